@@ -1,0 +1,103 @@
+// Package history holds the single record of a lab run: a time-ordered list
+// of events, written as JSON Lines (one object a line). Both worlds (the
+// simulator and real hosts) write it; checks and reports read only it.
+package history
+
+import "time"
+
+// Kind names what an event records.
+type Kind string
+
+// The event kinds of DESIGN.md.
+const (
+	// KindVRRP is a VRRP router's state or priority change.
+	KindVRRP Kind = "vrrp"
+	// KindVIP is a change of the host that holds a virtual IP address.
+	KindVIP Kind = "vip"
+	// KindFault is a fault of the timeline being applied.
+	KindFault Kind = "fault"
+	// KindHealth is a server's up/down transition in a load balancer.
+	KindHealth Kind = "health"
+	// KindRequest is one client request, written when it ends.
+	KindRequest Kind = "request"
+	// KindNet is a probe (ping) result.
+	KindNet Kind = "net"
+)
+
+// Event is one line of a history. It is a flat union: Kind says which of
+// the optional fields are set; unset fields are left out of the JSON.
+type Event struct {
+	// T is the time of the event since the run's start (virtual time in the
+	// simulator), written in seconds with nanosecond precision.
+	T Stamp `json:"t"`
+	// Kind says what the event records.
+	Kind Kind `json:"kind"`
+
+	// Fault events: the fault kind (crash, restore, stop, start, link_down,
+	// link_up, partition, heal, script_fail, script_ok) and its target
+	// (host, or host:interface for links, segment for partitions).
+	// Name is the fault's name in the lab, which expectations refer to.
+	Fault  string `json:"fault,omitempty"`
+	Target string `json:"target,omitempty"`
+	Name   string `json:"name,omitempty"`
+
+	// VRRP events: the router (host name), its instance name, the virtual
+	// router ID, the state it left and the state it entered (equal when only
+	// the priority changed), its effective priority afterwards, and why.
+	Router   string `json:"router,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	VRID     int    `json:"vrid,omitempty"`
+	From     string `json:"from,omitempty"`
+	To       string `json:"to,omitempty"`
+	Priority int    `json:"priority,omitempty"`
+
+	// VIP events: the address, its new owner ("" when nobody holds it) and
+	// its previous owner.
+	VIP   string `json:"vip,omitempty"`
+	Owner string `json:"owner,omitempty"`
+	Prev  string `json:"prev,omitempty"`
+
+	// Net events: source host, destination address, whether the probe was
+	// answered, by whom, and its round-trip time.
+	Src    string `json:"src,omitempty"`
+	Dst    string `json:"dst,omitempty"`
+	OK     *bool  `json:"ok,omitempty"`
+	Answer string `json:"answer,omitempty"`
+	RTT    Stamp  `json:"rtt,omitempty"`
+
+	// Request events (written when the request ends, so T is its end):
+	// the client address, the listener, the group, the server that gave
+	// the final answer ("" if none), the HTTP status (0 when the client
+	// got no answer), the error class (refused, reset, timeout, no_server,
+	// "" for none), when the request was meant to be sent (latency is
+	// measured from there, not from when it was sent), its latency, and
+	// how many servers were tried.
+	Client   string `json:"client,omitempty"`
+	Listener string `json:"listener,omitempty"`
+	Group    string `json:"group,omitempty"`
+	Backend  string `json:"backend,omitempty"`
+	Status   int    `json:"status,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Start    Stamp  `json:"start,omitempty"`
+	Latency  Stamp  `json:"latency,omitempty"`
+	Tries    int    `json:"tries,omitempty"`
+
+	// Health events: Group and Server name the server, From and To are
+	// "up" or "down", Reason says why (a check result, passive failures).
+	Server string `json:"server,omitempty"`
+
+	// Reason explains the event in words ("master down timer expired",
+	// "received priority 0", "host crashed").
+	Reason string `json:"reason,omitempty"`
+}
+
+// Stamp is a duration since a run's start. In JSON it is a number of
+// seconds with exactly the nanoseconds it holds (10.609375, not a rounded
+// float), so equal runs give byte-identical files.
+type Stamp time.Duration
+
+// Seconds returns the stamp in seconds.
+func (s Stamp) Seconds() float64 { return time.Duration(s).Seconds() }
+
+// Duration returns the stamp as a time.Duration.
+func (s Stamp) Duration() time.Duration { return time.Duration(s) }

@@ -1,0 +1,111 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MarshalJSON writes the stamp as seconds with its exact nanoseconds and no
+// trailing zeros: 10.609375, 3, -0.5.
+func (s Stamp) MarshalJSON() ([]byte, error) {
+	return s.appendSeconds(nil), nil
+}
+
+func (s Stamp) appendSeconds(b []byte) []byte {
+	ns := int64(s)
+	if ns < 0 {
+		b = append(b, '-')
+		ns = -ns
+	}
+	b = strconv.AppendInt(b, ns/1e9, 10)
+	frac := ns % 1e9
+	if frac == 0 {
+		return b
+	}
+	digits := strconv.AppendInt(nil, frac+1e9, 10)[1:] // 9 digits, zero-padded
+	for len(digits) > 0 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+	}
+	b = append(b, '.')
+	return append(b, digits...)
+}
+
+// UnmarshalJSON reads seconds written by MarshalJSON (or any JSON number)
+// back to nanoseconds, exactly for up to nine decimals.
+func (s *Stamp) UnmarshalJSON(data []byte) error {
+	text := strings.TrimSpace(string(data))
+	neg := strings.HasPrefix(text, "-")
+	text = strings.TrimPrefix(text, "-")
+	whole, frac, _ := strings.Cut(text, ".")
+	if strings.ContainsAny(text, "eE") || len(frac) > 9 {
+		f, err := strconv.ParseFloat(string(data), 64)
+		if err != nil {
+			return fmt.Errorf("time stamp %q: %w", data, err)
+		}
+		*s = Stamp(time.Duration(f * 1e9))
+		return nil
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return fmt.Errorf("time stamp %q: not a number of seconds", data)
+	}
+	var f int64
+	if frac != "" {
+		f, err = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		if err != nil {
+			return fmt.Errorf("time stamp %q: not a number of seconds", data)
+		}
+	}
+	ns := w*1e9 + f
+	if neg {
+		ns = -ns
+	}
+	*s = Stamp(ns)
+	return nil
+}
+
+// WriteJSONL writes events to w, one JSON object a line, in the order given.
+func WriteJSONL(w io.Writer, events []Event) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range events {
+		if err := enc.Encode(&events[i]); err != nil {
+			return fmt.Errorf("history: event %d: %w", i, err)
+		}
+	}
+	return bw.Flush()
+}
+
+// ReadJSONL reads a history written by WriteJSONL. name is used in errors,
+// which give the line number of the bad line.
+func ReadJSONL(r io.Reader, name string) ([]Event, error) {
+	var events []Event
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		var ev Event
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ev); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		events = append(events, ev)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+	}
+	return events, nil
+}

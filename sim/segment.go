@@ -1,0 +1,147 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+)
+
+// Segment is an L2 broadcast domain (a switch) with a link quality, a
+// neighbour (ARP) table shared by all its interfaces, and an optional
+// partition.
+//
+// A packet sent on a segment goes to:
+//   - multicast destinations: every other interface that has joined the
+//     group at send time;
+//   - 255.255.255.255 or the subnet broadcast of the sender's primary
+//     prefix: every other interface;
+//   - a unicast address: the interface the neighbour table maps it to. An
+//     unknown address resolves to the first interface in attach order that
+//     currently holds it (primary or secondary), whatever its state, and the
+//     answer is cached like an ARP reply. Entries change only by
+//     [Iface.GratuitousARP]: a stale entry (the interface no longer holds the
+//     address, or is down) blackholes the address. A unicast packet to an
+//     address nobody (or only the sender) holds is dropped as NoRoute.
+//
+// For each receiver, at send time: a receiver in another partition group is
+// dropped (Partition); then the copy is lost with probability
+// 1-(1-segment.Loss)(1-sender.Loss)(1-receiver.Loss) (Loss); else it is
+// delivered after segment.Latency + sender.Latency + receiver.Latency plus a
+// uniform jitter in [0, sum of the three Jitters). At delivery time the
+// receiving host and link must be up (else Down), a unicast receiver must
+// still hold the destination (else NoRoute), and the host must have a
+// handler for the protocol (else NoRoute). Receivers are visited in attach
+// order, and all random draws (loss, then jitter, per receiver) come from the
+// kernel stream "net/"+name.
+type Segment struct {
+	net    *Network
+	name   string
+	link   Link
+	ifaces []*Iface              // attach order
+	neigh  map[netip.Addr]*Iface // neighbour table
+	part   map[string]int        // host name -> partition group (1-based); nil when whole
+	rng    *rand.Rand            // lazily k.Rand("net/"+name)
+}
+
+// Name returns the segment's name.
+func (s *Segment) Name() string { return s.name }
+
+// Owner returns the interface the segment's neighbour table maps a to, or
+// nil if a has not been resolved or announced yet.
+func (s *Segment) Owner(a netip.Addr) *Iface { return s.neigh[a] }
+
+// Partition splits the segment: hosts named in different groups cannot
+// reach each other over it, and hosts named in no group form one further
+// group. It replaces any previous partition and applies to packets sent from
+// now on. It fails, changing nothing, if a name is not a host of the network
+// or appears twice.
+func (s *Segment) Partition(groups [][]string) error {
+	m := make(map[string]int)
+	for gi, g := range groups {
+		for _, name := range g {
+			if s.net.hostByName[name] == nil {
+				return fmt.Errorf("sim: segment %q: partition: unknown host %q", s.name, name)
+			}
+			if _, dup := m[name]; dup {
+				return fmt.Errorf("sim: segment %q: partition: host %q named twice", s.name, name)
+			}
+			m[name] = gi + 1
+		}
+	}
+	s.part = m
+	return nil
+}
+
+// Heal removes the segment's partition.
+func (s *Segment) Heal() { s.part = nil }
+
+// reachable reports whether a and b are in the same partition group.
+func (s *Segment) reachable(a, b *Host) bool {
+	return s.part == nil || s.part[a.name] == s.part[b.name]
+}
+
+// resolve returns the interface that receives unicast packets for a, filling
+// the neighbour table on a miss; nil if no interface holds a.
+func (s *Segment) resolve(a netip.Addr) *Iface {
+	if i, ok := s.neigh[a]; ok {
+		return i
+	}
+	for _, i := range s.ifaces {
+		if i.HasAddr(a) {
+			s.neigh[a] = i
+			return i
+		}
+	}
+	return nil
+}
+
+// transmit sends p, already completed by Iface.Send, from the interface from.
+func (s *Segment) transmit(from *Iface, p Packet) {
+	st := &s.net.stats
+	st.Sent++
+	switch {
+	case p.Dst.IsMulticast():
+		for _, to := range s.ifaces {
+			if to != from && to.joined(p.Dst) {
+				s.forward(from, to, p, false)
+			}
+		}
+	case p.Dst == limitedBroadcast || (from.bcast.IsValid() && p.Dst == from.bcast):
+		for _, to := range s.ifaces {
+			if to != from {
+				s.forward(from, to, p, false)
+			}
+		}
+	default:
+		to := s.resolve(p.Dst)
+		if to == nil || to == from {
+			st.Dropped.NoRoute++
+			return
+		}
+		s.forward(from, to, p, true)
+	}
+}
+
+// forward applies partition, loss and delay to one copy of p from from to to.
+func (s *Segment) forward(from, to *Iface, p Packet, unicast bool) {
+	st := &s.net.stats
+	if !s.reachable(from.host, to.host) {
+		st.Dropped.Partition++
+		return
+	}
+	if s.rng == nil {
+		s.rng = s.net.k.Rand("net/" + s.name)
+	}
+	if loss := 1 - (1-s.link.Loss)*(1-from.link.Loss)*(1-to.link.Loss); loss > 0 && s.rng.Float64() < loss {
+		st.Dropped.Loss++
+		return
+	}
+	d := s.link.Latency + from.link.Latency + to.link.Latency
+	if j := s.link.Jitter + from.link.Jitter + to.link.Jitter; j > 0 {
+		d += time.Duration(s.rng.Int64N(int64(j)))
+	}
+	p.Payload = bytes.Clone(p.Payload)
+	s.net.k.After(d, func() { to.receive(p, unicast) })
+}
