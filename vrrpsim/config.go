@@ -1,0 +1,151 @@
+package vrrpsim
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Config is one VRRP instance, in keepalived's terms.
+type Config struct {
+	// Name is the instance name (keepalived's vrrp_instance NAME).
+	Name string
+	// VRID is virtual_router_id, 1..255. Required.
+	VRID uint8
+	// Version is the VRRP version, 2 or 3. Default 2 (keepalived's
+	// vrrp_version default).
+	Version int
+	// Priority is the base priority, 1..255; 255 marks the address owner.
+	// Default 100.
+	Priority uint8
+	// Interval is advert_int: whole seconds for v2, centiseconds for v3.
+	// Default 1 s.
+	Interval time.Duration
+	// NoPreempt is keepalived's nopreempt: a backup never takes over from a
+	// lower-priority master. Default false (preemption on).
+	NoPreempt bool
+	// PreemptDelay is preempt_delay: how long after startup (or after first
+	// seeing a lower-priority master) a backup still accepts that master
+	// before it preempts. Default 0.
+	PreemptDelay time.Duration
+	// InitialState is keepalived's state: StateBackup (default) or
+	// StateMaster. A non-owner with StateMaster skips the wait for a master
+	// at startup (see Router.Startup).
+	InitialState State
+	// PrimaryIP is the address adverts are sent from; it breaks priority
+	// ties (the larger address wins). Required.
+	PrimaryIP netip.Addr
+	// VIPs are virtual_ipaddress. At least one.
+	VIPs []netip.Prefix
+	// AuthType is the v2 authentication type: AuthNone (default) or AuthPass.
+	AuthType uint8
+	// AuthPass is the v2 PASS password; only its first 8 bytes are used.
+	AuthPass string
+	// Tracks are the track_script entries with their vrrp_script settings.
+	Tracks []Track
+}
+
+// Track is a vrrp_script as tracked by one instance.
+type Track struct {
+	// Name is the vrrp_script name.
+	Name string
+	// Weight is -253..253. Positive: added to the priority while the script
+	// succeeds. Negative: added (so subtracted) while it fails. 0: the
+	// instance goes to FAULT while it fails. Default 0.
+	Weight int
+	// Fall is how many failures in a row mark the script failed. Default 1.
+	Fall int
+	// Rise is how many successes in a row mark it OK again. Default 1.
+	Rise int
+	// InitFail starts the script failed instead of OK (keepalived init_fail).
+	InitFail bool
+}
+
+// GroupAddr is the IPv4 multicast group of VRRP, 224.0.0.18.
+var GroupAddr = netip.AddrFrom4([4]byte{224, 0, 0, 18})
+
+// VirtualMAC returns the virtual router MAC 00:00:5e:00:01:{vrid}.
+func VirtualMAC(vrid uint8) [6]byte { return [6]byte{0x00, 0x00, 0x5e, 0x00, 0x01, vrid} }
+
+// withDefaults returns c with defaults filled in, or an error naming the
+// first bad field.
+func (c Config) withDefaults() (Config, error) {
+	if c.Version == 0 {
+		c.Version = 2
+	}
+	if c.Priority == 0 {
+		c.Priority = 100
+	}
+	if c.Interval == 0 {
+		c.Interval = time.Second
+	}
+	if c.InitialState == StateInit {
+		c.InitialState = StateBackup
+	}
+	for i := range c.Tracks {
+		if c.Tracks[i].Fall == 0 {
+			c.Tracks[i].Fall = 1
+		}
+		if c.Tracks[i].Rise == 0 {
+			c.Tracks[i].Rise = 1
+		}
+	}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.VRID == 0 {
+		bad("virtual_router_id", "must be 1..255")
+	}
+	switch c.Version {
+	case 2:
+		if c.Interval%time.Second != 0 || c.Interval > 255*time.Second {
+			bad("advert_int", "VRRPv2 needs whole seconds 1..255, got %v", c.Interval)
+		}
+		if c.AuthType != AuthNone && c.AuthType != AuthPass {
+			bad("authentication.auth_type", "only none and PASS are supported")
+		}
+	case 3:
+		if c.Interval%(10*time.Millisecond) != 0 || c.Interval > 4095*10*time.Millisecond {
+			bad("advert_int", "VRRPv3 needs whole centiseconds up to 40.95 s, got %v", c.Interval)
+		}
+		if c.AuthType != AuthNone {
+			bad("authentication", "VRRPv3 has no authentication")
+		}
+	default:
+		bad("vrrp_version", "must be 2 or 3, got %d", c.Version)
+	}
+	if c.Interval <= 0 {
+		bad("advert_int", "must be positive")
+	}
+	if c.InitialState != StateBackup && c.InitialState != StateMaster {
+		bad("state", "must be MASTER or BACKUP")
+	}
+	if !c.PrimaryIP.Is4() {
+		bad("address", "primary address must be IPv4, got %v", c.PrimaryIP)
+	}
+	if len(c.VIPs) == 0 {
+		bad("virtual_ipaddress", "at least one address is needed")
+	}
+	for _, v := range c.VIPs {
+		if !v.Addr().Is4() {
+			bad("virtual_ipaddress", "%v is not IPv4", v)
+		}
+	}
+	if c.PreemptDelay < 0 {
+		bad("preempt_delay", "must not be negative")
+	}
+	for _, t := range c.Tracks {
+		if t.Weight < -253 || t.Weight > 253 {
+			bad("track_script "+t.Name+".weight", "must be -253..253, got %d", t.Weight)
+		}
+		if t.Fall < 1 || t.Rise < 1 {
+			bad("track_script "+t.Name, "fall and rise must be at least 1")
+		}
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("vrrp_instance %s: %w", c.Name, errors.Join(errs...))
+	}
+	return c, nil
+}

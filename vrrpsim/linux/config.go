@@ -1,0 +1,125 @@
+package vrrplinux
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/lblab/lblab/vrrpsim"
+	"github.com/lblab/lblab/vrrpsim/keepalived"
+)
+
+// Config is what one agent runs: its VRRP instances and the vrrp_scripts
+// they track.
+type Config struct {
+	// Name is the router's name in the history (a lab's host name).
+	// Default: the keepalived router_id, else the host name.
+	Name string
+	// Instances are the VRRP instances, each on its interface.
+	Instances []Instance
+	// Scripts are the vrrp_scripts the instances track.
+	Scripts []Script
+	// GARPDelay and GARPRepeat are keepalived's vrrp_garp_master_delay and
+	// vrrp_garp_master_repeat: on becoming master an instance sends
+	// GARPRepeat gratuitous ARPs per address at once, and as many again
+	// GARPDelay later if it is still master. Defaults 5 s and 5; a
+	// negative GARPDelay sends no second burst.
+	GARPDelay  time.Duration
+	GARPRepeat int
+}
+
+// Instance is one VRRP instance on one interface.
+type Instance struct {
+	// Interface is the interface it runs on (keepalived's interface).
+	Interface string
+	// VRRP is the state machine's configuration. A zero PrimaryIP is
+	// filled with the interface's primary IPv4 address at start.
+	VRRP vrrpsim.Config
+	// UnicastPeers, when set, replace the multicast group: adverts go to
+	// each peer, and only adverts from a peer are accepted.
+	UnicastPeers []netip.Addr
+	// Notify holds the notify scripts by keepalived's keywords:
+	// notify_master, notify_backup, notify_fault, notify_stop (run with no
+	// added arguments) and notify (run with INSTANCE NAME STATE PRIORITY
+	// appended).
+	Notify map[string]string
+}
+
+// Script is a vrrp_script: a command run with /bin/sh -c every Interval;
+// a run that exits 0 within Timeout succeeds.
+type Script struct {
+	Name     string
+	Command  string
+	Interval time.Duration
+	Timeout  time.Duration
+}
+
+// FromKeepalived turns a parsed keepalived.conf into an agent's Config.
+// With only set, just that vrrp_instance runs. It returns warnings, with
+// their lines and File left empty, for what the Linux driver does not do
+// (track_interface).
+func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.Warning, error) {
+	out := Config{Name: c.RouterID, GARPDelay: c.GARPMasterDelay, GARPRepeat: c.GARPMasterRepeat}
+	if out.GARPDelay == 0 {
+		out.GARPDelay = -1 // vrrp_garp_master_delay 0: no second burst
+	}
+	var warns []keepalived.Warning
+	used := map[string]bool{}
+	for _, in := range c.Instances {
+		if only != "" && in.Name != only {
+			continue
+		}
+		vc := c.VRRPConfig(in, netip.Addr{})
+		out.Instances = append(out.Instances, Instance{
+			Interface:    in.Interface,
+			VRRP:         vc,
+			UnicastPeers: append([]netip.Addr(nil), in.UnicastPeers...),
+			Notify:       in.Notify,
+		})
+		for _, t := range vc.Tracks {
+			used[t.Name] = true
+		}
+		if len(in.TrackInterface) > 0 {
+			warns = append(warns, keepalived.Warning{Line: in.Line, Msg: fmt.Sprintf("vrrp_instance %s: track_interface is ignored by the Linux driver", in.Name)})
+		}
+	}
+	if len(out.Instances) == 0 {
+		if only != "" {
+			return Config{}, warns, fmt.Errorf("no vrrp_instance %s in the configuration", only)
+		}
+		return Config{}, warns, fmt.Errorf("no vrrp_instance in the configuration")
+	}
+	for name := range used {
+		s := c.Scripts[name]
+		out.Scripts = append(out.Scripts, Script{Name: s.Name, Command: s.Command, Interval: s.Interval, Timeout: s.Timeout})
+	}
+	sortScripts(out.Scripts)
+	return out, warns, nil
+}
+
+func sortScripts(s []Script) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].Name < s[j-1].Name; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// withDefaults fills the defaults of c.
+func (c Config) withDefaults() Config {
+	if c.GARPRepeat == 0 {
+		c.GARPRepeat = vrrpsim.GARPRepeat
+	}
+	if c.GARPDelay == 0 {
+		c.GARPDelay = vrrpsim.GARPDelay
+	}
+	for i := range c.Scripts {
+		if c.Scripts[i].Interval <= 0 {
+			c.Scripts[i].Interval = time.Second
+		}
+		if c.Scripts[i].Timeout <= 0 {
+			c.Scripts[i].Timeout = c.Scripts[i].Interval
+		}
+	}
+	return c
+}

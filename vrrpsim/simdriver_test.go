@@ -1,0 +1,165 @@
+package vrrpsim
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/sim"
+)
+
+// pair builds two routers and a client on one segment with 100 µs latency.
+type pair struct {
+	k              *sim.Kernel
+	r1, r2, client *sim.Host
+	h1, h2         *SimHost
+	log            *history.Log
+}
+
+func newPair(t *testing.T, c1, c2 Config, scripts ...SimScript) *pair {
+	t.Helper()
+	p := &pair{k: sim.NewKernel(1), log: &history.Log{}}
+	n := sim.NewNetwork(p.k)
+	seg, _ := n.AddSegment("lan", sim.Link{Latency: 100 * time.Microsecond})
+	book := NewVIPBook(p.log)
+	mk := func(name, addr string) *sim.Host {
+		h, _ := n.AddHost(name)
+		if _, err := h.Attach("eth0", seg, netip.MustParsePrefix(addr), sim.Link{}); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	p.r1, p.r2, p.client = mk("r1", "10.77.0.11/24"), mk("r2", "10.77.0.12/24"), mk("client", "10.77.0.50/24")
+	p.h1, p.h2 = NewSimHost(p.k, p.r1, p.log, book), NewSimHost(p.k, p.r2, p.log, book)
+	for _, s := range scripts {
+		p.h1.AddScript(s)
+		p.h2.AddScript(s)
+	}
+	c1.PrimaryIP, c2.PrimaryIP = netip.Addr{}, netip.Addr{}
+	if err := p.h1.AddInstance("eth0", c1); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.h2.AddInstance("eth0", c2); err != nil {
+		t.Fatal(err)
+	}
+	p.h1.Start()
+	p.h2.Start()
+	return p
+}
+
+// ping sends one packet from the client to the VIP and returns the host
+// that got it ("" if nobody did).
+func (p *pair) ping(t *testing.T) string {
+	t.Helper()
+	got := ""
+	for _, h := range []*sim.Host{p.r1, p.r2} {
+		h := h
+		h.Listen(1, func(*sim.Iface, sim.Packet) { got = h.Name() })
+	}
+	p.client.Iface("eth0").Send(sim.Packet{Dst: vip.Addr(), Proto: 1, Payload: []byte("ping")})
+	p.k.Run(p.k.Now() + time.Millisecond)
+	return got
+}
+
+func TestSimVIPFollowsTheMaster(t *testing.T) {
+	p := newPair(t, cfg(150, ipA), cfg(100, ipB))
+	p.k.Run(5 * time.Second)
+	if got := p.ping(t); got != "r1" {
+		t.Fatalf("VIP answered by %q before the crash, want r1", got)
+	}
+	p.r1.Crash()
+	// Until r2 takes over and announces itself, the VIP is a black hole.
+	if got := p.ping(t); got != "" {
+		t.Fatalf("VIP answered by %q while nobody holds it", got)
+	}
+	p.k.Run(p.k.Now() + MasterDownInterval(2, 100, time.Second))
+	if got := p.ping(t); got != "r2" {
+		t.Fatalf("VIP answered by %q after the takeover, want r2", got)
+	}
+	// r1 boots again and preempts; its gratuitous ARP moves the VIP back.
+	p.r1.Restore()
+	p.k.Run(p.k.Now() + MasterDownInterval(2, 150, time.Second) + time.Millisecond)
+	if got := p.ping(t); got != "r1" {
+		t.Fatalf("VIP answered by %q after r1 preempted, want r1", got)
+	}
+	if p.h2.Routers()[0].State() != StateBackup {
+		t.Fatalf("r2 is %v after r1 preempted", p.h2.Routers()[0].State())
+	}
+}
+
+func TestSimTrackScriptMovesMastership(t *testing.T) {
+	c1 := cfg(150, ipA)
+	c1.Tracks = []Track{{Name: "chk_nginx", Weight: -60, Fall: 2, Rise: 2}}
+	script := SimScript{Name: "chk_nginx", Interval: 2 * time.Second, OK: true}
+	p := newPair(t, c1, cfg(100, ipB), script)
+	p.k.Run(10 * time.Second)
+	if s := p.h1.Routers()[0].State(); s != StateMaster {
+		t.Fatalf("r1 is %v, want MASTER", s)
+	}
+	// Scripts run at even seconds; the run of t=10 s has already succeeded.
+	// From now on the check fails: at 12 s (one failure) and at 14 s (the
+	// second: fall 2), when r1's priority drops to 90. Its next advert
+	// carries 90 < 100; r2 preempts when its down timer, last reset by r1's
+	// advert of 13.414 s, runs out.
+	p.h1.SetScript("chk_nginx", false)
+	p.k.Run(20 * time.Second)
+	if p.h1.Routers()[0].Priority() != 90 {
+		t.Fatalf("r1 priority %d, want 90", p.h1.Routers()[0].Priority())
+	}
+	var dropAt, takeAt time.Duration
+	for _, e := range p.log.Events() {
+		if e.Kind == history.KindVRRP && e.Router == "r1" && e.Priority == 90 && dropAt == 0 {
+			dropAt = e.T.Duration()
+		}
+		if e.Kind == history.KindVRRP && e.Router == "r2" && e.To == "MASTER" {
+			takeAt = e.T.Duration()
+		}
+	}
+	if dropAt != 14*time.Second {
+		t.Fatalf("priority dropped at %v, want 14s (the second failed run)", dropAt)
+	}
+	// r1 is master since 3.414062 s and sends at 3.414062 + k s; the last
+	// advert r2 accepted is the one of 13.414062 s (priority 150), arriving
+	// 100 µs later; the one of 14.414062 s carries 90 and is discarded.
+	want := 13414062*time.Microsecond + 100*time.Microsecond + MasterDownInterval(2, 100, time.Second)
+	if takeAt != want {
+		t.Fatalf("r2 took over at %v, want %v", takeAt, want)
+	}
+	// The check recovers (rise 2): priority back to 150, r1 preempts.
+	p.h1.SetScript("chk_nginx", true)
+	p.k.Run(30 * time.Second)
+	if s := p.h1.Routers()[0].State(); s != StateMaster || p.h1.Routers()[0].Priority() != 150 {
+		t.Fatalf("after recovery r1 is %v with priority %d", s, p.h1.Routers()[0].Priority())
+	}
+}
+
+func TestSimStopAndStart(t *testing.T) {
+	p := newPair(t, cfg(150, ipA), cfg(100, ipB))
+	p.k.Run(5 * time.Second)
+	p.h1.Stop()
+	stopAt := p.k.Now()
+	p.k.Run(6 * time.Second)
+	if s := p.h2.Routers()[0].State(); s != StateMaster {
+		t.Fatalf("r2 is %v one second after r1 stopped", s)
+	}
+	var took time.Duration
+	for _, e := range p.log.Events() {
+		if e.Router == "r2" && e.To == "MASTER" {
+			took = e.T.Duration() - stopAt
+		}
+	}
+	if want := 609375*time.Microsecond + 100*time.Microsecond; took != want {
+		t.Fatalf("takeover %v after the stop, want Skew_Time + latency = %v", took, want)
+	}
+	sent, _ := p.h1.Stats()
+	p.k.Run(8 * time.Second)
+	if again, _ := p.h1.Stats(); again != sent {
+		t.Fatalf("a stopped router sent %d more adverts", again-sent)
+	}
+	p.h1.Start()
+	p.k.Run(12 * time.Second)
+	if s := p.h1.Routers()[0].State(); s != StateMaster {
+		t.Fatalf("r1 is %v after starting again, want MASTER (it preempts)", s)
+	}
+}
