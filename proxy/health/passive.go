@@ -1,0 +1,40 @@
+package health
+
+import (
+	"fmt"
+	"time"
+)
+
+// Passive turns nginx's passive accounting (max_fails, fail_timeout, kept
+// by proxy/balance) into up/down transitions for the history: a server is
+// "temporarily disabled" when its failures reach max_fails, and live again
+// when a try after fail_timeout succeeds and resets its failures. Both
+// drivers, the simulator and the real proxy, use it.
+type Passive struct {
+	down []bool
+}
+
+// NewPassive tracks n servers, all up.
+func NewPassive(n int) *Passive { return &Passive{down: make([]bool, n)} }
+
+// Down reports whether server i is out by passive accounting.
+func (p *Passive) Down(i int) bool { return p.down[i] }
+
+// Observe looks at server i after a try: fails and maxFails are its
+// failure count and limit (0: no accounting), failTimeout how long it is
+// skipped, and last what the failed try gave ("refused", "status 502").
+// It returns a transition when the server went down or came back.
+func (p *Passive) Observe(i, fails, maxFails int, failTimeout time.Duration, last string) (Transition, bool) {
+	switch {
+	case maxFails == 0:
+	case !p.down[i] && fails >= maxFails:
+		p.down[i] = true
+		return Transition{Server: i, Up: false, Reason: fmt.Sprintf(
+			"passive: %d failed tries (max_fails %d, last: %s); skipped for fail_timeout %s",
+			fails, maxFails, last, failTimeout)}, true
+	case p.down[i] && fails == 0:
+		p.down[i] = false
+		return Transition{Server: i, Up: true, Reason: "passive: a try after fail_timeout succeeded"}, true
+	}
+	return Transition{}, false
+}

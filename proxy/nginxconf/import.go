@@ -1,0 +1,271 @@
+// Package nginxconf imports nginx configurations into lblab's load balancer
+// model (proxy.Config), so that users can run their own upstream setup in
+// the simulator and ask which backend a client will hit.
+//
+// It reads nginx's grammar with its own small tokenizer (the rules of
+// ngx_conf_read_token), and imports upstream blocks (http and stream), the
+// servers, locations and proxy_pass that route to them, and the proxy_*
+// directives that change how a request moves between servers. Everything
+// that does not change which backend gets a request is reported as a
+// Warning; what would change it but cannot be modelled is an Error.
+package nginxconf
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/lblab/lblab/proxy"
+)
+
+// Import reads an nginx configuration (the text of nginx.conf, or a file
+// holding only http/stream/upstream blocks) and returns the load balancer
+// it describes. name is used in errors. Problems are returned all at once as
+// Errors (each with File, Line, Msg; Error() = "FILE:LINE: MSG"), sorted by
+// line. Warnings are sorted by line too, and are returned with the errors.
+//
+// Included files are not read (include is reported as ignored). Top-level
+// upstream and server blocks are read as if they were inside http.
+func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
+	im := &importer{
+		file:      name,
+		byKey:     map[string]*groupInfo{},
+		httpUps:   map[string]*groupInfo{},
+		streamUps: map[string]*groupInfo{},
+	}
+	nodes, serr := parse(src)
+	if serr != nil {
+		return nil, nil, Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+	}
+	im.collectUpstreams(nodes, ctxTop)
+	im.walkHTTP(nodes, httpDefaults(), true)
+	if len(im.groups) == 0 && im.proxyPasses == 0 {
+		im.errorf(0, "no upstream or proxy_pass found")
+	}
+	im.settleGroups()
+	readWarns := len(im.warns)
+	cfg := &proxy.Config{}
+	cfg.Listeners = append(im.httpListeners(), im.streamListeners()...)
+	for _, g := range im.groups {
+		cfg.Groups = append(cfg.Groups, g.g)
+	}
+	if len(cfg.Listeners) == 0 && len(cfg.Groups) > 0 {
+		im.warnf(0, "no server block proxies to a group: the imported load balancer has groups but no listeners")
+	}
+	if len(im.errs) > 0 {
+		// Warnings about the assembled load balancer follow from the
+		// errors; keep those about the text only.
+		im.warns = im.warns[:readWarns]
+	}
+	sort.SliceStable(im.warns, func(i, j int) bool { return im.warns[i].Line < im.warns[j].Line })
+	if len(im.errs) > 0 {
+		sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
+		return nil, im.warns, im.errs
+	}
+	return cfg, im.warns, nil
+}
+
+// ImportFile reads path and calls Import with path as the name.
+func ImportFile(path string) (*proxy.Config, []Warning, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, Errors{{File: path, Msg: err.Error()}}
+	}
+	return Import(path, src)
+}
+
+// Contexts of upstream blocks. Top-level upstream blocks (a snippet meant
+// for inclusion in http) are http's.
+const (
+	ctxTop    = "top"
+	ctxHTTP   = "http"
+	ctxStream = "stream"
+	ctxProxy  = "proxy_pass" // implicit groups made for a proxy_pass address
+)
+
+type importer struct {
+	file  string
+	errs  Errors
+	warns []Warning
+
+	groups    []*groupInfo          // in file order, then implicit ones by first use
+	byKey     map[string]*groupInfo // every group by lower-case name
+	httpUps   map[string]*groupInfo // http upstream blocks by lower-case name
+	streamUps map[string]*groupInfo // stream upstream blocks by lower-case name
+
+	proxyPasses   int // proxy_pass directives seen, valid or not
+	httpServers   []*httpServer
+	streamServers []*streamServer
+}
+
+func (im *importer) errorf(line int, format string, args ...any) {
+	im.errs = append(im.errs, &Error{File: im.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (im *importer) warnf(line int, format string, args ...any) {
+	im.warns = append(im.warns, Warning{File: im.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// groupInfo is a group being built, and the places that use it.
+type groupInfo struct {
+	g    proxy.Group
+	ctx  string
+	line int
+	uses []use
+}
+
+// use is one location (or stream server) that proxies to a group, with the
+// proxy settings in force there.
+type use struct {
+	line int
+	what string
+	set  settings
+}
+
+func (im *importer) addGroup(gi *groupInfo) {
+	im.groups = append(im.groups, gi)
+	im.byKey[strings.ToLower(gi.g.Name)] = gi
+}
+
+// blockDirectives must have a block; other directives must not.
+var blockDirectives = map[string]bool{
+	"http": true, "stream": true, "events": true, "server": true,
+	"location": true, "upstream": true, "if": true, "map": true,
+	"types": true, "limit_except": true, "geo": true, "split_clients": true,
+	"mail": true,
+}
+
+// checkShape reports a block directive without a block and a simple
+// directive with one; it returns false when the directive should be skipped.
+func (im *importer) checkShape(n *node) bool {
+	if blockDirectives[n.name] && !n.isBlock {
+		im.errorf(n.line, "directive %q has no opening \"{\"", n.name)
+		return false
+	}
+	if !blockDirectives[n.name] && n.isBlock && handledSimple[n.name] {
+		im.errorf(n.line, "directive %q is not terminated by \";\"", n.name)
+		return false
+	}
+	return true
+}
+
+// handledSimple are the simple directives this package reads.
+var handledSimple = map[string]bool{
+	"listen": true, "server_name": true, "proxy_pass": true, "ip_hash": true,
+	"hash": true, "least_conn": true, "random": true, "keepalive": true,
+	"proxy_next_upstream": true, "proxy_next_upstream_tries": true,
+	"proxy_next_upstream_timeout": true, "proxy_connect_timeout": true,
+	"proxy_read_timeout": true, "try_files": true, "rewrite": true,
+	"include": true, "ssl": true,
+}
+
+// otherPasses hand requests to backends over other protocols.
+var otherPasses = map[string]bool{
+	"fastcgi_pass": true, "uwsgi_pass": true, "scgi_pass": true,
+	"grpc_pass": true, "memcached_pass": true,
+}
+
+// balancing directives outside upstream blocks that change which server
+// gets a request and that lblab cannot import.
+var unsupportedBalancing = map[string]bool{
+	"sticky": true, "sticky_cookie_insert": true, "health_check": true,
+	"ntlm": true, "least_time": true, "queue": true,
+}
+
+// other handles a directive that this package does not read in the current
+// context: an Error when it would change which backend gets a request, a
+// Warning "ignored: NAME" otherwise.
+func (im *importer) other(n *node) {
+	switch {
+	case n.name == "proxy_pass":
+		im.proxyPasses++
+		im.errorf(n.line, "\"proxy_pass\" directive is not allowed here")
+	case otherPasses[n.name]:
+		im.errorf(n.line, "%s is not supported: lblab imports proxy_pass only", n.name)
+	case unsupportedBalancing[n.name]:
+		im.errorf(n.line, "%s is not supported: it changes which server gets a request", n.name)
+	case n.name == "include":
+		im.warnf(n.line, "ignored: include (included files are not read)")
+	case n.name == "location" || n.name == "upstream" || n.name == "http" ||
+		n.name == "stream" || n.name == "listen" || n.name == "server_name":
+		im.errorf(n.line, "%q directive is not allowed here", n.name)
+	default:
+		im.warnf(n.line, "ignored: %s", n.name)
+	}
+}
+
+// findProxyPass returns the first proxy_pass inside nodes, at any depth.
+func findProxyPass(nodes []*node) *node {
+	for _, n := range nodes {
+		if n.name == "proxy_pass" {
+			return n
+		}
+		if p := findProxyPass(n.block); p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// ignoreBlock handles an if or limit_except block: ignored unless it holds a
+// proxy_pass, which lblab cannot make conditional.
+func (im *importer) ignoreBlock(n *node) {
+	if p := findProxyPass(n.block); p != nil {
+		im.proxyPasses++
+		im.errorf(p.line, "proxy_pass inside %s is not supported", n.name)
+		return
+	}
+	im.warnf(n.line, "ignored: %s", n.name)
+}
+
+// collectUpstreams reads every upstream block first: nginx lets proxy_pass
+// name an upstream defined further down.
+func (im *importer) collectUpstreams(nodes []*node, ctx string) {
+	for _, n := range nodes {
+		switch {
+		case n.name == "upstream":
+			if !n.isBlock {
+				continue // reported by the second walk
+			}
+			c := ctx
+			if c == ctxTop {
+				c = ctxHTTP
+			}
+			im.upstream(n, c)
+		case n.name == "http" && ctx == ctxTop:
+			im.collectUpstreams(n.block, ctxHTTP)
+		case n.name == "stream" && ctx == ctxTop:
+			im.collectUpstreams(n.block, ctxStream)
+		}
+	}
+}
+
+// walkHTTP reads the main context (top) or an http block.
+func (im *importer) walkHTTP(nodes []*node, parent settings, top bool) {
+	s := im.scopeOf(nodes, parent)
+	for _, n := range nodes {
+		if isSetting(n.name) || !im.checkShape(n) {
+			continue
+		}
+		switch {
+		case n.name == "upstream":
+			if n.isBlock && len(n.args) != 1 {
+				im.errorf(n.line, "invalid number of arguments in \"upstream\" directive")
+			}
+		case n.name == "server":
+			im.httpServer(n, s)
+		case n.name == "http" && top:
+			im.walkHTTP(n.block, s, false)
+		case n.name == "stream" && top:
+			im.walkStream(n.block)
+		case n.name == "events" || n.name == "map" || n.name == "types" ||
+			n.name == "geo" || n.name == "split_clients" || n.name == "mail":
+			im.warnf(n.line, "ignored: %s", n.name)
+		case n.name == "if" || n.name == "limit_except":
+			im.errorf(n.line, "%q directive is not allowed here", n.name)
+		default:
+			im.other(n)
+		}
+	}
+}

@@ -1,0 +1,258 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/proxy/attempt"
+	"github.com/lblab/lblab/proxy/balance"
+)
+
+// udpProxy serves a udp listener: a session per client address. The
+// first datagram of a client picks a server (balance Next); the session
+// then sends the client's datagrams to that server over its own socket,
+// and the server's replies back to the client, until it has been idle
+// (no datagram either way) for UDPIdleTimeout. A session that gets an
+// ICMP refusal ends as a failed try.
+type udpProxy struct {
+	s  *Server
+	l  *listener
+	pc net.PacketConn
+
+	mu       sync.Mutex
+	sessions map[netip.AddrPort]*udpSession
+	closed   bool
+	stopping atomic.Bool
+	wg       sync.WaitGroup
+}
+
+type udpSession struct {
+	p      *udpProxy
+	client netip.AddrPort
+	caddr  net.Addr
+	g      *group
+	att    *balance.Attempt
+	peer   *balance.Peer
+	up     net.Conn
+	start  time.Duration
+	tries  int
+	last   atomic.Int64 // time of the last datagram, since the server started
+	in     atomic.Int64 // datagrams from the client
+	out    atomic.Int64 // datagrams to the client
+	ended  atomic.Bool
+}
+
+func newUDPProxy(s *Server, l *listener) *udpProxy {
+	return &udpProxy{s: s, l: l, pc: l.pc, sessions: map[netip.AddrPort]*udpSession{}}
+}
+
+// Sessions returns the number of live UDP sessions of listener name.
+func (s *Server) UDPSessions(name string) int {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	for _, l := range s.listeners {
+		if l.udp != nil && l.rt.Load().name == name {
+			l.udp.mu.Lock()
+			defer l.udp.mu.Unlock()
+			return len(l.udp.sessions)
+		}
+	}
+	return 0
+}
+
+func (p *udpProxy) run() {
+	defer p.s.acceptWG.Done()
+	buf := make([]byte, 64<<10)
+	uc, _ := p.pc.(*net.UDPConn)
+	for {
+		var n int
+		var from netip.AddrPort
+		var addr net.Addr
+		var err error
+		if uc != nil {
+			n, from, err = uc.ReadFromUDPAddrPort(buf)
+		} else {
+			n, addr, err = p.pc.ReadFrom(buf)
+			if err == nil {
+				from, _ = netip.ParseAddrPort(addr.String())
+			}
+		}
+		if err != nil {
+			if p.s.shutting.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		p.mu.Lock()
+		ss := p.sessions[from]
+		p.mu.Unlock()
+		if ss == nil || ss.ended.Load() {
+			if ss = p.open(from, addr); ss == nil {
+				continue
+			}
+		}
+		ss.last.Store(int64(p.s.now()))
+		ss.in.Add(1)
+		ss.up.Write(buf[:n])
+	}
+}
+
+// open starts a client's session: a server picked, its socket
+// connected, its reader started. nil when none can be had.
+func (p *udpProxy) open(from netip.AddrPort, addr net.Addr) *udpSession {
+	s := p.s
+	p.mu.Lock()
+	full := len(p.sessions) >= s.opt.UDPMaxSessions || p.closed
+	p.mu.Unlock()
+	if full {
+		return nil
+	}
+	rt := p.l.rt.Load()
+	g := rt.def
+	if addr == nil {
+		addr = net.UDPAddrFromAddrPort(from)
+	}
+	ss := &udpSession{p: p, client: from, caddr: addr, g: g, start: s.now()}
+	g.mu.Lock()
+	ss.att = g.start(balance.Request{Client: from.Addr().Unmap(), Key: from.Addr().Unmap().String()})
+	g.mu.Unlock()
+	for {
+		g.mu.Lock()
+		now := s.now()
+		peer, err := ss.att.Next(now, g.rnd)
+		if err != nil {
+			g.spare = append(g.spare, ss.att)
+			g.mu.Unlock()
+			ss.record(rt.name, "", "no_server")
+			return nil
+		}
+		idx := g.index[peer]
+		g.mu.Unlock()
+		ss.tries++
+		up, err := net.Dial("udp", g.ups[idx].addr)
+		if err != nil {
+			g.mu.Lock()
+			now = s.now()
+			d := g.policy.After(now, attempt.Request{Method: "GET", Started: ss.start, Tries: ss.tries,
+				MaxTries: ss.att.MaxTries()}, attempt.Try{Outcome: attempt.Refused})
+			ss.att.Done(now, peer, d.Failed, 0)
+			g.passive(now, peer, d)
+			if !d.Next {
+				g.spare = append(g.spare, ss.att)
+				g.mu.Unlock()
+				ss.record(rt.name, peer.Name(), d.Class)
+				return nil
+			}
+			g.mu.Unlock()
+			continue
+		}
+		ss.peer, ss.up = peer, up
+		break
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		ss.up.Close()
+		ss.finish(rt.name, false, "")
+		return nil
+	}
+	p.sessions[from] = ss
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go ss.relay(rt.name)
+	return ss
+}
+
+// relay sends the server's replies to the client until the session has
+// been idle for the idle timeout or the server refuses.
+func (ss *udpSession) relay(listener string) {
+	p := ss.p
+	s := p.s
+	defer p.wg.Done()
+	idle := s.opt.UDPIdleTimeout
+	buf := make([]byte, 64<<10)
+	uc, _ := p.pc.(*net.UDPConn)
+	class := ""
+	for {
+		last := time.Duration(ss.last.Load())
+		ss.up.SetReadDeadline(s.start.Add(last + idle))
+		n, err := ss.up.Read(buf)
+		if err != nil {
+			if isTimeout(err) {
+				if !p.stopping.Load() && time.Duration(ss.last.Load())+idle > s.now() {
+					continue // a datagram came from the client meanwhile
+				}
+				break
+			}
+			if isRefused(err) {
+				class = "refused"
+			}
+			break
+		}
+		ss.last.Store(int64(s.now()))
+		ss.out.Add(1)
+		if uc != nil {
+			uc.WriteToUDPAddrPort(buf[:n], ss.client)
+		} else {
+			p.pc.WriteTo(buf[:n], ss.caddr)
+		}
+	}
+	ss.ended.Store(true)
+	p.mu.Lock()
+	if p.sessions[ss.client] == ss {
+		delete(p.sessions, ss.client)
+	}
+	p.mu.Unlock()
+	ss.up.Close()
+	ss.finish(listener, class != "", class)
+}
+
+// finish ends the session's try and records it.
+func (ss *udpSession) finish(listener string, failed bool, class string) {
+	g := ss.g
+	s := ss.p.s
+	g.mu.Lock()
+	now := s.now()
+	d := attempt.Decision{}
+	if failed {
+		d = attempt.Decision{Failed: true, Status: 502, Class: class}
+	}
+	ss.att.Done(now, ss.peer, failed, 0)
+	g.passive(now, ss.peer, d)
+	g.spare = append(g.spare, ss.att)
+	g.mu.Unlock()
+	ss.record(listener, ss.peer.Name(), class)
+}
+
+func (ss *udpSession) record(listener, backend, class string) {
+	s := ss.p.s
+	end := s.now()
+	ss.g.stats.count(listener, backend, 0, class, end-ss.start)
+	if s.hist == nil {
+		return
+	}
+	ev := history.Event{T: history.Stamp(end), Kind: history.KindRequest, Client: ss.client.Addr().Unmap().String(),
+		Listener: listener, Group: ss.g.name, Backend: backend, Error: class, Start: history.Stamp(ss.start),
+		Latency: history.Stamp(end - ss.start), Tries: ss.tries,
+		Reason: "udp session: " + strconv.FormatInt(ss.in.Load(), 10) + " datagrams in, " +
+			strconv.FormatInt(ss.out.Load(), 10) + " out"}
+	s.hist.add(&ev)
+}
+
+// closeAll ends every session (Shutdown) and waits for them.
+func (p *udpProxy) closeAll() {
+	p.mu.Lock()
+	p.closed = true
+	p.stopping.Store(true)
+	for _, ss := range p.sessions {
+		ss.up.SetReadDeadline(aLongTimeAgo)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}

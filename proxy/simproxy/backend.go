@@ -1,0 +1,230 @@
+package simproxy
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/lblab/lblab/proxy/attempt"
+	"github.com/lblab/lblab/sim"
+)
+
+// BackendSpec is a simulated server.
+type BackendSpec struct {
+	// Address is the server's host:port, as a group's server lists it.
+	// Required.
+	Address string `yaml:"address"`
+	// Service is the service-time law. Default constant 10ms.
+	Service Law `yaml:"service"`
+	// Concurrency is how many requests it serves at once; 0 is no limit.
+	// Default 0.
+	Concurrency int `yaml:"concurrency"`
+	// Queue is how many requests wait when it is busy; more get 503.
+	// Default 1000.
+	Queue *int `yaml:"queue"`
+	// Errors inject statuses: each request gets Status with Probability.
+	Errors []ErrorRule `yaml:"errors"`
+	// HealthPath is the path its health endpoint answers 200 on; any other
+	// path of a health probe gets 404. Default / (every path is fine).
+	HealthPath string `yaml:"health_path"`
+}
+
+// ErrorRule injects a status with a probability.
+type ErrorRule struct {
+	// Status is the HTTP status returned. Required.
+	Status int `yaml:"status"`
+	// Probability is 0..1. Required.
+	Probability float64 `yaml:"probability"`
+}
+
+// Check returns what is wrong with the spec, or nil.
+func (s BackendSpec) Check() error {
+	if err := s.Service.Check(); err != nil {
+		return fmt.Errorf("service: %w", err)
+	}
+	if s.Concurrency < 0 || (s.Queue != nil && *s.Queue < 0) {
+		return fmt.Errorf("concurrency and queue must not be negative")
+	}
+	for _, e := range s.Errors {
+		if e.Status < 100 || e.Status > 599 || e.Probability < 0 || e.Probability > 1 {
+			return fmt.Errorf("errors: want a status 100..599 and a probability 0..1, got %d and %v", e.Status, e.Probability)
+		}
+	}
+	return nil
+}
+
+// backendState is what a fault did to a backend.
+type backendState int
+
+const (
+	running    backendState = iota
+	crashed                 // the process died: connections are refused
+	poweredOff              // the host is gone: connections time out
+)
+
+// Backend is a simulated server.
+type Backend struct {
+	spec     BackendSpec
+	k        *sim.Kernel
+	rnd      *rand.Rand
+	state    backendState
+	hung     bool
+	slow     float64
+	healthOK bool
+	queueMax int
+
+	active int
+	queue  []*job
+	jobs   map[*job]struct{} // accepted and not answered
+}
+
+// job is one request on a backend.
+type job struct {
+	done  func(out attempt.Outcome, status int)
+	timer sim.Timer
+}
+
+// NewBackend returns a running backend.
+func NewBackend(k *sim.Kernel, spec BackendSpec) *Backend {
+	q := 1000
+	if spec.Queue != nil {
+		q = *spec.Queue
+	}
+	return &Backend{spec: spec, k: k, rnd: k.Rand("backend/" + spec.Address), slow: 1, healthOK: true,
+		queueMax: q, jobs: map[*job]struct{}{}}
+}
+
+// Address returns the backend's host:port.
+func (b *Backend) Address() string { return b.spec.Address }
+
+// connect says how a connection attempt ends: accepted, refused, or never
+// answered.
+func (b *Backend) connect() attempt.Outcome {
+	switch b.state {
+	case crashed:
+		return attempt.Refused
+	case poweredOff:
+		return attempt.ConnectTimeout
+	}
+	return attempt.Answered
+}
+
+// serve takes a request on an accepted connection; done is called with
+// the outcome (never, while the backend hangs).
+func (b *Backend) serve(done func(attempt.Outcome, int)) {
+	j := &job{done: done}
+	b.jobs[j] = struct{}{}
+	if b.hung {
+		return
+	}
+	if b.spec.Concurrency > 0 && b.active >= b.spec.Concurrency {
+		if len(b.queue) >= b.queueMax {
+			delete(b.jobs, j)
+			done(attempt.Answered, 503)
+			return
+		}
+		b.queue = append(b.queue, j)
+		return
+	}
+	b.start(j)
+}
+
+func (b *Backend) start(j *job) {
+	b.active++
+	d := time.Duration(float64(b.spec.Service.Sample(b.rnd)) * b.slow)
+	j.timer = b.k.After(d, func() { b.finish(j) })
+}
+
+func (b *Backend) finish(j *job) {
+	b.active--
+	delete(b.jobs, j)
+	status := 200
+	for _, e := range b.spec.Errors {
+		if b.rnd.Float64() < e.Probability {
+			status = e.Status
+			break
+		}
+	}
+	j.done(attempt.Answered, status)
+	if len(b.queue) > 0 && !b.hung {
+		next := b.queue[0]
+		b.queue = b.queue[1:]
+		b.start(next)
+	}
+}
+
+// probe answers a health probe: ok, or the detail of the failure; hang is
+// true when the probe gets no answer.
+func (b *Backend) probe(httpCheck bool, path string) (status int, out attempt.Outcome) {
+	if o := b.connect(); o != attempt.Answered {
+		return 0, o
+	}
+	if !httpCheck {
+		return 0, attempt.Answered // a TCP check only connects: a hung server passes
+	}
+	if b.hung {
+		return 0, attempt.ReadTimeout
+	}
+	hp := b.spec.HealthPath
+	switch {
+	case hp != "" && hp != "/" && path != hp:
+		return 404, attempt.Answered
+	case !b.healthOK:
+		return 503, attempt.Answered
+	}
+	return 200, attempt.Answered
+}
+
+// dropAll ends every accepted request with a reset (the process died or
+// restarted).
+func (b *Backend) dropAll() {
+	jobs := b.jobs
+	b.jobs = map[*job]struct{}{}
+	b.queue, b.active = nil, 0
+	for j := range jobs {
+		j.timer.Stop()
+		j.done(attempt.Reset, 0)
+	}
+}
+
+// Crash kills the server process: requests in progress are reset and new
+// connections are refused.
+func (b *Backend) Crash() {
+	b.state = crashed
+	b.dropAll()
+}
+
+// PowerOff takes the whole host away silently: requests in progress never
+// end and new connections time out.
+func (b *Backend) PowerOff() {
+	b.state = poweredOff
+	for j := range b.jobs {
+		j.timer.Stop()
+	}
+	b.jobs, b.queue, b.active = map[*job]struct{}{}, nil, 0
+}
+
+// Hang makes the server accept connections and never answer.
+func (b *Backend) Hang() {
+	b.hung = true
+	for j := range b.jobs {
+		j.timer.Stop()
+	}
+	b.queue, b.active = nil, 0
+}
+
+// Slow multiplies its service times by factor.
+func (b *Backend) Slow(factor float64) { b.slow = factor }
+
+// SetHealth makes its health endpoint answer 200 (ok) or 503.
+func (b *Backend) SetHealth(ok bool) { b.healthOK = ok }
+
+// Restore brings the server back to normal. A crashed, powered-off or hung
+// server comes back freshly started (requests it still held are reset); a
+// slow one just speeds up again.
+func (b *Backend) Restore() {
+	if b.state != running || b.hung {
+		b.dropAll()
+	}
+	b.state, b.hung, b.slow = running, false, 1
+}

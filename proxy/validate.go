@@ -1,0 +1,209 @@
+package proxy
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/lblab/lblab/proxy/attempt"
+	"github.com/lblab/lblab/proxy/health"
+	"github.com/lblab/lblab/units"
+)
+
+// Problem is one thing wrong with a Config: a field path relative to the
+// config (groups[0].servers[1].weight) and what is wrong.
+type Problem struct {
+	Path string
+	Msg  string
+}
+
+// Algorithms lists the selection algorithms a group may use.
+var Algorithms = []string{"round_robin", "least_conn", "ip_hash", "hash", "hash_consistent",
+	"random", "random_two", "random_two_least_conn", "least_time", "sch"}
+
+// Validate checks c and fills in defaults that later code relies on
+// (listener names and protocols). It returns every problem found.
+func Validate(c *Config) []Problem {
+	var ps []Problem
+	bad := func(path, format string, args ...any) {
+		ps = append(ps, Problem{path, fmt.Sprintf(format, args...)})
+	}
+	groups := map[string]*Group{}
+	if len(c.Groups) == 0 {
+		bad("groups", "at least one group is required")
+	}
+	for i := range c.Groups {
+		g := &c.Groups[i]
+		p := fmt.Sprintf("groups[%d]", i)
+		if g.Name == "" || groups[g.Name] != nil {
+			bad(p+".name", "want a unique group name, got %q", g.Name)
+		}
+		groups[g.Name] = g
+		validateGroup(g, p, bad)
+	}
+	if len(c.Listeners) == 0 {
+		bad("listeners", "at least one listener is required")
+	}
+	ports := map[string]string{}
+	for i := range c.Listeners {
+		l := &c.Listeners[i]
+		p := fmt.Sprintf("listeners[%d]", i)
+		if l.Protocol == "" {
+			l.Protocol = ProtoHTTP
+		}
+		switch l.Protocol {
+		case ProtoHTTP, ProtoHTTPS, ProtoTCP, ProtoUDP:
+		default:
+			bad(p+".protocol", "want http, https, tcp or udp, got %q", l.Protocol)
+		}
+		if l.Port < 1 || l.Port > 65535 {
+			bad(p+".port", "want a port 1..65535, got %d", l.Port)
+		}
+		transport := "tcp"
+		if l.Protocol == ProtoUDP {
+			transport = "udp"
+		}
+		key := transport + "/" + strconv.Itoa(l.Port)
+		if other, dup := ports[key]; dup {
+			bad(p+".port", "port %d is also used by listener %s", l.Port, other)
+		}
+		if l.Name == "" {
+			l.Name = l.Protocol + ":" + strconv.Itoa(l.Port)
+		}
+		ports[key] = l.Name
+		if groups[l.Group] == nil {
+			bad(p+".group", "no group %q", l.Group)
+		}
+		for j, r := range l.Rules {
+			rp := fmt.Sprintf("%s.rules[%d]", p, j)
+			if l.Protocol == ProtoTCP || l.Protocol == ProtoUDP {
+				bad(rp, "rules need an http or https listener")
+			}
+			if groups[r.Group] == nil {
+				bad(rp+".group", "no group %q", r.Group)
+			}
+			if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
+				bad(rp+".path_prefix", "a path prefix starts with /, got %q", r.PathPrefix)
+			}
+		}
+	}
+	return ps
+}
+
+func validateGroup(g *Group, p string, bad func(path, format string, args ...any)) {
+	switch g.Algorithm {
+	case "":
+		g.Algorithm = "round_robin"
+	case "hash", "hash_consistent":
+		if !validKey(g.HashKey) {
+			bad(p+".hash_key", "want $request_uri, $remote_addr, $http_NAME, $cookie_NAME or $arg_NAME, got %q", g.HashKey)
+		}
+	}
+	known := false
+	for _, a := range Algorithms {
+		known = known || a == g.Algorithm
+	}
+	if !known {
+		bad(p+".algorithm", "unknown algorithm %q (one of %s)", g.Algorithm, strings.Join(Algorithms, ", "))
+	}
+	if len(g.Servers) == 0 {
+		bad(p+".servers", "at least one server is required")
+	}
+	seen := map[string]bool{}
+	for j, s := range g.Servers {
+		sp := fmt.Sprintf("%s.servers[%d]", p, j)
+		if _, port, err := net.SplitHostPort(s.Address); err != nil || port == "" {
+			bad(sp+".address", "want host:port, got %q", s.Address)
+		}
+		if seen[s.Address] {
+			bad(sp+".address", "server %s is listed twice", s.Address)
+		}
+		seen[s.Address] = true
+		if w := s.WeightOr(); w < 0 || w > 1000 {
+			bad(sp+".weight", "want 0..1000, got %d", w)
+		}
+		if s.MaxFailsOr() < 0 {
+			bad(sp+".max_fails", "must not be negative")
+		}
+		duration(sp+".fail_timeout", s.FailTimeout, bad)
+		if s.MaxConns < 0 {
+			bad(sp+".max_conns", "must not be negative")
+		}
+		if s.Backup && (g.Algorithm != "round_robin" && g.Algorithm != "least_conn" && g.Algorithm != "least_time") {
+			bad(sp+".backup", "backup servers work with round_robin, least_conn and least_time only (nginx refuses them with %s)", g.Algorithm)
+		}
+	}
+	if h := g.HealthCheck; h != nil {
+		hp := p + ".health_check"
+		switch h.Type {
+		case "":
+			h.Type = "http"
+		case "http", "tcp":
+		default:
+			bad(hp+".type", "want http or tcp, got %q", h.Type)
+		}
+		if h.Path != "" && !strings.HasPrefix(h.Path, "/") {
+			bad(hp+".path", "a path starts with /, got %q", h.Path)
+		}
+		switch strings.ToUpper(h.Method) {
+		case "", "GET", "HEAD":
+		default:
+			bad(hp+".method", "want GET or HEAD, got %q", h.Method)
+		}
+		if _, err := health.ParseCodes(h.ExpectedCodes); err != nil {
+			bad(hp+".expected_codes", "%v", err)
+		}
+		duration(hp+".interval", h.Interval, bad)
+		duration(hp+".timeout", h.Timeout, bad)
+		if h.HealthyThreshold < 0 || h.UnhealthyThreshold < 0 {
+			bad(hp, "thresholds must be at least 1")
+		}
+	}
+	if ps := g.Persistence; ps != nil {
+		switch ps.Mode {
+		case "", "none", "source_ip", "cookie":
+		default:
+			bad(p+".persistence.mode", "want none, source_ip or cookie, got %q", ps.Mode)
+		}
+		duration(p+".persistence.lifetime", ps.Lifetime, bad)
+	}
+	if n := g.NextUpstream; n != nil {
+		if _, err := attempt.ParseConditions(n.On); err != nil {
+			bad(p+".next_upstream.on", "%v", err)
+		}
+		if n.Tries < 0 {
+			bad(p+".next_upstream.tries", "must not be negative")
+		}
+		duration(p+".next_upstream.timeout", n.Timeout, bad)
+	}
+	switch g.NoServer {
+	case "":
+		g.NoServer = NoServer502
+	case NoServer502, NoServer503, NoServerFailOpen:
+	default:
+		bad(p+".no_server", "want 502, 503 or fail-open, got %q", g.NoServer)
+	}
+	duration(p+".connect_timeout", g.ConnectTimeout, bad)
+	duration(p+".read_timeout", g.ReadTimeout, bad)
+}
+
+func duration(path string, d units.Duration, bad func(path, format string, args ...any)) {
+	switch {
+	case d.Bad() != "":
+		bad(path, "%q is not a duration (write 10s, 250ms or a number of seconds)", d.Bad())
+	case d.D < 0:
+		bad(path, "must not be negative")
+	}
+}
+
+// validKey reports whether a hash key is a variable lblab can evaluate.
+func validKey(k string) bool {
+	switch {
+	case k == "$request_uri", k == "$remote_addr", k == "$uri":
+		return true
+	case strings.HasPrefix(k, "$http_"), strings.HasPrefix(k, "$cookie_"), strings.HasPrefix(k, "$arg_"):
+		return len(k) > strings.Index(k, "_")+1
+	}
+	return false
+}
