@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lblab/lblab/loadgen/backend"
+	"github.com/spf13/cobra"
+)
+
+func init() { commands = append(commands, newBackend) }
+
+type backendFlags struct {
+	listen, name, mode, latency, healthPath, admin string
+	errorRate                                      float64
+	errorStatus, bodySize                          int
+	grace                                          time.Duration
+}
+
+func newBackend() *cobra.Command {
+	var f backendFlags
+	c := &cobra.Command{
+		Use:   "backend --listen ADDR --name NAME [--mode http|tcp|udp] [flags]",
+		Short: "Run a test backend: HTTP (X-Backend: NAME), TCP echo with a greeting, or UDP echo",
+		Long: `Run a test backend for labs and benchmarks.
+
+--mode http (the default) answers every request with 200, the body
+"NAME\n" (or --body-size bytes) and the header X-Backend: NAME, with
+keep-alive. Each answer waits a latency drawn from --latency:
+
+  0                       none (the default)
+  10ms, constant:10ms     always 10 ms
+  exp:10ms                exponential law, mean 10 ms
+  lognormal:20ms,200ms    log-normal law: median 20 ms, p99 200 ms
+
+(the simulator's laws; durations are Go durations or plain seconds).
+--error-rate P answers that share of the requests with --error-status.
+The health endpoint (--health-path) answers 200 "ok" until switched;
+neither the latency nor the error rate applies to it.
+
+Run-time control, under /_lblab/ on the listener (only on --admin ADDR
+when given, then the main listener has no control path):
+
+  PUT /_lblab/health?status=503        the health endpoint answers 503
+  PUT /_lblab/health?status=200        and 200 again
+  PUT /_lblab/stall?for=200ms          every request arriving in the next 200 ms
+                                       waits until the stall ends
+  PUT /_lblab/latency?law=exp:10ms     change the latency law
+  PUT /_lblab/error-rate?p=0.1&status=503
+  GET /_lblab/stats                    counters as JSON
+
+SIGUSR1 switches the health endpoint to 503, SIGUSR2 back to 200.
+
+--mode tcp greets each connection with the line "NAME\n" and echoes what
+it receives; --mode udp answers each datagram with "NAME:" and the
+datagram. The latency law applies to each echo.
+
+Once listening it prints "backend NAME: MODE on ADDR". SIGINT or SIGTERM
+stops it: it stops accepting, closes idle connections, lets the answers
+under way finish (up to --grace), and exits 0.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error { return runBackend(c, f) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+	fl.StringVar(&f.name, "name", "", "the backend's name (default the host name)")
+	fl.StringVar(&f.mode, "mode", "http", "http, tcp (echo with a greeting line) or udp (echo with a NAME: prefix)")
+	fl.StringVar(&f.latency, "latency", "0", "latency law: 10ms, exp:10ms or lognormal:MEDIAN,P99")
+	fl.Float64Var(&f.errorRate, "error-rate", 0, "share of requests (0..1) answered with --error-status")
+	fl.IntVar(&f.errorStatus, "error-status", 500, "status of the failed requests")
+	fl.StringVar(&f.healthPath, "health-path", "/healthz", "path of the health endpoint")
+	fl.StringVar(&f.admin, "admin", "", "serve the /_lblab/ control paths on this address only")
+	fl.IntVar(&f.bodySize, "body-size", 0, "size of the 200 answer's body in bytes (default the name and a line break)")
+	fl.DurationVar(&f.grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long the answers under way may take to finish")
+	return c
+}
+
+func runBackend(c *cobra.Command, f backendFlags) error {
+	name := f.name
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "backend"
+		}
+		name = h
+	}
+	law, err := backend.ParseLaw(f.latency)
+	if err != nil {
+		return usageError{fmt.Errorf("--latency: %w", err)}
+	}
+	switch f.mode {
+	case "http", "tcp", "udp":
+	default:
+		return usageError{fmt.Errorf("--mode %q: want http, tcp or udp", f.mode)}
+	}
+	if f.grace < 0 {
+		return usageError{fmt.Errorf("--grace must not be negative")}
+	}
+	srv, err := backend.New(backend.Config{Name: name, Latency: law, ErrorRate: f.errorRate,
+		ErrorStatus: f.errorStatus, HealthPath: f.healthPath, BodySize: f.bodySize, NoControl: f.admin != ""})
+	if err != nil {
+		return usageError{err}
+	}
+	ctx := c.Context()
+	out := c.OutOrStdout()
+
+	usr := make(chan os.Signal, 4)
+	signal.Notify(usr, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(usr)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig := <-usr:
+				if sig == syscall.SIGUSR1 {
+					_ = srv.SetHealth(503)
+				} else {
+					_ = srv.SetHealth(200)
+				}
+			}
+		}
+	}()
+
+	serveErr := make(chan error, 2)
+	var adminSrv *http.Server
+	if f.admin != "" {
+		aln, err := net.Listen("tcp", f.admin)
+		if err != nil {
+			return usageError{fmt.Errorf("--admin: %w", err)}
+		}
+		adminSrv = &http.Server{Handler: srv.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
+		fmt.Fprintf(out, "backend %s: control on %s\n", name, aln.Addr())
+		go func() {
+			if err := adminSrv.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("admin: %w", err)
+			}
+		}()
+	}
+	var addr net.Addr
+	if f.mode == "udp" {
+		pc, err := net.ListenPacket("udp", f.listen)
+		if err != nil {
+			closeAdmin(adminSrv)
+			return usageError{fmt.Errorf("--listen: %w", err)}
+		}
+		addr = pc.LocalAddr()
+		go func() { serveErr <- srv.ServeUDP(pc) }()
+	} else {
+		ln, err := net.Listen("tcp", f.listen)
+		if err != nil {
+			closeAdmin(adminSrv)
+			return usageError{fmt.Errorf("--listen: %w", err)}
+		}
+		addr = ln.Addr()
+		go func() { serveErr <- srv.Serve(ln, f.mode == "tcp") }()
+	}
+	fmt.Fprintf(out, "backend %s: %s on %s\n", name, f.mode, addr)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, backend.ErrClosed) {
+			runErr = err
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), f.grace)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if adminSrv != nil {
+		_ = adminSrv.Shutdown(sctx)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	st := srv.Stats()
+	fmt.Fprintf(out, "backend %s: stopped after %d requests (%d errors)\n", name, st.Requests, st.Errors)
+	return nil
+}
+
+func closeAdmin(s *http.Server) {
+	if s != nil {
+		s.Close()
+	}
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/lblab/lblab/scenarios"
+	"github.com/spf13/cobra"
+)
+
+func newList() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the labs of the catalog, one a line",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			labs, err := scenarios.Catalog()
+			if err != nil {
+				return err
+			}
+			w := 0
+			for _, l := range labs {
+				w = max(w, len(l.Name))
+			}
+			for _, l := range labs {
+				fmt.Fprintf(c.OutOrStdout(), "%-*s  %s\n", w, l.Name, l.Title)
+			}
+			return nil
+		},
+	}
+}
+
+func newValidate() *cobra.Command {
+	var sets []string
+	c := &cobra.Command{
+		Use:   "validate LAB",
+		Short: "Check a lab file (or catalog name) and print its problems with file, line and field",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			lab, err := scenarios.Load(args[0], sets)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s)\n", args[0], lab.Title)
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&sets, "set", nil, "override a field: PATH=VALUE (repeatable)")
+	return c
+}

@@ -1,0 +1,93 @@
+// Command lblab runs load-balancing and VRRP failover labs in a
+// deterministic simulator (and, later, on real hosts), checks what
+// happened against the protocols' theory, and writes HTML reports.
+//
+// Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad
+// input (a lab file, a flag).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lblab/lblab/scenarios"
+	"github.com/spf13/cobra"
+)
+
+// exitError carries an exit status without a message of its own.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// execute runs the command line, writing to stdout and stderr, and
+// returns the exit status.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "lblab:", err)
+	var bad scenarios.BadInput
+	if errors.As(err, &bad) || isUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "lblab",
+		Short:         "Run load-balancer and VRRP failover labs, check them against theory, report",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
+	return root
+}
+
+// commands makes the subcommands; a command in a file of its own adds
+// itself here from an init function.
+var commands = []func() *cobra.Command{newList, newValidate, newRun, newBalance}
+
+// usageError is a bad flag or argument.
+type usageError struct{ error }
+
+func (usageError) BadInput() {}
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(c, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/spf13/cobra"
+
+	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/proxy/nginxconf"
+	"github.com/lblab/lblab/proxy/server"
+)
+
+func init() { commands = append(commands, newProxy) }
+
+type proxyFlags struct {
+	config, history, admin, bind string
+	headerTimeout, idleTimeout   time.Duration
+	drain                        time.Duration
+	quiet                        bool
+	cpuprofile                   string
+	udpIdle                      time.Duration
+	certs                        []string
+	certDir                      string
+	redirectHTTP                 int
+}
+
+func newProxy() *cobra.Command {
+	var f proxyFlags
+	c := &cobra.Command{
+		Use:   "proxy --config FILE [--history FILE]",
+		Short: "Run the load balancer on real sockets (http, https, tcp and udp listeners)",
+		Long: `Run the load balancer on real sockets, with the same decision code as the
+simulator: server selection, retries and final statuses, active and passive
+health, persistence.
+
+--config takes a load balancer in any of three forms, told apart by their
+content: the YAML of a lab file's lb section (listeners, groups), a whole
+lab file (its lb section, or its nginx field, is used), or an nginx
+configuration.
+
+http listeners proxy HTTP/1.1; https listeners terminate TLS with the
+certificates of --cert HOST=CERT.pem,KEY.pem (repeatable) or --certs DIR (as
+'lblab certs' writes them), picked by the client's server name (SNI), then
+proxy as http with X-Forwarded-Proto: https; --redirect-http PORT answers
+every request on PORT with a 301 to https. tcp listeners proxy each
+connection to a server (half-closes passed on); udp listeners keep a
+session per client address (one server, its own socket) until it has been
+idle for --udp-idle.
+
+--admin ADDR serves /status (JSON: listeners, groups, servers with health,
+connections and counters) and /metrics (Prometheus).
+
+SIGHUP re-reads --config: new connections and requests use the new
+configuration, those in flight finish on the old one, listeners on
+unchanged ports keep their sockets; a configuration that does not load is
+logged and the old one stays.
+
+With --history FILE, every request and every health transition is written
+to FILE as JSON Lines (t in seconds since the proxy started), buffered and
+flushed at exit.
+
+SIGTERM or SIGINT stops accepting, lets the requests in flight finish for
+up to --drain, flushes the history and exits 0.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error { return runProxy(c, f) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.config, "config", "", "the load balancer: an lb section, a lab file or an nginx.conf (required)")
+	fl.StringVar(&f.history, "history", "", "write the history (JSON Lines) to this file")
+	fl.StringVar(&f.admin, "admin", "", "address of the admin API (/status, /metrics), e.g. 127.0.0.1:9090")
+	fl.StringArrayVar(&f.certs, "cert", nil, "an https certificate as HOST=CERT.pem,KEY.pem (repeatable; the first is the default)")
+	fl.StringVar(&f.certDir, "certs", "", "a folder of https certificates as 'lblab certs' writes it (HOST.pem, HOST-key.pem)")
+	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port answering every request with a 301 to https")
+	fl.DurationVar(&f.udpIdle, "udp-idle", 30*time.Second, "how long a udp session lives without a datagram")
+	fl.StringVar(&f.bind, "bind", "", "address the listeners bind to (default all)")
+	fl.DurationVar(&f.headerTimeout, "header-timeout", 10*time.Second, "time a client has to send a whole request header, from its first byte")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", 75*time.Second, "time a keep-alive client connection may wait for its next request")
+	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGTERM, how long the requests in flight may take to finish")
+	fl.BoolVar(&f.quiet, "quiet", false, "log warnings and errors only")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fl.MarkHidden("cpuprofile")
+	return c
+}
+
+func runProxy(c *cobra.Command, f proxyFlags) error {
+	if f.config == "" {
+		return usageError{errors.New("--config FILE is required")}
+	}
+	level := slog.LevelInfo
+	if f.quiet {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	cfg, err := loadProxyConfig(f.config, log)
+	if err != nil {
+		return err
+	}
+	opt := server.Options{HeaderTimeout: f.headerTimeout, IdleTimeout: f.idleTimeout, Bind: f.bind, Logger: log,
+		UDPIdleTimeout: f.udpIdle, Admin: f.admin}
+	if len(f.certs) > 0 || f.certDir != "" {
+		if opt.Certificates, err = server.LoadCertificates(f.certs, f.certDir); err != nil {
+			return usageError{err}
+		}
+	}
+	if f.redirectHTTP != 0 {
+		opt.RedirectHTTP = net.JoinHostPort(f.bind, strconv.Itoa(f.redirectHTTP))
+	}
+	var hist *os.File
+	if f.history != "" {
+		if hist, err = os.Create(f.history); err != nil {
+			return usageError{err}
+		}
+		defer hist.Close()
+		opt.History = hist
+	}
+	srv, err := server.New(cfg, opt)
+	if err != nil {
+		return usageError{err}
+	}
+	if f.cpuprofile != "" {
+		pf, err := os.Create(f.cpuprofile)
+		if err != nil {
+			return usageError{err}
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			ncfg, err := loadProxyConfig(f.config, log)
+			if err != nil {
+				log.Error("reload: the old configuration stays", "err", err)
+				continue
+			}
+			if err := srv.Reload(ncfg); err != nil {
+				log.Error("reload", "err", err)
+			}
+		}
+	}()
+	if err := srv.Run(c.Context(), f.drain); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			log.Warn("drain deadline passed: requests in flight were cut", "drain", f.drain)
+			return nil
+		}
+		return err
+	}
+	if hist != nil {
+		return hist.Close()
+	}
+	return nil
+}
+
+// loadProxyConfig reads a load balancer from path: a lab file's lb
+// section, a whole lab file, or an nginx configuration, told apart by
+// content.
+func loadProxyConfig(path string, log *slog.Logger) (*proxy.Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	var top map[string]any
+	isYAML := yaml.Unmarshal(src, &top) == nil && top != nil
+	switch {
+	case isYAML && (top["listeners"] != nil || top["groups"] != nil):
+		var cfg proxy.Config
+		if err := yaml.UnmarshalWithOptions(src, &cfg, yaml.DisallowUnknownField()); err != nil {
+			return nil, usageError{fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))}
+		}
+		return validated(path, &cfg)
+	case isYAML && top["lb"] != nil:
+		// A lab file: only its lb section matters here (the rest, backends
+		// and clients, is for the simulator).
+		p, err := yaml.PathString("$.lb")
+		if err != nil {
+			return nil, err
+		}
+		node, err := p.ReadNode(bytes.NewReader(src))
+		if err != nil {
+			return nil, usageError{fmt.Errorf("%s: %w", path, err)}
+		}
+		var cfg proxy.Config
+		if err := yaml.NodeToValue(node, &cfg, yaml.DisallowUnknownField()); err != nil {
+			return nil, usageError{fmt.Errorf("%s: lb: %s", path, yaml.FormatError(err, false, true))}
+		}
+		return validated(path+": lb", &cfg)
+	case isYAML && top["nginx"] != nil:
+		// A lab file whose load balancer is an nginx configuration: the
+		// text itself, or a file beside the lab.
+		text, _ := top["nginx"].(string)
+		name := path
+		if !strings.Contains(text, "{") {
+			name = text
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(filepath.Dir(path), text)
+			}
+			b, err := os.ReadFile(name)
+			if err != nil {
+				return nil, usageError{fmt.Errorf("%s: nginx: %w", path, err)}
+			}
+			text = string(b)
+		}
+		return importNginx(name, []byte(text), log)
+	case bytes.ContainsAny(src, "{;"):
+		return importNginx(path, src, log)
+	}
+	return nil, usageError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
+}
+
+// validated checks a load balancer and lists every problem.
+func validated(where string, cfg *proxy.Config) (*proxy.Config, error) {
+	if ps := proxy.Validate(cfg); len(ps) > 0 {
+		var b strings.Builder
+		for _, p := range ps {
+			fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Msg)
+		}
+		return nil, usageError{fmt.Errorf("%s: invalid load balancer:%s", where, b.String())}
+	}
+	return cfg, nil
+}
+
+// importNginx imports an nginx configuration, logging its warnings.
+func importNginx(name string, src []byte, log *slog.Logger) (*proxy.Config, error) {
+	cfg, warns, err := nginxconf.Import(name, src)
+	for _, w := range warns {
+		log.Warn("nginx configuration", "warning", w.String())
+	}
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return validated(name, cfg)
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/scenarios"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+type runFlags struct {
+	seed  uint64
+	seeds int
+	sets  []string
+	out   string
+	junit string
+	mode  string
+}
+
+func newRun() *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "run LAB",
+		Short: "Run a lab (catalog name or file) and write history, results and report",
+		Long: `Run a lab (a catalog name, see lblab list, or a path to a lab file) and
+write history.jsonl, results.json, report.html and the plots to --out.
+
+With --seeds N the lab runs once per seed (--seed, --seed+1, ...) on all
+cores, and the report shows the distribution of its failover delays.
+
+Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad input.`,
+		Args: exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error { return runLab(c, args[0], f) },
+	}
+	fl := c.Flags()
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the run (first seed of a sweep)")
+	fl.IntVar(&f.seeds, "seeds", 0, "run a sweep of N seeds")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE, e.g. faults[0].at=15s (repeatable)")
+	fl.StringVar(&f.out, "out", "", "output folder (default a new folder under ./lblab-out/)")
+	fl.StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
+	fl.StringVar(&f.mode, "mode", "sim", "world to run in: sim (simulator) or netns (real agents in network namespaces; root; VRRP labs)")
+	return c
+}
+
+func runLab(c *cobra.Command, name string, f runFlags) error {
+	if f.mode != "sim" && f.mode != "netns" {
+		return usageError{fmt.Errorf("--mode %s: want sim or netns", f.mode)}
+	}
+	if c.Flags().Changed("seeds") && f.seeds < 1 {
+		return usageError{fmt.Errorf("--seeds must be at least 1, got %d", f.seeds)}
+	}
+	lab, err := scenarios.Load(name, f.sets)
+	if err != nil {
+		return err
+	}
+	dir := f.out
+	if dir == "" {
+		if dir, err = newOutDir(lab.Name); err != nil {
+			return err
+		}
+	}
+	out := c.OutOrStdout()
+	var res reports.Results
+	var report string
+	start := time.Now()
+	if f.seeds > 0 {
+		progress := progressBar(c.ErrOrStderr())
+		var sw *scenarios.SweepOutcome
+		if f.mode == "netns" {
+			sw, err = scenarios.RunSweepWith(c.Context(), lab, f.seed, f.seeds, 1,
+				func(ctx context.Context, seed uint64) (*scenarios.Outcome, error) {
+					return scenarios.RunNetns(ctx, lab, seed, scenarios.NetnsOptions{})
+				}, progress)
+			if err == nil {
+				// The simulator's distribution for the same lab, to overlay.
+				var ref *scenarios.SweepOutcome
+				if ref, err = scenarios.RunSweep(c.Context(), lab, f.seed, 1000, nil); err == nil {
+					sw.CompareWith(ref)
+				}
+			}
+		} else {
+			sw, err = scenarios.RunSweep(c.Context(), lab, f.seed, f.seeds, progress)
+		}
+		if err != nil {
+			return err
+		}
+		if report, err = sw.Write(dir); err != nil {
+			return err
+		}
+		res = sw.Results
+	} else {
+		var o *scenarios.Outcome
+		if f.mode == "netns" {
+			o, err = scenarios.RunNetns(c.Context(), lab, f.seed, scenarios.NetnsOptions{})
+		} else {
+			o, err = scenarios.RunSim(lab, f.seed)
+		}
+		if err != nil {
+			return err
+		}
+		if report, err = o.Write(dir); err != nil {
+			return err
+		}
+		res = o.Results
+	}
+	if f.junit != "" {
+		if err := reports.WriteJUnit(f.junit, []reports.Results{res}); err != nil {
+			return err
+		}
+	}
+	printResults(out, res, time.Since(start))
+	fmt.Fprintf(out, "report: %s\n", report)
+	if !res.Passed {
+		return &exitError{1}
+	}
+	return nil
+}
+
+// printResults prints one line for the run and one per expectation.
+func printResults(w io.Writer, r reports.Results, took time.Duration) {
+	verdict := "PASS"
+	if !r.Passed {
+		verdict = "FAIL"
+	}
+	seeds := fmt.Sprintf("seed %d", r.Seed)
+	if r.Seeds > 0 {
+		seeds = fmt.Sprintf("seeds %d..%d", r.Seed, r.Seed+uint64(r.Seeds)-1)
+	}
+	fmt.Fprintf(w, "%s  %s (%s, %s) in %s\n", verdict, r.Lab, r.Mode, seeds, took.Round(time.Millisecond))
+	for _, e := range r.Expectations {
+		mark := "ok  "
+		if !e.Passed {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s %s: %s (expected %s)\n", mark, e.Name, e.Observed, e.Expected)
+	}
+	if v, ok := r.Metrics["failover_s"]; ok {
+		fmt.Fprintf(w, "  failover_s: %v\n", v)
+	}
+	if v, ok := r.Metrics["ks_distance"]; ok {
+		fmt.Fprintf(w, "  ks_distance: %.4f\n", v)
+	}
+	if v, ok := r.Metrics["ks_distance_to_sim"]; ok {
+		fmt.Fprintf(w, "  ks_distance_to_sim: %.4f\n", v)
+	}
+}
+
+// newOutDir makes a new folder lblab-out/LAB-YYYYMMDD-HHMMSS[-N].
+func newOutDir(lab string) (string, error) {
+	base := filepath.Join("lblab-out", lab+"-"+time.Now().Format("20060102-150405"))
+	for i := 0; ; i++ {
+		dir := base
+		if i > 0 {
+			dir = fmt.Sprintf("%s-%d", base, i)
+		}
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return "", err
+		}
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !os.IsExist(err) {
+			return "", err
+		}
+	}
+}
+
+// progressBar returns a progress callback that draws a bar on w when w is
+// a terminal, and nil otherwise. Sweep workers call it concurrently.
+func progressBar(w io.Writer) func(done, total int) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	var mu sync.Mutex
+	last, seen := -1, 0
+	return func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done <= seen { // workers report out of order
+			return
+		}
+		seen = done
+		pct := done * 100 / total
+		if pct == last && done != total {
+			return
+		}
+		last = pct
+		bar := strings.Repeat("█", pct/4) + strings.Repeat("░", 25-pct/4)
+		fmt.Fprintf(f, "\r%s %3d%% %d/%d seeds", bar, pct, done, total)
+		if done == total {
+			fmt.Fprintln(f)
+		}
+	}
+}

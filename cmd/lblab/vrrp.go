@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lblab/lblab/vrrpsim/keepalived"
+	vrrplinux "github.com/lblab/lblab/vrrpsim/linux"
+)
+
+func init() { commands = append(commands, newVRRP) }
+
+type vrrpFlags struct {
+	config, instance, history, name string
+	epoch                           int64
+}
+
+func newVRRP() *cobra.Command {
+	var f vrrpFlags
+	c := &cobra.Command{
+		Use:   "vrrp --config FILE [--instance NAME] [--history FILE] [--epoch UNIX_NANOS] [--name NAME]",
+		Short: "Run the VRRP agent on this host's interfaces (root), configured by a keepalived.conf",
+		Long: `Run the VRRP agent of lblab on real interfaces: the same state machine as
+the simulator, with a raw IP protocol-112 socket, virtual addresses set
+with netlink and gratuitous ARP. It needs root (CAP_NET_RAW, CAP_NET_ADMIN).
+
+--config is a keepalived.conf: every vrrp_instance runs (or only
+--instance), with its vrrp_scripts and notify scripts. Keywords lblab does
+not use are printed as warnings with their lines; errors exit 2.
+
+--history appends vrrp and vip events as JSON lines; their times count
+from --epoch (Unix nanoseconds; default the agent's start), so the agents
+of one lab share a time base. --name is the router's name in the history
+(default the router_id of global_defs, else the host name).
+
+SIGTERM or SIGINT stops the agent as keepalived stops: a master sends
+priority 0 and removes its addresses, notify_stop runs, exit status 0.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error { return runVRRP(c, f) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.config, "config", "", "keepalived.conf to run (required)")
+	fl.StringVar(&f.instance, "instance", "", "run only this vrrp_instance")
+	fl.StringVar(&f.history, "history", "", "append history events (JSON lines) to this file")
+	fl.Int64Var(&f.epoch, "epoch", 0, "history times count from this instant, in Unix nanoseconds (default: the agent's start)")
+	fl.StringVar(&f.name, "name", "", "router name in the history (default router_id, else the host name)")
+	return c
+}
+
+func runVRRP(c *cobra.Command, f vrrpFlags) error {
+	if f.config == "" {
+		return usageError{fmt.Errorf("--config is required")}
+	}
+	stderr := c.ErrOrStderr()
+	kc, warns, err := keepalived.ParseFile(f.config)
+	for _, w := range warns {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if err != nil {
+		return err
+	}
+	cfg, dwarns, err := vrrplinux.FromKeepalived(kc, f.instance)
+	for _, w := range dwarns {
+		w.File = f.config
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", f.config, err)}
+	}
+	if f.name != "" {
+		cfg.Name = f.name
+	}
+	opts := vrrplinux.Options{Log: stderr}
+	if f.epoch != 0 {
+		opts.Epoch = time.Unix(0, f.epoch)
+	}
+	if f.history != "" {
+		h, err := os.OpenFile(f.history, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		opts.History = h
+	}
+	return vrrplinux.Run(c.Context(), cfg, opts)
+}

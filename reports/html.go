@@ -1,0 +1,322 @@
+package reports
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lblab/lblab/history"
+)
+
+//go:embed report.html.tmpl
+var reportTemplateText string
+
+var reportTemplate = template.Must(template.New("report").Parse(reportTemplateText))
+
+// plotRef is a plot written next to the report.
+type plotRef struct {
+	Name    string
+	Caption string
+	PNG     []byte
+	// Table, when set, is shown under the plot.
+	Table *tableView
+}
+
+// Views of the report's parts, with every value already formatted.
+type (
+	pageView struct {
+		Title, Lab, Mode, Seeds string
+		Passed                  bool
+		PassedCount             int
+		Teaching                []template.HTML
+		Theory                  []theoryView
+		Plots                   []plotView
+		Marks                   []markView
+		Sweep                   *sweepView
+		Expectations            []Expectation
+		Metrics                 []metricView
+		HistoryLink             bool
+	}
+	theoryView struct {
+		VRID, Version               int
+		BackupPriority              int
+		Interval, Skew, MDI, Window string
+		// Formula is escaped by hand: html/template would also escape
+		// "+" (as &#43;), and the formula should read as written.
+		Formula template.HTML
+	}
+	plotView struct {
+		Name, Caption string
+		// Img is the <img> element with the PNG as a data URL, built by
+		// hand: html/template would write each "+" of the base64 text as
+		// "&#43;", which browsers read back but other readers may not.
+		Img   template.HTML
+		Table *tableView
+	}
+	// tableView is a small table of figures shown under a plot.
+	tableView struct {
+		Head []string
+		Rows [][]string
+	}
+	markView  struct{ From, To, Span, Label string }
+	sweepView struct {
+		Metric string
+		Rows   []metricView
+	}
+	metricView struct {
+		Name  string
+		Value template.HTML
+	}
+)
+
+// renderHTML renders report.html.
+func renderHTML(r Report, plots []plotRef) ([]byte, error) {
+	v := pageView{
+		Title:        r.Title,
+		Lab:          r.Lab,
+		Mode:         r.Results.Mode,
+		Passed:       r.Results.Passed,
+		Teaching:     teachingHTML(r.Teaching),
+		Expectations: r.Results.Expectations,
+		Metrics:      metricsView(r.Results.Metrics),
+		HistoryLink:  r.Sweep == nil,
+	}
+	if v.Lab == "" {
+		v.Lab = r.Results.Lab
+	}
+	if v.Title == "" {
+		v.Title = v.Lab
+	}
+	if r.Results.Seeds > 0 {
+		v.Seeds = fmt.Sprintf("%d seeds, first seed %d", r.Results.Seeds, r.Results.Seed)
+	} else {
+		v.Seeds = fmt.Sprintf("seed %d", r.Results.Seed)
+	}
+	for _, e := range r.Results.Expectations {
+		if e.Passed {
+			v.PassedCount++
+		}
+	}
+	for _, t := range r.Theory {
+		v.Theory = append(v.Theory, theoryView{
+			VRID:           t.VRID,
+			Version:        t.Version,
+			BackupPriority: t.BackupPriority,
+			Interval:       fmtDuration(t.Interval),
+			Skew:           fmtDuration(t.Skew),
+			MDI:            fmtDuration(t.MDI),
+			Formula:        template.HTML(template.HTMLEscapeString(t.Formula)),
+			Window:         fmt.Sprintf("[%s, %s] s after the fault", fmtSeconds(t.Lo), fmtSeconds(t.Hi)),
+		})
+	}
+	for _, p := range plots {
+		img := `<img src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(p.PNG) +
+			`" alt="` + template.HTMLEscapeString(p.Name) + `" width="1200">`
+		v.Plots = append(v.Plots, plotView{Name: p.Name, Caption: p.Caption, Img: template.HTML(img), Table: p.Table})
+	}
+	for _, m := range r.Marks {
+		v.Marks = append(v.Marks, markView{
+			From:  fmtSeconds(m.From),
+			To:    fmtSeconds(m.To),
+			Span:  fmtSeconds(m.To - m.From),
+			Label: m.Label,
+		})
+	}
+	if r.Sweep != nil {
+		v.Sweep = sweepTable(r.Sweep)
+	}
+	var b bytes.Buffer
+	if err := reportTemplate.Execute(&b, v); err != nil {
+		return nil, fmt.Errorf("report.html: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// sweepTable summarises a sweep as rows of a table.
+func sweepTable(s *Sweep) *sweepView {
+	st := summarize(s)
+	sv := &sweepView{Metric: s.Metric}
+	row := func(name, value string) {
+		sv.Rows = append(sv.Rows, metricView{Name: name, Value: template.HTML(template.HTMLEscapeString(value))})
+	}
+	row("seeds", strconv.Itoa(st.N))
+	if st.hasStatistics {
+		row("min", fmtNum(st.Min))
+		row("5th percentile", fmtNum(st.P5))
+		row("median", fmtNum(st.Median))
+		row("mean", fmtNum(st.Mean))
+		row("95th percentile", fmtNum(st.P95))
+		row("max", fmtNum(st.Max))
+		row("standard deviation", fmtNum(st.StdDev))
+	}
+	if st.hasWindow {
+		row("theory window", fmt.Sprintf("[%s, %s]", fmtNum(s.Lo), fmtNum(s.Hi)))
+		if st.hasStatistics {
+			row("inside the window", fmt.Sprintf("%.1f %%", 100*st.InWindow))
+		}
+		row("KS distance to uniform", fmtNum(s.KS))
+	}
+	return sv
+}
+
+// teachingHTML turns the teaching text into paragraphs: blank lines
+// separate paragraphs, text is escaped, `code` spans become <code>.
+func teachingHTML(s string) []template.HTML {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	var paras []template.HTML
+	var cur []string
+	flush := func() {
+		if len(cur) > 0 {
+			paras = append(paras, inlineHTML(strings.Join(cur, "\n")))
+			cur = nil
+		}
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if strings.TrimSpace(line) == "" {
+			flush()
+			continue
+		}
+		cur = append(cur, strings.TrimSpace(line))
+	}
+	flush()
+	return paras
+}
+
+// inlineHTML escapes s and turns `code` spans into <code> elements; an
+// unmatched backtick stays as it is.
+func inlineHTML(s string) template.HTML {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '`')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i+1:], '`')
+		if j < 0 {
+			break
+		}
+		b.WriteString(template.HTMLEscapeString(s[:i]))
+		b.WriteString("<code>")
+		b.WriteString(template.HTMLEscapeString(s[i+1 : i+1+j]))
+		b.WriteString("</code>")
+		s = s[i+1+j+1:]
+	}
+	b.WriteString(template.HTMLEscapeString(s))
+	return template.HTML(b.String())
+}
+
+// metricsView lists metrics by name.
+func metricsView(m map[string]any) []metricView {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]metricView, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, metricView{Name: k, Value: valueHTML(reflect.ValueOf(m[k]))})
+	}
+	return out
+}
+
+// valueHTML renders a metric value: numbers formatted, maps as a nested
+// key=value list in key order, lists comma-separated.
+func valueHTML(v reflect.Value) template.HTML {
+	esc := func(s string) template.HTML { return template.HTML(template.HTMLEscapeString(s)) }
+	if !v.IsValid() {
+		return "—"
+	}
+	if n, ok := v.Interface().(json.Number); ok {
+		if f, err := n.Float64(); err == nil {
+			return esc(fmtNum(f))
+		}
+		return esc(n.String())
+	}
+	if d, ok := v.Interface().(time.Duration); ok {
+		return esc(fmtDuration(d))
+	}
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			return "—"
+		}
+		return valueHTML(v.Elem())
+	case reflect.Float32, reflect.Float64:
+		return esc(fmtNum(v.Float()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return esc(strconv.FormatInt(v.Int(), 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return esc(strconv.FormatUint(v.Uint(), 10))
+	case reflect.Bool:
+		return esc(strconv.FormatBool(v.Bool()))
+	case reflect.String:
+		return esc(v.String())
+	case reflect.Map:
+		if v.Len() == 0 {
+			return "{}"
+		}
+		type kv struct {
+			k string
+			v reflect.Value
+		}
+		var items []kv
+		iter := v.MapRange()
+		for iter.Next() {
+			items = append(items, kv{fmt.Sprint(iter.Key().Interface()), iter.Value()})
+		}
+		slices.SortFunc(items, func(a, b kv) int { return naturalCompare(a.k, b.k) })
+		var b strings.Builder
+		b.WriteString(`<ul class="kv">`)
+		for _, it := range items {
+			b.WriteString(`<li><span class="k">`)
+			b.WriteString(template.HTMLEscapeString(it.k))
+			b.WriteString(`</span>=`)
+			b.WriteString(string(valueHTML(it.v)))
+			b.WriteString(`</li>`)
+		}
+		b.WriteString(`</ul>`)
+		return template.HTML(b.String())
+	case reflect.Slice, reflect.Array:
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = string(valueHTML(v.Index(i)))
+		}
+		return template.HTML("[" + strings.Join(parts, ", ") + "]")
+	}
+	return esc(fmt.Sprint(v.Interface()))
+}
+
+// fmtNum formats a number with at most six decimals and no trailing
+// zeros (3.609375, 0.5, 12); very small or very large numbers use
+// exponent notation with six significant digits.
+func fmtNum(f float64) string {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	case f == math.Trunc(f) && math.Abs(f) < 1e15:
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	case math.Abs(f) < 1e-3 || math.Abs(f) >= 1e15:
+		return strconv.FormatFloat(f, 'g', 6, 64)
+	}
+	s := strconv.FormatFloat(f, 'f', 6, 64)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}
+
+// fmtSeconds writes a duration as exact seconds: 3.609375.
+func fmtSeconds(d time.Duration) string {
+	b, _ := history.Stamp(d).MarshalJSON()
+	return string(b)
+}
+
+// fmtDuration writes a duration as exact seconds with the unit: "3.609375 s".
+func fmtDuration(d time.Duration) string { return fmtSeconds(d) + " s" }

@@ -1,0 +1,401 @@
+package reports
+
+import (
+	"cmp"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/lblab/lblab/history"
+)
+
+// Plot file names of a load-balancer run (without extension), in the
+// order the report shows them.
+const (
+	latencyName     = "latency"
+	percentilesName = "percentiles"
+	sharesName      = "shares"
+	sharesTimeName  = "shares_over_time"
+	statusesName    = "statuses"
+	healthName      = "health"
+)
+
+// maxLatencyDots bounds the successful requests drawn on the latency
+// plot; failed requests are all drawn on top of them.
+const maxLatencyDots = 4000
+
+// HDR histogram range and precision: 1 µs to 1 h, 3 significant digits.
+// Values are recorded in microseconds.
+const (
+	hdrLowest  = 1
+	hdrHighest = int64(time.Hour / time.Microsecond)
+	hdrDigits  = 3
+)
+
+// lbReq is one request event, reduced to what the plots need.
+type lbReq struct {
+	start   float64 // intended send time, s
+	lat     float64 // latency from start, s
+	group   string
+	backend string
+	status  int
+	err     string
+}
+
+// failed is true for a request the user saw fail: a 5xx answer or a
+// client-side error.
+func (q *lbReq) failed() bool { return q.status >= 500 || q.err != "" }
+
+// lbData is what every load-balancer plot shares: the requests, the time
+// axis and its buckets, the faults.
+type lbData struct {
+	lab    string
+	reqs   []lbReq
+	health []history.Event
+	shares []Share
+	end    float64 // end of the time axis, s
+	bucket float64 // width of a time bucket, s
+	nb     int     // number of buckets
+	faults []tlFault
+	shades []tlSpan
+	groups []string // groups of the requests, in natural order
+}
+
+// lbStartsSpan reports whether a fault of this kind starts a span that
+// lasts until the target is restored (or fixed, healed, ...).
+func lbStartsSpan(kind string) bool {
+	if _, ok := faultEnds[kind]; ok {
+		return true
+	}
+	switch kind {
+	case "crash", "hang", "slow", "stop", "pause", "kill", "power_off":
+		return true
+	}
+	return strings.HasPrefix(kind, "break") || strings.HasPrefix(kind, "fail") ||
+		strings.HasSuffix(kind, "_fail") || strings.HasSuffix(kind, "_down") ||
+		strings.HasSuffix(kind, "_break") || strings.HasSuffix(kind, "_off")
+}
+
+// lbEndsSpan reports whether a fault of this kind undoes every fault in
+// effect on its target.
+func lbEndsSpan(kind string) bool {
+	for _, end := range faultEnds {
+		if kind == end {
+			return true
+		}
+	}
+	switch kind {
+	case "restore", "fix", "recover", "resume", "unpause", "heal", "start", "power_on":
+		return true
+	}
+	return strings.HasPrefix(kind, "fix") || strings.HasPrefix(kind, "restore") ||
+		strings.HasSuffix(kind, "_ok") || strings.HasSuffix(kind, "_up") ||
+		strings.HasSuffix(kind, "_fix") || strings.HasSuffix(kind, "_on")
+}
+
+// buildLB collects the load-balancer data of a report; ok is false when
+// the history has neither request nor health events.
+func buildLB(r Report) (*lbData, bool) {
+	d := &lbData{lab: r.Lab, shares: r.Shares, end: r.Duration.Seconds()}
+	for _, e := range r.History {
+		if e.Kind != history.KindRequest {
+			d.end = math.Max(d.end, e.T.Seconds())
+		}
+		switch e.Kind {
+		case history.KindRequest:
+			q := lbReq{
+				start: e.Start.Seconds(), lat: e.Latency.Seconds(),
+				group: e.Group, backend: e.Backend, status: e.Status, err: e.Error,
+			}
+			if e.Start == 0 && e.T > e.Latency {
+				q.start = (e.T - e.Latency).Seconds()
+			}
+			q.start = math.Max(q.start, 0)
+			q.lat = math.Max(q.lat, 0)
+			d.end = math.Max(d.end, q.start)
+			d.reqs = append(d.reqs, q)
+		case history.KindHealth:
+			d.health = append(d.health, e)
+		}
+	}
+	if len(d.reqs) == 0 && len(d.health) == 0 {
+		return nil, false
+	}
+	if d.end <= 0 || math.IsNaN(d.end) {
+		d.end = 1
+	}
+	d.bucket = bucketWidth(d.end)
+	d.nb = max(1, int(math.Ceil(d.end/d.bucket-1e-9)))
+
+	seen := map[string]bool{}
+	for i := range d.reqs {
+		if g := d.reqs[i].group; !seen[g] {
+			seen[g] = true
+			d.groups = append(d.groups, g)
+		}
+	}
+	slices.SortFunc(d.groups, naturalCompare)
+	d.faults, d.shades = lbFaults(r.History, d.end)
+	return d, true
+}
+
+// bucketWidth returns the width of the time buckets of a run of end
+// seconds: a hundredth of the run or 1 s, whichever is larger, rounded up
+// to two significant digits (1.2 s, not 1.200358 s).
+func bucketWidth(end float64) float64 {
+	raw := math.Max(end/100, 1)
+	e := math.Floor(math.Log10(raw)) - 1
+	if e < 0 {
+		return math.Ceil(raw*math.Pow(10, -e)-1e-9) / math.Pow(10, -e)
+	}
+	return math.Ceil(raw/math.Pow(10, e)-1e-9) * math.Pow(10, e)
+}
+
+// lbFaults returns the fault lines and the spans in which a fault is in
+// effect: from a crash, hang, slow, power_off, health_fail (or any fault
+// that breaks something) of a target until the next restore (or
+// health_ok, fix, heal, ...) of that target, or to the end of the run.
+// Other faults (health_path, a weight change) are lines only. A fault
+// whose lab name is not the default "KIND TARGET" is labelled
+// "NAME (kind target)".
+func lbFaults(events []history.Event, end float64) ([]tlFault, []tlSpan) {
+	var faults []tlFault
+	var shades []tlSpan
+	type open struct {
+		target string
+		from   float64
+	}
+	var opened []open
+	for _, e := range events {
+		if e.Kind != history.KindFault {
+			continue
+		}
+		t := e.T.Seconds()
+		label := faultLabel(e.Fault, e.Target)
+		if e.Name != "" && e.Name != e.Fault+" "+e.Target && e.Name != label {
+			label = e.Name + " (" + label + ")"
+		}
+		faults = append(faults, tlFault{t: t, label: label})
+		switch {
+		case lbEndsSpan(e.Fault):
+			kept := opened[:0]
+			for _, o := range opened {
+				if o.target == e.Target {
+					shades = append(shades, tlSpan{from: o.from, to: t})
+				} else {
+					kept = append(kept, o)
+				}
+			}
+			opened = kept
+		case lbStartsSpan(e.Fault):
+			already := false
+			for _, o := range opened {
+				if o.target == e.Target {
+					already = true
+				}
+			}
+			if !already {
+				opened = append(opened, open{target: e.Target, from: t})
+			}
+		}
+	}
+	for _, o := range opened {
+		shades = append(shades, tlSpan{from: o.from, to: end})
+	}
+	slices.SortStableFunc(shades, func(a, b tlSpan) int { return cmp.Compare(a.from, b.from) })
+	slices.SortStableFunc(faults, func(a, b tlFault) int { return cmp.Compare(a.t, b.t) })
+	return faults, shades
+}
+
+// bucketOf returns the time bucket of a send time.
+func (d *lbData) bucketOf(t float64) int {
+	return max(0, min(d.nb-1, int(t/d.bucket)))
+}
+
+// bucketMid returns the middle of bucket i, clipped to the time axis.
+func (d *lbData) bucketMid(i int) float64 {
+	lo := float64(i) * d.bucket
+	hi := math.Min(lo+d.bucket, d.end)
+	return (lo + hi) / 2
+}
+
+// downsample picks the requests the latency plot draws: every k-th
+// request that did not fail, k chosen so that at most maxOK are kept, and
+// every failed request. Both lists hold indices into reqs, in order.
+func downsample(reqs []lbReq, maxOK int) (ok, failed []int) {
+	nOK := 0
+	for i := range reqs {
+		if !reqs[i].failed() {
+			nOK++
+		}
+	}
+	k := 1
+	if maxOK > 0 && nOK > maxOK {
+		k = (nOK + maxOK - 1) / maxOK
+	}
+	j := 0
+	for i := range reqs {
+		if reqs[i].failed() {
+			failed = append(failed, i)
+			continue
+		}
+		if j%k == 0 {
+			ok = append(ok, i)
+		}
+		j++
+	}
+	return ok, failed
+}
+
+// latencyHist is an HDR histogram of latencies with the exact maximum
+// kept beside it.
+type latencyHist struct {
+	h   *hdr.Histogram
+	max int64 // µs
+}
+
+func newLatencyHist() *latencyHist {
+	return &latencyHist{h: hdr.New(hdrLowest, hdrHighest, hdrDigits)}
+}
+
+// record adds a latency given in seconds.
+func (l *latencyHist) record(lat float64) {
+	us := int64(math.Round(lat * 1e6))
+	us = max(0, min(us, hdrHighest))
+	l.max = max(l.max, us)
+	_ = l.h.RecordValue(us)
+}
+
+// at returns the latency at each percentile (0..100), in microseconds,
+// never above the largest value recorded.
+func (l *latencyHist) at(percentiles []float64) []int64 {
+	v := l.h.ValueAtPercentilesSlice(percentiles)
+	for i := range v {
+		v[i] = min(v[i], l.max)
+	}
+	return v
+}
+
+// summaryPercentiles are the percentiles Percentiles returns, with their
+// keys.
+var (
+	summaryKeys        = []string{"p50", "p90", "p99", "p99.9"}
+	summaryPercentiles = []float64{50, 90, 99, 99.9}
+)
+
+// Percentiles returns p50, p90, p99, p99.9 and max latency (as
+// time.Duration) of answered requests (Status != 0) in events, per group
+// ("" for all), from an HDR histogram (1 µs to 1 h, 3 significant
+// digits). The keys are "p50", "p90", "p99", "p99.9" and "max"; each value
+// is the highest latency equivalent to the percentile's at that precision,
+// capped at the exact maximum, which "max" holds. The map is empty when
+// there is no answered request.
+func Percentiles(events []history.Event, group string) map[string]time.Duration {
+	l := newLatencyHist()
+	n := 0
+	for i := range events {
+		e := &events[i]
+		if e.Kind != history.KindRequest || e.Status == 0 || (group != "" && e.Group != group) {
+			continue
+		}
+		l.record(e.Latency.Seconds())
+		n++
+	}
+	out := map[string]time.Duration{}
+	if n == 0 {
+		return out
+	}
+	for i, v := range l.at(summaryPercentiles) {
+		out[summaryKeys[i]] = time.Duration(v) * time.Microsecond
+	}
+	out["max"] = time.Duration(l.max) * time.Microsecond
+	return out
+}
+
+// lbPlot is a load-balancer figure with its caption and table.
+type lbPlot struct {
+	fig     figure
+	caption string
+	table   *tableView
+}
+
+// lbFigures builds the load-balancer figures of a report, in the order
+// the report shows them.
+func lbFigures(r Report) []lbPlot {
+	d, ok := buildLB(r)
+	if !ok {
+		return nil
+	}
+	var out []lbPlot
+	if f, ok := latencyFigure(d); ok {
+		out = append(out, lbPlot{fig: f, caption: "Latency of each request, measured from when it was meant to be sent, " +
+			"at that time (log scale). Successful requests are thinned to every k-th one when there are many; " +
+			"every failed request (a 5xx answer or none) is drawn, in red, on top. " +
+			"The lines are the p50 and p99 of the answered requests sent in each time bucket. " +
+			"Dashed red lines are faults; shaded spans last until the fault is undone."})
+	}
+	if f, t, ok := percentilesFigure(d); ok {
+		out = append(out, lbPlot{fig: f, table: t, caption: "Latency at each percentile of the answered requests " +
+			"(HDR histogram, 3 significant digits), one line per group. The x axis stretches the tail: " +
+			"each step of ten is one more nine (90 %, 99 %, 99.9 % …)."})
+	}
+	groups := shareGroups(d)
+	if f, ok := sharesFigure(d, groups); ok {
+		out = append(out, lbPlot{fig: f, caption: "Share of each group's answered requests that each server gave, " +
+			"over the whole run, next to the share its weight promises."})
+	}
+	if f, ok := sharesTimeFigure(d, groups); ok {
+		out = append(out, lbPlot{fig: f, caption: "Share of each group's answered requests per server over time, " +
+			"by send time, stacked to 100 %: when a server fails, its traffic moves to the survivors. " +
+			"Dotted lines mark where the bands would meet if each server got the share its weight promises; " +
+			"the red strip above the bands marks faults in effect."})
+	}
+	if f, ok := statusesFigure(d); ok {
+		out = append(out, lbPlot{fig: f, caption: "Outcome of the requests sent in each time bucket: " +
+			"answers by status class, each 5xx code apart, and requests that got no answer by client-side error. " +
+			"Failures are stacked at the bottom."})
+	}
+	if f, ok := healthFigure(d); ok {
+		out = append(out, lbPlot{fig: f, caption: "Health of each server as the load balancer's checks see it. " +
+			"Before a server's first health event its state is assumed (the state that event leaves, else up) and drawn pale."})
+	}
+	return out
+}
+
+// renderWorkers is how many figures are rendered at the same time.
+// Figures are independent, so the files do not depend on it.
+const renderWorkers = 2
+
+// writeLBFigures renders the load-balancer figures of a report into dir,
+// renderWorkers at a time, and returns them in order.
+func writeLBFigures(dir string, r Report) ([]plotRef, error) {
+	plots := lbFigures(r)
+	refs := make([]plotRef, len(plots))
+	errs := make([]error, len(plots))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(renderWorkers, len(plots)) {
+		wg.Go(func() {
+			for i := range next {
+				p := plots[i]
+				data, err := writeFigure(dir, p.fig)
+				refs[i] = plotRef{Name: p.fig.name, PNG: data, Caption: p.caption, Table: p.table}
+				errs[i] = err
+			}
+		})
+	}
+	for i := range plots {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return refs, nil
+}

@@ -1,0 +1,149 @@
+package reports
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lblab/lblab/history"
+)
+
+// Report is everything a report page shows.
+type Report struct {
+	// Lab is the lab's name, e.g. "vrrp-failover".
+	Lab string
+	// Title is the human title of the lab.
+	Title string
+	// Teaching is the teaching text: paragraphs separated by blank lines;
+	// `code` spans are allowed.
+	Teaching string
+	// Results is the run's results.json content.
+	Results Results
+	// History is a single run's events, time-ordered (nil for a sweep).
+	History []history.Event
+	// Duration is the length of the run (the end of the time axis).
+	Duration time.Duration
+	// Theory is the timing theory of each VRRP group.
+	Theory []VRRPTheory
+	// Marks are annotated spans of the timeline, e.g. fault → takeover.
+	Marks []Mark
+	// Sweep is set for a multi-seed sweep.
+	Sweep *Sweep
+	// Shares are the expected share of requests of each server of a group
+	// (from the weights), for the share plot. Nil when not a load-balancer
+	// lab.
+	Shares []Share
+}
+
+// Share is the share of a group's answered requests that a server is
+// expected to get, from the weights.
+type Share struct {
+	Group, Server string
+	// Expected is in 0..1 of that group's answered requests.
+	Expected float64
+}
+
+// VRRPTheory is the timing theory of one VRRP group, filled in by the
+// runner.
+type VRRPTheory struct {
+	VRID    int
+	Version int
+	// Interval is the advertisement interval.
+	Interval time.Duration
+	// BackupPriority is the priority of the router expected to take over.
+	BackupPriority int
+	// Skew and MDI are Skew_Time and Master_Down_Interval for that
+	// priority.
+	Skew, MDI time.Duration
+	// Formula shows the computation, e.g.
+	// "3 × 1 s + (256 − 100)/256 s = 3.609375 s".
+	Formula string
+	// Lo and Hi bound the window where a silent failover must land:
+	// [MDI − interval, MDI] plus link latency.
+	Lo, Hi time.Duration
+}
+
+// Mark is an annotated span on the timeline, e.g. from a fault to the
+// takeover it caused.
+type Mark struct {
+	From, To time.Duration
+	Label    string
+}
+
+// Sweep is a multi-seed run's distribution of one metric.
+type Sweep struct {
+	// Metric is the metric's name, e.g. "failover_s".
+	Metric string
+	// Values holds one value per seed, in seconds.
+	Values []float64
+	// Lo and Hi bound the theoretical interval, in seconds.
+	Lo, Hi float64
+	// KS is the Kolmogorov–Smirnov distance of Values to the uniform
+	// distribution on [Lo, Hi].
+	KS float64
+	// Reference is another distribution of the metric to compare Values
+	// with (the simulator's, when Values come from real hosts). When set,
+	// the plot draws Reference as the histogram and each of Values as a
+	// mark on the axis.
+	Reference []float64
+	// ReferenceLabel names it ("simulator, 1000 seeds").
+	ReferenceLabel string
+	// KSReference is the two-sample Kolmogorov–Smirnov distance between
+	// Values and Reference.
+	KSReference float64
+}
+
+// Plot file names (without extension).
+const (
+	timelineName = "timeline"
+	histName     = "failover_hist"
+)
+
+// Write renders the report into dir: report.html plus each plot as
+// NAME.png and NAME.svg (timeline for a single run with VRRP or VIP
+// events; latency, percentiles, shares, shares_over_time and statuses
+// for a run with request events, health for one with health events;
+// failover_hist for a sweep). It returns the path of report.html.
+func Write(dir string, r Report) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	var plots []plotRef
+	if f, ok := timelineFigure(r); ok {
+		data, err := writeFigure(dir, f)
+		if err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+		plots = append(plots, plotRef{
+			Name: f.name, PNG: data,
+			Caption: "State of each router and owner of each virtual IP over time. " +
+				"Dashed red lines are faults; shaded spans last until the fault is undone.",
+		})
+	}
+	lb, err := writeLBFigures(dir, r)
+	if err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	plots = append(plots, lb...)
+	if f, ok := histFigure(r.Sweep); ok {
+		data, err := writeFigure(dir, f)
+		if err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+		plots = append(plots, plotRef{
+			Name: f.name, PNG: data,
+			Caption: "Distribution over seeds against the uniform law that the theory predicts " +
+				"for a master that dies silently at a random moment of its advertisement cycle.",
+		})
+	}
+	path := filepath.Join(dir, "report.html")
+	b, err := renderHTML(r, plots)
+	if err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	return path, nil
+}

@@ -1,0 +1,55 @@
+// Package reports turns a run's history and results into the files a run
+// leaves behind: results.json, report.html with its plots (PNG and SVG), and
+// JUnit XML.
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Results is the content of results.json (DESIGN.md).
+type Results struct {
+	// Lab is the lab's name.
+	Lab string `json:"lab"`
+	// Mode is the world the lab ran in: "sim", "netns" or "containers".
+	Mode string `json:"mode"`
+	// Seed is the run's seed; for a sweep, the first seed.
+	Seed uint64 `json:"seed"`
+	// Seeds is the number of seeds of a sweep; 0 for a single run.
+	Seeds int `json:"seeds,omitempty"`
+	// Passed is true when every expectation held.
+	Passed bool `json:"passed"`
+	// Expectations lists each check with what it saw and what it wanted.
+	Expectations []Expectation `json:"expectations"`
+	// Metrics holds figures with stable snake_case names that carry their
+	// unit (failover_s, p99_ms); values are numbers or maps of numbers.
+	Metrics map[string]any `json:"metrics"`
+}
+
+// Expectation is one checked expectation of a lab.
+type Expectation struct {
+	// Name is the expectation's name as written in the lab.
+	Name string `json:"name"`
+	// Passed is true when it held.
+	Passed bool `json:"passed"`
+	// Observed says what the run showed ("3.214843 s").
+	Observed string `json:"observed"`
+	// Expected says what the lab wanted ("in [2.609375 s, 3.609375 s]").
+	Expected string `json:"expected"`
+}
+
+// WriteResults writes r as indented JSON to dir/results.json.
+func WriteResults(dir string, r Results) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results.json: %w", err)
+	}
+	path := filepath.Join(dir, "results.json")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("results.json: %w", err)
+	}
+	return nil
+}

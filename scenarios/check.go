@@ -1,0 +1,273 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/units"
+)
+
+func stampJSON(d time.Duration) ([]byte, error) { return history.Stamp(d).MarshalJSON() }
+
+// verdict is the outcome of checking a run's history against its lab.
+type verdict struct {
+	// early and late widen theoretical windows on real hosts.
+	early, late  time.Duration
+	expectations []reports.Expectation
+	metrics      map[string]any
+	marks        []reports.Mark
+	passed       bool
+}
+
+// check evaluates every expectation of lab on a run's history, and
+// computes the run's metrics. It reads only the history.
+// early and late widen every theoretical window (0 in the simulator).
+func check(lab *Lab, events []history.Event, end time.Duration, sent int, early, late time.Duration) verdict {
+	v := verdict{metrics: map[string]any{}, passed: true, early: early, late: late}
+	for _, e := range lab.Expect {
+		var r reports.Expectation
+		switch {
+		case e.Failover != nil:
+			r = v.failover(lab, e.Failover, events)
+		case e.SingleMaster != nil:
+			r = singleMaster(e.SingleMaster, events, end, v.late)
+		case e.VIPOwnerChanges != nil:
+			n := vipOwnerChanges(e.VIPOwnerChanges.VIP, events)
+			r = reports.Expectation{Passed: n == e.VIPOwnerChanges.Count,
+				Observed: plural(n, "change"), Expected: plural(e.VIPOwnerChanges.Count, "change")}
+		case e.StatusCount != nil:
+			r = v.statusCount(e.StatusCount, events, end)
+		case e.Share != nil:
+			r = v.share(lab, e.Share, events, end)
+		case e.Latency != nil:
+			r = v.latency(e.Latency, events, end)
+		case e.HealthDelay != nil:
+			r = v.healthDelay(lab, e.HealthDelay, events)
+		case e.State != nil:
+			at := e.State.At.Or(end)
+			got := stateAt(e.State.Router, at, events)
+			want := strings.ToUpper(e.State.State)
+			r = reports.Expectation{Passed: got == want,
+				Observed: fmt.Sprintf("%s at %s", got, secs(at)), Expected: want}
+		}
+		r.Name = e.Name
+		v.passed = v.passed && r.Passed
+		v.expectations = append(v.expectations, r)
+	}
+	if lab.LB != nil {
+		v.lbMetrics(lab, events, sent, end)
+	}
+	if lab.VRRP != nil {
+		vrids := map[int]bool{}
+		for _, in := range lab.VRRP.Instances {
+			vrids[in.VirtualRouterID] = true
+		}
+		most := 0
+		for vrid := range vrids {
+			n, _ := masters(vrid, events, end)
+			most = max(most, n)
+		}
+		v.metrics["max_masters"] = most
+		for _, in := range lab.VRRP.Instances {
+			for _, s := range in.VirtualIPAddress {
+				if p, err := parseVIP(s); err == nil {
+					v.metrics["vip_owner_changes"] = vipOwnerChanges(p.Addr().String(), events)
+				}
+			}
+			break
+		}
+		v.metrics["vrrp_transitions"] = countKind(events, history.KindVRRP)
+	}
+	return v
+}
+
+func countKind(events []history.Event, k history.Kind) int {
+	n := 0
+	for _, e := range events {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// failover finds the fault by name and the first time router by becomes
+// master after it, and checks the delay against the window.
+func (v *verdict) failover(lab *Lab, c *FailoverCheck, events []history.Event) reports.Expectation {
+	fault := faultEvent(events, c.Fault)
+	if fault == nil {
+		return reports.Expectation{Observed: "the fault never happened", Expected: "fault " + c.Fault}
+	}
+	var took *history.Event
+	for i := range events {
+		e := &events[i]
+		if e.T >= fault.T && e.Kind == history.KindVRRP && e.Router == c.By && e.To == "MASTER" && e.From != "MASTER" {
+			took = e
+			break
+		}
+	}
+	if c.Window == "none" {
+		if took == nil {
+			return reports.Expectation{Passed: true, Observed: c.By + " did not become master", Expected: c.By + " does not become master"}
+		}
+		return reports.Expectation{Observed: fmt.Sprintf("%s became master %s after the fault", c.By, secs((took.T - fault.T).Duration())),
+			Expected: c.By + " does not become master"}
+	}
+	w, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.theoryFor(f, c.By) })
+	if err != nil {
+		return reports.Expectation{Observed: err.Error(), Expected: "a theoretical window"}
+	}
+	w = v.widen(w)
+	expected := fmt.Sprintf("%s master within %s (%s)", c.By, w, w.why)
+	if took == nil {
+		return reports.Expectation{Observed: c.By + " never became master", Expected: expected}
+	}
+	d := (took.T - fault.T).Duration()
+	v.metrics[c.Metric] = d.Seconds()
+	v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: took.T.Duration(),
+		Label: fmt.Sprintf("%s %s (theory %s)", strings.TrimSuffix(c.Metric, "_s"), secs(d), w)})
+	return reports.Expectation{Passed: d >= w.lo && d <= w.hi, Observed: secs(d), Expected: expected}
+}
+
+// faultEvent returns the history event of the fault named name, or nil if
+// it never happened.
+func faultEvent(events []history.Event, name string) *history.Event {
+	for i := range events {
+		if events[i].Kind == history.KindFault && events[i].Name == name {
+			return &events[i]
+		}
+	}
+	return nil
+}
+
+// expectWindow is the window an expectation checks a delay against: min
+// and max when the lab sets them, else the theory for the named fault.
+func (lab *Lab) expectWindow(fault string, lo, hi units.Duration, theory func(Fault) (window, error)) (window, error) {
+	if lo.IsSet() || hi.IsSet() {
+		return window{lo: lo.D, hi: hi.Or(1 << 62), why: "set in the lab"}, nil
+	}
+	for _, f := range lab.Faults {
+		if f.Name == fault {
+			return theory(f)
+		}
+	}
+	return window{}, fmt.Errorf("no fault named %q", fault)
+}
+
+// widen applies a real world's timing tolerance to a theoretical window.
+func (v *verdict) widen(w window) window {
+	if v.early == 0 && v.late == 0 {
+		return w
+	}
+	w.lo -= v.early
+	w.hi += v.late
+	w.why += fmt.Sprintf(", widened by −%s/+%s on real hosts", v.early, v.late)
+	return w
+}
+
+// masterSpan is a time a router was master.
+type masterSpan struct {
+	router   string
+	from, to time.Duration
+}
+
+// masters returns the largest number of simultaneous masters of a VRID and
+// the longest time two or more coexisted.
+func masters(vrid int, events []history.Event, end time.Duration) (most int, longest time.Duration) {
+	state := map[string]string{}
+	count := 0
+	var since time.Duration
+	for _, e := range events {
+		if e.Kind != history.KindVRRP || e.VRID != vrid {
+			continue
+		}
+		key := e.Router + "/" + e.Instance
+		was := state[key] == "MASTER"
+		is := e.To == "MASTER"
+		state[key] = e.To
+		if was == is {
+			continue
+		}
+		t, prev := e.T.Duration(), count
+		if is {
+			count++
+		} else {
+			count--
+		}
+		if prev < 2 && count >= 2 {
+			since = t
+		}
+		if prev >= 2 && count < 2 {
+			longest = max(longest, t-since)
+		}
+		most = max(most, count)
+	}
+	if count >= 2 {
+		longest = max(longest, end-since)
+	}
+	return most, longest
+}
+
+// singleMaster checks a VRID never had two masters for longer than the
+// lab allows; late widens an allowed overlap on real hosts.
+func singleMaster(c *SingleMasterCheck, events []history.Event, end, late time.Duration) reports.Expectation {
+	most, longest := masters(c.VRID, events, end)
+	allowed := c.Overlap.D
+	if allowed > 0 {
+		allowed += late
+	}
+	r := reports.Expectation{
+		Passed:   most <= 1 || longest <= allowed,
+		Observed: fmt.Sprintf("at most %s at once", plural(most, "master")),
+		Expected: "at most 1 master",
+	}
+	if most > 1 {
+		r.Observed += fmt.Sprintf(", two or more for %s", secs(longest))
+	}
+	if allowed > 0 {
+		r.Expected += fmt.Sprintf(" (overlaps up to %s allowed)", secs(allowed))
+	}
+	return r
+}
+
+// vipOwnerChanges counts how often a VIP passed to a different router
+// after its first owner took it; a time with no owner does not count.
+func vipOwnerChanges(vip string, events []history.Event) int {
+	last, n := "", 0
+	for _, e := range events {
+		if e.Kind != history.KindVIP || e.VIP != vip || e.Owner == "" {
+			continue
+		}
+		if last != "" && e.Owner != last {
+			n++
+		}
+		last = e.Owner
+	}
+	return n
+}
+
+// stateAt returns a router's VRRP state at time at (INIT before its first
+// event).
+func stateAt(router string, at time.Duration, events []history.Event) string {
+	s := "INIT"
+	for _, e := range events {
+		if e.T.Duration() > at {
+			break
+		}
+		if e.Kind == history.KindVRRP && e.Router == router {
+			s = e.To
+		}
+	}
+	return s
+}
+
+// plural writes "1 change", "2 changes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -1,0 +1,382 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/reports"
+)
+
+// inWindow reports whether a request event was sent inside w.
+func inWindow(e *history.Event, w Window, end time.Duration) bool {
+	s := e.Start.Duration()
+	return s >= w.From.D && s < w.To.Or(end)
+}
+
+// answered reports whether the client got a status (from a server or from
+// the load balancer itself).
+func answered(e *history.Event) bool { return e.Status != 0 }
+
+// served reports whether a server answered the request itself (a 502 the
+// load balancer made after a refused connection does not count).
+func served(e *history.Event) bool { return e.Backend != "" && e.Error == "" && e.Status != 0 }
+
+// matchesOutcome reports whether a request has the outcome a status_count
+// counts.
+func (c *StatusCountCheck) matches(e *history.Event) bool {
+	switch {
+	case c.Status != 0:
+		return e.Status == c.Status
+	case c.Class != "":
+		return e.Status/100 == int(c.Class[0]-'0')
+	default:
+		return e.Error == c.Error
+	}
+}
+
+func (c *StatusCountCheck) what() string {
+	switch {
+	case c.Status != 0:
+		return fmt.Sprintf("status %d", c.Status)
+	case c.Class != "":
+		return "status " + c.Class
+	}
+	return "error " + c.Error
+}
+
+func bounds(min int, max *int) string {
+	if max == nil {
+		return fmt.Sprintf("at least %d", min)
+	}
+	if min == *max {
+		return fmt.Sprintf("exactly %d", min)
+	}
+	return fmt.Sprintf("%d to %d", min, *max)
+}
+
+func windowText(w Window, end time.Duration) string {
+	return fmt.Sprintf("sent in [%s, %s)", secs(w.From.D), secs(w.To.Or(end)))
+}
+
+func (v *verdict) statusCount(c *StatusCountCheck, events []history.Event, end time.Duration) reports.Expectation {
+	n := 0
+	for i := range events {
+		e := &events[i]
+		if e.Kind == history.KindRequest && (c.Group == "" || e.Group == c.Group) && inWindow(e, c.Window, end) && c.matches(e) {
+			n++
+		}
+	}
+	if c.Metric != "" {
+		v.metrics[c.Metric] = n
+	}
+	return reports.Expectation{Passed: n >= c.Min && (c.Max == nil || n <= *c.Max),
+		Observed: fmt.Sprintf("%d requests with %s %s", n, c.what(), windowText(c.Window, end)),
+		Expected: bounds(c.Min, c.Max)}
+}
+
+// expectedShare is a server's share by the weights of its group's usable
+// primaries.
+func expectedShare(lb *proxy.Config, group, server string) float64 {
+	for _, g := range lb.Groups {
+		if g.Name != group {
+			continue
+		}
+		total, mine := 0, 0
+		for _, s := range g.Servers {
+			if s.Backup || s.Down {
+				continue
+			}
+			total += s.WeightOr()
+			if s.Address == server {
+				mine = s.WeightOr()
+			}
+		}
+		if total == 0 {
+			return 0
+		}
+		return float64(mine) / float64(total)
+	}
+	return 0
+}
+
+func (v *verdict) share(lab *Lab, c *ShareCheck, events []history.Event, end time.Duration) reports.Expectation {
+	all, mine := 0, 0
+	for i := range events {
+		e := &events[i]
+		if e.Kind == history.KindRequest && e.Group == c.Group && served(e) && inWindow(e, c.Window, end) {
+			all++
+			if e.Backend == c.Server {
+				mine++
+			}
+		}
+	}
+	want := expectedShare(lab.LB, c.Group, c.Server)
+	why := "by the weights"
+	if c.Expected != nil {
+		want, why = *c.Expected, "as set"
+	}
+	if all == 0 {
+		return reports.Expectation{Observed: "no answered requests in the window", Expected: fmt.Sprintf("%.3f", want)}
+	}
+	got := float64(mine) / float64(all)
+	return reports.Expectation{Passed: math.Abs(got-want) <= *c.Tolerance+1e-12,
+		Observed: fmt.Sprintf("%.4f (%d of %d) %s", got, mine, all, windowText(c.Window, end)),
+		Expected: fmt.Sprintf("%.4f ± %g (%s)", want, *c.Tolerance, why)}
+}
+
+// percentile returns the p-th percentile (nearest rank) of sorted values.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+func latencies(events []history.Event, group string, w Window, end time.Duration) []time.Duration {
+	var ls []time.Duration
+	for i := range events {
+		e := &events[i]
+		if e.Kind == history.KindRequest && answered(e) && (group == "" || e.Group == group) && inWindow(e, w, end) {
+			ls = append(ls, e.Latency.Duration())
+		}
+	}
+	slices.Sort(ls)
+	return ls
+}
+
+func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Duration) reports.Expectation {
+	ls := latencies(events, c.Group, c.Window, end)
+	if len(ls) == 0 {
+		return reports.Expectation{Observed: "no answered requests", Expected: "some"}
+	}
+	got := percentile(ls, c.Percentile)
+	if c.Metric != "" {
+		v.metrics[c.Metric] = ms(got)
+	}
+	var want []string
+	if c.Min.IsSet() {
+		want = append(want, "≥ "+c.Min.D.String())
+	}
+	if c.Max.IsSet() {
+		want = append(want, "≤ "+c.Max.D.String())
+	}
+	return reports.Expectation{Passed: (!c.Min.IsSet() || got >= c.Min.D) && (!c.Max.IsSet() || got <= c.Max.D),
+		Observed: fmt.Sprintf("p%g %s over %d requests", c.Percentile, got.Round(time.Microsecond), len(ls)),
+		Expected: strings.Join(want, " and ")}
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// healthTheory returns when a server's health transition follows a fault:
+// probes come every Interval (or every Timeout when they time out), the
+// first one after the fault within one period, and the transition at the
+// fall-th (rise-th) result.
+func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
+	var g *proxy.Group
+	for i := range lab.LB.Groups {
+		if lab.LB.Groups[i].Name == c.Group {
+			g = &lab.LB.Groups[i]
+		}
+	}
+	hc := g.HealthCheck
+	iv, to := hc.Interval.Or(2*time.Second), hc.Timeout.Or(5*time.Second)
+	fall, rise := hc.UnhealthyThreshold, hc.HealthyThreshold
+	if fall == 0 {
+		fall = 3
+	}
+	if rise == 0 {
+		rise = 3
+	}
+	rtt := 2 * 250 * time.Microsecond
+	if lab.Network != nil && lab.Network.BackendLatency.IsSet() {
+		rtt = 2 * lab.Network.BackendLatency.D
+	}
+	silent := func(kind string) bool { return kind == "hang" || kind == "power_off" }
+	switch {
+	case c.To == "down" && (f.Kind == "crash" || f.Kind == "health_fail"):
+		n := time.Duration(fall - 1)
+		return window{n*iv + rtt, n*iv + iv + rtt,
+			fmt.Sprintf("the first failing probe within one interval, down at the %s: [(fall−1)×interval, fall×interval] + RTT", ordinal(fall))}, nil
+	case c.To == "down" && silent(f.Kind) && tcpCheck(hc):
+		return window{}, fmt.Errorf("a TCP check never sees a %s server (it still accepts)", f.Kind)
+	case c.To == "down" && silent(f.Kind):
+		period := max(iv, to)
+		n := time.Duration(fall - 1)
+		return window{n*period + to, iv + n*period + to,
+			fmt.Sprintf("probes time out after %s and start every %s: [timeout + (fall−1)×period, interval + timeout + (fall−1)×period]", to, period)}, nil
+	case c.To == "up" && (f.Kind == "restore" || f.Kind == "health_ok" || f.Kind == "health_path"):
+		period := iv
+		for _, earlier := range lab.Faults {
+			if earlier.Target == f.Target && earlier.At.D < f.At.D && silent(earlier.Kind) {
+				period = max(iv, to)
+			}
+		}
+		n := time.Duration(rise - 1)
+		return window{n*iv + rtt, n*iv + period + rtt,
+			fmt.Sprintf("the first passing probe within one period, up at the %s: [(rise−1)×interval, (rise−1)×interval + period] + RTT", ordinal(rise))}, nil
+	}
+	return window{}, fmt.Errorf("no theory for going %s after a %s fault; give min and max", c.To, f.Kind)
+}
+
+func tcpCheck(hc *proxy.HealthCheck) bool { return hc.Type == "tcp" }
+
+// ordinal writes 1st, 2nd, 3rd, 4th, 11th, 21st.
+func ordinal(n int) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
+}
+
+func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Event) reports.Expectation {
+	fault := faultEvent(events, c.Fault)
+	if fault == nil {
+		return reports.Expectation{Observed: "the fault never happened", Expected: "fault " + c.Fault}
+	}
+	w, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.healthTheory(c, f) })
+	if err != nil {
+		return reports.Expectation{Observed: err.Error(), Expected: "a theoretical window"}
+	}
+	w = v.widen(w)
+	expected := fmt.Sprintf("%s %s within %s (%s)", c.Server, c.To, w, w.why)
+	for i := range events {
+		e := &events[i]
+		if e.Kind == history.KindHealth && e.T >= fault.T && e.Group == c.Group && e.Server == c.Server && e.To == c.To {
+			d := (e.T - fault.T).Duration()
+			v.metrics[c.Metric] = d.Seconds()
+			v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: e.T.Duration(),
+				Label: fmt.Sprintf("%s %s after %s", c.Server, c.To, secs(d))})
+			return reports.Expectation{Passed: d >= w.lo && d <= w.hi, Observed: secs(d), Expected: expected}
+		}
+	}
+	return reports.Expectation{Observed: fmt.Sprintf("%s never went %s", c.Server, c.To), Expected: expected}
+}
+
+// lbMetrics adds the load balancer's metrics and the accounting check:
+// every request the clients sent is in the history, answered, failed or
+// still in flight at the end.
+func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time.Duration) {
+	total, ok, failed, inFlight, moved := 0, 0, 0, 0, 0
+	statuses := map[int]int{}
+	errs := map[string]int{}
+	shares := map[string]map[string]int{}
+	for i := range events {
+		e := &events[i]
+		if e.Kind != history.KindRequest {
+			continue
+		}
+		total++
+		switch {
+		case e.Error == "in_flight":
+			inFlight++
+		case e.Status >= 200 && e.Status < 400:
+			ok++
+		default:
+			failed++
+		}
+		if e.Status != 0 {
+			statuses[e.Status]++
+		}
+		if e.Error != "" {
+			errs[e.Error]++
+		}
+		if served(e) {
+			if shares[e.Group] == nil {
+				shares[e.Group] = map[string]int{}
+			}
+			shares[e.Group][e.Backend]++
+		}
+		if strings.HasPrefix(e.Reason, "session moved") {
+			moved++
+		}
+	}
+	m := v.metrics
+	m["requests_sent"], m["requests_ok"], m["requests_failed"], m["requests_in_flight"] = sent, ok, failed, inFlight
+	for _, code := range []int{500, 502, 503, 504} {
+		m[fmt.Sprintf("errors_%d", code)] = statuses[code]
+	}
+	for class, n := range errs {
+		m["errors_"+class] = n
+	}
+	ls := latencies(events, "", Window{}, end)
+	if len(ls) > 0 {
+		m["p50_ms"], m["p99_ms"], m["max_ms"] = ms(percentile(ls, 50)), ms(percentile(ls, 99)), ms(ls[len(ls)-1])
+	}
+	byBackend := map[string]any{}
+	groups := make([]string, 0, len(shares))
+	for g := range shares {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		n := 0
+		for _, c := range shares[g] {
+			n += c
+		}
+		for s, c := range shares[g] {
+			key := s
+			if len(groups) > 1 {
+				key = g + "/" + s
+			}
+			byBackend[key] = math.Round(float64(c)/float64(n)*1e4) / 1e4
+		}
+	}
+	m["share_by_backend"] = byBackend
+	m["first_picks"] = firstPicks(events, 14)
+	if moved > 0 {
+		m["sessions_moved"] = moved
+	}
+	x := reports.Expectation{Name: "every request sent is accounted for", Passed: total == sent,
+		Observed: fmt.Sprintf("%d sent; %d in the history: %d ok, %d failed, %d in flight at the end", sent, total, ok, failed, inFlight),
+		Expected: fmt.Sprintf("%d in the history", sent)}
+	v.expectations = append(v.expectations, x)
+	v.passed = v.passed && x.Passed
+}
+
+// firstPicks returns, per group, the servers of its first n answered
+// requests in the order they were sent: the algorithm's order, visible.
+func firstPicks(events []history.Event, n int) map[string][]string {
+	var reqs []*history.Event
+	for i := range events {
+		if e := &events[i]; e.Kind == history.KindRequest && served(e) {
+			reqs = append(reqs, e)
+		}
+	}
+	sort.SliceStable(reqs, func(i, j int) bool { return reqs[i].Start < reqs[j].Start })
+	out := map[string][]string{}
+	for _, e := range reqs {
+		if len(out[e.Group]) < n {
+			out[e.Group] = append(out[e.Group], e.Backend)
+		}
+	}
+	return out
+}
+
+// lbShares returns the expected shares for the report.
+func (lab *Lab) lbShares() []reports.Share {
+	if lab.LB == nil {
+		return nil
+	}
+	var out []reports.Share
+	for _, g := range lab.LB.Groups {
+		for _, s := range g.Servers {
+			out = append(out, reports.Share{Group: g.Name, Server: s.Address, Expected: expectedShare(lab.LB, g.Name, s.Address)})
+		}
+	}
+	return out
+}

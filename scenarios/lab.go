@@ -1,0 +1,377 @@
+// Package scenarios holds the lab file format, its validation, the runner
+// that plays a lab in a world and checks its expectations, and the
+// embedded catalog of labs (labs/*.yaml).
+package scenarios
+
+import (
+	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/proxy/simproxy"
+	"github.com/lblab/lblab/units"
+)
+
+// Lab is a lab file. Every field is documented with its default; unknown
+// fields are errors.
+type Lab struct {
+	// Name is the lab's short name, used in the catalog and results.
+	// Required: lowercase letters, digits and dashes.
+	Name string `yaml:"name"`
+	// Title is a one-line human title. Required.
+	Title string `yaml:"title"`
+	// Teaching is the text shown at the top of the report: what the lab
+	// shows and why. Paragraphs are separated by blank lines.
+	Teaching string `yaml:"teaching"`
+	// Duration is how long the lab runs (virtual time in the simulator).
+	// Default 30s.
+	Duration units.Duration `yaml:"duration"`
+	// Topology lists the L2 segments and the hosts on them.
+	Topology Topology `yaml:"topology"`
+	// VRRP configures the VRRP routers of the lab.
+	VRRP *VRRP `yaml:"vrrp"`
+	// LB is the load balancer (listeners and server groups).
+	LB *proxy.Config `yaml:"lb"`
+	// Nginx is an nginx configuration the load balancer is imported from,
+	// instead of lb: the text itself, or a path relative to the lab file.
+	Nginx string `yaml:"nginx"`
+	// Backends are the simulated servers behind the load balancer.
+	Backends []simproxy.BackendSpec `yaml:"backends"`
+	// Clients are the simulated users and the load they send.
+	Clients []simproxy.ClientSpec `yaml:"clients"`
+	// Network sets the load balancer's latencies.
+	Network *LBNetwork `yaml:"network"`
+	// Faults is the fault timeline.
+	Faults []Fault `yaml:"faults"`
+	// Expect lists the expectations checked after a run.
+	Expect []Expectation `yaml:"expect"`
+	// Sweep sets the checks of a multi-seed sweep (--seeds N).
+	Sweep *Sweep `yaml:"sweep"`
+
+	// imported is true when LB came from the nginx field.
+	imported bool
+}
+
+// LBNetwork is the one-way latencies around the load balancer.
+type LBNetwork struct {
+	// ClientLatency is client to load balancer. Default 1ms.
+	ClientLatency units.Duration `yaml:"client_latency"`
+	// BackendLatency is load balancer to server. Default 250us.
+	BackendLatency units.Duration `yaml:"backend_latency"`
+}
+
+// Topology is the lab's network.
+type Topology struct {
+	// Segments are L2 broadcast domains (a switch each). At least one.
+	Segments []Segment `yaml:"segments"`
+	// Hosts are the machines; each has interfaces on segments.
+	Hosts []Host `yaml:"hosts"`
+}
+
+// Segment is an L2 broadcast domain.
+type Segment struct {
+	// Name identifies the segment. Required.
+	Name string `yaml:"name"`
+	// Latency is the one-way delay of the medium. Default 0.
+	Latency units.Duration `yaml:"latency"`
+	// Jitter adds a uniform random delay in [0, jitter). Default 0.
+	Jitter units.Duration `yaml:"jitter"`
+	// Loss is the probability (0..1) that a packet is lost. Default 0.
+	Loss float64 `yaml:"loss"`
+}
+
+// Host is a machine of the lab.
+type Host struct {
+	// Name identifies the host. Required.
+	Name string `yaml:"name"`
+	// Interfaces attach the host to segments. At least one.
+	Interfaces []Interface `yaml:"interfaces"`
+}
+
+// Interface is a host's attachment to a segment.
+type Interface struct {
+	// Name is the interface name. Default eth0, eth1, ... in order.
+	Name string `yaml:"name"`
+	// Segment is the segment it is attached to. Required.
+	Segment string `yaml:"segment"`
+	// Address is the primary IPv4 address with its prefix length, e.g.
+	// 10.77.0.11/24. Required.
+	Address string `yaml:"address"`
+	// Latency is added to this host's packets on the segment, both ways.
+	// Default 0.
+	Latency units.Duration `yaml:"latency"`
+	// Jitter is added to the segment's jitter. Default 0.
+	Jitter units.Duration `yaml:"jitter"`
+	// Loss is this link's own loss probability (0..1). Default 0.
+	Loss float64 `yaml:"loss"`
+}
+
+// VRRP is the lab's VRRP configuration, in keepalived's words.
+type VRRP struct {
+	// Version is global_defs vrrp_version for every instance: 2 or 3.
+	// Default 2.
+	Version int `yaml:"vrrp_version"`
+	// Scripts are the vrrp_script blocks, by name.
+	Scripts map[string]Script `yaml:"vrrp_script"`
+	// Instances are the vrrp_instance blocks, each on one host.
+	Instances []Instance `yaml:"vrrp_instance"`
+	// Keepalived gives hosts' VRRP setup as keepalived.conf text instead,
+	// by host name: its vrrp_script and vrrp_instance blocks become this
+	// section's scripts and instances (global_defs vrrp_version too).
+	Keepalived map[string]string `yaml:"keepalived"`
+}
+
+// Script is a keepalived vrrp_script. In the simulator its result is
+// driven by script_fail and script_ok faults; it starts succeeding unless
+// init_fail is set.
+type Script struct {
+	// Script is the command keepalived would run; shown in reports.
+	Script string `yaml:"script"`
+	// Interval is how often the script runs. Default 1s.
+	Interval units.Duration `yaml:"interval"`
+	// Weight is -253..253: added to the priority while the script succeeds
+	// (positive), or while it fails (negative); 0 puts the instance in FAULT
+	// while it fails. Default 0.
+	Weight int `yaml:"weight"`
+	// Fall is how many failures in a row mark it failed. Default 1.
+	Fall int `yaml:"fall"`
+	// Rise is how many successes in a row mark it OK. Default 1.
+	Rise int `yaml:"rise"`
+	// InitFail starts the script in the failed state. Default false.
+	InitFail bool `yaml:"init_fail"`
+}
+
+// Instance is a keepalived vrrp_instance running on one host.
+type Instance struct {
+	// Name is the instance name. Default VI_<virtual_router_id>.
+	Name string `yaml:"name"`
+	// Host is the host the instance runs on. Required.
+	Host string `yaml:"host"`
+	// Interface is the host interface it runs on. Default the host's first.
+	Interface string `yaml:"interface"`
+	// State is the initial state, MASTER or BACKUP. Default BACKUP.
+	State string `yaml:"state"`
+	// VirtualRouterID is 1..255. Required.
+	VirtualRouterID int `yaml:"virtual_router_id"`
+	// Priority is 1..255 (255: address owner). Default 100.
+	Priority int `yaml:"priority"`
+	// AdvertInt is the advertisement interval in seconds (a number, or a
+	// duration like 500ms for VRRPv3). Default 1.
+	AdvertInt units.Duration `yaml:"advert_int"`
+	// Version overrides vrrp.vrrp_version for this instance (2 or 3).
+	Version int `yaml:"vrrp_version"`
+	// Authentication is the VRRPv2 authentication block. Default none.
+	Authentication *Authentication `yaml:"authentication"`
+	// VirtualIPAddress lists the VIPs with prefix length, e.g.
+	// 10.77.0.100/24. At least one.
+	VirtualIPAddress []string `yaml:"virtual_ipaddress"`
+	// NoPreempt stops a backup from taking over from a lower-priority
+	// master. Default false.
+	NoPreempt bool `yaml:"nopreempt"`
+	// PreemptDelay delays preemption after startup. Default 0.
+	PreemptDelay units.Duration `yaml:"preempt_delay"`
+	// TrackScript names the vrrp_script entries this instance tracks.
+	TrackScript []string `yaml:"track_script"`
+}
+
+// Authentication is keepalived's authentication block (VRRPv2 only).
+type Authentication struct {
+	// AuthType is PASS. (AH is not supported.) Required.
+	AuthType string `yaml:"auth_type"`
+	// AuthPass is the password; only its first 8 characters are sent.
+	AuthPass string `yaml:"auth_pass"`
+}
+
+// Fault is one entry of the fault timeline.
+type Fault struct {
+	// Name labels the fault for expectations and reports. Default
+	// "KIND TARGET".
+	Name string `yaml:"name"`
+	// At is when the fault happens. Required.
+	At units.Duration `yaml:"at"`
+	// Jitter moves the fault later by a uniform random amount in
+	// [0, jitter), drawn from the run's seed. Default 0.
+	Jitter units.Duration `yaml:"jitter"`
+	// Kind is one of: crash (a host dies silently; a backend's process
+	// dies, so connections are refused), restore (it comes back), stop
+	// (the VRRP agent shuts down cleanly), start (it starts again),
+	// link_down, link_up (target HOST or HOST:IFACE), partition, heal
+	// (target SEGMENT), script_fail, script_ok (target HOST, with script),
+	// pause and resume (the host's agents are frozen, as by SIGSTOP, and
+	// thawed, as by SIGCONT);
+	// for backends also power_off (connections time out), hang (accepts,
+	// never answers), slow (service times × factor), health_fail,
+	// health_ok (its health endpoint answers 503 or 200); and health_path
+	// (target GROUP: its active checks probe path from now on).
+	Kind string `yaml:"kind"`
+	// Target is a host, HOST:IFACE, a segment (partition, heal), a
+	// backend's address, or a group (health_path).
+	Target string `yaml:"target"`
+	// Factor multiplies a slow backend's service times. Default 10.
+	Factor float64 `yaml:"factor"`
+	// Path is the new health check path of health_path.
+	Path string `yaml:"path"`
+	// Script is the vrrp_script whose result script_fail/script_ok sets.
+	Script string `yaml:"script"`
+	// Groups are the sides of a partition, as lists of host names; hosts
+	// not named form one more side.
+	Groups [][]string `yaml:"groups"`
+}
+
+// Expectation is one check of a run. Exactly one kind is set.
+type Expectation struct {
+	// Name says what is expected, in words. Required.
+	Name string `yaml:"name"`
+	// Failover: after a fault, a router becomes master within a window.
+	Failover *FailoverCheck `yaml:"failover"`
+	// SingleMaster: never more than one master of a VRID at once.
+	SingleMaster *SingleMasterCheck `yaml:"single_master"`
+	// VIPOwnerChanges: how often a VIP changed hands.
+	VIPOwnerChanges *VIPOwnerChangesCheck `yaml:"vip_owner_changes"`
+	// State: a router's state at a time.
+	State *StateCheck `yaml:"state"`
+	// StatusCount: how many requests got a status (or error) in a window.
+	StatusCount *StatusCountCheck `yaml:"status_count"`
+	// Share: a server's share of a group's answered requests.
+	Share *ShareCheck `yaml:"share"`
+	// Latency: a percentile of answered requests' latency.
+	Latency *LatencyCheck `yaml:"latency"`
+	// HealthDelay: the time from a fault to a server's health transition.
+	HealthDelay *HealthDelayCheck `yaml:"health_delay"`
+}
+
+// Window bounds a check in time: requests sent in [from, to).
+type Window struct {
+	// From is the start. Default 0.
+	From units.Duration `yaml:"from"`
+	// To is the end. Default the end of the lab.
+	To units.Duration `yaml:"to"`
+}
+
+// StatusCountCheck counts requests by outcome in a window.
+type StatusCountCheck struct {
+	Window `yaml:",inline"`
+	// Group limits the count to one group. Default all.
+	Group string `yaml:"group"`
+	// Status counts one HTTP status (502); Class a class ("5xx", "2xx");
+	// Error a client-side error class (refused, reset, timeout,
+	// no_server, in_flight). Exactly one.
+	Status int    `yaml:"status"`
+	Class  string `yaml:"class"`
+	Error  string `yaml:"error"`
+	// Min and Max bound the count (inclusive). Max -1 (default) is no
+	// bound.
+	Min int  `yaml:"min"`
+	Max *int `yaml:"max"`
+	// Metric stores the count in results.json under this name.
+	Metric string `yaml:"metric"`
+}
+
+// ShareCheck checks a server's share of the requests a group's servers
+// answered themselves (errors made by the load balancer do not count).
+type ShareCheck struct {
+	Window `yaml:",inline"`
+	// Group is the group. Required.
+	Group string `yaml:"group"`
+	// Server is the server's address as written. Required.
+	Server string `yaml:"server"`
+	// Expected is the share, 0..1. Default: from the weights (the
+	// server's weight over the sum of its group's usable primaries').
+	Expected *float64 `yaml:"expected"`
+	// Tolerance is how far the observed share may be from Expected.
+	// Default 0.02.
+	Tolerance *float64 `yaml:"tolerance"`
+}
+
+// LatencyCheck checks a latency percentile of answered requests.
+type LatencyCheck struct {
+	Window `yaml:",inline"`
+	// Group limits it to one group. Default all.
+	Group string `yaml:"group"`
+	// Percentile is 0..100. Default 99.
+	Percentile float64 `yaml:"percentile"`
+	// Min and Max bound it.
+	Min units.Duration `yaml:"min"`
+	Max units.Duration `yaml:"max"`
+	// Metric stores it in results.json (milliseconds) under this name.
+	Metric string `yaml:"metric"`
+}
+
+// HealthDelayCheck checks the delay from a fault to a health transition.
+type HealthDelayCheck struct {
+	// Fault is the fault's name. Required.
+	Fault string `yaml:"fault"`
+	// Group and Server name the server. Group defaults to the only group
+	// that has the server.
+	Group  string `yaml:"group"`
+	Server string `yaml:"server"`
+	// To is down or up. Required.
+	To string `yaml:"to"`
+	// Window is theory (default): computed from the check's interval,
+	// timeout and thresholds; or set Min and Max.
+	Window string         `yaml:"window"`
+	Min    units.Duration `yaml:"min"`
+	Max    units.Duration `yaml:"max"`
+	// Metric stores the delay in results.json. Default
+	// health_<to>_delay_s.
+	Metric string `yaml:"metric"`
+}
+
+// FailoverCheck expects a router to become master after a fault.
+type FailoverCheck struct {
+	// Fault is the name of the fault (see Fault.Name). Required.
+	Fault string `yaml:"fault"`
+	// By is the router (host) expected to become master. Required.
+	By string `yaml:"by"`
+	// Window is "theory" (default): the delay the protocol predicts for
+	// the fault's kind, computed from the lab — [MDI − interval, MDI] for a
+	// silent death, Skew_Time for a clean stop, the startup wait for a
+	// restore — plus the segment's latency. Or "none": the router must
+	// NOT become master before the run ends (or before Until).
+	Window string `yaml:"window"`
+	// Min and Max replace the theoretical window when set.
+	Min units.Duration `yaml:"min"`
+	Max units.Duration `yaml:"max"`
+	// Metric is the results.json metric the delay is stored under.
+	// Default failover_s.
+	Metric string `yaml:"metric"`
+}
+
+// SingleMasterCheck expects at most one master of a VRID at any time.
+type SingleMasterCheck struct {
+	// VRID is the virtual router ID. Required.
+	VRID int `yaml:"vrid"`
+	// Overlap is how long two masters may coexist (e.g. the latency of a
+	// preemption advert). Default 0.
+	Overlap units.Duration `yaml:"overlap"`
+}
+
+// VIPOwnerChangesCheck counts how often a VIP moved to another router
+// after its first owner took it.
+type VIPOwnerChangesCheck struct {
+	// VIP is the address, without prefix length. Required.
+	VIP string `yaml:"vip"`
+	// Count is the exact number of changes expected.
+	Count int `yaml:"count"`
+}
+
+// StateCheck expects a router's state at a time.
+type StateCheck struct {
+	// Router is the host of the instance. Required.
+	Router string `yaml:"router"`
+	// State is INIT, BACKUP, MASTER, FAULT or STOP. Required.
+	State string `yaml:"state"`
+	// At is the time; default the end of the run.
+	At units.Duration `yaml:"at"`
+}
+
+// Sweep sets what a multi-seed sweep checks.
+type Sweep struct {
+	// Metric is the per-seed metric whose distribution is checked.
+	// Default failover_s.
+	Metric string `yaml:"metric"`
+	// Uniform checks that the metric spreads uniformly over the first
+	// failover expectation's theoretical window. Default false.
+	Uniform bool `yaml:"uniform"`
+	// KSMax is the largest Kolmogorov–Smirnov distance to that uniform law
+	// that passes; a small sweep is allowed the 5% critical value 1.358/√n
+	// when that is larger. Default 0.05.
+	KSMax float64 `yaml:"ks_max"`
+}

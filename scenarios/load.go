@@ -1,0 +1,543 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/lblab/lblab/proxy/nginxconf"
+	"github.com/lblab/lblab/units"
+	"github.com/lblab/lblab/vrrpsim/keepalived"
+)
+
+// LoadFile reads and validates the lab file at path, after applying the
+// --set overrides (PATH=VALUE).
+func LoadFile(path string, sets []string) (*Lab, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("lab %s: %w", path, err)}
+	}
+	return Parse(path, src, sets)
+}
+
+// readBeside reads a file named by a lab relative to the lab's own folder.
+type readBeside func(rel string) (path string, data []byte, err error)
+
+func diskBeside(labPath string) readBeside {
+	return func(rel string) (string, []byte, error) {
+		p := rel
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(labPath), rel)
+		}
+		b, err := os.ReadFile(p)
+		return p, b, err
+	}
+}
+
+// Parse reads and validates a lab from src; name is used in errors. Each
+// of sets is PATH=VALUE: PATH is a field path as errors print it
+// (vrrp.vrrp_instance[1].priority, faults[0].at) and VALUE is YAML. Every
+// problem is reported with its file, line, column and field.
+func Parse(name string, src []byte, sets []string) (*Lab, error) {
+	return parse(name, src, sets, diskBeside(name))
+}
+
+func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, error) {
+	file, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, Errors{yamlError(name, nil, err)}
+	}
+	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
+		return nil, Errors{{File: name, Msg: "want exactly one YAML document holding a lab"}}
+	}
+	setPaths, err := applySets(file, sets)
+	if err != nil {
+		return nil, Errors{{File: name, Msg: err.Error()}}
+	}
+	var lab Lab
+	if err := yaml.NodeToValue(file.Docs[0].Body, &lab, yaml.DisallowUnknownField()); err != nil {
+		e := yamlError(name, file, err)
+		relocateSet(e, setPaths)
+		return nil, Errors{e}
+	}
+	if lab.Nginx != "" && lab.LB == nil {
+		if errs := importNginx(name, file, &lab, beside); len(errs) > 0 {
+			return nil, errs
+		}
+	}
+	if lab.VRRP != nil && len(lab.VRRP.Keepalived) > 0 {
+		if errs := importKeepalived(name, file, &lab); len(errs) > 0 {
+			return nil, errs
+		}
+	}
+	var errs Errors
+	for _, p := range validate(&lab) {
+		e := &Error{File: name, Field: p.path, Msg: p.msg}
+		if node := findNode(file, p.path); node != nil {
+			tk := node.GetToken()
+			e.Line, e.Column = tk.Position.Line, tk.Position.Column
+		}
+		relocateSet(e, setPaths)
+		errs = append(errs, e)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, errs
+	}
+	return &lab, nil
+}
+
+// importNginx fills lab.LB from the lab's nginx field: inline text (it
+// holds a brace) or a file beside the lab. Errors in inline text point at
+// the lab's lines.
+func importNginx(name string, file *ast.File, lab *Lab, beside readBeside) Errors {
+	text, src := lab.Nginx, name
+	inline := strings.Contains(text, "{")
+	if !inline {
+		path, b, err := beside(text)
+		if err != nil {
+			return Errors{{File: name, Field: "nginx", Msg: fmt.Sprintf("cannot read the nginx configuration: %v", err)}}
+		}
+		text, src = string(b), path
+	}
+	cfg, _, err := nginxconf.Import(src, []byte(text))
+	if err == nil {
+		lab.LB, lab.imported = cfg, true
+		return nil
+	}
+	var nes nginxconf.Errors
+	if !errors.As(err, &nes) {
+		return Errors{{File: name, Field: "nginx", Msg: err.Error()}}
+	}
+	base := 0
+	if node := findNode(file, "nginx"); inline && node != nil {
+		base = node.GetToken().Position.Line
+	}
+	var out Errors
+	for _, ne := range nes {
+		e := &Error{File: ne.File, Line: ne.Line, Msg: ne.Msg}
+		if inline {
+			e.File, e.Field = name, "nginx"
+			if ne.Line > 0 {
+				e.Line, e.Column = base+ne.Line, 1
+				e.Msg = fmt.Sprintf("%s (line %d of the nginx text)", ne.Msg, ne.Line)
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// importKeepalived turns each host's keepalived.conf text into the lab's
+// scripts and instances. Errors point at the lab's lines.
+func importKeepalived(name string, file *ast.File, lab *Lab) Errors {
+	var out Errors
+	hosts := make([]string, 0, len(lab.VRRP.Keepalived))
+	for h := range lab.VRRP.Keepalived {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	if lab.VRRP.Scripts == nil {
+		lab.VRRP.Scripts = map[string]Script{}
+	}
+	for _, host := range hosts {
+		field := "vrrp.keepalived." + host
+		base := 0
+		if node := findNode(file, field); node != nil {
+			base = node.GetToken().Position.Line
+		}
+		conf, _, err := keepalived.Parse(host, []byte(lab.VRRP.Keepalived[host]))
+		if err != nil {
+			var kes keepalived.Errors
+			if !errors.As(err, &kes) {
+				out = append(out, &Error{File: name, Field: field, Msg: err.Error()})
+				continue
+			}
+			for _, ke := range kes {
+				e := &Error{File: name, Field: field, Msg: ke.Msg}
+				if ke.Line > 0 {
+					e.Line, e.Column = base+ke.Line, 1
+					e.Msg = fmt.Sprintf("%s (line %d of %s's keepalived.conf)", ke.Msg, ke.Line, host)
+				}
+				out = append(out, e)
+			}
+			continue
+		}
+		if conf.Version != 2 {
+			lab.VRRP.Version = conf.Version
+		}
+		for n, sc := range conf.Scripts {
+			if old, dup := lab.VRRP.Scripts[n]; dup && (old.Weight != sc.Weight || old.Fall != sc.Fall || old.Rise != sc.Rise) {
+				out = append(out, &Error{File: name, Line: base + sc.Line, Column: 1, Field: field,
+					Msg: fmt.Sprintf("vrrp_script %s differs from another host's script of that name", n)})
+				continue
+			}
+			lab.VRRP.Scripts[n] = Script{Script: sc.Command, Interval: units.Of(sc.Interval), Weight: sc.Weight,
+				Fall: sc.Fall, Rise: sc.Rise, InitFail: sc.InitFail}
+		}
+		for _, in := range conf.Instances {
+			li := Instance{Name: in.Name, Host: host, Interface: in.Interface, State: in.State,
+				VirtualRouterID: in.VRID, Priority: in.Priority, AdvertInt: units.Of(in.AdvertInt), Version: in.Version,
+				NoPreempt: in.NoPreempt, PreemptDelay: units.Of(in.PreemptDelay)}
+			if in.AuthType != "" {
+				li.Authentication = &Authentication{AuthType: in.AuthType, AuthPass: in.AuthPass}
+			}
+			for _, v := range in.VIPs {
+				li.VirtualIPAddress = append(li.VirtualIPAddress, v.String())
+			}
+			for _, t := range in.TrackScripts {
+				if t.Weight != nil {
+					out = append(out, &Error{File: name, Line: base + t.Line, Column: 1, Field: field,
+						Msg: "track_script NAME weight N: a per-instance weight is not supported in labs; set it on the vrrp_script"})
+				}
+				li.TrackScript = append(li.TrackScript, t.Name)
+			}
+			lab.VRRP.Instances = append(lab.VRRP.Instances, li)
+		}
+	}
+	return out
+}
+
+// yamlError turns a go-yaml error into an Error with its place and, when
+// the file is known, the path of the field at that place.
+func yamlError(name string, file *ast.File, err error) *Error {
+	var ye yaml.Error
+	if !errors.As(err, &ye) || ye.GetToken() == nil {
+		return &Error{File: name, Msg: err.Error()}
+	}
+	tk := ye.GetToken()
+	e := &Error{File: name, Line: tk.Position.Line, Column: tk.Position.Column, Msg: ye.GetMessage()}
+	if file != nil {
+		// Match the token itself first: nodes added by --set carry the
+		// lines of their own one-line document, which may collide with the
+		// file's.
+		if e.Field = pathOf(file.Docs[0].Body, "", tk); e.Field == "" {
+			e.Field = pathAt(file.Docs[0].Body, "", tk.Position.Line, tk.Position.Column)
+		}
+	}
+	var unknown *yaml.UnknownFieldError
+	if errors.As(err, &unknown) {
+		field := strings.Trim(strings.TrimPrefix(unknown.Message, "unknown field "), `"`)
+		e.Msg = fmt.Sprintf("unknown field %q", field)
+		names := knownFields()
+		if e.Field != "" {
+			names = fieldsAt(parentPath(e.Field))
+		}
+		if s := suggest(field, names); s != "" {
+			e.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+	}
+	var typeErr *yaml.TypeError
+	if errors.As(err, &typeErr) {
+		what := strconv.Quote(tk.Value)
+		if typeErr.SrcType != nil {
+			switch typeErr.SrcType.Kind() {
+			case reflect.Slice, reflect.Array:
+				what = "a list"
+			case reflect.Map, reflect.Struct:
+				what = "a mapping"
+			}
+		}
+		e.Msg = fmt.Sprintf("%s is not %s", what, kindWord(typeErr.DstType))
+	}
+	return e
+}
+
+func kindWord(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint8, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "a mapping"
+	}
+	return "of type " + t.String()
+}
+
+// pathOf returns the field path of the node whose token is tk, or "".
+func pathOf(node ast.Node, prefix string, tk *token.Token) string {
+	if node == nil {
+		return ""
+	}
+	if node.GetToken() == tk {
+		return prefix
+	}
+	switch n := node.(type) {
+	case *ast.MappingNode:
+		for _, v := range n.Values {
+			if p := pathOf(v, prefix, tk); p != "" {
+				return p
+			}
+		}
+	case *ast.MappingValueNode:
+		key := joinPath(prefix, n.Key.GetToken().Value)
+		if n.Key.GetToken() == tk {
+			return key
+		}
+		return pathOf(n.Value, key, tk)
+	case *ast.SequenceNode:
+		for i, v := range n.Values {
+			if p := pathOf(v, prefix+"["+strconv.Itoa(i)+"]", tk); p != "" {
+				return p
+			}
+		}
+	case *ast.TagNode:
+		return pathOf(n.Value, prefix, tk)
+	case *ast.AnchorNode:
+		return pathOf(n.Value, prefix, tk)
+	}
+	return ""
+}
+
+// pathAt returns the field path of the node at line:col, or "".
+func pathAt(node ast.Node, prefix string, line, col int) string {
+	if node == nil {
+		return ""
+	}
+	if tk := node.GetToken(); tk != nil && tk.Position.Line == line && tk.Position.Column == col {
+		return prefix
+	}
+	switch n := node.(type) {
+	case *ast.MappingNode:
+		for _, v := range n.Values {
+			if p := pathAt(v, prefix, line, col); p != "" {
+				return p
+			}
+		}
+	case *ast.MappingValueNode:
+		key := joinPath(prefix, n.Key.GetToken().Value)
+		if tk := n.Key.GetToken(); tk.Position.Line == line && tk.Position.Column == col {
+			return key
+		}
+		return pathAt(n.Value, key, line, col)
+	case *ast.SequenceNode:
+		for i, v := range n.Values {
+			if p := pathAt(v, prefix+"["+strconv.Itoa(i)+"]", line, col); p != "" {
+				return p
+			}
+		}
+	case *ast.TagNode:
+		return pathAt(n.Value, prefix, line, col)
+	case *ast.AnchorNode:
+		return pathAt(n.Value, prefix, line, col)
+	}
+	return ""
+}
+
+func joinPath(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+// findNode returns the node at a field path, or the nearest ancestor that
+// exists (so a missing field points at its parent).
+func findNode(file *ast.File, field string) ast.Node {
+	for p := field; p != ""; p = parentPath(p) {
+		yp, err := yaml.PathString("$." + p)
+		if err != nil {
+			continue
+		}
+		if node, err := yp.FilterFile(file); err == nil && node != nil {
+			return node
+		}
+	}
+	return nil
+}
+
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i <= 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// applySets applies --set PATH=VALUE overrides to the parsed file and
+// returns the paths set.
+func applySets(file *ast.File, sets []string) ([]string, error) {
+	var paths []string
+	for _, s := range sets {
+		path, value, ok := strings.Cut(s, "=")
+		path = strings.TrimPrefix(strings.TrimSpace(path), "$.")
+		if !ok || path == "" {
+			return nil, fmt.Errorf("--set %q: want PATH=VALUE, e.g. faults[0].at=15s", s)
+		}
+		yp, err := yaml.PathString("$." + path)
+		if err != nil {
+			return nil, fmt.Errorf("--set %s: bad path: %v", path, err)
+		}
+		if _, err := yp.FilterFile(file); err == nil {
+			vf, err := parser.ParseBytes([]byte(value), 0)
+			if err != nil || len(vf.Docs) == 0 || vf.Docs[0].Body == nil {
+				return nil, fmt.Errorf("--set %s: value %q is not YAML", path, value)
+			}
+			if err := yp.ReplaceWithNode(file, vf.Docs[0].Body); err != nil {
+				return nil, fmt.Errorf("--set %s: %v", path, err)
+			}
+		} else {
+			// A field the file does not write: add it to its parent mapping.
+			parent, key := parentPath(path), path[len(parentPath(path)):]
+			key = strings.TrimPrefix(key, ".")
+			if strings.HasPrefix(key, "[") {
+				return nil, fmt.Errorf("--set %s: no such list element in the lab", path)
+			}
+			pp, err := yaml.PathString(strings.TrimSuffix("$."+parent, "."))
+			if err != nil {
+				return nil, fmt.Errorf("--set %s: bad path: %v", path, err)
+			}
+			if _, err := pp.FilterFile(file); err != nil {
+				return nil, fmt.Errorf("--set %s: the lab has no %s to add %s to", path, parent, key)
+			}
+			if err := pp.MergeFromReader(file, strings.NewReader(key+": "+value+"\n")); err != nil {
+				return nil, fmt.Errorf("--set %s: %v", path, err)
+			}
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// relocateSet makes an error in an overridden field name the --set flag
+// instead of a line of the file.
+func relocateSet(e *Error, setPaths []string) {
+	for _, p := range setPaths {
+		if e.Field == p || strings.HasPrefix(e.Field, p+".") || strings.HasPrefix(e.Field, p+"[") {
+			e.Line, e.Column = 0, 0
+			e.Msg += " (set by --set " + p + ")"
+			return
+		}
+	}
+}
+
+// suggest returns the name among names closest to a misspelt field.
+func suggest(field string, names []string) string {
+	best, bestDist := "", 3
+	for _, name := range names {
+		if d := editDistance(field, name); d < bestDist {
+			best, bestDist = name, d
+		}
+	}
+	return best
+}
+
+// fieldsAt returns the field names of the struct at a field path
+// (vrrp.vrrp_instance[1]), or every field name of a lab when the path leads
+// to no struct.
+func fieldsAt(path string) []string {
+	t := reflect.TypeOf(Lab{})
+	for part := range strings.SplitSeq(path, ".") {
+		part, _, _ = strings.Cut(part, "[")
+		if part == "" {
+			continue
+		}
+		t = elemType(t)
+		switch t.Kind() {
+		case reflect.Map: // part is a key, e.g. a vrrp_script name
+			t = t.Elem()
+		case reflect.Struct:
+			f, ok := fieldByTag(t, part)
+			if !ok {
+				return knownFields()
+			}
+			t = f.Type
+		default:
+			return knownFields()
+		}
+	}
+	t = elemType(t)
+	if t.Kind() != reflect.Struct || t == reflect.TypeOf(units.Duration{}) {
+		return knownFields()
+	}
+	var names []string
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" {
+			names = append(names, tag)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func elemType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	return t
+}
+
+func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name == tag {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// knownFields is every field name of a lab file, sorted.
+var knownFields = sync.OnceValue(func() []string {
+	var fieldNames []string
+	seen := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || t == reflect.TypeOf(units.Duration{}) {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag == "" || seen[tag] {
+				continue
+			}
+			seen[tag] = true
+			fieldNames = append(fieldNames, tag)
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(Lab{}))
+	sort.Strings(fieldNames)
+	return fieldNames
+})
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

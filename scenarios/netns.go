@@ -1,0 +1,479 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/sim"
+	"github.com/lblab/lblab/testbed/netns"
+)
+
+// NetnsOptions configures a run on real hosts in network namespaces.
+type NetnsOptions struct {
+	// Binary is the lblab executable each router runs (`lblab vrrp`).
+	// Default: this process's own executable.
+	Binary string
+	// Work is a folder for the routers' configurations and histories.
+	// Default: a new temporary folder, removed after the run.
+	Work string
+}
+
+// netnsSlack widens theoretical windows on real hosts: timers fire late
+// by a few milliseconds at most, and a process or socket adds latency.
+// The issue's tolerance: plus 50 ms (and 5 ms of early timer slack).
+const (
+	netnsLate  = 50 * time.Millisecond
+	netnsEarly = 5 * time.Millisecond
+)
+
+// RunNetns plays a VRRP lab on real hosts: each host is a network
+// namespace, each segment a bridge, each router an `lblab vrrp` process
+// configured by a keepalived.conf generated from the lab. The fault
+// timeline is applied on the wall clock (crash: link down and every
+// process killed; restore: link up and a fresh agent; stop: SIGTERM;
+// start: a fresh agent; link_down/link_up; script_fail/script_ok switch
+// the generated check script). Everything made is removed afterwards, also
+// on failure and on SIGINT. It needs root.
+func RunNetns(ctx context.Context, lab *Lab, seed uint64, opt NetnsOptions) (*Outcome, error) {
+	if lab.VRRP == nil || lab.LB != nil {
+		return nil, &InputError{fmt.Errorf("lab %s: --mode netns runs VRRP labs only", lab.Name)}
+	}
+	for _, f := range lab.Faults {
+		if f.Kind == "partition" || f.Kind == "heal" {
+			return nil, &InputError{fmt.Errorf("lab %s: fault %s: partitions are not available in netns mode", lab.Name, f.Name)}
+		}
+	}
+	if err := netns.Available(); err != nil {
+		return nil, fmt.Errorf("netns mode: %w", err)
+	}
+	if opt.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		opt.Binary = exe
+	}
+	if opt.Work == "" {
+		dir, err := os.MkdirTemp("", "lblab-netns-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		opt.Work = dir
+	}
+	_ = netns.CleanStale()
+	tb, err := netns.New()
+	if err != nil {
+		return nil, fmt.Errorf("netns mode: %w", err)
+	}
+	stop := netns.CleanupOnSignal(tb)
+	defer stop()
+	defer tb.Cleanup()
+
+	w := &netnsWorld{lab: lab, tb: tb, opt: opt, hosts: map[string]*netns.Host{}, links: map[string][]*netns.Link{},
+		agents: map[string]*netns.Process{}, extra: &history.Log{}}
+	if err := w.build(); err != nil {
+		return nil, err
+	}
+	events, err := w.play(ctx, seed)
+	if err != nil {
+		return nil, err
+	}
+	end := lab.RunDuration()
+	v := check(lab, events, end, 0, netnsEarly, netnsLate)
+	return &Outcome{Lab: lab, Seed: seed, Events: events, Marks: v.marks,
+		Results: reports.Results{Lab: lab.Name, Mode: "netns", Seed: seed, Passed: v.passed,
+			Expectations: v.expectations, Metrics: v.metrics}}, nil
+}
+
+type agentRun struct {
+	host   string
+	p      *netns.Process
+	out    *bytes.Buffer
+	killed bool
+}
+
+type netnsWorld struct {
+	lab    *Lab
+	tb     *netns.Testbed
+	opt    NetnsOptions
+	hosts  map[string]*netns.Host
+	links  map[string][]*netns.Link // by host
+	agents map[string]*netns.Process
+	// runs is every agent process started, with its output and whether the
+	// runner itself ended it (a crash fault).
+	runs  []*agentRun
+	epoch time.Time
+	extra *history.Log // fault events and silent deaths, written by the runner
+	state map[string]string
+}
+
+func (w *netnsWorld) build() error {
+	segs := map[string]*netns.Segment{}
+	for _, s := range w.lab.Topology.Segments {
+		seg, err := w.tb.AddSegment(s.Name)
+		if err != nil {
+			return err
+		}
+		segs[s.Name] = seg
+	}
+	for _, h := range w.lab.Topology.Hosts {
+		host, err := w.tb.AddHost(h.Name)
+		if err != nil {
+			return err
+		}
+		w.hosts[h.Name] = host
+		for _, ifc := range h.Interfaces {
+			addr, _ := netip.ParsePrefix(ifc.Address)
+			l, err := w.tb.Connect(host, ifc.Name, segs[ifc.Segment], addr)
+			if err != nil {
+				return err
+			}
+			w.links[h.Name] = append(w.links[h.Name], l)
+		}
+	}
+	for host := range w.routers() {
+		if err := os.WriteFile(w.confPath(host), []byte(w.lab.keepalivedConf(host, w.flagPath)), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// routers returns the hosts that run VRRP instances.
+func (w *netnsWorld) routers() map[string]bool {
+	rs := map[string]bool{}
+	for _, in := range w.lab.VRRP.Instances {
+		rs[in.Host] = true
+	}
+	return rs
+}
+
+func (w *netnsWorld) confPath(host string) string {
+	return filepath.Join(w.opt.Work, host+".conf")
+}
+
+func (w *netnsWorld) historyPath(host string) string {
+	return filepath.Join(w.opt.Work, host+".history.jsonl")
+}
+
+// flagPath is the file whose presence makes a host's script fail.
+func (w *netnsWorld) flagPath(host, script string) string {
+	return filepath.Join(w.opt.Work, host+"."+script+".fail")
+}
+
+// start runs a fresh agent on host.
+func (w *netnsWorld) start(host string) error {
+	if p := w.agents[host]; p != nil {
+		select {
+		case <-p.Done():
+		default:
+			return nil // still running
+		}
+	}
+	out := &bytes.Buffer{}
+	p, err := w.hosts[host].Start(out, out, w.opt.Binary, "vrrp", "--config", w.confPath(host),
+		"--history", w.historyPath(host), "--epoch", fmt.Sprint(w.epoch.UnixNano()), "--name", host)
+	if err != nil {
+		return fmt.Errorf("host %s: starting its agent: %w", host, err)
+	}
+	w.agents[host] = p
+	w.runs = append(w.runs, &agentRun{host: host, p: p, out: out})
+	return nil
+}
+
+// silent records that host's routers stopped without a word (the agents
+// cannot say it themselves).
+func (w *netnsWorld) silent(host, reason string) {
+	now := time.Since(w.epoch)
+	for _, in := range w.lab.VRRP.Instances {
+		if in.Host == host {
+			w.extra.Add(history.Event{T: history.Stamp(now), Kind: history.KindVRRP, Router: host, Instance: in.Name,
+				VRID: in.VirtualRouterID, From: "?", To: "STOP", Reason: reason})
+		}
+	}
+}
+
+// play starts the agents, applies the faults on time and returns the
+// merged history.
+func (w *netnsWorld) play(ctx context.Context, seed uint64) ([]history.Event, error) {
+	type timed struct {
+		at time.Duration
+		f  Fault
+	}
+	var plan []timed
+	for _, f := range w.lab.Faults {
+		at := f.At.D
+		if f.Jitter.D > 0 {
+			at += time.Duration(faultRand(seed, f.Name).Int64N(int64(f.Jitter.D)))
+		}
+		plan = append(plan, timed{at, f})
+	}
+	sort.SliceStable(plan, func(i, j int) bool { return plan[i].at < plan[j].at })
+
+	w.epoch = time.Now()
+	for host := range w.routers() {
+		if err := w.start(host); err != nil {
+			return nil, err
+		}
+	}
+	for _, step := range plan {
+		if err := sleepUntil(ctx, w.epoch.Add(step.at)); err != nil {
+			return nil, err
+		}
+		if err := w.apply(step.f); err != nil {
+			return nil, fmt.Errorf("fault %s: %w", step.f.Name, err)
+		}
+	}
+	if err := sleepUntil(ctx, w.epoch.Add(w.lab.RunDuration())); err != nil {
+		return nil, err
+	}
+	// An agent that ended on its own before now failed: say why.
+	for _, r := range w.runs {
+		select {
+		case <-r.p.Done():
+			if !r.killed && r.p.ExitCode() != 0 {
+				return nil, fmt.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
+					r.host, w.opt.Binary, r.p.ExitCode(), strings.TrimSpace(r.out.String()))
+			}
+		default:
+		}
+	}
+	for _, p := range w.agents {
+		_ = p.Terminate()
+	}
+	for _, p := range w.agents {
+		_ = p.Wait(5 * time.Second)
+	}
+	return w.merge()
+}
+
+// faultRand is the random stream of a fault's jitter: the simulator's own
+// stream for it, so a seed puts the fault at the same moment in both
+// worlds.
+func faultRand(seed uint64, name string) *rand.Rand {
+	return sim.NewKernel(seed).Rand("fault/" + name)
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// apply carries out one fault now. Its history event is stamped when the
+// fault took effect (a link is down, a signal sent), not when the runner
+// began to apply it: `ip link set down` alone takes milliseconds.
+func (w *netnsWorld) apply(f Fault) error {
+	began := time.Since(w.epoch)
+	err := w.do(f)
+	took := time.Since(w.epoch)
+	w.extra.Add(history.Event{T: history.Stamp(took), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name,
+		Reason: fmt.Sprintf("applied in %s", (took - began).Round(time.Microsecond))})
+	return err
+}
+
+// do carries out one fault.
+func (w *netnsWorld) do(f Fault) error {
+	hostName, ifname, _ := strings.Cut(f.Target, ":")
+	host := w.hosts[hostName]
+	links := func(fn func(*netns.Link) error) error {
+		for _, l := range w.links[hostName] {
+			if ifname == "" || l.Iface == ifname {
+				if err := fn(l); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	switch f.Kind {
+	case "crash":
+		if err := links((*netns.Link).Down); err != nil {
+			return err
+		}
+		for _, r := range w.runs {
+			if r.host == hostName {
+				r.killed = true
+			}
+		}
+		_ = host.Signal(syscall.SIGKILL)
+		w.silent(hostName, "host crashed")
+	case "restore":
+		if err := links((*netns.Link).Up); err != nil {
+			return err
+		}
+		if w.routers()[hostName] {
+			return w.start(hostName)
+		}
+	case "stop":
+		if p := w.agents[hostName]; p != nil {
+			return p.Terminate()
+		}
+	case "start":
+		return w.start(hostName)
+	case "pause":
+		return host.Signal(syscall.SIGSTOP)
+	case "resume":
+		return host.Signal(syscall.SIGCONT)
+	case "link_down":
+		return links((*netns.Link).Down)
+	case "link_up":
+		return links((*netns.Link).Up)
+	case "script_fail":
+		return os.WriteFile(w.flagPath(hostName, f.Script), nil, 0o644)
+	case "script_ok":
+		err := os.Remove(w.flagPath(hostName, f.Script))
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// merge reads the agents' histories, adds the runner's events, orders them
+// by time and rebuilds the VIP owner chain: an agent knows only its own
+// taking and releasing of an address.
+func (w *netnsWorld) merge() ([]history.Event, error) {
+	all := &history.Log{}
+	for host := range w.routers() {
+		f, err := os.Open(w.historyPath(host))
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		evs, err := history.ReadJSONL(f, w.historyPath(host))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			all.Add(e)
+		}
+	}
+	for _, e := range w.extra.Events() {
+		all.Add(e)
+	}
+	events := all.Events()
+	owners := map[string]string{}
+	state := map[string]string{}
+	out := events[:0]
+	for _, e := range events {
+		switch e.Kind {
+		case history.KindVIP:
+			cur := owners[e.VIP]
+			if e.Owner == "" && cur != e.Prev {
+				continue // a release after another router took the address
+			}
+			if e.Owner == cur {
+				continue
+			}
+			e.Prev = cur
+			owners[e.VIP] = e.Owner
+		case history.KindVRRP:
+			key := e.Router + "/" + e.Instance
+			if e.From == "?" {
+				if state[key] == "" || state[key] == "STOP" {
+					continue // nothing was running
+				}
+				e.From = state[key]
+			}
+			state[key] = e.To
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// keepalivedConf writes a host's VRRP instances as a keepalived.conf, with
+// each vrrp_script replaced by a check of a flag file (flag(host, name))
+// that script_fail creates and script_ok removes.
+func (lab *Lab) keepalivedConf(host string, flag func(host, script string) string) string {
+	var b strings.Builder
+	version := lab.VRRP.Version
+	if version == 0 {
+		version = 2
+	}
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    vrrp_version %d\n}\n", host, version)
+	used := map[string]bool{}
+	for _, in := range lab.VRRP.Instances {
+		if in.Host == host {
+			for _, t := range in.TrackScript {
+				used[t] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(used))
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s := lab.VRRP.Scripts[name]
+		fmt.Fprintf(&b, "vrrp_script %s {\n    script \"/bin/test ! -e %s\"\n    interval %g\n    weight %d\n    fall %d\n    rise %d\n",
+			name, flag(host, name), s.Interval.Or(time.Second).Seconds(), s.Weight, max(s.Fall, 1), max(s.Rise, 1))
+		if s.InitFail {
+			b.WriteString("    init_fail\n")
+		}
+		b.WriteString("}\n")
+	}
+	for i := range lab.VRRP.Instances {
+		in := &lab.VRRP.Instances[i]
+		if in.Host != host {
+			continue
+		}
+		fmt.Fprintf(&b, "vrrp_instance %s {\n    interface %s\n    virtual_router_id %d\n    advert_int %g\n",
+			in.Name, in.Interface, in.VirtualRouterID, in.AdvertInt.Or(time.Second).Seconds())
+		if in.State != "" {
+			fmt.Fprintf(&b, "    state %s\n", strings.ToUpper(in.State))
+		}
+		if in.Priority != 0 {
+			fmt.Fprintf(&b, "    priority %d\n", in.Priority)
+		}
+		if in.Version != 0 {
+			fmt.Fprintf(&b, "    version %d\n", in.Version)
+		}
+		if in.NoPreempt {
+			b.WriteString("    nopreempt\n")
+		}
+		if in.PreemptDelay.D > 0 {
+			fmt.Fprintf(&b, "    preempt_delay %g\n", in.PreemptDelay.D.Seconds())
+		}
+		if a := in.Authentication; a != nil {
+			fmt.Fprintf(&b, "    authentication {\n        auth_type %s\n        auth_pass %s\n    }\n", strings.ToUpper(a.AuthType), a.AuthPass)
+		}
+		b.WriteString("    virtual_ipaddress {\n")
+		for _, v := range in.VirtualIPAddress {
+			fmt.Fprintf(&b, "        %s\n", v)
+		}
+		b.WriteString("    }\n")
+		if len(in.TrackScript) > 0 {
+			b.WriteString("    track_script {\n")
+			for _, t := range in.TrackScript {
+				fmt.Fprintf(&b, "        %s\n", t)
+			}
+			b.WriteString("    }\n")
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,79 @@
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/reports"
+)
+
+// Outcome is one run of a lab: its history and what the checks made of it.
+type Outcome struct {
+	// Lab is the lab that ran.
+	Lab *Lab
+	// Seed is the run's seed.
+	Seed uint64
+	// Events is the run's history.
+	Events []history.Event
+	// Results is results.json.
+	Results reports.Results
+	// Marks annotate the report's timeline (fault → takeover).
+	Marks []reports.Mark
+}
+
+// RunSim plays lab in the simulator with seed and checks it. The same lab
+// and seed always give the same history, byte for byte.
+func RunSim(lab *Lab, seed uint64) (*Outcome, error) {
+	w, err := buildSim(lab, seed)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
+	}
+	events := w.run()
+	v := check(lab, events, lab.Duration.Or(defaultDuration), w.sent(), 0, 0)
+	return &Outcome{
+		Lab: lab, Seed: seed, Events: events, Marks: v.marks,
+		Results: reports.Results{Lab: lab.Name, Mode: "sim", Seed: seed, Passed: v.passed,
+			Expectations: v.expectations, Metrics: v.metrics},
+	}, nil
+}
+
+// Write puts the run's files in dir (created if missing): history.jsonl,
+// results.json, report.html and its plots. It returns the report's path.
+func (o *Outcome) Write(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("lab %s: %w", o.Lab.Name, err)
+	}
+	if err := writeHistory(filepath.Join(dir, "history.jsonl"), o.Events); err != nil {
+		return "", fmt.Errorf("lab %s: %w", o.Lab.Name, err)
+	}
+	if err := reports.WriteResults(dir, o.Results); err != nil {
+		return "", fmt.Errorf("lab %s: %w", o.Lab.Name, err)
+	}
+	path, err := reports.Write(dir, reports.Report{
+		Lab: o.Lab.Name, Title: o.Lab.Title, Teaching: o.Lab.Teaching, Results: o.Results,
+		History: o.Events, Duration: o.Lab.Duration.Or(defaultDuration),
+		Theory: o.Lab.vrrpTheory(), Marks: o.Marks, Shares: o.Lab.lbShares(),
+	})
+	if err != nil {
+		return "", fmt.Errorf("lab %s: report: %w", o.Lab.Name, err)
+	}
+	return path, nil
+}
+
+func writeHistory(path string, events []history.Event) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := history.WriteJSONL(f, events); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Duration returns how long the lab runs.
+func (lab *Lab) RunDuration() time.Duration { return lab.Duration.Or(defaultDuration) }

@@ -1,0 +1,157 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/scenarios"
+)
+
+// requests returns the request events of a group sent in [from, to).
+func requests(o *scenarios.Outcome, group string, from, to time.Duration) []history.Event {
+	var out []history.Event
+	for _, e := range o.Events {
+		if e.Kind == history.KindRequest && e.Group == group && e.Start.Duration() >= from && e.Start.Duration() < to {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var _ = Describe("load-balancer labs", Label("sim"), func() {
+	entries, err := scenarios.Catalog()
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		lab, err := scenarios.Load(e.Name, nil)
+		if err != nil || lab.LB == nil {
+			continue
+		}
+		It(e.Name+" writes a report with every load-balancer plot", func() {
+			dir := GinkgoT().TempDir()
+			o := run(lab, 1)
+			_, err := o.Write(dir)
+			Expect(err).NotTo(HaveOccurred())
+			for _, plot := range []string{"latency", "percentiles", "shares", "shares_over_time", "statuses"} {
+				Expect(filepath.Join(dir, plot+".png")).To(BeAnExistingFile())
+				Expect(filepath.Join(dir, plot+".svg")).To(BeAnExistingFile())
+			}
+			hasHealth := false
+			for _, ev := range o.Events {
+				hasHealth = hasHealth || ev.Kind == history.KindHealth
+			}
+			if hasHealth {
+				Expect(filepath.Join(dir, "health.png")).To(BeAnExistingFile())
+			}
+			page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(page)).To(ContainSubstring("data:image/png;base64,"))
+		})
+	}
+
+	It("gives byte-identical histories for the same seed", func() {
+		lab := load("backend-crash")
+		text := func(seed uint64) string {
+			var b bytes.Buffer
+			Expect(history.WriteJSONL(&b, run(lab, seed).Events)).To(Succeed())
+			return b.String()
+		}
+		Expect(text(9)).To(Equal(text(9)))
+		Expect(text(9)).NotTo(Equal(text(10)))
+	})
+
+	It("loses, with active checks and no retries, a third of the requests for as long as detection takes", func() {
+		o := run(load("backend-crash"), 1)
+		delay := metric(o, "health_down_delay_s")
+		errors := float64(o.Results.Metrics["errors_active"].(int))
+		expected := 100.0 / 3 * delay.Seconds() // rate × share of a3 × time to detect
+		Expect(errors).To(BeNumerically("~", expected, expected*0.25))
+	})
+
+	It("answers nothing but 502 only after the third failed probe of every server", func() {
+		o := run(load("healthcheck-502"), 1)
+		// Probes start staggered at 0, 2/3 and 4/3 s; the third failures come
+		// at 4, 4 2/3 and 5 1/3 s: no 502 may be sent before 4 s.
+		for _, e := range requests(o, "nginx", 0, 4*time.Second) {
+			Expect(e.Status).To(Equal(200), "request sent at %v", e.Start.Duration())
+		}
+		for _, e := range requests(o, "nginx", 5400*time.Millisecond, 30*time.Second) {
+			Expect(e.Status).To(Equal(502), "request sent at %v", e.Start.Duration())
+			Expect(e.Error).To(Equal("no_server"))
+		}
+	})
+
+	It("shows nginx's smooth order for weights 5, 1, 1", func() {
+		o := run(load("weighted"), 1)
+		picks := o.Results.Metrics["first_picks"].(map[string][]string)
+		Expect(picks["smooth"]).To(Equal([]string{"a:80", "a:80", "b:80", "a:80", "c:80", "a:80", "a:80",
+			"a:80", "a:80", "b:80", "a:80", "c:80", "a:80", "a:80"}))
+	})
+
+	It("times out a hung server after proxy_read_timeout with 504, and retries it with the default policy", func() {
+		lab := load("backend-crash",
+			"faults[1].kind=hang", "lb.groups[1].read_timeout=2s", "lb.groups[2].read_timeout=2s",
+			"faults[2].kind=hang", "expect=[]")
+		o := run(lab, 1)
+		var timeouts, lateOK int
+		for _, e := range requests(o, "active", 20*time.Second, 25*time.Second) {
+			if e.Backend == "a3:80" {
+				Expect(e.Status).To(Equal(504))
+				Expect(e.Error).To(Equal("timeout"))
+				Expect(e.Latency.Duration()).To(BeNumerically(">=", 2*time.Second))
+				timeouts++
+			}
+		}
+		Expect(timeouts).To(BeNumerically(">", 50))
+		for _, e := range requests(o, "both", 20*time.Second, 25*time.Second) {
+			Expect(e.Status).To(Equal(200)) // timeout is in proxy_next_upstream: passed on
+			if e.Tries > 1 {
+				Expect(e.Latency.Duration()).To(BeNumerically(">=", 2*time.Second))
+				lateOK++
+			}
+		}
+		Expect(lateOK).To(BeNumerically(">", 0))
+	})
+
+	It("does not pass a sent POST on after a timeout, unless non_idempotent is on", func() {
+		base := []string{"faults[2].kind=hang", "lb.groups[2].read_timeout=1s", "clients[2].method=POST", "expect=[]"}
+		o := run(load("backend-crash", base...), 1)
+		posts := requests(o, "both", 20*time.Second, 22*time.Second)
+		failed := 0
+		for _, e := range posts {
+			if e.Status == 504 {
+				failed++
+			}
+		}
+		Expect(failed).To(BeNumerically(">", 0))
+		o = run(load("backend-crash", append(base, "lb.groups[2].next_upstream={on: [error, timeout, non_idempotent]}")...), 1)
+		for _, e := range requests(o, "both", 20*time.Second, 22*time.Second) {
+			Expect(e.Status).To(Equal(200))
+		}
+	})
+
+	It("runs closed-loop users: each asks again one think time after its answer", func() {
+		lab := load("weighted", "clients[1].mode=closed", "clients[1].users=5", "clients[1].think=10ms", "expect=[]")
+		o := run(lab, 1)
+		reqs := requests(o, "smooth", 0, 30*time.Second)
+		// Each cycle: 1 ms to the load balancer, 250 µs to the server, 10 ms
+		// of service, the way back (1.25 ms), and 10 ms of thought.
+		cycle := 2*(time.Millisecond+250*time.Microsecond) + 10*time.Millisecond + 10*time.Millisecond
+		want := 5 * int(30*time.Second/cycle)
+		Expect(len(reqs)).To(BeNumerically("~", want, 5))
+		inFlight := 0
+		for _, e := range reqs {
+			if e.Error == "in_flight" {
+				inFlight++
+			}
+		}
+		Expect(inFlight).To(BeNumerically("<=", 5))
+	})
+})

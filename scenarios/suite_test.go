@@ -1,0 +1,169 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/scenarios"
+)
+
+func TestLabs(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Labs")
+}
+
+// mdi is Master_Down_Interval for priority 100 and 1 s: 3 + 156/256 s.
+const mdi = 3609375 * time.Microsecond
+
+// latency is the one-way delay of the catalog labs' LAN.
+const latency = 100 * time.Microsecond
+
+func load(name string, sets ...string) *scenarios.Lab {
+	GinkgoHelper()
+	lab, err := scenarios.Load(name, sets)
+	Expect(err).NotTo(HaveOccurred())
+	return lab
+}
+
+func run(lab *scenarios.Lab, seed uint64) *scenarios.Outcome {
+	GinkgoHelper()
+	o, err := scenarios.RunSim(lab, seed)
+	Expect(err).NotTo(HaveOccurred())
+	return o
+}
+
+func metric(o *scenarios.Outcome, name string) time.Duration {
+	GinkgoHelper()
+	v, ok := o.Results.Metrics[name].(float64)
+	Expect(ok).To(BeTrue(), "metric %s missing from %v", name, o.Results.Metrics)
+	return time.Duration(v*1e9 + 0.5)
+}
+
+func failures(o *scenarios.Outcome) []string {
+	var bad []string
+	for _, e := range o.Results.Expectations {
+		if !e.Passed {
+			bad = append(bad, e.Name+": observed "+e.Observed+", expected "+e.Expected)
+		}
+	}
+	return bad
+}
+
+var _ = Describe("the catalog in the simulator", Label("sim"), func() {
+	entries, err := scenarios.Catalog()
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		It(e.Name+" passes every expectation with seed 1", func() {
+			o := run(load(e.Name), 1)
+			Expect(failures(o)).To(BeEmpty())
+			Expect(o.Results.Passed).To(BeTrue())
+		})
+	}
+
+	It("gives byte-identical histories for the same seed and different ones for another", func() {
+		lab := load("vrrp-failover")
+		text := func(seed uint64) string {
+			var b bytes.Buffer
+			Expect(history.WriteJSONL(&b, run(lab, seed).Events)).To(Succeed())
+			return b.String()
+		}
+		Expect(text(42)).To(Equal(text(42)))
+		Expect(text(42)).NotTo(Equal(text(43)))
+	})
+})
+
+var _ = Describe("VRRP timing against the RFC", Label("sim"), func() {
+	It("takes over from a silent master within [MDI − interval, MDI] + latency, on every seed", func() {
+		sw, err := scenarios.RunSweep(context.Background(), load("vrrp-failover"), 1, 300, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sw.Values).To(HaveLen(300))
+		for _, v := range sw.Values {
+			d := time.Duration(v*1e9 + 0.5)
+			Expect(d).To(BeNumerically(">=", mdi-time.Second+latency))
+			Expect(d).To(BeNumerically("<=", mdi+latency))
+		}
+		Expect(sw.Results.Metrics["ks_distance"]).To(BeNumerically("<", 0.08)) // 300 runs: 5% critical value 0.078
+		Expect(sw.Results.Passed).To(BeTrue())
+	})
+
+	It("detects the death as late as MDI when the crash comes just after an advert", func() {
+		// r1 becomes master at 3.414062 s and sends at 3.414062 + k s; a
+		// crash 1 µs after the advert of 10.414062 s is seen MDI later,
+		// counted from that advert's arrival.
+		o := run(load("vrrp-failover", "faults[0].at=10.414063s", "faults[0].jitter=0s"), 1)
+		Expect(metric(o, "failover_s")).To(Equal(mdi + latency - time.Microsecond))
+	})
+
+	It("hands over after Skew_Time plus latency on a clean stop", func() {
+		o := run(load("vrrp-graceful-shutdown"), 1)
+		Expect(metric(o, "failover_s")).To(Equal(609375*time.Microsecond + latency))
+	})
+
+	It("preempts MDI(150) after the old master boots, and not with nopreempt", func() {
+		o := run(load("vrrp-preempt"), 1)
+		Expect(metric(o, "preempt_s")).To(Equal(3*time.Second + 414062*time.Microsecond))
+		Expect(failures(o)).To(BeEmpty())
+	})
+
+	It("fails the nopreempt check if preemption is turned back on", func() {
+		o := run(load("vrrp-preempt", "vrrp.vrrp_instance[2].nopreempt=false"), 1)
+		Expect(o.Results.Passed).To(BeFalse())
+		Expect(failures(o)).To(ContainElement(ContainSubstring("with nopreempt r3 does not take the address back")))
+	})
+
+	It("elects the larger address when priorities tie", func() {
+		o := run(load("vrrp-failover", "vrrp.vrrp_instance[1].priority=150", "faults=[]", "expect=[]"), 1)
+		masters := map[string]bool{}
+		for _, e := range o.Events {
+			if e.Kind == history.KindVRRP && e.To == "MASTER" {
+				masters[e.Router] = true
+			}
+		}
+		// Both time out together at startup; r2 (10.77.0.12) wins the tie.
+		Expect(masters).To(HaveKey("r2"))
+		last := map[string]string{}
+		for _, e := range o.Events {
+			if e.Kind == history.KindVRRP {
+				last[e.Router] = e.To
+			}
+		}
+		Expect(last).To(Equal(map[string]string{"r1": "BACKUP", "r2": "MASTER"}))
+	})
+
+	It("leaves the VIP with the old master on a partition: both are master", func() {
+		lab := load("vrrp-failover", "faults[0].kind=link_down", "faults[0].jitter=0s", "expect=[]")
+		o := run(lab, 1)
+		last := map[string]string{}
+		for _, e := range o.Events {
+			if e.Kind == history.KindVRRP {
+				last[e.Router] = e.To
+			}
+		}
+		// A link cut is silent: r1 keeps believing it is master, r2 takes over.
+		Expect(last).To(Equal(map[string]string{"r1": "MASTER", "r2": "MASTER"}))
+	})
+
+	It("treats a frozen master (SIGSTOP) as dead, and lets it win again the moment it thaws", func() {
+		o := run(load("vrrp-failover",
+			"faults=[{name: freeze, at: 10s, jitter: 1s, kind: pause, target: r1}, {name: thaw, at: 16s, kind: resume, target: r1}]",
+			"expect=[{name: r2 takes over, failover: {fault: freeze, by: r2, window: theory}}]"), 1)
+		Expect(failures(o)).To(BeEmpty())
+		var stepDown time.Duration
+		for _, e := range o.Events {
+			if e.Kind == history.KindVRRP && e.Router == "r2" && e.From == "MASTER" && e.To == "BACKUP" {
+				stepDown = e.T.Duration()
+			}
+		}
+		// On SIGCONT the overdue advert timer fires at once: r2 hears
+		// priority 150 one link latency later and yields.
+		Expect(stepDown).To(Equal(16*time.Second + latency))
+	})
+})

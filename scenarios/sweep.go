@@ -1,0 +1,277 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lblab/lblab/reports"
+)
+
+// SweepOutcome is a lab run once per seed.
+type SweepOutcome struct {
+	// Lab is the lab that ran.
+	Lab *Lab
+	// Runs holds each seed's outcome, in seed order.
+	Runs []*Outcome
+	// Values are the sweep metric of each run that has it, in seconds.
+	Values []float64
+	// Window is the theoretical interval of the metric, when known.
+	Window *window
+	// Results is the sweep's results.json.
+	Results reports.Results
+	// Reference is another distribution of the metric (the simulator's,
+	// for a sweep on real hosts), drawn under Values in the report.
+	Reference      []float64
+	ReferenceLabel string
+}
+
+// CompareWith sets ref (a simulator sweep of the same lab) as the
+// reference distribution and records the two-sample Kolmogorov–Smirnov
+// distance between the two as metric ks_distance_to_sim.
+func (s *SweepOutcome) CompareWith(ref *SweepOutcome) {
+	s.Reference = ref.Values
+	s.ReferenceLabel = fmt.Sprintf("simulator, %d seeds", len(ref.Values))
+	if len(s.Values) > 0 && len(ref.Values) > 0 {
+		s.Results.Metrics["ks_distance_to_sim"] = ksTwoSample(s.Values, ref.Values)
+	}
+}
+
+// ksTwoSample is the Kolmogorov–Smirnov distance between the empirical
+// laws of a and b.
+func ksTwoSample(a, b []float64) float64 {
+	x := append([]float64(nil), a...)
+	y := append([]float64(nil), b...)
+	sort.Float64s(x)
+	sort.Float64s(y)
+	i, j, d := 0, 0, 0.0
+	for i < len(x) && j < len(y) {
+		v := math.Min(x[i], y[j])
+		for i < len(x) && x[i] <= v {
+			i++
+		}
+		for j < len(y) && y[j] <= v {
+			j++
+		}
+		d = math.Max(d, math.Abs(float64(i)/float64(len(x))-float64(j)/float64(len(y))))
+	}
+	return d
+}
+
+// RunSweep runs lab in the simulator for seeds first, first+1, ...
+// first+n−1 on all cores, calling progress (if not nil) after each run, and
+// checks every run and the distribution of the sweep metric.
+func RunSweep(ctx context.Context, lab *Lab, first uint64, n int, progress func(done, total int)) (*SweepOutcome, error) {
+	return RunSweepWith(ctx, lab, first, n, runtime.GOMAXPROCS(0),
+		func(_ context.Context, seed uint64) (*Outcome, error) { return RunSim(lab, seed) }, progress)
+}
+
+// RunSweepWith is RunSweep with another world: run plays one seed, and
+// workers runs go at once (1 for real hosts, whose timing must not be
+// disturbed).
+func RunSweepWith(ctx context.Context, lab *Lab, first uint64, n, workers int,
+	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
+	if n < 1 {
+		return nil, &InputError{fmt.Errorf("--seeds must be at least 1, got %d", n)}
+	}
+	runs := make([]*Outcome, n)
+	errs := make([]error, n)
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(workers, n)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				runs[i], errs[i] = run(ctx, first+uint64(i))
+				d := int(done.Add(1))
+				if progress != nil {
+					progress(d, n)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("lab %s: sweep stopped after %d of %d seeds: %w", lab.Name, done.Load(), n, err)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return summarize(lab, first, runs), nil
+}
+
+// summarize builds a sweep's results from its runs.
+func summarize(lab *Lab, first uint64, runs []*Outcome) *SweepOutcome {
+	s := &SweepOutcome{Lab: lab, Runs: runs}
+	sw := lab.Sweep
+	if sw == nil {
+		sw = &Sweep{Metric: "failover_s", KSMax: 0.05}
+	}
+	res := reports.Results{Lab: lab.Name, Mode: runs[0].Results.Mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}}
+	for i, e := range lab.Expect {
+		passed, firstBad := 0, -1
+		for j, r := range runs {
+			if r.Results.Expectations[i].Passed {
+				passed++
+			} else if firstBad < 0 {
+				firstBad = j
+			}
+		}
+		x := reports.Expectation{Name: e.Name, Passed: passed == len(runs),
+			Observed: fmt.Sprintf("%d of %d seeds", passed, len(runs)), Expected: fmt.Sprintf("all %d seeds", len(runs))}
+		if firstBad >= 0 {
+			bad := runs[firstBad].Results.Expectations[i]
+			x.Observed += fmt.Sprintf("; seed %d: %s, expected %s", runs[firstBad].Seed, bad.Observed, bad.Expected)
+		}
+		res.Expectations = append(res.Expectations, x)
+		res.Passed = res.Passed && x.Passed
+	}
+	for _, r := range runs {
+		if v, ok := r.Results.Metrics[sw.Metric].(float64); ok {
+			s.Values = append(s.Values, v)
+		}
+	}
+	if len(s.Values) > 0 {
+		res.Metrics[sw.Metric] = summary(s.Values)
+	}
+	for _, e := range lab.Expect {
+		if e.Failover == nil || e.Failover.Metric != sw.Metric {
+			continue
+		}
+		for _, f := range lab.Faults {
+			if f.Name == e.Failover.Fault {
+				if w, err := lab.theoryFor(f, e.Failover.By); err == nil {
+					s.Window = &w
+				}
+			}
+		}
+		break
+	}
+	if sw.Uniform {
+		limit := ksLimit(sw.KSMax, len(s.Values))
+		x := reports.Expectation{Name: fmt.Sprintf("%s spreads uniformly over its theoretical window", sw.Metric),
+			Expected: fmt.Sprintf("Kolmogorov–Smirnov distance ≤ %.4f (the larger of ks_max %g and the 5%% critical value 1.358/√%d)",
+				limit, sw.KSMax, len(s.Values))}
+		switch {
+		case s.Window == nil:
+			x.Observed = "no theoretical window for " + sw.Metric
+		case len(s.Values) == 0:
+			x.Observed = "no run measured " + sw.Metric
+		default:
+			ks := ksUniform(s.Values, s.Window.lo.Seconds(), s.Window.hi.Seconds())
+			res.Metrics["ks_distance"] = ks
+			x.Passed = ks <= limit
+			x.Observed = fmt.Sprintf("%.4f over %d runs, window %s", ks, len(s.Values), s.Window)
+		}
+		res.Expectations = append(res.Expectations, x)
+		res.Passed = res.Passed && x.Passed
+	}
+	passed := 0
+	for _, r := range runs {
+		if r.Results.Passed {
+			passed++
+		}
+	}
+	res.Metrics["seeds_passed"] = passed
+	s.Results = res
+	return s
+}
+
+// ksLimit is the distance a sweep of n runs must stay under: ks_max, but
+// never below the 5% critical value of the Kolmogorov–Smirnov test
+// (1.358/√n), which a truly uniform sample exceeds one time in twenty. For
+// 1000 runs that value is 0.043, so ks_max 0.05 rules; for 50 runs it is
+// 0.192.
+func ksLimit(ksMax float64, n int) float64 {
+	if n == 0 {
+		return ksMax
+	}
+	return math.Max(ksMax, 1.358/math.Sqrt(float64(n)))
+}
+
+// summary returns count, min, p50, max and mean of values.
+func summary(values []float64) map[string]any {
+	v := append([]float64(nil), values...)
+	sort.Float64s(v)
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	return map[string]any{"count": len(v), "min": v[0], "p50": quantile(v, 0.5), "max": v[len(v)-1], "mean": sum / float64(len(v))}
+}
+
+// quantile of sorted values, by linear interpolation.
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
+}
+
+// ksUniform is the Kolmogorov–Smirnov distance between the empirical law
+// of values and the uniform law on [lo, hi].
+func ksUniform(values []float64, lo, hi float64) float64 {
+	v := append([]float64(nil), values...)
+	sort.Float64s(v)
+	n := float64(len(v))
+	d := 0.0
+	for i, x := range v {
+		f := math.Min(math.Max((x-lo)/(hi-lo), 0), 1)
+		d = math.Max(d, math.Max(float64(i+1)/n-f, f-float64(i)/n))
+	}
+	return d
+}
+
+// Write puts the sweep's files in dir: results.json, report.html with the
+// distribution plot, and each seed's history under histories/.
+func (s *SweepOutcome) Write(dir string) (string, error) {
+	hdir := filepath.Join(dir, "histories")
+	if err := os.MkdirAll(hdir, 0o755); err != nil {
+		return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+	}
+	for _, r := range s.Runs {
+		if err := writeHistory(filepath.Join(hdir, fmt.Sprintf("seed-%d.jsonl", r.Seed)), r.Events); err != nil {
+			return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+		}
+	}
+	if err := reports.WriteResults(dir, s.Results); err != nil {
+		return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+	}
+	rep := reports.Report{Lab: s.Lab.Name, Title: s.Lab.Title, Teaching: s.Lab.Teaching, Results: s.Results,
+		Duration: s.Lab.RunDuration(), Theory: s.Lab.vrrpTheory()}
+	if s.Window != nil && len(s.Values) > 0 {
+		ks, _ := s.Results.Metrics["ks_distance"].(float64)
+		if _, ok := s.Results.Metrics["ks_distance"]; !ok {
+			ks = ksUniform(s.Values, s.Window.lo.Seconds(), s.Window.hi.Seconds())
+		}
+		metric := "failover_s"
+		if s.Lab.Sweep != nil {
+			metric = s.Lab.Sweep.Metric
+		}
+		rep.Sweep = &reports.Sweep{Metric: metric, Values: s.Values, Lo: s.Window.lo.Seconds(), Hi: s.Window.hi.Seconds(), KS: ks,
+			Reference: s.Reference, ReferenceLabel: s.ReferenceLabel}
+		if d, ok := s.Results.Metrics["ks_distance_to_sim"].(float64); ok {
+			rep.Sweep.KSReference = d
+		}
+	}
+	path, err := reports.Write(dir, rep)
+	if err != nil {
+		return "", fmt.Errorf("lab %s: report: %w", s.Lab.Name, err)
+	}
+	return path, nil
+}

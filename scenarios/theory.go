@@ -1,0 +1,188 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/vrrpsim"
+)
+
+// window is the interval in which the protocol says a takeover lands,
+// measured from the fault.
+type window struct {
+	lo, hi time.Duration
+	// why says where the numbers come from, for the report.
+	why string
+}
+
+func (w window) String() string {
+	return fmt.Sprintf("[%s, %s]", secs(w.lo), secs(w.hi))
+}
+
+// secs prints a duration in seconds with up to nine decimals and no
+// trailing zeros: 3.609375 s.
+func secs(d time.Duration) string {
+	b, _ := stampJSON(d)
+	return string(b) + " s"
+}
+
+// instanceOn returns the lab's vrrp_instance on a host (its first).
+func (lab *Lab) instanceOn(host string) (*Instance, *Host) {
+	if lab.VRRP == nil {
+		return nil, nil
+	}
+	for i := range lab.VRRP.Instances {
+		in := &lab.VRRP.Instances[i]
+		if in.Host != host {
+			continue
+		}
+		for j := range lab.Topology.Hosts {
+			if lab.Topology.Hosts[j].Name == host {
+				return in, &lab.Topology.Hosts[j]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// latency returns the least and largest one-way delay from host a to host
+// b over the segment of b's VRRP interface.
+func (lab *Lab) latency(a, b string) (lo, hi time.Duration) {
+	in, hb := lab.instanceOn(b)
+	if in == nil {
+		return 0, 0
+	}
+	var seg string
+	var linkB Interface
+	for _, ifc := range hb.Interfaces {
+		if ifc.Name == in.Interface {
+			seg, linkB = ifc.Segment, ifc
+		}
+	}
+	var linkA Interface
+	for _, h := range lab.Topology.Hosts {
+		if h.Name == a {
+			for _, ifc := range h.Interfaces {
+				if ifc.Segment == seg {
+					linkA = ifc
+				}
+			}
+		}
+	}
+	for _, s := range lab.Topology.Segments {
+		if s.Name == seg {
+			lo = s.Latency.D + linkA.Latency.D + linkB.Latency.D
+			return lo, lo + s.Jitter.D + linkA.Jitter.D + linkB.Jitter.D
+		}
+	}
+	return 0, 0
+}
+
+// theoryFor returns the window in which router by becomes master after
+// fault f, from the protocol's timers:
+//   - crash, link_down or pause of the master (a silent death): the backup's down
+//     timer was last reset by an advert sent at most one interval before
+//     the fault, so [MDI − interval, MDI] plus the one-way latency;
+//   - stop of the master: it sends priority 0 and the backup waits
+//     Skew_Time, plus the latency;
+//   - restore or start of a router that preempts: it boots into BACKUP,
+//     discards the lower master's adverts and takes over when its own
+//     down timer runs out, MDI after boot.
+func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
+	in, h := lab.instanceOn(by)
+	if in == nil {
+		return window{}, fmt.Errorf("no VRRP router on %s", by)
+	}
+	c := instanceConfig(lab, in, h)
+	cfg, err := vrrpsim.New(c)
+	if err != nil {
+		return window{}, err
+	}
+	c = cfg.Config()
+	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
+	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
+	latLo, latHi := lab.latency(f.Target, by)
+	switch f.Kind {
+	case "crash", "link_down", "pause":
+		return window{mdi - c.Interval + latLo, mdi + latHi,
+			fmt.Sprintf("silent death: [MDI − interval, MDI] + latency, MDI = %s", formula(c))}, nil
+	case "stop":
+		return window{skew + latLo, skew + latHi,
+			fmt.Sprintf("priority 0 received: Skew_Time + latency, Skew_Time = %s", secs(skew))}, nil
+	case "restore", "start":
+		if f.Target != by {
+			break
+		}
+		return window{mdi, mdi, fmt.Sprintf("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
+	}
+	return window{}, fmt.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
+}
+
+// formula writes Master_Down_Interval with its numbers filled in.
+func formula(c vrrpsim.Config) string {
+	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
+	if c.Version == 2 {
+		return fmt.Sprintf("3 × %s + (256 − %d)/256 s = %s", secs(c.Interval), c.Priority, secs(mdi))
+	}
+	return fmt.Sprintf("3 × %s + (256 − %d) × %s/256 = %s", secs(c.Interval), c.Priority, secs(c.Interval), secs(mdi))
+}
+
+// vrrpTheory returns the timing theory of each VRID for the report: for
+// the router named by the lab's first failover expectation of that VRID,
+// or else its lowest-priority router.
+func (lab *Lab) vrrpTheory() []reports.VRRPTheory {
+	if lab.VRRP == nil {
+		return nil
+	}
+	byVRID := map[int]string{}
+	for _, e := range lab.Expect {
+		if e.Failover == nil {
+			continue
+		}
+		if in, _ := lab.instanceOn(e.Failover.By); in != nil {
+			if _, ok := byVRID[in.VirtualRouterID]; !ok {
+				byVRID[in.VirtualRouterID] = e.Failover.By
+			}
+		}
+	}
+	var out []reports.VRRPTheory
+	seen := map[int]bool{}
+	for i := range lab.VRRP.Instances {
+		in := &lab.VRRP.Instances[i]
+		if seen[in.VirtualRouterID] {
+			continue
+		}
+		seen[in.VirtualRouterID] = true
+		by := byVRID[in.VirtualRouterID]
+		if by == "" {
+			lowest := 256
+			for j := range lab.VRRP.Instances {
+				o := &lab.VRRP.Instances[j]
+				if o.VirtualRouterID == in.VirtualRouterID && o.Priority < lowest {
+					lowest, by = o.Priority, o.Host
+				}
+			}
+		}
+		bin, bh := lab.instanceOn(by)
+		r, err := vrrpsim.New(instanceConfig(lab, bin, bh))
+		if err != nil {
+			continue
+		}
+		c := r.Config()
+		mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
+		t := reports.VRRPTheory{VRID: int(c.VRID), Version: c.Version, Interval: c.Interval,
+			BackupPriority: int(c.Priority), Skew: vrrpsim.SkewTime(c.Version, c.Priority, c.Interval),
+			MDI: mdi, Formula: formula(c), Lo: mdi - c.Interval, Hi: mdi}
+		for _, f := range lab.Faults {
+			if f.Kind == "crash" || f.Kind == "link_down" {
+				if w, err := lab.theoryFor(f, by); err == nil {
+					t.Lo, t.Hi = w.lo, w.hi
+					break
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}

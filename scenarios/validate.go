@@ -1,0 +1,405 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/lblab/lblab/units"
+	"github.com/lblab/lblab/vrrpsim"
+)
+
+type problem struct{ path, msg string }
+
+type validator struct{ problems []problem }
+
+func (v *validator) bad(path, format string, args ...any) {
+	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) duration(path string, d units.Duration, positive bool) {
+	switch {
+	case d.Bad() != "":
+		v.bad(path, "%q is not a duration (write 10s, 250ms or a number of seconds)", d.Bad())
+	case d.D < 0:
+		v.bad(path, "must not be negative")
+	case positive && d.IsSet() && d.D == 0:
+		v.bad(path, "must be more than 0")
+	}
+}
+
+func (v *validator) probability(path string, p float64) {
+	if p < 0 || p > 1 {
+		v.bad(path, "%v is not a probability (0..1)", p)
+	}
+}
+
+var labName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// FaultKinds are the fault kinds a timeline may use.
+var FaultKinds = []string{"crash", "restore", "stop", "start", "pause", "resume", "link_down", "link_up", "partition", "heal",
+	"script_fail", "script_ok", "power_off", "hang", "slow", "health_fail", "health_ok", "health_path"}
+
+// validate checks a decoded lab and fills in derived names (fault names,
+// instance names, interface names). It returns every problem found.
+func validate(lab *Lab) []problem {
+	v := &validator{}
+	if !labName.MatchString(lab.Name) {
+		v.bad("name", "want a short name of lowercase letters, digits and dashes, got %q", lab.Name)
+	}
+	if strings.TrimSpace(lab.Title) == "" {
+		v.bad("title", "a title is required")
+	}
+	v.duration("duration", lab.Duration, true)
+
+	segments := map[string]bool{}
+	needTopology := lab.VRRP != nil || lab.LB == nil
+	if needTopology && len(lab.Topology.Segments) == 0 {
+		v.bad("topology.segments", "at least one segment is required")
+	}
+	for i, s := range lab.Topology.Segments {
+		p := fmt.Sprintf("topology.segments[%d]", i)
+		if s.Name == "" || segments[s.Name] {
+			v.bad(p+".name", "want a unique name, got %q", s.Name)
+		}
+		segments[s.Name] = true
+		v.duration(p+".latency", s.Latency, false)
+		v.duration(p+".jitter", s.Jitter, false)
+		v.probability(p+".loss", s.Loss)
+	}
+	hosts := map[string]*Host{}
+	addrs := map[netip.Addr]string{}
+	if needTopology && len(lab.Topology.Hosts) == 0 {
+		v.bad("topology.hosts", "at least one host is required")
+	}
+	for i := range lab.Topology.Hosts {
+		h := &lab.Topology.Hosts[i]
+		p := fmt.Sprintf("topology.hosts[%d]", i)
+		if h.Name == "" || hosts[h.Name] != nil || strings.Contains(h.Name, ":") {
+			v.bad(p+".name", "want a unique name without ':', got %q", h.Name)
+		}
+		hosts[h.Name] = h
+		if len(h.Interfaces) == 0 {
+			v.bad(p+".interfaces", "at least one interface is required")
+		}
+		ifnames := map[string]bool{}
+		for j := range h.Interfaces {
+			ifc := &h.Interfaces[j]
+			ip := fmt.Sprintf("%s.interfaces[%d]", p, j)
+			if ifc.Name == "" {
+				ifc.Name = fmt.Sprintf("eth%d", j)
+			}
+			if ifnames[ifc.Name] {
+				v.bad(ip+".name", "interface %q is named twice", ifc.Name)
+			}
+			ifnames[ifc.Name] = true
+			if !segments[ifc.Segment] {
+				v.bad(ip+".segment", "no segment %q in topology.segments", ifc.Segment)
+			}
+			pfx, err := netip.ParsePrefix(ifc.Address)
+			switch {
+			case err != nil || !pfx.Addr().Is4():
+				v.bad(ip+".address", "want an IPv4 address with prefix length like 10.77.0.11/24, got %q", ifc.Address)
+			case addrs[pfx.Addr()] != "":
+				v.bad(ip+".address", "%v is also the address of %s", pfx.Addr(), addrs[pfx.Addr()])
+			default:
+				addrs[pfx.Addr()] = h.Name
+			}
+			v.duration(ip+".latency", ifc.Latency, false)
+			v.duration(ip+".jitter", ifc.Jitter, false)
+			v.probability(ip+".loss", ifc.Loss)
+		}
+	}
+
+	routers := map[string]bool{}
+	vrids := map[int]bool{}
+	vips := map[string]bool{}
+	if lab.VRRP != nil {
+		validateVRRP(v, lab, hosts, routers, vrids, vips)
+	}
+
+	lbs := validateLB(v, lab)
+
+	faults := map[string]Fault{}
+	for i := range lab.Faults {
+		f := &lab.Faults[i]
+		p := fmt.Sprintf("faults[%d]", i)
+		if f.Name == "" {
+			f.Name = strings.TrimSpace(f.Kind + " " + f.Target)
+		}
+		if _, dup := faults[f.Name]; dup {
+			v.bad(p+".name", "two faults are named %q; give one a name", f.Name)
+		}
+		faults[f.Name] = *f
+		if !f.At.IsSet() {
+			v.bad(p+".at", "the time of the fault is required")
+		}
+		v.duration(p+".at", f.At, false)
+		v.duration(p+".jitter", f.Jitter, false)
+		// (A bad duration is reported once, not again for every fault.)
+		if end := lab.Duration.Or(defaultDuration); lab.Duration.Bad() == "" && end > 0 && f.At.D+f.Jitter.D > end {
+			v.bad(p+".at", "%v is after the end of the lab (%v)", f.At.D+f.Jitter.D, lab.Duration.Or(defaultDuration))
+		}
+		host, _, _ := strings.Cut(f.Target, ":")
+		switch f.Kind {
+		case "crash", "restore":
+			if hosts[f.Target] == nil && !lbs.backends[f.Target] {
+				v.bad(p+".target", "no host or backend %q", f.Target)
+			}
+		case "power_off", "hang", "slow", "health_fail", "health_ok":
+			if !lbs.backends[f.Target] {
+				v.bad(p+".target", "no backend %q in backends", f.Target)
+			}
+			if f.Kind == "slow" && f.Factor == 0 {
+				f.Factor = 10
+			}
+			if f.Factor < 0 {
+				v.bad(p+".factor", "must be positive")
+			}
+		case "health_path":
+			if lbs.groups[f.Target] == nil || lbs.groups[f.Target].HealthCheck == nil {
+				v.bad(p+".target", "no group %q with a health_check", f.Target)
+			}
+			if !strings.HasPrefix(f.Path, "/") {
+				v.bad(p+".path", "want a path starting with /, got %q", f.Path)
+			}
+		case "stop", "start", "pause", "resume":
+			if hosts[f.Target] == nil {
+				v.bad(p+".target", "no host %q", f.Target)
+			}
+		case "link_down", "link_up":
+			h := hosts[host]
+			if h == nil {
+				v.bad(p+".target", "no host %q (write HOST or HOST:IFACE)", host)
+			} else if _, ifname, ok := strings.Cut(f.Target, ":"); ok && !hasIface(h, ifname) {
+				v.bad(p+".target", "host %s has no interface %q", host, ifname)
+			}
+		case "partition", "heal":
+			if !segments[f.Target] {
+				v.bad(p+".target", "no segment %q", f.Target)
+			}
+			if f.Kind == "partition" && len(f.Groups) == 0 {
+				v.bad(p+".groups", "a partition needs groups of host names")
+			}
+			for gi, g := range f.Groups {
+				for hi, name := range g {
+					if hosts[name] == nil {
+						v.bad(fmt.Sprintf("%s.groups[%d][%d]", p, gi, hi), "no host %q", name)
+					}
+				}
+			}
+		case "script_fail", "script_ok":
+			if hosts[f.Target] == nil {
+				v.bad(p+".target", "no host %q", f.Target)
+			}
+			if lab.VRRP == nil || !hasScript(lab, f.Script) {
+				v.bad(p+".script", "no vrrp_script %q", f.Script)
+			}
+		default:
+			v.bad(p+".kind", "unknown fault kind %q (one of %s)", f.Kind, strings.Join(FaultKinds, ", "))
+		}
+	}
+
+	for i := range lab.Expect {
+		validateExpectation(v, lab, i, faults, routers, vrids, vips, lbs)
+	}
+	if s := lab.Sweep; s != nil {
+		if s.Metric == "" {
+			s.Metric = "failover_s"
+		}
+		if s.KSMax == 0 {
+			s.KSMax = 0.05
+		}
+		if s.KSMax < 0 || s.KSMax > 1 {
+			v.bad("sweep.ks_max", "want a distance in (0, 1], got %v", s.KSMax)
+		}
+	}
+	return v.problems
+}
+
+func hasIface(h *Host, name string) bool {
+	for _, i := range h.Interfaces {
+		if i.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func hasScript(lab *Lab, name string) bool {
+	_, ok := lab.VRRP.Scripts[name]
+	return ok
+}
+
+func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[string]bool, vrids map[int]bool, vips map[string]bool) {
+	g := lab.VRRP
+	if g.Version != 0 && g.Version != 2 && g.Version != 3 {
+		v.bad("vrrp.vrrp_version", "must be 2 or 3, got %d", g.Version)
+	}
+	for name, s := range g.Scripts {
+		p := "vrrp.vrrp_script." + name
+		v.duration(p+".interval", s.Interval, true)
+		if s.Interval.IsSet() && s.Interval.D > 0 && s.Interval.D < time.Millisecond {
+			v.bad(p+".interval", "must be at least 1ms, got %v", s.Interval.D)
+		}
+		if s.Weight < -253 || s.Weight > 253 {
+			v.bad(p+".weight", "must be -253..253, got %d", s.Weight)
+		}
+		if s.Fall < 0 || s.Rise < 0 {
+			v.bad(p, "fall and rise must be at least 1")
+		}
+	}
+	if len(g.Instances) == 0 {
+		v.bad("vrrp.vrrp_instance", "at least one vrrp_instance is required")
+	}
+	for i := range g.Instances {
+		in := &g.Instances[i]
+		p := fmt.Sprintf("vrrp.vrrp_instance[%d]", i)
+		h := hosts[in.Host]
+		if h == nil {
+			v.bad(p+".host", "no host %q in topology.hosts", in.Host)
+			continue
+		}
+		if routers[in.Host+"/"+fmt.Sprint(in.VirtualRouterID)] {
+			v.bad(p+".virtual_router_id", "host %s already runs VRID %d", in.Host, in.VirtualRouterID)
+		}
+		routers[in.Host] = true
+		routers[in.Host+"/"+fmt.Sprint(in.VirtualRouterID)] = true
+		vrids[in.VirtualRouterID] = true
+		if in.Interface == "" && len(h.Interfaces) > 0 {
+			in.Interface = h.Interfaces[0].Name
+		}
+		if !hasIface(h, in.Interface) {
+			v.bad(p+".interface", "host %s has no interface %q", in.Host, in.Interface)
+		}
+		if in.Name == "" {
+			in.Name = fmt.Sprintf("VI_%d", in.VirtualRouterID)
+		}
+		state := strings.ToUpper(in.State)
+		if state != "" && state != "MASTER" && state != "BACKUP" {
+			v.bad(p+".state", "want MASTER or BACKUP, got %q", in.State)
+		}
+		if state == "MASTER" && (in.NoPreempt || in.PreemptDelay.D > 0) {
+			v.bad(p+".nopreempt", "keepalived ignores nopreempt and preempt_delay with state MASTER; use state BACKUP")
+		}
+		if in.VirtualRouterID < 1 || in.VirtualRouterID > 255 {
+			v.bad(p+".virtual_router_id", "must be 1..255, got %d", in.VirtualRouterID)
+		}
+		if in.Priority < 0 || in.Priority > 255 {
+			v.bad(p+".priority", "must be 1..255, got %d", in.Priority)
+		}
+		v.duration(p+".advert_int", in.AdvertInt, true)
+		v.duration(p+".preempt_delay", in.PreemptDelay, false)
+		if in.Version != 0 && in.Version != 2 && in.Version != 3 {
+			v.bad(p+".vrrp_version", "must be 2 or 3, got %d", in.Version)
+		}
+		if a := in.Authentication; a != nil {
+			switch strings.ToUpper(a.AuthType) {
+			case "PASS":
+				if a.AuthPass == "" {
+					v.bad(p+".authentication.auth_pass", "PASS needs a password")
+				}
+			case "AH":
+				v.bad(p+".authentication.auth_type", "AH authentication is not supported (keepalived deprecates it); use PASS or none")
+			default:
+				v.bad(p+".authentication.auth_type", "want PASS, got %q", a.AuthType)
+			}
+		}
+		if len(in.VirtualIPAddress) == 0 {
+			v.bad(p+".virtual_ipaddress", "at least one virtual address is required")
+		}
+		for j, s := range in.VirtualIPAddress {
+			pfx, err := parseVIP(s)
+			if err != nil {
+				v.bad(fmt.Sprintf("%s.virtual_ipaddress[%d]", p, j), "%v", err)
+				continue
+			}
+			vips[pfx.Addr().String()] = true
+		}
+		for j, name := range in.TrackScript {
+			if _, ok := g.Scripts[name]; !ok {
+				v.bad(fmt.Sprintf("%s.track_script[%d]", p, j), "no vrrp_script %q in vrrp.vrrp_script", name)
+			}
+		}
+		if len(v.problems) == 0 {
+			if _, err := vrrpsim.New(instanceConfig(lab, in, h)); err != nil {
+				v.bad(p, "%v", err)
+			}
+		}
+	}
+}
+
+// parseVIP reads a virtual_ipaddress entry: an IPv4 address with an
+// optional prefix length (default /32).
+func parseVIP(s string) (netip.Prefix, error) {
+	s = strings.Fields(s + " ")[0]
+	if !strings.Contains(s, "/") {
+		s += "/32"
+	}
+	pfx, err := netip.ParsePrefix(s)
+	if err != nil || !pfx.Addr().Is4() {
+		return netip.Prefix{}, fmt.Errorf("want an IPv4 address like 10.77.0.100/24, got %q", s)
+	}
+	return pfx, nil
+}
+
+var windows = map[string]bool{"": true, "theory": true, "none": true}
+
+func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault, routers map[string]bool, vrids map[int]bool, vips map[string]bool, lbs lbNames) {
+	e := &lab.Expect[i]
+	p := fmt.Sprintf("expect[%d]", i)
+	if strings.TrimSpace(e.Name) == "" {
+		v.bad(p+".name", "every expectation needs a name")
+	}
+	n := 0
+	for _, set := range []bool{e.Failover != nil, e.SingleMaster != nil, e.VIPOwnerChanges != nil, e.State != nil,
+		e.StatusCount != nil, e.Share != nil, e.Latency != nil, e.HealthDelay != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		v.bad(p, "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay; got %d", n)
+		return
+	}
+	if validateLBExpectation(v, lab, p, e, faults, lbs) {
+		return
+	}
+	switch {
+	case e.Failover != nil:
+		f := e.Failover
+		if _, ok := faults[f.Fault]; !ok {
+			v.bad(p+".failover.fault", "no fault named %q", f.Fault)
+		}
+		if !routers[f.By] {
+			v.bad(p+".failover.by", "no VRRP router on host %q", f.By)
+		}
+		if !windows[f.Window] {
+			v.bad(p+".failover.window", "want theory or none, got %q", f.Window)
+		}
+		v.duration(p+".failover.min", f.Min, false)
+		v.duration(p+".failover.max", f.Max, false)
+		if f.Metric == "" {
+			f.Metric = "failover_s"
+		}
+	case e.SingleMaster != nil:
+		if !vrids[e.SingleMaster.VRID] {
+			v.bad(p+".single_master.vrid", "no vrrp_instance has VRID %d", e.SingleMaster.VRID)
+		}
+		v.duration(p+".single_master.overlap", e.SingleMaster.Overlap, false)
+	case e.VIPOwnerChanges != nil:
+		if !vips[e.VIPOwnerChanges.VIP] {
+			v.bad(p+".vip_owner_changes.vip", "no vrrp_instance has the virtual address %q (write it without prefix length)", e.VIPOwnerChanges.VIP)
+		}
+	case e.State != nil:
+		if !routers[e.State.Router] {
+			v.bad(p+".state.router", "no VRRP router on host %q", e.State.Router)
+		}
+		if _, err := vrrpsim.ParseState(strings.ToUpper(e.State.State)); err != nil {
+			v.bad(p+".state.state", "want INIT, BACKUP, MASTER, FAULT or STOP, got %q", e.State.State)
+		}
+		v.duration(p+".state.at", e.State.At, false)
+	}
+}

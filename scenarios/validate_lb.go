@@ -1,0 +1,193 @@
+package scenarios
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/lblab/lblab/proxy"
+)
+
+// lbNames is what expectations and faults of a load-balancer lab may name.
+type lbNames struct {
+	groups   map[string]*proxy.Group
+	servers  map[string][]string // server address → groups that list it
+	backends map[string]bool
+}
+
+// validateLB checks the lb, backends, clients and network sections.
+func validateLB(v *validator, lab *Lab) lbNames {
+	n := lbNames{groups: map[string]*proxy.Group{}, servers: map[string][]string{}, backends: map[string]bool{}}
+	if lab.LB != nil && lab.Nginx != "" && !lab.imported {
+		v.bad("nginx", "give the load balancer as lb or as nginx, not both")
+	}
+	if lab.LB == nil {
+		if len(lab.Backends) > 0 || len(lab.Clients) > 0 {
+			v.bad("lb", "backends and clients need a load balancer: an lb section (or nginx)")
+		}
+		return n
+	}
+	for _, pr := range proxy.Validate(lab.LB) {
+		v.bad("lb."+pr.Path, "%s", pr.Msg)
+	}
+	for i := range lab.LB.Groups {
+		g := &lab.LB.Groups[i]
+		n.groups[g.Name] = g
+		for _, s := range g.Servers {
+			n.servers[s.Address] = append(n.servers[s.Address], g.Name)
+		}
+	}
+	for i, b := range lab.Backends {
+		p := fmt.Sprintf("backends[%d]", i)
+		if _, _, err := net.SplitHostPort(b.Address); err != nil {
+			v.bad(p+".address", "want host:port as the lb's servers write it, got %q", b.Address)
+		} else if n.backends[b.Address] {
+			v.bad(p+".address", "backend %s is listed twice", b.Address)
+		} else if len(n.servers[b.Address]) == 0 {
+			v.bad(p+".address", "no group has a server %s", b.Address)
+		}
+		n.backends[b.Address] = true
+		if err := b.Check(); err != nil {
+			v.bad(p, "%v", err)
+		}
+		v.duration(p+".service.mean", b.Service.Mean, false)
+		v.duration(p+".service.median", b.Service.Median, false)
+		v.duration(p+".service.p99", b.Service.P99, false)
+	}
+	listeners := map[string]bool{}
+	for _, l := range lab.LB.Listeners {
+		listeners[l.Name] = true
+	}
+	if len(lab.Clients) == 0 {
+		v.bad("clients", "a load-balancer lab needs clients")
+	}
+	for i, c := range lab.Clients {
+		p := fmt.Sprintf("clients[%d]", i)
+		if err := c.Check(); err != nil {
+			field, msg, ok := strings.Cut(err.Error(), ": ")
+			if ok && !strings.Contains(field, " ") {
+				v.bad(p+"."+field, "%s", msg)
+			} else {
+				v.bad(p, "%v", err)
+			}
+		}
+		if c.Listener != "" && !listeners[c.Listener] {
+			v.bad(p+".listener", "no listener %q", c.Listener)
+		}
+		v.duration(p+".think", c.Think, false)
+		v.duration(p+".start", c.Start, false)
+		v.duration(p+".stop", c.Stop, false)
+	}
+	if nw := lab.Network; nw != nil {
+		v.duration("network.client_latency", nw.ClientLatency, false)
+		v.duration("network.backend_latency", nw.BackendLatency, false)
+	}
+	return n
+}
+
+// validateLBExpectation checks the load-balancer expectation kinds; it
+// returns false when e is of another kind.
+func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, faults map[string]Fault, n lbNames) bool {
+	group := func(path, name string, required bool) {
+		if (name != "" || required) && n.groups[name] == nil {
+			v.bad(path, "no group %q in lb.groups", name)
+		}
+	}
+	window := func(path string, w Window) {
+		v.duration(path+".from", w.From, false)
+		v.duration(path+".to", w.To, false)
+	}
+	switch {
+	case e.StatusCount != nil:
+		c := e.StatusCount
+		pp := p + ".status_count"
+		set := 0
+		for _, b := range []bool{c.Status != 0, c.Class != "", c.Error != ""} {
+			if b {
+				set++
+			}
+		}
+		if set != 1 {
+			v.bad(pp, "want exactly one of status, class, error")
+		}
+		if c.Class != "" && (len(c.Class) != 3 || c.Class[1:] != "xx" || c.Class[0] < '1' || c.Class[0] > '5') {
+			v.bad(pp+".class", "want a class like 5xx, got %q", c.Class)
+		}
+		switch c.Error {
+		case "", "refused", "reset", "timeout", "invalid", "no_server", "in_flight":
+		default:
+			v.bad(pp+".error", "want refused, reset, timeout, invalid, no_server or in_flight, got %q", c.Error)
+		}
+		group(pp+".group", c.Group, false)
+		window(pp, c.Window)
+	case e.Share != nil:
+		c := e.Share
+		pp := p + ".share"
+		group(pp+".group", c.Group, true)
+		if g := n.groups[c.Group]; g != nil && !hasServer(g, c.Server) {
+			v.bad(pp+".server", "group %s has no server %q", c.Group, c.Server)
+		}
+		if c.Expected != nil && (*c.Expected < 0 || *c.Expected > 1) {
+			v.bad(pp+".expected", "want a share 0..1, got %v", *c.Expected)
+		}
+		if c.Tolerance == nil {
+			def := 0.02
+			c.Tolerance = &def
+		} else if *c.Tolerance < 0 || *c.Tolerance > 1 {
+			v.bad(pp+".tolerance", "want 0..1, got %v", *c.Tolerance)
+		}
+		window(pp, c.Window)
+	case e.Latency != nil:
+		c := e.Latency
+		pp := p + ".latency"
+		group(pp+".group", c.Group, false)
+		if c.Percentile == 0 {
+			c.Percentile = 99
+		}
+		if c.Percentile < 0 || c.Percentile > 100 {
+			v.bad(pp+".percentile", "want 0..100, got %v", c.Percentile)
+		}
+		v.duration(pp+".min", c.Min, false)
+		v.duration(pp+".max", c.Max, false)
+		window(pp, c.Window)
+	case e.HealthDelay != nil:
+		c := e.HealthDelay
+		pp := p + ".health_delay"
+		if _, ok := faults[c.Fault]; !ok {
+			v.bad(pp+".fault", "no fault named %q", c.Fault)
+		}
+		gs := n.servers[c.Server]
+		switch {
+		case len(gs) == 0:
+			v.bad(pp+".server", "no group has a server %q", c.Server)
+		case c.Group == "" && len(gs) > 1:
+			v.bad(pp+".group", "server %s is in groups %s: say which", c.Server, strings.Join(gs, ", "))
+		case c.Group == "":
+			c.Group = gs[0]
+		}
+		if g := n.groups[c.Group]; c.Group != "" && (g == nil || g.HealthCheck == nil) {
+			v.bad(pp+".group", "group %q has no health_check", c.Group)
+		}
+		if c.To != "up" && c.To != "down" {
+			v.bad(pp+".to", "want up or down, got %q", c.To)
+		}
+		if !windows[c.Window] || c.Window == "none" {
+			v.bad(pp+".window", "want theory, or min and max")
+		}
+		if c.Metric == "" {
+			c.Metric = "health_" + c.To + "_delay_s"
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func hasServer(g *proxy.Group, addr string) bool {
+	for _, s := range g.Servers {
+		if s.Address == addr {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,254 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/proxy/simproxy"
+	"github.com/lblab/lblab/sim"
+	"github.com/lblab/lblab/vrrpsim"
+)
+
+// defaultDuration is how long a lab runs when it does not say.
+const defaultDuration = 30 * time.Second
+
+// instanceConfig turns a lab's vrrp_instance into the state machine's
+// configuration, with keepalived's defaults: priority 255 for state MASTER
+// without a priority, 100 otherwise; advert_int 1 s; version from
+// vrrp.vrrp_version, else 2.
+func instanceConfig(lab *Lab, in *Instance, h *Host) vrrpsim.Config {
+	state := vrrpsim.StateBackup
+	if strings.EqualFold(in.State, "MASTER") {
+		state = vrrpsim.StateMaster
+	}
+	prio := in.Priority
+	if prio == 0 {
+		prio = 100
+		if state == vrrpsim.StateMaster {
+			prio = 255
+		}
+	}
+	version := in.Version
+	if version == 0 {
+		version = lab.VRRP.Version
+	}
+	c := vrrpsim.Config{
+		Name:         in.Name,
+		VRID:         uint8(in.VirtualRouterID),
+		Version:      version,
+		Priority:     uint8(prio),
+		Interval:     in.AdvertInt.Or(time.Second),
+		NoPreempt:    in.NoPreempt,
+		PreemptDelay: in.PreemptDelay.D,
+		InitialState: state,
+	}
+	for _, ifc := range h.Interfaces {
+		if ifc.Name == in.Interface {
+			if p, err := netip.ParsePrefix(ifc.Address); err == nil {
+				c.PrimaryIP = p.Addr()
+			}
+		}
+	}
+	for _, s := range in.VirtualIPAddress {
+		if p, err := parseVIP(s); err == nil {
+			c.VIPs = append(c.VIPs, p)
+		}
+	}
+	if a := in.Authentication; a != nil && strings.EqualFold(a.AuthType, "PASS") {
+		c.AuthType, c.AuthPass = vrrpsim.AuthPass, a.AuthPass
+	}
+	for _, name := range in.TrackScript {
+		s := lab.VRRP.Scripts[name]
+		c.Tracks = append(c.Tracks, vrrpsim.Track{Name: name, Weight: s.Weight, Fall: s.Fall, Rise: s.Rise, InitFail: s.InitFail})
+	}
+	return c
+}
+
+// simWorld is a lab built in the simulator.
+type simWorld struct {
+	lab      *Lab
+	k        *sim.Kernel
+	net      *sim.Network
+	log      *history.Log
+	vrrp     map[string]*vrrpsim.SimHost
+	hosts    map[string]*Host
+	proxy    *simproxy.Proxy
+	backends map[string]*simproxy.Backend
+	clients  []*simproxy.Clients
+}
+
+// buildSim builds the lab's network, routers and fault timeline on a new
+// kernel seeded with seed.
+func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
+	w := &simWorld{lab: lab, k: sim.NewKernel(seed), log: &history.Log{},
+		vrrp: map[string]*vrrpsim.SimHost{}, hosts: map[string]*Host{}}
+	w.net = sim.NewNetwork(w.k)
+	for _, s := range lab.Topology.Segments {
+		if _, err := w.net.AddSegment(s.Name, sim.Link{Latency: s.Latency.D, Jitter: s.Jitter.D, Loss: s.Loss}); err != nil {
+			return nil, fmt.Errorf("segment %s: %w", s.Name, err)
+		}
+	}
+	for i := range lab.Topology.Hosts {
+		h := &lab.Topology.Hosts[i]
+		w.hosts[h.Name] = h
+		host, err := w.net.AddHost(h.Name)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: %w", h.Name, err)
+		}
+		for _, ifc := range h.Interfaces {
+			addr, _ := netip.ParsePrefix(ifc.Address)
+			link := sim.Link{Latency: ifc.Latency.D, Jitter: ifc.Jitter.D, Loss: ifc.Loss}
+			if _, err := host.Attach(ifc.Name, w.net.Segment(ifc.Segment), addr, link); err != nil {
+				return nil, fmt.Errorf("host %s interface %s: %w", h.Name, ifc.Name, err)
+			}
+		}
+	}
+	if lab.VRRP != nil {
+		book := vrrpsim.NewVIPBook(w.log)
+		for i := range lab.VRRP.Instances {
+			in := &lab.VRRP.Instances[i]
+			vh := w.vrrp[in.Host]
+			if vh == nil {
+				vh = vrrpsim.NewSimHost(w.k, w.net.Host(in.Host), w.log, book)
+				w.vrrp[in.Host] = vh
+				for name, s := range lab.VRRP.Scripts {
+					vh.AddScript(vrrpsim.SimScript{Name: name, Interval: s.Interval.Or(time.Second), OK: true})
+				}
+			}
+			if err := vh.AddInstance(in.Interface, instanceConfig(lab, in, w.hosts[in.Host])); err != nil {
+				return nil, fmt.Errorf("vrrp_instance %s on %s: %w", in.Name, in.Host, err)
+			}
+		}
+		// Every router boots at t=0, in the order of the lab file.
+		for i := range lab.VRRP.Instances {
+			vh := w.vrrp[lab.VRRP.Instances[i].Host]
+			w.k.At(0, vh.Start)
+		}
+	}
+	if lab.LB != nil {
+		if err := w.buildLB(); err != nil {
+			return nil, err
+		}
+	}
+	for i := range lab.Faults {
+		f := lab.Faults[i]
+		at := f.At.D
+		if f.Jitter.D > 0 {
+			at += time.Duration(w.k.Rand("fault/" + f.Name).Int64N(int64(f.Jitter.D)))
+		}
+		w.k.At(at, func() { w.apply(f) })
+	}
+	return w, nil
+}
+
+// apply carries out one fault now and records it.
+func (w *simWorld) apply(f Fault) {
+	w.log.Add(history.Event{T: history.Stamp(w.k.Now()), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name})
+	if b := w.backends[f.Target]; b != nil {
+		switch f.Kind {
+		case "crash":
+			b.Crash()
+		case "power_off":
+			b.PowerOff()
+		case "hang":
+			b.Hang()
+		case "slow":
+			b.Slow(f.Factor)
+		case "restore":
+			b.Restore()
+		case "health_fail", "health_ok":
+			b.SetHealth(f.Kind == "health_ok")
+		}
+		return
+	}
+	if f.Kind == "health_path" {
+		_ = w.proxy.SetHealthPath(f.Target, f.Path) // checked by validate
+		return
+	}
+	hostName, ifname, _ := strings.Cut(f.Target, ":")
+	host := w.net.Host(hostName)
+	switch f.Kind {
+	case "crash":
+		host.Crash()
+	case "restore":
+		host.Restore()
+	case "stop":
+		if vh := w.vrrp[f.Target]; vh != nil {
+			vh.Stop()
+		}
+	case "start":
+		if vh := w.vrrp[f.Target]; vh != nil {
+			vh.Start()
+		}
+	case "pause", "resume":
+		if vh := w.vrrp[f.Target]; vh != nil {
+			if f.Kind == "pause" {
+				vh.Pause()
+			} else {
+				vh.Resume()
+			}
+		}
+	case "link_down", "link_up":
+		for _, ifc := range host.Ifaces() {
+			if ifname == "" || ifc.Name() == ifname {
+				ifc.SetUp(f.Kind == "link_up")
+			}
+		}
+	case "partition":
+		_ = w.net.Segment(f.Target).Partition(f.Groups) // names checked by validate
+	case "heal":
+		w.net.Segment(f.Target).Heal()
+	case "script_fail", "script_ok":
+		if vh := w.vrrp[f.Target]; vh != nil {
+			_ = vh.SetScript(f.Script, f.Kind == "script_ok") // checked by validate
+		}
+	}
+}
+
+// buildLB builds the load balancer, its backends and its clients.
+func (w *simWorld) buildLB() error {
+	lab := w.lab
+	w.backends = map[string]*simproxy.Backend{}
+	var bs []*simproxy.Backend
+	for _, spec := range lab.Backends {
+		b := simproxy.NewBackend(w.k, spec)
+		w.backends[spec.Address] = b
+		bs = append(bs, b)
+	}
+	var nw simproxy.Network
+	if lab.Network != nil {
+		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
+	}
+	p, err := simproxy.New(w.k, lab.LB, bs, nw, w.log)
+	if err != nil {
+		return fmt.Errorf("lb: %w", err)
+	}
+	w.proxy = p
+	for i, spec := range lab.Clients {
+		c := simproxy.NewClients(w.k, p, spec, i, lab.RunDuration(), w.log)
+		w.clients = append(w.clients, c)
+		c.Start()
+	}
+	return nil
+}
+
+// run plays the lab to its end and returns the history.
+func (w *simWorld) run() []history.Event {
+	w.k.Run(w.lab.Duration.Or(defaultDuration))
+	for _, c := range w.clients {
+		c.Finish()
+	}
+	return w.log.Events()
+}
+
+// sent returns how many requests the clients sent.
+func (w *simWorld) sent() int {
+	n := 0
+	for _, c := range w.clients {
+		n += c.Sent
+	}
+	return n
+}
