@@ -169,6 +169,16 @@ type Instance struct {
 	PreemptDelay units.Duration `yaml:"preempt_delay"`
 	// TrackScript names the vrrp_script entries this instance tracks.
 	TrackScript []string `yaml:"track_script"`
+	// TrackInterface lists other interfaces of the host whose link moves
+	// the instance, in keepalived's words: "eth1" (FAULT while its link is
+	// down) or "eth1 weight -20" (priority moved by the weight: a negative
+	// one while the link is down, a positive one while it is up). Default
+	// none.
+	TrackInterface []string `yaml:"track_interface"`
+	// DontTrackPrimary stops the instance's own interface from faulting it
+	// when its link goes down (keepalived's dont_track_primary). Default
+	// false: a master whose link goes down goes to FAULT at once.
+	DontTrackPrimary bool `yaml:"dont_track_primary"`
 }
 
 // Authentication is keepalived's authentication block (VRRPv2 only).

@@ -203,6 +203,14 @@ func importKeepalived(name string, file *ast.File, lab *Lab) Errors {
 				}
 				li.TrackScript = append(li.TrackScript, t.Name)
 			}
+			for _, t := range in.TrackInterfaces {
+				e := t.Name
+				if t.Weight != 0 {
+					e += " weight " + strconv.Itoa(t.Weight)
+				}
+				li.TrackInterface = append(li.TrackInterface, e)
+			}
+			li.DontTrackPrimary = in.DontTrackPrimary
 			lab.VRRP.Instances = append(lab.VRRP.Instances, li)
 		}
 	}

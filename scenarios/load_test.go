@@ -129,6 +129,14 @@ func TestParseReportsPlaceOfError(t *testing.T) {
 			field: "faults[0].target", msg: `host r1 has no interface "eth7"`,
 		},
 		{
+			name: "track_interface names a missing interface", old: "      priority: 100", new: "      priority: 100\n      track_interface: [eth0, eth3]", at: "eth3",
+			field: "vrrp.vrrp_instance[1].track_interface[1]", msg: `host r2 has no interface "eth3"`,
+		},
+		{
+			name: "track_interface weight out of range", old: "      priority: 100", new: "      priority: 100\n      track_interface: [\"eth0 weight -300\"]", at: "\"eth0 weight -300\"",
+			field: "vrrp.vrrp_instance[1].track_interface[0]", msg: `weight must be -253..253, got "-300"`,
+		},
+		{
 			name: "expectation names an unknown fault", old: "fault: master dies", new: "fault: master lives", at: "master lives",
 			field: "expect[0].failover.fault", msg: `no fault named "master lives"`,
 		},

@@ -279,18 +279,71 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 
 // apply carries out one fault now. Its history event is stamped when the
 // fault took effect (a link is down, a signal sent), not when the runner
-// began to apply it: `ip link set down` alone takes milliseconds.
+// began to apply it, nor when it finished: a crash takes effect when the
+// host's links are down, before the runner kills its processes (which
+// means scanning /proc). A restore or start takes effect when the new
+// agent has booted: merge moves the event to the agent's own startup.
 func (w *netnsWorld) apply(f Fault) error {
 	began := time.Since(w.epoch)
-	err := w.do(f)
+	effect, err := w.do(f)
 	took := time.Since(w.epoch)
-	w.extra.Add(history.Event{T: history.Stamp(took), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name,
+	if effect == 0 {
+		effect = took
+	}
+	w.extra.Add(history.Event{T: history.Stamp(effect), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name,
 		Reason: fmt.Sprintf("applied in %s", (took - began).Round(time.Microsecond))})
 	return err
 }
 
-// do carries out one fault.
-func (w *netnsWorld) do(f Fault) error {
+// freezeWait bounds the wait for SIGSTOP to take hold; the kernel stops a
+// process at its next return to user space, microseconds away.
+const freezeWait = time.Second
+
+// freeze stops every process of the host with SIGSTOP and waits until
+// each agent's threads are all stopped.
+func (w *netnsWorld) freeze(hostName string) error {
+	if err := w.hosts[hostName].Signal(syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("host %s: freeze: %w", hostName, err)
+	}
+	deadline := time.Now().Add(freezeWait)
+	for _, r := range w.runs {
+		if r.host != hostName || r.killed {
+			continue
+		}
+		for !stopped(r.p.Pid()) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("host %s: agent %d not stopped %v after SIGSTOP", hostName, r.p.Pid(), freezeWait)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// stopped reports whether every thread of pid is stopped (state T or t),
+// or has exited (Z, X, or gone).
+func stopped(pid int) bool {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return true // gone
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/stat")
+		if err != nil {
+			continue // the thread exited
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || !strings.ContainsRune("TtZX", rune(b[i+2])) {
+			return false
+		}
+	}
+	return true
+}
+
+// do carries out one fault. It returns when the fault took effect (time
+// since the epoch), or 0 for "when do returned".
+func (w *netnsWorld) do(f Fault) (time.Duration, error) {
 	hostName, ifname, _ := strings.Cut(f.Target, ":")
 	host := w.hosts[hostName]
 	links := func(fn func(*netns.Link) error) error {
@@ -305,9 +358,17 @@ func (w *netnsWorld) do(f Fault) error {
 	}
 	switch f.Kind {
 	case "crash":
-		if err := links((*netns.Link).Down); err != nil {
-			return err
+		// Freeze first: a dead host does not hear its own link go down
+		// (its agent would go to FAULT and drop its addresses).
+		if err := w.freeze(hostName); err != nil {
+			return 0, err
 		}
+		if err := links((*netns.Link).Down); err != nil {
+			return 0, err
+		}
+		// Nothing the host sends gets out any more: that is the crash for
+		// the others. Killing its processes comes after and takes longer.
+		effect := time.Since(w.epoch)
 		for _, r := range w.runs {
 			if r.host == hostName {
 				r.killed = true
@@ -315,37 +376,38 @@ func (w *netnsWorld) do(f Fault) error {
 		}
 		_ = host.Signal(syscall.SIGKILL)
 		w.silent(hostName, "host crashed")
+		return effect, nil
 	case "restore":
 		if err := links((*netns.Link).Up); err != nil {
-			return err
+			return 0, err
 		}
 		if w.routers()[hostName] {
-			return w.start(hostName)
+			return 0, w.start(hostName)
 		}
 	case "stop":
 		if p := w.agents[hostName]; p != nil {
-			return p.Terminate()
+			return 0, p.Terminate()
 		}
 	case "start":
-		return w.start(hostName)
+		return 0, w.start(hostName)
 	case "pause":
-		return host.Signal(syscall.SIGSTOP)
+		return 0, host.Signal(syscall.SIGSTOP)
 	case "resume":
-		return host.Signal(syscall.SIGCONT)
+		return 0, host.Signal(syscall.SIGCONT)
 	case "link_down":
-		return links((*netns.Link).Down)
+		return 0, links((*netns.Link).Down)
 	case "link_up":
-		return links((*netns.Link).Up)
+		return 0, links((*netns.Link).Up)
 	case "script_fail":
-		return os.WriteFile(w.flagPath(hostName, f.Script), nil, 0o644)
+		return 0, os.WriteFile(w.flagPath(hostName, f.Script), nil, 0o644)
 	case "script_ok":
 		err := os.Remove(w.flagPath(hostName, f.Script))
 		if os.IsNotExist(err) {
-			return nil
+			return 0, nil
 		}
-		return err
+		return 0, err
 	}
-	return nil
+	return 0, nil
 }
 
 // merge reads the agents' histories, adds the runner's events, orders them
@@ -370,7 +432,11 @@ func (w *netnsWorld) merge() ([]history.Event, error) {
 			all.Add(e)
 		}
 	}
+	agents := all.Events()
 	for _, e := range w.extra.Events() {
+		if e.Kind == history.KindFault && (e.Fault == "restore" || e.Fault == "start") {
+			e = bootStamp(e, agents)
+		}
 		all.Add(e)
 	}
 	events := all.Events()
@@ -402,6 +468,24 @@ func (w *netnsWorld) merge() ([]history.Event, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// bootStamp moves the event of a fault that starts a router's agent
+// (restore, start) to the moment the agent booted: its first transition
+// out of INIT, when its protocol timers start (an agent's process takes
+// tens of milliseconds to get there on a loaded machine, which is not
+// the protocol's time). The delay is added to the event's reason. A
+// fault whose agent never booted keeps its stamp.
+func bootStamp(fault history.Event, agents []history.Event) history.Event {
+	host, _, _ := strings.Cut(fault.Target, ":")
+	for _, e := range agents {
+		if e.Kind == history.KindVRRP && e.Router == host && e.From == "INIT" && e.T >= fault.T {
+			fault.Reason += fmt.Sprintf(", agent booted %s later", (e.T - fault.T).Duration().Round(time.Microsecond))
+			fault.T = e.T
+			return fault
+		}
+	}
+	return fault
 }
 
 // keepalivedConf writes a host's VRRP instances as a keepalived.conf, with
@@ -472,6 +556,16 @@ func (lab *Lab) keepalivedConf(host string, flag func(host, script string) strin
 				fmt.Fprintf(&b, "        %s\n", t)
 			}
 			b.WriteString("    }\n")
+		}
+		if len(in.TrackInterface) > 0 {
+			b.WriteString("    track_interface {\n")
+			for _, t := range in.TrackInterface {
+				fmt.Fprintf(&b, "        %s\n", strings.Join(strings.Fields(t), " "))
+			}
+			b.WriteString("    }\n")
+		}
+		if in.DontTrackPrimary {
+			b.WriteString("    dont_track_primary\n")
 		}
 		b.WriteString("}\n")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/vrrpsim"
 )
 
 func TestLabs(t *testing.T) {
@@ -139,7 +140,8 @@ var _ = Describe("VRRP timing against the RFC", Label("sim"), func() {
 	})
 
 	It("leaves the VIP with the old master on a partition: both are master", func() {
-		lab := load("vrrp-failover", "faults[0].kind=link_down", "faults[0].jitter=0s", "expect=[]")
+		lab := load("vrrp-failover", "faults[0].kind=partition", "faults[0].target=lan", "faults[0].groups=[[r1], [r2]]",
+			"faults[0].jitter=0s", "expect=[]")
 		o := run(lab, 1)
 		last := map[string]string{}
 		for _, e := range o.Events {
@@ -147,8 +149,42 @@ var _ = Describe("VRRP timing against the RFC", Label("sim"), func() {
 				last[e.Router] = e.To
 			}
 		}
-		// A link cut is silent: r1 keeps believing it is master, r2 takes over.
+		// A cut between the switches is silent: r1 keeps believing it is
+		// master, r2 takes over.
 		Expect(last).To(Equal(map[string]string{"r1": "MASTER", "r2": "MASTER"}))
+	})
+
+	It("puts a master whose own link goes down in FAULT at once, and lets it preempt when the link returns", func() {
+		lab := load("vrrp-failover",
+			"faults=[{name: cut, at: 10s, kind: link_down, target: r1}, {name: mend, at: 15s, kind: link_up, target: r1}]",
+			"expect=[{name: r2 takes over, failover: {fault: cut, by: r2, window: theory}}]")
+		o := run(lab, 1)
+		Expect(failures(o)).To(BeEmpty())
+		var r1 []string
+		var fault, backup, master time.Duration
+		for _, e := range o.Events {
+			if e.Kind != history.KindVRRP || e.Router != "r1" || e.From == e.To {
+				continue
+			}
+			r1 = append(r1, e.To)
+			switch {
+			case e.To == "FAULT":
+				fault = e.T.Duration()
+				Expect(e.Reason).To(Equal("interface eth0 down"))
+			case e.From == "FAULT":
+				backup = e.T.Duration()
+			case e.To == "MASTER":
+				master = e.T.Duration()
+			}
+		}
+		// keepalived hears the carrier go through netlink: FAULT with the
+		// fault itself, BACKUP with the link's return, and MASTER one
+		// Master_Down_Interval (of priority 150) later, r2's adverts
+		// (priority 100) being ignored meanwhile.
+		Expect(r1).To(Equal([]string{"BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER"}))
+		Expect(fault).To(Equal(10 * time.Second))
+		Expect(backup).To(Equal(15 * time.Second))
+		Expect(master).To(Equal(15*time.Second + vrrpsim.MasterDownInterval(2, 150, time.Second)))
 	})
 
 	It("treats a frozen master (SIGSTOP) as dead, and lets it win again the moment it thaws", func() {

@@ -323,6 +323,17 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 				v.bad(fmt.Sprintf("%s.track_script[%d]", p, j), "no vrrp_script %q in vrrp.vrrp_script", name)
 			}
 		}
+		for j, s := range in.TrackInterface {
+			f := fmt.Sprintf("%s.track_interface[%d]", p, j)
+			t, err := parseTrackInterface(s)
+			if err != nil {
+				v.bad(f, "%v", err)
+				continue
+			}
+			if !hasIface(h, t.Name) {
+				v.bad(f, "host %s has no interface %q", in.Host, t.Name)
+			}
+		}
 		if len(v.problems) == 0 {
 			if _, err := vrrpsim.New(instanceConfig(lab, in, h)); err != nil {
 				v.bad(p, "%v", err)

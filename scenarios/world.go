@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +65,30 @@ func instanceConfig(lab *Lab, in *Instance, h *Host) vrrpsim.Config {
 		s := lab.VRRP.Scripts[name]
 		c.Tracks = append(c.Tracks, vrrpsim.Track{Name: name, Weight: s.Weight, Fall: s.Fall, Rise: s.Rise, InitFail: s.InitFail})
 	}
+	c.Interface, c.DontTrackPrimary = in.Interface, in.DontTrackPrimary
+	for _, s := range in.TrackInterface {
+		if t, err := parseTrackInterface(s); err == nil { // checked by validate
+			c.TrackInterfaces = append(c.TrackInterfaces, t)
+		}
+	}
 	return c
+}
+
+// parseTrackInterface reads a track_interface entry: "IFACE" or
+// "IFACE weight N".
+func parseTrackInterface(s string) (vrrpsim.TrackInterface, error) {
+	f := strings.Fields(s)
+	switch {
+	case len(f) == 1:
+		return vrrpsim.TrackInterface{Name: f[0]}, nil
+	case len(f) == 3 && f[1] == "weight":
+		w, err := strconv.Atoi(f[2])
+		if err != nil || w < -253 || w > 253 {
+			return vrrpsim.TrackInterface{}, fmt.Errorf("weight must be -253..253, got %q", f[2])
+		}
+		return vrrpsim.TrackInterface{Name: f[0], Weight: w}, nil
+	}
+	return vrrpsim.TrackInterface{}, fmt.Errorf("want IFACE or \"IFACE weight N\", got %q", s)
 }
 
 // simWorld is a lab built in the simulator.

@@ -19,6 +19,7 @@ type Iface struct {
 	up        bool
 	secondary []netip.Addr
 	groups    []netip.Addr
+	onLink    []func(up bool)
 }
 
 // Name returns the interface's name, unique on its host.
@@ -43,8 +44,21 @@ func (i *Iface) MAC() [6]byte { return i.mac }
 func (i *Iface) Up() bool { return i.up }
 
 // SetUp sets the link state. A down link neither sends nor receives; packets
-// already in flight from it are still delivered.
-func (i *Iface) SetUp(up bool) { i.up = up }
+// already in flight from it are still delivered. A change runs the OnLink
+// hooks in registration order, as a carrier change reaches netlink
+// listeners on the host; setting the current state runs none.
+func (i *Iface) SetUp(up bool) {
+	if i.up == up {
+		return
+	}
+	i.up = up
+	for _, fn := range i.onLink {
+		fn(up)
+	}
+}
+
+// OnLink registers fn to run each time the link goes up or down.
+func (i *Iface) OnLink(fn func(up bool)) { i.onLink = append(i.onLink, fn) }
 
 // Send transmits p on the interface's segment. A zero p.Src becomes the
 // primary address, a zero p.TTL becomes [DefaultTTL], and the payload is

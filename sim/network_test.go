@@ -499,7 +499,10 @@ func TestLinkDown(t *testing.T) {
 	bcast := func(from string) bool {
 		return l.eth0[from].Send(Packet{Dst: vrrpGroup, Proto: protoTest, Payload: []byte(from)})
 	}
+	var seen []bool
+	l.eth0["c"].OnLink(func(up bool) { seen = append(seen, up) })
 	l.eth0["c"].SetUp(false)
+	l.eth0["c"].SetUp(false) // no change: no hook
 	if l.eth0["c"].Up() || !l.n.Host("c").Up() {
 		t.Fatal("link state")
 	}
@@ -521,6 +524,9 @@ func TestLinkDown(t *testing.T) {
 	}
 	if st := l.n.Stats(); st.Dropped.Down != 2 {
 		t.Fatalf("Down = %d, want 2", st.Dropped.Down)
+	}
+	if !slices.Equal(seen, []bool{false, true}) {
+		t.Fatalf("OnLink saw %v, want [false true]", seen)
 	}
 }
 

@@ -44,6 +44,49 @@ type Config struct {
 	AuthPass string
 	// Tracks are the track_script entries with their vrrp_script settings.
 	Tracks []Track
+	// Interface is the instance's interface (keepalived's interface). Its
+	// link is tracked as a weight-0 track_interface, so that it going down
+	// puts the instance in FAULT, unless DontTrackPrimary is set or
+	// TrackInterfaces names it with a weight. Default "" (none tracked
+	// implicitly).
+	Interface string
+	// DontTrackPrimary is keepalived's dont_track_primary: the link of
+	// Interface is not tracked. Default false.
+	DontTrackPrimary bool
+	// TrackInterfaces are the track_interface entries.
+	TrackInterfaces []TrackInterface
+}
+
+// TrackInterface is one track_interface entry: a link whose state moves
+// the instance (see Router.LinkChange).
+type TrackInterface struct {
+	// Name is the interface name.
+	Name string
+	// Weight is -253..253. 0: the instance goes to FAULT while the link is
+	// down. Negative: added to the priority while the link is down.
+	// Positive: added while it is up. Default 0.
+	Weight int
+}
+
+// TrackedLinks returns the links the instance tracks: TrackInterfaces,
+// then Interface with weight 0 unless DontTrackPrimary is set or it is
+// already listed. Each name appears once (the first entry wins).
+func (c Config) TrackedLinks() []TrackInterface {
+	var out []TrackInterface
+	seen := map[string]bool{}
+	add := func(t TrackInterface) {
+		if t.Name != "" && !seen[t.Name] {
+			seen[t.Name] = true
+			out = append(out, t)
+		}
+	}
+	for _, t := range c.TrackInterfaces {
+		add(t)
+	}
+	if !c.DontTrackPrimary {
+		add(TrackInterface{Name: c.Interface})
+	}
+	return out
 }
 
 // Track is a vrrp_script as tracked by one instance.
@@ -142,6 +185,14 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		if t.Fall < 1 || t.Rise < 1 {
 			bad("track_script "+t.Name, "fall and rise must be at least 1")
+		}
+	}
+	for _, t := range c.TrackInterfaces {
+		if t.Name == "" {
+			bad("track_interface", "an entry has no interface name")
+		}
+		if t.Weight < -253 || t.Weight > 253 {
+			bad("track_interface "+t.Name+".weight", "must be -253..253, got %d", t.Weight)
 		}
 	}
 	if len(errs) > 0 {

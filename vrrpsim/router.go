@@ -31,8 +31,11 @@ type Router struct {
 	preemptSet bool
 
 	tracks []trackState
-	auth   [8]byte
-	out    []Action
+	// links are the tracked interfaces; their state outlives a restart
+	// (Startup), as a real link's does.
+	links []linkState
+	auth  [8]byte
+	out   []Action
 }
 
 type trackState struct {
@@ -53,6 +56,9 @@ func New(cfg Config) (*Router, error) {
 		r.auth = PasswordData(cfg.AuthPass)
 	}
 	r.resetTracks()
+	for _, t := range cfg.TrackedLinks() {
+		r.links = append(r.links, linkState{TrackInterface: t, up: true})
+	}
 	r.effective = r.computePriority()
 	return r, nil
 }
@@ -113,7 +119,8 @@ func (r *Router) Deadline() (time.Duration, bool) {
 // becomes master at once. Every other instance, whatever its configured
 // state, becomes backup and waits Master_Down_Interval (keepalived does the
 // same for state MASTER below 255). A weight-0 track script that has not
-// yet succeeded (or failed) holds it in FAULT.
+// yet succeeded (or failed), or a weight-0 tracked link that is down
+// (Router.LinkChange), holds it in FAULT.
 func (r *Router) Startup(now time.Duration) []Action {
 	r.out = r.out[:0]
 	if r.state != StateInit && r.state != StateStop {
@@ -125,7 +132,7 @@ func (r *Router) Startup(now time.Duration) []Action {
 	r.preemptSet = false
 	switch {
 	case r.faulted():
-		r.setState(StateFault, "track script failed at startup")
+		r.setState(StateFault, r.faultCause()+" at startup")
 	case r.cfg.Priority == 255:
 		r.becomeMaster(now, "address owner (priority 255) at startup")
 	default:

@@ -462,6 +462,105 @@ func TestTrackScripts(t *testing.T) {
 	})
 }
 
+func TestTrackInterfaces(t *testing.T) {
+	mdi100 := MasterDownInterval(2, 100, time.Second)
+	t.Run("own interface down: master to FAULT, back up: BACKUP with a fresh down timer", func(t *testing.T) {
+		c := cfg(100, ipA)
+		c.Interface = "eth0"
+		r := mustRouter(t, c)
+		r.Startup(0)
+		r.Tick(deadline(t, r))
+		if r.State() != StateMaster {
+			t.Fatalf("state %v", r.State())
+		}
+		acts := r.LinkChange(10*time.Second, "eth0", false)
+		if got := kinds(acts); got != "send(0) send(0) remove state(FAULT)" {
+			t.Fatalf("link down: %s", got)
+		}
+		if acts[len(acts)-1].Reason != "interface eth0 down" {
+			t.Fatalf("reason %q", acts[len(acts)-1].Reason)
+		}
+		if _, ok := r.Deadline(); ok {
+			t.Fatal("a timer runs in FAULT")
+		}
+		if got := kinds(r.LinkChange(11*time.Second, "eth0", false)); got != "" {
+			t.Fatalf("a repeated down did something: %s", got)
+		}
+		if got := kinds(r.LinkChange(12*time.Second, "eth1", false)); got != "" {
+			t.Fatalf("an untracked link did something: %s", got)
+		}
+		if got := kinds(r.LinkChange(15*time.Second, "eth0", true)); got != "state(BACKUP)" {
+			t.Fatalf("link up: %s", got)
+		}
+		if d := deadline(t, r); d != 15*time.Second+mdi100 {
+			t.Fatalf("deadline %v, want %v", d, 15*time.Second+mdi100)
+		}
+	})
+	t.Run("dont_track_primary ignores the own interface", func(t *testing.T) {
+		c := cfg(100, ipA)
+		c.Interface, c.DontTrackPrimary = "eth0", true
+		r := mustRouter(t, c)
+		r.Startup(0)
+		if got := kinds(r.LinkChange(time.Second, "eth0", false)); got != "" || r.State() != StateBackup {
+			t.Fatalf("link down with dont_track_primary: %q, state %v", got, r.State())
+		}
+	})
+	t.Run("a link down before startup starts in FAULT, and survives a restart", func(t *testing.T) {
+		c := cfg(100, ipA)
+		c.Interface = "eth0"
+		r := mustRouter(t, c)
+		r.LinkChange(0, "eth0", false)
+		acts := r.Startup(0)
+		if got := kinds(acts); got != "state(FAULT)" || acts[0].Reason != "interface eth0 down at startup" {
+			t.Fatalf("startup: %s (%q)", got, acts[0].Reason)
+		}
+		r.Shutdown(time.Second)
+		if got := kinds(r.Startup(2 * time.Second)); got != "state(FAULT)" {
+			t.Fatalf("restart with the link still down: %s", got)
+		}
+	})
+	t.Run("weighted links move the priority; the explicit entry beats the implicit one", func(t *testing.T) {
+		c := cfg(150, ipA)
+		c.Interface = "eth0"
+		c.TrackInterfaces = []TrackInterface{{Name: "eth0", Weight: -60}, {Name: "eth1", Weight: 20}}
+		r := mustRouter(t, c)
+		r.Startup(0)
+		if r.Priority() != 170 {
+			t.Fatalf("both up: priority %d, want 170", r.Priority())
+		}
+		before := deadline(t, r)
+		if got := kinds(r.LinkChange(time.Second, "eth0", false)); got != "prio(110)" {
+			t.Fatalf("eth0 down: %s", got)
+		}
+		// In BACKUP the running down timer moves with Master_Down_Interval.
+		want := before + MasterDownInterval(2, 110, time.Second) - MasterDownInterval(2, 170, time.Second)
+		if d := deadline(t, r); d != want {
+			t.Fatalf("deadline %v, want %v", d, want)
+		}
+		if got := kinds(r.LinkChange(2*time.Second, "eth1", false)); got != "prio(90)" || r.State() != StateBackup {
+			t.Fatalf("eth1 down: %s, state %v", got, r.State())
+		}
+	})
+	t.Run("a track script and a link both hold FAULT", func(t *testing.T) {
+		c := cfg(100, ipA)
+		c.Interface = "eth0"
+		c.Tracks = []Track{{Name: "chk"}}
+		r := mustRouter(t, c)
+		r.Startup(0)
+		r.TrackResult(0, "chk", true)
+		r.LinkChange(time.Second, "eth0", false)
+		if got := kinds(r.TrackResult(2*time.Second, "chk", false)); got != "" {
+			t.Fatalf("script failing in FAULT: %s", got)
+		}
+		if got := kinds(r.LinkChange(3*time.Second, "eth0", true)); got != "" || r.State() != StateFault {
+			t.Fatalf("link up with the script failing: %q, state %v", got, r.State())
+		}
+		if got := kinds(r.TrackResult(4*time.Second, "chk", true)); got != "state(BACKUP)" {
+			t.Fatalf("script back: %s", got)
+		}
+	})
+}
+
 func TestConfigErrors(t *testing.T) {
 	cases := []struct {
 		mut  func(*Config)
@@ -473,6 +572,8 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Version = 4 }, "vrrp_version"},
 		{func(c *Config) { c.VIPs = nil }, "virtual_ipaddress"},
 		{func(c *Config) { c.Tracks = []Track{{Name: "x", Weight: 300}} }, "weight"},
+		{func(c *Config) { c.TrackInterfaces = []TrackInterface{{Name: "eth1", Weight: -254}} }, "track_interface eth1.weight"},
+		{func(c *Config) { c.TrackInterfaces = []TrackInterface{{Weight: 5}} }, "no interface name"},
 	}
 	for _, c := range cases {
 		conf := cfg(100, ipA)

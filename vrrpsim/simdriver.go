@@ -98,6 +98,7 @@ type simAgent struct {
 	timer sim.Timer
 	garp  sim.Timer
 	buf   []byte
+	links []*sim.Iface // the links the instance tracks
 	// Sent and Dropped count adverts sent and received packets discarded.
 	sent, dropped int
 }
@@ -120,8 +121,9 @@ func (h *SimHost) AddScript(s SimScript) {
 	h.scripts[s.Name] = &simScript{SimScript: s}
 }
 
-// AddInstance adds a VRRP instance on the host's interface ifname. It
-// starts with Start.
+// AddInstance adds a VRRP instance on the host's interface ifname (which
+// becomes cfg.Interface, tracked unless cfg.DontTrackPrimary). It starts
+// with Start. The links it tracks tell it when they go down or up.
 func (h *SimHost) AddInstance(ifname string, cfg Config) error {
 	ifc := h.host.Iface(ifname)
 	if ifc == nil {
@@ -130,16 +132,43 @@ func (h *SimHost) AddInstance(ifname string, cfg Config) error {
 	if !cfg.PrimaryIP.IsValid() {
 		cfg.PrimaryIP = ifc.Addr().Addr()
 	}
+	cfg.Interface = ifname
 	for _, t := range cfg.Tracks {
 		if h.scripts[t.Name] == nil {
 			return fmt.Errorf("instance %s tracks unknown script %s", cfg.Name, t.Name)
 		}
 	}
+	links := cfg.TrackedLinks()
+	for _, t := range links {
+		if h.host.Iface(t.Name) == nil {
+			return fmt.Errorf("instance %s tracks interface %s, which host %s does not have", cfg.Name, t.Name, h.host.Name())
+		}
+	}
 	if _, err := New(cfg); err != nil {
 		return err
 	}
-	h.agents = append(h.agents, &simAgent{h: h, ifc: ifc, cfg: cfg})
+	a := &simAgent{h: h, ifc: ifc, cfg: cfg}
+	h.agents = append(h.agents, a)
+	for _, t := range links {
+		name := t.Name
+		a.links = append(a.links, h.host.Iface(name))
+		h.host.Iface(name).OnLink(func(up bool) {
+			// A stopped or frozen agent reads the link state when it
+			// starts or thaws.
+			if h.up && !h.paused {
+				a.apply(a.r.LinkChange(h.k.Now(), name, up))
+			}
+		})
+	}
 	return nil
+}
+
+// syncLinks tells the state machine the current state of every link it
+// tracks (nothing happens for links that did not change).
+func (a *simAgent) syncLinks(now time.Duration) {
+	for _, l := range a.links {
+		a.apply(a.r.LinkChange(now, l.Name(), l.Up()))
+	}
 }
 
 // Start starts (or restarts) every instance as a freshly started
@@ -157,6 +186,7 @@ func (h *SimHost) Start() {
 		}
 		a.ifc.JoinGroup(GroupAddr)
 		a.r, _ = New(a.cfg) // checked in AddInstance
+		a.syncLinks(now)    // recorded before startup, as keepalived reads them
 		a.apply(a.r.Startup(now))
 	}
 	for _, s := range h.scripts {
@@ -238,6 +268,9 @@ func (h *SimHost) Resume() {
 	queue := h.queue
 	h.queue = nil
 	h.k.After(0, func() {
+		for _, a := range h.agents {
+			a.syncLinks(h.k.Now()) // link changes wait in the netlink socket
+		}
 		for _, q := range queue {
 			h.receive(q.in, q.p)
 		}

@@ -163,3 +163,76 @@ func TestSimStopAndStart(t *testing.T) {
 		t.Fatalf("r1 is %v after starting again, want MASTER (it preempts)", s)
 	}
 }
+
+func TestSimLinkDownFaultsTheMaster(t *testing.T) {
+	p := newPair(t, cfg(150, ipA), cfg(100, ipB))
+	p.k.Run(10 * time.Second)
+	r1 := p.h1.Routers()[0]
+	if r1.State() != StateMaster {
+		t.Fatalf("r1 is %v, want MASTER", r1.State())
+	}
+	// r1 last advertised at 9.414062 s (master since 3.414062 s).
+	downAt := p.k.Now()
+	p.r1.Iface("eth0").SetUp(false)
+	if r1.State() != StateFault {
+		t.Fatalf("r1 is %v at once after its link went down, want FAULT", r1.State())
+	}
+	if p.r1.Iface("eth0").HasAddr(vip.Addr()) {
+		t.Fatal("r1 kept the VIP in FAULT")
+	}
+	// Its priority-0 adverts die on the dead link: r2 waits out its down
+	// timer, last reset by the advert of 9.414062 s.
+	p.k.Run(20 * time.Second)
+	var took, back time.Duration
+	for _, e := range p.log.Events() {
+		if e.Kind == history.KindVRRP && e.Router == "r2" && e.To == "MASTER" {
+			took = e.T.Duration()
+		}
+		if e.Kind == history.KindVRRP && e.Router == "r1" && e.From == "FAULT" {
+			back = e.T.Duration()
+		}
+	}
+	want := 9414062*time.Microsecond + 100*time.Microsecond + MasterDownInterval(2, 100, time.Second)
+	if took != want || took <= downAt {
+		t.Fatalf("r2 took over at %v, want %v", took, want)
+	}
+	if back != 0 {
+		t.Fatalf("r1 left FAULT at %v with its link down", back)
+	}
+	// The link returns: r1 goes to BACKUP, ignores r2's lower priority and
+	// preempts when its fresh down timer runs out.
+	upAt := p.k.Now()
+	p.r1.Iface("eth0").SetUp(true)
+	if r1.State() != StateBackup {
+		t.Fatalf("r1 is %v after its link came back, want BACKUP", r1.State())
+	}
+	p.k.Run(upAt + MasterDownInterval(2, 150, time.Second) + time.Millisecond)
+	if r1.State() != StateMaster || p.h2.Routers()[0].State() != StateBackup {
+		t.Fatalf("r1 %v, r2 %v one Master_Down_Interval after the link came back", r1.State(), p.h2.Routers()[0].State())
+	}
+	if got := p.ping(t); got != "r1" {
+		t.Fatalf("VIP answered by %q after r1 preempted, want r1", got)
+	}
+}
+
+func TestSimLinkDownWhileStoppedStartsInFault(t *testing.T) {
+	p := newPair(t, cfg(150, ipA), cfg(100, ipB))
+	p.k.Run(5 * time.Second)
+	p.h1.Stop()
+	p.r1.Iface("eth0").SetUp(false)
+	p.h1.Start()
+	if s := p.h1.Routers()[0].State(); s != StateFault {
+		t.Fatalf("r1 started as %v with its link down, want FAULT", s)
+	}
+	// Frozen (SIGSTOP) when the link returns: it learns on thaw.
+	p.h1.Pause()
+	p.r1.Iface("eth0").SetUp(true)
+	if s := p.h1.Routers()[0].State(); s != StateFault {
+		t.Fatalf("a frozen agent moved to %v", s)
+	}
+	p.h1.Resume()
+	p.k.Run(p.k.Now() + time.Millisecond)
+	if s := p.h1.Routers()[0].State(); s != StateBackup {
+		t.Fatalf("r1 is %v after the thaw, want BACKUP", s)
+	}
+}

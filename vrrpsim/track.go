@@ -66,7 +66,7 @@ func verdictOf(ok bool) string {
 }
 
 // applyTracks recomputes the effective priority and the FAULT state after a
-// track script changed. In BACKUP a new priority moves the running down
+// track script or a tracked link changed. In BACKUP a new priority moves the running down
 // timer by the change of Master_Down_Interval, as keepalived does. A master
 // going to FAULT sends two priority-0 adverts (keepalived's leave-master and
 // restore-interface paths each send one) and removes its addresses.
@@ -116,19 +116,62 @@ func (r *Router) resetTracks() {
 }
 
 // faulted reports whether a weight-0 script is failing or has no result
-// yet.
-func (r *Router) faulted() bool {
-	for _, t := range r.tracks {
-		if t.Weight == 0 && t.status != scriptOK {
-			return true
+// yet, or a weight-0 tracked link is down.
+func (r *Router) faulted() bool { return r.faultCause() != "" }
+
+// faultCause names what holds the instance in FAULT, or is "".
+func (r *Router) faultCause() string {
+	for _, l := range r.links {
+		if l.Weight == 0 && !l.up {
+			return "interface " + l.Name + " down"
 		}
 	}
-	return false
+	for _, t := range r.tracks {
+		if t.Weight == 0 && t.status != scriptOK {
+			return "track script " + t.Name + " failed"
+		}
+	}
+	return ""
+}
+
+// linkState is a tracked interface and whether its link is up.
+type linkState struct {
+	TrackInterface
+	up bool
+}
+
+// LinkChange tells the instance that the link of interface name went up
+// or down, as keepalived learns it from netlink. A tracked link (Config's
+// Interface, and TrackInterfaces) moves the instance as a track script
+// does: a weight-0 link going down puts it in FAULT (a master sends its
+// priority-0 adverts, lost on a dead link, and removes its addresses), and
+// its return puts it in BACKUP with a fresh Master_Down_Timer; a weighted
+// link moves the priority. Before Startup, or after Shutdown, the state is
+// only recorded, and Startup starts in FAULT if it must. Links not
+// tracked, and repeats of the current state, are ignored.
+func (r *Router) LinkChange(now time.Duration, name string, up bool) []Action {
+	r.out = r.out[:0]
+	changed := false
+	for i := range r.links {
+		if r.links[i].Name == name && r.links[i].up != up {
+			r.links[i].up = up
+			changed = true
+		}
+	}
+	if !changed || r.state == StateInit || r.state == StateStop {
+		return r.out
+	}
+	verdict := "down"
+	if up {
+		verdict = "up"
+	}
+	r.applyTracks(now, "interface "+name+" "+verdict)
+	return r.out
 }
 
 // computePriority is the base priority plus positive weights of scripts
-// that succeed and negative weights of scripts that fail, clamped to
-// 1..254. The owner (255) never moves.
+// that succeed and links that are up, and negative weights of scripts that
+// fail and links that are down, clamped to 1..254. The owner (255) never moves.
 func (r *Router) computePriority() uint8 {
 	if r.cfg.Priority == 255 {
 		return 255
@@ -137,6 +180,11 @@ func (r *Router) computePriority() uint8 {
 	for _, t := range r.tracks {
 		if (t.Weight > 0 && t.status == scriptOK) || (t.Weight < 0 && t.status == scriptFailed) {
 			p += t.Weight
+		}
+	}
+	for _, l := range r.links {
+		if (l.Weight > 0 && l.up) || (l.Weight < 0 && !l.up) {
+			p += l.Weight
 		}
 	}
 	return uint8(min(max(p, 1), 254))

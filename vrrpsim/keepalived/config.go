@@ -55,6 +55,17 @@ type TrackScript struct {
 	Line   int
 }
 
+// TrackInterface is one track_interface entry.
+type TrackInterface struct {
+	// Name is the interface.
+	Name string
+	// Weight is -253..253; 0 (the default) faults the instance while the
+	// interface is down.
+	Weight int
+	// Line is the entry's line in the file.
+	Line int
+}
+
 // Instance is a vrrp_instance block.
 type Instance struct {
 	Name string
@@ -71,16 +82,20 @@ type Instance struct {
 	// AdvertInt is advert_int. Default 1 s.
 	AdvertInt time.Duration
 	// Version overrides the global vrrp_version (keepalived's `version`).
-	Version        int
-	NoPreempt      bool
-	PreemptDelay   time.Duration
-	AuthType       string
-	AuthPass       string
-	VIPs           []netip.Prefix
-	TrackScripts   []TrackScript
-	TrackInterface []string
-	UnicastSrc     netip.Addr
-	UnicastPeers   []netip.Addr
+	Version      int
+	NoPreempt    bool
+	PreemptDelay time.Duration
+	AuthType     string
+	AuthPass     string
+	VIPs         []netip.Prefix
+	TrackScripts []TrackScript
+	// TrackInterfaces are the track_interface entries.
+	TrackInterfaces []TrackInterface
+	// DontTrackPrimary is dont_track_primary: Interface going down does
+	// not fault the instance. Default false.
+	DontTrackPrimary bool
+	UnicastSrc       netip.Addr
+	UnicastPeers     []netip.Addr
 	// Notify holds notify_master, notify_backup, notify_fault,
 	// notify_stop and notify, by those names.
 	Notify map[string]string
@@ -338,8 +353,20 @@ func (p *parser) instance(n *node) {
 			}
 		case "track_interface":
 			for _, t := range c.children {
-				in.TrackInterface = append(in.TrackInterface, t.words[0])
+				ti := TrackInterface{Name: t.words[0], Line: t.line}
+				if len(t.words) == 3 && t.words[1] == "weight" {
+					w, err := strconv.Atoi(t.words[2])
+					if err != nil || w < -253 || w > 253 {
+						p.bad(t.line, "track_interface %s: weight must be -253..253, got %q", ti.Name, t.words[2])
+					}
+					ti.Weight = w
+				} else if len(t.words) != 1 {
+					p.bad(t.line, "track_interface: want IFACE [weight N]")
+				}
+				in.TrackInterfaces = append(in.TrackInterfaces, ti)
 			}
+		case "dont_track_primary":
+			in.DontTrackPrimary = true
 		case "unicast_src_ip":
 			if s, ok := p.arg(c); ok {
 				a, err := netip.ParseAddr(s)
@@ -453,6 +480,10 @@ func (c *Config) VRRPConfig(in *Instance, primary netip.Addr) vrrpsim.Config {
 			w = *t.Weight
 		}
 		vc.Tracks = append(vc.Tracks, vrrpsim.Track{Name: s.Name, Weight: w, Fall: s.Fall, Rise: s.Rise, InitFail: s.InitFail})
+	}
+	vc.Interface, vc.DontTrackPrimary = in.Interface, in.DontTrackPrimary
+	for _, t := range in.TrackInterfaces {
+		vc.TrackInterfaces = append(vc.TrackInterfaces, vrrpsim.TrackInterface{Name: t.Name, Weight: t.Weight})
 	}
 	return vc
 }

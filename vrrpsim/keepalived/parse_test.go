@@ -3,6 +3,7 @@ package keepalived
 import (
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestParseRealisticFile(t *testing.T) {
 	if v1.Name != "VI_1" || v1.State != "MASTER" || v1.Interface != "eth0" || v1.VRID != 51 || v1.Priority != 150 ||
 		v1.AdvertInt != time.Second || v1.AuthType != "PASS" || v1.AuthPass != "1111" || len(v1.VIPs) != 2 ||
 		v1.VIPs[0] != netip.MustParsePrefix("10.77.0.100/24") || v1.VIPs[1] != netip.MustParsePrefix("10.77.0.101/32") ||
-		len(v1.TrackScripts) != 1 || *v1.TrackScripts[0].Weight != -70 || v1.TrackInterface[0] != "eth1" ||
+		len(v1.TrackScripts) != 1 || *v1.TrackScripts[0].Weight != -70 || v1.TrackInterfaces[0].Name != "eth1" || v1.TrackInterfaces[0].Weight != 0 ||
 		v1.UnicastSrc != netip.MustParseAddr("10.77.0.11") || v1.UnicastPeers[0] != netip.MustParseAddr("10.77.0.12") ||
 		v1.Notify["notify_master"] != "/etc/keepalived/notify.sh master" || v1.Notify["notify"] != "/etc/keepalived/notify.sh" {
 		t.Errorf("VI_1: %+v", v1)
@@ -78,6 +79,23 @@ func TestMasterWithoutPriorityIsOwner(t *testing.T) {
 	}
 }
 
+func TestTrackInterfaceWeightsAndDontTrackPrimary(t *testing.T) {
+	src := "vrrp_instance X {\n interface eth0\n dont_track_primary\n virtual_router_id 9\n virtual_ipaddress {\n 10.0.0.1\n }\n" +
+		" track_interface {\n eth1 weight -30\n eth2\n }\n}\n"
+	c, warns, err := Parse("k.conf", []byte(src))
+	if err != nil || len(warns) != 0 {
+		t.Fatalf("err %v, warnings %v", err, warns)
+	}
+	vc := c.VRRPConfig(c.Instances[0], netip.MustParseAddr("10.0.0.2"))
+	want := []vrrpsim.TrackInterface{{Name: "eth1", Weight: -30}, {Name: "eth2"}}
+	if vc.Interface != "eth0" || !vc.DontTrackPrimary || !slices.Equal(vc.TrackInterfaces, want) {
+		t.Fatalf("interface %q, dont_track_primary %v, track_interface %+v", vc.Interface, vc.DontTrackPrimary, vc.TrackInterfaces)
+	}
+	if got := vc.TrackedLinks(); !slices.Equal(got, want) {
+		t.Fatalf("tracked links %+v, want %+v (eth0 not tracked)", got, want)
+	}
+}
+
 func TestErrorsNameTheLine(t *testing.T) {
 	base, err := os.ReadFile("testdata/keepalived.conf")
 	if err != nil {
@@ -98,6 +116,8 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"chk_nginx weight -70", "chk_ngnix", 34, "no vrrp_script chk_ngnix"},
 		{"weight -60", "weight -300", 14, "weight: want a whole number -253..253"},
 		{"unicast_src_ip 10.77.0.11", "unicast_src_ip nowhere", 39, "unicast_src_ip: want an IPv4 address"},
+		{"        eth1\n", "        eth1 weight -254\n", 37, "track_interface eth1: weight must be -253..253"},
+		{"        eth1\n", "        eth1 heavy\n", 37, "track_interface: want IFACE [weight N]"},
 		{"    interface eth0\n    virtual_router_id 52", "    virtual_router_id 52", 48, "VI_2 has no interface"},
 		{`"/etc/keepalived/notify.sh"`, `"/etc/keepalived/notify.sh`, 44, "unterminated quoted string"},
 	}

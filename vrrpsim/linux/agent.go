@@ -64,6 +64,8 @@ type agent struct {
 
 	pkts    chan packet
 	results chan trackResult
+	links   chan linkEvent
+	tracked map[string]bool // the links some instance tracks
 	errs    chan error
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -100,7 +102,8 @@ func newAgent(cfg Config, opts Options) (*agent, error) {
 		cfg.Name, _ = os.Hostname()
 	}
 	a := &agent{cfg: cfg, opts: opts, start: time.Now(), ifaces: map[string]*iface{},
-		pkts: make(chan packet, 64), results: make(chan trackResult, 16), errs: make(chan error, 1), done: make(chan struct{})}
+		pkts: make(chan packet, 64), results: make(chan trackResult, 16), links: make(chan linkEvent, 16),
+		tracked: map[string]bool{}, errs: make(chan error, 1), done: make(chan struct{})}
 	if !opts.Epoch.IsZero() {
 		a.offset = a.start.Round(0).Sub(opts.Epoch)
 	}
@@ -140,10 +143,18 @@ func newAgent(cfg Config, opts Options) (*agent, error) {
 			}
 			vc.PrimaryIP = ip
 		}
+		vc.Interface = in.Interface
 		r, err := vrrpsim.New(vc)
 		if err != nil {
 			a.close()
 			return nil, err
+		}
+		for _, t := range r.Config().TrackedLinks() {
+			if _, err := linkStates(map[string]bool{t.Name: true}); err != nil {
+				a.close()
+				return nil, fmt.Errorf("vrrp_instance %s: %w", vc.Name, err)
+			}
+			a.tracked[t.Name] = true
 		}
 		a.insts = append(a.insts, &instance{a: a, ifc: ifc, cfg: r.Config(), peers: in.UnicastPeers, notify: in.Notify, r: r})
 	}
@@ -201,6 +212,22 @@ func (a *agent) loop(ctx context.Context) error {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); runScript(sctx, s, a.results) }()
 	}
+	if len(a.tracked) > 0 {
+		// Subscribe first, then read: no change falls between the two.
+		if err := a.watchLinks(a.tracked, a.links); err != nil {
+			return err
+		}
+		states, err := linkStates(a.tracked)
+		if err != nil {
+			return err
+		}
+		now := a.now()
+		for _, st := range states {
+			for _, in := range a.insts {
+				in.apply(now, in.r.LinkChange(now, st.name, st.up)) // recorded for Startup
+			}
+		}
+	}
 	now := a.now()
 	for _, in := range a.insts {
 		in.apply(now, in.r.Startup(now))
@@ -224,6 +251,11 @@ func (a *agent) loop(ctx context.Context) error {
 			now := a.now()
 			for _, in := range a.insts {
 				in.apply(now, in.r.TrackResult(now, res.name, res.ok))
+			}
+		case ev := <-a.links:
+			now := a.now()
+			for _, in := range a.insts {
+				in.apply(now, in.r.LinkChange(now, ev.name, ev.up))
 			}
 		case <-timer.C:
 			a.tick()

@@ -57,7 +57,7 @@ type Script struct {
 // FromKeepalived turns a parsed keepalived.conf into an agent's Config.
 // With only set, just that vrrp_instance runs. It returns warnings, with
 // their lines and File left empty, for what the Linux driver does not do
-// (track_interface).
+// (none at present).
 func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.Warning, error) {
 	out := Config{Name: c.RouterID, GARPDelay: c.GARPMasterDelay, GARPRepeat: c.GARPMasterRepeat}
 	if out.GARPDelay == 0 {
@@ -78,9 +78,6 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 		})
 		for _, t := range vc.Tracks {
 			used[t.Name] = true
-		}
-		if len(in.TrackInterface) > 0 {
-			warns = append(warns, keepalived.Warning{Line: in.Line, Msg: fmt.Sprintf("vrrp_instance %s: track_interface is ignored by the Linux driver", in.Name)})
 		}
 	}
 	if len(out.Instances) == 0 {
