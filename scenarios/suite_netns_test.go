@@ -37,7 +37,7 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 		Expect(err).NotTo(HaveOccurred())
 		Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
 	})
-	for _, name := range []string{"vrrp-failover", "vrrp-graceful-shutdown", "vrrp-preempt", "vrrp-track-script"} {
+	for _, name := range []string{"vrrp-failover", "vrrp-graceful-shutdown", "vrrp-preempt", "vrrp-track-script", "vrrp-track-interface"} {
 		It(name+" passes every expectation on real agents", func() {
 			o, err := scenarios.RunNetns(context.Background(), load(name), 1, scenarios.NetnsOptions{Binary: bin})
 			Expect(err).NotTo(HaveOccurred())
