@@ -187,6 +187,19 @@ var _ = Describe("VRRP timing against the RFC", Label("sim"), func() {
 		Expect(master).To(Equal(15*time.Second + vrrpsim.MasterDownInterval(2, 150, time.Second)))
 	})
 
+	It("hands over after Skew_Time when a weight-0 tracked uplink faults a master whose LAN is alive", func() {
+		o := run(load("vrrp-track-interface", "vrrp.vrrp_instance[0].track_interface=[eth1]", "faults[0].jitter=0s"), 1)
+		Expect(failures(o)).To(BeEmpty())
+		// FAULT at the cut; the priority-0 adverts cross the LAN, and r2
+		// waits only Skew_Time(100).
+		Expect(o.Results.Metrics["failover_s"]).To(Equal((vrrpsim.SkewTime(2, 100, time.Second) + latency).Seconds()))
+	})
+
+	It("refuses a theory window for a link cut that moves no priority past the backup's", func() {
+		o := run(load("vrrp-track-interface", `vrrp.vrrp_instance[0].track_interface=["eth1 weight -20"]`), 1)
+		Expect(failures(o)).To(ContainElement(ContainSubstring("does not take r1's priority below r2's 100")))
+	})
+
 	It("treats a frozen master (SIGSTOP) as dead, and lets it win again the moment it thaws", func() {
 		o := run(load("vrrp-failover",
 			"faults=[{name: freeze, at: 10s, jitter: 1s, kind: pause, target: r1}, {name: thaw, at: 16s, kind: resume, target: r1}]",

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lblab/lblab/reports"
@@ -103,10 +104,13 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
 	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
 	latLo, latHi := lab.latency(f.Target, by)
+	silent := window{mdi - c.Interval + latLo, mdi + latHi,
+		fmt.Sprintf("silent death: [MDI − interval, MDI] + latency, MDI = %s", formula(c))}
 	switch f.Kind {
-	case "crash", "link_down", "pause":
-		return window{mdi - c.Interval + latLo, mdi + latHi,
-			fmt.Sprintf("silent death: [MDI − interval, MDI] + latency, MDI = %s", formula(c))}, nil
+	case "crash", "pause":
+		return silent, nil
+	case "link_down":
+		return lab.linkDownTheory(f, by, c, silent, window{skew + latLo, skew + latHi, ""})
 	case "stop":
 		return window{skew + latLo, skew + latHi,
 			fmt.Sprintf("priority 0 received: Skew_Time + latency, Skew_Time = %s", secs(skew))}, nil
@@ -117,6 +121,50 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 		return window{mdi, mdi, fmt.Sprintf("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
 	}
 	return window{}, fmt.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
+}
+
+// linkDownTheory is the window of a link_down of the master, for the
+// backup by (its instance c): silent is the silent-death window, skew the
+// Skew_Time one.
+//   - its own interface (tracked or not): nothing it sends gets out, a
+//     silent death;
+//   - another interface tracked without a weight: FAULT, and the
+//     priority-0 adverts go out on the live LAN, so Skew_Time;
+//   - another interface tracked with a weight that takes the priority
+//     below the backup's: the backup discards the adverts from then on and
+//     its down timer runs out as after a silent death;
+//   - anything else moves nothing: no theory.
+func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, skew window) (window, error) {
+	host, ifname, _ := strings.Cut(f.Target, ":")
+	fin, fh := lab.instanceOn(host)
+	if fin == nil {
+		return window{}, fmt.Errorf("no VRRP router on %s", host)
+	}
+	fr, err := vrrpsim.New(instanceConfig(lab, fin, fh))
+	if err != nil {
+		return window{}, err
+	}
+	fc := fr.Config()
+	if ifname == "" || ifname == fc.Interface {
+		return silent, nil
+	}
+	for _, t := range fc.TrackedLinks() {
+		if t.Name != ifname {
+			continue
+		}
+		if t.Weight == 0 {
+			skew.why = fmt.Sprintf("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
+				host, ifname, secs(vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)))
+			return skew, nil
+		}
+		if prio := min(max(int(fc.Priority)+t.Weight, 1), 254); t.Weight < 0 && prio < int(c.Priority) {
+			silent.why = fmt.Sprintf("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
+				host, prio, c.Priority, formula(c))
+			return silent, nil
+		}
+	}
+	return window{}, fmt.Errorf("a link_down of %s does not take %s's priority below %s's %d, so %s does not take over; give min and max, or window: none",
+		f.Target, host, by, c.Priority, by)
 }
 
 // formula writes Master_Down_Interval with its numbers filled in.
