@@ -45,7 +45,6 @@ type udpSession struct {
 	last   atomic.Int64 // time of the last datagram, since the server started
 	in     atomic.Int64 // datagrams from the client
 	out    atomic.Int64 // datagrams to the client
-	ended  atomic.Bool
 }
 
 func newUDPProxy(s *Server, l *listener) *udpProxy {
@@ -89,15 +88,21 @@ func (p *udpProxy) run() {
 			}
 			continue
 		}
+		// The session is found and its clock refreshed under p.mu, where
+		// relay decides an expiry: either the session sees this datagram
+		// in time and stays, or it is gone and a new one is opened (a
+		// datagram handed to a session that is ending would be lost).
 		p.mu.Lock()
 		ss := p.sessions[from]
+		if ss != nil {
+			ss.last.Store(int64(p.s.now()))
+		}
 		p.mu.Unlock()
-		if ss == nil || ss.ended.Load() {
+		if ss == nil {
 			if ss = p.open(from, addr); ss == nil {
 				continue
 			}
 		}
-		ss.last.Store(int64(p.s.now()))
 		ss.in.Add(1)
 		ss.up.Write(buf[:n])
 	}
@@ -119,6 +124,7 @@ func (p *udpProxy) open(from netip.AddrPort, addr net.Addr) *udpSession {
 		addr = net.UDPAddrFromAddrPort(from)
 	}
 	ss := &udpSession{p: p, client: from, caddr: addr, g: g, start: s.now()}
+	ss.last.Store(int64(ss.start)) // before relay starts: its first deadline counts from now
 	g.mu.Lock()
 	ss.att = g.start(balance.Request{Client: from.Addr().Unmap(), Key: from.Addr().Unmap().String()})
 	g.mu.Unlock()
@@ -182,12 +188,23 @@ func (ss *udpSession) relay(listener string) {
 	for {
 		last := time.Duration(ss.last.Load())
 		ss.up.SetReadDeadline(s.start.Add(last + idle))
+		// The deadline first, then the check: closeAll sets stopping
+		// before it cuts the deadlines, so a cut is never undone.
+		if p.stopping.Load() {
+			break
+		}
 		n, err := ss.up.Read(buf)
 		if err != nil {
 			if isTimeout(err) {
+				p.mu.Lock()
 				if !p.stopping.Load() && time.Duration(ss.last.Load())+idle > s.now() {
+					p.mu.Unlock()
 					continue // a datagram came from the client meanwhile
 				}
+				// Expired: leave the table now, under the lock run
+				// looks sessions up with.
+				p.endLocked(ss)
+				p.mu.Unlock()
 				break
 			}
 			if isRefused(err) {
@@ -203,14 +220,19 @@ func (ss *udpSession) relay(listener string) {
 			p.pc.WriteTo(buf[:n], ss.caddr)
 		}
 	}
-	ss.ended.Store(true)
 	p.mu.Lock()
-	if p.sessions[ss.client] == ss {
-		delete(p.sessions, ss.client)
-	}
+	p.endLocked(ss)
 	p.mu.Unlock()
 	ss.up.Close()
 	ss.finish(listener, class != "", class)
+}
+
+// endLocked takes ss out of the session table: the client's next
+// datagram opens a new session. Called with p.mu held.
+func (p *udpProxy) endLocked(ss *udpSession) {
+	if p.sessions[ss.client] == ss {
+		delete(p.sessions, ss.client)
+	}
 }
 
 // finish ends the session's try and records it.
