@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -91,8 +93,25 @@ func TestLoadOpenLoopCommand(t *testing.T) {
 // with the cancelled requests a bucket of their own.
 func TestLoadInterrupted(t *testing.T) {
 	b := startLblabBackend(t, "--name", "slow", "--latency", "20ms")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Interrupt once the backend has answered 20 requests, however slowly
+	// a loaded machine gets there: of 10 clients one has then had two
+	// answers, so some request completed, and others are under way.
+	go func() {
+		defer cancel()
+		for ctx.Err() == nil {
+			var st struct{ Requests int64 }
+			if resp, err := http.Get("http://" + b.addr + "/_lblab/stats"); err == nil {
+				err = json.NewDecoder(resp.Body).Decode(&st)
+				resp.Body.Close()
+				if err == nil && st.Requests >= 20 {
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	var out, errOut bytes.Buffer
 	code := execute(ctx, []string{"load", "-c", "10", "-n", "1000000", "-k", "http://" + b.addr + "/"}, &out, &errOut)
 	wantExit(t, code, 1, out.String(), errOut.String())

@@ -177,16 +177,19 @@ func TestHealthAndControl(t *testing.T) {
 }
 
 func TestStallHoldsRequestsArrivingDuringIt(t *testing.T) {
+	// The stall is long enough that "held again" and "answered at once"
+	// stay apart on a loaded machine.
+	const stall = time.Second
 	s, addr := start(t, Config{Name: "a"}, false)
-	s.Stall(150 * time.Millisecond)
-	t0 := time.Now()
+	t0 := time.Now() // the stall ends stall after Stall is called, so not before t0+stall
+	s.Stall(stall)
 	resp, err := http.Get("http://" + addr + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if d := time.Since(t0); d < 140*time.Millisecond {
-		t.Fatalf("answered in %s during a 150 ms stall", d)
+	if d := time.Since(t0); d < stall {
+		t.Fatalf("answered in %s during a %s stall", d, stall)
 	}
 	t0 = time.Now()
 	resp, err = http.Get("http://" + addr + "/")
@@ -194,14 +197,60 @@ func TestStallHoldsRequestsArrivingDuringIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if d := time.Since(t0); d > 100*time.Millisecond {
-		t.Fatalf("answered in %s after the stall", d)
+	if d := time.Since(t0); d >= stall {
+		t.Fatalf("answered in %s after the stall: held again", d)
 	}
+}
+
+// readSignalListener tells on read when one of its connections has read
+// bytes: the server holds a request.
+type readSignalListener struct {
+	net.Listener
+	read chan struct{}
+}
+
+func (l *readSignalListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &readSignalConn{Conn: c, read: l.read}, nil
+}
+
+type readSignalConn struct {
+	net.Conn
+	read chan struct{}
+}
+
+func (c *readSignalConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		select {
+		case c.read <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
 }
 
 func TestShutdownFinishesAnswersUnderWay(t *testing.T) {
 	law, _ := ParseLaw("200ms")
-	s, addr := start(t, Config{Name: "a", Latency: law}, false)
+	s, err := New(Config{Name: "a", Latency: law})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan struct{}, 1)
+	go s.Serve(&readSignalListener{Listener: ln, read: read}, false)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	addr := ln.Addr().String()
 	idle, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -213,13 +262,20 @@ func TestShutdownFinishesAnswersUnderWay(t *testing.T) {
 	}
 	defer busy.Close()
 	io.WriteString(busy, "GET / HTTP/1.1\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	// Shut down once the server has the request (the idle connection
+	// sends nothing): a request still in the socket is not under way.
+	select {
+	case <-read:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not read the request")
+	}
 	done := make(chan error)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		done <- s.Shutdown(ctx)
 	}()
+	busy.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("the answer under way: %v %v", resp, err)
@@ -227,9 +283,9 @@ func TestShutdownFinishesAnswersUnderWay(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	idle.SetReadDeadline(time.Now().Add(time.Second))
-	if n, err := idle.Read(make([]byte, 1)); n != 0 || err == nil {
-		t.Fatal("the idle connection was not closed")
+	idle.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := idle.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("the idle connection was not closed: %d, %v", n, err)
 	}
 	if _, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 		t.Fatal("still accepting after Shutdown")

@@ -27,12 +27,16 @@ type backend struct {
 	srv   *httptest.Server
 	conns atomic.Int64 // connections accepted
 	hits  atomic.Int64 // requests served
+	dead  atomic.Bool  // killed: nothing more is answered
 }
 
 func newBackend(t *testing.T, name string, h http.HandlerFunc) *backend {
 	t.Helper()
 	b := &backend{name: name}
 	b.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b.dead.Load() {
+			panic(http.ErrAbortHandler) // a connection kill missed: cut it
+		}
 		b.hits.Add(1)
 		w.Header().Set("X-Backend", name)
 		if h != nil {
@@ -41,8 +45,11 @@ func newBackend(t *testing.T, name string, h http.HandlerFunc) *backend {
 		}
 		io.WriteString(w, "hello from "+name)
 	}))
-	b.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+	b.srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
 		if s == http.StateNew {
+			if b.dead.Load() {
+				c.Close() // accepted just before the kill
+			}
 			b.conns.Add(1)
 		}
 	}
@@ -54,8 +61,11 @@ func newBackend(t *testing.T, name string, h http.HandlerFunc) *backend {
 }
 
 // kill makes the backend vanish: the listener and every connection are
-// closed at once, as when the process dies.
+// closed at once, as when the process dies. A connection accepted just
+// before, which CloseClientConnections does not know yet, is closed as
+// soon as the server sees it, and answers nothing.
 func (b *backend) kill() {
+	b.dead.Store(true)
 	b.srv.Listener.Close()
 	b.srv.CloseClientConnections()
 }
@@ -243,4 +253,12 @@ func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response
 func statusLine(s string) string {
 	line, _, _ := strings.Cut(s, "\r\n")
 	return line
+}
+
+// checkWait bounds the wait for n health-check results in a row: n+1
+// intervals (a probe may be in flight), plus slack for a loaded machine
+// that runs the probes late. waitFor returns as soon as the state is
+// reached, so the slack costs nothing when all is well.
+func checkWait(interval time.Duration, n int) time.Duration {
+	return time.Duration(n+1)*interval + 10*time.Second
 }

@@ -171,7 +171,10 @@ func udpRoundTrip(t *testing.T, c *net.UDPConn, msg string) string {
 
 func TestUDPStickySessionsAndIdleExpiry(t *testing.T) {
 	a, b := echoBackend(t, "a", true), echoBackend(t, "b", true)
-	p := startL4(t, l4Config("udp", a, b), Options{UDPIdleTimeout: 300 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	// The sessions must outlive the 60 round trips below even when a
+	// loaded machine stalls between them, and then expire.
+	const idle = time.Second
+	p := startL4(t, l4Config("udp", a, b), Options{UDPIdleTimeout: idle, Logger: slog.New(slog.DiscardHandler)})
 	paddr, _ := net.ResolveUDPAddr("udp", p.addr)
 	count := map[string]int{}
 	var clients []*net.UDPConn
@@ -196,7 +199,7 @@ func TestUDPStickySessionsAndIdleExpiry(t *testing.T) {
 	if n := p.UDPSessions("udp"); n != 10 {
 		t.Fatalf("%d sessions, want 10", n)
 	}
-	waitFor(t, 3*time.Second, "sessions expire when idle", func() bool { return p.UDPSessions("udp") == 0 })
+	waitFor(t, idle+10*time.Second, "sessions expire when idle", func() bool { return p.UDPSessions("udp") == 0 })
 	// A new session after the expiry still works.
 	udpRoundTrip(t, clients[0], "again")
 	p.stop(t)

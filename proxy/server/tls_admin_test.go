@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -100,7 +101,7 @@ func TestAdminStatusAndMetrics(t *testing.T) {
 		HealthCheck: &proxy.HealthCheck{Type: "tcp", Interval: units.Of(50 * time.Millisecond), UnhealthyThreshold: 1}})
 	p := startProxy(t, cfg, Options{Admin: "127.0.0.1:0"})
 	c := client()
-	waitFor(t, 3*time.Second, "the dead server is down", func() bool { return !p.up("web", 2) })
+	waitFor(t, checkWait(50*time.Millisecond, 1), "the dead server is down", func() bool { return !p.up("web", 2) })
 	for range 10 {
 		if st, _, _ := get(t, c, p.url+"/"); st != 200 {
 			t.Fatalf("status %d", st)
@@ -157,12 +158,27 @@ func TestReloadChangesWeightsWithoutErrors(t *testing.T) {
 		return lb(proxy.Group{Name: "web", Servers: ss})
 	}
 	p := startProxy(t, mk(3, 1), Options{})
+	// A request counts for the phase it started and ended in: phase 0
+	// ends before the reload begins, phase 1 starts after it returned;
+	// phase 2 is the reload itself and counts for neither.
 	var mu sync.Mutex
 	phase := 0
 	count := [3]map[string]int{{}, {}, {}}
 	fails := 0
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopLoad()
+	// enough waits until phase ph has n answers (or something failed),
+	// however slowly a loaded machine sends them.
+	enough := func(ph, n int) {
+		t.Helper()
+		waitFor(t, 30*time.Second, fmt.Sprintf("%d answers in phase %d", n, ph), func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return fails > 0 || count[ph]["a"]+count[ph]["b"] >= n
+		})
+	}
 	for range 4 {
 		wg.Add(1)
 		go func() {
@@ -181,7 +197,7 @@ func TestReloadChangesWeightsWithoutErrors(t *testing.T) {
 				mu.Lock()
 				if err != nil || resp.StatusCode != 200 {
 					fails++
-				} else {
+				} else if phase == ph {
 					count[ph][resp.Header.Get("X-Backend")]++
 				}
 				mu.Unlock()
@@ -192,28 +208,25 @@ func TestReloadChangesWeightsWithoutErrors(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
-	// Requests sent around the reload count for neither phase.
+	enough(0, 400)
 	mu.Lock()
 	phase = 2
 	mu.Unlock()
-	time.Sleep(20 * time.Millisecond)
 	if err := p.Reload(mk(1, 3)); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	phase = 1
 	mu.Unlock()
-	time.Sleep(300 * time.Millisecond)
+	enough(1, 400)
 	// A bad configuration is refused; the current one stays.
 	bad := mk(1, 3)
 	bad.Listeners[0].Group = "nope"
 	if err := p.Reload(bad); err == nil {
 		t.Error("a bad configuration was accepted")
 	}
-	time.Sleep(100 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	enough(1, 500)
+	stopLoad()
 	if fails != 0 {
 		t.Fatalf("%d requests failed across the reload", fails)
 	}
