@@ -183,8 +183,11 @@ func (w *netnsWorld) start(host string) error {
 		}
 	}
 	out := &bytes.Buffer{}
-	p, err := w.hosts[host].Start(out, out, w.opt.Binary, "vrrp", "--config", w.confPath(host),
+	// Real-time (see netns.Realtime): the checks measure the protocol's
+	// timers, not the machine's other load.
+	name, args := netns.Realtime(w.opt.Binary, "vrrp", "--config", w.confPath(host),
 		"--history", w.historyPath(host), "--epoch", fmt.Sprint(w.epoch.UnixNano()), "--name", host)
+	p, err := w.hosts[host].Start(out, out, name, args...)
 	if err != nil {
 		return fmt.Errorf("host %s: starting its agent: %w", host, err)
 	}
@@ -280,9 +283,9 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 // apply carries out one fault now. Its history event is stamped when the
 // fault took effect (a link is down, a signal sent), not when the runner
 // began to apply it, nor when it finished: a crash takes effect when the
-// host's links are down, before the runner kills its processes (which
-// means scanning /proc). A restore or start takes effect when the new
-// agent has booted: merge moves the event to the agent's own startup.
+// host falls silent (frozen), before the runner sees it stopped, cuts its
+// links and kills its processes. A restore or start takes effect when the
+// new agent has booted: merge moves the event to the agent's own startup.
 func (w *netnsWorld) apply(f Fault) error {
 	began := time.Since(w.epoch)
 	effect, err := w.do(f)
@@ -300,11 +303,15 @@ func (w *netnsWorld) apply(f Fault) error {
 const freezeWait = time.Second
 
 // freeze stops every process of the host with SIGSTOP and waits until
-// each agent's threads are all stopped.
-func (w *netnsWorld) freeze(hostName string) error {
+// each agent's threads are all stopped. It returns when the signals were
+// sent (time since the epoch): the host falls silent then, the kernel
+// stopping each process microseconds later, while seeing it stopped
+// means polling /proc.
+func (w *netnsWorld) freeze(hostName string) (time.Duration, error) {
 	if err := w.hosts[hostName].Signal(syscall.SIGSTOP); err != nil {
-		return fmt.Errorf("host %s: freeze: %w", hostName, err)
+		return 0, fmt.Errorf("host %s: freeze: %w", hostName, err)
 	}
+	sent := time.Since(w.epoch)
 	deadline := time.Now().Add(freezeWait)
 	for _, r := range w.runs {
 		if r.host != hostName || r.killed {
@@ -312,12 +319,12 @@ func (w *netnsWorld) freeze(hostName string) error {
 		}
 		for !stopped(r.p.Pid()) {
 			if time.Now().After(deadline) {
-				return fmt.Errorf("host %s: agent %d not stopped %v after SIGSTOP", hostName, r.p.Pid(), freezeWait)
+				return 0, fmt.Errorf("host %s: agent %d not stopped %v after SIGSTOP", hostName, r.p.Pid(), freezeWait)
 			}
 			time.Sleep(time.Millisecond)
 		}
 	}
-	return nil
+	return sent, nil
 }
 
 // stopped reports whether every thread of pid is stopped (state T or t),
@@ -360,15 +367,16 @@ func (w *netnsWorld) do(f Fault) (time.Duration, error) {
 	case "crash":
 		// Freeze first: a dead host does not hear its own link go down
 		// (its agent would go to FAULT and drop its addresses).
-		if err := w.freeze(hostName); err != nil {
+		// The host says nothing more from the SIGSTOP on: that is the
+		// crash for the others. Seeing it stopped, the link going down
+		// and killing its processes come after and take milliseconds.
+		effect, err := w.freeze(hostName)
+		if err != nil {
 			return 0, err
 		}
 		if err := links((*netns.Link).Down); err != nil {
 			return 0, err
 		}
-		// Nothing the host sends gets out any more: that is the crash for
-		// the others. Killing its processes comes after and takes longer.
-		effect := time.Since(w.epoch)
 		for _, r := range w.runs {
 			if r.host == hostName {
 				r.killed = true

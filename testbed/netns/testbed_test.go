@@ -3,6 +3,7 @@ package netns_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -18,7 +19,8 @@ import (
 
 // helperEnv makes the test binary a helper process: "signal" builds a
 // testbed, cleans it up on SIGINT and waits; "leak" builds one and exits
-// without cleaning up. Both print the testbed's prefix when ready.
+// without cleaning up once its stdin closes. Both print the testbed's
+// prefix when ready.
 const helperEnv = "LBLAB_NETNS_HELPER"
 
 func runHelper(kind string) int {
@@ -53,6 +55,10 @@ func runHelper(kind string) int {
 	}
 	fmt.Println(tb.Prefix())
 	if kind == "leak" {
+		// Exit when told: until then the testbed's owner is alive, so no
+		// CleanStale (of another package's tests running meanwhile)
+		// removes it before the spec has looked at it.
+		io.Copy(io.Discard, os.Stdin)
 		return 0
 	}
 	select {}
@@ -67,17 +73,20 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// startHelper runs a helper and returns it with its testbed's prefix.
-func startHelper(kind string) (*exec.Cmd, string) {
+// startHelper runs a helper and returns it with its testbed's prefix and
+// its stdin (closing it makes a "leak" helper exit).
+func startHelper(kind string) (*exec.Cmd, string, io.WriteCloser) {
 	GinkgoHelper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), helperEnv+"="+kind)
 	cmd.Stderr = GinkgoWriter
+	in := must(cmd.StdinPipe())
 	out := must(cmd.StdoutPipe())
 	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() { in.Close() }) // a second Close is harmless
 	line, err := bufio.NewReader(out).ReadString('\n')
 	Expect(err).NotTo(HaveOccurred(), "helper %s did not get ready", kind)
-	return cmd, strings.TrimSpace(line)
+	return cmd, strings.TrimSpace(line), in
 }
 
 func pidsAlive(pids []int) []int {
@@ -151,7 +160,7 @@ var _ = Describe("the testbed", Label("netns"), func() {
 	})
 
 	It("cleans up everything when its process gets SIGINT", func() {
-		cmd, prefix := startHelper("signal")
+		cmd, prefix, _ := startHelper("signal")
 		before := must(netns.Leftovers(prefix))
 		Expect(before.Namespaces).To(HaveLen(2))
 		Expect(len(before.Pids)).To(BeNumerically(">=", 2))
@@ -167,11 +176,15 @@ var _ = Describe("the testbed", Label("netns"), func() {
 	It("CleanStale removes what a dead run left behind and spares live runs", func() {
 		live := newTestbed()
 		must(live.AddHost("mine"))
-		cmd, prefix := startHelper("leak")
-		Expect(cmd.Wait()).To(Succeed())
+		cmd, prefix, stdin := startHelper("leak")
+		// Looked at while the helper still runs: once it is gone, any
+		// CleanStale (the scenarios package's tests call it too, maybe
+		// right now) may remove its remains.
 		before := must(netns.Leftovers(prefix))
-		Expect(before.Namespaces).To(HaveLen(2), "the dead run left its namespaces")
+		Expect(before.Namespaces).To(HaveLen(2), "the run leaves its namespaces")
 		Expect(before.Pids).NotTo(BeEmpty(), "and a process inside")
+		Expect(stdin.Close()).To(Succeed())
+		Expect(cmd.Wait()).To(Succeed())
 		Expect(netns.CleanStale()).To(Succeed())
 		after := must(netns.Leftovers(prefix))
 		Expect(after.Empty()).To(BeTrue(), "left behind: %v", after)
