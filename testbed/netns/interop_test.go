@@ -78,3 +78,52 @@ var _ = Describe("interoperating with keepalived", Label("netns"), func() {
 		Expect(r.logText()).NotTo(ContainSubstring("drop:"), "lblab discarded none of keepalived's VRRPv3 adverts")
 	})
 })
+
+var _ = Describe("link tracking, against keepalived", Label("netns"), func() {
+	BeforeEach(func() {
+		if noKeepalived != "" {
+			prerequisite(noKeepalived)
+		}
+	})
+
+	// faultAndBack cuts the master's link: it must go to FAULT at once
+	// (netlink tells it the carrier went), the backup take over as after a
+	// silent death, and on the link's return the old master go to BACKUP
+	// and preempt one MDI(150) later, from a fresh down timer.
+	faultAndBack := func(l *lab, master, backup *router) {
+		GinkgoHelper()
+		faultPhase()
+		tf := l.now()
+		Expect(master.link.Down()).To(Succeed())
+		tFault := master.awaitState("FAULT", tf, time.Second)
+		Expect(tFault-tf).To(BeNumerically("<=", slack), "%s goes to FAULT as its link goes down", master.name)
+		t := backup.awaitState("MASTER", tf, mdi100+time.Second)
+		inWindow(backup.name+" takes over from "+master.name+" whose link went down", t-tf, mdi100-interval-early, mdi100+slack)
+
+		tu := l.now()
+		Expect(master.link.Up()).To(Succeed())
+		s := master.awaitState("BACKUP", tu, time.Second)
+		Expect(s-tu).To(BeNumerically("<=", slack), "%s leaves FAULT as its link returns", master.name)
+		m := master.awaitState("MASTER", tu, mdi150+2*time.Second)
+		inWindow(master.name+" back from FAULT preempts MDI(150) after its BACKUP", m-s, mdi150, mdi150+slack)
+		// From s on: keepalived's transitions are stamped by its notify
+		// script, a few ms after the fact, so the backup may step down
+		// before the master's stamp.
+		backup.awaitState("BACKUP", s, time.Second)
+		singleMaster(master, backup)
+	}
+
+	// lblab's side of the same is in vrrp_test.go (two lblab agents); this
+	// checks that keepalived does what the model says.
+	It("keepalived goes to FAULT on its own link's loss, and preempts MDI(150) after its return, as lblab does", func() {
+		l := newLab()
+		k := l.router("keepalived", "k1", "10.77.0.11/24", conf{version: 2, priority: 150})
+		r := l.router("lblab", "r2", "10.77.0.12/24", conf{version: 2, priority: 100})
+		k.start()
+		r.start()
+		k.awaitState("MASTER", 0, mdi150+3*time.Second)
+		singleMaster(k, r)
+		By("keepalived (150) loses its link")
+		faultAndBack(l, k, r)
+	})
+})
