@@ -1,6 +1,7 @@
 package netns_test
 
 import (
+	"fmt"
 	"net"
 	"time"
 
@@ -24,6 +25,23 @@ func singleMaster(master, backup *router) {
 		"%s log:\n%s\n%s log:\n%s", master.name, master.logText(), backup.name, backup.logText())
 }
 
+// pairOf starts a master (priority 150, at .11) and a backup (100, at .12)
+// of the given kinds (keepalived or lblab), both of VRRP version, and
+// waits until the master is the one master. Names: k1/r1 for the master,
+// k2/r2 for the backup.
+func pairOf(version int, masterKind, backupKind string) (*lab, *router, *router) {
+	GinkgoHelper()
+	name := func(kind string, n int) string { return fmt.Sprintf("%c%d", kind[0], n) }
+	l := newLab()
+	m := l.router(masterKind, name(masterKind, 1), "10.77.0.11/24", conf{version: version, priority: 150})
+	b := l.router(backupKind, name(backupKind, 2), "10.77.0.12/24", conf{version: version, priority: 100})
+	m.start()
+	b.start()
+	m.awaitState("MASTER", 0, mdi150+3*time.Second)
+	singleMaster(m, b)
+	return l, m, b
+}
+
 var _ = Describe("interoperating with keepalived", Label("netns"), func() {
 	BeforeEach(func() {
 		if noKeepalived != "" {
@@ -32,14 +50,7 @@ var _ = Describe("interoperating with keepalived", Label("netns"), func() {
 	})
 
 	It("VRRPv2 with PASS: lblab (100) backs up keepalived (150), takes over when it is killed, and yields when it returns", func() {
-		l := newLab()
-		k := l.router("keepalived", "k1", "10.77.0.11/24", conf{version: 2, priority: 150})
-		r := l.router("lblab", "r2", "10.77.0.12/24", conf{version: 2, priority: 100})
-		k.start()
-		r.start()
-		k.awaitState("MASTER", 0, mdi150+3*time.Second)
-		singleMaster(k, r)
-
+		l, k, r := pairOf(2, "keepalived", "lblab")
 		faultPhase()
 		tf := l.now()
 		Expect(k.proc.Kill()).To(Succeed())
@@ -55,14 +66,7 @@ var _ = Describe("interoperating with keepalived", Label("netns"), func() {
 	})
 
 	It("VRRPv3: keepalived (100) backs up lblab (150), takes over when it is killed, and yields when it returns", func() {
-		l := newLab()
-		r := l.router("lblab", "r1", "10.77.0.11/24", conf{version: 3, priority: 150})
-		k := l.router("keepalived", "k2", "10.77.0.12/24", conf{version: 3, priority: 100})
-		k.start()
-		r.start()
-		r.awaitState("MASTER", 0, mdi150+3*time.Second)
-		singleMaster(r, k)
-
+		l, r, k := pairOf(3, "lblab", "keepalived")
 		faultPhase()
 		tf := l.now()
 		Expect(r.proc.Kill()).To(Succeed())
@@ -77,53 +81,29 @@ var _ = Describe("interoperating with keepalived", Label("netns"), func() {
 			"keepalived read lblab's VRRPv3 adverts (pseudo-header checksum)")
 		Expect(r.logText()).NotTo(ContainSubstring("drop:"), "lblab discarded none of keepalived's VRRPv3 adverts")
 	})
-})
 
-var _ = Describe("link tracking, against keepalived", Label("netns"), func() {
-	BeforeEach(func() {
-		if noKeepalived != "" {
-			prerequisite(noKeepalived)
-		}
-	})
-
-	// faultAndBack cuts the master's link: it must go to FAULT at once
-	// (netlink tells it the carrier went), the backup take over as after a
-	// silent death, and on the link's return the old master go to BACKUP
-	// and preempt one MDI(150) later, from a fresh down timer.
-	faultAndBack := func(l *lab, master, backup *router) {
-		GinkgoHelper()
+	// lblab's side of this is in vrrp_test.go (two lblab agents); here
+	// keepalived shows that the model is its behaviour.
+	It("keepalived goes to FAULT on its own link's loss, and preempts MDI(150) after its return, as lblab does", func() {
+		l, k, r := pairOf(2, "keepalived", "lblab")
 		faultPhase()
 		tf := l.now()
-		Expect(master.link.Down()).To(Succeed())
-		tFault := master.awaitState("FAULT", tf, time.Second)
-		Expect(tFault-tf).To(BeNumerically("<=", slack), "%s goes to FAULT as its link goes down", master.name)
-		t := backup.awaitState("MASTER", tf, mdi100+time.Second)
-		inWindow(backup.name+" takes over from "+master.name+" whose link went down", t-tf, mdi100-interval-early, mdi100+slack)
+		Expect(k.link.Down()).To(Succeed())
+		tFault := k.awaitState("FAULT", tf, time.Second)
+		Expect(tFault-tf).To(BeNumerically("<=", slack), "keepalived goes to FAULT as its link goes down")
+		t := r.awaitState("MASTER", tf, mdi100+time.Second)
+		inWindow("lblab takes over from keepalived whose link went down", t-tf, mdi100-interval-early, mdi100+slack)
 
 		tu := l.now()
-		Expect(master.link.Up()).To(Succeed())
-		s := master.awaitState("BACKUP", tu, time.Second)
-		Expect(s-tu).To(BeNumerically("<=", slack), "%s leaves FAULT as its link returns", master.name)
-		m := master.awaitState("MASTER", tu, mdi150+2*time.Second)
-		inWindow(master.name+" back from FAULT preempts MDI(150) after its BACKUP", m-s, mdi150, mdi150+slack)
+		Expect(k.link.Up()).To(Succeed())
+		s := k.awaitState("BACKUP", tu, time.Second)
+		Expect(s-tu).To(BeNumerically("<=", slack), "keepalived leaves FAULT as its link returns")
+		m := k.awaitState("MASTER", tu, mdi150+2*time.Second)
+		inWindow("keepalived back from FAULT preempts MDI(150) after its BACKUP", m-s, mdi150, mdi150+slack)
 		// From s on: keepalived's transitions are stamped by its notify
-		// script, a few ms after the fact, so the backup may step down
-		// before the master's stamp.
-		backup.awaitState("BACKUP", s, time.Second)
-		singleMaster(master, backup)
-	}
-
-	// lblab's side of the same is in vrrp_test.go (two lblab agents); this
-	// checks that keepalived does what the model says.
-	It("keepalived goes to FAULT on its own link's loss, and preempts MDI(150) after its return, as lblab does", func() {
-		l := newLab()
-		k := l.router("keepalived", "k1", "10.77.0.11/24", conf{version: 2, priority: 150})
-		r := l.router("lblab", "r2", "10.77.0.12/24", conf{version: 2, priority: 100})
-		k.start()
-		r.start()
-		k.awaitState("MASTER", 0, mdi150+3*time.Second)
+		// script, a few ms after the fact, so lblab may step down before
+		// keepalived's MASTER stamp.
+		r.awaitState("BACKUP", s, time.Second)
 		singleMaster(k, r)
-		By("keepalived (150) loses its link")
-		faultAndBack(l, k, r)
 	})
 })
