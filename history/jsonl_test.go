@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,25 @@ func TestLogOrdersByTimeStably(t *testing.T) {
 	l.Add(Event{T: 1 << 40, Kind: KindNet})
 	if got := l.Events(); len(got) != len(evs)+1 {
 		t.Fatalf("add after Events: %d", len(got))
+	}
+}
+
+// An event added after Events sorted the log is compared with the latest
+// event, not with the last one added before the sort (the netns runner
+// merges agents' histories, reads them, and then adds the faults).
+func TestLogSortsAgainAfterEvents(t *testing.T) {
+	var l Log
+	l.Add(Event{T: 20, Src: "r2 stops"})
+	l.Add(Event{T: 3, Src: "r1 master"})
+	l.Add(Event{T: 10, Src: "r1 last advert"})
+	l.Events()
+	l.Add(Event{T: 11, Src: "crash"}) // after 10, the last added, but before 20
+	var got []string
+	for _, e := range l.Events() {
+		got = append(got, e.Src)
+	}
+	want := []string{"r1 master", "r1 last advert", "crash", "r2 stops"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
 	}
 }

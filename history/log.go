@@ -52,6 +52,8 @@ func (l *Log) Events() []Event {
 	if !l.sorted {
 		sort.SliceStable(events, func(i, j int) bool { return events[i].T < events[j].T })
 		l.sorted = true
+		// Later Adds compare with the latest event, not the last added.
+		l.last = events[len(events)-1].T
 	}
 	return events
 }

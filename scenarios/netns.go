@@ -423,7 +423,12 @@ func (w *netnsWorld) do(f Fault) (time.Duration, error) {
 // taking and releasing of an address.
 func (w *netnsWorld) merge() ([]history.Event, error) {
 	all := &history.Log{}
+	hosts := make([]string, 0, len(w.routers()))
 	for host := range w.routers() {
+		hosts = append(hosts, host)
+	}
+	sort.Strings(hosts) // the same merge whatever the map's order
+	for _, host := range hosts {
 		f, err := os.Open(w.historyPath(host))
 		if os.IsNotExist(err) {
 			continue
