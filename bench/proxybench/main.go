@@ -169,7 +169,7 @@ func run(ctx context.Context) error {
 			}
 		}
 	}
-	printTable(results)
+	printTable("HTTP keep-alive", "req/s", "req", results)
 	return runTCP(ctx, dir, pin, self)
 }
 
@@ -218,10 +218,14 @@ func summary(r result) string {
 	return fmt.Sprintf("%.0f req/s, p99 %s, target CPU %.0f%% (%.1f µs/req)", r.rps, r.p99, 100*r.cpu, r.usReq)
 }
 
-func printTable(rs []result) {
+// printTable prints one kind of measurement: a row per target (title,
+// the rate in unit, p99, the target's CPU share and CPU time per
+// operation, perOp), lblab's ratios to nginx and HAProxy, and why a
+// target was not measured.
+func printTable(title, unit, perOp string, rs []result) {
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "HTTP keep-alive\treq/s\tp99\ttarget CPU\tCPU µs/req\t")
+	fmt.Fprintf(tw, "%s\t%s\tp99\ttarget CPU\tCPU µs/%s\t\n", title, unit, perOp)
 	by := map[string]result{}
 	for _, r := range rs {
 		by[r.name] = r
@@ -236,7 +240,12 @@ func printTable(rs []result) {
 	for _, ref := range []string{"nginx", "haproxy"} {
 		o := by[ref]
 		if lb.rps > 0 && o.rps > 0 {
-			fmt.Printf("lblab/%s: %.2f req/s (p99 %s vs %s); %.2f per CPU second\n", ref, lb.rps/o.rps, lb.p99, o.p99, o.usReq/lb.usReq)
+			fmt.Printf("lblab/%s: %.2f %s (p99 %s vs %s); %.2f per CPU second\n", ref, lb.rps/o.rps, unit, lb.p99, o.p99, o.usReq/lb.usReq)
+		}
+	}
+	for _, r := range rs {
+		if r.failed {
+			fmt.Printf("%s: not measured: %s\n", r.name, r.note)
 		}
 	}
 }

@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/lblab/lblab/loadgen"
@@ -141,7 +140,7 @@ func runTCP(ctx context.Context, dir string, pin func(string, []string) []string
 		for _, name := range order {
 			rs = append(rs, best[name][i])
 		}
-		printTCPTable(m.title, m.unit, rs)
+		printTable(m.title, m.unit, "op", rs)
 	}
 	return nil
 }
@@ -216,34 +215,6 @@ func measureTCP(ctx context.Context, pin func(string, []string) []string, self, 
 		return fmt.Errorf("%d failed, %d timed out: %s", failed, timedOut, strings.TrimSpace(out))
 	}
 	return nil
-}
-
-func printTCPTable(title, unit string, rs []result) {
-	fmt.Println()
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s\t%s\tp99\ttarget CPU\tCPU µs/op\t\n", title, unit)
-	by := map[string]result{}
-	for _, r := range rs {
-		by[r.name] = r
-		if r.failed {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t\n", r.name)
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.0f%%\t%.1f\t\n", r.name, r.rps, r.p99, 100*r.cpu, r.usReq)
-	}
-	tw.Flush()
-	lb := by["lblab"]
-	for _, ref := range []string{"nginx", "haproxy"} {
-		o := by[ref]
-		if lb.rps > 0 && o.rps > 0 {
-			fmt.Printf("lblab/%s: %.2f %s (p99 %s vs %s); %.2f per CPU second\n", ref, lb.rps/o.rps, unit, lb.p99, o.p99, o.usReq/lb.usReq)
-		}
-	}
-	for _, r := range rs {
-		if r.failed {
-			fmt.Printf("%s: not measured: %s\n", r.name, r.note)
-		}
-	}
 }
 
 // waitEcho waits until addr greets a connection and echoes a line.
