@@ -148,20 +148,18 @@ func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, ske
 	if ifname == "" || ifname == fc.Interface {
 		return silent, nil
 	}
-	for _, t := range fc.TrackedLinks() {
-		if t.Name != ifname {
-			continue
-		}
-		if t.Weight == 0 {
-			skew.why = fmt.Sprintf("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
-				host, ifname, secs(vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)))
-			return skew, nil
-		}
-		if prio := min(max(int(fc.Priority)+t.Weight, 1), 254); t.Weight < 0 && prio < int(c.Priority) {
-			silent.why = fmt.Sprintf("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
-				host, prio, c.Priority, formula(c))
-			return silent, nil
-		}
+	// Ask the model what the cut does to the master.
+	fr.Startup(0)
+	fr.LinkChange(0, ifname, false)
+	switch {
+	case fr.State() == vrrpsim.StateFault:
+		skew.why = fmt.Sprintf("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
+			host, ifname, secs(vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)))
+		return skew, nil
+	case fr.Priority() < c.Priority:
+		silent.why = fmt.Sprintf("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
+			host, fr.Priority(), c.Priority, formula(c))
+		return silent, nil
 	}
 	return window{}, fmt.Errorf("a link_down of %s does not take %s's priority below %s's %d, so %s does not take over; give min and max, or window: none",
 		f.Target, host, by, c.Priority, by)

@@ -138,25 +138,24 @@ func (h *SimHost) AddInstance(ifname string, cfg Config) error {
 			return fmt.Errorf("instance %s tracks unknown script %s", cfg.Name, t.Name)
 		}
 	}
-	links := cfg.TrackedLinks()
-	for _, t := range links {
-		if h.host.Iface(t.Name) == nil {
+	a := &simAgent{h: h, ifc: ifc, cfg: cfg}
+	for _, t := range cfg.TrackedLinks() {
+		l := h.host.Iface(t.Name)
+		if l == nil {
 			return fmt.Errorf("instance %s tracks interface %s, which host %s does not have", cfg.Name, t.Name, h.host.Name())
 		}
+		a.links = append(a.links, l)
 	}
 	if _, err := New(cfg); err != nil {
 		return err
 	}
-	a := &simAgent{h: h, ifc: ifc, cfg: cfg}
 	h.agents = append(h.agents, a)
-	for _, t := range links {
-		name := t.Name
-		a.links = append(a.links, h.host.Iface(name))
-		h.host.Iface(name).OnLink(func(up bool) {
+	for _, l := range a.links {
+		l.OnLink(func(up bool) {
 			// A stopped or frozen agent reads the link state when it
 			// starts or thaws.
 			if h.up && !h.paused {
-				a.apply(a.r.LinkChange(h.k.Now(), name, up))
+				a.apply(a.r.LinkChange(h.k.Now(), l.Name(), up))
 			}
 		})
 	}
