@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +25,6 @@ import (
 	"github.com/lblab/lblab/vrrpsim"
 	vrrplinux "github.com/lblab/lblab/vrrpsim/linux"
 )
-
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // inNamespace runs fn on an OS thread switched into the network
 // namespace ns, and switches the thread back after; the sockets fn opens
@@ -154,7 +134,7 @@ func TestVRRPAgentOnRealSockets(t *testing.T) {
 	}
 	hist := filepath.Join(dir, "history.jsonl")
 	const admin = "127.0.0.1:9091" // r2's own loopback
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncBuffer
 	agent, err := r2.Start(&stdout, &stderr, bin, "vrrp", "--config", conf, "--history", hist, "--name", "r2", "--admin", admin)
 	if err != nil {
 		t.Fatal(err)
