@@ -396,6 +396,10 @@ func (p *parser) instance(n *node) {
 					p.bad(u.line, "unicast_peer: want an IPv4 address, got %q", u.words[0])
 					continue
 				}
+				if len(u.words) > 1 {
+					// keepalived's per-peer min_ttl/max_ttl and the like
+					p.warn(u, "ignored: unicast_peer %s %s", u.words[0], strings.Join(u.words[1:], " "))
+				}
 				in.UnicastPeers = append(in.UnicastPeers, a)
 			}
 		case "check_unicast_src":

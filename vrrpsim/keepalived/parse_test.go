@@ -193,3 +193,19 @@ func TestUnicastPeersReachTheStateMachine(t *testing.T) {
 		}
 	}
 }
+
+// TestUnicastPeerOptionsAreWarned: keepalived's per-peer options (min_ttl,
+// max_ttl) are not applied, and the warning says so with the line.
+func TestUnicastPeerOptionsAreWarned(t *testing.T) {
+	src := "vrrp_instance X {\n interface eth0\n virtual_router_id 9\n virtual_ipaddress {\n 10.0.0.1\n }\n unicast_peer {\n 10.0.0.3 min_ttl 250 max_ttl 255\n }\n}\n"
+	kc, warns, err := Parse("k.conf", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || warns[0].String() != "k.conf:8: ignored: unicast_peer 10.0.0.3 min_ttl 250 max_ttl 255" {
+		t.Errorf("warnings %v", warns)
+	}
+	if got := kc.Instances[0].UnicastPeers; len(got) != 1 || got[0] != netip.MustParseAddr("10.0.0.3") {
+		t.Errorf("peers %v", got)
+	}
+}
