@@ -236,7 +236,7 @@ func TestVRRPAgentOnRealSockets(t *testing.T) {
 	}
 
 	// The flood, in batches that the agent's socket buffer holds.
-	const n, batch = 1000, 50
+	const n, batch = 1000, 25
 	bads := []struct {
 		cause string
 		send  func()

@@ -29,8 +29,9 @@ func (a *agent) watchLinks(names map[string]bool, out chan<- linkEvent) error {
 	err := netlink.LinkSubscribeWithOptions(updates, a.done, netlink.LinkSubscribeOptions{
 		ErrorCallback: func(err error) {
 			// Closing done closes the socket, and the library reports the
-			// read that fails then ("Receive failed: ... file already
-			// closed"): that is the agent stopping, not an error.
+			// read that fails then ("Receive failed: use of closed file",
+			// or "resource temporarily unavailable" when the close races
+			// the read): that is the agent stopping, not an error.
 			select {
 			case <-a.done:
 				return
