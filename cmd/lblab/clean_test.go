@@ -125,7 +125,6 @@ func TestNetnsRunInterruptedLeavesNothing(t *testing.T) {
 	}
 }
 
-
 // TestCleanSparesLiveRunsRemovesKilledOnes: lblab clean leaves a run that
 // is still going alone (its namespaces and agents stay, it keeps running);
 // once the run is killed with SIGKILL, lblab clean removes everything it
