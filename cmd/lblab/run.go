@@ -101,6 +101,9 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		if err != nil {
 			return err
 		}
+		if progress != nil && sw.Results.Interrupted {
+			fmt.Fprintln(c.ErrOrStderr()) // end the bar's line
+		}
 		if report, err = sw.Write(dir); err != nil {
 			return err
 		}
