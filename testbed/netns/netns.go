@@ -734,9 +734,23 @@ func (r Remains) Empty() bool {
 	return len(r.Namespaces)+len(r.Links)+len(r.Pids)+len(r.Folders) == 0
 }
 
-// String lists what remains.
+// String lists what remains, "nothing" when nothing does.
 func (r Remains) String() string {
-	return fmt.Sprintf("namespaces %v, links %v, processes %v, folders %v", r.Namespaces, r.Links, r.Pids, r.Folders)
+	var parts []string
+	for _, p := range []struct {
+		what string
+		n    int
+		list any
+	}{{"namespaces", len(r.Namespaces), r.Namespaces}, {"links", len(r.Links), r.Links},
+		{"processes", len(r.Pids), r.Pids}, {"folders", len(r.Folders), r.Folders}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %v", p.what, p.list))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Leftovers lists the namespaces and the links of the calling namespace
