@@ -10,10 +10,14 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,7 +140,7 @@ func tcpState(c *net.TCPConn) int {
 	return state
 }
 
-// restartRecord is one request of TestBackendRestartUnderLoad.
+// restartRecord is one request of restartUnderLoad.
 type restartRecord struct {
 	kind    string
 	after   bool // sent after the restart
@@ -146,28 +150,76 @@ type restartRecord struct {
 	err     string
 }
 
+// open returns how many connections the running generation has open.
+func (b *restartBackend) open() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.conns)
+}
+
+// front is the proxy restartUnderLoad drives: lblab or nginx, in front of
+// the backends a and b (max_fails 1, fail_timeout 1 h, kept-alive
+// connections to them).
+type front struct {
+	url string
+	// disabled returns what the proxy said when it took a server out
+	// ("" while it took none out).
+	disabled func() string
+	// stop stops the proxy; disabled is complete afterwards.
+	stop func()
+}
+
 // A backend restarted under load: the proxy's pool holds keep-alive
 // connections that the old process closed. None of them may be used
 // (nginx drops an idle cached connection when its close event comes), so
 // once the backend listens again every request of every method is
 // answered by it, 200, and it is never marked down (max_fails 1 with a
 // fail_timeout of an hour: a single failure counted would take it out for
-// the rest of the test).
-//
-// The workers keep their client connections and loop without pause; the
-// restart happens between two of their requests (each request holds a
-// read lock, the restart the write lock), so that no request is in flight
-// on the backend when it goes away: those get what nginx gives them (a
-// retry or a 502) and are not this test's subject.
+// the rest of the test). nginx, given the same backends and load, must
+// pass the same test.
 func TestBackendRestartUnderLoad(t *testing.T) {
-	const workers = 8
-	a, b := newRestartBackend(t, "a"), newRestartBackend(t, "b")
-	ss := servers(a.addr, b.addr)
-	for i := range ss {
-		ss[i].FailTimeout = units.Of(time.Hour)
-	}
-	p := startProxy(t, lb(proxy.Group{Name: "web", Servers: ss}), Options{})
+	t.Run("lblab", func(t *testing.T) {
+		a, b := newRestartBackend(t, "a"), newRestartBackend(t, "b")
+		ss := servers(a.addr, b.addr)
+		for i := range ss {
+			ss[i].FailTimeout = units.Of(time.Hour)
+		}
+		p := startProxy(t, lb(proxy.Group{Name: "web", Servers: ss}), Options{})
+		restartUnderLoad(t, a, front{url: p.url, stop: func() { p.stop(t) }, disabled: func() string {
+			// Read as the history is flushed (once a second), so only
+			// whole lines.
+			p.hist.mu.Lock()
+			h := p.hist.b.Bytes()
+			h = h[:bytes.LastIndexByte(h, '\n')+1]
+			p.hist.mu.Unlock()
+			evs, err := history.ReadJSONL(bytes.NewReader(h), "history")
+			if err != nil {
+				return err.Error()
+			}
+			for _, e := range evs {
+				if e.Kind == history.KindHealth {
+					return fmt.Sprintf("health event: %s %s -> %s (%s)", e.Server, e.From, e.To, e.Reason)
+				}
+			}
+			return ""
+		}})
+	})
+	t.Run("nginx", func(t *testing.T) {
+		bin := nginxBinary(t)
+		a, b := newRestartBackend(t, "a"), newRestartBackend(t, "b")
+		restartUnderLoad(t, a, startNginxFront(t, bin, a.addr, b.addr))
+	})
+}
 
+// restartUnderLoad runs the load of TestBackendRestartUnderLoad through f
+// and restarts a under it. The workers keep their client connections and
+// loop without pause; the restart happens between two of their requests
+// (each request holds a read lock, the restart the write lock), so that
+// no request is in flight on the backend when it goes away: those get
+// what nginx gives them (a retry or a 502) and are not this test's
+// subject.
+func restartUnderLoad(t *testing.T, a *restartBackend, f front) {
+	const workers = 8
 	big := strings.Repeat("x", 100<<10) // above replayMax: streamed, not kept for a retry
 	kinds := []struct {
 		name, method, body string
@@ -213,7 +265,7 @@ func TestBackendRestartUnderLoad(t *testing.T) {
 				}
 				k := kinds[i%len(kinds)]
 				r.kind = k.name
-				req, _ := http.NewRequest(k.method, p.url+"/", strings.NewReader(k.body))
+				req, _ := http.NewRequest(k.method, f.url+"/", strings.NewReader(k.body))
 				resp, err := c.Do(req)
 				if err != nil {
 					r.err = err.Error()
@@ -245,32 +297,21 @@ func TestBackendRestartUnderLoad(t *testing.T) {
 	}
 	defer stopLoad()
 
-	// Under load, the pool to a fills with connections.
-	waitFor(t, 30*time.Second, "a's pool holds kept-alive connections", func() bool {
+	// Under load, the proxy keeps connections to a open.
+	waitFor(t, 30*time.Second, "kept-alive connections to a", func() bool {
 		mu.Lock()
 		n := len(recs)
 		mu.Unlock()
-		u := p.upstreams[a.addr]
-		u.mu.Lock()
-		defer u.mu.Unlock()
-		return n >= 50*workers && len(u.idle) >= workers/2
+		return n >= 50*workers && a.open() >= workers/2
 	})
 	gate.Lock()
-	u := p.upstreams[a.addr]
-	u.mu.Lock()
-	pooled := len(u.idle)
-	u.mu.Unlock()
+	pooled := a.open() // no request in flight: all of them idle in the pool
 	a.restart(t)
 	restarted.Store(true)
 	gate.Unlock()
 
 	// Until the restarted a has answered 50 requests of every kind, or a
-	// server was marked down (the history is flushed once a second).
-	downs := func() bool {
-		p.hist.mu.Lock()
-		defer p.hist.mu.Unlock()
-		return bytes.Contains(p.hist.b.Bytes(), []byte(`"kind":"health"`))
-	}
+	// server was taken out.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		m := seen()
@@ -281,14 +322,14 @@ func TestBackendRestartUnderLoad(t *testing.T) {
 		if done {
 			break
 		}
-		if downs() || time.Now().After(deadline) {
+		if f.disabled() != "" || time.Now().After(deadline) {
 			t.Errorf("the restarted a answered %v, want 50 of every kind", m)
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	all := stopLoad()
-	p.stop(t)
+	f.stop()
 
 	count := map[string]int{}
 	var bad []string
@@ -302,15 +343,119 @@ func TestBackendRestartUnderLoad(t *testing.T) {
 			bad = append(bad, fmt.Sprintf("%s %s: status %d from %q (%s)", phase, r.kind, r.status, r.backend, r.err))
 		}
 	}
-	t.Logf("%d connections to a pooled at the restart; requests by phase, kind and status: %v", pooled, count)
+	t.Logf("%d pooled connections to a at the restart; requests by phase, kind and status: %v", pooled, count)
 	if len(bad) > 0 {
 		t.Errorf("%d requests failed, the first: %s", len(bad), strings.Join(bad[:min(len(bad), 5)], "; "))
 	}
-	for _, e := range p.hist.events(t) {
-		if e.Kind == history.KindHealth {
-			t.Errorf("health event: %s %s -> %s (%s)", e.Server, e.From, e.To, e.Reason)
+	if d := f.disabled(); d != "" {
+		t.Errorf("a server was taken out: %s", d)
+	}
+}
+
+// nginxBinary returns the nginx binary, or skips the test (fails it with
+// CI=true: CI installs nginx).
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/nginx"); serr == nil {
+			bin, err = "/usr/sbin/nginx", nil
 		}
 	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but nginx is not installed (go tool task deps:peers installs it)")
+		}
+		t.Skip("nginx is not installed: skipping the comparison with nginx")
+	}
+	return bin
+}
+
+// startNginxFront runs nginx (one process, in the foreground) on a free
+// loopback port in front of a and b as lblab is configured in
+// TestBackendRestartUnderLoad: max_fails=1 fail_timeout=1h, a keepalive
+// pool.
+func startNginxFront(t *testing.T, bin, a, b string) front {
+	t.Helper()
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	errLog := filepath.Join(dir, "error.log")
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log %[2]s warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  upstream web {
+    server %[3]s max_fails=1 fail_timeout=1h;
+    server %[4]s max_fails=1 fail_timeout=1h;
+    keepalive 64;
+  }
+  server {
+    listen %[5]s;
+    location / {
+      proxy_pass http://web;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`, dir, errLog, a, b, addr)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", errLog)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}
+	t.Cleanup(stop)
+	waitFor(t, 10*time.Second, "nginx listens on "+addr, func() bool {
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(errLog)
+			t.Fatalf("nginx exited: %s%s", out.String(), log)
+		default:
+		}
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return front{url: "http://" + addr, stop: stop, disabled: func() string {
+		log, _ := os.ReadFile(errLog)
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, "upstream server temporarily disabled") {
+				return line
+			}
+		}
+		return ""
+	}}
 }
 
 // A server that closes a kept-alive connection just as a request goes out
