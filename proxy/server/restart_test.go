@@ -352,11 +352,15 @@ func restartUnderLoad(t *testing.T, a *restartBackend, f front) {
 	}
 }
 
-// nginxBinary returns the nginx binary, or skips the test (fails it with
-// CI=true: CI installs nginx).
+// nginxBinary returns the nginx binary ($LBLAB_NGINX, else from PATH or
+// /usr/sbin), or skips the test (fails it with CI=true: CI installs
+// nginx).
 func nginxBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
+	bin, err := os.Getenv("LBLAB_NGINX"), error(nil)
+	if bin == "" {
+		bin, err = exec.LookPath("nginx")
+	}
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/nginx"); serr == nil {
 			bin, err = "/usr/sbin/nginx", nil

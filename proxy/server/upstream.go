@@ -38,7 +38,9 @@ type upConn struct {
 // becomes readable, so it never sends a request on one it knows is
 // closed, and neither does the proxy. A connection closed in the instant
 // between this check and the request's write is the only stale one left
-// (conn.try deals with it).
+// (conn.try sends the request again on a new connection when it may;
+// otherwise the try ends as nginx's would, but is not counted as the
+// server's failure, where nginx counts it).
 func (u *upstream) get(now time.Duration) *upConn {
 	for {
 		c := u.take(now)
@@ -80,9 +82,11 @@ func (u *upstream) take(now time.Duration) *upConn {
 // is readable on it, neither the end of file of a server that closed it
 // (a restart, its own keep-alive timeout) nor bytes a server sent
 // unasked (an error page before closing; they would be taken for the
-// next request's answer). One non-blocking MSG_PEEK receive, which costs
-// a system call per reuse and no allocation. A connection that is not a
-// socket cannot be checked and counts as usable.
+// next request's answer). One non-blocking MSG_PEEK receive of a byte,
+// the test nginx's ngx_http_upstream_keepalive_close_handler makes when a
+// cached connection becomes readable; it costs a system call per reuse
+// and no allocation. A connection that is not a socket cannot be checked
+// and counts as usable.
 func (c *upConn) usable() bool {
 	if c.rio == nil {
 		return true
