@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -529,4 +530,61 @@ func TestStaleConnectionIsNotAFailure(t *testing.T) {
 	if n := served.Load(); n != 3 {
 		t.Errorf("once answered %d requests, want 3", n)
 	}
+}
+
+// A server whose keep-alive timeout is shorter than the proxy's pool's
+// (nginx's keepalive_timeout is 75 s, Go's net/http none, many servers
+// 5 s; the proxy keeps idle connections 30 s): each POST after a pause
+// finds the pooled connection closed by the server, and must not get a
+// 502 for it.
+func TestServerKeepAliveTimeoutShorterThanPool(t *testing.T) {
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Backend", "short")
+	}))
+	be.Config.IdleTimeout = 20 * time.Millisecond
+	be.Start()
+	defer be.Close()
+	p := startProxy(t, lb(proxy.Group{Name: "web", Servers: servers(be.Listener.Addr().String())}), Options{})
+	u := p.upstreams[be.Listener.Addr().String()]
+	c := client()
+	for i := range 5 {
+		resp, err := c.Post(p.url+"/", "text/plain", strings.NewReader("x=1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST %d after the server closed the pooled connection: %d", i+1, resp.StatusCode)
+		}
+		// The pause: until the server's idle timeout has closed the
+		// pooled connection and the proxy's kernel has its FIN.
+		waitFor(t, 5*time.Second, "the server closes the pooled connection", func() bool {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			return len(u.idle) == 1 && peerClosed(u.idle[0].nc)
+		})
+	}
+}
+
+// peerClosed reports whether the peer of c has closed it (poll(2) says
+// POLLRDHUP), without reading.
+func peerClosed(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		if n, err := unix.Poll(fds, 0); err == nil && n == 1 {
+			closed = fds[0].Revents&unix.POLLRDHUP != 0
+		}
+	})
+	return closed
 }
