@@ -571,16 +571,12 @@ func TestServerKeepAliveTimeoutShorterThanPool(t *testing.T) {
 // peerClosed reports whether the peer of c has closed it (poll(2) says
 // POLLRDHUP), without reading.
 func peerClosed(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	r := newRawIO(c)
+	if r == nil {
 		return false
 	}
 	closed := false
-	rc.Control(func(fd uintptr) {
+	r.rc.Control(func(fd uintptr) {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
 		if n, err := unix.Poll(fds, 0); err == nil && n == 1 {
 			closed = fds[0].Revents&unix.POLLRDHUP != 0
