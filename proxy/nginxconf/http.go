@@ -498,7 +498,7 @@ func (im *importer) httpListener(sock listenAt, socketOf map[listenAt]listenAt, 
 	port := sock.port
 	if len(addrOrder) > 1 {
 		im.warnf(addrs[netip.MustParseAddr(addrOrder[1])], "port %d is listened on at several addresses (%s): nginx binds %s and picks the server by the address a connection came to; lblab routes them as one listener",
-			port, strings.Join(addrOrder, ", "), sock)
+			port, wordList(addrOrder), sock)
 	}
 	if def == nil {
 		def = srvs[0]

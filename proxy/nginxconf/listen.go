@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/lblab/lblab/proxy"
 )
 
 // The listen directive, read as nginx 1.22 reads it on Linux
@@ -60,6 +62,9 @@ func (im *importer) listenAddress(d *node, stream bool) (listenAt, bool) {
 		}
 		im.errorf(d.line, "listen %s: unix domain sockets are not supported (lblab listens on TCP and UDP ports): listen on a port instead", a)
 		return listenAt{}, false
+	}
+	if strings.ContainsAny(a, "/?") {
+		return bad("invalid host") // a URI part (ngx_parse_inet_url)
 	}
 	defPort := 80
 	if stream {
@@ -274,7 +279,7 @@ func (im *importer) listenParams(d *node, at listenAt, stream bool) (listenParam
 		im.warnf(d.line, "listen %s http2: ignored (lblab speaks HTTP/1.1 to clients)", d.args[0])
 	}
 	if len(p.ignored) > 0 {
-		im.warnf(d.line, "listen %s: ignored: %s (lblab opens its sockets with default options)", d.args[0], strings.Join(p.ignored, " "))
+		im.warnf(d.line, "listen %s: ignored: %s (lblab opens its sockets with default options)", d.args[0], wordList(p.ignored))
 	}
 	return p, true
 }
@@ -353,6 +358,18 @@ func socketsOf(ats []listenAt) (order []listenAt, socketOf map[listenAt]listenAt
 		}
 	}
 	return order, socketOf
+}
+
+// wordList prints words of the input joined by ", ", each clipped
+// (proxy.Clip): a message quotes a line's worth of each.
+type wordList []string
+
+func (w wordList) String() string {
+	out := make([]string, len(w))
+	for i, s := range w {
+		out[i] = proxy.Clip(s)
+	}
+	return strings.Join(out, ", ")
 }
 
 // overlaps reports whether sockets on a and b cannot both be bound: the
