@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -199,7 +200,7 @@ func loadProxyConfig(path string, log *slog.Logger) (*proxy.Config, error) {
 		return nil, usageError{err}
 	}
 	var top map[string]any
-	isYAML := yaml.Unmarshal(src, &top) == nil && top != nil
+	isYAML := looksLikeYAML(src) && yaml.Unmarshal(src, &top) == nil && top != nil
 	switch {
 	case isYAML && (top["listeners"] != nil || top["groups"] != nil):
 		var cfg proxy.Config
@@ -244,6 +245,26 @@ func loadProxyConfig(path string, log *slog.Logger) (*proxy.Config, error) {
 		return importNginx(path, src, log)
 	}
 	return nil, usageError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
+}
+
+// yamlKey is the start of a YAML mapping's first key (or a document
+// start); an nginx configuration starts with a directive instead.
+var yamlKey = regexp.MustCompile(`^(---|[A-Za-z_][A-Za-z0-9_-]*:(\s|$))`)
+
+// looksLikeYAML reports whether the first line of src that is neither
+// blank nor a comment starts a YAML mapping, so that an nginx
+// configuration (however large) is not read as YAML first.
+func looksLikeYAML(src []byte) bool {
+	for len(src) > 0 {
+		line, rest, _ := bytes.Cut(src, []byte("\n"))
+		src = rest
+		t := bytes.TrimSpace(line)
+		if len(t) == 0 || t[0] == '#' {
+			continue
+		}
+		return yamlKey.Match(t)
+	}
+	return false
 }
 
 // validated checks a load balancer and lists every problem.

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -27,13 +26,16 @@ func startLblabProxy(t *testing.T, n int, args ...string) (*runningProxy, []stri
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errOut := &syncBuffer{}, &syncBuffer{}
-	code := make(chan int, 1)
-	go func() { code <- execute(ctx, append([]string{"proxy"}, args...), out, errOut) }()
-	rp := &runningProxy{log: errOut}
-	var once sync.Once
 	var exit int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		exit = execute(ctx, append([]string{"proxy"}, args...), out, errOut)
+	}()
+	rp := &runningProxy{log: errOut}
 	rp.stop = func() int {
-		once.Do(func() { cancel(); exit = <-code })
+		cancel()
+		<-done
 		return exit
 	}
 	t.Cleanup(func() { rp.stop() })
@@ -47,8 +49,8 @@ func startLblabProxy(t *testing.T, n int, args ...string) (*runningProxy, []stri
 			return rp, addrs
 		}
 		select {
-		case c := <-code:
-			t.Fatalf("lblab proxy exited with %d:\n%s%s", c, out, errOut)
+		case <-done:
+			t.Fatalf("lblab proxy exited with %d:\n%s%s", exit, out, errOut)
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -200,4 +202,40 @@ func TestBareUpstreamIsRefused(t *testing.T) {
 		code, _, stderr := lblab(t, "validate", writeFile(t, "lab.yaml", lab))
 		check(t, code, stderr)
 	})
+}
+
+// TestNginxConfIsNotReadAsYAMLFirst: an nginx configuration is told from
+// a YAML file by its first line, so that a large one is not parsed as
+// YAML (a 50 MB nginx.conf took 30 s and 1.5 GB in the YAML parser).
+func TestNginxConfIsNotReadAsYAMLFirst(t *testing.T) {
+	for src, want := range map[string]bool{
+		"listeners: [{port: 80, group: g}]\n":        true,
+		"# a lab\n\nname: x\nlb:\n  listeners: []\n": true,
+		"---\nname: x\n":                                         true,
+		"nginx: |\n  upstream a {}\n":                            true,
+		"events {}\nhttp { server { listen 80; } }\n":            false,
+		"# nginx.conf\nupstream app {\n  server 10.0.0.1:80;\n}": false,
+		"listen 127.0.0.1:80;\n":                                 false,
+		"":                                                       false,
+	} {
+		if got := looksLikeYAML([]byte(src)); got != want {
+			t.Errorf("looksLikeYAML(%q) = %v, want %v", src, got, want)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("upstream a { server 127.0.0.1:1; }\n")
+	for range 200_000 {
+		b.WriteString("gzip on;\n")
+	}
+	start := time.Now()
+	code, stderr := proxyExit(t, "--config", writeFile(t, "big.conf", b.String()))
+	if code != 2 || !strings.Contains(stderr, "at least one listener is required") {
+		t.Errorf("exit %d, stderr %.300q", code, stderr)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("a 2 MB nginx.conf took %v", took)
+	}
+	if len(stderr) > 40_000 {
+		t.Errorf("stderr has %d bytes for 200k ignored directives", len(stderr))
+	}
 }
