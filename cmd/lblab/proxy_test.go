@@ -107,6 +107,34 @@ http {
 	}
 }
 
+// TestProxyListensOnIPv6Only: listen [::]:PORT takes IPv6 only, as in
+// nginx (ipv6only=on is its default); ipv6only=off takes IPv4 too.
+func TestProxyListensOnIPv6Only(t *testing.T) {
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	} else {
+		ln.Close()
+	}
+	p1, p2 := freePort(t), freePort(t)
+	conf := writeFile(t, "nginx.conf", fmt.Sprintf(`events {}
+http {
+  server { listen [::]:%d; location / { proxy_pass http://127.0.0.1:9; } }
+  server { listen [::]:%d ipv6only=off; location / { proxy_pass http://127.0.0.1:9; } }
+}
+`, p1, p2))
+	_, addrs := startLblabProxy(t, 3, "--config", conf)
+	want := []string{fmt.Sprintf("[::]:%d", p1), fmt.Sprintf("[::]:%d", p2), fmt.Sprintf("0.0.0.0:%d", p2)}
+	if strings.Join(addrs, " ") != strings.Join(want, " ") {
+		t.Errorf("logged listeners on %q, want %q", addrs, want)
+	}
+	if !accepts("::1", p1) || accepts("127.0.0.1", p1) {
+		t.Errorf("listen [::]:%d: ::1 accepted %v (want true), 127.0.0.1 accepted %v (want false)", p1, accepts("::1", p1), accepts("127.0.0.1", p1))
+	}
+	if !accepts("::1", p2) || !accepts("127.0.0.1", p2) {
+		t.Errorf("listen [::]:%d ipv6only=off: ::1 accepted %v, 127.0.0.1 accepted %v (want both)", p2, accepts("::1", p2), accepts("127.0.0.1", p2))
+	}
+}
+
 func TestProxyBindsLoopbackByDefault(t *testing.T) {
 	for _, form := range []string{"lb", "lab"} {
 		t.Run(form, func(t *testing.T) {
