@@ -65,12 +65,14 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	}
 	sort.SliceStable(im.warns, func(i, j int) bool { return im.warns[i].Line < im.warns[j].Line })
 	if n := im.warnsSeen - maxWarnings; n > 0 {
-		im.warns = append(im.warns[:maxWarnings], Warning{File: name, Msg: fmt.Sprintf("… and %d more warnings (the first %d by line are shown)", n, maxWarnings)})
+		im.warns = append(im.warns[:maxWarnings], Warning{File: name, Line: im.warns[maxWarnings].Line,
+			Msg: fmt.Sprintf("… and %d more warnings from this line on (the first %d are shown)", n, maxWarnings)})
 	}
 	if im.errsSeen > 0 {
 		sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
 		if n := im.errsSeen - maxErrors; n > 0 {
-			im.errs = append(im.errs[:maxErrors], &Error{File: name, Msg: fmt.Sprintf("… and %d more errors (the first %d by line are shown)", n, maxErrors)})
+			im.errs = append(im.errs[:maxErrors], &Error{File: name, Line: im.errs[maxErrors].Line,
+				Msg: fmt.Sprintf("… and %d more errors from this line on (the first %d are shown)", n, maxErrors)})
 		}
 		return nil, im.warns, im.errs
 	}
@@ -96,7 +98,8 @@ const (
 )
 
 // At most maxErrors errors and maxWarnings warnings are returned (the
-// first by line), followed by a count of the others; at most maxKept of
+// first by line), followed by a count of the others at the line of the
+// first of them; at most maxKept of
 // each are held while reading, so that a huge configuration gives a
 // short answer in bounded memory.
 const (
