@@ -47,10 +47,13 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	readWarns, readWarnsSeen := len(im.warns), im.warnsSeen
 	cfg := &proxy.Config{}
 	cfg.Listeners = append(im.httpListeners(), im.streamListeners()...)
-	for _, g := range im.groups {
-		cfg.Groups = append(cfg.Groups, g.g)
+	if im.errsSeen == 0 {
+		cfg.Groups = make([]proxy.Group, 0, len(im.groups))
+		for _, g := range im.groups {
+			cfg.Groups = append(cfg.Groups, g.g)
+		}
 	}
-	if len(cfg.Listeners) == 0 && len(cfg.Groups) > 0 {
+	if len(cfg.Listeners) == 0 && len(im.groups) > 0 {
 		g := im.groups[0]
 		advice := fmt.Sprintf("server { listen 8080; location / { proxy_pass http://%s; } }", g.g.Name)
 		if g.ctx == ctxStream {
