@@ -92,7 +92,7 @@ up to --drain, flushes the history and exits 0.`,
 	fl.StringVar(&f.admin, "admin", "", "address of the admin API (/status, /metrics), e.g. 127.0.0.1:9090")
 	fl.StringArrayVar(&f.certs, "cert", nil, "an https certificate as HOST=CERT.pem,KEY.pem (repeatable; the first is the default)")
 	fl.StringVar(&f.certDir, "certs", "", "a folder of https certificates as 'lblab certs' writes it (HOST.pem, HOST-key.pem)")
-	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port answering every request with a 301 to https")
+	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port (on --bind) answering every request with a 301 to https")
 	fl.DurationVar(&f.udpIdle, "udp-idle", 30*time.Second, "how long a udp session lives without a datagram")
 	fl.StringVar(&f.bind, "bind", "127.0.0.1", "address of the listeners whose configuration names none (lb sections and lab files; an nginx.conf names them all); 0.0.0.0 for every IPv4 address")
 	fl.DurationVar(&f.headerTimeout, "header-timeout", 10*time.Second, "time a client has to send a whole request header, from its first byte")
