@@ -72,6 +72,8 @@ func init() {
 		same("8080 so_keepalive=1:2:3:4", `invalid so_keepalive value: "1:2:3:4"`),
 		refused("a duplicate listen", "http {\n  server {\n    listen 8080;\n    listen 8080;\n    location / { proxy_pass http://10.0.0.1:80; }\n  }\n}\n",
 			"", ""),
+		refused("duplicate listen options", "http {\n  server {\n    listen 8080 backlog=5;\n    location / { proxy_pass http://10.0.0.1:80; }\n  }\n  server {\n    listen 8080 backlog=6;\n  }\n}\n",
+			"duplicate listen options for 0.0.0.0:8080 (first at line 3)", "duplicate listen options for 0.0.0.0:8080"),
 		refused("stream default_server", inStream("9000 default_server"), `the invalid "default_server" parameter`, `the invalid "default_server" parameter`),
 		refused("stream deferred", inStream("9000 deferred"), `the invalid "deferred" parameter`, `the invalid "deferred" parameter`),
 		refused("stream abc", inStream("abc"), `host not found in "abc"`, `host not found in "abc"`),
@@ -92,7 +94,7 @@ func init() {
 		switch errorCases[i].name {
 		case "listen: a duplicate listen":
 			errorCases[i].line, errorCases[i].msg, errorCases[i].nginxSays = 4, "a duplicate listen 0.0.0.0:8080", "a duplicate listen 0.0.0.0:8080"
-		case "listen: stream wildcard and address on one port":
+		case "listen: stream wildcard and address on one port", "listen: duplicate listen options":
 			errorCases[i].line = 7
 		}
 	}
