@@ -28,17 +28,6 @@ const historyFlush = time.Second
 // nothing: the flusher is a goroutine that a loaded machine may run late.
 const killMargin = 500 * time.Millisecond
 
-// buildLblab builds the lblab binary into a folder of t's, for tests
-// that need a real process (to kill it).
-func buildLblab(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lblab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // killableProxy is an `lblab proxy --history FILE` process in front of
 // one in-process backend.
 type killableProxy struct {
