@@ -781,7 +781,7 @@ func (c *conn) try(rq *request, u *upstream, g *group) (tryResult, *upConn) {
 		}
 		c.up.Store(uc)
 		t, stale := c.exchange(rq, uc, g)
-		if t.Outcome == attempt.Answered && !t.gone {
+		if t.Outcome == attempt.Answered && !t.gone && !t.badBody {
 			return t, uc
 		}
 		c.up.Store(nil)
