@@ -35,8 +35,8 @@ var (
 type field struct {
 	name, value, line span
 	// drop: a hop-by-hop field, one the proxy writes itself (Host and the
-	// framing fields), or one nginx ignores (a name with other characters
-	// than letters, digits and '-').
+	// framing fields), or a request field nginx ignores (a name with other
+	// characters than letters, digits and '-').
 	drop bool
 }
 
@@ -413,7 +413,7 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 		if dup {
 			return errMalformed
 		}
-		if !plain {
+		if !plain && isRequest {
 			f.drop = true // nginx's ignore_invalid_headers
 		}
 		if len(name) > 6 && eqFold(name[:6], "proxy-") {
