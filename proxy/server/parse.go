@@ -299,13 +299,14 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 		if colon <= 0 {
 			return errMalformed // also an obsolete folded line (starts with white space)
 		}
-		plain := true // letters, digits and '-' only
+		class := uint8(nameToken | namePlain)
 		for _, c := range line[:colon] {
-			if !isToken(c) {
-				return errMalformed
-			}
-			plain = plain && (c == '-' || ('0' <= c && c <= '9') || ('a' <= c|0x20 && c|0x20 <= 'z'))
+			class &= nameTable[c]
 		}
+		if class&nameToken == 0 {
+			return errMalformed
+		}
+		plain := class&namePlain != 0 // letters, digits and '-' only
 		vs, ve := colon+1, len(line)
 		for vs < ve && line[vs] == ' ' {
 			vs++
@@ -661,6 +662,31 @@ func eqFoldBytes(a, b []byte) bool {
 func isToken(c byte) bool {
 	return tokenTable[c]
 }
+
+// nameTable classes the bytes of a field name: nameToken for a token
+// character, namePlain as well for those nginx takes (letters, digits,
+// '-'). A name's class is the AND of its bytes' classes.
+var nameTable = func() (t [256]uint8) {
+	for c := range t {
+		if tokenTable[c] {
+			t[c] = nameToken
+		}
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= namePlain
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] |= namePlain
+		t[c-'a'+'A'] |= namePlain
+	}
+	t['-'] |= namePlain
+	return t
+}()
+
+const (
+	nameToken = 1 << iota
+	namePlain
+)
 
 var tokenTable = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
