@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +37,27 @@ func (m *memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: ne
 func (m *memConn) SetDeadline(time.Time) error      { return nil }
 func (m *memConn) SetReadDeadline(time.Time) error  { return nil }
 func (m *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+// serveMem serves the client connection nc (a memConn) on s's first
+// listener until it ends, within 5 s.
+func serveMem(t *testing.T, s *Server, nc net.Conn) {
+	t.Helper()
+	c := newConn(s, s.listeners[0], nc)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.serve()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the connection did not end")
+	}
+}
 
 // FuzzRequestPath runs the whole request path (parse the client's bytes,
 // route, pick, send to a server, parse its answer, relay it) with a client
@@ -84,21 +104,7 @@ func FuzzRequestPath(f *testing.F) {
 			t.Fatal(err)
 		}
 		cc := &memConn{in: bytes.NewReader(client)}
-		c := newConn(s, s.listeners[0], cc)
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.connWG.Add(1)
-		s.mu.Unlock()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c.serve()
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("the connection did not end")
-		}
+		serveMem(t, s, cc)
 		if out := cc.out.Bytes(); len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) {
 			t.Fatalf("the client got %q", out[:min(len(out), 40)])
 		}
@@ -187,52 +193,18 @@ func FuzzSharedUpstream(f *testing.F) {
 	}
 	tagA, tagB := ipA.String(), ipB.String()
 
-	var mu sync.Mutex
-	var problems []string
-	ended := 0
-	addr := rawBackend(f, func(c *net.TCPConn) {
-		defer func() {
-			mu.Lock()
-			ended++
-			mu.Unlock()
-		}()
-		var buf []byte
-		tmp := make([]byte, 16<<10)
-		for {
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			n, err := c.Read(tmp)
-			buf = append(buf, tmp[:n]...)
-			for {
-				r, k, perr := parseModelRequest(buf)
-				if perr != nil {
-					mu.Lock()
-					problems = append(problems, fmt.Sprintf("the backend cannot read what the proxy sent: %q", buf[:min(len(buf), 200)]))
-					mu.Unlock()
-					return
-				}
-				if k == 0 {
-					break
-				}
-				buf = buf[k:]
-				if r.tag != tagA && r.tag != tagB {
-					mu.Lock()
-					problems = append(problems, fmt.Sprintf("the backend read a request the proxy did not write: %q", r.header))
-					mu.Unlock()
-				}
-				if _, err := c.Write(modelAnswer(r)); err != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
+	m := newModelBackend(f, nil)
+	m.check = func(r modelReq) string {
+		if r.tag != tagA && r.tag != tagB {
+			return fmt.Sprintf("the backend read a request the proxy did not write: %q", r.header)
 		}
-	})
+		return ""
+	}
 	cfg := lb(proxy.Group{Name: "web", Servers: servers("127.0.0.1:1")})
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		mu.Lock()
-		problems, ended = nil, 0
-		mu.Unlock()
+		m.mu.Lock()
+		m.problems, m.ended, m.reqs = nil, 0, nil
+		m.mu.Unlock()
 		var dials atomic.Int64
 		s, err := New(cfg, Options{
 			Logger:           slog.New(slog.DiscardHandler),
@@ -240,7 +212,7 @@ func FuzzSharedUpstream(f *testing.F) {
 			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 				dials.Add(1)
 				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
+				return d.DialContext(ctx, network, m.addr)
 			},
 		})
 		if err != nil {
@@ -248,21 +220,7 @@ func FuzzSharedUpstream(f *testing.F) {
 		}
 		run := func(in []byte, ip net.IP) []byte {
 			cc := &taggedConn{memConn: memConn{in: bytes.NewReader(in)}, ip: ip}
-			c := newConn(s, s.listeners[0], cc)
-			s.mu.Lock()
-			s.conns[c] = struct{}{}
-			s.connWG.Add(1)
-			s.mu.Unlock()
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				c.serve()
-			}()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatalf("the connection did not end")
-			}
+			serveMem(t, s, cc)
 			return cc.out.Bytes()
 		}
 		outA := run(a, ipA)
@@ -275,9 +233,9 @@ func FuzzSharedUpstream(f *testing.F) {
 		// Every server connection has ended once the proxy closed its own.
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			mu.Lock()
-			n := ended
-			mu.Unlock()
+			m.mu.Lock()
+			n := m.ended
+			m.mu.Unlock()
 			if int64(n) >= dials.Load() {
 				break
 			}
@@ -286,10 +244,10 @@ func FuzzSharedUpstream(f *testing.F) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(problems) > 0 {
-			t.Fatal(strings.Join(problems, "\n"))
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if len(m.problems) > 0 {
+			t.Fatal(strings.Join(m.problems, "\n"))
 		}
 		for _, o := range []struct {
 			who      string

@@ -136,11 +136,14 @@ func modelAnswer(r modelReq) []byte {
 type modelBackend struct {
 	addr    string
 	answers map[string]string
-	mu      sync.Mutex
-	reqs    []modelReq
-	partial int // connections that ended inside a request
-	bad     int // requests it could not read
-	conns   int
+	// check, when set, says what is wrong with a request ("" if nothing).
+	check func(modelReq) string
+	mu    sync.Mutex
+	reqs  []modelReq
+	// problems: what check found, and requests the backend could not read.
+	problems []string
+	partial  int // connections that ended inside a request
+	ended    int // connections that ended
 }
 
 func newModelBackend(t testing.TB, answers map[string]string) *modelBackend {
@@ -151,9 +154,11 @@ func newModelBackend(t testing.TB, answers map[string]string) *modelBackend {
 }
 
 func (m *modelBackend) serve(c net.Conn) {
-	m.mu.Lock()
-	m.conns++
-	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.ended++
+		m.mu.Unlock()
+	}()
 	var buf []byte
 	tmp := make([]byte, 32<<10)
 	for {
@@ -164,7 +169,7 @@ func (m *modelBackend) serve(c net.Conn) {
 			r, k, perr := parseModelRequest(buf)
 			if perr != nil {
 				m.mu.Lock()
-				m.bad++
+				m.problems = append(m.problems, fmt.Sprintf("the backend cannot read what it got: %q", buf[:min(len(buf), 200)]))
 				m.mu.Unlock()
 				c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 				return
@@ -175,6 +180,11 @@ func (m *modelBackend) serve(c net.Conn) {
 			buf = buf[k:]
 			m.mu.Lock()
 			m.reqs = append(m.reqs, r)
+			if m.check != nil {
+				if p := m.check(r); p != "" {
+					m.problems = append(m.problems, p)
+				}
+			}
 			m.mu.Unlock()
 			if strings.HasPrefix(r.target, "/slow") {
 				time.Sleep(50 * time.Millisecond)

@@ -124,6 +124,7 @@ type diffResult struct {
 	forwarded []string
 	headers   []string // the headers of the forwarded requests
 	partial   int      // server connections that ended inside a request
+	problems  []string // what the backend could not read
 	victim    string   // X-Answer-To the next client got (or how it failed)
 }
 
@@ -265,7 +266,7 @@ func TestSmugglingDifferential(t *testing.T) {
 
 	run := func(addr string, i int, c diffCase) diffResult {
 		m.mu.Lock()
-		m.reqs, m.partial = nil, 0
+		m.reqs, m.partial, m.problems = nil, 0, nil
 		m.mu.Unlock()
 		req := c.req
 		if c.resp != "" {
@@ -287,7 +288,7 @@ func TestSmugglingDifferential(t *testing.T) {
 				r.headers = append(r.headers, q.header)
 			}
 		}
-		r.partial = m.partial
+		r.partial, r.problems = m.partial, m.problems
 		m.mu.Unlock()
 		return r
 	}
@@ -320,6 +321,9 @@ func TestSmugglingDifferential(t *testing.T) {
 				t.Errorf("%s: lblab's backend read a request lblab did not write: %q", c.name, h)
 				note += " SMUGGLED"
 			}
+		}
+		for _, p := range l.problems {
+			t.Errorf("%s: through lblab, %s", c.name, p)
 		}
 		if l.answer != n.answer && note == "" {
 			note = " (differs)"
