@@ -535,15 +535,6 @@ func (c *conn) expectContinue() {
 	}
 }
 
-func indexString(b []byte, s string) int {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
-}
-
 // hostOnly strips the port from a Host value.
 func hostOnly(h []byte) []byte {
 	if len(h) > 0 && h[0] == '[' {

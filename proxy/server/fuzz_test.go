@@ -129,6 +129,10 @@ func TestChunkedDecoder(t *testing.T) {
 		{"zz\r\n", "", false, 0},
 		{"5\r\nhelloX\r\n", "hello", false, 0},
 		{"fffffffffffffffff\r\n", "", false, 0},
+		{"5\rX\r\nhello\r\n0\r\n\r\n", "", false, 0},              // a CR not before LF (nginx: 400)
+		{"5;a\rb\r\nhello\r\n0\r\n\r\n", "", false, 0},            // the same in an extension
+		{"5\r\nhello\r\n0\r\nT: a\rb\r\n\r\n", "hello", false, 0}, // and in a trailer
+		{"5 ;ext\r\nhello\r\n0\r\n\r\n", "hello", true, 0},        // white space before ';' (nginx takes it)
 	} {
 		for _, step := range []int{1, 3, len(tc.in)} {
 			var ch chunked

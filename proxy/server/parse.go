@@ -658,11 +658,6 @@ func eqFoldBytes(a, b []byte) bool {
 	return true
 }
 
-// isToken reports whether c may appear in a token (RFC 9110 tchar).
-func isToken(c byte) bool {
-	return tokenTable[c]
-}
-
 // nameTable classes the bytes of a field name: nameToken for a token
 // character, namePlain as well for those nginx takes (letters, digits,
 // '-'). A name's class is the AND of its bytes' classes.
@@ -688,6 +683,7 @@ const (
 	namePlain
 )
 
+// tokenTable holds the bytes that may appear in a token (RFC 9110 tchar).
 var tokenTable = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
