@@ -446,10 +446,33 @@ func (c *conn) handle(n int) bool {
 			}
 		}
 	case bodyChunked:
+		// The body streams; the part already here is checked before
+		// anything goes to a server, so that a malformed one (most come
+		// whole with their header) is answered 400 and not forwarded at
+		// all, as nginx, which reads the body first, does.
+		if !chunkedPrefixOK(c.in[c.r:c.w]) {
+			c.writeError(400, false, false)
+			c.record(rq.g, 400, "bad_request", rq.start, 0, 0, "")
+			return false
+		}
 	default:
 		rq.inMem = true
 	}
 	return c.forward(&rq) && !h.close
+}
+
+// chunkedPrefixOK reports whether p is the start of a well-formed chunked
+// body (or a whole one, and what follows it).
+func chunkedPrefixOK(p []byte) bool {
+	var ch chunked
+	for len(p) > 0 && !ch.done {
+		k, data, err := ch.feed(p)
+		if err != nil {
+			return false
+		}
+		p = p[k+len(data):]
+	}
+	return true
 }
 
 // flushPending writes the held end of the last response.

@@ -143,6 +143,7 @@ type modelBackend struct {
 	// problems: what check found, and requests the backend could not read.
 	problems []string
 	partial  int // connections that ended inside a request
+	bytesIn  int // bytes read, in all
 	ended    int // connections that ended
 }
 
@@ -165,6 +166,9 @@ func (m *modelBackend) serve(c net.Conn) {
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, err := c.Read(tmp)
 		buf = append(buf, tmp[:n]...)
+		m.mu.Lock()
+		m.bytesIn += n
+		m.mu.Unlock()
 		for {
 			r, k, perr := parseModelRequest(buf)
 			if perr != nil {

@@ -171,6 +171,32 @@ func TestStrictRequests(t *testing.T) {
 			t.Errorf("%s: the backend got %q", tc.name, reqs[0].header)
 		}
 	}
+	// A chunked body streams: a bad chunk that comes after the proxy has
+	// begun sending is answered 400 as well (not a silent close), and the
+	// server connection is cut inside the request, which the server so
+	// never reads whole.
+	t.Run("bad chunk while streaming", func(t *testing.T) {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, ch+"5\r\nhello\r\n")
+		waitFor(t, 5*time.Second, "the body streaming", func() bool {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.bytesIn > 0
+		})
+		io.WriteString(c, "5\rX\r\nworld\r\n0\r\n\r\n")
+		st, _, _, err := readOne(bufio.NewReader(c), "POST")
+		if err != nil || st != 400 {
+			t.Fatalf("got %d (%v), want 400", st, err)
+		}
+		if reqs := m.take(); len(reqs) > 0 {
+			t.Fatalf("the backend read %q whole", reqs[0].header)
+		}
+	})
 	// What nginx takes goes through: a name nginx ignores is dropped, a
 	// trailing dot, an IPv6 literal and an empty port are fine.
 	for _, tc := range []struct{ name, req, target, host string }{
