@@ -188,7 +188,7 @@ func TestStrictRequests(t *testing.T) {
 			defer m.mu.Unlock()
 			return m.bytesIn > 0
 		})
-		io.WriteString(c, "5\rX\r\nworld\r\n0\r\n\r\n")
+		io.WriteString(c, "zz\r\nworld\r\n0\r\n\r\n")
 		st, _, _, err := readOne(bufio.NewReader(c), "POST")
 		if err != nil || st != 400 {
 			t.Fatalf("got %d (%v), want 400", st, err)
