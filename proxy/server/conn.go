@@ -757,11 +757,12 @@ func (c *conn) recordFull(g *group, status int, class string, start, end time.Du
 // tryResult is what one try gave.
 type tryResult struct {
 	attempt.Try
-	gone bool // the client left (or Shutdown cut the connection)
-	// badBody: the client's chunked body is malformed (answered 400).
+	gone   bool // the client left (or Shutdown cut the connection)
+	hn     int  // the response header's length in b.ub
+	filled int  // bytes read into b.ub
+	// badBody: the client's chunked body is malformed (it is answered
+	// 400, and the server connection is cut inside the request).
 	badBody bool
-	hn      int // the response header's length in b.ub
-	filled  int // bytes read into b.ub
 }
 
 func tryOf(o attempt.Outcome, sent bool) tryResult {
