@@ -3,7 +3,7 @@
 // happened against the protocols' theory, and writes HTML reports.
 //
 // Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad
-// input (a lab file, a flag).
+// input (a lab file, a flag), 130/143 when SIGINT/SIGTERM stopped it.
 package main
 
 import (
@@ -13,8 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/lblab/lblab/scenarios"
 	"github.com/spf13/cobra"
@@ -27,9 +25,10 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signalContext(context.Background())
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // execute runs the command line, writing to stdout and stderr, and
@@ -42,6 +41,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	if in, ok := interruption(ctx); ok {
+		fmt.Fprintln(stderr, "lblab:", in)
+		return in.code()
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

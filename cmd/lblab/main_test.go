@@ -37,6 +37,7 @@ type results struct {
 	Seed         uint64         `json:"seed"`
 	Seeds        int            `json:"seeds"`
 	Passed       bool           `json:"passed"`
+	Interrupted  bool           `json:"interrupted"`
 	Metrics      map[string]any `json:"metrics"`
 	Expectations []struct {
 		Name   string `json:"name"`

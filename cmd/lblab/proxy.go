@@ -70,8 +70,8 @@ unchanged ports keep their sockets; a configuration that does not load is
 logged and the old one stays.
 
 With --history FILE, every request and every health transition is written
-to FILE as JSON Lines (t in seconds since the proxy started), buffered and
-flushed at exit.
+to FILE as JSON Lines (t in seconds since the proxy started), in whole
+lines at least once a second: a killed proxy loses at most the last second.
 
 SIGTERM or SIGINT stops accepting, lets the requests in flight finish for
 up to --drain, flushes the history and exits 0.`,

@@ -680,6 +680,9 @@ func (c *conn) forward(rq *request) bool {
 		}
 		d := g.policy.After(now, attempt.Request{Method: rq.method, Started: rq.start, Tries: tries,
 			MaxTries: maxTries}, t.Try)
+		if t.stale {
+			d.Failed = false // see tryResult.stale
+		}
 		if d.Next || t.Outcome != attempt.Answered {
 			att.Done(now, peer, d.Failed, now-sent)
 			g.passive(now, peer, d)
@@ -763,6 +766,10 @@ type tryResult struct {
 	// badBody: the client's chunked body is malformed (it is answered
 	// 400, and the server connection is cut inside the request).
 	badBody bool
+	// stale: a kept-alive connection gave nothing back (closed by the
+	// server as the request went out) and the request could not be sent
+	// again: not the server's failure (see upstream.get).
+	stale bool
 }
 
 func tryOf(o attempt.Outcome, sent bool) tryResult {
@@ -774,7 +781,7 @@ func tryOf(o attempt.Outcome, sent bool) tryResult {
 // into c.resp from b.ub[:hn] and the first body bytes after it. A reused
 // keep-alive connection that gave nothing back (the server had closed
 // it) is replaced by a new one once, when the request can be sent again
-// safely (an idempotent method and a body in memory).
+// safely (a body in memory, and an idempotent method or non_idempotent).
 func (c *conn) try(rq *request, u *upstream, g *group) (tryResult, *upConn) {
 	s := c.s
 	uc := u.get(rq.sent)
@@ -808,10 +815,11 @@ func (c *conn) try(rq *request, u *upstream, g *group) (tryResult, *upConn) {
 			t.gone = true
 			return t, nil
 		}
-		if stale && reused && rq.inMem && idempotentMethod(rq.method) {
+		if stale && reused && rq.inMem && (idempotentMethod(rq.method) || g.policy.On&attempt.NonIdempotent != 0) {
 			uc, reused = nil, false
 			continue
 		}
+		t.stale = stale && reused
 		return t, nil
 	}
 }

@@ -6,107 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lblab/lblab/proxy"
 )
-
-// nginxBinary returns $LBLAB_NGINX if set (empty if it is not a file),
-// else nginx from PATH or /usr/sbin. Outside CI a missing nginx skips the
-// test with one line; with CI=true it fails.
-func nginxBinary(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("LBLAB_NGINX")
-	if bin == "" {
-		if p, err := exec.LookPath("nginx"); err == nil {
-			bin = p
-		} else {
-			bin = "/usr/sbin/nginx"
-		}
-	}
-	if st, err := os.Stat(bin); err != nil || st.IsDir() {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but no nginx binary at %q ($LBLAB_NGINX, PATH, /usr/sbin): run `go tool task deps:peers` (apt-get install -y nginx)", bin)
-		}
-		t.Skip("nginx not found (go tool task deps:peers installs it): the differential test against nginx is skipped")
-	}
-	return bin
-}
-
-// startNginx runs nginx in the foreground (one process, no daemon) with
-// the http block body given, in a temporary prefix directory, and returns
-// its loopback address once it answers; it is killed when the test ends.
-func startNginx(t *testing.T, bin, httpBody string) string {
-	t.Helper()
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    server {
-        listen %[2]s;
-%[3]s
-    }
-}
-`, dir, addr, httpBody)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir+"/", "-e", filepath.Join(dir, "error.log"), "-c", path)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nginx: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	logs := func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		return out.String() + string(b)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("nginx exited: %v\n%s\nconfig:\n%s", err, logs(), conf)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on %s within 15s\n%s", addr, logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // diffCase is one entry of the smuggling and desync corpus: a raw request
 // from the client, or (resp set) a raw response of the backend to a plain
@@ -257,18 +162,23 @@ func TestSmugglingDifferential(t *testing.T) {
 	// request after its client left) is never put down to the other.
 	mL, mN := newModelBackend(t, answers), newModelBackend(t, answers)
 	lbl := startProxy(t, lb(proxy.Group{Name: "web", Servers: servers(mL.addr)}), Options{MaxIdlePerServer: 1})
-	ngx := startNginx(t, bin, `        client_max_body_size 0;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Real-IP $remote_addr;
-        }
+	ngx := startNginx(t, bin, func(listen string) string {
+		return `  client_max_body_size 0;
+  upstream backend {
+    server ` + mN.addr + `;
+    keepalive 1;
+  }
+  server {
+    listen ` + listen + `;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Real-IP $remote_addr;
     }
-    upstream backend {
-        server `+mN.addr+`;
-        keepalive 1;`)
+  }`
+	}).addr
 
 	// lblabIdle waits until lblab has ended every client connection, so
 	// that all it forwards for a case is counted in that case.
