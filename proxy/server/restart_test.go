@@ -13,12 +13,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -382,78 +380,23 @@ func nginxBinary(t *testing.T) string {
 // pool.
 func startNginxFront(t *testing.T, bin, a, b string) front {
 	t.Helper()
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	errLog := filepath.Join(dir, "error.log")
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[2]s warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  upstream web {
-    server %[3]s max_fails=1 fail_timeout=1h;
-    server %[4]s max_fails=1 fail_timeout=1h;
+	n := startNginx(t, bin, func(listen string) string {
+		return fmt.Sprintf(`  upstream web {
+    server %[1]s max_fails=1 fail_timeout=1h;
+    server %[2]s max_fails=1 fail_timeout=1h;
     keepalive 64;
   }
   server {
-    listen %[5]s;
+    listen %[3]s;
     location / {
       proxy_pass http://web;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
-  }
-}
-`, dir, errLog, a, b, addr)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", errLog)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	stop := func() {
-		cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	}
-	t.Cleanup(stop)
-	waitFor(t, 10*time.Second, "nginx listens on "+addr, func() bool {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(errLog)
-			t.Fatalf("nginx exited: %s%s", out.String(), log)
-		default:
-		}
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
+  }`, a, b, listen)
 	})
-	return front{url: "http://" + addr, stop: stop, disabled: func() string {
-		log, _ := os.ReadFile(errLog)
+	return front{url: "http://" + n.addr, stop: n.stop, disabled: func() string {
+		log, _ := os.ReadFile(n.errLog)
 		for _, line := range strings.Split(string(log), "\n") {
 			if strings.Contains(line, "upstream server temporarily disabled") {
 				return line
