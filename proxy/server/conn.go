@@ -329,6 +329,8 @@ func statusText(code int) string {
 		return "Bad Request"
 	case 404:
 		return "Not Found"
+	case 405:
+		return "Not Allowed"
 	case 414:
 		return "Request-URI Too Large"
 	case 431:
@@ -411,9 +413,11 @@ func (c *conn) handle(n int) bool {
 	c.now = s.now()
 	rq := request{hb: hb, start: c.now, method: methodString(h.method.of(hb)), target: h.target.of(hb)}
 	rq.head = rq.method == "HEAD"
-	if rq.method == "CONNECT" {
-		c.writeError(501, false, false)
-		c.record(nil, 501, "not_implemented", rq.start, 0, 0, "")
+	if rq.method == "CONNECT" || rq.method == "TRACE" {
+		// nginx answers both 405 whatever the location (a TRACE would
+		// echo the client's cookies back to a script).
+		c.writeError(405, false, false)
+		c.record(nil, 405, "not_allowed", rq.start, 0, 0, "")
 		return false
 	}
 	var host []byte

@@ -231,6 +231,13 @@ func parseResponse(b []byte, h *header) error {
 	if st < 100 || (len(line) > 12 && line[12] != ' ') {
 		return errMalformed
 	}
+	for _, c := range line[12:] {
+		// The reason phrase: HTAB, SP, VCHAR, obs-text (RFC 9112). A bare
+		// CR passed on would end the status line early for some clients.
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return errMalformed
+		}
+	}
 	h.status = st
 	h.reason = span{int32(s + 9), int32(e)}
 	if err := parseFields(b, i, h, false); err != nil {
@@ -460,6 +467,9 @@ func finishFraming(b []byte, h *header, isRequest bool) error {
 func parseTarget(b []byte, h *header) error {
 	t := h.target.of(b)
 	if t[0] == '/' {
+		if !validPath(t) {
+			return errMalformed
+		}
 		return nil
 	}
 	i := 0
@@ -509,10 +519,76 @@ func parseTarget(b []byte, h *header) error {
 	if !validHost(t[hs:j]) {
 		return errMalformed
 	}
+	if !validPath(t[j:]) {
+		return errMalformed
+	}
 	start := h.target.start
 	h.absHost, h.hasAbs = span{start + int32(hs), start + int32(j)}, true
 	h.target = span{start + int32(j), h.target.end}
 	return nil
+}
+
+// validPath reports whether nginx takes the path of a request target
+// (what precedes '?' or '#' of t, which starts with '/' or is empty):
+// ngx_http_parse_complex_uri refuses a '%' not followed by two hex digits,
+// "%00", and a ".." segment (also written with %2e, or ended by %2f) that
+// climbs above the root once "." segments are dropped and slashes merged
+// (nginx's merge_slashes default). The proxy sends the target as it came,
+// as nginx's proxy_pass without a URI does; it only refuses what nginx
+// refuses, so that no backend gets "/../etc/passwd".
+func validPath(t []byte) bool {
+	if len(t) == 0 || t[0] != '/' ||
+		(bytes.IndexByte(t, '%') < 0 && bytes.Index(t, []byte("/.")) < 0) {
+		return true // no path, or nothing in it nginx could refuse
+	}
+	const (
+		usual  = iota // inside a segment
+		slash         // after a '/'
+		dot           // after "/."
+		dotDot        // after "/.."
+	)
+	// depth counts the segments before the current one: a ".." segment
+	// takes one away.
+	state, depth := slash, 0
+	for i := 1; i < len(t); i++ {
+		c := t[i]
+		if c == '%' {
+			if i+2 >= len(t) || hexVal(t[i+1]) < 0 || hexVal(t[i+2]) < 0 {
+				return false
+			}
+			c = byte(hexVal(t[i+1])<<4 | hexVal(t[i+2]))
+			i += 2
+			switch c {
+			case 0:
+				return false
+			case '%', '#', '?':
+				state = usual // taken as is (nginx)
+				continue
+			}
+		} else if c == '?' || c == '#' {
+			break
+		}
+		switch {
+		case c == '/':
+			switch state {
+			case usual:
+				depth++
+			case dotDot:
+				if depth == 0 {
+					return false
+				}
+				depth--
+			}
+			state = slash
+		case c == '.' && state == slash:
+			state = dot
+		case c == '.' && state == dot:
+			state = dotDot
+		default:
+			state = usual
+		}
+	}
+	return state != dotDot || depth > 0
 }
 
 // ipLiteralTable holds what nginx takes inside [ ] in an absolute-form
