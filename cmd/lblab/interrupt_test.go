@@ -286,6 +286,32 @@ func TestRunOutFolderInUse(t *testing.T) {
 	if !strings.Contains(stderr, "not an earlier run's folder") || !exists(notes) {
 		t.Errorf("--clean on a folder that is not a run's: stderr %q, notes.txt kept: %v", stderr, exists(notes))
 	}
+
+	// A results.json is not enough: a folder holding other files as well
+	// (a project that has a results.json of its own) is refused whole,
+	// and nothing in it is removed.
+	src := filepath.Join(other, "src", "main.go")
+	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{src, filepath.Join(other, "results.json"), filepath.Join(other, "plot.png")} {
+		if err := os.WriteFile(f, []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr = lblab(t, "run", "vrrp-failover", "--out", other, "--clean")
+	wantExit(t, code, 2, stdout, stderr)
+	if !strings.Contains(stderr, "notes.txt") || !exists(notes) || !exists(src) || !exists(filepath.Join(other, "plot.png")) {
+		t.Errorf("--clean on a folder with other files: stderr %q; notes.txt kept: %v, src/main.go kept: %v",
+			stderr, exists(notes), exists(src))
+	}
+
+	// --out naming a file is bad input too.
+	code, stdout, stderr = lblab(t, "run", "vrrp-failover", "--out", notes)
+	wantExit(t, code, 2, stdout, stderr)
+	if !strings.Contains(stderr, "not a folder") {
+		t.Errorf("--out naming a file: stderr %q", stderr)
+	}
 }
 
 // TestRunDefaultOutFoldersDiffer: runs started at once (the same second)
