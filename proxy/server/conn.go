@@ -432,7 +432,16 @@ func (c *conn) handle(n int) bool {
 			rq.target = append([]byte("/"), rq.target...)
 		}
 	}
-	rq.g = c.l.rt.Load().route(hostOnly(host), rq.target)
+	path := rq.target
+	if i := indexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if complexPath(path) {
+		// Rules match the path as nginx's locations do (the server still
+		// gets the target as it came): "/static/../admin" is "/admin".
+		path, _ = normalPath(make([]byte, 0, len(path)), path)
+	}
+	rq.g = c.l.rt.Load().route(hostOnly(host), path)
 	c.b = bufPool.Get().(*bufs)
 	defer c.putBufs()
 
@@ -579,12 +588,8 @@ func hostOnly(h []byte) []byte {
 // route picks the group of a request by the listener's rules, as
 // simproxy's route does: the first rule whose host (if any) equals the
 // request's host, ignoring case, and whose path prefix starts the path
-// (the target up to '?').
-func (l *routes) route(host, target []byte) *group {
-	path := target
-	if i := indexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+// (normalized as nginx's locations see it, without the query).
+func (l *routes) route(host, path []byte) *group {
 	for i := range l.rules {
 		r := &l.rules[i]
 		if (r.host == "" || eqFold(host, r.host)) &&

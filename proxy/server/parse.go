@@ -537,58 +537,97 @@ func parseTarget(b []byte, h *header) error {
 // as nginx's proxy_pass without a URI does; it only refuses what nginx
 // refuses, so that no backend gets "/../etc/passwd".
 func validPath(t []byte) bool {
-	if len(t) == 0 || t[0] != '/' ||
-		(bytes.IndexByte(t, '%') < 0 && bytes.Index(t, []byte("/.")) < 0) {
-		return true // no path, or nothing in it nginx could refuse
+	if !complexPath(t) {
+		return true // nothing nginx could refuse
 	}
+	var buf [128]byte
+	_, ok := normalPath(buf[:0], t)
+	return ok
+}
+
+// complexPath reports whether the path of t may read otherwise once
+// normalized (normalPath): it holds an escape, a '#', a "." segment or
+// "//".
+func complexPath(t []byte) bool {
+	if len(t) == 0 || t[0] != '/' {
+		return false
+	}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		t = t[:i]
+	}
+	return bytes.IndexAny(t, "%#") >= 0 || bytes.Contains(t, []byte("/.")) || bytes.Contains(t, []byte("//"))
+}
+
+// normalPath appends to dst the path of t (which starts with '/') as
+// nginx's ngx_http_parse_complex_uri makes it, what its locations match:
+// escapes decoded, slashes merged, "." segments dropped and ".." ones
+// resolved. ok is false where nginx answers 400 (see validPath).
+func normalPath(dst, t []byte) (_ []byte, ok bool) {
 	const (
 		usual  = iota // inside a segment
 		slash         // after a '/'
 		dot           // after "/."
 		dotDot        // after "/.."
 	)
-	// depth counts the segments before the current one: a ".." segment
-	// takes one away.
-	state, depth := slash, 0
+	// up drops a ".." segment and the one before it, keeping its '/'.
+	up := func() bool {
+		dst = dst[:len(dst)-3]
+		i := bytes.LastIndexByte(dst, '/')
+		if i < 0 {
+			return false
+		}
+		dst = dst[:i+1]
+		return true
+	}
+	base := len(dst)
+	dst = append(dst, '/')
+	state := slash
 	for i := 1; i < len(t); i++ {
 		c := t[i]
 		if c == '%' {
 			if i+2 >= len(t) || hexVal(t[i+1]) < 0 || hexVal(t[i+2]) < 0 {
-				return false
+				return dst, false
 			}
 			c = byte(hexVal(t[i+1])<<4 | hexVal(t[i+2]))
 			i += 2
 			switch c {
 			case 0:
-				return false
+				return dst, false
 			case '%', '#', '?':
-				state = usual // taken as is (nginx)
+				dst, state = append(dst, c), usual // taken as is (nginx)
 				continue
 			}
 		} else if c == '?' || c == '#' {
 			break
 		}
 		switch {
-		case c == '/':
-			switch state {
-			case usual:
-				depth++
-			case dotDot:
-				if depth == 0 {
-					return false
-				}
-				depth--
+		case c == '/' && state == slash: // merged
+		case c == '/' && state == dot:
+			dst, state = dst[:len(dst)-1], slash
+		case c == '/' && state == dotDot:
+			if len(dst)-base < 4 || !up() {
+				return dst, false
 			}
 			state = slash
+		case c == '/':
+			dst, state = append(dst, c), slash
 		case c == '.' && state == slash:
-			state = dot
+			dst, state = append(dst, c), dot
 		case c == '.' && state == dot:
-			state = dotDot
+			dst, state = append(dst, c), dotDot
 		default:
-			state = usual
+			dst, state = append(dst, c), usual
 		}
 	}
-	return state != dotDot || depth > 0
+	switch state {
+	case dot:
+		dst = dst[:len(dst)-1]
+	case dotDot:
+		if len(dst)-base < 4 || !up() {
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 // ipLiteralTable holds what nginx takes inside [ ] in an absolute-form

@@ -423,6 +423,17 @@ func TestHostAndPathRules(t *testing.T) {
 		{"www.example.com", "/static", "web"},
 		{"www.example.com", "/?x=/static/", "web"},
 		{"other", "/", "web"},
+		// Rules match the path as nginx's locations do: decoded, with
+		// "." and ".." segments resolved and slashes merged.
+		{"www.example.com", "/static/../admin", "web"},
+		{"www.example.com", "/static/%2e%2e/admin", "web"},
+		{"www.example.com", "/x/../static/app.js", "static"},
+		{"www.example.com", "/%73tatic/app.js", "static"},
+		{"www.example.com", "//static//app.js", "static"},
+		{"www.example.com", "/./static/app.js", "static"},
+		{"www.example.com", "/static%2fapp.js", "static"},
+		{"www.example.com", "/static%3f/x", "web"},
+		{"www.example.com", "/static#/x", "web"},
 	} {
 		out := raw(t, p.addr, "GET "+tc.path+" HTTP/1.1\r\nHost: "+tc.host+"\r\nConnection: close\r\n\r\n", 5*time.Second)
 		if !strings.Contains(out, "X-Backend: "+tc.want+"\r\n") {
