@@ -10,7 +10,8 @@ import (
 // URI Too Long; a header line longer than MaxLineBytes, a header longer
 // than MaxHeaderBytes in all or with more than MaxHeaders fields is
 // answered 431 Request Header Fields Too Large. Either way the connection
-// is closed.
+// is closed. A server's response header is bounded by MaxHeaderBytes and
+// MaxLineBytes only.
 const (
 	MaxLineBytes   = 8 << 10
 	MaxHeaderBytes = 16 << 10
@@ -89,6 +90,9 @@ type header struct {
 
 func (h *header) reset() {
 	fields, xff, cd := h.fields[:0], h.xff[:0], h.connDrop[:0]
+	if cap(fields) > MaxHeaders {
+		fields = nil // a large response's: not kept for the connection's life
+	}
 	*h = header{fields: fields, xff: xff, connDrop: cd}
 }
 
@@ -295,11 +299,8 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 		if e-s > MaxLineBytes {
 			return errTooLarge
 		}
-		if len(h.fields) == MaxHeaders {
-			if isRequest {
-				return errTooLarge
-			}
-			return errMalformed
+		if len(h.fields) == MaxHeaders && isRequest {
+			return errTooLarge // a response is bounded by its size only, as in nginx
 		}
 		line := b[s:e]
 		colon := bytes.IndexByte(line, ':')

@@ -309,3 +309,16 @@ func TestResponseStatusLineChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestManyResponseFields: a server's answer is bounded by its size
+// (MaxHeaderBytes), not by a count of fields: nginx passes an answer of
+// 150 short fields (many Set-Cookie), and so does the proxy.
+func TestManyResponseFields(t *testing.T) {
+	many := "HTTP/1.1 200 OK\r\n" + strings.Repeat("Set-Cookie: a=b\r\n", 150) + "Content-Length: 5\r\n\r\nhello"
+	m := newModelBackend(t, map[string]string{"/many": many})
+	p := startProxy(t, lb(proxy.Group{Name: "web", Servers: servers(m.addr)}), Options{})
+	st, _, body, err := exchange1(t, p.addr, "GET /many HTTP/1.1\r\nHost: a\r\n\r\n", "GET")
+	if err != nil || st != 200 || body != "hello" {
+		t.Fatalf("got %d %q (%v), want 200 hello", st, body, err)
+	}
+}
