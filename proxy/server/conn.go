@@ -571,7 +571,8 @@ func (c *conn) expectContinue() {
 	}
 }
 
-// hostOnly strips the port from a Host value.
+// hostOnly strips the port and a trailing dot from a Host value, as
+// nginx does before it looks for the server of a name.
 func hostOnly(h []byte) []byte {
 	if len(h) > 0 && h[0] == '[' {
 		if i := indexByte(h, ']'); i > 0 {
@@ -580,7 +581,10 @@ func hostOnly(h []byte) []byte {
 		return h
 	}
 	if i := indexByte(h, ':'); i >= 0 {
-		return h[:i]
+		h = h[:i]
+	}
+	if n := len(h); n > 1 && h[n-1] == '.' {
+		h = h[:n-1]
 	}
 	return h
 }

@@ -419,6 +419,8 @@ func TestHostAndPathRules(t *testing.T) {
 	for _, tc := range []struct{ host, path, want string }{
 		{"api.example.com", "/static/x", "api"}, // the first rule wins
 		{"api.example.com:8080", "/", "api"},
+		{"api.example.com.", "/", "api"}, // nginx drops a trailing dot
+		{"api.example.com.:8080", "/", "api"},
 		{"www.example.com", "/static/app.js?v=1", "static"},
 		{"www.example.com", "/static", "web"},
 		{"www.example.com", "/?x=/static/", "web"},
