@@ -161,14 +161,16 @@ topology:
 func TestRunStopsOnSignal(t *testing.T) {
 	bin := buildLblab(t)
 	for _, tc := range []struct {
-		name string
-		sig  syscall.Signal
-		args []string
+		name  string
+		sig   syscall.Signal
+		args  []string
+		twice bool // a second signal at once (Ctrl-C pressed twice)
 	}{
-		{"run SIGINT", syscall.SIGINT, []string{"run", longLab(t)}},
-		{"run SIGTERM", syscall.SIGTERM, []string{"run", longLab(t)}},
-		{"sweep SIGTERM", syscall.SIGTERM, []string{"run", "vrrp-failover", "--seeds", "100000"}},
-		{"sweep SIGINT", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000"}},
+		{"run SIGINT", syscall.SIGINT, []string{"run", longLab(t)}, false},
+		{"run SIGTERM", syscall.SIGTERM, []string{"run", longLab(t)}, false},
+		{"sweep SIGTERM", syscall.SIGTERM, []string{"run", "vrrp-failover", "--seeds", "100000"}, false},
+		{"sweep SIGINT", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000"}, false},
+		{"sweep SIGINT twice", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -180,6 +182,13 @@ func TestRunStopsOnSignal(t *testing.T) {
 			waitUntil(t, "the run under way", 30*time.Second, func() bool { return cpuTime(p.pid()) >= 100*time.Millisecond || !p.running() })
 			if err := p.cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
+			}
+			if tc.twice {
+				// The second one must not cut the writing of the results
+				// short (it is ignored until the command returns).
+				if err := p.cmd.Process.Signal(tc.sig); err != nil {
+					t.Fatal(err)
+				}
 			}
 			code, took := p.wait(t, stopBound+loadSlack)
 			t.Logf("%s: exit %d %v after the signal (%s)", tc.name, code, took.Round(time.Millisecond), strings.SplitN(p.stdout.String(), "\n", 2)[0])
