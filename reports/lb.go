@@ -392,6 +392,11 @@ func lbFigures(r Report) []lbPlot {
 			"The lines are the p50 and p99 of the answered requests sent in each time bucket. " +
 			"Dashed red lines are faults; shaded spans last until the fault is undone."})
 	}
+	if f, ok := throughputFigure(d); ok {
+		out = append(out, lbPlot{fig: f, caption: "Requests per second the clients meant to send (offered, by intended send time, " +
+			"as wrk2 and vegeta set a rate) against the successful answers they got (achieved throughput, by the time each ended) " +
+			"and the failures. Achieved below offered means requests failed, or are late: a closed loop offers less while it waits."})
+	}
 	if f, t, ok := percentilesFigure(d); ok {
 		out = append(out, lbPlot{fig: f, table: t, caption: "Latency at each percentile of the answered requests " +
 			"(HDR histogram, 3 significant digits), one line per group. The x axis stretches the tail: " +

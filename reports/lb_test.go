@@ -114,7 +114,7 @@ func lbReport(n int, dur float64) Report {
 	}
 }
 
-var lbPlotNames = []string{latencyName, percentilesName, sharesName, sharesTimeName, statusesName, healthName}
+var lbPlotNames = []string{latencyName, throughputName, percentilesName, sharesName, sharesTimeName, statusesName, healthName}
 
 func TestWriteLB(t *testing.T) {
 	dir := t.TempDir()

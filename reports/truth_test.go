@@ -171,3 +171,88 @@ func TestLatencyAxisMinLabelled(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// Teaching text: paragraphs, and "- item" lines as a list; everything
+// else escaped.
+func TestTeachingLists(t *testing.T) {
+	in := "Two ways to fail:\n\n- a server `crashes`\n  and stays down\n* a check <fails>\n\nThen r1 & r2 agree.\n- one more"
+	var got []string
+	for _, b := range teachingHTML(in) {
+		got = append(got, string(b))
+	}
+	want := []string{
+		"<p>Two ways to fail:</p>",
+		"<ul><li>a server <code>crashes</code>\nand stays down</li><li>a check &lt;fails&gt;</li></ul>",
+		"<p>Then r1 &amp; r2 agree.</p>",
+		"<ul><li>one more</li></ul>",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("teachingHTML:\n got %q\nwant %q", got, want)
+	}
+	dir := t.TempDir()
+	path, err := Write(dir, Report{Lab: "x", Teaching: in, History: failoverHistory(), Duration: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), want[1]) || strings.Contains(string(b), "<p><ul>") {
+		t.Errorf("report.html does not render the list as a list")
+	}
+}
+
+// The throughput plot: offered rate by intended send time, achieved by
+// end time; requests in flight at the end are offered, never achieved.
+func TestThroughputRates(t *testing.T) {
+	d, ok := buildLB(twoGroupsInFlight())
+	if !ok {
+		t.Fatal("no data")
+	}
+	r := throughputRates(d)
+	offered, achieved, failed := 0.0, 0.0, 0.0
+	for b := range r.xs {
+		w := min(d.bucket, d.end-float64(b)*d.bucket)
+		offered += r.offered[b] * w
+		achieved += r.achieved[b] * w
+		failed += r.failed[b] * w
+	}
+	if math.Round(offered) != 203 || math.Round(achieved) != 200 || math.Round(failed) != 0 {
+		t.Errorf("offered %g, achieved %g, failed %g; want 203, 200, 0", offered, achieved, failed)
+	}
+	// 10 requests a second in every full bucket.
+	if got := r.offered[2]; math.Abs(got-10) > 1e-9 {
+		t.Errorf("offered rate in bucket 2 = %g/s, want 10/s", got)
+	}
+	dir := t.TempDir()
+	if _, err := Write(dir, twoGroupsInFlight()); err != nil {
+		t.Fatal(err)
+	}
+	if !hasText(svgTexts(t, filepath.Join(dir, throughputName+".svg")), "offered (by intended send time)") {
+		t.Error("throughput.svg has no offered line in its legend")
+	}
+}
+
+// The percentile table gives the mean beside the percentiles.
+func TestPercentileTableMean(t *testing.T) {
+	r := twoGroupsInFlight()
+	d, _ := buildLB(r)
+	_, table, ok := percentilesFigure(d)
+	if !ok {
+		t.Fatal("no percentile figure")
+	}
+	if table.Head[2] != "mean (ms)" {
+		t.Fatalf("head %q", table.Head)
+	}
+	sum, n := 0.0, 0
+	for _, e := range r.History {
+		if e.Group == "rr" && e.Status != 0 {
+			sum += e.Latency.Seconds() * 1e3
+			n++
+		}
+	}
+	want := fmtNum(math.Round(sum/float64(n)*1e3) / 1e3)
+	for _, row := range table.Rows {
+		if row[0] == "group rr" && row[2] != want {
+			t.Errorf("mean of group rr = %s ms, want %s ms", row[2], want)
+		}
+	}
+}
