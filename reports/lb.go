@@ -211,11 +211,7 @@ func lbFaults(events []history.Event, end float64) ([]tlFault, []tlSpan) {
 			continue
 		}
 		t := e.T.Seconds()
-		label := faultLabel(e.Fault, e.Target)
-		if e.Name != "" && e.Name != e.Fault+" "+e.Target && e.Name != label {
-			label = e.Name + " (" + label + ")"
-		}
-		faults = append(faults, tlFault{t: t, label: label})
+		faults = append(faults, tlFault{t: t, label: faultText(e)})
 		switch {
 		case lbEndsSpan(e.Fault):
 			kept := opened[:0]

@@ -115,11 +115,16 @@ func Write(dir string, r Report) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("report: %w", err)
 		}
-		plots = append(plots, plotRef{
-			Name: f.name, PNG: data,
-			Caption: "State of each router and owner of each virtual IP over time. " +
-				"Dashed red lines are faults; shaded spans last until the fault is undone.",
-		})
+		caption := "State of each router, its effective priority under it, and owner of each virtual IP over time. " +
+			"CRASHED is a router whose host died (no priority 0 sent); STOP a clean shutdown. " +
+			"A magenta band marks a split brain: two or more routers MASTER at once, and the VIP row then names every owner. " +
+			"Dashed red lines are faults; shaded spans last until the fault is undone."
+		table := discardTable(r.History)
+		if table != nil {
+			caption += " Some adverts were discarded: the table counts them by cause and router " +
+				"(keepalived's counter names), as the routers reported at the end of the run."
+		}
+		plots = append(plots, plotRef{Name: f.name, PNG: data, Caption: caption, Table: table})
 	}
 	lb, err := writeLBFigures(dir, r)
 	if err != nil {

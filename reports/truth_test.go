@@ -256,3 +256,130 @@ func TestPercentileTableMean(t *testing.T) {
 		}
 	}
 }
+
+// splitBrainHistory: r1 master; a partition at 10 s makes r2 master too
+// until the heal at 20 s, when r2 yields. r3 is stopped cleanly at 25 s,
+// r1's priority drops at 30 s (a track script), r2 is crashed at 32 s.
+// The routers discarded adverts with a wrong password.
+func splitBrainHistory() []history.Event {
+	ev := func(t float64, router, from, to string, prio int, reason string) history.Event {
+		e := vrrpEv(t, router, from, to, prio, reason)
+		return e
+	}
+	part := faultEv(10, "partition", "lan")
+	part.Name = "cut the LAN in two"
+	crash := faultEv(32, "crash", "r2")
+	return []history.Event{
+		ev(0, "r1", "INIT", "BACKUP", 150, "startup"),
+		ev(0, "r2", "INIT", "BACKUP", 100, "startup"),
+		ev(0, "r3", "INIT", "BACKUP", 50, "startup"),
+		ev(3.4, "r1", "BACKUP", "MASTER", 150, "master down timer expired"),
+		vipEv(3.4, "r1", ""),
+		part,
+		ev(13.6, "r2", "BACKUP", "MASTER", 100, "master down timer expired"),
+		vipEv(13.6, "r2", "r1"),
+		faultEv(20, "heal", "lan"),
+		ev(20.1, "r2", "MASTER", "BACKUP", 100, "advert with higher priority 150"),
+		vipEv(20.1, "r1", "r2"),
+		faultEv(25, "stop", "r3"),
+		ev(25, "r3", "BACKUP", "STOP", 50, "shutdown"),
+		ev(30, "r1", "MASTER", "MASTER", 90, "track script chk failed"),
+		crash,
+		ev(32, "r2", "BACKUP", "STOP", 100, "host crashed"),
+		{T: sec(40), Kind: history.KindVRRPStats, Router: "r2", Instance: "VI_1", VRID: 51, Counter: "auth_failure", Count: 7},
+		{T: sec(40), Kind: history.KindVRRPStats, Router: "r1", Instance: "VI_1", VRID: 51, Counter: "advert_sent", Count: 40},
+		{T: sec(40), Kind: history.KindVRRPStats, Router: "r1", Instance: "VI_1", VRID: 51, Counter: "auth_failure", Count: 3},
+	}
+}
+
+// The VRRP timeline tells a split brain, priorities, crash from stop, the
+// fault's own name and the adverts discarded.
+func TestTimelineTruth(t *testing.T) {
+	r := Report{Lab: "split", History: splitBrainHistory(), Duration: 40 * time.Second}
+	tl, ok := buildTimeline(r)
+	if !ok {
+		t.Fatal("no timeline")
+	}
+	// Split brain from 13.6 s to 20.1 s, r1 and r2 both MASTER.
+	if len(tl.splits) != 1 || math.Abs(tl.splits[0].from-13.6) > 1e-9 || math.Abs(tl.splits[0].to-20.1) > 1e-9 ||
+		strings.Join(tl.splits[0].masters, ",") != "r1,r2" {
+		t.Errorf("splits = %+v, want one [13.6, 20.1) of r1,r2", tl.splits)
+	}
+	lane := func(name string) *tlLane {
+		for i := range tl.lanes {
+			if tl.lanes[i].name == name {
+				return &tl.lanes[i]
+			}
+		}
+		t.Fatalf("no lane %q", name)
+		return nil
+	}
+	// The VIP row names both owners during the split brain.
+	var vip []string
+	for _, b := range lane("VIP 10.77.0.100").bars {
+		vip = append(vip, fmt.Sprintf("%s@%g", b.label, b.from))
+	}
+	if got := strings.Join(vip, " "); got != "r1@3.4 r1 + r2@13.6 r1@20.1" {
+		t.Errorf("VIP row = %s", got)
+	}
+	// A track of priority under each router, r1's dropping to 90 at 30 s.
+	var names []string
+	for _, l := range tl.lanes {
+		names = append(names, l.name)
+	}
+	if got := strings.Join(names, ","); got != "r1,priority,r2,priority,r3,priority,VIP 10.77.0.100" {
+		t.Errorf("lanes = %s", got)
+	}
+	if p := tl.lanes[1].prio; len(p) != 2 || p[0] != (tlPrio{0, 150}) || p[1] != (tlPrio{30, 90}) {
+		t.Errorf("r1 priority track = %v", p)
+	}
+	// Crash and clean stop are told apart.
+	last := func(l *tlLane) string { return l.bars[len(l.bars)-1].label }
+	if got := last(lane("r2")); got != crashedState {
+		t.Errorf("r2 after its crash: %s, want %s", got, crashedState)
+	}
+	if got := last(lane("r3")); got != "STOP" {
+		t.Errorf("r3 after a clean stop: %s, want STOP", got)
+	}
+	// The user's name for the fault is on its line.
+	if tl.faults[0].label != "cut the LAN in two (partition lan)" {
+		t.Errorf("fault label %q", tl.faults[0].label)
+	}
+	// Drawn: the legend tells the new marks; the discarded adverts table.
+	dir := t.TempDir()
+	path, err := Write(dir, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := svgTexts(t, filepath.Join(dir, timelineName+".svg"))
+	for _, want := range []string{"split brain: 2+ MASTER at once", "CRASHED (host died)", "STOP (clean shutdown)",
+		"effective priority", "cut the LAN in two (partition lan)", "r1 + r2", "90"} {
+		if !hasText(texts, want) {
+			t.Errorf("timeline.svg lacks %q", want)
+		}
+	}
+	b, _ := os.ReadFile(path)
+	for _, want := range []string{"<th>adverts discarded: cause</th>",
+		"<td>auth_failure</td><td class=\"num\">r1</td><td class=\"num\">VI_1 (51)</td><td class=\"num\">3</td>",
+		"<td>auth_failure</td><td class=\"num\">r2</td><td class=\"num\">VI_1 (51)</td><td class=\"num\">7</td>"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report.html lacks %s", want)
+		}
+	}
+	if strings.Contains(string(b), "advert_sent") {
+		t.Error("report.html lists a counter that is not a drop as discarded adverts")
+	}
+}
+
+func TestPreviewTruth(t *testing.T) {
+	dir := os.Getenv("REPORT_PREVIEW_DIR")
+	if dir == "" {
+		t.Skip("REPORT_PREVIEW_DIR not set")
+	}
+	if _, err := Write(filepath.Join(dir, "split"), Report{Lab: "split", History: splitBrainHistory(), Duration: 40 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(filepath.Join(dir, "groups"), twoGroupsInFlight()); err != nil {
+		t.Fatal(err)
+	}
+}
