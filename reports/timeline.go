@@ -60,7 +60,7 @@ const crashedState = "CRASHED"
 
 // Colours of the timeline's own marks.
 var (
-	colCrashed = rgb(0x7a, 0x12, 0x12)                            // dark red: died without a word
+	colCrashed = rgb(0x7a, 0x12, 0x12)                           // dark red: died without a word
 	colSplit   = color.NRGBA{R: 0xc0, G: 0x1f, B: 0xc6, A: 0x30} // magenta wash: two masters
 	colSplitBd = rgb(0xc0, 0x1f, 0xc6)
 	colPrio    = rgb(0x44, 0x44, 0x44)
