@@ -89,7 +89,7 @@ func renderHTML(r Report, plots []plotRef) ([]byte, error) {
 		Teaching:     teachingHTML(r.Teaching),
 		Expectations: r.Results.Expectations,
 		Metrics:      metricsView(r.Results.Metrics),
-		HistoryLink:  r.Sweep == nil,
+		HistoryLink:  r.Sweep == nil && r.Results.Seeds == 0, // a sweep has no history.jsonl
 	}
 	if v.Lab == "" {
 		v.Lab = r.Results.Lab

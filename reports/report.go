@@ -30,6 +30,9 @@ type Report struct {
 	Marks []Mark
 	// Sweep is set for a multi-seed sweep.
 	Sweep *Sweep
+	// SweepMetrics are the distributions over the seeds of a sweep of a
+	// load-balancer lab's metrics, one plot panel each.
+	SweepMetrics []SweepMetric
 	// Shares are the expected share of requests of each server of a group
 	// (from the weights), for the share plot. Nil when not a load-balancer
 	// lab.
@@ -94,6 +97,19 @@ type Sweep struct {
 	KSReference float64
 }
 
+// SweepMetric is the distribution of one metric over the seeds of a
+// sweep.
+type SweepMetric struct {
+	// Name is the metric's results.json name, with its unit
+	// ("p99_ms", "requests_failed", "health_down_delay_s").
+	Name string
+	// Values holds one value per seed that measured it.
+	Values []float64
+	// Lo and Hi bound the theoretical window, in the metric's unit; Hi >
+	// Lo when there is one.
+	Lo, Hi float64
+}
+
 // Plot file names (without extension).
 const (
 	timelineName = "timeline"
@@ -131,6 +147,15 @@ func Write(dir string, r Report) (string, error) {
 		return "", fmt.Errorf("report: %w", err)
 	}
 	plots = append(plots, lb...)
+	if f, t, ok := sweepMetricsFigure(r.Lab, r.SweepMetrics); ok {
+		data, err := writeFigure(dir, f)
+		if err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+		plots = append(plots, plotRef{Name: f.name, PNG: data, Table: t,
+			Caption: "Distribution over the seeds of each metric, one panel per metric: how many seeds gave each value. " +
+				"Where the theory bounds a metric (a detection delay), the green band is its window."})
+	}
 	if f, ok := histFigure(r.Sweep); ok {
 		data, err := writeFigure(dir, f)
 		if err != nil {

@@ -383,3 +383,38 @@ func TestPreviewTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A sweep of a load-balancer lab: one panel per metric, a table with the
+// theory window, and no link to a history.jsonl a sweep does not write.
+func TestSweepMetrics(t *testing.T) {
+	r := Report{Lab: "backend-crash", Results: Results{Lab: "backend-crash", Mode: "sim", Seed: 1, Seeds: 5, Passed: true},
+		SweepMetrics: []SweepMetric{
+			{Name: "requests_failed", Values: []float64{170, 171, 171, 175, 190}},
+			{Name: "health_down_delay_s", Values: []float64{4.1, 4.5, 5.2, 5.9, 6.3}, Lo: 4, Hi: 6},
+		}}
+	dir := t.TempDir()
+	path, err := Write(dir, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := svgTexts(t, filepath.Join(dir, sweepMetricsName+".svg"))
+	for _, want := range []string{"requests_failed: median 171", "health_down_delay_s: median 5.2", "theory window"} {
+		if !hasText(texts, want) {
+			t.Errorf("sweep_metrics.svg lacks %q", want)
+		}
+	}
+	b, _ := os.ReadFile(path)
+	page := string(b)
+	if !strings.Contains(page, "<td>health_down_delay_s</td><td class=\"num\">5</td><td class=\"num\">4.1</td><td class=\"num\">5.2</td>") ||
+		!strings.Contains(page, "[4, 6]") || !strings.Contains(page, "80 %") {
+		t.Error("report.html lacks the metrics table with the window and the share inside it")
+	}
+	if strings.Contains(page, `href="history.jsonl"`) {
+		t.Error("a sweep's report links history.jsonl")
+	}
+	// Counts get one bin per whole number.
+	bins := metricBins([]float64{170, 171, 171, 175}, 0, 0)
+	if len(bins) != 6 || bins[1].Weight != 2 || bins[0].Min != 169.5 {
+		t.Errorf("bins = %+v", bins)
+	}
+}

@@ -317,6 +317,9 @@ func (h *SimHost) Stats() (sent, dropped int) {
 func (h *SimHost) RecordDrops() {
 	now := history.Stamp(h.k.Now())
 	for _, a := range h.agents {
+		if a.r == nil {
+			continue // never started (a run stopped before)
+		}
 		st := a.r.Stats()
 		for i := StatPacketLenErr; i < NumStats; i++ {
 			if st[i] == 0 || !i.IsDrop() {
