@@ -352,7 +352,7 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 		m["sessions_moved"] = moved
 	}
 	x := reports.Expectation{Name: "every request sent is accounted for", Passed: total == sent,
-		Observed: fmt.Sprintf("%d sent; %d in the history: %d ok, %d failed, %d in flight at the end", sent, total, ok, failed, inFlight),
+		Observed: fmt.Sprintf("%d sent; %d in the history: %d ok, %d failed, %d unknown (in flight at the end)", sent, total, ok, failed, inFlight),
 		Expected: fmt.Sprintf("%d in the history", sent)}
 	v.expectations = append(v.expectations, x)
 	v.passed = v.passed && x.Passed
