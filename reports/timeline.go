@@ -657,6 +657,10 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 	// Split brain: a magenta wash over every lane, edged top and bottom.
 	for _, sp := range tl.splits {
 		sx0, sx1 := trX(sp.from), trX(sp.to)
+		if w := sx1 - sx0; w < 2 {
+			// a split brain of a few microseconds is still one: keep it visible
+			sx0, sx1 = sx0-(2-w)/2, sx1+(2-w)/2
+		}
 		rect(colSplit, sx0, sx1, laneBot, laneTop)
 		edge := draw.LineStyle{Color: colSplitBd, Width: 2.5}
 		c.StrokeLine2(edge, sx0, laneTop, sx1, laneTop)
