@@ -23,17 +23,6 @@ const (
 	loadSlack = 4 * time.Second
 )
 
-// buildLblab builds lblab into a temporary folder: the tests that signal
-// or kill a run do it to the real binary.
-func buildLblab(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lblab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // proc is a running lblab.
 type proc struct {
 	cmd            *exec.Cmd
