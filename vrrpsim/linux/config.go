@@ -54,9 +54,11 @@ type Script struct {
 }
 
 // FromKeepalived turns a parsed keepalived.conf into an agent's Config.
-// With only set, just that vrrp_instance runs. It returns warnings, with
-// their lines and File left empty, for what the Linux driver does not do
-// (none at present).
+// With only set, just that vrrp_instance runs. Like keepalived at start,
+// it looks for each tracked vrrp_script's program on this host: one that
+// does not exist or is not executable is disabled (the instances keep
+// their priority) with a warning. Warnings have their lines and File left
+// empty.
 func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.Warning, error) {
 	out := Config{Name: c.RouterID, GARPDelay: c.GARPMasterDelay, GARPRepeat: c.GARPMasterRepeat}
 	if out.GARPDelay == 0 {
@@ -89,6 +91,7 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 		out.Scripts = append(out.Scripts, Script{Name: s.Name, Command: s.Command, Interval: s.Interval, Timeout: s.Timeout})
 	}
 	sortScripts(out.Scripts)
+	out.Scripts, warns = disableMissingScripts(c, out.Instances, out.Scripts)
 	return out, warns, nil
 }
 

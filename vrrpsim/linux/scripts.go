@@ -2,13 +2,19 @@ package vrrplinux
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/lblab/lblab/vrrpsim"
+	"github.com/lblab/lblab/vrrpsim/keepalived"
 )
 
 // trackResult is one run of a vrrp_script.
@@ -158,4 +164,87 @@ func (n *notifier) waitStops(limit time.Duration) {
 	}
 	n.mu.Unlock()
 	<-done
+}
+
+// lookPath finds a script's program as exec.LookPath does: a name with a
+// slash is checked as it is, a bare name is searched in PATH; the file
+// must be a regular file with an execute bit. Tests replace it.
+var lookPath = exec.LookPath
+
+// scriptProgram is the program a vrrp_script or notify command runs: its
+// first word, without quotes (keepalived splits the command into words and
+// executes the first).
+func scriptProgram(command string) string {
+	f := strings.Fields(command)
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.Trim(f[0], `"'`)
+}
+
+// scriptDisabled says why keepalived 2.2 would disable a script whose
+// command is command (check_script_secure in lib/notify.c: its program is
+// not found, in PATH for a bare name, or is not an executable regular
+// file), or "" when it would run it. A command starting with "<" and a
+// path is keepalived's "is this file openable" check, never disabled.
+func scriptDisabled(command string) string {
+	prog := scriptProgram(command)
+	if strings.HasPrefix(prog, "<") && strings.HasPrefix(strings.TrimLeft(prog[1:], " \t"), "/") {
+		return ""
+	}
+	if prog == "" {
+		return "the command is empty"
+	}
+	if _, err := lookPath(prog); err != nil {
+		switch {
+		case errors.Is(err, exec.ErrNotFound):
+			return fmt.Sprintf("%s is not in PATH", prog)
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Sprintf("%s does not exist", prog)
+		case errors.Is(err, fs.ErrPermission):
+			return fmt.Sprintf("%s is not executable", prog)
+		case errors.Is(err, syscall.EISDIR):
+			return fmt.Sprintf("%s is a directory", prog)
+		}
+		return fmt.Sprintf("%s: %v", prog, err)
+	}
+	return ""
+}
+
+// disableMissingScripts does what keepalived 2.2 does at start with a
+// vrrp_script it cannot run (check_vrrp_script_security in
+// keepalived/vrrp/vrrp.c): it disables it, which removes it from every
+// instance's track_script, so that the instance keeps its configured
+// priority, neither adding nor subtracting the weight, and a weight 0
+// script never puts it in FAULT. It returns the scripts left to run and a
+// warning per disabled script, at the line of its script keyword.
+func disableMissingScripts(c *keepalived.Config, insts []Instance, scripts []Script) ([]Script, []keepalived.Warning) {
+	var warns []keepalived.Warning
+	disabled := map[string]bool{}
+	kept := scripts[:0:0]
+	for _, s := range scripts {
+		why := scriptDisabled(s.Command)
+		if why == "" {
+			kept = append(kept, s)
+			continue
+		}
+		disabled[s.Name] = true
+		var users []string
+		for _, in := range insts {
+			if slices.ContainsFunc(in.VRRP.Tracks, func(t vrrpsim.Track) bool { return t.Name == s.Name }) {
+				users = append(users, in.VRRP.Name)
+			}
+		}
+		line := c.Scripts[s.Name].CommandLine
+		if line == 0 {
+			line = c.Scripts[s.Name].Line
+		}
+		warns = append(warns, keepalived.Warning{Line: line, Msg: fmt.Sprintf(
+			"vrrp_script %s: %s: the script is disabled, as keepalived does, and %s keeps its priority (no weight, no FAULT)",
+			s.Name, why, strings.Join(users, ", "))})
+	}
+	for i := range insts {
+		insts[i].VRRP.Tracks = slices.DeleteFunc(slices.Clone(insts[i].VRRP.Tracks), func(t vrrpsim.Track) bool { return disabled[t.Name] })
+	}
+	return kept, warns
 }
