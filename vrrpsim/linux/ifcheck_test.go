@@ -1,0 +1,54 @@
+package vrrplinux
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lblab/lblab/vrrpsim/keepalived"
+)
+
+// An interface the host does not have is named with the line that names
+// it, and the host's interfaces are listed: no "route ip+net" text.
+func TestCheckLinksNamesTheLine(t *testing.T) {
+	conf := `vrrp_instance VI_1 {
+    state MASTER
+    interface eth9
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+    track_interface {
+        eth0
+        wan7 weight -20
+    }
+}
+vrrp_instance VI_2 {
+    interface lo
+    virtual_router_id 52
+    virtual_ipaddress {
+        10.0.0.101/24
+    }
+}
+`
+	kc, _, err := keepalived.Parse("k.conf", []byte(conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := []Link{{Name: "lo", Loopback: true}, {Name: "eth0"}}
+	got := CheckLinks("k.conf", kc, "", links).Error()
+	want := strings.Join([]string{
+		"k.conf:3: interface eth9 (vrrp_instance VI_1) does not exist on this host (this host has eth0, lo)",
+		"k.conf:10: track_interface wan7 (vrrp_instance VI_1) does not exist on this host (this host has eth0, lo)",
+		"k.conf:14: interface lo (vrrp_instance VI_2) is a loopback interface: VRRP cannot run on it",
+	}, "\n")
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if errs := CheckLinks("k.conf", kc, "VI_2", links); len(errs) != 1 {
+		t.Errorf("--instance VI_2: %v", errs)
+	}
+	links = append(links, Link{Name: "eth9"}, Link{Name: "wan7"})
+	if errs := CheckLinks("k.conf", kc, "VI_1", links); len(errs) != 0 {
+		t.Errorf("every link present: %v", errs)
+	}
+}
