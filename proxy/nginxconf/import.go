@@ -36,7 +36,9 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	}
 	nodes, serr := parse(src)
 	if serr != nil {
-		return nil, nil, Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+		errs := Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+		hintLookalikes(src, errs, nil)
+		return nil, nil, errs
 	}
 	im.collectUpstreams(nodes, ctxTop)
 	im.walkHTTP(nodes, httpDefaults(), true)
@@ -59,6 +61,7 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 		im.warns = im.warns[:readWarns]
 	}
 	sort.SliceStable(im.warns, func(i, j int) bool { return im.warns[i].Line < im.warns[j].Line })
+	hintLookalikes(src, im.errs, im.warns)
 	if len(im.errs) > 0 {
 		sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
 		return nil, im.warns, im.errs
