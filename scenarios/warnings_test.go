@@ -26,7 +26,7 @@ func TestLabCarriesKeepalivedWarnings(t *testing.T) {
 	if w.Line < 1 || !strings.Contains(lines[w.Line-1], "vrrp_sync_group VG_1") {
 		t.Errorf("warning at lab line %d, which is %q", w.Line, lines[max(w.Line-1, 0)])
 	}
-	want := fmt.Sprintf("k.yaml:%d:1: ", w.Line) + "vrrp.keepalived.r2: vrrp_sync_group VG_1: sync groups are not modelled: each of its instances fails over on its own (line 1 of r2's keepalived.conf)"
+	want := fmt.Sprintf("k.yaml:%d:1: ", w.Line) + "vrrp.keepalived.r2: vrrp_sync_group VG_1: sync groups are not modelled: each of its instances fails over on its own, with its weighted track_script and track_interface as written (keepalived ignores those weights in a sync group unless sync_group_tracking_weight) (line 1 of r2's keepalived.conf)"
 	if w.String() != want {
 		t.Errorf("warning:\n%s\nwant:\n%s", w, want)
 	}

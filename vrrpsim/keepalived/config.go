@@ -144,7 +144,7 @@ func Parse(name string, src []byte) (*Config, []Warning, error) {
 			if len(n.words) > 1 {
 				name = " " + n.words[1]
 			}
-			p.warn(n, "vrrp_sync_group%s: sync groups are not modelled: each of its instances fails over on its own", name)
+			p.warn(n, "vrrp_sync_group%s: sync groups are not modelled: each of its instances fails over on its own, with its weighted track_script and track_interface as written (keepalived ignores those weights in a sync group unless sync_group_tracking_weight)", name)
 		default:
 			p.warn(n, "ignored: %s (lblab runs VRRP only)", n.words[0])
 		}

@@ -27,7 +27,7 @@ func TestSyncGroupWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(warns) != 1 || warns[0].Line != 1 ||
-		warns[0].String() != "k.conf:1: vrrp_sync_group VG_1: sync groups are not modelled: each of its instances fails over on its own" {
+		warns[0].String() != "k.conf:1: vrrp_sync_group VG_1: sync groups are not modelled: each of its instances fails over on its own, with its weighted track_script and track_interface as written (keepalived ignores those weights in a sync group unless sync_group_tracking_weight)" {
 		t.Fatalf("warnings: %v", warns)
 	}
 }

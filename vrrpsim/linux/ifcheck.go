@@ -15,6 +15,9 @@ type Link struct {
 	Name string
 	// Loopback is true for a loopback interface (lo).
 	Loopback bool
+	// Multicast is true when the interface supports multicast
+	// (IFF_MULTICAST); without it an instance needs unicast_peer.
+	Multicast bool
 }
 
 // HostLinks lists the interfaces of this host's network namespace.
@@ -25,7 +28,7 @@ func HostLinks() ([]Link, error) {
 	}
 	out := make([]Link, len(ifs))
 	for i, f := range ifs {
-		out[i] = Link{Name: f.Name, Loopback: f.Flags&net.FlagLoopback != 0}
+		out[i] = Link{Name: f.Name, Loopback: f.Flags&net.FlagLoopback != 0, Multicast: f.Flags&net.FlagMulticast != 0}
 	}
 	return out, nil
 }
@@ -33,8 +36,10 @@ func HostLinks() ([]Link, error) {
 // CheckLinks checks that each interface and track_interface of the
 // instances that will run (all, or only the one named) is one of links,
 // as keepalived does at start ("interface eth9 for vrrp_instance VI_1
-// doesn't exist" stops it), and that no instance runs on a loopback
-// interface. Each problem names file and the line of the keyword.
+// doesn't exist" stops it), that no instance runs on a loopback
+// interface, and that an instance without unicast_peer runs on an
+// interface with multicast (keepalived disables it otherwise). Each
+// problem names file and the line of the keyword.
 func CheckLinks(file string, c *keepalived.Config, only string, links []Link) keepalived.Errors {
 	byName := map[string]Link{}
 	names := make([]string, 0, len(links))
@@ -62,6 +67,9 @@ func CheckLinks(file string, c *keepalived.Config, only string, links []Link) ke
 		} else if l.Loopback {
 			errs = append(errs, &keepalived.Error{File: file, Line: line,
 				Msg: fmt.Sprintf("interface %s (vrrp_instance %s) is a loopback interface: VRRP cannot run on it", in.Interface, in.Name)})
+		} else if !l.Multicast && len(in.UnicastPeers) == 0 {
+			errs = append(errs, &keepalived.Error{File: file, Line: line,
+				Msg: fmt.Sprintf("interface %s (vrrp_instance %s) does not support multicast: give unicast_peer addresses", in.Interface, in.Name)})
 		}
 		for _, t := range in.TrackInterfaces {
 			if _, ok := byName[t.Name]; !ok {

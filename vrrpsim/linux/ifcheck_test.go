@@ -1,6 +1,7 @@
 package vrrplinux
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -34,7 +35,7 @@ vrrp_instance VI_2 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	links := []Link{{Name: "lo", Loopback: true}, {Name: "eth0"}}
+	links := []Link{{Name: "lo", Loopback: true, Multicast: true}, {Name: "eth0", Multicast: true}}
 	got := CheckLinks("k.conf", kc, "", links).Error()
 	want := strings.Join([]string{
 		"k.conf:3: interface eth9 (vrrp_instance VI_1) does not exist on this host (this host has eth0, lo)",
@@ -47,8 +48,20 @@ vrrp_instance VI_2 {
 	if errs := CheckLinks("k.conf", kc, "VI_2", links); len(errs) != 1 {
 		t.Errorf("--instance VI_2: %v", errs)
 	}
-	links = append(links, Link{Name: "eth9"}, Link{Name: "wan7"})
+	links = append(links, Link{Name: "eth9", Multicast: true}, Link{Name: "wan7"})
 	if errs := CheckLinks("k.conf", kc, "VI_1", links); len(errs) != 0 {
 		t.Errorf("every link present: %v", errs)
+	}
+	// Without multicast on its interface an instance needs unicast peers,
+	// as keepalived says ("does not support multicast, specify unicast
+	// peers - disabling").
+	links[2].Multicast = false
+	if got, want := CheckLinks("k.conf", kc, "VI_1", links).Error(),
+		"k.conf:3: interface eth9 (vrrp_instance VI_1) does not support multicast: give unicast_peer addresses"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	kc.Instances[0].UnicastPeers = []netip.Addr{netip.MustParseAddr("10.0.0.2")}
+	if errs := CheckLinks("k.conf", kc, "VI_1", links); len(errs) != 0 {
+		t.Errorf("unicast peers on a link without multicast: %v", errs)
 	}
 }

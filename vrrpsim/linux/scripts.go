@@ -182,33 +182,38 @@ func scriptProgram(command string) string {
 	return strings.Trim(f[0], `"'`)
 }
 
-// scriptDisabled says why keepalived 2.2 would disable a script whose
-// command is command (check_script_secure in lib/notify.c: its program is
-// not found, in PATH for a bare name, or is not an executable regular
-// file), or "" when it would run it. A command starting with "<" and a
-// path is keepalived's "is this file openable" check, never disabled.
-func scriptDisabled(command string) string {
+// ScriptDisabled says why keepalived 2.2 would disable a vrrp_script
+// whose command is command (check_script_secure in lib/notify.c: its
+// program is not found, in PATH for a bare name, or is not an executable
+// regular file), or "" when it would run it. notFound is true when the
+// program is missing, which `keepalived -t` reports as a configuration
+// error; a script that is there but not executable is disabled with a
+// log line only. A command starting with "<" and a path is keepalived's
+// "is this file openable" check, never disabled.
+func ScriptDisabled(command string) (why string, notFound bool) {
 	prog := scriptProgram(command)
 	if strings.HasPrefix(prog, "<") && strings.HasPrefix(strings.TrimLeft(prog[1:], " \t"), "/") {
-		return ""
+		return "", false
 	}
 	if prog == "" {
-		return "the command is empty"
+		return "the command is empty", true
 	}
 	if _, err := lookPath(prog); err != nil {
 		switch {
 		case errors.Is(err, exec.ErrNotFound):
-			return fmt.Sprintf("%s is not in PATH", prog)
+			return fmt.Sprintf("%s is not in PATH", prog), true
 		case errors.Is(err, fs.ErrNotExist):
-			return fmt.Sprintf("%s does not exist", prog)
+			return fmt.Sprintf("%s does not exist", prog), true
 		case errors.Is(err, fs.ErrPermission):
-			return fmt.Sprintf("%s is not executable", prog)
+			return fmt.Sprintf("%s is not executable", prog), false
 		case errors.Is(err, syscall.EISDIR):
-			return fmt.Sprintf("%s is a directory", prog)
+			// keepalived checks only the mode bits: it keeps the script,
+			// whose every run then fails.
+			return "", false
 		}
-		return fmt.Sprintf("%s: %v", prog, err)
+		return fmt.Sprintf("%s: %v", prog, err), true
 	}
-	return ""
+	return "", false
 }
 
 // disableMissingScripts does what keepalived 2.2 does at start with a
@@ -223,7 +228,7 @@ func disableMissingScripts(c *keepalived.Config, insts []Instance, scripts []Scr
 	disabled := map[string]bool{}
 	kept := scripts[:0:0]
 	for _, s := range scripts {
-		why := scriptDisabled(s.Command)
+		why, _ := ScriptDisabled(s.Command)
 		if why == "" {
 			kept = append(kept, s)
 			continue

@@ -108,7 +108,7 @@ func TestScriptProgram(t *testing.T) {
 			t.Errorf("scriptProgram(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if why := scriptDisabled("</dev/tcp/127.0.0.1/80"); why != "" {
+	if why, _ := ScriptDisabled("</dev/tcp/127.0.0.1/80"); why != "" {
 		t.Errorf("keepalived's file-open check is disabled: %s", why)
 	}
 }
