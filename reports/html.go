@@ -43,6 +43,7 @@ type (
 		Marks                   []markView
 		Sweep                   *sweepView
 		Expectations            []Expectation
+		Warnings                []string
 		Metrics                 []metricView
 		HistoryLink             bool
 	}
@@ -87,6 +88,7 @@ func renderHTML(r Report, plots []plotRef) ([]byte, error) {
 		Passed:       r.Results.Passed,
 		Teaching:     teachingHTML(r.Teaching),
 		Expectations: r.Results.Expectations,
+		Warnings:     r.Results.Warnings,
 		Metrics:      metricsView(r.Results.Metrics),
 		HistoryLink:  r.Sweep == nil,
 	}

@@ -94,7 +94,7 @@ func RunNetns(ctx context.Context, lab *Lab, seed uint64, opt NetnsOptions) (*Ou
 	v := check(lab, events, end, 0, netnsEarly, netnsLate)
 	return &Outcome{Lab: lab, Seed: seed, Events: events, Marks: v.marks,
 		Results: reports.Results{Lab: lab.Name, Mode: "netns", Seed: seed, Passed: v.passed,
-			Expectations: v.expectations, Metrics: v.metrics}}, nil
+			Expectations: v.expectations, Metrics: v.metrics, Warnings: lab.warningTexts()}}, nil
 }
 
 type agentRun struct {

@@ -36,7 +36,7 @@ func RunSim(lab *Lab, seed uint64) (*Outcome, error) {
 	return &Outcome{
 		Lab: lab, Seed: seed, Events: events, Marks: v.marks,
 		Results: reports.Results{Lab: lab.Name, Mode: "sim", Seed: seed, Passed: v.passed,
-			Expectations: v.expectations, Metrics: v.metrics},
+			Expectations: v.expectations, Metrics: v.metrics, Warnings: lab.warningTexts()},
 	}, nil
 }
 

@@ -120,7 +120,8 @@ func summarize(lab *Lab, first uint64, runs []*Outcome) *SweepOutcome {
 	if sw == nil {
 		sw = &Sweep{Metric: "failover_s", KSMax: 0.05}
 	}
-	res := reports.Results{Lab: lab.Name, Mode: runs[0].Results.Mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}}
+	res := reports.Results{Lab: lab.Name, Mode: runs[0].Results.Mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{},
+		Warnings: lab.warningTexts()}
 	for i, e := range lab.Expect {
 		passed, firstBad := 0, -1
 		for j, r := range runs {

@@ -54,3 +54,13 @@ func keepalivedWarnings(file, field, host string, base int, kws []keepalived.War
 	}
 	return out
 }
+
+// warningTexts are the warnings as results.json and the report show them;
+// nil when there are none.
+func (l *Lab) warningTexts() []string {
+	var out []string
+	for _, w := range l.warnings {
+		out = append(out, w.String())
+	}
+	return out
+}

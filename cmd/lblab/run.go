@@ -61,6 +61,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	printLabWarnings(c.ErrOrStderr(), lab)
 	dir := f.out
 	if dir == "" {
 		if dir, err = newOutDir(lab.Name); err != nil {
