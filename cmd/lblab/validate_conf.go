@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -123,8 +125,9 @@ func validateConfFile(c *cobra.Command, path string, sets []string) (handled boo
 
 // validateKeepalived checks a keepalived.conf as `keepalived -t` does on
 // this host: its syntax and values, each instance as the agent would run
-// it, that the interfaces exist, and that every tracked script can run
-// (keepalived -t fails on a script it would disable).
+// it, that the interfaces exist, and that every vrrp_script's program is
+// there (keepalived -t fails on one it cannot find; one that is not
+// executable, or a notify script it cannot run, is a warning).
 func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error {
 	kc, warns, err := keepalived.Parse(path, src)
 	for _, w := range warns {
@@ -156,6 +159,13 @@ func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error
 				Msg: fmt.Sprintf("vrrp_script %s: %s on this host (keepalived disables the script; keepalived -t fails)", s.Name, why)})
 		default:
 			fmt.Fprintf(stderr, "warning: %s:%d: vrrp_script %s: %s (keepalived disables the script)\n", path, s.CommandLine, s.Name, why)
+		}
+	}
+	for _, in := range kc.Instances {
+		for _, key := range slices.Sorted(maps.Keys(in.Notify)) {
+			if why, _ := vrrplinux.ScriptDisabled(in.Notify[key]); why != "" {
+				fmt.Fprintf(stderr, "warning: %s:%d: vrrp_instance %s %s: %s (keepalived does not run it)\n", path, in.NotifyLines[key], in.Name, key, why)
+			}
 		}
 	}
 	links, err := vrrplinux.HostLinks()

@@ -52,6 +52,7 @@ vrrp_instance VI_1 {
     virtual_router_id 51
     priority 100
     advert_int 1
+    notify_master /nonexistent/lblab/notify.sh
     virtual_ipaddress {
         192.168.200.16
     }
@@ -66,8 +67,13 @@ vrrp_instance VI_1 {
 	if want := path + ": ok (keepalived.conf: 1 vrrp_instance, 1 vrrp_script)\n"; out != want {
 		t.Errorf("stdout %q, want %q", out, want)
 	}
-	if want := "warning: " + path + ":10: vrrp_sync_group VG_1: sync groups are not modelled"; !strings.Contains(errOut, want) {
-		t.Errorf("stderr:\n%s\nwant %q", errOut, want)
+	for _, want := range []string{
+		"warning: " + path + ":10: vrrp_sync_group VG_1: sync groups are not modelled",
+		"warning: " + path + ":21: vrrp_instance VI_1 notify_master: /nonexistent/lblab/notify.sh does not exist (keepalived does not run it)",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr:\n%s\nwant %q", errOut, want)
+		}
 	}
 }
 

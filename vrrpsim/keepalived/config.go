@@ -115,6 +115,8 @@ type Instance struct {
 	// Notify holds notify_master, notify_backup, notify_fault,
 	// notify_stop and notify, by those names.
 	Notify map[string]string
+	// NotifyLines are the lines of the Notify keywords, by name.
+	NotifyLines map[string]int
 }
 
 // ParseFile reads path and calls Parse.
@@ -309,7 +311,8 @@ func (p *parser) instance(n *node) {
 		p.bad(n.line, "want: vrrp_instance NAME { ... }")
 		return
 	}
-	in := &Instance{Name: n.words[1], Line: n.line, AdvertInt: time.Second, Notify: map[string]string{}}
+	in := &Instance{Name: n.words[1], Line: n.line, AdvertInt: time.Second, Notify: map[string]string{},
+		NotifyLines: map[string]int{}}
 	p.c.Instances = append(p.c.Instances, in)
 	vridWritten := false
 	for _, c := range n.children {
@@ -421,6 +424,7 @@ func (p *parser) instance(n *node) {
 				continue
 			}
 			in.Notify[key] = strings.Join(c.words[1:], " ")
+			in.NotifyLines[key] = c.line
 		default:
 			p.warn(c, "ignored: vrrp_instance %s", key)
 		}

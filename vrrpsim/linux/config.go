@@ -3,6 +3,7 @@ package vrrplinux
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/lblab/lblab/vrrpsim"
@@ -71,10 +72,12 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 			continue
 		}
 		vc := c.VRRPConfig(in, netip.Addr{})
+		notify, nwarns := disableMissingNotifies(in)
+		warns = append(warns, nwarns...)
 		out.Instances = append(out.Instances, Instance{
 			Interface: in.Interface,
 			VRRP:      vc,
-			Notify:    in.Notify,
+			Notify:    notify,
 		})
 		for _, t := range vc.Tracks {
 			used[t.Name] = true
@@ -91,7 +94,10 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 		out.Scripts = append(out.Scripts, Script{Name: s.Name, Command: s.Command, Interval: s.Interval, Timeout: s.Timeout})
 	}
 	sortScripts(out.Scripts)
-	out.Scripts, warns = disableMissingScripts(c, out.Instances, out.Scripts)
+	var swarns []keepalived.Warning
+	out.Scripts, swarns = disableMissingScripts(c, out.Instances, out.Scripts)
+	warns = append(warns, swarns...)
+	sort.SliceStable(warns, func(i, j int) bool { return warns[i].Line < warns[j].Line })
 	return out, warns, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -252,4 +253,22 @@ func disableMissingScripts(c *keepalived.Config, insts []Instance, scripts []Scr
 		insts[i].VRRP.Tracks = slices.DeleteFunc(slices.Clone(insts[i].VRRP.Tracks), func(t vrrpsim.Track) bool { return disabled[t.Name] })
 	}
 	return kept, warns
+}
+
+// disableMissingNotifies returns in's notify scripts without those
+// keepalived would not run (check_notify_script_secure: a program that is
+// missing or not executable), with a warning for each at its line.
+func disableMissingNotifies(in *keepalived.Instance) (map[string]string, []keepalived.Warning) {
+	var warns []keepalived.Warning
+	out := make(map[string]string, len(in.Notify))
+	for _, key := range slices.Sorted(maps.Keys(in.Notify)) {
+		cmd := in.Notify[key]
+		if why, _ := ScriptDisabled(cmd); why != "" {
+			warns = append(warns, keepalived.Warning{Line: in.NotifyLines[key], Msg: fmt.Sprintf(
+				"vrrp_instance %s %s: %s: keepalived does not run it, nor does lblab", in.Name, key, why)})
+			continue
+		}
+		out[key] = cmd
+	}
+	return out, warns
 }

@@ -16,7 +16,8 @@ import (
 // executable, or a bare name is not in PATH) is disabled, as keepalived
 // 2.2 disables it: it is not run, the instances no longer track it, so
 // they keep their priority (a negative weight is not subtracted, a weight
-// 0 script puts nothing in FAULT), and a warning names its line.
+// 0 script puts nothing in FAULT), and a warning names its line. A
+// notify script keepalived cannot run is dropped the same way.
 func TestScriptsKeepalivedCannotRunAreDisabled(t *testing.T) {
 	dir := t.TempDir()
 	ok := filepath.Join(dir, "ok.sh")
@@ -45,6 +46,8 @@ vrrp_instance VI_1 {
     interface eth0
     virtual_router_id 51
     priority 100
+    notify_master "%s/notify.sh master"
+    notify "ok.sh"
     virtual_ipaddress {
         10.0.0.100/24
     }
@@ -55,7 +58,7 @@ vrrp_instance VI_1 {
         chk_ok
     }
 }
-`, dir, noexec)
+`, dir, noexec, dir)
 	kc, _, err := keepalived.Parse("k.conf", []byte(conf))
 	if err != nil {
 		t.Fatal(err)
@@ -78,9 +81,13 @@ vrrp_instance VI_1 {
 		":2: vrrp_script chk_missing: " + dir + "/missing.sh does not exist: the script is disabled, as keepalived does, and VI_1 keeps its priority (no weight, no FAULT)",
 		":6: vrrp_script chk_noexec: " + noexec + " is not executable: the script is disabled, as keepalived does, and VI_1 keeps its priority (no weight, no FAULT)",
 		":9: vrrp_script chk_path: lblab-no-such-program is not in PATH: the script is disabled, as keepalived does, and VI_1 keeps its priority (no weight, no FAULT)",
+		":19: vrrp_instance VI_1 notify_master: " + dir + "/notify.sh does not exist: keepalived does not run it, nor does lblab",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := cfg.Instances[0].Notify; len(n) != 1 || n["notify"] != "ok.sh" {
+		t.Errorf("notify scripts %q, want only notify ok.sh", n)
 	}
 	// The state machine keeps the configured priority: 100 + 10 (chk_ok
 	// passes), nothing subtracted for chk_missing.
