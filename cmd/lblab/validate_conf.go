@@ -66,6 +66,9 @@ func sniffConf(src []byte) confKind {
 		if line == "---" || yamlKey.MatchString(line) || strings.HasPrefix(line, "- ") {
 			return kindLab
 		}
+		if line[0] == '$' || line[0] == '@' {
+			return kindKeepalived // a $NAME=value definition, an @host conditional line
+		}
 		word := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == '{' || r == ';' })
 		first := ""
 		if len(word) > 0 {

@@ -154,6 +154,8 @@ func TestSniffConf(t *testing.T) {
 		"! Configuration File for keepalived\n\nglobal_defs {\n":   kindKeepalived,
 		"# comment\nvrrp_instance VI_1 {\n":                        kindKeepalived,
 		"include /etc/keepalived/conf.d/*.conf\n":                  kindKeepalived,
+		"$IF=eth0\nvrrp_instance VI_1 {\n":                         kindKeepalived,
+		"@lb1 global_defs {\n":                                     kindKeepalived,
 		"user www-data;\nworker_processes auto;\n":                 kindNginx,
 		"upstream app {\n  server a:80;\n}\n":                      kindNginx,
 		"include /etc/nginx/conf.d/*.conf;\n":                      kindNginx,
