@@ -11,7 +11,8 @@ import (
 
 // validate refuses what `keepalived -t` (Debian's keepalived 2.2.7)
 // refuses, and takes what it takes: a good file, a tracked script whose
-// file does not exist, an interface the host does not have. Skipped
+// file does not exist, an interface the host does not have, a weight
+// written with a Unicode hyphen. Skipped
 // without keepalived (a failure with CI=true as root, where the test task
 // installs it).
 func TestValidateAgreesWithKeepalivedT(t *testing.T) {
@@ -52,6 +53,7 @@ vrrp_instance VI_1 {
 		{"good", good, false},
 		{"missing script", strings.Replace(good, "/bin/true", "/nonexistent/lblab/check.sh", 1), true},
 		{"missing interface", strings.Replace(good, "interface "+iface, "interface lblabnosuch0", 1), true},
+		{"Unicode hyphen in a weight", strings.Replace(good, "weight -20", "weight \u201020", 1), true},
 	} {
 		path := writeFile(t, "keepalived.conf", c.conf)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
