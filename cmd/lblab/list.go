@@ -39,7 +39,7 @@ func newValidate() *cobra.Command {
 			if handled, err := validateConfFile(c, args[0], sets); handled {
 				return err
 			}
-			lab, err := scenarios.Load(args[0], sets)
+			lab, err := unlessInterrupted(c.Context(), func() (*scenarios.Lab, error) { return scenarios.Load(args[0], sets) })
 			if err != nil {
 				return err
 			}

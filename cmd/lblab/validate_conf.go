@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/netip"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -47,9 +46,6 @@ var nginxTop = map[string]bool{
 	"worker_rlimit_nofile": true, "master_process": true, "env": true, "include": true, "mail": true,
 }
 
-// yamlKey is a line that starts a YAML mapping entry ("name: x", "lb:").
-var yamlKey = regexp.MustCompile(`^[A-Za-z_][\w.-]*\s*:(\s|$)`)
-
 // sniffConf tells a keepalived.conf and an nginx configuration from a lab
 // file by the first line that is not blank or a comment: a keepalived
 // top-level keyword (global_defs, vrrp_instance, ...), an nginx directive
@@ -63,7 +59,7 @@ func sniffConf(src []byte) confKind {
 		if line == "" || line[0] == '#' || line[0] == '!' {
 			continue
 		}
-		if line == "---" || yamlKey.MatchString(line) || strings.HasPrefix(line, "- ") {
+		if yamlKey.MatchString(line) || strings.HasPrefix(line, "- ") { // yamlKey: proxy.go
 			return kindLab
 		}
 		if line[0] == '$' || line[0] == '@' {
