@@ -43,6 +43,7 @@ type (
 		Marks                   []markView
 		Sweep                   *sweepView
 		Expectations            []Expectation
+		Warnings                []string
 		Metrics                 []metricView
 		HistoryLink             bool
 	}
@@ -88,6 +89,7 @@ func renderHTML(r Report, plots []plotRef) ([]byte, error) {
 		Interrupted:  r.Results.Interrupted,
 		Teaching:     teachingHTML(r.Teaching),
 		Expectations: r.Results.Expectations,
+		Warnings:     r.Results.Warnings,
 		Metrics:      metricsView(r.Results.Metrics),
 		HistoryLink:  r.Sweep == nil && r.Results.Seeds == 0, // a sweep has no history.jsonl
 	}

@@ -47,6 +47,8 @@ type Lab struct {
 
 	// imported is true when LB came from the nginx field.
 	imported bool
+	// warnings are those of the embedded configurations (Warnings).
+	warnings []Warning
 }
 
 // LBNetwork is the one-way latencies around the load balancer.

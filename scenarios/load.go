@@ -157,7 +157,8 @@ func importKeepalived(name string, file *ast.File, lab *Lab) Errors {
 		if node := findNode(file, field); node != nil {
 			base = node.GetToken().Position.Line
 		}
-		conf, _, err := keepalived.Parse(host, []byte(lab.VRRP.Keepalived[host]))
+		conf, kws, err := keepalived.Parse(host, []byte(lab.VRRP.Keepalived[host]))
+		lab.warnings = append(lab.warnings, keepalivedWarnings(name, field, host, base, kws)...)
 		if err != nil {
 			var kes keepalived.Errors
 			if !errors.As(err, &kes) {

@@ -79,6 +79,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	printLabWarnings(c.ErrOrStderr(), lab)
 	dir, err := outDir(lab.Name, f.out, f.clean)
 	if err != nil {
 		return err
