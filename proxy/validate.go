@@ -27,7 +27,8 @@ var Algorithms = []string{"round_robin", "least_conn", "ip_hash", "hash", "hash_
 func Validate(c *Config) []Problem {
 	var ps []Problem
 	bad := func(path, format string, args ...any) {
-		ps = append(ps, Problem{path, fmt.Sprintf(format, args...)})
+		// Input values quoted with %q are cut to a line's worth.
+		ps = append(ps, Problem{path, units.Sprintf(format, args...)})
 	}
 	groups := map[string]*Group{}
 	if len(c.Groups) == 0 {
@@ -190,8 +191,8 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 
 func duration(path string, d units.Duration, bad func(path, format string, args ...any)) {
 	switch {
-	case d.Bad() != "":
-		bad(path, "%q is not a duration (write 10s, 250ms or a number of seconds)", d.Bad())
+	case d.Problem() != "":
+		bad(path, "%s", d.Problem())
 	case d.D < 0:
 		bad(path, "must not be negative")
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/lblab/lblab/proxy/nginxconf"
@@ -24,8 +23,11 @@ import (
 // LoadFile reads and validates the lab file at path, after applying the
 // --set overrides (PATH=VALUE).
 func LoadFile(path string, sets []string) (*Lab, error) {
-	src, err := os.ReadFile(path)
+	src, err := ReadFile(path)
 	if err != nil {
+		if _, ok := err.(Errors); ok {
+			return nil, err
+		}
 		return nil, &InputError{fmt.Errorf("lab %s: %w", path, err)}
 	}
 	return Parse(path, src, sets)
@@ -54,8 +56,10 @@ func Parse(name string, src []byte, sets []string) (*Lab, error) {
 }
 
 func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, error) {
-	file, err := parser.ParseBytes(src, 0)
-	if err != nil {
+	file, err := parseYAML(name, src)
+	if e, ok := err.(*Error); ok {
+		return nil, Errors{e}
+	} else if err != nil {
 		return nil, Errors{yamlError(name, nil, err)}
 	}
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
@@ -237,7 +241,7 @@ func yamlError(name string, file *ast.File, err error) *Error {
 	var unknown *yaml.UnknownFieldError
 	if errors.As(err, &unknown) {
 		field := strings.Trim(strings.TrimPrefix(unknown.Message, "unknown field "), `"`)
-		e.Msg = fmt.Sprintf("unknown field %q", field)
+		e.Msg = "unknown field " + units.Quote(field)
 		names := knownFields()
 		if e.Field != "" {
 			names = fieldsAt(parentPath(e.Field))
@@ -248,7 +252,7 @@ func yamlError(name string, file *ast.File, err error) *Error {
 	}
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) {
-		what := strconv.Quote(tk.Value)
+		what := units.Quote(tk.Value)
 		if typeErr.SrcType != nil {
 			switch typeErr.SrcType.Kind() {
 			case reflect.Slice, reflect.Array:
@@ -395,7 +399,7 @@ func applySets(file *ast.File, sets []string) ([]string, error) {
 			return nil, fmt.Errorf("--set %s: bad path: %v", path, err)
 		}
 		if _, err := yp.FilterFile(file); err == nil {
-			vf, err := parser.ParseBytes([]byte(value), 0)
+			vf, err := parseYAML("--set "+path, []byte(value))
 			if err != nil || len(vf.Docs) == 0 || vf.Docs[0].Body == nil {
 				return nil, fmt.Errorf("--set %s: value %q is not YAML", path, value)
 			}
@@ -437,8 +441,12 @@ func relocateSet(e *Error, setPaths []string) {
 	}
 }
 
-// suggest returns the name among names closest to a misspelt field.
+// suggest returns the name among names closest to a misspelt field ("" for
+// a field longer than any name could be, which is not worth the time).
 func suggest(field string, names []string) string {
+	if len(field) > units.QuoteMax {
+		return ""
+	}
 	best, bestDist := "", 3
 	for _, name := range names {
 		if d := editDistance(field, name); d < bestDist {

@@ -15,14 +15,16 @@ type problem struct{ path, msg string }
 
 type validator struct{ problems []problem }
 
+// bad records a problem; input values quoted with %q are cut to a line's
+// worth.
 func (v *validator) bad(path, format string, args ...any) {
-	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, args...)})
+	v.problems = append(v.problems, problem{path, units.Sprintf(format, args...)})
 }
 
 func (v *validator) duration(path string, d units.Duration, positive bool) {
 	switch {
-	case d.Bad() != "":
-		v.bad(path, "%q is not a duration (write 10s, 250ms or a number of seconds)", d.Bad())
+	case d.Problem() != "":
+		v.bad(path, "%s", d.Problem())
 	case d.D < 0:
 		v.bad(path, "must not be negative")
 	case positive && d.IsSet() && d.D == 0:

@@ -1,0 +1,183 @@
+package scenarios
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+)
+
+// Limits of a lab file (and of the YAML given to lblab proxy --config),
+// checked before the YAML is parsed or decoded. They are far above any
+// real lab (the catalog's largest is a few KB, at most 5 levels deep, with
+// at most 15 keys in a mapping) and bound what a broken or hostile file
+// costs: the YAML library's parser takes time and memory quadratic in
+// nesting depth and in the keys of one mapping.
+const (
+	// MaxFileSize is the largest file read, in bytes: 4 MiB.
+	MaxFileSize = 4 << 20
+	// MaxDepth is the deepest nesting of lists and mappings: 64 levels.
+	MaxDepth = 64
+	// MaxKeys is the most keys one mapping may have: 256.
+	MaxKeys = 256
+	// MaxNodes is the most values a file may hold once its aliases (*name)
+	// are expanded: 1,000,000 (a "billion laughs" file is refused).
+	MaxNodes = 1_000_000
+)
+
+// ReadFile reads an input file of at most MaxFileSize bytes; a larger one
+// is refused with Errors, without being read whole. Other errors are the
+// file system's.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFileSize {
+		return nil, Errors{tooLarge(path)}
+	}
+	return b, nil
+}
+
+func tooLarge(name string) *Error {
+	return &Error{File: name, Msg: fmt.Sprintf("the file is larger than %d MiB, the most a lab or lb file may be", MaxFileSize>>20)}
+}
+
+// parseYAML parses one YAML text within the limits above. A limit passed
+// is an *Error with the line and column where it was passed.
+func parseYAML(name string, src []byte) (*ast.File, error) {
+	if len(src) > MaxFileSize {
+		return nil, tooLarge(name)
+	}
+	tokens := lexer.Tokenize(string(src))
+	if e := checkShape(tokens); e != nil {
+		e.File = name
+		return nil, e
+	}
+	file, err := parser.Parse(tokens, 0)
+	if err != nil {
+		return nil, err
+	}
+	if e := checkAliases(file); e != nil {
+		e.File = name
+		return nil, e
+	}
+	return file, nil
+}
+
+// checkShape counts, in one pass over the tokens, how deep lists and
+// mappings nest (block ones by the columns of their keys and dashes, flow
+// ones by their brackets) and how many keys each block mapping has.
+func checkShape(tokens token.Tokens) *Error {
+	type open struct {
+		col, keys int
+		mapping   bool
+	}
+	var block []open // the block collections open, innermost last
+	flow := 0
+	var prev *token.Token // the previous token that is not a comment
+	for _, tk := range tokens {
+		switch tk.Type {
+		case token.CommentType:
+			continue
+		case token.DocumentHeaderType, token.DocumentEndType:
+			block, flow = block[:0], 0
+		case token.SequenceStartType, token.MappingStartType:
+			flow++
+			if len(block)+flow > MaxDepth {
+				return deepError(tk)
+			}
+		case token.SequenceEndType, token.MappingEndType:
+			if flow > 0 {
+				flow--
+			}
+		case token.SequenceEntryType, token.MappingValueType:
+			if flow > 0 {
+				break
+			}
+			at, mapping := tk, tk.Type == token.MappingValueType
+			if mapping && prev != nil {
+				at = prev // the key
+			}
+			col := at.Position.Column
+			for len(block) > 0 && block[len(block)-1].col > col {
+				block = block[:len(block)-1]
+			}
+			if n := len(block); n > 0 && block[n-1].col == col {
+				if mapping {
+					block[n-1].keys++
+					if block[n-1].keys > MaxKeys {
+						return &Error{Line: at.Position.Line, Column: col,
+							Msg: fmt.Sprintf("a mapping with more than %d keys, the most a lab or lb file may have in one mapping", MaxKeys)}
+					}
+				}
+				break
+			}
+			block = append(block, open{col: col, keys: 1, mapping: mapping})
+			if len(block)+flow > MaxDepth {
+				return deepError(at)
+			}
+		}
+		prev = tk
+	}
+	return nil
+}
+
+func deepError(tk *token.Token) *Error {
+	return &Error{Line: tk.Position.Line, Column: tk.Position.Column,
+		Msg: fmt.Sprintf("lists and mappings nest deeper than %d levels, the most a lab or lb file may have", MaxDepth)}
+}
+
+// checkAliases counts the values of a parsed file with every alias
+// expanded, in one walk: an anchor's size is counted where it is defined
+// and again at each alias of it.
+func checkAliases(file *ast.File) *Error {
+	sizes := map[string]int{}
+	var over *token.Token
+	var walk func(n ast.Node) int
+	walk = func(n ast.Node) int {
+		if n == nil || over != nil {
+			return 0
+		}
+		size := 1
+		switch n := n.(type) {
+		case *ast.AliasNode:
+			size = sizes[n.Value.GetToken().Value]
+		case *ast.AnchorNode:
+			size = walk(n.Value)
+			sizes[n.Name.GetToken().Value] = size
+		case *ast.TagNode:
+			size = walk(n.Value)
+		case *ast.MappingNode:
+			for _, v := range n.Values {
+				size += walk(v)
+			}
+		case *ast.MappingValueNode:
+			size = walk(n.Key) + walk(n.Value)
+		case *ast.SequenceNode:
+			for _, v := range n.Values {
+				size += walk(v)
+			}
+		}
+		if size > MaxNodes && over == nil {
+			over = n.GetToken()
+		}
+		return size
+	}
+	for _, doc := range file.Docs {
+		if walk(doc.Body); over != nil {
+			return &Error{Line: over.Position.Line, Column: over.Position.Column,
+				Msg: fmt.Sprintf("aliases expand to more than %d values, the most a lab or lb file may hold", MaxNodes)}
+		}
+	}
+	return nil
+}
