@@ -109,10 +109,12 @@ func checkShape(tokens token.Tokens) *Error {
 				at = prev // the key
 			}
 			col := at.Position.Column
-			for len(block) > 0 && block[len(block)-1].col > col {
-				block = block[:len(block)-1]
+			// Close what is deeper; a key at the column of a list ends the
+			// list (a list may sit at its mapping key's column).
+			for n := len(block); n > 0 && (block[n-1].col > col || block[n-1].col == col && mapping && !block[n-1].mapping); n-- {
+				block = block[:n-1]
 			}
-			if n := len(block); n > 0 && block[n-1].col == col {
+			if n := len(block); n > 0 && block[n-1].col == col && block[n-1].mapping == mapping {
 				if mapping {
 					block[n-1].keys++
 					if block[n-1].keys > MaxKeys {

@@ -47,6 +47,10 @@ func diskBeside(labPath string) readBeside {
 	}
 }
 
+// maxErrors is how many problems of one file are listed; the rest are
+// counted.
+const maxErrors = 50
+
 // Parse reads and validates a lab from src; name is used in errors. Each
 // of sets is PATH=VALUE: PATH is a field path as errors print it
 // (vrrp.vrrp_instance[1].priority, faults[0].at) and VALUE is YAML. Every
@@ -75,20 +79,21 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 		relocateSet(e, setPaths)
 		return nil, Errors{e}
 	}
+	at := &places{file: file}
 	if lab.Nginx != "" && lab.LB == nil {
-		if errs := importNginx(name, file, &lab, beside); len(errs) > 0 {
+		if errs := importNginx(name, at, &lab, beside); len(errs) > 0 {
 			return nil, errs
 		}
 	}
 	if lab.VRRP != nil && len(lab.VRRP.Keepalived) > 0 {
-		if errs := importKeepalived(name, file, &lab); len(errs) > 0 {
+		if errs := importKeepalived(name, at, &lab); len(errs) > 0 {
 			return nil, errs
 		}
 	}
 	var errs Errors
 	for _, p := range validate(&lab) {
 		e := &Error{File: name, Field: p.path, Msg: p.msg}
-		if node := findNode(file, p.path); node != nil {
+		if node := at.find(p.path); node != nil {
 			tk := node.GetToken()
 			e.Line, e.Column = tk.Position.Line, tk.Position.Column
 		}
@@ -97,6 +102,10 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 	}
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		if len(errs) > maxErrors {
+			more := len(errs) - maxErrors
+			errs = append(errs[:maxErrors], &Error{File: name, Msg: fmt.Sprintf("and %d more problems", more)})
+		}
 		return nil, errs
 	}
 	return &lab, nil
@@ -105,7 +114,7 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 // importNginx fills lab.LB from the lab's nginx field: inline text (it
 // holds a brace) or a file beside the lab. Errors in inline text point at
 // the lab's lines.
-func importNginx(name string, file *ast.File, lab *Lab, beside readBeside) Errors {
+func importNginx(name string, at *places, lab *Lab, beside readBeside) Errors {
 	text, src := lab.Nginx, name
 	inline := strings.Contains(text, "{")
 	if !inline {
@@ -125,7 +134,7 @@ func importNginx(name string, file *ast.File, lab *Lab, beside readBeside) Error
 		return Errors{{File: name, Field: "nginx", Msg: err.Error()}}
 	}
 	base := 0
-	if node := findNode(file, "nginx"); inline && node != nil {
+	if node := at.find("nginx"); inline && node != nil {
 		base = node.GetToken().Position.Line
 	}
 	var out Errors
@@ -145,7 +154,7 @@ func importNginx(name string, file *ast.File, lab *Lab, beside readBeside) Error
 
 // importKeepalived turns each host's keepalived.conf text into the lab's
 // scripts and instances. Errors point at the lab's lines.
-func importKeepalived(name string, file *ast.File, lab *Lab) Errors {
+func importKeepalived(name string, at *places, lab *Lab) Errors {
 	var out Errors
 	hosts := make([]string, 0, len(lab.VRRP.Keepalived))
 	for h := range lab.VRRP.Keepalived {
@@ -158,7 +167,7 @@ func importKeepalived(name string, file *ast.File, lab *Lab) Errors {
 	for _, host := range hosts {
 		field := "vrrp.keepalived." + host
 		base := 0
-		if node := findNode(file, field); node != nil {
+		if node := at.find(field); node != nil {
 			base = node.GetToken().Position.Line
 		}
 		conf, _, err := keepalived.Parse(host, []byte(lab.VRRP.Keepalived[host]))
@@ -361,19 +370,55 @@ func joinPath(prefix, key string) string {
 	return prefix + "." + key
 }
 
-// findNode returns the node at a field path, or the nearest ancestor that
-// exists (so a missing field points at its parent).
-func findNode(file *ast.File, field string) ast.Node {
-	for p := field; p != ""; p = parentPath(p) {
-		yp, err := yaml.PathString("$." + p)
-		if err != nil {
-			continue
+// places finds the node at a field path of a parsed file. It indexes
+// every path of the file in one walk, the first time it is asked, so that
+// placing many problems costs one walk and not one each.
+type places struct {
+	file  *ast.File
+	index map[string]ast.Node
+}
+
+// find returns the node at a field path, or at the nearest ancestor that
+// exists (so a missing field points at its parent), or nil.
+func (pl *places) find(field string) ast.Node {
+	if pl.index == nil {
+		pl.index = map[string]ast.Node{}
+		if len(pl.file.Docs) > 0 {
+			indexNodes(pl.index, pl.file.Docs[0].Body, "")
 		}
-		if node, err := yp.FilterFile(file); err == nil && node != nil {
+	}
+	for p := field; p != ""; p = parentPath(p) {
+		if node := pl.index[p]; node != nil {
 			return node
 		}
 	}
 	return nil
+}
+
+// indexNodes records the value node of every field path under node.
+func indexNodes(index map[string]ast.Node, node ast.Node, prefix string) {
+	switch n := node.(type) {
+	case *ast.MappingNode:
+		for _, v := range n.Values {
+			indexNodes(index, v, prefix)
+		}
+	case *ast.MappingValueNode:
+		key := joinPath(prefix, n.Key.GetToken().Value)
+		if _, dup := index[key]; !dup {
+			index[key] = n.Value
+		}
+		indexNodes(index, n.Value, key)
+	case *ast.SequenceNode:
+		for i, v := range n.Values {
+			p := prefix + "[" + strconv.Itoa(i) + "]"
+			index[p] = v
+			indexNodes(index, v, p)
+		}
+	case *ast.TagNode:
+		indexNodes(index, n.Value, prefix)
+	case *ast.AnchorNode:
+		indexNodes(index, n.Value, prefix)
+	}
 }
 
 func parentPath(p string) string {

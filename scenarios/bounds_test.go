@@ -1,0 +1,264 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// failoverWith returns the vrrp-failover lab with faults (YAML list items,
+// indented by two spaces) after its own fault.
+func failoverWith(t testing.TB, faults string) string {
+	t.Helper()
+	src, err := CatalogSource("vrrp-failover")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(src)
+	i, j := strings.Index(s, "\nfaults:\n"), strings.Index(s, "\nexpect:\n")+1
+	if i < 0 || j < i {
+		t.Fatal("vrrp-failover has no faults section before expect: update the test")
+	}
+	return s[:j] + faults + s[j:]
+}
+
+// cost runs f and returns the CPU time of the process (user and system)
+// and the bytes allocated while it ran.
+func cost(t testing.TB, f func()) (cpu time.Duration, alloc uint64) {
+	t.Helper()
+	var r0, r1 syscall.Rusage
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &r0); err != nil {
+		t.Fatal(err)
+	}
+	f()
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &r1); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&m1)
+	tv := func(r syscall.Rusage) time.Duration {
+		return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+	}
+	return tv(r1) - tv(r0), m1.TotalAlloc - m0.TotalAlloc
+}
+
+// parseErr parses src and returns its Errors, failing the test when it
+// parses or fails otherwise.
+func parseErr(t *testing.T, src string) Errors {
+	t.Helper()
+	_, err := Parse("lab.yaml", []byte(src), nil)
+	var es Errors
+	if !errors.As(err, &es) || len(es) == 0 {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	return es
+}
+
+// Before the bounds, validating 4000 faults took 70 s: every duration
+// re-formatted the whole file. Now 10,000 faults take well under a second
+// of CPU, and the time grows linearly.
+func TestParseTenThousandFaultsIsLinear(t *testing.T) {
+	lab := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "  - {name: f%d, at: %dms, kind: %s, target: r%d}\n",
+				i, 1000+i, []string{"stop", "start"}[i%2], 1+i%2)
+		}
+		return failoverWith(t, b.String())
+	}
+	big := lab(10_000)
+	if len(big) > MaxFileSize {
+		t.Fatalf("the lab is %d bytes, above MaxFileSize", len(big))
+	}
+	var parsed *Lab
+	cpu, alloc := cost(t, func() {
+		var err error
+		if parsed, err = Parse("big.yaml", []byte(big), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(parsed.Faults) != 10_001 {
+		t.Fatalf("%d faults, want 10001", len(parsed.Faults))
+	}
+	t.Logf("10000 faults (%d KB): %v CPU, %d MB allocated", len(big)>>10, cpu, alloc>>20)
+	if cpu > time.Second {
+		t.Errorf("validating 10000 faults took %v of CPU, want under 1s", cpu)
+	}
+	if alloc > 1<<30 {
+		t.Errorf("validating 10000 faults allocated %d MB, want under 1 GB", alloc>>20)
+	}
+	// 20,000 faults, half of them past the end of the lab: every problem
+	// is placed in one walk of the file, and 50 are listed.
+	var es Errors
+	cpu, _ = cost(t, func() { es = parseErr(t, strings.ReplaceAll(lab(20_000), "duration: 20s", "duration: 11s")) })
+	t.Logf("20000 faults, 10000 of them bad: %v CPU", cpu)
+	if len(es) != maxErrors+1 || es[maxErrors].Msg != "and 9949 more problems" {
+		t.Errorf("%d errors, the last %v; want %d and a count of the rest", len(es), es[len(es)-1], maxErrors+1)
+	}
+	if cpu > 2*time.Second {
+		t.Errorf("placing 10000 problems took %v of CPU, want under 2s", cpu)
+	}
+}
+
+// A file of nested flow lists took 2.5 GB and 22 s at 80 KB, and ran out of
+// memory at 200 KB; nested block mappings and flow mappings too. Each is
+// refused at the level past MaxDepth, with its line and column, cheaply.
+func TestParseRefusesDeepNesting(t *testing.T) {
+	n := 100_000
+	block := func(depth int) string {
+		var b strings.Builder
+		for i := range depth {
+			fmt.Fprintf(&b, "%sk:\n", strings.Repeat(" ", i))
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		name, src string
+		line, col int
+	}{
+		{"flow lists", "name: x\nfaults: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n", 2, 9 + MaxDepth - 1},
+		{"flow mappings", "name: x\nfaults: " + strings.Repeat("{a: ", n) + strings.Repeat("}", n) + "\n", 2, 9 + 4*(MaxDepth-1)},
+		{"block mappings", block(2 * MaxDepth), MaxDepth + 1, MaxDepth + 1},
+		{"lists in a mapping", "a:\n" + strings.Repeat("- ", n) + "x\n", 2, 2*MaxDepth - 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var es Errors
+			cpu, alloc := cost(t, func() { es = parseErr(t, c.src) })
+			t.Logf("%d bytes: %v CPU, %d MB allocated: %v", len(c.src), cpu, alloc>>20, es)
+			e := es[0]
+			if len(es) != 1 || !strings.Contains(e.Msg, fmt.Sprintf("nest deeper than %d levels", MaxDepth)) {
+				t.Fatalf("want one error about the nesting, got %v", es)
+			}
+			if e.Line != c.line || e.Column != c.col {
+				t.Errorf("at %d:%d, want %d:%d", e.Line, e.Column, c.line, c.col)
+			}
+			if cpu > 2*time.Second || alloc > 256<<20 {
+				t.Errorf("refusing it cost %v of CPU and %d MB, want under 2s and 256 MB", cpu, alloc>>20)
+			}
+		})
+	}
+	// A lab nesting MaxDepth levels in its partition groups still parses
+	// as far as the decoder (which then says a group is not a string).
+	_, err := Parse("ok.yaml", []byte("name: x\nfaults: "+strings.Repeat("[", MaxDepth-1)+strings.Repeat("]", MaxDepth-1)+"\n"), nil)
+	if err == nil || strings.Contains(err.Error(), "nest deeper") {
+		t.Errorf("a file nesting %d levels: %v, want a decoding error, not the depth limit", MaxDepth, err)
+	}
+}
+
+// A mapping of many keys costs the YAML parser time quadratic in their
+// number (328 KB of keys took 3.6 s and 4.5 GB): more than MaxKeys are
+// refused at the first key too many.
+func TestParseRefusesTooManyKeys(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: x\nvrrp:\n  vrrp_script:\n")
+	for i := 0; b.Len() < 3<<20; i++ {
+		fmt.Fprintf(&b, "    s%d: {interval: 1s}\n", i)
+	}
+	var es Errors
+	cpu, alloc := cost(t, func() { es = parseErr(t, b.String()) })
+	t.Logf("%d bytes: %v CPU, %d MB allocated: %v", b.Len(), cpu, alloc>>20, es)
+	if len(es) != 1 || !strings.Contains(es[0].Msg, fmt.Sprintf("more than %d keys", MaxKeys)) {
+		t.Fatalf("want one error about the keys, got %v", es)
+	}
+	if es[0].Line != 3+MaxKeys+1 || es[0].Column != 5 {
+		t.Errorf("at %d:%d, want %d:5", es[0].Line, es[0].Column, 3+MaxKeys+1)
+	}
+	if cpu > 2*time.Second || alloc > 512<<20 {
+		t.Errorf("refusing it cost %v of CPU and %d MB, want under 2s and 512 MB", cpu, alloc>>20)
+	}
+	// The worst a file under the limits can do: MaxKeys keys per mapping,
+	// mappings up to the size limit.
+	b.Reset()
+	for i := 0; b.Len() < MaxFileSize-100; i++ {
+		if i%MaxKeys == 0 {
+			fmt.Fprintf(&b, "m%d:\n", i)
+		}
+		fmt.Fprintf(&b, " k%d: v\n", i)
+	}
+	cpu, alloc = cost(t, func() { parseErr(t, b.String()) })
+	t.Logf("%d bytes of %d-key mappings: %v CPU, %d MB allocated", b.Len(), MaxKeys, cpu, alloc>>20)
+	if cpu > 10*time.Second {
+		t.Errorf("the largest file of the largest mappings cost %v of CPU, want under 10s", cpu)
+	}
+}
+
+// A file above MaxFileSize is refused before it is read whole (a 35 MB
+// lab took 7.1 GB and then said "ok"; 50 MB of comments ran for 200 s).
+func TestLoadRefusesLargeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	src := failoverWith(t, "")
+	line := "# " + strings.Repeat("a comment ", 10) + "\n"
+	src += strings.Repeat(line, (MaxFileSize-len(src))/len(line)+1)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	cpu, alloc := cost(t, func() { _, err = LoadFile(path, nil) })
+	var es Errors
+	if !errors.As(err, &es) || !strings.Contains(err.Error(), path+": the file is larger than 4 MiB") {
+		t.Fatalf("want the size refused, got %v", err)
+	}
+	if cpu > time.Second || alloc > 64<<20 {
+		t.Errorf("refusing it cost %v of CPU and %d MB, want under 1s and 64 MB", cpu, alloc>>20)
+	}
+	// Parse refuses the same bytes given directly.
+	if _, err := Parse("big.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
+		t.Errorf("Parse: want the size refused, got %v", err)
+	}
+	// One byte less of comment is read and parsed.
+	if _, err := Parse("ok.yaml", []byte(src[:MaxFileSize-len(line)]), nil); err != nil {
+		t.Errorf("a lab of just under 4 MiB: %v", err)
+	}
+}
+
+// Aliases expand without a bound in the decoder and the validation (a
+// list of K aliases to a list of K aliases to ...): more than MaxNodes
+// values once expanded are refused.
+func TestParseRefusesAliasBomb(t *testing.T) {
+	src := "name: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+	for i := 1; i <= 7; i++ {
+		src += fmt.Sprintf("a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+	}
+	es := parseErr(t, src)
+	if len(es) != 1 || !strings.Contains(es[0].Msg, "aliases expand to more than") || es[0].Line != 7 {
+		t.Fatalf("want the aliases refused on line 7 (a5: 1111111 values), got %v", es)
+	}
+}
+
+// Input is quoted at most a line's worth: a 1 MB token gives a short
+// message.
+func TestErrorsQuoteALineAtMost(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	for _, c := range []struct{ name, old, new, want string }{
+		{"bad duration", "duration: 20s", "duration: " + huge, `"xxxxxxxx`},
+		{"unknown field", "duration: 20s", huge + ": 1", "unknown field"},
+		{"bad value", "priority: 150", "priority: " + huge, "is not a whole number"},
+		{"bad target", "target: r1", "target: " + huge, "no host or backend"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := strings.Replace(failoverWith(t, ""), c.old, c.new, 1)
+			var es Errors
+			cpu, _ := cost(t, func() { es = parseErr(t, src) })
+			msg := es.Error()
+			if !strings.Contains(msg, c.want) || !strings.Contains(msg, "…") {
+				t.Errorf("message %q: want %q and an ellipsis", msg, c.want)
+			}
+			for line := range strings.SplitSeq(msg, "\n") {
+				if len(line) > 400 {
+					t.Errorf("a line of %d bytes: %.200s…", len(line), line)
+				}
+			}
+			if cpu > time.Second {
+				t.Errorf("took %v of CPU", cpu)
+			}
+		})
+	}
+}
