@@ -262,3 +262,82 @@ func TestErrorsQuoteALineAtMost(t *testing.T) {
 		})
 	}
 }
+
+// .nan and .inf passed every range check (NaN compares false): each float
+// field refuses them with its path and line.
+func TestParseRefusesNonFiniteNumbers(t *testing.T) {
+	catalog := func(name string) string {
+		src, err := CatalogSource(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(src)
+	}
+	failover, crash := catalog("vrrp-failover"), catalog("backend-crash")
+	for _, c := range []struct {
+		name, src, old, new, field, got string
+	}{
+		{"segment loss", failover, "      latency: 100us\n", "      latency: 100us\n      loss: .nan\n", "topology.segments[0].loss", ".nan"},
+		{"interface loss", failover, "address: 10.77.0.12/24}", "address: 10.77.0.12/24, loss: .inf}", "topology.hosts[1].interfaces[0].loss", ".inf"},
+		{"ks_max", failover, "ks_max: 0.05", "ks_max: .NaN", "sweep.ks_max", ".nan"},
+		{"fault factor", crash, `kind: crash, target: "p3:80"}`, `kind: slow, target: "p3:80", factor: .inf}`, "faults[0].factor", ".inf"},
+		{"fault factor nan", crash, `kind: crash, target: "p3:80"}`, `kind: slow, target: "p3:80", factor: .nan}`, "faults[0].factor", ".nan"},
+		{"client rate", crash, "listener: active, rate: 100}", "listener: active, rate: .nan}", "clients[1].rate", ".nan"},
+		{"client rate inf", crash, "listener: active, rate: 100}", "listener: active, rate: .inf}", "clients[1].rate", ".inf"},
+		{"ramp rate", crash, "listener: active, rate: 100}", "listener: active, ramp: [{at: 1s, rate: -.inf}]}", "clients[1].ramp[0].rate", "-.inf"},
+		{"error probability", crash, `{address: "p2:80", service: {law: lognormal, median: 20ms, p99: 80ms}}`,
+			`{address: "p2:80", errors: [{status: 500, probability: .nan}]}`, "backends[1].errors[0].probability", ".nan"},
+		{"share expected", crash, "expected: 0.5,", "expected: .nan,", "expect[5].share.expected", ".nan"},
+		{"share tolerance", crash, "expected: 0.5, tolerance: 0.05", "expected: 0.5, tolerance: .inf", "expect[5].share.tolerance", ".inf"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(c.src, c.old) {
+				t.Fatalf("the lab has no %q: update the test", c.old)
+			}
+			src := strings.Replace(c.src, c.old, c.new, 1)
+			es := parseErr(t, src)
+			if len(es) != 1 {
+				t.Fatalf("want one error, got %v", es)
+			}
+			e := es[0]
+			if e.Field != c.field || e.Msg != "want a finite number, got "+c.got {
+				t.Errorf("got %v, want field %s: want a finite number, got %s", e, c.field, c.got)
+			}
+			// The line is the one that holds the value.
+			line := strings.Count(src[:strings.Index(src, c.new)], "\n") + 1
+			if c.new[0] == ' ' {
+				line += strings.Count(strings.TrimRight(c.new, "\n"), "\n")
+			}
+			if e.Line != line {
+				t.Errorf("line %d, want %d", e.Line, line)
+			}
+		})
+	}
+	// A latency expectation's percentile too.
+	lc := catalog("least-conn-vs-round-robin")
+	es := parseErr(t, strings.Replace(lc, "percentile: 99, min: 320ms", "percentile: .nan, min: 320ms", 1))
+	if len(es) != 1 || es[0].Field != "expect[0].latency.percentile" || es[0].Line == 0 {
+		t.Errorf("percentile .nan: got %v", es)
+	}
+}
+
+// A lab's duration is at most MaxDuration (2562047h validated and ran for
+// hours); a lab's clients send at most MaxRequests.
+func TestParseBoundsDuration(t *testing.T) {
+	src := failoverWith(t, "")
+	es := parseErr(t, strings.Replace(src, "duration: 20s", "duration: 2562047h", 1))
+	if len(es) != 1 || es[0].Field != "duration" || es[0].Msg != "want at most 24h0m0s, got 2562047h0m0s" || es[0].Line != 20 {
+		t.Errorf("got %v, want duration: want at most 24h0m0s at line 20", es)
+	}
+	if _, err := Parse("day.yaml", []byte(strings.Replace(src, "duration: 20s", "duration: 24h", 1)), nil); err != nil {
+		t.Errorf("a lab of 24h: %v", err)
+	}
+	crash, err := CatalogSource("backend-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es = parseErr(t, strings.Replace(string(crash), "listener: active, rate: 100}", "listener: active, rate: 1e7}", 1))
+	if len(es) != 1 || es[0].Field != "clients" || !strings.Contains(es[0].Msg, "more than the 1e+08 a lab may send") {
+		t.Errorf("rate 1e7 for a minute: got %v", es)
+	}
+}

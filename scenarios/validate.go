@@ -13,11 +13,19 @@ import (
 
 type problem struct{ path, msg string }
 
-type validator struct{ problems []problem }
+type validator struct {
+	problems []problem
+	// nonFinite holds the paths of NaN and infinite floats, reported
+	// once: the range checks of those fields say nothing more.
+	nonFinite map[string]bool
+}
 
 // bad records a problem; input values quoted with %q are cut to a line's
 // worth.
 func (v *validator) bad(path, format string, args ...any) {
+	if v.nonFinite[path] {
+		return
+	}
 	v.problems = append(v.problems, problem{path, units.Sprintf(format, args...)})
 }
 
@@ -33,10 +41,14 @@ func (v *validator) duration(path string, d units.Duration, positive bool) {
 }
 
 func (v *validator) probability(path string, p float64) {
-	if p < 0 || p > 1 {
+	if !(p >= 0 && p <= 1) {
 		v.bad(path, "%v is not a probability (0..1)", p)
 	}
 }
+
+// MaxDuration is the longest a lab may run: 24 hours (of virtual time in
+// the simulator, of real time on real hosts).
+const MaxDuration = 24 * time.Hour
 
 var labName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
@@ -47,7 +59,11 @@ var FaultKinds = []string{"crash", "restore", "stop", "start", "pause", "resume"
 // validate checks a decoded lab and fills in derived names (fault names,
 // instance names, interface names). It returns every problem found.
 func validate(lab *Lab) []problem {
-	v := &validator{}
+	v := &validator{nonFinite: map[string]bool{}}
+	units.NonFinite(lab, func(path string, f float64) {
+		v.bad(path, "want a finite number, got %s", units.FloatText(f))
+		v.nonFinite[path] = true
+	})
 	if !labName.MatchString(lab.Name) {
 		v.bad("name", "want a short name of lowercase letters, digits and dashes, got %q", lab.Name)
 	}
@@ -55,6 +71,9 @@ func validate(lab *Lab) []problem {
 		v.bad("title", "a title is required")
 	}
 	v.duration("duration", lab.Duration, true)
+	if lab.Duration.D > MaxDuration {
+		v.bad("duration", "want at most %v, got %v", MaxDuration, lab.Duration.D)
+	}
 
 	segments := map[string]bool{}
 	needTopology := lab.VRRP != nil || lab.LB == nil
@@ -157,7 +176,7 @@ func validate(lab *Lab) []problem {
 			if f.Kind == "slow" && f.Factor == 0 {
 				f.Factor = 10
 			}
-			if f.Factor < 0 {
+			if f.Factor < 0 { // NaN and infinities are refused above
 				v.bad(p+".factor", "must be positive")
 			}
 		case "health_path":
@@ -214,7 +233,7 @@ func validate(lab *Lab) []problem {
 		if s.KSMax == 0 {
 			s.KSMax = 0.05
 		}
-		if s.KSMax < 0 || s.KSMax > 1 {
+		if !(s.KSMax > 0 && s.KSMax <= 1) {
 			v.bad("sweep.ks_max", "want a distance in (0, 1], got %v", s.KSMax)
 		}
 	}
