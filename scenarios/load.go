@@ -90,23 +90,8 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 			return nil, errs
 		}
 	}
-	var errs Errors
-	for _, p := range validate(&lab) {
-		e := &Error{File: name, Field: p.path, Msg: p.msg}
-		if node := at.find(p.path); node != nil {
-			tk := node.GetToken()
-			e.Line, e.Column = tk.Position.Line, tk.Position.Column
-		}
-		relocateSet(e, setPaths)
-		errs = append(errs, e)
-	}
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		if len(errs) > maxErrors {
-			more := len(errs) - maxErrors
-			errs = append(errs[:maxErrors], &Error{File: name, Msg: fmt.Sprintf("and %d more problems", more)})
-		}
-		return nil, errs
+	if problems := validate(&lab); len(problems) > 0 {
+		return nil, placed(name, at, problems, setPaths)
 	}
 	return &lab, nil
 }

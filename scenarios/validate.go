@@ -29,6 +29,19 @@ func (v *validator) bad(path, format string, args ...any) {
 	v.problems = append(v.problems, problem{path, units.Sprintf(format, args...)})
 }
 
+// finite refuses every NaN or infinite float of cfg (a decoded lab or lb
+// section whose field path starts with prefix), and keeps the range checks
+// of those fields from reporting them again.
+func (v *validator) finite(prefix string, cfg any) {
+	units.NonFinite(cfg, func(path string, f float64) {
+		v.bad(prefix+path, "want a finite number, got %s", units.FloatText(f))
+		if v.nonFinite == nil {
+			v.nonFinite = map[string]bool{}
+		}
+		v.nonFinite[prefix+path] = true
+	})
+}
+
 func (v *validator) duration(path string, d units.Duration, positive bool) {
 	switch {
 	case d.Problem() != "":
@@ -59,11 +72,8 @@ var FaultKinds = []string{"crash", "restore", "stop", "start", "pause", "resume"
 // validate checks a decoded lab and fills in derived names (fault names,
 // instance names, interface names). It returns every problem found.
 func validate(lab *Lab) []problem {
-	v := &validator{nonFinite: map[string]bool{}}
-	units.NonFinite(lab, func(path string, f float64) {
-		v.bad(path, "want a finite number, got %s", units.FloatText(f))
-		v.nonFinite[path] = true
-	})
+	v := &validator{}
+	v.finite("", lab)
 	if !labName.MatchString(lab.Name) {
 		v.bad("name", "want a short name of lowercase letters, digits and dashes, got %q", lab.Name)
 	}

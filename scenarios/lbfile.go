@@ -1,0 +1,129 @@
+package scenarios
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/lblab/lblab/proxy"
+)
+
+// NginxImporter imports an nginx configuration's text; name is its file,
+// for errors.
+type NginxImporter func(name string, src []byte) (*proxy.Config, error)
+
+// LoadLB reads the load balancer at path, as lblab proxy --config takes
+// it, in one of three forms told apart by their content: the YAML of a lab
+// file's lb section (listeners, groups), a whole lab file (its lb section,
+// or its nginx field: the text, or a file beside the lab), or an nginx
+// configuration, given to importNginx. The YAML is read within the limits
+// of a lab file (MaxFileSize, MaxDepth, MaxKeys, MaxNodes) and validated;
+// every error is BadInput and names the file, and the line and field where
+// there is one.
+func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
+	src, err := ReadFile(path)
+	if err != nil {
+		if _, ok := err.(Errors); ok {
+			return nil, err
+		}
+		return nil, &InputError{err}
+	}
+	nginxLike := bytes.ContainsAny(src, "{;")
+	file, err := parseYAML(path, src)
+	if err != nil {
+		// Not YAML, or YAML past a limit: an nginx configuration may be
+		// either; a file with no brace nor semicolon is not one.
+		if e, ok := err.(*Error); ok && !bytes.Contains(src, []byte(";")) {
+			return nil, Errors{e}
+		}
+		if nginxLike {
+			return importNginx(path, src)
+		}
+		return nil, Errors{yamlError(path, nil, err)}
+	}
+	var top *ast.MappingNode
+	if len(file.Docs) == 1 {
+		top, _ = file.Docs[0].Body.(*ast.MappingNode)
+	}
+	keys := map[string]ast.Node{}
+	if top != nil {
+		for _, kv := range top.Values {
+			keys[kv.Key.GetToken().Value] = kv.Value
+		}
+	}
+	switch {
+	case keys["listeners"] != nil || keys["groups"] != nil:
+		return decodeLB(path, file, file.Docs[0].Body, "")
+	case keys["lb"] != nil:
+		// A lab file: only its lb section matters here (the rest, backends
+		// and clients, is for the simulator).
+		return decodeLB(path, file, keys["lb"], "lb.")
+	case keys["nginx"] != nil:
+		var text string
+		if err := yaml.NodeToValue(keys["nginx"], &text); err != nil {
+			return nil, Errors{yamlError(path, file, err)}
+		}
+		if strings.Contains(text, "{") {
+			return importNginx(path, []byte(text))
+		}
+		name := text
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(filepath.Dir(path), text)
+		}
+		b, err := ReadFile(name)
+		if err != nil {
+			if _, ok := err.(Errors); ok {
+				return nil, err
+			}
+			return nil, &InputError{fmt.Errorf("%s: nginx: %w", path, err)}
+		}
+		return importNginx(name, b)
+	case nginxLike:
+		return importNginx(path, src)
+	}
+	return nil, &InputError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
+}
+
+// decodeLB decodes and validates the load balancer at node; prefix is its
+// field path in the file ("lb." in a lab file).
+func decodeLB(path string, file *ast.File, node ast.Node, prefix string) (*proxy.Config, error) {
+	var cfg proxy.Config
+	if err := yaml.NodeToValue(node, &cfg, yaml.DisallowUnknownField()); err != nil {
+		return nil, Errors{yamlError(path, file, err)}
+	}
+	v := &validator{}
+	v.finite(prefix, &cfg)
+	for _, pr := range proxy.Validate(&cfg) {
+		v.bad(prefix+pr.Path, "%s", pr.Msg)
+	}
+	if len(v.problems) == 0 {
+		return &cfg, nil
+	}
+	return nil, placed(path, &places{file: file}, v.problems, nil)
+}
+
+// placed turns problems into Errors with their lines, in line order, at
+// most maxErrors of them and a count of the rest.
+func placed(name string, at *places, problems []problem, setPaths []string) Errors {
+	var errs Errors
+	for _, p := range problems {
+		e := &Error{File: name, Field: p.path, Msg: p.msg}
+		if node := at.find(p.path); node != nil {
+			tk := node.GetToken()
+			e.Line, e.Column = tk.Position.Line, tk.Position.Column
+		}
+		relocateSet(e, setPaths)
+		errs = append(errs, e)
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	if len(errs) > maxErrors {
+		more := len(errs) - maxErrors
+		errs = append(errs[:maxErrors], &Error{File: name, Msg: fmt.Sprintf("and %d more problems", more)})
+	}
+	return errs
+}
