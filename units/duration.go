@@ -43,7 +43,7 @@ func (d *Duration) UnmarshalYAML(unmarshal func(any) error) error {
 	case int64:
 		text = strconv.FormatInt(v, 10)
 	case float64:
-		text = strconv.FormatFloat(v, 'g', -1, 64)
+		text = FloatText(v)
 	case bool:
 		text = strconv.FormatBool(v)
 	case nil:
