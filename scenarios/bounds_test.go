@@ -219,17 +219,25 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 	}
 }
 
-// Aliases expand without a bound in the decoder and the validation (a
-// list of K aliases to a list of K aliases to ...): more than MaxNodes
-// values once expanded are refused.
+// Aliases expand without a bound in the decoded lab, and validation
+// walks what they expand to: K faults that are one aliased partition of K
+// groups, each one aliased list of K hosts, cost K³ (a 12 KB file, 10⁹
+// checks). More than MaxNodes values once expanded are refused.
 func TestParseRefusesAliasBomb(t *testing.T) {
-	src := "name: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
-	for i := 1; i <= 7; i++ {
-		src += fmt.Sprintf("a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+	const k = 1000
+	hosts := "&h [" + strings.TrimSuffix(strings.Repeat("r1, ", k), ", ") + "]"
+	groups := "[" + hosts + strings.Repeat(", *h", k-1) + "]"
+	fault := "&f {name: p, at: 1s, kind: partition, target: lan, groups: " + groups + "}"
+	src := failoverWith(t, "  - "+fault+"\n"+strings.Repeat("  - *f\n", k-1))
+	line := strings.Count(src[:strings.Index(src, "&f")], "\n") + 1
+	var es Errors
+	cpu, alloc := cost(t, func() { es = parseErr(t, src) })
+	t.Logf("%d bytes: %v CPU, %d MB: %.300v", len(src), cpu, alloc>>20, es)
+	if len(es) != 1 || !strings.Contains(es[0].Msg, "aliases expand to more than") || es[0].Line != line {
+		t.Fatalf("want the aliases refused on line %d, got %.500v", line, es)
 	}
-	es := parseErr(t, src)
-	if len(es) != 1 || !strings.Contains(es[0].Msg, "aliases expand to more than") || es[0].Line != 7 {
-		t.Fatalf("want the aliases refused on line 7 (a5: 1111111 values), got %v", es)
+	if cpu > time.Second {
+		t.Errorf("refusing it took %v of CPU", cpu)
 	}
 }
 
