@@ -34,7 +34,8 @@ type Lab struct {
 	Nginx string `yaml:"nginx"`
 	// Backends are the simulated servers behind the load balancer.
 	Backends []simproxy.BackendSpec `yaml:"backends"`
-	// Clients are the simulated users and the load they send.
+	// Clients are the simulated users and the load they send; open-loop
+	// clients send at most MaxRequests in all (rate × time).
 	Clients []simproxy.ClientSpec `yaml:"clients"`
 	// Network sets the load balancer's latencies.
 	Network *LBNetwork `yaml:"network"`

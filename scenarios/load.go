@@ -3,7 +3,6 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -42,7 +41,7 @@ func diskBeside(labPath string) readBeside {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(labPath), rel)
 		}
-		b, err := os.ReadFile(p)
+		b, err := ReadFile(p) // within MaxFileSize too
 		return p, b, err
 	}
 }
@@ -422,7 +421,7 @@ func applySets(file *ast.File, sets []string) ([]string, error) {
 		path, value, ok := strings.Cut(s, "=")
 		path = strings.TrimPrefix(strings.TrimSpace(path), "$.")
 		if !ok || path == "" {
-			return nil, fmt.Errorf("--set %q: want PATH=VALUE, e.g. faults[0].at=15s", s)
+			return nil, fmt.Errorf("--set %s: want PATH=VALUE, e.g. faults[0].at=15s", units.Quote(s))
 		}
 		yp, err := yaml.PathString("$." + path)
 		if err != nil {
@@ -431,7 +430,7 @@ func applySets(file *ast.File, sets []string) ([]string, error) {
 		if _, err := yp.FilterFile(file); err == nil {
 			vf, err := parseYAML("--set "+path, []byte(value))
 			if err != nil || len(vf.Docs) == 0 || vf.Docs[0].Body == nil {
-				return nil, fmt.Errorf("--set %s: value %q is not YAML", path, value)
+				return nil, fmt.Errorf("--set %s: value %s is not YAML", path, units.Quote(value))
 			}
 			if err := yp.ReplaceWithNode(file, vf.Docs[0].Body); err != nil {
 				return nil, fmt.Errorf("--set %s: %v", path, err)
