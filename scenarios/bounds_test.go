@@ -145,6 +145,11 @@ func TestParseRefusesDeepNesting(t *testing.T) {
 			}
 		})
 	}
+	// Brackets in text are not nesting: a teaching of 100 of them parses.
+	src := strings.Replace(failoverWith(t, ""), "teaching: |\n", "teaching: |\n  "+strings.Repeat("[{", 100)+"\n", 1)
+	if _, err := Parse("text.yaml", []byte(src), nil); err != nil {
+		t.Errorf("brackets in a literal block: %v", err)
+	}
 	// A lab nesting MaxDepth levels in its partition groups still parses
 	// as far as the decoder (which then says a group is not a string).
 	_, err := Parse("ok.yaml", []byte("name: x\nfaults: "+strings.Repeat("[", MaxDepth-1)+strings.Repeat("]", MaxDepth-1)+"\n"), nil)
