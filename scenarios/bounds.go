@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/scanner"
 	"github.com/goccy/go-yaml/token"
 )
 
@@ -16,10 +16,14 @@ import (
 // real lab (the catalog's largest is a few KB, at most 5 levels deep, with
 // at most 15 keys in a mapping) and bound what a broken or hostile file
 // costs: the YAML library's parser takes time and memory quadratic in
-// nesting depth and in the keys of one mapping.
+// nesting depth and in the keys of one mapping, and about 1 KB of memory
+// per token.
 const (
-	// MaxFileSize is the largest file read, in bytes: 4 MiB.
-	MaxFileSize = 4 << 20
+	// MaxFileSize is the largest file read, in bytes: 1 MiB (a lab of
+	// 10,000 faults is about 500 KB). The YAML library's scanner holds
+	// about 1 KB for each token of a whole file before it returns any:
+	// 4 MiB of "1," took 800 MB to refuse.
+	MaxFileSize = 1 << 20
 	// MaxDepth is the deepest nesting of lists and mappings: 64 levels.
 	MaxDepth = 64
 	// MaxKeys is the most keys one mapping may have: 256.
@@ -27,6 +31,11 @@ const (
 	// MaxNodes is the most values a file may hold once its aliases (*name)
 	// are expanded: 1,000,000 (a "billion laughs" file is refused).
 	MaxNodes = 1_000_000
+	// MaxTokens is the most YAML tokens (keys, values, dashes, brackets,
+	// comments) a file may have: 250,000, which the YAML library parses and
+	// decodes in about a second and 200 MB at most. A lab of 10,000 faults
+	// has 130,000 to 180,000.
+	MaxTokens = 250_000
 )
 
 // ReadFile reads an input file of at most MaxFileSize bytes; a larger one
@@ -53,15 +62,34 @@ func tooLarge(name string) *Error {
 }
 
 // parseYAML parses one YAML text within the limits above. A limit passed
-// is an *Error with the line and column where it was passed.
+// is an *Error with the line and column where it was passed, found while
+// the text is cut into tokens: a file is refused before it is all held in
+// memory.
 func parseYAML(name string, src []byte) (*ast.File, error) {
 	if len(src) > MaxFileSize {
 		return nil, tooLarge(name)
 	}
-	tokens := lexer.Tokenize(string(src))
-	if e := checkShape(tokens); e != nil {
-		e.File = name
-		return nil, e
+	var sc scanner.Scanner
+	sc.Init(string(src))
+	var tokens token.Tokens
+	var sh shape
+	for {
+		sub, err := sc.Scan()
+		if err == io.EOF {
+			break
+		}
+		for _, tk := range sub {
+			e := sh.add(tk)
+			if e == nil && len(tokens) == MaxTokens {
+				e = &Error{Line: tk.Position.Line, Column: tk.Position.Column,
+					Msg: fmt.Sprintf("more than %d YAML tokens (keys, values, dashes, brackets, comments), the most a lab or lb file may have", MaxTokens)}
+			}
+			if e != nil {
+				e.File = name
+				return nil, e
+			}
+			tokens.Add(tk)
+		}
 	}
 	file, err := parser.Parse(tokens, 0)
 	if err != nil {
@@ -74,63 +102,67 @@ func parseYAML(name string, src []byte) (*ast.File, error) {
 	return file, nil
 }
 
-// checkShape counts, in one pass over the tokens, how deep lists and
-// mappings nest (block ones by the columns of their keys and dashes, flow
-// ones by their brackets) and how many keys each block mapping has.
-func checkShape(tokens token.Tokens) *Error {
-	type open struct {
-		col, keys int
-		mapping   bool
-	}
-	var block []open // the block collections open, innermost last
-	flow := 0
-	var prev *token.Token // the previous token that is not a comment
-	for _, tk := range tokens {
-		switch tk.Type {
-		case token.CommentType:
-			continue
-		case token.DocumentHeaderType, token.DocumentEndType:
-			block, flow = block[:0], 0
-		case token.SequenceStartType, token.MappingStartType:
-			flow++
-			if len(block)+flow > MaxDepth {
-				return deepError(tk)
-			}
-		case token.SequenceEndType, token.MappingEndType:
-			if flow > 0 {
-				flow--
-			}
-		case token.SequenceEntryType, token.MappingValueType:
-			if flow > 0 {
-				break
-			}
-			at, mapping := tk, tk.Type == token.MappingValueType
-			if mapping && prev != nil {
-				at = prev // the key
-			}
-			col := at.Position.Column
-			// Close what is deeper; a key at the column of a list ends the
-			// list (a list may sit at its mapping key's column).
-			for n := len(block); n > 0 && (block[n-1].col > col || block[n-1].col == col && mapping && !block[n-1].mapping); n-- {
-				block = block[:n-1]
-			}
-			if n := len(block); n > 0 && block[n-1].col == col && block[n-1].mapping == mapping {
-				if mapping {
-					block[n-1].keys++
-					if block[n-1].keys > MaxKeys {
-						return &Error{Line: at.Position.Line, Column: col,
-							Msg: fmt.Sprintf("a mapping with more than %d keys, the most a lab or lb file may have in one mapping", MaxKeys)}
-					}
-				}
-				break
-			}
-			block = append(block, open{col: col, keys: 1, mapping: mapping})
-			if len(block)+flow > MaxDepth {
-				return deepError(at)
-			}
+// shape follows, token by token, how deep lists and mappings nest (block
+// ones by the columns of their keys and dashes, flow ones by their
+// brackets) and how many keys each block mapping has.
+type shape struct {
+	block []open // the block collections open, innermost last
+	flow  int    // the flow collections open
+	prev  *token.Token
+}
+
+// open is a block collection: the column of its keys or dashes.
+type open struct {
+	col, keys int
+	mapping   bool
+}
+
+// add takes the next token and returns the limit it passes, or nil.
+func (s *shape) add(tk *token.Token) *Error {
+	switch tk.Type {
+	case token.CommentType:
+		return nil
+	case token.DocumentHeaderType, token.DocumentEndType:
+		s.block, s.flow = s.block[:0], 0
+	case token.SequenceStartType, token.MappingStartType:
+		s.flow++
+		if len(s.block)+s.flow > MaxDepth {
+			return deepError(tk)
 		}
-		prev = tk
+	case token.SequenceEndType, token.MappingEndType:
+		if s.flow > 0 {
+			s.flow--
+		}
+	case token.SequenceEntryType, token.MappingValueType:
+		if s.flow > 0 {
+			break
+		}
+		at, mapping := tk, tk.Type == token.MappingValueType
+		if mapping && s.prev != nil {
+			at = s.prev // the key
+		}
+		col := at.Position.Column
+		// Close what is deeper; a key at the column of a list ends the
+		// list (a list may sit at its mapping key's column).
+		for n := len(s.block); n > 0 && (s.block[n-1].col > col || s.block[n-1].col == col && mapping && !s.block[n-1].mapping); n-- {
+			s.block = s.block[:n-1]
+		}
+		if n := len(s.block); n > 0 && s.block[n-1].col == col && s.block[n-1].mapping == mapping {
+			if mapping {
+				s.block[n-1].keys++
+				if s.block[n-1].keys > MaxKeys {
+					return &Error{Line: at.Position.Line, Column: col,
+						Msg: fmt.Sprintf("a mapping with more than %d keys, the most a lab or lb file may have in one mapping", MaxKeys)}
+				}
+			}
+			break
+		}
+		s.block = append(s.block, open{col: col, keys: 1, mapping: mapping})
+		if len(s.block)+s.flow > MaxDepth {
+			return deepError(at)
+		}
 	}
+	s.prev = tk
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -95,16 +96,16 @@ func TestParseTenThousandFaultsIsLinear(t *testing.T) {
 	if alloc > 1<<30 {
 		t.Errorf("validating 10000 faults allocated %d MB, want under 1 GB", alloc>>20)
 	}
-	// 20,000 faults, half of them past the end of the lab: every problem
+	// 13,000 faults, 2,999 of them past the end of the lab: every problem
 	// is placed in one walk of the file, and 50 are listed.
 	var es Errors
-	cpu, _ = cost(t, func() { es = parseErr(t, strings.ReplaceAll(lab(20_000), "duration: 20s", "duration: 11s")) })
-	t.Logf("20000 faults, 10000 of them bad: %v CPU", cpu)
-	if len(es) != maxErrors+1 || es[maxErrors].Msg != "and 9949 more problems" {
+	cpu, _ = cost(t, func() { es = parseErr(t, strings.ReplaceAll(lab(13_000), "duration: 20s", "duration: 11s")) })
+	t.Logf("13000 faults, 2999 of them bad: %v CPU", cpu)
+	if len(es) != maxErrors+1 || es[maxErrors].Msg != "and 2949 more problems" {
 		t.Errorf("%d errors, the last %v; want %d and a count of the rest", len(es), es[len(es)-1], maxErrors+1)
 	}
 	if cpu > 2*time.Second {
-		t.Errorf("placing 10000 problems took %v of CPU, want under 2s", cpu)
+		t.Errorf("placing 2999 problems took %v of CPU, want under 2s", cpu)
 	}
 }
 
@@ -164,7 +165,7 @@ func TestParseRefusesDeepNesting(t *testing.T) {
 func TestParseRefusesTooManyKeys(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("name: x\nvrrp:\n  vrrp_script:\n")
-	for i := 0; b.Len() < 3<<20; i++ {
+	for i := 0; b.Len() < MaxFileSize-100; i++ {
 		fmt.Fprintf(&b, "    s%d: {interval: 1s}\n", i)
 	}
 	var es Errors
@@ -180,9 +181,9 @@ func TestParseRefusesTooManyKeys(t *testing.T) {
 		t.Errorf("refusing it cost %v of CPU and %d MB, want under 2s and 512 MB", cpu, alloc>>20)
 	}
 	// The worst a file under the limits can do: MaxKeys keys per mapping,
-	// mappings up to the size limit.
+	// mappings up to the token limit (3 a key).
 	b.Reset()
-	for i := 0; b.Len() < MaxFileSize-100; i++ {
+	for i := 0; i < MaxTokens/3-2*MaxTokens/3/MaxKeys; i++ {
 		if i%MaxKeys == 0 {
 			fmt.Fprintf(&b, "m%d:\n", i)
 		}
@@ -190,8 +191,65 @@ func TestParseRefusesTooManyKeys(t *testing.T) {
 	}
 	cpu, alloc = cost(t, func() { parseErr(t, b.String()) })
 	t.Logf("%d bytes of %d-key mappings: %v CPU, %d MB allocated", b.Len(), MaxKeys, cpu, alloc>>20)
-	if cpu > 10*time.Second {
-		t.Errorf("the largest file of the largest mappings cost %v of CPU, want under 10s", cpu)
+	if cpu > 5*time.Second {
+		t.Errorf("the largest file of the largest mappings cost %v of CPU, want under 5s", cpu)
+	}
+}
+
+// boundsInputs are the worst files of each shape, by name, for
+// TestParseCostInAProcess.
+var boundsInputs = map[string]func() string{
+	// Over MaxTokens: refused at the token past it.
+	"flow list":     func() string { return "faults: [" + strings.Repeat("1,", MaxFileSize/2-10) + "]\n" },
+	"flow mappings": func() string { return "faults: [" + strings.Repeat("{},", MaxFileSize/3-10) + "]\n" },
+	"block list":    func() string { return "faults:\n" + strings.Repeat("- 1\n", MaxFileSize/4-10) },
+	"comments":      func() string { return strings.Repeat("#\n", MaxFileSize/2-10) },
+	// Under every limit: the most the YAML library is given to decode.
+	"flow list under": func() string { return "faults: [" + strings.Repeat("1,", MaxTokens/2-10) + "]\n" },
+	"block list under": func() string {
+		return "faults:\n" + strings.Repeat("- {}\n", MaxTokens/4-10)
+	},
+}
+
+// TestParseBoundsChild parses one of boundsInputs when run by
+// TestParseCostInAProcess, and prints what Parse said.
+func TestParseBoundsChild(t *testing.T) {
+	name := os.Getenv("LBLAB_BOUNDS_INPUT")
+	if name == "" {
+		t.Skip("run by TestParseCostInAProcess")
+	}
+	_, err := Parse("lab.yaml", []byte(boundsInputs[name]()), nil)
+	fmt.Printf("PARSE: %.200v\n", err)
+}
+
+// The cost of the worst file of each shape, measured on a process of its
+// own (the most memory it held, its CPU time): 4 MiB of "1," took 1.5 GB
+// of heap before the limits; 1 MiB of it, 400 MB and 4 s. The files past MaxTokens are refused there.
+func TestParseCostInAProcess(t *testing.T) {
+	if os.Getenv("LBLAB_BOUNDS_INPUT") != "" {
+		t.Skip("the child")
+	}
+	for name := range boundsInputs {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestParseBoundsChild$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "LBLAB_BOUNDS_INPUT="+name)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			rss := ru.Maxrss >> 10 // KB to MB
+			_, said, _ := strings.Cut(string(out), "PARSE: ")
+			said, _, _ = strings.Cut(said, "\n")
+			t.Logf("%v CPU, %d MB at most: %s", cpu, rss, said)
+			if !strings.HasSuffix(name, "under") && !strings.Contains(said, fmt.Sprintf("more than %d YAML tokens", MaxTokens)) {
+				t.Errorf("want the tokens refused, got %s", said)
+			}
+			if rss > 400 || cpu > 5*time.Second {
+				t.Errorf("took %v of CPU and %d MB, want under 5s and 400 MB", cpu, rss)
+			}
+		})
 	}
 }
 
@@ -208,14 +266,14 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 	var err error
 	cpu, alloc := cost(t, func() { _, err = LoadFile(path, nil) })
 	var es Errors
-	if !errors.As(err, &es) || !strings.Contains(err.Error(), path+": the file is larger than 4 MiB") {
+	if !errors.As(err, &es) || !strings.Contains(err.Error(), path+": the file is larger than 1 MiB") {
 		t.Fatalf("want the size refused, got %v", err)
 	}
 	if cpu > time.Second || alloc > 64<<20 {
 		t.Errorf("refusing it cost %v of CPU and %d MB, want under 1s and 64 MB", cpu, alloc>>20)
 	}
 	// Parse refuses the same bytes given directly.
-	if _, err := Parse("big.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
+	if _, err := Parse("big.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
 		t.Errorf("Parse: want the size refused, got %v", err)
 	}
 	// So is an nginx configuration beside a lab.
@@ -227,12 +285,12 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 	if err := os.WriteFile(lab, []byte("name: x\ntitle: t\nnginx: big.conf\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadFile(lab, nil); err == nil || !strings.Contains(err.Error(), "big.conf: the file is larger than 4 MiB") {
+	if _, err := LoadFile(lab, nil); err == nil || !strings.Contains(err.Error(), "big.conf: the file is larger than 1 MiB") {
 		t.Errorf("an nginx file beside the lab: want the size refused, got %v", err)
 	}
 	// One byte less of comment is read and parsed.
 	if _, err := Parse("ok.yaml", []byte(src[:MaxFileSize-len(line)]), nil); err != nil {
-		t.Errorf("a lab of just under 4 MiB: %v", err)
+		t.Errorf("a lab of just under 1 MiB: %v", err)
 	}
 }
 
@@ -258,10 +316,10 @@ func TestParseRefusesAliasBomb(t *testing.T) {
 	}
 }
 
-// Input is quoted at most a line's worth: a 1 MB token gives a short
+// Input is quoted at most a line's worth: a 512 KB token gives a short
 // message.
 func TestErrorsQuoteALineAtMost(t *testing.T) {
-	huge := strings.Repeat("x", 1<<20)
+	huge := strings.Repeat("x", MaxFileSize/2)
 	for _, c := range []struct{ name, old, new, want string }{
 		{"bad duration", "duration: 20s", "duration: " + huge, `"xxxxxxxx`},
 		{"unknown field", "duration: 20s", huge + ": 1", "unknown field"},

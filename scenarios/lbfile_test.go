@@ -83,10 +83,10 @@ func TestLoadLBBounds(t *testing.T) {
 		t.Errorf("refusing a deep lb cost %v of CPU and %d MB", cpu, alloc>>20)
 	}
 	_, _, err = loadLB(t, lbYAML+strings.Repeat("# comment\n", MaxFileSize/10))
-	if err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
+	if err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
 		t.Errorf("large: %v", err)
 	}
-	_, _, err = loadLB(t, strings.Replace(lbYAML, "name: web", "name: web\n    algorithm: "+strings.Repeat("y", 1<<20), 1))
+	_, _, err = loadLB(t, strings.Replace(lbYAML, "name: web", "name: web\n    algorithm: "+strings.Repeat("y", MaxFileSize/2), 1))
 	if err == nil || len(err.Error()) > 400 || !strings.Contains(err.Error(), `unknown algorithm "yyyy`) {
 		t.Errorf("a huge token: %.500v", err)
 	}
