@@ -22,6 +22,11 @@ const (
 	KindRequest Kind = "request"
 	// KindNet is a probe (ping) result.
 	KindNet Kind = "net"
+	// KindVRRPStats is one counter of a VRRP instance, written by a real
+	// agent when it stops (a killed agent writes none): Router, Instance
+	// and VRID name the instance, Counter and Count the counter and its
+	// value since the agent started. Counters at zero are not written.
+	KindVRRPStats Kind = "vrrp_stats"
 )
 
 // Event is one line of a history. It is a flat union: Kind says which of
@@ -85,6 +90,11 @@ type Event struct {
 	// Health events: Group and Server name the server, From and To are
 	// "up" or "down", Reason says why (a check result, passive failures).
 	Server string `json:"server,omitempty"`
+
+	// VRRP stats events: the counter, by keepalived's name where it has
+	// one (advert_rcvd, packet_len_err, ...; vrrpsim.Stat), and its value.
+	Counter string `json:"counter,omitempty"`
+	Count   uint64 `json:"count,omitempty"`
 
 	// Reason explains the event in words ("master down timer expired",
 	// "received priority 0", "host crashed").

@@ -35,7 +35,7 @@ type plotRef struct {
 type (
 	pageView struct {
 		Title, Lab, Mode, Seeds string
-		Passed                  bool
+		Passed, Interrupted     bool
 		PassedCount             int
 		Teaching                []template.HTML
 		Theory                  []theoryView
@@ -85,6 +85,7 @@ func renderHTML(r Report, plots []plotRef) ([]byte, error) {
 		Lab:          r.Lab,
 		Mode:         r.Results.Mode,
 		Passed:       r.Results.Passed,
+		Interrupted:  r.Results.Interrupted,
 		Teaching:     teachingHTML(r.Teaching),
 		Expectations: r.Results.Expectations,
 		Metrics:      metricsView(r.Results.Metrics),

@@ -20,8 +20,13 @@ type Results struct {
 	Seed uint64 `json:"seed"`
 	// Seeds is the number of seeds of a sweep; 0 for a single run.
 	Seeds int `json:"seeds,omitempty"`
-	// Passed is true when every expectation held.
+	// Passed is true when every expectation held (never for an
+	// interrupted run).
 	Passed bool `json:"passed"`
+	// Interrupted is true when a signal (SIGINT, SIGTERM) stopped the run
+	// before its end: the expectations and metrics then cover only what
+	// was seen until then (for a sweep, the seeds that finished).
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Expectations lists each check with what it saw and what it wanted.
 	Expectations []Expectation `json:"expectations"`
 	// Metrics holds figures with stable snake_case names that carry their

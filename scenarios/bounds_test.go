@@ -276,18 +276,6 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 	if _, err := Parse("big.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
 		t.Errorf("Parse: want the size refused, got %v", err)
 	}
-	// So is an nginx configuration beside a lab.
-	dir := filepath.Dir(path)
-	if err := os.WriteFile(filepath.Join(dir, "big.conf"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	lab := filepath.Join(dir, "nginx.yaml")
-	if err := os.WriteFile(lab, []byte("name: x\ntitle: t\nnginx: big.conf\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadFile(lab, nil); err == nil || !strings.Contains(err.Error(), "big.conf: the file is larger than 1 MiB") {
-		t.Errorf("an nginx file beside the lab: want the size refused, got %v", err)
-	}
 	// One byte less of comment is read and parsed.
 	if _, err := Parse("ok.yaml", []byte(src[:MaxFileSize-len(line)]), nil); err != nil {
 		t.Errorf("a lab of just under 1 MiB: %v", err)

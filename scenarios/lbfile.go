@@ -3,7 +3,10 @@ package scenarios
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -21,29 +24,39 @@ type NginxImporter func(name string, src []byte) (*proxy.Config, error)
 // it, in one of three forms told apart by their content: the YAML of a lab
 // file's lb section (listeners, groups), a whole lab file (its lb section,
 // or its nginx field: the text, or a file beside the lab), or an nginx
-// configuration, given to importNginx. The YAML is read within the limits
-// of a lab file (MaxFileSize, MaxDepth, MaxKeys, MaxNodes) and validated;
-// every error is BadInput and names the file, and the line and field where
-// there is one.
+// configuration, given to importNginx (a file whose first line that is not
+// blank nor a comment does not start a YAML mapping). The YAML is read
+// within the limits of a lab file (MaxFileSize, MaxTokens, MaxDepth,
+// MaxKeys, MaxNodes) and validated; every error is BadInput and names the
+// file, and the line and field where there is one.
 func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
-	src, err := ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		if _, ok := err.(Errors); ok {
-			return nil, err
-		}
 		return nil, &InputError{err}
 	}
-	nginxLike := bytes.ContainsAny(src, "{;")
-	file, err := parseYAML(path, src)
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		// Not YAML, or YAML past a limit: an nginx configuration may be
-		// either; a file with no brace nor semicolon is not one.
-		if e, ok := err.(*Error); ok && !bytes.Contains(src, []byte(";")) {
-			return nil, Errors{e}
+		return nil, &InputError{err}
+	}
+	if !looksLikeYAML(src) {
+		// An nginx configuration, however large: the importer bounds it.
+		rest, err := io.ReadAll(f)
+		if err != nil {
+			return nil, &InputError{err}
 		}
-		if nginxLike {
+		if src = append(src, rest...); bytes.ContainsAny(src, "{;") {
 			return importNginx(path, src)
 		}
+		return nil, &InputError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
+	}
+	if len(src) > MaxFileSize {
+		return nil, Errors{tooLarge(path)}
+	}
+	file, err := parseYAML(path, src)
+	if e, ok := err.(*Error); ok {
+		return nil, Errors{e}
+	} else if err != nil {
 		return nil, Errors{yamlError(path, nil, err)}
 	}
 	var top *ast.MappingNode
@@ -75,18 +88,35 @@ func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
 		if !filepath.IsAbs(name) {
 			name = filepath.Join(filepath.Dir(path), text)
 		}
-		b, err := ReadFile(name)
+		b, err := os.ReadFile(name)
 		if err != nil {
-			if _, ok := err.(Errors); ok {
-				return nil, err
-			}
 			return nil, &InputError{fmt.Errorf("%s: nginx: %w", path, err)}
 		}
 		return importNginx(name, b)
-	case nginxLike:
+	case bytes.ContainsAny(src, "{;"):
 		return importNginx(path, src)
 	}
 	return nil, &InputError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
+}
+
+// yamlKey is the start of a YAML mapping's first key (or a document
+// start); an nginx configuration starts with a directive instead.
+var yamlKey = regexp.MustCompile(`^(---|[A-Za-z_][A-Za-z0-9_-]*:(\s|$))`)
+
+// looksLikeYAML reports whether the first line of src that is neither
+// blank nor a comment starts a YAML mapping, so that an nginx
+// configuration (however large) is not read as YAML first.
+func looksLikeYAML(src []byte) bool {
+	for len(src) > 0 {
+		line, rest, _ := bytes.Cut(src, []byte("\n"))
+		src = rest
+		t := bytes.TrimSpace(line)
+		if len(t) == 0 || t[0] == '#' {
+			continue
+		}
+		return yamlKey.Match(t)
+	}
+	return false
 }
 
 // decodeLB decodes and validates the load balancer at node; prefix is its

@@ -91,3 +91,23 @@ func TestLoadLBBounds(t *testing.T) {
 		t.Errorf("a huge token: %.500v", err)
 	}
 }
+
+// An nginx configuration is told from a YAML file by its first line, so
+// that a large one is not parsed as YAML (cmd/lblab's
+// TestNginxConfIsNotReadAsYAMLFirst runs a 2 MB one).
+func TestLooksLikeYAML(t *testing.T) {
+	for src, want := range map[string]bool{
+		"listeners: [{port: 80, group: g}]\n":        true,
+		"# a lab\n\nname: x\nlb:\n  listeners: []\n": true,
+		"---\nname: x\n":                                         true,
+		"nginx: |\n  upstream a {}\n":                            true,
+		"events {}\nhttp { server { listen 80; } }\n":            false,
+		"# nginx.conf\nupstream app {\n  server 10.0.0.1:80;\n}": false,
+		"listen 127.0.0.1:80;\n":                                 false,
+		"":                                                       false,
+	} {
+		if got := looksLikeYAML([]byte(src)); got != want {
+			t.Errorf("looksLikeYAML(%q) = %v, want %v", src, got, want)
+		}
+	}
+}

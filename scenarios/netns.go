@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
-	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/testbed/netns"
 )
@@ -25,7 +24,8 @@ type NetnsOptions struct {
 	// Default: this process's own executable.
 	Binary string
 	// Work is a folder for the routers' configurations and histories.
-	// Default: a new temporary folder, removed after the run.
+	// Default: the testbed's work folder (<tmp>/lblab-netns-<pid>-*),
+	// removed with the rest of the testbed after the run.
 	Work string
 }
 
@@ -44,7 +44,13 @@ const (
 // process killed; restore: link up and a fresh agent; stop: SIGTERM;
 // start: a fresh agent; link_down/link_up; script_fail/script_ok switch
 // the generated check script). Everything made is removed afterwards, also
-// on failure and on SIGINT. It needs root.
+// on failure, by one cleanup (the testbed's), once.
+//
+// When ctx is done (a signal to lblab run) the run stops: the agents are
+// stopped, and the outcome holds the history until then, checked up to
+// that moment and marked interrupted. Whoever handles the signal must let
+// RunNetns return: its cleanup runs on the way out. A run killed outright
+// (SIGKILL) leaves its testbed to netns.Clean (lblab clean). It needs root.
 func RunNetns(ctx context.Context, lab *Lab, seed uint64, opt NetnsOptions) (*Outcome, error) {
 	if lab.VRRP == nil || lab.LB != nil {
 		return nil, &InputError{fmt.Errorf("lab %s: --mode netns runs VRRP labs only", lab.Name)}
@@ -64,37 +70,35 @@ func RunNetns(ctx context.Context, lab *Lab, seed uint64, opt NetnsOptions) (*Ou
 		}
 		opt.Binary = exe
 	}
-	if opt.Work == "" {
-		dir, err := os.MkdirTemp("", "lblab-netns-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		opt.Work = dir
-	}
 	_ = netns.CleanStale()
 	tb, err := netns.New()
 	if err != nil {
 		return nil, fmt.Errorf("netns mode: %w", err)
 	}
-	stop := netns.CleanupOnSignal(tb)
-	defer stop()
 	defer tb.Cleanup()
+	if opt.Work == "" {
+		if opt.Work, err = tb.WorkDir(); err != nil {
+			return nil, err
+		}
+	}
 
 	w := &netnsWorld{lab: lab, tb: tb, opt: opt, hosts: map[string]*netns.Host{}, links: map[string][]*netns.Link{},
 		agents: map[string]*netns.Process{}, extra: &history.Log{}}
-	if err := w.build(); err != nil {
+	var (
+		events      []history.Event
+		reached     time.Duration
+		interrupted bool
+	)
+	if err := w.build(ctx); err != nil {
+		if ctx.Err() == nil {
+			return nil, err
+		}
+		interrupted = true // nothing ran: an empty history
+	} else if events, reached, interrupted, err = w.play(ctx, seed); err != nil {
 		return nil, err
 	}
-	events, err := w.play(ctx, seed)
-	if err != nil {
-		return nil, err
-	}
-	end := lab.RunDuration()
-	v := check(lab, events, end, 0, netnsEarly, netnsLate)
-	return &Outcome{Lab: lab, Seed: seed, Events: events, Marks: v.marks,
-		Results: reports.Results{Lab: lab.Name, Mode: "netns", Seed: seed, Passed: v.passed,
-			Expectations: v.expectations, Metrics: v.metrics}}, nil
+	v := check(lab, events, reached, 0, netnsEarly, netnsLate)
+	return newOutcome(lab, "netns", seed, events, v, interrupted, reached), nil
 }
 
 type agentRun struct {
@@ -119,9 +123,14 @@ type netnsWorld struct {
 	state map[string]string
 }
 
-func (w *netnsWorld) build() error {
+// build makes the lab's segments and hosts and writes the routers'
+// configurations; it gives up with ctx's error once ctx is done.
+func (w *netnsWorld) build(ctx context.Context) error {
 	segs := map[string]*netns.Segment{}
 	for _, s := range w.lab.Topology.Segments {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		seg, err := w.tb.AddSegment(s.Name)
 		if err != nil {
 			return err
@@ -129,6 +138,9 @@ func (w *netnsWorld) build() error {
 		segs[s.Name] = seg
 	}
 	for _, h := range w.lab.Topology.Hosts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		host, err := w.tb.AddHost(h.Name)
 		if err != nil {
 			return err
@@ -148,7 +160,7 @@ func (w *netnsWorld) build() error {
 			return err
 		}
 	}
-	return nil
+	return ctx.Err()
 }
 
 // routers returns the hosts that run VRRP instances.
@@ -209,8 +221,9 @@ func (w *netnsWorld) silent(host, reason string) {
 }
 
 // play starts the agents, applies the faults on time and returns the
-// merged history.
-func (w *netnsWorld) play(ctx context.Context, seed uint64) ([]history.Event, error) {
+// merged history and how long it ran. When ctx is done first it stops the
+// agents and returns the history so far, interrupted.
+func (w *netnsWorld) play(ctx context.Context, seed uint64) (events []history.Event, reached time.Duration, interrupted bool, err error) {
 	type timed struct {
 		at time.Duration
 		f  Fault
@@ -226,40 +239,56 @@ func (w *netnsWorld) play(ctx context.Context, seed uint64) ([]history.Event, er
 	sort.SliceStable(plan, func(i, j int) bool { return plan[i].at < plan[j].at })
 
 	w.epoch = time.Now()
+	// stop ends the agents (they write the end of their histories) and
+	// merges the histories.
+	stop := func(wait time.Duration) ([]history.Event, error) {
+		for _, p := range w.agents {
+			_ = p.Terminate()
+		}
+		for _, p := range w.agents {
+			_ = p.Wait(wait)
+		}
+		return w.merge()
+	}
+	// interrupt is the way out when ctx is done: a short wait, as the
+	// user waits (the testbed's cleanup kills what is left).
+	interrupt := func() ([]history.Event, time.Duration, bool, error) {
+		reached := time.Since(w.epoch)
+		events, err := stop(time.Second)
+		return events, reached, true, err
+	}
 	for host := range w.routers() {
+		if ctx.Err() != nil {
+			return interrupt()
+		}
 		if err := w.start(host); err != nil {
-			return nil, err
+			return nil, 0, false, err
 		}
 	}
 	for _, step := range plan {
-		if err := sleepUntil(ctx, w.epoch.Add(step.at)); err != nil {
-			return nil, err
+		if sleepUntil(ctx, w.epoch.Add(step.at)) != nil {
+			return interrupt()
 		}
 		if err := w.apply(step.f); err != nil {
-			return nil, fmt.Errorf("fault %s: %w", step.f.Name, err)
+			return nil, 0, false, fmt.Errorf("fault %s: %w", step.f.Name, err)
 		}
 	}
-	if err := sleepUntil(ctx, w.epoch.Add(w.lab.RunDuration())); err != nil {
-		return nil, err
+	if sleepUntil(ctx, w.epoch.Add(w.lab.RunDuration())) != nil {
+		return interrupt()
 	}
 	// An agent that ended on its own before now failed: say why.
 	for _, r := range w.runs {
 		select {
 		case <-r.p.Done():
 			if !r.killed && r.p.ExitCode() != 0 {
-				return nil, fmt.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
+				return nil, 0, false, fmt.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
 					r.host, w.opt.Binary, r.p.ExitCode(), strings.TrimSpace(r.out.String()))
 			}
 		default:
 		}
 	}
-	for _, p := range w.agents {
-		_ = p.Terminate()
-	}
-	for _, p := range w.agents {
-		_ = p.Wait(5 * time.Second)
-	}
-	return w.merge()
+	events, err = stop(5 * time.Second)
+	return events, w.lab.RunDuration(), false, err
 }
 
 // faultRand is the random stream of a fault's jitter: the simulator's own

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,17 +28,35 @@ type Outcome struct {
 // RunSim plays lab in the simulator with seed and checks it. The same lab
 // and seed always give the same history, byte for byte.
 func RunSim(lab *Lab, seed uint64) (*Outcome, error) {
+	return RunSimContext(context.Background(), lab, seed)
+}
+
+// RunSimContext is RunSim that stops early when ctx is done (within a few
+// thousand events): the outcome then holds the history until then,
+// checked up to the virtual time reached, and is marked interrupted (and
+// failed).
+func RunSimContext(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error) {
 	w, err := buildSim(lab, seed)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
 	}
-	events := w.run()
-	v := check(lab, events, lab.Duration.Or(defaultDuration), w.sent(), 0, 0)
-	return &Outcome{
+	events, reached, interrupted := w.run(ctx)
+	v := check(lab, events, reached, w.sent(), 0, 0)
+	return newOutcome(lab, "sim", seed, events, v, interrupted, reached), nil
+}
+
+// newOutcome makes the outcome of one run from its history and checks; an
+// interrupted run fails, and its metric ran_s says how far it got.
+func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v verdict, interrupted bool, reached time.Duration) *Outcome {
+	o := &Outcome{
 		Lab: lab, Seed: seed, Events: events, Marks: v.marks,
-		Results: reports.Results{Lab: lab.Name, Mode: "sim", Seed: seed, Passed: v.passed,
-			Expectations: v.expectations, Metrics: v.metrics},
-	}, nil
+		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted,
+			Interrupted: interrupted, Expectations: v.expectations, Metrics: v.metrics},
+	}
+	if interrupted {
+		o.Results.Metrics["ran_s"] = reached.Seconds()
+	}
+	return o
 }
 
 // Write puts the run's files in dir (created if missing): history.jsonl,

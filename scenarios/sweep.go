@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -67,14 +68,20 @@ func ksTwoSample(a, b []float64) float64 {
 // RunSweep runs lab in the simulator for seeds first, first+1, ...
 // first+n−1 on all cores, calling progress (if not nil) after each run, and
 // checks every run and the distribution of the sweep metric.
+//
+// When ctx is done the sweep stops within a few thousand simulated events
+// and returns what finished, marked interrupted: the seeds from first on
+// up to the first one that did not finish (a worker may have finished a
+// later one; it is left out so that the seeds stay first..first+Seeds−1).
 func RunSweep(ctx context.Context, lab *Lab, first uint64, n int, progress func(done, total int)) (*SweepOutcome, error) {
 	return RunSweepWith(ctx, lab, first, n, runtime.GOMAXPROCS(0),
-		func(_ context.Context, seed uint64) (*Outcome, error) { return RunSim(lab, seed) }, progress)
+		func(ctx context.Context, seed uint64) (*Outcome, error) { return RunSimContext(ctx, lab, seed) }, progress)
 }
 
 // RunSweepWith is RunSweep with another world: run plays one seed, and
 // workers runs go at once (1 for real hosts, whose timing must not be
-// disturbed).
+// disturbed). A run that ctx stopped returns an outcome marked interrupted
+// (or ctx's error).
 func RunSweepWith(ctx context.Context, lab *Lab, first uint64, n, workers int,
 	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
 	if n < 1 {
@@ -102,25 +109,37 @@ func RunSweepWith(ctx context.Context, lab *Lab, first uint64, n, workers int,
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("lab %s: sweep stopped after %d of %d seeds: %w", lab.Name, done.Load(), n, err)
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	stopped := ctx.Err() != nil
+	mode := ""
+	finished := 0 // the seeds first..first+finished−1 ran to their end
+	for i := range n {
+		if errs[i] != nil && !(stopped && errors.Is(errs[i], ctx.Err())) {
+			return nil, errs[i]
+		}
+		if runs[i] != nil && mode == "" {
+			mode = runs[i].Results.Mode
+		}
+		if finished == i && runs[i] != nil && !runs[i].Results.Interrupted {
+			finished++
 		}
 	}
-	return summarize(lab, first, runs), nil
+	if !stopped {
+		return summarize(lab, mode, first, runs), nil
+	}
+	s := summarize(lab, mode, first, runs[:finished])
+	s.Results.Interrupted, s.Results.Passed = true, false
+	s.Results.Metrics["seeds_requested"] = n
+	return s, nil
 }
 
-// summarize builds a sweep's results from its runs.
-func summarize(lab *Lab, first uint64, runs []*Outcome) *SweepOutcome {
+// summarize builds a sweep's results from its runs, played in mode.
+func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutcome {
 	s := &SweepOutcome{Lab: lab, Runs: runs}
 	sw := lab.Sweep
 	if sw == nil {
 		sw = &Sweep{Metric: "failover_s", KSMax: 0.05}
 	}
-	res := reports.Results{Lab: lab.Name, Mode: runs[0].Results.Mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}}
+	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}}
 	for i, e := range lab.Expect {
 		passed, firstBad := 0, -1
 		for j, r := range runs {

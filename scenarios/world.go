@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -259,13 +260,15 @@ func (w *simWorld) buildLB() error {
 	return nil
 }
 
-// run plays the lab to its end and returns the history.
-func (w *simWorld) run() []history.Event {
-	w.k.Run(w.lab.Duration.Or(defaultDuration))
+// run plays the lab to its end, or until ctx is done, and returns the
+// history and the virtual time it reached; interrupted says ctx stopped it
+// first.
+func (w *simWorld) run(ctx context.Context) (events []history.Event, reached time.Duration, interrupted bool) {
+	interrupted = w.k.RunContext(ctx, w.lab.Duration.Or(defaultDuration)) != nil
 	for _, c := range w.clients {
 		c.Finish()
 	}
-	return w.log.Events()
+	return w.log.Events(), w.k.Now(), interrupted
 }
 
 // sent returns how many requests the clients sent.

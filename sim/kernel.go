@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -108,15 +109,34 @@ func (k *Kernel) Step() bool {
 // events scheduled meanwhile (at the current time or later) as long as their
 // time is at most until. Then, if until is after Now, it sets Now to until.
 // Run must not be called from a running event.
-func (k *Kernel) Run(until time.Duration) {
+func (k *Kernel) Run(until time.Duration) { _ = k.RunContext(context.Background(), until) }
+
+// ctxEvery is how many events RunContext runs between two looks at its
+// context: a look costs a channel poll, an event about 100 ns, so a
+// cancelled run stops within a millisecond or so.
+const ctxEvery = 4096
+
+// RunContext is Run that gives up, between two events, once ctx is done
+// (it looks every ctxEvery events). It then returns ctx's error and leaves
+// Now at the last event run; the events not run stay queued.
+func (k *Kernel) RunContext(ctx context.Context, until time.Duration) error {
 	k.enter()
 	defer k.leave()
-	for len(k.queue) > 0 && k.queue[0].at <= until {
+	done := ctx.Done() // nil for a context that is never done: no look
+	for n := 0; len(k.queue) > 0 && k.queue[0].at <= until; n++ {
+		if done != nil && n%ctxEvery == 0 {
+			select {
+			case <-done:
+				return ctx.Err()
+			default:
+			}
+		}
 		k.runTop()
 	}
 	if until > k.now {
 		k.now = until
 	}
+	return nil
 }
 
 // runTop pops the head of the queue and runs it. It reports false if the head

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -371,5 +373,52 @@ func TestNoAllocsPerEvent(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per 1000 events, want 0", allocs)
+	}
+}
+
+// TestRunContextStops: an endless stream of events stops within ctxEvery
+// events of its context being cancelled (from inside an event here), leaves
+// Now at the last event run, and keeps the rest queued for a later Run.
+func TestRunContextStops(t *testing.T) {
+	k := NewKernel(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran, cancelledAt := 0, 0
+	var tick func()
+	tick = func() {
+		ran++
+		if ran == 10000 {
+			cancel()
+			cancelledAt = ran
+		}
+		k.After(time.Millisecond, tick)
+	}
+	k.At(0, tick)
+	err := k.RunContext(ctx, 1000*time.Hour)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunContext = %v, want context.Canceled", err)
+	}
+	if ran < cancelledAt || ran > cancelledAt+ctxEvery {
+		t.Errorf("ran %d events, cancelled after %d: want at most %d more", ran, cancelledAt, ctxEvery)
+	}
+	if want := time.Duration(ran-1) * time.Millisecond; k.Now() != want {
+		t.Errorf("Now = %v, want the last event's time %v", k.Now(), want)
+	}
+	before := ran
+	k.Run(k.Now() + 10*time.Millisecond)
+	if ran != before+10 {
+		t.Errorf("a later Run ran %d events, want the 10 still due", ran-before)
+	}
+}
+
+// TestRunContextNeverDone: with a context that is never done, RunContext
+// is Run.
+func TestRunContextNeverDone(t *testing.T) {
+	k := NewKernel(1)
+	n := 0
+	for i := range 100 {
+		k.At(time.Duration(i)*time.Second, func() { n++ })
+	}
+	if err := k.RunContext(context.Background(), time.Hour); err != nil || n != 100 || k.Now() != time.Hour {
+		t.Errorf("RunContext = %v, ran %d of 100, Now %v (want 1h)", err, n, k.Now())
 	}
 }

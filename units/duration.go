@@ -76,15 +76,28 @@ func (d Duration) Bad() string {
 	return d.bad
 }
 
-// Problem says what is wrong with a value that is not a duration, quoting
-// at most QuoteMax bytes of it, or returns "".
-func (d Duration) Problem() string {
-	const want = " is not a duration (write 10s, 250ms or a number of seconds)"
+// NotADuration ends the message of a value that is not a duration, after
+// the value (What).
+const NotADuration = " is not a duration (write 10s, 250ms or a number of seconds)"
+
+// What returns a value that is not a duration as messages quote it: its
+// text quoted and cut to QuoteMax bytes (Quote), "a list" or "a mapping";
+// or "" when the value is a duration.
+func (d Duration) What() string {
 	switch {
 	case d.shape != "":
-		return d.shape + want
+		return d.shape
 	case d.bad != "":
-		return Quote(d.bad) + want
+		return Quote(d.bad)
+	}
+	return ""
+}
+
+// Problem says what is wrong with a value that is not a duration, or
+// returns "".
+func (d Duration) Problem() string {
+	if w := d.What(); w != "" {
+		return w + NotADuration
 	}
 	return ""
 }

@@ -13,9 +13,14 @@ import (
 const QuoteMax = 80
 
 // Cut returns s, or its first QuoteMax bytes (cut on a rune boundary)
-// followed by "…" when it is longer, so that a huge token in a file gives
-// a message of one line.
-func Cut(s string) string { return CutN(s, QuoteMax) }
+// followed by "…" and its length in bytes when it is longer, so that a
+// huge token in a file gives a message of one line.
+func Cut(s string) string {
+	if len(s) <= QuoteMax {
+		return s
+	}
+	return fmt.Sprintf("%s…(%d bytes)", s[:runeCut(s, QuoteMax)], len(s))
+}
 
 // CutN returns s, or its first n bytes (cut on a rune boundary) followed by
 // "…" when it is longer.
@@ -23,14 +28,33 @@ func CutN(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	return s[:runeCut(s, n)] + "…"
+}
+
+// runeCut returns the largest i <= n at the start of a rune of s.
+func runeCut(s string, n int) int {
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n] + "…"
+	return n
 }
 
-// Quote returns Cut(s) quoted as %q quotes it.
-func Quote(s string) string { return strconv.Quote(Cut(s)) }
+// Quote returns s quoted as %q quotes it, at most QuoteMax bytes long in
+// all: a longer one is cut, with "…" and the length of s in bytes inside
+// the quotes.
+func Quote(s string) string {
+	q := strconv.Quote(s)
+	if len(q) <= QuoteMax {
+		return q
+	}
+	tail := fmt.Sprintf("…(%d bytes)\"", len(s))
+	for n := QuoteMax; n > 0; n = runeCut(s, n-1) {
+		if q = strconv.Quote(s[:runeCut(s, n)]); len(q)-1+len(tail) <= QuoteMax {
+			return q[:len(q)-1] + tail
+		}
+	}
+	return `"` + tail
+}
 
 // Sprintf formats as fmt.Sprintf does, with every string argument of a
 // %q verb (an input value, by this project's habit) cut by Cut. Arguments

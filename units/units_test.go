@@ -50,11 +50,15 @@ func TestQuoteCutsALine(t *testing.T) {
 	}
 	long := strings.Repeat("é", 100) // 200 bytes: the cut falls inside a rune
 	got := Quote(long)
-	if !strings.HasSuffix(got, `…"`) || len(got) > QuoteMax+8 || strings.ContainsRune(got, '\uFFFD') || strings.Contains(got, `\x`) {
+	if !strings.HasSuffix(got, `…(200 bytes)"`) || len(got) > QuoteMax || strings.ContainsRune(got, '\uFFFD') || strings.Contains(got, `\x`) {
 		t.Errorf("Quote(200 bytes) = %s", got)
 	}
+	// Escapes count: 200 NULs quote to at most QuoteMax bytes too.
+	if got := Quote(strings.Repeat("\x00", 200)); len(got) > QuoteMax || !strings.HasSuffix(got, `…(200 bytes)"`) {
+		t.Errorf("Quote(200 NULs) = %s (%d bytes)", got, len(got))
+	}
 	msg := Sprintf("no host %q in %s (%v)", strings.Repeat("h", 1000), strings.Repeat("m", 200), 3)
-	if len(msg) > 100+200+QuoteMax || !strings.Contains(msg, strings.Repeat("m", 200)) || !strings.Contains(msg, "…\" in") {
+	if len(msg) > 100+200+QuoteMax || !strings.Contains(msg, strings.Repeat("m", 200)) || !strings.Contains(msg, "…(1000 bytes)\" in") {
 		t.Errorf("Sprintf cut the wrong argument: %s", msg)
 	}
 	if got := Sprintf("100%% of %q", "x"); got != `100% of "x"` {

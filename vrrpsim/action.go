@@ -53,7 +53,8 @@ const (
 	ActState
 	// ActPriority: the effective priority changed to Action.Priority.
 	ActPriority
-	// ActDrop: a received packet was discarded; Action.Reason says why.
+	// ActDrop: a received packet was discarded; Action.Cause names the
+	// check it failed and Action.Reason says how, in words.
 	ActDrop
 )
 
@@ -70,4 +71,6 @@ type Action struct {
 	Priority uint8
 	// Reason explains an ActState, ActPriority or ActDrop in words.
 	Reason string
+	// Cause is the drop counter an ActDrop added one to (Stat.IsDrop).
+	Cause Stat
 }

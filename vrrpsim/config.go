@@ -55,6 +55,19 @@ type Config struct {
 	DontTrackPrimary bool
 	// TrackInterfaces are the track_interface entries.
 	TrackInterfaces []TrackInterface
+	// UnicastPeers are keepalived's unicast_peer addresses (IPv4). Set,
+	// the instance is unicast: adverts go to each peer instead of the
+	// group, an advert must arrive on a unicast address (one sent to a
+	// multicast address is dropped, addr_list_err), and its TTL is not
+	// checked, as keepalived does. Empty (the default), the instance is
+	// multicast: an advert must arrive on a multicast address, so one sent
+	// unicast, even to this router's own address, is dropped.
+	UnicastPeers []netip.Addr
+	// CheckUnicastSrc is keepalived's check_unicast_src (or the global
+	// vrrp_check_unicast_src): a unicast instance drops an advert from an
+	// address that is not one of UnicastPeers (unicast_src_err). Default
+	// false: keepalived then accepts an advert from any source.
+	CheckUnicastSrc bool
 }
 
 // TrackInterface is one track_interface entry: a link whose state moves
@@ -174,6 +187,11 @@ func (c Config) withDefaults() (Config, error) {
 	for _, v := range c.VIPs {
 		if !v.Addr().Is4() {
 			bad("virtual_ipaddress", "%v is not IPv4", v)
+		}
+	}
+	for _, a := range c.UnicastPeers {
+		if !a.Is4() {
+			bad("unicast_peer", "%v is not IPv4", a)
 		}
 	}
 	if c.PreemptDelay < 0 {

@@ -91,3 +91,56 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReceive feeds any packet to a backup and a master, multicast and
+// unicast: Receive never panics, a dropped packet adds one to exactly one
+// drop counter (the one its ActDrop names), and a packet it takes is one
+// that passed the checks (advert_rcvd grew).
+func FuzzReceive(f *testing.F) {
+	for _, name := range []string{vectorV2, vectorV3} {
+		for _, ip := range loadVector(f, name) {
+			f.Add(ip.Payload, uint32FromAddr(ip.Src), uint32FromAddr(ip.Dst), ip.TTL, false)
+			f.Add(ip.Payload, uint32FromAddr(ip.Src), uint32FromAddr(ipB), ip.TTL, true)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte, src32, dst32 uint32, ttl uint8, unicast bool) {
+		for _, version := range []int{2, 3} {
+			for _, master := range []bool{false, true} {
+				c := cfg(100, ipB)
+				c.VIPs = []netip.Prefix{netip.MustParsePrefix("10.77.0.100/24")}
+				if version == 3 {
+					c.Version, c.AuthType, c.AuthPass = 3, AuthNone, ""
+				}
+				if unicast {
+					c.UnicastPeers, c.CheckUnicastSrc = []netip.Addr{ipA, netip.MustParseAddr("10.77.0.12")}, true
+				}
+				r, err := New(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Startup(0)
+				if master {
+					r.Tick(r.MasterDownInterval())
+				}
+				before := r.Stats()
+				acts := r.Receive(10*time.Second, Received{Src: addrFromUint32(src32), Dst: addrFromUint32(dst32), TTL: ttl, Payload: b})
+				after := r.Stats()
+				drops := 0
+				for _, a := range acts {
+					if a.Kind == ActDrop {
+						drops++
+						if !a.Cause.IsDrop() || after[a.Cause] != before[a.Cause]+1 || a.Reason == "" {
+							t.Fatalf("drop %+v: counter %v went %d -> %d", a, a.Cause, before[a.Cause], after[a.Cause])
+						}
+					}
+				}
+				if got := after.Dropped() - before.Dropped(); got != uint64(drops) || drops > 1 {
+					t.Fatalf("%d drops counted, %d ActDrop", got, drops)
+				}
+				if drops == 0 && after[StatAdvertRcvd] != before[StatAdvertRcvd]+1 {
+					t.Fatalf("a packet was taken without counting as advert_rcvd: %x", b)
+				}
+			}
+		}
+	})
+}

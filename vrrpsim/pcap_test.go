@@ -1,18 +1,22 @@
 package vrrpsim
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// vectorsDir holds the shared captures; the repo is cloned with shared/
-// beside it.
-const vectorsDir = "../../shared/vectors"
+// vectorsDir holds the keepalived captures the tests and fuzz seeds read,
+// relative to this package's folder (go test runs in it). They are part
+// of the repository: testdata/vectors/README.md says where they came from.
+const vectorsDir = "testdata/vectors"
 
 // The capture files and what they hold (see vectorsDir/README.md).
 const (
@@ -91,18 +95,25 @@ func parseEtherIPv4(f []byte) (pcapIPv4, error) {
 	}, nil
 }
 
-// loadVector reads the named capture from vectorsDir and returns its IPv4
-// packets. A missing folder is fatal: the vectors are part of the test.
+// readVector returns the bytes of the named capture in vectorsDir. A
+// missing file is fatal, and the message names the path looked at: the
+// vectors are part of the test.
+func readVector(tb testing.TB, name string) []byte {
+	tb.Helper()
+	path := filepath.Join(vectorsDir, name)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		abs, _ := filepath.Abs(path)
+		tb.Fatalf("test vector %s (in the repository, see %s/README.md): %v", abs, vectorsDir, err)
+	}
+	return b
+}
+
+// loadVector reads the named capture (readVector) and returns its IPv4
+// packets.
 func loadVector(tb testing.TB, name string) []pcapIPv4 {
 	tb.Helper()
-	if _, err := os.Stat(vectorsDir); err != nil {
-		abs, _ := filepath.Abs(vectorsDir)
-		tb.Fatalf("test vectors folder %s not found (the shared/ folder must be cloned beside the repo): %v", abs, err)
-	}
-	b, err := os.ReadFile(filepath.Join(vectorsDir, name))
-	if err != nil {
-		tb.Fatalf("read vector: %v", err)
-	}
+	b := readVector(tb, name)
 	lt, frames, err := readPcap(b)
 	if err != nil {
 		tb.Fatalf("%s: %v", name, err)
@@ -122,10 +133,7 @@ func loadVector(tb testing.TB, name string) []pcapIPv4 {
 }
 
 func TestVectorPcapReaderErrors(t *testing.T) {
-	good, err := os.ReadFile(filepath.Join(vectorsDir, vectorV3))
-	if err != nil {
-		t.Fatalf("test vectors folder %s missing: %v", vectorsDir, err)
-	}
+	good := readVector(t, vectorV3)
 	// A big-endian, nanosecond file with one 2-byte record.
 	be := []byte{0xa1, 0xb2, 0x3c, 0x4d, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 1,
 		0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 0xab, 0xcd}
@@ -151,5 +159,19 @@ func TestVectorPcapReaderErrors(t *testing.T) {
 	}
 	if _, err := parseEtherIPv4(frames[0][:14+19]); err == nil {
 		t.Error("truncated IPv4 header accepted")
+	}
+}
+
+// TestVectorsAreTheRecordedCaptures checks that every capture in
+// vectorsDir is the one its README records (by SHA-256), so that a changed
+// or replaced file cannot pass for keepalived's.
+func TestVectorsAreTheRecordedCaptures(t *testing.T) {
+	readme := string(readVector(t, "README.md"))
+	for _, name := range []string{vectorV2, vectorV3} {
+		sum := sha256.Sum256(readVector(t, name))
+		row := "| " + name + " | " + hex.EncodeToString(sum[:]) + " |"
+		if !strings.Contains(readme, row) {
+			t.Errorf("%s/README.md has no row %q: the file is not the recorded capture", vectorsDir, row)
+		}
 	}
 }

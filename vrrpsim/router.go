@@ -1,8 +1,10 @@
 package vrrpsim
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -36,6 +38,7 @@ type Router struct {
 	links []linkState
 	auth  [8]byte
 	out   []Action
+	stats Stats
 }
 
 type trackState struct {
@@ -177,26 +180,44 @@ func (r *Router) Tick(now time.Duration) []Action {
 
 // Received is a VRRP packet as the driver got it from IP.
 type Received struct {
-	// Src and Dst are the IP source and destination addresses.
+	// Src and Dst are the IP source and destination addresses. Both are
+	// required: the destination decides whether a multicast or a unicast
+	// instance takes the packet (Config.UnicastPeers).
 	Src, Dst netip.Addr
-	// TTL is the IP time to live (must be 255).
+	// TTL is the IP time to live (must be 255 for a multicast instance).
 	TTL uint8
 	// Payload is the VRRP message.
 	Payload []byte
 }
 
-// Receive handles an incoming packet: the receive checks of RFC 5798 §7.1
-// (and RFC 3768 for v2), then the rules of §6.4.2 (Backup) and §6.4.3
-// (Master). A packet that fails a check yields one ActDrop.
+// Receive handles an incoming packet in BACKUP or MASTER (in any other
+// state it is ignored): the receive checks of RFC 5798 §7.1 (and RFC 3768
+// for v2) as keepalived 2.2.7 makes them (vrrp_check_packet), then the
+// rules of §6.4.2 (Backup) and §6.4.3 (Master). A packet that fails a
+// check yields one ActDrop and adds one to the counter of the first check
+// it failed (Stats), in this order: own address (own_advert); length and
+// version 2 or 3 (packet_len_err, vers_err); TTL 255 unless unicast
+// (ip_ttl_err); configured version (vers_err); VRID (vrid_err); for v2
+// the auth type (invalid_authtype, authtype_mismatch), the password
+// (auth_failure) and the interval (advert_interval_err); type 1
+// (invalid_type_rcvd); address count (addr_list_err); checksum (chk_err);
+// destination multicast for a multicast instance, unicast for a unicast
+// one (addr_list_err); then, counted as advert_rcvd, the addresses
+// themselves (addr_list_err) and, with CheckUnicastSrc, the source
+// (unicast_src_err).
 func (r *Router) Receive(now time.Duration, in Received) []Action {
 	r.out = r.out[:0]
 	if r.state != StateBackup && r.state != StateMaster {
 		return r.out
 	}
-	p, why := r.check(in)
+	p, cause, why := r.check(in)
 	if why != "" {
-		r.emit(Action{Kind: ActDrop, Reason: why})
+		r.stats[cause]++
+		r.emit(Action{Kind: ActDrop, Cause: cause, Reason: why})
 		return r.out
+	}
+	if p.Priority == 0 {
+		r.stats[StatPriZeroRcvd]++
 	}
 	if r.state == StateBackup {
 		r.backupReceive(now, in.Src, p)
@@ -206,46 +227,69 @@ func (r *Router) Receive(now time.Duration, in Received) []Action {
 	return r.out
 }
 
-// check applies the receive checks and returns the parsed packet, or a
-// reason to drop it.
-func (r *Router) check(in Received) (*Packet, string) {
+// Stats returns the instance's counters.
+func (r *Router) Stats() Stats { return r.stats }
+
+// check applies the receive checks (see Receive) and returns the parsed
+// packet, or the counter of the failed check and the reason in words.
+func (r *Router) check(in Received) (*Packet, Stat, string) {
 	if in.Src == r.cfg.PrimaryIP {
-		return nil, "own advert"
-	}
-	if in.TTL != 255 {
-		return nil, fmt.Sprintf("TTL %d, want 255", in.TTL)
+		return nil, StatOwnAdvert, "own advert"
 	}
 	p, err := Parse(in.Payload)
+	if errors.Is(err, ErrVersion) {
+		return nil, StatVersErr, err.Error()
+	}
 	if err != nil {
-		return nil, err.Error()
+		return nil, StatPacketLenErr, err.Error()
+	}
+	unicast := len(r.cfg.UnicastPeers) > 0
+	if !unicast && in.TTL != 255 {
+		return nil, StatIPTTLErr, fmt.Sprintf("TTL %d, want 255", in.TTL)
 	}
 	if int(p.Version) != r.cfg.Version {
-		return nil, fmt.Sprintf("version %d, configured %d", p.Version, r.cfg.Version)
-	}
-	if p.Type != TypeAdvertisement {
-		return nil, fmt.Sprintf("type %d, want 1", p.Type)
-	}
-	if VerifyChecksum(in.Payload, in.Src, in.Dst) == ChecksumBad {
-		return nil, "bad checksum"
+		return nil, StatVersErr, fmt.Sprintf("version %d, configured %d", p.Version, r.cfg.Version)
 	}
 	if p.VRID != r.cfg.VRID {
-		return nil, fmt.Sprintf("VRID %d, configured %d", p.VRID, r.cfg.VRID)
+		return nil, StatVRIDErr, fmt.Sprintf("VRID %d, configured %d", p.VRID, r.cfg.VRID)
 	}
 	if r.cfg.Version == 2 {
+		if p.AuthType > AuthAH {
+			return nil, StatInvalidAuthType, fmt.Sprintf("auth type %d is none of 0, 1, 2", p.AuthType)
+		}
 		if p.AuthType != r.cfg.AuthType {
-			return nil, fmt.Sprintf("auth type %d, configured %d", p.AuthType, r.cfg.AuthType)
+			return nil, StatAuthTypeMismatch, fmt.Sprintf("auth type %d, configured %d", p.AuthType, r.cfg.AuthType)
 		}
 		if r.cfg.AuthType == AuthPass && p.AuthData != r.auth {
-			return nil, "wrong authentication password"
+			return nil, StatAuthFailure, "wrong authentication password"
 		}
 		if p.Interval != r.cfg.Interval {
-			return nil, fmt.Sprintf("advert interval %v, configured %v", p.Interval, r.cfg.Interval)
+			return nil, StatAdvertIntervalErr, fmt.Sprintf("advert interval %v, configured %v", p.Interval, r.cfg.Interval)
 		}
 	}
-	if !r.sameAddrs(p.Addrs) {
-		return nil, "virtual addresses differ from the configuration"
+	if p.Type != TypeAdvertisement {
+		return nil, StatInvalidTypeRcvd, fmt.Sprintf("type %d, want 1", p.Type)
 	}
-	return p, ""
+	if len(p.Addrs) != len(r.cfg.VIPs) {
+		return nil, StatAddrListErr, fmt.Sprintf("%d virtual addresses, configured %d", len(p.Addrs), len(r.cfg.VIPs))
+	}
+	if VerifyChecksum(in.Payload, in.Src, in.Dst) == ChecksumBad {
+		return nil, StatChkErr, "bad checksum"
+	}
+	if mc := in.Dst.IsMulticast(); mc == unicast {
+		if unicast {
+			return nil, StatAddrListErr, fmt.Sprintf("sent to multicast %v, but unicast_peer is set", in.Dst)
+		}
+		return nil, StatAddrListErr, fmt.Sprintf("sent to unicast %v, but no unicast_peer is set", in.Dst)
+	}
+	r.stats[StatAdvertRcvd]++
+	if !r.sameAddrs(p.Addrs) {
+		return nil, StatAddrListErr, "virtual addresses differ from the configuration"
+	}
+	if unicast && r.cfg.CheckUnicastSrc && !slices.Contains(r.cfg.UnicastPeers, in.Src) {
+		return nil, StatUnicastSrcErr, fmt.Sprintf("source %v is not a unicast peer", in.Src)
+	}
+	return p, 0, ""
 }
 
 func (r *Router) sameAddrs(addrs []netip.Addr) bool {
@@ -352,6 +396,12 @@ func (r *Router) becomeMaster(now time.Duration, reason string) {
 func (r *Router) setState(to State, reason string) {
 	from := r.state
 	r.state = to
+	switch {
+	case to == StateMaster && from != StateMaster:
+		r.stats[StatBecomeMaster]++
+	case from == StateMaster && (to == StateBackup || to == StateFault):
+		r.stats[StatReleaseMaster]++
+	}
 	if to == StateBackup {
 		r.preemptSet = false
 	}
@@ -379,6 +429,10 @@ func (r *Router) send(priority uint8) {
 	if r.cfg.Version == 2 {
 		p.AuthType = r.cfg.AuthType
 		p.AuthData = r.auth
+	}
+	r.stats[StatAdvertSent]++
+	if priority == 0 {
+		r.stats[StatPriZeroSent]++
 	}
 	r.emit(Action{Kind: ActSend, Advert: p, Priority: priority})
 }

@@ -99,7 +99,8 @@ type simAgent struct {
 	garp  sim.Timer
 	buf   []byte
 	links []*sim.Iface // the links the instance tracks
-	// Sent and Dropped count adverts sent and received packets discarded.
+	// sent counts adverts sent (one per destination), dropped received
+	// packets discarded.
 	sent, dropped int
 }
 
@@ -342,15 +343,7 @@ func (a *simAgent) apply(acts []Action) {
 	for _, act := range acts {
 		switch act.Kind {
 		case ActSend:
-			src := a.ifc.Addr().Addr()
-			b, err := act.Advert.AppendMarshal(a.buf[:0], src, GroupAddr)
-			if err != nil {
-				slog.Error("vrrp: cannot encode advert", "router", a.h.host.Name(), "err", err)
-				continue
-			}
-			a.buf = b
-			a.ifc.Send(sim.Packet{Src: src, Dst: GroupAddr, Proto: Protocol, TTL: 255, Payload: b})
-			a.sent++
+			a.send(act.Advert)
 		case ActAddVIPs:
 			for _, v := range a.cfg.VIPs {
 				a.ifc.AddAddr(v.Addr())
@@ -378,6 +371,26 @@ func (a *simAgent) apply(acts []Action) {
 	a.timer.Stop()
 	if at, ok := a.r.Deadline(); ok {
 		a.timer = a.h.k.At(at, func() { a.apply(a.r.Tick(a.h.k.Now())) })
+	}
+}
+
+// send sends an advert to the group, or to each unicast peer (the v3
+// checksum covers each destination), as the Linux driver does.
+func (a *simAgent) send(p *Packet) {
+	src := a.ifc.Addr().Addr()
+	dsts := a.cfg.UnicastPeers
+	if len(dsts) == 0 {
+		dsts = []netip.Addr{GroupAddr}
+	}
+	for _, dst := range dsts {
+		b, err := p.AppendMarshal(a.buf[:0], src, dst)
+		if err != nil {
+			slog.Error("vrrp: cannot encode advert", "router", a.h.host.Name(), "err", err)
+			return
+		}
+		a.buf = b
+		a.ifc.Send(sim.Packet{Src: src, Dst: dst, Proto: Protocol, TTL: 255, Payload: b})
+		a.sent++
 	}
 }
 

@@ -236,3 +236,34 @@ func TestSimLinkDownWhileStoppedStartsInFault(t *testing.T) {
 		t.Fatalf("r1 is %v after the thaw, want BACKUP", s)
 	}
 }
+
+// TestSimUnicastPeers runs a unicast pair in the simulator: adverts go to
+// the peer, not the group, and are taken; a pair where only one side has
+// unicast_peer hears nothing of each other (each drops the other's
+// adverts as addr_list_err, as keepalived does) and both become master.
+func TestSimUnicastPeers(t *testing.T) {
+	c1, c2 := cfg(150, ipA), cfg(100, ipB)
+	c1.UnicastPeers, c2.UnicastPeers = []netip.Addr{ipB}, []netip.Addr{ipA}
+	p := newPair(t, c1, c2)
+	p.k.Run(10 * time.Second)
+	r1, r2 := p.h1.Routers()[0], p.h2.Routers()[0]
+	if r1.State() != StateMaster || r2.State() != StateBackup {
+		t.Fatalf("unicast pair: r1 %v, r2 %v; want MASTER and BACKUP", r1.State(), r2.State())
+	}
+	if s := r2.Stats(); s.Dropped() != 0 || s[StatAdvertRcvd] < 5 {
+		t.Fatalf("r2's counters %v: want r1's adverts taken, none dropped", s.Map(true))
+	}
+
+	c2.UnicastPeers = nil
+	p = newPair(t, c1, c2)
+	p.k.Run(10 * time.Second)
+	r1, r2 = p.h1.Routers()[0], p.h2.Routers()[0]
+	if r1.State() != StateMaster || r2.State() != StateMaster {
+		t.Fatalf("mixed pair: r1 %v, r2 %v; want both MASTER", r1.State(), r2.State())
+	}
+	for _, r := range []*Router{r1, r2} {
+		if s := r.Stats(); s[StatAddrListErr] == 0 || s[StatAddrListErr] != s.Dropped() || s[StatAdvertRcvd] != 0 {
+			t.Errorf("%s: counters %v, want only addr_list_err drops", r.Config().PrimaryIP, s.Map(true))
+		}
+	}
+}

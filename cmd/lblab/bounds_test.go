@@ -69,17 +69,6 @@ func TestHostileLabsExit2(t *testing.T) {
 	}
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // lblab proxy --config refuses a deeply nested lb at start (exit 2), and
 // a SIGHUP reload of one keeps the old configuration, quickly, without
 // the memory the parser took before.

@@ -10,21 +10,42 @@ import (
 func init() { commands = append(commands, newClean) }
 
 func newClean() *cobra.Command {
-	return &cobra.Command{
+	var opt netns.CleanOptions
+	c := &cobra.Command{
 		Use:   "clean",
-		Short: "Remove every network namespace, link and process lblab left behind (root)",
-		Args:  exactArgs(0),
+		Short: "Remove the network namespaces, processes and work folders that stopped lblab runs left behind (root)",
+		Long: `Remove what netns runs and tests left behind when they were killed
+(SIGKILL, a crash): their lbl-<pid>-* network namespaces with every
+process inside (and so the VIPs they held), lbl-* links, and work folders
+<tmp>/lblab-netns-<pid>-*. Only the remains of processes <pid> that are
+gone are removed: runs still going on (yours or another job's on a shared
+host) are left alone, and listed.
+
+--all removes the remains of running lblab processes too (those runs then
+fail), and lbl-* namespaces and lblab-netns-* folders that name no owner.
+--pid PID looks only at what process PID made.`,
+		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
-			before, _ := netns.Leftovers(netns.NamePrefix)
-			if err := netns.CleanAll(); err != nil {
+			if err := netns.Available(); err != nil {
 				return err
 			}
-			if before.Empty() {
-				fmt.Fprintln(c.OutOrStdout(), "nothing to clean")
-			} else {
-				fmt.Fprintf(c.OutOrStdout(), "removed %s\n", before)
+			if opt.All {
+				fmt.Fprintln(c.ErrOrStderr(), "lblab: warning: --all also removes the namespaces and processes of runs still going; they will fail")
 			}
-			return nil
+			removed, kept, err := netns.Clean(opt)
+			w := c.OutOrStdout()
+			if removed.Empty() {
+				fmt.Fprintln(w, "nothing to clean")
+			} else {
+				fmt.Fprintf(w, "removed %s\n", removed)
+			}
+			if !kept.Empty() {
+				fmt.Fprintf(w, "kept (their process still runs, or their owner is not known; --all removes them too): %s\n", kept)
+			}
+			return err
 		},
 	}
+	c.Flags().BoolVar(&opt.All, "all", false, "also remove the remains of runs still going (they fail), and those with no owner")
+	c.Flags().IntVar(&opt.Owner, "pid", 0, "only what the lblab process PID made (its namespaces lbl-PID-*, its folders lblab-netns-PID-*)")
+	return c
 }

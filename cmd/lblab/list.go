@@ -36,7 +36,7 @@ func newValidate() *cobra.Command {
 		Short: "Check a lab file (or catalog name) and print its problems with file, line and field",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			lab, err := scenarios.Load(args[0], sets)
+			lab, err := unlessInterrupted(c.Context(), func() (*scenarios.Lab, error) { return scenarios.Load(args[0], sets) })
 			if err != nil {
 				return err
 			}

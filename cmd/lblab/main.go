@@ -3,7 +3,8 @@
 // happened against the protocols' theory, and writes HTML reports.
 //
 // Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad
-// input (a lab file, a flag).
+// input (a lab file, a flag, an unknown command), 130/143 when SIGINT/SIGTERM
+// stopped it.
 package main
 
 import (
@@ -13,9 +14,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+	"strings"
 
+	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -27,9 +28,10 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signalContext(context.Background())
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // execute runs the command line, writing to stdout and stderr, and
@@ -39,9 +41,17 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	if err := unknownCommand(root, args); err != nil {
+		fmt.Fprintln(stderr, "lblab:", err)
+		return 2
+	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	if in, ok := interruption(ctx); ok {
+		fmt.Fprintln(stderr, "lblab:", in)
+		return in.code()
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
@@ -72,6 +82,30 @@ func newRoot() *cobra.Command {
 // commands makes the subcommands; a command in a file of its own adds
 // itself here from an init function.
 var commands = []func() *cobra.Command{newList, newValidate, newRun, newBalance}
+
+// unknownCommand returns an error, one line, when args name no command
+// (cobra's own error spans lines with its suggestions).
+func unknownCommand(root *cobra.Command, args []string) error {
+	// The commands cobra adds itself, as ExecuteC adds them.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
+	c, rest, err := root.Find(args)
+	if err == nil || c != root {
+		return nil
+	}
+	name := ""
+	for _, a := range rest {
+		if !strings.HasPrefix(a, "-") {
+			name = a
+			break
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q", proxy.Clip(name))
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return usageError{errors.New(msg + "; 'lblab --help' lists the commands")}
+}
 
 // usageError is a bad flag or argument.
 type usageError struct{ error }

@@ -37,6 +37,7 @@ type results struct {
 	Seed         uint64         `json:"seed"`
 	Seeds        int            `json:"seeds"`
 	Passed       bool           `json:"passed"`
+	Interrupted  bool           `json:"interrupted"`
 	Metrics      map[string]any `json:"metrics"`
 	Expectations []struct {
 		Name   string `json:"name"`
@@ -301,6 +302,31 @@ func TestBadInputExits2(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestUnknownCommandOrFlagExits2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"lits"}, `unknown command "lits" (did you mean list?)`},
+		{[]string{"frobnicate", "--seed", "1"}, `unknown command "frobnicate"`},
+		{[]string{"--frob"}, "unknown flag: --frob"},
+		{[]string{"list", "--frob"}, "unknown flag: --frob"},
+		{[]string{"proxy", "--bnid", "x"}, "unknown flag: --bnid"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, stdout, stderr := lblab(t, tc.args...)
+			wantExit(t, code, 2, stdout, stderr)
+			if stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "lblab: ") || !strings.Contains(stderr, tc.msg) {
+				t.Errorf("want one line \"lblab: ...%s...\" on stderr and nothing on stdout; got stdout %q, stderr %q", tc.msg, stdout, stderr)
+			}
+		})
+	}
+	// The commands cobra adds still work.
+	code, stdout, stderr := lblab(t, "help", "list")
+	wantExit(t, code, 0, stdout, stderr)
 }
 
 func itoa(n int) string {

@@ -23,6 +23,7 @@ type runFlags struct {
 	out   string
 	junit string
 	mode  string
+	clean bool
 }
 
 func newRun() *cobra.Command {
@@ -36,7 +37,15 @@ write history.jsonl, results.json, report.html and the plots to --out.
 With --seeds N the lab runs once per seed (--seed, --seed+1, ...) on all
 cores, and the report shows the distribution of its failover delays.
 
-Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad input.`,
+--out must name a new or empty folder (--clean empties the folder of an
+earlier run first); by default each run gets a new folder of its own.
+
+SIGINT or SIGTERM stops the run within a second: it writes what it saw
+until then, marked "interrupted": true in results.json (a sweep: the seeds
+that finished), removes what it made (netns) and exits 130 or 143.
+
+Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad
+input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return runLab(c, args[0], f) },
 	}
@@ -44,7 +53,8 @@ Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad input.`,
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the run (first seed of a sweep)")
 	fl.IntVar(&f.seeds, "seeds", 0, "run a sweep of N seeds")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE, e.g. faults[0].at=15s (repeatable)")
-	fl.StringVar(&f.out, "out", "", "output folder (default a new folder under ./lblab-out/)")
+	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
+	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
 	fl.StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
 	fl.StringVar(&f.mode, "mode", "sim", "world to run in: sim (simulator) or netns (real agents in network namespaces; root; VRRP labs)")
 	return c
@@ -57,15 +67,14 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	if c.Flags().Changed("seeds") && f.seeds < 1 {
 		return usageError{fmt.Errorf("--seeds must be at least 1, got %d", f.seeds)}
 	}
-	lab, err := scenarios.Load(name, f.sets)
+	ctx := c.Context()
+	lab, err := unlessInterrupted(ctx, func() (*scenarios.Lab, error) { return scenarios.Load(name, f.sets) })
 	if err != nil {
 		return err
 	}
-	dir := f.out
-	if dir == "" {
-		if dir, err = newOutDir(lab.Name); err != nil {
-			return err
-		}
+	dir, err := outDir(lab.Name, f.out, f.clean)
+	if err != nil {
+		return err
 	}
 	out := c.OutOrStdout()
 	var res reports.Results
@@ -75,22 +84,25 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		progress := progressBar(c.ErrOrStderr())
 		var sw *scenarios.SweepOutcome
 		if f.mode == "netns" {
-			sw, err = scenarios.RunSweepWith(c.Context(), lab, f.seed, f.seeds, 1,
+			sw, err = scenarios.RunSweepWith(ctx, lab, f.seed, f.seeds, 1,
 				func(ctx context.Context, seed uint64) (*scenarios.Outcome, error) {
 					return scenarios.RunNetns(ctx, lab, seed, scenarios.NetnsOptions{})
 				}, progress)
-			if err == nil {
+			if err == nil && !sw.Results.Interrupted {
 				// The simulator's distribution for the same lab, to overlay.
 				var ref *scenarios.SweepOutcome
-				if ref, err = scenarios.RunSweep(c.Context(), lab, f.seed, 1000, nil); err == nil {
+				if ref, err = scenarios.RunSweep(ctx, lab, f.seed, 1000, nil); err == nil && !ref.Results.Interrupted {
 					sw.CompareWith(ref)
 				}
 			}
 		} else {
-			sw, err = scenarios.RunSweep(c.Context(), lab, f.seed, f.seeds, progress)
+			sw, err = scenarios.RunSweep(ctx, lab, f.seed, f.seeds, progress)
 		}
 		if err != nil {
 			return err
+		}
+		if progress != nil && sw.Results.Interrupted {
+			fmt.Fprintln(c.ErrOrStderr()) // end the bar's line
 		}
 		if report, err = sw.Write(dir); err != nil {
 			return err
@@ -99,9 +111,9 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	} else {
 		var o *scenarios.Outcome
 		if f.mode == "netns" {
-			o, err = scenarios.RunNetns(c.Context(), lab, f.seed, scenarios.NetnsOptions{})
+			o, err = scenarios.RunNetns(ctx, lab, f.seed, scenarios.NetnsOptions{})
 		} else {
-			o, err = scenarios.RunSim(lab, f.seed)
+			o, err = scenarios.RunSimContext(ctx, lab, f.seed)
 		}
 		if err != nil {
 			return err
@@ -118,6 +130,9 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	}
 	printResults(out, res, time.Since(start))
 	fmt.Fprintf(out, "report: %s\n", report)
+	if res.Interrupted || ctx.Err() != nil {
+		return context.Cause(ctx) // exit 130 or 143
+	}
 	if !res.Passed {
 		return &exitError{1}
 	}
@@ -133,6 +148,14 @@ func printResults(w io.Writer, r reports.Results, took time.Duration) {
 	seeds := fmt.Sprintf("seed %d", r.Seed)
 	if r.Seeds > 0 {
 		seeds = fmt.Sprintf("seeds %d..%d", r.Seed, r.Seed+uint64(r.Seeds)-1)
+	}
+	if r.Interrupted {
+		switch n := r.Metrics["seeds_requested"]; {
+		case n != nil:
+			seeds = fmt.Sprintf("%d of %v seeds from %d, interrupted", r.Seeds, n, r.Seed)
+		default:
+			seeds += fmt.Sprintf(", interrupted at %.3f s", r.Metrics["ran_s"])
+		}
 	}
 	fmt.Fprintf(w, "%s  %s (%s, %s) in %s\n", verdict, r.Lab, r.Mode, seeds, took.Round(time.Millisecond))
 	for _, e := range r.Expectations {
@@ -153,7 +176,43 @@ func printResults(w io.Writer, r reports.Results, took time.Duration) {
 	}
 }
 
-// newOutDir makes a new folder lblab-out/LAB-YYYYMMDD-HHMMSS[-N].
+// outDir makes the run's output folder ready before the run: out, created
+// if missing, which must be empty or, with clean, hold an earlier run's
+// files (a results.json), which are then removed; without out, a new
+// folder under lblab-out/. Anything else is bad input: no stale plot of
+// another run may stay beside the new ones.
+func outDir(lab, out string, clean bool) (string, error) {
+	if out == "" {
+		return newOutDir(lab)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", fmt.Errorf("--out: %w", err)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return "", fmt.Errorf("--out: %w", err)
+	}
+	if len(entries) == 0 {
+		return out, nil
+	}
+	if !clean {
+		return "", usageError{fmt.Errorf("--out %s: the folder is not empty (it holds %s and %d more): pass a new or empty folder, or --clean to empty the folder of an earlier run first",
+			out, entries[0].Name(), len(entries)-1)}
+	}
+	if _, err := os.Stat(filepath.Join(out, "results.json")); err != nil {
+		return "", usageError{fmt.Errorf("--out %s --clean: the folder has no results.json, so it is not an earlier run's folder: --clean empties only those", out)}
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(out, e.Name())); err != nil {
+			return "", fmt.Errorf("--out %s --clean: %w", out, err)
+		}
+	}
+	return out, nil
+}
+
+// newOutDir makes a new folder lblab-out/LAB-YYYYMMDD-HHMMSS[-N]: Mkdir
+// fails on a folder that exists, so two runs started in the same second
+// (other processes included) get two folders.
 func newOutDir(lab string) (string, error) {
 	base := filepath.Join("lblab-out", lab+"-"+time.Now().Format("20060102-150405"))
 	for i := 0; ; i++ {

@@ -14,14 +14,14 @@ import (
 func init() { commands = append(commands, newVRRP) }
 
 type vrrpFlags struct {
-	config, instance, history, name string
-	epoch                           int64
+	config, instance, history, name, admin string
+	epoch                                  int64
 }
 
 func newVRRP() *cobra.Command {
 	var f vrrpFlags
 	c := &cobra.Command{
-		Use:   "vrrp --config FILE [--instance NAME] [--history FILE] [--epoch UNIX_NANOS] [--name NAME]",
+		Use:   "vrrp --config FILE [--instance NAME] [--history FILE] [--epoch UNIX_NANOS] [--name NAME] [--admin ADDR]",
 		Short: "Run the VRRP agent on this host's interfaces (root), configured by a keepalived.conf",
 		Long: `Run the VRRP agent of lblab on real interfaces: the same state machine as
 the simulator, with a raw IP protocol-112 socket, virtual addresses set
@@ -36,6 +36,13 @@ from --epoch (Unix nanoseconds; default the agent's start), so the agents
 of one lab share a time base. --name is the router's name in the history
 (default the router_id of global_defs, else the host name).
 
+Every discarded packet is counted by cause, with keepalived's names
+(packet_len_err, ip_ttl_err, auth_failure, addr_list_err, ...); the log
+gets at most one line per cause and instance every 10 s, with the count
+since the last line. --admin ADDR serves GET /status: JSON with each
+instance's state, priority and counters. When the agent stops, the history
+gets a vrrp_stats event per nonzero counter.
+
 SIGTERM or SIGINT stops the agent as keepalived stops: a master sends
 priority 0 and removes its addresses, notify_stop runs, exit status 0.`,
 		Args: exactArgs(0),
@@ -47,6 +54,7 @@ priority 0 and removes its addresses, notify_stop runs, exit status 0.`,
 	fl.StringVar(&f.history, "history", "", "append history events (JSON lines) to this file")
 	fl.Int64Var(&f.epoch, "epoch", 0, "history times count from this instant, in Unix nanoseconds (default: the agent's start)")
 	fl.StringVar(&f.name, "name", "", "router name in the history (default router_id, else the host name)")
+	fl.StringVar(&f.admin, "admin", "", "serve GET /status (state, priority, counters as JSON) on this address, e.g. 127.0.0.1:9091")
 	return c
 }
 
@@ -73,7 +81,7 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 	if f.name != "" {
 		cfg.Name = f.name
 	}
-	opts := vrrplinux.Options{Log: stderr}
+	opts := vrrplinux.Options{Log: stderr, Admin: f.admin}
 	if f.epoch != 0 {
 		opts.Epoch = time.Unix(0, f.epoch)
 	}

@@ -7,8 +7,10 @@
 //
 // Every name starts with NamePrefix and the testbed's own prefix,
 // lbl-<pid>-<n>, so parallel runs never collide and leftovers can be
-// found: CleanAll removes every lbl-* namespace and link and kills the
-// processes inside; CleanStale only those of processes that are gone.
+// found, with their owner (the process <pid>); a testbed's work folder is
+// <tmp>/lblab-netns-<pid>-<n>-*. Clean removes what processes that are
+// gone left behind (namespaces with the processes inside, links, work
+// folders), or everything (CleanOptions.All).
 // Nothing is created in the caller's network namespace: both ends of each
 // veth pair are made directly in their namespaces.
 //
@@ -30,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,6 +47,10 @@ import (
 
 // NamePrefix starts the name of every namespace and link a testbed makes.
 const NamePrefix = "lbl-"
+
+// WorkPrefix starts the name of a testbed's work folder (see
+// Testbed.WorkDir) in os.TempDir(): lblab-netns-<pid>-<n>-<random>.
+const WorkPrefix = "lblab-netns-"
 
 // BridgeName is the bridge's name inside a segment's namespace.
 const BridgeName = "br0"
@@ -76,7 +83,11 @@ type Testbed struct {
 	mu     sync.Mutex
 	nss    []*namespace
 	procs  []*Process
+	work   string // the work folder, "" until WorkDir makes it
 	closed bool
+
+	cleanup    sync.Once
+	cleanupErr error
 }
 
 type namespace struct {
@@ -119,6 +130,29 @@ func New() (*Testbed, error) {
 
 // Prefix is the start of every namespace name of the testbed.
 func (tb *Testbed) Prefix() string { return tb.prefix }
+
+// WorkDir returns the testbed's work folder, made on the first call in
+// os.TempDir() as lblab-netns-<pid>-<n>-<random> (its owner's pid in the
+// name, for Clean) and removed by Cleanup.
+func (tb *Testbed) WorkDir() (string, error) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if tb.closed {
+		return "", errors.New("netns: testbed already cleaned up")
+	}
+	if tb.work == "" {
+		dir, err := os.MkdirTemp("", workPrefix(tb.prefix)+"-*")
+		if err != nil {
+			return "", fmt.Errorf("netns: work folder: %w", err)
+		}
+		tb.work = dir
+	}
+	return tb.work, nil
+}
+
+// workPrefix is the start of the work folders' names of the testbeds
+// whose names start with prefix.
+func workPrefix(prefix string) string { return WorkPrefix + strings.TrimPrefix(prefix, NamePrefix) }
 
 // AddSegment makes an L2 segment: namespace <prefix>-<name> holding the
 // bridge br0, up.
@@ -502,13 +536,20 @@ func (p *Process) ExitCode() int {
 }
 
 // Cleanup kills every process the testbed started and every process left
-// in its namespaces, and deletes the namespaces (which deletes their
-// links). It can be called more than once, and from another goroutine
-// (a signal handler) while the testbed is in use.
+// in its namespaces, deletes the namespaces (which deletes their links)
+// and removes its work folder. It runs once: a later or concurrent call
+// (a signal handler's, while the testbed is in use) waits for the first
+// to finish and returns its result, so that whoever returns from Cleanup
+// knows everything is gone.
 func (tb *Testbed) Cleanup() error {
+	tb.cleanup.Do(func() { tb.cleanupErr = tb.clean() })
+	return tb.cleanupErr
+}
+
+func (tb *Testbed) clean() error {
 	tb.mu.Lock()
 	tb.closed = true
-	procs, nss := tb.procs, tb.nss
+	procs, nss, work := tb.procs, tb.nss, tb.work
 	tb.procs, tb.nss = nil, nil
 	tb.mu.Unlock()
 
@@ -529,6 +570,9 @@ func (tb *Testbed) Cleanup() error {
 		errs = append(errs, removeNamespace(n.name, n.inode))
 	}
 	errs = append(errs, deleteRootLinks(func(name string) bool { return strings.HasPrefix(name, tb.prefix) }))
+	if work != "" {
+		errs = append(errs, os.RemoveAll(work))
+	}
 	return errors.Join(errs...)
 }
 
@@ -564,36 +608,116 @@ func CleanupOnSignal(tb *Testbed, sigs ...os.Signal) (stop func()) {
 	}
 }
 
-// CleanAll removes every lbl-* namespace (killing the processes inside)
-// and every lbl-* link of the calling namespace, whoever made them; for
-// `lblab clean`.
+// CleanAll removes everything every testbed left, whoever made it, also
+// the testbeds of runs still going (which then fail): Clean with All.
 func CleanAll() error {
-	return cleanMatching(func(string) bool { return true })
+	_, _, err := Clean(CleanOptions{All: true})
+	return err
 }
 
-// CleanStale is CleanAll restricted to testbeds whose process (the <pid>
-// of lbl-<pid>-<n>) is gone: safe while other runs are going on.
+// CleanStale removes what the testbeds of processes that are gone left
+// behind (Clean with no options): safe while other runs are going on.
 func CleanStale() error {
-	return cleanMatching(func(name string) bool {
-		pid, ok := ownerPid(name)
-		return ok && !alive(pid)
-	})
+	_, _, err := Clean(CleanOptions{})
+	return err
 }
 
-func cleanMatching(match func(string) bool) error {
-	names, err := namespaces()
-	if err != nil {
-		return err
-	}
+// CleanOptions chooses what Clean removes.
+type CleanOptions struct {
+	// Owner, when not 0, restricts Clean to the testbeds of that process
+	// (the <pid> in their names).
+	Owner int
+	// All removes the testbeds of processes still running too (those runs
+	// fail), and the lbl-* namespaces and lblab-netns-* folders that name
+	// no owner.
+	All bool
+}
+
+// Clean removes the remains of testbeds: lbl-<pid>-* namespaces (killing
+// every process inside; a VIP or any other address goes with them),
+// lbl-* links of the calling namespace and lblab-netns-<pid>-* work
+// folders in os.TempDir(), of the processes <pid> that are gone (pid
+// reuse can only make it keep too much). It returns what it removed and
+// what it kept because its owner still runs or is not known.
+func Clean(opt CleanOptions) (removed, kept Remains, err error) {
 	var errs []error
-	for _, n := range names {
-		if !match(n) {
-			continue
+	// decide removes each of names that is the caller's to remove (with
+	// rm), and lists it in removed, or else in kept.
+	decide := func(names []string, removed, kept *[]string, rm func(name string) error) {
+		for _, name := range names {
+			pid, ok := ownerPid(filepath.Base(name))
+			switch {
+			case opt.Owner != 0 && (!ok || pid != opt.Owner):
+			case !opt.All && (!ok || alive(pid)):
+				*kept = append(*kept, name)
+			default:
+				if err := rm(name); err != nil {
+					errs = append(errs, err)
+				} else {
+					*removed = append(*removed, name)
+				}
+			}
 		}
-		errs = append(errs, removeNamespace(n, nsInode(n)))
 	}
-	errs = append(errs, deleteRootLinks(func(name string) bool { return strings.HasPrefix(name, NamePrefix) && match(name) }))
-	return errors.Join(errs...)
+	names, err := namespaces()
+	errs = append(errs, err)
+	decide(names, &removed.Namespaces, &kept.Namespaces, func(name string) error {
+		ino := nsInode(name)
+		removed.Pids = append(removed.Pids, pidsIn(map[uint64]bool{ino: true})...)
+		return removeNamespace(name, ino)
+	})
+	links, err := rootLinks()
+	errs = append(errs, err)
+	decide(links, &removed.Links, &kept.Links, func(name string) error {
+		l, err := netlink.LinkByName(name)
+		if err == nil {
+			err = netlink.LinkDel(l)
+		}
+		if err != nil && !errors.Is(err, syscall.ENODEV) {
+			return fmt.Errorf("netns: delete link %s: %w", name, err)
+		}
+		return nil
+	})
+	folders, err := workFolders(WorkPrefix)
+	errs = append(errs, err)
+	decide(folders, &removed.Folders, &kept.Folders, func(dir string) error {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("netns: remove %s: %w", dir, err)
+		}
+		return nil
+	})
+	return removed, kept, errors.Join(errs...)
+}
+
+// rootLinks lists the lbl-* links of the calling namespace.
+func rootLinks() ([]string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("netns: list links: %w", err)
+	}
+	var names []string
+	for _, l := range links {
+		if name := l.Attrs().Name; strings.HasPrefix(name, NamePrefix) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// workFolders lists the folders of os.TempDir() whose names start with
+// prefix.
+func workFolders(prefix string) ([]string, error) {
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return nil, fmt.Errorf("netns: list work folders: %w", err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
+			dirs = append(dirs, filepath.Join(os.TempDir(), e.Name()))
+		}
+	}
+	return dirs, nil
 }
 
 // Remains is what is left of testbeds.
@@ -601,23 +725,46 @@ type Remains struct {
 	Namespaces []string
 	Links      []string
 	Pids       []int
+	// Folders are work folders (full paths).
+	Folders []string
 }
 
 // Empty reports whether nothing remains.
-func (r Remains) Empty() bool { return len(r.Namespaces)+len(r.Links)+len(r.Pids) == 0 }
+func (r Remains) Empty() bool {
+	return len(r.Namespaces)+len(r.Links)+len(r.Pids)+len(r.Folders) == 0
+}
 
-// String lists what remains.
+// String lists what remains, "nothing" when nothing does.
 func (r Remains) String() string {
-	return fmt.Sprintf("namespaces %v, links %v, processes %v", r.Namespaces, r.Links, r.Pids)
+	var parts []string
+	for _, p := range []struct {
+		what string
+		n    int
+		list any
+	}{{"namespaces", len(r.Namespaces), r.Namespaces}, {"links", len(r.Links), r.Links},
+		{"processes", len(r.Pids), r.Pids}, {"folders", len(r.Folders), r.Folders}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %v", p.what, p.list))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Leftovers lists the namespaces and the links of the calling namespace
-// whose names start with prefix (NamePrefix for every testbed's), and the
-// processes still running in those namespaces; with a testbed's prefix,
-// also the processes that testbed started and those still inside the
-// namespaces it deleted.
+// whose names start with prefix (NamePrefix for every testbed's), the
+// processes still running in those namespaces, and the work folders of
+// the same testbeds; with a testbed's prefix, also the processes that
+// testbed started and those still inside the namespaces it deleted.
 func Leftovers(prefix string) (Remains, error) {
 	var r Remains
+	folders, err := workFolders(workPrefix(prefix))
+	if err != nil {
+		return r, err
+	}
+	r.Folders = folders
 	names, err := namespaces()
 	if err != nil {
 		return r, err
@@ -892,15 +1039,19 @@ func namedInodes() []uint64 {
 	return inos
 }
 
-// ownerPid reads the pid of lbl-<pid>-<n>-....
+// ownerPid reads the pid of lbl-<pid>-<n>-... (a namespace or a link)
+// or lblab-netns-<pid>-<n>-... (a work folder; one named by an older
+// lblab, lblab-netns-<random>, has no owner).
 func ownerPid(name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, NamePrefix)
+	rest, ok := strings.CutPrefix(name, WorkPrefix)
 	if !ok {
-		return 0, false
+		if rest, ok = strings.CutPrefix(name, NamePrefix); !ok {
+			return 0, false
+		}
 	}
-	num, _, _ := strings.Cut(rest, "-")
+	num, _, ok := strings.Cut(rest, "-")
 	pid, err := strconv.Atoi(num)
-	return pid, err == nil && pid > 0
+	return pid, ok && err == nil && pid > 0
 }
 
 func ipCmd(args ...string) error {

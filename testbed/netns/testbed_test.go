@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -157,6 +158,34 @@ var _ = Describe("the testbed", Label("netns"), func() {
 		Expect(tb.Cleanup()).To(Succeed(), "a second Cleanup is harmless")
 		_, err := tb.AddHost("c")
 		Expect(err).To(HaveOccurred(), "a cleaned-up testbed makes nothing more")
+	})
+
+	It("cleans up once: Cleanups at once each return when everything is gone, the work folder too", func() {
+		tb := newTestbed()
+		lan := must(tb.AddSegment("lan"))
+		h := must(tb.AddHost("h1"))
+		must(tb.Connect(h, "eth0", lan, netip.MustParsePrefix("10.9.0.1/24")))
+		must(h.Start(nil, nil, "sh", "-c", "sleep 300 & sleep 300"))
+		work := must(tb.WorkDir())
+		Expect(work).To(HavePrefix(filepath.Join(os.TempDir(), netns.WorkPrefix+strings.TrimPrefix(tb.Prefix(), netns.NamePrefix)+"-")))
+		Expect(must(tb.WorkDir())).To(Equal(work), "one folder per testbed")
+		Eventually(func() int { return len(must(netns.Leftovers(tb.Prefix())).Pids) }).Should(BeNumerically(">=", 2))
+		before := must(netns.Leftovers(tb.Prefix()))
+		Expect(before.Folders).To(ConsistOf(work))
+		// As a signal handler and the run's own deferred cleanup would.
+		seen := make(chan netns.Remains, 2)
+		for range 2 {
+			go func() {
+				defer GinkgoRecover()
+				Expect(tb.Cleanup()).To(Succeed())
+				seen <- must(netns.Leftovers(tb.Prefix()))
+			}()
+		}
+		for range 2 {
+			left := <-seen
+			Expect(left.Empty()).To(BeTrue(), "a Cleanup returned before everything was gone: %v", left)
+		}
+		Expect(pidsAlive(before.Pids)).To(BeEmpty())
 	})
 
 	It("cleans up everything when its process gets SIGINT", func() {

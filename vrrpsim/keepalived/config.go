@@ -23,6 +23,10 @@ type Config struct {
 	// and 5.
 	GARPMasterDelay  time.Duration
 	GARPMasterRepeat int
+	// CheckUnicastSrc is global_defs vrrp_check_unicast_src: every
+	// instance with unicast_peer checks the source of adverts, as if it
+	// had check_unicast_src. Default false.
+	CheckUnicastSrc bool
 	// Scripts are the vrrp_script blocks by name.
 	Scripts map[string]*Script
 	// Instances are the vrrp_instance blocks in file order.
@@ -94,8 +98,16 @@ type Instance struct {
 	// DontTrackPrimary is dont_track_primary: Interface going down does
 	// not fault the instance. Default false.
 	DontTrackPrimary bool
-	UnicastSrc       netip.Addr
-	UnicastPeers     []netip.Addr
+	// UnicastSrc is unicast_src_ip: the address adverts are sent from.
+	// Default: the interface's primary address.
+	UnicastSrc netip.Addr
+	// UnicastPeers are the unicast_peer addresses: set, adverts go to
+	// them and only unicast adverts are taken (vrrpsim.Config).
+	UnicastPeers []netip.Addr
+	// CheckUnicastSrc is check_unicast_src: adverts from an address that
+	// is not a unicast peer are dropped. Default false (keepalived takes
+	// them).
+	CheckUnicastSrc bool
 	// Notify holds notify_master, notify_backup, notify_fault,
 	// notify_stop and notify, by those names.
 	Notify map[string]string
@@ -213,6 +225,8 @@ func (p *parser) global(n *node) {
 			if v, ok := p.integer(c, 1, 1000); ok {
 				p.c.GARPMasterRepeat = v
 			}
+		case "vrrp_check_unicast_src":
+			p.c.CheckUnicastSrc = true
 		default:
 			p.warn(c, "ignored: global_defs %s", c.words[0])
 		}
@@ -382,8 +396,14 @@ func (p *parser) instance(n *node) {
 					p.bad(u.line, "unicast_peer: want an IPv4 address, got %q", u.words[0])
 					continue
 				}
+				if len(u.words) > 1 {
+					// keepalived's per-peer min_ttl/max_ttl and the like
+					p.warn(u, "ignored: unicast_peer %s %s", u.words[0], strings.Join(u.words[1:], " "))
+				}
 				in.UnicastPeers = append(in.UnicastPeers, a)
 			}
+		case "check_unicast_src":
+			in.CheckUnicastSrc = true
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
 			if len(c.words) < 2 {
 				p.bad(c.line, "%s needs a script", key)
@@ -466,7 +486,8 @@ func (c *Config) VRRPConfig(in *Instance, primary netip.Addr) vrrpsim.Config {
 	}
 	vc := vrrpsim.Config{Name: in.Name, VRID: uint8(in.VRID), Version: version, Priority: uint8(prio),
 		Interval: in.AdvertInt, NoPreempt: in.NoPreempt, PreemptDelay: in.PreemptDelay, InitialState: state,
-		PrimaryIP: src, VIPs: in.VIPs}
+		PrimaryIP: src, VIPs: in.VIPs,
+		UnicastPeers: in.UnicastPeers, CheckUnicastSrc: len(in.UnicastPeers) > 0 && (in.CheckUnicastSrc || c.CheckUnicastSrc)}
 	if in.AuthType == "PASS" && in.AuthPass != "" {
 		vc.AuthType, vc.AuthPass = vrrpsim.AuthPass, in.AuthPass
 	}

@@ -163,3 +163,49 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestUnicastPeersReachTheStateMachine: unicast_peer and check_unicast_src
+// (or global_defs vrrp_check_unicast_src) are the state machine's receive
+// checks, not only the driver's send list.
+func TestUnicastPeersReachTheStateMachine(t *testing.T) {
+	const inst = "vrrp_instance X {\n interface eth0\n virtual_router_id 9\n virtual_ipaddress {\n 10.0.0.1\n }\n%s}\n"
+	peer := netip.MustParseAddr("10.0.0.3")
+	cases := []struct {
+		global, body string
+		peers        int
+		check        bool
+	}{
+		{"", "", 0, false},
+		{"", "unicast_peer {\n 10.0.0.3\n }\n", 1, false},
+		{"", "unicast_peer {\n 10.0.0.3\n }\n check_unicast_src\n", 1, true},
+		{"global_defs {\n vrrp_check_unicast_src\n}\n", "unicast_peer {\n 10.0.0.3\n }\n", 1, true},
+		{"global_defs {\n vrrp_check_unicast_src\n}\n", "", 0, false}, // multicast: nothing to check against
+	}
+	for i, c := range cases {
+		src := c.global + strings.Replace(inst, "%s", c.body, 1)
+		kc, warns, err := Parse("k.conf", []byte(src))
+		if err != nil || len(warns) != 0 {
+			t.Fatalf("case %d: %v, warnings %v", i, err, warns)
+		}
+		vc := kc.VRRPConfig(kc.Instances[0], netip.MustParseAddr("10.0.0.2"))
+		if len(vc.UnicastPeers) != c.peers || (c.peers > 0 && vc.UnicastPeers[0] != peer) || vc.CheckUnicastSrc != c.check {
+			t.Errorf("case %d: peers %v, check_unicast_src %v; want %d peers, %v", i, vc.UnicastPeers, vc.CheckUnicastSrc, c.peers, c.check)
+		}
+	}
+}
+
+// TestUnicastPeerOptionsAreWarned: keepalived's per-peer options (min_ttl,
+// max_ttl) are not applied, and the warning says so with the line.
+func TestUnicastPeerOptionsAreWarned(t *testing.T) {
+	src := "vrrp_instance X {\n interface eth0\n virtual_router_id 9\n virtual_ipaddress {\n 10.0.0.1\n }\n unicast_peer {\n 10.0.0.3 min_ttl 250 max_ttl 255\n }\n}\n"
+	kc, warns, err := Parse("k.conf", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || warns[0].String() != "k.conf:8: ignored: unicast_peer 10.0.0.3 min_ttl 250 max_ttl 255" {
+		t.Errorf("warnings %v", warns)
+	}
+	if got := kc.Instances[0].UnicastPeers; len(got) != 1 || got[0] != netip.MustParseAddr("10.0.0.3") {
+		t.Errorf("peers %v", got)
+	}
+}

@@ -30,11 +30,18 @@ type Options struct {
 	// one lab share a time base. Zero: the agent's start.
 	Epoch time.Time
 	// History receives a JSON line per vrrp and vip event, one Write per
-	// line (so several agents may append to one file). Nil: none.
+	// line (so several agents may append to one file), and, when the
+	// agent stops, a vrrp_stats event per nonzero counter of each
+	// instance (history.KindVRRPStats). Nil: none.
 	History io.Writer
-	// Log receives a human-readable line per state change, dropped
-	// packet and I/O error. Nil: none.
+	// Log receives a human-readable line per state change and I/O error,
+	// and about discarded packets at most one line per cause and instance
+	// every DropLogInterval. Nil: none.
 	Log io.Writer
+	// Admin, when set, is the TCP address (host:port) where the agent
+	// serves GET /status: JSON with each instance's state, priority and
+	// counters (Status). Default "": none.
+	Admin string
 }
 
 // stopNotifyWait is how long an exiting agent waits for its notify_stop
@@ -51,6 +58,13 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return err
 	}
 	defer a.close()
+	if opts.Admin != "" {
+		stop, err := a.serveAdmin(opts.Admin)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return a.loop(ctx)
 }
 
@@ -71,6 +85,8 @@ type agent struct {
 	wg      sync.WaitGroup
 	notify  notifier
 	outMu   sync.Mutex // one writer at a time on History and Log
+	// statusReq asks the loop, which owns the routers, for a Status.
+	statusReq chan chan Status
 }
 
 // instance is one Router with its interface and pending gratuitous ARPs.
@@ -78,12 +94,12 @@ type instance struct {
 	a         *agent
 	ifc       *iface
 	cfg       vrrpsim.Config
-	peers     []netip.Addr
 	notify    map[string]string
 	r         *vrrpsim.Router
 	garpAt    time.Duration
 	garpArmed bool
 	buf       []byte
+	drops     dropLog
 }
 
 type packet struct {
@@ -101,12 +117,7 @@ func newAgent(cfg Config, opts Options) (*agent, error) {
 	if cfg.Name == "" {
 		cfg.Name, _ = os.Hostname()
 	}
-	a := &agent{cfg: cfg, opts: opts, start: time.Now(), ifaces: map[string]*iface{},
-		pkts: make(chan packet, 64), results: make(chan trackResult, 16), links: make(chan linkEvent, 16),
-		tracked: map[string]bool{}, errs: make(chan error, 1), done: make(chan struct{})}
-	if !opts.Epoch.IsZero() {
-		a.offset = a.start.Round(0).Sub(opts.Epoch)
-	}
+	a := initAgent(cfg, opts)
 	scripts := map[string]bool{}
 	for _, s := range cfg.Scripts {
 		scripts[s.Name] = true
@@ -141,24 +152,49 @@ func newAgent(cfg Config, opts Options) (*agent, error) {
 				a.close()
 				return nil, fmt.Errorf("vrrp_instance %s: %w", vc.Name, err)
 			}
-			vc.PrimaryIP = ip
+			in.VRRP.PrimaryIP = ip
 		}
-		vc.Interface = in.Interface
-		r, err := vrrpsim.New(vc)
+		inst, err := a.addInstance(ifc, in)
 		if err != nil {
 			a.close()
 			return nil, err
 		}
-		for _, t := range r.Config().TrackedLinks() {
+		for _, t := range inst.cfg.TrackedLinks() {
 			if _, err := linkStates(map[string]bool{t.Name: true}); err != nil {
 				a.close()
 				return nil, fmt.Errorf("vrrp_instance %s: %w", vc.Name, err)
 			}
 			a.tracked[t.Name] = true
 		}
-		a.insts = append(a.insts, &instance{a: a, ifc: ifc, cfg: r.Config(), peers: in.UnicastPeers, notify: in.Notify, r: r})
 	}
 	return a, nil
+}
+
+// initAgent returns an agent of cfg (with its defaults) with no instance
+// and no interface open.
+func initAgent(cfg Config, opts Options) *agent {
+	a := &agent{cfg: cfg, opts: opts, start: time.Now(), ifaces: map[string]*iface{},
+		pkts: make(chan packet, 64), results: make(chan trackResult, 16), links: make(chan linkEvent, 16),
+		tracked: map[string]bool{}, errs: make(chan error, 1), done: make(chan struct{}),
+		statusReq: make(chan chan Status)}
+	if !opts.Epoch.IsZero() {
+		a.offset = a.start.Round(0).Sub(opts.Epoch)
+	}
+	return a
+}
+
+// addInstance adds the state machine of in, run on ifc (in.VRRP's
+// PrimaryIP must be set).
+func (a *agent) addInstance(ifc *iface, in Instance) (*instance, error) {
+	vc := in.VRRP
+	vc.Interface = in.Interface
+	r, err := vrrpsim.New(vc)
+	if err != nil {
+		return nil, err
+	}
+	inst := &instance{a: a, ifc: ifc, cfg: r.Config(), notify: in.Notify, r: r}
+	a.insts = append(a.insts, inst)
+	return inst, nil
 }
 
 func (a *agent) close() {
@@ -245,6 +281,8 @@ func (a *agent) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			a.shutdown()
 			return nil
+		case reply := <-a.statusReq:
+			reply <- a.status()
 		case p := <-a.pkts:
 			a.receive(p)
 		case res := <-a.results:
@@ -266,7 +304,8 @@ func (a *agent) loop(ctx context.Context) error {
 	return failure
 }
 
-// deadline is the earliest timer of every router and pending GARP burst.
+// deadline is the earliest timer of every router, pending GARP burst and
+// pending drop log line.
 func (a *agent) deadline() (time.Duration, bool) {
 	var at time.Duration
 	found := false
@@ -276,6 +315,9 @@ func (a *agent) deadline() (time.Duration, bool) {
 		}
 		if in.garpArmed && (!found || in.garpAt < at) {
 			at, found = in.garpAt, true
+		}
+		if d, ok := in.drops.due(); ok && (!found || d < at) {
+			at, found = d, true
 		}
 	}
 	return at, found
@@ -293,14 +335,25 @@ func (a *agent) tick() {
 				in.announce()
 			}
 		}
+		for _, l := range in.drops.flush(now, false) {
+			a.logf("%s: %s", in.cfg.Name, l)
+		}
 	}
 }
 
+// shutdown stops every instance, logs the drops not yet logged and
+// records each instance's counters.
 func (a *agent) shutdown() {
 	now := a.now()
 	for _, in := range a.insts {
 		in.apply(now, in.r.Shutdown(now))
 		in.garpArmed = false
+	}
+	for _, in := range a.insts {
+		for _, l := range in.drops.flush(now, true) {
+			a.logf("%s: %s", in.cfg.Name, l)
+		}
+		in.recordStats(now)
 	}
 	a.notify.waitStops(stopNotifyWait)
 }
@@ -345,8 +398,9 @@ func (a *agent) read(f *iface) {
 }
 
 // receive hands a packet to the instances of its VRID on its interface;
-// like keepalived, an unknown VRID is ignored, and with unicast peers
-// only a peer's adverts count.
+// like keepalived, an unknown VRID is ignored. Every receive check,
+// including the destination (multicast, or unicast with unicast peers)
+// and the source, is the state machine's.
 func (a *agent) receive(p packet) {
 	if len(p.payload) < 2 {
 		return
@@ -356,11 +410,15 @@ func (a *agent) receive(p packet) {
 		if in.ifc != p.ifc || in.cfg.VRID != p.payload[1] {
 			continue
 		}
-		if len(in.peers) > 0 && !slices.Contains(in.peers, p.src) && p.src != in.cfg.PrimaryIP {
-			a.logf("%s: drop advert from %v: not a unicast peer", in.cfg.Name, p.src)
-			continue
+		acts := in.r.Receive(now, vrrpsim.Received{Src: p.src, Dst: p.dst, TTL: p.ttl, Payload: p.payload})
+		for _, act := range acts {
+			if act.Kind == vrrpsim.ActDrop {
+				if l := in.drops.drop(now, act.Cause, p.src, act.Reason); l != "" {
+					a.logf("%s: %s", in.cfg.Name, l)
+				}
+			}
 		}
-		in.apply(now, in.r.Receive(now, vrrpsim.Received{Src: p.src, Dst: p.dst, TTL: p.ttl, Payload: p.payload}))
+		in.apply(now, acts)
 	}
 }
 
@@ -400,7 +458,7 @@ func (in *instance) apply(now time.Duration, acts []vrrpsim.Action) {
 			in.event(now, st, st, act.Priority, act.Reason)
 			a.logf("%s: priority %d: %s", in.cfg.Name, act.Priority, act.Reason)
 		case vrrpsim.ActDrop:
-			a.logf("%s: drop: %s", in.cfg.Name, act.Reason)
+			// counted by the router, logged by receive (dropLog)
 		}
 	}
 }
@@ -416,7 +474,7 @@ func (in *instance) event(now time.Duration, from, to vrrpsim.State, prio uint8,
 // send marshals and sends an advert to the group, or to each unicast peer
 // (the v3 checksum covers each destination).
 func (in *instance) send(p *vrrpsim.Packet) {
-	dsts := in.peers
+	dsts := in.cfg.UnicastPeers
 	if len(dsts) == 0 {
 		dsts = []netip.Addr{vrrpsim.GroupAddr}
 	}

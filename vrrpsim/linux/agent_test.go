@@ -125,7 +125,7 @@ func TestFromKeepalived(t *testing.T) {
 	vi1 := cfg.Instances[0]
 	if vi1.Interface != "eth0" || vi1.VRRP.VRID != 51 || vi1.VRRP.Priority != 150 ||
 		vi1.VRRP.PrimaryIP != netip.MustParseAddr("10.77.0.11") ||
-		!reflect.DeepEqual(vi1.UnicastPeers, []netip.Addr{netip.MustParseAddr("10.77.0.12")}) ||
+		!reflect.DeepEqual(vi1.VRRP.UnicastPeers, []netip.Addr{netip.MustParseAddr("10.77.0.12")}) ||
 		vi1.Notify["notify"] != "/etc/keepalived/notify.sh" {
 		t.Errorf("VI_1: %+v", vi1)
 	}

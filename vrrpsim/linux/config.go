@@ -33,11 +33,10 @@ type Instance struct {
 	// Interface is the interface it runs on (keepalived's interface).
 	Interface string
 	// VRRP is the state machine's configuration. A zero PrimaryIP is
-	// filled with the interface's primary IPv4 address at start.
-	VRRP vrrpsim.Config
+	// filled with the interface's primary IPv4 address at start. Its
 	// UnicastPeers, when set, replace the multicast group: adverts go to
-	// each peer, and only adverts from a peer are accepted.
-	UnicastPeers []netip.Addr
+	// each peer, and only unicast adverts are taken.
+	VRRP vrrpsim.Config
 	// Notify holds the notify scripts by keepalived's keywords:
 	// notify_master, notify_backup, notify_fault, notify_stop (run with no
 	// added arguments) and notify (run with INSTANCE NAME STATE PRIORITY
@@ -71,10 +70,9 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 		}
 		vc := c.VRRPConfig(in, netip.Addr{})
 		out.Instances = append(out.Instances, Instance{
-			Interface:    in.Interface,
-			VRRP:         vc,
-			UnicastPeers: append([]netip.Addr(nil), in.UnicastPeers...),
-			Notify:       in.Notify,
+			Interface: in.Interface,
+			VRRP:      vc,
+			Notify:    in.Notify,
 		})
 		for _, t := range vc.Tracks {
 			used[t.Name] = true

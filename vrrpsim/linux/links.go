@@ -27,7 +27,18 @@ func linkUp(l netlink.Link) bool {
 func (a *agent) watchLinks(names map[string]bool, out chan<- linkEvent) error {
 	updates := make(chan netlink.LinkUpdate, 16)
 	err := netlink.LinkSubscribeWithOptions(updates, a.done, netlink.LinkSubscribeOptions{
-		ErrorCallback: func(err error) { a.logf("link watch: %v", err) },
+		ErrorCallback: func(err error) {
+			// Closing done closes the socket, and the library reports the
+			// read that fails then ("Receive failed: use of closed file",
+			// or "resource temporarily unavailable" when the close races
+			// the read): that is the agent stopping, not an error.
+			select {
+			case <-a.done:
+				return
+			default:
+			}
+			a.logf("link watch: %v", err)
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("subscribe to link changes: %w", err)
