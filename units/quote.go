@@ -31,8 +31,12 @@ func CutN(s string, n int) string {
 	return s[:runeCut(s, n)] + "…"
 }
 
-// runeCut returns the largest i <= n at the start of a rune of s.
+// runeCut returns the largest i <= n at the start of a rune of s (or its
+// end).
 func runeCut(s string, n int) int {
+	if n >= len(s) {
+		return len(s)
+	}
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
