@@ -5,10 +5,13 @@ import (
 	"io"
 	"os"
 
+	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/scanner"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/lblab/lblab/units"
 )
 
 // Limits of a lab file (and of the YAML given to lblab proxy --config),
@@ -214,4 +217,43 @@ func checkAliases(file *ast.File) *Error {
 		}
 	}
 	return nil
+}
+
+// decodeNode decodes node into v as yaml.NodeToValue does, with unknown
+// fields refused. The YAML library panics on some inputs (a tag on a value
+// where a list goes: faults: !!str x); that panic is an *Error here, placed
+// at the first tag under node when there is one.
+func decodeNode(node ast.Node, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e := &Error{Msg: fmt.Sprintf("the YAML library cannot decode this (%v)", r)}
+			if tag := firstTag(node); tag != nil {
+				tk := tag.GetToken()
+				e.Line, e.Column = tk.Position.Line, tk.Position.Column
+				e.Msg = fmt.Sprintf("the tag %s cannot be decoded here: remove it", units.Quote(tk.Value))
+			}
+			err = e
+		}
+	}()
+	return yaml.NodeToValue(node, v, yaml.DisallowUnknownField())
+}
+
+// firstTag returns the first tag node (!!str, !x) under node, or nil.
+func firstTag(node ast.Node) *ast.TagNode {
+	var found *ast.TagNode
+	ast.Walk(tagFinder{&found}, node)
+	return found
+}
+
+type tagFinder struct{ found **ast.TagNode }
+
+func (f tagFinder) Visit(n ast.Node) ast.Visitor {
+	if *f.found != nil {
+		return nil
+	}
+	if t, ok := n.(*ast.TagNode); ok {
+		*f.found = t
+		return nil
+	}
+	return f
 }

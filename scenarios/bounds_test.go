@@ -412,3 +412,18 @@ func TestParseBoundsDuration(t *testing.T) {
 		t.Errorf("rate 1e7 for a minute: got %v", es)
 	}
 }
+
+// The YAML library panics on a tag where a list goes (FuzzParseLab found
+// it): the tag is refused with its place instead.
+func TestParseRefusesTagWhereAListGoes(t *testing.T) {
+	src := strings.Replace(failoverWith(t, ""), "faults:\n", "faults: !!str x\nold_faults:\n", 1)
+	es := parseErr(t, src)
+	line := strings.Count(src[:strings.Index(src, "!!str")], "\n") + 1
+	if len(es) != 1 || es[0].Line != line || es[0].Column != 9 || es[0].Msg != `the tag "!!str" cannot be decoded here: remove it` {
+		t.Errorf("got %v, want the tag refused at %d:9", es, line)
+	}
+	_, _, err := loadLB(t, "groups: []\nlisteners: !!str x\n")
+	if err == nil || !strings.Contains(err.Error(), `lb.yaml:2:12: the tag "!!str" cannot be decoded here`) {
+		t.Errorf("lblab proxy --config: got %v", err)
+	}
+}

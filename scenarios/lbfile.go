@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/lblab/lblab/proxy"
@@ -78,8 +77,8 @@ func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
 		return decodeLB(path, file, keys["lb"], "lb.")
 	case keys["nginx"] != nil:
 		var text string
-		if err := yaml.NodeToValue(keys["nginx"], &text); err != nil {
-			return nil, Errors{yamlError(path, file, err)}
+		if err := decodeNode(keys["nginx"], &text); err != nil {
+			return nil, Errors{decodeError(path, file, err)}
 		}
 		if strings.Contains(text, "{") {
 			return importNginx(path, []byte(text))
@@ -123,8 +122,8 @@ func looksLikeYAML(src []byte) bool {
 // field path in the file ("lb." in a lab file).
 func decodeLB(path string, file *ast.File, node ast.Node, prefix string) (*proxy.Config, error) {
 	var cfg proxy.Config
-	if err := yaml.NodeToValue(node, &cfg, yaml.DisallowUnknownField()); err != nil {
-		return nil, Errors{yamlError(path, file, err)}
+	if err := decodeNode(node, &cfg); err != nil {
+		return nil, Errors{decodeError(path, file, err)}
 	}
 	v := &validator{}
 	v.finite(prefix, &cfg)
@@ -135,6 +134,15 @@ func decodeLB(path string, file *ast.File, node ast.Node, prefix string) (*proxy
 		return &cfg, nil
 	}
 	return nil, placed(path, &places{file: file}, v.problems, nil)
+}
+
+// decodeError names the file of an error of decodeNode.
+func decodeError(path string, file *ast.File, err error) *Error {
+	if e, ok := err.(*Error); ok {
+		e.File = path
+		return e
+	}
+	return yamlError(path, file, err)
 }
 
 // placed turns problems into Errors with their lines, in line order, at

@@ -74,8 +74,8 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 		return nil, Errors{{File: name, Msg: err.Error()}}
 	}
 	var lab Lab
-	if err := yaml.NodeToValue(file.Docs[0].Body, &lab, yaml.DisallowUnknownField()); err != nil {
-		e := yamlError(name, file, err)
+	if err := decodeNode(file.Docs[0].Body, &lab); err != nil {
+		e := decodeError(name, file, err)
 		relocateSet(e, setPaths)
 		return nil, Errors{e}
 	}
