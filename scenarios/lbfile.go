@@ -102,6 +102,11 @@ func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
 // start); an nginx configuration starts with a directive instead.
 var yamlKey = regexp.MustCompile(`^(---|[A-Za-z_][A-Za-z0-9_-]*:(\s|$))`)
 
+// StartsYAMLMapping reports whether line (trimmed, not a comment) starts a
+// YAML mapping's first key or a document: how lblab tells a lab or lb
+// file from an nginx.conf or a keepalived.conf by its first line.
+func StartsYAMLMapping(line string) bool { return yamlKey.MatchString(line) }
+
 // looksLikeYAML reports whether the first line of src that is neither
 // blank nor a comment starts a YAML mapping, so that an nginx
 // configuration (however large) is not read as YAML first.

@@ -59,7 +59,7 @@ func sniffConf(src []byte) confKind {
 		if line == "" || line[0] == '#' || line[0] == '!' {
 			continue
 		}
-		if yamlKey.MatchString(line) || strings.HasPrefix(line, "- ") { // yamlKey: proxy.go
+		if scenarios.StartsYAMLMapping(line) || strings.HasPrefix(line, "- ") {
 			return kindLab
 		}
 		if line[0] == '$' || line[0] == '@' {
