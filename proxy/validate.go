@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/health"
@@ -25,22 +24,13 @@ var Algorithms = []string{"round_robin", "least_conn", "ip_hash", "hash", "hash_
 	"random", "random_two", "random_two_least_conn", "least_time", "sch"}
 
 // QuoteMax is how many bytes of a value a message quotes (Clip).
-const QuoteMax = 80
+const QuoteMax = units.QuoteMax
 
 // Clip shortens s for quoting in a message, so that a message quotes at
 // most a line's worth of input: s itself when it has at most QuoteMax
 // bytes, else its first QuoteMax bytes (cut at a rune boundary), "…" and
-// its length in bytes.
-func Clip(s string) string {
-	if len(s) <= QuoteMax {
-		return s
-	}
-	cut := QuoteMax
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s…(%d bytes)", s[:cut], len(s))
-}
+// its length in bytes (units.Cut).
+func Clip(s string) string { return units.Cut(s) }
 
 // ClipArgs returns args with every string and error clipped (Clip), for
 // a message made with fmt.
@@ -289,8 +279,8 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 
 func duration(path string, d units.Duration, bad func(path, format string, args ...any)) {
 	switch {
-	case d.Bad() != "":
-		bad(path, "%q is not a duration (write 10s, 250ms or a number of seconds)", d.Bad())
+	case d.What() != "":
+		bad(path, "%s"+units.NotADuration, d.What()) // What is cut already
 	case d.D < 0:
 		bad(path, "must not be negative")
 	}

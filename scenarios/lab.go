@@ -20,8 +20,8 @@ type Lab struct {
 	// Teaching is the text shown at the top of the report: what the lab
 	// shows and why. Paragraphs are separated by blank lines.
 	Teaching string `yaml:"teaching"`
-	// Duration is how long the lab runs (virtual time in the simulator).
-	// Default 30s.
+	// Duration is how long the lab runs (virtual time in the simulator,
+	// real time on real hosts). Default 30s; at most 24h (MaxDuration).
 	Duration units.Duration `yaml:"duration"`
 	// Topology lists the L2 segments and the hosts on them.
 	Topology Topology `yaml:"topology"`
@@ -34,7 +34,8 @@ type Lab struct {
 	Nginx string `yaml:"nginx"`
 	// Backends are the simulated servers behind the load balancer.
 	Backends []simproxy.BackendSpec `yaml:"backends"`
-	// Clients are the simulated users and the load they send.
+	// Clients are the simulated users and the load they send; open-loop
+	// clients send at most MaxRequests in all (rate × time).
 	Clients []simproxy.ClientSpec `yaml:"clients"`
 	// Network sets the load balancer's latencies.
 	Network *LBNetwork `yaml:"network"`
@@ -47,6 +48,8 @@ type Lab struct {
 
 	// imported is true when LB came from the nginx field.
 	imported bool
+	// warnings are those of the embedded configurations (Warnings).
+	warnings []Warning
 }
 
 // LBNetwork is the one-way latencies around the load balancer.

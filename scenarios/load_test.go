@@ -158,7 +158,7 @@ func TestParseReportsPlaceOfError(t *testing.T) {
 		},
 		{
 			name: "mapping where a duration goes", old: "duration: 20s", new: "duration: {}", at: "{}",
-			field: "duration", msg: `"{}" is not a duration`,
+			field: "duration", msg: `a mapping is not a duration`,
 		},
 		{
 			name: "unsupported authentication", old: "auth_type: PASS", new: "auth_type: AH", at: "AH",

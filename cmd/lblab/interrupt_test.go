@@ -168,9 +168,9 @@ func TestRunStopsOnSignal(t *testing.T) {
 	}{
 		{"run SIGINT", syscall.SIGINT, []string{"run", longLab(t)}, false},
 		{"run SIGTERM", syscall.SIGTERM, []string{"run", longLab(t)}, false},
-		{"sweep SIGTERM", syscall.SIGTERM, []string{"run", "vrrp-failover", "--seeds", "100000"}, false},
-		{"sweep SIGINT", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000"}, false},
-		{"sweep SIGINT twice", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000"}, true},
+		{"sweep SIGTERM", syscall.SIGTERM, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}, false},
+		{"sweep SIGINT", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}, false},
+		{"sweep SIGINT twice", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -260,7 +260,7 @@ func TestValidateStopsOnSignal(t *testing.T) {
 // empties only an earlier run's folder.
 func TestRunOutFolderInUse(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	code, stdout, stderr := lblab(t, "run", "vrrp-failover", "--seeds", "20", "--set", "sweep.ks_max=0.5", "--out", out)
+	code, stdout, stderr := lblab(t, "run", "vrrp-failover", "--seeds", "20", "--keep-histories", "--set", "sweep.ks_max=0.5", "--out", out)
 	wantExit(t, code, 0, stdout, stderr)
 	wantFiles(t, out, "failover_hist.png", "histories/seed-1.jsonl")
 

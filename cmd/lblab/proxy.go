@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,20 +8,18 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"regexp"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/proxy/server"
+	"github.com/lblab/lblab/scenarios"
 )
 
 func init() { commands = append(commands, newProxy) }
@@ -193,78 +190,11 @@ func bindUsed(cfg *proxy.Config) bool {
 
 // loadProxyConfig reads a load balancer from path: a lab file's lb
 // section, a whole lab file, or an nginx configuration, told apart by
-// content.
+// content, within the limits of a lab file (see scenarios.LoadLB).
 func loadProxyConfig(path string, log *slog.Logger) (*proxy.Config, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	var top map[string]any
-	isYAML := looksLikeYAML(src) && yaml.Unmarshal(src, &top) == nil && top != nil
-	switch {
-	case isYAML && (top["listeners"] != nil || top["groups"] != nil):
-		var cfg proxy.Config
-		if err := yaml.UnmarshalWithOptions(src, &cfg, yaml.DisallowUnknownField()); err != nil {
-			return nil, usageError{fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))}
-		}
-		return validated(path, &cfg)
-	case isYAML && top["lb"] != nil:
-		// A lab file: only its lb section matters here (the rest, backends
-		// and clients, is for the simulator).
-		p, err := yaml.PathString("$.lb")
-		if err != nil {
-			return nil, err
-		}
-		node, err := p.ReadNode(bytes.NewReader(src))
-		if err != nil {
-			return nil, usageError{fmt.Errorf("%s: %w", path, err)}
-		}
-		var cfg proxy.Config
-		if err := yaml.NodeToValue(node, &cfg, yaml.DisallowUnknownField()); err != nil {
-			return nil, usageError{fmt.Errorf("%s: lb: %s", path, yaml.FormatError(err, false, true))}
-		}
-		return validated(path+": lb", &cfg)
-	case isYAML && top["nginx"] != nil:
-		// A lab file whose load balancer is an nginx configuration: the
-		// text itself, or a file beside the lab.
-		text, _ := top["nginx"].(string)
-		name := path
-		if !strings.Contains(text, "{") {
-			name = text
-			if !filepath.IsAbs(name) {
-				name = filepath.Join(filepath.Dir(path), text)
-			}
-			b, err := os.ReadFile(name)
-			if err != nil {
-				return nil, usageError{fmt.Errorf("%s: nginx: %w", path, err)}
-			}
-			text = string(b)
-		}
-		return importNginx(name, []byte(text), log)
-	case bytes.ContainsAny(src, "{;"):
-		return importNginx(path, src, log)
-	}
-	return nil, usageError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
-}
-
-// yamlKey is the start of a YAML mapping's first key (or a document
-// start); an nginx configuration starts with a directive instead.
-var yamlKey = regexp.MustCompile(`^(---|[A-Za-z_][A-Za-z0-9_-]*:(\s|$))`)
-
-// looksLikeYAML reports whether the first line of src that is neither
-// blank nor a comment starts a YAML mapping, so that an nginx
-// configuration (however large) is not read as YAML first.
-func looksLikeYAML(src []byte) bool {
-	for len(src) > 0 {
-		line, rest, _ := bytes.Cut(src, []byte("\n"))
-		src = rest
-		t := bytes.TrimSpace(line)
-		if len(t) == 0 || t[0] == '#' {
-			continue
-		}
-		return yamlKey.Match(t)
-	}
-	return false
+	return scenarios.LoadLB(path, func(name string, src []byte) (*proxy.Config, error) {
+		return importNginx(name, src, log)
+	})
 }
 
 // validated checks a load balancer and lists every problem.

@@ -19,11 +19,14 @@ import (
 type runFlags struct {
 	seed  uint64
 	seeds int
-	sets  []string
-	out   string
-	junit string
-	mode  string
-	clean bool
+	// keepHistories writes every seed's history of a sweep, not only the
+	// failing seeds'.
+	keepHistories bool
+	sets          []string
+	out           string
+	junit         string
+	mode          string
+	clean         bool
 }
 
 func newRun() *cobra.Command {
@@ -35,7 +38,10 @@ func newRun() *cobra.Command {
 write history.jsonl, results.json, report.html and the plots to --out.
 
 With --seeds N the lab runs once per seed (--seed, --seed+1, ...) on all
-cores, and the report shows the distribution of its failover delays.
+cores, and the report shows the distribution of its failover delays (a
+load-balancer lab: of its failed requests, p99 and detection delays).
+Only the failing seeds' histories are written under histories/, every
+seed's with --keep-histories.
 
 --out must name a new or empty folder (--clean empties the folder of an
 earlier run first); by default each run gets a new folder of its own.
@@ -52,6 +58,7 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	fl := c.Flags()
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the run (first seed of a sweep)")
 	fl.IntVar(&f.seeds, "seeds", 0, "run a sweep of N seeds")
+	fl.BoolVar(&f.keepHistories, "keep-histories", false, "with --seeds, write every seed's history under histories/ (by default only the failing seeds')")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE, e.g. faults[0].at=15s (repeatable)")
 	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
 	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
@@ -72,6 +79,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	printLabWarnings(c.ErrOrStderr(), lab)
 	dir, err := outDir(lab.Name, f.out, f.clean)
 	if err != nil {
 		return err
@@ -84,7 +92,8 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		progress := progressBar(c.ErrOrStderr())
 		var sw *scenarios.SweepOutcome
 		if f.mode == "netns" {
-			sw, err = scenarios.RunSweepWith(ctx, lab, f.seed, f.seeds, 1,
+			sw, err = scenarios.RunSweepOptions(ctx, lab, f.seed, f.seeds,
+				scenarios.SweepOptions{Workers: 1, KeepHistories: f.keepHistories},
 				func(ctx context.Context, seed uint64) (*scenarios.Outcome, error) {
 					return scenarios.RunNetns(ctx, lab, seed, scenarios.NetnsOptions{})
 				}, progress)
@@ -96,7 +105,8 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 				}
 			}
 		} else {
-			sw, err = scenarios.RunSweep(ctx, lab, f.seed, f.seeds, progress)
+			sw, err = scenarios.RunSweepOptions(ctx, lab, f.seed, f.seeds,
+				scenarios.SweepOptions{KeepHistories: f.keepHistories}, nil, progress)
 		}
 		if err != nil {
 			return err

@@ -36,7 +36,9 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	}
 	nodes, serr := parse(src)
 	if serr != nil {
-		return nil, nil, Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+		errs := Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+		hintLookalikes(src, errs, nil)
+		return nil, nil, errs
 	}
 	im.collectUpstreams(nodes, ctxTop)
 	im.walkHTTP(nodes, httpDefaults(), true)
@@ -67,6 +69,7 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 		im.warns, im.warnsSeen = im.warns[:readWarns], readWarnsSeen
 	}
 	sort.SliceStable(im.warns, func(i, j int) bool { return im.warns[i].Line < im.warns[j].Line })
+	hintLookalikes(src, im.errs, im.warns)
 	if n := im.warnsSeen - maxWarnings; n > 0 {
 		im.warns = append(im.warns[:maxWarnings], Warning{File: name, Line: im.warns[maxWarnings].Line,
 			Msg: fmt.Sprintf("… and %d more warnings from this line on (the first %d are shown)", n, maxWarnings)})

@@ -954,6 +954,20 @@ var errorCases = []errorCase{
 		msg:       `directive "http" has no opening "{"`,
 		nginxSays: `directive "http" has no opening "{"`,
 	},
+	{
+		name:      "full-width digit in a weight",
+		src:       "http {\n  upstream u {\n    server 10.0.0.1:80 weight=\uff15;\n  }\n}\n",
+		line:      3,
+		msg:       `invalid parameter "weight=５" ("５" looks like a full-width digit (U+FF15); use '5')`,
+		nginxSays: `invalid parameter "weight=５"`,
+	},
+	{
+		name:      "full-width space between parameters",
+		src:       "http {\n  upstream u {\n    server 10.0.0.1:80 weight=2\u3000max_fails=3;\n  }\n}\n",
+		line:      3,
+		msg:       `looks like a full-width space (U+3000); use an ASCII space`,
+		nginxSays: `invalid parameter "weight=2`,
+	},
 }
 
 func TestImportErrors(t *testing.T) {
