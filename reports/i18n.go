@@ -161,6 +161,9 @@ var headsZh = map[string]string{
 	"group":    "组",
 	"answered": "已应答",
 	"server":   "后端服务器",
+	"max":      "最大值",
+	"min":      "最小值",
+	"mean":     "平均值",
 }
 
 // caption returns a plot's caption in l.
@@ -171,17 +174,22 @@ func (l lang) caption(name, en string) string {
 	return en
 }
 
-// heads returns a table's headings in l.
+// heads returns a table's headings in l: a heading "X (ms)" becomes
+// X's translation (or X, a field name such as p99) and "(毫秒)".
 func (l lang) heads(h []string) []string {
 	if !l.zh {
 		return h
 	}
 	out := make([]string, len(h))
 	for i, s := range h {
-		out[i] = s
-		if zh, ok := headsZh[s]; ok {
-			out[i] = zh
+		unit := ""
+		if base, ok := strings.CutSuffix(s, " (ms)"); ok {
+			s, unit = base, " (毫秒)"
 		}
+		if zh, ok := headsZh[s]; ok {
+			s = zh
+		}
+		out[i] = s + unit
 	}
 	return out
 }
