@@ -96,18 +96,17 @@ type (
 func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 	l := langOf(r.Lang)
 	v := pageView{
-		Lang:         "en",
-		T:            l.table(),
-		FontNote:     fontNote,
-		Title:        r.Title,
-		Lab:          r.Lab,
-		Mode:         r.Results.Mode,
-		Passed:       r.Results.Passed,
-		Interrupted:  r.Results.Interrupted,
-		Teaching:     teachingHTML(r.Teaching),
-		Expectations: r.Results.Expectations,
-		Metrics:      metricsView(r.Results.Metrics),
-		HistoryLink:  r.Sweep == nil,
+		Lang:        "en",
+		T:           l.table(),
+		FontNote:    fontNote,
+		Title:       r.Title,
+		Lab:         r.Lab,
+		Mode:        r.Results.Mode,
+		Passed:      r.Results.Passed,
+		Interrupted: r.Results.Interrupted,
+		Teaching:    teachingHTML(r.Teaching),
+		Metrics:     metricsView(r.Results.Metrics),
+		HistoryLink: r.Sweep == nil,
 	}
 	if v.Lab == "" {
 		v.Lab = r.Results.Lab
@@ -123,10 +122,13 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 	if l.zh {
 		v.Lang = "zh-CN"
 	}
-	for _, e := range r.Results.Expectations {
+	v.Expectations = make([]Expectation, len(r.Results.Expectations))
+	for i, e := range r.Results.Expectations {
 		if e.Passed {
 			v.PassedCount++
 		}
+		e.Name = ExpectationName(r.Lang, e.Name)
+		v.Expectations[i] = e
 	}
 	for _, t := range r.Theory {
 		v.Theory = append(v.Theory, theoryView{

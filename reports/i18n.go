@@ -144,6 +144,22 @@ var words = map[string][2]string{
 	"took":        {"in %s", "用时 %s"},
 }
 
+// builtinZh are the Chinese names of the expectations that the runner
+// adds by itself (not from a lab file), by their English name.
+var builtinZh = map[string]string{
+	"every request sent is accounted for": "每个发出的请求都有着落",
+}
+
+// ExpectationName returns the name of an expectation result in language
+// code: a name the runner gives by itself is translated; a lab's own name
+// is already in the lab's language and stays.
+func ExpectationName(code, name string) string {
+	if zh, ok := builtinZh[name]; ok && code == LangChinese {
+		return zh
+	}
+	return name
+}
+
 // captionsZh are the Chinese captions of the plots, by file name.
 var captionsZh = map[string]string{
 	timelineName:       "每台路由器的状态和每个虚拟IP的归属随时间的变化。红色虚线是故障；阴影区间持续到故障被撤销。",
