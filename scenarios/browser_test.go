@@ -23,13 +23,20 @@ import (
 // screenshots (default: the test's temporary folder, removed after).
 const screenshotsEnv = "LBLAB_SCREENSHOTS"
 
-// findChromium returns the path of a Chromium or Chrome binary, or "".
-func findChromium() string {
+// needChromium returns the path of a Chromium or Chrome binary; without
+// one the test skips with one line, or fails under CI=true (the test task
+// installs Debian's chromium when root).
+func needChromium(t *testing.T) string {
+	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
 	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but no chromium binary is installed (apt-get install chromium)")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium): skipping the browser check of the reports")
 	return ""
 }
 
@@ -113,13 +120,7 @@ const pageCheckJS = `(() => {
 // $LBLAB_SCREENSHOTS when set). Without Chromium it skips; with CI=true
 // that is a failure (the test task installs Debian's chromium when root).
 func TestReportsInBrowser(t *testing.T) {
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but no chromium binary is installed (apt-get install chromium)")
-		}
-		t.Skip("chromium is not installed (apt-get install chromium): skipping the browser check of the reports")
-	}
+	chromium := needChromium(t)
 	shots := os.Getenv(screenshotsEnv)
 	if shots == "" {
 		shots = t.TempDir()
@@ -254,13 +255,7 @@ func checkInBrowser(t *testing.T, browser context.Context, path, shot, wantLang 
 // empty SVG, a plot text outside its plot, a word too wide for its cell,
 // a box wider than the page, a console error and an exception.
 func TestBrowserCheckSeesFaults(t *testing.T) {
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but no chromium binary is installed (apt-get install chromium)")
-		}
-		t.Skip("chromium is not installed (apt-get install chromium): skipping")
-	}
+	chromium := needChromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "bad.html")
 	if err := os.WriteFile(page, []byte(`<!DOCTYPE html><html lang="en"><body style="margin:0;width:800px">

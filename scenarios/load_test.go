@@ -240,9 +240,9 @@ func TestParseSyntaxError(t *testing.T) {
 		minLine, maxLine int
 	}{
 		{"unclosed flow list", `title: "VRRP`, `title: ["VRRP`, 2, 3},
-		{"bad indentation", "      host: r2\n", "     host: r2\n", 41, 43},
-		{"tab indentation", "      host: r2\n", "\thost: r2\n", 41, 43},
-		{"unclosed quote", `auth_pass: "1111"}`, `auth_pass: "1111}`, 39, 67},
+		{"bad indentation", "      host: r2\n", "     host: r2\n", 48, 50},
+		{"tab indentation", "      host: r2\n", "\thost: r2\n", 48, 50},
+		{"unclosed quote", `auth_pass: "1111"}`, `auth_pass: "1111}`, 46, 78},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := parseErrors(t, variant(t, failoverSource(t), tc.old, tc.new), nil)
