@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -205,6 +206,7 @@ func newFallbackText(path string) *fallbackText {
 	}
 	f, err := loadFontFile(path)
 	if err != nil {
+		slog.Warn("the PNG plots cannot use this CJK font", "font", path, "err", err)
 		return h
 	}
 	cache.Add(font.Collection{{Font: font.Font{Typeface: cjkTypeface}, Face: f}})

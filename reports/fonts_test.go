@@ -18,6 +18,9 @@ func needCJKFont(t *testing.T) string {
 	if p := plotText().cjkPath; p != "" {
 		return p
 	}
+	if p, set := os.LookupEnv(cjkFontEnv); set && os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but %s=%q is not a CJK font this package can read", cjkFontEnv, p)
+	}
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("CI=true but no CJK font was found under %v (apt-get install fonts-wqy-microhei)", fontDirs)
 	}
