@@ -147,15 +147,22 @@ var words = map[string][2]string{
 // builtinZh are the Chinese names of the expectations that the runner
 // adds by itself (not from a lab file), by their English name.
 var builtinZh = map[string]string{
-	"every request sent is accounted for": "每个发出的请求都有着落",
+	"every request sent is accounted for":     "每个发出的请求都有着落",
+	"every request completed with 2xx or 3xx": "每个请求都以 2xx 或 3xx 完成",
 }
 
 // ExpectationName returns the name of an expectation result in language
 // code: a name the runner gives by itself is translated; a lab's own name
 // is already in the lab's language and stays.
 func ExpectationName(code, name string) string {
-	if zh, ok := builtinZh[name]; ok && code == LangChinese {
+	if code != LangChinese {
+		return name
+	}
+	if zh, ok := builtinZh[name]; ok {
 		return zh
+	}
+	if metric, ok := strings.CutSuffix(name, " spreads uniformly over its theoretical window"); ok && !strings.Contains(metric, " ") {
+		return metric + " 在理论窗口内均匀分布"
 	}
 	return name
 }

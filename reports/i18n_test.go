@@ -131,3 +131,17 @@ func TestParseLang(t *testing.T) {
 		}
 	}
 }
+
+func TestExpectationName(t *testing.T) {
+	for _, c := range []struct{ lang, in, want string }{
+		{LangChinese, "every request sent is accounted for", "每个发出的请求都有着落"},
+		{LangChinese, "failover_s spreads uniformly over its theoretical window", "failover_s 在理论窗口内均匀分布"},
+		{LangChinese, "r2 是主", "r2 是主"},
+		{LangChinese, "a lab's own name", "a lab's own name"},
+		{LangEnglish, "every request sent is accounted for", "every request sent is accounted for"},
+	} {
+		if got := ExpectationName(c.lang, c.in); got != c.want {
+			t.Errorf("ExpectationName(%s, %q) = %q, want %q", c.lang, c.in, got, c.want)
+		}
+	}
+}
