@@ -30,6 +30,3 @@ func (lab *Lab) Localized(lang string) *Lab {
 	}
 	return &out
 }
-
-// Lang returns the language lab was localized to: "" when it was not.
-func (lab *Lab) Lang() string { return lab.lang }
