@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -85,27 +86,59 @@ func WriteJSONL(w io.Writer, events []Event) error {
 
 // ReadJSONL reads a history written by WriteJSONL. name is used in errors,
 // which give the line number of the bad line.
+//
+// A last line that has no line end and does not decode is the line a
+// killed writer (SIGKILL, a crash fault) was cut in the middle of: it is
+// dropped with a warning naming the file, and the events before it are
+// returned. A bad line anywhere else, or a bad last line that is
+// terminated, is an error.
 func ReadJSONL(r io.Reader, name string) ([]Event, error) {
 	var events []Event
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	br := bufio.NewReaderSize(r, 64*1024)
 	line := 0
-	for sc.Scan() {
+	for {
+		raw, rerr := readLine(br, 16*1024*1024)
+		if rerr != nil && rerr != io.EOF {
+			return nil, fmt.Errorf("%s:%d: %w", name, line+1, rerr)
+		}
+		if len(raw) == 0 && rerr == io.EOF {
+			return events, nil
+		}
 		line++
-		raw := bytes.TrimSpace(sc.Bytes())
-		if len(raw) == 0 {
+		terminated := len(raw) > 0 && raw[len(raw)-1] == '\n'
+		raw = bytes.TrimSpace(raw)
+		if len(raw) > 0 {
+			var ev Event
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&ev); err != nil {
+				if !terminated && rerr == io.EOF {
+					slog.Warn("history: the last line was cut (its writer was killed while writing it); it is left out",
+						"file", name, "line", line, "bytes", len(raw))
+					return events, nil
+				}
+				return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			}
+			events = append(events, ev)
+		}
+		if rerr == io.EOF {
+			return events, nil
+		}
+	}
+}
+
+// readLine reads one line with its line end, at most max bytes of it.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var out []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(out)+len(chunk) > max {
+			return nil, fmt.Errorf("line longer than %d bytes", max)
+		}
+		out = append(out, chunk...)
+		if err == bufio.ErrBufferFull {
 			continue
 		}
-		var ev Event
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&ev); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
-		}
-		events = append(events, ev)
+		return out, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", name, line, err)
-	}
-	return events, nil
 }

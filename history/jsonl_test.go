@@ -102,3 +102,30 @@ func TestLogSortsAgainAfterEvents(t *testing.T) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
 }
+
+// A writer killed in the middle of a line leaves half a line at the end of
+// the file: the events before it are read, the cut line is left out; a bad
+// line that is not the cut end is still an error.
+func TestReadJSONLCutLastLine(t *testing.T) {
+	var buf bytes.Buffer
+	evs := []Event{{T: 1, Kind: "fault"}, {T: 2, Kind: "fault"}}
+	if err := WriteJSONL(&buf, evs); err != nil {
+		t.Fatal(err)
+	}
+	whole := buf.String()
+	cut := whole + `{"t":3,"kind":"fau`
+	got, err := ReadJSONL(strings.NewReader(cut), "h.jsonl")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("cut last line: got %d events, err %v; want 2, nil", len(got), err)
+	}
+	if _, err := ReadJSONL(strings.NewReader(cut+"\n"), "h.jsonl"); err == nil || !strings.Contains(err.Error(), "h.jsonl:3") {
+		t.Fatalf("a bad terminated last line: err %v, want h.jsonl:3", err)
+	}
+	if _, err := ReadJSONL(strings.NewReader(`{"t":3,"kind":"fau`+"\n"+whole), "h.jsonl"); err == nil || !strings.Contains(err.Error(), "h.jsonl:1") {
+		t.Fatalf("a bad first line: err %v, want h.jsonl:1", err)
+	}
+	got, err = ReadJSONL(strings.NewReader(strings.TrimSuffix(whole, "\n")), "h.jsonl")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("a good last line without its line end: got %d, %v", len(got), err)
+	}
+}

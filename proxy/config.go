@@ -27,10 +27,18 @@ const (
 // Listener accepts client traffic on a port and routes it to a group.
 type Listener struct {
 	// Name identifies the listener in histories and reports. Default
-	// PROTOCOL:PORT.
+	// PROTOCOL:PORT, or PROTOCOL:ADDRESS:PORT when Address is set
+	// (http:127.0.0.1:80, http:[::1]:80).
 	Name string `yaml:"name"`
 	// Protocol is http, https, tcp or udp. Default http.
 	Protocol string `yaml:"protocol"`
+	// Address is the IP address the real proxy listens on: an IPv4
+	// address (0.0.0.0 for every IPv4 address) or an IPv6 one (:: for
+	// every IPv6 address, IPv6 only, as nginx's [::]). Default: the
+	// proxy's --bind address, loopback (127.0.0.1) unless given. An
+	// imported nginx configuration always sets it (0.0.0.0 for a bare
+	// port, as nginx). The simulator ignores it.
+	Address string `yaml:"address"`
 	// Port is the port to listen on, 1..65535. Required.
 	Port int `yaml:"port"`
 	// Group is the group that gets requests no rule matches. Required.

@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -22,12 +23,39 @@ type Problem struct {
 var Algorithms = []string{"round_robin", "least_conn", "ip_hash", "hash", "hash_consistent",
 	"random", "random_two", "random_two_least_conn", "least_time", "sch"}
 
+// QuoteMax is how many bytes of a value a message quotes (Clip).
+const QuoteMax = units.QuoteMax
+
+// Clip shortens s for quoting in a message, so that a message quotes at
+// most a line's worth of input: s itself when it has at most QuoteMax
+// bytes, else its first QuoteMax bytes (cut at a rune boundary), "…" and
+// its length in bytes (units.Cut).
+func Clip(s string) string { return units.Cut(s) }
+
+// ClipArgs returns args with every string and error clipped (Clip), for
+// a message made with fmt.
+func ClipArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			out[i] = Clip(v)
+		case error:
+			out[i] = Clip(v.Error())
+		default:
+			out[i] = a
+		}
+	}
+	return out
+}
+
 // Validate checks c and fills in defaults that later code relies on
-// (listener names and protocols). It returns every problem found.
+// (listener names and protocols, canonical addresses). It returns every
+// problem found; values are quoted at most QuoteMax bytes long.
 func Validate(c *Config) []Problem {
 	var ps []Problem
 	bad := func(path, format string, args ...any) {
-		ps = append(ps, Problem{path, fmt.Sprintf(format, args...)})
+		ps = append(ps, Problem{path, fmt.Sprintf(format, ClipArgs(args)...)})
 	}
 	groups := map[string]*Group{}
 	if len(c.Groups) == 0 {
@@ -43,9 +71,28 @@ func Validate(c *Config) []Problem {
 		validateGroup(g, p, bad)
 	}
 	if len(c.Listeners) == 0 {
-		bad("listeners", "at least one listener is required")
+		name := "NAME"
+		if len(c.Groups) > 0 && c.Groups[0].Name != "" {
+			name = c.Groups[0].Name
+		}
+		bad("listeners", "at least one listener is required: add one, in an lb section "+
+			"listeners: [{port: 8080, group: %s}], in an nginx configuration "+
+			"a server { listen 8080; location / { proxy_pass http://%s; } } block", name, name)
 	}
-	ports := map[string]string{}
+	validateListeners(c, groups, bad)
+	return ps
+}
+
+// listenSocket is a listener's socket: transport, address and port.
+type listenSocket struct {
+	transport string
+	addr      netip.Addr // invalid when the listener names no address
+	port      int
+}
+
+func validateListeners(c *Config, groups map[string]*Group, bad func(path, format string, args ...any)) {
+	sockets := map[listenSocket]string{}
+	names := map[string]bool{}
 	for i := range c.Listeners {
 		l := &c.Listeners[i]
 		p := fmt.Sprintf("listeners[%d]", i)
@@ -60,18 +107,40 @@ func Validate(c *Config) []Problem {
 		if l.Port < 1 || l.Port > 65535 {
 			bad(p+".port", "want a port 1..65535, got %d", l.Port)
 		}
-		transport := "tcp"
+		sock := listenSocket{transport: "tcp", port: l.Port}
 		if l.Protocol == ProtoUDP {
-			transport = "udp"
+			sock.transport = "udp"
 		}
-		key := transport + "/" + strconv.Itoa(l.Port)
-		if other, dup := ports[key]; dup {
-			bad(p+".port", "port %d is also used by listener %s", l.Port, other)
+		if l.Address != "" {
+			a, err := netip.ParseAddr(l.Address)
+			if err != nil || a.Zone() != "" {
+				bad(p+".address", "want an IP address (127.0.0.1, ::1, 0.0.0.0 for every IPv4 address, :: for every IPv6 address), got %q", l.Address)
+			} else {
+				sock.addr = a
+				l.Address = a.String()
+			}
 		}
 		if l.Name == "" {
 			l.Name = l.Protocol + ":" + strconv.Itoa(l.Port)
+			if l.Address != "" {
+				l.Name = l.Protocol + ":" + net.JoinHostPort(l.Address, strconv.Itoa(l.Port))
+			}
 		}
-		ports[key] = l.Name
+		if names[l.Name] {
+			bad(p+".name", "listener name %q is used twice", l.Name)
+		}
+		names[l.Name] = true
+		if other, dup := sockets[sock]; dup {
+			where := ""
+			if sock.addr.IsValid() {
+				where = " on " + sock.addr.String()
+			}
+			bad(p+".port", "%s port %d%s is also used by listener %s", sock.transport, l.Port, where, other)
+		} else if other := overlapping(c.Listeners[:i], sock); other != "" {
+			bad(p+".address", "%s port %d on %s overlaps listener %s (a socket on every address of a family takes the port on all of them)",
+				sock.transport, l.Port, sock.addr, other)
+		}
+		sockets[sock] = l.Name
 		if groups[l.Group] == nil {
 			bad(p+".group", "no group %q", l.Group)
 		}
@@ -88,7 +157,27 @@ func Validate(c *Config) []Problem {
 			}
 		}
 	}
-	return ps
+}
+
+// overlapping returns the first of before (listeners already validated)
+// whose socket cannot be bound beside sock: one on every address of
+// sock's family and port when sock names one address, or one on an
+// address of the family when sock takes them all.
+func overlapping(before []Listener, sock listenSocket) string {
+	if !sock.addr.IsValid() {
+		return ""
+	}
+	for _, o := range before {
+		a, err := netip.ParseAddr(o.Address)
+		if err != nil || o.Port != sock.port || (o.Protocol == ProtoUDP) != (sock.transport == "udp") ||
+			a.Is4() != sock.addr.Is4() || a == sock.addr {
+			continue
+		}
+		if a.IsUnspecified() || sock.addr.IsUnspecified() {
+			return o.Name
+		}
+	}
+	return ""
 }
 
 func validateGroup(g *Group, p string, bad func(path, format string, args ...any)) {
@@ -190,8 +279,8 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 
 func duration(path string, d units.Duration, bad func(path, format string, args ...any)) {
 	switch {
-	case d.Bad() != "":
-		bad(path, "%q is not a duration (write 10s, 250ms or a number of seconds)", d.Bad())
+	case d.What() != "":
+		bad(path, "%s"+units.NotADuration, d.What()) // What is cut already
 	case d.D < 0:
 		bad(path, "must not be negative")
 	}

@@ -253,9 +253,9 @@ func (h *fallbackText) missingGlyphs(texts []string) []rune {
 	return out
 }
 
-// svgTexts returns the contents of the <text> elements of an SVG file
+// svgTextContents returns the contents of the <text> elements of an SVG file
 // written by gonum/plot (one element a line, its text escaped).
-func svgTexts(svg []byte) []string {
+func svgTextContents(svg []byte) []string {
 	var out []string
 	s := string(svg)
 	for {

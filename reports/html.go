@@ -54,6 +54,7 @@ type (
 		Marks                   []markView
 		Sweep                   *sweepView
 		Expectations            []Expectation
+		Warnings                []string
 		Metrics                 []metricView
 		HistoryLink             bool
 	}
@@ -105,8 +106,9 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 		Passed:      r.Results.Passed,
 		Interrupted: r.Results.Interrupted,
 		Teaching:    teachingHTML(r.Teaching),
+		Warnings:    r.Results.Warnings,
 		Metrics:     metricsView(r.Results.Metrics),
-		HistoryLink: r.Sweep == nil,
+		HistoryLink: r.Sweep == nil && r.Results.Seeds == 0, // a sweep has no history.jsonl
 	}
 	if v.Lab == "" {
 		v.Lab = r.Results.Lab
@@ -152,7 +154,7 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 		if table != nil && l.zh {
 			table = &tableView{Head: l.heads(table.Head), Rows: table.Rows}
 		}
-		v.Plots = append(v.Plots, plotView{Name: p.Name, Caption: l.caption(p.Name, p.Caption), Img: template.HTML(img), Table: table})
+		v.Plots = append(v.Plots, plotView{Name: p.Name, Caption: l.caption(p.Name, p.Caption, p.Table != nil), Img: template.HTML(img), Table: table})
 	}
 	for _, m := range r.Marks {
 		v.Marks = append(v.Marks, markView{
@@ -199,27 +201,53 @@ func sweepTable(s *Sweep, l lang) *sweepView {
 	return sv
 }
 
-// teachingHTML turns the teaching text into paragraphs: blank lines
-// separate paragraphs, text is escaped, `code` spans become <code>.
+// teachingHTML turns the teaching text into blocks of HTML, each a
+// whole element: blank lines separate paragraphs (<p>); lines that start
+// with "- " or "* " are items of a list (<ul>), and a more indented line
+// under an item continues it. Everything is escaped; `code` spans become
+// <code>.
 func teachingHTML(s string) []template.HTML {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
-	var paras []template.HTML
-	var cur []string
-	flush := func() {
-		if len(cur) > 0 {
-			paras = append(paras, inlineHTML(strings.Join(cur, "\n")))
-			cur = nil
+	var blocks []template.HTML
+	var para []string  // lines of the paragraph being read
+	var items []string // items of the list being read
+	flushPara := func() {
+		if len(para) > 0 {
+			blocks = append(blocks, "<p>"+inlineHTML(strings.Join(para, "\n"))+"</p>")
+			para = nil
+		}
+	}
+	flushList := func() {
+		if len(items) > 0 {
+			var b strings.Builder
+			b.WriteString("<ul>")
+			for _, it := range items {
+				b.WriteString("<li>" + string(inlineHTML(it)) + "</li>")
+			}
+			b.WriteString("</ul>")
+			blocks = append(blocks, template.HTML(b.String()))
+			items = nil
 		}
 	}
 	for _, line := range strings.Split(s, "\n") {
-		if strings.TrimSpace(line) == "" {
-			flush()
-			continue
+		t := strings.TrimSpace(line)
+		switch {
+		case t == "":
+			flushPara()
+			flushList()
+		case strings.HasPrefix(t, "- ") || strings.HasPrefix(t, "* "):
+			flushPara()
+			items = append(items, strings.TrimSpace(t[2:]))
+		case len(items) > 0 && len(line)-len(strings.TrimLeft(line, " \t")) > 0:
+			items[len(items)-1] += "\n" + t // an indented line continues the item
+		default:
+			flushList()
+			para = append(para, t)
 		}
-		cur = append(cur, strings.TrimSpace(line))
 	}
-	flush()
-	return paras
+	flushPara()
+	flushList()
+	return blocks
 }
 
 // inlineHTML escapes s and turns `code` spans into <code> elements; an
@@ -369,7 +397,7 @@ func attachSVG(dir string, plots []plotRef) {
 func plotTexts(plots []plotRef) []string {
 	var out []string
 	for _, p := range plots {
-		out = append(out, svgTexts(p.SVG)...)
+		out = append(out, svgTextContents(p.SVG)...)
 	}
 	return out
 }

@@ -20,16 +20,56 @@ var (
 	p99Style     = draw.LineStyle{Color: rgb(0x94, 0x67, 0xbd), Width: 1.8}
 )
 
+// colUnknownReq marks requests still in flight at the end of the run
+// (outcome unknown): neither the blue of success nor the red of failure.
+var colUnknownReq = rgb(0xe6, 0xa1, 0x00)
+
+// allGroups names the single panel of a run whose requests are drawn
+// together (a run with one group, or none).
+const allGroups = "\x00all"
+
+// panelGroups returns the groups that get a panel of their own on the
+// per-request plots: every group, in natural order, when there are
+// several; else one panel (allGroups) for every request.
+func (d *lbData) panelGroups() []string {
+	if len(d.groups) > 1 {
+		return d.groups
+	}
+	return []string{allGroups}
+}
+
+// inPanel reports whether request q is drawn in the panel of group g.
+func inPanel(q *lbReq, g string) bool { return g == allGroups || q.group == g }
+
+// panelTitle is the title of group g's panel ("" for allGroups).
+func panelTitle(g string) string {
+	switch g {
+	case allGroups:
+		return ""
+	case "":
+		return "requests with no group"
+	}
+	return "group " + g
+}
+
+// panelHeight is the height of each of n stacked panels of a per-group
+// figure: the usual plot for one, smaller panels for several.
+func panelHeight(n int) vg.Length {
+	if n <= 1 {
+		return plotHeight - 70
+	}
+	return 170
+}
+
 // latencyFigure is the latency of each request (a sample of the
-// successful ones, every failed one) at its send time, with p50 and p99
-// per time bucket; ok is false without requests.
+// successful ones, every failed one, every one still in flight at the
+// end) at its send time, with p50 and p99 per time bucket: one panel per
+// group, over a shared time axis and a shared latency axis; ok is false
+// without requests.
 func latencyFigure(d *lbData) (figure, bool) {
 	if len(d.reqs) == 0 {
 		return figure{}, false
 	}
-	okIdx, failIdx := downsample(d.reqs, maxLatencyDots)
-	nOK := len(d.reqs) - len(failIdx)
-
 	// y range: every request's latency in ms, zero latencies aside.
 	lo, hi := math.Inf(1), 0.0
 	for i := range d.reqs {
@@ -42,65 +82,95 @@ func latencyFigure(d *lbData) (figure, bool) {
 	ylo, yhi := logRange(lo, hi)
 	yOf := func(lat float64) float64 { return math.Log10(math.Max(lat*1e3, ylo)) }
 
-	// p50 and p99 of answered requests per bucket of send time.
-	per := make([][]float64, d.nb)
-	for i := range d.reqs {
-		q := &d.reqs[i]
-		if q.status != 0 {
-			b := d.bucketOf(q.start)
-			per[b] = append(per[b], q.lat)
+	groups := d.panelGroups()
+	var panels []*plot.Plot
+	nOK, shownOK, nFail, nUnknown := 0, 0, 0, 0
+	for gi, g := range groups {
+		var reqs []lbReq
+		for i := range d.reqs {
+			if inPanel(&d.reqs[i], g) {
+				reqs = append(reqs, d.reqs[i])
+			}
 		}
-	}
-	xs := make([]float64, d.nb)
-	p50 := make([]float64, d.nb)
-	p99 := make([]float64, d.nb)
-	for b, v := range per {
-		xs[b] = d.bucketMid(b)
-		if len(v) == 0 {
-			p50[b], p99[b] = math.NaN(), math.NaN()
-			continue
-		}
-		slices.Sort(v)
-		p50[b], p99[b] = yOf(nearestRank(v, 0.50)), yOf(nearestRank(v, 0.99))
-	}
+		okIdx, failIdx, unkIdx := downsample(reqs, maxLatencyDots/len(groups))
+		nOK += len(reqs) - len(failIdx) - len(unkIdx)
+		shownOK += len(okIdx)
+		nFail += len(failIdx)
+		nUnknown += len(unkIdx)
 
-	p := timePlot(d.end, d.shades, "latency (ms, log scale)")
-	logAxis(&p.Y, ylo, yhi)
-	dotsOf := func(idx []int) (xs, ys []float64) {
-		xs, ys = make([]float64, len(idx)), make([]float64, len(idx))
-		for j, i := range idx {
-			xs[j], ys[j] = d.reqs[i].start, yOf(d.reqs[i].lat)
+		// p50 and p99 of answered requests per bucket of send time.
+		per := make([][]float64, d.nb)
+		for i := range reqs {
+			q := &reqs[i]
+			if q.status != 0 {
+				b := d.bucketOf(q.start)
+				per[b] = append(per[b], q.lat)
+			}
 		}
-		return xs, ys
+		xs := make([]float64, d.nb)
+		p50 := make([]float64, d.nb)
+		p99 := make([]float64, d.nb)
+		for b, v := range per {
+			xs[b] = d.bucketMid(b)
+			if len(v) == 0 {
+				p50[b], p99[b] = math.NaN(), math.NaN()
+				continue
+			}
+			slices.Sort(v)
+			p50[b], p99[b] = yOf(nearestRank(v, 0.50)), yOf(nearestRank(v, 0.99))
+		}
+
+		p := timePlot(d.end, d.shades, "latency (ms, log scale)")
+		p.Title.Text = panelTitle(g)
+		if gi < len(groups)-1 {
+			p.X.Label.Text = ""
+		}
+		logAxis(&p.Y, ylo, yhi)
+		dotsOf := func(idx []int) (xs, ys []float64) {
+			xs, ys = make([]float64, len(idx)), make([]float64, len(idx))
+			for j, i := range idx {
+				xs[j], ys[j] = reqs[i].start, yOf(reqs[i].lat)
+			}
+			return xs, ys
+		}
+		ox, oy := dotsOf(okIdx)
+		fx, fy := dotsOf(failIdx)
+		ux, uy := dotsOf(unkIdx)
+		p.Add(dots{xs: ox, ys: oy, color: colDot, radius: 1.3})
+		p.Add(dots{xs: fx, ys: fy, color: colFailedDot, radius: 1.7})
+		p.Add(dots{xs: ux, ys: uy, color: colUnknownReq, radius: 2.2, shape: draw.TriangleGlyph{}})
+		p.Add(polyline{xs: xs, ys: p50, style: p50Style})
+		p.Add(polyline{xs: xs, ys: p99, style: p99Style})
+		p.Add(faultLines{faults: d.faults})
+		panels = append(panels, p)
 	}
-	ox, oy := dotsOf(okIdx)
-	fx, fy := dotsOf(failIdx)
-	p.Add(dots{xs: ox, ys: oy, color: colDot, radius: 1.3})
-	p.Add(dots{xs: fx, ys: fy, color: colFailedDot, radius: 1.7})
-	p.Add(polyline{xs: xs, ys: p50, style: p50Style})
-	p.Add(polyline{xs: xs, ys: p99, style: p99Style})
-	p.Add(faultLines{faults: d.faults})
 
 	sample := fmt.Sprintf("successful (all %d)", nOK)
-	if len(okIdx) < nOK {
-		sample = fmt.Sprintf("successful (%d of %d shown)", len(okIdx), nOK)
+	if shownOK < nOK {
+		sample = fmt.Sprintf("successful (%d of %d shown)", shownOK, nOK)
 	}
 	bucket := fmtNum(d.bucket) + " s"
 	entries := []legendEntry{
 		{sample, dotSwatch(withAlpha(colDotSolid, 0xa0), 2.5)},
-		{fmt.Sprintf("5xx or no answer (all %d)", len(failIdx)), dotSwatch(colFailedDot, 2.5)},
-		{"p50 per " + bucket, lineSwatch(p50Style)},
-		{"p99 per " + bucket, lineSwatch(p99Style)},
+		{fmt.Sprintf("failed: 5xx or no answer (all %d)", nFail), dotSwatch(colFailedDot, 2.5)},
 	}
+	if nUnknown > 0 {
+		entries = append(entries, legendEntry{fmt.Sprintf("unknown: in flight at the end (all %d)", nUnknown),
+			glyphSwatch(colUnknownReq, 3, draw.TriangleGlyph{})})
+	}
+	entries = append(entries,
+		legendEntry{"p50 per " + bucket, lineSwatch(p50Style)},
+		legendEntry{"p99 per " + bucket, lineSwatch(p99Style)},
+	)
 	entries = append(entries, faultEntries(d)...)
 	tf := &timeFigure{
 		name:    latencyName,
 		title:   lbTitle("Latency of each request at its send time", d.lab),
-		panels:  []*plot.Plot{p},
+		panels:  panels,
 		faults:  d.faults,
 		end:     d.end,
 		entries: entries,
-		panelH:  plotHeight - 70,
+		panelH:  panelHeight(len(panels)),
 	}
 	return tf.figure(), true
 }
@@ -135,7 +205,12 @@ func lbTitle(title, lab string) string {
 
 // dotSwatch is a legend thumbnail: a dot.
 func dotSwatch(c color.Color, r vg.Length) func(draw.Canvas) {
+	return glyphSwatch(c, r, draw.CircleGlyph{})
+}
+
+// glyphSwatch is a legend thumbnail: one glyph of the given shape.
+func glyphSwatch(c color.Color, r vg.Length, shape draw.GlyphDrawer) func(draw.Canvas) {
 	return func(cv draw.Canvas) {
-		cv.DrawGlyphNoClip(draw.GlyphStyle{Color: c, Radius: r, Shape: draw.CircleGlyph{}}, cv.Center())
+		cv.DrawGlyphNoClip(draw.GlyphStyle{Color: c, Radius: r, Shape: shape}, cv.Center())
 	}
 }

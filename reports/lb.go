@@ -37,19 +37,29 @@ const (
 	hdrDigits  = 3
 )
 
+// inFlightError is the error class of a request still in flight when the
+// run ended (history.Event.Error): its outcome is unknown, as a Jepsen
+// "info" operation's.
+const inFlightError = "in_flight"
+
 // lbReq is one request event, reduced to what the plots need.
 type lbReq struct {
-	start   float64 // intended send time, s
-	lat     float64 // latency from start, s
-	group   string
-	backend string
-	status  int
-	err     string
+	start    float64 // intended send time, s
+	lat      float64 // latency from start, s (for an unknown one: until the end)
+	group    string
+	listener string
+	backend  string
+	status   int
+	err      string
 }
 
+// unknown is true for a request still in flight at the end of the run:
+// it neither succeeded nor failed.
+func (q *lbReq) unknown() bool { return q.err == inFlightError }
+
 // failed is true for a request the user saw fail: a 5xx answer or a
-// client-side error.
-func (q *lbReq) failed() bool { return q.status >= 500 || q.err != "" }
+// client-side error (not a request still in flight at the end).
+func (q *lbReq) failed() bool { return !q.unknown() && (q.status >= 500 || q.err != "") }
 
 // lbData is what every load-balancer plot shares: the requests, the time
 // axis and its buckets, the faults.
@@ -110,7 +120,7 @@ func buildLB(r Report) (*lbData, bool) {
 		case history.KindRequest:
 			q := lbReq{
 				start: e.Start.Seconds(), lat: e.Latency.Seconds(),
-				group: e.Group, backend: e.Backend, status: e.Status, err: e.Error,
+				group: e.Group, listener: e.Listener, backend: e.Backend, status: e.Status, err: e.Error,
 			}
 			if e.Start == 0 && e.T > e.Latency {
 				q.start = (e.T - e.Latency).Seconds()
@@ -132,6 +142,7 @@ func buildLB(r Report) (*lbData, bool) {
 	d.bucket = bucketWidth(d.end)
 	d.nb = max(1, int(math.Ceil(d.end/d.bucket-1e-9)))
 
+	groupInFlight(d.reqs)
 	seen := map[string]bool{}
 	for i := range d.reqs {
 		if g := d.reqs[i].group; !seen[g] {
@@ -142,6 +153,30 @@ func buildLB(r Report) (*lbData, bool) {
 	slices.SortFunc(d.groups, naturalCompare)
 	d.faults, d.shades = lbFaults(r.History, d.end)
 	return d, true
+}
+
+// groupInFlight puts each request still in flight at the end, which the
+// history records without a group, in the group of its listener when
+// every other request of that listener went to one group.
+func groupInFlight(reqs []lbReq) {
+	groupOf := map[string]string{}
+	for i := range reqs {
+		q := &reqs[i]
+		if q.group == "" {
+			continue
+		}
+		if g, ok := groupOf[q.listener]; ok && g != q.group {
+			groupOf[q.listener] = "\x00" // several groups: leave it out
+		} else if !ok {
+			groupOf[q.listener] = q.group
+		}
+	}
+	for i := range reqs {
+		q := &reqs[i]
+		if g := groupOf[q.listener]; q.group == "" && q.unknown() && g != "\x00" {
+			q.group = g
+		}
+	}
 }
 
 // bucketWidth returns the width of the time buckets of a run of end
@@ -176,11 +211,7 @@ func lbFaults(events []history.Event, end float64) ([]tlFault, []tlSpan) {
 			continue
 		}
 		t := e.T.Seconds()
-		label := faultLabel(e.Fault, e.Target)
-		if e.Name != "" && e.Name != e.Fault+" "+e.Target && e.Name != label {
-			label = e.Name + " (" + label + ")"
-		}
-		faults = append(faults, tlFault{t: t, label: label})
+		faults = append(faults, tlFault{t: t, label: faultText(e)})
 		switch {
 		case lbEndsSpan(e.Fault):
 			kept := opened[:0]
@@ -225,12 +256,13 @@ func (d *lbData) bucketMid(i int) float64 {
 }
 
 // downsample picks the requests the latency plot draws: every k-th
-// request that did not fail, k chosen so that at most maxOK are kept, and
-// every failed request. Both lists hold indices into reqs, in order.
-func downsample(reqs []lbReq, maxOK int) (ok, failed []int) {
+// request that did not fail, k chosen so that at most maxOK are kept,
+// every failed request and every request still in flight at the end
+// (unknown). The lists hold indices into reqs, in order.
+func downsample(reqs []lbReq, maxOK int) (ok, failed, unknown []int) {
 	nOK := 0
 	for i := range reqs {
-		if !reqs[i].failed() {
+		if !reqs[i].failed() && !reqs[i].unknown() {
 			nOK++
 		}
 	}
@@ -240,6 +272,10 @@ func downsample(reqs []lbReq, maxOK int) (ok, failed []int) {
 	}
 	j := 0
 	for i := range reqs {
+		if reqs[i].unknown() {
+			unknown = append(unknown, i)
+			continue
+		}
 		if reqs[i].failed() {
 			failed = append(failed, i)
 			continue
@@ -249,14 +285,16 @@ func downsample(reqs []lbReq, maxOK int) (ok, failed []int) {
 		}
 		j++
 	}
-	return ok, failed
+	return ok, failed, unknown
 }
 
 // latencyHist is an HDR histogram of latencies with the exact maximum
 // kept beside it.
 type latencyHist struct {
 	h   *hdr.Histogram
-	max int64 // µs
+	max int64   // µs
+	sum float64 // µs, exact (not from the buckets), for the mean
+	n   int
 }
 
 func newLatencyHist() *latencyHist {
@@ -268,7 +306,17 @@ func (l *latencyHist) record(lat float64) {
 	us := int64(math.Round(lat * 1e6))
 	us = max(0, min(us, hdrHighest))
 	l.max = max(l.max, us)
+	l.sum += float64(us)
+	l.n++
 	_ = l.h.RecordValue(us)
+}
+
+// mean returns the mean latency recorded, in microseconds (0 for none).
+func (l *latencyHist) mean() float64 {
+	if l.n == 0 {
+		return 0
+	}
+	return l.sum / float64(l.n)
 }
 
 // at returns the latency at each percentile (0..100), in microseconds,
@@ -334,10 +382,16 @@ func lbFigures(r Report) []lbPlot {
 	var out []lbPlot
 	if f, ok := latencyFigure(d); ok {
 		out = append(out, lbPlot{fig: f, caption: "Latency of each request, measured from when it was meant to be sent, " +
-			"at that time (log scale). Successful requests are thinned to every k-th one when there are many; " +
-			"every failed request (a 5xx answer or none) is drawn, in red, on top. " +
+			"at that time (log scale), one panel per group. Successful requests are thinned to every k-th one when there are many; " +
+			"every failed request (a 5xx answer or none) is drawn, in red, on top, and every request still in flight " +
+			"when the run ended (outcome unknown; its latency is at least the one drawn) as an amber triangle. " +
 			"The lines are the p50 and p99 of the answered requests sent in each time bucket. " +
 			"Dashed red lines are faults; shaded spans last until the fault is undone."})
+	}
+	if f, ok := throughputFigure(d); ok {
+		out = append(out, lbPlot{fig: f, caption: "Requests per second the clients meant to send (offered, by intended send time, " +
+			"as wrk2 and vegeta set a rate) against the successful answers they got (achieved throughput, by the time each ended) " +
+			"and the failures. Achieved below offered means requests failed, or are late: a closed loop offers less while it waits."})
 	}
 	if f, t, ok := percentilesFigure(d); ok {
 		out = append(out, lbPlot{fig: f, table: t, caption: "Latency at each percentile of the answered requests " +
@@ -356,9 +410,11 @@ func lbFigures(r Report) []lbPlot {
 			"the red strip above the bands marks faults in effect."})
 	}
 	if f, ok := statusesFigure(d); ok {
-		out = append(out, lbPlot{fig: f, caption: "Outcome of the requests sent in each time bucket: " +
-			"answers by status class, each 5xx code apart, and requests that got no answer by client-side error. " +
-			"Failures are stacked at the bottom."})
+		out = append(out, lbPlot{fig: f, table: outcomeTable(d), caption: "Outcome of the requests sent in each time bucket, " +
+			"one panel per group: answers by status class, each 5xx code apart, requests that got no answer by client-side error, " +
+			"and requests still in flight when the run ended, whose outcome is unknown (neither ok nor failed). " +
+			"Failures are stacked at the bottom, unknown ones on top. The table counts each group's requests as ok " +
+			"(status 200 to 399), failed (any other status, or no answer) or unknown; the success ratio is ok ÷ requests."})
 	}
 	if f, ok := healthFigure(d); ok {
 		out = append(out, lbPlot{fig: f, caption: "Health of each server as the load balancer's checks see it. " +

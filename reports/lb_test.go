@@ -114,7 +114,7 @@ func lbReport(n int, dur float64) Report {
 	}
 }
 
-var lbPlotNames = []string{latencyName, percentilesName, sharesName, sharesTimeName, statusesName, healthName}
+var lbPlotNames = []string{latencyName, throughputName, percentilesName, sharesName, sharesTimeName, statusesName, healthName}
 
 func TestWriteLB(t *testing.T) {
 	dir := t.TempDir()
@@ -236,7 +236,7 @@ func TestDownsampleKeepsFailures(t *testing.T) {
 	if !ok {
 		t.Fatal("no LB data")
 	}
-	okIdx, failIdx := downsample(d.reqs, maxLatencyDots)
+	okIdx, failIdx, _ := downsample(d.reqs, maxLatencyDots)
 	nFailed := 0
 	for i := range d.reqs {
 		if d.reqs[i].failed() {
@@ -258,7 +258,7 @@ func TestDownsampleKeepsFailures(t *testing.T) {
 		t.Errorf("kept %d successful requests, want at most %d and not far fewer", len(okIdx), maxLatencyDots)
 	}
 	// Small runs are not thinned.
-	okIdx, failIdx = downsample(d.reqs[:1000], maxLatencyDots)
+	okIdx, failIdx, _ = downsample(d.reqs[:1000], maxLatencyDots)
 	if len(okIdx)+len(failIdx) != 1000 {
 		t.Errorf("1000 requests thinned to %d", len(okIdx)+len(failIdx))
 	}

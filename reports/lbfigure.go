@@ -4,6 +4,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -149,11 +150,15 @@ type dots struct {
 	xs, ys []float64
 	color  color.Color
 	radius vg.Length
+	shape  draw.GlyphDrawer // nil: a circle
 }
 
 func (d dots) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
-	sty := draw.GlyphStyle{Color: d.color, Radius: d.radius, Shape: draw.CircleGlyph{}}
+	sty := draw.GlyphStyle{Color: d.color, Radius: d.radius, Shape: d.shape}
+	if sty.Shape == nil {
+		sty.Shape = draw.CircleGlyph{}
+	}
 	q := float64(d.radius) / 3
 	type cell struct{ x, y int32 }
 	seen := make(map[cell]bool, len(d.xs))
@@ -222,8 +227,44 @@ func logAxis(a *plot.Axis, lo, hi float64) {
 		for i := range ticks {
 			ticks[i].Value = math.Log10(ticks[i].Value)
 		}
-		return ticks
+		return labelMin(ticks, min, max)
 	})
+}
+
+// labelMin makes sure the bottom of a log axis (values are log10, from
+// min to max) is labelled, so that a reader sees where the axis starts:
+// unless a labelled tick already sits there, it adds a tick at min
+// labelled with its value to two significant digits, and clears the
+// labels that would crowd it (within 7 % of the axis).
+func labelMin(ticks []plot.Tick, min, max float64) []plot.Tick {
+	span := max - min
+	if !(span > 0) {
+		return ticks
+	}
+	for _, t := range ticks {
+		if t.Label != "" && math.Abs(t.Value-min) <= 0.01*span {
+			return ticks
+		}
+	}
+	for i := range ticks {
+		if ticks[i].Value-min < 0.07*span {
+			ticks[i].Label = ""
+		}
+	}
+	return append([]plot.Tick{{Value: min, Label: fmtSig(math.Pow(10, min), 2)}}, ticks...)
+}
+
+// fmtSig writes v rounded to n significant digits: 0.16, 2.4, 130.
+func fmtSig(v float64, n int) string {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmtNum(v)
+	}
+	e := math.Floor(math.Log10(math.Abs(v))) - float64(n-1)
+	r := math.Round(v/math.Pow(10, e)) * math.Pow(10, e)
+	if e < 0 {
+		return strconv.FormatFloat(r, 'f', int(-e), 64)
+	}
+	return fmtNum(r)
 }
 
 // logRange pads [lo, hi] for a log axis; a range of one value (or none)

@@ -106,7 +106,7 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 	p.X.Min, p.X.Max = 0, float64(decades)
 	p.Add(gridLines{x: true, y: true})
 
-	table := &tableView{Head: []string{"group", "answered", "p50 (ms)", "p90 (ms)", "p99 (ms)", "p99.9 (ms)", "max (ms)"}}
+	table := &tableView{Head: []string{"group", "answered", "mean (ms)", "p50 (ms)", "p90 (ms)", "p99 (ms)", "p99.9 (ms)", "max (ms)"}}
 	lo, hi := math.Inf(1), 0.0
 	type line struct {
 		ys    []float64
@@ -134,7 +134,7 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 			name = "all requests"
 		}
 		lines = append(lines, line{ys, style, fmt.Sprintf("%s (%d answered)", name, g.n)})
-		row := []string{name, strconv.Itoa(g.n)}
+		row := []string{name, strconv.Itoa(g.n), fmtNum(math.Round(g.h.mean()) / 1e3)}
 		for _, v := range g.h.at(summaryPercentiles) {
 			row = append(row, fmtMs(v))
 		}

@@ -35,6 +35,9 @@ type Report struct {
 	Marks []Mark
 	// Sweep is set for a multi-seed sweep.
 	Sweep *Sweep
+	// SweepMetrics are the distributions over the seeds of a sweep of a
+	// load-balancer lab's metrics, one plot panel each.
+	SweepMetrics []SweepMetric
 	// Shares are the expected share of requests of each server of a group
 	// (from the weights), for the share plot. Nil when not a load-balancer
 	// lab.
@@ -99,6 +102,19 @@ type Sweep struct {
 	KSReference float64
 }
 
+// SweepMetric is the distribution of one metric over the seeds of a
+// sweep.
+type SweepMetric struct {
+	// Name is the metric's results.json name, with its unit
+	// ("p99_ms", "requests_failed", "health_down_delay_s").
+	Name string
+	// Values holds one value per seed that measured it.
+	Values []float64
+	// Lo and Hi bound the theoretical window, in the metric's unit; Hi >
+	// Lo when there is one.
+	Lo, Hi float64
+}
+
 // Plot file names (without extension).
 const (
 	timelineName = "timeline"
@@ -120,17 +136,31 @@ func Write(dir string, r Report) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("report: %w", err)
 		}
-		plots = append(plots, plotRef{
-			Name: f.name, PNG: data,
-			Caption: "State of each router and owner of each virtual IP over time. " +
-				"Dashed red lines are faults; shaded spans last until the fault is undone.",
-		})
+		caption := "State of each router, its effective priority under it, and owner of each virtual IP over time. " +
+			"CRASHED is a router whose host died (no priority 0 sent); STOP a clean shutdown. " +
+			"A magenta band marks a split brain: two or more routers MASTER at once, and the VIP row then names every owner. " +
+			"Dashed red lines are faults; shaded spans last until the fault is undone."
+		table := discardTable(r.History)
+		if table != nil {
+			caption += " Some adverts were discarded: the table counts them by cause and router " +
+				"(keepalived's counter names), as the routers reported at the end of the run."
+		}
+		plots = append(plots, plotRef{Name: f.name, PNG: data, Caption: caption, Table: table})
 	}
 	lb, err := writeLBFigures(dir, r)
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
 	plots = append(plots, lb...)
+	if f, t, ok := sweepMetricsFigure(r.Lab, r.SweepMetrics); ok {
+		data, err := writeFigure(dir, f)
+		if err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+		plots = append(plots, plotRef{Name: f.name, PNG: data, Table: t,
+			Caption: "Distribution over the seeds of each metric, one panel per metric: how many seeds gave each value. " +
+				"Where the theory bounds a metric (a detection delay), the green band is its window."})
+	}
 	if f, ok := histFigure(r.Sweep); ok {
 		data, err := writeFigure(dir, f)
 		if err != nil {

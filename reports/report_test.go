@@ -211,7 +211,7 @@ func TestTimelineModel(t *testing.T) {
 	for _, l := range tl.lanes {
 		names = append(names, l.name)
 	}
-	if got := strings.Join(names, ","); got != "r1,r2,VIP 10.77.0.100" {
+	if got := strings.Join(names, ","); got != "r1,priority,r2,priority,VIP 10.77.0.100" {
 		t.Fatalf("lanes = %s", got)
 	}
 	type bar struct {
@@ -225,8 +225,10 @@ func TestTimelineModel(t *testing.T) {
 		return out
 	}
 	want := [][]bar{
-		{{0, 3.4, "BACKUP"}, {3.4, 10, "MASTER"}, {10, 30, "STOP"}, {30, 33.609375, "BACKUP"}, {33.609375, 40, "MASTER"}},
+		{{0, 3.4, "BACKUP"}, {3.4, 10, "MASTER"}, {10, 30, "CRASHED"}, {30, 33.609375, "BACKUP"}, {33.609375, 40, "MASTER"}},
+		nil,
 		{{0, 13.2, "BACKUP"}, {13.2, 33.609375, "MASTER"}, {33.609375, 40, "BACKUP"}},
+		nil,
 		{{3.4, 10, "r1"}, {10, 13.2, "nobody"}, {13.2, 33.609375, "r2"}, {33.609375, 40, "r1"}},
 	}
 	for i, l := range tl.lanes {

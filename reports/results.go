@@ -32,6 +32,10 @@ type Results struct {
 	// Metrics holds figures with stable snake_case names that carry their
 	// unit (failover_s, p99_ms); values are numbers or maps of numbers.
 	Metrics map[string]any `json:"metrics"`
+	// Warnings are what the lab's embedded configurations hold that lblab
+	// does not model, each with its place (FILE:LINE:COL: FIELD: MSG (line
+	// N of r1's keepalived.conf)). Omitted when none.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Expectation is one checked expectation of a lab.

@@ -18,7 +18,7 @@ type outcome struct {
 	label  string // legend text
 	rank   int    // order: answers by class, then 5xx by code, then client errors
 	color  color.Color
-	counts []int // per bucket
+	counts [][]int // per panel, per bucket
 	total  int
 }
 
@@ -47,8 +47,12 @@ var (
 
 // classify returns the key, legend label and rank of a request's outcome:
 // its status class (2xx, 3xx, 4xx), its 5xx code, or with no answer its
-// client-side error class.
+// client-side error class; a request still in flight at the end is
+// "unknown", neither a success nor a failure.
 func classify(q *lbReq) (key, label string, rank int) {
+	if q.unknown() {
+		return "unknown", "unknown (in flight at the end)", 4000
+	}
 	if q.status == 0 {
 		e := q.err
 		if e == "" {
@@ -82,22 +86,31 @@ func classify(q *lbReq) (key, label string, rank int) {
 }
 
 // statusesFigure is the number of requests of each outcome per time
-// bucket of send time, as stacked bars (failures at the bottom); ok is
-// false without requests.
+// bucket of send time, as stacked bars (failures at the bottom, requests
+// still in flight at the end on top), one panel per group over a shared
+// time axis and count axis; ok is false without requests.
 func statusesFigure(d *lbData) (figure, bool) {
 	if len(d.reqs) == 0 {
 		return figure{}, false
 	}
+	groups := d.panelGroups()
 	byKey := map[string]*outcome{}
 	for i := range d.reqs {
 		q := &d.reqs[i]
 		key, label, rank := classify(q)
 		o, ok := byKey[key]
 		if !ok {
-			o = &outcome{key: key, label: label, rank: rank, counts: make([]int, d.nb)}
+			o = &outcome{key: key, label: label, rank: rank, counts: make([][]int, len(groups))}
+			for g := range groups {
+				o.counts[g] = make([]int, d.nb)
+			}
 			byKey[key] = o
 		}
-		o.counts[d.bucketOf(q.start)]++
+		for g, name := range groups {
+			if inPanel(q, name) {
+				o.counts[g][d.bucketOf(q.start)]++
+			}
+		}
 		o.total++
 	}
 	outs := make([]*outcome, 0, len(byKey))
@@ -121,6 +134,8 @@ func statusesFigure(d *lbData) (figure, bool) {
 			o.color = col3xx
 		case o.key == "4xx":
 			o.color = col4xx
+		case o.key == "unknown":
+			o.color = colUnknownReq
 		case o.rank >= 1000 && o.rank < 2000:
 			if c, ok := col5xx[o.rank-1000]; ok {
 				o.color = c
@@ -142,23 +157,33 @@ func statusesFigure(d *lbData) (figure, bool) {
 		return cmp.Compare(stackRank(a), stackRank(b))
 	})
 	ymax := 0
-	for b := 0; b < d.nb; b++ {
-		sum := 0
-		for _, o := range outs {
-			sum += o.counts[b]
+	for g := range groups {
+		for b := 0; b < d.nb; b++ {
+			sum := 0
+			for _, o := range outs {
+				sum += o.counts[g][b]
+			}
+			ymax = max(ymax, sum)
 		}
-		ymax = max(ymax, sum)
 	}
 
 	bucket := fmtNum(d.bucket) + " s"
-	p := timePlot(d.end, nil, "requests per "+bucket)
 	top := float64(max(ymax, 1))
-	p.Y.Tick.Marker = plot.TickerFunc(sparseTicks)
-	p.Y.Min, p.Y.Max = 0, top*1.1
-	p.Add(stackedBars{d: d, stack: stack})
-	// The bars fill the plot: faults in effect are a strip above them.
-	p.Add(faultShades{spans: d.shades, strip: true, lo: top * 1.025, hi: top * 1.1})
-	p.Add(faultLines{faults: d.faults})
+	var panels []*plot.Plot
+	for g, name := range groups {
+		p := timePlot(d.end, nil, "requests per "+bucket)
+		p.Title.Text = panelTitle(name)
+		if g < len(groups)-1 {
+			p.X.Label.Text = ""
+		}
+		p.Y.Tick.Marker = plot.TickerFunc(sparseTicks)
+		p.Y.Min, p.Y.Max = 0, top*1.1
+		p.Add(stackedBars{d: d, stack: stack, panel: g})
+		// The bars fill the plot: faults in effect are a strip above them.
+		p.Add(faultShades{spans: d.shades, strip: true, lo: top * 1.025, hi: top * 1.1})
+		p.Add(faultLines{faults: d.faults})
+		panels = append(panels, p)
+	}
 
 	var entries []legendEntry
 	n := len(d.reqs)
@@ -172,19 +197,22 @@ func statusesFigure(d *lbData) (figure, bool) {
 	tf := &timeFigure{
 		name:    statusesName,
 		title:   lbTitle("Outcome of the requests per "+bucket+" of send time", d.lab),
-		panels:  []*plot.Plot{p},
+		panels:  panels,
 		faults:  d.faults,
 		end:     d.end,
 		entries: entries,
-		panelH:  plotHeight - 70,
+		panelH:  panelHeight(len(panels)),
 	}
 	return tf.figure(), true
 }
 
 // stackRank orders outcomes in a stacked bar from the bottom: client
-// errors first, then 5xx, then 4xx, 3xx, 1xx and 2xx on top.
+// errors first, then 5xx, then 4xx, 3xx, 1xx, 2xx, and the requests
+// whose outcome is unknown on top.
 func stackRank(o *outcome) int {
 	switch {
+	case o.key == "unknown":
+		return 6
 	case o.rank >= 2000:
 		return 0
 	case o.rank >= 1000:
@@ -219,6 +247,7 @@ func fmtPct(k, n int) string {
 type stackedBars struct {
 	d     *lbData
 	stack []*outcome
+	panel int // index into each outcome's counts
 }
 
 func (s stackedBars) Plot(c draw.Canvas, p *plot.Plot) {
@@ -231,7 +260,7 @@ func (s stackedBars) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 		sum := 0
 		for _, o := range s.stack {
-			k := o.counts[b]
+			k := o.counts[s.panel][b]
 			if k == 0 {
 				continue
 			}
@@ -242,4 +271,52 @@ func (s stackedBars) Plot(c draw.Canvas, p *plot.Plot) {
 			}))
 		}
 	}
+}
+
+// outcomeTable counts the requests of each group by outcome, as Jepsen
+// sorts operations: ok (an answer from 200 to 399), failed (any other
+// answer, or none) and unknown (still in flight at the end), with the
+// success ratio ok ÷ requests (unknown ones count in the total, as
+// vegeta counts them). With several groups a last row sums them.
+func outcomeTable(d *lbData) *tableView {
+	t := &tableView{Head: []string{"group", "requests", "ok", "failed", "unknown (in flight at the end)", "success ratio"}}
+	type counts struct{ n, ok, failed, unknown int }
+	row := func(name string, c counts) {
+		ratio := "—"
+		if c.n > 0 {
+			ratio = fmtPct(c.ok, c.n) + " %"
+		}
+		t.Rows = append(t.Rows, []string{name, strconv.Itoa(c.n), strconv.Itoa(c.ok), strconv.Itoa(c.failed),
+			strconv.Itoa(c.unknown), ratio})
+	}
+	groups := d.panelGroups()
+	var all counts
+	for _, g := range groups {
+		var c counts
+		for i := range d.reqs {
+			q := &d.reqs[i]
+			if !inPanel(q, g) {
+				continue
+			}
+			c.n++
+			switch {
+			case q.unknown():
+				c.unknown++
+			case q.err == "" && q.status >= 200 && q.status < 400:
+				c.ok++
+			default:
+				c.failed++
+			}
+		}
+		all.n, all.ok, all.failed, all.unknown = all.n+c.n, all.ok+c.ok, all.failed+c.failed, all.unknown+c.unknown
+		name := panelTitle(g)
+		if name == "" {
+			name = "all requests"
+		}
+		row(name, c)
+	}
+	if len(groups) > 1 {
+		row("all groups", all)
+	}
+	return t
 }

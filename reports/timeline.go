@@ -6,7 +6,9 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/text"
@@ -14,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/vrrpsim"
 )
 
 // Timeline geometry, in data units of the y axis: each lane is 1 high.
@@ -45,9 +48,23 @@ func stateColor(state string) (fill, ink color.Color) {
 		return colInit, colText
 	case "STOP":
 		return colStop, color.White
+	case crashedState:
+		return colCrashed, color.White
 	}
 	return colUnknown, colText
 }
+
+// crashedState labels a router's STOP that a crash caused (its host died
+// or its agent was killed), drawn apart from a clean stop.
+const crashedState = "CRASHED"
+
+// Colours of the timeline's own marks.
+var (
+	colCrashed = rgb(0x7a, 0x12, 0x12)                           // dark red: died without a word
+	colSplit   = color.NRGBA{R: 0xc0, G: 0x1f, B: 0xc6, A: 0x30} // magenta wash: two masters
+	colSplitBd = rgb(0xc0, 0x1f, 0xc6)
+	colPrio    = rgb(0x44, 0x44, 0x44)
+)
 
 // tlBar is a coloured span of a lane with its label.
 type tlBar struct {
@@ -57,11 +74,34 @@ type tlBar struct {
 	label    string
 }
 
-// tlLane is one horizontal lane: a router or a VIP.
+// tlLane is one horizontal lane: a router, a router's priority track or
+// a VIP.
 type tlLane struct {
 	name string
 	y    float64 // centre
+	h    float64 // height in lanes (1 for a router or VIP)
 	bars []tlBar
+	// prio, for a priority track: the router's effective priority from
+	// each time on, in time order.
+	prio []tlPrio
+	vrid int // the lane's VRID (router and priority lanes)
+}
+
+// tlPrio is a router's effective priority from time t on.
+type tlPrio struct {
+	t float64
+	v int
+}
+
+// prioLaneH is the height of a priority track, in lanes.
+const prioLaneH = 0.6
+
+// tlSplit is a span during which two or more routers of one VRID were
+// MASTER at once (split brain).
+type tlSplit struct {
+	from, to float64
+	vrid     int
+	masters  []string // routers that were MASTER, in natural order
 }
 
 // tlFault is a fault line with its label.
@@ -88,7 +128,11 @@ type timeline struct {
 	faults []tlFault
 	shades []tlSpan
 	marks  []tlMark
+	splits []tlSplit
 	end    float64 // seconds
+	// prioLo and prioHi are the lowest and highest priority drawn on the
+	// priority tracks (one scale for every track).
+	prioLo, prioHi int
 
 	laneTop    float64 // top edge of the lane area
 	nMarkRows  int
@@ -121,14 +165,20 @@ type laneKey struct {
 func buildTimeline(r Report) (*timeline, bool) {
 	var end float64 = r.Duration.Seconds()
 	vrids := map[int]bool{}
-	hasVIP := false
+	hasVIP, hasPrio := false, false
+	crashes := map[string][]history.Stamp{} // target → times of faults that kill it
 	for _, e := range r.History {
 		end = math.Max(end, e.T.Seconds())
 		switch e.Kind {
 		case history.KindVRRP:
 			vrids[e.VRID] = true
+			hasPrio = hasPrio || e.Priority > 0
 		case history.KindVIP:
 			hasVIP = true
+		case history.KindFault:
+			if killsHost(e.Fault) {
+				crashes[e.Target] = append(crashes[e.Target], e.T)
+			}
 		}
 	}
 	if len(vrids) == 0 && !hasVIP {
@@ -147,11 +197,13 @@ func buildTimeline(r Report) (*timeline, bool) {
 	}
 	states := map[laneKey]*open{}
 	bars := map[laneKey][]tlBar{}
+	prios := map[laneKey][]tlPrio{}
+	vridOf := map[laneKey]int{}
 	var keys []laneKey
 	addState := func(k laneKey, o *open, to float64) {
 		if to > o.from {
 			fill, ink := stateColor(o.state)
-			bars[k] = append(bars[k], tlBar{from: o.from, to: to, fill: fill, ink: ink, label: strings.ToUpper(o.state)})
+			bars[k] = append(bars[k], tlBar{from: o.from, to: to, fill: fill, ink: ink, label: o.state})
 		}
 	}
 	// VIP lanes: owner bars from vip events.
@@ -161,6 +213,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 	}
 	vips := map[string]*vipOpen{}
 	vipBars := map[string][]tlBar{}
+	vipOwners := map[string]map[string]bool{}
 	var vipNames []string
 	ownerColor := map[string]color.Color{}
 	ownerFill := func(owner string) color.Color {
@@ -198,21 +251,33 @@ func buildTimeline(r Report) (*timeline, bool) {
 			if multi {
 				k.vrid = e.VRID
 			}
+			vridOf[k] = e.VRID
+			if p := prios[k]; e.Priority > 0 && (len(p) == 0 || p[len(p)-1].v != e.Priority) {
+				prios[k] = append(p, tlPrio{t: t, v: e.Priority})
+			}
+			state := strings.ToUpper(e.To)
+			if state == "STOP" && crashed(e, crashes[e.Router]) {
+				state = crashedState
+			}
 			o, ok := states[k]
 			if !ok {
 				keys = append(keys, k)
-				states[k] = &open{state: e.To, from: t}
+				states[k] = &open{state: state, from: t}
 				continue
 			}
-			if e.To == o.state {
+			if state == o.state {
 				continue // a priority change only
 			}
 			addState(k, o, t)
-			o.state, o.from = e.To, t
+			o.state, o.from = state, t
 		case history.KindVIP:
 			if e.VIP == "" {
 				continue
 			}
+			if vipOwners[e.VIP] == nil {
+				vipOwners[e.VIP] = map[string]bool{}
+			}
+			vipOwners[e.VIP][e.Owner] = true
 			o, ok := vips[e.VIP]
 			if !ok {
 				vipNames = append(vipNames, e.VIP)
@@ -225,7 +290,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 			addOwner(e.VIP, o, t)
 			o.owner, o.from = e.Owner, t
 		case history.KindFault:
-			tl.faults = append(tl.faults, tlFault{t: t, label: faultLabel(e.Fault, e.Target)})
+			tl.faults = append(tl.faults, tlFault{t: t, label: faultText(e)})
 			if _, starts := faultEnds[e.Fault]; starts {
 				key := e.Fault + "\x00" + e.Target
 				if _, already := openFaults[key]; !already {
@@ -259,7 +324,8 @@ func buildTimeline(r Report) (*timeline, bool) {
 	}
 	slices.SortStableFunc(tl.shades, func(a, b tlSpan) int { return cmp.Compare(a.from, b.from) })
 
-	// Lanes, routers first (top), then VIPs.
+	// Lanes, routers first (top) each with its priority track under it,
+	// then VIPs.
 	slices.SortFunc(keys, func(a, b laneKey) int {
 		if c := naturalCompare(a.router, b.router); c != 0 {
 			return c
@@ -267,21 +333,73 @@ func buildTimeline(r Report) (*timeline, bool) {
 		return cmp.Compare(a.vrid, b.vrid)
 	})
 	slices.SortFunc(vipNames, naturalCompare)
-	n := len(keys) + len(vipNames)
-	i := 0
+	tl.prioLo, tl.prioHi = math.MaxInt, math.MinInt
 	for _, k := range keys {
 		name := k.router
 		if multi {
 			name = fmt.Sprintf("%s VRID %d", k.router, k.vrid)
 		}
-		tl.lanes = append(tl.lanes, tlLane{name: name, y: float64(n - 1 - i), bars: bars[k]})
-		i++
+		tl.lanes = append(tl.lanes, tlLane{name: name, h: 1, bars: bars[k], vrid: vridOf[k]})
+		if hasPrio && len(prios[k]) > 0 {
+			tl.lanes = append(tl.lanes, tlLane{name: "priority", h: prioLaneH, prio: prios[k], vrid: vridOf[k]})
+			for _, p := range prios[k] {
+				tl.prioLo, tl.prioHi = min(tl.prioLo, p.v), max(tl.prioHi, p.v)
+			}
+		}
 	}
+
+	// Split brain: spans where two or more routers of a VRID are MASTER.
+	byVRID := map[int][]string{}
+	masters := map[string][]tlBar{}
+	for _, k := range keys {
+		name := k.router
+		byVRID[vridOf[k]] = append(byVRID[vridOf[k]], name)
+		for _, b := range bars[k] {
+			if b.label == "MASTER" {
+				masters[name+"\x00"+strconv.Itoa(vridOf[k])] = append(masters[name+"\x00"+strconv.Itoa(vridOf[k])], b)
+			}
+		}
+	}
+	vridList := make([]int, 0, len(byVRID))
+	for v := range byVRID {
+		vridList = append(vridList, v)
+	}
+	slices.Sort(vridList)
+	for _, v := range vridList {
+		routers := byVRID[v]
+		spans := map[string][]tlBar{}
+		for _, rt := range routers {
+			spans[rt] = masters[rt+"\x00"+strconv.Itoa(v)]
+		}
+		tl.splits = append(tl.splits, splitBrain(v, routers, spans)...)
+	}
+
 	for _, v := range vipNames {
-		tl.lanes = append(tl.lanes, tlLane{name: "VIP " + v, y: float64(n - 1 - i), bars: vipBars[v]})
-		i++
+		vb := vipBars[v]
+		// During a split brain of a VRID whose routers hold this VIP, the
+		// VIP row names every owner: both answer ARP for it.
+		for _, sp := range tl.splits {
+			mine := false
+			for _, m := range sp.masters {
+				mine = mine || vipOwners[v][m]
+			}
+			if mine || len(tl.splits) > 0 && len(vridList) == 1 {
+				vb = overlayBar(vb, tlBar{from: sp.from, to: sp.to, fill: colSplitBd, ink: color.White,
+					label: strings.Join(sp.masters, " + ")})
+			}
+		}
+		tl.lanes = append(tl.lanes, tlLane{name: "VIP " + v, h: 1, bars: vb})
 	}
-	tl.laneTop = float64(n) - 0.5
+	total := 0.0
+	for _, l := range tl.lanes {
+		total += l.h
+	}
+	cum := 0.0
+	for i := range tl.lanes {
+		tl.lanes[i].y = total - 0.5 - (cum + tl.lanes[i].h/2)
+		cum += tl.lanes[i].h
+	}
+	tl.laneTop = total - 0.5
 
 	for _, m := range r.Marks {
 		from, to := m.From.Seconds(), m.To.Seconds()
@@ -292,6 +410,102 @@ func buildTimeline(r Report) (*timeline, bool) {
 	}
 	tl.layout()
 	return tl, true
+}
+
+// killsHost reports whether a fault of this kind kills a host or its
+// agent without a clean shutdown.
+func killsHost(kind string) bool {
+	switch kind {
+	case "crash", "kill", "power_off":
+		return true
+	}
+	return false
+}
+
+// crashed reports whether a router's move to STOP was a crash: its reason
+// says so ("host crashed"), or a crash of its host came at that moment
+// (within a millisecond).
+func crashed(e history.Event, crashes []history.Stamp) bool {
+	if strings.Contains(e.Reason, "crash") || strings.Contains(e.Reason, "killed") {
+		return true
+	}
+	for _, t := range crashes {
+		if d := e.T - t; d >= 0 && d <= history.Stamp(time.Millisecond) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitBrain returns the spans of VRID vrid in which two or more of the
+// routers were MASTER, from each router's MASTER bars.
+func splitBrain(vrid int, routers []string, spans map[string][]tlBar) []tlSplit {
+	var cuts []float64
+	for _, rt := range routers {
+		for _, b := range spans[rt] {
+			cuts = append(cuts, b.from, b.to)
+		}
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	var out []tlSplit
+	for i := 0; i+1 < len(cuts); i++ {
+		mid := (cuts[i] + cuts[i+1]) / 2
+		var who []string
+		for _, rt := range routers {
+			for _, b := range spans[rt] {
+				if b.from <= mid && mid < b.to {
+					who = append(who, rt)
+					break
+				}
+			}
+		}
+		if len(who) < 2 {
+			continue
+		}
+		slices.SortFunc(who, naturalCompare)
+		if n := len(out); n > 0 && out[n-1].to == cuts[i] && slices.Equal(out[n-1].masters, who) {
+			out[n-1].to = cuts[i+1]
+			continue
+		}
+		out = append(out, tlSplit{from: cuts[i], to: cuts[i+1], vrid: vrid, masters: who})
+	}
+	return out
+}
+
+// overlayBar lays bar o over the bars of a lane: the bars it covers are
+// cut around it.
+func overlayBar(bars []tlBar, o tlBar) []tlBar {
+	var out []tlBar
+	for _, b := range bars {
+		if b.to <= o.from || b.from >= o.to {
+			out = append(out, b)
+			continue
+		}
+		if b.from < o.from {
+			l := b
+			l.to = o.from
+			out = append(out, l)
+		}
+		if b.to > o.to {
+			r := b
+			r.from = o.to
+			out = append(out, r)
+		}
+	}
+	out = append(out, o)
+	slices.SortStableFunc(out, func(a, b tlBar) int { return cmp.Compare(a.from, b.from) })
+	return out
+}
+
+// faultText labels a fault line: "crash r1", or, when the lab named the
+// fault otherwise than "KIND TARGET", "NAME (crash r1)".
+func faultText(e history.Event) string {
+	label := faultLabel(e.Fault, e.Target)
+	if e.Name != "" && e.Name != e.Fault+" "+e.Target && e.Name != label {
+		label = e.Name + " (" + label + ")"
+	}
+	return label
 }
 
 // faultLabel names a fault for the plot: "crash r1", "link down r1:eth0".
@@ -434,7 +648,23 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 
 	// Lane backgrounds, so an unknown state shows as an empty lane.
 	for _, l := range tl.lanes {
+		if l.prio != nil {
+			rect(rgb(0xfa, 0xfa, 0xfa), x0, x1, trY(l.y-l.h*0.42), trY(l.y+l.h*0.42))
+			continue
+		}
 		rect(rgb(0xf4, 0xf4, 0xf4), x0, x1, trY(l.y-barFrac/2), trY(l.y+barFrac/2))
+	}
+	// Split brain: a magenta wash over every lane, edged top and bottom.
+	for _, sp := range tl.splits {
+		sx0, sx1 := trX(sp.from), trX(sp.to)
+		if w := sx1 - sx0; w < 2 {
+			// a split brain of a few microseconds is still one: keep it visible
+			sx0, sx1 = sx0-(2-w)/2, sx1+(2-w)/2
+		}
+		rect(colSplit, sx0, sx1, laneBot, laneTop)
+		edge := draw.LineStyle{Color: colSplitBd, Width: 2.5}
+		c.StrokeLine2(edge, sx0, laneTop, sx1, laneTop)
+		c.StrokeLine2(edge, sx0, laneBot, sx1, laneBot)
 	}
 	// Vertical grid at the major ticks of the time axis.
 	grid := draw.LineStyle{Color: colGrid, Width: vg.Points(0.6)}
@@ -453,6 +683,10 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 	btext := textStyle(barTextSize, colText)
 	btext.XAlign, btext.YAlign = draw.XCenter, draw.YCenter
 	for _, l := range tl.lanes {
+		if l.prio != nil {
+			tl.plotPriority(c, trX, trY, l)
+			continue
+		}
 		y0, y1 := trY(l.y-barFrac/2), trY(l.y+barFrac/2)
 		for _, b := range l.bars {
 			bx0, bx1 := trX(b.from), trX(b.to)
@@ -519,6 +753,41 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
+// plotPriority draws a priority track: the router's effective priority
+// as a step line on the scale shared by every track, with its value
+// written at the start and at each change (where there is room).
+func (tl *timeline) plotPriority(c draw.Canvas, trX, trY func(float64) vg.Length, l tlLane) {
+	yOf := func(v int) vg.Length {
+		f := 0.5
+		if tl.prioHi > tl.prioLo {
+			f = float64(v-tl.prioLo) / float64(tl.prioHi-tl.prioLo)
+		}
+		return trY(l.y - l.h*0.3 + f*l.h*0.5)
+	}
+	var pts []vg.Point
+	for i, p := range l.prio {
+		x, y := trX(p.t), yOf(p.v)
+		if i > 0 {
+			pts = append(pts, vg.Point{X: x, Y: pts[len(pts)-1].Y})
+		}
+		pts = append(pts, vg.Point{X: x, Y: y})
+	}
+	pts = append(pts, vg.Point{X: trX(tl.end), Y: pts[len(pts)-1].Y})
+	c.StrokeLines(draw.LineStyle{Color: colPrio, Width: 1.3}, c.ClipLinesXY(pts)...)
+	sty := textStyle(7.5, colPrio)
+	sty.YAlign = draw.YBottom
+	next := c.Min.X - 1
+	for _, p := range l.prio {
+		txt := strconv.Itoa(p.v)
+		x := trX(p.t) + 2
+		if x < next || x+sty.Width(txt) > c.Max.X {
+			continue
+		}
+		c.FillText(sty, vg.Point{X: x, Y: yOf(p.v) + 1}, txt)
+		next = x + sty.Width(txt) + 4
+	}
+}
+
 // labelBox writes txt on a translucent white box, so that it stays
 // readable over grid lines and shading.
 func labelBox(c draw.Canvas, sty text.Style, pt vg.Point, txt string) {
@@ -546,7 +815,7 @@ func timelineFigure(r Report) (figure, bool) {
 	if r.Results.Seeds == 0 && (r.Results.Seed != 0 || r.Results.Mode != "") {
 		title += fmt.Sprintf(" (seed %d)", r.Results.Seed)
 	}
-	p := newPlot(title)
+	p := newPlot("")
 	tl.axes(p)
 
 	// Grow the figure with the number of lanes and annotation rows, so
@@ -559,11 +828,32 @@ func timelineFigure(r Report) (figure, bool) {
 		{"BACKUP", swatch(colBackup)},
 		{"FAULT", swatch(colFault)},
 		{"INIT", swatch(colInit)},
-		{"STOP", swatch(colStop)},
-		{"fault", lineSwatch(draw.LineStyle{Color: colFaultRed, Width: 1.2, Dashes: []vg.Length{4, 3}})},
-		{"fault in effect", swatch(colShade)},
+		{"STOP (clean shutdown)", swatch(colStop)},
 	}
-	return figure{name: timelineName, height: h, draw: withLegend(p, entries)}, true
+	crashedSeen, prioSeen := false, false
+	for _, l := range tl.lanes {
+		prioSeen = prioSeen || l.prio != nil
+		for _, b := range l.bars {
+			crashedSeen = crashedSeen || b.label == crashedState
+		}
+	}
+	if crashedSeen {
+		entries = append(entries, legendEntry{"CRASHED (host died)", swatch(colCrashed)})
+	}
+	if len(tl.splits) > 0 {
+		entries = append(entries, legendEntry{"split brain: 2+ MASTER at once", swatch(colSplitBd)})
+	}
+	if prioSeen {
+		entries = append(entries, legendEntry{"effective priority", lineSwatch(draw.LineStyle{Color: colPrio, Width: 1.3})})
+	}
+	entries = append(entries,
+		legendEntry{"fault", lineSwatch(faultLineStyle)},
+		legendEntry{"fault in effect", swatch(colShade)},
+	)
+	// The legend may wrap over several rows: timeFigure lays them out.
+	tf := &timeFigure{name: timelineName, title: title, panels: []*plot.Plot{p}, entries: entries,
+		panelH: h - 24 - titleSpace - legendStrip}
+	return tf.figure(), true
 }
 
 // naturalCompare orders strings with embedded numbers by value: r2 < r10.
@@ -597,3 +887,43 @@ func naturalCompare(a, b string) int {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// discardTable lists the adverts the routers discarded, from the
+// history's vrrp_stats events whose counter is a drop cause: one row per
+// cause, router and instance, by router then cause. Nil when none was
+// discarded.
+func discardTable(events []history.Event) *tableView {
+	type row struct {
+		router, instance, cause string
+		vrid                    int
+		n                       uint64
+	}
+	var rows []row
+	for _, e := range events {
+		if e.Kind != history.KindVRRPStats || e.Count == 0 {
+			continue
+		}
+		if st, ok := vrrpsim.ParseStat(e.Counter); !ok || !st.IsDrop() {
+			continue
+		}
+		rows = append(rows, row{e.Router, e.Instance, e.Counter, e.VRID, e.Count})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if c := naturalCompare(a.router, b.router); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.vrid, b.vrid); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.cause, b.cause)
+	})
+	t := &tableView{Head: []string{"adverts discarded: cause", "router", "instance (VRID)", "count"}}
+	for _, r := range rows {
+		t.Rows = append(t.Rows, []string{r.cause, r.router, fmt.Sprintf("%s (%d)", r.instance, r.vrid),
+			strconv.FormatUint(r.n, 10)})
+	}
+	return t
+}

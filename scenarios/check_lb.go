@@ -307,6 +307,11 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 	}
 	m := v.metrics
 	m["requests_sent"], m["requests_ok"], m["requests_failed"], m["requests_in_flight"] = sent, ok, failed, inFlight
+	// Jepsen's third outcome: in flight at the end, neither ok nor failed.
+	m["requests_unknown"] = inFlight
+	if total > 0 {
+		m["success_ratio"] = math.Round(float64(ok)/float64(total)*1e6) / 1e6
+	}
 	for _, code := range []int{500, 502, 503, 504} {
 		m[fmt.Sprintf("errors_%d", code)] = statuses[code]
 	}
@@ -316,6 +321,11 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 	ls := latencies(events, "", Window{}, end)
 	if len(ls) > 0 {
 		m["p50_ms"], m["p99_ms"], m["max_ms"] = ms(percentile(ls, 50)), ms(percentile(ls, 99)), ms(ls[len(ls)-1])
+		var sum time.Duration
+		for _, l := range ls {
+			sum += l
+		}
+		m["mean_ms"] = ms(sum / time.Duration(len(ls)))
 	}
 	byBackend := map[string]any{}
 	groups := make([]string, 0, len(shares))
@@ -342,7 +352,7 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 		m["sessions_moved"] = moved
 	}
 	x := reports.Expectation{Name: "every request sent is accounted for", Passed: total == sent,
-		Observed: fmt.Sprintf("%d sent; %d in the history: %d ok, %d failed, %d in flight at the end", sent, total, ok, failed, inFlight),
+		Observed: fmt.Sprintf("%d sent; %d in the history: %d ok, %d failed, %d unknown (in flight at the end)", sent, total, ok, failed, inFlight),
 		Expected: fmt.Sprintf("%d in the history", sent)}
 	v.expectations = append(v.expectations, x)
 	v.passed = v.passed && x.Passed

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lblab/lblab/units"
 )
 
 // Error is one problem in a lab file, with its place.
@@ -18,7 +20,12 @@ type Error struct {
 	Msg string
 }
 
-// Error formats the problem as FILE:LINE:COL: FIELD: MSG.
+// maxMsg bounds the message of an Error, in bytes: the place of a problem
+// and one line of text, whatever a broken file holds.
+const maxMsg = 512
+
+// Error formats the problem as FILE:LINE:COL: FIELD: MSG, with FIELD and
+// MSG cut to a line's worth each (a field path may hold a key of the file).
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
@@ -27,10 +34,10 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	if e.Field != "" {
-		b.WriteString(e.Field)
+		b.WriteString(units.CutN(e.Field, 2*units.QuoteMax))
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(units.CutN(e.Msg, maxMsg))
 	return b.String()
 }
 

@@ -26,8 +26,8 @@ type Lab struct {
 	// TeachingZh is Teaching in Simplified Chinese, shown by --lang zh.
 	// Default: Teaching.
 	TeachingZh string `yaml:"teaching_zh"`
-	// Duration is how long the lab runs (virtual time in the simulator).
-	// Default 30s.
+	// Duration is how long the lab runs (virtual time in the simulator,
+	// real time on real hosts). Default 30s; at most 24h (MaxDuration).
 	Duration units.Duration `yaml:"duration"`
 	// Topology lists the L2 segments and the hosts on them.
 	Topology Topology `yaml:"topology"`
@@ -40,7 +40,8 @@ type Lab struct {
 	Nginx string `yaml:"nginx"`
 	// Backends are the simulated servers behind the load balancer.
 	Backends []simproxy.BackendSpec `yaml:"backends"`
-	// Clients are the simulated users and the load they send.
+	// Clients are the simulated users and the load they send; open-loop
+	// clients send at most MaxRequests in all (rate × time).
 	Clients []simproxy.ClientSpec `yaml:"clients"`
 	// Network sets the load balancer's latencies.
 	Network *LBNetwork `yaml:"network"`
@@ -53,6 +54,8 @@ type Lab struct {
 
 	// imported is true when LB came from the nginx field.
 	imported bool
+	// warnings are those of the embedded configurations (Warnings).
+	warnings []Warning
 	// lang is the language the lab was localized to (see Localized): ""
 	// or reports.LangEnglish for English, reports.LangChinese.
 	lang string

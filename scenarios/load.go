@@ -13,7 +13,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/lblab/lblab/proxy/nginxconf"
@@ -24,8 +23,11 @@ import (
 // LoadFile reads and validates the lab file at path, after applying the
 // --set overrides (PATH=VALUE).
 func LoadFile(path string, sets []string) (*Lab, error) {
-	src, err := os.ReadFile(path)
+	src, err := ReadFile(path)
 	if err != nil {
+		if _, ok := err.(Errors); ok {
+			return nil, err
+		}
 		return nil, &InputError{fmt.Errorf("lab %s: %w", path, err)}
 	}
 	return Parse(path, src, sets)
@@ -45,6 +47,10 @@ func diskBeside(labPath string) readBeside {
 	}
 }
 
+// maxErrors is how many problems of one file are listed; the rest are
+// counted.
+const maxErrors = 50
+
 // Parse reads and validates a lab from src; name is used in errors. Each
 // of sets is PATH=VALUE: PATH is a field path as errors print it
 // (vrrp.vrrp_instance[1].priority, faults[0].at) and VALUE is YAML. Every
@@ -54,8 +60,10 @@ func Parse(name string, src []byte, sets []string) (*Lab, error) {
 }
 
 func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, error) {
-	file, err := parser.ParseBytes(src, 0)
-	if err != nil {
+	file, err := parseYAML(name, src)
+	if e, ok := err.(*Error); ok {
+		return nil, Errors{e}
+	} else if err != nil {
 		return nil, Errors{yamlError(name, nil, err)}
 	}
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
@@ -66,34 +74,24 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 		return nil, Errors{{File: name, Msg: err.Error()}}
 	}
 	var lab Lab
-	if err := yaml.NodeToValue(file.Docs[0].Body, &lab, yaml.DisallowUnknownField()); err != nil {
-		e := yamlError(name, file, err)
+	if err := decodeNode(file.Docs[0].Body, &lab); err != nil {
+		e := decodeError(name, file, err)
 		relocateSet(e, setPaths)
 		return nil, Errors{e}
 	}
+	at := &places{file: file}
 	if lab.Nginx != "" && lab.LB == nil {
-		if errs := importNginx(name, file, &lab, beside); len(errs) > 0 {
+		if errs := importNginx(name, at, &lab, beside); len(errs) > 0 {
 			return nil, errs
 		}
 	}
 	if lab.VRRP != nil && len(lab.VRRP.Keepalived) > 0 {
-		if errs := importKeepalived(name, file, &lab); len(errs) > 0 {
+		if errs := importKeepalived(name, at, &lab); len(errs) > 0 {
 			return nil, errs
 		}
 	}
-	var errs Errors
-	for _, p := range validate(&lab) {
-		e := &Error{File: name, Field: p.path, Msg: p.msg}
-		if node := findNode(file, p.path); node != nil {
-			tk := node.GetToken()
-			e.Line, e.Column = tk.Position.Line, tk.Position.Column
-		}
-		relocateSet(e, setPaths)
-		errs = append(errs, e)
-	}
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		return nil, errs
+	if problems := validate(&lab); len(problems) > 0 {
+		return nil, placed(name, at, problems, setPaths)
 	}
 	return &lab, nil
 }
@@ -101,7 +99,7 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 // importNginx fills lab.LB from the lab's nginx field: inline text (it
 // holds a brace) or a file beside the lab. Errors in inline text point at
 // the lab's lines.
-func importNginx(name string, file *ast.File, lab *Lab, beside readBeside) Errors {
+func importNginx(name string, at *places, lab *Lab, beside readBeside) Errors {
 	text, src := lab.Nginx, name
 	inline := strings.Contains(text, "{")
 	if !inline {
@@ -121,7 +119,7 @@ func importNginx(name string, file *ast.File, lab *Lab, beside readBeside) Error
 		return Errors{{File: name, Field: "nginx", Msg: err.Error()}}
 	}
 	base := 0
-	if node := findNode(file, "nginx"); inline && node != nil {
+	if node := at.find("nginx"); inline && node != nil {
 		base = node.GetToken().Position.Line
 	}
 	var out Errors
@@ -141,7 +139,7 @@ func importNginx(name string, file *ast.File, lab *Lab, beside readBeside) Error
 
 // importKeepalived turns each host's keepalived.conf text into the lab's
 // scripts and instances. Errors point at the lab's lines.
-func importKeepalived(name string, file *ast.File, lab *Lab) Errors {
+func importKeepalived(name string, at *places, lab *Lab) Errors {
 	var out Errors
 	hosts := make([]string, 0, len(lab.VRRP.Keepalived))
 	for h := range lab.VRRP.Keepalived {
@@ -154,10 +152,11 @@ func importKeepalived(name string, file *ast.File, lab *Lab) Errors {
 	for _, host := range hosts {
 		field := "vrrp.keepalived." + host
 		base := 0
-		if node := findNode(file, field); node != nil {
+		if node := at.find(field); node != nil {
 			base = node.GetToken().Position.Line
 		}
-		conf, _, err := keepalived.Parse(host, []byte(lab.VRRP.Keepalived[host]))
+		conf, kws, err := keepalived.Parse(host, []byte(lab.VRRP.Keepalived[host]))
+		lab.warnings = append(lab.warnings, keepalivedWarnings(name, field, host, base, kws)...)
 		if err != nil {
 			var kes keepalived.Errors
 			if !errors.As(err, &kes) {
@@ -237,7 +236,7 @@ func yamlError(name string, file *ast.File, err error) *Error {
 	var unknown *yaml.UnknownFieldError
 	if errors.As(err, &unknown) {
 		field := strings.Trim(strings.TrimPrefix(unknown.Message, "unknown field "), `"`)
-		e.Msg = fmt.Sprintf("unknown field %q", field)
+		e.Msg = "unknown field " + units.Quote(field)
 		names := knownFields()
 		if e.Field != "" {
 			names = fieldsAt(parentPath(e.Field))
@@ -248,7 +247,7 @@ func yamlError(name string, file *ast.File, err error) *Error {
 	}
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) {
-		what := strconv.Quote(tk.Value)
+		what := units.Quote(tk.Value)
 		if typeErr.SrcType != nil {
 			switch typeErr.SrcType.Kind() {
 			case reflect.Slice, reflect.Array:
@@ -357,19 +356,55 @@ func joinPath(prefix, key string) string {
 	return prefix + "." + key
 }
 
-// findNode returns the node at a field path, or the nearest ancestor that
-// exists (so a missing field points at its parent).
-func findNode(file *ast.File, field string) ast.Node {
-	for p := field; p != ""; p = parentPath(p) {
-		yp, err := yaml.PathString("$." + p)
-		if err != nil {
-			continue
+// places finds the node at a field path of a parsed file. It indexes
+// every path of the file in one walk, the first time it is asked, so that
+// placing many problems costs one walk and not one each.
+type places struct {
+	file  *ast.File
+	index map[string]ast.Node
+}
+
+// find returns the node at a field path, or at the nearest ancestor that
+// exists (so a missing field points at its parent), or nil.
+func (pl *places) find(field string) ast.Node {
+	if pl.index == nil {
+		pl.index = map[string]ast.Node{}
+		if len(pl.file.Docs) > 0 {
+			indexNodes(pl.index, pl.file.Docs[0].Body, "")
 		}
-		if node, err := yp.FilterFile(file); err == nil && node != nil {
+	}
+	for p := field; p != ""; p = parentPath(p) {
+		if node := pl.index[p]; node != nil {
 			return node
 		}
 	}
 	return nil
+}
+
+// indexNodes records the value node of every field path under node.
+func indexNodes(index map[string]ast.Node, node ast.Node, prefix string) {
+	switch n := node.(type) {
+	case *ast.MappingNode:
+		for _, v := range n.Values {
+			indexNodes(index, v, prefix)
+		}
+	case *ast.MappingValueNode:
+		key := joinPath(prefix, n.Key.GetToken().Value)
+		if _, dup := index[key]; !dup {
+			index[key] = n.Value
+		}
+		indexNodes(index, n.Value, key)
+	case *ast.SequenceNode:
+		for i, v := range n.Values {
+			p := prefix + "[" + strconv.Itoa(i) + "]"
+			index[p] = v
+			indexNodes(index, v, p)
+		}
+	case *ast.TagNode:
+		indexNodes(index, n.Value, prefix)
+	case *ast.AnchorNode:
+		indexNodes(index, n.Value, prefix)
+	}
 }
 
 func parentPath(p string) string {
@@ -388,16 +423,16 @@ func applySets(file *ast.File, sets []string) ([]string, error) {
 		path, value, ok := strings.Cut(s, "=")
 		path = strings.TrimPrefix(strings.TrimSpace(path), "$.")
 		if !ok || path == "" {
-			return nil, fmt.Errorf("--set %q: want PATH=VALUE, e.g. faults[0].at=15s", s)
+			return nil, fmt.Errorf("--set %s: want PATH=VALUE, e.g. faults[0].at=15s", units.Quote(s))
 		}
 		yp, err := yaml.PathString("$." + path)
 		if err != nil {
 			return nil, fmt.Errorf("--set %s: bad path: %v", path, err)
 		}
 		if _, err := yp.FilterFile(file); err == nil {
-			vf, err := parser.ParseBytes([]byte(value), 0)
+			vf, err := parseYAML("--set "+path, []byte(value))
 			if err != nil || len(vf.Docs) == 0 || vf.Docs[0].Body == nil {
-				return nil, fmt.Errorf("--set %s: value %q is not YAML", path, value)
+				return nil, fmt.Errorf("--set %s: value %s is not YAML", path, units.Quote(value))
 			}
 			if err := yp.ReplaceWithNode(file, vf.Docs[0].Body); err != nil {
 				return nil, fmt.Errorf("--set %s: %v", path, err)
@@ -437,8 +472,12 @@ func relocateSet(e *Error, setPaths []string) {
 	}
 }
 
-// suggest returns the name among names closest to a misspelt field.
+// suggest returns the name among names closest to a misspelt field ("" for
+// a field longer than any name could be, which is not worth the time).
 func suggest(field string, names []string) string {
+	if len(field) > units.QuoteMax {
+		return ""
+	}
 	best, bestDist := "", 3
 	for _, name := range names {
 		if d := editDistance(field, name); d < bestDist {

@@ -158,7 +158,7 @@ func TestParseReportsPlaceOfError(t *testing.T) {
 		},
 		{
 			name: "mapping where a duration goes", old: "duration: 20s", new: "duration: {}", at: "{}",
-			field: "duration", msg: `"{}" is not a duration`,
+			field: "duration", msg: `a mapping is not a duration`,
 		},
 		{
 			name: "unsupported authentication", old: "auth_type: PASS", new: "auth_type: AH", at: "AH",
@@ -240,9 +240,9 @@ func TestParseSyntaxError(t *testing.T) {
 		minLine, maxLine int
 	}{
 		{"unclosed flow list", `title: "VRRP`, `title: ["VRRP`, 2, 3},
-		{"bad indentation", "      host: r2\n", "     host: r2\n", 48, 50},
-		{"tab indentation", "      host: r2\n", "\thost: r2\n", 48, 50},
-		{"unclosed quote", `auth_pass: "1111"}`, `auth_pass: "1111}`, 46, 78},
+		{"bad indentation", "      host: r2\n", "     host: r2\n", 41, 43},
+		{"tab indentation", "      host: r2\n", "\thost: r2\n", 41, 43},
+		{"unclosed quote", `auth_pass: "1111"}`, `auth_pass: "1111}`, 39, 67},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := parseErrors(t, variant(t, failoverSource(t), tc.old, tc.new), nil)

@@ -51,7 +51,7 @@ func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v ve
 	o := &Outcome{
 		Lab: lab, Seed: seed, Events: events, Marks: v.marks,
 		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted,
-			Interrupted: interrupted, Expectations: v.expectations, Metrics: v.metrics},
+			Interrupted: interrupted, Expectations: v.expectations, Metrics: v.metrics, Warnings: lab.warningTexts()},
 	}
 	if interrupted {
 		o.Results.Metrics["ran_s"] = reached.Seconds()

@@ -56,6 +56,23 @@ var _ = Describe("load-balancer labs", Label("sim"), func() {
 		})
 	}
 
+	It("counts requests in flight at the end as unknown, not failed (least-conn-vs-round-robin)", func() {
+		o := run(load("least-conn-vs-round-robin"), 1)
+		m := o.Results.Metrics
+		Expect(m["requests_unknown"]).To(BeNumerically(">", 0))
+		Expect(m["requests_unknown"]).To(Equal(m["requests_in_flight"]))
+		Expect(m["requests_failed"]).To(Equal(0))
+		Expect(m["success_ratio"]).To(BeNumerically(">", 0.99))
+		Expect(m["mean_ms"]).To(BeNumerically(">", 0))
+		dir := GinkgoT().TempDir()
+		_, err := o.Write(dir)
+		Expect(err).NotTo(HaveOccurred())
+		svg, err := os.ReadFile(filepath.Join(dir, "latency.svg"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(svg)).To(ContainSubstring("failed: 5xx or no answer (all 0)"))
+		Expect(string(svg)).To(ContainSubstring("unknown: in flight at the end"))
+	})
+
 	It("gives byte-identical histories for the same seed", func() {
 		lab := load("backend-crash")
 		text := func(seed uint64) string {

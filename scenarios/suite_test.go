@@ -3,6 +3,8 @@ package scenarios_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -68,6 +70,32 @@ var _ = Describe("the catalog in the simulator", Label("sim"), func() {
 			Expect(o.Results.Passed).To(BeTrue())
 		})
 	}
+
+	It("records the adverts a wrong password discards, one vrrp_stats event per router, and the report tables them", func() {
+		o := run(load("vrrp-failover", "vrrp.vrrp_instance[1].authentication.auth_pass=2222"), 1)
+		var stats []history.Event
+		for _, e := range o.Events {
+			if e.Kind == history.KindVRRPStats {
+				stats = append(stats, e)
+			}
+		}
+		Expect(stats).To(HaveLen(2))
+		for _, e := range stats {
+			Expect(e.Counter).To(Equal("auth_failure"))
+			Expect(e.Count).To(BeNumerically(">", 5))
+		}
+		dir := GinkgoT().TempDir()
+		_, err := o.Write(dir)
+		Expect(err).NotTo(HaveOccurred())
+		page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(page)).To(ContainSubstring("<th>adverts discarded: cause</th>"))
+		Expect(string(page)).To(ContainSubstring("<td>auth_failure</td><td class=\"num\">r2</td>"))
+		// Agreeing routers discard nothing, and their history has no such event.
+		for _, e := range run(load("vrrp-failover"), 1).Events {
+			Expect(e.Kind).NotTo(Equal(history.KindVRRPStats))
+		}
+	})
 
 	It("gives byte-identical histories for the same seed and different ones for another", func() {
 		lab := load("vrrp-failover")

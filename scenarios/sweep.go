@@ -31,6 +31,25 @@ type SweepOutcome struct {
 	// for a sweep on real hosts), drawn under Values in the report.
 	Reference      []float64
 	ReferenceLabel string
+	// Metrics are the distributions over the seeds of a load-balancer
+	// lab's metrics (failed requests, p99, detection delays), each with
+	// its theoretical window where one exists.
+	Metrics []reports.SweepMetric
+	// KeepHistories makes Write write every seed's history; by default
+	// only the histories of the seeds that failed are written (and kept
+	// in memory: RunSweep drops the others as each seed ends).
+	KeepHistories bool
+}
+
+// SweepOptions tunes a sweep.
+type SweepOptions struct {
+	// Workers is how many seeds run at once; 0 means GOMAXPROCS. Use 1
+	// for real hosts, whose timing must not be disturbed.
+	Workers int
+	// KeepHistories keeps every seed's history, in memory and in Write's
+	// histories/ folder; by default only the failing seeds' are kept
+	// (about 3 MB a seed for a load-balancer lab).
+	KeepHistories bool
 }
 
 // CompareWith sets ref (a simulator sweep of the same lab) as the
@@ -73,9 +92,35 @@ func ksTwoSample(a, b []float64) float64 {
 // and returns what finished, marked interrupted: the seeds from first on
 // up to the first one that did not finish (a worker may have finished a
 // later one; it is left out so that the seeds stay first..first+Seeds−1).
+//
+// Only the failing seeds' histories are kept (see RunSweepOptions).
 func RunSweep(ctx context.Context, lab *Lab, first uint64, n int, progress func(done, total int)) (*SweepOutcome, error) {
-	return RunSweepWith(ctx, lab, first, n, runtime.GOMAXPROCS(0),
-		func(ctx context.Context, seed uint64) (*Outcome, error) { return RunSimContext(ctx, lab, seed) }, progress)
+	return RunSweepOptions(ctx, lab, first, n, SweepOptions{}, nil, progress)
+}
+
+// RunSweepOptions is RunSweep with options; run, when not nil, plays one
+// seed in another world (RunSweepWith).
+func RunSweepOptions(ctx context.Context, lab *Lab, first uint64, n int, opts SweepOptions,
+	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
+	if run == nil {
+		run = func(ctx context.Context, seed uint64) (*Outcome, error) { return RunSimContext(ctx, lab, seed) }
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	lean := func(ctx context.Context, seed uint64) (*Outcome, error) {
+		o, err := run(ctx, seed)
+		if o != nil && o.Results.Passed && !opts.KeepHistories {
+			o.Events = nil // a passing seed's history is not written: free it now
+		}
+		return o, err
+	}
+	s, err := RunSweepWith(ctx, lab, first, n, workers, lean, progress)
+	if s != nil {
+		s.KeepHistories = opts.KeepHistories
+	}
+	return s, err
 }
 
 // RunSweepWith is RunSweep with another world: run plays one seed, and
@@ -139,7 +184,8 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 	if sw == nil {
 		sw = &Sweep{Metric: "failover_s", KSMax: 0.05}
 	}
-	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}}
+	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{},
+		Warnings: lab.warningTexts()}
 	for i, e := range lab.Expect {
 		passed, firstBad := 0, -1
 		for j, r := range runs {
@@ -165,6 +211,14 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 	}
 	if len(s.Values) > 0 {
 		res.Metrics[sw.Metric] = summary(s.Values)
+	}
+	if lab.LB != nil {
+		s.Metrics = lab.sweepMetrics(runs)
+		for _, m := range s.Metrics {
+			if len(m.Values) > 0 && m.Name != sw.Metric {
+				res.Metrics[m.Name] = summary(m.Values)
+			}
+		}
 	}
 	for _, e := range lab.Expect {
 		if e.Failover == nil || e.Failover.Metric != sw.Metric {
@@ -256,14 +310,62 @@ func ksUniform(values []float64, lo, hi float64) float64 {
 	return d
 }
 
+// sweepMetrics returns the distributions over runs of a load-balancer
+// lab's metrics: failed and unknown requests, p99, and each detection
+// delay a health_delay expectation measures, with its theoretical window
+// (as the checks compute it, in the simulator: not widened).
+func (lab *Lab) sweepMetrics(runs []*Outcome) []reports.SweepMetric {
+	type want struct {
+		name   string
+		lo, hi float64
+	}
+	wants := []want{{name: "requests_failed"}, {name: "requests_unknown"}, {name: "p99_ms"}}
+	for _, e := range lab.Expect {
+		c := e.HealthDelay
+		if c == nil || c.Metric == "" {
+			continue
+		}
+		w := want{name: c.Metric}
+		if win, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.healthTheory(c, f) }); err == nil {
+			w.lo, w.hi = win.lo.Seconds(), win.hi.Seconds()
+		}
+		wants = append(wants, w)
+	}
+	var out []reports.SweepMetric
+	seen := map[string]bool{}
+	for _, w := range wants {
+		if seen[w.name] {
+			continue
+		}
+		seen[w.name] = true
+		m := reports.SweepMetric{Name: w.name, Lo: w.lo, Hi: w.hi}
+		for _, r := range runs {
+			switch v := r.Results.Metrics[w.name].(type) {
+			case float64:
+				m.Values = append(m.Values, v)
+			case int:
+				m.Values = append(m.Values, float64(v))
+			}
+		}
+		if len(m.Values) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // Write puts the sweep's files in dir: results.json, report.html with the
-// distribution plot, and each seed's history under histories/.
+// distribution plots, and under histories/ the history of each seed that
+// failed (of every seed with KeepHistories).
 func (s *SweepOutcome) Write(dir string) (string, error) {
 	hdir := filepath.Join(dir, "histories")
-	if err := os.MkdirAll(hdir, 0o755); err != nil {
-		return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
-	}
 	for _, r := range s.Runs {
+		if r.Results.Passed && !s.KeepHistories {
+			continue
+		}
+		if err := os.MkdirAll(hdir, 0o755); err != nil {
+			return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+		}
 		if err := writeHistory(filepath.Join(hdir, fmt.Sprintf("seed-%d.jsonl", r.Seed)), r.Events); err != nil {
 			return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
@@ -272,7 +374,7 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 		return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
 	}
 	rep := reports.Report{Lab: s.Lab.Name, Title: s.Lab.Title, Teaching: s.Lab.Teaching, Results: s.Results,
-		Duration: s.Lab.RunDuration(), Theory: s.Lab.vrrpTheory()}
+		Duration: s.Lab.RunDuration(), Theory: s.Lab.vrrpTheory(), SweepMetrics: s.Metrics}
 	rep.Lang = s.Lab.lang
 	if s.Window != nil && len(s.Values) > 0 {
 		ks, _ := s.Results.Metrics["ks_distance"].(float64)

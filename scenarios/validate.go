@@ -13,16 +13,39 @@ import (
 
 type problem struct{ path, msg string }
 
-type validator struct{ problems []problem }
+type validator struct {
+	problems []problem
+	// nonFinite holds the paths of NaN and infinite floats, reported
+	// once: the range checks of those fields say nothing more.
+	nonFinite map[string]bool
+}
 
+// bad records a problem; input values quoted with %q are cut to a line's
+// worth.
 func (v *validator) bad(path, format string, args ...any) {
-	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, args...)})
+	if v.nonFinite[path] {
+		return
+	}
+	v.problems = append(v.problems, problem{path, units.Sprintf(format, args...)})
+}
+
+// finite refuses every NaN or infinite float of cfg (a decoded lab or lb
+// section whose field path starts with prefix), and keeps the range checks
+// of those fields from reporting them again.
+func (v *validator) finite(prefix string, cfg any) {
+	units.NonFinite(cfg, func(path string, f float64) {
+		v.bad(prefix+path, "want a finite number, got %s", units.FloatText(f))
+		if v.nonFinite == nil {
+			v.nonFinite = map[string]bool{}
+		}
+		v.nonFinite[prefix+path] = true
+	})
 }
 
 func (v *validator) duration(path string, d units.Duration, positive bool) {
 	switch {
-	case d.Bad() != "":
-		v.bad(path, "%q is not a duration (write 10s, 250ms or a number of seconds)", d.Bad())
+	case d.Problem() != "":
+		v.bad(path, "%s", d.Problem())
 	case d.D < 0:
 		v.bad(path, "must not be negative")
 	case positive && d.IsSet() && d.D == 0:
@@ -31,10 +54,14 @@ func (v *validator) duration(path string, d units.Duration, positive bool) {
 }
 
 func (v *validator) probability(path string, p float64) {
-	if p < 0 || p > 1 {
+	if !(p >= 0 && p <= 1) {
 		v.bad(path, "%v is not a probability (0..1)", p)
 	}
 }
+
+// MaxDuration is the longest a lab may run: 24 hours (of virtual time in
+// the simulator, of real time on real hosts).
+const MaxDuration = 24 * time.Hour
 
 var labName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
@@ -46,6 +73,7 @@ var FaultKinds = []string{"crash", "restore", "stop", "start", "pause", "resume"
 // instance names, interface names). It returns every problem found.
 func validate(lab *Lab) []problem {
 	v := &validator{}
+	v.finite("", lab)
 	if !labName.MatchString(lab.Name) {
 		v.bad("name", "want a short name of lowercase letters, digits and dashes, got %q", lab.Name)
 	}
@@ -53,6 +81,9 @@ func validate(lab *Lab) []problem {
 		v.bad("title", "a title is required")
 	}
 	v.duration("duration", lab.Duration, true)
+	if lab.Duration.D > MaxDuration {
+		v.bad("duration", "want at most %v, got %v", MaxDuration, lab.Duration.D)
+	}
 
 	segments := map[string]bool{}
 	needTopology := lab.VRRP != nil || lab.LB == nil
@@ -155,7 +186,7 @@ func validate(lab *Lab) []problem {
 			if f.Kind == "slow" && f.Factor == 0 {
 				f.Factor = 10
 			}
-			if f.Factor < 0 {
+			if f.Factor < 0 { // NaN and infinities are refused above
 				v.bad(p+".factor", "must be positive")
 			}
 		case "health_path":
@@ -212,7 +243,7 @@ func validate(lab *Lab) []problem {
 		if s.KSMax == 0 {
 			s.KSMax = 0.05
 		}
-		if s.KSMax < 0 || s.KSMax > 1 {
+		if !(s.KSMax > 0 && s.KSMax <= 1) {
 			v.bad("sweep.ks_max", "want a distance in (0, 1], got %v", s.KSMax)
 		}
 	}

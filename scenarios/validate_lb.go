@@ -2,11 +2,17 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"strings"
 
 	"github.com/lblab/lblab/proxy"
 )
+
+// MaxRequests bounds what a lab's open-loop clients may send, rate × time
+// summed over the clients: 100 million requests, a few minutes of
+// simulation.
+const MaxRequests = 100_000_000
 
 // lbNames is what expectations and faults of a load-balancer lab may name.
 type lbNames struct {
@@ -61,6 +67,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 	if len(lab.Clients) == 0 {
 		v.bad("clients", "a load-balancer lab needs clients")
 	}
+	requests := 0.0 // the most the open-loop clients may send
 	for i, c := range lab.Clients {
 		p := fmt.Sprintf("clients[%d]", i)
 		if err := c.Check(); err != nil {
@@ -77,6 +84,24 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		v.duration(p+".think", c.Think, false)
 		v.duration(p+".start", c.Start, false)
 		v.duration(p+".stop", c.Stop, false)
+		peak := c.Rate
+		if peak == 0 {
+			peak = 100 // simproxy's default
+		}
+		for j, r := range c.Ramp {
+			v.duration(fmt.Sprintf("%s.ramp[%d].at", p, j), r.At, false)
+			if !(r.Rate >= 0 && r.Rate <= 1e7) {
+				v.bad(fmt.Sprintf("%s.ramp[%d].rate", p, j), "want 0..1e7 requests per second, got %v", r.Rate)
+			}
+			peak = max(peak, r.Rate)
+		}
+		if c.Mode != "closed" {
+			span := c.Stop.Or(lab.Duration.Or(defaultDuration)) - c.Start.D
+			requests += peak * span.Seconds()
+		}
+	}
+	if requests > MaxRequests && !math.IsInf(requests, 1) { // an infinite rate is refused on its own
+		v.bad("clients", "the clients send up to %.3g requests (rate × time), more than the %.0g a lab may send", requests, float64(MaxRequests))
 	}
 	if nw := lab.Network; nw != nil {
 		v.duration("network.client_latency", nw.ClientLatency, false)
@@ -127,13 +152,13 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 		if g := n.groups[c.Group]; g != nil && !hasServer(g, c.Server) {
 			v.bad(pp+".server", "group %s has no server %q", c.Group, c.Server)
 		}
-		if c.Expected != nil && (*c.Expected < 0 || *c.Expected > 1) {
+		if c.Expected != nil && !(*c.Expected >= 0 && *c.Expected <= 1) {
 			v.bad(pp+".expected", "want a share 0..1, got %v", *c.Expected)
 		}
 		if c.Tolerance == nil {
 			def := 0.02
 			c.Tolerance = &def
-		} else if *c.Tolerance < 0 || *c.Tolerance > 1 {
+		} else if !(*c.Tolerance >= 0 && *c.Tolerance <= 1) {
 			v.bad(pp+".tolerance", "want 0..1, got %v", *c.Tolerance)
 		}
 		window(pp, c.Window)
@@ -144,7 +169,7 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 		if c.Percentile == 0 {
 			c.Percentile = 99
 		}
-		if c.Percentile < 0 || c.Percentile > 100 {
+		if !(c.Percentile >= 0 && c.Percentile <= 100) {
 			v.bad(pp+".percentile", "want 0..100, got %v", c.Percentile)
 		}
 		v.duration(pp+".min", c.Min, false)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -267,6 +268,14 @@ func (w *simWorld) run(ctx context.Context) (events []history.Event, reached tim
 	interrupted = w.k.RunContext(ctx, w.lab.Duration.Or(defaultDuration)) != nil
 	for _, c := range w.clients {
 		c.Finish()
+	}
+	hosts := make([]string, 0, len(w.vrrp))
+	for name := range w.vrrp {
+		hosts = append(hosts, name)
+	}
+	slices.Sort(hosts) // map order is random; the history must not be
+	for _, name := range hosts {
+		w.vrrp[name].RecordDrops()
 	}
 	return w.log.Events(), w.k.Now(), interrupted
 }

@@ -19,27 +19,88 @@ type Duration struct {
 	set bool
 	// bad holds the text of a value that did not parse.
 	bad string
+	// shape is "a list" or "a mapping" when the value was one.
+	shape string
 }
 
-// UnmarshalYAML records the value; it never fails so that validation can
-// name the line of a bad value.
-func (d *Duration) UnmarshalYAML(b []byte) error {
-	text := strings.Trim(strings.TrimSpace(string(b)), `"'`)
-	d.set = true
-	v, err := ParseDuration(text)
+// UnmarshalYAML records the value; it never fails on a bad duration so
+// that validation can name its line. It decodes the value's own node (the
+// YAML library's func(any) form) rather than taking its bytes: the byte
+// form re-formats the value from the token list of the whole file, once
+// for every duration.
+func (d *Duration) UnmarshalYAML(unmarshal func(any) error) error {
+	var v any
+	if err := unmarshal(&v); err != nil {
+		return err
+	}
+	*d = Duration{set: true}
+	var text string
+	switch v := v.(type) {
+	case string:
+		text = strings.TrimSpace(v)
+	case uint64:
+		text = strconv.FormatUint(v, 10)
+	case int64:
+		text = strconv.FormatInt(v, 10)
+	case float64:
+		text = FloatText(v)
+	case bool:
+		text = strconv.FormatBool(v)
+	case nil:
+		text = "null"
+	case []any:
+		d.shape = "a list"
+		return nil
+	default:
+		d.shape = "a mapping"
+		return nil
+	}
+	p, err := ParseDuration(text)
 	if err != nil {
 		d.bad = text
 		return nil
 	}
-	d.D, d.bad = v, ""
+	d.D = p
 	return nil
 }
 
 // MarshalYAML writes the duration as Go writes it.
 func (d Duration) MarshalYAML() (any, error) { return d.D.String(), nil }
 
-// Bad returns the text of a value that did not parse ("" if it did).
-func (d Duration) Bad() string { return d.bad }
+// Bad returns the text of a value that did not parse, "a list" or "a
+// mapping" for one of those, or "" when the value is a duration.
+func (d Duration) Bad() string {
+	if d.shape != "" {
+		return d.shape
+	}
+	return d.bad
+}
+
+// NotADuration ends the message of a value that is not a duration, after
+// the value (What).
+const NotADuration = " is not a duration (write 10s, 250ms or a number of seconds)"
+
+// What returns a value that is not a duration as messages quote it: its
+// text quoted and cut to QuoteMax bytes (Quote), "a list" or "a mapping";
+// or "" when the value is a duration.
+func (d Duration) What() string {
+	switch {
+	case d.shape != "":
+		return d.shape
+	case d.bad != "":
+		return Quote(d.bad)
+	}
+	return ""
+}
+
+// Problem says what is wrong with a value that is not a duration, or
+// returns "".
+func (d Duration) Problem() string {
+	if w := d.What(); w != "" {
+		return w + NotADuration
+	}
+	return ""
+}
 
 // Of returns a Duration set to v, as if written in a file.
 func Of(v time.Duration) Duration { return Duration{D: v, set: true} }
@@ -61,14 +122,14 @@ func ParseDuration(text string) (time.Duration, error) {
 		return 0, fmt.Errorf("empty duration")
 	}
 	if f, err := strconv.ParseFloat(text, 64); err == nil {
-		if f < 0 || f > 1e9 {
-			return 0, fmt.Errorf("%q is out of range", text)
+		if !(f >= 0 && f <= 1e9) { // NaN too
+			return 0, fmt.Errorf("%s is out of range", Quote(text))
 		}
 		return time.Duration(f*1e9 + 0.5), nil
 	}
 	v, err := time.ParseDuration(text)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (write 10s, 250ms or a number of seconds)", text)
+		return 0, fmt.Errorf("%s is not a duration (write 10s, 250ms or a number of seconds)", Quote(text))
 	}
 	return v, nil
 }

@@ -309,6 +309,28 @@ func (h *SimHost) Stats() (sent, dropped int) {
 	return sent, dropped
 }
 
+// RecordDrops writes, now, one history.KindVRRPStats event per instance
+// and drop cause (Stat.IsDrop) that discarded at least one advert since
+// the host was built, with its count: the record of why adverts were
+// ignored (a wrong password, interval or TTL). A run whose routers
+// discarded nothing gets no event. Call it once, at the end of a run.
+func (h *SimHost) RecordDrops() {
+	now := history.Stamp(h.k.Now())
+	for _, a := range h.agents {
+		if a.r == nil {
+			continue // never started (a run stopped before)
+		}
+		st := a.r.Stats()
+		for i := StatPacketLenErr; i < NumStats; i++ {
+			if st[i] == 0 || !i.IsDrop() {
+				continue
+			}
+			h.log.Add(history.Event{T: now, Kind: history.KindVRRPStats, Router: h.host.Name(),
+				Instance: a.cfg.Name, VRID: int(a.cfg.VRID), Counter: i.String(), Count: st[i]})
+		}
+	}
+}
+
 // Routers returns the state machines of the host's instances, for tests.
 func (h *SimHost) Routers() []*Router {
 	var rs []*Router

@@ -267,3 +267,51 @@ func TestSimUnicastPeers(t *testing.T) {
 		}
 	}
 }
+
+// Adverts a router discards are counted and written at the end, one
+// vrrp_stats event per cause and instance; a run that discards nothing
+// gets no event (so its history is as it was).
+func TestSimRecordDrops(t *testing.T) {
+	stats := func(p *pair) []history.Event {
+		var out []history.Event
+		for _, e := range p.log.Events() {
+			if e.Kind == history.KindVRRPStats {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	p := newPair(t, cfg(150, ipA), cfg(100, ipB))
+	p.k.Run(10 * time.Second)
+	p.h1.RecordDrops()
+	p.h2.RecordDrops()
+	if got := stats(p); len(got) != 0 {
+		t.Fatalf("agreeing routers recorded drops: %+v", got)
+	}
+
+	c1, c2 := cfg(150, ipA), cfg(100, ipB)
+	c1.AuthType, c1.AuthPass = AuthPass, "secret1"
+	c2.AuthType, c2.AuthPass = AuthPass, "secret2"
+	p = newPair(t, c1, c2)
+	p.k.Run(10 * time.Second)
+	p.h1.RecordDrops()
+	p.h2.RecordDrops()
+	got := stats(p)
+	byRouter := map[string]history.Event{}
+	for _, e := range got {
+		if e.Counter != "auth_failure" || e.Count == 0 || e.VRID == 0 || e.Instance == "" || e.T != history.Stamp(10*time.Second) {
+			t.Errorf("unexpected stats event %+v", e)
+		}
+		byRouter[e.Router] = e
+	}
+	// Both are MASTER (split brain): each discards the other's adverts,
+	// about one a second.
+	for _, r := range []string{"r1", "r2"} {
+		if e, ok := byRouter[r]; !ok || e.Count < 5 {
+			t.Errorf("%s: auth_failure %+v, want one event counting about 10 adverts", r, e)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("%d stats events, want 2 (one per router and cause)", len(got))
+	}
+}

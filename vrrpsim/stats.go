@@ -90,6 +90,17 @@ func (s Stat) String() string {
 	return statNames[s]
 }
 
+// ParseStat returns the counter of a name String gives; ok is false for
+// a name it does not know.
+func ParseStat(name string) (s Stat, ok bool) {
+	for i, n := range statNames {
+		if n == name {
+			return Stat(i), true
+		}
+	}
+	return 0, false
+}
+
 // IsDrop reports whether the counter counts discarded packets.
 func (s Stat) IsDrop() bool { return s >= StatPacketLenErr && s < NumStats }
 

@@ -23,17 +23,6 @@ const (
 	loadSlack = 4 * time.Second
 )
 
-// buildLblab builds lblab into a temporary folder: the tests that signal
-// or kill a run do it to the real binary.
-func buildLblab(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lblab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // proc is a running lblab.
 type proc struct {
 	cmd            *exec.Cmd
@@ -178,8 +167,8 @@ func TestRunStopsOnSignal(t *testing.T) {
 	}{
 		{"run SIGINT", syscall.SIGINT, []string{"run", longLab(t)}},
 		{"run SIGTERM", syscall.SIGTERM, []string{"run", longLab(t)}},
-		{"sweep SIGTERM", syscall.SIGTERM, []string{"run", "vrrp-failover", "--seeds", "100000"}},
-		{"sweep SIGINT", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000"}},
+		{"sweep SIGTERM", syscall.SIGTERM, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}},
+		{"sweep SIGINT", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -262,7 +251,7 @@ func TestValidateStopsOnSignal(t *testing.T) {
 // empties only an earlier run's folder.
 func TestRunOutFolderInUse(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	code, stdout, stderr := lblab(t, "run", "vrrp-failover", "--seeds", "20", "--set", "sweep.ks_max=0.5", "--out", out)
+	code, stdout, stderr := lblab(t, "run", "vrrp-failover", "--seeds", "20", "--keep-histories", "--set", "sweep.ks_max=0.5", "--out", out)
 	wantExit(t, code, 0, stdout, stderr)
 	wantFiles(t, out, "failover_hist.png", "histories/seed-1.jsonl")
 

@@ -32,14 +32,18 @@ func newList() *cobra.Command {
 func newValidate() *cobra.Command {
 	var sets []string
 	c := &cobra.Command{
-		Use:   "validate LAB",
-		Short: "Check a lab file (or catalog name) and print its problems with file, line and field",
+		Use:   "validate LAB|keepalived.conf|nginx.conf",
+		Short: "Check a lab file (or catalog name), a keepalived.conf or an nginx configuration and print its problems with file, line and field",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if handled, err := validateConfFile(c, args[0], sets); handled {
+				return err
+			}
 			lab, err := unlessInterrupted(c.Context(), func() (*scenarios.Lab, error) { return scenarios.Load(args[0], sets) })
 			if err != nil {
 				return err
 			}
+			printLabWarnings(c.ErrOrStderr(), lab)
 			fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s)\n", args[0], lab.Title)
 			return nil
 		},

@@ -3,7 +3,8 @@
 // happened against the protocols' theory, and writes HTML reports.
 //
 // Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad
-// input (a lab file, a flag), 130/143 when SIGINT/SIGTERM stopped it.
+// input (a lab file, a flag, an unknown command), 130/143 when SIGINT/SIGTERM
+// stopped it.
 package main
 
 import (
@@ -13,7 +14,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
+	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -38,6 +41,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	if err := unknownCommand(root, args); err != nil {
+		fmt.Fprintln(stderr, "lblab:", err)
+		return 2
+	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -75,6 +82,30 @@ func newRoot() *cobra.Command {
 // commands makes the subcommands; a command in a file of its own adds
 // itself here from an init function.
 var commands = []func() *cobra.Command{newList, newValidate, newRun, newBalance}
+
+// unknownCommand returns an error, one line, when args name no command
+// (cobra's own error spans lines with its suggestions).
+func unknownCommand(root *cobra.Command, args []string) error {
+	// The commands cobra adds itself, as ExecuteC adds them.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
+	c, rest, err := root.Find(args)
+	if err == nil || c != root {
+		return nil
+	}
+	name := ""
+	for _, a := range rest {
+		if !strings.HasPrefix(a, "-") {
+			name = a
+			break
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q", proxy.Clip(name))
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return usageError{errors.New(msg + "; 'lblab --help' lists the commands")}
+}
 
 // usageError is a bad flag or argument.
 type usageError struct{ error }

@@ -132,7 +132,7 @@ const ksMax50 = "0.1923"
 
 func TestRunSweep(t *testing.T) {
 	dir := t.TempDir()
-	code, out, errOut := lblab(t, "run", "vrrp-failover", "--seeds", "50", "--set", "sweep.ks_max="+ksMax50, "--out", dir)
+	code, out, errOut := lblab(t, "run", "vrrp-failover", "--seeds", "50", "--keep-histories", "--set", "sweep.ks_max="+ksMax50, "--out", dir)
 	wantExit(t, code, 0, out, errOut)
 	if !strings.Contains(out, "seeds 1..50") {
 		t.Errorf("output does not name the seeds:\n%s", out)
@@ -304,7 +304,73 @@ func TestBadInputExits2(t *testing.T) {
 	}
 }
 
+func TestUnknownCommandOrFlagExits2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"lits"}, `unknown command "lits" (did you mean list?)`},
+		{[]string{"frobnicate", "--seed", "1"}, `unknown command "frobnicate"`},
+		{[]string{"--frob"}, "unknown flag: --frob"},
+		{[]string{"list", "--frob"}, "unknown flag: --frob"},
+		{[]string{"proxy", "--bnid", "x"}, "unknown flag: --bnid"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, stdout, stderr := lblab(t, tc.args...)
+			wantExit(t, code, 2, stdout, stderr)
+			if stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "lblab: ") || !strings.Contains(stderr, tc.msg) {
+				t.Errorf("want one line \"lblab: ...%s...\" on stderr and nothing on stdout; got stdout %q, stderr %q", tc.msg, stdout, stderr)
+			}
+		})
+	}
+	// The commands cobra adds still work.
+	code, stdout, stderr := lblab(t, "help", "list")
+	wantExit(t, code, 0, stdout, stderr)
+}
+
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestRunSweepLB: a sweep of a load-balancer lab shows the distribution of
+// its metrics (failed requests, p99, detection delay with its theory
+// window), links no history.jsonl that does not exist, and writes the
+// seeds' histories only with --keep-histories (the failing seeds' always).
+func TestRunSweepLB(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := lblab(t, "run", "backend-crash", "--seeds", "3", "--out", dir)
+	wantExit(t, code, 0, out, errOut)
+	wantFiles(t, dir, "report.html", "sweep_metrics.png", "sweep_metrics.svg")
+	if exists(filepath.Join(dir, "histories")) {
+		t.Error("a passing sweep wrote histories without --keep-histories")
+	}
+	r := readResults(t, dir)
+	for _, name := range []string{"requests_failed", "p99_ms", "health_down_delay_s"} {
+		if m, ok := r.Metrics[name].(map[string]any); !ok || m["count"] != float64(3) {
+			t.Errorf("metrics.%s = %v, want a summary over 3 seeds", name, r.Metrics[name])
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(page), `href="history.jsonl"`) {
+		t.Error("the sweep's report links a history.jsonl that does not exist")
+	}
+	if !strings.Contains(string(page), "<td>health_down_delay_s</td>") || !strings.Contains(string(page), "theory window") {
+		t.Error("the sweep's report has no table of its metrics with the theory window")
+	}
+
+	keep := t.TempDir()
+	code, out, errOut = lblab(t, "run", "backend-crash", "--seeds", "2", "--keep-histories", "--out", keep)
+	wantExit(t, code, 0, out, errOut)
+	wantFiles(t, keep, "histories/seed-1.jsonl", "histories/seed-2.jsonl")
+
+	// A failing seed keeps its history without the flag.
+	fail := t.TempDir()
+	code, out, errOut = lblab(t, "run", "backend-crash", "--seeds", "2", "--set", "expect[1].status_count.min=100000", "--out", fail)
+	wantExit(t, code, 1, out, errOut)
+	wantFiles(t, fail, "histories/seed-1.jsonl", "histories/seed-2.jsonl")
 }

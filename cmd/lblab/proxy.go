@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,19 +8,18 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/proxy/server"
+	"github.com/lblab/lblab/scenarios"
 )
 
 func init() { commands = append(commands, newProxy) }
@@ -61,6 +59,13 @@ connection to a server (half-closes passed on); udp listeners keep a
 session per client address (one server, its own socket) until it has been
 idle for --udp-idle.
 
+Where it listens: an nginx configuration's listen directives say it, as
+nginx reads them (a bare port is every IPv4 address, 0.0.0.0; [::]:PORT
+every IPv6 address); a listener of an lb section or lab file listens on
+its address, or, without one, on --bind (default 127.0.0.1, loopback
+only: give --bind 0.0.0.0 to take every IPv4 address). The log names
+every address listened on, one line each.
+
 --admin ADDR serves /status (JSON: listeners, groups, servers with health,
 connections and counters) and /metrics (Prometheus).
 
@@ -70,8 +75,8 @@ unchanged ports keep their sockets; a configuration that does not load is
 logged and the old one stays.
 
 With --history FILE, every request and every health transition is written
-to FILE as JSON Lines (t in seconds since the proxy started), buffered and
-flushed at exit.
+to FILE as JSON Lines (t in seconds since the proxy started), in whole
+lines at least once a second: a killed proxy loses at most the last second.
 
 SIGTERM or SIGINT stops accepting, lets the requests in flight finish for
 up to --drain, flushes the history and exits 0.`,
@@ -84,9 +89,9 @@ up to --drain, flushes the history and exits 0.`,
 	fl.StringVar(&f.admin, "admin", "", "address of the admin API (/status, /metrics), e.g. 127.0.0.1:9090")
 	fl.StringArrayVar(&f.certs, "cert", nil, "an https certificate as HOST=CERT.pem,KEY.pem (repeatable; the first is the default)")
 	fl.StringVar(&f.certDir, "certs", "", "a folder of https certificates as 'lblab certs' writes it (HOST.pem, HOST-key.pem)")
-	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port answering every request with a 301 to https")
+	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port (on --bind) answering every request with a 301 to https")
 	fl.DurationVar(&f.udpIdle, "udp-idle", 30*time.Second, "how long a udp session lives without a datagram")
-	fl.StringVar(&f.bind, "bind", "", "address the listeners bind to (default all)")
+	fl.StringVar(&f.bind, "bind", "127.0.0.1", "address of the listeners whose configuration names none (lb sections and lab files; an nginx.conf names them all); 0.0.0.0 for every IPv4 address")
 	fl.DurationVar(&f.headerTimeout, "header-timeout", 10*time.Second, "time a client has to send a whole request header, from its first byte")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 75*time.Second, "time a keep-alive client connection may wait for its next request")
 	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGTERM, how long the requests in flight may take to finish")
@@ -108,6 +113,9 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 	cfg, err := loadProxyConfig(f.config, log)
 	if err != nil {
 		return err
+	}
+	if c.Flags().Changed("bind") && !bindUsed(cfg) {
+		log.Warn("--bind is not used: every listener names its address", "bind", f.bind)
 	}
 	opt := server.Options{HeaderTimeout: f.headerTimeout, IdleTimeout: f.idleTimeout, Bind: f.bind, Logger: log,
 		UDPIdleTimeout: f.udpIdle, Admin: f.admin}
@@ -169,60 +177,24 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 	return nil
 }
 
+// bindUsed reports whether a listener of cfg names no address, and so
+// listens on --bind.
+func bindUsed(cfg *proxy.Config) bool {
+	for _, l := range cfg.Listeners {
+		if l.Address == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // loadProxyConfig reads a load balancer from path: a lab file's lb
 // section, a whole lab file, or an nginx configuration, told apart by
-// content.
+// content, within the limits of a lab file (see scenarios.LoadLB).
 func loadProxyConfig(path string, log *slog.Logger) (*proxy.Config, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	var top map[string]any
-	isYAML := yaml.Unmarshal(src, &top) == nil && top != nil
-	switch {
-	case isYAML && (top["listeners"] != nil || top["groups"] != nil):
-		var cfg proxy.Config
-		if err := yaml.UnmarshalWithOptions(src, &cfg, yaml.DisallowUnknownField()); err != nil {
-			return nil, usageError{fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))}
-		}
-		return validated(path, &cfg)
-	case isYAML && top["lb"] != nil:
-		// A lab file: only its lb section matters here (the rest, backends
-		// and clients, is for the simulator).
-		p, err := yaml.PathString("$.lb")
-		if err != nil {
-			return nil, err
-		}
-		node, err := p.ReadNode(bytes.NewReader(src))
-		if err != nil {
-			return nil, usageError{fmt.Errorf("%s: %w", path, err)}
-		}
-		var cfg proxy.Config
-		if err := yaml.NodeToValue(node, &cfg, yaml.DisallowUnknownField()); err != nil {
-			return nil, usageError{fmt.Errorf("%s: lb: %s", path, yaml.FormatError(err, false, true))}
-		}
-		return validated(path+": lb", &cfg)
-	case isYAML && top["nginx"] != nil:
-		// A lab file whose load balancer is an nginx configuration: the
-		// text itself, or a file beside the lab.
-		text, _ := top["nginx"].(string)
-		name := path
-		if !strings.Contains(text, "{") {
-			name = text
-			if !filepath.IsAbs(name) {
-				name = filepath.Join(filepath.Dir(path), text)
-			}
-			b, err := os.ReadFile(name)
-			if err != nil {
-				return nil, usageError{fmt.Errorf("%s: nginx: %w", path, err)}
-			}
-			text = string(b)
-		}
-		return importNginx(name, []byte(text), log)
-	case bytes.ContainsAny(src, "{;"):
-		return importNginx(path, src, log)
-	}
-	return nil, usageError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
+	return scenarios.LoadLB(path, func(name string, src []byte) (*proxy.Config, error) {
+		return importNginx(name, src, log)
+	})
 }
 
 // validated checks a load balancer and lists every problem.

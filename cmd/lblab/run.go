@@ -19,12 +19,15 @@ import (
 type runFlags struct {
 	seed  uint64
 	seeds int
-	sets  []string
-	out   string
-	junit string
-	mode  string
-	clean bool
-	lang  string
+	// keepHistories writes every seed's history of a sweep, not only the
+	// failing seeds'.
+	keepHistories bool
+	sets          []string
+	out           string
+	junit         string
+	mode          string
+	clean         bool
+	lang          string
 }
 
 func newRun() *cobra.Command {
@@ -36,7 +39,10 @@ func newRun() *cobra.Command {
 write history.jsonl, results.json, report.html and the plots to --out.
 
 With --seeds N the lab runs once per seed (--seed, --seed+1, ...) on all
-cores, and the report shows the distribution of its failover delays.
+cores, and the report shows the distribution of its failover delays (a
+load-balancer lab: of its failed requests, p99 and detection delays).
+Only the failing seeds' histories are written under histories/, every
+seed's with --keep-histories.
 
 --out must name a new or empty folder (--clean empties the folder of an
 earlier run first); by default each run gets a new folder of its own.
@@ -58,6 +64,7 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	fl := c.Flags()
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the run (first seed of a sweep)")
 	fl.IntVar(&f.seeds, "seeds", 0, "run a sweep of N seeds")
+	fl.BoolVar(&f.keepHistories, "keep-histories", false, "with --seeds, write every seed's history under histories/ (by default only the failing seeds')")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE, e.g. faults[0].at=15s (repeatable)")
 	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
 	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
@@ -84,6 +91,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		return err
 	}
 	lab = lab.Localized(language)
+	printLabWarnings(c.ErrOrStderr(), lab)
 	dir, err := outDir(lab.Name, f.out, f.clean)
 	if err != nil {
 		return err
@@ -96,7 +104,8 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		progress := progressBar(c.ErrOrStderr())
 		var sw *scenarios.SweepOutcome
 		if f.mode == "netns" {
-			sw, err = scenarios.RunSweepWith(ctx, lab, f.seed, f.seeds, 1,
+			sw, err = scenarios.RunSweepOptions(ctx, lab, f.seed, f.seeds,
+				scenarios.SweepOptions{Workers: 1, KeepHistories: f.keepHistories},
 				func(ctx context.Context, seed uint64) (*scenarios.Outcome, error) {
 					return scenarios.RunNetns(ctx, lab, seed, scenarios.NetnsOptions{})
 				}, progress)
@@ -108,7 +117,8 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 				}
 			}
 		} else {
-			sw, err = scenarios.RunSweep(ctx, lab, f.seed, f.seeds, progress)
+			sw, err = scenarios.RunSweepOptions(ctx, lab, f.seed, f.seeds,
+				scenarios.SweepOptions{KeepHistories: f.keepHistories}, nil, progress)
 		}
 		if err != nil {
 			return err

@@ -78,6 +78,13 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 	if err != nil {
 		return usageError{fmt.Errorf("%s: %w", f.config, err)}
 	}
+	links, err := vrrplinux.HostLinks()
+	if err != nil {
+		return err
+	}
+	if errs := vrrplinux.CheckLinks(f.config, kc, f.instance, links); len(errs) > 0 {
+		return errs
+	}
 	if f.name != "" {
 		cfg.Name = f.name
 	}

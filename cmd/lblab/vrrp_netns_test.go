@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -79,10 +78,7 @@ func TestVRRPAgentOnRealSockets(t *testing.T) {
 		}
 		t.Skipf("agent on real sockets skipped: %v", err)
 	}
-	bin := filepath.Join(t.TempDir(), "lblab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building lblab: %v\n%s", err, out)
-	}
+	bin := buildLblab(t)
 	tb, err := netns.New()
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,8 @@ package nginxconf
 
 import (
 	"net"
+	"net/netip"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/lblab/lblab/proxy"
@@ -20,9 +20,10 @@ type httpServer struct {
 }
 
 type httpListen struct {
-	addr     string // "" for a bare port
-	port     int
+	at       listenAt
 	ssl, def bool
+	sockopt  bool // sets socket options (bind, backlog, ...)
+	implied  bool // the IPv4 socket of listen [::]:PORT ipv6only=off
 	line     int
 }
 
@@ -57,9 +58,7 @@ func (im *importer) httpServer(n *node, parent settings) {
 		}
 		switch d.name {
 		case "listen":
-			if l, ok := im.httpListen(d); ok {
-				srv.listens = append(srv.listens, l)
-			}
+			srv.listens = append(srv.listens, im.httpListen(d)...)
 		case "server_name":
 			im.serverName(d, srv)
 		case "location":
@@ -81,7 +80,8 @@ func (im *importer) httpServer(n *node, parent settings) {
 		}
 	}
 	if len(srv.listens) == 0 {
-		srv.listens = []httpListen{{port: 80, line: n.line}}
+		// nginx: listen *:80 (*:8000 when not started as root).
+		srv.listens = []httpListen{{at: listenAt{addr: any4, port: 80}, line: n.line}}
 	}
 	for _, r := range srv.routes {
 		if r.group != "" || r.tryNamed == "" {
@@ -299,74 +299,25 @@ func (im *importer) rewrite(d *node, serverLevel bool) {
 	}
 }
 
-// listenable reports whether a listen directive (http or stream) has an
-// address lblab can import: it must have arguments (an error otherwise),
-// and a unix socket is skipped with a warning.
-func (im *importer) listenable(d *node) bool {
-	if len(d.args) == 0 {
-		im.errorf(d.line, "invalid number of arguments in \"listen\" directive")
-		return false
-	}
-	if strings.HasPrefix(d.args[0], "unix:") {
-		im.warnf(d.line, "ignored: listen %s (unix sockets are not imported)", d.args[0])
-		return false
-	}
-	return true
-}
-
-// httpListen reads a listen directive of an http server.
-func (im *importer) httpListen(d *node) (httpListen, bool) {
-	if !im.listenable(d) {
-		return httpListen{}, false
-	}
-	addr, port, ok := im.listenAddr(d, 80)
+// httpListen reads a listen directive of an http server: its socket, and
+// for [::]:PORT ipv6only=off the IPv4 socket it takes too (nil after an
+// error).
+func (im *importer) httpListen(d *node) []httpListen {
+	at, ok := im.listenAddress(d, false)
 	if !ok {
-		return httpListen{}, false
+		return nil
 	}
-	l := httpListen{addr: addr, port: port, line: d.line}
-	for _, p := range d.args[1:] {
-		name, _, _ := strings.Cut(p, "=")
-		switch name {
-		case "default_server", "default":
-			l.def = true
-		case "ssl":
-			l.ssl = true
-		case "quic":
-			im.warnf(d.line, "ignored: listen %s quic (HTTP/3 is not imported)", d.args[0])
-			return httpListen{}, false
-		case "http2", "spdy", "proxy_protocol", "reuseport", "deferred", "bind",
-			"backlog", "rcvbuf", "sndbuf", "ipv6only", "so_keepalive",
-			"fastopen", "accept_filter", "setfib", "multipath":
-		default:
-			im.warnf(d.line, "ignored: listen parameter %s", p)
-		}
+	p, ok := im.listenParams(d, at, false)
+	if !ok {
+		return nil
 	}
-	return l, true
-}
-
-// listenAddr reads the address of a listen directive: PORT, ADDR:PORT,
-// [V6]:PORT, or an address alone (port def, or an error when def is 0).
-func (im *importer) listenAddr(d *node, def int) (addr string, port int, ok bool) {
-	a := d.args[0]
-	host, p := splitHostPort(a)
-	if p == "" && !strings.HasPrefix(a, "[") {
-		if _, err := atoi(a); err == nil {
-			host, p = "", a
-		}
+	l := httpListen{at: at, ssl: p.ssl, def: p.def, sockopt: p.sockopt, line: d.line}
+	out := []httpListen{l}
+	if p.dual {
+		l.at.addr, l.implied = any4, true
+		out = append(out, l)
 	}
-	if p == "" {
-		if def == 0 {
-			im.errorf(d.line, "no port in %q of the \"listen\" directive", a)
-			return "", 0, false
-		}
-		return host, def, true
-	}
-	n, err := atoi(p)
-	if err != nil || n < 1 || n > 65535 {
-		im.errorf(d.line, "invalid port in %q of the \"listen\" directive", a)
-		return "", 0, false
-	}
-	return host, n, true
+	return out
 }
 
 // httpPass resolves proxy_pass in a location to a group name ("" after
@@ -465,51 +416,67 @@ func (im *importer) implicitGroup(addr string, line int) string {
 	return addr
 }
 
-// httpListeners makes one listener per port of the http servers.
+// httpListeners makes the listeners of the http servers: one per socket
+// nginx would bind (socketsOf), after nginx's checks of the listens.
 func (im *importer) httpListeners() []proxy.Listener {
-	var ports []int
-	seen := map[int]bool{}
+	var ats []listenAt
+	first := map[listenAt]httpListen{} // the first listen of each address
 	for _, srv := range im.httpServers {
+		mine := map[listenAt]bool{}
 		for _, l := range srv.listens {
-			if !seen[l.port] {
-				seen[l.port] = true
-				ports = append(ports, l.port)
+			f, seen := first[l.at]
+			switch {
+			case seen && (f.implied || l.implied):
+				im.errorf(l.line, "listen [::]:%d ipv6only=off takes IPv4 port %d too, and so does the listen at line %d: nginx cannot bind both (address already in use)",
+					l.at.port, l.at.port, f.line)
+				continue
+			case mine[l.at]:
+				im.errorf(l.line, "a duplicate listen %s", l.at)
+				continue
+			case seen && l.sockopt && f.sockopt:
+				im.errorf(l.line, "duplicate listen options for %s (first at line %d)", l.at, f.line)
 			}
+			mine[l.at] = true
+			if !seen || (l.sockopt && !f.sockopt) {
+				first[l.at] = l
+			}
+			ats = append(ats, l.at)
 		}
 	}
+	order, socketOf := socketsOf(ats)
+	perPort := map[int]int{}
+	for _, sock := range order {
+		perPort[sock.port]++
+	}
 	var out []proxy.Listener
-	for _, port := range ports {
-		if l, ok := im.httpListener(port); ok {
+	for _, sock := range order {
+		if l, ok := im.httpListener(sock, socketOf, perPort[sock.port] > 1); ok {
 			out = append(out, l)
 		}
 	}
 	return out
 }
 
-func wildcard(addr string) bool { return addr == "" || addr == "*" || addr == "[::]" }
-
-func (im *importer) httpListener(port int) (proxy.Listener, bool) {
+// httpListener makes the listener of socket sock from the servers that
+// listen on its addresses (socketOf).
+func (im *importer) httpListener(sock listenAt, socketOf map[listenAt]listenAt, shared bool) (proxy.Listener, bool) {
 	var srvs []*httpServer
 	var def *httpServer
 	var defListen httpListen
 	https := false
-	addrs := map[string]int{}
+	addrs := map[netip.Addr]int{}
 	var addrOrder []string
 	for _, srv := range im.httpServers {
 		in := false
 		for _, l := range srv.listens {
-			if l.port != port {
+			if socketOf[l.at] != sock {
 				continue
 			}
 			in = true
 			https = https || l.ssl || srv.sslOn
-			a := l.addr
-			if wildcard(a) {
-				a = "*"
-			}
-			if _, ok := addrs[a]; !ok {
-				addrs[a] = l.line
-				addrOrder = append(addrOrder, a)
+			if _, ok := addrs[l.at.addr]; !ok {
+				addrs[l.at.addr] = l.line
+				addrOrder = append(addrOrder, l.at.addr.String())
 			}
 			if !l.def {
 				continue
@@ -518,19 +485,20 @@ func (im *importer) httpListener(port int) (proxy.Listener, bool) {
 			case def == nil:
 				def, defListen = srv, l
 			case def == srv:
-			case wildcard(l.addr) == wildcard(defListen.addr) && (wildcard(l.addr) || l.addr == defListen.addr):
-				im.errorf(l.line, "a duplicate default server for port %d (first at line %d)", port, defListen.line)
+			case l.at == defListen.at:
+				im.errorf(l.line, "a duplicate default server for %s (first at line %d)", l.at, defListen.line)
 			default:
-				im.warnf(l.line, "default server for port %d on another address than at line %d: lblab has one listener per port and keeps the first", port, defListen.line)
+				im.warnf(l.line, "default server for %s: lblab listens on %s for it and keeps the default server of line %d", l.at, sock, defListen.line)
 			}
 		}
 		if in {
 			srvs = append(srvs, srv)
 		}
 	}
+	port := sock.port
 	if len(addrOrder) > 1 {
-		im.warnf(addrs[addrOrder[1]], "port %d is listened on at several addresses (%s): lblab merges them into one listener",
-			port, strings.Join(addrOrder, ", "))
+		im.warnf(addrs[netip.MustParseAddr(addrOrder[1])], "port %d is listened on at several addresses (%s): nginx binds %s and picks the server by the address a connection came to; lblab routes them as one listener",
+			port, wordList(addrOrder), sock)
 	}
 	if def == nil {
 		def = srvs[0]
@@ -578,8 +546,9 @@ func (im *importer) httpListener(port int) (proxy.Listener, bool) {
 		proto = proxy.ProtoHTTPS
 	}
 	return proxy.Listener{
-		Name:     proto + ":" + strconv.Itoa(port),
+		Name:     listenerName(proto, sock, shared),
 		Protocol: proto,
+		Address:  sock.addr.String(),
 		Port:     port,
 		Group:    group,
 		Rules:    rules,

@@ -36,7 +36,9 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	}
 	nodes, serr := parse(src)
 	if serr != nil {
-		return nil, nil, Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+		errs := Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+		hintLookalikes(src, errs, nil)
+		return nil, nil, errs
 	}
 	im.collectUpstreams(nodes, ctxTop)
 	im.walkHTTP(nodes, httpDefaults(), true)
@@ -44,23 +46,40 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 		im.errorf(0, "no upstream or proxy_pass found")
 	}
 	im.settleGroups()
-	readWarns := len(im.warns)
+	readWarns, readWarnsSeen := len(im.warns), im.warnsSeen
 	cfg := &proxy.Config{}
 	cfg.Listeners = append(im.httpListeners(), im.streamListeners()...)
-	for _, g := range im.groups {
-		cfg.Groups = append(cfg.Groups, g.g)
+	if im.errsSeen == 0 {
+		cfg.Groups = make([]proxy.Group, 0, len(im.groups))
+		for _, g := range im.groups {
+			cfg.Groups = append(cfg.Groups, g.g)
+		}
 	}
-	if len(cfg.Listeners) == 0 && len(cfg.Groups) > 0 {
-		im.warnf(0, "no server block proxies to a group: the imported load balancer has groups but no listeners")
+	if len(cfg.Listeners) == 0 && len(im.groups) > 0 {
+		g := im.groups[0]
+		advice := fmt.Sprintf("server { listen 8080; location / { proxy_pass http://%s; } }", g.g.Name)
+		if g.ctx == ctxStream {
+			advice = fmt.Sprintf("server { listen 12345; proxy_pass %s; } in stream", g.g.Name)
+		}
+		im.warnf(0, "no server block proxies to a group: the imported load balancer has groups but no listeners (add a %s block)", advice)
 	}
-	if len(im.errs) > 0 {
+	if im.errsSeen > 0 {
 		// Warnings about the assembled load balancer follow from the
 		// errors; keep those about the text only.
-		im.warns = im.warns[:readWarns]
+		im.warns, im.warnsSeen = im.warns[:readWarns], readWarnsSeen
 	}
 	sort.SliceStable(im.warns, func(i, j int) bool { return im.warns[i].Line < im.warns[j].Line })
-	if len(im.errs) > 0 {
+	hintLookalikes(src, im.errs, im.warns)
+	if n := im.warnsSeen - maxWarnings; n > 0 {
+		im.warns = append(im.warns[:maxWarnings], Warning{File: name, Line: im.warns[maxWarnings].Line,
+			Msg: fmt.Sprintf("… and %d more warnings from this line on (the first %d are shown)", n, maxWarnings)})
+	}
+	if im.errsSeen > 0 {
 		sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
+		if n := im.errsSeen - maxErrors; n > 0 {
+			im.errs = append(im.errs[:maxErrors], &Error{File: name, Line: im.errs[maxErrors].Line,
+				Msg: fmt.Sprintf("… and %d more errors from this line on (the first %d are shown)", n, maxErrors)})
+		}
 		return nil, im.warns, im.errs
 	}
 	return cfg, im.warns, nil
@@ -84,10 +103,23 @@ const (
 	ctxProxy  = "proxy_pass" // implicit groups made for a proxy_pass address
 )
 
+// At most maxErrors errors and maxWarnings warnings are returned (the
+// first by line), followed by a count of the others at the line of the
+// first of them; at most maxKept of
+// each are held while reading, so that a huge configuration gives a
+// short answer in bounded memory.
+const (
+	maxErrors   = 10
+	maxWarnings = 100
+	maxKept     = 1000
+)
+
 type importer struct {
 	file  string
 	errs  Errors
 	warns []Warning
+	// errsSeen and warnsSeen count every error and warning, kept or not.
+	errsSeen, warnsSeen int
 
 	groups    []*groupInfo          // in file order, then implicit ones by first use
 	byKey     map[string]*groupInfo // every group by lower-case name
@@ -99,12 +131,21 @@ type importer struct {
 	streamServers []*streamServer
 }
 
+// errorf records an error; the strings it quotes are clipped to a line's
+// worth (proxy.Clip).
 func (im *importer) errorf(line int, format string, args ...any) {
-	im.errs = append(im.errs, &Error{File: im.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+	im.errsSeen++
+	if len(im.errs) < maxKept {
+		im.errs = append(im.errs, &Error{File: im.file, Line: line, Msg: fmt.Sprintf(format, proxy.ClipArgs(args)...)})
+	}
 }
 
+// warnf records a warning, clipped as errorf's errors.
 func (im *importer) warnf(line int, format string, args ...any) {
-	im.warns = append(im.warns, Warning{File: im.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+	im.warnsSeen++
+	if len(im.warns) < maxKept {
+		im.warns = append(im.warns, Warning{File: im.file, Line: line, Msg: fmt.Sprintf(format, proxy.ClipArgs(args)...)})
+	}
 }
 
 // groupInfo is a group being built, and the places that use it.

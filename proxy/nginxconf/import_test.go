@@ -85,19 +85,27 @@ func TestImportFull(t *testing.T) {
 	httpNext := &proxy.NextUpstream{On: []string{"error", "timeout", "http_502"}, Tries: 3}
 	want := &proxy.Config{
 		Listeners: []proxy.Listener{
-			{Name: "http:80", Protocol: "http", Port: 80, Group: "web", Rules: []proxy.Rule{
+			// listen 80 and listen [::]:80 are two sockets, as in nginx;
+			// admin.example.com listens on IPv4 only.
+			{Name: "http:0.0.0.0:80", Protocol: "http", Address: "0.0.0.0", Port: 80, Group: "web", Rules: []proxy.Rule{
 				{Host: "example.com", PathPrefix: "/api/", Group: "api"},
 				{Host: "example.com", PathPrefix: "/", Group: "web"},
 				{Host: "admin.example.com", PathPrefix: "/", Group: "10.0.5.1:8081"},
 				{PathPrefix: "/api/", Group: "api"},
 				{PathPrefix: "/", Group: "web"},
 			}},
-			{Name: "https:443", Protocol: "https", Port: 443, Group: "10.0.5.1:8081", Rules: []proxy.Rule{
+			{Name: "http:[::]:80", Protocol: "http", Address: "::", Port: 80, Group: "web", Rules: []proxy.Rule{
+				{Host: "example.com", PathPrefix: "/api/", Group: "api"},
+				{Host: "example.com", PathPrefix: "/", Group: "web"},
+				{PathPrefix: "/api/", Group: "api"},
+				{PathPrefix: "/", Group: "web"},
+			}},
+			{Name: "https:443", Protocol: "https", Address: "0.0.0.0", Port: 443, Group: "10.0.5.1:8081", Rules: []proxy.Rule{
 				{Host: "admin.example.com", PathPrefix: "/", Group: "10.0.5.1:8081"},
 				{PathPrefix: "/", Group: "10.0.5.1:8081"},
 			}},
-			{Name: "udp:53", Protocol: "udp", Port: 53, Group: "dns"},
-			{Name: "tcp:5432", Protocol: "tcp", Port: 5432, Group: "10.0.3.1:5432"},
+			{Name: "udp:53", Protocol: "udp", Address: "0.0.0.0", Port: 53, Group: "dns"},
+			{Name: "tcp:5432", Protocol: "tcp", Address: "0.0.0.0", Port: 5432, Group: "10.0.3.1:5432"},
 		},
 		Groups: []proxy.Group{
 			{
@@ -216,8 +224,8 @@ func TestImportMethods(t *testing.T) {
 		t.Errorf("sr: next upstream %+v", g.NextUpstream)
 	}
 	wantListeners := []proxy.Listener{
-		{Name: "udp:5353", Protocol: "udp", Port: 5353, Group: "sh"},
-		{Name: "tcp:5353", Protocol: "tcp", Port: 5353, Group: "sr"},
+		{Name: "udp:5353", Protocol: "udp", Address: "0.0.0.0", Port: 5353, Group: "sh"},
+		{Name: "tcp:5353", Protocol: "tcp", Address: "127.0.0.1", Port: 5353, Group: "sr"},
 	}
 	if len(cfg.Listeners) != 3 || !reflect.DeepEqual(cfg.Listeners[1:], wantListeners) {
 		t.Errorf("listeners = %+v", cfg.Listeners)
@@ -248,7 +256,7 @@ func TestImportRouting(t *testing.T) {
 		)
 	}
 	rules = append(rules, proxy.Rule{PathPrefix: "/", Group: "127.0.0.1:9005"})
-	wantListeners := []proxy.Listener{{Name: "http:8080", Protocol: "http", Port: 8080, Group: "127.0.0.1:9005", Rules: rules}}
+	wantListeners := []proxy.Listener{{Name: "http:8080", Protocol: "http", Address: "0.0.0.0", Port: 8080, Group: "127.0.0.1:9005", Rules: rules}}
 	if !reflect.DeepEqual(cfg.Listeners, wantListeners) {
 		t.Errorf("listeners:\n got %+v\nwant %+v", cfg.Listeners, wantListeners)
 	}
@@ -273,7 +281,7 @@ func TestImportRouting(t *testing.T) {
 		"18: exact location = /health imported as prefix /health",
 		"28: ignored: location /images/ (no proxy_pass)",
 		"29: ignored: root",
-		"34: port 8080 is listened on at several addresses (*, 127.0.0.1): lblab merges them into one listener",
+		"34: port 8080 is listened on at several addresses (0.0.0.0, 127.0.0.1): nginx binds 0.0.0.0:8080 and picks the server by the address a connection came to; lblab routes them as one listener",
 		"41: port 8081: no location proxies requests; listener not imported",
 		"43: ignored: return",
 	}
@@ -285,7 +293,7 @@ func TestImportRouting(t *testing.T) {
 func TestImportSyntax(t *testing.T) {
 	cfg, warns := importTestdata(t, "syntax.conf")
 	want := &proxy.Config{
-		Listeners: []proxy.Listener{{Name: "http:80", Protocol: "http", Port: 80, Group: "quoted-name", Rules: []proxy.Rule{
+		Listeners: []proxy.Listener{{Name: "http:80", Protocol: "http", Address: "0.0.0.0", Port: 80, Group: "quoted-name", Rules: []proxy.Rule{
 			{Host: "example.test", PathPrefix: "/", Group: "quoted-name"},
 			{PathPrefix: "/", Group: "quoted-name"},
 		}}},
@@ -319,7 +327,7 @@ func TestImportSmall(t *testing.T) {
 					t.Errorf("config %+v", cfg)
 				}
 			},
-			warns: []string{"no server block proxies to a group: the imported load balancer has groups but no listeners"},
+			warns: []string{"no server block proxies to a group: the imported load balancer has groups but no listeners (add a server { listen 8080; location / { proxy_pass http://u; } } block)"},
 		},
 		{
 			name: "proxy_pass to a name without upstream",
@@ -447,16 +455,12 @@ server {
 			},
 		},
 		{
-			name: "unix sockets and quic are skipped",
-			src:  "server {\n listen unix:/run/x.sock;\n listen 8443 quic;\n listen 8080;\n location / { proxy_pass http://unix:/run/app.sock:/; }\n}\n",
+			name: "proxy_pass to a unix socket",
+			src:  "server {\n listen 8080;\n location / { proxy_pass http://unix:/run/app.sock:/; }\n}\n",
 			check: func(t *testing.T, cfg *proxy.Config) {
 				if len(cfg.Listeners) != 1 || cfg.Listeners[0].Port != 8080 || cfg.Groups[0].Name != "unix:/run/app.sock" {
 					t.Errorf("config %+v", cfg)
 				}
-			},
-			warns: []string{
-				"2: ignored: listen unix:/run/x.sock (unix sockets are not imported)",
-				"3: ignored: listen 8443 quic (HTTP/3 is not imported)",
 			},
 		},
 		{
@@ -472,8 +476,8 @@ server {
 			src:  "stream {\n server {\n  listen 9000;\n  listen 9000 udp;\n  server_name x;\n  proxy_pass 10.0.0.1:9000;\n }\n}\n",
 			check: func(t *testing.T, cfg *proxy.Config) {
 				want := []proxy.Listener{
-					{Name: "tcp:9000", Protocol: "tcp", Port: 9000, Group: "10.0.0.1:9000"},
-					{Name: "udp:9000", Protocol: "udp", Port: 9000, Group: "10.0.0.1:9000"},
+					{Name: "tcp:9000", Protocol: "tcp", Address: "0.0.0.0", Port: 9000, Group: "10.0.0.1:9000"},
+					{Name: "udp:9000", Protocol: "udp", Address: "0.0.0.0", Port: 9000, Group: "10.0.0.1:9000"},
 				}
 				if !reflect.DeepEqual(cfg.Listeners, want) {
 					t.Errorf("listeners %+v", cfg.Listeners)
@@ -852,14 +856,14 @@ var errorCases = []errorCase{
 		name:      "duplicate default server",
 		src:       "http {\n  server {\n    listen 80 default_server;\n    location / { proxy_pass http://10.0.0.1:80; }\n  }\n  server {\n    listen 80 default_server;\n  }\n}\n",
 		line:      7,
-		msg:       "a duplicate default server for port 80 (first at line 3)",
+		msg:       "a duplicate default server for 0.0.0.0:80 (first at line 3)",
 		nginxSays: "a duplicate default server",
 	},
 	{
 		name:      "duplicate stream listen",
 		src:       "stream {\n  server {\n    listen 9000;\n    proxy_pass 10.0.0.1:9000;\n  }\n  server {\n    listen 9000;\n    proxy_pass 10.0.0.2:9000;\n  }\n}\n",
 		line:      7,
-		msg:       "duplicate listen on port 9000 (first at line 3)",
+		msg:       `duplicate "0.0.0.0:9000" address and port pair (first at line 3)`,
 		nginxSays: `duplicate "0.0.0.0:9000" address and port pair`,
 	},
 	{
@@ -929,6 +933,20 @@ var errorCases = []errorCase{
 		line:      1,
 		msg:       `directive "http" has no opening "{"`,
 		nginxSays: `directive "http" has no opening "{"`,
+	},
+	{
+		name:      "full-width digit in a weight",
+		src:       "http {\n  upstream u {\n    server 10.0.0.1:80 weight=\uff15;\n  }\n}\n",
+		line:      3,
+		msg:       `invalid parameter "weight=５" ("５" looks like a full-width digit (U+FF15); use '5')`,
+		nginxSays: `invalid parameter "weight=５"`,
+	},
+	{
+		name:      "full-width space between parameters",
+		src:       "http {\n  upstream u {\n    server 10.0.0.1:80 weight=2\u3000max_fails=3;\n  }\n}\n",
+		line:      3,
+		msg:       `looks like a full-width space (U+3000); use an ASCII space`,
+		nginxSays: `invalid parameter "weight=2`,
 	},
 }
 

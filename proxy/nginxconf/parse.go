@@ -18,6 +18,11 @@ type node struct {
 // maxDepth bounds block nesting; real configurations stay far below it.
 const maxDepth = 64
 
+// confBuffer is nginx's NGX_CONF_BUFFER: a word, a quoted string (with
+// its closing quote) or a comment must fit in it, or nginx refuses it as
+// a "too long parameter".
+const confBuffer = 4096
+
 // syntaxError is a problem found while reading the text.
 type syntaxError struct {
 	line int
@@ -85,13 +90,25 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 func (l *lexer) statement() (words []word, end byte, msg string) {
 	lastSpace := true
 	var needSpace, comment, quoted, sQuoted, dQuoted, variable bool
-	start, startLine := 0, 0
+	start, startLine := l.pos, l.line
 	for {
 		if l.pos >= len(l.src) {
 			if len(words) > 0 || !lastSpace {
 				return nil, 0, `unexpected end of file, expecting ";" or "}"`
 			}
 			return nil, 0, ""
+		}
+		if l.pos-start >= confBuffer {
+			// ngx_conf_read_token: the text from the start of the word
+			// (or comment) fills the whole buffer.
+			l.line = startLine
+			switch {
+			case dQuoted:
+				return nil, 0, `too long parameter, probably missing terminating """ character`
+			case sQuoted:
+				return nil, 0, `too long parameter, probably missing terminating "'" character`
+			}
+			return nil, 0, fmt.Sprintf("too long parameter %q started", string(l.src[start:start+10])+"...")
 		}
 		ch := l.src[l.pos]
 		l.pos++

@@ -1,7 +1,6 @@
 package nginxconf
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/lblab/lblab/proxy"
@@ -15,7 +14,7 @@ type streamServer struct {
 }
 
 type streamListen struct {
-	port int
+	at   listenAt
 	udp  bool
 	line int
 }
@@ -53,9 +52,7 @@ func (im *importer) streamServer(n *node, parent settings) {
 		}
 		switch d.name {
 		case "listen":
-			if l, ok := im.streamListen(d); ok {
-				srv.listens = append(srv.listens, l)
-			}
+			srv.listens = append(srv.listens, im.streamListen(d)...)
 		case "proxy_pass":
 			im.proxyPasses++
 			passes++
@@ -89,28 +86,23 @@ func (im *importer) streamServer(n *node, parent settings) {
 	im.streamServers = append(im.streamServers, srv)
 }
 
-// streamListen reads a listen directive of a stream server.
-func (im *importer) streamListen(d *node) (streamListen, bool) {
-	if !im.listenable(d) {
-		return streamListen{}, false
-	}
-	_, port, ok := im.listenAddr(d, 0)
+// streamListen reads a listen directive of a stream server: its socket,
+// and for [::]:PORT ipv6only=off the IPv4 socket it takes too (nil after
+// an error).
+func (im *importer) streamListen(d *node) []streamListen {
+	at, ok := im.listenAddress(d, true)
 	if !ok {
-		return streamListen{}, false
+		return nil
 	}
-	l := streamListen{port: port, line: d.line}
-	for _, p := range d.args[1:] {
-		name, _, _ := strings.Cut(p, "=")
-		switch name {
-		case "udp":
-			l.udp = true
-		case "ssl", "proxy_protocol", "reuseport", "bind", "backlog", "rcvbuf",
-			"sndbuf", "ipv6only", "so_keepalive", "fastopen", "multipath":
-		default:
-			im.warnf(d.line, "ignored: listen parameter %s", p)
-		}
+	p, ok := im.listenParams(d, at, true)
+	if !ok {
+		return nil
 	}
-	return l, true
+	out := []streamListen{{at: at, udp: p.udp, line: d.line}}
+	if p.dual {
+		out = append(out, streamListen{at: listenAt{addr: any4, port: at.port}, udp: p.udp, line: d.line})
+	}
+	return out
 }
 
 // streamPass resolves proxy_pass in a stream server to a group name (""
@@ -152,32 +144,78 @@ func (im *importer) streamPass(d *node) string {
 }
 
 // streamListeners makes a tcp or udp listener per listen of the stream
-// servers.
+// servers. nginx picks a stream server by the address a connection came
+// to; lblab has one server per socket, so a port listened on at its
+// family's wildcard address and at another address of that family is
+// refused.
 func (im *importer) streamListeners() []proxy.Listener {
-	httpPorts := map[int]int{}
+	httpLine := map[listenAt]int{} // the first http listen of each address
 	for _, srv := range im.httpServers {
 		for _, l := range srv.listens {
-			if _, ok := httpPorts[l.port]; !ok {
-				httpPorts[l.port] = l.line
+			if _, ok := httpLine[l.at]; !ok {
+				httpLine[l.at] = l.line
 			}
 		}
 	}
+	// clash returns the line of the first http listen whose socket
+	// cannot be bound beside a tcp socket at at, or 0.
+	clash := func(at listenAt) int {
+		line := 0
+		for h, hl := range httpLine {
+			if overlaps(h, at) && (line == 0 || hl < line) {
+				line = hl
+			}
+		}
+		return line
+	}
 	type key struct {
-		port int
-		udp  bool
+		at  listenAt
+		udp bool
 	}
 	taken := map[key]int{}
-	var out []proxy.Listener
+	var tcp, udp []listenAt
 	for _, srv := range im.streamServers {
 		for _, l := range srv.listens {
-			k := key{l.port, l.udp}
+			k := key{l.at, l.udp}
 			if first, dup := taken[k]; dup {
-				im.errorf(l.line, "duplicate listen on port %d (first at line %d)", l.port, first)
+				im.errorf(l.line, "duplicate %q address and port pair (first at line %d)", l.at.String(), first)
 				continue
 			}
 			taken[k] = l.line
-			if hl, clash := httpPorts[l.port]; clash && !l.udp {
-				im.errorf(l.line, "port %d is used by both http (line %d) and stream", l.port, hl)
+			if l.udp {
+				udp = append(udp, l.at)
+			} else {
+				tcp = append(tcp, l.at)
+			}
+		}
+	}
+	tcpOrder, tcpSocket := socketsOf(tcp)
+	udpOrder, udpSocket := socketsOf(udp)
+	perPort := map[key]int{}
+	for _, s := range tcpOrder {
+		perPort[key{listenAt{port: s.port}, false}]++
+	}
+	for _, s := range udpOrder {
+		perPort[key{listenAt{port: s.port}, true}]++
+	}
+	var out []proxy.Listener
+	for _, srv := range im.streamServers {
+		for _, l := range srv.listens {
+			k := key{l.at, l.udp}
+			if taken[k] != l.line {
+				continue // a duplicate, reported
+			}
+			sock := tcpSocket[l.at]
+			if l.udp {
+				sock = udpSocket[l.at]
+			}
+			if sock != l.at {
+				im.errorf(l.line, "stream listen %s shares a socket with the listen on %s (line %d): nginx picks the server by the address a connection came to, lblab cannot; listen on another port",
+					l.at, sock, taken[key{sock, l.udp}])
+				continue
+			}
+			if hl := clash(l.at); hl > 0 && !l.udp {
+				im.errorf(l.line, "port %d is used by both http (line %d) and stream", l.at.port, hl)
 				continue
 			}
 			proto := proxy.ProtoTCP
@@ -185,9 +223,10 @@ func (im *importer) streamListeners() []proxy.Listener {
 				proto = proxy.ProtoUDP
 			}
 			out = append(out, proxy.Listener{
-				Name:     proto + ":" + strconv.Itoa(l.port),
+				Name:     listenerName(proto, l.at, perPort[key{listenAt{port: l.at.port}, l.udp}] > 1),
 				Protocol: proto,
-				Port:     l.port,
+				Address:  l.at.addr.String(),
+				Port:     l.at.port,
 				Group:    srv.group,
 			})
 		}

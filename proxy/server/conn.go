@@ -70,6 +70,8 @@ type conn struct {
 	watch *watcher
 	// https: the client came over TLS (X-Forwarded-Proto https).
 	https bool
+	// linger: an error answer closes the connection; see lingeringClose.
+	linger bool
 }
 
 // bufs are a request's buffers, pooled between requests.
@@ -110,6 +112,7 @@ func (c *conn) abort() {
 func (c *conn) serve() {
 	defer c.s.forget(c)
 	defer c.nc.Close()
+	defer c.lingeringClose()
 	for {
 		n, err := c.readHeader()
 		if err != nil {
@@ -241,6 +244,8 @@ func (c *conn) headerError(err error) {
 	switch err {
 	case errTooLarge:
 		status, class = 431, "header_too_large"
+	case errURITooLong:
+		status, class = 414, "uri_too_long"
 	case errNotImpl:
 		status, class = 501, "not_implemented"
 	}
@@ -249,8 +254,50 @@ func (c *conn) headerError(err error) {
 	c.record(nil, status, class, now, 0, 0, "")
 }
 
-// writeError answers with a short text page of status.
+// Bounds of the lingering close after an error answer (nginx's
+// lingering_close): the proxy reads and discards what the client still
+// sends for at most lingerTime (5 s, nginx's lingering_timeout) and
+// lingerBytes.
+const (
+	lingerTime  = 5 * time.Second
+	lingerBytes = 16 << 20
+)
+
+// lingeringClose ends a connection closed after an error answer: it shuts
+// the write side down (the client reads the answer, then the end), then
+// reads and discards until the client closes, lingerTime passes or
+// lingerBytes came. Closing at once with unread bytes would send a reset,
+// and the reset makes the client's kernel drop the answer unread.
+func (c *conn) lingeringClose() {
+	if !c.linger || c.aborted.Load() {
+		return
+	}
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.state.Store(stateIdle) // Shutdown ends it at once
+	if c.s.shutting.Load() {
+		return
+	}
+	c.setReadDeadline(time.Now().Add(lingerTime))
+	buf := c.in
+	if len(buf) == 0 {
+		buf = make([]byte, inSize)
+	}
+	for n := 0; n < lingerBytes; {
+		k, err := c.nc.Read(buf)
+		n += k
+		if err != nil {
+			return
+		}
+	}
+}
+
+// writeError answers with a short text page of status. An answer that
+// closes the connection makes it linger (see lingeringClose).
 func (c *conn) writeError(status int, keep, head bool) bool {
+	c.linger = !keep
 	text := statusText(status)
 	body := strconv.Itoa(status) + " " + text + "\n"
 	out := make([]byte, 0, 160)
@@ -282,6 +329,8 @@ func statusText(code int) string {
 		return "Bad Request"
 	case 404:
 		return "Not Found"
+	case 414:
+		return "Request-URI Too Large"
 	case 431:
 		return "Request Header Fields Too Large"
 	case 501:
@@ -371,20 +420,12 @@ func (c *conn) handle(n int) bool {
 	if h.hasHost {
 		host = h.host.of(hb)
 	}
-	if t := rq.target; len(t) > 0 && t[0] != '/' && t[0] != '*' {
-		// absolute-form, http://host[:port]/path?query: the host replaces
-		// the Host field, and the server gets the path.
-		if i := indexString(t, "://"); i > 0 {
-			rest := t[i+3:]
-			j := 0
-			for j < len(rest) && rest[j] != '/' && rest[j] != '?' {
-				j++
-			}
-			rq.host, host = rest[:j], rest[:j]
-			rq.target = rest[j:]
-			if len(rq.target) == 0 || rq.target[0] != '/' {
-				rq.target = append([]byte("/"), rq.target...)
-			}
+	if h.hasAbs {
+		// absolute-form, scheme://host[:port]/path?query: the host
+		// replaces the Host field, and the server gets the path.
+		rq.host, host = h.absHost.of(hb), h.absHost.of(hb)
+		if len(rq.target) == 0 || rq.target[0] != '/' {
+			rq.target = append([]byte("/"), rq.target...)
 		}
 	}
 	rq.g = c.l.rt.Load().route(hostOnly(host), rq.target)
@@ -405,10 +446,33 @@ func (c *conn) handle(n int) bool {
 			}
 		}
 	case bodyChunked:
+		// The body streams; the part already here is checked before
+		// anything goes to a server, so that a malformed one (most come
+		// whole with their header) is answered 400 and not forwarded at
+		// all, as nginx, which reads the body first, does.
+		if !chunkedPrefixOK(c.in[c.r:c.w]) {
+			c.writeError(400, false, false)
+			c.record(rq.g, 400, "bad_request", rq.start, 0, 0, "")
+			return false
+		}
 	default:
 		rq.inMem = true
 	}
 	return c.forward(&rq) && !h.close
+}
+
+// chunkedPrefixOK reports whether p is the start of a well-formed chunked
+// body (or a whole one, and what follows it).
+func chunkedPrefixOK(p []byte) bool {
+	var ch chunked
+	for len(p) > 0 && !ch.done {
+		k, data, err := ch.feed(p)
+		if err != nil {
+			return false
+		}
+		p = p[k+len(data):]
+	}
+	return true
 }
 
 // flushPending writes the held end of the last response.
@@ -492,15 +556,6 @@ func (c *conn) expectContinue() {
 		c.setWriteDeadline()
 		c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
-}
-
-func indexString(b []byte, s string) int {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // hostOnly strips the port from a Host value.
@@ -605,6 +660,17 @@ func (c *conn) forward(rq *request) bool {
 			c.recordFull(g, 0, "client_closed", rq.start, 0, tries, peer.Name(), moved)
 			return false
 		}
+		if t.badBody {
+			// The client's fault, not the server's: a 400, as nginx
+			// answers a malformed chunked body.
+			g.mu.Lock()
+			att.Done(s.now(), peer, false, 0)
+			g.spare = append(g.spare, att)
+			g.mu.Unlock()
+			c.writeError(400, false, false)
+			c.recordFull(g, 400, "bad_request", rq.start, 0, tries, peer.Name(), moved)
+			return false
+		}
 		g.mu.Lock()
 		now = s.now()
 		c.now = now
@@ -614,6 +680,9 @@ func (c *conn) forward(rq *request) bool {
 		}
 		d := g.policy.After(now, attempt.Request{Method: rq.method, Started: rq.start, Tries: tries,
 			MaxTries: maxTries}, t.Try)
+		if t.stale {
+			d.Failed = false // see tryResult.stale
+		}
 		if d.Next || t.Outcome != attempt.Answered {
 			att.Done(now, peer, d.Failed, now-sent)
 			g.passive(now, peer, d)
@@ -694,6 +763,13 @@ type tryResult struct {
 	gone   bool // the client left (or Shutdown cut the connection)
 	hn     int  // the response header's length in b.ub
 	filled int  // bytes read into b.ub
+	// badBody: the client's chunked body is malformed (it is answered
+	// 400, and the server connection is cut inside the request).
+	badBody bool
+	// stale: a kept-alive connection gave nothing back (closed by the
+	// server as the request went out) and the request could not be sent
+	// again: not the server's failure (see upstream.get).
+	stale bool
 }
 
 func tryOf(o attempt.Outcome, sent bool) tryResult {
@@ -705,7 +781,7 @@ func tryOf(o attempt.Outcome, sent bool) tryResult {
 // into c.resp from b.ub[:hn] and the first body bytes after it. A reused
 // keep-alive connection that gave nothing back (the server had closed
 // it) is replaced by a new one once, when the request can be sent again
-// safely (an idempotent method and a body in memory).
+// safely (a body in memory, and an idempotent method or non_idempotent).
 func (c *conn) try(rq *request, u *upstream, g *group) (tryResult, *upConn) {
 	s := c.s
 	uc := u.get(rq.sent)
@@ -727,19 +803,23 @@ func (c *conn) try(rq *request, u *upstream, g *group) (tryResult, *upConn) {
 		}
 		c.up.Store(uc)
 		t, stale := c.exchange(rq, uc, g)
-		if t.Outcome == attempt.Answered && !t.gone {
+		if t.Outcome == attempt.Answered && !t.gone && !t.badBody {
 			return t, uc
 		}
 		c.up.Store(nil)
 		uc.nc.Close()
+		if t.badBody {
+			return t, nil
+		}
 		if t.gone || c.aborted.Load() {
 			t.gone = true
 			return t, nil
 		}
-		if stale && reused && rq.inMem && idempotentMethod(rq.method) {
+		if stale && reused && rq.inMem && (idempotentMethod(rq.method) || g.policy.On&attempt.NonIdempotent != 0) {
 			uc, reused = nil, false
 			continue
 		}
+		t.stale = stale && reused
 		return t, nil
 	}
 }
@@ -775,6 +855,9 @@ func (c *conn) exchange(rq *request, uc *upConn, g *group) (tryResult, bool) {
 	if !rq.inMem {
 		rq.noRetry = true
 		if clientFailed, err := c.streamBody(uc); err != nil {
+			if err == errChunk {
+				return tryResult{badBody: true}, false
+			}
 			if clientFailed {
 				return tryResult{gone: true}, false
 			}
@@ -788,31 +871,38 @@ func (c *conn) exchange(rq *request, uc *upConn, g *group) (tryResult, bool) {
 }
 
 // buildRequest appends the request header as it goes to the server: the
-// request line, the client's fields but the hop-by-hop ones, the body's
-// framing, and X-Forwarded-For (appended to), X-Real-IP and
+// request line, Host, the client's fields but the hop-by-hop ones and
+// those the proxy writes itself, the framing of the body as the proxy
+// sends it, and X-Forwarded-For (appended to), X-Real-IP and
 // X-Forwarded-Proto (set).
 func (c *conn) buildRequest(rq *request, addr string, out []byte) []byte {
 	h, hb := &c.req, rq.hb
 	out = append(out, rq.method...)
 	out = append(out, ' ')
 	out = append(out, rq.target...)
-	out = append(out, " HTTP/1.1\r\n"...)
+	out = append(out, " HTTP/1.1\r\nHost: "...)
 	switch {
 	case rq.host != nil:
-		out = append(append(append(out, "Host: "...), rq.host...), "\r\n"...)
-	case !h.hasHost:
-		out = append(append(append(out, "Host: "...), addr...), "\r\n"...)
+		out = append(out, rq.host...)
+	case h.hasHost:
+		out = append(out, h.host.of(hb)...)
+	default:
+		out = append(out, addr...)
 	}
+	out = append(out, '\r', '\n')
 	for i := range h.fields {
-		f := &h.fields[i]
-		if f.drop || (rq.host != nil && f.name.end-f.name.start == 4 && eqFold(f.name.of(hb), "host")) {
-			continue
+		if f := &h.fields[i]; !f.drop {
+			out = append(out, hb[f.line.start:f.value.end]...)
+			out = append(out, '\r', '\n')
 		}
-		out = append(out, hb[f.line.start:f.value.end]...)
-		out = append(out, '\r', '\n')
 	}
-	if h.framing == bodyChunked {
+	switch h.framing {
+	case bodyChunked:
 		out = append(out, "Transfer-Encoding: chunked\r\n"...)
+	case bodyLength:
+		out = append(out, "Content-Length: "...)
+		out = strconv.AppendInt(out, h.length, 10)
+		out = append(out, '\r', '\n')
 	}
 	out = append(out, "X-Forwarded-For: "...)
 	for _, v := range h.xff {
@@ -1136,8 +1226,16 @@ func (c *conn) relay(rq *request, uc *upConn, hn, filled int, peer *balance.Peer
 			w.out = append(w.out, '\r', '\n')
 		}
 	}
+	// The framing is the proxy's own: the server's framing fields are
+	// dropped (see parseFields), whatever its Connection field names.
 	if chunkOut {
 		w.out = append(w.out, "Transfer-Encoding: chunked\r\n"...)
+	} else if rh.framing == bodyLength {
+		// The body's length, or for HEAD, 204 and 304 what the server
+		// said of it.
+		w.out = append(w.out, "Content-Length: "...)
+		w.out = strconv.AppendInt(w.out, rh.length, 10)
+		w.out = append(w.out, '\r', '\n')
 	}
 	if g.mode == "cookie" && (!rq.hasCk || rq.cookie != peer.Name()) {
 		w.out = append(w.out, "Set-Cookie: "...)

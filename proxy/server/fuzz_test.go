@@ -3,9 +3,13 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +37,27 @@ func (m *memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: ne
 func (m *memConn) SetDeadline(time.Time) error      { return nil }
 func (m *memConn) SetReadDeadline(time.Time) error  { return nil }
 func (m *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+// serveMem serves the client connection nc (a memConn) on s's first
+// listener until it ends, within 5 s.
+func serveMem(t *testing.T, s *Server, nc net.Conn) {
+	t.Helper()
+	c := newConn(s, s.listeners[0], nc)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.serve()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the connection did not end")
+	}
+}
 
 // FuzzRequestPath runs the whole request path (parse the client's bytes,
 // route, pick, send to a server, parse its answer, relay it) with a client
@@ -79,21 +104,7 @@ func FuzzRequestPath(f *testing.F) {
 			t.Fatal(err)
 		}
 		cc := &memConn{in: bytes.NewReader(client)}
-		c := newConn(s, s.listeners[0], cc)
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.connWG.Add(1)
-		s.mu.Unlock()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c.serve()
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("the connection did not end")
-		}
+		serveMem(t, s, cc)
 		if out := cc.out.Bytes(); len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) {
 			t.Fatalf("the client got %q", out[:min(len(out), 40)])
 		}
@@ -118,6 +129,10 @@ func TestChunkedDecoder(t *testing.T) {
 		{"zz\r\n", "", false, 0},
 		{"5\r\nhelloX\r\n", "hello", false, 0},
 		{"fffffffffffffffff\r\n", "", false, 0},
+		{"5\rX\r\nhello\r\n0\r\n\r\n", "", false, 0},              // a CR not before LF (nginx: 400)
+		{"5;a\rb\r\nhello\r\n0\r\n\r\n", "", false, 0},            // the same in an extension
+		{"5\r\nhello\r\n0\r\nT: a\rb\r\n\r\n", "hello", false, 0}, // and in a trailer
+		{"5 ;ext\r\nhello\r\n0\r\n\r\n", "hello", true, 0},        // white space before ';' (nginx takes it)
 	} {
 		for _, step := range []int{1, 3, len(tc.in)} {
 			var ch chunked
@@ -141,4 +156,119 @@ func TestChunkedDecoder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// taggedConn is a memConn from a given client address.
+type taggedConn struct {
+	memConn
+	ip net.IP
+}
+
+func (c *taggedConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: c.ip, Port: 4242} }
+
+// FuzzSharedUpstream drives two clients' raw bytes, one after the other,
+// through a proxy with a single pooled keep-alive connection to a model
+// backend (parseModelRequest, a lenient reader). The backend knows the
+// client of a request by the X-Real-IP the proxy writes (the clients'
+// addresses are random, so client bytes cannot name them) and tags its
+// answer with it. It fails when the backend reads a request the proxy did
+// not write for one of the clients (smuggling), cannot read what the proxy
+// sent, or when a client gets an answer tagged for another (a response
+// reaching the wrong client).
+func FuzzSharedUpstream(f *testing.F) {
+	smuggled := "GET /slow-smuggled HTTP/1.1\r\nHost: x\r\nX-Real-IP: 6.6.6.6\r\n\r\n"
+	smuggled += strings.Repeat("A", 60-len(smuggled))
+	victim := "GET /victim HTTP/1.1\r\nHost: v\r\n\r\n"
+	for _, a := range []string{
+		"POST /a HTTP/1.1\r\nHost: x\r\nConnection: Content-Length\r\nContent-Length: 60\r\n\r\n" + smuggled,
+		"POST /a HTTP/1.1\r\nHost: x\r\nConnection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + victim,
+		"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX",
+		"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;e\r\nhello\r\n0\r\nT: 1\r\n\r\n" + victim,
+		"GET /h HTTP/1.1\r\nConnection: Host\r\nHost: a\r\n\r\nHEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET http://h:1/x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nz",
+	} {
+		f.Add([]byte(a), []byte(victim))
+	}
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	ipA := net.IPv4(10, byte(rnd.IntN(256)), byte(rnd.IntN(256)), byte(1+rnd.IntN(254)))
+	ipB := net.IPv4(10, byte(rnd.IntN(256)), byte(rnd.IntN(256)), byte(1+rnd.IntN(254)))
+	for ipB.Equal(ipA) {
+		ipB = net.IPv4(10, byte(rnd.IntN(256)), byte(rnd.IntN(256)), byte(1+rnd.IntN(254)))
+	}
+	tagA, tagB := ipA.String(), ipB.String()
+
+	m := newModelBackend(f, nil)
+	m.check = func(r modelReq) string {
+		if r.tag != tagA && r.tag != tagB {
+			return fmt.Sprintf("the backend read a request the proxy did not write: %q", r.header)
+		}
+		return ""
+	}
+	cfg := lb(proxy.Group{Name: "web", Servers: servers("127.0.0.1:1")})
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		m.mu.Lock()
+		m.problems, m.ended, m.reqs = nil, 0, nil
+		m.mu.Unlock()
+		var dials atomic.Int64
+		s, err := New(cfg, Options{
+			Logger:           slog.New(slog.DiscardHandler),
+			MaxIdlePerServer: 1,
+			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				dials.Add(1)
+				var d net.Dialer
+				return d.DialContext(ctx, network, m.addr)
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(in []byte, ip net.IP) []byte {
+			cc := &taggedConn{memConn: memConn{in: bytes.NewReader(in)}, ip: ip}
+			serveMem(t, s, cc)
+			return cc.out.Bytes()
+		}
+		outA := run(a, ipA)
+		outB := run(b, ipB)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Every server connection has ended once the proxy closed its own.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			m.mu.Lock()
+			n := m.ended
+			m.mu.Unlock()
+			if int64(n) >= dials.Load() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d server connections still open after the shutdown", dials.Load()-int64(n), dials.Load())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if len(m.problems) > 0 {
+			t.Fatal(strings.Join(m.problems, "\n"))
+		}
+		for _, o := range []struct {
+			who      string
+			out      []byte
+			tag, not string
+		}{{"client A", outA, tagA, tagB}, {"client B", outB, tagB, tagA}} {
+			for rest := o.out; ; {
+				i := bytes.Index(rest, []byte("\r\nX-Tag: "))
+				if i < 0 {
+					break
+				}
+				rest = rest[i+9:]
+				tag, _, _ := bytes.Cut(rest, []byte("\r\n"))
+				if string(tag) != o.tag {
+					t.Fatalf("%s got an answer for %q", o.who, tag)
+				}
+			}
+		}
+	})
 }

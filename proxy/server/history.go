@@ -12,10 +12,20 @@ import (
 	"github.com/lblab/lblab/history"
 )
 
+// historyFlush is how often the history buffer goes to the file: a proxy
+// killed without a chance to flush (SIGKILL, a crash) loses the events of
+// at most the last historyFlush.
+const historyFlush = time.Second
+
+// historyBuffer is the size of the history buffer, in bytes.
+const historyBuffer = 256 << 10
+
 // historyWriter writes events as JSON Lines (the form of
 // history.WriteJSONL) into a buffer behind a mutex: a request costs an
-// append to memory; the buffer goes to the file when it is full, once a
-// second, and on close.
+// append to memory; the buffer goes to the file when the next line does
+// not fit, every historyFlush, and on close. Every write to the file ends
+// at the end of a line, so a proxy killed at any moment leaves whole
+// lines (but for a kill in the middle of the write itself).
 type historyWriter struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
@@ -26,14 +36,14 @@ type historyWriter struct {
 }
 
 func newHistoryWriter(w io.Writer) *historyWriter {
-	h := &historyWriter{w: bufio.NewWriterSize(w, 256<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	h := &historyWriter{w: bufio.NewWriterSize(w, historyBuffer), stop: make(chan struct{}), done: make(chan struct{})}
 	go h.flusher()
 	return h
 }
 
 func (h *historyWriter) flusher() {
 	defer close(h.done)
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(historyFlush)
 	defer t.Stop()
 	for {
 		select {
@@ -61,9 +71,22 @@ func (h *historyWriter) add(ev *history.Event) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.err == nil {
-		_, h.err = h.w.Write(append(b, '\n'))
+	h.writeLine(append(b, '\n'))
+}
+
+// writeLine buffers one line, flushing first what is buffered when the
+// line does not fit (a bufio.Writer would fill the buffer with the line's
+// beginning and write that). Called with h.mu held.
+func (h *historyWriter) writeLine(line []byte) {
+	if h.err != nil {
+		return
 	}
+	if len(line) > h.w.Available() && h.w.Buffered() > 0 {
+		if h.err = h.w.Flush(); h.err != nil {
+			return
+		}
+	}
+	_, h.err = h.w.Write(line)
 }
 
 // addRequest writes a request event without allocating.
@@ -71,7 +94,7 @@ func (h *historyWriter) addRequest(ev *history.Event) {
 	h.mu.Lock()
 	if h.err == nil {
 		h.line = appendRequest(h.line[:0], ev)
-		_, h.err = h.w.Write(h.line)
+		h.writeLine(h.line)
 	}
 	h.mu.Unlock()
 }

@@ -5,31 +5,39 @@ import (
 	"errors"
 )
 
-// Limits of a request header. A request line (or any header line) longer
-// than MaxLineBytes, a header longer than MaxHeaderBytes in all or with
-// more than MaxHeaders fields is answered 431 Request Header Fields Too
-// Large, and the connection is closed.
+// Limits of a request header. A request line longer than MaxLineBytes
+// (8 KiB, as nginx's large_client_header_buffers default) is answered 414
+// URI Too Long; a header line longer than MaxLineBytes, a header longer
+// than MaxHeaderBytes in all or with more than MaxHeaders fields is
+// answered 431 Request Header Fields Too Large. Either way the connection
+// is closed.
 const (
 	MaxLineBytes   = 8 << 10
 	MaxHeaderBytes = 16 << 10
 	MaxHeaders     = 100
 )
 
-// errors of the parsers. errTooLarge maps to 431, errNotImpl to 501, the
-// others to 400 (request) or to an invalid response (upstream).
+// errors of the parsers. errTooLarge maps to 431, errURITooLong to 414,
+// errNotImpl to 501, the others to 400 (request) or to an invalid response
+// (upstream).
 var (
 	errIncomplete = errors.New("incomplete header")
 	errTooLarge   = errors.New("header too large")
+	errURITooLong = errors.New("request line too long")
 	errMalformed  = errors.New("malformed header")
 	errNotImpl    = errors.New("transfer coding not implemented")
 )
 
 // field is one header field, as offsets into the buffer its header was
-// read into: the name, the value (without surrounding white space) and the
-// whole line with its line end.
+// read into: the name, the value (without surrounding spaces, as nginx
+// reads it: a tab is part of the value) and the whole line with its line
+// end.
 type field struct {
 	name, value, line span
-	drop              bool // a hop-by-hop field, or one the proxy sets itself
+	// drop: a hop-by-hop field, one the proxy writes itself (Host and the
+	// framing fields), or a request field nginx ignores (a name with other
+	// characters than letters, digits and '-').
+	drop bool
 }
 
 type span struct{ start, end int32 }
@@ -63,10 +71,14 @@ type header struct {
 	// hop-by-hop and dropped.
 	connDrop []span
 
-	// Request only.
+	// Request only. target is the origin-form target ("/path?query"), or
+	// what follows the authority of an absolute-form one, whose host (and
+	// port) is absHost.
 	method, target span
 	host           span
 	hasHost        bool
+	absHost        span
+	hasAbs         bool
 	xff            []span // X-Forwarded-For values, in order
 	expect         bool   // Expect: 100-continue
 
@@ -107,10 +119,13 @@ func headerEnd(b []byte) int {
 // MaxHeaderBytes in all), so that a client cannot make the proxy wait for
 // more.
 func checkLimits(b []byte) error {
+	last := bytes.LastIndexByte(b, '\n')
+	if last < 0 && len(b) > MaxLineBytes {
+		return errURITooLong // still in the request line
+	}
 	if len(b) > MaxHeaderBytes {
 		return errTooLarge
 	}
-	last := bytes.LastIndexByte(b, '\n')
 	if len(b)-(last+1) > MaxLineBytes {
 		return errTooLarge
 	}
@@ -143,7 +158,7 @@ func parseRequest(b []byte, h *header) error {
 	// Request line: METHOD SP TARGET SP HTTP/1.x
 	s, e, i := nextLine(b, 0)
 	if e-s > MaxLineBytes {
-		return errTooLarge
+		return errURITooLong
 	}
 	line := b[s:e]
 	sp1 := bytes.IndexByte(line, ' ')
@@ -151,7 +166,8 @@ func parseRequest(b []byte, h *header) error {
 		return errMalformed
 	}
 	for _, c := range line[:sp1] {
-		if !isToken(c) {
+		// nginx takes upper-case letters, '_' and '-' in a method.
+		if (c < 'A' || c > 'Z') && c != '_' && c != '-' {
 			return errMalformed
 		}
 	}
@@ -172,6 +188,9 @@ func parseRequest(b []byte, h *header) error {
 	h.minor = int(proto[7] - '0')
 	h.method = span{int32(s), int32(s + sp1)}
 	h.target = span{int32(s + sp1 + 1), int32(s + sp1 + 1 + sp2)}
+	if err := parseTarget(b, h); err != nil {
+		return err
+	}
 	if err := parseFields(b, i, h, true); err != nil {
 		return err
 	}
@@ -229,9 +248,38 @@ func parseResponse(b []byte, h *header) error {
 	return nil
 }
 
+// Request fields nginx takes at most once (a second one is answered
+// 400), as bits of parseFields' unique set.
+const (
+	uniqIfMatch = 1 << iota
+	uniqIfNoneMatch
+	uniqIfModifiedSince
+	uniqIfUnmodifiedSince
+	uniqIfRange
+	uniqAuthorization
+	uniqExpect
+	uniqContentRange
+)
+
+// once records a field that may come once in a request: false when it
+// came before.
+func once(seen *uint8, bit uint8) bool {
+	if *seen&bit != 0 {
+		return false
+	}
+	*seen |= bit
+	return true
+}
+
 // parseFields parses the header fields from b[i:] to the empty line.
+//
+// The framing fields (Content-Length, Transfer-Encoding) and Host are
+// always dropped: the proxy writes them itself from what it parsed, so
+// that what it sends is framed as it reads it whatever a Connection field
+// names.
 func parseFields(b []byte, i int, h *header, isRequest bool) error {
 	seenLength := false
+	var uniq uint8
 	for {
 		s, e, next := nextLine(b, i)
 		if s == e { // the empty line
@@ -251,16 +299,19 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 		if colon <= 0 {
 			return errMalformed // also an obsolete folded line (starts with white space)
 		}
+		class := uint8(nameToken | namePlain)
 		for _, c := range line[:colon] {
-			if !isToken(c) {
-				return errMalformed
-			}
+			class &= nameTable[c]
 		}
+		if class&nameToken == 0 {
+			return errMalformed
+		}
+		plain := class&namePlain != 0 // letters, digits and '-' only
 		vs, ve := colon+1, len(line)
-		for vs < ve && (line[vs] == ' ' || line[vs] == '\t') {
+		for vs < ve && line[vs] == ' ' {
 			vs++
 		}
-		for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
+		for ve > vs && line[ve-1] == ' ' {
 			ve--
 		}
 		for _, c := range line[vs:ve] {
@@ -271,23 +322,34 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 		f := field{name: span{int32(s), int32(s + colon)}, value: span{int32(s + vs), int32(s + ve)},
 			line: span{int32(s), int32(next)}}
 		name, value := line[:colon], line[vs:ve]
+		dup := false // a second one of a field nginx takes once
 		switch len(name) {
 		case 2:
 			f.drop = eqFold(name, "te")
 		case 4:
 			if eqFold(name, "host") && isRequest {
-				if h.hasHost {
+				if h.hasHost || !validHost(value) {
 					return errMalformed
 				}
-				h.hasHost, h.host = true, f.value
+				h.hasHost, h.host, f.drop = true, f.value, true
 			}
 		case 6:
 			if eqFold(name, "expect") && isRequest {
 				f.drop = true
+				dup = !once(&uniq, uniqExpect)
 				h.expect = eqFold(value, "100-continue")
 			}
 		case 7:
 			f.drop = eqFold(name, "trailer") || eqFold(name, "upgrade")
+		case 8:
+			if isRequest {
+				switch {
+				case eqFold(name, "if-match"):
+					dup = !once(&uniq, uniqIfMatch)
+				case eqFold(name, "if-range"):
+					dup = !once(&uniq, uniqIfRange)
+				}
+			}
 		case 9:
 			if eqFold(name, "x-real-ip") && isRequest {
 				f.drop = true
@@ -300,15 +362,24 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 			case eqFold(name, "keep-alive"):
 				f.drop = true
 			}
+		case 13:
+			if isRequest {
+				switch {
+				case eqFold(name, "if-none-match"):
+					dup = !once(&uniq, uniqIfNoneMatch)
+				case eqFold(name, "authorization"):
+					dup = !once(&uniq, uniqAuthorization)
+				case eqFold(name, "content-range"):
+					dup = !once(&uniq, uniqContentRange)
+				}
+			}
 		case 14:
 			if eqFold(name, "content-length") {
 				n, ok := parseLength(value)
-				if !ok || (seenLength && n != h.length) {
-					return errMalformed
+				if !ok || (seenLength && (n != h.length || isRequest)) {
+					return errMalformed // nginx refuses a second one in a request
 				}
-				if seenLength {
-					f.drop = true // a repeated, equal value: send it once
-				}
+				f.drop = true // the proxy writes the length of what it sends
 				seenLength, h.length = true, n
 			}
 		case 15:
@@ -320,7 +391,10 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 			switch {
 			case eqFold(name, "transfer-encoding"):
 				f.drop = true
-				if !eqFold(value, "chunked") || h.framing == bodyChunked {
+				if h.framing == bodyChunked {
+					return errMalformed // a second one (nginx: 400)
+				}
+				if !eqFold(value, "chunked") {
 					if isRequest {
 						return errNotImpl
 					}
@@ -329,7 +403,19 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 				h.framing = bodyChunked
 			case eqFold(name, "x-forwarded-proto") && isRequest:
 				f.drop = true
+			case eqFold(name, "if-modified-since") && isRequest:
+				dup = !once(&uniq, uniqIfModifiedSince)
 			}
+		case 19:
+			if eqFold(name, "if-unmodified-since") && isRequest {
+				dup = !once(&uniq, uniqIfUnmodifiedSince)
+			}
+		}
+		if dup {
+			return errMalformed
+		}
+		if !plain && isRequest {
+			f.drop = true // nginx's ignore_invalid_headers
 		}
 		if len(name) > 6 && eqFold(name[:6], "proxy-") {
 			f.drop = true
@@ -340,17 +426,14 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 }
 
 // finishFraming settles the body framing once all fields are known: a
-// chunked message ignores (and drops) Content-Length; a request must not
-// carry both.
+// chunked message ignores Content-Length; a request must not carry both.
+// The fields the Connection field names are dropped.
 func finishFraming(b []byte, h *header, isRequest bool) error {
 	hasLength := false
 	for i := range h.fields {
 		f := &h.fields[i]
 		if f.name.end-f.name.start == 14 && eqFold(f.name.of(b), "content-length") {
 			hasLength = true
-			if h.framing == bodyChunked {
-				f.drop = true
-			}
 		}
 		if len(h.connDrop) > 0 && !f.drop {
 			for _, d := range h.connDrop {
@@ -369,7 +452,129 @@ func finishFraming(b []byte, h *header, isRequest bool) error {
 	return nil
 }
 
-// parseConnection reads the tokens of a Connection field.
+// parseTarget checks the request target as nginx does: an origin-form
+// target starts with '/'; an absolute-form one is scheme://host[:port]
+// followed by nothing, a path or a query. Anything else (a bare word,
+// "*", userinfo in the authority) is malformed. For an absolute-form
+// target it sets absHost, and target to what follows the authority.
+func parseTarget(b []byte, h *header) error {
+	t := h.target.of(b)
+	if t[0] == '/' {
+		return nil
+	}
+	i := 0
+	for ; i < len(t); i++ {
+		c := t[i]
+		if 'a' <= c|0x20 && c|0x20 <= 'z' {
+			continue
+		}
+		if i > 0 && (('0' <= c && c <= '9') || c == '+' || c == '-' || c == '.') {
+			continue
+		}
+		break
+	}
+	if i == 0 || len(t)-i < 3 || string(t[i:i+3]) != "://" {
+		return errMalformed
+	}
+	hs := i + 3
+	j := hs
+	if j < len(t) && t[j] == '[' {
+		for j++; j < len(t) && t[j] != ']'; j++ {
+			if !ipLiteralTable[t[j]] {
+				return errMalformed
+			}
+		}
+		if j == len(t) {
+			return errMalformed
+		}
+		j++
+	} else {
+		for ; j < len(t); j++ {
+			c := t[j]
+			if !('a' <= c|0x20 && c|0x20 <= 'z') && !('0' <= c && c <= '9') && c != '.' && c != '-' {
+				break
+			}
+		}
+	}
+	if j == hs {
+		return errMalformed
+	}
+	if j < len(t) && t[j] == ':' {
+		for j++; j < len(t) && '0' <= t[j] && t[j] <= '9'; j++ {
+		}
+	}
+	if j < len(t) && t[j] != '/' && t[j] != '?' {
+		return errMalformed
+	}
+	if !validHost(t[hs:j]) {
+		return errMalformed
+	}
+	start := h.target.start
+	h.absHost, h.hasAbs = span{start + int32(hs), start + int32(j)}, true
+	h.target = span{start + int32(j), h.target.end}
+	return nil
+}
+
+// ipLiteralTable holds what nginx takes inside [ ] in an absolute-form
+// target.
+var ipLiteralTable = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range ":.-_~!$&'()*+,;=" {
+		t[c] = true
+	}
+	return t
+}()
+
+// validHost reports whether a Host value (or the authority of an
+// absolute-form target) is one nginx takes (ngx_http_validate_host): no
+// '/', NUL, space, control character or DEL, no empty label (".."), and
+// something left once the port and a trailing dot are taken off.
+func validHost(v []byte) bool {
+	const (
+		usual = iota
+		literal
+		rest
+	)
+	state, dot, n := usual, -2, len(v)
+	for i, c := range v {
+		switch c {
+		case '.':
+			if dot == i-1 {
+				return false
+			}
+			dot = i
+		case ':':
+			if state == usual {
+				n, state = i, rest
+			}
+		case '[':
+			if i == 0 {
+				state = literal
+			}
+		case ']':
+			if state == literal {
+				n, state = i+1, rest
+			}
+		default:
+			if c == '/' || c <= ' ' || c == 0x7f {
+				return false
+			}
+		}
+	}
+	if dot == n-1 {
+		n--
+	}
+	return n > 0
+}
+
+// parseConnection reads the tokens of a Connection field. A token naming
+// a framing field or Host is ignored: those are never dropped because a
+// Connection field names them (the proxy writes them itself).
 func parseConnection(b []byte, v span, h *header) {
 	val := v.of(b)
 	start := 0
@@ -392,6 +597,7 @@ func parseConnection(b []byte, v span, h *header) {
 			h.close = true
 		case eqFold(tok, "keep-alive"):
 			h.keepAlive = true
+		case eqFold(tok, "content-length"), eqFold(tok, "transfer-encoding"), eqFold(tok, "host"):
 		default:
 			if len(h.connDrop) < 16 {
 				h.connDrop = append(h.connDrop, span{v.start + int32(s), v.start + int32(e)})
@@ -452,11 +658,32 @@ func eqFoldBytes(a, b []byte) bool {
 	return true
 }
 
-// isToken reports whether c may appear in a token (RFC 9110 tchar).
-func isToken(c byte) bool {
-	return tokenTable[c]
-}
+// nameTable classes the bytes of a field name: nameToken for a token
+// character, namePlain as well for those nginx takes (letters, digits,
+// '-'). A name's class is the AND of its bytes' classes.
+var nameTable = func() (t [256]uint8) {
+	for c := range t {
+		if tokenTable[c] {
+			t[c] = nameToken
+		}
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= namePlain
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] |= namePlain
+		t[c-'a'+'A'] |= namePlain
+	}
+	t['-'] |= namePlain
+	return t
+}()
 
+const (
+	nameToken = 1 << iota
+	namePlain
+)
+
+// tokenTable holds the bytes that may appear in a token (RFC 9110 tchar).
 var tokenTable = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
@@ -485,14 +712,16 @@ type chunked struct {
 }
 
 const (
-	chSize     = iota // reading the chunk size
-	chExt             // reading a chunk extension up to LF
-	chData            // reading chunk data
-	chDataCR          // CR after the data
-	chDataLF          // LF after the data
-	chTrailer         // at the start of a trailer line (or the final empty line)
-	chTrailerX        // inside a trailer line
-	chEndLF           // LF of the final empty line after its CR
+	chSize      = iota // reading the chunk size
+	chExt              // reading a chunk extension up to LF
+	chData             // reading chunk data
+	chDataCR           // CR after the data
+	chDataLF           // LF after the data
+	chTrailer          // at the start of a trailer line (or the final empty line)
+	chTrailerX         // inside a trailer line
+	chEndLF            // LF of the final empty line after its CR
+	chSizeLF           // LF after a CR in a size line (nginx: nothing else)
+	chTrailerLF        // LF after a CR in a trailer line
 )
 
 var errChunk = errors.New("malformed chunked body")
@@ -520,7 +749,7 @@ func (c *chunked) feed(p []byte) (n int, data []byte, err error) {
 			case c.digits > 0 && (b == ';' || b == ' ' || b == '\t'):
 				c.state = chExt
 			case c.digits > 0 && b == '\r':
-				c.state = chExt
+				c.state = chSizeLF
 			case c.digits > 0 && b == '\n':
 				c.endSize()
 			default:
@@ -532,11 +761,20 @@ func (c *chunked) feed(p []byte) (n int, data []byte, err error) {
 			if c.line > maxChunkLine {
 				return n, nil, errChunk
 			}
-			if b == '\n' {
+			switch {
+			case b == '\n':
 				c.endSize()
-			} else if b < ' ' && b != '\t' && b != '\r' {
+			case b == '\r':
+				c.state = chSizeLF
+			case b < ' ' && b != '\t':
 				return n, nil, errChunk
 			}
+			n++
+		case chSizeLF:
+			if b != '\n' {
+				return n, nil, errChunk
+			}
+			c.endSize()
 			n++
 		case chData:
 			k := int64(len(p) - n)
@@ -579,9 +817,20 @@ func (c *chunked) feed(p []byte) (n int, data []byte, err error) {
 			if c.line > maxChunkLine {
 				return n, nil, errChunk
 			}
-			if b == '\n' {
+			switch {
+			case b == '\n':
 				c.state = chTrailer
+			case b == '\r':
+				c.state = chTrailerLF
+			case b < ' ' && b != '\t':
+				return n, nil, errChunk
 			}
+			n++
+		case chTrailerLF:
+			if b != '\n' {
+				return n, nil, errChunk
+			}
+			c.state = chTrailer
 			n++
 		case chEndLF:
 			if b != '\n' {

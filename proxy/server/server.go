@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,7 +83,10 @@ type Options struct {
 	// Admin, when set, is the address of the admin listener (/status,
 	// /metrics).
 	Admin string
-	// Bind is the address the listeners bind to; "" means all.
+	// Bind is the address of the listeners whose configuration names
+	// none (proxy.Listener.Address): an IP address (0.0.0.0 for every
+	// IPv4 address, :: for every IPv6 one) or a host name. Default
+	// 127.0.0.1, loopback only.
 	Bind string
 	// Listen, when set, binds a listener in place of net.Listen (tests
 	// listen on 127.0.0.1:0).
@@ -123,6 +127,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Bind == "" {
+		o.Bind = "127.0.0.1"
 	}
 }
 
@@ -194,7 +201,29 @@ func listenerKey(lc *proxy.Listener) string {
 	if lc.Protocol == proxy.ProtoUDP {
 		t = "udp"
 	}
-	return t + "/" + lc.Protocol + "/" + strconv.Itoa(lc.Port)
+	return t + "/" + lc.Protocol + "/" + lc.Address + "/" + strconv.Itoa(lc.Port)
+}
+
+// listenOn returns the network and address to bind lc to: its own
+// address or the Bind option, with the family's network for an IP
+// address (tcp6 for ::, which then takes IPv6 only, as nginx's [::]).
+func (s *Server) listenOn(lc *proxy.Listener) (network, addr string) {
+	network = "tcp"
+	if lc.Protocol == proxy.ProtoUDP {
+		network = "udp"
+	}
+	host := lc.Address
+	if host == "" {
+		host = s.opt.Bind
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Is4() {
+			network += "4"
+		} else {
+			network += "6"
+		}
+	}
+	return network, net.JoinHostPort(host, strconv.Itoa(lc.Port))
 }
 
 // New builds the server for cfg, which must pass proxy.Validate.
@@ -276,14 +305,14 @@ func (s *Server) bind(l *listener) error {
 		if s.opt.ListenPacket != nil {
 			l.pc, err = s.opt.ListenPacket(*lc)
 		} else {
-			l.pc, err = net.ListenPacket("udp", net.JoinHostPort(s.opt.Bind, strconv.Itoa(lc.Port)))
+			l.pc, err = net.ListenPacket(s.listenOn(lc))
 		}
 		return err
 	}
 	if s.opt.Listen != nil {
 		l.ln, err = s.opt.Listen(*lc)
 	} else {
-		l.ln, err = net.Listen("tcp", net.JoinHostPort(s.opt.Bind, strconv.Itoa(lc.Port)))
+		l.ln, err = net.Listen(s.listenOn(lc))
 	}
 	return err
 }

@@ -499,7 +499,7 @@ func TestBadRequests(t *testing.T) {
 		name, req, want string
 	}{
 		{"64 KiB header", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 64<<10) + "\r\n\r\n", "431"},
-		{"long request line", "GET /" + strings.Repeat("p", 9<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", "431"},
+		{"long request line", "GET /" + strings.Repeat("p", 9<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", "414"},
 		{"too many fields", "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-A: 1\r\n", 101) + "\r\n", "431"},
 		{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n", "400"},
 		{"no version", "GET /\r\n\r\n", "400"},
@@ -529,7 +529,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 // rawBackend is a TCP server that runs serve on each connection.
-func rawBackend(t *testing.T, serve func(c *net.TCPConn)) string {
+func rawBackend(t testing.TB, serve func(c *net.TCPConn)) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

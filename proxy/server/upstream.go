@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -23,11 +24,36 @@ type upConn struct {
 	rio   *rawIO // nil when nc is not a socket
 	u     *upstream
 	since time.Duration // when it went idle
+	// peek is c.peekStep, bound once; idleOK and pb are its result and
+	// its buffer.
+	peek   func(fd uintptr)
+	idleOK bool
+	pb     [1]byte
 }
 
-// get returns an idle connection, newest first, or nil. Connections idle
-// for longer than the pool's ttl are closed.
+// get returns an idle connection that the server has not closed, newest
+// first, or nil. Connections idle for longer than the pool's ttl are
+// closed, and so are those the server closed or wrote to while they were
+// idle (see usable): nginx drops a cached connection as soon as it
+// becomes readable, so it never sends a request on one it knows is
+// closed, and neither does the proxy. A connection closed in the instant
+// between this check and the request's write is the only stale one left
+// (conn.try sends the request again on a new connection when it may;
+// otherwise the try ends as nginx's would, but is not counted as the
+// server's failure, where nginx counts it).
 func (u *upstream) get(now time.Duration) *upConn {
+	for {
+		c := u.take(now)
+		if c == nil || c.usable() {
+			return c
+		}
+		c.nc.Close()
+	}
+}
+
+// take pops the newest idle connection, or nil. Connections idle for
+// longer than the pool's ttl are closed.
+func (u *upstream) take(now time.Duration) *upConn {
 	u.mu.Lock()
 	for n := len(u.idle); n > 0; n = len(u.idle) {
 		c := u.idle[n-1]
@@ -50,6 +76,41 @@ func (u *upstream) get(now time.Duration) *upConn {
 	}
 	u.mu.Unlock()
 	return nil
+}
+
+// usable reports whether an idle connection can carry a request: nothing
+// is readable on it, neither the end of file of a server that closed it
+// (a restart, its own keep-alive timeout) nor bytes a server sent
+// unasked (an error page before closing; they would be taken for the
+// next request's answer). One non-blocking MSG_PEEK receive of a byte,
+// the test nginx's ngx_http_upstream_keepalive_close_handler makes when a
+// cached connection becomes readable; it costs a system call per reuse
+// and no allocation. A connection that is not a socket cannot be checked
+// and counts as usable.
+func (c *upConn) usable() bool {
+	if c.rio == nil {
+		return true
+	}
+	if c.peek == nil {
+		c.peek = c.peekStep
+	}
+	c.idleOK = false
+	if err := c.rio.rc.Control(c.peek); err != nil {
+		return false
+	}
+	return c.idleOK
+}
+
+func (c *upConn) peekStep(fd uintptr) {
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), c.pb[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err == syscall.EINTR {
+			continue
+		}
+		// EAGAIN: nothing to read, the connection is as it was left.
+		c.idleOK = err == syscall.EAGAIN
+		return
+	}
 }
 
 // put returns a connection to the pool, or closes it when the pool is

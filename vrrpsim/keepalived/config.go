@@ -39,6 +39,8 @@ type Script struct {
 	Line int
 	// Command is `script`. Required.
 	Command string
+	// CommandLine is the line of the `script` keyword.
+	CommandLine int
 	// Interval between runs. Default 1 s.
 	Interval time.Duration
 	// Timeout of one run. Default Interval.
@@ -78,6 +80,8 @@ type Instance struct {
 	State string
 	// Interface is the interface it runs on. Required.
 	Interface string
+	// InterfaceLine is the line of the `interface` keyword.
+	InterfaceLine int
 	// VRID is virtual_router_id. Required.
 	VRID int
 	// Priority; 0 when not written (then 255 for state MASTER, else 100,
@@ -111,6 +115,8 @@ type Instance struct {
 	// Notify holds notify_master, notify_backup, notify_fault,
 	// notify_stop and notify, by those names.
 	Notify map[string]string
+	// NotifyLines are the lines of the Notify keywords, by name.
+	NotifyLines map[string]int
 }
 
 // ParseFile reads path and calls Parse.
@@ -135,6 +141,12 @@ func Parse(name string, src []byte) (*Config, []Warning, error) {
 			p.script(n)
 		case "vrrp_instance":
 			p.instance(n)
+		case "vrrp_sync_group":
+			name := ""
+			if len(n.words) > 1 {
+				name = " " + n.words[1]
+			}
+			p.warn(n, "vrrp_sync_group%s: sync groups are not modelled: each of its instances fails over on its own, with its weighted track_script and track_interface as written (keepalived ignores those weights in a sync group unless sync_group_tracking_weight)", name)
 		default:
 			p.warn(n, "ignored: %s (lblab runs VRRP only)", n.words[0])
 		}
@@ -149,6 +161,7 @@ func Parse(name string, src []byte) (*Config, []Warning, error) {
 	if len(p.c.Instances) == 0 && len(p.errs) == 0 {
 		p.errs = append(p.errs, &Error{name, 0, "no vrrp_instance found"})
 	}
+	hintLookalikes(string(src), p.errs, p.warns)
 	if len(p.errs) > 0 {
 		return nil, p.warns, sortErrors(p.errs)
 	}
@@ -251,7 +264,7 @@ func (p *parser) script(n *node) {
 				p.bad(c.line, "script needs a command")
 				continue
 			}
-			s.Command = strings.Join(c.words[1:], " ")
+			s.Command, s.CommandLine = strings.Join(c.words[1:], " "), c.line
 		case "interval":
 			if d, ok := p.seconds(c, 86400); ok {
 				if d < time.Millisecond {
@@ -298,7 +311,8 @@ func (p *parser) instance(n *node) {
 		p.bad(n.line, "want: vrrp_instance NAME { ... }")
 		return
 	}
-	in := &Instance{Name: n.words[1], Line: n.line, AdvertInt: time.Second, Notify: map[string]string{}}
+	in := &Instance{Name: n.words[1], Line: n.line, AdvertInt: time.Second, Notify: map[string]string{},
+		NotifyLines: map[string]int{}}
 	p.c.Instances = append(p.c.Instances, in)
 	vridWritten := false
 	for _, c := range n.children {
@@ -312,7 +326,7 @@ func (p *parser) instance(n *node) {
 			}
 		case "interface":
 			if s, ok := p.arg(c); ok {
-				in.Interface = s
+				in.Interface, in.InterfaceLine = s, c.line
 			}
 		case "virtual_router_id":
 			vridWritten = true
@@ -410,6 +424,7 @@ func (p *parser) instance(n *node) {
 				continue
 			}
 			in.Notify[key] = strings.Join(c.words[1:], " ")
+			in.NotifyLines[key] = c.line
 		default:
 			p.warn(c, "ignored: vrrp_instance %s", key)
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/lblab/lblab/units"
 )
 
 // Error is a problem in a keepalived.conf, with its line.
@@ -166,4 +168,33 @@ func splitWords(line string) ([]string, error) {
 func sortErrors(errs Errors) Errors {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 	return errs
+}
+
+// hintLookalikes appends to every error and warning whose line holds a
+// character that only looks like ASCII (a Unicode hyphen, a full-width
+// space or digit, outside comments) what to write instead: keepalived
+// splits words on ASCII blanks only, so "priority　100" is one unknown
+// word and "‐60" is not a number.
+func hintLookalikes(src string, errs Errors, warns []Warning) {
+	lines := strings.Split(src, "\n")
+	hint := func(line int) string {
+		if line < 1 || line > len(lines) {
+			return ""
+		}
+		text := lines[line-1]
+		if i := strings.IndexAny(text, "#!"); i >= 0 {
+			text = text[:i]
+		}
+		return units.LookalikeHint(text)
+	}
+	for _, e := range errs {
+		if h := hint(e.Line); h != "" {
+			e.Msg += " (" + h + ")"
+		}
+	}
+	for i := range warns {
+		if h := hint(warns[i].Line); h != "" {
+			warns[i].Msg += " (" + h + ")"
+		}
+	}
 }

@@ -3,6 +3,7 @@ package vrrplinux
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/lblab/lblab/vrrpsim"
@@ -54,9 +55,11 @@ type Script struct {
 }
 
 // FromKeepalived turns a parsed keepalived.conf into an agent's Config.
-// With only set, just that vrrp_instance runs. It returns warnings, with
-// their lines and File left empty, for what the Linux driver does not do
-// (none at present).
+// With only set, just that vrrp_instance runs. Like keepalived at start,
+// it looks for each tracked vrrp_script's program on this host: one that
+// does not exist or is not executable is disabled (the instances keep
+// their priority) with a warning. Warnings have their lines and File left
+// empty.
 func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.Warning, error) {
 	out := Config{Name: c.RouterID, GARPDelay: c.GARPMasterDelay, GARPRepeat: c.GARPMasterRepeat}
 	if out.GARPDelay == 0 {
@@ -69,10 +72,12 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 			continue
 		}
 		vc := c.VRRPConfig(in, netip.Addr{})
+		notify, nwarns := disableMissingNotifies(in)
+		warns = append(warns, nwarns...)
 		out.Instances = append(out.Instances, Instance{
 			Interface: in.Interface,
 			VRRP:      vc,
-			Notify:    in.Notify,
+			Notify:    notify,
 		})
 		for _, t := range vc.Tracks {
 			used[t.Name] = true
@@ -89,6 +94,10 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 		out.Scripts = append(out.Scripts, Script{Name: s.Name, Command: s.Command, Interval: s.Interval, Timeout: s.Timeout})
 	}
 	sortScripts(out.Scripts)
+	var swarns []keepalived.Warning
+	out.Scripts, swarns = disableMissingScripts(c, out.Instances, out.Scripts)
+	warns = append(warns, swarns...)
+	sort.SliceStable(warns, func(i, j int) bool { return warns[i].Line < warns[j].Line })
 	return out, warns, nil
 }
 

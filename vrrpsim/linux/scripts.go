@@ -2,13 +2,20 @@ package vrrplinux
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/lblab/lblab/vrrpsim"
+	"github.com/lblab/lblab/vrrpsim/keepalived"
 )
 
 // trackResult is one run of a vrrp_script.
@@ -158,4 +165,110 @@ func (n *notifier) waitStops(limit time.Duration) {
 	}
 	n.mu.Unlock()
 	<-done
+}
+
+// lookPath finds a script's program as exec.LookPath does: a name with a
+// slash is checked as it is, a bare name is searched in PATH; the file
+// must be a regular file with an execute bit. Tests replace it.
+var lookPath = exec.LookPath
+
+// scriptProgram is the program a vrrp_script or notify command runs: its
+// first word, without quotes (keepalived splits the command into words and
+// executes the first).
+func scriptProgram(command string) string {
+	f := strings.Fields(command)
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.Trim(f[0], `"'`)
+}
+
+// ScriptDisabled says why keepalived 2.2 would disable a vrrp_script
+// whose command is command (check_script_secure in lib/notify.c: its
+// program is not found, in PATH for a bare name, or is not an executable
+// regular file), or "" when it would run it. notFound is true when the
+// program is missing, which `keepalived -t` reports as a configuration
+// error; a script that is there but not executable is disabled with a
+// log line only. A command starting with "<" and a path is keepalived's
+// "is this file openable" check, never disabled.
+func ScriptDisabled(command string) (why string, notFound bool) {
+	prog := scriptProgram(command)
+	if strings.HasPrefix(prog, "<") && strings.HasPrefix(strings.TrimLeft(prog[1:], " \t"), "/") {
+		return "", false
+	}
+	if prog == "" {
+		return "the command is empty", true
+	}
+	if _, err := lookPath(prog); err != nil {
+		switch {
+		case errors.Is(err, exec.ErrNotFound):
+			return fmt.Sprintf("%s is not in PATH", prog), true
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Sprintf("%s does not exist", prog), true
+		case errors.Is(err, fs.ErrPermission):
+			return fmt.Sprintf("%s is not executable", prog), false
+		case errors.Is(err, syscall.EISDIR):
+			// keepalived checks only the mode bits: it keeps the script,
+			// whose every run then fails.
+			return "", false
+		}
+		return fmt.Sprintf("%s: %v", prog, err), true
+	}
+	return "", false
+}
+
+// disableMissingScripts does what keepalived 2.2 does at start with a
+// vrrp_script it cannot run (check_vrrp_script_security in
+// keepalived/vrrp/vrrp.c): it disables it, which removes it from every
+// instance's track_script, so that the instance keeps its configured
+// priority, neither adding nor subtracting the weight, and a weight 0
+// script never puts it in FAULT. It returns the scripts left to run and a
+// warning per disabled script, at the line of its script keyword.
+func disableMissingScripts(c *keepalived.Config, insts []Instance, scripts []Script) ([]Script, []keepalived.Warning) {
+	var warns []keepalived.Warning
+	disabled := map[string]bool{}
+	kept := scripts[:0:0]
+	for _, s := range scripts {
+		why, _ := ScriptDisabled(s.Command)
+		if why == "" {
+			kept = append(kept, s)
+			continue
+		}
+		disabled[s.Name] = true
+		var users []string
+		for _, in := range insts {
+			if slices.ContainsFunc(in.VRRP.Tracks, func(t vrrpsim.Track) bool { return t.Name == s.Name }) {
+				users = append(users, in.VRRP.Name)
+			}
+		}
+		line := c.Scripts[s.Name].CommandLine
+		if line == 0 {
+			line = c.Scripts[s.Name].Line
+		}
+		warns = append(warns, keepalived.Warning{Line: line, Msg: fmt.Sprintf(
+			"vrrp_script %s: %s: the script is disabled, as keepalived does, and %s keeps its priority (no weight, no FAULT)",
+			s.Name, why, strings.Join(users, ", "))})
+	}
+	for i := range insts {
+		insts[i].VRRP.Tracks = slices.DeleteFunc(slices.Clone(insts[i].VRRP.Tracks), func(t vrrpsim.Track) bool { return disabled[t.Name] })
+	}
+	return kept, warns
+}
+
+// disableMissingNotifies returns in's notify scripts without those
+// keepalived would not run (check_notify_script_secure: a program that is
+// missing or not executable), with a warning for each at its line.
+func disableMissingNotifies(in *keepalived.Instance) (map[string]string, []keepalived.Warning) {
+	var warns []keepalived.Warning
+	out := make(map[string]string, len(in.Notify))
+	for _, key := range slices.Sorted(maps.Keys(in.Notify)) {
+		cmd := in.Notify[key]
+		if why, _ := ScriptDisabled(cmd); why != "" {
+			warns = append(warns, keepalived.Warning{Line: in.NotifyLines[key], Msg: fmt.Sprintf(
+				"vrrp_instance %s %s: %s: keepalived does not run it, nor does lblab", in.Name, key, why)})
+			continue
+		}
+		out[key] = cmd
+	}
+	return out, warns
 }
