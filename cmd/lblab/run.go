@@ -209,6 +209,9 @@ func outDir(lab, out string, clean bool) (string, error) {
 	if out == "" {
 		return newOutDir(lab)
 	}
+	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+		return "", usageError{fmt.Errorf("--out %s: not a folder: pass a new or empty folder", out)}
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", fmt.Errorf("--out: %w", err)
 	}
@@ -227,11 +230,44 @@ func outDir(lab, out string, clean bool) (string, error) {
 		return "", usageError{fmt.Errorf("--out %s --clean: the folder has no results.json, so it is not an earlier run's folder: --clean empties only those", out)}
 	}
 	for _, e := range entries {
+		if !runFile(out, e) {
+			return "", usageError{fmt.Errorf("--out %s --clean: %s is not a file lblab run writes, so the folder is not only an earlier run's: --clean empties only those (nothing was removed)", out, e.Name())}
+		}
+	}
+	for _, e := range entries {
 		if err := os.RemoveAll(filepath.Join(out, e.Name())); err != nil {
 			return "", fmt.Errorf("--out %s --clean: %w", out, err)
 		}
 	}
 	return out, nil
+}
+
+// runFile reports whether e, in the folder dir, is one lblab run writes:
+// history.jsonl, results.json, report.html, a plot (.png, .svg), or a
+// sweep's histories/ folder of seed-N.jsonl files. --clean removes
+// nothing else.
+func runFile(dir string, e os.DirEntry) bool {
+	name := e.Name()
+	if e.Type().IsRegular() {
+		switch filepath.Ext(name) {
+		case ".png", ".svg":
+			return true
+		}
+		return name == "history.jsonl" || name == "results.json" || name == "report.html"
+	}
+	if !e.IsDir() || name != "histories" {
+		return false
+	}
+	hs, err := os.ReadDir(filepath.Join(dir, name))
+	if err != nil {
+		return false
+	}
+	for _, h := range hs {
+		if !h.Type().IsRegular() || !strings.HasPrefix(h.Name(), "seed-") || filepath.Ext(h.Name()) != ".jsonl" {
+			return false
+		}
+	}
+	return true
 }
 
 // newOutDir makes a new folder lblab-out/LAB-YYYYMMDD-HHMMSS[-N]: Mkdir
