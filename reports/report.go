@@ -152,7 +152,7 @@ func Write(dir string, r Report) (string, error) {
 		return "", fmt.Errorf("report: %w", err)
 	}
 	plots = append(plots, lb...)
-	if f, t, ok := sweepMetricsFigure(r.Lab, r.SweepMetrics); ok {
+	if f, t, ok := sweepMetricsFigure(langOf(r.Lang), r.Lab, r.SweepMetrics); ok {
 		data, err := writeFigure(dir, f)
 		if err != nil {
 			return "", fmt.Errorf("report: %w", err)
@@ -161,7 +161,7 @@ func Write(dir string, r Report) (string, error) {
 			Caption: "Distribution over the seeds of each metric, one panel per metric: how many seeds gave each value. " +
 				"Where the theory bounds a metric (a detection delay), the green band is its window."})
 	}
-	if f, ok := histFigure(r.Sweep); ok {
+	if f, ok := histFigure(langOf(r.Lang), r.Sweep); ok {
 		data, err := writeFigure(dir, f)
 		if err != nil {
 			return "", fmt.Errorf("report: %w", err)
