@@ -155,6 +155,7 @@ var words = map[string][2]string{
 	"requestsPer":    {"requests per %s", "每 %s 的请求数"},
 	"unknownOutcome": {"unknown (in flight at the end)", "未知（结束时仍在途中）"},
 	"noAnswer":       {"no answer", "无应答"},
+	"outcomeEntry":   {"%s: %d (%s%%)", "%s：%d（%s%%）"},
 	"errNoAnswer":    {"%s (no answer)", "%s（无应答）"},
 	"sharesTitle":    {"Share of each group's answered requests by server", "各后端服务器在本组已应答请求中的份额"},
 	"shareAxis":      {"share of the group's answered requests (%)", "占本组已应答请求的份额 (%)"},

@@ -2,7 +2,6 @@ package reports
 
 import (
 	"cmp"
-	"fmt"
 	"image/color"
 	"slices"
 	"strconv"
@@ -190,7 +189,7 @@ func statusesFigure(d *lbData) (figure, bool) {
 	n := len(d.reqs)
 	for _, o := range outs {
 		entries = append(entries, legendEntry{
-			fmt.Sprintf("%s: %d (%s%%)", o.label, o.total, fmtPct(o.total, n)),
+			d.l.f("outcomeEntry", o.label, o.total, fmtPct(o.total, n)),
 			swatch(o.color),
 		})
 	}
