@@ -200,6 +200,7 @@ var words = map[string][2]string{
 	"refDens":         {"%s (density)", "%s（密度）"},
 	"uniformTheory":   {"uniform on [%s, %s] s (theory)", "[%s, %s] s 上的均匀分布（理论）"},
 	"realRuns":        {"real runs (%d)", "真实运行（%d 次）"},
+	"markTheory":      {"%s %s (theory %s)", "%s %s（理论 %s）"},
 
 	// the terminal
 	"report":      {"report: %s", "报告：%s"},

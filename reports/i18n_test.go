@@ -161,9 +161,11 @@ func plotWordsReports() map[string]Report {
 			Start: start, Latency: sec(60) - start})
 	}
 	return map[string]Report{
-		"timeline": {Lab: "split", History: splitBrainHistory(), Duration: 40 * time.Second, Results: Results{Mode: "sim", Seed: 4}},
-		"lb":       lb,
-		"sweep":    sweepReport(200),
+		"timeline": {Lab: "split", History: splitBrainHistory(), Duration: 40 * time.Second, Results: Results{Mode: "sim", Seed: 4},
+			Marks: []Mark{{From: 10 * time.Second, To: 13600 * time.Millisecond, Key: "markTheory",
+				Args: []any{"failover", "3.6 s", "[2.609375 s, 3.609375 s]"}}}},
+		"lb":    lb,
+		"sweep": sweepReport(200),
 	}
 }
 
@@ -188,9 +190,11 @@ func TestPlotsInChinese(t *testing.T) {
 	}
 	wants := []want{
 		{timelineName, []string{"VRRP 时间线 — split（种子 4）", "时间 (s)", "STOP（正常关闭）", "CRASHED（主机宕机）",
-			"脑裂：同时有 2 个或更多 MASTER", "有效优先级", "优先级", "虚拟IP 10.77.0.100", "故障生效中", "故障"},
+			"脑裂：同时有 2 个或更多 MASTER", "有效优先级", "优先级", "虚拟IP 10.77.0.100", "故障生效中", "故障",
+			"failover 3.6 s（理论 [2.609375 s, 3.609375 s]）"},
 			[]string{"VRRP timeline — split (seed 4)", "time (s)", "STOP (clean shutdown)", "CRASHED (host died)",
-				"split brain: 2+ MASTER at once", "effective priority", "priority", "VIP 10.77.0.100", "fault in effect", "fault"}},
+				"split brain: 2+ MASTER at once", "effective priority", "priority", "VIP 10.77.0.100", "fault in effect", "fault",
+				"failover 3.6 s (theory [2.609375 s, 3.609375 s])"}},
 		{latencyName, []string{"每个请求的延迟（画在其发送时刻） — lb-backend-crash", "延迟 (ms，对数刻度)", "组 api", "组 web",
 			"失败：5xx 或无应答（共", "未知：结束时仍在途中（共 2 个）", "每 1 s 的 p50", "每 1 s 的 p99", "时间 (s)"},
 			[]string{"Latency of each request at its send time — lb-backend-crash", "latency (ms, log scale)", "group api",
@@ -261,14 +265,20 @@ func TestPlotsInChinese(t *testing.T) {
 			}
 		}
 	}
-	// The tables under the plots name their rows in the page's language.
-	page, err := os.ReadFile(filepath.Join(dirs[LangChinese][statusesName], "report.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, row := range []string{"<td>组 api</td>", "<td>组 web</td>", "<td>所有组</td>"} {
-		if !strings.Contains(string(page), row) {
-			t.Errorf("the Chinese page lacks the table row %q", row)
+	// The tables under the plots name their rows in the page's language,
+	// and so does the table of annotations.
+	for plot, rows := range map[string][]string{
+		statusesName: {"<td>组 api</td>", "<td>组 web</td>", "<td>所有组</td>"},
+		timelineName: {"<td>failover 3.6 s（理论 [2.609375 s, 3.609375 s]）</td>"},
+	} {
+		page, err := os.ReadFile(filepath.Join(dirs[LangChinese][plot], "report.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			if !strings.Contains(string(page), row) {
+				t.Errorf("the Chinese page lacks the table row %q", row)
+			}
 		}
 	}
 }

@@ -76,7 +76,22 @@ type VRRPTheory struct {
 // takeover it caused.
 type Mark struct {
 	From, To time.Duration
-	Label    string
+	// Label is the mark's text when Key is empty.
+	Label string
+	// Key, when set, names a sentence of the report's fixed words (the
+	// keys Say takes, e.g. "markTheory": "%s %s (theory %s)") that Args
+	// fill in: the report writes the mark in its own language. Args are
+	// numbers, names and units, which stay as they are.
+	Key  string
+	Args []any
+}
+
+// text returns the mark's label in l.
+func (m Mark) text(l lang) string {
+	if m.Key == "" {
+		return m.Label
+	}
+	return l.f(m.Key, m.Args...)
 }
 
 // Sweep is a multi-seed run's distribution of one metric.

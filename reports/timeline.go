@@ -407,7 +407,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 		if to < from {
 			from, to = to, from
 		}
-		tl.marks = append(tl.marks, tlMark{from: from, to: to, label: m.Label})
+		tl.marks = append(tl.marks, tlMark{from: from, to: to, label: m.text(tl.l)})
 	}
 	tl.layout()
 	return tl, true
