@@ -17,18 +17,19 @@ var (
 	colDownAssumed = rgb(0xf4, 0xb8, 0xb8)
 )
 
-// healthColor returns the fill, ink and label of a health state bar.
-func healthColor(state string, assumed bool) (fill, ink color.Color, label string) {
+// healthColor returns the fill, ink and label (in l) of a health state
+// bar.
+func healthColor(l lang, state string, assumed bool) (fill, ink color.Color, label string) {
 	label = strings.ToUpper(state)
 	switch strings.ToLower(state) {
 	case "up":
 		if assumed {
-			return colUpAssumed, colText, "UP (assumed)"
+			return colUpAssumed, colText, l.f("assumed", "UP")
 		}
 		return colUp, color.White, label
 	case "down":
 		if assumed {
-			return colDownAssumed, colText, "DOWN (assumed)"
+			return colDownAssumed, colText, l.f("assumed", "DOWN")
 		}
 		return colDown, color.White, label
 	}
@@ -62,7 +63,7 @@ func healthFigure(d *lbData) (figure, bool) {
 	}
 	closeBar := func(k key, o *open, to float64) {
 		if to > o.from {
-			fill, ink, label := healthColor(o.state, o.assumed)
+			fill, ink, label := healthColor(d.l, o.state, o.assumed)
 			bars[k] = append(bars[k], tlBar{from: o.from, to: to, fill: fill, ink: ink, label: label})
 		}
 	}
@@ -103,7 +104,7 @@ func healthFigure(d *lbData) (figure, bool) {
 		return naturalCompare(a.server, b.server)
 	})
 	multi := len(groups) > 1
-	tl := &timeline{end: d.end, faults: append([]tlFault(nil), d.faults...), shades: d.shades}
+	tl := &timeline{l: d.l, end: d.end, faults: append([]tlFault(nil), d.faults...), shades: d.shades}
 	n := len(keys)
 	for i, k := range keys {
 		tl.lanes = append(tl.lanes, tlLane{name: serverLabel(k.group, k.server, multi), y: float64(n - 1 - i), bars: bars[k]})
@@ -111,7 +112,7 @@ func healthFigure(d *lbData) (figure, bool) {
 	tl.laneTop = float64(n) - 0.5
 	tl.layout()
 
-	p := newPlot(lbTitle("Health of each server as the load balancer sees it", d.lab))
+	p := newPlot(lbTitle(d.l.s("healthTitle"), d.lab))
 	tl.axes(p)
 
 	units := tl.top + 0.5
@@ -119,7 +120,7 @@ func healthFigure(d *lbData) (figure, bool) {
 	entries := []legendEntry{
 		{"UP", swatch(colUp)},
 		{"DOWN", swatch(colDown)},
-		{"before the first health event (assumed)", swatch(colUpAssumed)},
+		{d.l.s("beforeHealth"), swatch(colUpAssumed)},
 	}
 	entries = append(entries, faultEntries(d)...)
 	return figure{name: healthName, height: h, draw: withLegend(p, entries)}, true

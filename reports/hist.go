@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"fmt"
 	"image/color"
 	"math"
 	"slices"
@@ -125,10 +124,10 @@ func quantile(v []float64, q float64) float64 {
 }
 
 // metricAxisLabel turns a metric name into an axis label:
-// "failover_s" → "failover (s)".
-func metricAxisLabel(metric string) string {
+// "failover_s" → "failover (s)"; no name is "value (s)" in l.
+func metricAxisLabel(l lang, metric string) string {
 	if metric == "" {
-		return "value (s)"
+		return l.s("valueS")
 	}
 	for _, unit := range []string{"ms", "us", "ns", "s"} {
 		if name, ok := strings.CutSuffix(metric, "_"+unit); ok {
@@ -138,9 +137,9 @@ func metricAxisLabel(metric string) string {
 	return strings.ReplaceAll(metric, "_", " ")
 }
 
-// histFigure builds the failover histogram of a sweep; ok is false when
-// there is no sweep.
-func histFigure(s *Sweep) (figure, bool) {
+// histFigure builds the failover histogram of a sweep, its fixed words
+// in l; ok is false when there is no sweep.
+func histFigure(l lang, s *Sweep) (figure, bool) {
 	if s == nil {
 		return figure{}, false
 	}
@@ -154,24 +153,23 @@ func histFigure(s *Sweep) (figure, bool) {
 	st := summarize(s)
 	metric := s.Metric
 	if metric == "" {
-		metric = "value"
+		metric = l.s("valueWord")
 	}
 	var title string
 	switch {
 	case observed != nil:
-		title = fmt.Sprintf("%s: %d real runs (marks) on %s (bars); KS distance between them %.4f",
-			metric, len(observed), s.ReferenceLabel, s.KSReference)
+		title = l.f("histRef", metric, len(observed), s.ReferenceLabel, s.KSReference)
 	case st.hasStatistics:
-		title = fmt.Sprintf("%s over %d seeds: min %.4g s, median %.4g s, max %.4g s", metric, st.N, st.Min, st.Median, st.Max)
+		title = l.f("histTitle", metric, st.N, st.Min, st.Median, st.Max)
 		if st.hasWindow {
-			title += fmt.Sprintf("; KS distance to uniform %.4f", s.KS)
+			title += l.f("histKS", s.KS)
 		}
 	default:
-		title = fmt.Sprintf("%s: no values", metric)
+		title = l.f("noValues", metric)
 	}
 	p := newPlot(title)
-	p.X.Label.Text = metricAxisLabel(s.Metric)
-	p.Y.Label.Text = "density (1/s)"
+	p.X.Label.Text = metricAxisLabel(l, s.Metric)
+	p.Y.Label.Text = l.s("density")
 	p.X.Tick.Marker = plot.TickerFunc(niceTicks)
 	p.Y.Tick.Marker = plot.TickerFunc(niceTicks)
 
@@ -215,9 +213,9 @@ func histFigure(s *Sweep) (figure, bool) {
 	}
 	xlo, xhi := b.lo, b.lo+float64(b.n)*b.width
 
-	entries := []legendEntry{{"observed (density)", swatch(colHist)}}
+	entries := []legendEntry{{l.s("observedDens"), swatch(colHist)}}
 	if observed != nil {
-		entries[0].label = s.ReferenceLabel + " (density)"
+		entries[0].label = l.f("refDens", s.ReferenceLabel)
 	}
 	if st.hasWindow {
 		d := 1 / (s.Hi - s.Lo)
@@ -229,7 +227,7 @@ func histFigure(s *Sweep) (figure, bool) {
 		uniform.LineStyle = draw.LineStyle{Color: colTheory, Width: 2}
 		p.Add(uniform)
 		entries = append(entries, legendEntry{
-			fmt.Sprintf("uniform on [%s, %s] s (theory)", fmtNum(s.Lo), fmtNum(s.Hi)),
+			l.f("uniformTheory", fmtNum(s.Lo), fmtNum(s.Hi)),
 			lineSwatch(uniform.LineStyle),
 		})
 	}
@@ -239,12 +237,12 @@ func histFigure(s *Sweep) (figure, bool) {
 	top := ymax * 1.18
 	if st.hasWindow {
 		p.Add(&windowLines{lo: s.Lo, hi: s.Hi, y: ymax * 1.08})
-		entries = append(entries, legendEntry{"theory window", lineSwatch(windowStyle)})
+		entries = append(entries, legendEntry{l.s("window"), lineSwatch(windowStyle)})
 	}
 	if observed != nil {
 		marks := &rug{values: observed, height: top * 0.12}
 		p.Add(marks)
-		entries = append(entries, legendEntry{fmt.Sprintf("real runs (%d)", len(observed)), lineSwatch(rugStyle)})
+		entries = append(entries, legendEntry{l.f("realRuns", len(observed)), lineSwatch(rugStyle)})
 		for _, x := range observed {
 			xlo, xhi = math.Min(xlo, x), math.Max(xhi, x)
 		}

@@ -161,7 +161,7 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 			From:  fmtSeconds(m.From),
 			To:    fmtSeconds(m.To),
 			Span:  fmtSeconds(m.To - m.From),
-			Label: m.Label,
+			Label: m.text(l),
 		})
 	}
 	if r.Sweep != nil {

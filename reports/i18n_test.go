@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lblab/lblab/history"
 )
 
 // fixedWords returns the template's fixed words as a page shows them: the
@@ -142,6 +145,140 @@ func TestExpectationName(t *testing.T) {
 	} {
 		if got := ExpectationName(c.lang, c.in); got != c.want {
 			t.Errorf("ExpectationName(%s, %q) = %q, want %q", c.lang, c.in, got, c.want)
+		}
+	}
+}
+
+// plotWordsReports are reports whose plots show every fixed word of their
+// kind: a split brain, a crash and a stop on the timeline; two groups
+// with failures, client errors, health events, shares and requests still
+// in flight on the load-balancer plots.
+func plotWordsReports() map[string]Report {
+	lb := lbReport(3000, 60)
+	for i, l := range []string{"http", "http"} {
+		start := sec(59.9 + 0.02*float64(i))
+		lb.History = append(lb.History, history.Event{T: sec(60), Kind: history.KindRequest, Listener: l, Error: "in_flight",
+			Start: start, Latency: sec(60) - start})
+	}
+	return map[string]Report{
+		"timeline": {Lab: "split", History: splitBrainHistory(), Duration: 40 * time.Second, Results: Results{Mode: "sim", Seed: 4},
+			Marks: []Mark{{From: 10 * time.Second, To: 13600 * time.Millisecond, Key: "markTheory",
+				Args: []any{"failover", "3.6 s", "[2.609375 s, 3.609375 s]"}}}},
+		"lb":    lb,
+		"sweep": sweepReport(200),
+	}
+}
+
+// asciiWords are the words of three or more Latin letters in s.
+var asciiWords = regexp.MustCompile(`[A-Za-z]{3,}`)
+
+// TestPlotsInChinese: in a zh report the plots' titles, axis labels,
+// legend entries and lane names are Chinese; what stays Latin is only the
+// protocol's words (MASTER, UP, VRID, KS, MDI), the lab's own names
+// (lab, routers, servers, groups, fault kinds and names, error classes,
+// metric names) and offered/achieved, which wrk2 and vegeta users know.
+// The English report still says the English words.
+func TestPlotsInChinese(t *testing.T) {
+	keep := map[string]bool{}
+	for _, w := range []string{"MASTER", "BACKUP", "FAULT", "INIT", "STOP", "CRASHED", "UP", "DOWN",
+		"VRRP", "VRID", "MDI", "interval", "KS", "offered", "achieved"} {
+		keep[w] = true
+	}
+	type want struct {
+		plot   string
+		zh, en []string // fixed words each language's plot shows
+	}
+	wants := []want{
+		{timelineName, []string{"VRRP 时间线 — split（种子 4）", "时间 (s)", "STOP（正常关闭）", "CRASHED（主机宕机）",
+			"脑裂：同时有 2 个或更多 MASTER", "有效优先级", "优先级", "虚拟IP 10.77.0.100", "故障生效中", "故障",
+			"failover 3.6 s（理论 [2.609375 s, 3.609375 s]）"},
+			[]string{"VRRP timeline — split (seed 4)", "time (s)", "STOP (clean shutdown)", "CRASHED (host died)",
+				"split brain: 2+ MASTER at once", "effective priority", "priority", "VIP 10.77.0.100", "fault in effect", "fault",
+				"failover 3.6 s (theory [2.609375 s, 3.609375 s])"}},
+		{latencyName, []string{"每个请求的延迟（画在其发送时刻） — lb-backend-crash", "延迟 (ms，对数刻度)", "组 api", "组 web",
+			"失败：5xx 或无应答（共", "未知：结束时仍在途中（共 2 个）", "每 1 s 的 p50", "每 1 s 的 p99", "时间 (s)"},
+			[]string{"Latency of each request at its send time — lb-backend-crash", "latency (ms, log scale)", "group api",
+				"failed: 5xx or no answer (all", "unknown: in flight at the end (all 2)", "p50 per 1 s", "p99 per 1 s", "time (s)"}},
+		{statusesName, []string{"按发送时刻每 1 s 的请求结果", "每 1 s 的请求数", "timeout（无应答）：", "未知（结束时仍在途中）：2（", "组 web"},
+			[]string{"Outcome of the requests per 1 s of send time", "requests per 1 s", "timeout (no answer): ",
+				"unknown (in flight at the end): 2 (", "group web"}},
+		{sharesName, []string{"各后端服务器在本组已应答请求中的份额", "占本组已应答请求的份额 (%)", "观测份额（颜色：后端服务器）", "期望份额（按权重）"},
+			[]string{"Share of each group's answered requests by server", "share of the group's answered requests (%)",
+				"observed share (colour: server)", "expected share (from the weights)"}},
+		{sharesTimeName, []string{"各后端服务器在已应答请求中的份额", "组 web：份额 (%)", "期望分配（按权重）"},
+			[]string{"Share of answered requests by server per 1 s of send time", "group web: share (%)", "expected split (weights)"}},
+		{healthName, []string{"负载均衡器看到的各后端服务器健康状态", "UP（推定）", "第一个健康事件之前（推定）", "DOWN"},
+			[]string{"Health of each server as the load balancer sees it", "UP (assumed)", "before the first health event (assumed)"}},
+		{throughputName, []string{"每 1 s 的 offered 速率与 achieved 吞吐量", "每秒请求数", "offered（按计划发送时刻）", "失败（按结束时刻）"},
+			[]string{"Offered rate and achieved throughput per 1 s", "requests per second", "offered (by intended send time)", "failed (by end time)"}},
+		{percentilesName, []string{"已应答请求各百分位的延迟", "百分位（1/(1 − p) 的对数刻度）", "个已应答）"},
+			[]string{"Latency by percentile of answered requests", "percentile (log scale of 1/(1 − p))", "answered)"}},
+		{histName, []string{"failover_s，200 个种子", "密度 (1/s)", "观测值（密度）", "（理论）"},
+			[]string{"failover_s over 200 seeds", "density (1/s)", "observed (density)", "(theory)"}},
+	}
+	dirs := map[string]map[string]string{} // lang → plot → dir
+	for _, code := range []string{LangEnglish, LangChinese} {
+		dirs[code] = map[string]string{}
+		for _, r := range plotWordsReports() {
+			r.Lang = code
+			dir := t.TempDir()
+			if _, err := Write(dir, r); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range r.History { // the lab's own names stay
+				for _, s := range []string{r.Lab, e.Router, e.Group, e.Backend, e.Server, e.Fault, e.Target, e.Name, e.Error} {
+					for _, w := range asciiWords.FindAllString(s, -1) {
+						keep[w] = true
+					}
+				}
+			}
+			if r.Sweep != nil {
+				keep["failover"] = true
+			}
+			svgs, _ := filepath.Glob(filepath.Join(dir, "*.svg"))
+			for _, s := range svgs {
+				dirs[code][strings.TrimSuffix(filepath.Base(s), ".svg")] = dir
+			}
+		}
+	}
+	for _, w := range wants {
+		for code, words := range map[string][]string{LangEnglish: w.en, LangChinese: w.zh} {
+			dir, ok := dirs[code][w.plot]
+			if !ok {
+				t.Fatalf("no %s plot in %s", w.plot, code)
+			}
+			texts := svgTexts(t, filepath.Join(dir, w.plot+".svg"))
+			for _, word := range words {
+				if !hasText(texts, word) {
+					t.Errorf("%s %s plot: no text has %q; texts %q", code, w.plot, word, texts)
+				}
+			}
+			if code != LangChinese {
+				continue
+			}
+			for _, s := range texts {
+				for _, word := range asciiWords.FindAllString(s, -1) {
+					if !keep[word] {
+						t.Errorf("zh %s plot: English word %q in %q", w.plot, word, s)
+					}
+				}
+			}
+		}
+	}
+	// The tables under the plots name their rows in the page's language,
+	// and so does the table of annotations.
+	for plot, rows := range map[string][]string{
+		statusesName: {"<td>组 api</td>", "<td>组 web</td>", "<td>所有组</td>"},
+		timelineName: {"<td>failover 3.6 s（理论 [2.609375 s, 3.609375 s]）</td>"},
+	} {
+		page, err := os.ReadFile(filepath.Join(dirs[LangChinese][plot], "report.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			if !strings.Contains(string(page), row) {
+				t.Errorf("the Chinese page lacks the table row %q", row)
+			}
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"fmt"
 	"image/color"
 	"math"
 	"slices"
@@ -41,15 +40,15 @@ func (d *lbData) panelGroups() []string {
 // inPanel reports whether request q is drawn in the panel of group g.
 func inPanel(q *lbReq, g string) bool { return g == allGroups || q.group == g }
 
-// panelTitle is the title of group g's panel ("" for allGroups).
-func panelTitle(g string) string {
+// panelTitle is the title of group g's panel in l ("" for allGroups).
+func panelTitle(l lang, g string) string {
 	switch g {
 	case allGroups:
 		return ""
 	case "":
-		return "requests with no group"
+		return l.s("noGroup")
 	}
-	return "group " + g
+	return l.f("groupN", g)
 }
 
 // panelHeight is the height of each of n stacked panels of a per-group
@@ -120,8 +119,8 @@ func latencyFigure(d *lbData) (figure, bool) {
 			p50[b], p99[b] = yOf(nearestRank(v, 0.50)), yOf(nearestRank(v, 0.99))
 		}
 
-		p := timePlot(d.end, d.shades, "latency (ms, log scale)")
-		p.Title.Text = panelTitle(g)
+		p := timePlot(d.l, d.end, d.shades, d.l.s("latencyLog"))
+		p.Title.Text = panelTitle(d.l, g)
 		if gi < len(groups)-1 {
 			p.X.Label.Text = ""
 		}
@@ -145,27 +144,27 @@ func latencyFigure(d *lbData) (figure, bool) {
 		panels = append(panels, p)
 	}
 
-	sample := fmt.Sprintf("successful (all %d)", nOK)
+	sample := d.l.f("okAll", nOK)
 	if shownOK < nOK {
-		sample = fmt.Sprintf("successful (%d of %d shown)", shownOK, nOK)
+		sample = d.l.f("okShown", shownOK, nOK)
 	}
 	bucket := fmtNum(d.bucket) + " s"
 	entries := []legendEntry{
 		{sample, dotSwatch(withAlpha(colDotSolid, 0xa0), 2.5)},
-		{fmt.Sprintf("failed: 5xx or no answer (all %d)", nFail), dotSwatch(colFailedDot, 2.5)},
+		{d.l.f("failedAll", nFail), dotSwatch(colFailedDot, 2.5)},
 	}
 	if nUnknown > 0 {
-		entries = append(entries, legendEntry{fmt.Sprintf("unknown: in flight at the end (all %d)", nUnknown),
+		entries = append(entries, legendEntry{d.l.f("unknownAll", nUnknown),
 			glyphSwatch(colUnknownReq, 3, draw.TriangleGlyph{})})
 	}
 	entries = append(entries,
-		legendEntry{"p50 per " + bucket, lineSwatch(p50Style)},
-		legendEntry{"p99 per " + bucket, lineSwatch(p99Style)},
+		legendEntry{d.l.f("pPer", "p50", bucket), lineSwatch(p50Style)},
+		legendEntry{d.l.f("pPer", "p99", bucket), lineSwatch(p99Style)},
 	)
 	entries = append(entries, faultEntries(d)...)
 	tf := &timeFigure{
 		name:    latencyName,
-		title:   lbTitle("Latency of each request at its send time", d.lab),
+		title:   lbTitle(d.l.s("latencyTitle"), d.lab),
 		panels:  panels,
 		faults:  d.faults,
 		end:     d.end,
@@ -187,10 +186,10 @@ func nearestRank(v []float64, q float64) float64 {
 func faultEntries(d *lbData) []legendEntry {
 	var out []legendEntry
 	if len(d.faults) > 0 {
-		out = append(out, legendEntry{"fault", lineSwatch(faultLineStyle)})
+		out = append(out, legendEntry{d.l.s("faultLine"), lineSwatch(faultLineStyle)})
 	}
 	if len(d.shades) > 0 {
-		out = append(out, legendEntry{"fault in effect", swatch(colShade)})
+		out = append(out, legendEntry{d.l.s("faultInEffect"), swatch(colShade)})
 	}
 	return out
 }

@@ -65,6 +65,7 @@ func (q *lbReq) failed() bool { return !q.unknown() && (q.status >= 500 || q.err
 // axis and its buckets, the faults.
 type lbData struct {
 	lab    string
+	l      lang // of the plots' fixed words
 	reqs   []lbReq
 	health []history.Event
 	shares []Share
@@ -111,7 +112,7 @@ func lbEndsSpan(kind string) bool {
 // buildLB collects the load-balancer data of a report; ok is false when
 // the history has neither request nor health events.
 func buildLB(r Report) (*lbData, bool) {
-	d := &lbData{lab: r.Lab, shares: r.Shares, end: r.Duration.Seconds()}
+	d := &lbData{lab: r.Lab, l: langOf(r.Lang), shares: r.Shares, end: r.Duration.Seconds()}
 	for _, e := range r.History {
 		if e.Kind != history.KindRequest {
 			d.end = math.Max(d.end, e.T.Seconds())

@@ -460,11 +460,12 @@ func (tf *timeFigure) draw(c draw.Canvas) {
 	}
 }
 
-// timePlot returns a plot over the time axis [0, end] with the fault
-// shading and grid under the data; add the data, then faultLines.
-func timePlot(end float64, shades []tlSpan, yLabel string) *plot.Plot {
+// timePlot returns a plot over the time axis [0, end], its label in l,
+// with the fault shading and grid under the data; add the data, then
+// faultLines.
+func timePlot(l lang, end float64, shades []tlSpan, yLabel string) *plot.Plot {
 	p := newPlot("")
-	p.X.Label.Text = "time (s)"
+	p.X.Label.Text = l.s("timeS")
 	p.X.Tick.Marker = plot.TickerFunc(niceTicks)
 	p.X.Min, p.X.Max = 0, end
 	p.Y.Label.Text = yLabel

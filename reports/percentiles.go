@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 
@@ -89,9 +88,9 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 		xs[i] = e
 		ps[i] = 100 * (1 - math.Pow(10, -e))
 	}
-	p := newPlot(lbTitle("Latency by percentile of answered requests", d.lab))
-	p.X.Label.Text = "percentile (log scale of 1/(1 − p))"
-	p.Y.Label.Text = "latency (ms, log scale)"
+	p := newPlot(lbTitle(d.l.s("pctTitle"), d.lab))
+	p.X.Label.Text = d.l.s("pctAxis")
+	p.Y.Label.Text = d.l.s("latencyLog")
 	// Both axes hold log10 of their values (see logAxis).
 	var ticks []plot.Tick
 	for k := 0; k <= decades; k++ {
@@ -124,16 +123,16 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 			}
 			hi = math.Max(hi, ys[j])
 		}
-		name := "group " + g.group
+		name := d.l.f("groupN", g.group)
 		style := draw.LineStyle{Color: seriesColor(i), Width: 2}
 		switch {
 		case g.group == "" && i == len(hists)-1 && len(hists) > 1:
-			name = "all groups"
+			name = d.l.s("allGroups")
 			style = draw.LineStyle{Color: colText, Width: 1.4, Dashes: []vg.Length{5, 3}}
 		case g.group == "" && len(hists) == 1:
-			name = "all requests"
+			name = d.l.s("allRequests")
 		}
-		lines = append(lines, line{ys, style, fmt.Sprintf("%s (%d answered)", name, g.n)})
+		lines = append(lines, line{ys, style, d.l.f("nAnswered", name, g.n)})
 		row := []string{name, strconv.Itoa(g.n), fmtNum(math.Round(g.h.mean()) / 1e3)}
 		for _, v := range g.h.at(summaryPercentiles) {
 			row = append(row, fmtMs(v))

@@ -76,7 +76,22 @@ type VRRPTheory struct {
 // takeover it caused.
 type Mark struct {
 	From, To time.Duration
-	Label    string
+	// Label is the mark's text when Key is empty.
+	Label string
+	// Key, when set, names a sentence of the report's fixed words (the
+	// keys Say takes, e.g. "markTheory": "%s %s (theory %s)") that Args
+	// fill in: the report writes the mark in its own language. Args are
+	// numbers, names and units, which stay as they are.
+	Key  string
+	Args []any
+}
+
+// text returns the mark's label in l.
+func (m Mark) text(l lang) string {
+	if m.Key == "" {
+		return m.Label
+	}
+	return l.f(m.Key, m.Args...)
 }
 
 // Sweep is a multi-seed run's distribution of one metric.
@@ -152,7 +167,7 @@ func Write(dir string, r Report) (string, error) {
 		return "", fmt.Errorf("report: %w", err)
 	}
 	plots = append(plots, lb...)
-	if f, t, ok := sweepMetricsFigure(r.Lab, r.SweepMetrics); ok {
+	if f, t, ok := sweepMetricsFigure(langOf(r.Lang), r.Lab, r.SweepMetrics); ok {
 		data, err := writeFigure(dir, f)
 		if err != nil {
 			return "", fmt.Errorf("report: %w", err)
@@ -161,7 +176,7 @@ func Write(dir string, r Report) (string, error) {
 			Caption: "Distribution over the seeds of each metric, one panel per metric: how many seeds gave each value. " +
 				"Where the theory bounds a metric (a detection delay), the green band is its window."})
 	}
-	if f, ok := histFigure(r.Sweep); ok {
+	if f, ok := histFigure(langOf(r.Lang), r.Sweep); ok {
 		data, err := writeFigure(dir, f)
 		if err != nil {
 			return "", fmt.Errorf("report: %w", err)

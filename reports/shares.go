@@ -178,7 +178,7 @@ func sharesFigure(d *lbData, groups []*shareGroup) (figure, bool) {
 		return figure{}, false
 	}
 	p := newPlot("")
-	p.Y.Label.Text = "share of the group's answered requests (%)"
+	p.Y.Label.Text = d.l.s("shareAxis")
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.X.Tick.Length = 0
 	p.X.Min, p.X.Max = -0.7, xs[len(xs)-1]+0.7
@@ -206,9 +206,9 @@ func sharesFigure(d *lbData, groups []*shareGroup) (figure, bool) {
 		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	}
 
-	entries := []legendEntry{{"observed share (colour: server)", paletteSwatch(servers)}}
+	entries := []legendEntry{{d.l.s("observedShare"), paletteSwatch(servers)}}
 	if anyExpected {
-		entries = append(entries, legendEntry{"expected share (from the weights)", func(c draw.Canvas) {
+		entries = append(entries, legendEntry{d.l.s("expectedShare"), func(c draw.Canvas) {
 			pts := []vg.Point{c.Min, {X: c.Max.X, Y: c.Min.Y}, c.Max, {X: c.Min.X, Y: c.Max.Y}}
 			c.FillPolygon(expectedFill, pts)
 			c.StrokeLines(expectedStyle, append(pts, pts[0]))
@@ -216,7 +216,7 @@ func sharesFigure(d *lbData, groups []*shareGroup) (figure, bool) {
 	}
 	tf := &timeFigure{
 		name:    sharesName,
-		title:   lbTitle("Share of each group's answered requests by server", d.lab),
+		title:   lbTitle(d.l.s("sharesTitle"), d.lab),
 		panels:  []*plot.Plot{p},
 		entries: entries,
 		panelH:  plotHeight - 70,
@@ -349,11 +349,11 @@ func sharesTimeFigure(d *lbData, groups []*shareGroup) (figure, bool) {
 			bands.total[b]++
 			bands.counts[idx[q.backend]][b]++
 		}
-		yLabel := "share (%)"
+		yLabel := d.l.s("shareAxisShort")
 		if multi || g.name != "" {
-			yLabel = "group " + g.name + ": share (%)"
+			yLabel = d.l.f("groupShare", g.name)
 		}
-		p := timePlot(d.end, nil, yLabel)
+		p := timePlot(d.l, d.end, nil, yLabel)
 		p.Y.Min, p.Y.Max = 0, 108
 		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 25, Label: "25"}, {Value: 50, Label: "50"}, {Value: 75, Label: "75"}, {Value: 100, Label: "100"}}
 		p.Add(bands)
@@ -372,7 +372,7 @@ func sharesTimeFigure(d *lbData, groups []*shareGroup) (figure, bool) {
 		p.X.Label.Text = ""
 	}
 	if anyExpected {
-		entries = append(entries, legendEntry{"expected split (weights)", lineSwatch(draw.LineStyle{Color: colText, Width: 1.1, Dashes: []vg.Length{2, 2.5}})})
+		entries = append(entries, legendEntry{d.l.s("expectedSplit"), lineSwatch(draw.LineStyle{Color: colText, Width: 1.1, Dashes: []vg.Length{2, 2.5}})})
 	}
 	entries = append(entries, faultEntries(d)...)
 	panelH := vg.Length(2.4 * vg.Inch)
@@ -381,7 +381,7 @@ func sharesTimeFigure(d *lbData, groups []*shareGroup) (figure, bool) {
 	}
 	tf := &timeFigure{
 		name:    sharesTimeName,
-		title:   lbTitle(fmt.Sprintf("Share of answered requests by server per %s s of send time", fmtNum(d.bucket)), d.lab),
+		title:   lbTitle(d.l.f("sharesTimeTitle", fmtNum(d.bucket)), d.lab),
 		panels:  panels,
 		faults:  d.faults,
 		end:     d.end,

@@ -2,7 +2,6 @@ package reports
 
 import (
 	"cmp"
-	"fmt"
 	"image/color"
 	"slices"
 	"strconv"
@@ -45,18 +44,19 @@ var (
 	colErrOther = rgb(0xb0, 0xb0, 0xb0)
 )
 
-// classify returns the key, legend label and rank of a request's outcome:
+// classify returns the key, legend label (in l) and rank of a request's
+// outcome:
 // its status class (2xx, 3xx, 4xx), its 5xx code, or with no answer its
 // client-side error class; a request still in flight at the end is
 // "unknown", neither a success nor a failure.
-func classify(q *lbReq) (key, label string, rank int) {
+func classify(l lang, q *lbReq) (key, label string, rank int) {
 	if q.unknown() {
-		return "unknown", "unknown (in flight at the end)", 4000
+		return "unknown", l.s("unknownOutcome"), 4000
 	}
 	if q.status == 0 {
 		e := q.err
 		if e == "" {
-			e = "no answer"
+			e = l.s("noAnswer")
 		}
 		r := 3000
 		switch e {
@@ -69,7 +69,7 @@ func classify(q *lbReq) (key, label string, rank int) {
 		case "no_server":
 			r = 2003
 		}
-		return "err:" + e, e + " (no answer)", r
+		return "err:" + e, l.f("errNoAnswer", e), r
 	}
 	switch {
 	case q.status < 200:
@@ -97,7 +97,7 @@ func statusesFigure(d *lbData) (figure, bool) {
 	byKey := map[string]*outcome{}
 	for i := range d.reqs {
 		q := &d.reqs[i]
-		key, label, rank := classify(q)
+		key, label, rank := classify(d.l, q)
 		o, ok := byKey[key]
 		if !ok {
 			o = &outcome{key: key, label: label, rank: rank, counts: make([][]int, len(groups))}
@@ -171,8 +171,8 @@ func statusesFigure(d *lbData) (figure, bool) {
 	top := float64(max(ymax, 1))
 	var panels []*plot.Plot
 	for g, name := range groups {
-		p := timePlot(d.end, nil, "requests per "+bucket)
-		p.Title.Text = panelTitle(name)
+		p := timePlot(d.l, d.end, nil, d.l.f("requestsPer", bucket))
+		p.Title.Text = panelTitle(d.l, name)
 		if g < len(groups)-1 {
 			p.X.Label.Text = ""
 		}
@@ -189,14 +189,14 @@ func statusesFigure(d *lbData) (figure, bool) {
 	n := len(d.reqs)
 	for _, o := range outs {
 		entries = append(entries, legendEntry{
-			fmt.Sprintf("%s: %d (%s%%)", o.label, o.total, fmtPct(o.total, n)),
+			d.l.f("outcomeEntry", o.label, o.total, fmtPct(o.total, n)),
 			swatch(o.color),
 		})
 	}
 	entries = append(entries, faultEntries(d)...)
 	tf := &timeFigure{
 		name:    statusesName,
-		title:   lbTitle("Outcome of the requests per "+bucket+" of send time", d.lab),
+		title:   lbTitle(d.l.f("statusesTitle", bucket), d.lab),
 		panels:  panels,
 		faults:  d.faults,
 		end:     d.end,
@@ -309,14 +309,14 @@ func outcomeTable(d *lbData) *tableView {
 			}
 		}
 		all.n, all.ok, all.failed, all.unknown = all.n+c.n, all.ok+c.ok, all.failed+c.failed, all.unknown+c.unknown
-		name := panelTitle(g)
+		name := panelTitle(d.l, g)
 		if name == "" {
-			name = "all requests"
+			name = d.l.s("allRequests")
 		}
 		row(name, c)
 	}
 	if len(groups) > 1 {
-		row("all groups", all)
+		row(d.l.s("allGroups"), all)
 	}
 	return t
 }

@@ -68,7 +68,7 @@ func (w windowBand) Plot(c draw.Canvas, p *plot.Plot) {
 // one panel each (its own x axis), with the theoretical window shaded
 // where there is one, and a table of their statistics; ok is false
 // without metrics.
-func sweepMetricsFigure(lab string, metrics []SweepMetric) (figure, *tableView, bool) {
+func sweepMetricsFigure(l lang, lab string, metrics []SweepMetric) (figure, *tableView, bool) {
 	var panels []*plot.Plot
 	table := &tableView{Head: []string{"metric", "seeds", "min", "median", "mean", "95th percentile", "max", "theory window", "inside the window"}}
 	for _, m := range metrics {
@@ -84,9 +84,9 @@ func sweepMetricsFigure(lab string, metrics []SweepMetric) (figure, *tableView, 
 		table.Rows = append(table.Rows, []string{m.Name, strconv.Itoa(st.N), fmtNum(st.Min), fmtNum(st.Median),
 			fmtNum(st.Mean), fmtNum(st.P95), fmtNum(st.Max), win, inside})
 
-		p := newPlot(fmt.Sprintf("%s: median %s, 95th percentile %s, max %s", m.Name, fmtNum(st.Median), fmtNum(st.P95), fmtNum(st.Max)))
-		p.X.Label.Text = metricAxisLabel(m.Name)
-		p.Y.Label.Text = "seeds"
+		p := newPlot(l.f("metricPanel", m.Name, fmtNum(st.Median), fmtNum(st.P95), fmtNum(st.Max)))
+		p.X.Label.Text = metricAxisLabel(l, m.Name)
+		p.Y.Label.Text = l.s("seeds")
 		p.X.Tick.Marker = plot.TickerFunc(niceTicks)
 		p.Y.Tick.Marker = plot.TickerFunc(sparseTicks)
 		bins := metricBins(m.Values, m.Lo, m.Hi)
@@ -112,10 +112,10 @@ func sweepMetricsFigure(lab string, metrics []SweepMetric) (figure, *tableView, 
 	if len(panels) == 0 {
 		return figure{}, nil, false
 	}
-	entries := []legendEntry{{"seeds per value", swatch(colHist)}, {"theory window", swatch(colWindow)}}
+	entries := []legendEntry{{l.s("seedsPerValue"), swatch(colHist)}, {l.s("window"), swatch(colWindow)}}
 	tf := &timeFigure{
 		name:    sweepMetricsName,
-		title:   lbTitle(fmt.Sprintf("Metrics over %d seeds", len(metrics[0].Values)), lab),
+		title:   lbTitle(l.f("metricsTitle", len(metrics[0].Values)), lab),
 		panels:  panels,
 		entries: entries,
 		panelH:  190,

@@ -1,8 +1,6 @@
 package reports
 
 import (
-	"fmt"
-
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -69,7 +67,7 @@ func throughputFigure(d *lbData) (figure, bool) {
 	for b := range r.xs {
 		top = max(top, r.offered[b], r.achieved[b], r.failed[b])
 	}
-	p := timePlot(d.end, d.shades, "requests per second")
+	p := timePlot(d.l, d.end, d.shades, d.l.s("perSecond"))
 	p.Y.Min, p.Y.Max = 0, max(top, 1)*1.1
 	p.Y.Tick.Marker = plot.TickerFunc(sparseTicks)
 	p.Add(polyline{xs: r.xs, ys: r.offered, style: offeredStyle})
@@ -78,14 +76,14 @@ func throughputFigure(d *lbData) (figure, bool) {
 	p.Add(faultLines{faults: d.faults})
 	bucket := fmtNum(d.bucket) + " s"
 	entries := []legendEntry{
-		{"offered (by intended send time)", lineSwatch(offeredStyle)},
-		{"achieved: successful answers (by end time)", lineSwatch(achievedStyle)},
-		{"failed (by end time)", lineSwatch(failedStyle)},
+		{d.l.s("offered"), lineSwatch(offeredStyle)},
+		{d.l.s("achieved"), lineSwatch(achievedStyle)},
+		{d.l.s("failedByEnd"), lineSwatch(failedStyle)},
 	}
 	entries = append(entries, faultEntries(d)...)
 	tf := &timeFigure{
 		name:    throughputName,
-		title:   lbTitle(fmt.Sprintf("Offered rate and achieved throughput per %s", bucket), d.lab),
+		title:   lbTitle(d.l.f("throughputTitle", bucket), d.lab),
 		panels:  []*plot.Plot{p},
 		faults:  d.faults,
 		end:     d.end,

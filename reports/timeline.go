@@ -124,6 +124,7 @@ type tlMark struct {
 
 // timeline is the plot.Plotter of the timeline figure.
 type timeline struct {
+	l      lang // of the fixed words
 	lanes  []tlLane
 	faults []tlFault
 	shades []tlSpan
@@ -187,7 +188,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 	if end <= 0 {
 		end = 1
 	}
-	tl := &timeline{end: end}
+	tl := &timeline{l: langOf(r.Lang), end: end}
 	multi := len(vrids) > 1
 
 	// Router lanes: state bars from vrrp events.
@@ -230,7 +231,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 		}
 		b := tlBar{from: o.from, to: to, label: o.owner, ink: colText}
 		if o.owner == "" {
-			b.label, b.ink = "nobody", colMuted
+			b.label, b.ink = tl.l.s("nobody"), colMuted
 		} else {
 			b.fill = ownerFill(o.owner)
 		}
@@ -341,7 +342,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 		}
 		tl.lanes = append(tl.lanes, tlLane{name: name, h: 1, bars: bars[k], vrid: vridOf[k]})
 		if hasPrio && len(prios[k]) > 0 {
-			tl.lanes = append(tl.lanes, tlLane{name: "priority", h: prioLaneH, prio: prios[k], vrid: vridOf[k]})
+			tl.lanes = append(tl.lanes, tlLane{name: tl.l.s("prioLane"), h: prioLaneH, prio: prios[k], vrid: vridOf[k]})
 			for _, p := range prios[k] {
 				tl.prioLo, tl.prioHi = min(tl.prioLo, p.v), max(tl.prioHi, p.v)
 			}
@@ -388,7 +389,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 					label: strings.Join(sp.masters, " + ")})
 			}
 		}
-		tl.lanes = append(tl.lanes, tlLane{name: "VIP " + v, h: 1, bars: vb})
+		tl.lanes = append(tl.lanes, tlLane{name: tl.l.f("vipLane", v), h: 1, bars: vb})
 	}
 	total := 0.0
 	for _, l := range tl.lanes {
@@ -406,7 +407,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 		if to < from {
 			from, to = to, from
 		}
-		tl.marks = append(tl.marks, tlMark{from: from, to: to, label: m.Label})
+		tl.marks = append(tl.marks, tlMark{from: from, to: to, label: m.text(tl.l)})
 	}
 	tl.layout()
 	return tl, true
@@ -536,7 +537,7 @@ func (tl *timeline) secondsPerPoint() float64 {
 // axes adds the timeline to p with a time axis from 0 to its end and one
 // y tick per lane, labelled with the lane's name.
 func (tl *timeline) axes(p *plot.Plot) {
-	p.X.Label.Text = "time (s)"
+	p.X.Label.Text = tl.l.s("timeS")
 	p.X.Tick.Marker = plot.TickerFunc(niceTicks)
 	p.Add(tl)
 	p.X.Min, p.X.Max = 0, tl.end
@@ -808,12 +809,9 @@ func timelineFigure(r Report) (figure, bool) {
 	if !ok {
 		return figure{}, false
 	}
-	title := "VRRP timeline"
-	if r.Lab != "" {
-		title += " — " + r.Lab
-	}
+	title := lbTitle(tl.l.s("timelineTitle"), r.Lab)
 	if r.Results.Seeds == 0 && (r.Results.Seed != 0 || r.Results.Mode != "") {
-		title += fmt.Sprintf(" (seed %d)", r.Results.Seed)
+		title += tl.l.f("seedParen", r.Results.Seed)
 	}
 	p := newPlot("")
 	tl.axes(p)
@@ -828,7 +826,7 @@ func timelineFigure(r Report) (figure, bool) {
 		{"BACKUP", swatch(colBackup)},
 		{"FAULT", swatch(colFault)},
 		{"INIT", swatch(colInit)},
-		{"STOP (clean shutdown)", swatch(colStop)},
+		{tl.l.s("stopClean"), swatch(colStop)},
 	}
 	crashedSeen, prioSeen := false, false
 	for _, l := range tl.lanes {
@@ -838,17 +836,17 @@ func timelineFigure(r Report) (figure, bool) {
 		}
 	}
 	if crashedSeen {
-		entries = append(entries, legendEntry{"CRASHED (host died)", swatch(colCrashed)})
+		entries = append(entries, legendEntry{tl.l.s("crashedHost"), swatch(colCrashed)})
 	}
 	if len(tl.splits) > 0 {
-		entries = append(entries, legendEntry{"split brain: 2+ MASTER at once", swatch(colSplitBd)})
+		entries = append(entries, legendEntry{tl.l.s("splitBrain"), swatch(colSplitBd)})
 	}
 	if prioSeen {
-		entries = append(entries, legendEntry{"effective priority", lineSwatch(draw.LineStyle{Color: colPrio, Width: 1.3})})
+		entries = append(entries, legendEntry{tl.l.s("effPrio"), lineSwatch(draw.LineStyle{Color: colPrio, Width: 1.3})})
 	}
 	entries = append(entries,
-		legendEntry{"fault", lineSwatch(faultLineStyle)},
-		legendEntry{"fault in effect", swatch(colShade)},
+		legendEntry{tl.l.s("faultLine"), lineSwatch(faultLineStyle)},
+		legendEntry{tl.l.s("faultInEffect"), swatch(colShade)},
 	)
 	// The legend may wrap over several rows: timeFigure lays them out.
 	tf := &timeFigure{name: timelineName, title: title, panels: []*plot.Plot{p}, entries: entries,

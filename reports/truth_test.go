@@ -142,7 +142,7 @@ func TestPanelPerGroup(t *testing.T) {
 		r.History[i].Group = ""
 	}
 	d, _ := buildLB(r)
-	if g := d.panelGroups(); len(g) != 1 || panelTitle(g[0]) != "" {
+	if g := d.panelGroups(); len(g) != 1 || panelTitle(lang{}, g[0]) != "" {
 		t.Errorf("one group: panels %q", g)
 	}
 }

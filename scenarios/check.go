@@ -128,7 +128,7 @@ func (v *verdict) failover(lab *Lab, c *FailoverCheck, events []history.Event) r
 	d := (took.T - fault.T).Duration()
 	v.metrics[c.Metric] = d.Seconds()
 	v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: took.T.Duration(),
-		Label: fmt.Sprintf("%s %s (theory %s)", strings.TrimSuffix(c.Metric, "_s"), secs(d), w)})
+		Key: "markTheory", Args: []any{strings.TrimSuffix(c.Metric, "_s"), secs(d), w.String()}})
 	return reports.Expectation{Passed: d >= w.lo && d <= w.hi, Observed: secs(d), Expected: expected}
 }
 

@@ -47,6 +47,21 @@ func TestRunInChinese(t *testing.T) {
 					t.Errorf("report.html lacks %q", want)
 				}
 			}
+			// The plots speak the report's language, the failover mark too.
+			svg, err := os.ReadFile(filepath.Join(dir, "timeline.svg"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{">VRRP 时间线 — vrrp-failover（种子 1）<", ">时间 (s)<", ">优先级<", "（理论 ["} {
+				if !strings.Contains(string(svg), want) {
+					t.Errorf("timeline.svg lacks %q", want)
+				}
+			}
+			for _, bad := range []string{"VRRP timeline", "time (s)", "(theory"} {
+				if strings.Contains(string(svg), bad) {
+					t.Errorf("timeline.svg has the English %q", bad)
+				}
+			}
 		})
 	}
 	check("flag", "C.UTF-8", "--lang", "zh")
@@ -69,8 +84,8 @@ func TestRunInChinese(t *testing.T) {
 		if !strings.HasPrefix(stdout, "报告：") {
 			t.Errorf("lblab report --lang zh printed %q", stdout)
 		}
-		if p := page(dir); !strings.Contains(p, `<html lang="zh-CN">`) || !strings.Contains(p, "检查项") {
-			t.Error("lblab report --lang zh did not write a Chinese report")
+		if p := page(dir); !strings.Contains(p, `<html lang="zh-CN">`) || !strings.Contains(p, "检查项") || !strings.Contains(p, ">VRRP 时间线 — vrrp-failover") {
+			t.Error("lblab report --lang zh did not write a Chinese report, plots included")
 		}
 	})
 
