@@ -280,7 +280,7 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 func duration(path string, d units.Duration, bad func(path, format string, args ...any)) {
 	switch {
 	case d.What() != "":
-		bad(path, "%s"+units.NotADuration, d.What()) // What is cut already
+		bad(path, "%s", d.Problem()) // What is cut already
 	case d.D < 0:
 		bad(path, "must not be negative")
 	}

@@ -1,0 +1,130 @@
+package scenarios_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lblab/lblab/scenarios"
+)
+
+// catalogSource returns the text of a catalog lab.
+func catalogSource(t *testing.T, name string) string {
+	t.Helper()
+	src, err := scenarios.CatalogSource(name)
+	if err != nil {
+		t.Fatalf("CatalogSource(%s): %v", name, err)
+	}
+	return string(src)
+}
+
+// replaceIn replaces the first old in src with new; old must be there.
+func replaceIn(t *testing.T, src, old, new string) string {
+	t.Helper()
+	if !strings.Contains(src, old) {
+		t.Fatalf("the lab has no %q: the catalog lab changed, update the test", old)
+	}
+	return strings.Replace(src, old, new, 1)
+}
+
+// wantOneError parses src and wants exactly one error at the last
+// occurrence of at in src (its line and column), in field, whose message
+// holds msg.
+func wantOneError(t *testing.T, src, at, field, msg string, sets ...string) {
+	t.Helper()
+	errs := parseErrors(t, src, sets)
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got %d:\n%v", len(errs), errs)
+	}
+	e := errs[0]
+	if at != "" {
+		line, col := position(src, strings.LastIndex(src, at))
+		if e.Line != line || e.Column != col {
+			t.Errorf("error at %d:%d, want %d:%d (%q): %v", e.Line, e.Column, line, col, at, e)
+		}
+	}
+	if e.Field != field || !strings.Contains(e.Msg, msg) {
+		t.Errorf("got field %q msg %q, want field %q and a message with %q", e.Field, e.Msg, field, msg)
+	}
+	if !strings.HasPrefix(e.Error(), labFile+":") {
+		t.Errorf("%v does not start with the file's name", e)
+	}
+}
+
+// A whole-number field of a lab (lb, backends, clients, vrrp, checks)
+// refuses a fraction, 5.0, a float in exponent form and a quoted number,
+// with its line, column and field: the YAML library truncated 2.9 to 2.
+func TestParseRefusesNonWholeNumbers(t *testing.T) {
+	weighted := catalogSource(t, "weighted")
+	crash := catalogSource(t, "backend-crash")
+	vrrp := failoverSource(t)
+	track := catalogSource(t, "vrrp-track-script")
+	for _, tc := range []struct {
+		name, src, old, new, at, field, msg string
+	}{
+		{"weight 2.9", weighted, `{address: "a:80", weight: 5}`, `{address: "a:80", weight: 2.9}`, "2.9",
+			"lb.groups[1].servers[0].weight", "2.9 is not a whole number"},
+		{"weight 5.0", weighted, `{address: "a:80", weight: 5}`, `{address: "a:80", weight: 5.0}`, "5.0",
+			"lb.groups[1].servers[0].weight", "5.0 is not a whole number"},
+		{"weight 1e1", weighted, `{address: "a:80", weight: 5}`, `{address: "a:80", weight: 1e1}`, "1e1",
+			"lb.groups[1].servers[0].weight", "1e1 is not a whole number"},
+		{"weight quoted", weighted, `{address: "a:80", weight: 5}`, `{address: "a:80", weight: "5"}`, `"5"`,
+			"lb.groups[1].servers[0].weight", "remove the quotes"},
+		{"port", weighted, "port: 8001", "port: 8001.5", "8001.5", "lb.listeners[0].port", "not a whole number"},
+		{"max_fails", crash, `{address: "a1:80", max_fails: 0}`, `{address: "a1:80", max_fails: 1.75}`, "1.75",
+			"lb.groups[1].servers[0].max_fails", "not a whole number"},
+		{"unhealthy_threshold", crash, "unhealthy_threshold: 3}", "unhealthy_threshold: 2.5}", "2.5",
+			"lb.groups[1].health_check.unhealthy_threshold", "not a whole number"},
+		{"backend concurrency", crash, `{address: "p1:80", service:`, `{address: "p1:80", concurrency: 7.5, service:`, "7.5",
+			"backends[0].concurrency", "not a whole number"},
+		{"status_count max", crash, "min: 2, max: 12,", "min: 2, max: 12.5,", "12.5",
+			"expect[0].status_count.max", "not a whole number"},
+		{"priority", vrrp, "priority: 150", "priority: 150.9", "150.9", "vrrp.vrrp_instance[0].priority", "not a whole number"},
+		{"virtual_router_id", vrrp, "virtual_router_id: 51", "virtual_router_id: 51.2", "51.2",
+			"vrrp.vrrp_instance[0].virtual_router_id", "not a whole number"},
+		{"script fall", track, "fall: 2", "fall: 2.5", "2.5", "vrrp.vrrp_script.chk_nginx.fall", "not a whole number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantOneError(t, replaceIn(t, tc.src, tc.old, tc.new), tc.at, tc.field, tc.msg)
+		})
+	}
+	t.Run("set", func(t *testing.T) {
+		wantOneError(t, weighted, "", "lb.groups[1].servers[0].weight", "2.9 is not a whole number (set by --set",
+			"lb.groups[1].servers[0].weight=2.9")
+	})
+	t.Run("users", func(t *testing.T) {
+		src := replaceIn(t, weighted, "{listener: smooth, rate: 70, arrival: constant}", "{listener: smooth, rate: 70, arrival: constant, users: 10.5}")
+		wantOneError(t, src, "10.5", "clients[1].users", "not a whole number")
+	})
+	t.Run("a whole weight still loads", func(t *testing.T) {
+		if _, err := scenarios.Parse(labFile, []byte(replaceIn(t, weighted, "weight: 5}", "weight: 4}")), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A Unicode hyphen, a full-width digit or a full-width space in a number
+// of a lab gets the lookalike hint, in whole numbers, numbers, durations
+// and where it breaks the YAML itself.
+func TestParseLookalikeHints(t *testing.T) {
+	vrrp := failoverSource(t)
+	track := catalogSource(t, "vrrp-track-script")
+	crash := catalogSource(t, "backend-crash")
+	for _, tc := range []struct {
+		name, src, old, new, at, field, msg string
+	}{
+		{"hyphen in a weight", track, "weight: -60", "weight: \u201060", "\u201060", "vrrp.vrrp_script.chk_nginx.weight",
+			"looks like a Unicode hyphen (U+2010); use '-'"},
+		{"full-width digits", vrrp, "priority: 150", "priority: \uff11\uff15\uff10", "\uff11", "vrrp.vrrp_instance[0].priority",
+			"looks like a full-width digit (U+FF11); use '1'"},
+		{"full-width digit in a number", crash, "listener: passive, rate: 100}", "listener: passive, rate: \uff11\uff10\uff10}",
+			"\uff11", "clients[0].rate", "looks like a full-width digit"},
+		{"full-width digit in a duration", vrrp, "at: 10s", "at: 1\uff10s", "1\uff10s", "faults[0].at",
+			"looks like a full-width digit (U+FF10); use '0'"},
+		{"full-width space after a colon", vrrp, "priority: 150", "priority:\u3000150", "", "",
+			"looks like a full-width space (U+3000); use an ASCII space"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantOneError(t, replaceIn(t, tc.src, tc.old, tc.new), tc.at, tc.field, tc.msg)
+		})
+	}
+}
