@@ -17,15 +17,6 @@ func catalogSource(t *testing.T, name string) string {
 	return string(src)
 }
 
-// replaceIn replaces the first old in src with new; old must be there.
-func replaceIn(t *testing.T, src, old, new string) string {
-	t.Helper()
-	if !strings.Contains(src, old) {
-		t.Fatalf("the lab has no %q: the catalog lab changed, update the test", old)
-	}
-	return strings.Replace(src, old, new, 1)
-}
-
 // wantOneError parses src and wants exactly one error at the last
 // occurrence of at in src (its line and column), in field, whose message
 // holds msg.
@@ -84,7 +75,7 @@ func TestParseRefusesNonWholeNumbers(t *testing.T) {
 		{"script fall", track, "fall: 2", "fall: 2.5", "2.5", "vrrp.vrrp_script.chk_nginx.fall", "not a whole number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantOneError(t, replaceIn(t, tc.src, tc.old, tc.new), tc.at, tc.field, tc.msg)
+			wantOneError(t, variant(t, tc.src, tc.old, tc.new), tc.at, tc.field, tc.msg)
 		})
 	}
 	t.Run("set", func(t *testing.T) {
@@ -92,11 +83,11 @@ func TestParseRefusesNonWholeNumbers(t *testing.T) {
 			"lb.groups[1].servers[0].weight=2.9")
 	})
 	t.Run("users", func(t *testing.T) {
-		src := replaceIn(t, weighted, "{listener: smooth, rate: 70, arrival: constant}", "{listener: smooth, rate: 70, arrival: constant, users: 10.5}")
+		src := variant(t, weighted, "{listener: smooth, rate: 70, arrival: constant}", "{listener: smooth, rate: 70, arrival: constant, users: 10.5}")
 		wantOneError(t, src, "10.5", "clients[1].users", "not a whole number")
 	})
 	t.Run("a whole weight still loads", func(t *testing.T) {
-		if _, err := scenarios.Parse(labFile, []byte(replaceIn(t, weighted, "weight: 5}", "weight: 4}")), nil); err != nil {
+		if _, err := scenarios.Parse(labFile, []byte(variant(t, weighted, "weight: 5}", "weight: 4}")), nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -124,7 +115,7 @@ func TestParseLookalikeHints(t *testing.T) {
 			"looks like a full-width space (U+3000); use an ASCII space"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantOneError(t, replaceIn(t, tc.src, tc.old, tc.new), tc.at, tc.field, tc.msg)
+			wantOneError(t, variant(t, tc.src, tc.old, tc.new), tc.at, tc.field, tc.msg)
 		})
 	}
 }
