@@ -18,27 +18,41 @@ func catalogSource(t *testing.T, name string) string {
 }
 
 // wantOneError parses src and wants exactly one error at the last
-// occurrence of at in src (its line and column), in field, whose message
-// holds msg.
+// occurrence of at in src (its line and column; "" for no place), in
+// field, whose message holds msg.
 func wantOneError(t *testing.T, src, at, field, msg string, sets ...string) {
 	t.Helper()
-	errs := parseErrors(t, src, sets)
-	if len(errs) != 1 {
+	if errs := parseErrors(t, src, sets); len(errs) != 1 {
 		t.Fatalf("want one error, got %d:\n%v", len(errs), errs)
 	}
-	e := errs[0]
-	if at != "" {
-		line, col := position(src, strings.LastIndex(src, at))
-		if e.Line != line || e.Column != col {
-			t.Errorf("error at %d:%d, want %d:%d (%q): %v", e.Line, e.Column, line, col, at, e)
+	wantError(t, src, at, field, msg, sets...)
+}
+
+// wantError parses src and wants, among its errors, one in field at the
+// last occurrence of at (its line and column; "" for no place) whose
+// message holds msg.
+func wantError(t *testing.T, src, at, field, msg string, sets ...string) {
+	t.Helper()
+	errs := parseErrors(t, src, sets)
+	for _, e := range errs {
+		if e.Field != field {
+			continue
 		}
+		if at != "" {
+			line, col := position(src, strings.LastIndex(src, at))
+			if e.Line != line || e.Column != col {
+				t.Errorf("error at %d:%d, want %d:%d (%q): %v", e.Line, e.Column, line, col, at, e)
+			}
+		}
+		if !strings.Contains(e.Msg, msg) {
+			t.Errorf("got %q, want a message with %q", e.Msg, msg)
+		}
+		if !strings.HasPrefix(e.Error(), labFile+":") {
+			t.Errorf("%v does not start with the file's name", e)
+		}
+		return
 	}
-	if e.Field != field || !strings.Contains(e.Msg, msg) {
-		t.Errorf("got field %q msg %q, want field %q and a message with %q", e.Field, e.Msg, field, msg)
-	}
-	if !strings.HasPrefix(e.Error(), labFile+":") {
-		t.Errorf("%v does not start with the file's name", e)
-	}
+	t.Errorf("no error in field %q (want %q); got:\n%v", field, msg, errs)
 }
 
 // A whole-number field of a lab (lb, backends, clients, vrrp, checks)
@@ -117,5 +131,39 @@ func TestParseLookalikeHints(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			wantOneError(t, variant(t, tc.src, tc.old, tc.new), tc.at, tc.field, tc.msg)
 		})
+	}
+}
+
+// A group's server with no simulated backend of its address is refused,
+// naming the server and the backends there are; backend: none, down: true
+// or a backend crashed at 0 s say a dead server is meant.
+func TestParseRefusesServerWithoutBackend(t *testing.T) {
+	weighted := catalogSource(t, "weighted")
+	// A typo in the group's address: bb:80 for the backend b:80.
+	typo := strings.ReplaceAll(weighted, `"b:80"`, `"bb:80"`)
+	typo = variant(t, typo, `  - {address: "bb:80"}`+"\n", `  - {address: "b:80"}`+"\n")
+	wantError(t, typo, `"bb:80", weight`, "lb.groups[1].servers[1].address",
+		`no simulated backend "bb:80" in backends (the backends are blue:80, green:80, a:80, b:80, c:80)`)
+	noB := variant(t, weighted, `  - {address: "b:80"}`+"\n", "")
+	for _, ok := range []string{`{address: "b:80", weight: 1, backend: none}`, `{address: "b:80", weight: 1, down: true}`} {
+		if _, err := scenarios.Parse(labFile, []byte(variant(t, noB, `{address: "b:80", weight: 1}`, ok)), nil); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	wantOneError(t, variant(t, weighted, `{address: "b:80", weight: 1}`, `{address: "b:80", weight: 1, backend: nil}`),
+		"nil}", "lb.groups[1].servers[1].backend", `want none (a server with no simulated backend) or nothing, got "nil"`)
+}
+
+// Every catalog lab validates (a server without a backend, a window past
+// the end, a lab with vrrp and lb are refused: none of them has one).
+func TestCatalogLabsValidate(t *testing.T) {
+	names, err := scenarios.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if _, err := scenarios.Load(n.Name, nil); err != nil {
+			t.Errorf("%s: %v", n.Name, err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/units"
 )
 
 // MaxRequests bounds what a lab's open-loop clients may send, rate × time
@@ -60,6 +61,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		v.duration(p+".service.median", b.Service.Median, false)
 		v.duration(p+".service.p99", b.Service.P99, false)
 	}
+	unmatchedServers(v, lab, n.backends)
 	listeners := map[string]bool{}
 	for _, l := range lab.LB.Listeners {
 		listeners[l.Name] = true
@@ -108,6 +110,36 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		v.duration("network.backend_latency", nw.BackendLatency, false)
 	}
 	return n
+}
+
+// unmatchedServers refuses a group's server that no simulated backend
+// answers for: a typo in an address would otherwise run as a dead server
+// (refused connections, 502s, shares against the wrong total). A server
+// marked down never gets a request; one with backend: none is dead on
+// purpose.
+func unmatchedServers(v *validator, lab *Lab, backends map[string]bool) {
+	var have []string
+	for _, b := range lab.Backends {
+		if len(have) == 10 {
+			have = append(have, fmt.Sprintf("… (%d in all)", len(lab.Backends)))
+			break
+		}
+		have = append(have, units.CutN(b.Address, units.QuoteMax))
+	}
+	there := "the lab has no backends"
+	if len(have) > 0 {
+		there = "the backends are " + strings.Join(have, ", ")
+	}
+	for i, g := range lab.LB.Groups {
+		for j, s := range g.Servers {
+			if backends[s.Address] || s.Down || s.Backend == proxy.NoBackend {
+				continue
+			}
+			v.bad(fmt.Sprintf("lb.groups[%d].servers[%d].address", i, j),
+				"no simulated backend %q in backends (%s): add one, or write backend: none on a server that is never up (or crash its backend at 0s)",
+				s.Address, there)
+		}
+	}
 }
 
 // validateLBExpectation checks the load-balancer expectation kinds; it
