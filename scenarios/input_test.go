@@ -167,3 +167,16 @@ func TestCatalogLabsValidate(t *testing.T) {
 		}
 	}
 }
+
+// A lab with both vrrp and a load balancer (lb or nginx) is refused: the
+// two halves would run unconnected.
+func TestParseRefusesVRRPWithLB(t *testing.T) {
+	vrrp := failoverSource(t)
+	weighted := catalogSource(t, "weighted")
+	lb := weighted[strings.Index(weighted, "lb:\n"):strings.Index(weighted, "expect:\n")]
+	src := variant(t, vrrp, "faults:\n", lb+"faults:\n")
+	wantOneError(t, src, "", "lb", "not both")
+	nginx := "nginx: |\n  upstream app { server a:80; }\n  server { listen 80; location / { proxy_pass http://app; } }\n" +
+		"backends: [{address: \"a:80\"}]\nclients: [{rate: 10}]\n"
+	wantOneError(t, variant(t, vrrp, "faults:\n", nginx+"faults:\n"), "", "nginx", "until the high-availability pair exists")
+}

@@ -151,6 +151,14 @@ func validate(lab *Lab) []problem {
 		validateVRRP(v, lab, hosts, routers, vrids, vips)
 	}
 
+	if lab.VRRP != nil && lab.LB != nil {
+		field := "lb"
+		if lab.imported {
+			field = "nginx"
+		}
+		v.bad(field, "a lab has vrrp or a load balancer (lb, nginx), not both: lblab does not yet run the load balancer on the VRRP routers' hosts, "+
+			"so the two halves would run unconnected (a crash of a router would reach no client); until the high-availability pair exists, make two labs")
+	}
 	lbs := validateLB(v, lab)
 
 	faults := map[string]Fault{}
