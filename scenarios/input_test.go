@@ -180,3 +180,69 @@ func TestParseRefusesVRRPWithLB(t *testing.T) {
 		"backends: [{address: \"a:80\"}]\nclients: [{rate: 10}]\n"
 	wantOneError(t, variant(t, vrrp, "faults:\n", nginx+"faults:\n"), "", "nginx", "until the high-availability pair exists")
 }
+
+// A check window that is inverted, empty, or starts at or after the lab's
+// end is refused (the README's from: 30s in a 30 s lab passed on
+// nothing); a state check after the end too.
+func TestParseRefusesEmptyWindows(t *testing.T) {
+	weighted := catalogSource(t, "weighted")
+	share := `share: {group: smooth, server: "c:80", tolerance: 0.002}`
+	for _, tc := range []struct{ name, window, at, field, msg string }{
+		{"inverted", "from: 20s, to: 10s, ", "10s", "expect[4].share.to", "the window [20s, 10s) is empty: to must be after from"},
+		{"empty", "from: 10s, to: 10s, ", "10s", "expect[4].share.to", "is empty"},
+		{"from at the end", "from: 30s, ", "30s", "expect[4].share.from", "the window starts at 30s, at or after the end of the lab (duration 30s)"},
+		{"from after the end", "from: 31s, to: 40s, ", "31s", "expect[4].share.from", "at or after the end of the lab"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := variant(t, weighted, share, `share: {`+tc.window+share[len("share: {"):])
+			wantOneError(t, src, tc.at, tc.field, tc.msg)
+		})
+	}
+	for _, kind := range []string{"status_count: {class: 5xx, max: 0, ", "latency: {max: 1s, "} {
+		src := variant(t, weighted, share, kind+"from: 30s}")
+		wantOneError(t, src, "30s", "expect[4]."+strings.Fields(kind)[0][:len(strings.Fields(kind)[0])-1]+".from", "at or after the end")
+	}
+	vrrp := failoverSource(t)
+	wantOneError(t, variant(t, vrrp, "state: {router: r2, state: MASTER}", "state: {router: r2, state: MASTER, at: 21s}"),
+		"21s", "expect[3].state.at", "after the end of the lab")
+}
+
+// A check whose window holds no request fails and says "no request in
+// [from, to)": a count, a share or a percentile of nothing proved nothing
+// (status_count max: 0 passed).
+func TestCheckWithNoRequestFails(t *testing.T) {
+	weighted := catalogSource(t, "weighted")
+	src := variant(t, weighted, "{listener: blue-green, rate: 100, arrival: constant}", "{listener: blue-green, rate: 100, arrival: constant, start: 20s}")
+	src = variant(t, src, "{listener: smooth, rate: 70, arrival: constant}", "{listener: smooth, rate: 70, arrival: constant, start: 20s}")
+	src = variant(t, src, "expect:\n", `expect:
+  - name: no 5xx before the clients start
+    status_count: {class: 5xx, to: 10s, max: 0}
+  - name: blue's share before the clients start
+    share: {group: blue-green, server: "blue:80", to: 10s}
+  - name: the tail before the clients start
+    latency: {group: smooth, to: 10s, max: 1s}
+`)
+	lab, err := scenarios.Parse(labFile, []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := scenarios.RunSim(lab, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Results.Passed {
+		t.Errorf("the run passed with three checks over no request")
+	}
+	want := []string{"no request in [0 s, 10 s)", "no request of group blue-green in [0 s, 10 s)", "no request of group smooth in [0 s, 10 s)"}
+	for i, w := range want {
+		x := out.Results.Expectations[i]
+		if x.Passed || x.Observed != w {
+			t.Errorf("%s: passed %v, observed %q, want failed and %q", x.Name, x.Passed, x.Observed, w)
+		}
+	}
+	for _, x := range out.Results.Expectations[len(want):] {
+		if !x.Passed {
+			t.Errorf("%s failed: %s (expected %s)", x.Name, x.Observed, x.Expected)
+		}
+	}
+}

@@ -451,5 +451,8 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 			v.bad(p+".state.state", "want INIT, BACKUP, MASTER, FAULT or STOP, got %q", e.State.State)
 		}
 		v.duration(p+".state.at", e.State.At, false)
+		if end := lab.Duration.Or(defaultDuration); lab.Duration.Bad() == "" && e.State.At.D > end {
+			v.bad(p+".state.at", "%v is after the end of the lab (%v)", e.State.At.D, end)
+		}
 	}
 }

@@ -150,10 +150,7 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 			v.bad(path, "no group %q in lb.groups", name)
 		}
 	}
-	window := func(path string, w Window) {
-		v.duration(path+".from", w.From, false)
-		v.duration(path+".to", w.To, false)
-	}
+	window := func(path string, w Window) { validWindow(v, lab, path, w) }
 	switch {
 	case e.StatusCount != nil:
 		c := e.StatusCount
@@ -238,6 +235,23 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 		return false
 	}
 	return true
+}
+
+// validWindow refuses a check's window that holds no time of the lab:
+// to at or before from, or from at or after the lab's end.
+func validWindow(v *validator, lab *Lab, path string, w Window) {
+	v.duration(path+".from", w.From, false)
+	v.duration(path+".to", w.To, false)
+	if w.From.Bad() != "" || w.To.Bad() != "" || lab.Duration.Bad() != "" {
+		return
+	}
+	end := lab.Duration.Or(defaultDuration)
+	switch {
+	case w.To.IsSet() && w.To.D <= w.From.D:
+		v.bad(path+".to", "the window [%v, %v) is empty: to must be after from", w.From.D, w.To.D)
+	case w.From.D >= end:
+		v.bad(path+".from", "the window starts at %v, at or after the end of the lab (duration %v): it would hold no request", w.From.D, end)
+	}
 }
 
 func hasServer(g *proxy.Group, addr string) bool {
