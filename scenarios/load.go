@@ -110,18 +110,26 @@ func importNginx(name string, at *places, lab *Lab, beside readBeside) Errors {
 		}
 		text, src = string(b), path
 	}
-	cfg, _, err := nginxconf.Import(src, []byte(text))
+	cfg, warns, err := nginxconf.Import(src, []byte(text))
+	base, fieldLine, fieldCol := 0, 0, 0
+	if node := at.find("nginx"); node != nil {
+		fieldLine, fieldCol = node.GetToken().Position.Line, node.GetToken().Position.Column
+		if inline {
+			base = fieldLine
+		}
+	}
 	if err == nil {
 		lab.LB, lab.imported = cfg, true
+		if inline {
+			lab.warnings = append(lab.warnings, nginxWarnings(name, base, fieldLine, fieldCol, "the nginx text", warns)...)
+		} else {
+			lab.warnings = append(lab.warnings, nginxWarnings(name, -1, fieldLine, fieldCol, src, warns)...)
+		}
 		return nil
 	}
 	var nes nginxconf.Errors
 	if !errors.As(err, &nes) {
 		return Errors{{File: name, Field: "nginx", Msg: err.Error()}}
-	}
-	base := 0
-	if node := at.find("nginx"); inline && node != nil {
-		base = node.GetToken().Position.Line
 	}
 	var out Errors
 	for _, ne := range nes {
