@@ -246,3 +246,62 @@ func TestCheckWithNoRequestFails(t *testing.T) {
 		}
 	}
 }
+
+// trackScriptTheory is the catalog's vrrp-track-script with its failover
+// windows left to theory, the faults spread by jitter over many script
+// and advert phases, and the script's interval (1.3 s) not the advert's
+// (1 s), so that the phases are independent.
+func trackScriptTheory(t *testing.T) string {
+	src := catalogSource(t, "vrrp-track-script")
+	src = strings.ReplaceAll(src, "min: 3.609s, max: 5.61s", "window: theory")
+	src = variant(t, src, "min: 3.414s, max: 5.415s", "window: theory")
+	src = variant(t, src, "interval: 1, weight: -60", "interval: 1.3, weight: -60")
+	src = variant(t, src, "duration: 32s", "duration: 60s")
+	src = strings.ReplaceAll(src, "at: 10.5s, kind", "at: 10s, jitter: 13s, kind")
+	return strings.ReplaceAll(src, "at: 20.5s, kind", "at: 35s, jitter: 13s, kind")
+}
+
+// A failover check on a script_fail (or script_ok) fault without min and
+// max has a theoretical window (it failed at run time: "no theory for a
+// script_fail fault"); over 300 seeds every delay is inside it, and the
+// delays reach to within 0.25 s of both ends (the window is not wider than
+// the protocol makes it).
+func TestScriptFailTheory(t *testing.T) {
+	lab, err := scenarios.Parse(labFile, []byte(trackScriptTheory(t)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := scenarios.RunSweep(t.Context(), lab, 1, 300, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range sw.Results.Expectations {
+		if !x.Passed {
+			t.Errorf("%s: %s (expected %s)", x.Name, x.Observed, x.Expected)
+		}
+	}
+	// fall 2 × 1.3 s, one advert interval (1 s), MDI(100) = 3.609375 s, latency 100 µs.
+	lo, hi := 1.3-1+3.609375+0.0001, 2.6+3.609375+0.0001
+	m, ok := sw.Results.Metrics["failover_s"].(map[string]any)
+	if !ok {
+		t.Fatalf("no failover_s distribution in %v", sw.Results.Metrics)
+	}
+	first, last := m["min"].(float64), m["max"].(float64)
+	if first < lo || last > hi || first-lo > 0.25 || hi-last > 0.25 {
+		t.Errorf("delays %.6f..%.6f s, want inside [%.6f, %.6f] and reaching within 0.25 s of both ends", first, last, lo, hi)
+	}
+}
+
+// A failover check whose theory cannot be derived is refused at
+// validation, not after the run.
+func TestParseRefusesFailoverWithoutTheory(t *testing.T) {
+	src := catalogSource(t, "vrrp-track-script")
+	src = variant(t, src, "failover: {fault: nginx dies on r3, by: r4, min: 3.609s, max: 5.61s, metric: failover_nopreempt_s}",
+		"failover: {fault: nginx dies on r3, by: r4, metric: failover_nopreempt_s}")
+	src = variant(t, src, "{name: VI_2, host: r4, virtual_router_id: 52, priority: 100,", "{name: VI_2, host: r4, virtual_router_id: 52, priority: 100, nopreempt: true,")
+	wantOneError(t, src, "", "expect[2].failover", "r4 has nopreempt: it does not take over from a live master whose priority changed; write window: none")
+	src = catalogSource(t, "vrrp-track-script")
+	src = variant(t, src, "weight: -60", "weight: -40")
+	src = variant(t, src, "min: 3.609s, max: 5.61s", "window: theory")
+	wantOneError(t, src, "", "expect[0].failover", "leaves r1's priority at 110, not below r2's 100")
+}

@@ -431,6 +431,13 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 		}
 		v.duration(p+".failover.min", f.Min, false)
 		v.duration(p+".failover.max", f.Max, false)
+		if fault, ok := faults[f.Fault]; ok && routers[f.By] && f.Window != "none" && !f.Min.IsSet() && !f.Max.IsSet() && len(v.problems) == 0 {
+			// The theory is known before the run: a fault it has none for
+			// is refused now, not after the run.
+			if _, err := lab.theoryFor(fault, f.By); err != nil {
+				v.bad(p+".failover", "%v", err)
+			}
+		}
 		if f.Metric == "" {
 			f.Metric = "failover_s"
 		}
