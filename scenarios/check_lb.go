@@ -10,6 +10,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/proxy/health"
 	"github.com/lblab/lblab/reports"
 )
 
@@ -288,7 +289,8 @@ func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Ev
 	expected := fmt.Sprintf("%s %s within %s (%s)", c.Server, c.To, w, w.why)
 	for i := range events {
 		e := &events[i]
-		if e.Kind == history.KindHealth && e.T >= fault.T && e.Group == c.Group && e.Server == c.Server && e.To == c.To {
+		if e.Kind == history.KindHealth && e.T >= fault.T && e.Group == c.Group && e.Server == c.Server && e.To == c.To &&
+			!strings.HasPrefix(e.Reason, health.PassivePrefix) {
 			d := (e.T - fault.T).Duration()
 			v.metrics[c.Metric] = d.Seconds()
 			v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: e.T.Duration(),

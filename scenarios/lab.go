@@ -307,7 +307,9 @@ type LatencyCheck struct {
 	Metric string `yaml:"metric"`
 }
 
-// HealthDelayCheck checks the delay from a fault to a health transition.
+// HealthDelayCheck checks the delay from a fault to a server's transition
+// by its group's active health checks (a transition of the passive
+// accounting, max_fails, is not one: it has no such theory).
 type HealthDelayCheck struct {
 	// Fault is the fault's name. Required.
 	Fault string `yaml:"fault"`
