@@ -88,3 +88,27 @@ func TestNginxWarningsPrintedAndRecorded(t *testing.T) {
 		t.Errorf("balance --nginx: stdout %q, stderr:\n%s\nwant the warning %q", out, errOut, w)
 	}
 }
+
+// weight: 2.9 in a lab is refused by validate, run and balance with
+// file:line:column and field, exit status 2 (it was truncated to 2).
+func TestFractionalWeightRefused(t *testing.T) {
+	src := nginxWarningLab[:strings.Index(nginxWarningLab, "nginx: |")] + `lb:
+  listeners: [{port: 80, group: app}]
+  groups: [{name: app, servers: [{address: "a:80", weight: 2.9}, {address: "b:80"}]}]
+backends: [{address: "a:80"}, {address: "b:80"}]
+clients: [{rate: 10}]
+`
+	lab := writeFile(t, "lab.yaml", src)
+	want := lab + ":6:60: lb.groups[0].servers[0].weight: 2.9 is not a whole number"
+	for _, args := range [][]string{
+		{"validate", lab},
+		{"run", lab, "--out", filepath.Join(t.TempDir(), "out")},
+		{"balance", "--lab", lab, "--group", "app", "--count", "3"},
+	} {
+		code, out, errOut := lblab(t, args...)
+		wantExit(t, code, 2, out, errOut)
+		if strings.TrimSpace(errOut) != "lblab: "+want {
+			t.Errorf("lblab %s: stderr %q, want %q", args[0], errOut, "lblab: "+want)
+		}
+	}
+}
