@@ -338,8 +338,10 @@ type FailoverCheck struct {
 	// Window is "theory" (default): the delay the protocol predicts for
 	// the fault's kind, computed from the lab — [MDI − interval, MDI] for a
 	// silent death, Skew_Time for a clean stop, the startup wait for a
-	// restore — plus the segment's latency. Or "none": the router must
-	// NOT become master before the run ends (or before Until).
+	// restore, the script's fall (rise) runs and then MDI or Skew_Time for
+	// a script_fail (script_ok) — plus the segment's latency. A lab whose
+	// fault and routers give no theory is refused by validation. Or
+	// "none": the router must NOT become master before the run ends.
 	Window string `yaml:"window"`
 	// Min and Max replace the theoretical window when set.
 	Min units.Duration `yaml:"min"`
