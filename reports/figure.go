@@ -67,13 +67,19 @@ func textStyle(size vg.Length, c color.Color) text.Style {
 	return text.Style{
 		Color:   c,
 		Font:    font.From(sansFont, size),
-		Handler: plot.DefaultTextHandler,
+		Handler: plotText(),
 	}
 }
 
-// newPlot returns a plot with sans fonts everywhere.
+// newPlot returns a plot with sans fonts everywhere (and CJK text drawn
+// with a CJK font when one is installed).
 func newPlot(title string) *plot.Plot {
 	p := plot.New()
+	h := plotText()
+	p.Title.TextStyle.Handler = h
+	p.X.Label.TextStyle.Handler, p.X.Tick.Label.Handler = h, h
+	p.Y.Label.TextStyle.Handler, p.Y.Tick.Label.Handler = h, h
+	p.Legend.TextStyle.Handler = h
 	p.Title.Text = title
 	p.Title.TextStyle.Font = font.From(sansFont, 12)
 	p.Title.TextStyle.Color = colText
@@ -199,6 +205,11 @@ func (f figure) render() (pngData, svgData []byte, err error) {
 	// Helvetica have the same metrics, so the layout holds.
 	svgData = bytes.ReplaceAll(sb.Bytes(), []byte("font-family:Liberation Sans;"),
 		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+	// The CJK font (see fonts.go) gets the other CJK fonts as fallbacks.
+	if fam := plotText().cjkFamily(); fam != "" {
+		svgData = bytes.ReplaceAll(svgData, []byte("font-family:"+fam+";"),
+			[]byte("font-family:'"+fam+"',"+cjkFontFamilies+";"))
+	}
 	return pb.Bytes(), svgData, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -27,6 +29,9 @@ type plotRef struct {
 	Name    string
 	Caption string
 	PNG     []byte
+	// SVG is the plot's SVG file, embedded inline in the page (see
+	// attachSVG); when nil the page shows the PNG.
+	SVG []byte
 	// Table, when set, is shown under the plot.
 	Table *tableView
 }
@@ -34,6 +39,12 @@ type plotRef struct {
 // Views of the report's parts, with every value already formatted.
 type (
 	pageView struct {
+		// Lang is the page's lang attribute (en, zh-CN); T holds the
+		// template's fixed words in that language, by key (see i18n.go).
+		Lang string
+		T    map[string]string
+		// FontNote says the PNG files lack glyphs; "" when they do not.
+		FontNote                string
 		Title, Lab, Mode, Seeds string
 		Passed, Interrupted     bool
 		PassedCount             int
@@ -57,9 +68,11 @@ type (
 	}
 	plotView struct {
 		Name, Caption string
-		// Img is the <img> element with the PNG as a data URL, built by
-		// hand: html/template would write each "+" of the base64 text as
-		// "&#43;", which browsers read back but other readers may not.
+		// Img is the plot: its SVG inline (text stays text, so the browser
+		// draws any script with its own fonts), or an <img> element with
+		// the PNG as a data URL, built by hand: html/template would write
+		// each "+" of the base64 text as "&#43;", which browsers read back
+		// but other readers may not.
 		Img   template.HTML
 		Table *tableView
 	}
@@ -79,19 +92,23 @@ type (
 	}
 )
 
-// renderHTML renders report.html.
-func renderHTML(r Report, plots []plotRef) ([]byte, error) {
+// renderHTML renders report.html; fontNote, when set, says the PNG files
+// lack glyphs.
+func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
+	l := langOf(r.Lang)
 	v := pageView{
-		Title:        r.Title,
-		Lab:          r.Lab,
-		Mode:         r.Results.Mode,
-		Passed:       r.Results.Passed,
-		Interrupted:  r.Results.Interrupted,
-		Teaching:     teachingHTML(r.Teaching),
-		Expectations: r.Results.Expectations,
-		Warnings:     r.Results.Warnings,
-		Metrics:      metricsView(r.Results.Metrics),
-		HistoryLink:  r.Sweep == nil && r.Results.Seeds == 0, // a sweep has no history.jsonl
+		Lang:        "en",
+		T:           l.table(),
+		FontNote:    fontNote,
+		Title:       r.Title,
+		Lab:         r.Lab,
+		Mode:        r.Results.Mode,
+		Passed:      r.Results.Passed,
+		Interrupted: r.Results.Interrupted,
+		Teaching:    teachingHTML(r.Teaching),
+		Warnings:    r.Results.Warnings,
+		Metrics:     metricsView(r.Results.Metrics),
+		HistoryLink: r.Sweep == nil && r.Results.Seeds == 0, // a sweep has no history.jsonl
 	}
 	if v.Lab == "" {
 		v.Lab = r.Results.Lab
@@ -100,14 +117,20 @@ func renderHTML(r Report, plots []plotRef) ([]byte, error) {
 		v.Title = v.Lab
 	}
 	if r.Results.Seeds > 0 {
-		v.Seeds = fmt.Sprintf("%d seeds, first seed %d", r.Results.Seeds, r.Results.Seed)
+		v.Seeds = l.f("seedsFrom", r.Results.Seeds, r.Results.Seed)
 	} else {
-		v.Seeds = fmt.Sprintf("seed %d", r.Results.Seed)
+		v.Seeds = l.f("seed", r.Results.Seed)
 	}
-	for _, e := range r.Results.Expectations {
+	if l.zh {
+		v.Lang = "zh-CN"
+	}
+	v.Expectations = make([]Expectation, len(r.Results.Expectations))
+	for i, e := range r.Results.Expectations {
 		if e.Passed {
 			v.PassedCount++
 		}
+		e.Name = ExpectationName(r.Lang, e.Name)
+		v.Expectations[i] = e
 	}
 	for _, t := range r.Theory {
 		v.Theory = append(v.Theory, theoryView{
@@ -118,13 +141,20 @@ func renderHTML(r Report, plots []plotRef) ([]byte, error) {
 			Skew:           fmtDuration(t.Skew),
 			MDI:            fmtDuration(t.MDI),
 			Formula:        template.HTML(template.HTMLEscapeString(t.Formula)),
-			Window:         fmt.Sprintf("[%s, %s] s after the fault", fmtSeconds(t.Lo), fmtSeconds(t.Hi)),
+			Window:         l.f("afterFault", fmtSeconds(t.Lo), fmtSeconds(t.Hi)),
 		})
 	}
 	for _, p := range plots {
-		img := `<img src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(p.PNG) +
-			`" alt="` + template.HTMLEscapeString(p.Name) + `" width="1200">`
-		v.Plots = append(v.Plots, plotView{Name: p.Name, Caption: p.Caption, Img: template.HTML(img), Table: p.Table})
+		img := inlineSVG(p.Name, p.SVG)
+		if img == "" {
+			img = `<img src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(p.PNG) +
+				`" alt="` + template.HTMLEscapeString(p.Name) + `" width="1200">`
+		}
+		table := p.Table
+		if table != nil && l.zh {
+			table = &tableView{Head: l.heads(table.Head), Rows: table.Rows}
+		}
+		v.Plots = append(v.Plots, plotView{Name: p.Name, Caption: l.caption(p.Name, p.Caption, p.Table != nil), Img: template.HTML(img), Table: table})
 	}
 	for _, m := range r.Marks {
 		v.Marks = append(v.Marks, markView{
@@ -135,7 +165,7 @@ func renderHTML(r Report, plots []plotRef) ([]byte, error) {
 		})
 	}
 	if r.Sweep != nil {
-		v.Sweep = sweepTable(r.Sweep)
+		v.Sweep = sweepTable(r.Sweep, l)
 	}
 	var b bytes.Buffer
 	if err := reportTemplate.Execute(&b, v); err != nil {
@@ -145,28 +175,28 @@ func renderHTML(r Report, plots []plotRef) ([]byte, error) {
 }
 
 // sweepTable summarises a sweep as rows of a table.
-func sweepTable(s *Sweep) *sweepView {
+func sweepTable(s *Sweep, l lang) *sweepView {
 	st := summarize(s)
 	sv := &sweepView{Metric: s.Metric}
-	row := func(name, value string) {
-		sv.Rows = append(sv.Rows, metricView{Name: name, Value: template.HTML(template.HTMLEscapeString(value))})
+	row := func(key, value string) {
+		sv.Rows = append(sv.Rows, metricView{Name: l.s(key), Value: template.HTML(template.HTMLEscapeString(value))})
 	}
 	row("seeds", strconv.Itoa(st.N))
 	if st.hasStatistics {
 		row("min", fmtNum(st.Min))
-		row("5th percentile", fmtNum(st.P5))
+		row("p5", fmtNum(st.P5))
 		row("median", fmtNum(st.Median))
 		row("mean", fmtNum(st.Mean))
-		row("95th percentile", fmtNum(st.P95))
+		row("p95", fmtNum(st.P95))
 		row("max", fmtNum(st.Max))
-		row("standard deviation", fmtNum(st.StdDev))
+		row("stddev", fmtNum(st.StdDev))
 	}
 	if st.hasWindow {
-		row("theory window", fmt.Sprintf("[%s, %s]", fmtNum(s.Lo), fmtNum(s.Hi)))
+		row("window", fmt.Sprintf("[%s, %s]", fmtNum(s.Lo), fmtNum(s.Hi)))
 		if st.hasStatistics {
-			row("inside the window", fmt.Sprintf("%.1f %%", 100*st.InWindow))
+			row("inWindow", fmt.Sprintf("%.1f %%", 100*st.InWindow))
 		}
-		row("KS distance to uniform", fmtNum(s.KS))
+		row("ksUnif", fmtNum(s.KS))
 	}
 	return sv
 }
@@ -349,3 +379,40 @@ func fmtSeconds(d time.Duration) string {
 
 // fmtDuration writes a duration as exact seconds with the unit: "3.609375 s".
 func fmtDuration(d time.Duration) string { return fmtSeconds(d) + " s" }
+
+// --- inline SVG plots (issue 11, 中文) ---
+
+// attachSVG reads each plot's SVG file from dir (written beside its PNG)
+// so that the page embeds it inline; a plot whose SVG cannot be read is
+// shown as its PNG.
+func attachSVG(dir string, plots []plotRef) {
+	for i := range plots {
+		if b, err := os.ReadFile(filepath.Join(dir, plots[i].Name+".svg")); err == nil {
+			plots[i].SVG = b
+		}
+	}
+}
+
+// plotTexts returns the texts drawn in the plots (from their SVG files).
+func plotTexts(plots []plotRef) []string {
+	var out []string
+	for _, p := range plots {
+		out = append(out, svgTextContents(p.SVG)...)
+	}
+	return out
+}
+
+// inlineSVG returns an SVG file written by gonum/plot as an element to
+// embed in the page: the XML declaration and comments before <svg> are
+// dropped, the element gets a class, a role and a label. gonum/plot's SVG
+// has no id attributes, so several plots on one page cannot clash. It
+// returns "" for data that is not such a file.
+func inlineSVG(name string, svg []byte) string {
+	s := string(svg)
+	i := strings.Index(s, "<svg ")
+	if i < 0 || !strings.HasSuffix(strings.TrimSpace(s), "</svg>") || strings.Contains(s, " id=") {
+		return ""
+	}
+	return `<svg class="plot" role="img" aria-label="` + template.HTMLEscapeString(name) + `" ` +
+		strings.TrimSpace(s[i+len("<svg "):])
+}

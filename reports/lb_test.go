@@ -146,7 +146,7 @@ func TestWriteLB(t *testing.T) {
 	}
 	html := string(b)
 	// The plots are embedded in order, each once.
-	alts := regexp.MustCompile(`<img src="data:image/png;base64,[A-Za-z0-9+/=]+" alt="([a-z_]+)"`).FindAllStringSubmatch(html, -1)
+	alts := regexp.MustCompile(`<svg class="plot" role="img" aria-label="([a-z_]+)"`).FindAllStringSubmatch(html, -1)
 	var got []string
 	for _, m := range alts {
 		got = append(got, m[1])

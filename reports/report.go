@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,6 +16,10 @@ type Report struct {
 	Lab string
 	// Title is the human title of the lab.
 	Title string
+	// Lang is the language of the page's fixed words: LangEnglish
+	// (default, also for "") or LangChinese. Title and Teaching are given
+	// in that language by the caller.
+	Lang string
 	// Teaching is the teaching text: paragraphs separated by blank lines;
 	// `code` spans are allowed.
 	Teaching string
@@ -167,8 +172,13 @@ func Write(dir string, r Report) (string, error) {
 				"for a master that dies silently at a random moment of its advertisement cycle.",
 		})
 	}
+	attachSVG(dir, plots)
+	note := fontNote(plotText().missingGlyphs(plotTexts(plots)), langOf(r.Lang))
+	if note != "" {
+		slog.Warn(note) // once a report: the terminal hears it too
+	}
 	path := filepath.Join(dir, "report.html")
-	b, err := renderHTML(r, plots)
+	b, err := renderHTML(r, plots, note)
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}

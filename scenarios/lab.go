@@ -20,6 +20,12 @@ type Lab struct {
 	// Teaching is the text shown at the top of the report: what the lab
 	// shows and why. Paragraphs are separated by blank lines.
 	Teaching string `yaml:"teaching"`
+	// TitleZh is Title in Simplified Chinese, shown by lblab run --lang zh
+	// (or LANG=zh_CN*). Default: Title.
+	TitleZh string `yaml:"title_zh"`
+	// TeachingZh is Teaching in Simplified Chinese, shown by --lang zh.
+	// Default: Teaching.
+	TeachingZh string `yaml:"teaching_zh"`
 	// Duration is how long the lab runs (virtual time in the simulator,
 	// real time on real hosts). Default 30s; at most 24h (MaxDuration).
 	Duration units.Duration `yaml:"duration"`
@@ -50,6 +56,9 @@ type Lab struct {
 	imported bool
 	// warnings are those of the embedded configurations (Warnings).
 	warnings []Warning
+	// lang is the language the lab was localized to (see Localized): ""
+	// or reports.LangEnglish for English, reports.LangChinese.
+	lang string
 }
 
 // LBNetwork is the one-way latencies around the load balancer.
@@ -232,6 +241,9 @@ type Fault struct {
 type Expectation struct {
 	// Name says what is expected, in words. Required.
 	Name string `yaml:"name"`
+	// NameZh is Name in Simplified Chinese, shown by --lang zh. Default:
+	// Name.
+	NameZh string `yaml:"name_zh"`
 	// Failover: after a fault, a router becomes master within a window.
 	Failover *FailoverCheck `yaml:"failover"`
 	// SingleMaster: never more than one master of a VRID at once.

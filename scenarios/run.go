@@ -72,7 +72,7 @@ func (o *Outcome) Write(dir string) (string, error) {
 		return "", fmt.Errorf("lab %s: %w", o.Lab.Name, err)
 	}
 	path, err := reports.Write(dir, reports.Report{
-		Lab: o.Lab.Name, Title: o.Lab.Title, Teaching: o.Lab.Teaching, Results: o.Results,
+		Lab: o.Lab.Name, Title: o.Lab.Title, Teaching: o.Lab.Teaching, Lang: o.Lab.lang, Results: o.Results,
 		History: o.Events, Duration: o.Lab.Duration.Or(defaultDuration),
 		Theory: o.Lab.vrrpTheory(), Marks: o.Marks, Shares: o.Lab.lbShares(),
 	})

@@ -52,7 +52,7 @@ var _ = Describe("load-balancer labs", Label("sim"), func() {
 			}
 			page, err := os.ReadFile(filepath.Join(dir, "report.html"))
 			Expect(err).NotTo(HaveOccurred())
-			Expect(string(page)).To(ContainSubstring("data:image/png;base64,"))
+			Expect(string(page)).To(ContainSubstring(`<svg class="plot" role="img" aria-label="latency"`))
 		})
 	}
 

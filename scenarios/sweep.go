@@ -375,6 +375,7 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 	}
 	rep := reports.Report{Lab: s.Lab.Name, Title: s.Lab.Title, Teaching: s.Lab.Teaching, Results: s.Results,
 		Duration: s.Lab.RunDuration(), Theory: s.Lab.vrrpTheory(), SweepMetrics: s.Metrics}
+	rep.Lang = s.Lab.lang
 	if s.Window != nil && len(s.Values) > 0 {
 		ks, _ := s.Results.Metrics["ks_distance"].(float64)
 		if _, ok := s.Results.Metrics["ks_distance"]; !ok {

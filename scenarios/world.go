@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -140,7 +141,10 @@ func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 			if vh == nil {
 				vh = vrrpsim.NewSimHost(w.k, w.net.Host(in.Host), w.log, book)
 				w.vrrp[in.Host] = vh
-				for name, s := range lab.VRRP.Scripts {
+				// In name order: the lab's scripts are a map, and the
+				// order they run in when due together is part of the run.
+				for _, name := range slices.Sorted(maps.Keys(lab.VRRP.Scripts)) {
+					s := lab.VRRP.Scripts[name]
 					vh.AddScript(vrrpsim.SimScript{Name: name, Interval: s.Interval.Or(time.Second), OK: true})
 				}
 			}

@@ -62,12 +62,15 @@ type SimScript struct {
 // protocol 112 for them, runs their track scripts, and stops and restarts
 // them with the host.
 type SimHost struct {
-	host    *sim.Host
-	k       *sim.Kernel
-	log     *history.Log
-	book    *VIPBook
-	agents  []*simAgent
-	scripts map[string]*simScript
+	host   *sim.Host
+	k      *sim.Kernel
+	log    *history.Log
+	book   *VIPBook
+	agents []*simAgent
+	// scripts run in the order they were added: a list, not a map, so
+	// that scripts due at the same time report in the same order on
+	// every run.
+	scripts []*simScript
 	up      bool // agents are running
 	// paused agents (SIGSTOP) run no timers; packets wait in the socket
 	// buffer until they resume.
@@ -107,19 +110,34 @@ type simAgent struct {
 // NewSimHost prepares host to run VRRP instances; history goes to log and
 // VIP ownership to book.
 func NewSimHost(k *sim.Kernel, host *sim.Host, log *history.Log, book *VIPBook) *SimHost {
-	h := &SimHost{host: host, k: k, log: log, book: book, scripts: map[string]*simScript{}}
+	h := &SimHost{host: host, k: k, log: log, book: book}
 	host.Listen(Protocol, h.receive)
 	host.OnDown(func() { h.paused, h.queue = false, nil; h.halt("host crashed") })
 	host.OnUp(func() { h.Start() })
 	return h
 }
 
-// AddScript declares a vrrp_script on the host.
+// AddScript declares a vrrp_script on the host; scripts run in the order
+// they are added. Adding a name again replaces that script in its place.
 func (h *SimHost) AddScript(s SimScript) {
 	if s.Interval <= 0 {
 		s.Interval = time.Second
 	}
-	h.scripts[s.Name] = &simScript{SimScript: s}
+	if old := h.script(s.Name); old != nil {
+		old.SimScript = s
+		return
+	}
+	h.scripts = append(h.scripts, &simScript{SimScript: s})
+}
+
+// script returns the script named name, or nil.
+func (h *SimHost) script(name string) *simScript {
+	for _, s := range h.scripts {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
 }
 
 // AddInstance adds a VRRP instance on the host's interface ifname (which
@@ -135,7 +153,7 @@ func (h *SimHost) AddInstance(ifname string, cfg Config) error {
 	}
 	cfg.Interface = ifname
 	for _, t := range cfg.Tracks {
-		if h.scripts[t.Name] == nil {
+		if h.script(t.Name) == nil {
 			return fmt.Errorf("instance %s tracks unknown script %s", cfg.Name, t.Name)
 		}
 	}
@@ -291,7 +309,7 @@ func (h *SimHost) Resume() {
 
 // SetScript sets what the script name returns from its next run on.
 func (h *SimHost) SetScript(name string, ok bool) error {
-	s := h.scripts[name]
+	s := h.script(name)
 	if s == nil {
 		return fmt.Errorf("host %s has no vrrp_script %s", h.host.Name(), name)
 	}

@@ -2,6 +2,7 @@ package vrrpsim
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -313,5 +314,39 @@ func TestSimRecordDrops(t *testing.T) {
 	}
 	if len(got) != 2 {
 		t.Errorf("%d stats events, want 2 (one per router and cause)", len(got))
+	}
+}
+
+// TestSimScriptsRunInTheOrderAdded checks that track scripts due at the
+// same time report in the order they were added, so that the priority
+// steps they cause come in one order on every run (a map of scripts gave
+// a random one).
+func TestSimScriptsRunInTheOrderAdded(t *testing.T) {
+	const n = 12
+	c1 := cfg(150, ipA)
+	var scripts []SimScript
+	var want []string
+	for i := range n {
+		name := "chk_" + string(rune('a'+i))
+		scripts = append(scripts, SimScript{Name: name, Interval: time.Second, OK: true})
+		c1.Tracks = append(c1.Tracks, Track{Name: name, Weight: -1, Fall: 1, Rise: 1})
+		want = append(want, "track script "+name+" failed")
+	}
+	p := newPair(t, c1, cfg(100, ipB), scripts...)
+	p.k.Run(5 * time.Second)
+	for _, s := range scripts {
+		if err := p.h1.SetScript(s.Name, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.k.Run(6 * time.Second)
+	var got []string
+	for _, e := range p.log.Events() {
+		if e.Kind == history.KindVRRP && e.Router == "r1" && e.T.Duration() == 6*time.Second && e.Priority != 0 {
+			got = append(got, e.Reason)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("priority steps at 6s:\n%q\nwant the order the scripts were added:\n%q", got, want)
 	}
 }

@@ -26,6 +26,11 @@ fail), and lbl-* namespaces and lblab-netns-* folders that name no owner.
 --pid PID looks only at what process PID made.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if c.Flags().Changed("pid") && opt.Owner < 1 {
+				// Owner 0 means no filter: --pid 0 (an empty $PID made 0)
+				// must not clean every stopped run's remains.
+				return usageError{fmt.Errorf("--pid %d: not a process id (1 or more)", opt.Owner)}
+			}
 			if err := netns.Available(); err != nil {
 				return err
 			}

@@ -211,3 +211,16 @@ func TestCleanSparesLiveRunsRemovesKilledOnes(t *testing.T) {
 		t.Errorf("the stray process in r1 still runs")
 	}
 }
+
+// TestCleanPidMustNameAProcess: --pid 0 (what an empty variable gives) or
+// a negative one is bad input (exit 2), and nothing is cleaned; before,
+// --pid 0 meant no filter at all.
+func TestCleanPidMustNameAProcess(t *testing.T) {
+	for _, pid := range []string{"0", "-5"} {
+		code, stdout, stderr := lblab(t, "clean", "--pid", pid)
+		wantExit(t, code, 2, stdout, stderr)
+		if !strings.Contains(stderr, "--pid "+pid+": not a process id") || stdout != "" {
+			t.Errorf("--pid %s: stdout %q, stderr %q", pid, stdout, stderr)
+		}
+	}
+}

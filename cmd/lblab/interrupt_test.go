@@ -161,14 +161,16 @@ topology:
 func TestRunStopsOnSignal(t *testing.T) {
 	bin := buildLblab(t)
 	for _, tc := range []struct {
-		name string
-		sig  syscall.Signal
-		args []string
+		name  string
+		sig   syscall.Signal
+		args  []string
+		twice bool // a second signal at once (Ctrl-C pressed twice)
 	}{
-		{"run SIGINT", syscall.SIGINT, []string{"run", longLab(t)}},
-		{"run SIGTERM", syscall.SIGTERM, []string{"run", longLab(t)}},
-		{"sweep SIGTERM", syscall.SIGTERM, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}},
-		{"sweep SIGINT", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}},
+		{"run SIGINT", syscall.SIGINT, []string{"run", longLab(t)}, false},
+		{"run SIGTERM", syscall.SIGTERM, []string{"run", longLab(t)}, false},
+		{"sweep SIGTERM", syscall.SIGTERM, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}, false},
+		{"sweep SIGINT", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}, false},
+		{"sweep SIGINT twice", syscall.SIGINT, []string{"run", "vrrp-failover", "--seeds", "100000", "--keep-histories"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -180,6 +182,13 @@ func TestRunStopsOnSignal(t *testing.T) {
 			waitUntil(t, "the run under way", 30*time.Second, func() bool { return cpuTime(p.pid()) >= 100*time.Millisecond || !p.running() })
 			if err := p.cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
+			}
+			if tc.twice {
+				// The second one must not cut the writing of the results
+				// short (it is ignored until the command returns).
+				if err := p.cmd.Process.Signal(tc.sig); err != nil {
+					t.Fatal(err)
+				}
 			}
 			code, took := p.wait(t, stopBound+loadSlack)
 			t.Logf("%s: exit %d %v after the signal (%s)", tc.name, code, took.Round(time.Millisecond), strings.SplitN(p.stdout.String(), "\n", 2)[0])
@@ -285,6 +294,32 @@ func TestRunOutFolderInUse(t *testing.T) {
 	wantExit(t, code, 2, stdout, stderr)
 	if !strings.Contains(stderr, "not an earlier run's folder") || !exists(notes) {
 		t.Errorf("--clean on a folder that is not a run's: stderr %q, notes.txt kept: %v", stderr, exists(notes))
+	}
+
+	// A results.json is not enough: a folder holding other files as well
+	// (a project that has a results.json of its own) is refused whole,
+	// and nothing in it is removed.
+	src := filepath.Join(other, "src", "main.go")
+	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{src, filepath.Join(other, "results.json"), filepath.Join(other, "plot.png")} {
+		if err := os.WriteFile(f, []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr = lblab(t, "run", "vrrp-failover", "--out", other, "--clean")
+	wantExit(t, code, 2, stdout, stderr)
+	if !strings.Contains(stderr, "notes.txt") || !exists(notes) || !exists(src) || !exists(filepath.Join(other, "plot.png")) {
+		t.Errorf("--clean on a folder with other files: stderr %q; notes.txt kept: %v, src/main.go kept: %v",
+			stderr, exists(notes), exists(src))
+	}
+
+	// --out naming a file is bad input too.
+	code, stdout, stderr = lblab(t, "run", "vrrp-failover", "--out", notes)
+	wantExit(t, code, 2, stdout, stderr)
+	if !strings.Contains(stderr, "not a folder") {
+		t.Errorf("--out naming a file: stderr %q", stderr)
 	}
 }
 

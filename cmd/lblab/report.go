@@ -17,7 +17,8 @@ import (
 func init() { commands = append(commands, newReport) }
 
 func newReport() *cobra.Command {
-	return &cobra.Command{
+	var langFlag string
+	c := &cobra.Command{
 		Use:   "report DIR",
 		Short: "Draw report.html and its plots from a run's folder (history.jsonl, results.json)",
 		Long: `Draw the report of a run from its folder: DIR/history.jsonl and, when
@@ -27,23 +28,30 @@ writes, so a real run (lblab load --out DIR) and a simulated one read the
 same way: latency over time, percentiles, shares by backend, statuses.
 
 It writes DIR/report.html and the plots (PNG and SVG) and prints the
-report's path.
+report's path. --lang zh writes the page's fixed words in Chinese (by
+default when the locale is zh_*, as for lblab run).
 
 Exit status: 0 when the report is written, 1 when it cannot be, 2 when DIR
 holds no readable history.`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			path, err := writeReport(args[0])
+			language, err := langOf(c, langFlag)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "report: %s\n", path)
+			path, err := writeReport(args[0], language)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), reports.Say(language, "report", path))
 			return nil
 		},
 	}
+	c.Flags().StringVar(&langFlag, "lang", "", "language of the report: en or zh (default from LC_ALL, LC_MESSAGES or LANG: zh_* is zh)")
+	return c
 }
 
-func writeReport(dir string) (string, error) {
+func writeReport(dir, language string) (string, error) {
 	hpath := filepath.Join(dir, "history.jsonl")
 	f, err := os.Open(hpath)
 	if err != nil {
@@ -82,5 +90,5 @@ func writeReport(dir string) (string, error) {
 	for _, e := range events {
 		end = max(end, e.T.Duration())
 	}
-	return reports.Write(dir, reports.Report{Lab: res.Lab, Title: res.Lab, Results: res, History: events, Duration: end})
+	return reports.Write(dir, reports.Report{Lab: res.Lab, Title: res.Lab, Lang: language, Results: res, History: events, Duration: end})
 }

@@ -27,6 +27,7 @@ type runFlags struct {
 	junit         string
 	mode          string
 	clean         bool
+	lang          string
 }
 
 func newRun() *cobra.Command {
@@ -50,6 +51,11 @@ SIGINT or SIGTERM stops the run within a second: it writes what it saw
 until then, marked "interrupted": true in results.json (a sweep: the seeds
 that finished), removes what it made (netns) and exits 130 or 143.
 
+--lang zh writes the report and this summary in Chinese (the lab's
+title_zh, teaching_zh and name_zh, and Chinese fixed words); without
+--lang, a locale of zh_* (LC_ALL, LC_MESSAGES or LANG, the first that is
+set) does the same.
+
 Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad
 input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 		Args: exactArgs(1),
@@ -64,6 +70,7 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
 	fl.StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
 	fl.StringVar(&f.mode, "mode", "sim", "world to run in: sim (simulator) or netns (real agents in network namespaces; root; VRRP labs)")
+	fl.StringVar(&f.lang, "lang", "", "language of the report and the summary: en or zh (default from LC_ALL, LC_MESSAGES or LANG: zh_* is zh)")
 	return c
 }
 
@@ -74,11 +81,16 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	if c.Flags().Changed("seeds") && f.seeds < 1 {
 		return usageError{fmt.Errorf("--seeds must be at least 1, got %d", f.seeds)}
 	}
+	language, err := langOf(c, f.lang)
+	if err != nil {
+		return err
+	}
 	ctx := c.Context()
 	lab, err := unlessInterrupted(ctx, func() (*scenarios.Lab, error) { return scenarios.Load(name, f.sets) })
 	if err != nil {
 		return err
 	}
+	lab = lab.Localized(language)
 	printLabWarnings(c.ErrOrStderr(), lab)
 	dir, err := outDir(lab.Name, f.out, f.clean)
 	if err != nil {
@@ -138,8 +150,8 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 			return err
 		}
 	}
-	printResults(out, res, time.Since(start))
-	fmt.Fprintf(out, "report: %s\n", report)
+	printResults(out, res, time.Since(start), language)
+	fmt.Fprintln(out, reports.Say(language, "report", report))
 	if res.Interrupted || ctx.Err() != nil {
 		return context.Cause(ctx) // exit 130 or 143
 	}
@@ -149,31 +161,33 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	return nil
 }
 
-// printResults prints one line for the run and one per expectation.
-func printResults(w io.Writer, r reports.Results, took time.Duration) {
-	verdict := "PASS"
+// printResults prints one line for the run and one per expectation, in
+// language lang.
+func printResults(w io.Writer, r reports.Results, took time.Duration, lang string) {
+	say := func(key string, args ...any) string { return reports.Say(lang, key, args...) }
+	verdict := say("pass")
 	if !r.Passed {
-		verdict = "FAIL"
+		verdict = say("fail")
 	}
-	seeds := fmt.Sprintf("seed %d", r.Seed)
+	seeds := say("seed", r.Seed)
 	if r.Seeds > 0 {
-		seeds = fmt.Sprintf("seeds %d..%d", r.Seed, r.Seed+uint64(r.Seeds)-1)
+		seeds = say("seedRange", r.Seed, r.Seed+uint64(r.Seeds)-1)
 	}
 	if r.Interrupted {
 		switch n := r.Metrics["seeds_requested"]; {
 		case n != nil:
-			seeds = fmt.Sprintf("%d of %v seeds from %d, interrupted", r.Seeds, n, r.Seed)
+			seeds = say("seedsOf", r.Seeds, n, r.Seed)
 		default:
-			seeds += fmt.Sprintf(", interrupted at %.3f s", r.Metrics["ran_s"])
+			seeds += say("stoppedAt", r.Metrics["ran_s"])
 		}
 	}
-	fmt.Fprintf(w, "%s  %s (%s, %s) in %s\n", verdict, r.Lab, r.Mode, seeds, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "%s  %s (%s, %s) %s\n", verdict, r.Lab, r.Mode, seeds, say("took", took.Round(time.Millisecond)))
 	for _, e := range r.Expectations {
-		mark := "ok  "
+		mark := say("ok")
 		if !e.Passed {
-			mark = "FAIL"
+			mark = say("fail")
 		}
-		fmt.Fprintf(w, "  %s %s: %s (expected %s)\n", mark, e.Name, e.Observed, e.Expected)
+		fmt.Fprintf(w, "  %s %s: %s (%s)\n", mark, reports.ExpectationName(lang, e.Name), e.Observed, say("expectedVal", e.Expected))
 	}
 	if v, ok := r.Metrics["failover_s"]; ok {
 		fmt.Fprintf(w, "  failover_s: %v\n", v)
@@ -195,6 +209,9 @@ func outDir(lab, out string, clean bool) (string, error) {
 	if out == "" {
 		return newOutDir(lab)
 	}
+	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+		return "", usageError{fmt.Errorf("--out %s: not a folder: pass a new or empty folder", out)}
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", fmt.Errorf("--out: %w", err)
 	}
@@ -213,11 +230,44 @@ func outDir(lab, out string, clean bool) (string, error) {
 		return "", usageError{fmt.Errorf("--out %s --clean: the folder has no results.json, so it is not an earlier run's folder: --clean empties only those", out)}
 	}
 	for _, e := range entries {
+		if !runFile(out, e) {
+			return "", usageError{fmt.Errorf("--out %s --clean: %s is not a file lblab run writes, so the folder is not only an earlier run's: --clean empties only those (nothing was removed)", out, e.Name())}
+		}
+	}
+	for _, e := range entries {
 		if err := os.RemoveAll(filepath.Join(out, e.Name())); err != nil {
 			return "", fmt.Errorf("--out %s --clean: %w", out, err)
 		}
 	}
 	return out, nil
+}
+
+// runFile reports whether e, in the folder dir, is one lblab run writes:
+// history.jsonl, results.json, report.html, a plot (.png, .svg), or a
+// sweep's histories/ folder of seed-N.jsonl files. --clean removes
+// nothing else.
+func runFile(dir string, e os.DirEntry) bool {
+	name := e.Name()
+	if e.Type().IsRegular() {
+		switch filepath.Ext(name) {
+		case ".png", ".svg":
+			return true
+		}
+		return name == "history.jsonl" || name == "results.json" || name == "report.html"
+	}
+	if !e.IsDir() || name != "histories" {
+		return false
+	}
+	hs, err := os.ReadDir(filepath.Join(dir, name))
+	if err != nil {
+		return false
+	}
+	for _, h := range hs {
+		if !h.Type().IsRegular() || !strings.HasPrefix(h.Name(), "seed-") || filepath.Ext(h.Name()) != ".jsonl" {
+			return false
+		}
+	}
+	return true
 }
 
 // newOutDir makes a new folder lblab-out/LAB-YYYYMMDD-HHMMSS[-N]: Mkdir
@@ -270,4 +320,23 @@ func progressBar(w io.Writer) func(done, total int) {
 			fmt.Fprintln(f)
 		}
 	}
+}
+
+// langOf returns the language of a command's output: its --lang flag
+// when given (en or zh; anything else is a usage error), else the
+// locale's (LC_ALL, LC_MESSAGES, LANG: the first set; zh_* is Chinese).
+func langOf(c *cobra.Command, flag string) (string, error) {
+	if c.Flags().Changed("lang") {
+		l, err := reports.ParseLang(flag)
+		if err != nil {
+			return "", usageError{fmt.Errorf("--lang: %w", err)}
+		}
+		return l, nil
+	}
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if s := os.Getenv(v); s != "" {
+			return reports.LangFromLocale(s), nil
+		}
+	}
+	return reports.LangEnglish, nil
 }

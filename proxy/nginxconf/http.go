@@ -368,6 +368,9 @@ func (im *importer) httpPass(d *node) string {
 		im.errorf(d.line, "no host in %q", u)
 		return ""
 	}
+	if uri := rest[len(hostport):]; uri != "" && uri != "/" {
+		im.warnf(d.line, "proxy_pass %s: the URI part %s is not applied (lblab sends the request's own target)", u, uri)
+	}
 	if gi := im.httpUps[strings.ToLower(hostport)]; gi != nil {
 		return gi.g.Name
 	}

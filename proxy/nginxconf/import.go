@@ -214,11 +214,32 @@ var unsupportedBalancing = map[string]bool{
 	"ntlm": true, "least_time": true, "queue": true,
 }
 
+// accessControl are directives by which nginx refuses requests itself.
+// Ignored, they would let those requests reach a backend: the import
+// refuses them instead of failing open.
+var accessControl = map[string]bool{
+	"deny": true, "auth_basic": true, "auth_request": true, "auth_jwt": true, "internal": true,
+}
+
+// refusingReturn reports a return directive that answers an error status
+// (400 and up, 444 included) instead of passing the request on.
+func refusingReturn(n *node) bool {
+	if n.name != "return" || len(n.args) == 0 {
+		return false
+	}
+	code, err := atoi(n.args[0])
+	return err == nil && code >= 400
+}
+
 // other handles a directive that this package does not read in the current
-// context: an Error when it would change which backend gets a request, a
-// Warning "ignored: NAME" otherwise.
+// context: an Error when it would change which backend gets a request or
+// let through a request nginx refuses, a Warning "ignored: NAME"
+// otherwise.
 func (im *importer) other(n *node) {
 	switch {
+	case accessControl[n.name] || refusingReturn(n):
+		im.errorf(n.line, "%s is not supported: lblab would pass on the requests nginx refuses here (remove it, or keep this guard in front of lblab)",
+			strings.TrimSpace(n.name+" "+strings.Join(n.args, " ")))
 	case n.name == "proxy_pass":
 		im.proxyPasses++
 		im.errorf(n.line, "\"proxy_pass\" directive is not allowed here")

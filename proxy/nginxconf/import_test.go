@@ -177,6 +177,7 @@ func TestImportFull(t *testing.T) {
 		"28: keepalive: accepted, no effect on server selection",
 		"37: ignored: map",
 		"49: ignored: proxy_set_header",
+		"53: proxy_pass http://api/v1/: the URI part /v1/ is not applied (lblab sends the request's own target)",
 		"56: ignored: proxy_set_header",
 		"57: ignored: proxy_set_header",
 		"65: ignored: ssl_certificate",
@@ -349,6 +350,7 @@ func TestImportSmall(t *testing.T) {
 					t.Errorf("config %+v", cfg)
 				}
 			},
+			warns: []string{"3: proxy_pass https://[::1]/x: the URI part /x is not applied (lblab sends the request's own target)"},
 		},
 		{
 			name: "upstream names match case-insensitively and may follow their use",
@@ -524,6 +526,24 @@ type errorCase struct {
 }
 
 var errorCases = []errorCase{
+	{
+		name: "deny",
+		src:  "server {\n listen 8080;\n location /admin/ {\n  deny all;\n  proxy_pass http://127.0.0.1:9;\n }\n location / { proxy_pass http://127.0.0.1:9; }\n}\n",
+		line: 4,
+		msg:  "deny all is not supported: lblab would pass on the requests nginx refuses here",
+	},
+	{
+		name: "a location that answers 403 itself",
+		src:  "server {\n listen 8080;\n location /admin/ { return 403; }\n location / { proxy_pass http://127.0.0.1:9; }\n}\n",
+		line: 3,
+		msg:  "return 403 is not supported",
+	},
+	{
+		name: "auth_basic at the server",
+		src:  "server {\n listen 8080;\n auth_basic \"x\";\n location / { proxy_pass http://127.0.0.1:9; }\n}\n",
+		line: 3,
+		msg:  "auth_basic x is not supported",
+	},
 	{
 		name:      "unknown server parameter",
 		src:       "http {\n  upstream u {\n    server 10.0.0.1:80 weight=2 slowly;\n  }\n}\n",

@@ -329,6 +329,8 @@ func statusText(code int) string {
 		return "Bad Request"
 	case 404:
 		return "Not Found"
+	case 405:
+		return "Not Allowed"
 	case 414:
 		return "Request-URI Too Large"
 	case 431:
@@ -411,9 +413,11 @@ func (c *conn) handle(n int) bool {
 	c.now = s.now()
 	rq := request{hb: hb, start: c.now, method: methodString(h.method.of(hb)), target: h.target.of(hb)}
 	rq.head = rq.method == "HEAD"
-	if rq.method == "CONNECT" {
-		c.writeError(501, false, false)
-		c.record(nil, 501, "not_implemented", rq.start, 0, 0, "")
+	if rq.method == "CONNECT" || rq.method == "TRACE" {
+		// nginx answers both 405 whatever the location (a TRACE would
+		// echo the client's cookies back to a script).
+		c.writeError(405, false, false)
+		c.record(nil, 405, "not_allowed", rq.start, 0, 0, "")
 		return false
 	}
 	var host []byte
@@ -428,7 +432,16 @@ func (c *conn) handle(n int) bool {
 			rq.target = append([]byte("/"), rq.target...)
 		}
 	}
-	rq.g = c.l.rt.Load().route(hostOnly(host), rq.target)
+	path := rq.target
+	if i := indexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if complexPath(path) {
+		// Rules match the path as nginx's locations do (the server still
+		// gets the target as it came): "/static/../admin" is "/admin".
+		path, _ = normalPath(make([]byte, 0, len(path)), path)
+	}
+	rq.g = c.l.rt.Load().route(hostOnly(host), path)
 	c.b = bufPool.Get().(*bufs)
 	defer c.putBufs()
 
@@ -558,7 +571,8 @@ func (c *conn) expectContinue() {
 	}
 }
 
-// hostOnly strips the port from a Host value.
+// hostOnly strips the port and a trailing dot from a Host value, as
+// nginx does before it looks for the server of a name.
 func hostOnly(h []byte) []byte {
 	if len(h) > 0 && h[0] == '[' {
 		if i := indexByte(h, ']'); i > 0 {
@@ -567,7 +581,10 @@ func hostOnly(h []byte) []byte {
 		return h
 	}
 	if i := indexByte(h, ':'); i >= 0 {
-		return h[:i]
+		h = h[:i]
+	}
+	if n := len(h); n > 1 && h[n-1] == '.' {
+		h = h[:n-1]
 	}
 	return h
 }
@@ -575,12 +592,8 @@ func hostOnly(h []byte) []byte {
 // route picks the group of a request by the listener's rules, as
 // simproxy's route does: the first rule whose host (if any) equals the
 // request's host, ignoring case, and whose path prefix starts the path
-// (the target up to '?').
-func (l *routes) route(host, target []byte) *group {
-	path := target
-	if i := indexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+// (normalized as nginx's locations see it, without the query).
+func (l *routes) route(host, path []byte) *group {
 	for i := range l.rules {
 		r := &l.rules[i]
 		if (r.host == "" || eqFold(host, r.host)) &&

@@ -48,7 +48,7 @@ func (r diffResult) String() string {
 // nothing).
 func refuses(answer string) bool {
 	switch answer {
-	case "400", "411", "413", "414", "431", "501", "505":
+	case "400", "405", "411", "413", "414", "431", "501", "505":
 		return true
 	}
 	return false
@@ -128,6 +128,21 @@ func diffCorpus() []diffCase {
 		{name: "\\x01 in a value", req: "GET /x HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n"},
 		{name: "chunk size 20 digits, leading zeros", req: chunk("00000000000000000005\r\nhello\r\n0\r\n\r\n")},
 		{name: "two If-Match", req: "GET / HTTP/1.1\r\nHost: a\r\nIf-Match: 1\r\nIf-Match: 2\r\n\r\n"},
+		{name: "path /.. above the root", req: "GET /../x HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path /%2e%2e above the root", req: "GET /%2e%2E/x HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path /..%2f above the root", req: "GET /..%2fx HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path /a//../..", req: "GET /a//../.. HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path /..?q", req: "GET /..?q HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path /a/../b", req: "GET /a/../b HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path /x?/../..", req: "GET /x?/../.. HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path %00", req: "GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path %zz", req: "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "query %zz%00", req: "GET /a?%zz%00 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "absolute-form path above the root", req: "GET http://h/../x HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "TRACE", req: "TRACE /t HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "CONNECT", req: "CONNECT /t HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "pipelined after a 400", req: "GET foo HTTP/1.1\r\nHost: a\r\n\r\nGET /after400 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "chunked trailer with Content-Length", req: chunk("5\r\nhello\r\n0\r\nContent-Length: 40\r\n\r\n") + smug},
 		{name: "long URI (9 KiB)", req: "GET /" + strings.Repeat("u", 9<<10) + " HTTP/1.1\r\nHost: a\r\n\r\n"},
 		{name: "long header line (9 KiB)", req: "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("h", 9<<10) + "\r\n\r\n"},
 
@@ -140,6 +155,8 @@ func diffCorpus() []diffCase {
 		{name: "resp extra response after body", resp: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" +
 			"HTTP/1.1 200 OK\r\nX-Answer-To: FAKE\r\nContent-Length: 0\r\n\r\n"},
 		{name: "resp bare LF", resp: "HTTP/1.1 200 OK\nContent-Length: 5\n\nhello"},
+		{name: "resp bare CR in the reason", resp: "HTTP/1.1 200 OK\rContent-Length: 99\r\nContent-Length: 5\r\n\r\nhello"},
+		{name: "resp 100 then 200", resp: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"},
 		{name: "resp obs-fold", resp: "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 5\r\n\r\nhello"},
 	}
 }

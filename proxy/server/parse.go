@@ -10,7 +10,8 @@ import (
 // URI Too Long; a header line longer than MaxLineBytes, a header longer
 // than MaxHeaderBytes in all or with more than MaxHeaders fields is
 // answered 431 Request Header Fields Too Large. Either way the connection
-// is closed.
+// is closed. A server's response header is bounded by MaxHeaderBytes and
+// MaxLineBytes only.
 const (
 	MaxLineBytes   = 8 << 10
 	MaxHeaderBytes = 16 << 10
@@ -89,6 +90,9 @@ type header struct {
 
 func (h *header) reset() {
 	fields, xff, cd := h.fields[:0], h.xff[:0], h.connDrop[:0]
+	if cap(fields) > MaxHeaders {
+		fields = nil // a large response's: not kept for the connection's life
+	}
 	*h = header{fields: fields, xff: xff, connDrop: cd}
 }
 
@@ -231,6 +235,13 @@ func parseResponse(b []byte, h *header) error {
 	if st < 100 || (len(line) > 12 && line[12] != ' ') {
 		return errMalformed
 	}
+	for _, c := range line[12:] {
+		// The reason phrase: HTAB, SP, VCHAR, obs-text (RFC 9112). A bare
+		// CR passed on would end the status line early for some clients.
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return errMalformed
+		}
+	}
 	h.status = st
 	h.reason = span{int32(s + 9), int32(e)}
 	if err := parseFields(b, i, h, false); err != nil {
@@ -288,11 +299,8 @@ func parseFields(b []byte, i int, h *header, isRequest bool) error {
 		if e-s > MaxLineBytes {
 			return errTooLarge
 		}
-		if len(h.fields) == MaxHeaders {
-			if isRequest {
-				return errTooLarge
-			}
-			return errMalformed
+		if len(h.fields) == MaxHeaders && isRequest {
+			return errTooLarge // a response is bounded by its size only, as in nginx
 		}
 		line := b[s:e]
 		colon := bytes.IndexByte(line, ':')
@@ -460,6 +468,9 @@ func finishFraming(b []byte, h *header, isRequest bool) error {
 func parseTarget(b []byte, h *header) error {
 	t := h.target.of(b)
 	if t[0] == '/' {
+		if !validPath(t) {
+			return errMalformed
+		}
 		return nil
 	}
 	i := 0
@@ -509,10 +520,115 @@ func parseTarget(b []byte, h *header) error {
 	if !validHost(t[hs:j]) {
 		return errMalformed
 	}
+	if !validPath(t[j:]) {
+		return errMalformed
+	}
 	start := h.target.start
 	h.absHost, h.hasAbs = span{start + int32(hs), start + int32(j)}, true
 	h.target = span{start + int32(j), h.target.end}
 	return nil
+}
+
+// validPath reports whether nginx takes the path of a request target
+// (what precedes '?' or '#' of t, which starts with '/' or is empty):
+// ngx_http_parse_complex_uri refuses a '%' not followed by two hex digits,
+// "%00", and a ".." segment (also written with %2e, or ended by %2f) that
+// climbs above the root once "." segments are dropped and slashes merged
+// (nginx's merge_slashes default). The proxy sends the target as it came,
+// as nginx's proxy_pass without a URI does; it only refuses what nginx
+// refuses, so that no backend gets "/../etc/passwd".
+func validPath(t []byte) bool {
+	if !complexPath(t) {
+		return true // nothing nginx could refuse
+	}
+	var buf [128]byte
+	_, ok := normalPath(buf[:0], t)
+	return ok
+}
+
+// complexPath reports whether the path of t may read otherwise once
+// normalized (normalPath): it holds an escape, a '#', a "." segment or
+// "//".
+func complexPath(t []byte) bool {
+	if len(t) == 0 || t[0] != '/' {
+		return false
+	}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		t = t[:i]
+	}
+	return bytes.IndexAny(t, "%#") >= 0 || bytes.Contains(t, []byte("/.")) || bytes.Contains(t, []byte("//"))
+}
+
+// normalPath appends to dst the path of t (which starts with '/') as
+// nginx's ngx_http_parse_complex_uri makes it, what its locations match:
+// escapes decoded, slashes merged, "." segments dropped and ".." ones
+// resolved. ok is false where nginx answers 400 (see validPath).
+func normalPath(dst, t []byte) (_ []byte, ok bool) {
+	const (
+		usual  = iota // inside a segment
+		slash         // after a '/'
+		dot           // after "/."
+		dotDot        // after "/.."
+	)
+	// up drops a ".." segment and the one before it, keeping its '/'.
+	up := func() bool {
+		dst = dst[:len(dst)-3]
+		i := bytes.LastIndexByte(dst, '/')
+		if i < 0 {
+			return false
+		}
+		dst = dst[:i+1]
+		return true
+	}
+	base := len(dst)
+	dst = append(dst, '/')
+	state := slash
+	for i := 1; i < len(t); i++ {
+		c := t[i]
+		if c == '%' {
+			if i+2 >= len(t) || hexVal(t[i+1]) < 0 || hexVal(t[i+2]) < 0 {
+				return dst, false
+			}
+			c = byte(hexVal(t[i+1])<<4 | hexVal(t[i+2]))
+			i += 2
+			switch c {
+			case 0:
+				return dst, false
+			case '%', '#', '?':
+				dst, state = append(dst, c), usual // taken as is (nginx)
+				continue
+			}
+		} else if c == '?' || c == '#' {
+			break
+		}
+		switch {
+		case c == '/' && state == slash: // merged
+		case c == '/' && state == dot:
+			dst, state = dst[:len(dst)-1], slash
+		case c == '/' && state == dotDot:
+			if len(dst)-base < 4 || !up() {
+				return dst, false
+			}
+			state = slash
+		case c == '/':
+			dst, state = append(dst, c), slash
+		case c == '.' && state == slash:
+			dst, state = append(dst, c), dot
+		case c == '.' && state == dot:
+			dst, state = append(dst, c), dotDot
+		default:
+			dst, state = append(dst, c), usual
+		}
+	}
+	switch state {
+	case dot:
+		dst = dst[:len(dst)-1]
+	case dotDot:
+		if len(dst)-base < 4 || !up() {
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 // ipLiteralTable holds what nginx takes inside [ ] in an absolute-form

@@ -419,10 +419,23 @@ func TestHostAndPathRules(t *testing.T) {
 	for _, tc := range []struct{ host, path, want string }{
 		{"api.example.com", "/static/x", "api"}, // the first rule wins
 		{"api.example.com:8080", "/", "api"},
+		{"api.example.com.", "/", "api"}, // nginx drops a trailing dot
+		{"api.example.com.:8080", "/", "api"},
 		{"www.example.com", "/static/app.js?v=1", "static"},
 		{"www.example.com", "/static", "web"},
 		{"www.example.com", "/?x=/static/", "web"},
 		{"other", "/", "web"},
+		// Rules match the path as nginx's locations do: decoded, with
+		// "." and ".." segments resolved and slashes merged.
+		{"www.example.com", "/static/../admin", "web"},
+		{"www.example.com", "/static/%2e%2e/admin", "web"},
+		{"www.example.com", "/x/../static/app.js", "static"},
+		{"www.example.com", "/%73tatic/app.js", "static"},
+		{"www.example.com", "//static//app.js", "static"},
+		{"www.example.com", "/./static/app.js", "static"},
+		{"www.example.com", "/static%2fapp.js", "static"},
+		{"www.example.com", "/static%3f/x", "web"},
+		{"www.example.com", "/static#/x", "web"},
 	} {
 		out := raw(t, p.addr, "GET "+tc.path+" HTTP/1.1\r\nHost: "+tc.host+"\r\nConnection: close\r\n\r\n", 5*time.Second)
 		if !strings.Contains(out, "X-Backend: "+tc.want+"\r\n") {

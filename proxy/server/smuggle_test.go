@@ -162,6 +162,19 @@ func TestStrictRequests(t *testing.T) {
 		{"huge chunk size", ch + "fffffffffffffffff\r\nhello\r\n0\r\n\r\n", 400},
 		{"chunk data overrun", ch + "5\r\nhelloX0\r\n\r\n", 400},
 		{"long URI", "GET /" + strings.Repeat("u", 9<<10) + " HTTP/1.1\r\nHost: a\r\n\r\n", 414},
+		{"path above the root", "GET /../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"path above the root, deeper", "GET /a/b/../../../x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"path above the root, merged slashes", "GET /a//../.. HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"path above the root, at the end", "GET /./.. HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"path above the root, before the query", "GET /..?q HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"path above the root, %2e%2e", "GET /%2e%2E/x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"path above the root, ..%2f", "GET /..%2fx HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"absolute path above the root", "GET http://h/../x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"%00 in the path", "GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"bad escape in the path", "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"cut escape in the path", "GET /a%2 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"TRACE", "TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+		{"CONNECT", "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
 	} {
 		st, _, _, err := exchange1(t, p.addr, tc.req, "GET")
 		if err != nil || st != tc.want {
@@ -205,6 +218,12 @@ func TestStrictRequests(t *testing.T) {
 		{"absolute IPv6", "GET http://[::1]:80/v HTTP/1.1\r\nHost: a\r\n\r\n", "/v", "[::1]:80"},
 		{"absolute empty port", "GET http://a:/p HTTP/1.1\r\nHost: a\r\n\r\n", "/p", "a:"},
 		{"method with _ and -", "G_E-T /m HTTP/1.1\r\nHost: a.\r\n\r\n", "/m", "a."},
+		{"path down and up", "GET /a/b/../../c HTTP/1.1\r\nHost: a\r\n\r\n", "/a/b/../../c", "a"},
+		{"dots in a name", "GET /..a/...?/../.. HTTP/1.1\r\nHost: a\r\n\r\n", "/..a/...?/../..", "a"},
+		{"escapes in the query", "GET /q?%zz%00 HTTP/1.1\r\nHost: a\r\n\r\n", "/q?%zz%00", "a"},
+		{"an escaped slash", "GET /a%2fb HTTP/1.1\r\nHost: a\r\n\r\n", "/a%2fb", "a"},
+		{"absolute, no path", "GET http://h?/.. HTTP/1.1\r\nHost: a\r\n\r\n", "/?/..", "h"},
+		{"after a fragment", "GET /f#/../.. HTTP/1.1\r\nHost: a\r\n\r\n", "/f#/../..", "a"},
 	} {
 		st, _, _, err := exchange1(t, p.addr, tc.req, "GET")
 		reqs := m.take()
@@ -259,4 +278,47 @@ func readResp(br *bufio.Reader, method string) (*http.Response, string, error) {
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return resp, string(b), err
+}
+
+// TestResponseStatusLineChecked: a control character in a server's reason
+// phrase makes its answer invalid (502): a bare CR passed on would end the
+// status line early for a client that takes CR as a line end, and the
+// fields after it would be the server's, not the proxy's framing.
+func TestResponseStatusLineChecked(t *testing.T) {
+	m := newModelBackend(t, map[string]string{
+		"/cr":  "HTTP/1.1 200 OK\rContent-Length: 99\r\nContent-Length: 5\r\n\r\nhello",
+		"/nul": "HTTP/1.1 200 O\x00K\r\nContent-Length: 5\r\n\r\nhello",
+		"/tab": "HTTP/1.1 200 O\tK\r\nContent-Length: 5\r\n\r\nhello",
+	})
+	p := startProxy(t, lb(proxy.Group{Name: "web", Servers: servers(m.addr)}), Options{})
+	for _, tc := range []struct{ target, want string }{
+		{"/cr", "HTTP/1.1 502 Bad Gateway\r\n"},
+		{"/nul", "HTTP/1.1 502 Bad Gateway\r\n"},
+		{"/tab", "HTTP/1.1 200 O\tK\r\n"}, // HTAB is allowed
+	} {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET "+tc.target+" HTTP/1.1\r\nHost: a\r\n\r\n")
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if line != tc.want {
+			t.Errorf("%s: the client's status line is %q (%v), want %q", tc.target, line, err, tc.want)
+		}
+	}
+}
+
+// TestManyResponseFields: a server's answer is bounded by its size
+// (MaxHeaderBytes), not by a count of fields: nginx passes an answer of
+// 150 short fields (many Set-Cookie), and so does the proxy.
+func TestManyResponseFields(t *testing.T) {
+	many := "HTTP/1.1 200 OK\r\n" + strings.Repeat("Set-Cookie: a=b\r\n", 150) + "Content-Length: 5\r\n\r\nhello"
+	m := newModelBackend(t, map[string]string{"/many": many})
+	p := startProxy(t, lb(proxy.Group{Name: "web", Servers: servers(m.addr)}), Options{})
+	st, _, body, err := exchange1(t, p.addr, "GET /many HTTP/1.1\r\nHost: a\r\n\r\n", "GET")
+	if err != nil || st != 200 || body != "hello" {
+		t.Fatalf("got %d %q (%v), want 200 hello", st, body, err)
+	}
 }

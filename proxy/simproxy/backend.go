@@ -75,13 +75,54 @@ type Backend struct {
 
 	active int
 	queue  []*job
-	jobs   map[*job]struct{} // accepted and not answered
+	// jobs are the requests accepted and not answered, oldest first. A
+	// list, not a map: a crash resets them in this order, and the resets
+	// schedule the proxy's retries, so the order is part of the run.
+	jobs jobList
 }
 
 // job is one request on a backend.
 type job struct {
-	done  func(out attempt.Outcome, status int)
-	timer sim.Timer
+	done       func(out attempt.Outcome, status int)
+	timer      sim.Timer
+	prev, next *job // in Backend.jobs
+}
+
+// jobList is a doubly linked list of jobs in acceptance order: O(1)
+// append and removal, and a defined order to walk.
+type jobList struct{ first, last *job }
+
+// push appends j.
+func (l *jobList) push(j *job) {
+	j.prev, j.next = l.last, nil
+	if l.last == nil {
+		l.first = j
+	} else {
+		l.last.next = j
+	}
+	l.last = j
+}
+
+// remove unlinks j, which must be in l.
+func (l *jobList) remove(j *job) {
+	if j.prev == nil {
+		l.first = j.next
+	} else {
+		j.prev.next = j.next
+	}
+	if j.next == nil {
+		l.last = j.prev
+	} else {
+		j.next.prev = j.prev
+	}
+	j.prev, j.next = nil, nil
+}
+
+// stopTimers stops the service timer of every job in l.
+func (l *jobList) stopTimers() {
+	for j := l.first; j != nil; j = j.next {
+		j.timer.Stop()
+	}
 }
 
 // NewBackend returns a running backend.
@@ -91,7 +132,7 @@ func NewBackend(k *sim.Kernel, spec BackendSpec) *Backend {
 		q = *spec.Queue
 	}
 	return &Backend{spec: spec, k: k, rnd: k.Rand("backend/" + spec.Address), slow: 1, healthOK: true,
-		queueMax: q, jobs: map[*job]struct{}{}}
+		queueMax: q}
 }
 
 // Address returns the backend's host:port.
@@ -113,13 +154,13 @@ func (b *Backend) connect() attempt.Outcome {
 // the outcome (never, while the backend hangs).
 func (b *Backend) serve(done func(attempt.Outcome, int)) {
 	j := &job{done: done}
-	b.jobs[j] = struct{}{}
+	b.jobs.push(j)
 	if b.hung {
 		return
 	}
 	if b.spec.Concurrency > 0 && b.active >= b.spec.Concurrency {
 		if len(b.queue) >= b.queueMax {
-			delete(b.jobs, j)
+			b.jobs.remove(j)
 			done(attempt.Answered, 503)
 			return
 		}
@@ -137,7 +178,7 @@ func (b *Backend) start(j *job) {
 
 func (b *Backend) finish(j *job) {
 	b.active--
-	delete(b.jobs, j)
+	b.jobs.remove(j)
 	status := 200
 	for _, e := range b.spec.Errors {
 		if b.rnd.Float64() < e.Probability {
@@ -176,14 +217,17 @@ func (b *Backend) probe(httpCheck bool, path string) (status int, out attempt.Ou
 }
 
 // dropAll ends every accepted request with a reset (the process died or
-// restarted).
+// restarted), oldest first.
 func (b *Backend) dropAll() {
-	jobs := b.jobs
-	b.jobs = map[*job]struct{}{}
+	first := b.jobs.first
+	b.jobs = jobList{}
 	b.queue, b.active = nil, 0
-	for j := range jobs {
+	for j := first; j != nil; {
+		next := j.next
+		j.prev, j.next = nil, nil
 		j.timer.Stop()
 		j.done(attempt.Reset, 0)
+		j = next
 	}
 }
 
@@ -198,18 +242,14 @@ func (b *Backend) Crash() {
 // end and new connections time out.
 func (b *Backend) PowerOff() {
 	b.state = poweredOff
-	for j := range b.jobs {
-		j.timer.Stop()
-	}
-	b.jobs, b.queue, b.active = map[*job]struct{}{}, nil, 0
+	b.jobs.stopTimers()
+	b.jobs, b.queue, b.active = jobList{}, nil, 0
 }
 
 // Hang makes the server accept connections and never answer.
 func (b *Backend) Hang() {
 	b.hung = true
-	for j := range b.jobs {
-		j.timer.Stop()
-	}
+	b.jobs.stopTimers()
 	b.queue, b.active = nil, 0
 }
 

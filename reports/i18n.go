@@ -1,0 +1,263 @@
+package reports
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Languages of the report and the terminal summary. Numbers, field names
+// (Skew_Time, max_fails), metric names and what the lab file says stay as
+// they are in both.
+const (
+	// LangEnglish is the default.
+	LangEnglish = "en"
+	// LangChinese is Simplified Chinese.
+	LangChinese = "zh"
+)
+
+// ParseLang returns the language of a --lang value: "en" or "zh" (also
+// zh-CN, zh_CN, zh-Hans, in any case). Anything else is an error that
+// names the languages there are.
+func ParseLang(s string) (string, error) {
+	switch l := strings.ToLower(strings.TrimSpace(s)); {
+	case l == "en" || strings.HasPrefix(l, "en-") || strings.HasPrefix(l, "en_"):
+		return LangEnglish, nil
+	case l == "zh" || strings.HasPrefix(l, "zh-") || strings.HasPrefix(l, "zh_"):
+		return LangChinese, nil
+	}
+	return "", fmt.Errorf("language %q: want en or zh", s)
+}
+
+// LangFromLocale returns the language a POSIX locale value (LANG,
+// LC_ALL) asks for: "zh" for zh_CN*, zh_SG*, zh_TW*, zh_HK* and zh;
+// "en" for anything else, C and POSIX included.
+func LangFromLocale(locale string) string {
+	if l := strings.ToLower(locale); l == "zh" || strings.HasPrefix(l, "zh_") || strings.HasPrefix(l, "zh-") || strings.HasPrefix(l, "zh.") {
+		return LangChinese
+	}
+	return LangEnglish
+}
+
+// lang is the language a report is written in.
+type lang struct{ zh bool }
+
+func langOf(code string) lang { return lang{zh: code == LangChinese} }
+
+// s returns the fixed word or sentence key in l (the key itself when the
+// table has no such key, so that a missing word shows rather than
+// vanishes).
+func (l lang) s(key string) string {
+	w, ok := words[key]
+	if !ok {
+		return key
+	}
+	if l.zh {
+		return w[1]
+	}
+	return w[0]
+}
+
+// f formats the fixed sentence key in l with args.
+func (l lang) f(key string, args ...any) string { return fmt.Sprintf(l.s(key), args...) }
+
+// table returns every fixed word in l, by key, for the template.
+func (l lang) table() map[string]string {
+	m := make(map[string]string, len(words))
+	for k := range words {
+		m[k] = l.s(k)
+	}
+	return m
+}
+
+// Say returns the fixed word or sentence key of the terminal summary in
+// language code (LangEnglish or LangChinese), formatted with args:
+// "pass", "fail", "ok", "report", "expected", "interrupted".
+func Say(code, key string, args ...any) string { return langOf(code).f(key, args...) }
+
+// words are the fixed words of the report and the terminal summary:
+// English, then Chinese.
+var words = map[string][2]string{
+	// the page
+	"pass":           {"PASS", "通过"},
+	"fail":           {"FAIL", "失败"},
+	"ok":             {"ok  ", "通过"},
+	"interruptedTag": {"INTERRUPTED", "已中断"},
+	"lab":            {"lab", "实验"},
+	"mode":           {"mode %s", "模式 %s"},
+	"seed":           {"seed %d", "种子 %d"},
+	"seedsFrom":      {"%d seeds, first seed %d", "%d 个种子，起始种子 %d"},
+	"interruptedBy":  {"interrupted by a signal: what follows covers the run until then", "被信号中断：以下内容只涵盖中断之前的运行"},
+	"held":           {"%d of %d expectations held", "%d / %d 项检查通过"},
+	"teaching":       {"What this lab shows", "本实验说明什么"},
+	"theory":         {"Theory", "理论"},
+	"vrrpVersion":    {"VRRP v%d", "VRRP v%d"},
+	"advertInt":      {"advertisement interval", "通告间隔"},
+	"backupPrio":     {"backup priority", "备用路由器优先级"},
+	"formula":        {"formula", "公式"},
+	"silentWindow":   {"silent failover window", "静默故障切换窗口"},
+	"afterFault":     {"[%s, %s] s after the fault", "故障后 [%s, %s] 秒"},
+	"plots":          {"Plots", "图表"},
+	"files":          {"Files:", "文件："},
+	"annotations":    {"Annotations", "标注"},
+	"fromS":          {"from (s)", "起 (秒)"},
+	"toS":            {"to (s)", "止 (秒)"},
+	"spanS":          {"span (s)", "时长 (秒)"},
+	"what":           {"what", "事件"},
+	"sweep":          {"Sweep:", "多种子扫描："},
+	"expectations":   {"Expectations", "检查项"},
+	"expectation":    {"expectation", "检查项"},
+	"result":         {"result", "结果"},
+	"observed":       {"observed", "观测值"},
+	"expected":       {"expected", "期望值"},
+	"noExpectations": {"This lab checks no expectations.", "本实验没有检查项。"},
+	"metrics":        {"Metrics", "指标"},
+	"metric":         {"metric", "指标"},
+	"value":          {"value", "值"},
+	"noMetrics":      {"No metrics.", "没有指标。"},
+	"runFiles":       {"Files of this run:", "本次运行的文件："},
+	"historyFile":    {"(every event, one JSON object a line),", "（每个事件一行 JSON），"},
+	"resultsFile":    {"(expectations and metrics).", "（检查项与指标）。"},
+	"writtenBy":      {"Written by lblab.", "由 lblab 生成。"},
+	"warnings":       {"Warnings", "警告"},
+	"fontNote": {"The PNG files lack glyphs for %s: no font on this machine has them (install fonts-wqy-microhei or fonts-noto-cjk, or set LBLAB_CJK_FONT to a font file). The plots on this page and the SVG files show them.",
+		"PNG 文件缺少以下字符的字形：%s（本机没有含这些字形的字体；请安装 fonts-wqy-microhei 或 fonts-noto-cjk，或把 LBLAB_CJK_FONT 设为一个字体文件）。本页的图和 SVG 文件可正常显示。"},
+
+	// the sweep table
+	"seeds":    {"seeds", "种子数"},
+	"min":      {"min", "最小值"},
+	"p5":       {"5th percentile", "第 5 百分位"},
+	"median":   {"median", "中位数"},
+	"mean":     {"mean", "平均值"},
+	"p95":      {"95th percentile", "第 95 百分位"},
+	"max":      {"max", "最大值"},
+	"stddev":   {"standard deviation", "标准差"},
+	"window":   {"theory window", "理论窗口"},
+	"inWindow": {"inside the window", "落在窗口内"},
+	"ksUnif":   {"KS distance to uniform", "与均匀分布的 KS 距离"},
+
+	// the terminal
+	"report":      {"report: %s", "报告：%s"},
+	"expectedVal": {"expected %s", "期望 %s"},
+	"interrupted": {"interrupted", "已中断"},
+	"seedRange":   {"seeds %d..%d", "种子 %d..%d"},
+	"seedsOf":     {"%d of %v seeds from %d, interrupted", "从 %[3]d 起 %[1]d / %[2]v 个种子，已中断"},
+	"stoppedAt":   {", interrupted at %.3f s", "，中断于 %.3f 秒"},
+	"took":        {"in %s", "用时 %s"},
+}
+
+// builtinZh are the Chinese names of the expectations that the runner
+// adds by itself (not from a lab file), by their English name.
+var builtinZh = map[string]string{
+	"every request sent is accounted for":     "每个发出的请求都有着落",
+	"every request completed with 2xx or 3xx": "每个请求都以 2xx 或 3xx 完成",
+}
+
+// ExpectationName returns the name of an expectation result in language
+// code: a name the runner gives by itself is translated; a lab's own name
+// is already in the lab's language and stays.
+func ExpectationName(code, name string) string {
+	if code != LangChinese {
+		return name
+	}
+	if zh, ok := builtinZh[name]; ok {
+		return zh
+	}
+	if metric, ok := strings.CutSuffix(name, " spreads uniformly over its theoretical window"); ok && !strings.Contains(metric, " ") {
+		return metric + " 在理论窗口内均匀分布"
+	}
+	return name
+}
+
+// captionsZh are the Chinese captions of the plots, by file name. The
+// timeline's caption gains a sentence when adverts were discarded
+// (timelineDiscardedZh).
+var captionsZh = map[string]string{
+	timelineName: "每台路由器的状态（其下方是它的有效优先级）和每个虚拟IP的归属随时间的变化。" +
+		"CRASHED 表示路由器所在主机宕机（没有发出优先级 0 的通告）；STOP 表示正常关闭。" +
+		"洋红色区间表示脑裂：两台或更多路由器同时为 MASTER，此时虚拟IP 一行列出每一个主人。" +
+		"红色虚线是故障；阴影区间持续到故障被撤销。",
+	histName: "各种子的故障切换时间分布，与理论预测的均匀分布对比：主路由器在通告周期的随机时刻静默宕机。",
+	"sweep_metrics": "每个指标在各种子上的分布，每个指标一个面板：多少个种子得到了每个值。" +
+		"有理论窗口时一并画出。",
+	"latency": "每个请求的延迟，从它本应发出的时刻算起，画在那个时刻上（对数刻度），每组一个面板。" +
+		"成功的请求很多时每 k 个只画一个；每个失败的请求（5xx 应答或没有应答）都用红色画在最上层，" +
+		"运行结束时仍在途中的请求（结果未知；它的延迟至少是所画的值）画成琥珀色三角形。" +
+		"两条线是每个时间段内发出的已应答请求的 p50 和 p99。红色虚线是故障；阴影区间持续到故障被撤销。",
+	"throughput": "客户端计划发送的每秒请求数（offered，按计划发送时刻，如 wrk2 和 vegeta 设定速率那样）" +
+		"与它们得到的成功应答（achieved throughput，按每个请求结束的时刻）及失败数对比。" +
+		"achieved 低于 offered 说明有请求失败或迟到：闭环负载在等待时会少发。",
+	"percentiles": "已应答请求在各百分位上的延迟（HDR 直方图，3 位有效数字），每组一条线。" +
+		"横轴拉长了尾部：每一格多一个 9（90 %、99 %、99.9 % …）。",
+	"shares": "整个运行中每组已应答请求里各后端服务器所占的份额，旁边是其权重给出的期望份额。",
+	"shares_over_time": "每组已应答请求中各后端服务器的份额随时间的变化（按发送时刻，堆叠到 100 %）：" +
+		"一台服务器故障时，它的流量转移到存活的服务器。虚线标出按权重分配时各带的分界；" +
+		"各带上方的红条标出生效中的故障。",
+	"statuses": "每个时间段内发出的请求的结果，每组一个面板：按状态类别分的应答，每个 5xx 状态码单独列出，" +
+		"没有应答的请求按客户端错误分类，运行结束时仍在途中的请求结果未知（既不算成功也不算失败）。" +
+		"失败堆叠在底部，未知的在顶部。表格把每组的请求分为成功（状态 200 到 399）、" +
+		"失败（其他状态或没有应答）和未知；成功率 = 成功 ÷ 请求数。",
+	"health": "负载均衡器的健康检查看到的每台后端服务器的状态。" +
+		"在一台服务器的第一个健康事件之前，其状态是推定的（该事件离开的状态，否则为 UP），用浅色画出。",
+}
+
+// timelineDiscardedZh is added to the timeline's caption when the page
+// shows the table of discarded adverts.
+const timelineDiscardedZh = "有通告被丢弃：表格按原因和路由器计数（使用 keepalived 的计数器名称），数据来自运行结束时路由器的报告。"
+
+// headsZh translate the plots' table headings.
+var headsZh = map[string]string{
+	"group":                          "组",
+	"answered":                       "已应答",
+	"server":                         "后端服务器",
+	"max":                            "最大值",
+	"min":                            "最小值",
+	"mean":                           "平均值",
+	"median":                         "中位数",
+	"metric":                         "指标",
+	"seeds":                          "种子数",
+	"95th percentile":                "第 95 百分位",
+	"theory window":                  "理论窗口",
+	"inside the window":              "落在窗口内",
+	"requests":                       "请求数",
+	"ok":                             "成功",
+	"failed":                         "失败",
+	"unknown (in flight at the end)": "未知（结束时仍在途中）",
+	"success ratio":                  "成功率",
+	"adverts discarded: cause":       "被丢弃的通告：原因",
+	"router":                         "路由器",
+	"instance (VRID)":                "实例 (VRID)",
+	"count":                          "次数",
+}
+
+// caption returns a plot's caption in l; table says the plot has a
+// table under it.
+func (l lang) caption(name, en string, table bool) string {
+	zh, ok := captionsZh[name]
+	if !ok || !l.zh {
+		return en
+	}
+	if name == timelineName && table {
+		zh += timelineDiscardedZh
+	}
+	return zh
+}
+
+// heads returns a table's headings in l: a heading "X (ms)" becomes
+// X's translation (or X, a field name such as p99) and "(毫秒)".
+func (l lang) heads(h []string) []string {
+	if !l.zh {
+		return h
+	}
+	out := make([]string, len(h))
+	for i, s := range h {
+		unit := ""
+		if base, ok := strings.CutSuffix(s, " (ms)"); ok {
+			s, unit = base, " (毫秒)"
+		}
+		if zh, ok := headsZh[s]; ok {
+			s = zh
+		}
+		out[i] = s + unit
+	}
+	return out
+}
