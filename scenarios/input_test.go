@@ -305,3 +305,16 @@ func TestParseRefusesFailoverWithoutTheory(t *testing.T) {
 	src = variant(t, src, "min: 3.609s, max: 5.61s", "window: theory")
 	wantOneError(t, src, "", "expect[0].failover", "leaves r1's priority at 110, not below r2's 100")
 }
+
+// A lookalike in a track_interface weight gets the hint too.
+func TestParseTrackInterfaceLookalike(t *testing.T) {
+	src := catalogSource(t, "vrrp-track-interface")
+	if !strings.Contains(src, `"eth1 weight -60"`) {
+		t.Fatal("vrrp-track-interface has no weight -60: the catalog lab changed, update the test")
+	}
+	src = strings.Replace(src, `"eth1 weight -60"`, "\"eth1 weight \u201060\"", 1)
+	errs := parseErrors(t, src, nil)
+	if len(errs) != 1 || !strings.Contains(errs[0].Msg, "looks like a Unicode hyphen (U+2010); use '-'") || !strings.Contains(errs[0].Field, "track_interface") {
+		t.Errorf("got %v, want one track_interface error with the hyphen hint", errs)
+	}
+}
