@@ -262,11 +262,13 @@ type Expectation struct {
 	HealthDelay *HealthDelayCheck `yaml:"health_delay"`
 }
 
-// Window bounds a check in time: requests sent in [from, to).
+// Window bounds a check in time: requests sent in [from, to). A window
+// that holds no time of the lab is refused; a check whose window holds no
+// request fails ("no request in [from, to)").
 type Window struct {
-	// From is the start. Default 0.
+	// From is the start, before the lab's end. Default 0.
 	From units.Duration `yaml:"from"`
-	// To is the end. Default the end of the lab.
+	// To is the end, after From. Default the end of the lab.
 	To units.Duration `yaml:"to"`
 }
 
