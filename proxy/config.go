@@ -125,7 +125,16 @@ type Server struct {
 	// MaxConns limits concurrent connections to the server; 0 is no limit.
 	// Default 0.
 	MaxConns int `yaml:"max_conns"`
+	// Backend, in a lab, is "none" for a server that has no simulated
+	// backend on purpose: nothing listens at its address, so every try of
+	// it is refused (a dead server from the start). Default "": the lab
+	// must have a backend of the same address (a server without one is
+	// refused as a likely typo). The real proxy ignores it.
+	Backend string `yaml:"backend"`
 }
+
+// NoBackend is Server.Backend for a server without a simulated backend.
+const NoBackend = "none"
 
 // WeightOr returns the weight, or 1 when it was not written.
 func (s Server) WeightOr() int {

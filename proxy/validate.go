@@ -219,6 +219,9 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 		if s.MaxConns < 0 {
 			bad(sp+".max_conns", "must not be negative")
 		}
+		if s.Backend != "" && s.Backend != NoBackend {
+			bad(sp+".backend", "want none (a server with no simulated backend) or nothing, got %q", s.Backend)
+		}
 		if s.Backup && (g.Algorithm != "round_robin" && g.Algorithm != "least_conn" && g.Algorithm != "least_time") {
 			bad(sp+".backup", "backup servers work with round_robin, least_conn and least_time only (nginx refuses them with %s)", g.Algorithm)
 		}
@@ -280,7 +283,7 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 func duration(path string, d units.Duration, bad func(path, format string, args ...any)) {
 	switch {
 	case d.What() != "":
-		bad(path, "%s"+units.NotADuration, d.What()) // What is cut already
+		bad(path, "%s", d.Problem()) // What is cut already
 	case d.D < 0:
 		bad(path, "must not be negative")
 	}

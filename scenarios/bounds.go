@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -220,7 +221,8 @@ func checkAliases(file *ast.File) *Error {
 }
 
 // decodeNode decodes node into v as yaml.NodeToValue does, with unknown
-// fields refused. The YAML library panics on some inputs (a tag on a value
+// fields refused, and numbers that would be truncated or guessed refused
+// (checkNumbers: a *numberError). The YAML library panics on some inputs (a tag on a value
 // where a list goes: faults: !!str x); that panic is an *Error here, placed
 // at the first tag under node when there is one.
 func decodeNode(node ast.Node, v any) (err error) {
@@ -235,6 +237,9 @@ func decodeNode(node ast.Node, v any) (err error) {
 			err = e
 		}
 	}()
+	if e := checkNumbers(node, reflect.TypeOf(v)); e != nil {
+		return e
+	}
 	return yaml.NodeToValue(node, v, yaml.DisallowUnknownField())
 }
 

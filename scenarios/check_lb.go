@@ -10,6 +10,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/proxy/health"
 	"github.com/lblab/lblab/reports"
 )
 
@@ -64,6 +65,28 @@ func windowText(w Window, end time.Duration) string {
 	return fmt.Sprintf("sent in [%s, %s)", secs(w.From.D), secs(w.To.Or(end)))
 }
 
+// noRequest is the failed expectation of a check whose window holds no
+// request: a count, a share or a percentile of nothing proves nothing.
+func noRequest(w Window, group string, end time.Duration, expected string) reports.Expectation {
+	what := "no request"
+	if group != "" {
+		what += " of group " + group
+	}
+	return reports.Expectation{Observed: fmt.Sprintf("%s in [%s, %s)", what, secs(w.From.D), secs(w.To.Or(end))), Expected: expected}
+}
+
+// sentIn counts the requests of a group ("": every group) sent in w.
+func sentIn(events []history.Event, group string, w Window, end time.Duration) int {
+	n := 0
+	for i := range events {
+		e := &events[i]
+		if e.Kind == history.KindRequest && (group == "" || e.Group == group) && inWindow(e, w, end) {
+			n++
+		}
+	}
+	return n
+}
+
 func (v *verdict) statusCount(c *StatusCountCheck, events []history.Event, end time.Duration) reports.Expectation {
 	n := 0
 	for i := range events {
@@ -74,6 +97,9 @@ func (v *verdict) statusCount(c *StatusCountCheck, events []history.Event, end t
 	}
 	if c.Metric != "" {
 		v.metrics[c.Metric] = n
+	}
+	if sentIn(events, c.Group, c.Window, end) == 0 {
+		return noRequest(c.Window, c.Group, end, bounds(c.Min, c.Max)+" requests with "+c.what())
 	}
 	return reports.Expectation{Passed: n >= c.Min && (c.Max == nil || n <= *c.Max),
 		Observed: fmt.Sprintf("%d requests with %s %s", n, c.what(), windowText(c.Window, end)),
@@ -121,8 +147,11 @@ func (v *verdict) share(lab *Lab, c *ShareCheck, events []history.Event, end tim
 	if c.Expected != nil {
 		want, why = *c.Expected, "as set"
 	}
+	if sentIn(events, c.Group, c.Window, end) == 0 {
+		return noRequest(c.Window, c.Group, end, fmt.Sprintf("%.4f", want))
+	}
 	if all == 0 {
-		return reports.Expectation{Observed: "no answered requests in the window", Expected: fmt.Sprintf("%.3f", want)}
+		return reports.Expectation{Observed: fmt.Sprintf("no request answered by a server %s", windowText(c.Window, end)), Expected: fmt.Sprintf("%.4f", want)}
 	}
 	got := float64(mine) / float64(all)
 	return reports.Expectation{Passed: math.Abs(got-want) <= *c.Tolerance+1e-12,
@@ -154,7 +183,11 @@ func latencies(events []history.Event, group string, w Window, end time.Duration
 func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Duration) reports.Expectation {
 	ls := latencies(events, c.Group, c.Window, end)
 	if len(ls) == 0 {
-		return reports.Expectation{Observed: "no answered requests", Expected: "some"}
+		want := fmt.Sprintf("p%g of the answered requests", c.Percentile)
+		if sentIn(events, c.Group, c.Window, end) == 0 {
+			return noRequest(c.Window, c.Group, end, want)
+		}
+		return reports.Expectation{Observed: "no answered request " + windowText(c.Window, end), Expected: want}
 	}
 	got := percentile(ls, c.Percentile)
 	if c.Metric != "" {
@@ -256,7 +289,8 @@ func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Ev
 	expected := fmt.Sprintf("%s %s within %s (%s)", c.Server, c.To, w, w.why)
 	for i := range events {
 		e := &events[i]
-		if e.Kind == history.KindHealth && e.T >= fault.T && e.Group == c.Group && e.Server == c.Server && e.To == c.To {
+		if e.Kind == history.KindHealth && e.T >= fault.T && e.Group == c.Group && e.Server == c.Server && e.To == c.To &&
+			!strings.HasPrefix(e.Reason, health.PassivePrefix) {
 			d := (e.T - fault.T).Duration()
 			v.metrics[c.Metric] = d.Seconds()
 			v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: e.T.Duration(),

@@ -25,7 +25,8 @@ func fuzzSeeds(tb testing.TB) (valid, broken [][]byte) {
 	const script = "vrrp:\n  vrrp_script:\n    chk: {script: \"true\", interval: 500ms, weight: -60, fall: 2, rise: 2}\n"
 	variants := [][][2]string{
 		// Valid variants.
-		{{"kind: crash\n    target: r1", "kind: partition\n    target: lan\n    groups: [[r1], [r2]]"}},
+		{{"kind: crash\n    target: r1", "kind: partition\n    target: lan\n    groups: [[r1], [r2]]"},
+			{"by: r2, window: theory}", "by: r2, min: 2s, max: 4s}"}}, // no theory for a partition: refused without min and max
 		{{"kind: crash\n    target: r1", "kind: link_down\n    target: r1:eth0"}},
 		{{"vrrp:\n", script}, {"virtual_ipaddress: [10.77.0.100/24]\n", "virtual_ipaddress: [10.77.0.100/24]\n      track_script: [chk]\n"},
 			{"kind: crash\n", "kind: script_fail\n    script: chk\n"}},

@@ -262,11 +262,13 @@ type Expectation struct {
 	HealthDelay *HealthDelayCheck `yaml:"health_delay"`
 }
 
-// Window bounds a check in time: requests sent in [from, to).
+// Window bounds a check in time: requests sent in [from, to). A window
+// that holds no time of the lab is refused; a check whose window holds no
+// request fails ("no request in [from, to)").
 type Window struct {
-	// From is the start. Default 0.
+	// From is the start, before the lab's end. Default 0.
 	From units.Duration `yaml:"from"`
-	// To is the end. Default the end of the lab.
+	// To is the end, after From. Default the end of the lab.
 	To units.Duration `yaml:"to"`
 }
 
@@ -319,7 +321,9 @@ type LatencyCheck struct {
 	Metric string `yaml:"metric"`
 }
 
-// HealthDelayCheck checks the delay from a fault to a health transition.
+// HealthDelayCheck checks the delay from a fault to a server's transition
+// by its group's active health checks (a transition of the passive
+// accounting, max_fails, is not one: it has no such theory).
 type HealthDelayCheck struct {
 	// Fault is the fault's name. Required.
 	Fault string `yaml:"fault"`
@@ -348,8 +352,10 @@ type FailoverCheck struct {
 	// Window is "theory" (default): the delay the protocol predicts for
 	// the fault's kind, computed from the lab — [MDI − interval, MDI] for a
 	// silent death, Skew_Time for a clean stop, the startup wait for a
-	// restore — plus the segment's latency. Or "none": the router must
-	// NOT become master before the run ends (or before Until).
+	// restore, the script's fall (rise) runs and then MDI or Skew_Time for
+	// a script_fail (script_ok) — plus the segment's latency. A lab whose
+	// fault and routers give no theory is refused by validation. Or
+	// "none": the router must NOT become master before the run ends.
 	Window string `yaml:"window"`
 	// Min and Max replace the theoretical window when set.
 	Min units.Duration `yaml:"min"`

@@ -56,7 +56,7 @@ func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
 	if e, ok := err.(*Error); ok {
 		return nil, Errors{e}
 	} else if err != nil {
-		return nil, Errors{yamlError(path, nil, err)}
+		return nil, Errors{lookalikeLine(yamlError(path, nil, err), src)}
 	}
 	var top *ast.MappingNode
 	if len(file.Docs) == 1 {
@@ -145,6 +145,14 @@ func decodeLB(path string, file *ast.File, node ast.Node, prefix string) (*proxy
 func decodeError(path string, file *ast.File, err error) *Error {
 	if e, ok := err.(*Error); ok {
 		e.File = path
+		return e
+	}
+	if ne, ok := err.(*numberError); ok {
+		pos := ne.tk.Position
+		e := &Error{File: path, Line: pos.Line, Column: pos.Column, Msg: ne.msg}
+		if file != nil {
+			e.Field = pathOf(file.Docs[0].Body, "", ne.tk)
+		}
 		return e
 	}
 	return yamlError(path, file, err)

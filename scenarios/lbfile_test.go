@@ -111,3 +111,29 @@ func TestLooksLikeYAML(t *testing.T) {
 		}
 	}
 }
+
+// An lb file (lblab proxy --config) refuses a weight of 2.9 with its line
+// and field, alone or as a lab's lb section: the YAML library truncated it
+// to 2.
+func TestLoadLBRefusesNonWholeNumbers(t *testing.T) {
+	src := strings.Replace(lbYAML, `{address: "127.0.0.1:9001"}`, `{address: "127.0.0.1:9001", weight: 2.9}`, 1)
+	for _, tc := range []struct{ src, field string }{
+		{src, "groups[0].servers[0].weight"},
+		{"name: x\nlb:\n  " + strings.ReplaceAll(strings.TrimSuffix(src, "\n"), "\n", "\n  ") + "\n", "lb.groups[0].servers[0].weight"},
+	} {
+		_, _, err := loadLB(t, tc.src)
+		var es Errors
+		if !errors.As(err, &es) || len(es) != 1 {
+			t.Fatalf("want one Error, got %v", err)
+		}
+		line, col := 0, 0
+		for i, l := range strings.Split(tc.src, "\n") {
+			if c := strings.Index(l, "2.9"); c >= 0 {
+				line, col = i+1, c+1
+			}
+		}
+		if e := es[0]; e.Field != tc.field || e.Line != line || e.Column != col || e.Msg != "2.9 is not a whole number" {
+			t.Errorf("got %v, want lb.yaml:%d:%d: %s: 2.9 is not a whole number", e, line, col, tc.field)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -64,7 +65,7 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 	if e, ok := err.(*Error); ok {
 		return nil, Errors{e}
 	} else if err != nil {
-		return nil, Errors{yamlError(name, nil, err)}
+		return nil, Errors{lookalikeLine(yamlError(name, nil, err), src)}
 	}
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
 		return nil, Errors{{File: name, Msg: "want exactly one YAML document holding a lab"}}
@@ -109,18 +110,26 @@ func importNginx(name string, at *places, lab *Lab, beside readBeside) Errors {
 		}
 		text, src = string(b), path
 	}
-	cfg, _, err := nginxconf.Import(src, []byte(text))
+	cfg, warns, err := nginxconf.Import(src, []byte(text))
+	base, fieldLine, fieldCol := 0, 0, 0
+	if node := at.find("nginx"); node != nil {
+		fieldLine, fieldCol = node.GetToken().Position.Line, node.GetToken().Position.Column
+		if inline {
+			base = fieldLine
+		}
+	}
 	if err == nil {
 		lab.LB, lab.imported = cfg, true
+		if inline {
+			lab.warnings = append(lab.warnings, nginxWarnings(name, base, fieldLine, fieldCol, "the nginx text", warns)...)
+		} else {
+			lab.warnings = append(lab.warnings, nginxWarnings(name, -1, fieldLine, fieldCol, src, warns)...)
+		}
 		return nil
 	}
 	var nes nginxconf.Errors
 	if !errors.As(err, &nes) {
 		return Errors{{File: name, Field: "nginx", Msg: err.Error()}}
-	}
-	base := 0
-	if node := at.find("nginx"); inline && node != nil {
-		base = node.GetToken().Position.Line
 	}
 	var out Errors
 	for _, ne := range nes {
@@ -214,6 +223,23 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 		}
 	}
 	return out
+}
+
+// lookalikeLine adds to a YAML syntax error the hint of a character of
+// its line that looks like an ASCII one (LookalikeHint): a full-width
+// space after a colon makes "key:　5" one string, not a key and a value.
+func lookalikeLine(e *Error, src []byte) *Error {
+	if e.Line <= 0 {
+		return e
+	}
+	lines := bytes.SplitN(src, []byte("\n"), e.Line+1)
+	if len(lines) < e.Line {
+		return e
+	}
+	if hint := units.LookalikeHint(string(lines[e.Line-1])); hint != "" {
+		e.Msg += " (" + hint + ")"
+	}
+	return e
 }
 
 // yamlError turns a go-yaml error into an Error with its place and, when

@@ -32,7 +32,7 @@ func failoverSource(t *testing.T) string {
 func variant(t *testing.T, src, old, new string) string {
 	t.Helper()
 	if !strings.Contains(src, old) {
-		t.Fatalf("vrrp-failover has no %q: the catalog lab changed, update the test", old)
+		t.Fatalf("the lab has no %q: the catalog lab changed, update the test", old)
 	}
 	return strings.Replace(src, old, new, 1)
 }

@@ -114,6 +114,8 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 	case "stop":
 		return window{skew + latLo, skew + latHi,
 			fmt.Sprintf("priority 0 received: Skew_Time + latency, Skew_Time = %s", secs(skew))}, nil
+	case "script_fail", "script_ok":
+		return lab.scriptTheory(f, by, c)
 	case "restore", "start":
 		if f.Target != by {
 			break
@@ -121,6 +123,123 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 		return window{mdi, mdi, fmt.Sprintf("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
 	}
 	return window{}, fmt.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
+}
+
+// scriptModel is the priority and state a router's model has with the
+// lab's vrrp_script name failing (ok false) or succeeding, every other
+// tracked script at its initial result.
+func (lab *Lab) scriptModel(host, name string, ok bool) (*vrrpsim.Router, error) {
+	in, h := lab.instanceOn(host)
+	if in == nil {
+		return nil, fmt.Errorf("no VRRP router on %s", host)
+	}
+	r, err := vrrpsim.New(instanceConfig(lab, in, h))
+	if err != nil {
+		return nil, err
+	}
+	r.Startup(0)
+	for _, t := range in.TrackScript {
+		result := !lab.VRRP.Scripts[t].InitFail
+		if t == name {
+			result = ok
+		}
+		r.TrackResult(0, t, result) // the first result decides at once
+	}
+	return r, nil
+}
+
+// scriptTheory is the window of a script_fail on the master (by takes
+// over) or of a script_ok on the router by (it takes the address back),
+// from the model's timers. The script runs every interval from the start
+// of the host, so its first run after the fault comes within one interval
+// (its phase is not the fault's), and the fall-th (rise-th) result in a
+// row moves the priority: at T in [(fall−1) × interval, fall × interval]
+// after the fault.
+//   - script_fail, weight 0: the master goes to FAULT at T and sends
+//     priority 0; the backup waits Skew_Time: T + Skew_Time + latency.
+//   - script_fail, the master's priority falls below by's: its adverts
+//     carry the new priority from its next one on, and by (preempting,
+//     without preempt_delay) discards them: its down timer runs out MDI
+//     after the last advert sent before T, which left at most one of the
+//     master's advert intervals before T: [T − advert_int, T] + MDI +
+//     latency.
+//   - script_ok on by, its priority rises above the master's: by discards
+//     the master's adverts from T on, and its down timer, moved to its new
+//     MDI, runs out MDI after the last advert it received before T:
+//     [T − advert_int, T] + MDI (the latency is in the reception).
+func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, error) {
+	sc := lab.VRRP.Scripts[f.Script]
+	iv := sc.Interval.Or(time.Second)
+	runs, n := max(sc.Fall, 1), "fall"
+	if f.Kind == "script_ok" {
+		runs, n = max(sc.Rise, 1), "rise"
+	}
+	tLo, tHi := time.Duration(runs-1)*iv, time.Duration(runs)*iv
+	turn := fmt.Sprintf("the %s run after the fault moves the priority, [(%s − 1) × interval, %s × interval] = [%s, %s]", ordinal(runs), n, n, secs(tLo), secs(tHi))
+	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
+	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
+	if c.NoPreempt && c.InitialState != vrrpsim.StateMaster {
+		return window{}, fmt.Errorf("%s has nopreempt: it does not take over from a live master whose priority changed; write window: none", by)
+	}
+	if c.PreemptDelay > 0 && c.InitialState != vrrpsim.StateMaster {
+		return window{}, fmt.Errorf("no theory for a %s fault with preempt_delay on %s; give min and max", f.Kind, by)
+	}
+	if f.Kind == "script_fail" {
+		if f.Target == by {
+			return window{}, fmt.Errorf("a script_fail on %s does not make %s master; give min and max, or window: none", by, by)
+		}
+		m, err := lab.scriptModel(f.Target, f.Script, false)
+		if err != nil {
+			return window{}, err
+		}
+		latLo, latHi := lab.latency(f.Target, by)
+		switch {
+		case m.State() == vrrpsim.StateFault:
+			return window{tLo + skew + latLo, tHi + skew + latHi,
+				fmt.Sprintf("%s; %s goes to FAULT and sends priority 0: + Skew_Time + latency, Skew_Time = %s", turn, f.Target, secs(skew))}, nil
+		case m.Priority() < c.Priority:
+			adv := m.Config().Interval
+			return window{tLo - adv + mdi + latLo, tHi + mdi + latHi,
+				fmt.Sprintf("%s; %s's priority falls to %d < %d, its last advert before that left in [T − %s, T]: + MDI + latency, MDI = %s",
+					turn, f.Target, m.Priority(), c.Priority, secs(adv), formula(c))}, nil
+		}
+		return window{}, fmt.Errorf("a failing %s leaves %s's priority at %d, not below %s's %d, so %s does not take over; give min and max, or window: none",
+			f.Script, f.Target, m.Priority(), by, c.Priority, by)
+	}
+	if f.Target != by {
+		return window{}, fmt.Errorf("no theory for a script_ok on %s with %s taking over; give min and max", f.Target, by)
+	}
+	m, err := lab.scriptModel(by, f.Script, true)
+	if err != nil {
+		return window{}, err
+	}
+	// The master is the other router of the VRID with the highest priority.
+	master, mp := "", 0
+	for i := range lab.VRRP.Instances {
+		o := &lab.VRRP.Instances[i]
+		if o.VirtualRouterID != int(c.VRID) || o.Host == by {
+			continue
+		}
+		om, err := lab.scriptModel(o.Host, "", true)
+		if err != nil {
+			return window{}, err
+		}
+		if p := int(om.Priority()); p > mp && om.State() != vrrpsim.StateFault {
+			master, mp = o.Host, p
+		}
+	}
+	if master == "" || int(m.Priority()) <= mp {
+		return window{}, fmt.Errorf("a recovered %s gives %s priority %d, not above the master's %d, so %s does not take over; give min and max, or window: none",
+			f.Script, by, m.Priority(), mp, by)
+	}
+	om, _ := lab.scriptModel(master, "", true)
+	adv := om.Config().Interval
+	up := m.Config()
+	up.Priority = m.Priority()
+	mdi = vrrpsim.MasterDownInterval(up.Version, up.Priority, up.Interval)
+	return window{tLo - adv + mdi, tHi + mdi,
+		fmt.Sprintf("%s; %s's priority rises to %d > %s's %d, it discards the adverts from then on: the last one it heard came in [T − %s, T], + MDI = %s",
+			turn, by, up.Priority, master, mp, secs(adv), formula(up))}, nil
 }
 
 // linkDownTheory is the window of a link_down of the master, for the

@@ -151,6 +151,14 @@ func validate(lab *Lab) []problem {
 		validateVRRP(v, lab, hosts, routers, vrids, vips)
 	}
 
+	if lab.VRRP != nil && lab.LB != nil {
+		field := "lb"
+		if lab.imported {
+			field = "nginx"
+		}
+		v.bad(field, "a lab has vrrp or a load balancer (lb, nginx), not both: lblab does not yet run the load balancer on the VRRP routers' hosts, "+
+			"so the two halves would run unconnected (a crash of a router would reach no client); until the high-availability pair exists, make two labs")
+	}
 	lbs := validateLB(v, lab)
 
 	faults := map[string]Fault{}
@@ -423,6 +431,13 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 		}
 		v.duration(p+".failover.min", f.Min, false)
 		v.duration(p+".failover.max", f.Max, false)
+		if fault, ok := faults[f.Fault]; ok && routers[f.By] && f.Window != "none" && !f.Min.IsSet() && !f.Max.IsSet() && len(v.problems) == 0 {
+			// The theory is known before the run: a fault it has none for
+			// is refused now, not after the run.
+			if _, err := lab.theoryFor(fault, f.By); err != nil {
+				v.bad(p+".failover", "%v", err)
+			}
+		}
 		if f.Metric == "" {
 			f.Metric = "failover_s"
 		}
@@ -443,5 +458,8 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 			v.bad(p+".state.state", "want INIT, BACKUP, MASTER, FAULT or STOP, got %q", e.State.State)
 		}
 		v.duration(p+".state.at", e.State.At, false)
+		if end := lab.Duration.Or(defaultDuration); lab.Duration.Bad() == "" && e.State.At.D > end {
+			v.bad(p+".state.at", "%v is after the end of the lab (%v)", e.State.At.D, end)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/units"
 )
 
 // MaxRequests bounds what a lab's open-loop clients may send, rate × time
@@ -60,6 +61,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		v.duration(p+".service.median", b.Service.Median, false)
 		v.duration(p+".service.p99", b.Service.P99, false)
 	}
+	unmatchedServers(v, lab, n.backends)
 	listeners := map[string]bool{}
 	for _, l := range lab.LB.Listeners {
 		listeners[l.Name] = true
@@ -110,6 +112,36 @@ func validateLB(v *validator, lab *Lab) lbNames {
 	return n
 }
 
+// unmatchedServers refuses a group's server that no simulated backend
+// answers for: a typo in an address would otherwise run as a dead server
+// (refused connections, 502s, shares against the wrong total). A server
+// marked down never gets a request; one with backend: none is dead on
+// purpose.
+func unmatchedServers(v *validator, lab *Lab, backends map[string]bool) {
+	var have []string
+	for _, b := range lab.Backends {
+		if len(have) == 10 {
+			have = append(have, fmt.Sprintf("… (%d in all)", len(lab.Backends)))
+			break
+		}
+		have = append(have, units.CutN(b.Address, units.QuoteMax))
+	}
+	there := "the lab has no backends"
+	if len(have) > 0 {
+		there = "the backends are " + strings.Join(have, ", ")
+	}
+	for i, g := range lab.LB.Groups {
+		for j, s := range g.Servers {
+			if backends[s.Address] || s.Down || s.Backend == proxy.NoBackend {
+				continue
+			}
+			v.bad(fmt.Sprintf("lb.groups[%d].servers[%d].address", i, j),
+				"no simulated backend %q in backends (%s): add one, or write backend: none on a server that is never up (or crash its backend at 0s)",
+				s.Address, there)
+		}
+	}
+}
+
 // validateLBExpectation checks the load-balancer expectation kinds; it
 // returns false when e is of another kind.
 func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, faults map[string]Fault, n lbNames) bool {
@@ -118,10 +150,7 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 			v.bad(path, "no group %q in lb.groups", name)
 		}
 	}
-	window := func(path string, w Window) {
-		v.duration(path+".from", w.From, false)
-		v.duration(path+".to", w.To, false)
-	}
+	window := func(path string, w Window) { validWindow(v, lab, path, w) }
 	switch {
 	case e.StatusCount != nil:
 		c := e.StatusCount
@@ -206,6 +235,23 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 		return false
 	}
 	return true
+}
+
+// validWindow refuses a check's window that holds no time of the lab:
+// to at or before from, or from at or after the lab's end.
+func validWindow(v *validator, lab *Lab, path string, w Window) {
+	v.duration(path+".from", w.From, false)
+	v.duration(path+".to", w.To, false)
+	if w.From.Bad() != "" || w.To.Bad() != "" || lab.Duration.Bad() != "" {
+		return
+	}
+	end := lab.Duration.Or(defaultDuration)
+	switch {
+	case w.To.IsSet() && w.To.D <= w.From.D:
+		v.bad(path+".to", "the window [%v, %v) is empty: to must be after from", w.From.D, w.To.D)
+	case w.From.D >= end:
+		v.bad(path+".from", "the window starts at %v, at or after the end of the lab (duration %v): it would hold no request", w.From.D, end)
+	}
 }
 
 func hasServer(g *proxy.Group, addr string) bool {

@@ -3,12 +3,14 @@ package scenarios
 import (
 	"fmt"
 
+	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/vrrpsim/keepalived"
 )
 
-// Warning is something a lab's embedded configuration holds that lblab
-// reads but does not act on (an ignored keyword, a vrrp_sync_group), with
-// its place in the lab file and in the embedded text.
+// Warning is something a lab's embedded configuration (a keepalived.conf,
+// an nginx configuration) holds that lblab reads but does not act on (an
+// ignored keyword or directive, a vrrp_sync_group), with its place in the
+// lab file and in the embedded text.
 type Warning struct {
 	// File is the lab file's path (or catalog name).
 	File string
@@ -46,13 +48,40 @@ func (l *Lab) Warnings() []Warning { return l.warnings }
 func keepalivedWarnings(file, field, host string, base int, kws []keepalived.Warning) []Warning {
 	out := make([]Warning, 0, len(kws))
 	for _, kw := range kws {
-		w := Warning{File: file, Field: field, Text: host + "'s keepalived.conf", TextLine: kw.Line, Msg: kw.Msg}
-		if kw.Line > 0 {
-			w.Line, w.Column = base+kw.Line, 1
-		}
-		out = append(out, w)
+		out = append(out, embeddedWarning(file, field, host+"'s keepalived.conf", base, kw.Line, kw.Msg))
 	}
 	return out
+}
+
+// nginxWarnings places the warnings of the lab's nginx configuration:
+// inline text starts on the line after base in the lab file; a file beside
+// the lab (base < 0) is named by its path, and the warning points at the
+// value of the lab's nginx field (fieldLine:fieldCol).
+func nginxWarnings(file string, base, fieldLine, fieldCol int, text string, nws []nginxconf.Warning) []Warning {
+	out := make([]Warning, 0, len(nws))
+	for _, nw := range nws {
+		if base < 0 {
+			w := embeddedWarning(file, "nginx", text, 0, nw.Line, nw.Msg)
+			if fieldLine > 0 {
+				w.Line, w.Column = fieldLine, fieldCol
+			}
+			out = append(out, w)
+			continue
+		}
+		out = append(out, embeddedWarning(file, "nginx", text, base, nw.Line, nw.Msg))
+	}
+	return out
+}
+
+// embeddedWarning places a warning of an embedded text whose line 1 is the
+// line after base in the lab file; textLine 0 is about the text as a
+// whole.
+func embeddedWarning(file, field, text string, base, textLine int, msg string) Warning {
+	w := Warning{File: file, Field: field, Text: text, TextLine: textLine, Msg: msg}
+	if textLine > 0 {
+		w.Line, w.Column = base+textLine, 1
+	}
+	return w
 }
 
 // warningTexts are the warnings as results.json and the report show them;

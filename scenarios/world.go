@@ -13,6 +13,7 @@ import (
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/sim"
+	"github.com/lblab/lblab/units"
 	"github.com/lblab/lblab/vrrpsim"
 )
 
@@ -87,9 +88,15 @@ func parseTrackInterface(s string) (vrrpsim.TrackInterface, error) {
 	case len(f) == 3 && f[1] == "weight":
 		w, err := strconv.Atoi(f[2])
 		if err != nil || w < -253 || w > 253 {
+			if hint := units.LookalikeHint(f[2]); hint != "" {
+				return vrrpsim.TrackInterface{}, fmt.Errorf("weight must be -253..253, got %q (%s)", f[2], hint)
+			}
 			return vrrpsim.TrackInterface{}, fmt.Errorf("weight must be -253..253, got %q", f[2])
 		}
 		return vrrpsim.TrackInterface{Name: f[0], Weight: w}, nil
+	}
+	if hint := units.LookalikeHint(s); hint != "" {
+		return vrrpsim.TrackInterface{}, fmt.Errorf("want IFACE or \"IFACE weight N\", got %q (%s)", s, hint)
 	}
 	return vrrpsim.TrackInterface{}, fmt.Errorf("want IFACE or \"IFACE weight N\", got %q", s)
 }

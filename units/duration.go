@@ -93,13 +93,18 @@ func (d Duration) What() string {
 	return ""
 }
 
-// Problem says what is wrong with a value that is not a duration, or
-// returns "".
+// Problem says what is wrong with a value that is not a duration, with a
+// hint when it holds a character that looks like an ASCII one
+// (LookalikeHint: a Unicode hyphen, a full-width digit), or returns "".
 func (d Duration) Problem() string {
-	if w := d.What(); w != "" {
-		return w + NotADuration
+	w := d.What()
+	if w == "" {
+		return ""
 	}
-	return ""
+	if hint := LookalikeHint(d.bad); hint != "" {
+		return w + NotADuration + " (" + hint + ")"
+	}
+	return w + NotADuration
 }
 
 // Of returns a Duration set to v, as if written in a file.

@@ -51,7 +51,7 @@ fresh request that succeeds, at time 0.`,
 }
 
 func runBalance(c *cobra.Command, f balanceFlags) error {
-	g, err := balanceGroup(f)
+	g, err := balanceGroup(f, c.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -110,8 +110,9 @@ func runBalance(c *cobra.Command, f balanceFlags) error {
 	return nil
 }
 
-// balanceGroup finds the group the flags name.
-func balanceGroup(f balanceFlags) (*proxy.Group, error) {
+// balanceGroup finds the group the flags name; the warnings of the
+// configuration (an nginx directive ignored, with its line) go to warn.
+func balanceGroup(f balanceFlags, warn io.Writer) (*proxy.Group, error) {
 	var cfg *proxy.Config
 	var name string
 	switch {
@@ -119,8 +120,13 @@ func balanceGroup(f balanceFlags) (*proxy.Group, error) {
 		if f.upstream == "" {
 			return nil, usageError{fmt.Errorf("--nginx needs --upstream NAME")}
 		}
+		var warns []nginxconf.Warning
 		var err error
-		if cfg, _, err = nginxconf.ImportFile(f.nginx); err != nil {
+		cfg, warns, err = nginxconf.ImportFile(f.nginx)
+		for _, w := range warns {
+			fmt.Fprintln(warn, "warning:", w)
+		}
+		if err != nil {
 			return nil, err
 		}
 		name = f.upstream
@@ -132,6 +138,7 @@ func balanceGroup(f balanceFlags) (*proxy.Group, error) {
 		if err != nil {
 			return nil, err
 		}
+		printLabWarnings(warn, lab)
 		if lab.LB == nil {
 			return nil, usageError{fmt.Errorf("lab %s has no load balancer", lab.Name)}
 		}

@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// PassivePrefix starts the reason of every transition of the passive
+// accounting, so that a history tells them from the active checks'.
+const PassivePrefix = "passive:"
+
 // Passive turns nginx's passive accounting (max_fails, fail_timeout, kept
 // by proxy/balance) into up/down transitions for the history: a server is
 // "temporarily disabled" when its failures reach max_fails, and live again
@@ -30,11 +34,11 @@ func (p *Passive) Observe(i, fails, maxFails int, failTimeout time.Duration, las
 	case !p.down[i] && fails >= maxFails:
 		p.down[i] = true
 		return Transition{Server: i, Up: false, Reason: fmt.Sprintf(
-			"passive: %d failed tries (max_fails %d, last: %s); skipped for fail_timeout %s",
+			PassivePrefix+" %d failed tries (max_fails %d, last: %s); skipped for fail_timeout %s",
 			fails, maxFails, last, failTimeout)}, true
 	case p.down[i] && fails == 0:
 		p.down[i] = false
-		return Transition{Server: i, Up: true, Reason: "passive: a try after fail_timeout succeeded"}, true
+		return Transition{Server: i, Up: true, Reason: PassivePrefix + " a try after fail_timeout succeeded"}, true
 	}
 	return Transition{}, false
 }
