@@ -79,6 +79,9 @@ func TestVRRPAgentOnRealSockets(t *testing.T) {
 		t.Skipf("agent on real sockets skipped: %v", err)
 	}
 	bin := buildLblab(t)
+	// The folder before the testbed: cleanups run last-in first-out, so
+	// the agent writing into it is gone before it is removed.
+	dir := t.TempDir()
 	tb, err := netns.New()
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +113,6 @@ func TestVRRPAgentOnRealSockets(t *testing.T) {
 		}
 	}
 
-	dir := t.TempDir()
 	conf := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(conf, []byte(`vrrp_instance VI_1 {
   interface eth0

@@ -171,8 +171,12 @@ type lab struct {
 
 func newLab() *lab {
 	GinkgoHelper()
+	// The folder first: cleanups run last-in first-out, so the testbed
+	// (and the agents still writing their logs and histories into the
+	// folder) is gone before the folder is removed.
+	dir := GinkgoT().TempDir()
 	tb := newTestbed()
-	return &lab{tb: tb, lan: must(tb.AddSegment("lan")), epoch: time.Now(), dir: GinkgoT().TempDir()}
+	return &lab{tb: tb, lan: must(tb.AddSegment("lan")), epoch: time.Now(), dir: dir}
 }
 
 // now is the time since the lab's epoch, the agents' history time base.
