@@ -115,7 +115,7 @@ type Clients struct {
 	// Sent, Done count requests sent and answered (or failed); the rest
 	// are in flight.
 	Sent, Done int
-	open       map[uint64]time.Duration // in-flight requests: id → intended time
+	open       map[uint64]*pending // in-flight requests by id
 	nextID     uint64
 }
 
@@ -144,7 +144,7 @@ func NewClients(k *sim.Kernel, p *Proxy, spec ClientSpec, index int, end time.Du
 		}
 	}
 	c := &Clients{spec: spec, k: k, p: p, rnd: k.Rand("clients/" + spec.Name), stop: spec.Stop.Or(end),
-		record: true, log: log, open: map[uint64]time.Duration{}}
+		record: true, log: log, open: map[uint64]*pending{}}
 	prefix := netip.MustParsePrefix("10.1.0.0/16")
 	if spec.Addresses != "" {
 		prefix = netip.MustParsePrefix(spec.Addresses)
@@ -229,9 +229,11 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 	c.Sent++
 	id := c.nextID
 	c.nextID++
-	c.open[id] = intended
+	pend := &pending{intended: intended, user: u.addr}
+	c.open[id] = pend
 	req := Request{Listener: c.spec.Listener, Conn: u.addr, Host: c.spec.Host, Method: c.spec.Method,
-		URI: c.spec.Paths[c.rnd.IntN(len(c.spec.Paths))], Cookies: u.cookies, Intended: intended, User: u.addr}
+		URI: c.spec.Paths[c.rnd.IntN(len(c.spec.Paths))], Cookies: u.cookies, Intended: intended, User: u.addr,
+		Progress: &pend.progress}
 	if c.via.IsValid() {
 		req.Conn, req.XFF = c.via, u.addr.String()
 	}
@@ -266,6 +268,14 @@ func (c *Clients) event(u *user, intended time.Duration, r Response) history.Eve
 	return ev
 }
 
+// pending is a request sent and not yet answered: when it was meant to
+// leave, by whom, and how far the proxy has taken it.
+type pending struct {
+	intended time.Duration
+	user     netip.Addr
+	progress Progress
+}
+
 // Finish records every request still in flight at the end of the run, so
 // that sent = answered + failed + in flight holds in the history.
 func (c *Clients) Finish() {
@@ -276,10 +286,12 @@ func (c *Clients) Finish() {
 	}
 	slices.Sort(ids) // map order is random; the history must not be
 	for _, id := range ids {
-		intended := c.open[id]
+		pend := c.open[id]
 		if c.record && c.p.RecordRequests {
-			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Listener: c.spec.Listener,
-				Error: "in_flight", Start: history.Stamp(intended), Latency: history.Stamp(now - intended)})
+			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: pend.user.String(),
+				Listener: c.spec.Listener, Group: pend.progress.Group, Backend: pend.progress.Backend,
+				Tries: pend.progress.Tries, Error: "in_flight", Start: history.Stamp(pend.intended),
+				Latency: history.Stamp(now - pend.intended)})
 		}
 	}
 }

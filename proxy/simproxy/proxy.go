@@ -247,6 +247,21 @@ type Request struct {
 	Intended time.Duration
 	// User is the real user's address, for the history.
 	User netip.Addr
+	// Progress, when not nil, is kept up to date as the request goes: the
+	// group it was routed to, the server of its latest try and the number
+	// of tries. A client reads it for a request still in flight at the
+	// end of a run, so that the history says where that request was.
+	Progress *Progress
+}
+
+// Progress is how far a request in flight has gone (see Request.Progress).
+type Progress struct {
+	// Group is the group the request was routed to ("" before routing).
+	Group string
+	// Backend is the server of the latest try ("" before the first).
+	Backend string
+	// Tries counts the tries made so far.
+	Tries int
 }
 
 // Response is what the client gets.
@@ -282,6 +297,9 @@ func (p *Proxy) Handle(req Request, done func(Response)) {
 	if g == nil {
 		done(Response{Status: 404, Error: "no_route"})
 		return
+	}
+	if req.Progress != nil {
+		req.Progress.Group = g.cfg.Name
 	}
 	f := &flight{p: p, g: g, req: req, done: done, started: p.k.Now()}
 	br := balance.Request{Key: evalKey(g.cfg.HashKey, req), Client: req.Conn}
@@ -371,6 +389,9 @@ func (f *flight) next() {
 func (f *flight) try(peer *balance.Peer) {
 	p, g := f.p, f.g
 	b := p.backends[peer.Server().Name]
+	if pr := f.req.Progress; pr != nil {
+		pr.Backend, pr.Tries = peer.Server().Name, pr.Tries+1
+	}
 	sent := p.k.Now()
 	settled := false
 	var timer sim.Timer

@@ -1,0 +1,49 @@
+package simproxy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/sim"
+	"github.com/lblab/lblab/units"
+)
+
+// A request still in flight at the end of a run is written with the
+// client that sent it, the group it was routed to, the server of its latest
+// try and the tries made: a check on one group or one server sees it as
+// unknown, not as missing.
+func TestInFlightRequestsSayWhereTheyWere(t *testing.T) {
+	k := sim.NewKernel(1)
+	cfg := &proxy.Config{Listeners: []proxy.Listener{{Port: 80, Group: "web"}},
+		Groups: []proxy.Group{{Name: "web", Servers: []proxy.Server{{Address: "fast:80"}, {Address: "hung:80"}}}}}
+	if ps := proxy.Validate(cfg); len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	log := &history.Log{}
+	bs := []*Backend{NewBackend(k, BackendSpec{Address: "fast:80"}),
+		NewBackend(k, BackendSpec{Address: "hung:80", Service: Law{Law: "constant", Mean: units.Of(time.Hour)}})}
+	p, err := New(k, cfg, bs, Network{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.RecordRequests = true
+	c := NewClients(k, p, ClientSpec{Rate: 100, Arrival: "constant"}, 0, 2*time.Second, log)
+	c.Start()
+	k.Run(3 * time.Second)
+	c.Finish()
+	inFlight := 0
+	for _, e := range log.Events() {
+		if e.Kind != history.KindRequest || e.Error != "in_flight" {
+			continue
+		}
+		inFlight++
+		if e.Client == "" || e.Group != "web" || e.Backend != "hung:80" || e.Tries != 1 {
+			t.Fatalf("in-flight request without its place: client %q group %q backend %q tries %d", e.Client, e.Group, e.Backend, e.Tries)
+		}
+	}
+	if inFlight != 100 || c.Sent != 200 {
+		t.Fatalf("%d in flight of %d sent; want half of 200 (round robin, one server hung)", inFlight, c.Sent)
+	}
+}
