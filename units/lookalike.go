@@ -2,6 +2,7 @@ package units
 
 import (
 	"fmt"
+	"strings"
 )
 
 // lookalike is a non-ASCII character that an editor or an input method
@@ -51,4 +52,23 @@ func LookalikeHint(s string) string {
 		}
 	}
 	return ""
+}
+
+// LineHints returns a function giving LookalikeHint of one line of src
+// (1-based; "" for a line out of range), ignoring what follows the first
+// of the comment characters on that line ("#" for nginx, "#!" for
+// keepalived). A configuration parser appends it to every error and
+// warning of that line.
+func LineHints(src, comment string) func(line int) string {
+	lines := strings.Split(src, "\n")
+	return func(line int) string {
+		if line < 1 || line > len(lines) {
+			return ""
+		}
+		text := lines[line-1]
+		if i := strings.IndexAny(text, comment); i >= 0 {
+			text = text[:i]
+		}
+		return LookalikeHint(text)
+	}
 }

@@ -1,10 +1,6 @@
 package nginxconf
 
-import (
-	"bytes"
-
-	"github.com/lblab/lblab/units"
-)
+import "github.com/lblab/lblab/units"
 
 // hintLookalikes appends to every error and warning whose line holds a
 // character that only looks like ASCII (a Unicode hyphen, a full-width
@@ -12,17 +8,7 @@ import (
 // splits words on ASCII blanks only, so "weight=5　max_fails=3" is one
 // argument and "１0s" is not a time.
 func hintLookalikes(src []byte, errs Errors, warns []Warning) {
-	lines := bytes.Split(src, []byte("\n"))
-	hint := func(line int) string {
-		if line < 1 || line > len(lines) {
-			return ""
-		}
-		text := lines[line-1]
-		if i := bytes.IndexByte(text, '#'); i >= 0 {
-			text = text[:i]
-		}
-		return units.LookalikeHint(string(text))
-	}
+	hint := units.LineHints(string(src), "#")
 	for _, e := range errs {
 		if h := hint(e.Line); h != "" {
 			e.Msg += " (" + h + ")"

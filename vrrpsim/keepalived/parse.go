@@ -176,17 +176,7 @@ func sortErrors(errs Errors) Errors {
 // splits words on ASCII blanks only, so "priority　100" is one unknown
 // word and "‐60" is not a number.
 func hintLookalikes(src string, errs Errors, warns []Warning) {
-	lines := strings.Split(src, "\n")
-	hint := func(line int) string {
-		if line < 1 || line > len(lines) {
-			return ""
-		}
-		text := lines[line-1]
-		if i := strings.IndexAny(text, "#!"); i >= 0 {
-			text = text[:i]
-		}
-		return units.LookalikeHint(text)
-	}
+	hint := units.LineHints(src, "#!")
 	for _, e := range errs {
 		if h := hint(e.Line); h != "" {
 			e.Msg += " (" + h + ")"
