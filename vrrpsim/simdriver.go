@@ -338,13 +338,8 @@ func (h *SimHost) RecordDrops() {
 		if a.r == nil {
 			continue // never started (a run stopped before)
 		}
-		st := a.r.Stats()
-		for i := StatPacketLenErr; i < NumStats; i++ {
-			if st[i] == 0 || !i.IsDrop() {
-				continue
-			}
-			h.log.Add(history.Event{T: now, Kind: history.KindVRRPStats, Router: h.host.Name(),
-				Instance: a.cfg.Name, VRID: int(a.cfg.VRID), Counter: i.String(), Count: st[i]})
+		for _, ev := range a.r.Stats().Events(now, h.host.Name(), a.cfg.Name, int(a.cfg.VRID), true) {
+			h.log.Add(ev)
 		}
 	}
 }

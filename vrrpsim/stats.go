@@ -1,6 +1,10 @@
 package vrrpsim
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/lblab/lblab/history"
+)
 
 // Stat names one counter of an instance (Router.Stats). The counters that
 // keepalived keeps carry its names (String): keepalived's JSON dump
@@ -129,4 +133,21 @@ func (s Stats) Map(nonzero bool) map[string]uint64 {
 		}
 	}
 	return m
+}
+
+// Events returns one history.KindVRRPStats event at t for each nonzero
+// counter of router's instance (name, vrid), in counter order; with
+// dropsOnly, only for the drop causes (Stat.IsDrop). The simulator writes
+// the drops only, so that a run that discarded nothing keeps its history;
+// the real agent writes every counter.
+func (s Stats) Events(t history.Stamp, router, instance string, vrid int, dropsOnly bool) []history.Event {
+	var evs []history.Event
+	for i, n := range s {
+		if n == 0 || dropsOnly && !Stat(i).IsDrop() {
+			continue
+		}
+		evs = append(evs, history.Event{T: t, Kind: history.KindVRRPStats, Router: router,
+			Instance: instance, VRID: vrid, Counter: Stat(i).String(), Count: n})
+	}
+	return evs
 }

@@ -8,9 +8,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/lblab/lblab/history"
-	"github.com/lblab/lblab/vrrpsim"
 )
 
 // Status is what GET /status answers (Options.Admin), as JSON.
@@ -103,13 +100,7 @@ func (a *agent) serveAdmin(addr string) (stop func(), err error) {
 
 // recordStats writes a vrrp_stats event per nonzero counter.
 func (in *instance) recordStats(now time.Duration) {
-	s := in.r.Stats()
-	for i, n := range s {
-		if n == 0 {
-			continue
-		}
-		in.a.record(history.Event{T: in.a.stamp(now), Kind: history.KindVRRPStats,
-			Router: in.a.cfg.Name, Instance: in.cfg.Name, VRID: int(in.cfg.VRID),
-			Counter: vrrpsim.Stat(i).String(), Count: n})
+	for _, ev := range in.r.Stats().Events(in.a.stamp(now), in.a.cfg.Name, in.cfg.Name, int(in.cfg.VRID), false) {
+		in.a.record(ev)
 	}
 }
