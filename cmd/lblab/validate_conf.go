@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -184,11 +185,13 @@ func sortedKeepalivedErrors(errs keepalived.Errors) keepalived.Errors {
 	return errs
 }
 
-// validateNginx checks an nginx configuration as lblab imports it: nginx's
-// grammar and the upstream, server and proxy_* directives, with lines,
-// then the load balancer it describes.
+// validateNginx checks an nginx configuration as nginx -t does and as
+// lblab imports it: nginx's grammar, every directive against nginx's own
+// (name, block, argument count), the files it includes (relative to its
+// folder, as nginx -c reads them), the upstream, server and proxy_*
+// directives, with lines, then the load balancer it describes.
 func validateNginx(path string, src []byte, stdout, stderr io.Writer) error {
-	cfg, warns, err := nginxconf.Import(path, src)
+	cfg, warns, err := nginxconf.ImportWith(path, src, nginxconf.Options{Dir: filepath.Dir(path)})
 	for _, w := range warns {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
