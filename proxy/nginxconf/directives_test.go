@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lblab/lblab/units"
 )
 
 // directiveCase is a configuration (case.conf, with the files it
@@ -195,11 +197,11 @@ func TestIncludeBounds(t *testing.T) {
 		t.Errorf("include in text without a folder: %v", err)
 	}
 	many := map[string]string{}
-	for i := range maxIncludeFiles + 5 {
+	for i := range units.MaxIncludeFiles + 5 {
 		many[fmt.Sprintf("d/%03d.conf", i)] = "sendfile on;\n"
 	}
 	es = lblabRefuses(t, writeCase(t, t.TempDir(), directiveCase{src: strings.Replace(goodHTTP, "sendfile on;", "include d/*.conf;", 1), files: many}))
-	if len(es) != 1 || !strings.Contains(es[0].Msg, fmt.Sprintf("more than %d files", maxIncludeFiles)) {
+	if len(es) != 1 || !strings.Contains(es[0].Msg, fmt.Sprintf("more than %d files", units.MaxIncludeFiles)) {
 		t.Errorf("too many files: %v", es)
 	}
 }

@@ -113,13 +113,13 @@ func ImportFile(path string) (*proxy.Config, []Warning, error) {
 }
 
 // placeAll sorts the errors by line, gives each error and warning its
-// file and line (a line in an included file is encoded, see lineBits) and
+// file and line (a line in an included file is a units.Place) and
 // the hint of a lookalike character on that line.
 func (im *importer) placeAll() {
 	sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
 	hints := make([]func(int) string, len(im.inc.files))
 	hint := func(line int) (string, int, string) {
-		idx := line >> lineBits
+		idx, _ := units.Unplace(line)
 		if idx < 0 || idx >= len(hints) {
 			idx = 0
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/lblab/lblab/units"
 )
 
 // Options says how ImportWith reads a configuration's include directives.
@@ -17,25 +19,6 @@ type Options struct {
 	// include is an error.
 	Dir string
 }
-
-// Bounds of what include may read, so that a hostile configuration gets
-// a short answer in bounded time and memory.
-const (
-	// maxIncludeDepth bounds how deep includes nest.
-	maxIncludeDepth = 16
-	// maxIncludeFiles bounds how many files one configuration reads.
-	maxIncludeFiles = 256
-	// maxIncludeBytes bounds the size of all the files read, together.
-	maxIncludeBytes = 16 << 20
-)
-
-// Positions of directives in included files: a node's line is
-// file<<lineBits | line, file 0 being the main text, so that errors and
-// warnings name the file they are in.
-const (
-	lineBits = 32
-	lineMask = 1<<lineBits - 1
-)
 
 // The messages of an include nginx refuses, or that lblab cannot follow.
 const (
@@ -116,8 +99,8 @@ func (in *includer) include(n *node, chain []string) []*node {
 	}
 	var out []*node
 	for _, p := range paths {
-		if len(chain) >= maxIncludeDepth {
-			im.errorf(n.line, msgIncludeTooDeep, p, maxIncludeDepth)
+		if len(chain) >= units.MaxIncludeDepth {
+			im.errorf(n.line, msgIncludeTooDeep, p, units.MaxIncludeDepth)
 			return out
 		}
 		for _, c := range chain {
@@ -126,14 +109,14 @@ func (in *includer) include(n *node, chain []string) []*node {
 				return out
 			}
 		}
-		if len(in.files) >= maxIncludeFiles {
-			im.errorf(n.line, msgIncludeTooMany, p, maxIncludeFiles)
+		if len(in.files) >= units.MaxIncludeFiles {
+			im.errorf(n.line, msgIncludeTooMany, p, units.MaxIncludeFiles)
 			return out
 		}
-		src, err := readBounded(p, maxIncludeBytes-in.bytes)
+		src, err := readBounded(p, units.MaxIncludeBytes-in.bytes)
 		if err != nil {
 			if err == errTooLarge {
-				im.errorf(n.line, msgIncludeTooLarge, p, maxIncludeBytes)
+				im.errorf(n.line, msgIncludeTooLarge, p, units.MaxIncludeBytes)
 			} else {
 				im.errorf(n.line, msgIncludeOpen, p, unwrapPathError(err))
 			}
@@ -144,7 +127,7 @@ func (in *includer) include(n *node, chain []string) []*node {
 		in.files = append(in.files, source{p, src})
 		nodes, serr := parse(src)
 		if serr != nil {
-			im.errorf(idx<<lineBits|serr.line, "%s", serr.msg)
+			im.errorf(units.Place(idx, serr.line), "%s", serr.msg)
 			continue
 		}
 		shift(nodes, idx)
@@ -156,7 +139,7 @@ func (in *includer) include(n *node, chain []string) []*node {
 // shift moves the lines of nodes into file idx's range.
 func shift(nodes []*node, idx int) {
 	for _, n := range nodes {
-		n.line |= idx << lineBits
+		n.line = units.Place(idx, n.line)
 		shift(n.block, idx)
 	}
 }
@@ -198,9 +181,9 @@ func unwrapPathError(err error) error {
 
 // placeOf returns the file and line a node's line stands for.
 func (in *includer) placeOf(line int) (string, int) {
-	idx := line >> lineBits
+	idx, l := units.Unplace(line)
 	if in == nil || idx <= 0 || idx >= len(in.files) {
 		return "", line
 	}
-	return in.files[idx].name, line & lineMask
+	return in.files[idx].name, l
 }
