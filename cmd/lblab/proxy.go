@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -211,7 +212,7 @@ func validated(where string, cfg *proxy.Config) (*proxy.Config, error) {
 
 // importNginx imports an nginx configuration, logging its warnings.
 func importNginx(name string, src []byte, log *slog.Logger) (*proxy.Config, error) {
-	cfg, warns, err := nginxconf.Import(name, src)
+	cfg, warns, err := nginxconf.ImportWith(name, src, nginxconf.Options{Dir: filepath.Dir(name)})
 	for _, w := range warns {
 		log.Warn("nginx configuration", "warning", w.String())
 	}

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -123,25 +125,37 @@ func validateConfFile(c *cobra.Command, path string, sets []string) (handled boo
 }
 
 // validateKeepalived checks a keepalived.conf as `keepalived -t` does on
-// this host: its syntax and values, each instance as the agent would run
-// it, that the interfaces exist, and that every vrrp_script's program is
-// there (keepalived -t fails on one it cannot find; one that is not
-// executable, or a notify script it cannot run, is a warning).
+// this host: its syntax, keywords and values (with the files it
+// includes, relative to its folder), each instance as the agent would
+// run it, that the interfaces exist, and that every vrrp_script's program
+// is there. keepalived -t fails (exit 5) on what keepalived reports as a
+// configuration error though it runs with it: an unknown keyword, an
+// auth_pass it truncates, a script it disables; so does validate, saying
+// what keepalived does with it. A notify script it cannot run, or a
+// missing include, is a warning (keepalived -t passes).
 func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error {
-	kc, warns, err := keepalived.Parse(path, src)
+	kc, warns, err := keepalived.ParseWith(path, src, keepalived.Options{Dir: filepath.Dir(path)})
+	var errs keepalived.Errors
 	for _, w := range warns {
+		if w.TestFails {
+			errs = append(errs, &keepalived.Error{File: w.File, Line: w.Line, Msg: w.Msg})
+			continue
+		}
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	if err != nil {
+		var kes keepalived.Errors
+		if errors.As(err, &kes) {
+			return sortedKeepalivedErrors(append(errs, kes...))
+		}
 		return err
 	}
-	var errs keepalived.Errors
 	for _, in := range kc.Instances {
 		// The interface's address is read at start; any IPv4 address
 		// stands in for it here.
 		vc := kc.VRRPConfig(in, netip.MustParseAddr("192.0.2.1"))
 		if _, err := vrrpsim.New(vc); err != nil {
-			errs = append(errs, &keepalived.Error{File: path, Line: in.Line, Msg: err.Error()})
+			errs = append(errs, kc.ErrorAt(path, in.Line, err.Error()))
 		}
 	}
 	scripts := make([]*keepalived.Script, 0, len(kc.Scripts))
@@ -154,16 +168,15 @@ func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error
 		switch {
 		case why == "":
 		case notFound:
-			errs = append(errs, &keepalived.Error{File: path, Line: s.CommandLine,
-				Msg: fmt.Sprintf("vrrp_script %s: %s on this host (keepalived disables the script; keepalived -t fails)", s.Name, why)})
+			errs = append(errs, kc.ErrorAt(path, s.CommandLine, fmt.Sprintf(msgScriptNotFound, s.Name, why)))
 		default:
-			fmt.Fprintf(stderr, "warning: %s:%d: vrrp_script %s: %s (keepalived disables the script)\n", path, s.CommandLine, s.Name, why)
+			fmt.Fprintln(stderr, "warning:", kc.WarningAt(path, s.CommandLine, fmt.Sprintf(msgScriptNotRun, s.Name, why)))
 		}
 	}
 	for _, in := range kc.Instances {
 		for _, key := range slices.Sorted(maps.Keys(in.Notify)) {
 			if why, _ := vrrplinux.ScriptDisabled(in.Notify[key]); why != "" {
-				fmt.Fprintf(stderr, "warning: %s:%d: vrrp_instance %s %s: %s (keepalived does not run it)\n", path, in.NotifyLines[key], in.Name, key, why)
+				fmt.Fprintln(stderr, "warning:", kc.WarningAt(path, in.NotifyLines[key], fmt.Sprintf(msgNotifyNotRun, in.Name, key, why)))
 			}
 		}
 	}
@@ -179,16 +192,33 @@ func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error
 	return nil
 }
 
+// What validate says of the scripts of a keepalived.conf.
+const (
+	// msgScriptNotFound: the name, and why it cannot run.
+	msgScriptNotFound = "vrrp_script %s: %s on this host: keepalived disables the script and the instances tracking it keep their priority (no weight, no FAULT), as lblab's agent and labs do; keepalived -t fails on it"
+	// msgScriptNotRun: the name, and why it cannot run.
+	msgScriptNotRun = "vrrp_script %s: %s (keepalived disables the script)"
+	// msgNotifyNotRun: the instance, the keyword, and why it cannot run.
+	msgNotifyNotRun = "vrrp_instance %s %s: %s (keepalived does not run it)"
+)
+
 func sortedKeepalivedErrors(errs keepalived.Errors) keepalived.Errors {
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].File != errs[j].File {
+			return errs[i].File < errs[j].File
+		}
+		return errs[i].Line < errs[j].Line
+	})
 	return errs
 }
 
-// validateNginx checks an nginx configuration as lblab imports it: nginx's
-// grammar and the upstream, server and proxy_* directives, with lines,
-// then the load balancer it describes.
+// validateNginx checks an nginx configuration as nginx -t does and as
+// lblab imports it: nginx's grammar, every directive against nginx's own
+// (name, block, argument count), the files it includes (relative to its
+// folder, as nginx -c reads them), the upstream, server and proxy_*
+// directives, with lines, then the load balancer it describes.
 func validateNginx(path string, src []byte, stdout, stderr io.Writer) error {
-	cfg, warns, err := nginxconf.Import(path, src)
+	cfg, warns, err := nginxconf.ImportWith(path, src, nginxconf.Options{Dir: filepath.Dir(path)})
 	for _, w := range warns {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

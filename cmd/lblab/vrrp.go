@@ -72,7 +72,9 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 	}
 	cfg, dwarns, err := vrrplinux.FromKeepalived(kc, f.instance)
 	for _, w := range dwarns {
-		w.File = f.config
+		if w.File == "" {
+			w.File = f.config
+		}
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	if err != nil {

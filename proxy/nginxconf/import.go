@@ -13,10 +13,12 @@ package nginxconf
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/units"
 )
 
 // Import reads an nginx configuration (the text of nginx.conf, or a file
@@ -25,9 +27,21 @@ import (
 // Errors (each with File, Line, Msg; Error() = "FILE:LINE: MSG"), sorted by
 // line. Warnings are sorted by line too, and are returned with the errors.
 //
-// Included files are not read (include is reported as ignored). Top-level
-// upstream and server blocks are read as if they were inside http.
+// Every directive is checked against the directives of nginx 1.22
+// (Debian's build): a name no module defines, a directive in a block
+// where nginx does not take it, or with a number of arguments nginx
+// refuses, is an Error with nginx's message. An include directive is an
+// Error: the text has no directory to read files from (ImportWith reads
+// them). Top-level upstream and server blocks (and no http block) are
+// read as if they were inside http, a snippet meant to be included there.
 func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
+	return ImportWith(name, src, Options{})
+}
+
+// ImportWith is Import, reading include directives as opt says: files
+// relative to opt.Dir, glob patterns allowed; an error in an included file
+// names that file and its line.
+func ImportWith(name string, src []byte, opt Options) (*proxy.Config, []Warning, error) {
 	im := &importer{
 		file:      name,
 		byKey:     map[string]*groupInfo{},
@@ -40,6 +54,9 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 		hintLookalikes(src, errs, nil)
 		return nil, nil, errs
 	}
+	im.inc = &includer{im: im, dir: opt.Dir, files: []source{{name, src}}}
+	nodes = im.inc.expand(nodes, []string{name})
+	nodes = im.checkDirectives(nodes, snippetCtx(nodes))
 	im.collectUpstreams(nodes, ctxTop)
 	im.walkHTTP(nodes, httpDefaults(), true)
 	if len(im.groups) == 0 && im.proxyPasses == 0 {
@@ -69,15 +86,14 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 		im.warns, im.warnsSeen = im.warns[:readWarns], readWarnsSeen
 	}
 	sort.SliceStable(im.warns, func(i, j int) bool { return im.warns[i].Line < im.warns[j].Line })
-	hintLookalikes(src, im.errs, im.warns)
+	im.placeAll()
 	if n := im.warnsSeen - maxWarnings; n > 0 {
-		im.warns = append(im.warns[:maxWarnings], Warning{File: name, Line: im.warns[maxWarnings].Line,
+		im.warns = append(im.warns[:maxWarnings], Warning{File: im.warns[maxWarnings].File, Line: im.warns[maxWarnings].Line,
 			Msg: fmt.Sprintf("… and %d more warnings from this line on (the first %d are shown)", n, maxWarnings)})
 	}
 	if im.errsSeen > 0 {
-		sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
 		if n := im.errsSeen - maxErrors; n > 0 {
-			im.errs = append(im.errs[:maxErrors], &Error{File: name, Line: im.errs[maxErrors].Line,
+			im.errs = append(im.errs[:maxErrors], &Error{File: im.errs[maxErrors].File, Line: im.errs[maxErrors].Line,
 				Msg: fmt.Sprintf("… and %d more errors from this line on (the first %d are shown)", n, maxErrors)})
 		}
 		return nil, im.warns, im.errs
@@ -85,13 +101,52 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	return cfg, im.warns, nil
 }
 
-// ImportFile reads path and calls Import with path as the name.
+// ImportFile reads path and calls ImportWith with path as the name and
+// its directory as the one included files are read from (as nginx -c
+// PATH does).
 func ImportFile(path string) (*proxy.Config, []Warning, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: err.Error()}}
 	}
-	return Import(path, src)
+	return ImportWith(path, src, Options{Dir: filepath.Dir(path)})
+}
+
+// placeAll sorts the errors by line, gives each error and warning its
+// file and line (a line in an included file is a units.Place) and
+// the hint of a lookalike character on that line.
+func (im *importer) placeAll() {
+	sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
+	hints := make([]func(int) string, len(im.inc.files))
+	hint := func(line int) (string, int, string) {
+		idx, _ := units.Unplace(line)
+		if idx < 0 || idx >= len(hints) {
+			idx = 0
+		}
+		if hints[idx] == nil {
+			hints[idx] = units.LineHints(string(im.inc.files[idx].src), "#")
+		}
+		file, l := im.inc.placeOf(line)
+		if file == "" {
+			file = im.file
+		}
+		return file, l, hints[idx](l)
+	}
+	for _, e := range im.errs {
+		var h string
+		e.File, e.Line, h = hint(e.Line)
+		if h != "" {
+			e.Msg += " (" + h + ")"
+		}
+	}
+	for i := range im.warns {
+		w := &im.warns[i]
+		var h string
+		w.File, w.Line, h = hint(w.Line)
+		if h != "" {
+			w.Msg += " (" + h + ")"
+		}
+	}
 }
 
 // Contexts of upstream blocks. Top-level upstream blocks (a snippet meant
@@ -125,6 +180,8 @@ type importer struct {
 	byKey     map[string]*groupInfo // every group by lower-case name
 	httpUps   map[string]*groupInfo // http upstream blocks by lower-case name
 	streamUps map[string]*groupInfo // stream upstream blocks by lower-case name
+
+	inc *includer // the files read, for the place of an error
 
 	proxyPasses   int // proxy_pass directives seen, valid or not
 	httpServers   []*httpServer
@@ -247,8 +304,6 @@ func (im *importer) other(n *node) {
 		im.errorf(n.line, "%s is not supported: lblab imports proxy_pass only", n.name)
 	case unsupportedBalancing[n.name]:
 		im.errorf(n.line, "%s is not supported: it changes which server gets a request", n.name)
-	case n.name == "include":
-		im.warnf(n.line, "ignored: include (included files are not read)")
 	case n.name == "location" || n.name == "upstream" || n.name == "http" ||
 		n.name == "stream" || n.name == "listen" || n.name == "server_name":
 		im.errorf(n.line, "%q directive is not allowed here", n.name)

@@ -267,7 +267,7 @@ func TestHugeInputGivesShortAnswers(t *testing.T) {
 	})
 	t.Run("a 4000-byte word in a warning and in errors", func(t *testing.T) {
 		long := strings.Repeat("B", 4000)
-		src := ok + long + ";\nserver { listen " + long + "; }\nupstream " + long + " { }\n"
+		src := ok + "server { listen 8081; location " + long + " { } }\nserver { listen " + long + "; }\nupstream " + long + " { }\n"
 		took, warns, err := run([]byte(src))
 		short(t, "4000-byte words", took, warns, err)
 		if err == nil || !strings.Contains(err.Error(), "…(4000 bytes)") {

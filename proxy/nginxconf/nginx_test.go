@@ -84,7 +84,13 @@ var httpOpen = regexp.MustCompile(`(?m)^(\s*http\s*\{)`)
 // what nginx said.
 func (n nginxTool) check(t *testing.T, src []byte) (bool, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return n.checkIn(t, t.TempDir(), src)
+}
+
+// checkIn is check with the configuration's folder given: files it
+// includes are written there first.
+func (n nginxTool) checkIn(t *testing.T, dir string, src []byte) (bool, string) {
+	t.Helper()
 	top := map[string]bool{}
 	if nodes, err := parse(src); err == nil {
 		for _, d := range nodes {

@@ -5,10 +5,13 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lblab/lblab/units"
 	"github.com/lblab/lblab/vrrpsim"
 )
 
@@ -31,6 +34,21 @@ type Config struct {
 	Scripts map[string]*Script
 	// Instances are the vrrp_instance blocks in file order.
 	Instances []*Instance
+
+	// files are the files read: the main one, then those it includes.
+	// The Line fields of this package's types are places: see Place.
+	files []string
+}
+
+// Place returns the file and line that the Line field of a Script,
+// Instance, TrackScript or TrackInterface stands for: the line of the
+// main file (and file "") or of a file it includes.
+func (c *Config) Place(line int) (file string, fileLine int) {
+	idx, l := units.Unplace(line)
+	if idx <= 0 || idx >= len(c.files) {
+		return "", line
+	}
+	return c.files[idx], l
 }
 
 // Script is a vrrp_script block.
@@ -119,20 +137,37 @@ type Instance struct {
 	NotifyLines map[string]int
 }
 
-// ParseFile reads path and calls Parse.
+// ParseFile reads path and calls ParseWith, with the folder of path as
+// the one its relative includes are read from.
 func ParseFile(path string) (*Config, []Warning, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: err.Error()}}
 	}
-	return Parse(path, b)
+	return ParseWith(path, b, Options{Dir: filepath.Dir(path)})
 }
 
-// Parse reads a keepalived.conf. name is used in errors and warnings.
+// Parse reads a keepalived.conf. name is used in errors and warnings. An
+// include line is an error: the text has no folder to read files from
+// (ParseWith reads them). A keyword keepalived 2.2.7 does not know, in
+// the block it stands in, is an error ("Unknown keyword", as keepalived
+// -t reports it); one it knows that lblab does not model is a warning.
 func Parse(name string, src []byte) (*Config, []Warning, error) {
-	nodes, errs := parseTree(name, string(src))
-	p := &parser{name: name, errs: errs,
+	return ParseWith(name, src, Options{})
+}
+
+// ParseWith is Parse, reading include lines as opt says; an error or
+// warning in an included file names that file and its line.
+func ParseWith(name string, src []byte, opt Options) (*Config, []Warning, error) {
+	inc := &includer{name: name, dir: opt.Dir, files: []source{{name, string(src)}}}
+	lines := inc.lines(0, string(src), opt.Dir, []string{name})
+	nodes, errs := parseTree(name, lines)
+	p := &parser{name: name, errs: append(inc.errs, errs...), warns: inc.warns,
 		c: &Config{Version: 2, GARPMasterDelay: 5 * time.Second, GARPMasterRepeat: 5, Scripts: map[string]*Script{}}}
+	for _, f := range inc.files {
+		p.c.files = append(p.c.files, f.name)
+	}
+	nodes = p.checkKeywords(nodes, "")
 	for _, n := range nodes {
 		switch n.words[0] {
 		case "global_defs":
@@ -161,12 +196,48 @@ func Parse(name string, src []byte) (*Config, []Warning, error) {
 	if len(p.c.Instances) == 0 && len(p.errs) == 0 {
 		p.errs = append(p.errs, &Error{name, 0, "no vrrp_instance found"})
 	}
-	hintLookalikes(string(src), p.errs, p.warns)
+	p.errs = sortErrors(p.errs)
+	sort.SliceStable(p.warns, func(i, j int) bool { return p.warns[i].Line < p.warns[j].Line })
+	inc.place(p.errs, p.warns)
 	if len(p.errs) > 0 {
-		return nil, p.warns, sortErrors(p.errs)
+		return nil, p.warns, p.errs
 	}
 	return p.c, p.warns, nil
 }
+
+// checkKeywords reports each keyword of nodes (standing in the block of
+// path, "" at the top) that keepalived 2.2.7 does not know there, as
+// keepalived -t does, and returns nodes without them. The blocks of
+// known keywords that hold keywords are checked too; those that hold
+// values (virtual_ipaddress, track_script, ...) are not.
+func (p *parser) checkKeywords(nodes []*node, path string) []*node {
+	kept := nodes[:0:0]
+	for _, n := range nodes {
+		kw := n.words[0]
+		if strings.ContainsAny(kw[:1], "$@~") {
+			// A parameter definition, a config-id line or a sequence:
+			// keepalived reads them before keywords; lblab does not.
+			p.warn(n, msgNotModelled, kw)
+			continue
+		}
+		if !knownKeywords[path+kw] {
+			p.bad(n.line, msgUnknownKeyword, kw)
+			continue
+		}
+		if n.block && keywordBlocks[path+kw] {
+			n.children = p.checkKeywords(n.children, path+kw+"/")
+		}
+		kept = append(kept, n)
+	}
+	return kept
+}
+
+// The messages of keywords keepalived does not know, or lblab does not
+// model, each with the keyword as its one argument.
+const (
+	msgUnknownKeyword = "Unknown keyword '%s' (keepalived 2.2.7 does not know it here: keepalived -t fails, and keepalived ignores the line)"
+	msgNotModelled    = "not modelled: %s (keepalived reads it; lblab does not)"
+)
 
 type parser struct {
 	name  string
@@ -180,7 +251,7 @@ func (p *parser) bad(line int, format string, args ...any) {
 }
 
 func (p *parser) warn(n *node, format string, args ...any) {
-	p.warns = append(p.warns, Warning{p.name, n.line, fmt.Sprintf(format, args...)})
+	p.warns = append(p.warns, Warning{File: p.name, Line: n.line, Msg: fmt.Sprintf(format, args...)})
 }
 
 // arg returns the single argument of n, or reports an error.
@@ -440,6 +511,14 @@ func (p *parser) instance(n *node) {
 	}
 }
 
+// maxAuthPass is the size of the VRRPv2 authentication data (RFC 3768
+// 5.3.10): keepalived keeps the first 8 bytes of a longer auth_pass.
+const maxAuthPass = 8
+
+// msgTruncatingAuthPass is keepalived's message for a longer auth_pass,
+// with what it means: the limit and the password actually used.
+const msgTruncatingAuthPass = "Truncating auth_pass to %d characters: keepalived uses %q (and keepalived -t fails on it); write the 8 characters, so both routers agree"
+
 func (p *parser) auth(in *Instance, n *node) {
 	for _, c := range n.children {
 		switch c.words[0] {
@@ -454,6 +533,13 @@ func (p *parser) auth(in *Instance, n *node) {
 			}
 		case "auth_pass":
 			if s, ok := p.arg(c); ok {
+				if len(s) > maxAuthPass {
+					// vrrp_auth_pass_handler: CONFIG_GENERAL_ERROR, and
+					// the first 8 bytes are used.
+					p.warns = append(p.warns, Warning{File: p.name, Line: c.line, TestFails: true,
+						Msg: fmt.Sprintf(msgTruncatingAuthPass, maxAuthPass, s[:maxAuthPass])})
+					s = s[:maxAuthPass]
+				}
 				in.AuthPass = s
 			}
 		default:
@@ -522,4 +608,20 @@ func (c *Config) VRRPConfig(in *Instance, primary netip.Addr) vrrpsim.Config {
 		vc.TrackInterfaces = append(vc.TrackInterfaces, vrrpsim.TrackInterface{Name: t.Name, Weight: t.Weight})
 	}
 	return vc
+}
+
+// ErrorAt returns an Error at the place line stands for (see Place):
+// in file, or in the included file that holds it.
+func (c *Config) ErrorAt(file string, line int, msg string) *Error {
+	if f, l := c.Place(line); f != "" {
+		file, line = f, l
+	}
+	return &Error{File: file, Line: line, Msg: msg}
+}
+
+// WarningAt returns a Warning at the place line stands for (see Place):
+// in file, or in the included file that holds it.
+func (c *Config) WarningAt(file string, line int, msg string) Warning {
+	e := c.ErrorAt(file, line, msg)
+	return Warning{File: e.File, Line: e.Line, Msg: e.Msg}
 }

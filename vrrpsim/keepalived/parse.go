@@ -45,11 +45,16 @@ func (es Errors) Error() string {
 // BadInput marks Errors as the user's input.
 func (Errors) BadInput() {}
 
-// Warning is a keyword lblab does not use, with its line.
+// Warning is a keyword lblab does not use, or a value keepalived changes
+// as it reads it, with its line.
 type Warning struct {
 	File string
 	Line int
 	Msg  string
+	// TestFails: keepalived -t reports it and exits 5 (a configuration
+	// error), though keepalived runs with it; lblab validate refuses it,
+	// the agent and labs run as keepalived does.
+	TestFails bool
 }
 
 // String formats it as FILE:LINE: MSG.
@@ -66,14 +71,15 @@ type node struct {
 // parseTree splits keepalived.conf into statements. keepalived is line
 // based: a statement ends at the end of its line; `{` opens a block (on
 // the same line as its keyword, or alone on the next), `}` closes one;
-// `#` and `!` start comments; double quotes group words.
-func parseTree(name, src string) ([]*node, Errors) {
+// `#` and `!` start comments; double quotes group words. The lines are
+// those of the file and of the files it includes, each with its place.
+func parseTree(name string, lines []srcLine) ([]*node, Errors) {
 	root := &node{block: true}
 	stack := []*node{root}
 	var errs Errors
-	for i, raw := range strings.Split(src, "\n") {
-		line := i + 1
-		words, err := splitWords(raw)
+	for _, sl := range lines {
+		line := sl.line
+		words, err := splitWords(sl.text)
 		if err != nil {
 			errs = append(errs, &Error{name, line, err.Error()})
 			continue

@@ -56,12 +56,15 @@ vrrp_instance VI_1 {
 	for _, want := range []string{
 		`k.conf:3: weight: want a whole number -253..253, got "‐60" ("‐" looks like a Unicode hyphen (U+2010); use '-')`,
 		`k.conf:7: virtual_router_id: want a whole number 1..255, got "５1" ("５" looks like a full-width digit (U+FF15); use '5')`,
+		// keepalived splits on ASCII blanks: "priority　100" is one word,
+		// a keyword it does not know.
+		`k.conf:8: Unknown keyword 'priority　100' (keepalived 2.2.7 does not know it here: keepalived -t fails, and keepalived ignores the line) ("\u3000" looks like a full-width space (U+3000); use an ASCII space)`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("errors:\n%s\nwant a line:\n%s", got, want)
 		}
 	}
-	if len(warns) != 1 || warns[0].Line != 8 || !strings.Contains(warns[0].Msg, `looks like a full-width space (U+3000); use an ASCII space`) {
+	if len(warns) != 0 {
 		t.Errorf("warnings: %v", warns)
 	}
 }

@@ -73,6 +73,9 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 		}
 		vc := c.VRRPConfig(in, netip.Addr{})
 		notify, nwarns := disableMissingNotifies(in)
+		for i, w := range nwarns {
+			nwarns[i] = c.WarningAt("", w.Line, w.Msg)
+		}
 		warns = append(warns, nwarns...)
 		out.Instances = append(out.Instances, Instance{
 			Interface: in.Interface,

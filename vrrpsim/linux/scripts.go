@@ -245,9 +245,9 @@ func disableMissingScripts(c *keepalived.Config, insts []Instance, scripts []Scr
 		if line == 0 {
 			line = c.Scripts[s.Name].Line
 		}
-		warns = append(warns, keepalived.Warning{Line: line, Msg: fmt.Sprintf(
+		warns = append(warns, c.WarningAt("", line, fmt.Sprintf(
 			"vrrp_script %s: %s: the script is disabled, as keepalived does, and %s keeps its priority (no weight, no FAULT)",
-			s.Name, why, strings.Join(users, ", "))})
+			s.Name, why, strings.Join(users, ", "))))
 	}
 	for i := range insts {
 		insts[i].VRRP.Tracks = slices.DeleteFunc(slices.Clone(insts[i].VRRP.Tracks), func(t vrrpsim.Track) bool { return disabled[t.Name] })
