@@ -141,8 +141,12 @@ func validateListeners(c *Config, groups map[string]*Group, bad func(path, forma
 				sock.transport, l.Port, sock.addr, other)
 		}
 		sockets[sock] = l.Name
-		if groups[l.Group] == nil {
+		if g := groups[l.Group]; g == nil {
 			bad(p+".group", "no group %q", l.Group)
+		} else if k, err := ParseHashKey(g.HashKey); err == nil && k.Kind != KeyNone && k.Kind != KeyRemoteAddr &&
+			(l.Protocol == ProtoTCP || l.Protocol == ProtoUDP) && (g.Algorithm == "hash" || g.Algorithm == "hash_consistent") {
+			// nginx's stream module has no request variables
+			bad(p+".group", "group %q hashes %s, which a %s session does not have: use $remote_addr", l.Group, g.HashKey, l.Protocol)
 		}
 		for j, r := range l.Rules {
 			rp := fmt.Sprintf("%s.rules[%d]", p, j)
