@@ -157,7 +157,6 @@ type Flight struct {
 	sent   time.Duration
 	resent bool
 	spent  bool
-	answer attempt.Decision
 	rt     time.Duration
 }
 
@@ -292,7 +291,7 @@ func (f *Flight) Result(now time.Duration, r Result) Step {
 		f.release()
 		return Step{Kind: End, Peer: peer, Index: idx, Status: d.Status, Class: d.Class}
 	}
-	f.answer, f.rt = d, rt
+	f.rt = rt // f.last is the answer's decision
 	return Step{Kind: Answer, Peer: peer, Index: idx, Status: d.Status}
 }
 
@@ -305,7 +304,7 @@ func (f *Flight) Result(now time.Duration, r Result) Step {
 // the server refused); a cut body is not one, as nginx frees the peer with
 // state 0.
 func (f *Flight) Finish(now time.Duration, class string, failed bool) {
-	peer, d := f.peer, f.answer
+	peer, d := f.peer, f.last
 	if failed {
 		d = attempt.Decision{Failed: true, Status: 502, Class: class}
 	}
