@@ -141,8 +141,12 @@ func validateListeners(c *Config, groups map[string]*Group, bad func(path, forma
 				sock.transport, l.Port, sock.addr, other)
 		}
 		sockets[sock] = l.Name
-		if groups[l.Group] == nil {
+		if g := groups[l.Group]; g == nil {
 			bad(p+".group", "no group %q", l.Group)
+		} else if k, err := ParseHashKey(g.HashKey); err == nil && k.Kind != KeyNone && k.Kind != KeyRemoteAddr &&
+			(l.Protocol == ProtoTCP || l.Protocol == ProtoUDP) && (g.Algorithm == "hash" || g.Algorithm == "hash_consistent") {
+			// nginx's stream module has no request variables
+			bad(p+".group", "group %q hashes %s, which a %s session does not have: use $remote_addr", l.Group, g.HashKey, l.Protocol)
 		}
 		for j, r := range l.Rules {
 			rp := fmt.Sprintf("%s.rules[%d]", p, j)
@@ -185,8 +189,8 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 	case "":
 		g.Algorithm = "round_robin"
 	case "hash", "hash_consistent":
-		if !validKey(g.HashKey) {
-			bad(p+".hash_key", "want $request_uri, $remote_addr, $http_NAME, $cookie_NAME or $arg_NAME, got %q", g.HashKey)
+		if k, err := ParseHashKey(g.HashKey); err != nil || k.Kind == KeyNone {
+			bad(p+".hash_key", "want %s, got %q", HashKeys, g.HashKey)
 		}
 	}
 	known := false
@@ -287,15 +291,4 @@ func duration(path string, d units.Duration, bad func(path, format string, args 
 	case d.D < 0:
 		bad(path, "must not be negative")
 	}
-}
-
-// validKey reports whether a hash key is a variable lblab can evaluate.
-func validKey(k string) bool {
-	switch {
-	case k == "$request_uri", k == "$remote_addr", k == "$uri":
-		return true
-	case strings.HasPrefix(k, "$http_"), strings.HasPrefix(k, "$cookie_"), strings.HasPrefix(k, "$arg_"):
-		return len(k) > strings.Index(k, "_")+1
-	}
-	return false
 }

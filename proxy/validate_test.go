@@ -91,3 +91,16 @@ func TestValidateQuotesALineAtMost(t *testing.T) {
 		t.Error("Clip changes a short string")
 	}
 }
+
+// TestValidateStreamHashKey: a tcp or udp listener's group may hash only
+// $remote_addr, as nginx's stream module has no request variables.
+func TestValidateStreamHashKey(t *testing.T) {
+	for _, key := range []string{"$remote_addr", "$http_x_user"} {
+		c := &Config{Listeners: []Listener{{Protocol: ProtoTCP, Port: 9000, Group: "g"}},
+			Groups: []Group{{Name: "g", Algorithm: "hash", HashKey: key, Servers: []Server{{Address: "10.0.0.1:9000"}}}}}
+		ps := Validate(c)
+		if got, want := len(ps) > 0, key != "$remote_addr"; got != want {
+			t.Errorf("tcp listener, hash %s: problems %v, want refused %v", key, ps, want)
+		}
+	}
+}

@@ -202,7 +202,7 @@ func (p Policy) After(now time.Duration, req Request, t Try) Decision {
 	if p.On&cond == 0 {
 		return d
 	}
-	if t.Sent && !idempotent(req.Method) && p.On&NonIdempotent == 0 {
+	if t.Sent && !Idempotent(req.Method) && p.On&NonIdempotent == 0 {
 		return d
 	}
 	max := req.MaxTries
@@ -222,7 +222,10 @@ func (p Policy) After(now time.Duration, req Request, t Try) Decision {
 	return d
 }
 
-func idempotent(method string) bool {
+// Idempotent reports whether a request of method may be sent to another
+// server after it was sent to one: every method but POST, LOCK and PATCH
+// (nginx's ngx_http_upstream_non_idempotent list), any case.
+func Idempotent(method string) bool {
 	switch strings.ToUpper(method) {
 	case "POST", "LOCK", "PATCH":
 		return false

@@ -106,7 +106,7 @@ func (im *importer) upstream(n *node, ctx string) {
 				if ctx == ctxStream {
 					im.errorf(d.line, "hash key %q is not supported: lblab hashes $remote_addr in stream upstreams", d.args[0])
 				} else {
-					im.errorf(d.line, "hash key %q is not supported: lblab hashes $request_uri, $remote_addr, $http_x_forwarded_for, $cookie_NAME or $arg_NAME", d.args[0])
+					im.errorf(d.line, "hash key %q is not supported: lblab hashes %s", d.args[0], proxy.HashKeys)
 				}
 				continue
 			}
@@ -180,39 +180,19 @@ func directiveText(method string) string {
 	return method
 }
 
-// hashKey checks a hash key against the keys lblab's balancer can hash,
-// and returns it with ${name} written as $name.
+// hashKey checks a hash key against the keys lblab's balancer can hash
+// (proxy.ParseHashKey; in a stream upstream only $remote_addr), and
+// returns it with ${name} written as $name.
 func hashKey(key string, stream bool) (string, bool) {
 	k := key
 	if strings.HasPrefix(k, "${") && strings.HasSuffix(k, "}") && strings.Count(k, "$") == 1 {
 		k = "$" + k[2:len(k)-1]
 	}
-	if stream {
-		return k, k == "$remote_addr"
+	hk, err := proxy.ParseHashKey(k)
+	if err != nil || hk.Kind == proxy.KeyNone {
+		return k, false
 	}
-	switch {
-	case k == "$request_uri", k == "$remote_addr", k == "$http_x_forwarded_for":
-		return k, true
-	case strings.HasPrefix(k, "$cookie_"):
-		return k, isVarName(k[len("$cookie_"):])
-	case strings.HasPrefix(k, "$arg_"):
-		return k, isVarName(k[len("$arg_"):])
-	}
-	return k, false
-}
-
-// isVarName reports whether s is a non-empty variable name suffix.
-func isVarName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return k, !stream || hk.Kind == proxy.KeyRemoteAddr
 }
 
 // unsupportedServerParams are server parameters of nginx (or NGINX Plus)

@@ -163,17 +163,17 @@ func (g *group) status() GroupStatus {
 		}
 		per[r.backend] = v
 	}
-	gs := GroupStatus{Name: g.name, Algorithm: g.bal.Algorithm()}
+	gs := GroupStatus{Name: g.name, Algorithm: g.fg.Algorithm()}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for i, p := range g.peers {
+	for i, p := range g.fg.Peers() {
 		srv := p.Server()
 		ss := ServerStatus{Address: p.Name(), Weight: p.Weight(), Backup: srv.Backup, Down: srv.Down,
-			PassiveFailed: g.passiveDown.Down(i), Fails: p.Fails(), Conns: p.Conns(),
+			PassiveFailed: g.fg.PassiveDown(i), Fails: p.Fails(), Conns: p.Conns(),
 			Requests: per[p.Name()][0], Failures: per[p.Name()][1]}
-		if g.up != nil {
+		if up, checked := g.fg.ActiveUp(i); checked {
 			ss.Active = "down"
-			if g.up[i] {
+			if up {
 				ss.Active = "up"
 			}
 		}
@@ -250,8 +250,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, g := range groups {
 		emit(g.name, g.stats, true)
 		g.mu.Lock()
-		for i, p := range g.peers {
-			up := !g.passiveDown.Down(i) && (g.up == nil || g.up[i]) && !p.Server().Down
+		for i, p := range g.fg.Peers() {
+			active, _ := g.fg.ActiveUp(i)
+			up := !g.fg.PassiveDown(i) && active && !p.Server().Down
 			v := 0.0
 			if up {
 				v = 1

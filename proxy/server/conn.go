@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/balance"
+	"github.com/lblab/lblab/proxy/flow"
 )
 
 // Connection states, for Shutdown: an idle connection waits for the first
@@ -66,6 +68,9 @@ type conn struct {
 	// (see rawIO); pending holds those bytes (in b.out, kept until then).
 	rio     *rawIO
 	pending []byte
+	// vhb and vtarget are the header bytes and target of the request in
+	// flight, read by its variables (Target, Header, Cookie).
+	vhb, vtarget []byte
 	// watch is the client watcher of a slow request.
 	watch *watcher
 	// https: the client came over TLS (X-Forwarded-Proto https).
@@ -395,9 +400,10 @@ type request struct {
 	inMem   bool
 	bodyMem []byte
 	noRetry bool
-	cookie  string
-	hasCk   bool
 	sent    time.Duration // when the current try began
+	// fl is the request's flight through its group (the one request-flow
+	// core); its calls are made with the group's mutex held.
+	fl flow.Flight
 }
 
 // handle serves one request whose header is in[r:r+n]. It returns
@@ -441,7 +447,7 @@ func (c *conn) handle(n int) bool {
 		// gets the target as it came): "/static/../admin" is "/admin".
 		path, _ = normalPath(make([]byte, 0, len(path)), path)
 	}
-	rq.g = c.l.rt.Load().route(hostOnly(host), path)
+	rq.g = c.l.rt.Load().routes.Match(flow.HostOnly(host), path)
 	c.b = bufPool.Get().(*bufs)
 	defer c.putBufs()
 
@@ -571,166 +577,100 @@ func (c *conn) expectContinue() {
 	}
 }
 
-// hostOnly strips the port and a trailing dot from a Host value, as
-// nginx does before it looks for the server of a name.
-func hostOnly(h []byte) []byte {
-	if len(h) > 0 && h[0] == '[' {
-		if i := indexByte(h, ']'); i > 0 {
-			return h[:i+1]
-		}
-		return h
-	}
-	if i := indexByte(h, ':'); i >= 0 {
-		h = h[:i]
-	}
-	if n := len(h); n > 1 && h[n-1] == '.' {
-		h = h[:n-1]
-	}
-	return h
-}
-
-// route picks the group of a request by the listener's rules, as
-// simproxy's route does: the first rule whose host (if any) equals the
-// request's host, ignoring case, and whose path prefix starts the path
-// (normalized as nginx's locations see it, without the query).
-func (l *routes) route(host, path []byte) *group {
-	for i := range l.rules {
-		r := &l.rules[i]
-		if (r.host == "" || eqFold(host, r.host)) &&
-			len(path) >= len(r.prefix) && string(path[:len(r.prefix)]) == r.prefix {
-			return r.g
-		}
-	}
-	return l.def
-}
-
-// forward passes the request to the group's servers, as simproxy's flight
-// does (next, try, result, finish), and answers the client. It returns
+// forward passes the request to the group's servers as its flight
+// (flow.Flight) says, try by try, and answers the client. It returns
 // whether the client connection may go on.
 func (c *conn) forward(rq *request) bool {
-	s, g, h := c.s, rq.g, &c.req
-	br := balance.Request{Client: c.addr}
-	if g.keyKind != keyNone {
-		br.Key = g.evalKey(rq.hb, h, rq.target, c)
-	}
-	if g.mode == "cookie" {
-		rq.cookie, rq.hasCk = cookieValue(rq.hb, h, g.cookie)
-	}
+	s, g, f := c.s, rq.g, &rq.fl
+	c.vhb, c.vtarget = rq.hb, rq.target
+	now := rq.start
 	g.mu.Lock()
-	att := g.start(br)
-	pin := g.pinned(rq.start, rq.cookie, rq.hasCk, c.addr)
+	g.fg.Start(f, now, flow.Request{Method: rq.method, Client: c.addr, Vars: c, Replayable: rq.inMem})
+	st := f.Next(now, g.rnd)
 	g.mu.Unlock()
-
-	tries := 0
-	var last attempt.Decision
-	moved := ""
+	fresh := false
 	for {
-		g.mu.Lock()
-		now := rq.start
-		if tries > 0 {
-			now = s.now()
+		if st.Kind == flow.End {
+			return c.answerError(rq, st.Status, st.Class, "", f.Tries(), f.Moved())
 		}
-		var peer *balance.Peer
-		if pin != nil {
-			p := pin
-			pin = nil
-			if att.Take(now, p) {
-				peer = p
-			} else if g.mode == "cookie" {
-				moved = p.Server().Name
-			}
+		if !fresh {
+			rq.sent = now
 		}
-		var err error
-		if peer == nil {
-			peer, err = att.Next(now, g.rnd)
-		}
-		if err != nil {
-			g.spare = append(g.spare, att)
-			g.mu.Unlock()
-			status, class := last.Status, last.Class
-			if tries == 0 {
-				status, class = 502, "no_server"
-				if g.cfg.NoServer == proxy.NoServer503 {
-					status = 503
-				}
-			}
-			return c.answerError(rq, status, class, "", tries, moved)
-		}
-		idx := g.index[peer]
-		g.mu.Unlock()
-		tries++
-
-		sent := now
-		rq.sent = sent
-		t, uc := c.try(rq, g.ups[idx], g)
-		if t.gone {
-			// The client left while the server was working: not the
-			// server's failure (nginx's 499).
-			g.mu.Lock()
-			att.Done(s.now(), peer, false, 0)
-			g.spare = append(g.spare, att)
-			g.mu.Unlock()
-			c.recordFull(g, 0, "client_closed", rq.start, 0, tries, peer.Name(), moved)
-			return false
-		}
-		if t.badBody {
-			// The client's fault, not the server's: a 400, as nginx
-			// answers a malformed chunked body.
-			g.mu.Lock()
-			att.Done(s.now(), peer, false, 0)
-			g.spare = append(g.spare, att)
-			g.mu.Unlock()
-			c.writeError(400, false, false)
-			c.recordFull(g, 400, "bad_request", rq.start, 0, tries, peer.Name(), moved)
-			return false
-		}
+		peer := st.Peer
+		t, uc := c.try(rq, g.ups[st.Index], g, fresh)
 		g.mu.Lock()
 		now = s.now()
 		c.now = now
-		maxTries := att.MaxTries()
-		if rq.noRetry {
-			maxTries = tries // the body is spent: no other server can get it
-		}
-		d := g.policy.After(now, attempt.Request{Method: rq.method, Started: rq.start, Tries: tries,
-			MaxTries: maxTries}, t.Try)
-		if t.stale {
-			d.Failed = false // see tryResult.stale
-		}
-		if d.Next || t.Outcome != attempt.Answered {
-			att.Done(now, peer, d.Failed, now-sent)
-			g.passive(now, peer, d)
-			if !d.Next {
-				g.spare = append(g.spare, att)
-			}
+		st = f.Result(now, flow.Result{Try: t.Try, Stale: t.stale, Spent: rq.noRetry, Gone: t.gone, BadBody: t.badBody})
+		if st.Kind == flow.Retry {
+			st = f.Next(now, g.rnd)
 		}
 		g.mu.Unlock()
-		last = d
-		if d.Next {
+		fresh = st.Kind == flow.Resend
+		switch {
+		case fresh:
+			continue
+		case st.Kind == flow.Try:
 			if uc != nil {
 				c.up.Store(nil)
 				uc.nc.Close()
 			}
 			continue
+		case st.Class == flow.ClassClientClosed:
+			// The client left while the server was working: not the
+			// server's failure (nginx's 499).
+			c.recordFull(g, st.Status, st.Class, rq.start, 0, f.Tries(), peer.Name(), f.Moved())
+			return false
+		case st.Class == flow.ClassBadRequest:
+			// The client's fault, not the server's: a 400, as nginx
+			// answers a malformed chunked body.
+			c.writeError(st.Status, false, false)
+			c.recordFull(g, st.Status, st.Class, rq.start, 0, f.Tries(), peer.Name(), f.Moved())
+			return false
+		case st.Kind == flow.End:
+			backend := ""
+			if st.Peer != nil {
+				backend = st.Peer.Name()
+			}
+			return c.answerError(rq, st.Status, st.Class, backend, f.Tries(), f.Moved())
 		}
-		if t.Outcome != attempt.Answered {
-			return c.answerError(rq, d.Status, d.Class, peer.Name(), tries, moved)
-		}
-		// The answer goes to the client; the try ends when its body has.
-		status, keep, class := c.relay(rq, uc, t.hn, t.filled, peer, d.Status)
+		// Answer: the response goes to the client; the try ends when its
+		// body has.
+		status, keep, class := c.relay(rq, uc, t.hn, t.filled, peer, st.Status)
 		g.mu.Lock()
 		end := s.now()
 		c.now = end
-		att.Done(end, peer, d.Failed, now-sent)
-		g.passive(end, peer, d)
-		if class == "" {
-			g.remember(end, c.addr, peer)
-		}
-		g.spare = append(g.spare, att)
+		f.Finish(end, class, false)
 		g.mu.Unlock()
-		c.recordFull(g, status, class, rq.start, end, tries, peer.Name(), moved)
+		c.recordFull(g, status, class, rq.start, end, f.Tries(), peer.Name(), f.Moved())
 		return keep
 	}
 }
+
+// Target, Header and Cookie are the request's variables (flow.Vars), read
+// from the header bytes of the request in flight.
+func (c *conn) Target() string { return string(c.vtarget) }
+
+// Header returns the values of field name, joined by ", ".
+func (c *conn) Header(name string) string {
+	h, b := &c.req, c.vhb
+	var vals []string
+	if name == "x-forwarded-for" {
+		for _, v := range h.xff {
+			vals = append(vals, string(v.of(b)))
+		}
+	} else {
+		for _, f := range h.fields {
+			if eqFold(f.name.of(b), name) {
+				vals = append(vals, string(f.value.of(b)))
+			}
+		}
+	}
+	return strings.Join(vals, ", ")
+}
+
+// Cookie returns the value of the cookie name.
+func (c *conn) Cookie(name string) (string, bool) { return cookieValue(c.vhb, &c.req, name) }
 
 // answerError ends a request with an error page of the proxy's own.
 func (c *conn) answerError(rq *request, status int, class, backend string, tries int, moved string) bool {
@@ -793,51 +733,46 @@ func tryOf(o attempt.Outcome, sent bool) tryResult {
 // an answer it returns the connection, with the response header parsed
 // into c.resp from b.ub[:hn] and the first body bytes after it. A reused
 // keep-alive connection that gave nothing back (the server had closed
-// it) is replaced by a new one once, when the request can be sent again
-// safely (a body in memory, and an idempotent method or non_idempotent).
-func (c *conn) try(rq *request, u *upstream, g *group) (tryResult, *upConn) {
+// it) is reported stale; the flight may then have it sent again on a new
+// connection (fresh).
+func (c *conn) try(rq *request, u *upstream, g *group, fresh bool) (tryResult, *upConn) {
 	s := c.s
-	uc := u.get(rq.sent)
+	var uc *upConn
+	if !fresh {
+		uc = u.get(rq.sent)
+	}
 	reused := uc != nil
-	for {
-		if uc == nil {
-			nc, err := s.dial(s.dialCtx, u.addr, g.connTO)
-			if err != nil {
-				if c.aborted.Load() {
-					return tryResult{gone: true}, nil
-				}
-				if isTimeout(err) {
-					return tryOf(attempt.ConnectTimeout, false), nil
-				}
-				return tryOf(attempt.Refused, false), nil
+	if uc == nil {
+		nc, err := s.dial(s.dialCtx, u.addr, g.fg.ConnectTimeout)
+		if err != nil {
+			if c.aborted.Load() {
+				return tryResult{gone: true}, nil
 			}
-			uc = &upConn{nc: nc, u: u, rio: newRawIO(nc)}
-			rq.sent = s.now() // the read timeout counts from after the connect
+			if isTimeout(err) {
+				return tryOf(attempt.ConnectTimeout, false), nil
+			}
+			return tryOf(attempt.Refused, false), nil
 		}
-		c.up.Store(uc)
-		t, stale := c.exchange(rq, uc, g)
-		if t.Outcome == attempt.Answered && !t.gone && !t.badBody {
-			return t, uc
-		}
-		c.up.Store(nil)
-		uc.nc.Close()
-		if t.badBody {
-			return t, nil
-		}
-		if t.gone || c.aborted.Load() {
-			t.gone = true
-			return t, nil
-		}
-		if stale && reused && rq.inMem && (idempotentMethod(rq.method) || g.policy.On&attempt.NonIdempotent != 0) {
-			uc, reused = nil, false
-			continue
-		}
-		t.stale = stale && reused
+		uc = &upConn{nc: nc, u: u, rio: newRawIO(nc)}
+		rq.sent = s.now() // the read timeout counts from after the connect
+	}
+	c.up.Store(uc)
+	t, stale := c.exchange(rq, uc, g)
+	if t.Outcome == attempt.Answered && !t.gone && !t.badBody {
+		return t, uc
+	}
+	c.up.Store(nil)
+	uc.nc.Close()
+	if t.badBody {
 		return t, nil
 	}
+	if t.gone || c.aborted.Load() {
+		t.gone = true
+		return t, nil
+	}
+	t.stale = stale && reused
+	return t, nil
 }
-
-func idempotentMethod(m string) bool { return m != "POST" && m != "LOCK" && m != "PATCH" }
 
 // exchange writes the request on uc and reads the response header. stale
 // reports a connection that gave nothing back at all.
@@ -1026,9 +961,9 @@ func (c *conn) readResponse(rq *request, uc *upConn, g *group, first []byte) (tr
 	} else {
 		sentAt = time.Now() // after a body that took its time
 	}
-	deadline := sentAt.Add(g.readTO)
+	deadline := c.s.start.Add(rq.fl.ReadDeadline(sentAt.Sub(c.s.start)))
 	watching := false
-	if g.readTO > watchAfter {
+	if g.fg.ReadTimeout > watchAfter {
 		uc.nc.SetReadDeadline(sentAt.Add(watchAfter))
 	} else {
 		uc.nc.SetReadDeadline(deadline)
@@ -1250,13 +1185,13 @@ func (c *conn) relay(rq *request, uc *upConn, hn, filled int, peer *balance.Peer
 		w.out = strconv.AppendInt(w.out, rh.length, 10)
 		w.out = append(w.out, '\r', '\n')
 	}
-	if g.mode == "cookie" && (!rq.hasCk || rq.cookie != peer.Name()) {
+	if name, ok := rq.fl.SetCookie(peer); ok {
 		w.out = append(w.out, "Set-Cookie: "...)
-		w.out = append(w.out, g.cookie...)
+		w.out = append(w.out, name...)
 		w.out = append(w.out, '=')
 		w.out = append(w.out, peer.Name()...)
 		w.out = append(w.out, "; Path=/; Max-Age="...)
-		w.out = strconv.AppendInt(w.out, int64(g.lifetime/time.Second), 10)
+		w.out = strconv.AppendInt(w.out, int64(g.fg.Lifetime()/time.Second), 10)
 		w.out = append(w.out, '\r', '\n')
 	}
 	if !keep {
@@ -1288,7 +1223,7 @@ func (c *conn) relay(rq *request, uc *upConn, hn, filled int, peer *balance.Peer
 		return status, false, class
 	}
 	readMore := func() ([]byte, error) {
-		uc.nc.SetReadDeadline(time.Now().Add(g.readTO))
+		uc.nc.SetReadDeadline(time.Now().Add(g.fg.ReadTimeout))
 		for {
 			n, err := uc.nc.Read(ub)
 			if n > 0 {

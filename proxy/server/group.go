@@ -3,232 +3,52 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/netip"
-	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/proxy"
-	"github.com/lblab/lblab/proxy/attempt"
-	"github.com/lblab/lblab/proxy/balance"
-	"github.com/lblab/lblab/proxy/health"
+	"github.com/lblab/lblab/proxy/flow"
 )
 
-// group is a server group at run time. Every decision goes through the
-// cores (balance, attempt, health) exactly as proxy/simproxy drives them;
-// the group's mutex serialises them, since the cores are not safe for
-// concurrent use.
+// group is a server group at run time: the request-flow core's group
+// (flow.Group), which every path (HTTP, TCP, UDP) drives, with what the
+// real world adds: the server addresses' connection pools, a random
+// source, the health checks' timers, the counters. The group's mutex
+// serialises the calls on the core, which is not safe for concurrent use.
 type group struct {
-	s      *Server
-	cfg    *proxy.Group
-	name   string
-	policy attempt.Policy
-	connTO time.Duration
-	readTO time.Duration
-	// keyKind says what the hash key needs evaluated (keyNone when the
-	// algorithm hashes no key).
-	keyKind int
-	keyName string
+	s    *Server
+	name string
 
-	mu    sync.Mutex
-	bal   *balance.Group
-	peers []*balance.Peer
-	ups   []*upstream // by peer index
-	index map[*balance.Peer]int
-	rnd   *rand.Rand
-	spare []*balance.Attempt
-	// passiveDown tracks servers nginx's max_fails took out.
-	passiveDown *health.Passive
-
-	// persistence
-	mode     string
-	cookie   string
-	lifetime time.Duration
-	sticky   map[netip.Addr]stickyEntry
-
-	// active health checks
-	checker *health.Checker
-	up      []bool
-	hcPath  string
-	hcHTTP  bool
-	hcHost  []string // probe addresses by peer index
-	hcMeth  string
-	due     []int
-	wake    chan struct{}
+	mu   sync.Mutex
+	fg   *flow.Group
+	ups  []*upstream // by peer index
+	rnd  *rand.Rand
+	due  []int
+	wake chan struct{}
 
 	// stats are the group's request counters (their own lock).
 	stats *stats
 }
 
-type stickyEntry struct {
-	server  int
-	expires time.Duration
-}
-
-const (
-	keyNone = iota
-	keyURI
-	keyPath
-	keyAddr
-	keyHeader
-	keyCookie
-	keyArg
-)
-
 func newGroup(s *Server, gc *proxy.Group) (*group, error) {
-	bal, err := balance.NewGroup(gc.BalanceConfig())
+	fg, err := flow.NewGroup(gc, s.now())
 	if err != nil {
 		return nil, err
 	}
-	g := &group{s: s, cfg: gc, name: gc.Name, bal: bal, peers: bal.Peers(), index: map[*balance.Peer]int{},
-		connTO: gc.ConnectTimeout.Or(60 * time.Second), readTO: gc.ReadTimeout.Or(60 * time.Second),
+	g := &group{s: s, name: gc.Name, fg: fg,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6c626c6162)), wake: make(chan struct{}, 1),
 		stats: newStats()}
-	for i, peer := range g.peers {
-		g.index[peer] = i
+	fg.OnHealth = func(now time.Duration, server string, up bool, reason string) {
+		s.healthEvent(now, g.name, server, up, reason)
+	}
+	for _, peer := range fg.Peers() {
 		g.ups = append(g.ups, s.upstreamFor(peer.Name()))
 	}
-	g.passiveDown = health.NewPassive(len(g.peers))
-	g.policy.On, _ = attempt.ParseConditions(nil)
-	if n := gc.NextUpstream; n != nil {
-		g.policy.On, _ = attempt.ParseConditions(n.On)
-		g.policy.Tries, g.policy.Timeout = n.Tries, n.Timeout.D
-	}
-	if ps := gc.Persistence; ps != nil && ps.Mode != "none" && ps.Mode != "" {
-		g.mode, g.cookie, g.lifetime = ps.Mode, ps.Cookie, ps.Lifetime.Or(time.Hour)
-		if g.cookie == "" {
-			g.cookie = "SERVERID"
-		}
-		g.sticky = map[netip.Addr]stickyEntry{}
-	}
-	switch gc.Algorithm {
-	case balance.Hash, balance.HashConsistent:
-		k := gc.HashKey
-		switch {
-		case k == "$request_uri":
-			g.keyKind = keyURI
-		case k == "$uri":
-			g.keyKind = keyPath
-		case k == "$remote_addr":
-			g.keyKind = keyAddr
-		case strings.HasPrefix(k, "$http_"):
-			g.keyKind, g.keyName = keyHeader, strings.ReplaceAll(strings.TrimPrefix(k, "$http_"), "_", "-")
-		case strings.HasPrefix(k, "$cookie_"):
-			g.keyKind, g.keyName = keyCookie, strings.TrimPrefix(k, "$cookie_")
-		case strings.HasPrefix(k, "$arg_"):
-			g.keyKind, g.keyName = keyArg, strings.TrimPrefix(k, "$arg_")
-		}
-	}
-	if hc := gc.HealthCheck; hc != nil {
-		codes, _ := health.ParseCodes(hc.ExpectedCodes)
-		g.checker = health.New(health.Config{Interval: hc.Interval.D, Timeout: hc.Timeout.D,
-			Rise: hc.HealthyThreshold, Fall: hc.UnhealthyThreshold, Expect: codes}, len(g.peers), s.now())
-		g.hcPath, g.hcHTTP = hc.Path, hc.Type != "tcp"
-		if g.hcPath == "" {
-			g.hcPath = "/"
-		}
-		g.hcMeth = strings.ToUpper(hc.Method)
-		if g.hcMeth == "" {
-			g.hcMeth = "HEAD"
-		}
-		g.up = make([]bool, len(g.peers))
-		for i, peer := range g.peers {
-			g.up[i] = true
-			addr := peer.Name()
-			if hc.Port != 0 {
-				host, _, _ := net.SplitHostPort(addr)
-				addr = net.JoinHostPort(host, strconv.Itoa(hc.Port))
-			}
-			g.hcHost = append(g.hcHost, addr)
-		}
-	}
 	return g, nil
-}
-
-// start takes an attempt for a new request and the server persistence
-// pins it to. Called with g.mu held.
-func (g *group) start(r balance.Request) *balance.Attempt {
-	if n := len(g.spare); n > 0 {
-		a := g.spare[n-1]
-		g.spare = g.spare[:n-1]
-		a.Reset(r)
-		return a
-	}
-	return g.bal.Start(r)
-}
-
-// pinned returns the server persistence sends the request to, if any, as
-// simproxy does. Called with g.mu held.
-func (g *group) pinned(now time.Duration, cookie string, hasCookie bool, client netip.Addr) *balance.Peer {
-	switch g.mode {
-	case "cookie":
-		if !hasCookie {
-			return nil
-		}
-		for _, peer := range g.peers {
-			if peer.Server().Name == cookie {
-				return peer
-			}
-		}
-	case "source_ip":
-		if e, ok := g.sticky[client]; ok {
-			if e.expires > now {
-				return g.peers[e.server]
-			}
-			delete(g.sticky, client)
-		}
-	}
-	return nil
-}
-
-// remember records where a successful request went, for source_ip
-// persistence. Called with g.mu held.
-func (g *group) remember(now time.Duration, client netip.Addr, peer *balance.Peer) {
-	if g.mode != "source_ip" {
-		return
-	}
-	if len(g.sticky) >= 1<<16 { // forget the expired entries now and then
-		for a, e := range g.sticky {
-			if e.expires <= now {
-				delete(g.sticky, a)
-			}
-		}
-	}
-	g.sticky[client] = stickyEntry{server: g.index[peer], expires: now + g.lifetime}
-}
-
-// passive records the transitions of nginx's passive accounting
-// (health.Passive), as simproxy does. Called with g.mu held.
-func (g *group) passive(now time.Duration, peer *balance.Peer, d attempt.Decision) {
-	last := d.Class
-	if last == "" {
-		last = fmt.Sprintf("status %d", d.Status)
-	}
-	tr, changed := g.passiveDown.Observe(g.index[peer], peer.Fails(), peer.Server().MaxFails, peer.Server().FailTimeout, last)
-	if changed {
-		g.s.healthEvent(now, g.name, peer.Name(), tr.Up, tr.Reason)
-	}
-}
-
-// applyHealth tells the balancer which servers are healthy; with
-// fail-open, every server counts as healthy while none is. Called with
-// g.mu held.
-func (g *group) applyHealth() {
-	anyUp := false
-	for _, u := range g.up {
-		anyUp = anyUp || u
-	}
-	open := !anyUp && g.cfg.NoServer == proxy.NoServerFailOpen
-	for i, peer := range g.peers {
-		peer.SetHealthy(g.up[i] || open)
-	}
 }
 
 // runHealth drives the group's active checker on real timers until ctx
@@ -240,7 +60,7 @@ func (g *group) runHealth(ctx context.Context, wg *sync.WaitGroup) {
 	defer timer.Stop()
 	for {
 		g.mu.Lock()
-		at, ok := g.checker.Deadline()
+		at, ok := g.fg.Checker().Deadline()
 		g.mu.Unlock()
 		wait := time.Hour
 		if ok {
@@ -256,7 +76,7 @@ func (g *group) runHealth(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		g.mu.Lock()
 		now := g.s.now()
-		g.due = g.checker.Due(now, g.due[:0])
+		g.due = g.fg.Checker().Due(now, g.due[:0])
 		due := append([]int(nil), g.due...)
 		g.mu.Unlock()
 		for _, i := range due {
@@ -272,13 +92,7 @@ func (g *group) runHealth(ctx context.Context, wg *sync.WaitGroup) {
 
 func (g *group) result(i int, ok bool, detail string) {
 	g.mu.Lock()
-	now := g.s.now()
-	tr, changed := g.checker.Result(now, i, ok, detail)
-	if changed {
-		g.up[i] = tr.Up
-		g.applyHealth()
-		g.s.healthEvent(now, g.name, g.peers[i].Name(), tr.Up, tr.Reason)
-	}
+	g.fg.CheckResult(g.s.now(), i, ok, detail)
 	g.mu.Unlock()
 	select {
 	case g.wake <- struct{}{}:
@@ -286,25 +100,28 @@ func (g *group) result(i int, ok bool, detail string) {
 	}
 }
 
-// probe checks server i once, on a real socket: a TCP connect, or an HTTP
-// request whose status the checker judges. It returns ok or why not
-// (refused, timeout, reset, invalid, status N).
+// probe checks server i once, on a real socket, as the core's Probe says:
+// a TCP connect, or an HTTP request whose status the checker judges. It
+// returns ok or why not (refused, timeout, reset, invalid, status N).
 func (g *group) probe(ctx context.Context, i int) (bool, string) {
-	timeout := g.checker.Config().Timeout
+	g.mu.Lock()
+	pr := g.fg.Probe(i)
+	checker := g.fg.Checker()
+	g.mu.Unlock()
+	timeout := checker.Config().Timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	c, err := g.s.dial(ctx, g.hcHost[i], timeout)
+	c, err := g.s.dial(ctx, pr.Addr, timeout)
 	if err != nil {
 		return false, dialClass(err)
 	}
 	defer c.Close()
-	if !g.hcHTTP {
+	if !pr.HTTP {
 		return true, ""
 	}
 	c.SetDeadline(deadline)
-	host := g.peers[i].Name()
-	req := g.hcMeth + " " + g.hcPath + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: lblab-health\r\nConnection: close\r\n\r\n"
+	req := pr.Method + " " + pr.Path + " HTTP/1.1\r\nHost: " + pr.Host + "\r\nUser-Agent: lblab-health\r\nConnection: close\r\n\r\n"
 	if _, err := c.Write([]byte(req)); err != nil {
 		return false, ioClass(err)
 	}
@@ -320,7 +137,7 @@ func (g *group) probe(ctx context.Context, i int) (bool, string) {
 				continue
 			}
 			g.mu.Lock()
-			ok, detail := g.checker.Judge(h.status)
+			ok, detail := checker.Judge(h.status)
 			g.mu.Unlock()
 			return ok, detail
 		}
@@ -363,42 +180,6 @@ func isTimeout(err error) bool {
 }
 
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
-
-// evalKey evaluates the group's hash key for a request, as simproxy's
-// evalKey does for simulated requests.
-func (g *group) evalKey(b []byte, h *header, target []byte, c *conn) string {
-	switch g.keyKind {
-	case keyURI:
-		return string(target)
-	case keyPath:
-		path, _, _ := strings.Cut(string(target), "?")
-		return path
-	case keyAddr:
-		return c.ipStr
-	case keyHeader:
-		var vals []string
-		if strings.EqualFold(g.keyName, "x-forwarded-for") {
-			for _, v := range h.xff {
-				vals = append(vals, string(v.of(b)))
-			}
-		} else {
-			for _, f := range h.fields {
-				if eqFoldBytes(f.name.of(b), []byte(g.keyName)) {
-					vals = append(vals, string(f.value.of(b)))
-				}
-			}
-		}
-		return strings.Join(vals, ", ")
-	case keyCookie:
-		v, _ := cookieValue(b, h, g.keyName)
-		return v
-	case keyArg:
-		_, q, _ := strings.Cut(string(target), "?")
-		v, _ := url.ParseQuery(q)
-		return v.Get(g.keyName)
-	}
-	return ""
-}
 
 // cookieValue finds cookie name in the request's Cookie fields.
 func cookieValue(b []byte, h *header, name string) (string, bool) {

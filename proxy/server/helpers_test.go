@@ -181,7 +181,8 @@ func (p *testProxy) up(group string, i int) bool {
 	g := p.groups[group]
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.up[i]
+	up, _ := g.fg.ActiveUp(i)
+	return up
 }
 
 // client is an HTTP client with keep-alive to the proxy.

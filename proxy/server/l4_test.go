@@ -58,16 +58,7 @@ func TestTCPBalanceOneToOne(t *testing.T) {
 	p := startL4(t, l4Config("tcp", a, b), Options{})
 	count := map[string]int{}
 	for i := range 100 {
-		c, err := net.Dial("tcp", p.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		br := bufio.NewReader(c)
-		name, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("conn %d: greeting: %v", i, err)
-		}
+		c, br, name := greet(t, p.addr, i)
 		msg := "ping " + strings.Repeat("x", i) + "\n"
 		io.WriteString(c, msg)
 		got, err := br.ReadString('\n')
@@ -75,7 +66,7 @@ func TestTCPBalanceOneToOne(t *testing.T) {
 			t.Fatalf("conn %d: echo %q, %v", i, got, err)
 		}
 		c.Close()
-		count[strings.TrimSpace(name)]++
+		count[name]++
 	}
 	if count["a"] != 50 || count["b"] != 50 {
 		t.Fatalf("balance over 100 connections: %v, want 50:50", count)
@@ -212,4 +203,47 @@ func TestUDPStickySessionsAndIdleExpiry(t *testing.T) {
 	if n != 11 {
 		t.Fatalf("history: %d udp sessions, want 11", n)
 	}
+}
+
+// TestTCPSourceIPPersistence: a tcp listener's group keeps a client on
+// one server with source_ip persistence, through the same flow core as
+// HTTP. Before, the TCP loop ignored persistence and alternated a and b.
+func TestTCPSourceIPPersistence(t *testing.T) {
+	a, b := echoBackend(t, "a", false), echoBackend(t, "b", false)
+	cfg := l4Config("tcp", a, b)
+	cfg.Groups[0].Persistence = &proxy.Persistence{Mode: "source_ip"}
+	p := startL4(t, cfg, Options{})
+	count := map[string]int{}
+	for i := range 6 {
+		c, _, name := greet(t, p.addr, i)
+		c.Close()
+		count[name]++
+		// the session ends (and is remembered) when both sides have
+		// closed: wait for its history event before the next one
+		deadline := time.Now().Add(5 * time.Second)
+		for p.Status().Groups[0].Servers[0].Requests+p.Status().Groups[0].Servers[1].Requests < uint64(i+1) &&
+			time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if len(count) != 1 {
+		t.Errorf("sessions of one client spread over %v, want one server", count)
+	}
+}
+
+// greet opens session i to a tcp listener at addr and reads the echo
+// backend's greeting: its name.
+func greet(t *testing.T, addr string, i int) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	name, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("conn %d: greeting: %v", i, err)
+	}
+	return c, br, strings.TrimSpace(name)
 }

@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/proxy/flow"
 )
 
 // Options are the server-level settings that a proxy.Config does not
@@ -184,16 +185,9 @@ type listener struct {
 
 // routes are a listener's configuration of one generation.
 type routes struct {
-	cfg   *proxy.Listener
-	name  string
-	def   *group
-	rules []rule
-}
-
-type rule struct {
-	host   string // lower case; "" matches any
-	prefix string
-	g      *group
+	cfg    *proxy.Listener
+	name   string
+	routes flow.Routes[*group]
 }
 
 func listenerKey(lc *proxy.Listener) string {
@@ -275,11 +269,8 @@ func (s *Server) build(cfg *proxy.Config) (map[string]*group, []*routes, error) 
 		if lc.Protocol == proxy.ProtoHTTPS && s.tls == nil {
 			return nil, nil, fmt.Errorf("listener %s: https needs certificates (--cert HOST=CERT,KEY or --certs DIR)", lc.Name)
 		}
-		rt := &routes{cfg: lc, name: lc.Name, def: groups[lc.Group]}
-		for _, r := range lc.Rules {
-			rt.rules = append(rt.rules, rule{host: strings.ToLower(r.Host), prefix: r.PathPrefix, g: groups[r.Group]})
-		}
-		rts = append(rts, rt)
+		rts = append(rts, &routes{cfg: lc, name: lc.Name,
+			routes: flow.NewRoutes(lc, func(name string) *group { return groups[name] })})
 	}
 	return groups, rts, nil
 }
@@ -351,7 +342,7 @@ func (s *Server) serve(l *listener) {
 // startHealth starts the active health checks of groups until ctx ends.
 func (s *Server) startHealth(ctx context.Context, groups map[string]*group) {
 	for _, g := range groups {
-		if g.checker != nil {
+		if g.fg.Checker() != nil {
 			s.hcWG.Add(1)
 			go g.runHealth(ctx, &s.hcWG)
 		}

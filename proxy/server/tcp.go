@@ -9,7 +9,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/proxy/attempt"
-	"github.com/lblab/lblab/proxy/balance"
+	"github.com/lblab/lblab/proxy/flow"
 )
 
 // serveTCP proxies one tcp listener connection (a session): it picks a
@@ -24,55 +24,39 @@ func (c *conn) serveTCP() {
 	c.state.Store(stateActive)
 	s := c.s
 	rt := c.l.rt.Load()
-	g := rt.def
+	g := rt.routes.Default()
 	start := s.now()
+	var f flow.Flight
 	g.mu.Lock()
-	att := g.start(balance.Request{Client: c.addr, Key: c.ipStr})
+	g.fg.Start(&f, start, flow.Request{Client: c.addr, Replayable: true})
+	st := f.Next(start, g.rnd)
 	g.mu.Unlock()
-	tries := 0
-	var last attempt.Decision
-	for {
-		g.mu.Lock()
-		now := s.now()
-		peer, err := att.Next(now, g.rnd)
-		if err != nil {
-			g.spare = append(g.spare, att)
-			g.mu.Unlock()
-			class := last.Class
-			if tries == 0 {
-				class = "no_server"
-			}
-			c.tcpRecord(rt.name, g, start, 0, tries, "", class, 0, 0)
-			return
-		}
-		idx := g.index[peer]
-		g.mu.Unlock()
-		tries++
+	for st.Kind == flow.Try {
 		t0 := s.now()
-		up, err := s.dial(s.dialCtx, g.ups[idx].addr, g.connTO)
+		up, err := s.dial(s.dialCtx, g.ups[st.Index].addr, g.fg.ConnectTimeout)
 		if err != nil {
 			o := attempt.Refused
 			if isTimeout(err) {
 				o = attempt.ConnectTimeout
 			}
 			g.mu.Lock()
-			now = s.now()
-			d := g.policy.After(now, attempt.Request{Method: "GET", Started: start, Tries: tries,
-				MaxTries: att.MaxTries()}, attempt.Try{Outcome: o})
-			att.Done(now, peer, d.Failed, now-t0)
-			g.passive(now, peer, d)
-			if !d.Next || c.aborted.Load() {
-				g.spare = append(g.spare, att)
+			now := s.now()
+			st = f.Result(now, flow.Result{Try: attempt.Try{Outcome: o}, Gone: c.aborted.Load()})
+			if st.Kind == flow.Retry {
+				st = f.Next(now, g.rnd)
 				g.mu.Unlock()
-				c.tcpRecord(rt.name, g, start, now-t0, tries, peer.Name(), d.Class, 0, 0)
-				return
+				continue
 			}
 			g.mu.Unlock()
-			last = d
-			continue
+			c.tcpRecord(rt.name, g, start, now-t0, f.Tries(), st.Peer.Name(), st.Class, 0, 0)
+			return
 		}
 		connect := s.now() - t0
-		uc := &upConn{nc: up, u: g.ups[idx]}
+		peer := st.Peer
+		g.mu.Lock()
+		f.Result(s.now(), flow.Result{Try: attempt.Try{Outcome: attempt.Answered, Sent: true}})
+		g.mu.Unlock()
+		uc := &upConn{nc: up, u: g.ups[st.Index]}
 		c.up.Store(uc)
 		if c.aborted.Load() {
 			up.Close()
@@ -81,14 +65,12 @@ func (c *conn) serveTCP() {
 		c.up.Store(nil)
 		up.Close()
 		g.mu.Lock()
-		end := s.now()
-		att.Done(end, peer, false, connect)
-		g.passive(end, peer, attempt.Decision{})
-		g.spare = append(g.spare, att)
+		f.Finish(s.now(), "", false)
 		g.mu.Unlock()
-		c.tcpRecord(rt.name, g, start, connect, tries, peer.Name(), "", in, out)
+		c.tcpRecord(rt.name, g, start, connect, f.Tries(), peer.Name(), "", in, out)
 		return
 	}
+	c.tcpRecord(rt.name, g, start, 0, f.Tries(), "", st.Class, 0, 0)
 }
 
 // tcpRecord counts a tcp session and writes its history event.

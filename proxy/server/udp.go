@@ -12,6 +12,7 @@ import (
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/balance"
+	"github.com/lblab/lblab/proxy/flow"
 )
 
 // udpProxy serves a udp listener: a session per client address. The
@@ -37,11 +38,10 @@ type udpSession struct {
 	client netip.AddrPort
 	caddr  net.Addr
 	g      *group
-	att    *balance.Attempt
+	fl     flow.Flight
 	peer   *balance.Peer
 	up     net.Conn
 	start  time.Duration
-	tries  int
 	last   atomic.Int64 // time of the last datagram, since the server started
 	in     atomic.Int64 // datagrams from the client
 	out    atomic.Int64 // datagrams to the client
@@ -119,47 +119,40 @@ func (p *udpProxy) open(from netip.AddrPort, addr net.Addr) *udpSession {
 		return nil
 	}
 	rt := p.l.rt.Load()
-	g := rt.def
+	g := rt.routes.Default()
 	if addr == nil {
 		addr = net.UDPAddrFromAddrPort(from)
 	}
 	ss := &udpSession{p: p, client: from, caddr: addr, g: g, start: s.now()}
 	ss.last.Store(int64(ss.start)) // before relay starts: its first deadline counts from now
 	g.mu.Lock()
-	ss.att = g.start(balance.Request{Client: from.Addr().Unmap(), Key: from.Addr().Unmap().String()})
+	g.fg.Start(&ss.fl, ss.start, flow.Request{Client: from.Addr().Unmap(), Replayable: true})
+	st := ss.fl.Next(ss.start, g.rnd)
 	g.mu.Unlock()
-	for {
+	for st.Kind == flow.Try {
+		up, err := net.Dial("udp", g.ups[st.Index].addr)
 		g.mu.Lock()
 		now := s.now()
-		peer, err := ss.att.Next(now, g.rnd)
 		if err != nil {
-			g.spare = append(g.spare, ss.att)
-			g.mu.Unlock()
-			ss.record(rt.name, "", "no_server")
-			return nil
-		}
-		idx := g.index[peer]
-		g.mu.Unlock()
-		ss.tries++
-		up, err := net.Dial("udp", g.ups[idx].addr)
-		if err != nil {
-			g.mu.Lock()
-			now = s.now()
-			d := g.policy.After(now, attempt.Request{Method: "GET", Started: ss.start, Tries: ss.tries,
-				MaxTries: ss.att.MaxTries()}, attempt.Try{Outcome: attempt.Refused})
-			ss.att.Done(now, peer, d.Failed, 0)
-			g.passive(now, peer, d)
-			if !d.Next {
-				g.spare = append(g.spare, ss.att)
-				g.mu.Unlock()
-				ss.record(rt.name, peer.Name(), d.Class)
-				return nil
+			st = ss.fl.Result(now, flow.Result{Try: attempt.Try{Outcome: attempt.Refused}})
+			if st.Kind == flow.Retry {
+				st = ss.fl.Next(now, g.rnd)
 			}
 			g.mu.Unlock()
 			continue
 		}
-		ss.peer, ss.up = peer, up
+		ss.fl.Result(now, flow.Result{Try: attempt.Try{Outcome: attempt.Answered, Sent: true}})
+		g.mu.Unlock()
+		ss.peer, ss.up = st.Peer, up
 		break
+	}
+	if ss.up == nil {
+		backend := ""
+		if st.Peer != nil {
+			backend = st.Peer.Name()
+		}
+		ss.record(rt.name, backend, st.Class)
+		return nil
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -235,19 +228,12 @@ func (p *udpProxy) endLocked(ss *udpSession) {
 	}
 }
 
-// finish ends the session's try and records it.
+// finish ends the session's try (a failure of the server when it
+// refused) and records it.
 func (ss *udpSession) finish(listener string, failed bool, class string) {
 	g := ss.g
-	s := ss.p.s
 	g.mu.Lock()
-	now := s.now()
-	d := attempt.Decision{}
-	if failed {
-		d = attempt.Decision{Failed: true, Status: 502, Class: class}
-	}
-	ss.att.Done(now, ss.peer, failed, 0)
-	g.passive(now, ss.peer, d)
-	g.spare = append(g.spare, ss.att)
+	ss.fl.Finish(ss.p.s.now(), class, failed)
 	g.mu.Unlock()
 	ss.record(listener, ss.peer.Name(), class)
 }
@@ -261,7 +247,7 @@ func (ss *udpSession) record(listener, backend, class string) {
 	}
 	ev := history.Event{T: history.Stamp(end), Kind: history.KindRequest, Client: ss.client.Addr().Unmap().String(),
 		Listener: listener, Group: ss.g.name, Backend: backend, Error: class, Start: history.Stamp(ss.start),
-		Latency: history.Stamp(end - ss.start), Tries: ss.tries,
+		Latency: history.Stamp(end - ss.start), Tries: ss.fl.Tries(),
 		Reason: "udp session: " + strconv.FormatInt(ss.in.Load(), 10) + " datagrams in, " +
 			strconv.FormatInt(ss.out.Load(), 10) + " out"}
 	s.hist.add(&ev)

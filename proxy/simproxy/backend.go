@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/proxy/attempt"
+	"github.com/lblab/lblab/proxy/flow"
 	"github.com/lblab/lblab/sim"
 )
 
@@ -194,13 +195,13 @@ func (b *Backend) finish(j *job) {
 	}
 }
 
-// probe answers a health probe: ok, or the detail of the failure; hang is
-// true when the probe gets no answer.
-func (b *Backend) probe(httpCheck bool, path string) (status int, out attempt.Outcome) {
+// probe answers a health probe (either method, GET or HEAD, gets the
+// same status): its status, or how it failed.
+func (b *Backend) probe(pr flow.Probe) (status int, out attempt.Outcome) {
 	if o := b.connect(); o != attempt.Answered {
 		return 0, o
 	}
-	if !httpCheck {
+	if !pr.HTTP {
 		return 0, attempt.Answered // a TCP check only connects: a hung server passes
 	}
 	if b.hung {
@@ -208,7 +209,7 @@ func (b *Backend) probe(httpCheck bool, path string) (status int, out attempt.Ou
 	}
 	hp := b.spec.HealthPath
 	switch {
-	case hp != "" && hp != "/" && path != hp:
+	case hp != "" && hp != "/" && pr.Path != hp:
 		return 404, attempt.Answered
 	case !b.healthOK:
 		return 503, attempt.Answered

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,11 @@ type ClientSpec struct {
 	Paths []string `yaml:"paths"`
 	// Host is the Host header. Default none.
 	Host string `yaml:"host"`
+	// Headers are more request header fields, "Name: value", sent by
+	// every user; {user} in a value is the user's number (1..Users), so
+	// that a hash key such as $http_x_user sends each user to one server.
+	// Default none.
+	Headers []string `yaml:"headers"`
 	// Start and Stop bound the load in time. Default the whole lab.
 	Start units.Duration `yaml:"start"`
 	Stop  units.Duration `yaml:"stop"`
@@ -92,13 +98,33 @@ func (c ClientSpec) Check() error {
 			return fmt.Errorf("paths: a path starts with /, got %q", p)
 		}
 	}
+	for _, h := range c.Headers {
+		if _, _, err := splitHeader(h); err != nil {
+			return fmt.Errorf("headers: %w", err)
+		}
+	}
 	return nil
+}
+
+// splitHeader reads "Name: value": the name (a token, returned lower
+// case) and the value without surrounding blanks.
+func splitHeader(h string) (name, value string, err error) {
+	name, value, ok := strings.Cut(h, ":")
+	if !ok || name == "" || strings.TrimFunc(name, isTokenChar) != "" {
+		return "", "", fmt.Errorf("want \"Name: value\" with a field name of letters, digits and -, got %q", h)
+	}
+	return strings.ToLower(name), strings.TrimSpace(value), nil
+}
+
+func isTokenChar(r rune) bool {
+	return r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }
 
 // user is one simulated user.
 type user struct {
 	addr    netip.Addr
 	cookies map[string]string
+	headers map[string]string // by lower-case name; nil without ClientSpec.Headers
 }
 
 // Clients drives one ClientSpec against the proxy.
@@ -159,7 +185,15 @@ func NewClients(k *sim.Kernel, p *Proxy, spec ClientSpec, index int, end time.Du
 			v |= n & (1<<hostBits - 1)
 			a = [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 		}
-		c.users = append(c.users, &user{addr: netip.AddrFrom4(a), cookies: map[string]string{}})
+		u := &user{addr: netip.AddrFrom4(a), cookies: map[string]string{}}
+		for _, h := range spec.Headers {
+			name, value, _ := splitHeader(h) // checked by Check
+			if u.headers == nil {
+				u.headers = map[string]string{}
+			}
+			u.headers[name] = strings.ReplaceAll(value, "{user}", strconv.Itoa(len(c.users)+1))
+		}
+		c.users = append(c.users, u)
 	}
 	if spec.Via != "" {
 		c.via = netip.MustParseAddr(spec.Via)
@@ -232,7 +266,8 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 	pend := &pending{intended: intended, user: u.addr}
 	c.open[id] = pend
 	req := Request{Listener: c.spec.Listener, Conn: u.addr, Host: c.spec.Host, Method: c.spec.Method,
-		URI: c.spec.Paths[c.rnd.IntN(len(c.spec.Paths))], Cookies: u.cookies, Intended: intended, User: u.addr,
+		URI: c.spec.Paths[c.rnd.IntN(len(c.spec.Paths))], Cookies: u.cookies, Headers: u.headers,
+		Intended: intended, User: u.addr,
 		Progress: &pend.progress}
 	if c.via.IsValid() {
 		req.Conn, req.XFF = c.via, u.addr.String()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/balance"
-	"github.com/lblab/lblab/proxy/health"
+	"github.com/lblab/lblab/proxy/flow"
 	"github.com/lblab/lblab/sim"
 )
 
@@ -32,6 +31,7 @@ type Proxy struct {
 	net      Network
 	cfg      *proxy.Config
 	groups   map[string]*group
+	routes   map[string]*flow.Routes[*group] // by listener name
 	backends map[string]*Backend
 	// RecordRequests writes a history event per request (default true);
 	// benchmarks turn it off and read the counters.
@@ -40,36 +40,13 @@ type Proxy struct {
 	Requests, Answered int
 }
 
-// group is a server group at run time.
+// group is a server group at run time: the request-flow core's group
+// with the simulator's timers of its active checks.
 type group struct {
 	p       *Proxy
-	cfg     *proxy.Group
-	bal     *balance.Group
-	peers   []*balance.Peer
-	index   map[*balance.Peer]int
-	policy  attempt.Policy
-	connTO  time.Duration
-	readTO  time.Duration
-	checker *health.Checker
+	fg      *flow.Group
 	hcTimer sim.Timer
-	up      []bool // active health per server
-	hcPath  string
-	hcHTTP  bool
 	due     []int
-	// persistence
-	mode     string
-	cookie   string
-	lifetime time.Duration
-	sticky   map[netip.Addr]stickyEntry
-	// spare holds finished attempts for reuse (balance.Attempt.Reset).
-	spare []*balance.Attempt
-	// passiveDown tracks servers nginx's max_fails took out.
-	passiveDown *health.Passive
-}
-
-type stickyEntry struct {
-	server  int
-	expires time.Duration
 }
 
 // New builds the proxy for cfg (already validated with proxy.Validate)
@@ -91,46 +68,32 @@ func New(k *sim.Kernel, cfg *proxy.Config, backends []*Backend, net Network, log
 		if err != nil {
 			return nil, fmt.Errorf("group %s: %w", cfg.Groups[i].Name, err)
 		}
-		p.groups[g.cfg.Name] = g
+		p.groups[g.fg.Name()] = g
+	}
+	p.routes = map[string]*flow.Routes[*group]{}
+	for i := range cfg.Listeners {
+		l := &cfg.Listeners[i]
+		rt := flow.NewRoutes(l, func(name string) *group { return p.groups[name] })
+		p.routes[l.Name] = &rt
 	}
 	return p, nil
 }
 
 func (p *Proxy) newGroup(gc *proxy.Group) (*group, error) {
-	bal, err := balance.NewGroup(gc.BalanceConfig())
+	fg, err := flow.NewGroup(gc, p.k.Now())
 	if err != nil {
 		return nil, err
 	}
-	g := &group{p: p, cfg: gc, bal: bal, peers: bal.Peers(), index: map[*balance.Peer]int{},
-		connTO: gc.ConnectTimeout.Or(60 * time.Second), readTO: gc.ReadTimeout.Or(60 * time.Second)}
-	for i, peer := range g.peers {
-		g.index[peer] = i
-	}
-	g.passiveDown = health.NewPassive(len(g.peers))
-	g.policy.On, _ = attempt.ParseConditions(nil)
-	if n := gc.NextUpstream; n != nil {
-		g.policy.On, _ = attempt.ParseConditions(n.On)
-		g.policy.Tries, g.policy.Timeout = n.Tries, n.Timeout.D
-	}
-	if ps := gc.Persistence; ps != nil && ps.Mode != "none" {
-		g.mode, g.cookie, g.lifetime = ps.Mode, ps.Cookie, ps.Lifetime.Or(time.Hour)
-		if g.cookie == "" {
-			g.cookie = "SERVERID"
+	g := &group{p: p, fg: fg}
+	fg.OnHealth = func(now time.Duration, server string, up bool, reason string) {
+		from, to := "up", "down"
+		if up {
+			from, to = "down", "up"
 		}
-		g.sticky = map[netip.Addr]stickyEntry{}
+		p.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindHealth, Group: gc.Name,
+			Server: server, From: from, To: to, Reason: reason})
 	}
-	if hc := gc.HealthCheck; hc != nil {
-		codes, _ := health.ParseCodes(hc.ExpectedCodes)
-		g.checker = health.New(health.Config{Interval: hc.Interval.D, Timeout: hc.Timeout.D,
-			Rise: hc.HealthyThreshold, Fall: hc.UnhealthyThreshold, Expect: codes}, len(g.peers), p.k.Now())
-		g.hcPath, g.hcHTTP = hc.Path, hc.Type != "tcp"
-		if g.hcPath == "" {
-			g.hcPath = "/"
-		}
-		g.up = make([]bool, len(g.peers))
-		for i := range g.up {
-			g.up[i] = true
-		}
+	if fg.Checker() != nil {
 		g.armChecks()
 	}
 	return g, nil
@@ -140,32 +103,35 @@ func (p *Proxy) newGroup(gc *proxy.Group) (*group, error) {
 // the configuration at run time).
 func (p *Proxy) SetHealthPath(groupName, path string) error {
 	g := p.groups[groupName]
-	if g == nil || g.checker == nil {
+	if g == nil {
 		return fmt.Errorf("group %s has no active health check", groupName)
 	}
-	g.hcPath = path
-	return nil
+	return g.fg.SetProbePath(path)
 }
 
 // armChecks schedules the next active probes.
 func (g *group) armChecks() {
 	g.hcTimer.Stop()
-	if at, ok := g.checker.Deadline(); ok {
+	if at, ok := g.fg.Checker().Deadline(); ok {
 		g.hcTimer = g.p.k.At(at, g.runChecks)
 	}
 }
 
+// runChecks sends the due probes, each to the backend at its probe's
+// address (nothing there: refused), and schedules their results.
 func (g *group) runChecks() {
 	now := g.p.k.Now()
-	g.due = g.checker.Due(now, g.due[:0])
-	timeout := g.checker.Config().Timeout
+	checker := g.fg.Checker()
+	g.due = checker.Due(now, g.due[:0])
+	timeout := checker.Config().Timeout
 	rtt := 2 * g.p.net.BackendLatency
 	for _, i := range g.due {
 		i := i
-		b := g.p.backends[g.peers[i].Server().Name]
+		pr := g.fg.Probe(i)
+		b := g.p.backends[pr.Addr]
 		status, out := 0, attempt.Refused
 		if b != nil {
-			status, out = b.probe(g.hcHTTP, g.hcPath)
+			status, out = b.probe(pr)
 		}
 		at, ok, detail := now+rtt, false, ""
 		switch {
@@ -173,10 +139,10 @@ func (g *group) runChecks() {
 			at, detail = now+timeout, "timeout"
 		case out == attempt.Refused:
 			detail = "refused"
-		case !g.hcHTTP:
+		case !pr.HTTP:
 			ok = true
 		default:
-			ok, detail = g.checker.Judge(status)
+			ok, detail = checker.Judge(status)
 		}
 		g.p.k.At(at, func() { g.checkResult(i, ok, detail) })
 	}
@@ -184,50 +150,8 @@ func (g *group) runChecks() {
 }
 
 func (g *group) checkResult(i int, ok bool, detail string) {
-	tr, changed := g.checker.Result(g.p.k.Now(), i, ok, detail)
-	if changed {
-		g.up[i] = tr.Up
-		from, to := "up", "down"
-		if tr.Up {
-			from, to = "down", "up"
-		}
-		g.p.log.Add(history.Event{T: history.Stamp(g.p.k.Now()), Kind: history.KindHealth, Group: g.cfg.Name,
-			Server: g.peers[i].Server().Name, From: from, To: to, Reason: tr.Reason})
-		g.applyHealth()
-	}
+	g.fg.CheckResult(g.p.k.Now(), i, ok, detail)
 	g.armChecks()
-}
-
-// passive records the transitions of nginx's passive accounting
-// (health.Passive) in the history.
-func (g *group) passive(now time.Duration, peer *balance.Peer, d attempt.Decision) {
-	last := d.Class
-	if last == "" {
-		last = fmt.Sprintf("status %d", d.Status)
-	}
-	tr, changed := g.passiveDown.Observe(g.index[peer], peer.Fails(), peer.Server().MaxFails, peer.Server().FailTimeout, last)
-	if !changed {
-		return
-	}
-	from, to := "up", "down"
-	if tr.Up {
-		from, to = "down", "up"
-	}
-	g.p.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindHealth, Group: g.cfg.Name,
-		Server: peer.Name(), From: from, To: to, Reason: tr.Reason})
-}
-
-// applyHealth tells the balancer which servers are healthy; with
-// fail-open, every server counts as healthy while none is.
-func (g *group) applyHealth() {
-	anyUp := false
-	for _, u := range g.up {
-		anyUp = anyUp || u
-	}
-	open := !anyUp && g.cfg.NoServer == proxy.NoServerFailOpen
-	for i, peer := range g.peers {
-		peer.SetHealthy(g.up[i] || open)
-	}
 }
 
 // Request is one client request as it reaches the load balancer.
@@ -242,6 +166,9 @@ type Request struct {
 	Host, Method, URI string
 	// Cookies are the request's cookies.
 	Cookies map[string]string
+	// Headers are the request's other header fields, by lower-case name
+	// (X-Forwarded-For is XFF).
+	Headers map[string]string
 	// Intended is when the client meant to send it (latency counts from
 	// here).
 	Intended time.Duration
@@ -275,18 +202,32 @@ type Response struct {
 	SetCookie [2]string
 }
 
-// flight is a request inside the proxy.
+// Target, Header and Cookie are the request's variables (flow.Vars).
+func (r *Request) Target() string { return r.URI }
+
+// Header returns the field name (lower case): X-Forwarded-For from XFF,
+// the others from Headers.
+func (r *Request) Header(name string) string {
+	if name == "x-forwarded-for" {
+		return r.XFF
+	}
+	return r.Headers[name]
+}
+
+// Cookie returns the value of the cookie name.
+func (r *Request) Cookie(name string) (string, bool) {
+	v, ok := r.Cookies[name]
+	return v, ok
+}
+
+// flight is a request inside the proxy: the core's flight with the
+// simulator's timers.
 type flight struct {
-	p       *Proxy
-	g       *group
-	req     Request
-	att     *balance.Attempt
-	pin     *balance.Peer
-	tries   int
-	started time.Duration
-	last    attempt.Decision
-	moved   string
-	done    func(Response)
+	p    *Proxy
+	g    *group
+	req  Request
+	fl   flow.Flight
+	done func(Response)
 }
 
 // Handle takes a request arriving at the load balancer now; done is called
@@ -299,95 +240,40 @@ func (p *Proxy) Handle(req Request, done func(Response)) {
 		return
 	}
 	if req.Progress != nil {
-		req.Progress.Group = g.cfg.Name
+		req.Progress.Group = g.fg.Name()
 	}
-	f := &flight{p: p, g: g, req: req, done: done, started: p.k.Now()}
-	br := balance.Request{Key: evalKey(g.cfg.HashKey, req), Client: req.Conn}
-	if n := len(g.spare); n > 0 {
-		f.att, g.spare = g.spare[n-1], g.spare[:n-1]
-		f.att.Reset(br)
-	} else {
-		f.att = g.bal.Start(br)
-	}
-	f.pin = g.pinned(req)
-	f.next()
+	now := p.k.Now()
+	f := &flight{p: p, g: g, req: req, done: done}
+	g.fg.Start(&f.fl, now, flow.Request{Method: req.Method, Client: req.Conn, Vars: &f.req, Replayable: true})
+	f.step(f.fl.Next(now, p.rnd))
 }
 
 // route picks the group of a request by the listener's rules.
 func (p *Proxy) route(req Request) *group {
-	for i := range p.cfg.Listeners {
-		l := &p.cfg.Listeners[i]
-		if l.Name != req.Listener {
-			continue
-		}
-		path, _, _ := strings.Cut(req.URI, "?")
-		for _, r := range l.Rules {
-			if (r.Host == "" || strings.EqualFold(r.Host, req.Host)) && strings.HasPrefix(path, r.PathPrefix) {
-				return p.groups[r.Group]
-			}
-		}
-		return p.groups[l.Group]
+	r := p.routes[req.Listener]
+	if r == nil {
+		return nil
 	}
-	return nil
+	path, _, _ := strings.Cut(req.URI, "?")
+	return r.Match(flow.HostOnly([]byte(req.Host)), []byte(path))
 }
 
-// pinned returns the server persistence sends the request to, if any.
-func (g *group) pinned(req Request) *balance.Peer {
-	switch g.mode {
-	case "cookie":
-		name, ok := req.Cookies[g.cookie]
-		if !ok {
-			return nil
-		}
-		for _, peer := range g.peers {
-			if peer.Server().Name == name {
-				return peer
-			}
-		}
-	case "source_ip":
-		if e, ok := g.sticky[req.Conn]; ok && e.expires > g.p.k.Now() {
-			return g.peers[e.server]
-		}
+// step does what the flight says: a try, or the end.
+func (f *flight) step(st flow.Step) {
+	if st.Kind == flow.Try {
+		f.try(st.Peer)
+		return
 	}
-	return nil
-}
-
-// next makes the next try, or ends the request when no server is left.
-func (f *flight) next() {
-	now := f.p.k.Now()
-	var peer *balance.Peer
-	if f.pin != nil {
-		pin := f.pin
-		f.pin = nil
-		if f.att.Take(now, pin) {
-			peer = pin
-		} else if f.g.mode == "cookie" {
-			f.moved = pin.Server().Name
-		}
+	r := Response{Status: st.Status, Error: st.Class}
+	if st.Peer != nil {
+		r.Backend = st.Peer.Name()
 	}
-	if peer == nil {
-		var err error
-		peer, err = f.att.Next(now, f.p.rnd)
-		if err != nil {
-			if f.tries == 0 {
-				status := 502
-				if f.g.cfg.NoServer == proxy.NoServer503 {
-					status = 503
-				}
-				f.finish(Response{Status: status, Error: "no_server"}, nil)
-				return
-			}
-			f.finish(Response{Status: f.last.Status, Error: f.last.Class}, nil)
-			return
-		}
-	}
-	f.tries++
-	f.try(peer)
+	f.finish(r, nil)
 }
 
 // try sends the request to one server.
 func (f *flight) try(peer *balance.Peer) {
-	p, g := f.p, f.g
+	p := f.p
 	b := p.backends[peer.Server().Name]
 	if pr := f.req.Progress; pr != nil {
 		pr.Backend, pr.Tries = peer.Server().Name, pr.Tries+1
@@ -401,7 +287,7 @@ func (f *flight) try(peer *balance.Peer) {
 		}
 		settled = true
 		timer.Stop()
-		f.result(peer, sent, attempt.Try{Outcome: out, Status: status,
+		f.result(peer, attempt.Try{Outcome: out, Status: status,
 			Sent: out != attempt.Refused && out != attempt.ConnectTimeout})
 	}
 	lat := p.net.BackendLatency
@@ -415,72 +301,43 @@ func (f *flight) try(peer *balance.Peer) {
 			p.k.After(lat, func() { outcome(attempt.Refused, 0) })
 			return
 		case attempt.ConnectTimeout:
-			timer = p.k.At(sent+g.connTO, func() { outcome(attempt.ConnectTimeout, 0) })
+			timer = p.k.At(f.fl.ConnectDeadline(sent), func() { outcome(attempt.ConnectTimeout, 0) })
 			return
 		}
-		// Connected and sent: the response header must come within the
-		// read timeout.
-		timer = p.k.At(sent+2*lat+g.readTO, func() { outcome(attempt.ReadTimeout, 0) })
+		// Connected: the proxy learns it a round trip after it began, and
+		// sends the request then; the response header must come within
+		// the read timeout of that.
+		timer = p.k.At(f.fl.ReadDeadline(sent+2*lat), func() { outcome(attempt.ReadTimeout, 0) })
 		b.serve(func(out attempt.Outcome, status int) {
 			p.k.After(lat, func() { outcome(out, status) })
 		})
 	})
 }
 
-// result applies the decision cores to a try's outcome.
-func (f *flight) result(peer *balance.Peer, sent time.Duration, t attempt.Try) {
+// result hands a try's outcome to the flight. A simulated response has
+// no body to relay: its try ends with its header.
+func (f *flight) result(peer *balance.Peer, t attempt.Try) {
 	now := f.p.k.Now()
-	d := f.g.policy.After(now, attempt.Request{Method: f.req.Method, Started: f.started, Tries: f.tries,
-		MaxTries: f.att.MaxTries()}, t)
-	f.att.Done(now, peer, d.Failed, now-sent)
-	f.g.passive(now, peer, d)
-	f.last = d
-	if d.Next {
-		f.next()
-		return
+	st := f.fl.Result(now, flow.Result{Try: t})
+	switch st.Kind {
+	case flow.Retry:
+		f.step(f.fl.Next(now, f.p.rnd))
+	case flow.Answer:
+		f.fl.Finish(now, "", false)
+		f.finish(Response{Status: st.Status, Backend: peer.Name()}, peer)
+	default:
+		f.step(st)
 	}
-	f.finish(Response{Status: d.Status, Error: d.Class, Backend: peer.Server().Name}, peer)
 }
 
-// finish sends the response, with persistence's cookie or memory.
+// finish sends the response, with persistence's cookie.
 func (f *flight) finish(r Response, peer *balance.Peer) {
-	r.Tries, r.Group, r.Moved = f.tries, f.g.cfg.Name, f.moved
-	f.g.spare = append(f.g.spare, f.att) // every try has ended with Done
-	f.att = nil
+	r.Tries, r.Group, r.Moved = f.fl.Tries(), f.g.fg.Name(), f.fl.Moved()
 	if peer != nil && r.Error == "" {
 		f.p.Answered++
-		switch f.g.mode {
-		case "cookie":
-			if f.req.Cookies[f.g.cookie] != peer.Server().Name {
-				r.SetCookie = [2]string{f.g.cookie, peer.Server().Name}
-			}
-		case "source_ip":
-			f.g.sticky[f.req.Conn] = stickyEntry{server: f.g.index[peer], expires: f.p.k.Now() + f.g.lifetime}
+		if name, ok := f.fl.SetCookie(peer); ok {
+			r.SetCookie = [2]string{name, peer.Name()}
 		}
 	}
 	f.done(r)
-}
-
-// evalKey evaluates an nginx variable for hashing.
-func evalKey(key string, req Request) string {
-	switch {
-	case key == "":
-		return ""
-	case key == "$request_uri":
-		return req.URI
-	case key == "$uri":
-		path, _, _ := strings.Cut(req.URI, "?")
-		return path
-	case key == "$remote_addr":
-		return req.Conn.String()
-	case key == "$http_x_forwarded_for":
-		return req.XFF
-	case strings.HasPrefix(key, "$cookie_"):
-		return req.Cookies[strings.TrimPrefix(key, "$cookie_")]
-	case strings.HasPrefix(key, "$arg_"):
-		_, q, _ := strings.Cut(req.URI, "?")
-		v, _ := url.ParseQuery(q)
-		return v.Get(strings.TrimPrefix(key, "$arg_"))
-	}
-	return ""
 }
