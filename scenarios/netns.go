@@ -16,6 +16,7 @@ import (
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/testbed/netns"
+	"github.com/lblab/lblab/vrrpsim"
 )
 
 // NetnsOptions configures a run on real hosts in network namespaces.
@@ -214,8 +215,7 @@ func (w *netnsWorld) silent(host, reason string) {
 	now := time.Since(w.epoch)
 	for _, in := range w.lab.VRRP.Instances {
 		if in.Host == host {
-			w.extra.Add(history.Event{T: history.Stamp(now), Kind: history.KindVRRP, Router: host, Instance: in.Name,
-				VRID: in.VirtualRouterID, From: "?", To: "STOP", Reason: reason})
+			w.extra.Add(vrrpsim.Died(history.Stamp(now), host, in.Name, in.VirtualRouterID, reason))
 		}
 	}
 }
@@ -448,8 +448,9 @@ func (w *netnsWorld) do(f Fault) (time.Duration, error) {
 }
 
 // merge reads the agents' histories, adds the runner's events, orders them
-// by time and rebuilds the VIP owner chain: an agent knows only its own
-// taking and releasing of an address.
+// by time and passes them through one vrrpsim.Chain, as the simulator
+// does live: an agent knows only its own taking and releasing of an
+// address, and the runner not the state of an agent it killed.
 func (w *netnsWorld) merge() ([]history.Event, error) {
 	all := &history.Log{}
 	hosts := make([]string, 0, len(w.routers()))
@@ -482,32 +483,12 @@ func (w *netnsWorld) merge() ([]history.Event, error) {
 		all.Add(e)
 	}
 	events := all.Events()
-	owners := map[string]string{}
-	state := map[string]string{}
+	var chain vrrpsim.Chain
 	out := events[:0]
 	for _, e := range events {
-		switch e.Kind {
-		case history.KindVIP:
-			cur := owners[e.VIP]
-			if e.Owner == "" && cur != e.Prev {
-				continue // a release after another router took the address
-			}
-			if e.Owner == cur {
-				continue
-			}
-			e.Prev = cur
-			owners[e.VIP] = e.Owner
-		case history.KindVRRP:
-			key := e.Router + "/" + e.Instance
-			if e.From == "?" {
-				if state[key] == "" || state[key] == "STOP" {
-					continue // nothing was running
-				}
-				e.From = state[key]
-			}
-			state[key] = e.To
+		if e, ok := chain.Add(e); ok {
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	return out, nil
 }
