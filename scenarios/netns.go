@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -520,7 +522,14 @@ func (lab *Lab) keepalivedConf(host string, flag func(host, script string) strin
 	if version == 0 {
 		version = 2
 	}
-	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    vrrp_version %d\n}\n", host, version)
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    vrrp_version %d\n", host, version)
+	if g := lab.VRRP.GARPMasterDelay; g.IsSet() {
+		fmt.Fprintf(&b, "    vrrp_garp_master_delay %g\n", g.D.Seconds())
+	}
+	if n := lab.VRRP.GARPMasterRepeat; n != 0 {
+		fmt.Fprintf(&b, "    vrrp_garp_master_repeat %d\n", n)
+	}
+	b.WriteString("}\n")
 	used := map[string]bool{}
 	for _, in := range lab.VRRP.Instances {
 		if in.Host == host {
@@ -538,6 +547,9 @@ func (lab *Lab) keepalivedConf(host string, flag func(host, script string) strin
 		s := lab.VRRP.Scripts[name]
 		fmt.Fprintf(&b, "vrrp_script %s {\n    script \"/bin/test ! -e %s\"\n    interval %g\n    weight %d\n    fall %d\n    rise %d\n",
 			name, flag(host, name), s.Interval.Or(time.Second).Seconds(), s.Weight, max(s.Fall, 1), max(s.Rise, 1))
+		if s.Timeout.IsSet() {
+			fmt.Fprintf(&b, "    timeout %g\n", s.Timeout.D.Seconds())
+		}
 		if s.InitFail {
 			b.WriteString("    init_fail\n")
 		}
@@ -589,6 +601,23 @@ func (lab *Lab) keepalivedConf(host string, flag func(host, script string) strin
 		}
 		if in.DontTrackPrimary {
 			b.WriteString("    dont_track_primary\n")
+		}
+		if in.UnicastSrcIP != "" {
+			fmt.Fprintf(&b, "    unicast_src_ip %s\n", in.UnicastSrcIP)
+		}
+		if len(in.UnicastPeer) > 0 {
+			b.WriteString("    unicast_peer {\n")
+			for _, a := range in.UnicastPeer {
+				fmt.Fprintf(&b, "        %s\n", a)
+			}
+			b.WriteString("    }\n")
+		}
+		if in.CheckUnicastSrc {
+			b.WriteString("    check_unicast_src\n")
+		}
+		notify := in.notifyScripts()
+		for _, k := range slices.Sorted(maps.Keys(notify)) {
+			fmt.Fprintf(&b, "    %s \"%s\"\n", k, notify[k])
 		}
 		b.WriteString("}\n")
 	}

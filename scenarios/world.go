@@ -51,6 +51,23 @@ func instanceConfig(lab *Lab, in *Instance, h *Host) vrrpsim.Config {
 			}
 		}
 	}
+	if a, err := netip.ParseAddr(in.UnicastSrcIP); err == nil {
+		c.PrimaryIP = a
+	}
+	for _, s := range in.UnicastPeer {
+		if a, err := netip.ParseAddr(s); err == nil { // checked by validate
+			c.UnicastPeers = append(c.UnicastPeers, a)
+		}
+	}
+	c.CheckUnicastSrc = in.CheckUnicastSrc && len(c.UnicastPeers) > 0
+	c.Notify = in.notifyScripts()
+	c.GARPRepeat = lab.VRRP.GARPMasterRepeat
+	if g := lab.VRRP.GARPMasterDelay; g.IsSet() {
+		c.GARPDelay = g.D
+		if g.D == 0 {
+			c.GARPDelay = -1 // keepalived's 0: no second burst
+		}
+	}
 	for _, s := range in.VirtualIPAddress {
 		if p, err := parseVIP(s); err == nil {
 			c.VIPs = append(c.VIPs, p)
