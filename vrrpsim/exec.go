@@ -115,17 +115,15 @@ func (x *Executor) Shutdown(now time.Duration) {
 	x.garpArmed = false
 }
 
-// Tick runs what is due at now: the second gratuitous ARP burst (sent
-// only if still master), then the state machine's timer.
+// Tick runs what is due at now: the second gratuitous ARP burst, then
+// the state machine's timer.
 func (x *Executor) Tick(now time.Duration) {
 	if x.halted {
 		return
 	}
 	if x.garpArmed && x.garpAt <= now {
 		x.garpArmed = false
-		if x.r.State() == StateMaster {
-			x.announce()
-		}
+		x.announce()
 	}
 	if at, ok := x.r.Deadline(); ok && at <= now {
 		x.apply(now, x.r.Tick(now))
@@ -181,6 +179,9 @@ func (x *Executor) apply(now time.Duration, acts []Action) {
 			x.garpArmed = x.cfg.GARPDelay > 0
 			x.garpAt = now + x.cfg.GARPDelay
 		case ActState:
+			if act.From == StateMaster {
+				x.garpArmed = false // the second burst is a master's
+			}
 			x.record(now, act.From, act.To, act.Priority, act.Reason)
 			x.io.Logf("%s: %v -> %v, priority %d: %s", x.cfg.Name, act.From, act.To, act.Priority, act.Reason)
 			if cmds := NotifyCommands(x.cfg.Notify, x.cfg.Name, act.To, act.Priority); len(cmds) > 0 {
