@@ -27,6 +27,12 @@ const (
 	// and VRID name the instance, Counter and Count the counter and its
 	// value since the agent started. Counters at zero are not written.
 	KindVRRPStats Kind = "vrrp_stats"
+	// KindNotify is a VRRP notify script run on a state change (notify,
+	// notify_master, ...): Router, Instance and VRID name the instance, To
+	// the state it entered, Reason the command line with its arguments.
+	// The simulator records it without running anything; a real agent
+	// records it and runs the command.
+	KindNotify Kind = "notify"
 )
 
 // Event is one line of a history. It is a flat union: Kind says which of

@@ -124,9 +124,18 @@ type VRRP struct {
 	Scripts map[string]Script `yaml:"vrrp_script"`
 	// Instances are the vrrp_instance blocks, each on one host.
 	Instances []Instance `yaml:"vrrp_instance"`
+	// GARPMasterDelay is global_defs vrrp_garp_master_delay: a new master
+	// sends a second burst of gratuitous ARPs this long after the first,
+	// if it is still master; 0 sends none. Default 5s.
+	GARPMasterDelay units.Duration `yaml:"vrrp_garp_master_delay"`
+	// GARPMasterRepeat is global_defs vrrp_garp_master_repeat: how many
+	// gratuitous ARPs per virtual address each burst sends. Default 5.
+	GARPMasterRepeat int `yaml:"vrrp_garp_master_repeat"`
 	// Keepalived gives hosts' VRRP setup as keepalived.conf text instead,
 	// by host name: its vrrp_script and vrrp_instance blocks become this
-	// section's scripts and instances (global_defs vrrp_version too).
+	// section's scripts and instances (global_defs vrrp_version and the
+	// GARP settings too; vrrp_check_unicast_src becomes each unicast
+	// instance's check_unicast_src).
 	Keepalived map[string]string `yaml:"keepalived"`
 }
 
@@ -138,6 +147,10 @@ type Script struct {
 	Script string `yaml:"script"`
 	// Interval is how often the script runs. Default 1s.
 	Interval units.Duration `yaml:"interval"`
+	// Timeout is how long a run may take before it counts as failed
+	// (real worlds; a simulated script answers at once). Default the
+	// interval.
+	Timeout units.Duration `yaml:"timeout"`
 	// Weight is -253..253: added to the priority while the script succeeds
 	// (positive), or while it fails (negative); 0 puts the instance in FAULT
 	// while it fails. Default 0.
@@ -162,7 +175,8 @@ type Instance struct {
 	State string `yaml:"state"`
 	// VirtualRouterID is 1..255. Required.
 	VirtualRouterID int `yaml:"virtual_router_id"`
-	// Priority is 1..255 (255: address owner). Default 100.
+	// Priority is 1..255 (255: address owner). Default 255 with state
+	// MASTER, else 100, as keepalived derives it.
 	Priority int `yaml:"priority"`
 	// AdvertInt is the advertisement interval in seconds (a number, or a
 	// duration like 500ms for VRRPv3). Default 1.
@@ -191,6 +205,50 @@ type Instance struct {
 	// when its link goes down (keepalived's dont_track_primary). Default
 	// false: a master whose link goes down goes to FAULT at once.
 	DontTrackPrimary bool `yaml:"dont_track_primary"`
+	// UnicastSrcIP is the address adverts are sent from (keepalived's
+	// unicast_src_ip). Default the interface's address.
+	UnicastSrcIP string `yaml:"unicast_src_ip"`
+	// UnicastPeer lists IPv4 addresses: set, adverts go to each of them
+	// instead of the multicast group, and only adverts sent unicast are
+	// taken, as keepalived does. An address nobody holds takes the adverts
+	// nowhere. Default none (multicast).
+	UnicastPeer []string `yaml:"unicast_peer"`
+	// CheckUnicastSrc drops adverts from addresses not in UnicastPeer
+	// (keepalived's check_unicast_src). Default false.
+	CheckUnicastSrc bool `yaml:"check_unicast_src"`
+	// NotifyMaster, NotifyBackup, NotifyFault and NotifyStop are run on
+	// entering that state, Notify on every change with INSTANCE NAME
+	// STATE PRIORITY appended (keepalived's notify_master ... notify).
+	// Every world records each run as a notify event; real worlds run
+	// the command. Default none.
+	NotifyMaster string `yaml:"notify_master"`
+	NotifyBackup string `yaml:"notify_backup"`
+	NotifyFault  string `yaml:"notify_fault"`
+	NotifyStop   string `yaml:"notify_stop"`
+	Notify       string `yaml:"notify"`
+}
+
+// notifyScripts returns the instance's notify scripts by keepalived's
+// keywords (vrrpsim.Config.Notify), nil for none.
+func (in *Instance) notifyScripts() map[string]string {
+	var m map[string]string
+	for k, v := range map[string]string{"notify_master": in.NotifyMaster, "notify_backup": in.NotifyBackup,
+		"notify_fault": in.NotifyFault, "notify_stop": in.NotifyStop, "notify": in.Notify} {
+		if v != "" {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// setNotifyScripts sets the instance's notify scripts from keepalived's
+// keywords.
+func (in *Instance) setNotifyScripts(m map[string]string) {
+	in.NotifyMaster, in.NotifyBackup, in.NotifyFault = m["notify_master"], m["notify_backup"], m["notify_fault"]
+	in.NotifyStop, in.Notify = m["notify_stop"], m["notify"]
 }
 
 // Authentication is keepalived's authentication block (VRRPv2 only).

@@ -158,6 +158,7 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 	if lab.VRRP.Scripts == nil {
 		lab.VRRP.Scripts = map[string]Script{}
 	}
+	garpFrom := ""
 	for _, host := range hosts {
 		field := "vrrp.keepalived." + host
 		base := 0
@@ -185,14 +186,22 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 		if conf.Version != 2 {
 			lab.VRRP.Version = conf.Version
 		}
+		garp := VRRP{GARPMasterDelay: units.Of(conf.GARPMasterDelay), GARPMasterRepeat: conf.GARPMasterRepeat}
+		if garpFrom == "" {
+			garpFrom = host
+			lab.VRRP.GARPMasterDelay, lab.VRRP.GARPMasterRepeat = garp.GARPMasterDelay, garp.GARPMasterRepeat
+		} else if garp.GARPMasterDelay.D != lab.VRRP.GARPMasterDelay.D || garp.GARPMasterRepeat != lab.VRRP.GARPMasterRepeat {
+			out = append(out, &Error{File: name, Line: base, Column: 1, Field: field,
+				Msg: fmt.Sprintf("vrrp_garp_master_delay and vrrp_garp_master_repeat differ from %s's: a lab has one GARP setting for every host", garpFrom)})
+		}
 		for n, sc := range conf.Scripts {
 			if old, dup := lab.VRRP.Scripts[n]; dup && (old.Weight != sc.Weight || old.Fall != sc.Fall || old.Rise != sc.Rise) {
 				out = append(out, &Error{File: name, Line: base + sc.Line, Column: 1, Field: field,
 					Msg: fmt.Sprintf("vrrp_script %s differs from another host's script of that name", n)})
 				continue
 			}
-			lab.VRRP.Scripts[n] = Script{Script: sc.Command, Interval: units.Of(sc.Interval), Weight: sc.Weight,
-				Fall: sc.Fall, Rise: sc.Rise, InitFail: sc.InitFail}
+			lab.VRRP.Scripts[n] = Script{Script: sc.Command, Interval: units.Of(sc.Interval), Timeout: units.Of(sc.Timeout),
+				Weight: sc.Weight, Fall: sc.Fall, Rise: sc.Rise, InitFail: sc.InitFail}
 		}
 		for _, in := range conf.Instances {
 			li := Instance{Name: in.Name, Host: host, Interface: in.Interface, State: in.State,
@@ -219,6 +228,14 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 				li.TrackInterface = append(li.TrackInterface, e)
 			}
 			li.DontTrackPrimary = in.DontTrackPrimary
+			if in.UnicastSrc.IsValid() {
+				li.UnicastSrcIP = in.UnicastSrc.String()
+			}
+			for _, a := range in.UnicastPeers {
+				li.UnicastPeer = append(li.UnicastPeer, a.String())
+			}
+			li.CheckUnicastSrc = len(in.UnicastPeers) > 0 && (in.CheckUnicastSrc || conf.CheckUnicastSrc)
+			li.setNotifyScripts(in.Notify)
 			lab.VRRP.Instances = append(lab.VRRP.Instances, li)
 		}
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/testbed/netns"
+	"github.com/lblab/lblab/vrrpsim"
 )
 
 // NetnsOptions configures a run on real hosts in network namespaces.
@@ -214,8 +217,7 @@ func (w *netnsWorld) silent(host, reason string) {
 	now := time.Since(w.epoch)
 	for _, in := range w.lab.VRRP.Instances {
 		if in.Host == host {
-			w.extra.Add(history.Event{T: history.Stamp(now), Kind: history.KindVRRP, Router: host, Instance: in.Name,
-				VRID: in.VirtualRouterID, From: "?", To: "STOP", Reason: reason})
+			w.extra.Add(vrrpsim.Died(history.Stamp(now), host, in.Name, in.VirtualRouterID, reason))
 		}
 	}
 }
@@ -448,8 +450,9 @@ func (w *netnsWorld) do(f Fault) (time.Duration, error) {
 }
 
 // merge reads the agents' histories, adds the runner's events, orders them
-// by time and rebuilds the VIP owner chain: an agent knows only its own
-// taking and releasing of an address.
+// by time and passes them through one vrrpsim.Chain, as the simulator
+// does live: an agent knows only its own taking and releasing of an
+// address, and the runner not the state of an agent it killed.
 func (w *netnsWorld) merge() ([]history.Event, error) {
 	all := &history.Log{}
 	hosts := make([]string, 0, len(w.routers()))
@@ -482,32 +485,12 @@ func (w *netnsWorld) merge() ([]history.Event, error) {
 		all.Add(e)
 	}
 	events := all.Events()
-	owners := map[string]string{}
-	state := map[string]string{}
+	var chain vrrpsim.Chain
 	out := events[:0]
 	for _, e := range events {
-		switch e.Kind {
-		case history.KindVIP:
-			cur := owners[e.VIP]
-			if e.Owner == "" && cur != e.Prev {
-				continue // a release after another router took the address
-			}
-			if e.Owner == cur {
-				continue
-			}
-			e.Prev = cur
-			owners[e.VIP] = e.Owner
-		case history.KindVRRP:
-			key := e.Router + "/" + e.Instance
-			if e.From == "?" {
-				if state[key] == "" || state[key] == "STOP" {
-					continue // nothing was running
-				}
-				e.From = state[key]
-			}
-			state[key] = e.To
+		if e, ok := chain.Add(e); ok {
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	return out, nil
 }
@@ -539,7 +522,14 @@ func (lab *Lab) keepalivedConf(host string, flag func(host, script string) strin
 	if version == 0 {
 		version = 2
 	}
-	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    vrrp_version %d\n}\n", host, version)
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    vrrp_version %d\n", host, version)
+	if g := lab.VRRP.GARPMasterDelay; g.IsSet() {
+		fmt.Fprintf(&b, "    vrrp_garp_master_delay %g\n", g.D.Seconds())
+	}
+	if n := lab.VRRP.GARPMasterRepeat; n != 0 {
+		fmt.Fprintf(&b, "    vrrp_garp_master_repeat %d\n", n)
+	}
+	b.WriteString("}\n")
 	used := map[string]bool{}
 	for _, in := range lab.VRRP.Instances {
 		if in.Host == host {
@@ -557,6 +547,9 @@ func (lab *Lab) keepalivedConf(host string, flag func(host, script string) strin
 		s := lab.VRRP.Scripts[name]
 		fmt.Fprintf(&b, "vrrp_script %s {\n    script \"/bin/test ! -e %s\"\n    interval %g\n    weight %d\n    fall %d\n    rise %d\n",
 			name, flag(host, name), s.Interval.Or(time.Second).Seconds(), s.Weight, max(s.Fall, 1), max(s.Rise, 1))
+		if s.Timeout.IsSet() {
+			fmt.Fprintf(&b, "    timeout %g\n", s.Timeout.D.Seconds())
+		}
 		if s.InitFail {
 			b.WriteString("    init_fail\n")
 		}
@@ -608,6 +601,23 @@ func (lab *Lab) keepalivedConf(host string, flag func(host, script string) strin
 		}
 		if in.DontTrackPrimary {
 			b.WriteString("    dont_track_primary\n")
+		}
+		if in.UnicastSrcIP != "" {
+			fmt.Fprintf(&b, "    unicast_src_ip %s\n", in.UnicastSrcIP)
+		}
+		if len(in.UnicastPeer) > 0 {
+			b.WriteString("    unicast_peer {\n")
+			for _, a := range in.UnicastPeer {
+				fmt.Fprintf(&b, "        %s\n", a)
+			}
+			b.WriteString("    }\n")
+		}
+		if in.CheckUnicastSrc {
+			b.WriteString("    check_unicast_src\n")
+		}
+		notify := in.notifyScripts()
+		for _, k := range slices.Sorted(maps.Keys(notify)) {
+			fmt.Fprintf(&b, "    %s \"%s\"\n", k, notify[k])
 		}
 		b.WriteString("}\n")
 	}

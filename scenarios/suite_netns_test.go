@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/testbed/netns"
+	"github.com/lblab/lblab/units"
 )
 
 var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"), Ordered, func() {
@@ -45,4 +47,13 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 			Expect(o.Results.Mode).To(Equal("netns"))
 		})
 	}
+	It("a unicast pair whose unicast_peer nobody holds splits its brain, as in the simulator", func() {
+		lab, err := scenarios.Parse("u.yaml", []byte(unicastLab("10.77.0.91", "10.77.0.92")), nil)
+		Expect(err).NotTo(HaveOccurred())
+		lab.Duration = units.Of(8 * time.Second)
+		o, err := scenarios.RunNetns(context.Background(), lab, 1, scenarios.NetnsOptions{Binary: bin})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(masters(o.Events)).To(Equal([]string{"r1", "r2"}))
+		Expect(o.Results.Passed).To(BeFalse())
+	})
 })

@@ -283,6 +283,7 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 		if s.Interval.IsSet() && s.Interval.D > 0 && s.Interval.D < time.Millisecond {
 			v.bad(p+".interval", "must be at least 1ms, got %v", s.Interval.D)
 		}
+		v.duration(p+".timeout", s.Timeout, false)
 		if s.Weight < -253 || s.Weight > 253 {
 			v.bad(p+".weight", "must be -253..253, got %d", s.Weight)
 		}
@@ -292,6 +293,10 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 	}
 	if len(g.Instances) == 0 {
 		v.bad("vrrp.vrrp_instance", "at least one vrrp_instance is required")
+	}
+	v.duration("vrrp.vrrp_garp_master_delay", g.GARPMasterDelay, false)
+	if g.GARPMasterRepeat < 0 || g.GARPMasterRepeat > 1000 {
+		v.bad("vrrp.vrrp_garp_master_repeat", "must be 1..1000, got %d", g.GARPMasterRepeat)
 	}
 	for i := range g.Instances {
 		in := &g.Instances[i]
@@ -360,6 +365,16 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 		for j, name := range in.TrackScript {
 			if _, ok := g.Scripts[name]; !ok {
 				v.bad(fmt.Sprintf("%s.track_script[%d]", p, j), "no vrrp_script %q in vrrp.vrrp_script", name)
+			}
+		}
+		if s := in.UnicastSrcIP; s != "" {
+			if a, err := netip.ParseAddr(s); err != nil || !a.Is4() {
+				v.bad(p+".unicast_src_ip", "want an IPv4 address, got %q", s)
+			}
+		}
+		for j, s := range in.UnicastPeer {
+			if a, err := netip.ParseAddr(s); err != nil || !a.Is4() {
+				v.bad(fmt.Sprintf("%s.unicast_peer[%d]", p, j), "want an IPv4 address, got %q", s)
 			}
 		}
 		for j, s := range in.TrackInterface {

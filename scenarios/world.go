@@ -15,26 +15,20 @@ import (
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/units"
 	"github.com/lblab/lblab/vrrpsim"
+	"github.com/lblab/lblab/vrrpsim/simdriver"
 )
 
 // defaultDuration is how long a lab runs when it does not say.
 const defaultDuration = 30 * time.Second
 
 // instanceConfig turns a lab's vrrp_instance into the state machine's
-// configuration, with keepalived's defaults: priority 255 for state MASTER
-// without a priority, 100 otherwise; advert_int 1 s; version from
-// vrrp.vrrp_version, else 2.
+// configuration; what the lab leaves out gets keepalived's defaults from
+// vrrpsim.Config (priority 255 for state MASTER, else 100; advert_int 1 s),
+// and the version comes from vrrp.vrrp_version.
 func instanceConfig(lab *Lab, in *Instance, h *Host) vrrpsim.Config {
 	state := vrrpsim.StateBackup
 	if strings.EqualFold(in.State, "MASTER") {
 		state = vrrpsim.StateMaster
-	}
-	prio := in.Priority
-	if prio == 0 {
-		prio = 100
-		if state == vrrpsim.StateMaster {
-			prio = 255
-		}
 	}
 	version := in.Version
 	if version == 0 {
@@ -44,8 +38,8 @@ func instanceConfig(lab *Lab, in *Instance, h *Host) vrrpsim.Config {
 		Name:         in.Name,
 		VRID:         uint8(in.VirtualRouterID),
 		Version:      version,
-		Priority:     uint8(prio),
-		Interval:     in.AdvertInt.Or(time.Second),
+		Priority:     uint8(in.Priority),
+		Interval:     in.AdvertInt.D,
 		NoPreempt:    in.NoPreempt,
 		PreemptDelay: in.PreemptDelay.D,
 		InitialState: state,
@@ -55,6 +49,23 @@ func instanceConfig(lab *Lab, in *Instance, h *Host) vrrpsim.Config {
 			if p, err := netip.ParsePrefix(ifc.Address); err == nil {
 				c.PrimaryIP = p.Addr()
 			}
+		}
+	}
+	if a, err := netip.ParseAddr(in.UnicastSrcIP); err == nil {
+		c.PrimaryIP = a
+	}
+	for _, s := range in.UnicastPeer {
+		if a, err := netip.ParseAddr(s); err == nil { // checked by validate
+			c.UnicastPeers = append(c.UnicastPeers, a)
+		}
+	}
+	c.CheckUnicastSrc = in.CheckUnicastSrc && len(c.UnicastPeers) > 0
+	c.Notify = in.notifyScripts()
+	c.GARPRepeat = lab.VRRP.GARPMasterRepeat
+	if g := lab.VRRP.GARPMasterDelay; g.IsSet() {
+		c.GARPDelay = g.D
+		if g.D == 0 {
+			c.GARPDelay = -1 // keepalived's 0: no second burst
 		}
 	}
 	for _, s := range in.VirtualIPAddress {
@@ -107,7 +118,7 @@ type simWorld struct {
 	k        *sim.Kernel
 	net      *sim.Network
 	log      *history.Log
-	vrrp     map[string]*vrrpsim.SimHost
+	vrrp     map[string]*simdriver.Host
 	hosts    map[string]*Host
 	proxy    *simproxy.Proxy
 	backends map[string]*simproxy.Backend
@@ -118,7 +129,7 @@ type simWorld struct {
 // kernel seeded with seed.
 func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 	w := &simWorld{lab: lab, k: sim.NewKernel(seed), log: &history.Log{},
-		vrrp: map[string]*vrrpsim.SimHost{}, hosts: map[string]*Host{}}
+		vrrp: map[string]*simdriver.Host{}, hosts: map[string]*Host{}}
 	w.net = sim.NewNetwork(w.k)
 	for _, s := range lab.Topology.Segments {
 		if _, err := w.net.AddSegment(s.Name, sim.Link{Latency: s.Latency.D, Jitter: s.Jitter.D, Loss: s.Loss}); err != nil {
@@ -141,18 +152,18 @@ func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 		}
 	}
 	if lab.VRRP != nil {
-		book := vrrpsim.NewVIPBook(w.log)
+		journal := simdriver.NewJournal(w.log)
 		for i := range lab.VRRP.Instances {
 			in := &lab.VRRP.Instances[i]
 			vh := w.vrrp[in.Host]
 			if vh == nil {
-				vh = vrrpsim.NewSimHost(w.k, w.net.Host(in.Host), w.log, book)
+				vh = simdriver.NewHost(w.k, w.net.Host(in.Host), journal)
 				w.vrrp[in.Host] = vh
 				// In name order: the lab's scripts are a map, and the
 				// order they run in when due together is part of the run.
 				for _, name := range slices.Sorted(maps.Keys(lab.VRRP.Scripts)) {
 					s := lab.VRRP.Scripts[name]
-					vh.AddScript(vrrpsim.SimScript{Name: name, Interval: s.Interval.Or(time.Second), OK: true})
+					vh.AddScript(simdriver.Script{Name: name, Interval: s.Interval.D, OK: true})
 				}
 			}
 			if err := vh.AddInstance(in.Interface, instanceConfig(lab, in, w.hosts[in.Host])); err != nil {

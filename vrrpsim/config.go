@@ -17,7 +17,8 @@ type Config struct {
 	// vrrp_version default).
 	Version int
 	// Priority is the base priority, 1..255; 255 marks the address owner.
-	// Default 100.
+	// Default (0): 255 for InitialState StateMaster, else 100, as
+	// keepalived derives it (DefaultPriority).
 	Priority uint8
 	// Interval is advert_int: whole seconds for v2, centiseconds for v3.
 	// Default 1 s.
@@ -68,6 +69,58 @@ type Config struct {
 	// address that is not one of UnicastPeers (unicast_src_err). Default
 	// false: keepalived then accepts an advert from any source.
 	CheckUnicastSrc bool
+	// GARPDelay is keepalived's garp_master_delay (vrrp_garp_master_delay
+	// in global_defs): how long after becoming master a router sends its
+	// second burst of gratuitous ARPs, if it is still master. Default (0)
+	// 5 s (DefaultGARPDelay); negative: no second burst (keepalived's 0).
+	GARPDelay time.Duration
+	// GARPRepeat is keepalived's garp_master_repeat: how many gratuitous
+	// ARPs per virtual address each burst sends. Default (0) 5
+	// (DefaultGARPRepeat).
+	GARPRepeat int
+	// Notify holds the notify scripts by keepalived's keywords:
+	// notify_master, notify_backup, notify_fault, notify_stop (run with no
+	// added arguments) and notify (run with INSTANCE NAME STATE PRIORITY
+	// appended). The state machine ignores them; the Executor asks its IO
+	// to run them on each state change. Default none.
+	Notify map[string]string
+}
+
+// keepalived's defaults, the one place they are written (keepalived
+// 2.2.7, vrrp.h and vrrp.c vrrp_complete_instance).
+const (
+	// DefaultVersion is vrrp_version: 2.
+	DefaultVersion = 2
+	// DefaultPriority is VRRP_PRIO_DFL, the priority of an instance
+	// without one and without state MASTER: 100.
+	DefaultPriority uint8 = 100
+	// OwnerPriority is VRRP_PRIO_OWNER, the address owner's priority and
+	// the default of state MASTER without a priority: 255.
+	OwnerPriority uint8 = 255
+	// DefaultInterval is advert_int: 1 s.
+	DefaultInterval = time.Second
+	// DefaultGARPDelay is vrrp_garp_master_delay (VRRP_GARP_DELAY): 5 s.
+	DefaultGARPDelay = 5 * time.Second
+	// DefaultGARPRepeat is vrrp_garp_master_repeat (VRRP_GARP_REP): 5.
+	DefaultGARPRepeat = 5
+	// DefaultScriptInterval is a vrrp_script's interval: 1 s. Its
+	// timeout defaults to its interval.
+	DefaultScriptInterval = time.Second
+)
+
+// PriorityFor is keepalived's priority of an instance whose configured
+// priority is prio (0: not written) and initial state is state: prio when
+// written, else OwnerPriority for StateMaster and DefaultPriority
+// otherwise (vrrp_complete_instance: "If no priority has been set, derive
+// it from the initial state").
+func PriorityFor(state State, prio uint8) uint8 {
+	switch {
+	case prio != 0:
+		return prio
+	case state == StateMaster:
+		return OwnerPriority
+	}
+	return DefaultPriority
 }
 
 // TrackInterface is one track_interface entry: a link whose state moves
@@ -128,16 +181,20 @@ func VirtualMAC(vrid uint8) [6]byte { return [6]byte{0x00, 0x00, 0x5e, 0x00, 0x0
 // first bad field.
 func (c Config) withDefaults() (Config, error) {
 	if c.Version == 0 {
-		c.Version = 2
-	}
-	if c.Priority == 0 {
-		c.Priority = 100
-	}
-	if c.Interval == 0 {
-		c.Interval = time.Second
+		c.Version = DefaultVersion
 	}
 	if c.InitialState == StateInit {
 		c.InitialState = StateBackup
+	}
+	c.Priority = PriorityFor(c.InitialState, c.Priority)
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.GARPDelay == 0 {
+		c.GARPDelay = DefaultGARPDelay
+	}
+	if c.GARPRepeat == 0 {
+		c.GARPRepeat = DefaultGARPRepeat
 	}
 	for i := range c.Tracks {
 		if c.Tracks[i].Fall == 0 {
@@ -193,6 +250,9 @@ func (c Config) withDefaults() (Config, error) {
 		if !a.Is4() {
 			bad("unicast_peer", "%v is not IPv4", a)
 		}
+	}
+	if c.GARPRepeat < 0 {
+		bad("garp_master_repeat", "must not be negative, got %d", c.GARPRepeat)
 	}
 	if c.PreemptDelay < 0 {
 		bad("preempt_delay", "must not be negative")

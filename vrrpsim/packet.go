@@ -1,5 +1,9 @@
-// Package vrrpsim simulates VRRP routers; this file holds the codec for
-// VRRPv2 (RFC 3768) and VRRPv3 over IPv4 (RFC 5798/9568) advertisements.
+// Package vrrpsim is the VRRP agent's core, the same in every world: the
+// packet codec (this file: VRRPv2, RFC 3768, and VRRPv3 over IPv4, RFC
+// 5798/9568), the pure state machine (Router), keepalived's defaults
+// (Config), and the one executor of the machine's actions over a small
+// IO (Executor). Its drivers are vrrpsim/simdriver (simulated hosts) and
+// vrrpsim/linux (a real host).
 package vrrpsim
 
 import (

@@ -22,8 +22,8 @@ type Config struct {
 	// Version is global_defs vrrp_version. Default 2.
 	Version int
 	// GARPMasterDelay and GARPMasterRepeat are global_defs
-	// vrrp_garp_master_delay and vrrp_garp_master_repeat. Defaults 5 s
-	// and 5.
+	// vrrp_garp_master_delay and vrrp_garp_master_repeat. Defaults
+	// vrrpsim.DefaultGARPDelay and vrrpsim.DefaultGARPRepeat.
 	GARPMasterDelay  time.Duration
 	GARPMasterRepeat int
 	// CheckUnicastSrc is global_defs vrrp_check_unicast_src: every
@@ -102,8 +102,8 @@ type Instance struct {
 	InterfaceLine int
 	// VRID is virtual_router_id. Required.
 	VRID int
-	// Priority; 0 when not written (then 255 for state MASTER, else 100,
-	// as keepalived does).
+	// Priority; 0 when not written (then vrrpsim.PriorityFor: 255 for
+	// state MASTER, else 100, as keepalived does).
 	Priority int
 	// AdvertInt is advert_int. Default 1 s.
 	AdvertInt time.Duration
@@ -163,7 +163,8 @@ func ParseWith(name string, src []byte, opt Options) (*Config, []Warning, error)
 	lines := inc.lines(0, string(src), opt.Dir, []string{name})
 	nodes, errs := parseTree(name, lines)
 	p := &parser{name: name, errs: append(inc.errs, errs...), warns: inc.warns,
-		c: &Config{Version: 2, GARPMasterDelay: 5 * time.Second, GARPMasterRepeat: 5, Scripts: map[string]*Script{}}}
+		c: &Config{Version: vrrpsim.DefaultVersion, GARPMasterDelay: vrrpsim.DefaultGARPDelay,
+			GARPMasterRepeat: vrrpsim.DefaultGARPRepeat, Scripts: map[string]*Script{}}}
 	for _, f := range inc.files {
 		p.c.files = append(p.c.files, f.name)
 	}
@@ -322,7 +323,7 @@ func (p *parser) script(n *node) {
 		p.bad(n.line, "want: vrrp_script NAME { ... }")
 		return
 	}
-	s := &Script{Name: n.words[1], Line: n.line, Interval: time.Second, Fall: 1, Rise: 1}
+	s := &Script{Name: n.words[1], Line: n.line, Interval: vrrpsim.DefaultScriptInterval, Fall: 1, Rise: 1}
 	if p.c.Scripts[s.Name] != nil {
 		p.bad(n.line, "vrrp_script %s is defined twice", s.Name)
 	}
@@ -382,7 +383,7 @@ func (p *parser) instance(n *node) {
 		p.bad(n.line, "want: vrrp_instance NAME { ... }")
 		return
 	}
-	in := &Instance{Name: n.words[1], Line: n.line, AdvertInt: time.Second, Notify: map[string]string{},
+	in := &Instance{Name: n.words[1], Line: n.line, AdvertInt: vrrpsim.DefaultInterval, Notify: map[string]string{},
 		NotifyLines: map[string]int{}}
 	p.c.Instances = append(p.c.Instances, in)
 	vridWritten := false
@@ -563,19 +564,13 @@ func vipPrefix(words []string) (netip.Prefix, error) {
 }
 
 // VRRPConfig returns the state machine's configuration of instance in,
-// with keepalived's defaults. primary is the interface's address when
+// with the global GARP settings; what the file leaves out gets
+// keepalived's defaults from vrrpsim.Config. primary is the interface's address when
 // unicast_src_ip is not set.
 func (c *Config) VRRPConfig(in *Instance, primary netip.Addr) vrrpsim.Config {
 	state := vrrpsim.StateBackup
 	if in.State == "MASTER" {
 		state = vrrpsim.StateMaster
-	}
-	prio := in.Priority
-	if prio == 0 {
-		prio = 100
-		if state == vrrpsim.StateMaster {
-			prio = 255
-		}
 	}
 	version := c.Version
 	if in.Version != 0 {
@@ -585,10 +580,17 @@ func (c *Config) VRRPConfig(in *Instance, primary netip.Addr) vrrpsim.Config {
 	if in.UnicastSrc.IsValid() {
 		src = in.UnicastSrc
 	}
-	vc := vrrpsim.Config{Name: in.Name, VRID: uint8(in.VRID), Version: version, Priority: uint8(prio),
+	vc := vrrpsim.Config{Name: in.Name, VRID: uint8(in.VRID), Version: version, Priority: uint8(in.Priority),
 		Interval: in.AdvertInt, NoPreempt: in.NoPreempt, PreemptDelay: in.PreemptDelay, InitialState: state,
 		PrimaryIP: src, VIPs: in.VIPs,
-		UnicastPeers: in.UnicastPeers, CheckUnicastSrc: len(in.UnicastPeers) > 0 && (in.CheckUnicastSrc || c.CheckUnicastSrc)}
+		UnicastPeers: in.UnicastPeers, CheckUnicastSrc: len(in.UnicastPeers) > 0 && (in.CheckUnicastSrc || c.CheckUnicastSrc),
+		GARPDelay: c.GARPMasterDelay, GARPRepeat: c.GARPMasterRepeat}
+	if vc.GARPDelay == 0 {
+		vc.GARPDelay = -1 // vrrp_garp_master_delay 0: no second burst
+	}
+	if len(in.Notify) > 0 {
+		vc.Notify = in.Notify
+	}
 	if in.AuthType == "PASS" && in.AuthPass != "" {
 		vc.AuthType, vc.AuthPass = vrrpsim.AuthPass, in.AuthPass
 	}

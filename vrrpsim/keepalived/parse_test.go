@@ -61,11 +61,11 @@ func TestParseRealisticFile(t *testing.T) {
 		t.Errorf("VI_1 does not make a state machine: %v", err)
 	}
 	vc2 := c.VRRPConfig(v2, netip.MustParseAddr("10.77.0.11"))
-	if vc2.Priority != 100 || vc2.Version != 3 || vc2.PrimaryIP != netip.MustParseAddr("10.77.0.11") {
+	if vc2.Version != 3 || vc2.PrimaryIP != netip.MustParseAddr("10.77.0.11") {
 		t.Errorf("VRRPConfig(VI_2): %+v", vc2)
 	}
-	if _, err := vrrpsim.New(vc2); err != nil {
-		t.Errorf("VI_2: %v", err)
+	if r, err := vrrpsim.New(vc2); err != nil || r.Config().Priority != 100 {
+		t.Errorf("VI_2: %v, priority %d, want 100", err, r.Config().Priority)
 	}
 }
 
@@ -74,8 +74,12 @@ func TestMasterWithoutPriorityIsOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if vc := c.VRRPConfig(c.Instances[0], netip.MustParseAddr("10.0.0.2")); vc.Priority != 255 {
-		t.Fatalf("keepalived gives state MASTER without priority 255, got %d", vc.Priority)
+	r, err := vrrpsim.New(c.VRRPConfig(c.Instances[0], netip.MustParseAddr("10.0.0.2")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := r.Config().Priority; p != 255 {
+		t.Fatalf("keepalived gives state MASTER without priority 255, got %d", p)
 	}
 }
 

@@ -1,11 +1,12 @@
-// Package vrrplinux is the Linux driver of the VRRP state machine
-// (vrrpsim.Router): it feeds the router received packets, timer expiries
-// and track-script results from real sockets, timers and processes, and
-// carries out the router's actions: adverts on a raw IP protocol-112
-// socket, virtual addresses with netlink, gratuitous ARP on an AF_PACKET
-// socket, notify scripts, and history events. Every protocol decision is
-// the router's; this package only does I/O, exactly as vrrpsim's
-// simulator driver does on virtual time.
+// Package vrrplinux is the Linux driver of the VRRP agent: it feeds each
+// instance's vrrpsim.Executor received packets, timer expiries, link
+// changes and track-script results from real sockets, timers and
+// processes, and gives it the host to act on (vrrpsim.IO): adverts on a
+// raw IP protocol-112 socket, virtual addresses with netlink, gratuitous
+// ARP on an AF_PACKET socket, notify scripts as processes, history events
+// to a file. Every protocol decision is the state machine's and every
+// action the executor's; this package only does I/O, exactly as
+// vrrpsim/simdriver does on virtual time.
 package vrrplinux
 
 import (
@@ -89,17 +90,14 @@ type agent struct {
 	statusReq chan chan Status
 }
 
-// instance is one Router with its interface and pending gratuitous ARPs.
+// instance is one executor with the interface it acts on (it is the
+// executor's vrrpsim.IO) and the log of its drops.
 type instance struct {
-	a         *agent
-	ifc       *iface
-	cfg       vrrpsim.Config
-	notify    map[string]string
-	r         *vrrpsim.Router
-	garpAt    time.Duration
-	garpArmed bool
-	buf       []byte
-	drops     dropLog
+	a     *agent
+	ifc   *iface
+	cfg   vrrpsim.Config
+	x     *vrrpsim.Executor
+	drops dropLog
 }
 
 type packet struct {
@@ -188,11 +186,12 @@ func initAgent(cfg Config, opts Options) *agent {
 func (a *agent) addInstance(ifc *iface, in Instance) (*instance, error) {
 	vc := in.VRRP
 	vc.Interface = in.Interface
-	r, err := vrrpsim.New(vc)
+	inst := &instance{a: a, ifc: ifc}
+	x, err := vrrpsim.NewExecutor(a.cfg.Name, vc, inst)
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{a: a, ifc: ifc, cfg: r.Config(), notify: in.Notify, r: r}
+	inst.x, inst.cfg = x, x.Config()
 	a.insts = append(a.insts, inst)
 	return inst, nil
 }
@@ -220,10 +219,13 @@ func (a *agent) logf(format string, args ...any) {
 	a.outMu.Unlock()
 }
 
+// record writes ev, stamped in agent time, to the history in history
+// time.
 func (a *agent) record(ev history.Event) {
 	if a.opts.History == nil {
 		return
 	}
+	ev.T = a.stamp(ev.T.Duration())
 	a.outMu.Lock()
 	defer a.outMu.Unlock()
 	if err := history.WriteJSONL(a.opts.History, []history.Event{ev}); err != nil && a.opts.Log != nil {
@@ -260,13 +262,13 @@ func (a *agent) loop(ctx context.Context) error {
 		now := a.now()
 		for _, st := range states {
 			for _, in := range a.insts {
-				in.apply(now, in.r.LinkChange(now, st.name, st.up)) // recorded for Startup
+				in.x.LinkChange(now, st.name, st.up) // recorded for Startup
 			}
 		}
 	}
 	now := a.now()
 	for _, in := range a.insts {
-		in.apply(now, in.r.Startup(now))
+		in.x.Startup(now)
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -288,12 +290,12 @@ func (a *agent) loop(ctx context.Context) error {
 		case res := <-a.results:
 			now := a.now()
 			for _, in := range a.insts {
-				in.apply(now, in.r.TrackResult(now, res.name, res.ok))
+				in.x.TrackResult(now, res.name, res.ok)
 			}
 		case ev := <-a.links:
 			now := a.now()
 			for _, in := range a.insts {
-				in.apply(now, in.r.LinkChange(now, ev.name, ev.up))
+				in.x.LinkChange(now, ev.name, ev.up)
 			}
 		case <-timer.C:
 			a.tick()
@@ -304,17 +306,14 @@ func (a *agent) loop(ctx context.Context) error {
 	return failure
 }
 
-// deadline is the earliest timer of every router, pending GARP burst and
-// pending drop log line.
+// deadline is the earliest deadline of every executor and pending drop
+// log line.
 func (a *agent) deadline() (time.Duration, bool) {
 	var at time.Duration
 	found := false
 	for _, in := range a.insts {
-		if d, ok := in.r.Deadline(); ok && (!found || d < at) {
+		if d, ok := in.x.Deadline(); ok && (!found || d < at) {
 			at, found = d, true
-		}
-		if in.garpArmed && (!found || in.garpAt < at) {
-			at, found = in.garpAt, true
 		}
 		if d, ok := in.drops.due(); ok && (!found || d < at) {
 			at, found = d, true
@@ -326,14 +325,8 @@ func (a *agent) deadline() (time.Duration, bool) {
 func (a *agent) tick() {
 	now := a.now()
 	for _, in := range a.insts {
-		if d, ok := in.r.Deadline(); ok && d <= now {
-			in.apply(now, in.r.Tick(now))
-		}
-		if in.garpArmed && in.garpAt <= now {
-			in.garpArmed = false
-			if in.r.State() == vrrpsim.StateMaster {
-				in.announce()
-			}
+		if d, ok := in.x.Deadline(); ok && d <= now {
+			in.x.Tick(now)
 		}
 		for _, l := range in.drops.flush(now, false) {
 			a.logf("%s: %s", in.cfg.Name, l)
@@ -346,8 +339,7 @@ func (a *agent) tick() {
 func (a *agent) shutdown() {
 	now := a.now()
 	for _, in := range a.insts {
-		in.apply(now, in.r.Shutdown(now))
-		in.garpArmed = false
+		in.x.Shutdown(now)
 	}
 	for _, in := range a.insts {
 		for _, l := range in.drops.flush(now, true) {
@@ -410,95 +402,38 @@ func (a *agent) receive(p packet) {
 		if in.ifc != p.ifc || in.cfg.VRID != p.payload[1] {
 			continue
 		}
-		acts := in.r.Receive(now, vrrpsim.Received{Src: p.src, Dst: p.dst, TTL: p.ttl, Payload: p.payload})
-		for _, act := range acts {
+		for _, act := range in.x.Receive(now, vrrpsim.Received{Src: p.src, Dst: p.dst, TTL: p.ttl, Payload: p.payload}) {
 			if act.Kind == vrrpsim.ActDrop {
 				if l := in.drops.drop(now, act.Cause, p.src, act.Reason); l != "" {
 					a.logf("%s: %s", in.cfg.Name, l)
 				}
 			}
 		}
-		in.apply(now, acts)
 	}
 }
 
-// apply carries out the actions a router returned for time now, in order.
-func (in *instance) apply(now time.Duration, acts []vrrpsim.Action) {
-	a := in.a
-	for _, act := range acts {
-		switch act.Kind {
-		case vrrpsim.ActSend:
-			in.send(act.Advert)
-		case vrrpsim.ActAddVIPs:
-			for _, v := range in.cfg.VIPs {
-				if err := in.ifc.addVIP(v); err != nil {
-					a.logf("%s: add %v on %s: %v", in.cfg.Name, v, in.ifc.name, err)
-					continue
-				}
-				a.record(history.Event{T: a.stamp(now), Kind: history.KindVIP, VIP: v.Addr().String(), Owner: a.cfg.Name, Reason: "became master"})
-			}
-		case vrrpsim.ActRemoveVIPs:
-			for _, v := range in.cfg.VIPs {
-				if err := in.ifc.delVIP(v); err != nil {
-					a.logf("%s: remove %v from %s: %v", in.cfg.Name, v, in.ifc.name, err)
-					continue
-				}
-				a.record(history.Event{T: a.stamp(now), Kind: history.KindVIP, VIP: v.Addr().String(), Prev: a.cfg.Name, Reason: "left master"})
-			}
-		case vrrpsim.ActGARP:
-			in.announce()
-			in.garpArmed = a.cfg.GARPDelay > 0
-			in.garpAt = now + a.cfg.GARPDelay
-		case vrrpsim.ActState:
-			in.event(now, act.From, act.To, act.Priority, act.Reason)
-			a.logf("%s: %v -> %v, priority %d: %s", in.cfg.Name, act.From, act.To, act.Priority, act.Reason)
-			a.notify.run(notifyCommands(in.notify, in.cfg.Name, act.To, act.Priority), act.To == vrrpsim.StateStop, a.logf)
-		case vrrpsim.ActPriority:
-			st := in.r.State()
-			in.event(now, st, st, act.Priority, act.Reason)
-			a.logf("%s: priority %d: %s", in.cfg.Name, act.Priority, act.Reason)
-		case vrrpsim.ActDrop:
-			// counted by the router, logged by receive (dropLog)
-		}
-	}
+// The instance is its executor's vrrpsim.IO on a Linux interface.
+
+// Send sends one advert on the interface's raw socket.
+func (in *instance) Send(src, dst netip.Addr, b []byte) error { return in.ifc.send(src, dst, b) }
+
+// AddVIP adds the address to the interface with netlink.
+func (in *instance) AddVIP(v netip.Prefix) error { return in.ifc.addVIP(v) }
+
+// RemoveVIP removes the address from the interface with netlink.
+func (in *instance) RemoveVIP(v netip.Prefix) error { return in.ifc.delVIP(v) }
+
+// GARP broadcasts one gratuitous ARP from the interface.
+func (in *instance) GARP(v netip.Addr) error { return in.ifc.garp(v) }
+
+// Notify starts the notify commands; those of STOP are waited for when
+// the agent exits.
+func (in *instance) Notify(cmds [][]string, to vrrpsim.State) {
+	in.a.notify.run(cmds, to == vrrpsim.StateStop, in.a.logf)
 }
 
-func (in *instance) event(now time.Duration, from, to vrrpsim.State, prio uint8, reason string) {
-	in.a.record(history.Event{
-		T: in.a.stamp(now), Kind: history.KindVRRP,
-		Router: in.a.cfg.Name, Instance: in.cfg.Name, VRID: int(in.cfg.VRID),
-		From: from.String(), To: to.String(), Priority: int(prio), Reason: reason,
-	})
-}
+// Record appends the event to the history file.
+func (in *instance) Record(e history.Event) { in.a.record(e) }
 
-// send marshals and sends an advert to the group, or to each unicast peer
-// (the v3 checksum covers each destination).
-func (in *instance) send(p *vrrpsim.Packet) {
-	dsts := in.cfg.UnicastPeers
-	if len(dsts) == 0 {
-		dsts = []netip.Addr{vrrpsim.GroupAddr}
-	}
-	for _, dst := range dsts {
-		b, err := p.AppendMarshal(in.buf[:0], in.cfg.PrimaryIP, dst)
-		if err != nil {
-			in.a.logf("%s: encode advert: %v", in.cfg.Name, err)
-			return
-		}
-		in.buf = b
-		if err := in.ifc.send(in.cfg.PrimaryIP, dst, b); err != nil {
-			in.a.logf("%s: send advert to %v: %v", in.cfg.Name, dst, err)
-		}
-	}
-}
-
-// announce sends GARPRepeat gratuitous ARPs for every virtual address.
-func (in *instance) announce() {
-	for range in.a.cfg.GARPRepeat {
-		for _, v := range in.cfg.VIPs {
-			if err := in.ifc.garp(v.Addr()); err != nil {
-				in.a.logf("%s: gratuitous ARP for %v: %v", in.cfg.Name, v.Addr(), err)
-				return
-			}
-		}
-	}
-}
+// Logf writes a line to the agent's log.
+func (in *instance) Logf(format string, args ...any) { in.a.logf(format, args...) }

@@ -31,17 +31,17 @@ func TestGARPFrameIsKeepalived(t *testing.T) {
 
 func TestNotifyCommandsFollowKeepalived(t *testing.T) {
 	notify := map[string]string{"notify_master": "/x/m.sh master", "notify": "/x/all.sh first"}
-	got := notifyCommands(notify, "VI_1", vrrpsim.StateMaster, 150)
+	got := vrrpsim.NotifyCommands(notify, "VI_1", vrrpsim.StateMaster, 150)
 	want := [][]string{{"/x/m.sh master"}, {`/x/all.sh first "$@"`, "INSTANCE", "VI_1", "MASTER", "150"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("MASTER: got %q, want %q", got, want)
 	}
-	got = notifyCommands(notify, "VI_1", vrrpsim.StateStop, 100)
+	got = vrrpsim.NotifyCommands(notify, "VI_1", vrrpsim.StateStop, 100)
 	want = [][]string{{`/x/all.sh first "$@"`, "INSTANCE", "VI_1", "STOP", "100"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("STOP: got %q, want %q", got, want)
 	}
-	if got := notifyCommands(notify, "VI_1", vrrpsim.StateInit, 100); got != nil {
+	if got := vrrpsim.NotifyCommands(notify, "VI_1", vrrpsim.StateInit, 100); got != nil {
 		t.Errorf("INIT runs nothing, got %q", got)
 	}
 }
@@ -50,7 +50,7 @@ func TestNotifyRunsWithKeepalivedArguments(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "args")
 	var n notifier
-	n.run(notifyCommands(map[string]string{"notify": "echo configured >>" + out + `; printf '%s\n' >>` + out},
+	n.run(vrrpsim.NotifyCommands(map[string]string{"notify": "echo configured >>" + out + `; printf '%s\n' >>` + out},
 		"VI_7", vrrpsim.StateStop, 99), true, t.Logf)
 	n.waitStops(5 * time.Second)
 	b, err := os.ReadFile(out)
@@ -119,17 +119,17 @@ func TestFromKeepalived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Name != "LVS_DEVEL" || cfg.GARPDelay != 2*time.Second || cfg.GARPRepeat != 5 {
-		t.Errorf("globals: name %q, GARP delay %v repeat %d", cfg.Name, cfg.GARPDelay, cfg.GARPRepeat)
-	}
 	if len(cfg.Instances) != 2 {
 		t.Fatalf("%d instances, want 2", len(cfg.Instances))
+	}
+	if g := cfg.Instances[0].VRRP; cfg.Name != "LVS_DEVEL" || g.GARPDelay != 2*time.Second || g.GARPRepeat != 5 {
+		t.Errorf("globals: name %q, GARP delay %v repeat %d", cfg.Name, g.GARPDelay, g.GARPRepeat)
 	}
 	vi1 := cfg.Instances[0]
 	if vi1.Interface != "eth0" || vi1.VRRP.VRID != 51 || vi1.VRRP.Priority != 150 ||
 		vi1.VRRP.PrimaryIP != netip.MustParseAddr("10.77.0.11") ||
 		!reflect.DeepEqual(vi1.VRRP.UnicastPeers, []netip.Addr{netip.MustParseAddr("10.77.0.12")}) ||
-		vi1.Notify["notify"] != "/etc/keepalived/notify.sh" {
+		vi1.VRRP.Notify["notify"] != "/etc/keepalived/notify.sh" {
 		t.Errorf("VI_1: %+v", vi1)
 	}
 	want := []Script{{Name: "chk_nginx", Command: "/usr/bin/ps -C nginx --no-headers", Interval: 2 * time.Second, Timeout: 2 * time.Second}}
@@ -159,8 +159,9 @@ func TestHistoryStampsCountFromTheEpoch(t *testing.T) {
 	var h, log bytes.Buffer
 	a := &agent{cfg: Config{Name: "r1"}, opts: Options{History: &h, Log: &log}, start: time.Now()}
 	a.offset = 1500 * time.Millisecond // started 1.5 s after the epoch
-	in := &instance{a: a, cfg: vrrpsim.Config{Name: "VI_1", VRID: 51}}
-	in.event(2*time.Second, vrrpsim.StateBackup, vrrpsim.StateMaster, 100, "master down timer expired")
+	in := &instance{a: a}
+	in.Record(history.Event{T: history.Stamp(2 * time.Second), Kind: history.KindVRRP, Router: "r1", Instance: "VI_1",
+		VRID: 51, From: "BACKUP", To: "MASTER", Priority: 100, Reason: "master down timer expired"})
 	evs, err := history.ReadJSONL(&h, "history")
 	if err != nil {
 		t.Fatal(err)

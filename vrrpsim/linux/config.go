@@ -20,13 +20,6 @@ type Config struct {
 	Instances []Instance
 	// Scripts are the vrrp_scripts the instances track.
 	Scripts []Script
-	// GARPDelay and GARPRepeat are keepalived's vrrp_garp_master_delay and
-	// vrrp_garp_master_repeat: on becoming master an instance sends
-	// GARPRepeat gratuitous ARPs per address at once, and as many again
-	// GARPDelay later if it is still master. Defaults 5 s and 5; a
-	// negative GARPDelay sends no second burst.
-	GARPDelay  time.Duration
-	GARPRepeat int
 }
 
 // Instance is one VRRP instance on one interface.
@@ -36,13 +29,9 @@ type Instance struct {
 	// VRRP is the state machine's configuration. A zero PrimaryIP is
 	// filled with the interface's primary IPv4 address at start. Its
 	// UnicastPeers, when set, replace the multicast group: adverts go to
-	// each peer, and only unicast adverts are taken.
+	// each peer, and only unicast adverts are taken. Its Notify scripts
+	// run as processes, its GARP settings act on the interface.
 	VRRP vrrpsim.Config
-	// Notify holds the notify scripts by keepalived's keywords:
-	// notify_master, notify_backup, notify_fault, notify_stop (run with no
-	// added arguments) and notify (run with INSTANCE NAME STATE PRIORITY
-	// appended).
-	Notify map[string]string
 }
 
 // Script is a vrrp_script: a command run with /bin/sh -c every Interval;
@@ -61,10 +50,7 @@ type Script struct {
 // their priority) with a warning. Warnings have their lines and File left
 // empty.
 func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.Warning, error) {
-	out := Config{Name: c.RouterID, GARPDelay: c.GARPMasterDelay, GARPRepeat: c.GARPMasterRepeat}
-	if out.GARPDelay == 0 {
-		out.GARPDelay = -1 // vrrp_garp_master_delay 0: no second burst
-	}
+	out := Config{Name: c.RouterID}
 	var warns []keepalived.Warning
 	used := map[string]bool{}
 	for _, in := range c.Instances {
@@ -77,11 +63,8 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 			nwarns[i] = c.WarningAt("", w.Line, w.Msg)
 		}
 		warns = append(warns, nwarns...)
-		out.Instances = append(out.Instances, Instance{
-			Interface: in.Interface,
-			VRRP:      vc,
-			Notify:    notify,
-		})
+		vc.Notify = notify
+		out.Instances = append(out.Instances, Instance{Interface: in.Interface, VRRP: vc})
 		for _, t := range vc.Tracks {
 			used[t.Name] = true
 		}
@@ -114,15 +97,9 @@ func sortScripts(s []Script) {
 
 // withDefaults fills the defaults of c.
 func (c Config) withDefaults() Config {
-	if c.GARPRepeat == 0 {
-		c.GARPRepeat = vrrpsim.GARPRepeat
-	}
-	if c.GARPDelay == 0 {
-		c.GARPDelay = vrrpsim.GARPDelay
-	}
 	for i := range c.Scripts {
 		if c.Scripts[i].Interval <= 0 {
-			c.Scripts[i].Interval = time.Second
+			c.Scripts[i].Interval = vrrpsim.DefaultScriptInterval
 		}
 		if c.Scripts[i].Timeout <= 0 {
 			c.Scripts[i].Timeout = c.Scripts[i].Interval

@@ -86,7 +86,7 @@ vrrp_instance VI_1 {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if n := cfg.Instances[0].Notify; len(n) != 1 || n["notify"] != "ok.sh" {
+	if n := cfg.Instances[0].VRRP.Notify; len(n) != 1 || n["notify"] != "ok.sh" {
 		t.Errorf("notify scripts %q, want only notify ok.sh", n)
 	}
 	// The state machine keeps the configured priority: 100 + 10 (chk_ok

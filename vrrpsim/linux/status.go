@@ -42,10 +42,10 @@ type InstanceStatus struct {
 func (a *agent) status() Status {
 	st := Status{Router: a.cfg.Name, Instances: []InstanceStatus{}}
 	for _, in := range a.insts {
-		s := in.r.Stats()
+		s := in.x.Router().Stats()
 		st.Instances = append(st.Instances, InstanceStatus{
 			Name: in.cfg.Name, Interface: in.cfg.Interface, VRID: int(in.cfg.VRID),
-			State: in.r.State().String(), Priority: int(in.r.Priority()),
+			State: in.x.Router().State().String(), Priority: int(in.x.Router().Priority()),
 			Stats: s.Map(false), Dropped: s.Dropped(),
 		})
 	}
@@ -100,7 +100,7 @@ func (a *agent) serveAdmin(addr string) (stop func(), err error) {
 
 // recordStats writes a vrrp_stats event per nonzero counter.
 func (in *instance) recordStats(now time.Duration) {
-	for _, ev := range in.r.Stats().Events(in.a.stamp(now), in.a.cfg.Name, in.cfg.Name, int(in.cfg.VRID), false) {
+	for _, ev := range in.x.Router().Stats().Events(in.a.stamp(now), in.a.cfg.Name, in.cfg.Name, int(in.cfg.VRID), false) {
 		in.a.record(ev)
 	}
 }

@@ -1,4 +1,4 @@
-package vrrpsim
+package simdriver
 
 import (
 	"net/netip"
@@ -8,22 +8,31 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/sim"
+	"github.com/lblab/lblab/vrrpsim"
 )
+
+// The routers' addresses and their virtual address.
+var ipA, ipB, vip = netip.MustParseAddr("10.77.0.11"), netip.MustParseAddr("10.77.0.12"), netip.MustParsePrefix("10.77.0.100/24")
+
+func cfg(prio uint8, ip netip.Addr) vrrpsim.Config {
+	return vrrpsim.Config{Name: "VI_1", VRID: 51, Priority: prio, PrimaryIP: ip, VIPs: []netip.Prefix{vip},
+		AuthType: vrrpsim.AuthPass, AuthPass: "1111"}
+}
 
 // pair builds two routers and a client on one segment with 100 µs latency.
 type pair struct {
 	k              *sim.Kernel
 	r1, r2, client *sim.Host
-	h1, h2         *SimHost
+	h1, h2         *Host
 	log            *history.Log
 }
 
-func newPair(t *testing.T, c1, c2 Config, scripts ...SimScript) *pair {
+func newPair(t *testing.T, c1, c2 vrrpsim.Config, scripts ...Script) *pair {
 	t.Helper()
 	p := &pair{k: sim.NewKernel(1), log: &history.Log{}}
 	n := sim.NewNetwork(p.k)
 	seg, _ := n.AddSegment("lan", sim.Link{Latency: 100 * time.Microsecond})
-	book := NewVIPBook(p.log)
+	book := NewJournal(p.log)
 	mk := func(name, addr string) *sim.Host {
 		h, _ := n.AddHost(name)
 		if _, err := h.Attach("eth0", seg, netip.MustParsePrefix(addr), sim.Link{}); err != nil {
@@ -32,7 +41,7 @@ func newPair(t *testing.T, c1, c2 Config, scripts ...SimScript) *pair {
 		return h
 	}
 	p.r1, p.r2, p.client = mk("r1", "10.77.0.11/24"), mk("r2", "10.77.0.12/24"), mk("client", "10.77.0.50/24")
-	p.h1, p.h2 = NewSimHost(p.k, p.r1, p.log, book), NewSimHost(p.k, p.r2, p.log, book)
+	p.h1, p.h2 = NewHost(p.k, p.r1, book), NewHost(p.k, p.r2, book)
 	for _, s := range scripts {
 		p.h1.AddScript(s)
 		p.h2.AddScript(s)
@@ -74,28 +83,28 @@ func TestSimVIPFollowsTheMaster(t *testing.T) {
 	if got := p.ping(t); got != "" {
 		t.Fatalf("VIP answered by %q while nobody holds it", got)
 	}
-	p.k.Run(p.k.Now() + MasterDownInterval(2, 100, time.Second))
+	p.k.Run(p.k.Now() + vrrpsim.MasterDownInterval(2, 100, time.Second))
 	if got := p.ping(t); got != "r2" {
 		t.Fatalf("VIP answered by %q after the takeover, want r2", got)
 	}
 	// r1 boots again and preempts; its gratuitous ARP moves the VIP back.
 	p.r1.Restore()
-	p.k.Run(p.k.Now() + MasterDownInterval(2, 150, time.Second) + time.Millisecond)
+	p.k.Run(p.k.Now() + vrrpsim.MasterDownInterval(2, 150, time.Second) + time.Millisecond)
 	if got := p.ping(t); got != "r1" {
 		t.Fatalf("VIP answered by %q after r1 preempted, want r1", got)
 	}
-	if p.h2.Routers()[0].State() != StateBackup {
+	if p.h2.Routers()[0].State() != vrrpsim.StateBackup {
 		t.Fatalf("r2 is %v after r1 preempted", p.h2.Routers()[0].State())
 	}
 }
 
 func TestSimTrackScriptMovesMastership(t *testing.T) {
 	c1 := cfg(150, ipA)
-	c1.Tracks = []Track{{Name: "chk_nginx", Weight: -60, Fall: 2, Rise: 2}}
-	script := SimScript{Name: "chk_nginx", Interval: 2 * time.Second, OK: true}
+	c1.Tracks = []vrrpsim.Track{{Name: "chk_nginx", Weight: -60, Fall: 2, Rise: 2}}
+	script := Script{Name: "chk_nginx", Interval: 2 * time.Second, OK: true}
 	p := newPair(t, c1, cfg(100, ipB), script)
 	p.k.Run(10 * time.Second)
-	if s := p.h1.Routers()[0].State(); s != StateMaster {
+	if s := p.h1.Routers()[0].State(); s != vrrpsim.StateMaster {
 		t.Fatalf("r1 is %v, want MASTER", s)
 	}
 	// Scripts run at even seconds; the run of t=10 s has already succeeded.
@@ -123,14 +132,14 @@ func TestSimTrackScriptMovesMastership(t *testing.T) {
 	// r1 is master since 3.414062 s and sends at 3.414062 + k s; the last
 	// advert r2 accepted is the one of 13.414062 s (priority 150), arriving
 	// 100 µs later; the one of 14.414062 s carries 90 and is discarded.
-	want := 13414062*time.Microsecond + 100*time.Microsecond + MasterDownInterval(2, 100, time.Second)
+	want := 13414062*time.Microsecond + 100*time.Microsecond + vrrpsim.MasterDownInterval(2, 100, time.Second)
 	if takeAt != want {
 		t.Fatalf("r2 took over at %v, want %v", takeAt, want)
 	}
 	// The check recovers (rise 2): priority back to 150, r1 preempts.
 	p.h1.SetScript("chk_nginx", true)
 	p.k.Run(30 * time.Second)
-	if s := p.h1.Routers()[0].State(); s != StateMaster || p.h1.Routers()[0].Priority() != 150 {
+	if s := p.h1.Routers()[0].State(); s != vrrpsim.StateMaster || p.h1.Routers()[0].Priority() != 150 {
 		t.Fatalf("after recovery r1 is %v with priority %d", s, p.h1.Routers()[0].Priority())
 	}
 }
@@ -141,7 +150,7 @@ func TestSimStopAndStart(t *testing.T) {
 	p.h1.Stop()
 	stopAt := p.k.Now()
 	p.k.Run(6 * time.Second)
-	if s := p.h2.Routers()[0].State(); s != StateMaster {
+	if s := p.h2.Routers()[0].State(); s != vrrpsim.StateMaster {
 		t.Fatalf("r2 is %v one second after r1 stopped", s)
 	}
 	var took time.Duration
@@ -160,7 +169,7 @@ func TestSimStopAndStart(t *testing.T) {
 	}
 	p.h1.Start()
 	p.k.Run(12 * time.Second)
-	if s := p.h1.Routers()[0].State(); s != StateMaster {
+	if s := p.h1.Routers()[0].State(); s != vrrpsim.StateMaster {
 		t.Fatalf("r1 is %v after starting again, want MASTER (it preempts)", s)
 	}
 }
@@ -169,13 +178,13 @@ func TestSimLinkDownFaultsTheMaster(t *testing.T) {
 	p := newPair(t, cfg(150, ipA), cfg(100, ipB))
 	p.k.Run(10 * time.Second)
 	r1 := p.h1.Routers()[0]
-	if r1.State() != StateMaster {
+	if r1.State() != vrrpsim.StateMaster {
 		t.Fatalf("r1 is %v, want MASTER", r1.State())
 	}
 	// r1 last advertised at 9.414062 s (master since 3.414062 s).
 	downAt := p.k.Now()
 	p.r1.Iface("eth0").SetUp(false)
-	if r1.State() != StateFault {
+	if r1.State() != vrrpsim.StateFault {
 		t.Fatalf("r1 is %v at once after its link went down, want FAULT", r1.State())
 	}
 	if p.r1.Iface("eth0").HasAddr(vip.Addr()) {
@@ -193,7 +202,7 @@ func TestSimLinkDownFaultsTheMaster(t *testing.T) {
 			back = e.T.Duration()
 		}
 	}
-	want := 9414062*time.Microsecond + 100*time.Microsecond + MasterDownInterval(2, 100, time.Second)
+	want := 9414062*time.Microsecond + 100*time.Microsecond + vrrpsim.MasterDownInterval(2, 100, time.Second)
 	if took != want || took <= downAt {
 		t.Fatalf("r2 took over at %v, want %v", took, want)
 	}
@@ -204,11 +213,11 @@ func TestSimLinkDownFaultsTheMaster(t *testing.T) {
 	// preempts when its fresh down timer runs out.
 	upAt := p.k.Now()
 	p.r1.Iface("eth0").SetUp(true)
-	if r1.State() != StateBackup {
+	if r1.State() != vrrpsim.StateBackup {
 		t.Fatalf("r1 is %v after its link came back, want BACKUP", r1.State())
 	}
-	p.k.Run(upAt + MasterDownInterval(2, 150, time.Second) + time.Millisecond)
-	if r1.State() != StateMaster || p.h2.Routers()[0].State() != StateBackup {
+	p.k.Run(upAt + vrrpsim.MasterDownInterval(2, 150, time.Second) + time.Millisecond)
+	if r1.State() != vrrpsim.StateMaster || p.h2.Routers()[0].State() != vrrpsim.StateBackup {
 		t.Fatalf("r1 %v, r2 %v one Master_Down_Interval after the link came back", r1.State(), p.h2.Routers()[0].State())
 	}
 	if got := p.ping(t); got != "r1" {
@@ -222,18 +231,18 @@ func TestSimLinkDownWhileStoppedStartsInFault(t *testing.T) {
 	p.h1.Stop()
 	p.r1.Iface("eth0").SetUp(false)
 	p.h1.Start()
-	if s := p.h1.Routers()[0].State(); s != StateFault {
+	if s := p.h1.Routers()[0].State(); s != vrrpsim.StateFault {
 		t.Fatalf("r1 started as %v with its link down, want FAULT", s)
 	}
 	// Frozen (SIGSTOP) when the link returns: it learns on thaw.
 	p.h1.Pause()
 	p.r1.Iface("eth0").SetUp(true)
-	if s := p.h1.Routers()[0].State(); s != StateFault {
+	if s := p.h1.Routers()[0].State(); s != vrrpsim.StateFault {
 		t.Fatalf("a frozen agent moved to %v", s)
 	}
 	p.h1.Resume()
 	p.k.Run(p.k.Now() + time.Millisecond)
-	if s := p.h1.Routers()[0].State(); s != StateBackup {
+	if s := p.h1.Routers()[0].State(); s != vrrpsim.StateBackup {
 		t.Fatalf("r1 is %v after the thaw, want BACKUP", s)
 	}
 }
@@ -248,10 +257,10 @@ func TestSimUnicastPeers(t *testing.T) {
 	p := newPair(t, c1, c2)
 	p.k.Run(10 * time.Second)
 	r1, r2 := p.h1.Routers()[0], p.h2.Routers()[0]
-	if r1.State() != StateMaster || r2.State() != StateBackup {
+	if r1.State() != vrrpsim.StateMaster || r2.State() != vrrpsim.StateBackup {
 		t.Fatalf("unicast pair: r1 %v, r2 %v; want MASTER and BACKUP", r1.State(), r2.State())
 	}
-	if s := r2.Stats(); s.Dropped() != 0 || s[StatAdvertRcvd] < 5 {
+	if s := r2.Stats(); s.Dropped() != 0 || s[vrrpsim.StatAdvertRcvd] < 5 {
 		t.Fatalf("r2's counters %v: want r1's adverts taken, none dropped", s.Map(true))
 	}
 
@@ -259,11 +268,11 @@ func TestSimUnicastPeers(t *testing.T) {
 	p = newPair(t, c1, c2)
 	p.k.Run(10 * time.Second)
 	r1, r2 = p.h1.Routers()[0], p.h2.Routers()[0]
-	if r1.State() != StateMaster || r2.State() != StateMaster {
+	if r1.State() != vrrpsim.StateMaster || r2.State() != vrrpsim.StateMaster {
 		t.Fatalf("mixed pair: r1 %v, r2 %v; want both MASTER", r1.State(), r2.State())
 	}
-	for _, r := range []*Router{r1, r2} {
-		if s := r.Stats(); s[StatAddrListErr] == 0 || s[StatAddrListErr] != s.Dropped() || s[StatAdvertRcvd] != 0 {
+	for _, r := range []*vrrpsim.Router{r1, r2} {
+		if s := r.Stats(); s[vrrpsim.StatAddrListErr] == 0 || s[vrrpsim.StatAddrListErr] != s.Dropped() || s[vrrpsim.StatAdvertRcvd] != 0 {
 			t.Errorf("%s: counters %v, want only addr_list_err drops", r.Config().PrimaryIP, s.Map(true))
 		}
 	}
@@ -291,8 +300,8 @@ func TestSimRecordDrops(t *testing.T) {
 	}
 
 	c1, c2 := cfg(150, ipA), cfg(100, ipB)
-	c1.AuthType, c1.AuthPass = AuthPass, "secret1"
-	c2.AuthType, c2.AuthPass = AuthPass, "secret2"
+	c1.AuthType, c1.AuthPass = vrrpsim.AuthPass, "secret1"
+	c2.AuthType, c2.AuthPass = vrrpsim.AuthPass, "secret2"
 	p = newPair(t, c1, c2)
 	p.k.Run(10 * time.Second)
 	p.h1.RecordDrops()
@@ -317,19 +326,19 @@ func TestSimRecordDrops(t *testing.T) {
 	}
 }
 
-// TestSimScriptsRunInTheOrderAdded checks that track scripts due at the
+// TestScriptsRunInTheOrderAdded checks that track scripts due at the
 // same time report in the order they were added, so that the priority
 // steps they cause come in one order on every run (a map of scripts gave
 // a random one).
-func TestSimScriptsRunInTheOrderAdded(t *testing.T) {
+func TestScriptsRunInTheOrderAdded(t *testing.T) {
 	const n = 12
 	c1 := cfg(150, ipA)
-	var scripts []SimScript
+	var scripts []Script
 	var want []string
 	for i := range n {
 		name := "chk_" + string(rune('a'+i))
-		scripts = append(scripts, SimScript{Name: name, Interval: time.Second, OK: true})
-		c1.Tracks = append(c1.Tracks, Track{Name: name, Weight: -1, Fall: 1, Rise: 1})
+		scripts = append(scripts, Script{Name: name, Interval: time.Second, OK: true})
+		c1.Tracks = append(c1.Tracks, vrrpsim.Track{Name: name, Weight: -1, Fall: 1, Rise: 1})
 		want = append(want, "track script "+name+" failed")
 	}
 	p := newPair(t, c1, cfg(100, ipB), scripts...)
