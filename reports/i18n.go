@@ -189,6 +189,7 @@ var words = map[string][2]string{
 	"metricsTitle":    {"Metrics over %d seeds", "%d 个种子上的指标"},
 	"metricPanel":     {"%s: median %s, 95th percentile %s, max %s", "%s：中位数 %s，第 95 百分位 %s，最大值 %s"},
 	"seedsPerValue":   {"seeds per value", "每个值的种子数"},
+	"undecidedSeeds":  {"; %d seeds undecided (requests in flight at the end)", "；%d 个种子无法确定（结束时仍有请求在途中）"},
 	"valueS":          {"value (s)", "值 (s)"},
 	"valueWord":       {"value", "值"},
 	"histRef":         {"%s: %d real runs (marks) on %s (bars); KS distance between them %.4f", "%s：%d 次真实运行（刻痕）对比 %s（柱）；两者的 KS 距离 %.4f"},
@@ -254,7 +255,9 @@ var captionsZh = map[string]string{
 		"与它们得到的成功应答（achieved throughput，按每个请求结束的时刻）及失败数对比。" +
 		"achieved 低于 offered 说明有请求失败或迟到：闭环负载在等待时会少发。",
 	"percentiles": "已应答请求在各百分位上的延迟（HDR 直方图，3 位有效数字），每组一条线。" +
-		"横轴拉长了尾部：每一格多一个 9（90 %、99 %、99.9 % …）。",
+		"横轴拉长了尾部：每一格多一个 9（90 %、99 %、99.9 % …）。" +
+		"表格也计入运行结束时仍在途中的请求：它们至少持续到结束，也可能永远不结束，" +
+		"所以它们可能改变的统计量写成它们留下的范围（lo – hi），或写成 ≥ 下界。",
 	"shares": "整个运行中每组已应答请求里各后端服务器所占的份额，旁边是其权重给出的期望份额。",
 	"shares_over_time": "每组已应答请求中各后端服务器的份额随时间的变化（按发送时刻，堆叠到 100 %）：" +
 		"一台服务器故障时，它的流量转移到存活的服务器。虚线标出按权重分配时各带的分界；" +
@@ -262,7 +265,7 @@ var captionsZh = map[string]string{
 	"statuses": "每个时间段内发出的请求的结果，每组一个面板：按状态类别分的应答，每个 5xx 状态码单独列出，" +
 		"没有应答的请求按客户端错误分类，运行结束时仍在途中的请求结果未知（既不算成功也不算失败）。" +
 		"失败堆叠在底部，未知的在顶部。表格把每组的请求分为成功（状态 200 到 399）、" +
-		"失败（其他状态或没有应答）和未知；成功率 = 成功 ÷ 请求数。",
+		"失败（其他状态或没有应答）和未知；成功率 = 成功 ÷ (成功 + 失败)，只计已结束的请求（没有已结束的请求时为 —）。",
 	"health": "负载均衡器的健康检查看到的每台后端服务器的状态。" +
 		"在一台服务器的第一个健康事件之前，其状态是推定的（该事件离开的状态，否则为 UP），用浅色画出。",
 }
@@ -282,6 +285,7 @@ var headsZh = map[string]string{
 	"median":                         "中位数",
 	"metric":                         "指标",
 	"seeds":                          "种子数",
+	"undecided":                      "无法确定",
 	"95th percentile":                "第 95 百分位",
 	"theory window":                  "理论窗口",
 	"inside the window":              "落在窗口内",

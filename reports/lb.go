@@ -397,7 +397,9 @@ func lbFigures(r Report) []lbPlot {
 	if f, t, ok := percentilesFigure(d); ok {
 		out = append(out, lbPlot{fig: f, table: t, caption: "Latency at each percentile of the answered requests " +
 			"(HDR histogram, 3 significant digits), one line per group. The x axis stretches the tail: " +
-			"each step of ten is one more nine (90 %, 99 %, 99.9 % …)."})
+			"each step of ten is one more nine (90 %, 99 %, 99.9 % …). The table counts the requests still in flight " +
+			"at the end too: each took at least until the end and may never finish, so a statistic they could change " +
+			"is given as the range they leave it (lo – hi), or as ≥ its lower bound."})
 	}
 	groups := shareGroups(d)
 	if f, ok := sharesFigure(d, groups); ok {
@@ -415,7 +417,7 @@ func lbFigures(r Report) []lbPlot {
 			"one panel per group: answers by status class, each 5xx code apart, requests that got no answer by client-side error, " +
 			"and requests still in flight when the run ended, whose outcome is unknown (neither ok nor failed). " +
 			"Failures are stacked at the bottom, unknown ones on top. The table counts each group's requests as ok " +
-			"(status 200 to 399), failed (any other status, or no answer) or unknown; the success ratio is ok ÷ requests."})
+			"(status 200 to 399), failed (any other status, or no answer) or unknown; the success ratio is ok ÷ (ok + failed), over the finished requests only (— when none finished)."})
 	}
 	if f, ok := healthFigure(d); ok {
 		out = append(out, lbPlot{fig: f, caption: "Health of each server as the load balancer's checks see it. " +

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -14,11 +15,13 @@ import (
 const spectrumPoints = 400
 
 // groupHist is the latency histogram of answered requests of one group
-// ("" for all groups).
+// ("" for all groups), with the lower bounds of the latencies of its
+// requests still in flight at the end (until the end, µs).
 type groupHist struct {
-	group string
-	n     int
-	h     *latencyHist
+	group   string
+	n       int
+	h       *latencyHist
+	pending []float64 // s
 }
 
 // groupHists returns one histogram per group of answered requests, in
@@ -29,13 +32,18 @@ func groupHists(d *lbData) []groupHist {
 	all := &groupHist{h: newLatencyHist()}
 	for i := range d.reqs {
 		q := &d.reqs[i]
-		if q.status == 0 {
+		if q.status == 0 && !q.unknown() {
 			continue
 		}
 		g, ok := byGroup[q.group]
 		if !ok {
 			g = &groupHist{group: q.group, h: newLatencyHist()}
 			byGroup[q.group] = g
+		}
+		if q.unknown() {
+			g.pending = append(g.pending, q.lat)
+			all.pending = append(all.pending, q.lat)
+			continue
 		}
 		g.h.record(q.lat)
 		g.n++
@@ -71,7 +79,7 @@ func fmtMs(us int64) string { return fmtNum(float64(us) / 1e3) }
 // no request was answered.
 func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 	hists := groupHists(d)
-	if len(hists) == 0 {
+	if !slices.ContainsFunc(hists, func(g groupHist) bool { return g.n > 0 }) {
 		return figure{}, nil, false
 	}
 	maxN := 0
@@ -105,7 +113,8 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 	p.X.Min, p.X.Max = 0, float64(decades)
 	p.Add(gridLines{x: true, y: true})
 
-	table := &tableView{Head: []string{"group", "answered", "mean (ms)", "p50 (ms)", "p90 (ms)", "p99 (ms)", "p99.9 (ms)", "max (ms)"}}
+	table := &tableView{Head: []string{"group", "answered", "mean (ms)", "p50 (ms)", "p90 (ms)", "p99 (ms)", "p99.9 (ms)", "max (ms)",
+		"unknown (in flight at the end)"}}
 	lo, hi := math.Inf(1), 0.0
 	type line struct {
 		ys    []float64
@@ -114,6 +123,17 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 	}
 	var lines []line
 	for i, g := range hists {
+		name := d.l.f("groupN", g.group)
+		switch {
+		case g.group == "" && i == len(hists)-1 && len(hists) > 1:
+			name = d.l.s("allGroups")
+		case g.group == "" && len(hists) == 1:
+			name = d.l.s("allRequests")
+		}
+		table.Rows = append(table.Rows, g.summaryRow(name))
+		if g.n == 0 {
+			continue // no answered request: no line, the table says why
+		}
 		vals := g.h.at(ps)
 		ys := make([]float64, len(vals))
 		for j, v := range vals {
@@ -123,22 +143,11 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 			}
 			hi = math.Max(hi, ys[j])
 		}
-		name := d.l.f("groupN", g.group)
 		style := draw.LineStyle{Color: seriesColor(i), Width: 2}
-		switch {
-		case g.group == "" && i == len(hists)-1 && len(hists) > 1:
-			name = d.l.s("allGroups")
+		if g.group == "" && i == len(hists)-1 && len(hists) > 1 {
 			style = draw.LineStyle{Color: colText, Width: 1.4, Dashes: []vg.Length{5, 3}}
-		case g.group == "" && len(hists) == 1:
-			name = d.l.s("allRequests")
 		}
 		lines = append(lines, line{ys, style, d.l.f("nAnswered", name, g.n)})
-		row := []string{name, strconv.Itoa(g.n), fmtNum(math.Round(g.h.mean()) / 1e3)}
-		for _, v := range g.h.at(summaryPercentiles) {
-			row = append(row, fmtMs(v))
-		}
-		row = append(row, fmtMs(g.h.max))
-		table.Rows = append(table.Rows, row)
 	}
 	ylo, yhi := logRange(lo, hi)
 	logAxis(&p.Y, ylo, yhi)
@@ -160,4 +169,54 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 	}
 	p.Title.Text = ""
 	return tf.figure(), table, true
+}
+
+// summaryRow is a group's row of the percentile table: answered requests,
+// mean, p50, p90, p99, p99.9, max, and unknown requests. A request still
+// in flight at the end took at least until the end and may never finish,
+// so each statistic is bounded: with each unknown latency at its lower
+// bound (lo) and at +∞ (hi). A cell is the value when the unknown
+// requests cannot change it, "lo – hi" when they can move it only that
+// far, and "≥ lo" otherwise.
+func (g *groupHist) summaryRow(name string) []string {
+	row := []string{name, strconv.Itoa(g.n)}
+	k := len(g.pending)
+	lo := g.h
+	if k > 0 {
+		lo = newLatencyHist()
+		_ = lo.h.Merge(g.h.h)
+		lo.max, lo.sum, lo.n = g.h.max, g.h.sum, g.h.n
+		for _, l := range g.pending {
+			lo.record(l)
+		}
+	}
+	cell := func(lo int64, hi int64, finite bool) string {
+		switch {
+		case finite && hi == lo:
+			return fmtMs(lo)
+		case finite:
+			return fmtMs(lo) + " – " + fmtMs(hi)
+		}
+		return "≥ " + fmtMs(lo)
+	}
+	mean := fmtNum(math.Round(lo.mean()) / 1e3)
+	if k > 0 {
+		mean = "≥ " + mean
+	}
+	row = append(row, mean)
+	los := lo.at(summaryPercentiles)
+	total := g.n + k
+	for i, p := range summaryPercentiles {
+		// With the unknown ones at +∞, the percentile's rank (HDR's:
+		// p × total, rounded) falls among the answered requests, or on +∞.
+		rank := max(1, int(p/100*float64(total)+0.5))
+		if rank > g.n {
+			row = append(row, cell(los[i], 0, false))
+			continue
+		}
+		hi := g.h.at([]float64{100 * float64(rank) / float64(g.n)})[0]
+		row = append(row, cell(los[i], max(hi, los[i]), true))
+	}
+	row = append(row, cell(lo.max, lo.max, k == 0), strconv.Itoa(k))
+	return row
 }

@@ -128,6 +128,10 @@ type SweepMetric struct {
 	// Lo and Hi bound the theoretical window, in the metric's unit; Hi >
 	// Lo when there is one.
 	Lo, Hi float64
+	// Undecided counts the seeds whose value the requests still in flight
+	// at their end leave open (null in their results.json); they are not
+	// in Values.
+	Undecided int
 }
 
 // Plot file names (without extension).

@@ -276,15 +276,16 @@ func (s stackedBars) Plot(c draw.Canvas, p *plot.Plot) {
 // outcomeTable counts the requests of each group by outcome, as Jepsen
 // sorts operations: ok (an answer from 200 to 399), failed (any other
 // answer, or none) and unknown (still in flight at the end), with the
-// success ratio ok ÷ requests (unknown ones count in the total, as
-// vegeta counts them). With several groups a last row sums them.
+// success ratio ok ÷ (ok + failed): over the finished requests, the
+// unknown ones counted apart; "—" when none finished. With several
+// groups a last row sums them.
 func outcomeTable(d *lbData) *tableView {
 	t := &tableView{Head: []string{"group", "requests", "ok", "failed", "unknown (in flight at the end)", "success ratio"}}
 	type counts struct{ n, ok, failed, unknown int }
 	row := func(name string, c counts) {
 		ratio := "—"
-		if c.n > 0 {
-			ratio = fmtPct(c.ok, c.n) + " %"
+		if finished := c.ok + c.failed; finished > 0 {
+			ratio = fmtPct(c.ok, finished) + " %"
 		}
 		t.Rows = append(t.Rows, []string{name, strconv.Itoa(c.n), strconv.Itoa(c.ok), strconv.Itoa(c.failed),
 			strconv.Itoa(c.unknown), ratio})

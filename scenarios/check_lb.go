@@ -3,7 +3,6 @@ package scenarios
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -132,10 +131,16 @@ func expectedShare(lb *proxy.Config, group, server string) float64 {
 }
 
 func (v *verdict) share(lab *Lab, c *ShareCheck, events []history.Event, end time.Duration) reports.Expectation {
-	all, mine := 0, 0
+	all, mine, pending := 0, 0, 0
 	for i := range events {
 		e := &events[i]
-		if e.Kind == history.KindRequest && e.Group == c.Group && served(e) && inWindow(e, c.Window, end) {
+		if e.Kind != history.KindRequest || e.Group != c.Group || !inWindow(e, c.Window, end) {
+			continue
+		}
+		switch {
+		case unknown(e):
+			pending++
+		case served(e):
 			all++
 			if e.Backend == c.Server {
 				mine++
@@ -147,16 +152,36 @@ func (v *verdict) share(lab *Lab, c *ShareCheck, events []history.Event, end tim
 	if c.Expected != nil {
 		want, why = *c.Expected, "as set"
 	}
-	if sentIn(events, c.Group, c.Window, end) == 0 {
+	sent := sentIn(events, c.Group, c.Window, end)
+	if sent == 0 {
 		return noRequest(c.Window, c.Group, end, fmt.Sprintf("%.4f", want))
 	}
-	if all == 0 {
-		return reports.Expectation{Observed: fmt.Sprintf("no request answered by a server %s", windowText(c.Window, end)), Expected: fmt.Sprintf("%.4f", want)}
+	got := math.NaN()
+	if all > 0 {
+		got = float64(mine) / float64(all)
 	}
-	got := float64(mine) / float64(all)
 	return reports.Expectation{Passed: math.Abs(got-want) <= *c.Tolerance+1e-12,
-		Observed: fmt.Sprintf("%.4f (%d of %d) %s", got, mine, all, windowText(c.Window, end)),
+		Observed: shareObserved(c, got, mine, all, pending, sent == pending, end),
 		Expected: fmt.Sprintf("%.4f ± %g (%s)", want, *c.Tolerance, why)}
+}
+
+// shareObserved says what a share check saw: the share of the requests
+// of the window a server answered (NaN: none was), over the requests
+// that finished; those still in flight at the end are counted apart.
+func shareObserved(c *ShareCheck, got float64, mine, all, pending int, noneFinished bool, end time.Duration) string {
+	var out string
+	switch {
+	case noneFinished:
+		out = fmt.Sprintf("no finished request of group %s in [%s, %s)", c.Group, secs(c.From.D), secs(c.To.Or(end)))
+	case all == 0:
+		out = "no request answered by a server " + windowText(c.Window, end)
+	default:
+		out = fmt.Sprintf("%.4f (%d of %d) %s", got, mine, all, windowText(c.Window, end))
+	}
+	if pending > 0 {
+		out += fmt.Sprintf(" (%d in flight at the end, outcome unknown, not counted)", pending)
+	}
+	return out
 }
 
 // percentile returns the p-th percentile (nearest rank) of sorted values.
@@ -168,30 +193,28 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(rank, 1), len(sorted))-1]
 }
 
-func latencies(events []history.Event, group string, w Window, end time.Duration) []time.Duration {
-	var ls []time.Duration
-	for i := range events {
-		e := &events[i]
-		if e.Kind == history.KindRequest && answered(e) && (group == "" || e.Group == group) && inWindow(e, w, end) {
-			ls = append(ls, e.Latency.Duration())
-		}
-	}
-	slices.Sort(ls)
-	return ls
-}
-
 func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Duration) reports.Expectation {
-	ls := latencies(events, c.Group, c.Window, end)
-	if len(ls) == 0 {
+	s := sampleLatencies(events, c.Group, c.Window, end)
+	if s.n() == 0 {
 		want := fmt.Sprintf("p%g of the answered requests", c.Percentile)
 		if sentIn(events, c.Group, c.Window, end) == 0 {
 			return noRequest(c.Window, c.Group, end, want)
 		}
 		return reports.Expectation{Observed: "no answered request " + windowText(c.Window, end), Expected: want}
 	}
-	got := percentile(ls, c.Percentile)
+	stat := func(s latencySample) statBounds { return s.percentile(c.Percentile) }
 	if c.Metric != "" {
-		v.metrics[c.Metric] = ms(got)
+		boundedMetric(v.metrics, c.Metric, s, stat)
+	}
+	b := stat(s)
+	// Passed when every value the unknown requests allow passes, failed
+	// when none does, undecided (and so failed) otherwise.
+	passes := func(d time.Duration) bool {
+		return (!c.Min.IsSet() || d >= c.Min.D) && (!c.Max.IsSet() || d <= c.Max.D)
+	}
+	undecided := !passes(b.lo) || !passes(b.hi)
+	if (c.Min.IsSet() && b.hi < c.Min.D) || (c.Max.IsSet() && b.lo > c.Max.D) {
+		undecided = false
 	}
 	var want []string
 	if c.Min.IsSet() {
@@ -200,9 +223,37 @@ func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Dura
 	if c.Max.IsSet() {
 		want = append(want, "≤ "+c.Max.D.String())
 	}
-	return reports.Expectation{Passed: (!c.Min.IsSet() || got >= c.Min.D) && (!c.Max.IsSet() || got <= c.Max.D),
-		Observed: fmt.Sprintf("p%g %s over %d requests", c.Percentile, got.Round(time.Microsecond), len(ls)),
+	return reports.Expectation{Passed: passes(b.lo) && passes(b.hi),
+		Observed: latencyObserved(c, s, b, undecided),
 		Expected: strings.Join(want, " and ")}
+}
+
+// latencyObserved says what a latency check saw: the percentile, or its
+// bounds when requests still in flight at the end leave it open; for an
+// undecided check, how the unknown requests could change its verdict.
+func latencyObserved(c *LatencyCheck, s latencySample, b statBounds, undecided bool) string {
+	p := fmt.Sprintf("p%g", c.Percentile)
+	r := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
+	if len(s.pending) == 0 {
+		return fmt.Sprintf("%s %s over %d requests", p, r(b.lo), len(s.done))
+	}
+	value := fmt.Sprintf("%s ≥ %s", p, r(b.lo))
+	switch {
+	case b.decided():
+		value = fmt.Sprintf("%s %s", p, r(b.lo))
+	case b.hi != unbounded:
+		value = fmt.Sprintf("%s in [%s, %s]", p, r(b.lo), r(b.hi))
+	}
+	out := fmt.Sprintf("%s over %d requests (%d answered, %d in flight at the end, outcome unknown)",
+		value, s.n(), len(s.done), len(s.pending))
+	switch {
+	case !undecided:
+	case c.Max.IsSet() && b.hi > c.Max.D:
+		out += fmt.Sprintf("; %s in flight at the end could put it above %s", plural(len(s.pending), "request"), c.Max.D)
+	default:
+		out += fmt.Sprintf("; %s in flight at the end could put it at or above %s", plural(len(s.pending), "request"), c.Min.D)
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
@@ -316,7 +367,7 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 		}
 		total++
 		switch {
-		case e.Error == "in_flight":
+		case unknown(e):
 			inFlight++
 		case e.Status >= 200 && e.Status < 400:
 			ok++
@@ -343,8 +394,12 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 	m["requests_sent"], m["requests_ok"], m["requests_failed"], m["requests_in_flight"] = sent, ok, failed, inFlight
 	// Jepsen's third outcome: in flight at the end, neither ok nor failed.
 	m["requests_unknown"] = inFlight
-	if total > 0 {
-		m["success_ratio"] = math.Round(float64(ok)/float64(total)*1e6) / 1e6
+	// The share of the finished requests that succeeded: the unknown ones
+	// are in neither term (requests_unknown counts them), and with no
+	// finished request there is no ratio (null), not 0.
+	m["success_ratio"] = nil
+	if ok+failed > 0 {
+		m["success_ratio"] = math.Round(float64(ok)/float64(ok+failed)*1e6) / 1e6
 	}
 	for _, code := range []int{500, 502, 503, 504} {
 		m[fmt.Sprintf("errors_%d", code)] = statuses[code]
@@ -352,14 +407,11 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 	for class, n := range errs {
 		m["errors_"+class] = n
 	}
-	ls := latencies(events, "", Window{}, end)
-	if len(ls) > 0 {
-		m["p50_ms"], m["p99_ms"], m["max_ms"] = ms(percentile(ls, 50)), ms(percentile(ls, 99)), ms(ls[len(ls)-1])
-		var sum time.Duration
-		for _, l := range ls {
-			sum += l
-		}
-		m["mean_ms"] = ms(sum / time.Duration(len(ls)))
+	if s := sampleLatencies(events, "", Window{}, end); s.n() > 0 {
+		boundedMetric(m, "p50_ms", s, func(s latencySample) statBounds { return s.percentile(50) })
+		boundedMetric(m, "p99_ms", s, func(s latencySample) statBounds { return s.percentile(99) })
+		boundedMetric(m, "max_ms", s, latencySample.max)
+		boundedMetric(m, "mean_ms", s, latencySample.mean)
 	}
 	byBackend := map[string]any{}
 	groups := make([]string, 0, len(shares))

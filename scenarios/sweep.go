@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -215,9 +216,17 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 	if lab.LB != nil {
 		s.Metrics = lab.sweepMetrics(runs)
 		for _, m := range s.Metrics {
-			if len(m.Values) > 0 && m.Name != sw.Metric {
-				res.Metrics[m.Name] = summary(m.Values)
+			if m.Name == sw.Metric {
+				continue
 			}
+			sm := map[string]any{"count": 0}
+			if len(m.Values) > 0 {
+				sm = summary(m.Values)
+			}
+			if m.Undecided > 0 {
+				sm["undecided"] = m.Undecided
+			}
+			res.Metrics[m.Name] = sm
 		}
 	}
 	for _, e := range lab.Expect {
@@ -311,15 +320,18 @@ func ksUniform(values []float64, lo, hi float64) float64 {
 }
 
 // sweepMetrics returns the distributions over runs of a load-balancer
-// lab's metrics: failed and unknown requests, p99, and each detection
-// delay a health_delay expectation measures, with its theoretical window
-// (as the checks compute it, in the simulator: not widened).
+// lab's metrics: failed and unknown requests, p99 (over the seeds where
+// the requests in flight at the end leave it decided; the others are
+// counted as undecided) and its lower bound (every seed), and each
+// detection delay a health_delay expectation measures, with its
+// theoretical window (as the checks compute it, in the simulator: not
+// widened).
 func (lab *Lab) sweepMetrics(runs []*Outcome) []reports.SweepMetric {
 	type want struct {
 		name   string
 		lo, hi float64
 	}
-	wants := []want{{name: "requests_failed"}, {name: "requests_unknown"}, {name: "p99_ms"}}
+	wants := []want{{name: "requests_failed"}, {name: "requests_unknown"}, {name: "p99_ms"}, {name: "p99_lower_bound_ms"}}
 	for _, e := range lab.Expect {
 		c := e.HealthDelay
 		if c == nil || c.Metric == "" {
@@ -340,14 +352,23 @@ func (lab *Lab) sweepMetrics(runs []*Outcome) []reports.SweepMetric {
 		seen[w.name] = true
 		m := reports.SweepMetric{Name: w.name, Lo: w.lo, Hi: w.hi}
 		for _, r := range runs {
-			switch v := r.Results.Metrics[w.name].(type) {
+			v, present := r.Results.Metrics[w.name]
+			if base, ok := strings.CutSuffix(w.name, "_lower_bound_ms"); ok && v == nil {
+				// A decided value is its own lower bound.
+				v, present = r.Results.Metrics[base+"_ms"], false
+			}
+			switch v := v.(type) {
 			case float64:
 				m.Values = append(m.Values, v)
 			case int:
 				m.Values = append(m.Values, float64(v))
+			case nil:
+				if present {
+					m.Undecided++ // null: the requests in flight at the end leave it open
+				}
 			}
 		}
-		if len(m.Values) > 0 {
+		if len(m.Values) > 0 || m.Undecided > 0 {
 			out = append(out, m)
 		}
 	}

@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -293,58 +295,72 @@ func formula(c vrrpsim.Config) string {
 	return fmt.Sprintf("3 × %s + (256 − %d) × %s/256 = %s", secs(c.Interval), c.Priority, secs(c.Interval), secs(mdi))
 }
 
-// vrrpTheory returns the timing theory of each VRID for the report: for
-// the router named by the lab's first failover expectation of that VRID,
-// or else its lowest-priority router.
-func (lab *Lab) vrrpTheory() []reports.VRRPTheory {
-	if lab.VRRP == nil {
-		return nil
-	}
-	byVRID := map[int]string{}
-	for _, e := range lab.Expect {
-		if e.Failover == nil {
-			continue
-		}
-		if in, _ := lab.instanceOn(e.Failover.By); in != nil {
-			if _, ok := byVRID[in.VirtualRouterID]; !ok {
-				byVRID[in.VirtualRouterID] = e.Failover.By
-			}
-		}
-	}
-	var out []reports.VRRPTheory
-	seen := map[int]bool{}
+// takeoverOrder returns the routers of a VRID in the order VRRP elects
+// them: the highest priority first and, between equal priorities, the
+// higher primary IP (keepalived's tie-break). The first is the master;
+// when it dies, the second takes over.
+func (lab *Lab) takeoverOrder(vrid int) []vrrpsim.Config {
+	var out []vrrpsim.Config
+	hosts := map[string]bool{}
 	for i := range lab.VRRP.Instances {
 		in := &lab.VRRP.Instances[i]
-		if seen[in.VirtualRouterID] {
+		if in.VirtualRouterID != vrid || hosts[in.Host] {
 			continue
 		}
-		seen[in.VirtualRouterID] = true
-		by := byVRID[in.VirtualRouterID]
-		if by == "" {
-			lowest := 256
-			for j := range lab.VRRP.Instances {
-				o := &lab.VRRP.Instances[j]
-				if o.VirtualRouterID == in.VirtualRouterID && o.Priority < lowest {
-					lowest, by = o.Priority, o.Host
-				}
-			}
-		}
-		bin, bh := lab.instanceOn(by)
+		hosts[in.Host] = true
+		bin, bh := lab.instanceOn(in.Host)
 		r, err := vrrpsim.New(instanceConfig(lab, bin, bh))
 		if err != nil {
 			continue
 		}
 		c := r.Config()
+		c.Name = in.Host
+		out = append(out, c)
+	}
+	slices.SortStableFunc(out, func(a, b vrrpsim.Config) int {
+		if a.Priority != b.Priority {
+			return cmp.Compare(b.Priority, a.Priority)
+		}
+		return b.PrimaryIP.Compare(a.PrimaryIP)
+	})
+	return out
+}
+
+// vrrpTheory returns the timing theory of each VRID for the report: for
+// the router expected to take over when the master dies silently (the
+// second in takeoverOrder: the highest priority among the survivors,
+// ties to the higher primary IP), with the window of the lab's first
+// silent fault (crash, pause, link_down) of the master, else [MDI −
+// interval, MDI]. A VRID with one router has no box.
+func (lab *Lab) vrrpTheory() []reports.VRRPTheory {
+	if lab.VRRP == nil {
+		return nil
+	}
+	var out []reports.VRRPTheory
+	seen := map[int]bool{}
+	for i := range lab.VRRP.Instances {
+		vrid := lab.VRRP.Instances[i].VirtualRouterID
+		if seen[vrid] {
+			continue
+		}
+		seen[vrid] = true
+		order := lab.takeoverOrder(vrid)
+		if len(order) < 2 {
+			continue
+		}
+		master, c := order[0].Name, order[1]
 		mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
 		t := reports.VRRPTheory{VRID: int(c.VRID), Version: c.Version, Interval: c.Interval,
 			BackupPriority: int(c.Priority), Skew: vrrpsim.SkewTime(c.Version, c.Priority, c.Interval),
 			MDI: mdi, Formula: formula(c), Lo: mdi - c.Interval, Hi: mdi}
 		for _, f := range lab.Faults {
-			if f.Kind == "crash" || f.Kind == "link_down" {
-				if w, err := lab.theoryFor(f, by); err == nil {
-					t.Lo, t.Hi = w.lo, w.hi
-					break
-				}
+			host, _, _ := strings.Cut(f.Target, ":")
+			if host != master || (f.Kind != "crash" && f.Kind != "pause" && f.Kind != "link_down") {
+				continue
+			}
+			if w, err := lab.theoryFor(f, c.Name); err == nil {
+				t.Lo, t.Hi = w.lo, w.hi
+				break
 			}
 		}
 		out = append(out, t)

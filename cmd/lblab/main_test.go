@@ -347,10 +347,16 @@ func TestRunSweepLB(t *testing.T) {
 		t.Error("a passing sweep wrote histories without --keep-histories")
 	}
 	r := readResults(t, dir)
-	for _, name := range []string{"requests_failed", "p99_ms", "health_down_delay_s"} {
+	for _, name := range []string{"requests_failed", "p99_lower_bound_ms", "health_down_delay_s"} {
 		if m, ok := r.Metrics[name].(map[string]any); !ok || m["count"] != float64(3) {
 			t.Errorf("metrics.%s = %v, want a summary over 3 seeds", name, r.Metrics[name])
 		}
+	}
+	// p99_ms counts the seeds whose requests in flight at the end leave it
+	// undecided apart from those it summarizes.
+	p99, _ := r.Metrics["p99_ms"].(map[string]any)
+	if n, u := p99["count"].(float64), p99["undecided"].(float64); n+u != 3 {
+		t.Errorf("metrics.p99_ms = %v, want 3 seeds, counted or undecided", r.Metrics["p99_ms"])
 	}
 	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	if err != nil {
