@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/units"
 )
@@ -154,7 +155,7 @@ func (lab *Lab) expectWindow(fault string, lo, hi units.Duration, theory func(Fa
 			return theory(f)
 		}
 	}
-	return window{}, fmt.Errorf("no fault named %q", fault)
+	return window{}, i18n.Errorf("no fault named %q", fault)
 }
 
 // widen applies a real world's timing tolerance to a theoretical window.

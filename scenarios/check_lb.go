@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/health"
 	"github.com/lblab/lblab/reports"
@@ -238,7 +239,7 @@ func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
 		return window{n*iv + rtt, n*iv + iv + rtt,
 			fmt.Sprintf("the first failing probe within one interval, down at the %s: [(fall−1)×interval, fall×interval] + RTT", ordinal(fall))}, nil
 	case c.To == "down" && silent(f.Kind) && tcpCheck(hc):
-		return window{}, fmt.Errorf("a TCP check never sees a %s server (it still accepts)", f.Kind)
+		return window{}, i18n.Errorf("a TCP check never sees a %s server (it still accepts)", f.Kind)
 	case c.To == "down" && silent(f.Kind):
 		period := max(iv, to)
 		n := time.Duration(fall - 1)
@@ -255,7 +256,7 @@ func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
 		return window{n*iv + rtt, n*iv + period + rtt,
 			fmt.Sprintf("the first passing probe within one period, up at the %s: [(rise−1)×interval, (rise−1)×interval + period] + RTT", ordinal(rise))}, nil
 	}
-	return window{}, fmt.Errorf("no theory for going %s after a %s fault; give min and max", c.To, f.Kind)
+	return window{}, i18n.Errorf("no theory for going %s after a %s fault; give min and max", c.To, f.Kind)
 }
 
 func tcpCheck(hc *proxy.HealthCheck) bool { return hc.Type == "tcp" }

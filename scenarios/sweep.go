@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 )
 
@@ -130,7 +131,7 @@ func RunSweepOptions(ctx context.Context, lab *Lab, first uint64, n int, opts Sw
 func RunSweepWith(ctx context.Context, lab *Lab, first uint64, n, workers int,
 	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
 	if n < 1 {
-		return nil, &InputError{fmt.Errorf("--seeds must be at least 1, got %d", n)}
+		return nil, &InputError{i18n.Errorf("--seeds must be at least 1, got %d", n)}
 	}
 	runs := make([]*Outcome, n)
 	errs := make([]error, n)
@@ -364,14 +365,14 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 			continue
 		}
 		if err := os.MkdirAll(hdir, 0o755); err != nil {
-			return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
 		if err := writeHistory(filepath.Join(hdir, fmt.Sprintf("seed-%d.jsonl", r.Seed)), r.Events); err != nil {
-			return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
 	}
 	if err := reports.WriteResults(dir, s.Results); err != nil {
-		return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+		return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 	}
 	rep := reports.Report{Lab: s.Lab.Name, Title: s.Lab.Title, Teaching: s.Lab.Teaching, Results: s.Results,
 		Duration: s.Lab.RunDuration(), Theory: s.Lab.vrrpTheory(), SweepMetrics: s.Metrics}
@@ -393,7 +394,7 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 	}
 	path, err := reports.Write(dir, rep)
 	if err != nil {
-		return "", fmt.Errorf("lab %s: report: %w", s.Lab.Name, err)
+		return "", i18n.Errorf("lab %s: report: %w", s.Lab.Name, err)
 	}
 	return path, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/vrrpsim"
 )
@@ -93,7 +94,7 @@ func (lab *Lab) latency(a, b string) (lo, hi time.Duration) {
 func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 	in, h := lab.instanceOn(by)
 	if in == nil {
-		return window{}, fmt.Errorf("no VRRP router on %s", by)
+		return window{}, i18n.Errorf("no VRRP router on %s", by)
 	}
 	c := instanceConfig(lab, in, h)
 	cfg, err := vrrpsim.New(c)
@@ -122,7 +123,7 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 		}
 		return window{mdi, mdi, fmt.Sprintf("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
 	}
-	return window{}, fmt.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
+	return window{}, i18n.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
 }
 
 // scriptModel is the priority and state a router's model has with the
@@ -131,7 +132,7 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 func (lab *Lab) scriptModel(host, name string, ok bool) (*vrrpsim.Router, error) {
 	in, h := lab.instanceOn(host)
 	if in == nil {
-		return nil, fmt.Errorf("no VRRP router on %s", host)
+		return nil, i18n.Errorf("no VRRP router on %s", host)
 	}
 	r, err := vrrpsim.New(instanceConfig(lab, in, h))
 	if err != nil {
@@ -179,14 +180,14 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
 	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
 	if c.NoPreempt && c.InitialState != vrrpsim.StateMaster {
-		return window{}, fmt.Errorf("%s has nopreempt: it does not take over from a live master whose priority changed; write window: none", by)
+		return window{}, i18n.Errorf("%s has nopreempt: it does not take over from a live master whose priority changed; write window: none", by)
 	}
 	if c.PreemptDelay > 0 && c.InitialState != vrrpsim.StateMaster {
-		return window{}, fmt.Errorf("no theory for a %s fault with preempt_delay on %s; give min and max", f.Kind, by)
+		return window{}, i18n.Errorf("no theory for a %s fault with preempt_delay on %s; give min and max", f.Kind, by)
 	}
 	if f.Kind == "script_fail" {
 		if f.Target == by {
-			return window{}, fmt.Errorf("a script_fail on %s does not make %s master; give min and max, or window: none", by, by)
+			return window{}, i18n.Errorf("a script_fail on %s does not make %s master; give min and max, or window: none", by, by)
 		}
 		m, err := lab.scriptModel(f.Target, f.Script, false)
 		if err != nil {
@@ -203,11 +204,11 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 				fmt.Sprintf("%s; %s's priority falls to %d < %d, its last advert before that left in [T − %s, T]: + MDI + latency, MDI = %s",
 					turn, f.Target, m.Priority(), c.Priority, secs(adv), formula(c))}, nil
 		}
-		return window{}, fmt.Errorf("a failing %s leaves %s's priority at %d, not below %s's %d, so %s does not take over; give min and max, or window: none",
+		return window{}, i18n.Errorf("a failing %s leaves %s's priority at %d, not below %s's %d, so %s does not take over; give min and max, or window: none",
 			f.Script, f.Target, m.Priority(), by, c.Priority, by)
 	}
 	if f.Target != by {
-		return window{}, fmt.Errorf("no theory for a script_ok on %s with %s taking over; give min and max", f.Target, by)
+		return window{}, i18n.Errorf("no theory for a script_ok on %s with %s taking over; give min and max", f.Target, by)
 	}
 	m, err := lab.scriptModel(by, f.Script, true)
 	if err != nil {
@@ -229,7 +230,7 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 		}
 	}
 	if master == "" || int(m.Priority()) <= mp {
-		return window{}, fmt.Errorf("a recovered %s gives %s priority %d, not above the master's %d, so %s does not take over; give min and max, or window: none",
+		return window{}, i18n.Errorf("a recovered %s gives %s priority %d, not above the master's %d, so %s does not take over; give min and max, or window: none",
 			f.Script, by, m.Priority(), mp, by)
 	}
 	om, _ := lab.scriptModel(master, "", true)
@@ -257,7 +258,7 @@ func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, ske
 	host, ifname, _ := strings.Cut(f.Target, ":")
 	fin, fh := lab.instanceOn(host)
 	if fin == nil {
-		return window{}, fmt.Errorf("no VRRP router on %s", host)
+		return window{}, i18n.Errorf("no VRRP router on %s", host)
 	}
 	fr, err := vrrpsim.New(instanceConfig(lab, fin, fh))
 	if err != nil {
@@ -280,7 +281,7 @@ func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, ske
 			host, fr.Priority(), c.Priority, formula(c))
 		return silent, nil
 	}
-	return window{}, fmt.Errorf("a link_down of %s does not take %s's priority below %s's %d, so %s does not take over; give min and max, or window: none",
+	return window{}, i18n.Errorf("a link_down of %s does not take %s's priority below %s's %d, so %s does not take over; give min and max, or window: none",
 		f.Target, host, by, c.Priority, by)
 }
 

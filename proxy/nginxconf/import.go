@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 )
 
@@ -36,7 +37,7 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	}
 	nodes, serr := parse(src)
 	if serr != nil {
-		errs := Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+		errs := Errors{{File: name, Line: serr.line, Msg: serr.msg.String(), Text: serr.msg}}
 		hintLookalikes(src, errs, nil)
 		return nil, nil, errs
 	}
@@ -57,9 +58,9 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	}
 	if len(cfg.Listeners) == 0 && len(im.groups) > 0 {
 		g := im.groups[0]
-		advice := fmt.Sprintf("server { listen 8080; location / { proxy_pass http://%s; } }", g.g.Name)
+		advice := i18n.T("%s", fmt.Sprintf("server { listen 8080; location / { proxy_pass http://%s; } }", g.g.Name))
 		if g.ctx == ctxStream {
-			advice = fmt.Sprintf("server { listen 12345; proxy_pass %s; } in stream", g.g.Name)
+			advice = i18n.T("server { listen 12345; proxy_pass %s; } in stream", g.g.Name)
 		}
 		im.warnf(0, "no server block proxies to a group: the imported load balancer has groups but no listeners (add a %s block)", advice)
 	}
@@ -71,14 +72,14 @@ func Import(name string, src []byte) (*proxy.Config, []Warning, error) {
 	sort.SliceStable(im.warns, func(i, j int) bool { return im.warns[i].Line < im.warns[j].Line })
 	hintLookalikes(src, im.errs, im.warns)
 	if n := im.warnsSeen - maxWarnings; n > 0 {
-		im.warns = append(im.warns[:maxWarnings], Warning{File: name, Line: im.warns[maxWarnings].Line,
-			Msg: fmt.Sprintf("… and %d more warnings from this line on (the first %d are shown)", n, maxWarnings)})
+		t := i18n.T("… and %d more warnings from this line on (the first %d are shown)", n, maxWarnings)
+		im.warns = append(im.warns[:maxWarnings], Warning{File: name, Line: im.warns[maxWarnings].Line, Msg: t.String(), Text: t})
 	}
 	if im.errsSeen > 0 {
 		sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
 		if n := im.errsSeen - maxErrors; n > 0 {
-			im.errs = append(im.errs[:maxErrors], &Error{File: name, Line: im.errs[maxErrors].Line,
-				Msg: fmt.Sprintf("… and %d more errors from this line on (the first %d are shown)", n, maxErrors)})
+			t := i18n.T("… and %d more errors from this line on (the first %d are shown)", n, maxErrors)
+			im.errs = append(im.errs[:maxErrors], &Error{File: name, Line: im.errs[maxErrors].Line, Msg: t.String(), Text: t})
 		}
 		return nil, im.warns, im.errs
 	}
@@ -136,7 +137,8 @@ type importer struct {
 func (im *importer) errorf(line int, format string, args ...any) {
 	im.errsSeen++
 	if len(im.errs) < maxKept {
-		im.errs = append(im.errs, &Error{File: im.file, Line: line, Msg: fmt.Sprintf(format, proxy.ClipArgs(args)...)})
+		t := i18n.T(format, proxy.ClipArgs(args)...)
+		im.errs = append(im.errs, &Error{File: im.file, Line: line, Msg: t.String(), Text: t})
 	}
 }
 
@@ -144,7 +146,8 @@ func (im *importer) errorf(line int, format string, args ...any) {
 func (im *importer) warnf(line int, format string, args ...any) {
 	im.warnsSeen++
 	if len(im.warns) < maxKept {
-		im.warns = append(im.warns, Warning{File: im.file, Line: line, Msg: fmt.Sprintf(format, proxy.ClipArgs(args)...)})
+		t := i18n.T(format, proxy.ClipArgs(args)...)
+		im.warns = append(im.warns, Warning{File: im.file, Line: line, Msg: t.String(), Text: t})
 	}
 }
 

@@ -1,7 +1,6 @@
 package keepalived
 
 import (
-	"fmt"
 	"math"
 	"net/netip"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/vrrpsim"
 )
 
@@ -159,7 +159,7 @@ func Parse(name string, src []byte) (*Config, []Warning, error) {
 		}
 	}
 	if len(p.c.Instances) == 0 && len(p.errs) == 0 {
-		p.errs = append(p.errs, &Error{name, 0, "no vrrp_instance found"})
+		p.errs = append(p.errs, newError(name, 0, i18n.T("no vrrp_instance found")))
 	}
 	hintLookalikes(string(src), p.errs, p.warns)
 	if len(p.errs) > 0 {
@@ -176,11 +176,12 @@ type parser struct {
 }
 
 func (p *parser) bad(line int, format string, args ...any) {
-	p.errs = append(p.errs, &Error{p.name, line, fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, newError(p.name, line, i18n.T(format, args...)))
 }
 
 func (p *parser) warn(n *node, format string, args ...any) {
-	p.warns = append(p.warns, Warning{p.name, n.line, fmt.Sprintf(format, args...)})
+	t := i18n.T(format, args...)
+	p.warns = append(p.warns, Warning{File: p.name, Line: n.line, Msg: t.String(), Text: t})
 }
 
 // arg returns the single argument of n, or reports an error.
@@ -471,7 +472,7 @@ func vipPrefix(words []string) (netip.Prefix, error) {
 	}
 	pfx, err := netip.ParsePrefix(s)
 	if err != nil || !pfx.Addr().Is4() {
-		return netip.Prefix{}, fmt.Errorf("want an IPv4 address like 10.0.0.100/24, got %q", words[0])
+		return netip.Prefix{}, i18n.Errorf("want an IPv4 address like 10.0.0.100/24, got %q", words[0])
 	}
 	return pfx, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/units"
 )
 
@@ -17,6 +18,38 @@ type Error struct {
 	File string
 	Line int
 	Msg  string
+	// Text is Msg as a message to say in other languages; zero when Msg
+	// has no translation (an operating system's error).
+	Text i18n.Text
+}
+
+// newError returns the problem t at file:line.
+func newError(file string, line int, t i18n.Text) *Error {
+	return &Error{File: file, Line: line, Msg: t.String(), Text: t}
+}
+
+// In formats the problem as Error does, its message in lang.
+func (e *Error) In(lang string) string {
+	return (&Error{File: e.File, Line: e.Line, Msg: say(e.Msg, e.Text, lang)}).Error()
+}
+
+// Message returns Msg as a message: Text, or Msg as it is.
+func (e *Error) Message() i18n.Text { return message(e.Msg, e.Text) }
+
+// say returns the message t in lang, or msg when t is zero.
+func say(msg string, t i18n.Text, lang string) string {
+	if t.IsZero() {
+		return msg
+	}
+	return t.In(lang)
+}
+
+// message returns t, or msg as a message when t is zero.
+func message(msg string, t i18n.Text) i18n.Text {
+	if t.IsZero() {
+		return i18n.T("%s", msg)
+	}
+	return t
 }
 
 // Error formats it as FILE:LINE: MSG.
@@ -42,6 +75,9 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// In lists the problems in lang, one a line.
+func (es Errors) In(lang string) string { return i18n.Lines(es, lang) }
+
 // BadInput marks Errors as the user's input.
 func (Errors) BadInput() {}
 
@@ -50,10 +86,20 @@ type Warning struct {
 	File string
 	Line int
 	Msg  string
+	// Text is Msg as a message to say in other languages.
+	Text i18n.Text
 }
 
 // String formats it as FILE:LINE: MSG.
 func (w Warning) String() string { return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Msg) }
+
+// In formats the warning as String does, its message in lang.
+func (w Warning) In(lang string) string {
+	return fmt.Sprintf("%s:%d: %s", w.File, w.Line, say(w.Msg, w.Text, lang))
+}
+
+// Message returns Msg as a message: Text, or Msg as it is.
+func (w Warning) Message() i18n.Text { return message(w.Msg, w.Text) }
 
 // node is one statement: its words and, for a block, its children.
 type node struct {
@@ -75,7 +121,7 @@ func parseTree(name, src string) ([]*node, Errors) {
 		line := i + 1
 		words, err := splitWords(raw)
 		if err != nil {
-			errs = append(errs, &Error{name, line, err.Error()})
+			errs = append(errs, newError(name, line, i18n.T("%s", err)))
 			continue
 		}
 		var cur *node
@@ -89,7 +135,7 @@ func parseTree(name, src string) ([]*node, Errors) {
 						cur = top.children[n-1]
 					} else {
 						// Report it, and read the block into a node no one sees.
-						errs = append(errs, &Error{name, line, "{ without a keyword"})
+						errs = append(errs, newError(name, line, i18n.T("{ without a keyword")))
 						cur = &node{line: line}
 					}
 				}
@@ -98,7 +144,7 @@ func parseTree(name, src string) ([]*node, Errors) {
 				cur = nil
 			case "}":
 				if len(stack) == 1 {
-					errs = append(errs, &Error{name, line, "} without a matching {"})
+					errs = append(errs, newError(name, line, i18n.T("} without a matching {")))
 					continue
 				}
 				stack = stack[:len(stack)-1]
@@ -113,7 +159,7 @@ func parseTree(name, src string) ([]*node, Errors) {
 		}
 	}
 	for _, open := range stack[1:] {
-		errs = append(errs, &Error{name, open.line, fmt.Sprintf("block %q is not closed", strings.Join(open.words, " "))})
+		errs = append(errs, newError(name, open.line, i18n.T("block %q is not closed", strings.Join(open.words, " "))))
 	}
 	return root.children, errs
 }
@@ -159,7 +205,7 @@ func splitWords(line string) ([]string, error) {
 		}
 	}
 	if quoted {
-		return nil, fmt.Errorf("unterminated quoted string")
+		return nil, i18n.Errorf("unterminated quoted string")
 	}
 	flush()
 	return words, nil
@@ -178,13 +224,15 @@ func sortErrors(errs Errors) Errors {
 func hintLookalikes(src string, errs Errors, warns []Warning) {
 	hint := units.LineHints(src, "#!")
 	for _, e := range errs {
-		if h := hint(e.Line); h != "" {
-			e.Msg += " (" + h + ")"
+		if h := hint(e.Line); !h.IsZero() {
+			e.Text = i18n.T("%s (%s)", e.Message(), h)
+			e.Msg = e.Text.String()
 		}
 	}
 	for i := range warns {
-		if h := hint(warns[i].Line); h != "" {
-			warns[i].Msg += " (" + h + ")"
+		if h := hint(warns[i].Line); !h.IsZero() {
+			warns[i].Text = i18n.T("%s (%s)", warns[i].Message(), h)
+			warns[i].Msg = warns[i].Text.String()
 		}
 	}
 }
