@@ -36,6 +36,10 @@ type Results struct {
 	// does not model, each with its place (FILE:LINE:COL: FIELD: MSG (line
 	// N of r1's keepalived.conf)). Omitted when none.
 	Warnings []string `json:"warnings,omitempty"`
+	// FaultNamesZh are the Chinese names (the lab's name_zh) of the faults
+	// that have one, by their name in history.jsonl: a Chinese report
+	// draws them on its fault lines. Omitted when none.
+	FaultNamesZh map[string]string `json:"fault_names_zh,omitempty"`
 }
 
 // Expectation is one checked expectation of a lab.

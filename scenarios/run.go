@@ -50,7 +50,7 @@ func RunSimContext(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error)
 func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v verdict, interrupted bool, reached time.Duration) *Outcome {
 	o := &Outcome{
 		Lab: lab, Seed: seed, Events: events, Marks: v.marks,
-		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted,
+		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted, FaultNamesZh: lab.faultNamesZh(),
 			Interrupted: interrupted, Expectations: v.expectations, Metrics: v.metrics, Warnings: lab.warningTexts()},
 	}
 	if interrupted {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/vrrpsim"
@@ -116,10 +117,14 @@ func validateConfFile(c *cobra.Command, path string, sets []string) (handled boo
 		return true, usageError{fmt.Errorf("%s: --set applies to lab files, not to a keepalived or nginx configuration", path)}
 	}
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
-	if kind == kindKeepalived {
-		return true, validateKeepalived(path, src, stdout, stderr)
+	lang, err := langOf(c)
+	if err != nil {
+		return true, err
 	}
-	return true, validateNginx(path, src, stdout, stderr)
+	if kind == kindKeepalived {
+		return true, validateKeepalived(path, src, stdout, stderr, lang)
+	}
+	return true, validateNginx(path, src, stdout, stderr, lang)
 }
 
 // validateKeepalived checks a keepalived.conf as `keepalived -t` does on
@@ -127,10 +132,10 @@ func validateConfFile(c *cobra.Command, path string, sets []string) (handled boo
 // it, that the interfaces exist, and that every vrrp_script's program is
 // there (keepalived -t fails on one it cannot find; one that is not
 // executable, or a notify script it cannot run, is a warning).
-func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error {
+func validateKeepalived(path string, src []byte, stdout, stderr io.Writer, lang string) error {
 	kc, warns, err := keepalived.Parse(path, src)
 	for _, w := range warns {
-		fmt.Fprintln(stderr, "warning:", w)
+		printWarning(stderr, w, lang)
 	}
 	if err != nil {
 		return err
@@ -187,10 +192,10 @@ func sortedKeepalivedErrors(errs keepalived.Errors) keepalived.Errors {
 // validateNginx checks an nginx configuration as lblab imports it: nginx's
 // grammar and the upstream, server and proxy_* directives, with lines,
 // then the load balancer it describes.
-func validateNginx(path string, src []byte, stdout, stderr io.Writer) error {
+func validateNginx(path string, src []byte, stdout, stderr io.Writer, lang string) error {
 	cfg, warns, err := nginxconf.Import(path, src)
 	for _, w := range warns {
-		fmt.Fprintln(stderr, "warning:", w)
+		printWarning(stderr, w, lang)
 	}
 	if err != nil {
 		return err
@@ -204,8 +209,13 @@ func validateNginx(path string, src []byte, stdout, stderr io.Writer) error {
 
 // printLabWarnings prints the warnings of a lab's embedded configurations,
 // one a line, each with its place in the lab and in the embedded text.
-func printLabWarnings(w io.Writer, lab *scenarios.Lab) {
+func printLabWarnings(w io.Writer, lab *scenarios.Lab, lang string) {
 	for _, lw := range lab.Warnings() {
-		fmt.Fprintln(w, "warning:", lw)
+		printWarning(w, lw, lang)
 	}
+}
+
+// printWarning prints one warning in lang, after "warning:".
+func printWarning(w io.Writer, warning i18n.Localizer, lang string) {
+	fmt.Fprintln(w, i18n.T("warning: %s", warning).In(lang))
 }
