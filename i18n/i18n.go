@@ -8,6 +8,7 @@
 package i18n
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -186,4 +187,65 @@ func Lines[T Localizer](items []T, lang string) string {
 		lines[i] = it.In(lang)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// UnmarshalJSON reads a Text as MarshalJSON (encoding/json) writes it:
+// {"format": ..., "args": [...]}. Each argument is typed by its verb, so
+// that the Text says the same after the round trip: a message (an object
+// with a format) is a Text, a number under %d (%x, %c, ...) an int64,
+// under %f (%g, %e) a float64, anything else under %s, %q or %v its text.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Format string            `json:"format"`
+		Args   []json.RawMessage `json:"args"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	verbs := Verbs(raw.Format)
+	args := make([]any, len(raw.Args))
+	for i, a := range raw.Args {
+		verb := byte('v')
+		if i < len(verbs) && verbs[i] != "" {
+			verb = verbs[i][len(verbs[i])-1]
+		}
+		v, err := argOf(a, verb)
+		if err != nil {
+			return fmt.Errorf("i18n.Text %q: argument %d: %w", raw.Format, i+1, err)
+		}
+		args[i] = v
+	}
+	*t = Text{Format: raw.Format, Args: args}
+	return nil
+}
+
+// argOf decodes one argument of a Text for verb.
+func argOf(a json.RawMessage, verb byte) (any, error) {
+	s := strings.TrimSpace(string(a))
+	switch {
+	case strings.HasPrefix(s, "{"):
+		var t Text
+		err := json.Unmarshal(a, &t)
+		return t, err
+	case strings.HasPrefix(s, `"`):
+		var str string
+		err := json.Unmarshal(a, &str)
+		return str, err
+	case strings.IndexByte("dboxXcU", verb) >= 0:
+		var n int64
+		err := json.Unmarshal(a, &n)
+		return n, err
+	case strings.IndexByte("eEfFgG", verb) >= 0:
+		var f float64
+		err := json.Unmarshal(a, &f)
+		return f, err
+	}
+	var v any
+	if err := json.Unmarshal(a, &v); err != nil {
+		return nil, err
+	}
+	if _, isNum := v.(float64); isNum {
+		return json.Number(s), nil // %v, %s: the number as written
+	}
+	return v, nil
 }

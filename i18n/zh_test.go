@@ -1,6 +1,7 @@
 package i18n
 
 import (
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -240,5 +241,25 @@ func TestChineseKeepsValues(t *testing.T) {
 	}
 	if got, want := err.Error(), "lab x: no VRRP router on r1"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// TestTextJSON: a Text read back from JSON says the same, in English and
+// in Chinese, numbers and nested messages included.
+func TestTextJSON(t *testing.T) {
+	in := T("%s (%s)", T("%d requests with %s %s", 3, "status 5xx", T("sent in [%s, %s)", "19 s", "40 s")),
+		T("%.4f ± %g (%s)", 0.5, 0.05, T("set in the lab")))
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Text
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{English, Chinese} {
+		if got, want := out.In(lang), in.In(lang); got != want {
+			t.Errorf("%s after JSON: %q, want %q (%s)", lang, got, want, b)
+		}
 	}
 }

@@ -201,6 +201,8 @@ var words = map[string][2]string{
 	"uniformTheory":   {"uniform on [%s, %s] s (theory)", "[%s, %s] s 上的均匀分布（理论）"},
 	"realRuns":        {"real runs (%d)", "真实运行（%d 次）"},
 	"markTheory":      {"%s %s (theory %s)", "%s %s（理论 %s）"},
+	"markHealthDown":  {"%s down after %s", "%s 在 %s 后被标记为不健康"},
+	"markHealthUp":    {"%s up after %s", "%s 在 %s 后重新上线"},
 
 	// the terminal
 	"report":      {"report: %s", "报告：%s"},

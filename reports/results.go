@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/lblab/lblab/i18n"
 )
 
 // Results is the content of results.json (DESIGN.md).
@@ -52,6 +54,27 @@ type Expectation struct {
 	Observed string `json:"observed"`
 	// Expected says what the lab wanted ("in [2.609375 s, 3.609375 s]").
 	Expected string `json:"expected"`
+	// ObservedText and ExpectedText are Observed and Expected as
+	// messages (an English format and its arguments), for a report or
+	// summary in another language (ObservedIn, ExpectedIn); omitted when
+	// the run gave none.
+	ObservedText i18n.Text `json:"observed_text,omitzero"`
+	ExpectedText i18n.Text `json:"expected_text,omitzero"`
+}
+
+// ObservedIn says Observed in language code (LangEnglish or LangChinese).
+func (e Expectation) ObservedIn(code string) string { return textIn(code, e.Observed, e.ObservedText) }
+
+// ExpectedIn says Expected in language code.
+func (e Expectation) ExpectedIn(code string) string { return textIn(code, e.Expected, e.ExpectedText) }
+
+// textIn says t in code, or returns english when code is English or t is
+// no message.
+func textIn(code, english string, t i18n.Text) string {
+	if code == LangEnglish || code == "" || t.IsZero() {
+		return english
+	}
+	return t.In(code)
 }
 
 // WriteResults writes r as indented JSON to dir/results.json.

@@ -42,38 +42,37 @@ func (c *StatusCountCheck) matches(e *history.Event) bool {
 	}
 }
 
-func (c *StatusCountCheck) what() string {
+func (c *StatusCountCheck) what() i18n.Text {
 	switch {
 	case c.Status != 0:
-		return fmt.Sprintf("status %d", c.Status)
+		return i18n.T("status %d", c.Status)
 	case c.Class != "":
-		return "status " + c.Class
+		return i18n.T("status %s", c.Class)
 	}
-	return "error " + c.Error
+	return i18n.T("error %s", c.Error)
 }
 
-func bounds(min int, max *int) string {
+func bounds(min int, max *int) i18n.Text {
 	if max == nil {
-		return fmt.Sprintf("at least %d", min)
+		return i18n.T("at least %d", min)
 	}
 	if min == *max {
-		return fmt.Sprintf("exactly %d", min)
+		return i18n.T("exactly %d", min)
 	}
-	return fmt.Sprintf("%d to %d", min, *max)
+	return i18n.T("%d to %d", min, *max)
 }
 
-func windowText(w Window, end time.Duration) string {
-	return fmt.Sprintf("sent in [%s, %s)", secs(w.From.D), secs(w.To.Or(end)))
+func windowText(w Window, end time.Duration) i18n.Text {
+	return i18n.T("sent in [%s, %s)", secs(w.From.D), secs(w.To.Or(end)))
 }
 
 // noRequest is the failed expectation of a check whose window holds no
 // request: a count, a share or a percentile of nothing proves nothing.
-func noRequest(w Window, group string, end time.Duration, expected string) reports.Expectation {
-	what := "no request"
+func noRequest(w Window, group string, end time.Duration, expected i18n.Text) reports.Expectation {
 	if group != "" {
-		what += " of group " + group
+		return expectation(false, i18n.T("no request of group %s in [%s, %s)", group, secs(w.From.D), secs(w.To.Or(end))), expected)
 	}
-	return reports.Expectation{Observed: fmt.Sprintf("%s in [%s, %s)", what, secs(w.From.D), secs(w.To.Or(end))), Expected: expected}
+	return expectation(false, i18n.T("no request in [%s, %s)", secs(w.From.D), secs(w.To.Or(end))), expected)
 }
 
 // sentIn counts the requests of a group ("": every group) sent in w.
@@ -100,11 +99,11 @@ func (v *verdict) statusCount(c *StatusCountCheck, events []history.Event, end t
 		v.metrics[c.Metric] = n
 	}
 	if sentIn(events, c.Group, c.Window, end) == 0 {
-		return noRequest(c.Window, c.Group, end, bounds(c.Min, c.Max)+" requests with "+c.what())
+		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), c.what()))
 	}
-	return reports.Expectation{Passed: n >= c.Min && (c.Max == nil || n <= *c.Max),
-		Observed: fmt.Sprintf("%d requests with %s %s", n, c.what(), windowText(c.Window, end)),
-		Expected: bounds(c.Min, c.Max)}
+	return expectation(n >= c.Min && (c.Max == nil || n <= *c.Max),
+		i18n.T("%d requests with %s %s", n, c.what(), windowText(c.Window, end)),
+		bounds(c.Min, c.Max))
 }
 
 // expectedShare is a server's share by the weights of its group's usable
@@ -144,20 +143,20 @@ func (v *verdict) share(lab *Lab, c *ShareCheck, events []history.Event, end tim
 		}
 	}
 	want := expectedShare(lab.LB, c.Group, c.Server)
-	why := "by the weights"
+	why := i18n.T("by the weights")
 	if c.Expected != nil {
-		want, why = *c.Expected, "as set"
+		want, why = *c.Expected, i18n.T("as set")
 	}
 	if sentIn(events, c.Group, c.Window, end) == 0 {
-		return noRequest(c.Window, c.Group, end, fmt.Sprintf("%.4f", want))
+		return noRequest(c.Window, c.Group, end, i18n.T("%.4f", want))
 	}
 	if all == 0 {
-		return reports.Expectation{Observed: fmt.Sprintf("no request answered by a server %s", windowText(c.Window, end)), Expected: fmt.Sprintf("%.4f", want)}
+		return expectation(false, i18n.T("no request answered by a server %s", windowText(c.Window, end)), i18n.T("%.4f", want))
 	}
 	got := float64(mine) / float64(all)
-	return reports.Expectation{Passed: math.Abs(got-want) <= *c.Tolerance+1e-12,
-		Observed: fmt.Sprintf("%.4f (%d of %d) %s", got, mine, all, windowText(c.Window, end)),
-		Expected: fmt.Sprintf("%.4f ± %g (%s)", want, *c.Tolerance, why)}
+	return expectation(math.Abs(got-want) <= *c.Tolerance+1e-12,
+		i18n.T("%.4f (%d of %d) %s", got, mine, all, windowText(c.Window, end)),
+		i18n.T("%.4f ± %g (%s)", want, *c.Tolerance, why))
 }
 
 // percentile returns the p-th percentile (nearest rank) of sorted values.
@@ -184,26 +183,26 @@ func latencies(events []history.Event, group string, w Window, end time.Duration
 func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Duration) reports.Expectation {
 	ls := latencies(events, c.Group, c.Window, end)
 	if len(ls) == 0 {
-		want := fmt.Sprintf("p%g of the answered requests", c.Percentile)
+		want := i18n.T("p%g of the answered requests", c.Percentile)
 		if sentIn(events, c.Group, c.Window, end) == 0 {
 			return noRequest(c.Window, c.Group, end, want)
 		}
-		return reports.Expectation{Observed: "no answered request " + windowText(c.Window, end), Expected: want}
+		return expectation(false, i18n.T("no answered request %s", windowText(c.Window, end)), want)
 	}
 	got := percentile(ls, c.Percentile)
 	if c.Metric != "" {
 		v.metrics[c.Metric] = ms(got)
 	}
-	var want []string
-	if c.Min.IsSet() {
-		want = append(want, "≥ "+c.Min.D.String())
+	want := i18n.T("≥ %s and ≤ %s", c.Min.D.String(), c.Max.D.String())
+	switch {
+	case !c.Max.IsSet():
+		want = i18n.T("≥ %s", c.Min.D.String())
+	case !c.Min.IsSet():
+		want = i18n.T("≤ %s", c.Max.D.String())
 	}
-	if c.Max.IsSet() {
-		want = append(want, "≤ "+c.Max.D.String())
-	}
-	return reports.Expectation{Passed: (!c.Min.IsSet() || got >= c.Min.D) && (!c.Max.IsSet() || got <= c.Max.D),
-		Observed: fmt.Sprintf("p%g %s over %d requests", c.Percentile, got.Round(time.Microsecond), len(ls)),
-		Expected: strings.Join(want, " and ")}
+	return expectation((!c.Min.IsSet() || got >= c.Min.D) && (!c.Max.IsSet() || got <= c.Max.D),
+		i18n.T("p%g %s over %d requests", c.Percentile, got.Round(time.Microsecond).String(), len(ls)),
+		want)
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
@@ -237,14 +236,14 @@ func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
 	case c.To == "down" && (f.Kind == "crash" || f.Kind == "health_fail"):
 		n := time.Duration(fall - 1)
 		return window{n*iv + rtt, n*iv + iv + rtt,
-			fmt.Sprintf("the first failing probe within one interval, down at the %s: [(fall−1)×interval, fall×interval] + RTT", ordinal(fall))}, nil
+			i18n.T("the first failing probe within one interval, down at the %s: [(fall−1)×interval, fall×interval] + RTT", ordinal(fall))}, nil
 	case c.To == "down" && silent(f.Kind) && tcpCheck(hc):
 		return window{}, i18n.Errorf("a TCP check never sees a %s server (it still accepts)", f.Kind)
 	case c.To == "down" && silent(f.Kind):
 		period := max(iv, to)
 		n := time.Duration(fall - 1)
 		return window{n*period + to, iv + n*period + to,
-			fmt.Sprintf("probes time out after %s and start every %s: [timeout + (fall−1)×period, interval + timeout + (fall−1)×period]", to, period)}, nil
+			i18n.T("probes time out after %s and start every %s: [timeout + (fall−1)×period, interval + timeout + (fall−1)×period]", to.String(), period.String())}, nil
 	case c.To == "up" && (f.Kind == "restore" || f.Kind == "health_ok" || f.Kind == "health_path"):
 		period := iv
 		for _, earlier := range lab.Faults {
@@ -254,7 +253,7 @@ func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
 		}
 		n := time.Duration(rise - 1)
 		return window{n*iv + rtt, n*iv + period + rtt,
-			fmt.Sprintf("the first passing probe within one period, up at the %s: [(rise−1)×interval, (rise−1)×interval + period] + RTT", ordinal(rise))}, nil
+			i18n.T("the first passing probe within one period, up at the %s: [(rise−1)×interval, (rise−1)×interval + period] + RTT", ordinal(rise))}, nil
 	}
 	return window{}, i18n.Errorf("no theory for going %s after a %s fault; give min and max", c.To, f.Kind)
 }
@@ -262,32 +261,34 @@ func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
 func tcpCheck(hc *proxy.HealthCheck) bool { return hc.Type == "tcp" }
 
 // ordinal writes 1st, 2nd, 3rd, 4th, 11th, 21st.
-func ordinal(n int) string {
-	suffix := "th"
+func ordinal(n int) i18n.Text {
 	if n%100 < 11 || n%100 > 13 {
 		switch n % 10 {
 		case 1:
-			suffix = "st"
+			return i18n.T("%dst", n)
 		case 2:
-			suffix = "nd"
+			return i18n.T("%dnd", n)
 		case 3:
-			suffix = "rd"
+			return i18n.T("%drd", n)
 		}
 	}
-	return fmt.Sprintf("%d%s", n, suffix)
+	return i18n.T("%dth", n)
 }
 
 func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Event) reports.Expectation {
 	fault := faultEvent(events, c.Fault)
 	if fault == nil {
-		return reports.Expectation{Observed: "the fault never happened", Expected: "fault " + c.Fault}
+		return expectation(false, i18n.T("the fault never happened"), i18n.T("fault %s", c.Fault))
 	}
 	w, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.healthTheory(c, f) })
 	if err != nil {
-		return reports.Expectation{Observed: err.Error(), Expected: "a theoretical window"}
+		return expectation(false, i18n.T("%v", err), i18n.T("a theoretical window"))
 	}
 	w = v.widen(w)
-	expected := fmt.Sprintf("%s %s within %s (%s)", c.Server, c.To, w, w.why)
+	expected, mark, never := i18n.T("%s down within %s (%s)", c.Server, w.String(), w.why), "markHealthDown", i18n.T("%s never went down", c.Server)
+	if c.To == "up" {
+		expected, mark, never = i18n.T("%s up within %s (%s)", c.Server, w.String(), w.why), "markHealthUp", i18n.T("%s never went up", c.Server)
+	}
 	for i := range events {
 		e := &events[i]
 		if e.Kind == history.KindHealth && e.T >= fault.T && e.Group == c.Group && e.Server == c.Server && e.To == c.To &&
@@ -295,11 +296,11 @@ func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Ev
 			d := (e.T - fault.T).Duration()
 			v.metrics[c.Metric] = d.Seconds()
 			v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: e.T.Duration(),
-				Label: fmt.Sprintf("%s %s after %s", c.Server, c.To, secs(d))})
-			return reports.Expectation{Passed: d >= w.lo && d <= w.hi, Observed: secs(d), Expected: expected}
+				Key: mark, Args: []any{c.Server, secs(d)}})
+			return expectation(d >= w.lo && d <= w.hi, i18n.T("%s", secs(d)), expected)
 		}
 	}
-	return reports.Expectation{Observed: fmt.Sprintf("%s never went %s", c.Server, c.To), Expected: expected}
+	return expectation(false, never, expected)
 }
 
 // lbMetrics adds the load balancer's metrics and the accounting check:
@@ -386,9 +387,10 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 	if moved > 0 {
 		m["sessions_moved"] = moved
 	}
-	x := reports.Expectation{Name: "every request sent is accounted for", Passed: total == sent,
-		Observed: fmt.Sprintf("%d sent; %d in the history: %d ok, %d failed, %d unknown (in flight at the end)", sent, total, ok, failed, inFlight),
-		Expected: fmt.Sprintf("%d in the history", sent)}
+	x := expectation(total == sent,
+		i18n.T("%d sent; %d in the history: %d ok, %d failed, %d unknown (in flight at the end)", sent, total, ok, failed, inFlight),
+		i18n.T("%d in the history", sent))
+	x.Name = "every request sent is accounted for"
 	v.expectations = append(v.expectations, x)
 	v.passed = v.passed && x.Passed
 }

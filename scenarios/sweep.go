@@ -196,12 +196,14 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 				firstBad = j
 			}
 		}
-		x := reports.Expectation{Name: e.Name, Passed: passed == len(runs),
-			Observed: fmt.Sprintf("%d of %d seeds", passed, len(runs)), Expected: fmt.Sprintf("all %d seeds", len(runs))}
+		observed := i18n.T("%d of %d seeds", passed, len(runs))
 		if firstBad >= 0 {
 			bad := runs[firstBad].Results.Expectations[i]
-			x.Observed += fmt.Sprintf("; seed %d: %s, expected %s", runs[firstBad].Seed, bad.Observed, bad.Expected)
+			observed = i18n.T("%d of %d seeds; seed %d: %s, expected %s", passed, len(runs), runs[firstBad].Seed,
+				message(bad.Observed, bad.ObservedText), message(bad.Expected, bad.ExpectedText))
 		}
+		x := expectation(passed == len(runs), observed, i18n.T("all %d seeds", len(runs)))
+		x.Name = e.Name
 		res.Expectations = append(res.Expectations, x)
 		res.Passed = res.Passed && x.Passed
 	}
@@ -236,20 +238,20 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 	}
 	if sw.Uniform {
 		limit := ksLimit(sw.KSMax, len(s.Values))
-		x := reports.Expectation{Name: fmt.Sprintf("%s spreads uniformly over its theoretical window", sw.Metric),
-			Expected: fmt.Sprintf("Kolmogorov–Smirnov distance ≤ %.4f (the larger of ks_max %g and the 5%% critical value 1.358/√%d)",
-				limit, sw.KSMax, len(s.Values))}
+		expected := i18n.T("Kolmogorov–Smirnov distance ≤ %.4f (the larger of ks_max %g and the 5%% critical value 1.358/√%d)",
+			limit, sw.KSMax, len(s.Values))
+		var x reports.Expectation
 		switch {
 		case s.Window == nil:
-			x.Observed = "no theoretical window for " + sw.Metric
+			x = expectation(false, i18n.T("no theoretical window for %s", sw.Metric), expected)
 		case len(s.Values) == 0:
-			x.Observed = "no run measured " + sw.Metric
+			x = expectation(false, i18n.T("no run measured %s", sw.Metric), expected)
 		default:
 			ks := ksUniform(s.Values, s.Window.lo.Seconds(), s.Window.hi.Seconds())
 			res.Metrics["ks_distance"] = ks
-			x.Passed = ks <= limit
-			x.Observed = fmt.Sprintf("%.4f over %d runs, window %s", ks, len(s.Values), s.Window)
+			x = expectation(ks <= limit, i18n.T("%.4f over %d runs, window %s", ks, len(s.Values), s.Window.String()), expected)
 		}
+		x.Name = fmt.Sprintf("%s spreads uniformly over its theoretical window", sw.Metric)
 		res.Expectations = append(res.Expectations, x)
 		res.Passed = res.Passed && x.Passed
 	}

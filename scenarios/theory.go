@@ -15,7 +15,7 @@ import (
 type window struct {
 	lo, hi time.Duration
 	// why says where the numbers come from, for the report.
-	why string
+	why i18n.Text
 }
 
 func (w window) String() string {
@@ -106,22 +106,22 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
 	latLo, latHi := lab.latency(f.Target, by)
 	silent := window{mdi - c.Interval + latLo, mdi + latHi,
-		fmt.Sprintf("silent death: [MDI − interval, MDI] + latency, MDI = %s", formula(c))}
+		i18n.T("silent death: [MDI − interval, MDI] + latency, MDI = %s", formula(c))}
 	switch f.Kind {
 	case "crash", "pause":
 		return silent, nil
 	case "link_down":
-		return lab.linkDownTheory(f, by, c, silent, window{skew + latLo, skew + latHi, ""})
+		return lab.linkDownTheory(f, by, c, silent, window{skew + latLo, skew + latHi, i18n.Text{}})
 	case "stop":
 		return window{skew + latLo, skew + latHi,
-			fmt.Sprintf("priority 0 received: Skew_Time + latency, Skew_Time = %s", secs(skew))}, nil
+			i18n.T("priority 0 received: Skew_Time + latency, Skew_Time = %s", secs(skew))}, nil
 	case "script_fail", "script_ok":
 		return lab.scriptTheory(f, by, c)
 	case "restore", "start":
 		if f.Target != by {
 			break
 		}
-		return window{mdi, mdi, fmt.Sprintf("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
+		return window{mdi, mdi, i18n.T("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
 	}
 	return window{}, i18n.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
 }
@@ -176,7 +176,7 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 		runs, n = max(sc.Rise, 1), "rise"
 	}
 	tLo, tHi := time.Duration(runs-1)*iv, time.Duration(runs)*iv
-	turn := fmt.Sprintf("the %s run after the fault moves the priority, [(%s − 1) × interval, %s × interval] = [%s, %s]", ordinal(runs), n, n, secs(tLo), secs(tHi))
+	turn := i18n.T("the %s run after the fault moves the priority, [(%s − 1) × interval, %s × interval] = [%s, %s]", ordinal(runs), n, n, secs(tLo), secs(tHi))
 	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
 	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
 	if c.NoPreempt && c.InitialState != vrrpsim.StateMaster {
@@ -197,11 +197,11 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 		switch {
 		case m.State() == vrrpsim.StateFault:
 			return window{tLo + skew + latLo, tHi + skew + latHi,
-				fmt.Sprintf("%s; %s goes to FAULT and sends priority 0: + Skew_Time + latency, Skew_Time = %s", turn, f.Target, secs(skew))}, nil
+				i18n.T("%s; %s goes to FAULT and sends priority 0: + Skew_Time + latency, Skew_Time = %s", turn, f.Target, secs(skew))}, nil
 		case m.Priority() < c.Priority:
 			adv := m.Config().Interval
 			return window{tLo - adv + mdi + latLo, tHi + mdi + latHi,
-				fmt.Sprintf("%s; %s's priority falls to %d < %d, its last advert before that left in [T − %s, T]: + MDI + latency, MDI = %s",
+				i18n.T("%s; %s's priority falls to %d < %d, its last advert before that left in [T − %s, T]: + MDI + latency, MDI = %s",
 					turn, f.Target, m.Priority(), c.Priority, secs(adv), formula(c))}, nil
 		}
 		return window{}, i18n.Errorf("a failing %s leaves %s's priority at %d, not below %s's %d, so %s does not take over; give min and max, or window: none",
@@ -239,7 +239,7 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 	up.Priority = m.Priority()
 	mdi = vrrpsim.MasterDownInterval(up.Version, up.Priority, up.Interval)
 	return window{tLo - adv + mdi, tHi + mdi,
-		fmt.Sprintf("%s; %s's priority rises to %d > %s's %d, it discards the adverts from then on: the last one it heard came in [T − %s, T], + MDI = %s",
+		i18n.T("%s; %s's priority rises to %d > %s's %d, it discards the adverts from then on: the last one it heard came in [T − %s, T], + MDI = %s",
 			turn, by, up.Priority, master, mp, secs(adv), formula(up))}, nil
 }
 
@@ -273,11 +273,11 @@ func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, ske
 	fr.LinkChange(0, ifname, false)
 	switch {
 	case fr.State() == vrrpsim.StateFault:
-		skew.why = fmt.Sprintf("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
+		skew.why = i18n.T("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
 			host, ifname, secs(vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)))
 		return skew, nil
 	case fr.Priority() < c.Priority:
-		silent.why = fmt.Sprintf("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
+		silent.why = i18n.T("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
 			host, fr.Priority(), c.Priority, formula(c))
 		return silent, nil
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +94,61 @@ nginx: |
 				}
 			}
 		})
+	}
+}
+
+// TestCheckTextsInChinese: a check's observed and expected texts are kept
+// in results.json as messages (format and args) beside the English, so a
+// Chinese summary says them in Chinese, and lblab report --lang zh redraws
+// an English run's table in Chinese; the English fields stay English.
+func TestCheckTextsInChinese(t *testing.T) {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("LANG", "C.UTF-8")
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := lblab(t, "run", "vrrp-failover", "--out", dir)
+	wantExit(t, code, 0, stdout, stderr)
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Expectations []struct {
+			Expected     string
+			ExpectedText struct {
+				Format string
+				Args   []any
+			} `json:"expected_text"`
+		}
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	x := res.Expectations[0]
+	if !strings.HasPrefix(x.Expected, "r2 master within [") || x.ExpectedText.Format != "%s master within %s (%s)" || len(x.ExpectedText.Args) != 3 {
+		t.Errorf("results.json's first expectation: expected %q, expected_text %+v", x.Expected, x.ExpectedText)
+	}
+	code, stdout, stderr = lblab(t, "report", dir, "--lang", "zh")
+	wantExit(t, code, 0, stdout, stderr)
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := html.UnescapeString(string(page))
+	for _, want := range []string{"<td>r2 在 [", "] 内成为主（静默宕机：[MDI − interval, MDI] + 延迟，MDI = 3 × 1 s + (256 − 100)/256 s = 3.609375 s）</td>", "<td>1 次变化</td>"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the Chinese report lacks %q", want)
+		}
+	}
+	for _, not := range []string{"master within", "silent death", "1 change"} {
+		if strings.Contains(text, not) {
+			t.Errorf("the Chinese report has %q", not)
+		}
+	}
+	code, stdout, stderr = lblab(t, "run", "vrrp-failover", "--out", filepath.Join(t.TempDir(), "zh"), "--lang", "zh")
+	wantExit(t, code, 0, stdout, stderr)
+	if !strings.Contains(stdout, "内成为主（静默宕机：") || strings.Contains(stdout, "master within") {
+		t.Errorf("the Chinese summary:\n%s", stdout)
 	}
 }

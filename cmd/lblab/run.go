@@ -186,7 +186,7 @@ func printResults(w io.Writer, r reports.Results, took time.Duration, lang strin
 		if !e.Passed {
 			mark = say("fail")
 		}
-		fmt.Fprintf(w, "  %s %s: %s (%s)\n", mark, reports.ExpectationName(lang, e.Name), e.Observed, say("expectedVal", e.Expected))
+		fmt.Fprintf(w, "  %s %s: %s (%s)\n", mark, reports.ExpectationName(lang, e.Name), e.ObservedIn(lang), say("expectedVal", e.ExpectedIn(lang)))
 	}
 	if v, ok := r.Metrics["failover_s"]; ok {
 		fmt.Fprintf(w, "  failover_s: %v\n", v)
