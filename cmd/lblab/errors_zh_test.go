@@ -152,3 +152,29 @@ func TestCheckTextsInChinese(t *testing.T) {
 		t.Errorf("the Chinese summary:\n%s", stdout)
 	}
 }
+
+// TestChineseReportHealthWords: a Chinese report of backend-crash draws
+// the health marks and the health legend in Chinese (the bars keep the
+// state names UP and DOWN, as the timeline keeps MASTER), and the checks' and
+// faults' texts, not the English ones.
+func TestChineseReportHealthWords(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := lblab(t, "run", "backend-crash", "--out", dir, "--lang", "zh")
+	wantExit(t, code, 0, stdout, stderr)
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := html.UnescapeString(string(page))
+	for _, want := range []string{"a3:80 在 5.333833333 s 后被标记为不健康", "a3:80 在 5.333833333 s 后重新上线",
+		">DOWN（不健康）<", ">UP（健康）<", ">p3 宕机 (crash p3:80)<", "3 个请求为状态码 5xx，发出于 [19 s, 40 s)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the Chinese report lacks %q", want)
+		}
+	}
+	for _, not := range []string{"down after", "up after", "requests with status", "down within", "the first failing probe"} {
+		if strings.Contains(text, not) {
+			t.Errorf("the Chinese report has %q", not)
+		}
+	}
+}
