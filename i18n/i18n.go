@@ -35,6 +35,16 @@ type Text struct {
 // T returns the message format with args.
 func T(format string, args ...any) Text { return Text{Format: format, Args: args} }
 
+// Or returns t, or the English text english as a message (said as it is
+// in every language) when t is no message: the message of an error or
+// warning whose text came from elsewhere (an operating system, a library).
+func Or(t Text, english string) Text {
+	if t.IsZero() {
+		return T("%s", english)
+	}
+	return t
+}
+
 // IsZero reports whether t is no message.
 func (t Text) IsZero() bool { return t.Format == "" }
 

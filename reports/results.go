@@ -63,18 +63,13 @@ type Expectation struct {
 }
 
 // ObservedIn says Observed in language code (LangEnglish or LangChinese).
-func (e Expectation) ObservedIn(code string) string { return textIn(code, e.Observed, e.ObservedText) }
+func (e Expectation) ObservedIn(code string) string {
+	return i18n.Or(e.ObservedText, e.Observed).In(code)
+}
 
 // ExpectedIn says Expected in language code.
-func (e Expectation) ExpectedIn(code string) string { return textIn(code, e.Expected, e.ExpectedText) }
-
-// textIn says t in code, or returns english when code is English or t is
-// no message.
-func textIn(code, english string, t i18n.Text) string {
-	if code == LangEnglish || code == "" || t.IsZero() {
-		return english
-	}
-	return t.In(code)
+func (e Expectation) ExpectedIn(code string) string {
+	return i18n.Or(e.ExpectedText, e.Expected).In(code)
 }
 
 // WriteResults writes r as indented JSON to dir/results.json.

@@ -276,12 +276,3 @@ func changes(n int) i18n.Text {
 	}
 	return i18n.T("%d changes", n)
 }
-
-// message returns a result's text as a message: t, or english as it is
-// when t is none (a results.json of an older run).
-func message(english string, t i18n.Text) i18n.Text {
-	if t.IsZero() {
-		return i18n.T("%s", english)
-	}
-	return t
-}

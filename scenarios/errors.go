@@ -30,12 +30,7 @@ func errorAt(file string, line, column int, field string, t i18n.Text) *Error {
 }
 
 // Message returns Msg as a message: Text, or Msg as it is.
-func (e *Error) Message() i18n.Text {
-	if e.Text.IsZero() {
-		return i18n.T("%s", e.Msg)
-	}
-	return e.Text
-}
+func (e *Error) Message() i18n.Text { return i18n.Or(e.Text, e.Msg) }
 
 // say sets the message to t.
 func (e *Error) say(t i18n.Text) { e.Msg, e.Text = t.String(), t }

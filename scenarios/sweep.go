@@ -200,7 +200,7 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 		if firstBad >= 0 {
 			bad := runs[firstBad].Results.Expectations[i]
 			observed = i18n.T("%d of %d seeds; seed %d: %s, expected %s", passed, len(runs), runs[firstBad].Seed,
-				message(bad.Observed, bad.ObservedText), message(bad.Expected, bad.ExpectedText))
+				i18n.Or(bad.ObservedText, bad.Observed), i18n.Or(bad.ExpectedText, bad.Expected))
 		}
 		x := expectation(passed == len(runs), observed, i18n.T("all %d seeds", len(runs)))
 		x.Name = e.Name

@@ -37,13 +37,10 @@ func (w Warning) String() string { return w.In(i18n.English) }
 
 // In formats the warning as String does, its message in lang.
 func (w Warning) In(lang string) string {
-	msg := w.Message
-	if msg.IsZero() {
-		msg = i18n.T("%s", w.Msg)
-	}
+	msg := i18n.Or(w.Message, w.Msg)
 	e := errorAt(w.File, w.Line, w.Column, w.Field, msg)
 	if w.TextLine > 0 {
-		e.say(i18n.T("%s (line %d of %s)", msg, w.TextLine, w.textMessage()))
+		e.say(i18n.T("%s (line %d of %s)", msg, w.TextLine, i18n.Or(w.text, w.Text)))
 	}
 	return e.In(lang)
 }
@@ -101,12 +98,4 @@ func (l *Lab) warningTexts() []string {
 		out = append(out, w.String())
 	}
 	return out
-}
-
-// textMessage returns Text as a message.
-func (w Warning) textMessage() i18n.Text {
-	if w.text.IsZero() {
-		return i18n.T("%s", w.Text)
-	}
-	return w.text
 }

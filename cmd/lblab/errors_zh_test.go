@@ -15,10 +15,7 @@ import (
 // place, the field path, the numbers and the quoted values stay as they
 // are, and the exit status too. --lang en under a zh_CN locale is English.
 func TestErrorsInChinese(t *testing.T) {
-	for _, v := range []string{"LC_ALL", "LC_MESSAGES"} {
-		t.Setenv(v, "")
-	}
-	t.Setenv("LANG", "C.UTF-8")
+	plainLocale(t)
 	dir := t.TempDir()
 	lab := filepath.Join(dir, "bad.yaml")
 	src := `name: bad
@@ -102,10 +99,7 @@ nginx: |
 // Chinese summary says them in Chinese, and lblab report --lang zh redraws
 // an English run's table in Chinese; the English fields stay English.
 func TestCheckTextsInChinese(t *testing.T) {
-	for _, v := range []string{"LC_ALL", "LC_MESSAGES"} {
-		t.Setenv(v, "")
-	}
-	t.Setenv("LANG", "C.UTF-8")
+	plainLocale(t)
 	dir := filepath.Join(t.TempDir(), "out")
 	code, stdout, stderr := lblab(t, "run", "vrrp-failover", "--out", dir)
 	wantExit(t, code, 0, stdout, stderr)
@@ -177,4 +171,13 @@ func TestChineseReportHealthWords(t *testing.T) {
 			t.Errorf("the Chinese report has %q", not)
 		}
 	}
+}
+
+// plainLocale sets a locale that asks for no language (LANG=C.UTF-8,
+// LC_ALL and LC_MESSAGES empty) for the test.
+func plainLocale(t *testing.T) {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("LANG", "C.UTF-8")
 }

@@ -25,10 +25,10 @@ type Error struct {
 func (e *Error) Error() string { return place(e.File, e.Line) + e.Msg }
 
 // In formats the problem as Error does, its message in lang.
-func (e *Error) In(lang string) string { return place(e.File, e.Line) + say(e.Msg, e.Text, lang) }
+func (e *Error) In(lang string) string { return place(e.File, e.Line) + e.Message().In(lang) }
 
 // Message returns Msg as a message: Text, or Msg as it is.
-func (e *Error) Message() i18n.Text { return message(e.Msg, e.Text) }
+func (e *Error) Message() i18n.Text { return i18n.Or(e.Text, e.Msg) }
 
 // BadInput marks Error as a problem with what the user gave; the CLI exits
 // 2 on it.
@@ -71,26 +71,10 @@ type Warning struct {
 func (w Warning) String() string { return place(w.File, w.Line) + w.Msg }
 
 // In formats the warning as String does, its message in lang.
-func (w Warning) In(lang string) string { return place(w.File, w.Line) + say(w.Msg, w.Text, lang) }
+func (w Warning) In(lang string) string { return place(w.File, w.Line) + w.Message().In(lang) }
 
 // Message returns Msg as a message: Text, or Msg as it is.
-func (w Warning) Message() i18n.Text { return message(w.Msg, w.Text) }
-
-// say returns the message t in lang, or msg when t is zero.
-func say(msg string, t i18n.Text, lang string) string {
-	if t.IsZero() {
-		return msg
-	}
-	return t.In(lang)
-}
-
-// message returns t, or msg as a message when t is zero.
-func message(msg string, t i18n.Text) i18n.Text {
-	if t.IsZero() {
-		return i18n.T("%s", msg)
-	}
-	return t
-}
+func (w Warning) Message() i18n.Text { return i18n.Or(w.Text, w.Msg) }
 
 func place(file string, line int) string {
 	if line > 0 {

@@ -30,27 +30,11 @@ func newError(file string, line int, t i18n.Text) *Error {
 
 // In formats the problem as Error does, its message in lang.
 func (e *Error) In(lang string) string {
-	return (&Error{File: e.File, Line: e.Line, Msg: say(e.Msg, e.Text, lang)}).Error()
+	return (&Error{File: e.File, Line: e.Line, Msg: e.Message().In(lang)}).Error()
 }
 
 // Message returns Msg as a message: Text, or Msg as it is.
-func (e *Error) Message() i18n.Text { return message(e.Msg, e.Text) }
-
-// say returns the message t in lang, or msg when t is zero.
-func say(msg string, t i18n.Text, lang string) string {
-	if t.IsZero() {
-		return msg
-	}
-	return t.In(lang)
-}
-
-// message returns t, or msg as a message when t is zero.
-func message(msg string, t i18n.Text) i18n.Text {
-	if t.IsZero() {
-		return i18n.T("%s", msg)
-	}
-	return t
-}
+func (e *Error) Message() i18n.Text { return i18n.Or(e.Text, e.Msg) }
 
 // Error formats it as FILE:LINE: MSG.
 func (e *Error) Error() string {
@@ -95,11 +79,11 @@ func (w Warning) String() string { return fmt.Sprintf("%s:%d: %s", w.File, w.Lin
 
 // In formats the warning as String does, its message in lang.
 func (w Warning) In(lang string) string {
-	return fmt.Sprintf("%s:%d: %s", w.File, w.Line, say(w.Msg, w.Text, lang))
+	return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Message().In(lang))
 }
 
 // Message returns Msg as a message: Text, or Msg as it is.
-func (w Warning) Message() i18n.Text { return message(w.Msg, w.Text) }
+func (w Warning) Message() i18n.Text { return i18n.Or(w.Text, w.Msg) }
 
 // node is one statement: its words and, for a block, its children.
 type node struct {
