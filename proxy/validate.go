@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/health"
 	"github.com/lblab/lblab/units"
@@ -17,6 +18,8 @@ import (
 type Problem struct {
 	Path string
 	Msg  string
+	// Text is Msg as a message to say in other languages.
+	Text i18n.Text
 }
 
 // Algorithms lists the selection algorithms a group may use.
@@ -33,11 +36,15 @@ const QuoteMax = units.QuoteMax
 func Clip(s string) string { return units.Cut(s) }
 
 // ClipArgs returns args with every string and error clipped (Clip), for
-// a message made with fmt.
+// a message made with fmt. A message (an i18n.Localizer: an i18n.Text, an
+// error of i18n.Errorf) stays whole, to be said in the reader's language:
+// it clips its own arguments.
 func ClipArgs(args []any) []any {
 	out := make([]any, len(args))
 	for i, a := range args {
 		switch v := a.(type) {
+		case i18n.Localizer:
+			out[i] = a
 		case string:
 			out[i] = Clip(v)
 		case error:
@@ -55,7 +62,8 @@ func ClipArgs(args []any) []any {
 func Validate(c *Config) []Problem {
 	var ps []Problem
 	bad := func(path, format string, args ...any) {
-		ps = append(ps, Problem{path, fmt.Sprintf(format, ClipArgs(args)...)})
+		t := i18n.T(format, ClipArgs(args)...)
+		ps = append(ps, Problem{Path: path, Msg: t.String(), Text: t})
 	}
 	groups := map[string]*Group{}
 	if len(c.Groups) == 0 {
@@ -287,7 +295,7 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 func duration(path string, d units.Duration, bad func(path, format string, args ...any)) {
 	switch {
 	case d.What() != "":
-		bad(path, "%s", d.Problem()) // What is cut already
+		bad(path, "%s", d.ProblemText()) // What is cut already
 	case d.D < 0:
 		bad(path, "must not be negative")
 	}

@@ -118,8 +118,8 @@ func healthFigure(d *lbData) (figure, bool) {
 	units := tl.top + 0.5
 	h := max(plotHeight*0.75, 100+vg.Length(units)*34+legendStrip)
 	entries := []legendEntry{
-		{"UP", swatch(colUp)},
-		{"DOWN", swatch(colDown)},
+		{d.l.s("healthUp"), swatch(colUp)},
+		{d.l.s("healthDown"), swatch(colDown)},
 		{d.l.s("beforeHealth"), swatch(colUpAssumed)},
 	}
 	entries = append(entries, faultEntries(d)...)

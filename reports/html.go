@@ -130,6 +130,7 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 			v.PassedCount++
 		}
 		e.Name = ExpectationName(r.Lang, e.Name)
+		e.Observed, e.Expected = e.ObservedIn(r.Lang), e.ExpectedIn(r.Lang)
 		v.Expectations[i] = e
 	}
 	for _, t := range r.Theory {

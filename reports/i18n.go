@@ -169,6 +169,8 @@ var words = map[string][2]string{
 	"healthTitle":     {"Health of each server as the load balancer sees it", "负载均衡器看到的各后端服务器健康状态"},
 	"assumed":         {"%s (assumed)", "%s（推定）"},
 	"beforeHealth":    {"before the first health event (assumed)", "第一个健康事件之前（推定）"},
+	"healthUp":        {"UP", "UP（健康）"},
+	"healthDown":      {"DOWN", "DOWN（不健康）"},
 	"throughputTitle": {"Offered rate and achieved throughput per %s", "每 %s 的 offered 速率与 achieved 吞吐量"},
 	"perSecond":       {"requests per second", "每秒请求数"},
 	"offered":         {"offered (by intended send time)", "offered（按计划发送时刻）"},
@@ -202,6 +204,8 @@ var words = map[string][2]string{
 	"uniformTheory":   {"uniform on [%s, %s] s (theory)", "[%s, %s] s 上的均匀分布（理论）"},
 	"realRuns":        {"real runs (%d)", "真实运行（%d 次）"},
 	"markTheory":      {"%s %s (theory %s)", "%s %s（理论 %s）"},
+	"markHealthDown":  {"%s down after %s", "%s 在 %s 后被标记为不健康"},
+	"markHealthUp":    {"%s up after %s", "%s 在 %s 后重新上线"},
 
 	// the terminal
 	"report":      {"report: %s", "报告：%s"},

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/lblab/lblab/history"
@@ -149,6 +150,7 @@ func Write(dir string, r Report) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
+	r.History = faultNamesIn(r.Lang, r.Results.FaultNamesZh, r.History)
 	var plots []plotRef
 	if f, ok := timelineFigure(r); ok {
 		data, err := writeFigure(dir, f)
@@ -205,4 +207,20 @@ func Write(dir string, r Report) (string, error) {
 		return "", fmt.Errorf("report: %w", err)
 	}
 	return path, nil
+}
+
+// faultNamesIn returns events with each fault named as the report's
+// language has it: the lab's Chinese name (names, by English name) in a
+// Chinese report; events themselves otherwise. events is not changed.
+func faultNamesIn(lang string, names map[string]string, events []history.Event) []history.Event {
+	if lang != LangChinese || len(names) == 0 {
+		return events
+	}
+	out := slices.Clone(events)
+	for i, e := range out {
+		if zh, ok := names[e.Name]; ok && e.Kind == history.KindFault {
+			out[i].Name = zh
+		}
+	}
+	return out
 }

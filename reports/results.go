@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/lblab/lblab/i18n"
 )
 
 // Results is the content of results.json (DESIGN.md).
@@ -36,6 +38,10 @@ type Results struct {
 	// does not model, each with its place (FILE:LINE:COL: FIELD: MSG (line
 	// N of r1's keepalived.conf)). Omitted when none.
 	Warnings []string `json:"warnings,omitempty"`
+	// FaultNamesZh are the Chinese names (the lab's name_zh) of the faults
+	// that have one, by their name in history.jsonl: a Chinese report
+	// draws them on its fault lines. Omitted when none.
+	FaultNamesZh map[string]string `json:"fault_names_zh,omitempty"`
 }
 
 // Expectation is one checked expectation of a lab.
@@ -48,6 +54,22 @@ type Expectation struct {
 	Observed string `json:"observed"`
 	// Expected says what the lab wanted ("in [2.609375 s, 3.609375 s]").
 	Expected string `json:"expected"`
+	// ObservedText and ExpectedText are Observed and Expected as
+	// messages (an English format and its arguments), for a report or
+	// summary in another language (ObservedIn, ExpectedIn); omitted when
+	// the run gave none.
+	ObservedText i18n.Text `json:"observed_text,omitzero"`
+	ExpectedText i18n.Text `json:"expected_text,omitzero"`
+}
+
+// ObservedIn says Observed in language code (LangEnglish or LangChinese).
+func (e Expectation) ObservedIn(code string) string {
+	return i18n.Or(e.ObservedText, e.Observed).In(code)
+}
+
+// ExpectedIn says Expected in language code.
+func (e Expectation) ExpectedIn(code string) string {
+	return i18n.Or(e.ExpectedText, e.Expected).In(code)
 }
 
 // WriteResults writes r as indented JSON to dir/results.json.

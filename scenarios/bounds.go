@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"reflect"
@@ -12,6 +11,7 @@ import (
 	"github.com/goccy/go-yaml/scanner"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/units"
 )
 
@@ -62,7 +62,7 @@ func ReadFile(path string) ([]byte, error) {
 }
 
 func tooLarge(name string) *Error {
-	return &Error{File: name, Msg: fmt.Sprintf("the file is larger than %d MiB, the most a lab or lb file may be", MaxFileSize>>20)}
+	return errorAt(name, 0, 0, "", i18n.T("the file is larger than %d MiB, the most a lab or lb file may be", MaxFileSize>>20))
 }
 
 // parseYAML parses one YAML text within the limits above. A limit passed
@@ -85,8 +85,8 @@ func parseYAML(name string, src []byte) (*ast.File, error) {
 		for _, tk := range sub {
 			e := sh.add(tk)
 			if e == nil && len(tokens) == MaxTokens {
-				e = &Error{Line: tk.Position.Line, Column: tk.Position.Column,
-					Msg: fmt.Sprintf("more than %d YAML tokens (keys, values, dashes, brackets, comments), the most a lab or lb file may have", MaxTokens)}
+				e = errorAt("", tk.Position.Line, tk.Position.Column, "",
+					i18n.T("more than %d YAML tokens (keys, values, dashes, brackets, comments), the most a lab or lb file may have", MaxTokens))
 			}
 			if e != nil {
 				e.File = name
@@ -155,8 +155,8 @@ func (s *shape) add(tk *token.Token) *Error {
 			if mapping {
 				s.block[n-1].keys++
 				if s.block[n-1].keys > MaxKeys {
-					return &Error{Line: at.Position.Line, Column: col,
-						Msg: fmt.Sprintf("a mapping with more than %d keys, the most a lab or lb file may have in one mapping", MaxKeys)}
+					return errorAt("", at.Position.Line, col, "",
+						i18n.T("a mapping with more than %d keys, the most a lab or lb file may have in one mapping", MaxKeys))
 				}
 			}
 			break
@@ -171,8 +171,8 @@ func (s *shape) add(tk *token.Token) *Error {
 }
 
 func deepError(tk *token.Token) *Error {
-	return &Error{Line: tk.Position.Line, Column: tk.Position.Column,
-		Msg: fmt.Sprintf("lists and mappings nest deeper than %d levels, the most a lab or lb file may have", MaxDepth)}
+	return errorAt("", tk.Position.Line, tk.Position.Column, "",
+		i18n.T("lists and mappings nest deeper than %d levels, the most a lab or lb file may have", MaxDepth))
 }
 
 // checkAliases counts the values of a parsed file with every alias
@@ -213,8 +213,8 @@ func checkAliases(file *ast.File) *Error {
 	}
 	for _, doc := range file.Docs {
 		if walk(doc.Body); over != nil {
-			return &Error{Line: over.Position.Line, Column: over.Position.Column,
-				Msg: fmt.Sprintf("aliases expand to more than %d values, the most a lab or lb file may hold", MaxNodes)}
+			return errorAt("", over.Position.Line, over.Position.Column, "",
+				i18n.T("aliases expand to more than %d values, the most a lab or lb file may hold", MaxNodes))
 		}
 	}
 	return nil
@@ -228,11 +228,11 @@ func checkAliases(file *ast.File) *Error {
 func decodeNode(node ast.Node, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			e := &Error{Msg: fmt.Sprintf("the YAML library cannot decode this (%v)", r)}
+			e := errorAt("", 0, 0, "", i18n.T("the YAML library cannot decode this (%v)", r))
 			if tag := firstTag(node); tag != nil {
 				tk := tag.GetToken()
 				e.Line, e.Column = tk.Position.Line, tk.Position.Column
-				e.Msg = fmt.Sprintf("the tag %s cannot be decoded here: remove it", units.Quote(tk.Value))
+				e.say(i18n.T("the tag %s cannot be decoded here: remove it", units.Quote(tk.Value)))
 			}
 			err = e
 		}

@@ -2,12 +2,13 @@ package scenarios
 
 import (
 	"embed"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/lblab/lblab/i18n"
 )
 
 //go:embed labs/*.yaml
@@ -68,5 +69,5 @@ func Load(nameOrPath string, sets []string) (*Lab, error) {
 			return loadEmbedded(file, sets)
 		}
 	}
-	return nil, &InputError{fmt.Errorf("no lab %q: not a file, and not a name in the catalog (see lblab list)", nameOrPath)}
+	return nil, &InputError{i18n.Errorf("no lab %q: not a file, and not a name in the catalog (see lblab list)", nameOrPath)}
 }

@@ -1,11 +1,11 @@
 package scenarios
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/units"
 )
@@ -36,8 +36,7 @@ func check(lab *Lab, events []history.Event, end time.Duration, sent int, early,
 			r = singleMaster(e.SingleMaster, events, end, v.late)
 		case e.VIPOwnerChanges != nil:
 			n := vipOwnerChanges(e.VIPOwnerChanges.VIP, events)
-			r = reports.Expectation{Passed: n == e.VIPOwnerChanges.Count,
-				Observed: plural(n, "change"), Expected: plural(e.VIPOwnerChanges.Count, "change")}
+			r = expectation(n == e.VIPOwnerChanges.Count, changes(n), changes(e.VIPOwnerChanges.Count))
 		case e.StatusCount != nil:
 			r = v.statusCount(e.StatusCount, events, end)
 		case e.Share != nil:
@@ -50,8 +49,7 @@ func check(lab *Lab, events []history.Event, end time.Duration, sent int, early,
 			at := e.State.At.Or(end)
 			got := stateAt(e.State.Router, at, events)
 			want := strings.ToUpper(e.State.State)
-			r = reports.Expectation{Passed: got == want,
-				Observed: fmt.Sprintf("%s at %s", got, secs(at)), Expected: want}
+			r = expectation(got == want, i18n.T("%s at %s", got, secs(at)), i18n.T("%s", want))
 		}
 		r.Name = e.Name
 		v.passed = v.passed && r.Passed
@@ -99,7 +97,7 @@ func countKind(events []history.Event, k history.Kind) int {
 func (v *verdict) failover(lab *Lab, c *FailoverCheck, events []history.Event) reports.Expectation {
 	fault := faultEvent(events, c.Fault)
 	if fault == nil {
-		return reports.Expectation{Observed: "the fault never happened", Expected: "fault " + c.Fault}
+		return expectation(false, i18n.T("the fault never happened"), i18n.T("fault %s", c.Fault))
 	}
 	var took *history.Event
 	for i := range events {
@@ -111,25 +109,32 @@ func (v *verdict) failover(lab *Lab, c *FailoverCheck, events []history.Event) r
 	}
 	if c.Window == "none" {
 		if took == nil {
-			return reports.Expectation{Passed: true, Observed: c.By + " did not become master", Expected: c.By + " does not become master"}
+			return expectation(true, i18n.T("%s did not become master", c.By), i18n.T("%s does not become master", c.By))
 		}
-		return reports.Expectation{Observed: fmt.Sprintf("%s became master %s after the fault", c.By, secs((took.T - fault.T).Duration())),
-			Expected: c.By + " does not become master"}
+		return expectation(false, i18n.T("%s became master %s after the fault", c.By, secs((took.T-fault.T).Duration())),
+			i18n.T("%s does not become master", c.By))
 	}
 	w, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.theoryFor(f, c.By) })
 	if err != nil {
-		return reports.Expectation{Observed: err.Error(), Expected: "a theoretical window"}
+		return expectation(false, i18n.T("%v", err), i18n.T("a theoretical window"))
 	}
 	w = v.widen(w)
-	expected := fmt.Sprintf("%s master within %s (%s)", c.By, w, w.why)
+	expected := i18n.T("%s master within %s (%s)", c.By, w.String(), w.why)
 	if took == nil {
-		return reports.Expectation{Observed: c.By + " never became master", Expected: expected}
+		return expectation(false, i18n.T("%s never became master", c.By), expected)
 	}
 	d := (took.T - fault.T).Duration()
 	v.metrics[c.Metric] = d.Seconds()
 	v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: took.T.Duration(),
 		Key: "markTheory", Args: []any{strings.TrimSuffix(c.Metric, "_s"), secs(d), w.String()}})
-	return reports.Expectation{Passed: d >= w.lo && d <= w.hi, Observed: secs(d), Expected: expected}
+	return expectation(d >= w.lo && d <= w.hi, i18n.T("%s", secs(d)), expected)
+}
+
+// expectation returns a check's result: observed and expected said in
+// English, and kept as messages for a report in another language.
+func expectation(passed bool, observed, expected i18n.Text) reports.Expectation {
+	return reports.Expectation{Passed: passed, Observed: observed.String(), Expected: expected.String(),
+		ObservedText: observed, ExpectedText: expected}
 }
 
 // faultEvent returns the history event of the fault named name, or nil if
@@ -147,14 +152,14 @@ func faultEvent(events []history.Event, name string) *history.Event {
 // and max when the lab sets them, else the theory for the named fault.
 func (lab *Lab) expectWindow(fault string, lo, hi units.Duration, theory func(Fault) (window, error)) (window, error) {
 	if lo.IsSet() || hi.IsSet() {
-		return window{lo: lo.D, hi: hi.Or(1 << 62), why: "set in the lab"}, nil
+		return window{lo: lo.D, hi: hi.Or(1 << 62), why: i18n.T("set in the lab")}, nil
 	}
 	for _, f := range lab.Faults {
 		if f.Name == fault {
 			return theory(f)
 		}
 	}
-	return window{}, fmt.Errorf("no fault named %q", fault)
+	return window{}, i18n.Errorf("no fault named %q", fault)
 }
 
 // widen applies a real world's timing tolerance to a theoretical window.
@@ -164,7 +169,7 @@ func (v *verdict) widen(w window) window {
 	}
 	w.lo -= v.early
 	w.hi += v.late
-	w.why += fmt.Sprintf(", widened by −%s/+%s on real hosts", v.early, v.late)
+	w.why = i18n.T("%s, widened by −%s/+%s on real hosts", w.why, v.early.String(), v.late.String())
 	return w
 }
 
@@ -219,18 +224,18 @@ func singleMaster(c *SingleMasterCheck, events []history.Event, end, late time.D
 	if allowed > 0 {
 		allowed += late
 	}
-	r := reports.Expectation{
-		Passed:   most <= 1 || longest <= allowed,
-		Observed: fmt.Sprintf("at most %s at once", plural(most, "master")),
-		Expected: "at most 1 master",
+	observed := i18n.T("at most %d masters at once", most)
+	if most == 1 {
+		observed = i18n.T("at most 1 master at once")
 	}
 	if most > 1 {
-		r.Observed += fmt.Sprintf(", two or more for %s", secs(longest))
+		observed = i18n.T("%s, two or more for %s", observed, secs(longest))
 	}
+	expected := i18n.T("at most 1 master")
 	if allowed > 0 {
-		r.Expected += fmt.Sprintf(" (overlaps up to %s allowed)", secs(allowed))
+		expected = i18n.T("at most 1 master (overlaps up to %s allowed)", secs(allowed))
 	}
-	return r
+	return expectation(most <= 1 || longest <= allowed, observed, expected)
 }
 
 // vipOwnerChanges counts how often a VIP passed to a different router
@@ -264,10 +269,10 @@ func stateAt(router string, at time.Duration, events []history.Event) string {
 	return s
 }
 
-// plural writes "1 change", "2 changes".
-func plural(n int, noun string) string {
+// changes writes "1 change", "2 changes".
+func changes(n int) i18n.Text {
 	if n == 1 {
-		return "1 " + noun
+		return i18n.T("1 change")
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return i18n.T("%d changes", n)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/health"
 	"github.com/lblab/lblab/reports"
@@ -40,38 +41,37 @@ func (c *StatusCountCheck) matches(e *history.Event) bool {
 	}
 }
 
-func (c *StatusCountCheck) what() string {
+func (c *StatusCountCheck) what() i18n.Text {
 	switch {
 	case c.Status != 0:
-		return fmt.Sprintf("status %d", c.Status)
+		return i18n.T("status %d", c.Status)
 	case c.Class != "":
-		return "status " + c.Class
+		return i18n.T("status %s", c.Class)
 	}
-	return "error " + c.Error
+	return i18n.T("error %s", c.Error)
 }
 
-func bounds(min int, max *int) string {
+func bounds(min int, max *int) i18n.Text {
 	if max == nil {
-		return fmt.Sprintf("at least %d", min)
+		return i18n.T("at least %d", min)
 	}
 	if min == *max {
-		return fmt.Sprintf("exactly %d", min)
+		return i18n.T("exactly %d", min)
 	}
-	return fmt.Sprintf("%d to %d", min, *max)
+	return i18n.T("%d to %d", min, *max)
 }
 
-func windowText(w Window, end time.Duration) string {
-	return fmt.Sprintf("sent in [%s, %s)", secs(w.From.D), secs(w.To.Or(end)))
+func windowText(w Window, end time.Duration) i18n.Text {
+	return i18n.T("sent in [%s, %s)", secs(w.From.D), secs(w.To.Or(end)))
 }
 
 // noRequest is the failed expectation of a check whose window holds no
 // request: a count, a share or a percentile of nothing proves nothing.
-func noRequest(w Window, group string, end time.Duration, expected string) reports.Expectation {
-	what := "no request"
+func noRequest(w Window, group string, end time.Duration, expected i18n.Text) reports.Expectation {
 	if group != "" {
-		what += " of group " + group
+		return expectation(false, i18n.T("no request of group %s in [%s, %s)", group, secs(w.From.D), secs(w.To.Or(end))), expected)
 	}
-	return reports.Expectation{Observed: fmt.Sprintf("%s in [%s, %s)", what, secs(w.From.D), secs(w.To.Or(end))), Expected: expected}
+	return expectation(false, i18n.T("no request in [%s, %s)", secs(w.From.D), secs(w.To.Or(end))), expected)
 }
 
 // sentIn counts the requests of a group ("": every group) sent in w.
@@ -98,11 +98,11 @@ func (v *verdict) statusCount(c *StatusCountCheck, events []history.Event, end t
 		v.metrics[c.Metric] = n
 	}
 	if sentIn(events, c.Group, c.Window, end) == 0 {
-		return noRequest(c.Window, c.Group, end, bounds(c.Min, c.Max)+" requests with "+c.what())
+		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), c.what()))
 	}
-	return reports.Expectation{Passed: n >= c.Min && (c.Max == nil || n <= *c.Max),
-		Observed: fmt.Sprintf("%d requests with %s %s", n, c.what(), windowText(c.Window, end)),
-		Expected: bounds(c.Min, c.Max)}
+	return expectation(n >= c.Min && (c.Max == nil || n <= *c.Max),
+		i18n.T("%d requests with %s %s", n, c.what(), windowText(c.Window, end)),
+		bounds(c.Min, c.Max))
 }
 
 // expectedShare is a server's share by the weights of its group's usable
@@ -148,38 +148,38 @@ func (v *verdict) share(lab *Lab, c *ShareCheck, events []history.Event, end tim
 		}
 	}
 	want := expectedShare(lab.LB, c.Group, c.Server)
-	why := "by the weights"
+	why := i18n.T("by the weights")
 	if c.Expected != nil {
-		want, why = *c.Expected, "as set"
+		want, why = *c.Expected, i18n.T("as set")
 	}
 	sent := sentIn(events, c.Group, c.Window, end)
 	if sent == 0 {
-		return noRequest(c.Window, c.Group, end, fmt.Sprintf("%.4f", want))
+		return noRequest(c.Window, c.Group, end, i18n.T("%.4f", want))
 	}
 	got := math.NaN()
 	if all > 0 {
 		got = float64(mine) / float64(all)
 	}
-	return reports.Expectation{Passed: math.Abs(got-want) <= *c.Tolerance+1e-12,
-		Observed: shareObserved(c, got, mine, all, pending, sent == pending, end),
-		Expected: fmt.Sprintf("%.4f ± %g (%s)", want, *c.Tolerance, why)}
+	return expectation(math.Abs(got-want) <= *c.Tolerance+1e-12,
+		shareObserved(c, got, mine, all, pending, sent == pending, end),
+		i18n.T("%.4f ± %g (%s)", want, *c.Tolerance, why))
 }
 
 // shareObserved says what a share check saw: the share of the requests
 // of the window a server answered (NaN: none was), over the requests
 // that finished; those still in flight at the end are counted apart.
-func shareObserved(c *ShareCheck, got float64, mine, all, pending int, noneFinished bool, end time.Duration) string {
-	var out string
+func shareObserved(c *ShareCheck, got float64, mine, all, pending int, noneFinished bool, end time.Duration) i18n.Text {
+	var out i18n.Text
 	switch {
 	case noneFinished:
-		out = fmt.Sprintf("no finished request of group %s in [%s, %s)", c.Group, secs(c.From.D), secs(c.To.Or(end)))
+		out = i18n.T("no finished request of group %s in [%s, %s)", c.Group, secs(c.From.D), secs(c.To.Or(end)))
 	case all == 0:
-		out = "no request answered by a server " + windowText(c.Window, end)
+		out = i18n.T("no request answered by a server %s", windowText(c.Window, end))
 	default:
-		out = fmt.Sprintf("%.4f (%d of %d) %s", got, mine, all, windowText(c.Window, end))
+		out = i18n.T("%.4f (%d of %d) %s", got, mine, all, windowText(c.Window, end))
 	}
 	if pending > 0 {
-		out += fmt.Sprintf(" (%d in flight at the end, outcome unknown, not counted)", pending)
+		out = i18n.T("%s (%d in flight at the end, outcome unknown, not counted)", out, pending)
 	}
 	return out
 }
@@ -196,11 +196,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Duration) reports.Expectation {
 	s := sampleLatencies(events, c.Group, c.Window, end)
 	if s.n() == 0 {
-		want := fmt.Sprintf("p%g of the answered requests", c.Percentile)
+		want := i18n.T("p%g of the answered requests", c.Percentile)
 		if sentIn(events, c.Group, c.Window, end) == 0 {
 			return noRequest(c.Window, c.Group, end, want)
 		}
-		return reports.Expectation{Observed: "no answered request " + windowText(c.Window, end), Expected: want}
+		return expectation(false, i18n.T("no answered request %s", windowText(c.Window, end)), want)
 	}
 	stat := func(s latencySample) statBounds { return s.percentile(c.Percentile) }
 	if c.Metric != "" {
@@ -216,42 +216,39 @@ func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Dura
 	if (c.Min.IsSet() && b.hi < c.Min.D) || (c.Max.IsSet() && b.lo > c.Max.D) {
 		undecided = false
 	}
-	var want []string
-	if c.Min.IsSet() {
-		want = append(want, "≥ "+c.Min.D.String())
+	want := i18n.T("≥ %s and ≤ %s", c.Min.D.String(), c.Max.D.String())
+	switch {
+	case !c.Max.IsSet():
+		want = i18n.T("≥ %s", c.Min.D.String())
+	case !c.Min.IsSet():
+		want = i18n.T("≤ %s", c.Max.D.String())
 	}
-	if c.Max.IsSet() {
-		want = append(want, "≤ "+c.Max.D.String())
-	}
-	return reports.Expectation{Passed: passes(b.lo) && passes(b.hi),
-		Observed: latencyObserved(c, s, b, undecided),
-		Expected: strings.Join(want, " and ")}
+	return expectation(passes(b.lo) && passes(b.hi), latencyObserved(c, s, b, undecided), want)
 }
 
 // latencyObserved says what a latency check saw: the percentile, or its
 // bounds when requests still in flight at the end leave it open; for an
 // undecided check, how the unknown requests could change its verdict.
-func latencyObserved(c *LatencyCheck, s latencySample, b statBounds, undecided bool) string {
-	p := fmt.Sprintf("p%g", c.Percentile)
-	r := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
+func latencyObserved(c *LatencyCheck, s latencySample, b statBounds, undecided bool) i18n.Text {
+	r := func(d time.Duration) string { return d.Round(time.Microsecond).String() }
 	if len(s.pending) == 0 {
-		return fmt.Sprintf("%s %s over %d requests", p, r(b.lo), len(s.done))
+		return i18n.T("p%g %s over %d requests", c.Percentile, r(b.lo), len(s.done))
 	}
-	value := fmt.Sprintf("%s ≥ %s", p, r(b.lo))
+	value := i18n.T("p%g ≥ %s", c.Percentile, r(b.lo))
 	switch {
 	case b.decided():
-		value = fmt.Sprintf("%s %s", p, r(b.lo))
+		value = i18n.T("p%g %s", c.Percentile, r(b.lo))
 	case b.hi != unbounded:
-		value = fmt.Sprintf("%s in [%s, %s]", p, r(b.lo), r(b.hi))
+		value = i18n.T("p%g in [%s, %s]", c.Percentile, r(b.lo), r(b.hi))
 	}
-	out := fmt.Sprintf("%s over %d requests (%d answered, %d in flight at the end, outcome unknown)",
+	out := i18n.T("%s over %d requests (%d answered, %d in flight at the end, outcome unknown)",
 		value, s.n(), len(s.done), len(s.pending))
 	switch {
 	case !undecided:
 	case c.Max.IsSet() && b.hi > c.Max.D:
-		out += fmt.Sprintf("; %s in flight at the end could put it above %s", plural(len(s.pending), "request"), c.Max.D)
+		out = i18n.T("%s; %d requests in flight at the end could put it above %s", out, len(s.pending), c.Max.D.String())
 	default:
-		out += fmt.Sprintf("; %s in flight at the end could put it at or above %s", plural(len(s.pending), "request"), c.Min.D)
+		out = i18n.T("%s; %d requests in flight at the end could put it at or above %s", out, len(s.pending), c.Min.D.String())
 	}
 	return out
 }
@@ -287,14 +284,14 @@ func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
 	case c.To == "down" && (f.Kind == "crash" || f.Kind == "health_fail"):
 		n := time.Duration(fall - 1)
 		return window{n*iv + rtt, n*iv + iv + rtt,
-			fmt.Sprintf("the first failing probe within one interval, down at the %s: [(fall−1)×interval, fall×interval] + RTT", ordinal(fall))}, nil
+			i18n.T("the first failing probe within one interval, down at the %s: [(fall−1)×interval, fall×interval] + RTT", ordinal(fall))}, nil
 	case c.To == "down" && silent(f.Kind) && tcpCheck(hc):
-		return window{}, fmt.Errorf("a TCP check never sees a %s server (it still accepts)", f.Kind)
+		return window{}, i18n.Errorf("a TCP check never sees a %s server (it still accepts)", f.Kind)
 	case c.To == "down" && silent(f.Kind):
 		period := max(iv, to)
 		n := time.Duration(fall - 1)
 		return window{n*period + to, iv + n*period + to,
-			fmt.Sprintf("probes time out after %s and start every %s: [timeout + (fall−1)×period, interval + timeout + (fall−1)×period]", to, period)}, nil
+			i18n.T("probes time out after %s and start every %s: [timeout + (fall−1)×period, interval + timeout + (fall−1)×period]", to.String(), period.String())}, nil
 	case c.To == "up" && (f.Kind == "restore" || f.Kind == "health_ok" || f.Kind == "health_path"):
 		period := iv
 		for _, earlier := range lab.Faults {
@@ -304,40 +301,42 @@ func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
 		}
 		n := time.Duration(rise - 1)
 		return window{n*iv + rtt, n*iv + period + rtt,
-			fmt.Sprintf("the first passing probe within one period, up at the %s: [(rise−1)×interval, (rise−1)×interval + period] + RTT", ordinal(rise))}, nil
+			i18n.T("the first passing probe within one period, up at the %s: [(rise−1)×interval, (rise−1)×interval + period] + RTT", ordinal(rise))}, nil
 	}
-	return window{}, fmt.Errorf("no theory for going %s after a %s fault; give min and max", c.To, f.Kind)
+	return window{}, i18n.Errorf("no theory for going %s after a %s fault; give min and max", c.To, f.Kind)
 }
 
 func tcpCheck(hc *proxy.HealthCheck) bool { return hc.Type == "tcp" }
 
 // ordinal writes 1st, 2nd, 3rd, 4th, 11th, 21st.
-func ordinal(n int) string {
-	suffix := "th"
+func ordinal(n int) i18n.Text {
 	if n%100 < 11 || n%100 > 13 {
 		switch n % 10 {
 		case 1:
-			suffix = "st"
+			return i18n.T("%dst", n)
 		case 2:
-			suffix = "nd"
+			return i18n.T("%dnd", n)
 		case 3:
-			suffix = "rd"
+			return i18n.T("%drd", n)
 		}
 	}
-	return fmt.Sprintf("%d%s", n, suffix)
+	return i18n.T("%dth", n)
 }
 
 func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Event) reports.Expectation {
 	fault := faultEvent(events, c.Fault)
 	if fault == nil {
-		return reports.Expectation{Observed: "the fault never happened", Expected: "fault " + c.Fault}
+		return expectation(false, i18n.T("the fault never happened"), i18n.T("fault %s", c.Fault))
 	}
 	w, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.healthTheory(c, f) })
 	if err != nil {
-		return reports.Expectation{Observed: err.Error(), Expected: "a theoretical window"}
+		return expectation(false, i18n.T("%v", err), i18n.T("a theoretical window"))
 	}
 	w = v.widen(w)
-	expected := fmt.Sprintf("%s %s within %s (%s)", c.Server, c.To, w, w.why)
+	expected, mark, never := i18n.T("%s down within %s (%s)", c.Server, w.String(), w.why), "markHealthDown", i18n.T("%s never went down", c.Server)
+	if c.To == "up" {
+		expected, mark, never = i18n.T("%s up within %s (%s)", c.Server, w.String(), w.why), "markHealthUp", i18n.T("%s never went up", c.Server)
+	}
 	for i := range events {
 		e := &events[i]
 		if e.Kind == history.KindHealth && e.T >= fault.T && e.Group == c.Group && e.Server == c.Server && e.To == c.To &&
@@ -345,11 +344,11 @@ func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Ev
 			d := (e.T - fault.T).Duration()
 			v.metrics[c.Metric] = d.Seconds()
 			v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: e.T.Duration(),
-				Label: fmt.Sprintf("%s %s after %s", c.Server, c.To, secs(d))})
-			return reports.Expectation{Passed: d >= w.lo && d <= w.hi, Observed: secs(d), Expected: expected}
+				Key: mark, Args: []any{c.Server, secs(d)}})
+			return expectation(d >= w.lo && d <= w.hi, i18n.T("%s", secs(d)), expected)
 		}
 	}
-	return reports.Expectation{Observed: fmt.Sprintf("%s never went %s", c.Server, c.To), Expected: expected}
+	return expectation(false, never, expected)
 }
 
 // lbMetrics adds the load balancer's metrics and the accounting check:
@@ -437,9 +436,10 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 	if moved > 0 {
 		m["sessions_moved"] = moved
 	}
-	x := reports.Expectation{Name: "every request sent is accounted for", Passed: total == sent,
-		Observed: fmt.Sprintf("%d sent; %d in the history: %d ok, %d failed, %d unknown (in flight at the end)", sent, total, ok, failed, inFlight),
-		Expected: fmt.Sprintf("%d in the history", sent)}
+	x := expectation(total == sent,
+		i18n.T("%d sent; %d in the history: %d ok, %d failed, %d unknown (in flight at the end)", sent, total, ok, failed, inFlight),
+		i18n.T("%d in the history", sent))
+	x.Name = "every request sent is accounted for"
 	v.expectations = append(v.expectations, x)
 	v.passed = v.passed && x.Passed
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/units"
 )
 
@@ -18,7 +19,21 @@ type Error struct {
 	Field string
 	// Msg says what is wrong.
 	Msg string
+	// Text is Msg as a message to say in other languages (In); zero when
+	// Msg has no translation (a YAML library's message).
+	Text i18n.Text
 }
+
+// errorAt returns the problem t at file:line:column, field.
+func errorAt(file string, line, column int, field string, t i18n.Text) *Error {
+	return &Error{File: file, Line: line, Column: column, Field: field, Msg: t.String(), Text: t}
+}
+
+// Message returns Msg as a message: Text, or Msg as it is.
+func (e *Error) Message() i18n.Text { return i18n.Or(e.Text, e.Msg) }
+
+// say sets the message to t.
+func (e *Error) say(t i18n.Text) { e.Msg, e.Text = t.String(), t }
 
 // maxMsg bounds the message of an Error, in bytes: the place of a problem
 // and one line of text, whatever a broken file holds.
@@ -26,7 +41,19 @@ const maxMsg = 512
 
 // Error formats the problem as FILE:LINE:COL: FIELD: MSG, with FIELD and
 // MSG cut to a line's worth each (a field path may hold a key of the file).
-func (e *Error) Error() string {
+func (e *Error) Error() string { return e.format(e.Msg) }
+
+// In formats the problem as Error does, its message in lang (English or
+// Chinese); the place, the field and the values it quotes stay as they
+// are.
+func (e *Error) In(lang string) string {
+	if e.Text.IsZero() {
+		return e.Error()
+	}
+	return e.format(e.Text.In(lang))
+}
+
+func (e *Error) format(msg string) string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
@@ -37,7 +64,7 @@ func (e *Error) Error() string {
 		b.WriteString(units.CutN(e.Field, 2*units.QuoteMax))
 		b.WriteString(": ")
 	}
-	b.WriteString(units.CutN(e.Msg, maxMsg))
+	b.WriteString(units.CutN(msg, maxMsg))
 	return b.String()
 }
 
@@ -53,6 +80,9 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// In lists the problems in lang, one a line.
+func (es Errors) In(lang string) string { return i18n.Lines(es, lang) }
+
 // BadInput is implemented by errors caused by what the user gave (a lab
 // file, a flag); the CLI exits 2 on them.
 type BadInput interface{ BadInput() }
@@ -66,6 +96,9 @@ type InputError struct{ Err error }
 
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
+
+// In says the problem in lang.
+func (e *InputError) In(lang string) string { return i18n.Say(e.Err, lang) }
 
 // BadInput marks InputError as the user's input.
 func (*InputError) BadInput() {}

@@ -264,6 +264,10 @@ type Fault struct {
 	// Name labels the fault for expectations and reports. Default
 	// "KIND TARGET".
 	Name string `yaml:"name"`
+	// NameZh is Name in Simplified Chinese, drawn on the fault lines of a
+	// --lang zh report. Default: Name. Expectations and the history name
+	// the fault by Name in every language.
+	NameZh string `yaml:"name_zh"`
 	// At is when the fault happens. Required.
 	At units.Duration `yaml:"at"`
 	// Jitter moves the fault later by a uniform random amount in

@@ -32,8 +32,8 @@ func pageWords(page string) []string {
 	return out
 }
 
-// TestCatalogInChinese: every catalog lab has its title, teaching text and
-// expectation names in Chinese, and its report in Chinese shows them and
+// TestCatalogInChinese: every catalog lab has its title, teaching text,
+// expectation and fault names in Chinese, and its report in Chinese shows them and
 // none of the English fixed words the English report of the same run has.
 func TestCatalogInChinese(t *testing.T) {
 	entries, err := Catalog()
@@ -55,6 +55,11 @@ func TestCatalogInChinese(t *testing.T) {
 			for i, x := range lab.Expect {
 				if !hasHan(x.NameZh) {
 					t.Errorf("expect[%d] %q: name_zh %q is missing or not Chinese", i, x.Name, x.NameZh)
+				}
+			}
+			for i, f := range lab.Faults {
+				if !hasHan(f.NameZh) {
+					t.Errorf("faults[%d] %q: name_zh %q is missing or not Chinese", i, f.Name, f.NameZh)
 				}
 			}
 			zh := lab.Localized(reports.LangChinese)
@@ -82,6 +87,12 @@ func TestCatalogInChinese(t *testing.T) {
 			want := []string{"<h1>" + lab.TitleZh + "</h1>"}
 			for _, x := range lab.Expect {
 				want = append(want, "<td>"+x.NameZh+"</td>")
+			}
+			for _, f := range lab.Faults { // on the fault lines
+				want = append(want, ">"+f.NameZh+" (")
+				if o.Results.FaultNamesZh[f.Name] != f.NameZh {
+					t.Errorf("results.json's fault_names_zh has %q for %q, want %q", o.Results.FaultNamesZh[f.Name], f.Name, f.NameZh)
+				}
 			}
 			// the teaching text's longest run without markup or line break
 			runs := strings.FieldsFunc(lab.TeachingZh, func(r rune) bool { return strings.ContainsRune("`<>&\"'\n", r) })

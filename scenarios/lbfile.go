@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 )
 
@@ -47,7 +47,7 @@ func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
 		if src = append(src, rest...); bytes.ContainsAny(src, "{;") {
 			return importNginx(path, src)
 		}
-		return nil, &InputError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
+		return nil, &InputError{i18n.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
 	}
 	if len(src) > MaxFileSize {
 		return nil, Errors{tooLarge(path)}
@@ -89,13 +89,13 @@ func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
 		}
 		b, err := os.ReadFile(name)
 		if err != nil {
-			return nil, &InputError{fmt.Errorf("%s: nginx: %w", path, err)}
+			return nil, &InputError{i18n.Errorf("%s: nginx: %w", path, err)}
 		}
 		return importNginx(name, b)
 	case bytes.ContainsAny(src, "{;"):
 		return importNginx(path, src)
 	}
-	return nil, &InputError{fmt.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
+	return nil, &InputError{i18n.Errorf("%s: neither a load balancer (listeners, groups), a lab file nor an nginx configuration", path)}
 }
 
 // yamlKey is the start of a YAML mapping's first key (or a document
@@ -133,7 +133,7 @@ func decodeLB(path string, file *ast.File, node ast.Node, prefix string) (*proxy
 	v := &validator{}
 	v.finite(prefix, &cfg)
 	for _, pr := range proxy.Validate(&cfg) {
-		v.bad(prefix+pr.Path, "%s", pr.Msg)
+		v.bad(prefix+pr.Path, "%s", pr.Text)
 	}
 	if len(v.problems) == 0 {
 		return &cfg, nil
@@ -149,7 +149,7 @@ func decodeError(path string, file *ast.File, err error) *Error {
 	}
 	if ne, ok := err.(*numberError); ok {
 		pos := ne.tk.Position
-		e := &Error{File: path, Line: pos.Line, Column: pos.Column, Msg: ne.msg}
+		e := errorAt(path, pos.Line, pos.Column, "", ne.msg)
 		if file != nil {
 			e.Field = pathOf(file.Docs[0].Body, "", ne.tk)
 		}
@@ -163,7 +163,7 @@ func decodeError(path string, file *ast.File, err error) *Error {
 func placed(name string, at *places, problems []problem, setPaths []string) Errors {
 	var errs Errors
 	for _, p := range problems {
-		e := &Error{File: name, Field: p.path, Msg: p.msg}
+		e := errorAt(name, 0, 0, p.path, p.text)
 		if node := at.find(p.path); node != nil {
 			tk := node.GetToken()
 			e.Line, e.Column = tk.Position.Line, tk.Position.Column
@@ -174,7 +174,7 @@ func placed(name string, at *places, problems []problem, setPaths []string) Erro
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 	if len(errs) > maxErrors {
 		more := len(errs) - maxErrors
-		errs = append(errs[:maxErrors], &Error{File: name, Msg: fmt.Sprintf("and %d more problems", more)})
+		errs = append(errs[:maxErrors], errorAt(name, 0, 0, "", i18n.T("and %d more problems", more)))
 	}
 	return errs
 }

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/units"
 	"github.com/lblab/lblab/vrrpsim/keepalived"
@@ -29,7 +29,7 @@ func LoadFile(path string, sets []string) (*Lab, error) {
 		if _, ok := err.(Errors); ok {
 			return nil, err
 		}
-		return nil, &InputError{fmt.Errorf("lab %s: %w", path, err)}
+		return nil, &InputError{i18n.Errorf("lab %s: %w", path, err)}
 	}
 	return Parse(path, src, sets)
 }
@@ -68,11 +68,11 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 		return nil, Errors{lookalikeLine(yamlError(name, nil, err), src)}
 	}
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
-		return nil, Errors{{File: name, Msg: "want exactly one YAML document holding a lab"}}
+		return nil, Errors{errorAt(name, 0, 0, "", i18n.T("want exactly one YAML document holding a lab"))}
 	}
 	setPaths, err := applySets(file, sets)
 	if err != nil {
-		return nil, Errors{{File: name, Msg: err.Error()}}
+		return nil, Errors{errorAt(name, 0, 0, "", i18n.T("%v", err))}
 	}
 	var lab Lab
 	if err := decodeNode(file.Docs[0].Body, &lab); err != nil {
@@ -106,7 +106,7 @@ func importNginx(name string, at *places, lab *Lab, beside readBeside) Errors {
 	if !inline {
 		path, b, err := beside(text)
 		if err != nil {
-			return Errors{{File: name, Field: "nginx", Msg: fmt.Sprintf("cannot read the nginx configuration: %v", err)}}
+			return Errors{errorAt(name, 0, 0, "nginx", i18n.T("cannot read the nginx configuration: %v", err))}
 		}
 		text, src = string(b), path
 	}
@@ -121,24 +121,24 @@ func importNginx(name string, at *places, lab *Lab, beside readBeside) Errors {
 	if err == nil {
 		lab.LB, lab.imported = cfg, true
 		if inline {
-			lab.warnings = append(lab.warnings, nginxWarnings(name, base, fieldLine, fieldCol, "the nginx text", warns)...)
+			lab.warnings = append(lab.warnings, nginxWarnings(name, base, fieldLine, fieldCol, i18n.T("the nginx text"), warns)...)
 		} else {
-			lab.warnings = append(lab.warnings, nginxWarnings(name, -1, fieldLine, fieldCol, src, warns)...)
+			lab.warnings = append(lab.warnings, nginxWarnings(name, -1, fieldLine, fieldCol, i18n.T("%s", src), warns)...)
 		}
 		return nil
 	}
 	var nes nginxconf.Errors
 	if !errors.As(err, &nes) {
-		return Errors{{File: name, Field: "nginx", Msg: err.Error()}}
+		return Errors{errorAt(name, 0, 0, "nginx", i18n.T("%v", err))}
 	}
 	var out Errors
 	for _, ne := range nes {
-		e := &Error{File: ne.File, Line: ne.Line, Msg: ne.Msg}
+		e := errorAt(ne.File, ne.Line, 0, "", ne.Message())
 		if inline {
 			e.File, e.Field = name, "nginx"
 			if ne.Line > 0 {
 				e.Line, e.Column = base+ne.Line, 1
-				e.Msg = fmt.Sprintf("%s (line %d of the nginx text)", ne.Msg, ne.Line)
+				e.say(i18n.T("%s (line %d of the nginx text)", ne.Message(), ne.Line))
 			}
 		}
 		out = append(out, e)
@@ -170,14 +170,14 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 		if err != nil {
 			var kes keepalived.Errors
 			if !errors.As(err, &kes) {
-				out = append(out, &Error{File: name, Field: field, Msg: err.Error()})
+				out = append(out, errorAt(name, 0, 0, field, i18n.T("%v", err)))
 				continue
 			}
 			for _, ke := range kes {
-				e := &Error{File: name, Field: field, Msg: ke.Msg}
+				e := errorAt(name, 0, 0, field, ke.Message())
 				if ke.Line > 0 {
 					e.Line, e.Column = base+ke.Line, 1
-					e.Msg = fmt.Sprintf("%s (line %d of %s's keepalived.conf)", ke.Msg, ke.Line, host)
+					e.say(i18n.T("%s (line %d of %s's keepalived.conf)", ke.Message(), ke.Line, host))
 				}
 				out = append(out, e)
 			}
@@ -191,13 +191,13 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 			garpFrom = host
 			lab.VRRP.GARPMasterDelay, lab.VRRP.GARPMasterRepeat = garp.GARPMasterDelay, garp.GARPMasterRepeat
 		} else if garp.GARPMasterDelay.D != lab.VRRP.GARPMasterDelay.D || garp.GARPMasterRepeat != lab.VRRP.GARPMasterRepeat {
-			out = append(out, &Error{File: name, Line: base, Column: 1, Field: field,
-				Msg: fmt.Sprintf("vrrp_garp_master_delay and vrrp_garp_master_repeat differ from %s's: a lab has one GARP setting for every host", garpFrom)})
+			out = append(out, errorAt(name, base, 1, field,
+				i18n.T("vrrp_garp_master_delay and vrrp_garp_master_repeat differ from %s's: a lab has one GARP setting for every host", garpFrom)))
 		}
 		for n, sc := range conf.Scripts {
 			if old, dup := lab.VRRP.Scripts[n]; dup && (old.Weight != sc.Weight || old.Fall != sc.Fall || old.Rise != sc.Rise) {
-				out = append(out, &Error{File: name, Line: base + sc.Line, Column: 1, Field: field,
-					Msg: fmt.Sprintf("vrrp_script %s differs from another host's script of that name", n)})
+				out = append(out, errorAt(name, base+sc.Line, 1, field,
+					i18n.T("vrrp_script %s differs from another host's script of that name", n)))
 				continue
 			}
 			lab.VRRP.Scripts[n] = Script{Script: sc.Command, Interval: units.Of(sc.Interval), Timeout: units.Of(sc.Timeout),
@@ -215,8 +215,8 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 			}
 			for _, t := range in.TrackScripts {
 				if t.Weight != nil {
-					out = append(out, &Error{File: name, Line: base + t.Line, Column: 1, Field: field,
-						Msg: "track_script NAME weight N: a per-instance weight is not supported in labs; set it on the vrrp_script"})
+					out = append(out, errorAt(name, base+t.Line, 1, field,
+						i18n.T("track_script NAME weight N: a per-instance weight is not supported in labs; set it on the vrrp_script")))
 				}
 				li.TrackScript = append(li.TrackScript, t.Name)
 			}
@@ -253,8 +253,8 @@ func lookalikeLine(e *Error, src []byte) *Error {
 	if len(lines) < e.Line {
 		return e
 	}
-	if hint := units.LookalikeHint(string(lines[e.Line-1])); hint != "" {
-		e.Msg += " (" + hint + ")"
+	if hint := units.Lookalike(string(lines[e.Line-1])); !hint.IsZero() {
+		e.say(i18n.T("%s (%s)", e.Message(), hint))
 	}
 	return e
 }
@@ -279,47 +279,47 @@ func yamlError(name string, file *ast.File, err error) *Error {
 	var unknown *yaml.UnknownFieldError
 	if errors.As(err, &unknown) {
 		field := strings.Trim(strings.TrimPrefix(unknown.Message, "unknown field "), `"`)
-		e.Msg = "unknown field " + units.Quote(field)
+		e.say(i18n.T("unknown field %s", units.Quote(field)))
 		names := knownFields()
 		if e.Field != "" {
 			names = fieldsAt(parentPath(e.Field))
 		}
 		if s := suggest(field, names); s != "" {
-			e.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+			e.say(i18n.T("unknown field %s (did you mean %q?)", units.Quote(field), s))
 		}
 	}
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) {
-		what := units.Quote(tk.Value)
+		what := i18n.T("%s", units.Quote(tk.Value))
 		if typeErr.SrcType != nil {
 			switch typeErr.SrcType.Kind() {
 			case reflect.Slice, reflect.Array:
-				what = "a list"
+				what = i18n.T("a list")
 			case reflect.Map, reflect.Struct:
-				what = "a mapping"
+				what = i18n.T("a mapping")
 			}
 		}
-		e.Msg = fmt.Sprintf("%s is not %s", what, kindWord(typeErr.DstType))
+		e.say(i18n.T("%s is not %s", what, kindWord(typeErr.DstType)))
 	}
 	return e
 }
 
-func kindWord(t reflect.Type) string {
+func kindWord(t reflect.Type) i18n.Text {
 	switch t.Kind() {
 	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint8, reflect.Uint64:
-		return "a whole number"
+		return i18n.T("a whole number")
 	case reflect.Float64, reflect.Float32:
-		return "a number"
+		return i18n.T("a number")
 	case reflect.Bool:
-		return "true or false"
+		return i18n.T("true or false")
 	case reflect.String:
-		return "a string"
+		return i18n.T("a string")
 	case reflect.Slice:
-		return "a list"
+		return i18n.T("a list")
 	case reflect.Struct, reflect.Map:
-		return "a mapping"
+		return i18n.T("a mapping")
 	}
-	return "of type " + t.String()
+	return i18n.T("of type %s", t.String())
 }
 
 // pathOf returns the field path of the node whose token is tk, or "".
@@ -466,36 +466,36 @@ func applySets(file *ast.File, sets []string) ([]string, error) {
 		path, value, ok := strings.Cut(s, "=")
 		path = strings.TrimPrefix(strings.TrimSpace(path), "$.")
 		if !ok || path == "" {
-			return nil, fmt.Errorf("--set %s: want PATH=VALUE, e.g. faults[0].at=15s", units.Quote(s))
+			return nil, i18n.Errorf("--set %s: want PATH=VALUE, e.g. faults[0].at=15s", units.Quote(s))
 		}
 		yp, err := yaml.PathString("$." + path)
 		if err != nil {
-			return nil, fmt.Errorf("--set %s: bad path: %v", path, err)
+			return nil, i18n.Errorf("--set %s: bad path: %v", path, err)
 		}
 		if _, err := yp.FilterFile(file); err == nil {
 			vf, err := parseYAML("--set "+path, []byte(value))
 			if err != nil || len(vf.Docs) == 0 || vf.Docs[0].Body == nil {
-				return nil, fmt.Errorf("--set %s: value %s is not YAML", path, units.Quote(value))
+				return nil, i18n.Errorf("--set %s: value %s is not YAML", path, units.Quote(value))
 			}
 			if err := yp.ReplaceWithNode(file, vf.Docs[0].Body); err != nil {
-				return nil, fmt.Errorf("--set %s: %v", path, err)
+				return nil, i18n.Errorf("--set %s: %v", path, err)
 			}
 		} else {
 			// A field the file does not write: add it to its parent mapping.
 			parent, key := parentPath(path), path[len(parentPath(path)):]
 			key = strings.TrimPrefix(key, ".")
 			if strings.HasPrefix(key, "[") {
-				return nil, fmt.Errorf("--set %s: no such list element in the lab", path)
+				return nil, i18n.Errorf("--set %s: no such list element in the lab", path)
 			}
 			pp, err := yaml.PathString(strings.TrimSuffix("$."+parent, "."))
 			if err != nil {
-				return nil, fmt.Errorf("--set %s: bad path: %v", path, err)
+				return nil, i18n.Errorf("--set %s: bad path: %v", path, err)
 			}
 			if _, err := pp.FilterFile(file); err != nil {
-				return nil, fmt.Errorf("--set %s: the lab has no %s to add %s to", path, parent, key)
+				return nil, i18n.Errorf("--set %s: the lab has no %s to add %s to", path, parent, key)
 			}
 			if err := pp.MergeFromReader(file, strings.NewReader(key+": "+value+"\n")); err != nil {
-				return nil, fmt.Errorf("--set %s: %v", path, err)
+				return nil, i18n.Errorf("--set %s: %v", path, err)
 			}
 		}
 		paths = append(paths, path)
@@ -509,7 +509,7 @@ func relocateSet(e *Error, setPaths []string) {
 	for _, p := range setPaths {
 		if e.Field == p || strings.HasPrefix(e.Field, p+".") || strings.HasPrefix(e.Field, p+"[") {
 			e.Line, e.Column = 0, 0
-			e.Msg += " (set by --set " + p + ")"
+			e.say(i18n.T("%s (set by --set %s)", e.Message(), p))
 			return
 		}
 	}

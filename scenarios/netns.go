@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/testbed/netns"
 	"github.com/lblab/lblab/vrrpsim"
@@ -56,15 +57,15 @@ const (
 // (SIGKILL) leaves its testbed to netns.Clean (lblab clean). It needs root.
 func RunNetns(ctx context.Context, lab *Lab, seed uint64, opt NetnsOptions) (*Outcome, error) {
 	if lab.VRRP == nil || lab.LB != nil {
-		return nil, &InputError{fmt.Errorf("lab %s: --mode netns runs VRRP labs only", lab.Name)}
+		return nil, &InputError{i18n.Errorf("lab %s: --mode netns runs VRRP labs only", lab.Name)}
 	}
 	for _, f := range lab.Faults {
 		if f.Kind == "partition" || f.Kind == "heal" {
-			return nil, &InputError{fmt.Errorf("lab %s: fault %s: partitions are not available in netns mode", lab.Name, f.Name)}
+			return nil, &InputError{i18n.Errorf("lab %s: fault %s: partitions are not available in netns mode", lab.Name, f.Name)}
 		}
 	}
 	if err := netns.Available(); err != nil {
-		return nil, fmt.Errorf("netns mode: %w", err)
+		return nil, i18n.Errorf("netns mode: %w", err)
 	}
 	if opt.Binary == "" {
 		exe, err := os.Executable()
@@ -76,7 +77,7 @@ func RunNetns(ctx context.Context, lab *Lab, seed uint64, opt NetnsOptions) (*Ou
 	_ = netns.CleanStale()
 	tb, err := netns.New()
 	if err != nil {
-		return nil, fmt.Errorf("netns mode: %w", err)
+		return nil, i18n.Errorf("netns mode: %w", err)
 	}
 	defer tb.Cleanup()
 	if opt.Work == "" {
@@ -204,7 +205,7 @@ func (w *netnsWorld) start(host string) error {
 		"--history", w.historyPath(host), "--epoch", fmt.Sprint(w.epoch.UnixNano()), "--name", host)
 	p, err := w.hosts[host].Start(out, out, name, args...)
 	if err != nil {
-		return fmt.Errorf("host %s: starting its agent: %w", host, err)
+		return i18n.Errorf("host %s: starting its agent: %w", host, err)
 	}
 	w.agents[host] = p
 	w.runs = append(w.runs, &agentRun{host: host, p: p, out: out})
@@ -272,7 +273,7 @@ func (w *netnsWorld) play(ctx context.Context, seed uint64) (events []history.Ev
 			return interrupt()
 		}
 		if err := w.apply(step.f); err != nil {
-			return nil, 0, false, fmt.Errorf("fault %s: %w", step.f.Name, err)
+			return nil, 0, false, i18n.Errorf("fault %s: %w", step.f.Name, err)
 		}
 	}
 	if sleepUntil(ctx, w.epoch.Add(w.lab.RunDuration())) != nil {
@@ -283,7 +284,7 @@ func (w *netnsWorld) play(ctx context.Context, seed uint64) (events []history.Ev
 		select {
 		case <-r.p.Done():
 			if !r.killed && r.p.ExitCode() != 0 {
-				return nil, 0, false, fmt.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
+				return nil, 0, false, i18n.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
 					r.host, w.opt.Binary, r.p.ExitCode(), strings.TrimSpace(r.out.String()))
 			}
 		default:
@@ -340,7 +341,7 @@ const freezeWait = time.Second
 // means polling /proc.
 func (w *netnsWorld) freeze(hostName string) (time.Duration, error) {
 	if err := w.hosts[hostName].Signal(syscall.SIGSTOP); err != nil {
-		return 0, fmt.Errorf("host %s: freeze: %w", hostName, err)
+		return 0, i18n.Errorf("host %s: freeze: %w", hostName, err)
 	}
 	sent := time.Since(w.epoch)
 	deadline := time.Now().Add(freezeWait)
@@ -350,7 +351,7 @@ func (w *netnsWorld) freeze(hostName string) (time.Duration, error) {
 		}
 		for !stopped(r.p.Pid()) {
 			if time.Now().After(deadline) {
-				return 0, fmt.Errorf("host %s: agent %d not stopped %v after SIGSTOP", hostName, r.p.Pid(), freezeWait)
+				return 0, i18n.Errorf("host %s: agent %d not stopped %v after SIGSTOP", hostName, r.p.Pid(), freezeWait)
 			}
 			time.Sleep(time.Millisecond)
 		}

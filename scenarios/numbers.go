@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/units"
 )
 
@@ -19,10 +19,10 @@ import (
 // decodes.
 type numberError struct {
 	tk  *token.Token
-	msg string
+	msg i18n.Text
 }
 
-func (e *numberError) Error() string { return e.msg }
+func (e *numberError) Error() string { return e.msg.String() }
 
 // checkNumbers walks node along the Go type t it will be decoded into and
 // returns the first scalar that a numeric field (int, uint, float of any
@@ -146,12 +146,12 @@ func notWhole(node ast.Node) *numberError {
 	case *ast.IntegerNode, *ast.NullNode:
 		return nil
 	case *ast.FloatNode:
-		return &numberError{n.GetToken(), units.CutN(n.GetToken().Value, units.QuoteMax) + " is not a whole number"}
+		return &numberError{n.GetToken(), i18n.T("%s is not a whole number", units.CutN(n.GetToken().Value, units.QuoteMax))}
 	case *ast.StringNode:
 		if !quoted(n) && isFloat(n.Value) { // 1e3: a float the YAML library reads as a string
-			return &numberError{n.GetToken(), units.CutN(n.Value, units.QuoteMax) + " is not a whole number"}
+			return &numberError{n.GetToken(), i18n.T("%s is not a whole number", units.CutN(n.Value, units.QuoteMax))}
 		}
-		return stringNumber(n, "a whole number")
+		return stringNumber(n, i18n.T("a whole number"))
 	}
 	return nil // lists, mappings, booleans: the decoder says what they are not
 }
@@ -159,7 +159,7 @@ func notWhole(node ast.Node) *numberError {
 // notNumber refuses a string where a number goes.
 func notNumber(node ast.Node) *numberError {
 	if n, ok := node.(*ast.StringNode); ok && (quoted(n) || !isFloat(n.Value)) {
-		return stringNumber(n, "a number")
+		return stringNumber(n, i18n.T("a number"))
 	}
 	return nil
 }
@@ -178,13 +178,13 @@ func isFloat(s string) bool {
 
 // stringNumber says why a string is not a number: a lookalike character
 // (a Unicode hyphen, a full-width digit or space), or quotes around one.
-func stringNumber(n *ast.StringNode, want string) *numberError {
+func stringNumber(n *ast.StringNode, want i18n.Text) *numberError {
 	tk := n.GetToken()
-	msg := fmt.Sprintf("%s is not %s", units.Quote(n.Value), want)
-	if hint := units.LookalikeHint(n.Value); hint != "" {
-		msg += " (" + hint + ")"
+	msg := i18n.T("%s is not %s", units.Quote(n.Value), want)
+	if hint := units.Lookalike(n.Value); !hint.IsZero() {
+		msg = i18n.T("%s is not %s (%s)", units.Quote(n.Value), want, hint)
 	} else if quoted(n) && isFloat(n.Value) {
-		msg += " but a string: remove the quotes"
+		msg = i18n.T("%s is not %s but a string: remove the quotes", units.Quote(n.Value), want)
 	}
 	return &numberError{tk, msg}
 }

@@ -2,12 +2,12 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 )
 
@@ -38,7 +38,7 @@ func RunSim(lab *Lab, seed uint64) (*Outcome, error) {
 func RunSimContext(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error) {
 	w, err := buildSim(lab, seed)
 	if err != nil {
-		return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
+		return nil, i18n.Errorf("lab %s: %w", lab.Name, err)
 	}
 	events, reached, interrupted := w.run(ctx)
 	v := check(lab, events, reached, w.sent(), 0, 0)
@@ -50,7 +50,7 @@ func RunSimContext(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error)
 func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v verdict, interrupted bool, reached time.Duration) *Outcome {
 	o := &Outcome{
 		Lab: lab, Seed: seed, Events: events, Marks: v.marks,
-		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted,
+		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted, FaultNamesZh: lab.faultNamesZh(),
 			Interrupted: interrupted, Expectations: v.expectations, Metrics: v.metrics, Warnings: lab.warningTexts()},
 	}
 	if interrupted {
@@ -63,13 +63,13 @@ func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v ve
 // results.json, report.html and its plots. It returns the report's path.
 func (o *Outcome) Write(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("lab %s: %w", o.Lab.Name, err)
+		return "", i18n.Errorf("lab %s: %w", o.Lab.Name, err)
 	}
 	if err := writeHistory(filepath.Join(dir, "history.jsonl"), o.Events); err != nil {
-		return "", fmt.Errorf("lab %s: %w", o.Lab.Name, err)
+		return "", i18n.Errorf("lab %s: %w", o.Lab.Name, err)
 	}
 	if err := reports.WriteResults(dir, o.Results); err != nil {
-		return "", fmt.Errorf("lab %s: %w", o.Lab.Name, err)
+		return "", i18n.Errorf("lab %s: %w", o.Lab.Name, err)
 	}
 	path, err := reports.Write(dir, reports.Report{
 		Lab: o.Lab.Name, Title: o.Lab.Title, Teaching: o.Lab.Teaching, Lang: o.Lab.lang, Results: o.Results,
@@ -77,7 +77,7 @@ func (o *Outcome) Write(dir string) (string, error) {
 		Theory: o.Lab.vrrpTheory(), Marks: o.Marks, Shares: o.Lab.lbShares(),
 	})
 	if err != nil {
-		return "", fmt.Errorf("lab %s: report: %w", o.Lab.Name, err)
+		return "", i18n.Errorf("lab %s: report: %w", o.Lab.Name, err)
 	}
 	return path, nil
 }

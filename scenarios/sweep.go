@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 )
 
@@ -131,7 +132,7 @@ func RunSweepOptions(ctx context.Context, lab *Lab, first uint64, n int, opts Sw
 func RunSweepWith(ctx context.Context, lab *Lab, first uint64, n, workers int,
 	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
 	if n < 1 {
-		return nil, &InputError{fmt.Errorf("--seeds must be at least 1, got %d", n)}
+		return nil, &InputError{i18n.Errorf("--seeds must be at least 1, got %d", n)}
 	}
 	runs := make([]*Outcome, n)
 	errs := make([]error, n)
@@ -185,7 +186,7 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 	if sw == nil {
 		sw = &Sweep{Metric: "failover_s", KSMax: 0.05}
 	}
-	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{},
+	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}, FaultNamesZh: lab.faultNamesZh(),
 		Warnings: lab.warningTexts()}
 	for i, e := range lab.Expect {
 		passed, firstBad := 0, -1
@@ -196,12 +197,14 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 				firstBad = j
 			}
 		}
-		x := reports.Expectation{Name: e.Name, Passed: passed == len(runs),
-			Observed: fmt.Sprintf("%d of %d seeds", passed, len(runs)), Expected: fmt.Sprintf("all %d seeds", len(runs))}
+		observed := i18n.T("%d of %d seeds", passed, len(runs))
 		if firstBad >= 0 {
 			bad := runs[firstBad].Results.Expectations[i]
-			x.Observed += fmt.Sprintf("; seed %d: %s, expected %s", runs[firstBad].Seed, bad.Observed, bad.Expected)
+			observed = i18n.T("%d of %d seeds; seed %d: %s, expected %s", passed, len(runs), runs[firstBad].Seed,
+				i18n.Or(bad.ObservedText, bad.Observed), i18n.Or(bad.ExpectedText, bad.Expected))
 		}
+		x := expectation(passed == len(runs), observed, i18n.T("all %d seeds", len(runs)))
+		x.Name = e.Name
 		res.Expectations = append(res.Expectations, x)
 		res.Passed = res.Passed && x.Passed
 	}
@@ -244,20 +247,20 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 	}
 	if sw.Uniform {
 		limit := ksLimit(sw.KSMax, len(s.Values))
-		x := reports.Expectation{Name: fmt.Sprintf("%s spreads uniformly over its theoretical window", sw.Metric),
-			Expected: fmt.Sprintf("Kolmogorov–Smirnov distance ≤ %.4f (the larger of ks_max %g and the 5%% critical value 1.358/√%d)",
-				limit, sw.KSMax, len(s.Values))}
+		expected := i18n.T("Kolmogorov–Smirnov distance ≤ %.4f (the larger of ks_max %g and the 5%% critical value 1.358/√%d)",
+			limit, sw.KSMax, len(s.Values))
+		var x reports.Expectation
 		switch {
 		case s.Window == nil:
-			x.Observed = "no theoretical window for " + sw.Metric
+			x = expectation(false, i18n.T("no theoretical window for %s", sw.Metric), expected)
 		case len(s.Values) == 0:
-			x.Observed = "no run measured " + sw.Metric
+			x = expectation(false, i18n.T("no run measured %s", sw.Metric), expected)
 		default:
 			ks := ksUniform(s.Values, s.Window.lo.Seconds(), s.Window.hi.Seconds())
 			res.Metrics["ks_distance"] = ks
-			x.Passed = ks <= limit
-			x.Observed = fmt.Sprintf("%.4f over %d runs, window %s", ks, len(s.Values), s.Window)
+			x = expectation(ks <= limit, i18n.T("%.4f over %d runs, window %s", ks, len(s.Values), s.Window.String()), expected)
 		}
+		x.Name = fmt.Sprintf("%s spreads uniformly over its theoretical window", sw.Metric)
 		res.Expectations = append(res.Expectations, x)
 		res.Passed = res.Passed && x.Passed
 	}
@@ -385,14 +388,14 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 			continue
 		}
 		if err := os.MkdirAll(hdir, 0o755); err != nil {
-			return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
 		if err := writeHistory(filepath.Join(hdir, fmt.Sprintf("seed-%d.jsonl", r.Seed)), r.Events); err != nil {
-			return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
 	}
 	if err := reports.WriteResults(dir, s.Results); err != nil {
-		return "", fmt.Errorf("lab %s: %w", s.Lab.Name, err)
+		return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 	}
 	rep := reports.Report{Lab: s.Lab.Name, Title: s.Lab.Title, Teaching: s.Lab.Teaching, Results: s.Results,
 		Duration: s.Lab.RunDuration(), Theory: s.Lab.vrrpTheory(), SweepMetrics: s.Metrics}
@@ -414,7 +417,7 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 	}
 	path, err := reports.Write(dir, rep)
 	if err != nil {
-		return "", fmt.Errorf("lab %s: report: %w", s.Lab.Name, err)
+		return "", i18n.Errorf("lab %s: report: %w", s.Lab.Name, err)
 	}
 	return path, nil
 }

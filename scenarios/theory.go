@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/vrrpsim"
 )
@@ -16,7 +17,7 @@ import (
 type window struct {
 	lo, hi time.Duration
 	// why says where the numbers come from, for the report.
-	why string
+	why i18n.Text
 }
 
 func (w window) String() string {
@@ -95,7 +96,7 @@ func (lab *Lab) latency(a, b string) (lo, hi time.Duration) {
 func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 	in, h := lab.instanceOn(by)
 	if in == nil {
-		return window{}, fmt.Errorf("no VRRP router on %s", by)
+		return window{}, i18n.Errorf("no VRRP router on %s", by)
 	}
 	c := instanceConfig(lab, in, h)
 	cfg, err := vrrpsim.New(c)
@@ -107,24 +108,24 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
 	latLo, latHi := lab.latency(f.Target, by)
 	silent := window{mdi - c.Interval + latLo, mdi + latHi,
-		fmt.Sprintf("silent death: [MDI − interval, MDI] + latency, MDI = %s", formula(c))}
+		i18n.T("silent death: [MDI − interval, MDI] + latency, MDI = %s", formula(c))}
 	switch f.Kind {
 	case "crash", "pause":
 		return silent, nil
 	case "link_down":
-		return lab.linkDownTheory(f, by, c, silent, window{skew + latLo, skew + latHi, ""})
+		return lab.linkDownTheory(f, by, c, silent, window{skew + latLo, skew + latHi, i18n.Text{}})
 	case "stop":
 		return window{skew + latLo, skew + latHi,
-			fmt.Sprintf("priority 0 received: Skew_Time + latency, Skew_Time = %s", secs(skew))}, nil
+			i18n.T("priority 0 received: Skew_Time + latency, Skew_Time = %s", secs(skew))}, nil
 	case "script_fail", "script_ok":
 		return lab.scriptTheory(f, by, c)
 	case "restore", "start":
 		if f.Target != by {
 			break
 		}
-		return window{mdi, mdi, fmt.Sprintf("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
+		return window{mdi, mdi, i18n.T("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
 	}
-	return window{}, fmt.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
+	return window{}, i18n.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
 }
 
 // scriptModel is the priority and state a router's model has with the
@@ -133,7 +134,7 @@ func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
 func (lab *Lab) scriptModel(host, name string, ok bool) (*vrrpsim.Router, error) {
 	in, h := lab.instanceOn(host)
 	if in == nil {
-		return nil, fmt.Errorf("no VRRP router on %s", host)
+		return nil, i18n.Errorf("no VRRP router on %s", host)
 	}
 	r, err := vrrpsim.New(instanceConfig(lab, in, h))
 	if err != nil {
@@ -177,18 +178,18 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 		runs, n = max(sc.Rise, 1), "rise"
 	}
 	tLo, tHi := time.Duration(runs-1)*iv, time.Duration(runs)*iv
-	turn := fmt.Sprintf("the %s run after the fault moves the priority, [(%s − 1) × interval, %s × interval] = [%s, %s]", ordinal(runs), n, n, secs(tLo), secs(tHi))
+	turn := i18n.T("the %s run after the fault moves the priority, [(%s − 1) × interval, %s × interval] = [%s, %s]", ordinal(runs), n, n, secs(tLo), secs(tHi))
 	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
 	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
 	if c.NoPreempt && c.InitialState != vrrpsim.StateMaster {
-		return window{}, fmt.Errorf("%s has nopreempt: it does not take over from a live master whose priority changed; write window: none", by)
+		return window{}, i18n.Errorf("%s has nopreempt: it does not take over from a live master whose priority changed; write window: none", by)
 	}
 	if c.PreemptDelay > 0 && c.InitialState != vrrpsim.StateMaster {
-		return window{}, fmt.Errorf("no theory for a %s fault with preempt_delay on %s; give min and max", f.Kind, by)
+		return window{}, i18n.Errorf("no theory for a %s fault with preempt_delay on %s; give min and max", f.Kind, by)
 	}
 	if f.Kind == "script_fail" {
 		if f.Target == by {
-			return window{}, fmt.Errorf("a script_fail on %s does not make %s master; give min and max, or window: none", by, by)
+			return window{}, i18n.Errorf("a script_fail on %s does not make %s master; give min and max, or window: none", by, by)
 		}
 		m, err := lab.scriptModel(f.Target, f.Script, false)
 		if err != nil {
@@ -198,18 +199,18 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 		switch {
 		case m.State() == vrrpsim.StateFault:
 			return window{tLo + skew + latLo, tHi + skew + latHi,
-				fmt.Sprintf("%s; %s goes to FAULT and sends priority 0: + Skew_Time + latency, Skew_Time = %s", turn, f.Target, secs(skew))}, nil
+				i18n.T("%s; %s goes to FAULT and sends priority 0: + Skew_Time + latency, Skew_Time = %s", turn, f.Target, secs(skew))}, nil
 		case m.Priority() < c.Priority:
 			adv := m.Config().Interval
 			return window{tLo - adv + mdi + latLo, tHi + mdi + latHi,
-				fmt.Sprintf("%s; %s's priority falls to %d < %d, its last advert before that left in [T − %s, T]: + MDI + latency, MDI = %s",
+				i18n.T("%s; %s's priority falls to %d < %d, its last advert before that left in [T − %s, T]: + MDI + latency, MDI = %s",
 					turn, f.Target, m.Priority(), c.Priority, secs(adv), formula(c))}, nil
 		}
-		return window{}, fmt.Errorf("a failing %s leaves %s's priority at %d, not below %s's %d, so %s does not take over; give min and max, or window: none",
+		return window{}, i18n.Errorf("a failing %s leaves %s's priority at %d, not below %s's %d, so %s does not take over; give min and max, or window: none",
 			f.Script, f.Target, m.Priority(), by, c.Priority, by)
 	}
 	if f.Target != by {
-		return window{}, fmt.Errorf("no theory for a script_ok on %s with %s taking over; give min and max", f.Target, by)
+		return window{}, i18n.Errorf("no theory for a script_ok on %s with %s taking over; give min and max", f.Target, by)
 	}
 	m, err := lab.scriptModel(by, f.Script, true)
 	if err != nil {
@@ -231,7 +232,7 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 		}
 	}
 	if master == "" || int(m.Priority()) <= mp {
-		return window{}, fmt.Errorf("a recovered %s gives %s priority %d, not above the master's %d, so %s does not take over; give min and max, or window: none",
+		return window{}, i18n.Errorf("a recovered %s gives %s priority %d, not above the master's %d, so %s does not take over; give min and max, or window: none",
 			f.Script, by, m.Priority(), mp, by)
 	}
 	om, _ := lab.scriptModel(master, "", true)
@@ -240,7 +241,7 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 	up.Priority = m.Priority()
 	mdi = vrrpsim.MasterDownInterval(up.Version, up.Priority, up.Interval)
 	return window{tLo - adv + mdi, tHi + mdi,
-		fmt.Sprintf("%s; %s's priority rises to %d > %s's %d, it discards the adverts from then on: the last one it heard came in [T − %s, T], + MDI = %s",
+		i18n.T("%s; %s's priority rises to %d > %s's %d, it discards the adverts from then on: the last one it heard came in [T − %s, T], + MDI = %s",
 			turn, by, up.Priority, master, mp, secs(adv), formula(up))}, nil
 }
 
@@ -259,7 +260,7 @@ func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, ske
 	host, ifname, _ := strings.Cut(f.Target, ":")
 	fin, fh := lab.instanceOn(host)
 	if fin == nil {
-		return window{}, fmt.Errorf("no VRRP router on %s", host)
+		return window{}, i18n.Errorf("no VRRP router on %s", host)
 	}
 	fr, err := vrrpsim.New(instanceConfig(lab, fin, fh))
 	if err != nil {
@@ -274,15 +275,15 @@ func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, ske
 	fr.LinkChange(0, ifname, false)
 	switch {
 	case fr.State() == vrrpsim.StateFault:
-		skew.why = fmt.Sprintf("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
+		skew.why = i18n.T("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
 			host, ifname, secs(vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)))
 		return skew, nil
 	case fr.Priority() < c.Priority:
-		silent.why = fmt.Sprintf("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
+		silent.why = i18n.T("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
 			host, fr.Priority(), c.Priority, formula(c))
 		return silent, nil
 	}
-	return window{}, fmt.Errorf("a link_down of %s does not take %s's priority below %s's %d, so %s does not take over; give min and max, or window: none",
+	return window{}, i18n.Errorf("a link_down of %s does not take %s's priority below %s's %d, so %s does not take over; give min and max, or window: none",
 		f.Target, host, by, c.Priority, by)
 }
 

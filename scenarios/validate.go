@@ -7,11 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/units"
 	"github.com/lblab/lblab/vrrpsim"
 )
 
-type problem struct{ path, msg string }
+type problem struct {
+	path string
+	text i18n.Text
+}
 
 type validator struct {
 	problems []problem
@@ -26,7 +30,7 @@ func (v *validator) bad(path, format string, args ...any) {
 	if v.nonFinite[path] {
 		return
 	}
-	v.problems = append(v.problems, problem{path, units.Sprintf(format, args...)})
+	v.problems = append(v.problems, problem{path, i18n.T(format, units.CutArgs(format, args)...)})
 }
 
 // finite refuses every NaN or infinite float of cfg (a decoded lab or lb
@@ -45,7 +49,7 @@ func (v *validator) finite(prefix string, cfg any) {
 func (v *validator) duration(path string, d units.Duration, positive bool) {
 	switch {
 	case d.Problem() != "":
-		v.bad(path, "%s", d.Problem())
+		v.bad(path, "%s", d.ProblemText())
 	case d.D < 0:
 		v.bad(path, "must not be negative")
 	case positive && d.IsSet() && d.D == 0:
@@ -405,7 +409,7 @@ func parseVIP(s string) (netip.Prefix, error) {
 	}
 	pfx, err := netip.ParsePrefix(s)
 	if err != nil || !pfx.Addr().Is4() {
-		return netip.Prefix{}, fmt.Errorf("want an IPv4 address like 10.77.0.100/24, got %q", s)
+		return netip.Prefix{}, i18n.Errorf("want an IPv4 address like 10.77.0.100/24, got %q", s)
 	}
 	return pfx, nil
 }

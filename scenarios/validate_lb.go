@@ -35,7 +35,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		return n
 	}
 	for _, pr := range proxy.Validate(lab.LB) {
-		v.bad("lb."+pr.Path, "%s", pr.Msg)
+		v.bad("lb."+pr.Path, "%s", pr.Text)
 	}
 	for i := range lab.LB.Groups {
 		g := &lab.LB.Groups[i]

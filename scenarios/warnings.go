@@ -1,8 +1,7 @@
 package scenarios
 
 import (
-	"fmt"
-
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/vrrpsim/keepalived"
 )
@@ -22,21 +21,28 @@ type Warning struct {
 	Field string
 	// Text names the embedded text, e.g. "r1's keepalived.conf".
 	Text string
+	text i18n.Text // Text as a message
 	// TextLine is the line in the embedded text, 1-based; 0 for a warning
 	// about the text as a whole.
 	TextLine int
 	// Msg says what is not modelled.
 	Msg string
+	// Message is Msg as a message to say in other languages (In).
+	Message i18n.Text
 }
 
 // String formats the warning as FILE:LINE:COL: FIELD: MSG (line N of
 // TEXT), as lab errors are formatted.
-func (w Warning) String() string {
-	e := Error{File: w.File, Line: w.Line, Column: w.Column, Field: w.Field, Msg: w.Msg}
+func (w Warning) String() string { return w.In(i18n.English) }
+
+// In formats the warning as String does, its message in lang.
+func (w Warning) In(lang string) string {
+	msg := i18n.Or(w.Message, w.Msg)
+	e := errorAt(w.File, w.Line, w.Column, w.Field, msg)
 	if w.TextLine > 0 {
-		e.Msg = fmt.Sprintf("%s (line %d of %s)", w.Msg, w.TextLine, w.Text)
+		e.say(i18n.T("%s (line %d of %s)", msg, w.TextLine, i18n.Or(w.text, w.Text)))
 	}
-	return e.Error()
+	return e.In(lang)
 }
 
 // Warnings are the warnings of the lab's embedded configurations, in the
@@ -48,7 +54,7 @@ func (l *Lab) Warnings() []Warning { return l.warnings }
 func keepalivedWarnings(file, field, host string, base int, kws []keepalived.Warning) []Warning {
 	out := make([]Warning, 0, len(kws))
 	for _, kw := range kws {
-		out = append(out, embeddedWarning(file, field, host+"'s keepalived.conf", base, kw.Line, kw.Msg))
+		out = append(out, embeddedWarning(file, field, i18n.T("%s's keepalived.conf", host), base, kw.Line, kw.Message()))
 	}
 	return out
 }
@@ -57,18 +63,18 @@ func keepalivedWarnings(file, field, host string, base int, kws []keepalived.War
 // inline text starts on the line after base in the lab file; a file beside
 // the lab (base < 0) is named by its path, and the warning points at the
 // value of the lab's nginx field (fieldLine:fieldCol).
-func nginxWarnings(file string, base, fieldLine, fieldCol int, text string, nws []nginxconf.Warning) []Warning {
+func nginxWarnings(file string, base, fieldLine, fieldCol int, text i18n.Text, nws []nginxconf.Warning) []Warning {
 	out := make([]Warning, 0, len(nws))
 	for _, nw := range nws {
 		if base < 0 {
-			w := embeddedWarning(file, "nginx", text, 0, nw.Line, nw.Msg)
+			w := embeddedWarning(file, "nginx", text, 0, nw.Line, nw.Message())
 			if fieldLine > 0 {
 				w.Line, w.Column = fieldLine, fieldCol
 			}
 			out = append(out, w)
 			continue
 		}
-		out = append(out, embeddedWarning(file, "nginx", text, base, nw.Line, nw.Msg))
+		out = append(out, embeddedWarning(file, "nginx", text, base, nw.Line, nw.Message()))
 	}
 	return out
 }
@@ -76,8 +82,8 @@ func nginxWarnings(file string, base, fieldLine, fieldCol int, text string, nws 
 // embeddedWarning places a warning of an embedded text whose line 1 is the
 // line after base in the lab file; textLine 0 is about the text as a
 // whole.
-func embeddedWarning(file, field, text string, base, textLine int, msg string) Warning {
-	w := Warning{File: file, Field: field, Text: text, TextLine: textLine, Msg: msg}
+func embeddedWarning(file, field string, text i18n.Text, base, textLine int, msg i18n.Text) Warning {
+	w := Warning{File: file, Field: field, Text: text.String(), TextLine: textLine, Msg: msg.String(), Message: msg, text: text}
 	if textLine > 0 {
 		w.Line, w.Column = base+textLine, 1
 	}

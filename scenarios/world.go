@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/units"
@@ -99,17 +99,17 @@ func parseTrackInterface(s string) (vrrpsim.TrackInterface, error) {
 	case len(f) == 3 && f[1] == "weight":
 		w, err := strconv.Atoi(f[2])
 		if err != nil || w < -253 || w > 253 {
-			if hint := units.LookalikeHint(f[2]); hint != "" {
-				return vrrpsim.TrackInterface{}, fmt.Errorf("weight must be -253..253, got %q (%s)", f[2], hint)
+			if hint := units.Lookalike(f[2]); !hint.IsZero() {
+				return vrrpsim.TrackInterface{}, i18n.Errorf("weight must be -253..253, got %q (%s)", f[2], hint)
 			}
-			return vrrpsim.TrackInterface{}, fmt.Errorf("weight must be -253..253, got %q", f[2])
+			return vrrpsim.TrackInterface{}, i18n.Errorf("weight must be -253..253, got %q", f[2])
 		}
 		return vrrpsim.TrackInterface{Name: f[0], Weight: w}, nil
 	}
-	if hint := units.LookalikeHint(s); hint != "" {
-		return vrrpsim.TrackInterface{}, fmt.Errorf("want IFACE or \"IFACE weight N\", got %q (%s)", s, hint)
+	if hint := units.Lookalike(s); !hint.IsZero() {
+		return vrrpsim.TrackInterface{}, i18n.Errorf("want IFACE or \"IFACE weight N\", got %q (%s)", s, hint)
 	}
-	return vrrpsim.TrackInterface{}, fmt.Errorf("want IFACE or \"IFACE weight N\", got %q", s)
+	return vrrpsim.TrackInterface{}, i18n.Errorf("want IFACE or \"IFACE weight N\", got %q", s)
 }
 
 // simWorld is a lab built in the simulator.
@@ -133,7 +133,7 @@ func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 	w.net = sim.NewNetwork(w.k)
 	for _, s := range lab.Topology.Segments {
 		if _, err := w.net.AddSegment(s.Name, sim.Link{Latency: s.Latency.D, Jitter: s.Jitter.D, Loss: s.Loss}); err != nil {
-			return nil, fmt.Errorf("segment %s: %w", s.Name, err)
+			return nil, i18n.Errorf("segment %s: %w", s.Name, err)
 		}
 	}
 	for i := range lab.Topology.Hosts {
@@ -141,13 +141,13 @@ func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 		w.hosts[h.Name] = h
 		host, err := w.net.AddHost(h.Name)
 		if err != nil {
-			return nil, fmt.Errorf("host %s: %w", h.Name, err)
+			return nil, i18n.Errorf("host %s: %w", h.Name, err)
 		}
 		for _, ifc := range h.Interfaces {
 			addr, _ := netip.ParsePrefix(ifc.Address)
 			link := sim.Link{Latency: ifc.Latency.D, Jitter: ifc.Jitter.D, Loss: ifc.Loss}
 			if _, err := host.Attach(ifc.Name, w.net.Segment(ifc.Segment), addr, link); err != nil {
-				return nil, fmt.Errorf("host %s interface %s: %w", h.Name, ifc.Name, err)
+				return nil, i18n.Errorf("host %s interface %s: %w", h.Name, ifc.Name, err)
 			}
 		}
 	}
@@ -167,7 +167,7 @@ func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 				}
 			}
 			if err := vh.AddInstance(in.Interface, instanceConfig(lab, in, w.hosts[in.Host])); err != nil {
-				return nil, fmt.Errorf("vrrp_instance %s on %s: %w", in.Name, in.Host, err)
+				return nil, i18n.Errorf("vrrp_instance %s on %s: %w", in.Name, in.Host, err)
 			}
 		}
 		// Every router boots at t=0, in the order of the lab file.
@@ -272,7 +272,7 @@ func (w *simWorld) buildLB() error {
 	}
 	p, err := simproxy.New(w.k, lab.LB, bs, nw, w.log)
 	if err != nil {
-		return fmt.Errorf("lb: %w", err)
+		return i18n.Errorf("lb: %w", err)
 	}
 	w.proxy = p
 	for i, spec := range lab.Clients {

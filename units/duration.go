@@ -3,10 +3,11 @@
 package units
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lblab/lblab/i18n"
 )
 
 // Duration is a lab file duration: a Go duration string ("10s", "1.5s",
@@ -96,15 +97,19 @@ func (d Duration) What() string {
 // Problem says what is wrong with a value that is not a duration, with a
 // hint when it holds a character that looks like an ASCII one
 // (LookalikeHint: a Unicode hyphen, a full-width digit), or returns "".
-func (d Duration) Problem() string {
+func (d Duration) Problem() string { return d.ProblemText().String() }
+
+// ProblemText is Problem as a message, to say in other languages; the
+// zero Text when d is a duration.
+func (d Duration) ProblemText() i18n.Text {
 	w := d.What()
 	if w == "" {
-		return ""
+		return i18n.Text{}
 	}
-	if hint := LookalikeHint(d.bad); hint != "" {
-		return w + NotADuration + " (" + hint + ")"
+	if hint := Lookalike(d.bad); !hint.IsZero() {
+		return i18n.T("%s is not a duration (write 10s, 250ms or a number of seconds) (%s)", w, hint)
 	}
-	return w + NotADuration
+	return i18n.T("%s is not a duration (write 10s, 250ms or a number of seconds)", w)
 }
 
 // Of returns a Duration set to v, as if written in a file.
@@ -124,17 +129,17 @@ func (d Duration) Or(def time.Duration) time.Duration {
 // ParseDuration reads "10s", "250ms", "1.5" (seconds) or "3" (seconds).
 func ParseDuration(text string) (time.Duration, error) {
 	if text == "" {
-		return 0, fmt.Errorf("empty duration")
+		return 0, i18n.Errorf("empty duration")
 	}
 	if f, err := strconv.ParseFloat(text, 64); err == nil {
 		if !(f >= 0 && f <= 1e9) { // NaN too
-			return 0, fmt.Errorf("%s is out of range", Quote(text))
+			return 0, i18n.Errorf("%s is out of range", Quote(text))
 		}
 		return time.Duration(f*1e9 + 0.5), nil
 	}
 	v, err := time.ParseDuration(text)
 	if err != nil {
-		return 0, fmt.Errorf("%s is not a duration (write 10s, 250ms or a number of seconds)", Quote(text))
+		return 0, i18n.Errorf("%s is not a duration (write 10s, 250ms or a number of seconds)", Quote(text))
 	}
 	return v, nil
 }

@@ -64,7 +64,14 @@ func Quote(s string) string {
 // %q verb (an input value, by this project's habit) cut by Cut. Arguments
 // of %s and %v are messages made by code, left whole.
 func Sprintf(format string, args ...any) string {
-	args = slices.Clone(args) // the caller's slice stays as it was
+	return fmt.Sprintf(format, CutArgs(format, args)...)
+}
+
+// CutArgs returns a copy of args (the caller's slice stays as it was) with
+// every string argument of a %q verb of format cut by Cut, as Sprintf
+// formats them.
+func CutArgs(format string, args []any) []any {
+	args = slices.Clone(args)
 	n := 0
 	for i := 0; i < len(format) && n < len(args); i++ {
 		if format[i] != '%' {
@@ -82,5 +89,5 @@ func Sprintf(format string, args ...any) string {
 		}
 		n++
 	}
-	return fmt.Sprintf(format, args...)
+	return args
 }

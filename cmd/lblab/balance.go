@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/balance"
 	"github.com/lblab/lblab/proxy/nginxconf"
@@ -51,7 +52,11 @@ fresh request that succeeds, at time 0.`,
 }
 
 func runBalance(c *cobra.Command, f balanceFlags) error {
-	g, err := balanceGroup(f, c.ErrOrStderr())
+	lang, err := langOf(c)
+	if err != nil {
+		return err
+	}
+	g, err := balanceGroup(f, c.ErrOrStderr(), lang)
 	if err != nil {
 		return err
 	}
@@ -105,26 +110,26 @@ func runBalance(c *cobra.Command, f balanceFlags) error {
 			return fmt.Errorf("%s: %w", f.keys, err)
 		}
 	default:
-		return usageError{fmt.Errorf("give exactly one of --count N and --keys FILE")}
+		return usageError{i18n.Errorf("give exactly one of --count N and --keys FILE")}
 	}
 	return nil
 }
 
 // balanceGroup finds the group the flags name; the warnings of the
 // configuration (an nginx directive ignored, with its line) go to warn.
-func balanceGroup(f balanceFlags, warn io.Writer) (*proxy.Group, error) {
+func balanceGroup(f balanceFlags, warn io.Writer, lang string) (*proxy.Group, error) {
 	var cfg *proxy.Config
 	var name string
 	switch {
 	case f.nginx != "" && f.lab == "":
 		if f.upstream == "" {
-			return nil, usageError{fmt.Errorf("--nginx needs --upstream NAME")}
+			return nil, usageError{i18n.Errorf("--nginx needs --upstream NAME")}
 		}
 		var warns []nginxconf.Warning
 		var err error
 		cfg, warns, err = nginxconf.ImportFile(f.nginx)
 		for _, w := range warns {
-			fmt.Fprintln(warn, "warning:", w)
+			printWarning(warn, w, lang)
 		}
 		if err != nil {
 			return nil, err
@@ -132,19 +137,19 @@ func balanceGroup(f balanceFlags, warn io.Writer) (*proxy.Group, error) {
 		name = f.upstream
 	case f.lab != "" && f.nginx == "":
 		if f.group == "" {
-			return nil, usageError{fmt.Errorf("--lab needs --group NAME")}
+			return nil, usageError{i18n.Errorf("--lab needs --group NAME")}
 		}
 		lab, err := scenarios.Load(f.lab, nil)
 		if err != nil {
 			return nil, err
 		}
-		printLabWarnings(warn, lab)
+		printLabWarnings(warn, lab, lang)
 		if lab.LB == nil {
-			return nil, usageError{fmt.Errorf("lab %s has no load balancer", lab.Name)}
+			return nil, usageError{i18n.Errorf("lab %s has no load balancer", lab.Name)}
 		}
 		cfg, name = lab.LB, f.group
 	default:
-		return nil, usageError{fmt.Errorf("give either --nginx FILE --upstream NAME or --lab LAB --group NAME")}
+		return nil, usageError{i18n.Errorf("give either --nginx FILE --upstream NAME or --lab LAB --group NAME")}
 	}
 	var names []string
 	for i := range cfg.Groups {
@@ -153,7 +158,7 @@ func balanceGroup(f balanceFlags, warn io.Writer) (*proxy.Group, error) {
 		}
 		names = append(names, cfg.Groups[i].Name)
 	}
-	return nil, usageError{fmt.Errorf("no group %q (there are: %s)", name, strings.Join(names, ", "))}
+	return nil, usageError{i18n.Errorf("no group %q (there are: %s)", name, strings.Join(names, ", "))}
 }
 
 func openKeys(c *cobra.Command, path string) (io.ReadCloser, error) {

@@ -13,10 +13,7 @@ import (
 // --lang zh redraws a run's report in Chinese; an unknown language is bad
 // input (exit 2).
 func TestRunInChinese(t *testing.T) {
-	for _, v := range []string{"LC_ALL", "LC_MESSAGES"} {
-		t.Setenv(v, "")
-	}
-	t.Setenv("LANG", "C.UTF-8")
+	plainLocale(t)
 	page := func(dir string) string {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(dir, "report.html"))

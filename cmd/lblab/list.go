@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -39,12 +40,16 @@ func newValidate() *cobra.Command {
 			if handled, err := validateConfFile(c, args[0], sets); handled {
 				return err
 			}
+			language, err := langOf(c)
+			if err != nil {
+				return err
+			}
 			lab, err := unlessInterrupted(c.Context(), func() (*scenarios.Lab, error) { return scenarios.Load(args[0], sets) })
 			if err != nil {
 				return err
 			}
-			printLabWarnings(c.ErrOrStderr(), lab)
-			fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s)\n", args[0], lab.Title)
+			printLabWarnings(c.ErrOrStderr(), lab, language)
+			fmt.Fprintln(c.OutOrStdout(), i18n.T("%s: ok (%s)", args[0], lab.Localized(language).Title).In(language))
 			return nil
 		},
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/spf13/cobra"
@@ -42,12 +43,18 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := unknownCommand(root, args); err != nil {
-		fmt.Fprintln(stderr, "lblab:", err)
+		fmt.Fprintln(stderr, "lblab:", i18n.Say(err, localeLang()))
 		return 2
 	}
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
+	}
+	lang := localeLang()
+	if cmd != nil {
+		if l, lerr := langOf(cmd); lerr == nil {
+			lang = l
+		}
 	}
 	if in, ok := interruption(ctx); ok {
 		fmt.Fprintln(stderr, "lblab:", in)
@@ -57,7 +64,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "lblab:", err)
+	fmt.Fprintln(stderr, "lblab:", i18n.Say(err, lang))
 	var bad scenarios.BadInput
 	if errors.As(err, &bad) || isUsage(err) {
 		return 2
@@ -73,6 +80,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().String("lang", "", "language of the output (messages, summary, report): en or zh (default from LC_ALL, LC_MESSAGES or LANG: zh_* is zh)")
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
@@ -100,17 +108,19 @@ func unknownCommand(root *cobra.Command, args []string) error {
 			break
 		}
 	}
-	msg := fmt.Sprintf("unknown command %q", proxy.Clip(name))
 	if s := root.SuggestionsFor(name); len(s) > 0 {
-		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+		return usageError{i18n.Errorf("unknown command %q (did you mean %s?); 'lblab --help' lists the commands", proxy.Clip(name), strings.Join(s, " or "))}
 	}
-	return usageError{errors.New(msg + "; 'lblab --help' lists the commands")}
+	return usageError{i18n.Errorf("unknown command %q; 'lblab --help' lists the commands", proxy.Clip(name))}
 }
 
 // usageError is a bad flag or argument.
 type usageError struct{ error }
 
 func (usageError) BadInput() {}
+
+// In says the error in lang.
+func (u usageError) In(lang string) string { return i18n.Say(u.error, lang) }
 
 func isUsage(err error) bool {
 	var u usageError

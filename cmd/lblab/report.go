@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 	"github.com/spf13/cobra"
 )
@@ -17,7 +18,6 @@ import (
 func init() { commands = append(commands, newReport) }
 
 func newReport() *cobra.Command {
-	var langFlag string
 	c := &cobra.Command{
 		Use:   "report DIR",
 		Short: "Draw report.html and its plots from a run's folder (history.jsonl, results.json)",
@@ -35,7 +35,7 @@ Exit status: 0 when the report is written, 1 when it cannot be, 2 when DIR
 holds no readable history.`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			language, err := langOf(c, langFlag)
+			language, err := langOf(c)
 			if err != nil {
 				return err
 			}
@@ -47,7 +47,6 @@ holds no readable history.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&langFlag, "lang", "", "language of the report: en or zh (default from LC_ALL, LC_MESSAGES or LANG: zh_* is zh)")
 	return c
 }
 
@@ -56,7 +55,7 @@ func writeReport(dir, language string) (string, error) {
 	f, err := os.Open(hpath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", usageError{fmt.Errorf("%s: no history.jsonl in this folder", dir)}
+			return "", usageError{i18n.Errorf("%s: no history.jsonl in this folder", dir)}
 		}
 		return "", usageError{err}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/spf13/cobra"
@@ -27,7 +28,6 @@ type runFlags struct {
 	junit         string
 	mode          string
 	clean         bool
-	lang          string
 }
 
 func newRun() *cobra.Command {
@@ -70,18 +70,17 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
 	fl.StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
 	fl.StringVar(&f.mode, "mode", "sim", "world to run in: sim (simulator) or netns (real agents in network namespaces; root; VRRP labs)")
-	fl.StringVar(&f.lang, "lang", "", "language of the report and the summary: en or zh (default from LC_ALL, LC_MESSAGES or LANG: zh_* is zh)")
 	return c
 }
 
 func runLab(c *cobra.Command, name string, f runFlags) error {
 	if f.mode != "sim" && f.mode != "netns" {
-		return usageError{fmt.Errorf("--mode %s: want sim or netns", f.mode)}
+		return usageError{i18n.Errorf("--mode %s: want sim or netns", f.mode)}
 	}
 	if c.Flags().Changed("seeds") && f.seeds < 1 {
-		return usageError{fmt.Errorf("--seeds must be at least 1, got %d", f.seeds)}
+		return usageError{i18n.Errorf("--seeds must be at least 1, got %d", f.seeds)}
 	}
-	language, err := langOf(c, f.lang)
+	language, err := langOf(c)
 	if err != nil {
 		return err
 	}
@@ -91,7 +90,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		return err
 	}
 	lab = lab.Localized(language)
-	printLabWarnings(c.ErrOrStderr(), lab)
+	printLabWarnings(c.ErrOrStderr(), lab, language)
 	dir, err := outDir(lab.Name, f.out, f.clean)
 	if err != nil {
 		return err
@@ -187,7 +186,7 @@ func printResults(w io.Writer, r reports.Results, took time.Duration, lang strin
 		if !e.Passed {
 			mark = say("fail")
 		}
-		fmt.Fprintf(w, "  %s %s: %s (%s)\n", mark, reports.ExpectationName(lang, e.Name), e.Observed, say("expectedVal", e.Expected))
+		fmt.Fprintf(w, "  %s %s: %s (%s)\n", mark, reports.ExpectationName(lang, e.Name), e.ObservedIn(lang), say("expectedVal", e.ExpectedIn(lang)))
 	}
 	if v, ok := r.Metrics["failover_s"]; ok {
 		fmt.Fprintf(w, "  failover_s: %v\n", v)
@@ -210,7 +209,7 @@ func outDir(lab, out string, clean bool) (string, error) {
 		return newOutDir(lab)
 	}
 	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
-		return "", usageError{fmt.Errorf("--out %s: not a folder: pass a new or empty folder", out)}
+		return "", usageError{i18n.Errorf("--out %s: not a folder: pass a new or empty folder", out)}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", fmt.Errorf("--out: %w", err)
@@ -223,15 +222,15 @@ func outDir(lab, out string, clean bool) (string, error) {
 		return out, nil
 	}
 	if !clean {
-		return "", usageError{fmt.Errorf("--out %s: the folder is not empty (it holds %s and %d more): pass a new or empty folder, or --clean to empty the folder of an earlier run first",
+		return "", usageError{i18n.Errorf("--out %s: the folder is not empty (it holds %s and %d more): pass a new or empty folder, or --clean to empty the folder of an earlier run first",
 			out, entries[0].Name(), len(entries)-1)}
 	}
 	if _, err := os.Stat(filepath.Join(out, "results.json")); err != nil {
-		return "", usageError{fmt.Errorf("--out %s --clean: the folder has no results.json, so it is not an earlier run's folder: --clean empties only those", out)}
+		return "", usageError{i18n.Errorf("--out %s --clean: the folder has no results.json, so it is not an earlier run's folder: --clean empties only those", out)}
 	}
 	for _, e := range entries {
 		if !runFile(out, e) {
-			return "", usageError{fmt.Errorf("--out %s --clean: %s is not a file lblab run writes, so the folder is not only an earlier run's: --clean empties only those (nothing was removed)", out, e.Name())}
+			return "", usageError{i18n.Errorf("--out %s --clean: %s is not a file lblab run writes, so the folder is not only an earlier run's: --clean empties only those (nothing was removed)", out, e.Name())}
 		}
 	}
 	for _, e := range entries {
@@ -323,20 +322,26 @@ func progressBar(w io.Writer) func(done, total int) {
 }
 
 // langOf returns the language of a command's output: its --lang flag
-// when given (en or zh; anything else is a usage error), else the
-// locale's (LC_ALL, LC_MESSAGES, LANG: the first set; zh_* is Chinese).
-func langOf(c *cobra.Command, flag string) (string, error) {
-	if c.Flags().Changed("lang") {
-		l, err := reports.ParseLang(flag)
+// (every command has it) when given (en or zh; anything else is a usage
+// error), else the locale's (localeLang).
+func langOf(c *cobra.Command) (string, error) {
+	if f := c.Flags().Lookup("lang"); f != nil && f.Changed {
+		l, err := reports.ParseLang(f.Value.String())
 		if err != nil {
 			return "", usageError{fmt.Errorf("--lang: %w", err)}
 		}
 		return l, nil
 	}
+	return localeLang(), nil
+}
+
+// localeLang returns the language of the locale: LC_ALL, LC_MESSAGES,
+// LANG, the first set; zh_* is Chinese, anything else English.
+func localeLang() string {
 	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
 		if s := os.Getenv(v); s != "" {
-			return reports.LangFromLocale(s), nil
+			return reports.LangFromLocale(s)
 		}
 	}
-	return reports.LangEnglish, nil
+	return reports.LangEnglish
 }

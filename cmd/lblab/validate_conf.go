@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/vrrpsim"
@@ -118,10 +119,14 @@ func validateConfFile(c *cobra.Command, path string, sets []string) (handled boo
 		return true, usageError{fmt.Errorf("%s: --set applies to lab files, not to a keepalived or nginx configuration", path)}
 	}
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
-	if kind == kindKeepalived {
-		return true, validateKeepalived(path, src, stdout, stderr)
+	lang, err := langOf(c)
+	if err != nil {
+		return true, err
 	}
-	return true, validateNginx(path, src, stdout, stderr)
+	if kind == kindKeepalived {
+		return true, validateKeepalived(path, src, stdout, stderr, lang)
+	}
+	return true, validateNginx(path, src, stdout, stderr, lang)
 }
 
 // validateKeepalived checks a keepalived.conf as `keepalived -t` does on
@@ -132,16 +137,17 @@ func validateConfFile(c *cobra.Command, path string, sets []string) (handled boo
 // configuration error though it runs with it: an unknown keyword, an
 // auth_pass it truncates, a script it disables; so does validate, saying
 // what keepalived does with it. A notify script it cannot run, or a
-// missing include, is a warning (keepalived -t passes).
-func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error {
+// missing include, is a warning (keepalived -t passes). Warnings are
+// written to stderr in lang.
+func validateKeepalived(path string, src []byte, stdout, stderr io.Writer, lang string) error {
 	kc, warns, err := keepalived.ParseWith(path, src, keepalived.Options{Dir: filepath.Dir(path)})
 	var errs keepalived.Errors
 	for _, w := range warns {
 		if w.TestFails {
-			errs = append(errs, &keepalived.Error{File: w.File, Line: w.Line, Msg: w.Msg})
+			errs = append(errs, &keepalived.Error{File: w.File, Line: w.Line, Msg: w.Msg, Text: w.Text})
 			continue
 		}
-		fmt.Fprintln(stderr, "warning:", w)
+		printWarning(stderr, w, lang)
 	}
 	if err != nil {
 		var kes keepalived.Errors
@@ -155,7 +161,7 @@ func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error
 		// stands in for it here.
 		vc := kc.VRRPConfig(in, netip.MustParseAddr("192.0.2.1"))
 		if _, err := vrrpsim.New(vc); err != nil {
-			errs = append(errs, kc.ErrorAt(path, in.Line, err.Error()))
+			errs = append(errs, kc.ErrorAt(path, in.Line, i18n.T("%s", err)))
 		}
 	}
 	scripts := make([]*keepalived.Script, 0, len(kc.Scripts))
@@ -168,15 +174,15 @@ func validateKeepalived(path string, src []byte, stdout, stderr io.Writer) error
 		switch {
 		case why == "":
 		case notFound:
-			errs = append(errs, kc.ErrorAt(path, s.CommandLine, fmt.Sprintf(msgScriptNotFound, s.Name, why)))
+			errs = append(errs, kc.ErrorAt(path, s.CommandLine, i18n.T(msgScriptNotFound, s.Name, why)))
 		default:
-			fmt.Fprintln(stderr, "warning:", kc.WarningAt(path, s.CommandLine, fmt.Sprintf(msgScriptNotRun, s.Name, why)))
+			printWarning(stderr, kc.WarningAt(path, s.CommandLine, i18n.T(msgScriptNotRun, s.Name, why)), lang)
 		}
 	}
 	for _, in := range kc.Instances {
 		for _, key := range slices.Sorted(maps.Keys(in.Notify)) {
 			if why, _ := vrrplinux.ScriptDisabled(in.Notify[key]); why != "" {
-				fmt.Fprintln(stderr, "warning:", kc.WarningAt(path, in.NotifyLines[key], fmt.Sprintf(msgNotifyNotRun, in.Name, key, why)))
+				printWarning(stderr, kc.WarningAt(path, in.NotifyLines[key], i18n.T(msgNotifyNotRun, in.Name, key, why)), lang)
 			}
 		}
 	}
@@ -216,11 +222,12 @@ func sortedKeepalivedErrors(errs keepalived.Errors) keepalived.Errors {
 // lblab imports it: nginx's grammar, every directive against nginx's own
 // (name, block, argument count), the files it includes (relative to its
 // folder, as nginx -c reads them), the upstream, server and proxy_*
-// directives, with lines, then the load balancer it describes.
-func validateNginx(path string, src []byte, stdout, stderr io.Writer) error {
+// directives, with lines, then the load balancer it describes. Warnings
+// are written to stderr in lang.
+func validateNginx(path string, src []byte, stdout, stderr io.Writer, lang string) error {
 	cfg, warns, err := nginxconf.ImportWith(path, src, nginxconf.Options{Dir: filepath.Dir(path)})
 	for _, w := range warns {
-		fmt.Fprintln(stderr, "warning:", w)
+		printWarning(stderr, w, lang)
 	}
 	if err != nil {
 		return err
@@ -234,8 +241,13 @@ func validateNginx(path string, src []byte, stdout, stderr io.Writer) error {
 
 // printLabWarnings prints the warnings of a lab's embedded configurations,
 // one a line, each with its place in the lab and in the embedded text.
-func printLabWarnings(w io.Writer, lab *scenarios.Lab) {
+func printLabWarnings(w io.Writer, lab *scenarios.Lab, lang string) {
 	for _, lw := range lab.Warnings() {
-		fmt.Fprintln(w, "warning:", lw)
+		printWarning(w, lw, lang)
 	}
+}
+
+// printWarning prints one warning in lang, after "warning:".
+func printWarning(w io.Writer, warning i18n.Localizer, lang string) {
+	fmt.Fprintln(w, i18n.T("warning: %s", warning).In(lang))
 }

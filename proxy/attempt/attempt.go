@@ -6,9 +6,11 @@
 package attempt
 
 import (
-	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/units"
 )
 
 // Condition is one of proxy_next_upstream's conditions, as a bit.
@@ -52,13 +54,13 @@ func ParseConditions(words []string) (Condition, error) {
 		w = strings.ToLower(strings.TrimSpace(w))
 		if w == "off" {
 			if len(words) > 1 {
-				return 0, fmt.Errorf("off cannot be combined with other conditions")
+				return 0, i18n.Errorf("off cannot be combined with other conditions")
 			}
 			return 0, nil
 		}
 		bit, ok := conditionNames[w]
 		if !ok {
-			return 0, fmt.Errorf("unknown condition %q", w)
+			return 0, i18n.Errorf("unknown condition %q", units.Cut(w))
 		}
 		c |= bit
 	}

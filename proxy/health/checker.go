@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/units"
 )
 
 // Config is an active health check.
@@ -46,11 +49,11 @@ func ParseCodes(s string) (Codes, error) {
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if len(part) != 8 || !strings.HasPrefix(part, "http_") || !strings.HasSuffix(part, "xx") {
-			return c, fmt.Errorf("%q is not a status class like http_2xx", part)
+			return c, i18n.Errorf("%q is not a status class like http_2xx", units.Cut(part))
 		}
 		n, err := strconv.Atoi(part[5:6])
 		if err != nil || n < 1 || n > 5 {
-			return c, fmt.Errorf("%q is not a status class like http_2xx", part)
+			return c, i18n.Errorf("%q is not a status class like http_2xx", units.Cut(part))
 		}
 		c[n] = true
 	}

@@ -3,6 +3,8 @@ package nginxconf
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lblab/lblab/i18n"
 )
 
 // Error is one problem in an nginx configuration, with its place.
@@ -14,10 +16,19 @@ type Error struct {
 	Line int
 	// Msg says what is wrong.
 	Msg string
+	// Text is Msg as a message to say in other languages; zero when Msg
+	// has no translation (an operating system's error).
+	Text i18n.Text
 }
 
 // Error formats the problem as FILE:LINE: MSG (FILE: MSG when Line is 0).
 func (e *Error) Error() string { return place(e.File, e.Line) + e.Msg }
+
+// In formats the problem as Error does, its message in lang.
+func (e *Error) In(lang string) string { return place(e.File, e.Line) + e.Message().In(lang) }
+
+// Message returns Msg as a message: Text, or Msg as it is.
+func (e *Error) Message() i18n.Text { return i18n.Or(e.Text, e.Msg) }
 
 // BadInput marks Error as a problem with what the user gave; the CLI exits
 // 2 on it.
@@ -35,6 +46,9 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// In lists the problems in lang, one a line.
+func (es Errors) In(lang string) string { return i18n.Lines(es, lang) }
+
 // BadInput marks Errors as problems with what the user gave; the CLI exits
 // 2 on them.
 func (Errors) BadInput() {}
@@ -49,10 +63,18 @@ type Warning struct {
 	Line int
 	// Msg says what was ignored or approximated.
 	Msg string
+	// Text is Msg as a message to say in other languages.
+	Text i18n.Text
 }
 
 // String formats the warning as FILE:LINE: MSG (FILE: MSG when Line is 0).
 func (w Warning) String() string { return place(w.File, w.Line) + w.Msg }
+
+// In formats the warning as String does, its message in lang.
+func (w Warning) In(lang string) string { return place(w.File, w.Line) + w.Message().In(lang) }
+
+// Message returns Msg as a message: Text, or Msg as it is.
+func (w Warning) Message() i18n.Text { return i18n.Or(w.Text, w.Msg) }
 
 func place(file string, line int) string {
 	if line > 0 {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/units"
 )
@@ -50,7 +51,7 @@ func ImportWith(name string, src []byte, opt Options) (*proxy.Config, []Warning,
 	}
 	nodes, serr := parse(src)
 	if serr != nil {
-		errs := Errors{{File: name, Line: serr.line, Msg: serr.msg}}
+		errs := Errors{{File: name, Line: serr.line, Msg: serr.msg.String(), Text: serr.msg}}
 		hintLookalikes(src, errs, nil)
 		return nil, nil, errs
 	}
@@ -74,9 +75,9 @@ func ImportWith(name string, src []byte, opt Options) (*proxy.Config, []Warning,
 	}
 	if len(cfg.Listeners) == 0 && len(im.groups) > 0 {
 		g := im.groups[0]
-		advice := fmt.Sprintf("server { listen 8080; location / { proxy_pass http://%s; } }", g.g.Name)
+		advice := i18n.T("%s", fmt.Sprintf("server { listen 8080; location / { proxy_pass http://%s; } }", g.g.Name))
 		if g.ctx == ctxStream {
-			advice = fmt.Sprintf("server { listen 12345; proxy_pass %s; } in stream", g.g.Name)
+			advice = i18n.T("server { listen 12345; proxy_pass %s; } in stream", g.g.Name)
 		}
 		im.warnf(0, "no server block proxies to a group: the imported load balancer has groups but no listeners (add a %s block)", advice)
 	}
@@ -88,13 +89,13 @@ func ImportWith(name string, src []byte, opt Options) (*proxy.Config, []Warning,
 	sort.SliceStable(im.warns, func(i, j int) bool { return im.warns[i].Line < im.warns[j].Line })
 	im.placeAll()
 	if n := im.warnsSeen - maxWarnings; n > 0 {
-		im.warns = append(im.warns[:maxWarnings], Warning{File: im.warns[maxWarnings].File, Line: im.warns[maxWarnings].Line,
-			Msg: fmt.Sprintf("… and %d more warnings from this line on (the first %d are shown)", n, maxWarnings)})
+		t := i18n.T("… and %d more warnings from this line on (the first %d are shown)", n, maxWarnings)
+		im.warns = append(im.warns[:maxWarnings], Warning{File: im.warns[maxWarnings].File, Line: im.warns[maxWarnings].Line, Msg: t.String(), Text: t})
 	}
 	if im.errsSeen > 0 {
 		if n := im.errsSeen - maxErrors; n > 0 {
-			im.errs = append(im.errs[:maxErrors], &Error{File: im.errs[maxErrors].File, Line: im.errs[maxErrors].Line,
-				Msg: fmt.Sprintf("… and %d more errors from this line on (the first %d are shown)", n, maxErrors)})
+			t := i18n.T("… and %d more errors from this line on (the first %d are shown)", n, maxErrors)
+			im.errs = append(im.errs[:maxErrors], &Error{File: im.errs[maxErrors].File, Line: im.errs[maxErrors].Line, Msg: t.String(), Text: t})
 		}
 		return nil, im.warns, im.errs
 	}
@@ -117,8 +118,8 @@ func ImportFile(path string) (*proxy.Config, []Warning, error) {
 // the hint of a lookalike character on that line.
 func (im *importer) placeAll() {
 	sort.SliceStable(im.errs, func(i, j int) bool { return im.errs[i].Line < im.errs[j].Line })
-	hints := make([]func(int) string, len(im.inc.files))
-	hint := func(line int) (string, int, string) {
+	hints := make([]func(int) i18n.Text, len(im.inc.files))
+	hint := func(line int) (string, int, i18n.Text) {
 		idx, _ := units.Unplace(line)
 		if idx < 0 || idx >= len(hints) {
 			idx = 0
@@ -133,18 +134,20 @@ func (im *importer) placeAll() {
 		return file, l, hints[idx](l)
 	}
 	for _, e := range im.errs {
-		var h string
+		var h i18n.Text
 		e.File, e.Line, h = hint(e.Line)
-		if h != "" {
-			e.Msg += " (" + h + ")"
+		if !h.IsZero() {
+			e.Text = i18n.T("%s (%s)", e.Message(), h)
+			e.Msg = e.Text.String()
 		}
 	}
 	for i := range im.warns {
 		w := &im.warns[i]
-		var h string
+		var h i18n.Text
 		w.File, w.Line, h = hint(w.Line)
-		if h != "" {
-			w.Msg += " (" + h + ")"
+		if !h.IsZero() {
+			w.Text = i18n.T("%s (%s)", w.Message(), h)
+			w.Msg = w.Text.String()
 		}
 	}
 }
@@ -193,7 +196,8 @@ type importer struct {
 func (im *importer) errorf(line int, format string, args ...any) {
 	im.errsSeen++
 	if len(im.errs) < maxKept {
-		im.errs = append(im.errs, &Error{File: im.file, Line: line, Msg: fmt.Sprintf(format, proxy.ClipArgs(args)...)})
+		t := i18n.T(format, proxy.ClipArgs(args)...)
+		im.errs = append(im.errs, &Error{File: im.file, Line: line, Msg: t.String(), Text: t})
 	}
 }
 
@@ -201,7 +205,8 @@ func (im *importer) errorf(line int, format string, args ...any) {
 func (im *importer) warnf(line int, format string, args ...any) {
 	im.warnsSeen++
 	if len(im.warns) < maxKept {
-		im.warns = append(im.warns, Warning{File: im.file, Line: line, Msg: fmt.Sprintf(format, proxy.ClipArgs(args)...)})
+		t := i18n.T(format, proxy.ClipArgs(args)...)
+		im.warns = append(im.warns, Warning{File: im.file, Line: line, Msg: t.String(), Text: t})
 	}
 }
 

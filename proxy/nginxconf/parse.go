@@ -2,7 +2,8 @@ package nginxconf
 
 import (
 	"bytes"
-	"fmt"
+
+	"github.com/lblab/lblab/i18n"
 )
 
 // node is one directive: its name, arguments (unquoted and unescaped as
@@ -26,7 +27,7 @@ const confBuffer = 4096
 // syntaxError is a problem found while reading the text.
 type syntaxError struct {
 	line int
-	msg  string
+	msg  i18n.Text
 }
 
 // parse reads an nginx configuration into directives, with nginx's own
@@ -39,19 +40,19 @@ func parse(src []byte) ([]*node, *syntaxError) {
 	stack := []*node{root}
 	for {
 		words, end, msg := l.statement()
-		if msg != "" {
+		if !msg.IsZero() {
 			return nil, &syntaxError{l.line, msg}
 		}
 		cur := stack[len(stack)-1]
 		switch end {
 		case 0:
 			if len(stack) > 1 {
-				return nil, &syntaxError{l.line, `unexpected end of file, expecting "}"`}
+				return nil, &syntaxError{l.line, i18n.T(`unexpected end of file, expecting "}"`)}
 			}
 			return root.block, nil
 		case '}':
 			if len(stack) == 1 {
-				return nil, &syntaxError{l.line, `unexpected "}"`}
+				return nil, &syntaxError{l.line, i18n.T(`unexpected "}"`)}
 			}
 			stack = stack[:len(stack)-1]
 		default:
@@ -62,7 +63,7 @@ func parse(src []byte) ([]*node, *syntaxError) {
 			cur.block = append(cur.block, n)
 			if end == '{' {
 				if len(stack) > maxDepth {
-					return nil, &syntaxError{n.line, fmt.Sprintf("blocks are nested more than %d deep", maxDepth)}
+					return nil, &syntaxError{n.line, i18n.T("blocks are nested more than %d deep", maxDepth)}
 				}
 				n.isBlock = true
 				stack = append(stack, n)
@@ -87,16 +88,16 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // statement reads the words of one statement and what ended it: ';', '{',
 // '}' (with no words), or 0 at the end of the input (with no words). On a
 // syntax error it returns nginx's message for it.
-func (l *lexer) statement() (words []word, end byte, msg string) {
+func (l *lexer) statement() (words []word, end byte, msg i18n.Text) {
 	lastSpace := true
 	var needSpace, comment, quoted, sQuoted, dQuoted, variable bool
 	start, startLine := l.pos, l.line
 	for {
 		if l.pos >= len(l.src) {
 			if len(words) > 0 || !lastSpace {
-				return nil, 0, `unexpected end of file, expecting ";" or "}"`
+				return nil, 0, i18n.T(`unexpected end of file, expecting ";" or "}"`)
 			}
-			return nil, 0, ""
+			return nil, 0, i18n.Text{}
 		}
 		if l.pos-start >= confBuffer {
 			// ngx_conf_read_token: the text from the start of the word
@@ -104,11 +105,11 @@ func (l *lexer) statement() (words []word, end byte, msg string) {
 			l.line = startLine
 			switch {
 			case dQuoted:
-				return nil, 0, `too long parameter, probably missing terminating """ character`
+				return nil, 0, i18n.T(`too long parameter, probably missing terminating """ character`)
 			case sQuoted:
-				return nil, 0, `too long parameter, probably missing terminating "'" character`
+				return nil, 0, i18n.T(`too long parameter, probably missing terminating "'" character`)
 			}
-			return nil, 0, fmt.Sprintf("too long parameter %q started", string(l.src[start:start+10])+"...")
+			return nil, 0, i18n.T("too long parameter %q started", string(l.src[start:start+10])+"...")
 		}
 		ch := l.src[l.pos]
 		l.pos++
@@ -129,11 +130,11 @@ func (l *lexer) statement() (words []word, end byte, msg string) {
 				lastSpace, needSpace = true, false
 				continue
 			case ch == ';' || ch == '{':
-				return words, ch, ""
+				return words, ch, i18n.Text{}
 			case ch == ')':
 				lastSpace, needSpace = true, false
 			default:
-				return nil, 0, fmt.Sprintf("unexpected %q", string(ch))
+				return nil, 0, i18n.T("unexpected %q", string(ch))
 			}
 		}
 		if lastSpace {
@@ -144,14 +145,14 @@ func (l *lexer) statement() (words []word, end byte, msg string) {
 			switch ch {
 			case ';', '{':
 				if len(words) == 0 {
-					return nil, 0, fmt.Sprintf("unexpected %q", string(ch))
+					return nil, 0, i18n.T("unexpected %q", string(ch))
 				}
-				return words, ch, ""
+				return words, ch, i18n.Text{}
 			case '}':
 				if len(words) != 0 {
-					return nil, 0, `unexpected "}"`
+					return nil, 0, i18n.T(`unexpected "}"`)
 				}
-				return nil, '}', ""
+				return nil, '}', i18n.Text{}
 			case '#':
 				comment = true
 				continue
@@ -202,7 +203,7 @@ func (l *lexer) statement() (words []word, end byte, msg string) {
 		if found {
 			words = append(words, word{unescape(l.src[start : l.pos-1]), startLine})
 			if ch == ';' || ch == '{' {
-				return words, ch, ""
+				return words, ch, i18n.Text{}
 			}
 		}
 	}

@@ -124,7 +124,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := parse([]byte(tt.src))
-		if err == nil || err.line != tt.line || err.msg != tt.msg {
+		if err == nil || err.line != tt.line || err.msg.String() != tt.msg {
 			t.Errorf("parse(%q) = %+v, want line %d %q", tt.src, err, tt.line, tt.msg)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/units"
 )
@@ -250,9 +251,9 @@ func placeLine(valueLine, useLine int) int {
 
 // where describes where a value comes from: its line, or nginx's default
 // in a location.
-func where(valueLine int, u use) string {
+func where(valueLine int, u use) i18n.Text {
 	if valueLine > 0 {
-		return fmt.Sprintf("at line %d (for %s)", valueLine, u.what)
+		return i18n.T("at line %d (for %s)", valueLine, u.what)
 	}
-	return fmt.Sprintf("by default (for %s at line %d)", u.what, u.line)
+	return i18n.T("by default (for %s at line %d)", u.what, u.line)
 }

@@ -1,10 +1,10 @@
 package nginxconf
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/units"
 )
@@ -271,7 +271,7 @@ func (im *importer) upstreamServer(d *node, ctx string) (proxy.Server, bool) {
 	return s, ok
 }
 
-var errNumber = fmt.Errorf("not a number")
+var errNumber = i18n.Errorf("not a number")
 
 // atoi reads a non-negative decimal number as ngx_atoi does: digits only.
 func atoi(s string) (int, error) {

@@ -1,7 +1,6 @@
 package keepalived
 
 import (
-	"fmt"
 	"math"
 	"net/netip"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/units"
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/vrrpsim"
 )
 
@@ -195,7 +195,7 @@ func ParseWith(name string, src []byte, opt Options) (*Config, []Warning, error)
 		}
 	}
 	if len(p.c.Instances) == 0 && len(p.errs) == 0 {
-		p.errs = append(p.errs, &Error{name, 0, "no vrrp_instance found"})
+		p.errs = append(p.errs, newError(name, 0, i18n.T("no vrrp_instance found")))
 	}
 	p.errs = sortErrors(p.errs)
 	sort.SliceStable(p.warns, func(i, j int) bool { return p.warns[i].Line < p.warns[j].Line })
@@ -248,11 +248,12 @@ type parser struct {
 }
 
 func (p *parser) bad(line int, format string, args ...any) {
-	p.errs = append(p.errs, &Error{p.name, line, fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, newError(p.name, line, i18n.T(format, args...)))
 }
 
 func (p *parser) warn(n *node, format string, args ...any) {
-	p.warns = append(p.warns, Warning{File: p.name, Line: n.line, Msg: fmt.Sprintf(format, args...)})
+	t := i18n.T(format, args...)
+	p.warns = append(p.warns, Warning{File: p.name, Line: n.line, Msg: t.String(), Text: t})
 }
 
 // arg returns the single argument of n, or reports an error.
@@ -537,8 +538,8 @@ func (p *parser) auth(in *Instance, n *node) {
 				if len(s) > maxAuthPass {
 					// vrrp_auth_pass_handler: CONFIG_GENERAL_ERROR, and
 					// the first 8 bytes are used.
-					p.warns = append(p.warns, Warning{File: p.name, Line: c.line, TestFails: true,
-						Msg: fmt.Sprintf(msgTruncatingAuthPass, maxAuthPass, s[:maxAuthPass])})
+					t := i18n.T(msgTruncatingAuthPass, maxAuthPass, s[:maxAuthPass])
+					p.warns = append(p.warns, Warning{File: p.name, Line: c.line, TestFails: true, Msg: t.String(), Text: t})
 					s = s[:maxAuthPass]
 				}
 				in.AuthPass = s
@@ -558,7 +559,7 @@ func vipPrefix(words []string) (netip.Prefix, error) {
 	}
 	pfx, err := netip.ParsePrefix(s)
 	if err != nil || !pfx.Addr().Is4() {
-		return netip.Prefix{}, fmt.Errorf("want an IPv4 address like 10.0.0.100/24, got %q", words[0])
+		return netip.Prefix{}, i18n.Errorf("want an IPv4 address like 10.0.0.100/24, got %q", words[0])
 	}
 	return pfx, nil
 }
@@ -614,16 +615,16 @@ func (c *Config) VRRPConfig(in *Instance, primary netip.Addr) vrrpsim.Config {
 
 // ErrorAt returns an Error at the place line stands for (see Place):
 // in file, or in the included file that holds it.
-func (c *Config) ErrorAt(file string, line int, msg string) *Error {
+func (c *Config) ErrorAt(file string, line int, t i18n.Text) *Error {
 	if f, l := c.Place(line); f != "" {
 		file, line = f, l
 	}
-	return &Error{File: file, Line: line, Msg: msg}
+	return newError(file, line, t)
 }
 
 // WarningAt returns a Warning at the place line stands for (see Place):
 // in file, or in the included file that holds it.
-func (c *Config) WarningAt(file string, line int, msg string) Warning {
-	e := c.ErrorAt(file, line, msg)
-	return Warning{File: e.File, Line: e.Line, Msg: e.Msg}
+func (c *Config) WarningAt(file string, line int, t i18n.Text) Warning {
+	e := c.ErrorAt(file, line, t)
+	return Warning{File: e.File, Line: e.Line, Msg: e.Msg, Text: e.Text}
 }

@@ -1,12 +1,12 @@
 package keepalived
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/units"
 )
 
@@ -95,7 +95,7 @@ func includeLine(raw string) (kind byte, pattern string, ok bool) {
 // include reads the files of one include line.
 func (in *includer) include(line int, kind byte, pattern, dir string, chain []string) []srcLine {
 	bad := func(format string, args ...any) {
-		in.errs = append(in.errs, &Error{in.name, line, fmt.Sprintf(format, args...)})
+		in.errs = append(in.errs, newError(in.name, line, i18n.T(format, args...)))
 	}
 	if dir == "" && len(chain) == 1 && in.dir == "" {
 		bad(msgIncludeNoDir, pattern)
@@ -127,7 +127,7 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 			bad(msgIncludeMustRead, pattern, "no such file", string(kind))
 			return nil
 		}
-		in.warns = append(in.warns, Warning{File: in.name, Line: line, Msg: fmt.Sprintf(msgIncludeMissing, pattern)})
+		in.warns = append(in.warns, newWarning(in.name, line, i18n.T(msgIncludeMissing, pattern)))
 		return nil
 	}
 	var out []srcLine
@@ -135,7 +135,7 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 		st, err := os.Stat(m)
 		switch {
 		case err != nil:
-			in.warns = append(in.warns, Warning{File: in.name, Line: line, Msg: fmt.Sprintf(msgIncludeSkipped, m, "not readable")})
+			in.warns = append(in.warns, newWarning(in.name, line, i18n.T(msgIncludeSkipped, m, "not readable")))
 			continue
 		case !st.Mode().IsRegular() || st.Mode()&0o111 != 0:
 			// check_glob_file: a directory or an executable is skipped;
@@ -145,7 +145,7 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 				bad(msgIncludeMustRead, m, what, string(kind))
 				continue
 			}
-			in.warns = append(in.warns, Warning{File: in.name, Line: line, Msg: fmt.Sprintf(msgIncludeSkipped, m, what)})
+			in.warns = append(in.warns, newWarning(in.name, line, i18n.T(msgIncludeSkipped, m, what)))
 			continue
 		}
 		if len(chain) >= units.MaxIncludeDepth {
@@ -182,8 +182,8 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 // place gives each error and warning its file and line, and the hint of
 // a lookalike character on that line.
 func (in *includer) place(errs Errors, warns []Warning) {
-	hints := make([]func(int) string, len(in.files))
-	at := func(line int) (string, int, string) {
+	hints := make([]func(int) i18n.Text, len(in.files))
+	at := func(line int) (string, int, i18n.Text) {
 		idx, l := units.Unplace(line)
 		if idx < 0 || idx >= len(in.files) {
 			idx = 0
@@ -194,18 +194,20 @@ func (in *includer) place(errs Errors, warns []Warning) {
 		return in.files[idx].name, l, hints[idx](l)
 	}
 	for _, e := range errs {
-		var h string
+		var h i18n.Text
 		e.File, e.Line, h = at(e.Line)
-		if h != "" {
-			e.Msg += " (" + h + ")"
+		if !h.IsZero() {
+			e.Text = i18n.T("%s (%s)", e.Message(), h)
+			e.Msg = e.Text.String()
 		}
 	}
 	for i := range warns {
 		w := &warns[i]
-		var h string
+		var h i18n.Text
 		w.File, w.Line, h = at(w.Line)
-		if h != "" {
-			w.Msg += " (" + h + ")"
+		if !h.IsZero() {
+			w.Text = i18n.T("%s (%s)", w.Message(), h)
+			w.Msg = w.Text.String()
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/lblab/lblab/units"
+	"github.com/lblab/lblab/i18n"
 )
 
 // Error is a problem in a keepalived.conf, with its line.
@@ -17,7 +17,28 @@ type Error struct {
 	File string
 	Line int
 	Msg  string
+	// Text is Msg as a message to say in other languages; zero when Msg
+	// has no translation (an operating system's error).
+	Text i18n.Text
 }
+
+// newError returns the problem t at file:line.
+func newError(file string, line int, t i18n.Text) *Error {
+	return &Error{File: file, Line: line, Msg: t.String(), Text: t}
+}
+
+// newWarning returns the warning t at file:line.
+func newWarning(file string, line int, t i18n.Text) Warning {
+	return Warning{File: file, Line: line, Msg: t.String(), Text: t}
+}
+
+// In formats the problem as Error does, its message in lang.
+func (e *Error) In(lang string) string {
+	return (&Error{File: e.File, Line: e.Line, Msg: e.Message().In(lang)}).Error()
+}
+
+// Message returns Msg as a message: Text, or Msg as it is.
+func (e *Error) Message() i18n.Text { return i18n.Or(e.Text, e.Msg) }
 
 // Error formats it as FILE:LINE: MSG.
 func (e *Error) Error() string {
@@ -42,6 +63,9 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// In lists the problems in lang, one a line.
+func (es Errors) In(lang string) string { return i18n.Lines(es, lang) }
+
 // BadInput marks Errors as the user's input.
 func (Errors) BadInput() {}
 
@@ -55,10 +79,20 @@ type Warning struct {
 	// error), though keepalived runs with it; lblab validate refuses it,
 	// the agent and labs run as keepalived does.
 	TestFails bool
+	// Text is Msg as a message to say in other languages.
+	Text i18n.Text
 }
 
 // String formats it as FILE:LINE: MSG.
 func (w Warning) String() string { return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Msg) }
+
+// In formats the warning as String does, its message in lang.
+func (w Warning) In(lang string) string {
+	return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Message().In(lang))
+}
+
+// Message returns Msg as a message: Text, or Msg as it is.
+func (w Warning) Message() i18n.Text { return i18n.Or(w.Text, w.Msg) }
 
 // node is one statement: its words and, for a block, its children.
 type node struct {
@@ -81,7 +115,7 @@ func parseTree(name string, lines []srcLine) ([]*node, Errors) {
 		line := sl.line
 		words, err := splitWords(sl.text)
 		if err != nil {
-			errs = append(errs, &Error{name, line, err.Error()})
+			errs = append(errs, newError(name, line, i18n.T("%s", err)))
 			continue
 		}
 		var cur *node
@@ -95,7 +129,7 @@ func parseTree(name string, lines []srcLine) ([]*node, Errors) {
 						cur = top.children[n-1]
 					} else {
 						// Report it, and read the block into a node no one sees.
-						errs = append(errs, &Error{name, line, "{ without a keyword"})
+						errs = append(errs, newError(name, line, i18n.T("{ without a keyword")))
 						cur = &node{line: line}
 					}
 				}
@@ -104,7 +138,7 @@ func parseTree(name string, lines []srcLine) ([]*node, Errors) {
 				cur = nil
 			case "}":
 				if len(stack) == 1 {
-					errs = append(errs, &Error{name, line, "} without a matching {"})
+					errs = append(errs, newError(name, line, i18n.T("} without a matching {")))
 					continue
 				}
 				stack = stack[:len(stack)-1]
@@ -119,7 +153,7 @@ func parseTree(name string, lines []srcLine) ([]*node, Errors) {
 		}
 	}
 	for _, open := range stack[1:] {
-		errs = append(errs, &Error{name, open.line, fmt.Sprintf("block %q is not closed", strings.Join(open.words, " "))})
+		errs = append(errs, newError(name, open.line, i18n.T("block %q is not closed", strings.Join(open.words, " "))))
 	}
 	return root.children, errs
 }
@@ -165,7 +199,7 @@ func splitWords(line string) ([]string, error) {
 		}
 	}
 	if quoted {
-		return nil, fmt.Errorf("unterminated quoted string")
+		return nil, i18n.Errorf("unterminated quoted string")
 	}
 	flush()
 	return words, nil
@@ -176,21 +210,3 @@ func sortErrors(errs Errors) Errors {
 	return errs
 }
 
-// hintLookalikes appends to every error and warning whose line holds a
-// character that only looks like ASCII (a Unicode hyphen, a full-width
-// space or digit, outside comments) what to write instead: keepalived
-// splits words on ASCII blanks only, so "priority　100" is one unknown
-// word and "‐60" is not a number.
-func hintLookalikes(src string, errs Errors, warns []Warning) {
-	hint := units.LineHints(src, "#!")
-	for _, e := range errs {
-		if h := hint(e.Line); h != "" {
-			e.Msg += " (" + h + ")"
-		}
-	}
-	for i := range warns {
-		if h := hint(warns[i].Line); h != "" {
-			warns[i].Msg += " (" + h + ")"
-		}
-	}
-}

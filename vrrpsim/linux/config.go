@@ -60,7 +60,7 @@ func FromKeepalived(c *keepalived.Config, only string) (Config, []keepalived.War
 		vc := c.VRRPConfig(in, netip.Addr{})
 		notify, nwarns := disableMissingNotifies(in)
 		for i, w := range nwarns {
-			nwarns[i] = c.WarningAt("", w.Line, w.Msg)
+			nwarns[i] = c.WarningAt("", w.Line, w.Message())
 		}
 		warns = append(warns, nwarns...)
 		vc.Notify = notify

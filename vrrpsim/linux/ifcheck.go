@@ -2,6 +2,7 @@ package vrrplinux
 
 import (
 	"fmt"
+	"github.com/lblab/lblab/i18n"
 	"net"
 	"slices"
 	"strings"
@@ -62,15 +63,15 @@ func CheckLinks(file string, c *keepalived.Config, only string, links []Link) ke
 			line = in.Line
 		}
 		if l, ok := byName[in.Interface]; !ok {
-			errs = append(errs, c.ErrorAt(file, line, fmt.Sprintf("interface %s (vrrp_instance %s) does not exist on this host (%s)", in.Interface, in.Name, have)))
+			errs = append(errs, c.ErrorAt(file, line, i18n.T("interface %s (vrrp_instance %s) does not exist on this host (%s)", in.Interface, in.Name, have)))
 		} else if l.Loopback {
-			errs = append(errs, c.ErrorAt(file, line, fmt.Sprintf("interface %s (vrrp_instance %s) is a loopback interface: VRRP cannot run on it", in.Interface, in.Name)))
+			errs = append(errs, c.ErrorAt(file, line, i18n.T("interface %s (vrrp_instance %s) is a loopback interface: VRRP cannot run on it", in.Interface, in.Name)))
 		} else if !l.Multicast && len(in.UnicastPeers) == 0 {
-			errs = append(errs, c.ErrorAt(file, line, fmt.Sprintf("interface %s (vrrp_instance %s) does not support multicast: give unicast_peer addresses", in.Interface, in.Name)))
+			errs = append(errs, c.ErrorAt(file, line, i18n.T("interface %s (vrrp_instance %s) does not support multicast: give unicast_peer addresses", in.Interface, in.Name)))
 		}
 		for _, t := range in.TrackInterfaces {
 			if _, ok := byName[t.Name]; !ok {
-				errs = append(errs, c.ErrorAt(file, t.Line, fmt.Sprintf("track_interface %s (vrrp_instance %s) does not exist on this host (%s)", t.Name, in.Name, have)))
+				errs = append(errs, c.ErrorAt(file, t.Line, i18n.T("track_interface %s (vrrp_instance %s) does not exist on this host (%s)", t.Name, in.Name, have)))
 			}
 		}
 	}

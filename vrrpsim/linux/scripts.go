@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lblab/lblab/i18n"
 	"io/fs"
 	"maps"
 	"os/exec"
@@ -245,7 +246,7 @@ func disableMissingScripts(c *keepalived.Config, insts []Instance, scripts []Scr
 		if line == 0 {
 			line = c.Scripts[s.Name].Line
 		}
-		warns = append(warns, c.WarningAt("", line, fmt.Sprintf(
+		warns = append(warns, c.WarningAt("", line, i18n.T(
 			"vrrp_script %s: %s: the script is disabled, as keepalived does, and %s keeps its priority (no weight, no FAULT)",
 			s.Name, why, strings.Join(users, ", "))))
 	}
