@@ -72,4 +72,12 @@ var zhChecks = map[string]string{
 	"≤ %s":          "≤ %s",
 	"≥ %s":          "≥ %s",
 	"≥ %s and ≤ %s": "≥ %s 且 ≤ %s",
+	"%s (%d in flight at the end, outcome unknown, not counted)":                  "%s（结束时仍有 %d 个请求在途，结果未知，未计入）",
+	"%s over %d requests (%d answered, %d in flight at the end, outcome unknown)": "%s，共 %d 个请求（%d 个已应答，%d 个结束时仍在途，结果未知）",
+	"%s; %d requests in flight at the end could put it above %s":                  "%s；结束时仍在途的 %d 个请求可能使其高于 %s",
+	"%s; %d requests in flight at the end could put it at or above %s":            "%s；结束时仍在途的 %d 个请求可能使其达到或高于 %s",
+	"no finished request of group %s in [%s, %s)":                                 "组 %s 在 [%s, %s) 内没有已完成的请求",
+	"p%g %s":          "p%g %s",
+	"p%g in [%s, %s]": "p%g 在 [%s, %s] 之间",
+	"p%g ≥ %s":        "p%g ≥ %s",
 }

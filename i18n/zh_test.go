@@ -38,6 +38,15 @@ func sourceFormats(t *testing.T) (uses []formatUse, bad []string) {
 	t.Helper()
 	root := ".."
 	fset := token.NewFileSet()
+	// Files are parsed first, so that a format given by the name of a
+	// string constant of its package (msgIncludeMissing) is resolved.
+	type parsed struct {
+		f         *ast.File
+		dir       string
+		inChecked bool
+	}
+	var files []parsed
+	consts := map[string]map[string]string{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -60,6 +69,32 @@ func sourceFormats(t *testing.T) (uses []formatUse, bad []string) {
 		if err != nil {
 			return err
 		}
+		dir := filepath.Dir(rel)
+		if consts[dir] == nil {
+			consts[dir] = map[string]string{}
+		}
+		for _, d := range f.Decls {
+			if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.CONST {
+				for _, sp := range g.Specs {
+					vs := sp.(*ast.ValueSpec)
+					for i, name := range vs.Names {
+						if i < len(vs.Values) {
+							if v, ok := constString(vs.Values[i], nil); ok {
+								consts[dir][name.Name] = v
+							}
+						}
+					}
+				}
+			}
+		}
+		files = append(files, parsed{f, dir, inChecked})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pf := range files {
+		f, inChecked, named := pf.f, pf.inChecked, consts[pf.dir]
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
@@ -73,7 +108,7 @@ func sourceFormats(t *testing.T) (uses []formatUse, bad []string) {
 				if id, isID := n.Args[idx].(*ast.Ident); isID && id.Name == "format" {
 					return true // a builder handing its own format on
 				}
-				s, isConst := constString(n.Args[idx])
+				s, isConst := constString(n.Args[idx], named)
 				if !isConst {
 					bad = append(bad, fset.Position(n.Pos()).String()+": "+ok+" with a format that is not a constant string")
 					return true
@@ -86,10 +121,6 @@ func sourceFormats(t *testing.T) (uses []formatUse, bad []string) {
 			}
 			return true
 		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return uses, bad
 }
@@ -124,7 +155,7 @@ func formatArg(c *ast.CallExpr, inChecked bool) (int, string) {
 // madeHere reports whether e is a message text made on the spot: a string
 // literal or a fmt.Sprintf.
 func madeHere(e ast.Expr) bool {
-	if _, ok := constString(e); ok {
+	if _, ok := constString(e, nil); ok {
 		return true
 	}
 	if c, ok := e.(*ast.CallExpr); ok {
@@ -137,9 +168,13 @@ func madeHere(e ast.Expr) bool {
 	return false
 }
 
-// constString returns the value of a string literal or a sum of them.
-func constString(e ast.Expr) (string, bool) {
+// constString returns the value of a string literal, a string constant
+// named in named (its package's), or a sum of them.
+func constString(e ast.Expr, named map[string]string) (string, bool) {
 	switch e := e.(type) {
+	case *ast.Ident:
+		s, ok := named[e.Name]
+		return s, ok
 	case *ast.BasicLit:
 		if e.Kind != token.STRING {
 			return "", false
@@ -150,11 +185,11 @@ func constString(e ast.Expr) (string, bool) {
 		if e.Op != token.ADD {
 			return "", false
 		}
-		a, ok1 := constString(e.X)
-		b, ok2 := constString(e.Y)
+		a, ok1 := constString(e.X, named)
+		b, ok2 := constString(e.Y, named)
 		return a + b, ok1 && ok2
 	case *ast.ParenExpr:
-		return constString(e.X)
+		return constString(e.X, named)
 	}
 	return "", false
 }

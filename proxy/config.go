@@ -82,7 +82,7 @@ type Group struct {
 	Algorithm string `yaml:"algorithm"`
 	// HashKey is what hash and hash_consistent hash, in nginx's variables:
 	// $request_uri, $remote_addr, $http_x_forwarded_for, $cookie_NAME,
-	// $arg_NAME. Required for those algorithms.
+	// $arg_NAME. Required for those algorithms, refused by the others.
 	HashKey string `yaml:"hash_key"`
 	// Servers are the group's servers. At least one.
 	Servers []Server `yaml:"servers"`
@@ -129,7 +129,8 @@ type Server struct {
 	// backend on purpose: nothing listens at its address, so every try of
 	// it is refused (a dead server from the start). Default "": the lab
 	// must have a backend of the same address (a server without one is
-	// refused as a likely typo). The real proxy ignores it.
+	// refused as a likely typo; backend: none beside a backend of the
+	// address is refused as a contradiction). The real proxy ignores it.
 	Backend string `yaml:"backend"`
 }
 
@@ -158,16 +159,18 @@ type HealthCheck struct {
 	// Type is tcp (a connect succeeds) or http (a request gets an expected
 	// status). Default http.
 	Type string `yaml:"type"`
-	// Path is the HTTP path checked. Default /.
+	// Path is the HTTP path checked (http only, as Method and
+	// ExpectedCodes: a tcp check refuses them). Default /.
 	Path string `yaml:"path"`
 	// Method is GET or HEAD. Default HEAD.
 	Method string `yaml:"method"`
 	// ExpectedCodes are the healthy statuses in the cloud form
 	// "http_2xx,http_3xx" (classes http_2xx … http_5xx). Default http_2xx.
 	ExpectedCodes string `yaml:"expected_codes"`
-	// Interval is the time between checks of one server. Default 2s.
+	// Interval is the time between checks of one server, more than 0.
+	// Default 2s.
 	Interval units.Duration `yaml:"interval"`
-	// Timeout is how long a check may take. Default 5s.
+	// Timeout is how long a check may take, more than 0. Default 5s.
 	Timeout units.Duration `yaml:"timeout"`
 	// HealthyThreshold is how many passes in a row bring a server up
 	// (nginx's rise). Default 3.
@@ -175,7 +178,8 @@ type HealthCheck struct {
 	// UnhealthyThreshold is how many failures in a row take it down
 	// (nginx's fall). Default 3.
 	UnhealthyThreshold int `yaml:"unhealthy_threshold"`
-	// Port checks another port than the server's. Default the server's.
+	// Port checks another port than the server's, 1..65535. Default the
+	// server's (0 is refused in a lab or an lb file).
 	Port int `yaml:"port"`
 }
 
@@ -183,9 +187,11 @@ type HealthCheck struct {
 type Persistence struct {
 	// Mode is none, source_ip or cookie (an inserted cookie). Default none.
 	Mode string `yaml:"mode"`
-	// Cookie is the inserted cookie's name. Default SERVERID.
+	// Cookie is the inserted cookie's name (mode cookie only). Default
+	// SERVERID.
 	Cookie string `yaml:"cookie"`
-	// Lifetime is the cookie's (or source entry's) lifetime. Default 1h.
+	// Lifetime is the cookie's (or source entry's) lifetime; mode none
+	// refuses it. Default 1h.
 	Lifetime units.Duration `yaml:"lifetime"`
 }
 

@@ -1,7 +1,7 @@
 package proxy
 
 import (
-	"fmt"
+	"github.com/lblab/lblab/i18n"
 	"strings"
 )
 
@@ -70,14 +70,14 @@ func ParseHashKey(k string) (HashKey, error) {
 			continue
 		}
 		if !varName(name) {
-			return HashKey{}, fmt.Errorf("want %s, got %q", HashKeys, k)
+			return HashKey{}, i18n.Errorf("want %s, got %q", HashKeys, k)
 		}
 		if p.kind == KeyHeader {
 			name = strings.ReplaceAll(strings.ToLower(name), "_", "-")
 		}
 		return HashKey{Kind: p.kind, Name: name}, nil
 	}
-	return HashKey{}, fmt.Errorf("want %s, got %q", HashKeys, k)
+	return HashKey{}, i18n.Errorf("want %s, got %q", HashKeys, k)
 }
 
 // varName reports whether s is a non-empty variable name suffix: letters,

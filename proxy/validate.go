@@ -201,6 +201,9 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 			bad(p+".hash_key", "want %s, got %q", HashKeys, g.HashKey)
 		}
 	}
+	if g.HashKey != "" && g.Algorithm != "hash" && g.Algorithm != "hash_consistent" {
+		bad(p+".hash_key", "only hash and hash_consistent read a hash_key, not %s", g.Algorithm)
+	}
 	known := false
 	for _, a := range Algorithms {
 		known = known || a == g.Algorithm
@@ -258,8 +261,25 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 		if _, err := health.ParseCodes(h.ExpectedCodes); err != nil {
 			bad(hp+".expected_codes", "%v", err)
 		}
+		if h.Type == "tcp" {
+			// A TCP check only connects: these would be ignored.
+			for _, f := range []struct{ name, v string }{{"path", h.Path}, {"method", h.Method}, {"expected_codes", h.ExpectedCodes}} {
+				if f.v != "" {
+					bad(hp+"."+f.name, "a tcp health check only connects: it has no %s (use type http)", f.name)
+				}
+			}
+		}
 		duration(hp+".interval", h.Interval, bad)
 		duration(hp+".timeout", h.Timeout, bad)
+		for _, f := range []struct {
+			name string
+			d    units.Duration
+			def  string
+		}{{"interval", h.Interval, "2s"}, {"timeout", h.Timeout, "5s"}} {
+			if f.d.IsSet() && f.d.What() == "" && f.d.D == 0 {
+				bad(hp+"."+f.name, "must be more than 0 (leave it out for %s)", f.def)
+			}
+		}
 		if h.HealthyThreshold < 0 || h.UnhealthyThreshold < 0 {
 			bad(hp, "thresholds must be at least 1")
 		}
@@ -271,6 +291,12 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 			bad(p+".persistence.mode", "want none, source_ip or cookie, got %q", ps.Mode)
 		}
 		duration(p+".persistence.lifetime", ps.Lifetime, bad)
+		if ps.Cookie != "" && ps.Mode != "cookie" {
+			bad(p+".persistence.cookie", "only mode cookie inserts a cookie, got mode %q", ps.Mode)
+		}
+		if ps.Lifetime.IsSet() && (ps.Mode == "" || ps.Mode == "none") {
+			bad(p+".persistence.lifetime", "mode none keeps no client: it has no lifetime")
+		}
 	}
 	if n := g.NextUpstream; n != nil {
 		if _, err := attempt.ParseConditions(n.On); err != nil {

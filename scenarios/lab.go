@@ -52,6 +52,8 @@ type Lab struct {
 	// Sweep sets the checks of a multi-seed sweep (--seeds N).
 	Sweep *Sweep `yaml:"sweep"`
 
+	// written holds the field paths the file writes (writtenPaths).
+	written map[string]bool
 	// imported is true when LB came from the nginx field.
 	imported bool
 	// warnings are those of the embedded configurations (Warnings).
@@ -63,9 +65,10 @@ type Lab struct {
 
 // LBNetwork is the one-way latencies around the load balancer.
 type LBNetwork struct {
-	// ClientLatency is client to load balancer. Default 1ms.
+	// ClientLatency is client to load balancer, more than 0. Default 1ms.
 	ClientLatency units.Duration `yaml:"client_latency"`
-	// BackendLatency is load balancer to server. Default 250us.
+	// BackendLatency is load balancer to server, more than 0. Default
+	// 250us.
 	BackendLatency units.Duration `yaml:"backend_latency"`
 }
 
@@ -155,9 +158,11 @@ type Script struct {
 	// (positive), or while it fails (negative); 0 puts the instance in FAULT
 	// while it fails. Default 0.
 	Weight int `yaml:"weight"`
-	// Fall is how many failures in a row mark it failed. Default 1.
+	// Fall is how many failures in a row mark it failed, at least 1.
+	// Default 1.
 	Fall int `yaml:"fall"`
-	// Rise is how many successes in a row mark it OK. Default 1.
+	// Rise is how many successes in a row mark it OK, at least 1. Default
+	// 1.
 	Rise int `yaml:"rise"`
 	// InitFail starts the script in the failed state. Default false.
 	InitFail bool `yaml:"init_fail"`
@@ -175,8 +180,8 @@ type Instance struct {
 	State string `yaml:"state"`
 	// VirtualRouterID is 1..255. Required.
 	VirtualRouterID int `yaml:"virtual_router_id"`
-	// Priority is 1..255 (255: address owner). Default 255 with state
-	// MASTER, else 100, as keepalived derives it.
+	// Priority is 1..255 (255: address owner). Default 100 (255 with
+	// state MASTER); 0 is refused.
 	Priority int `yaml:"priority"`
 	// AdvertInt is the advertisement interval in seconds (a number, or a
 	// duration like 500ms for VRRPv3). Default 1.
@@ -288,14 +293,16 @@ type Fault struct {
 	// Target is a host, HOST:IFACE, a segment (partition, heal), a
 	// backend's address, or a group (health_path).
 	Target string `yaml:"target"`
-	// Factor multiplies a slow backend's service times. Default 10.
+	// Factor multiplies a slow backend's service times, more than 0 (slow
+	// only: another kind refuses it). Default 10; 0 is refused.
 	Factor float64 `yaml:"factor"`
-	// Path is the new health check path of health_path.
+	// Path is the new health check path of health_path (only).
 	Path string `yaml:"path"`
-	// Script is the vrrp_script whose result script_fail/script_ok sets.
+	// Script is the vrrp_script whose result script_fail/script_ok sets
+	// (only those kinds take it).
 	Script string `yaml:"script"`
 	// Groups are the sides of a partition, as lists of host names; hosts
-	// not named form one more side.
+	// not named form one more side (partition only).
 	Groups [][]string `yaml:"groups"`
 }
 
@@ -341,15 +348,18 @@ type StatusCountCheck struct {
 	Group string `yaml:"group"`
 	// Status counts one HTTP status (502); Class a class ("5xx", "2xx");
 	// Error a client-side error class (refused, reset, timeout,
-	// no_server, in_flight). Exactly one.
+	// no_server, in_flight). Exactly one; a status is 100..599.
 	Status int    `yaml:"status"`
 	Class  string `yaml:"class"`
 	Error  string `yaml:"error"`
-	// Min and Max bound the count (inclusive). Max -1 (default) is no
-	// bound.
+	// Min and Max bound the count (inclusive), min ≤ max. Min default 0;
+	// Max default none (no bound). Negative bounds are refused, and so is
+	// a check with neither min above 0 nor max: it could not fail.
 	Min int  `yaml:"min"`
 	Max *int `yaml:"max"`
-	// Metric stores the count in results.json under this name.
+	// Metric stores the count in results.json under this name; two
+	// expectations may not store the same metric, nor one a run stores
+	// itself (p99_ms, requests_failed, ...).
 	Metric string `yaml:"metric"`
 }
 
@@ -364,8 +374,9 @@ type ShareCheck struct {
 	// Expected is the share, 0..1. Default: from the weights (the
 	// server's weight over the sum of its group's usable primaries').
 	Expected *float64 `yaml:"expected"`
-	// Tolerance is how far the observed share may be from Expected.
-	// Default 0.02.
+	// Tolerance is how far the observed share may be from Expected, 0..1.
+	// Default 0.02. One that holds every share (0..1) is refused: the
+	// check could not fail.
 	Tolerance *float64 `yaml:"tolerance"`
 }
 
@@ -374,9 +385,11 @@ type LatencyCheck struct {
 	Window `yaml:",inline"`
 	// Group limits it to one group. Default all.
 	Group string `yaml:"group"`
-	// Percentile is 0..100. Default 99.
+	// Percentile is more than 0 and at most 100 (100: the largest).
+	// Default 99; 0 is refused.
 	Percentile float64 `yaml:"percentile"`
-	// Min and Max bound it.
+	// Min and Max bound it, min ≤ max; at least one of max, or min above
+	// 0, is required (a check without is refused: it could not fail).
 	Min units.Duration `yaml:"min"`
 	Max units.Duration `yaml:"max"`
 	// Metric stores it in results.json (milliseconds) under this name.
@@ -396,7 +409,8 @@ type HealthDelayCheck struct {
 	// To is down or up. Required.
 	To string `yaml:"to"`
 	// Window is theory (default): computed from the check's interval,
-	// timeout and thresholds; or set Min and Max.
+	// timeout and thresholds; or set Min and Max (min ≤ max), which
+	// replace it.
 	Window string         `yaml:"window"`
 	Min    units.Duration `yaml:"min"`
 	Max    units.Duration `yaml:"max"`
@@ -417,9 +431,10 @@ type FailoverCheck struct {
 	// restore, the script's fall (rise) runs and then MDI or Skew_Time for
 	// a script_fail (script_ok) — plus the segment's latency. A lab whose
 	// fault and routers give no theory is refused by validation. Or
-	// "none": the router must NOT become master before the run ends.
+	// "none": the router must NOT become master before the run ends (with
+	// no min, max or metric: those are refused).
 	Window string `yaml:"window"`
-	// Min and Max replace the theoretical window when set.
+	// Min and Max replace the theoretical window when set; min ≤ max.
 	Min units.Duration `yaml:"min"`
 	Max units.Duration `yaml:"max"`
 	// Metric is the results.json metric the delay is stored under.
@@ -441,7 +456,7 @@ type SingleMasterCheck struct {
 type VIPOwnerChangesCheck struct {
 	// VIP is the address, without prefix length. Required.
 	VIP string `yaml:"vip"`
-	// Count is the exact number of changes expected.
+	// Count is the exact number of changes expected, 0 or more.
 	Count int `yaml:"count"`
 }
 
@@ -465,6 +480,7 @@ type Sweep struct {
 	Uniform bool `yaml:"uniform"`
 	// KSMax is the largest Kolmogorov–Smirnov distance to that uniform law
 	// that passes; a small sweep is allowed the 5% critical value 1.358/√n
-	// when that is larger. Default 0.05.
+	// when that is larger. Default 0.05; 0 is refused, and so is ks_max
+	// without uniform: true.
 	KSMax float64 `yaml:"ks_max"`
 }

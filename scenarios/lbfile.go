@@ -130,8 +130,9 @@ func decodeLB(path string, file *ast.File, node ast.Node, prefix string) (*proxy
 	if err := decodeNode(node, &cfg); err != nil {
 		return nil, Errors{decodeError(path, file, err)}
 	}
-	v := &validator{}
+	v := &validator{written: writtenPaths(node, strings.TrimSuffix(prefix, "."))}
 	v.finite(prefix, &cfg)
+	lbExplicit(v, prefix, &cfg)
 	for _, pr := range proxy.Validate(&cfg) {
 		v.bad(prefix+pr.Path, "%s", pr.Text)
 	}

@@ -137,3 +137,20 @@ func TestLoadLBRefusesNonWholeNumbers(t *testing.T) {
 		}
 	}
 }
+
+// The YAML given to lblab proxy --config refuses, as a lab does, a health
+// check threshold written 0 (the checker ran it as 3) and an octal number.
+func TestLoadLBRefusesExplicitZeroAndOctal(t *testing.T) {
+	for _, tc := range []struct{ add, field, msg string }{
+		{"\n    health_check: {unhealthy_threshold: 0}", "groups[0].health_check.unhealthy_threshold", "must be at least 1, got 0 (leave it out for 3)"},
+		{"\n    health_check: {interval: 0}", "groups[0].health_check.interval", "must be more than 0 (leave it out for 2s)"},
+		{"\n    health_check: {interval: 010}", "groups[0].health_check.interval", "010 is not a plain decimal number (YAML would read 8)"},
+	} {
+		src := strings.Replace(lbYAML, `servers: [{address: "127.0.0.1:9001"}]`, `servers: [{address: "127.0.0.1:9001"}]`+tc.add, 1)
+		_, _, err := loadLB(t, src)
+		var es Errors
+		if !errors.As(err, &es) || len(es) != 1 || es[0].Field != tc.field || !strings.Contains(es[0].Msg, tc.msg) || es[0].Line != 5 {
+			t.Errorf("%s: got %v, want line 5, %s: %s", tc.add, err, tc.field, tc.msg)
+		}
+	}
+}

@@ -80,6 +80,7 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 		relocateSet(e, setPaths)
 		return nil, Errors{e}
 	}
+	lab.written = writtenPaths(file.Docs[0].Body, "")
 	at := &places{file: file}
 	if lab.Nginx != "" && lab.LB == nil {
 		if errs := importNginx(name, at, &lab, beside); len(errs) > 0 {

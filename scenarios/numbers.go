@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -68,7 +69,9 @@ func (w *numberWalker) walk(node ast.Node, t reflect.Type) *numberError {
 		return w.walk(n.Value, t)
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
-		return nil
+		// A duration: a number of seconds is checked as a number is; null
+		// would leave the field unset, its default.
+		return notDuration(node)
 	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
@@ -86,12 +89,22 @@ func (w *numberWalker) walk(node ast.Node, t reflect.Type) *numberError {
 		}
 	case reflect.Map:
 		for _, kv := range mappingValues(node) {
-			if e := w.walk(kv.Value, t.Elem()); e != nil {
+			vt := t.Elem()
+			if isMerge(kv) {
+				vt = t
+			}
+			if e := w.walk(kv.Value, vt); e != nil {
 				return e
 			}
 		}
 	case reflect.Struct:
 		for _, kv := range mappingValues(node) {
+			if isMerge(kv) { // <<: *base merges base's keys into this mapping
+				if e := w.walkMerge(kv.Value, t); e != nil {
+					return e
+				}
+				continue
+			}
 			if ft, ok := fieldType(t, kv.Key.GetToken().Value); ok {
 				if e := w.walk(kv.Value, ft); e != nil {
 					return e
@@ -100,6 +113,27 @@ func (w *numberWalker) walk(node ast.Node, t reflect.Type) *numberError {
 		}
 	}
 	return nil
+}
+
+// isMerge reports whether kv is a merge key (<<: *base), whose value's
+// keys the YAML library merges into the mapping that holds it.
+func isMerge(kv *ast.MappingValueNode) bool {
+	_, ok := kv.Key.(*ast.MergeKeyNode)
+	return ok || kv.Key.GetToken().Value == "<<"
+}
+
+// walkMerge walks the value of a merge key, a mapping or a list of them,
+// as the mapping of type t it is merged into.
+func (w *numberWalker) walkMerge(node ast.Node, t reflect.Type) *numberError {
+	if seq, ok := node.(*ast.SequenceNode); ok {
+		for _, v := range seq.Values {
+			if e := w.walk(v, t); e != nil {
+				return e
+			}
+		}
+		return nil
+	}
+	return w.walk(node, t)
 }
 
 // mappingValues returns the key-value pairs of a mapping node (none for
@@ -139,16 +173,25 @@ func fieldType(t reflect.Type, name string) (reflect.Type, bool) {
 	return nil, false
 }
 
-// notWhole refuses a scalar that is not a whole number: a float (even
-// 5.0: a count, a port, a weight is written as one) or a string.
+// notWhole refuses a scalar that is not a whole number written as a plain
+// decimal: a float (even 5.0: a count, a port, a weight is written as
+// one), a string, null (which would leave the default), .inf, or a form
+// the YAML library reads otherwise than nginx and keepalived do (010 is
+// octal 8 to it, 10 to them; 0x10, 0o10, 0b10, 1_000, +5).
 func notWhole(node ast.Node) *numberError {
 	switch n := node.(type) {
-	case *ast.IntegerNode, *ast.NullNode:
-		return nil
-	case *ast.FloatNode:
-		return &numberError{n.GetToken(), i18n.T("%s is not a whole number", units.CutN(n.GetToken().Value, units.QuoteMax))}
+	case *ast.IntegerNode:
+		return notPlain(n.GetToken(), false)
+	case *ast.NullNode:
+		return nullNumber(n, i18n.T("a whole number"))
+	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		tk := n.GetToken()
+		return &numberError{tk, i18n.T("%s is not a whole number", units.CutN(tk.Value, units.QuoteMax))}
 	case *ast.StringNode:
-		if !quoted(n) && isFloat(n.Value) { // 1e3: a float the YAML library reads as a string
+		switch {
+		case !quoted(n) && wholeDigits.MatchString(n.Value): // 08, 09: no octal, a string to the YAML library
+			return notPlain(n.GetToken(), false)
+		case !quoted(n) && isFloat(n.Value): // 1e3: a float the YAML library reads as a string
 			return &numberError{n.GetToken(), i18n.T("%s is not a whole number", units.CutN(n.Value, units.QuoteMax))}
 		}
 		return stringNumber(n, i18n.T("a whole number"))
@@ -156,12 +199,104 @@ func notWhole(node ast.Node) *numberError {
 	return nil // lists, mappings, booleans: the decoder says what they are not
 }
 
-// notNumber refuses a string where a number goes.
+// notNumber refuses a string, null, or a number not written as a plain
+// decimal (see notWhole; 0.5, .5, 5., 1e3 and -2 are plain) where a
+// number goes. .inf and .nan are refused after decoding (units.NonFinite).
 func notNumber(node ast.Node) *numberError {
-	if n, ok := node.(*ast.StringNode); ok && (quoted(n) || !isFloat(n.Value)) {
-		return stringNumber(n, i18n.T("a number"))
+	if n, ok := node.(*ast.StringNode); ok {
+		if quoted(n) || !isFloat(n.Value) {
+			return stringNumber(n, i18n.T("a number"))
+		}
+		return notPlain(n.GetToken(), true) // 08, 0x1p3: read as numbers
+	}
+	return plainOrNull(node, i18n.T("a number"))
+}
+
+// notDuration refuses null, or a number of seconds not written as a plain
+// decimal, where a duration goes; the duration's own decoding says what
+// else is not one (a string that is not "10s").
+func notDuration(node ast.Node) *numberError {
+	return plainOrNull(node, i18n.T("a duration"))
+}
+
+// plainOrNull refuses null, or a number not written as a plain decimal
+// (fractions allowed), where want goes.
+func plainOrNull(node ast.Node, want i18n.Text) *numberError {
+	switch n := node.(type) {
+	case *ast.IntegerNode, *ast.FloatNode:
+		return notPlain(n.GetToken(), true)
+	case *ast.NullNode:
+		return nullNumber(n, want)
 	}
 	return nil
+}
+
+// nullNumber refuses null (~) where a value goes: the field would be left
+// unset, and take its default.
+func nullNumber(n ast.Node, want i18n.Text) *numberError {
+	tk := n.GetToken()
+	return &numberError{tk, i18n.T("%s is not %s: leave the field out for its default", units.CutN(tk.Value, units.QuoteMax), want)}
+}
+
+// wholeText and numberText are plain decimals: an optional minus sign,
+// digits without leading zeros, and (a number) a fraction and an
+// exponent.
+var (
+	wholeText = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+	// wholeDigits is a whole number with leading zeros or underscores.
+	wholeDigits = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
+	numberText  = regexp.MustCompile(`^-?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+)
+
+// notPlain refuses a number that is not written as a plain decimal, and
+// says what the YAML library would read and what to write instead.
+func notPlain(tk *token.Token, fraction bool) *numberError {
+	text := strings.TrimSpace(tk.Value)
+	re := wholeText
+	if fraction {
+		re = numberText
+	}
+	if re.MatchString(text) {
+		return nil
+	}
+	read, write := plainForm(text)
+	return &numberError{tk, i18n.T("%s is not a plain decimal number (YAML would read %s): write %s, not %s",
+		units.CutN(text, units.QuoteMax), units.CutN(read, units.QuoteMax), units.CutN(write, units.QuoteMax), units.CutN(text, units.QuoteMax))}
+}
+
+// plainForm returns what the YAML library reads from a number written
+// text (0x10, 010, 0o10, 1_000, +5, 010.5) and its plain decimal: the
+// value itself for a base prefix, the digits without the underscores,
+// the plus sign and the leading zeros otherwise (what nginx reads: 010 is
+// 10 there, octal 8 to YAML 1.1 and this library).
+func plainForm(text string) (read, write string) {
+	sign, body := "", strings.TrimLeft(text, "+")
+	if strings.HasPrefix(body, "-") {
+		sign, body = "-", strings.TrimLeft(body[1:], "+")
+	}
+	body = strings.ReplaceAll(body, "_", "")
+	low := strings.ToLower(body)
+	if len(low) > 1 && low[0] == '0' && (low[1] == 'x' || low[1] == 'o' || low[1] == 'b') {
+		v := low
+		if i, err := strconv.ParseInt(sign+low, 0, 64); err == nil {
+			v = strconv.FormatInt(i, 10)
+		} else if f, err := strconv.ParseFloat(sign+low, 64); err == nil { // 0x1p3
+			v = strconv.FormatFloat(f, 'g', -1, 64)
+		}
+		return v, v
+	}
+	write = strings.TrimLeft(body, "0")
+	if write == "" || write[0] == '.' || write[0] == 'e' || write[0] == 'E' {
+		write = "0" + write
+	}
+	write = sign + write
+	read = write
+	if len(body) > 1 && body[0] == '0' && strings.Trim(body, "01234567") == "" {
+		if i, err := strconv.ParseInt(sign+body, 8, 64); err == nil {
+			read = strconv.FormatInt(i, 10) // YAML 1.1's octal
+		}
+	}
+	return read, write
 }
 
 // quoted reports whether a string was written in quotes.

@@ -159,7 +159,8 @@ var _ = Describe("load-balancer labs", Label("sim"), func() {
 	})
 
 	It("runs closed-loop users: each asks again one think time after its answer", func() {
-		lab := load("weighted", "clients[1].mode=closed", "clients[1].users=5", "clients[1].think=10ms", "expect=[]")
+		// The whole client, as closed clients refuse the open ones' rate and arrival.
+		lab := load("weighted", "clients[1]={listener: smooth, mode: closed, users: 5, think: 10ms}", "expect=[]")
 		o := run(lab, 1)
 		reqs := requests(o, "smooth", 0, 30*time.Second)
 		// Each cycle: 1 ms to the load balancer, 250 µs to the server, 10 ms

@@ -17,6 +17,26 @@ import (
 	"github.com/lblab/lblab/reports"
 )
 
+// MaxSeeds is the most seeds a sweep runs: 100,000 (each seed's results
+// stay in memory until the sweep ends).
+const MaxSeeds = 100_000
+
+// CheckSeeds refuses a sweep of n seeds from first that has fewer than 1
+// or more than MaxSeeds seeds, or whose last seed, first+n−1, is past the
+// largest seed (2^64−1) and would wrap around to 0.
+func CheckSeeds(first uint64, n int) error {
+	switch {
+	case n < 1:
+		return &InputError{i18n.Errorf("--seeds must be at least 1, got %d", n)}
+	case n > MaxSeeds:
+		return &InputError{i18n.Errorf("--seeds must be at most %d, got %d", MaxSeeds, n)}
+	case first > math.MaxUint64-uint64(n-1):
+		return &InputError{i18n.Errorf("--seed %d with --seeds %d runs past the largest seed (%d): start at %d at most",
+			first, n, uint64(math.MaxUint64), uint64(math.MaxUint64)-uint64(n-1))}
+	}
+	return nil
+}
+
 // SweepOutcome is a lab run once per seed.
 type SweepOutcome struct {
 	// Lab is the lab that ran.
@@ -131,8 +151,8 @@ func RunSweepOptions(ctx context.Context, lab *Lab, first uint64, n int, opts Sw
 // (or ctx's error).
 func RunSweepWith(ctx context.Context, lab *Lab, first uint64, n, workers int,
 	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
-	if n < 1 {
-		return nil, &InputError{i18n.Errorf("--seeds must be at least 1, got %d", n)}
+	if err := CheckSeeds(first, n); err != nil {
+		return nil, err
 	}
 	runs := make([]*Outcome, n)
 	errs := make([]error, n)

@@ -19,6 +19,9 @@ type problem struct {
 
 type validator struct {
 	problems []problem
+	// written holds the field paths the lab's file writes (writtenPaths),
+	// to tell an explicit 0 from a field left out.
+	written map[string]bool
 	// nonFinite holds the paths of NaN and infinite floats, reported
 	// once: the range checks of those fields say nothing more.
 	nonFinite map[string]bool
@@ -76,8 +79,9 @@ var FaultKinds = []string{"crash", "restore", "stop", "start", "pause", "resume"
 // validate checks a decoded lab and fills in derived names (fault names,
 // instance names, interface names). It returns every problem found.
 func validate(lab *Lab) []problem {
-	v := &validator{}
+	v := &validator{written: lab.written}
 	v.finite("", lab)
+	explicitDefaults(v, lab)
 	if !labName.MatchString(lab.Name) {
 		v.bad("name", "want a short name of lowercase letters, digits and dashes, got %q", lab.Name)
 	}
@@ -195,11 +199,8 @@ func validate(lab *Lab) []problem {
 			if !lbs.backends[f.Target] {
 				v.bad(p+".target", "no backend %q in backends", f.Target)
 			}
-			if f.Kind == "slow" && f.Factor == 0 {
+			if f.Kind == "slow" && f.Factor == 0 { // an explicit 0 is refused (faultFields)
 				f.Factor = 10
-			}
-			if f.Factor < 0 { // NaN and infinities are refused above
-				v.bad(p+".factor", "must be positive")
 			}
 		case "health_path":
 			if lbs.groups[f.Target] == nil || lbs.groups[f.Target].HealthCheck == nil {

@@ -55,7 +55,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		}
 		n.backends[b.Address] = true
 		if err := b.Check(); err != nil {
-			v.bad(p, "%v", err)
+			v.fieldError(p, err)
 		}
 		v.duration(p+".service.mean", b.Service.Mean, false)
 		v.duration(p+".service.median", b.Service.Median, false)
@@ -73,12 +73,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 	for i, c := range lab.Clients {
 		p := fmt.Sprintf("clients[%d]", i)
 		if err := c.Check(); err != nil {
-			field, msg, ok := strings.Cut(err.Error(), ": ")
-			if ok && !strings.Contains(field, " ") {
-				v.bad(p+"."+field, "%s", msg)
-			} else {
-				v.bad(p, "%v", err)
-			}
+			v.fieldError(p, err)
 		}
 		if c.Listener != "" && !listeners[c.Listener] {
 			v.bad(p+".listener", "no listener %q", c.Listener)
@@ -106,10 +101,25 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		v.bad("clients", "the clients send up to %.3g requests (rate × time), more than the %.0g a lab may send", requests, float64(MaxRequests))
 	}
 	if nw := lab.Network; nw != nil {
-		v.duration("network.client_latency", nw.ClientLatency, false)
-		v.duration("network.backend_latency", nw.BackendLatency, false)
+		// 0 is refused: the simulator would take its default instead.
+		v.duration("network.client_latency", nw.ClientLatency, true)
+		v.duration("network.backend_latency", nw.BackendLatency, true)
 	}
 	return n
+}
+
+// fieldError reports err of a spec's Check under the field it starts
+// with ("service: median: ..." is at p.service.median), or at p.
+func (v *validator) fieldError(p string, err error) {
+	msg := err.Error()
+	for {
+		field, rest, ok := strings.Cut(msg, ": ")
+		if !ok || field == "" || strings.ContainsAny(field, " \"'") {
+			break
+		}
+		p, msg = p+"."+field, rest
+	}
+	v.bad(p, "%s", msg)
 }
 
 // unmatchedServers refuses a group's server that no simulated backend
@@ -132,6 +142,11 @@ func unmatchedServers(v *validator, lab *Lab, backends map[string]bool) {
 	}
 	for i, g := range lab.LB.Groups {
 		for j, s := range g.Servers {
+			if backends[s.Address] && s.Backend == proxy.NoBackend {
+				v.bad(fmt.Sprintf("lb.groups[%d].servers[%d].backend", i, j),
+					"backend: none says no simulated backend answers %s, but backends has one of that address: remove one of the two",
+					s.Address)
+			}
 			if backends[s.Address] || s.Down || s.Backend == proxy.NoBackend {
 				continue
 			}
@@ -195,11 +210,11 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 		c := e.Latency
 		pp := p + ".latency"
 		group(pp+".group", c.Group, false)
-		if c.Percentile == 0 {
+		if c.Percentile == 0 && !v.wrote(pp+".percentile") {
 			c.Percentile = 99
 		}
-		if !(c.Percentile >= 0 && c.Percentile <= 100) {
-			v.bad(pp+".percentile", "want 0..100, got %v", c.Percentile)
+		if !(c.Percentile > 0 && c.Percentile <= 100) {
+			v.bad(pp+".percentile", "want a percentile more than 0 and at most 100 (100: the largest), got %v (leave it out for 99)", c.Percentile)
 		}
 		v.duration(pp+".min", c.Min, false)
 		v.duration(pp+".max", c.Max, false)

@@ -278,6 +278,11 @@ func TestBadInputExits2(t *testing.T) {
 		{"--set path to nothing", []string{"run", "vrrp-failover", "--set", "nosuch.field=1"}, "--set nosuch.field"},
 		{"--seeds 0", []string{"run", "vrrp-failover", "--seeds", "0"}, "--seeds must be at least 1"},
 		{"--seeds not a number", []string{"run", "vrrp-failover", "--seeds", "many"}, "--seeds"},
+		{"--seeds over the cap", []string{"run", "vrrp-failover", "--seeds", "100000000"}, "--seeds must be at most 100000, got 100000000"},
+		{"--seeds past the last seed", []string{"run", "vrrp-failover", "--seed", "18446744073709551615", "--seeds", "2"},
+			"runs past the largest seed (18446744073709551615): start at 18446744073709551614 at most"},
+		{"netns reference past the last seed", []string{"run", "vrrp-failover", "--mode", "netns", "--seed", "18446744073709551000", "--seeds", "2"},
+			"--mode netns compares with 1000 simulator seeds from --seed"},
 		{"unknown flag", []string{"run", "vrrp-failover", "--sed", "1"}, "unknown flag"},
 		{"unknown mode", []string{"run", "vrrp-failover", "--mode", "moon"}, "--mode moon"},
 		{"no lab", []string{"run"}, "accepts 1 arg"},
@@ -376,7 +381,8 @@ func TestRunSweepLB(t *testing.T) {
 
 	// A failing seed keeps its history without the flag.
 	fail := t.TempDir()
-	code, out, errOut = lblab(t, "run", "backend-crash", "--seeds", "2", "--set", "expect[1].status_count.min=100000", "--out", fail)
+	code, out, errOut = lblab(t, "run", "backend-crash", "--seeds", "2", "--set", "expect[1].status_count.min=100000",
+		"--set", "expect[1].status_count.max=200000", "--out", fail)
 	wantExit(t, code, 1, out, errOut)
 	wantFiles(t, fail, "histories/seed-1.jsonl", "histories/seed-2.jsonl")
 }

@@ -63,7 +63,7 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	}
 	fl := c.Flags()
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the run (first seed of a sweep)")
-	fl.IntVar(&f.seeds, "seeds", 0, "run a sweep of N seeds")
+	fl.IntVar(&f.seeds, "seeds", 0, fmt.Sprintf("run a sweep of N seeds, at most %d; --seed+N−1 must not pass 2^64−1", scenarios.MaxSeeds))
 	fl.BoolVar(&f.keepHistories, "keep-histories", false, "with --seeds, write every seed's history under histories/ (by default only the failing seeds')")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE, e.g. faults[0].at=15s (repeatable)")
 	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
@@ -73,12 +73,25 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	return c
 }
 
+// netnsReference is how many seeds the simulator runs for the reference
+// distribution of a sweep on real hosts.
+const netnsReference = 1000
+
 func runLab(c *cobra.Command, name string, f runFlags) error {
 	if f.mode != "sim" && f.mode != "netns" {
 		return usageError{i18n.Errorf("--mode %s: want sim or netns", f.mode)}
 	}
-	if c.Flags().Changed("seeds") && f.seeds < 1 {
-		return usageError{i18n.Errorf("--seeds must be at least 1, got %d", f.seeds)}
+	if c.Flags().Changed("seeds") {
+		if err := scenarios.CheckSeeds(f.seed, f.seeds); err != nil {
+			return usageError{err}
+		}
+		if f.mode == "netns" {
+			// The simulator's reference distribution runs netnsReference
+			// seeds from --seed too.
+			if err := scenarios.CheckSeeds(f.seed, max(f.seeds, netnsReference)); err != nil {
+				return usageError{i18n.Errorf("--mode netns compares with %d simulator seeds from --seed: %w", netnsReference, err)}
+			}
+		}
 	}
 	language, err := langOf(c)
 	if err != nil {
@@ -111,7 +124,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 			if err == nil && !sw.Results.Interrupted {
 				// The simulator's distribution for the same lab, to overlay.
 				var ref *scenarios.SweepOutcome
-				if ref, err = scenarios.RunSweep(ctx, lab, f.seed, 1000, nil); err == nil && !ref.Results.Interrupted {
+				if ref, err = scenarios.RunSweep(ctx, lab, f.seed, netnsReference, nil); err == nil && !ref.Results.Interrupted {
 					sw.CompareWith(ref)
 				}
 			}

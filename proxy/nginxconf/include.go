@@ -1,7 +1,7 @@
 package nginxconf
 
 import (
-	"fmt"
+	"github.com/lblab/lblab/i18n"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -144,7 +144,7 @@ func shift(nodes []*node, idx int) {
 	}
 }
 
-var errTooLarge = fmt.Errorf("too large")
+var errTooLarge = i18n.Errorf("too large")
 
 // readBounded reads a regular file of at most max bytes.
 func readBounded(path string, max int) ([]byte, error) {
@@ -158,7 +158,7 @@ func readBounded(path string, max int) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("not a regular file")}
+		return nil, &fs.PathError{Op: "open", Path: path, Err: i18n.Errorf("not a regular file")}
 	}
 	if st.Size() > int64(max) {
 		return nil, errTooLarge

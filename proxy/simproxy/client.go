@@ -24,18 +24,21 @@ type ClientSpec struct {
 	// real users do) or closed (Users users each wait for their answer,
 	// think, and ask again). Default open.
 	Mode string `yaml:"mode"`
-	// Rate is requests per second (open). Default 100.
+	// Rate is requests per second (open only; closed clients refuse it).
+	// Default 100; 0 is refused in a lab (it would be the default).
 	Rate float64 `yaml:"rate"`
-	// Arrival is constant (evenly spaced) or poisson. Default poisson.
+	// Arrival is constant (evenly spaced) or poisson (open only). Default
+	// poisson.
 	Arrival string `yaml:"arrival"`
-	// Ramp changes the rate at given times (open).
+	// Ramp changes the rate at given times (open only); at rate 0 nothing
+	// is sent until a later step.
 	Ramp []RampStep `yaml:"ramp"`
 	// Users is how many distinct users there are (each with an address
 	// and cookies); in closed mode, how many ask at once. Default 1000
 	// (open), 10 (closed).
 	Users int `yaml:"users"`
-	// Think is the pause between an answer and the next request (closed).
-	// Default 0.
+	// Think is the pause between an answer and the next request (closed
+	// only; open clients refuse it). Default 0.
 	Think units.Duration `yaml:"think"`
 	// Addresses is the prefix user addresses are drawn from. Default
 	// 10.1.0.0/16.
@@ -79,6 +82,19 @@ func (c ClientSpec) Check() error {
 	}
 	if c.Rate < 0 || c.Rate > 1e7 {
 		return fmt.Errorf("rate: want 0..1e7 requests per second, got %v", c.Rate)
+	}
+	if c.Mode == "closed" {
+		// Closed users ask again as soon as answered (after think): no rate.
+		switch {
+		case c.Rate != 0:
+			return fmt.Errorf("rate: closed clients have no rate (each of users asks again after think); use mode open, or leave rate out")
+		case c.Arrival != "":
+			return fmt.Errorf("arrival: closed clients have no arrival law; use mode open, or leave arrival out")
+		case len(c.Ramp) > 0:
+			return fmt.Errorf("ramp: closed clients have no rate to ramp; use mode open, or leave ramp out")
+		}
+	} else if c.Think.IsSet() {
+		return fmt.Errorf("think: open clients do not wait for answers, so they do not think; use mode closed, or leave think out")
 	}
 	if c.Users < 0 || c.Users > 1_000_000 {
 		return fmt.Errorf("users: want 0..1000000, got %d", c.Users)
@@ -232,9 +248,11 @@ func (c *Clients) arrive() {
 	if now >= c.stop {
 		return
 	}
-	u := c.users[c.rnd.IntN(len(c.users))]
-	c.send(u, now, nil)
 	r := c.rate(now)
+	if r > 0 { // a ramp to rate 0 sends nothing until it ramps up again
+		u := c.users[c.rnd.IntN(len(c.users))]
+		c.send(u, now, nil)
+	}
 	var gap time.Duration
 	switch {
 	case r <= 0:

@@ -47,3 +47,45 @@ func TestInFlightRequestsSayWhereTheyWere(t *testing.T) {
 		t.Fatalf("%d in flight of %d sent; want half of 200 (round robin, one server hung)", inFlight, c.Sent)
 	}
 }
+
+// A ramp to rate 0 sends nothing until it ramps up again (it sent one
+// request every 100 ms while "paused").
+func TestRampToZeroSendsNothing(t *testing.T) {
+	k, log := sim.NewKernel(1), &history.Log{}
+	p := webProxy(t, k, log, NewBackend(k, BackendSpec{Address: "a:80"}))
+	spec := ClientSpec{Rate: 100, Arrival: "constant", Ramp: []RampStep{{At: units.Of(time.Second), Rate: 0}, {At: units.Of(3 * time.Second), Rate: 50}}}
+	c := NewClients(k, p, spec, 0, 4*time.Second, log)
+	c.Start()
+	k.Run(5 * time.Second)
+	c.Finish()
+	late := 0
+	for _, e := range log.Events() {
+		if s := e.Start.Duration(); e.Kind == history.KindRequest && s >= time.Second+10*time.Millisecond && s < 3*time.Second {
+			late++
+		}
+	}
+	// 100/s for 1 s, nothing for 2 s, 50/s for 1 s (the first arrival
+	// after the pause comes at the next look, within 100 ms of 3 s).
+	if late != 0 || c.Sent < 145 || c.Sent > 151 {
+		t.Fatalf("sent %d, %d of them while the rate was 0; want about 150, none while paused", c.Sent, late)
+	}
+}
+
+// webProxy builds a proxy with one listener, port 80, to one group, web,
+// of the backends' addresses.
+func webProxy(t *testing.T, k *sim.Kernel, log *history.Log, bs ...*Backend) *Proxy {
+	t.Helper()
+	cfg := &proxy.Config{Listeners: []proxy.Listener{{Port: 80, Group: "web"}}, Groups: []proxy.Group{{Name: "web"}}}
+	for _, b := range bs {
+		cfg.Groups[0].Servers = append(cfg.Groups[0].Servers, proxy.Server{Address: b.Address()})
+	}
+	if ps := proxy.Validate(cfg); len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	p, err := New(k, cfg, bs, Network{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.RecordRequests = true
+	return p
+}

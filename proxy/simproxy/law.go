@@ -18,11 +18,12 @@ import (
 type Law struct {
 	// Law is constant (default), exponential or lognormal.
 	Law string `yaml:"law"`
-	// Mean is the constant time, or the exponential law's mean. Default
-	// 10ms.
+	// Mean is the constant time, or the exponential law's mean (lognormal
+	// refuses it). Default 10ms.
 	Mean units.Duration `yaml:"mean"`
 	// Median and P99 set a log-normal law: half the requests take less
-	// than Median, 1% more than P99.
+	// than Median, 1% more than P99 (constant and exponential refuse
+	// them).
 	Median units.Duration `yaml:"median"`
 	P99    units.Duration `yaml:"p99"`
 }
@@ -30,8 +31,27 @@ type Law struct {
 // z99 is the 99th percentile of the standard normal law.
 const z99 = 2.3263478740408408
 
-// Check returns what is wrong with the law, or nil.
+// Check returns what is wrong with the law, or nil. A field the law does
+// not read is an error ("FIELD: ..."): median and p99 beside constant or
+// exponential, mean beside lognormal would be ignored.
 func (l Law) Check() error {
+	law := l.Law
+	if law == "" {
+		law = "constant"
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+		used bool
+	}{
+		{"mean", l.Mean.IsSet(), law != "lognormal"},
+		{"median", l.Median.IsSet(), law == "lognormal"},
+		{"p99", l.P99.IsSet(), law == "lognormal"},
+	} {
+		if f.set && !f.used && (law == "constant" || law == "exponential" || law == "lognormal") {
+			return fmt.Errorf("%s: law %s has no %s (constant and exponential take mean; lognormal takes median and p99)", f.name, law, f.name)
+		}
+	}
 	switch l.Law {
 	case "", "constant", "exponential":
 		if l.Mean.D < 0 {

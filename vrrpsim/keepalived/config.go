@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lblab/lblab/units"
 	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/units"
 	"github.com/lblab/lblab/vrrpsim"
 )
 

@@ -94,15 +94,15 @@ func includeLine(raw string) (kind byte, pattern string, ok bool) {
 
 // include reads the files of one include line.
 func (in *includer) include(line int, kind byte, pattern, dir string, chain []string) []srcLine {
-	bad := func(format string, args ...any) {
-		in.errs = append(in.errs, newError(in.name, line, i18n.T(format, args...)))
+	bad := func(at int, format string, args ...any) {
+		in.errs = append(in.errs, newError(in.name, at, i18n.T(format, args...)))
 	}
 	if dir == "" && len(chain) == 1 && in.dir == "" {
-		bad(msgIncludeNoDir, pattern)
+		bad(line, msgIncludeNoDir, pattern)
 		return nil
 	}
 	if strings.Contains(pattern, "{") {
-		bad(msgIncludeBrace, pattern)
+		bad(line, msgIncludeBrace, pattern)
 		return nil
 	}
 	full := pattern
@@ -111,7 +111,7 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 	}
 	matches, err := filepath.Glob(full)
 	if err != nil {
-		bad(msgIncludeMustRead, pattern, err, "")
+		bad(line, msgIncludeMustRead, pattern, err, "")
 		return nil
 	}
 	sort.Strings(matches)
@@ -124,7 +124,7 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 		_, dirErr := os.Stat(filepath.Dir(full))
 		mustMatch := kind == 'w' || kind == 'a' || kind == 'm' && (!wild || dirErr != nil)
 		if mustMatch {
-			bad(msgIncludeMustRead, pattern, "no such file", string(kind))
+			bad(line, msgIncludeMustRead, pattern, "no such file", string(kind))
 			return nil
 		}
 		in.warns = append(in.warns, newWarning(in.name, line, i18n.T(msgIncludeMissing, pattern)))
@@ -142,33 +142,33 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 			// an error with includer and the others.
 			what := "not a regular non-executable file"
 			if kind != ' ' {
-				bad(msgIncludeMustRead, m, what, string(kind))
+				bad(line, msgIncludeMustRead, m, what, string(kind))
 				continue
 			}
 			in.warns = append(in.warns, newWarning(in.name, line, i18n.T(msgIncludeSkipped, m, what)))
 			continue
 		}
 		if len(chain) >= units.MaxIncludeDepth {
-			bad(msgIncludeTooDeep, m, units.MaxIncludeDepth)
+			bad(line, msgIncludeTooDeep, m, units.MaxIncludeDepth)
 			return out
 		}
 		for _, c := range chain {
 			if c == m {
-				bad(msgIncludeLoop, m, strings.Join(append(append([]string{}, chain...), m), " → "))
+				bad(line, msgIncludeLoop, m, strings.Join(append(append([]string{}, chain...), m), " → "))
 				return out
 			}
 		}
 		if len(in.files) >= units.MaxIncludeFiles {
-			bad(msgIncludeTooMany, m, units.MaxIncludeFiles)
+			bad(line, msgIncludeTooMany, m, units.MaxIncludeFiles)
 			return out
 		}
 		if in.bytes+int(st.Size()) > units.MaxIncludeBytes {
-			bad(msgIncludeTooLarge, m, units.MaxIncludeBytes)
+			bad(line, msgIncludeTooLarge, m, units.MaxIncludeBytes)
 			return out
 		}
 		b, err := os.ReadFile(m)
 		if err != nil {
-			bad(msgIncludeMustRead, m, err, "")
+			bad(line, msgIncludeMustRead, m, err, "")
 			continue
 		}
 		in.bytes += len(b)

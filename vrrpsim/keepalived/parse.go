@@ -209,4 +209,3 @@ func sortErrors(errs Errors) Errors {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 	return errs
 }
-
