@@ -243,6 +243,12 @@ func checkInBrowser(t *testing.T, browser context.Context, path, shot, wantLang 
 	for _, o := range got.Overflow {
 		problems = append(problems, "overflow: "+o)
 	}
+	if len(got.Overflow) > 0 {
+		// The plots are laid out with Liberation Sans's metrics.
+		if out, _ := exec.Command("fc-list", ":family=Liberation Sans").Output(); len(out) == 0 {
+			problems = append(problems, "Liberation Sans is not installed, so the browser draws the plots' text in a wider font: go tool task deps:report installs fonts-liberation")
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, c := range console {

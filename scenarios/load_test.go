@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
@@ -41,7 +42,8 @@ func variant(t *testing.T, src, old, new string) string {
 func position(src string, off int) (line, col int) {
 	before := src[:off]
 	line = strings.Count(before, "\n") + 1
-	col = off - (strings.LastIndex(before, "\n") + 1) + 1
+	// Columns count characters, as the YAML library and editors do.
+	col = utf8.RuneCountInString(before[strings.LastIndex(before, "\n")+1:]) + 1
 	return line, col
 }
 

@@ -87,7 +87,7 @@ func TestParseRefusesChecksThatCannotFail(t *testing.T) {
 	weighted := catalogSource(t, "weighted")
 	vrrp := failoverSource(t)
 	preempt := catalogSource(t, "vrrp-preempt")
-	slow := `{name: c3 returns, at: 40s, kind: restore, target: "c3:80"}`
+	slow := `{name: c3 returns, name_zh: "c3 恢复", at: 40s, kind: restore, target: "c3:80"}`
 	wantRefusals(t, []refusal{
 		{"percentile 0", lc, "percentile: 99, min: 320ms", "percentile: 0, min: 320ms", "0", "expect[0].latency.percentile",
 			"want a percentile more than 0 and at most 100 (100: the largest), got 0 (leave it out for 99)"},
