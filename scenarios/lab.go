@@ -4,7 +4,7 @@
 package scenarios
 
 import (
-	"github.com/lblab/lblab/loadgen/spec"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/units"
 )
@@ -40,10 +40,10 @@ type Lab struct {
 	Nginx string `yaml:"nginx"`
 	// Backends are the servers behind the load balancer (simulated in
 	// the simulator).
-	Backends []spec.Backend `yaml:"backends"`
+	Backends []workload.Backend `yaml:"backends"`
 	// Clients are the simulated users and the load they send; open-loop
 	// clients send at most MaxRequests in all (rate × time).
-	Clients []spec.Clients `yaml:"clients"`
+	Clients []workload.Clients `yaml:"clients"`
 	// Network sets the load balancer's latencies.
 	Network *LBNetwork `yaml:"network"`
 	// Faults is the fault timeline.

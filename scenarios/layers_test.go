@@ -12,7 +12,7 @@ import (
 // The lab format (its types, reading, validation and theory), the runner
 // and the checks import no driver: only the worlds do (world.go, the
 // simulator; netns.go, network namespaces). A lab's backends: and
-// clients: are loadgen/spec types, read the same by every world.
+// clients: are loadgen/workload types, read the same by every world.
 func TestOnlyWorldsImportDrivers(t *testing.T) {
 	const mod = "github.com/lblab/lblab/"
 	drivers := []string{"sim", "proxy/simproxy", "proxy/server", "loadgen", "loadgen/simload", "loadgen/backend",

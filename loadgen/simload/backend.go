@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/lblab/lblab/loadgen/spec"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/flow"
 	"github.com/lblab/lblab/sim"
@@ -19,10 +19,10 @@ const (
 	poweredOff              // the host is gone: connections time out
 )
 
-// Backend is a simulated server (spec.Backend) on the simulator's
+// Backend is a simulated server (workload.Backend) on the simulator's
 // virtual time; the simulated proxy (proxy/simproxy) forwards to it.
 type Backend struct {
-	spec     spec.Backend
+	spec     workload.Backend
 	k        *sim.Kernel
 	rnd      *rand.Rand
 	state    backendState
@@ -84,7 +84,7 @@ func (l *jobList) stopTimers() {
 }
 
 // NewBackend returns a running backend.
-func NewBackend(k *sim.Kernel, s spec.Backend) *Backend {
+func NewBackend(k *sim.Kernel, s workload.Backend) *Backend {
 	q := 1000
 	if s.Queue != nil {
 		q = *s.Queue

@@ -1,7 +1,7 @@
 package simload
 
 import (
-	"github.com/lblab/lblab/loadgen/spec"
+	"github.com/lblab/lblab/loadgen/workload"
 	"slices"
 	"testing"
 	"time"
@@ -20,18 +20,18 @@ func TestBackendResetsInAcceptanceOrder(t *testing.T) {
 	queue := 8
 	cases := []struct {
 		name  string
-		spec  spec.Backend
+		spec  workload.Backend
 		fault func(b *Backend)
 	}{
-		{"crash", spec.Backend{}, (*Backend).Crash},
-		{"crash with a queue", spec.Backend{Concurrency: 4, Queue: &queue}, (*Backend).Crash},
-		{"restore after a hang", spec.Backend{}, func(b *Backend) { b.Hang(); b.Restore() }},
+		{"crash", workload.Backend{}, (*Backend).Crash},
+		{"crash with a queue", workload.Backend{Concurrency: 4, Queue: &queue}, (*Backend).Crash},
+		{"restore after a hang", workload.Backend{}, func(b *Backend) { b.Hang(); b.Restore() }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			k := sim.NewKernel(1)
 			c.spec.Address = "10.0.0.1:80"
-			c.spec.Service = spec.Law{Mean: units.Of(time.Second)}
+			c.spec.Service = workload.Law{Mean: units.Of(time.Second)}
 			b := NewBackend(k, c.spec)
 			var got, want []int
 			for i := range n {

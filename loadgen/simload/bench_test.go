@@ -2,7 +2,7 @@ package simload
 
 import (
 	"fmt"
-	"github.com/lblab/lblab/loadgen/spec"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"testing"
 	"time"
@@ -27,8 +27,8 @@ func millionWorld(b *testing.B, record bool) (*sim.Kernel, *simproxy.Proxy, *Cli
 	for i := range 10 {
 		addr := fmt.Sprintf("10.0.0.%d:80", i+1)
 		cfg.Groups[0].Servers = append(cfg.Groups[0].Servers, proxy.Server{Address: addr})
-		bs = append(bs, NewBackend(k, spec.Backend{Address: addr,
-			Service: spec.Law{Law: "lognormal", Median: units.Of(5 * time.Millisecond), P99: units.Of(50 * time.Millisecond)}}))
+		bs = append(bs, NewBackend(k, workload.Backend{Address: addr,
+			Service: workload.Law{Law: "lognormal", Median: units.Of(5 * time.Millisecond), P99: units.Of(50 * time.Millisecond)}}))
 	}
 	if ps := proxy.Validate(cfg); len(ps) > 0 {
 		b.Fatal(ps)
@@ -40,7 +40,7 @@ func millionWorld(b *testing.B, record bool) (*sim.Kernel, *simproxy.Proxy, *Cli
 	}
 	p.RecordRequests = record
 	end := 50 * time.Second
-	c := NewClients(k, p, spec.Clients{Rate: 20000}, 0, end, log)
+	c := NewClients(k, p, workload.Clients{Rate: 20000}, 0, end, log)
 	c.Start()
 	return k, p, c, end + time.Second
 }
@@ -89,11 +89,11 @@ func TestMillionWorldAccounts(t *testing.T) {
 		Groups: []proxy.Group{{Name: "web", Servers: []proxy.Server{{Address: "a:80"}, {Address: "b:80"}}}}}
 	proxy.Validate(cfg)
 	log := &history.Log{}
-	p, err := simproxy.New(k, cfg, []simproxy.Server{NewBackend(k, spec.Backend{Address: "a:80"}), NewBackend(k, spec.Backend{Address: "b:80"})}, simproxy.Network{}, log)
+	p, err := simproxy.New(k, cfg, []simproxy.Server{NewBackend(k, workload.Backend{Address: "a:80"}), NewBackend(k, workload.Backend{Address: "b:80"})}, simproxy.Network{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewClients(k, p, spec.Clients{Rate: 1000, Arrival: "constant"}, 0, 2*time.Second, log)
+	c := NewClients(k, p, workload.Clients{Rate: 1000, Arrival: "constant"}, 0, 2*time.Second, log)
 	c.Start()
 	k.Run(3 * time.Second)
 	c.Finish()

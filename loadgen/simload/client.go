@@ -1,9 +1,9 @@
 // Package simload is the simulated load of a lab: client populations
-// (spec.Clients) that send requests to the simulated proxy
+// (workload.Clients) that send requests to the simulated proxy
 // (proxy/simproxy) on the simulator's virtual time, and the simulated
-// servers (spec.Backend) the proxy forwards to. They stand beside the real
+// servers (workload.Backend) the proxy forwards to. They stand beside the real
 // load generator (loadgen) and the real backend (loadgen/backend), and
-// read the same specs (loadgen/spec).
+// read the same specs (loadgen/workload).
 package simload
 
 import (
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
-	"github.com/lblab/lblab/loadgen/spec"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/sim"
 )
@@ -25,12 +25,12 @@ import (
 type user struct {
 	addr    netip.Addr
 	cookies map[string]string
-	headers map[string]string // by lower-case name; nil without spec.Clients.Headers
+	headers map[string]string // by lower-case name; nil without workload.Clients.Headers
 }
 
-// Clients drives one spec.Clients against the simulated proxy.
+// Clients drives one workload.Clients against the simulated proxy.
 type Clients struct {
-	spec   spec.Clients
+	spec   workload.Clients
 	k      *sim.Kernel
 	p      *simproxy.Proxy
 	rnd    *rand.Rand
@@ -48,7 +48,7 @@ type Clients struct {
 
 // NewClients prepares a client population; Start schedules its load. end
 // is the lab's end (the default stop).
-func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec spec.Clients, index int, end time.Duration, log *history.Log) *Clients {
+func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index int, end time.Duration, log *history.Log) *Clients {
 	if spec.Name == "" {
 		spec.Name = fmt.Sprintf("clients%d", index)
 	}

@@ -1,7 +1,7 @@
 package simload
 
 import (
-	"github.com/lblab/lblab/loadgen/spec"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"testing"
 	"time"
@@ -24,14 +24,14 @@ func TestInFlightRequestsSayWhereTheyWere(t *testing.T) {
 		t.Fatal(ps)
 	}
 	log := &history.Log{}
-	bs := []simproxy.Server{NewBackend(k, spec.Backend{Address: "fast:80"}),
-		NewBackend(k, spec.Backend{Address: "hung:80", Service: spec.Law{Law: "constant", Mean: units.Of(time.Hour)}})}
+	bs := []simproxy.Server{NewBackend(k, workload.Backend{Address: "fast:80"}),
+		NewBackend(k, workload.Backend{Address: "hung:80", Service: workload.Law{Law: "constant", Mean: units.Of(time.Hour)}})}
 	p, err := simproxy.New(k, cfg, bs, simproxy.Network{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.RecordRequests = true
-	c := NewClients(k, p, spec.Clients{Rate: 100, Arrival: "constant"}, 0, 2*time.Second, log)
+	c := NewClients(k, p, workload.Clients{Rate: 100, Arrival: "constant"}, 0, 2*time.Second, log)
 	c.Start()
 	k.Run(3 * time.Second)
 	c.Finish()
@@ -54,8 +54,8 @@ func TestInFlightRequestsSayWhereTheyWere(t *testing.T) {
 // request every 100 ms while "paused").
 func TestRampToZeroSendsNothing(t *testing.T) {
 	k, log := sim.NewKernel(1), &history.Log{}
-	p := webProxy(t, k, log, NewBackend(k, spec.Backend{Address: "a:80"}))
-	cs := spec.Clients{Rate: 100, Arrival: "constant", Ramp: []spec.RampStep{{At: units.Of(time.Second), Rate: 0}, {At: units.Of(3 * time.Second), Rate: 50}}}
+	p := webProxy(t, k, log, NewBackend(k, workload.Backend{Address: "a:80"}))
+	cs := workload.Clients{Rate: 100, Arrival: "constant", Ramp: []workload.RampStep{{At: units.Of(time.Second), Rate: 0}, {At: units.Of(3 * time.Second), Rate: 50}}}
 	c := NewClients(k, p, cs, 0, 4*time.Second, log)
 	c.Start()
 	k.Run(5 * time.Second)

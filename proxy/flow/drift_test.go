@@ -16,7 +16,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/loadgen/simload"
-	"github.com/lblab/lblab/loadgen/spec"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/server"
 	"github.com/lblab/lblab/proxy/simproxy"
@@ -94,7 +94,7 @@ func startSim(t *testing.T, cfg proxy.Config, addrs []string) (*sim.Kernel, *sim
 	k := sim.NewKernel(1)
 	var bs []simproxy.Server
 	for _, a := range addrs {
-		bs = append(bs, simload.NewBackend(k, spec.Backend{Address: a}))
+		bs = append(bs, simload.NewBackend(k, workload.Backend{Address: a}))
 	}
 	log := &history.Log{}
 	p, err := simproxy.New(k, &cfg, bs, simproxy.Network{}, log)

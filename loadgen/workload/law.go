@@ -1,10 +1,10 @@
-// Package spec describes clients and backends the same way in every
+// Package workload describes clients and backends the same way in every
 // world: a backend's service-time law, concurrency, queue and injected
 // errors; a client population, its arrival law and its requests. It is
 // what a lab's backends: and clients: sections hold. The simulated
 // clients and backends (loadgen/simload) and the real backend
 // (loadgen/backend) read it; it imports no driver.
-package spec
+package workload
 
 import (
 	"fmt"
