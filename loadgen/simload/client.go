@@ -62,7 +62,7 @@ func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index i
 		spec.Paths = []string{"/"}
 	}
 	if spec.Rate == 0 {
-		spec.Rate = 100
+		spec.Rate = workload.DefaultRate
 	}
 	if spec.Users == 0 {
 		spec.Users = 1000

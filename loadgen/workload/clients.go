@@ -8,6 +8,10 @@ import (
 	"github.com/lblab/lblab/units"
 )
 
+// DefaultRate is an open-loop population's rate when it gives none, in
+// requests per second.
+const DefaultRate = 100
+
 // Clients is a client population and its load.
 type Clients struct {
 	// Name labels the clients. Default clients<N>.
@@ -19,7 +23,7 @@ type Clients struct {
 	// think, and ask again). Default open.
 	Mode string `yaml:"mode"`
 	// Rate is requests per second (open only; closed clients refuse it).
-	// Default 100; 0 is refused in a lab (it would be the default).
+	// Default DefaultRate (100); 0 is refused in a lab (it would be the default).
 	Rate float64 `yaml:"rate"`
 	// Arrival is constant (evenly spaced) or poisson (open only). Default
 	// poisson.
