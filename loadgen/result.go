@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/lblab/lblab/history"
-	"github.com/lblab/lblab/reports"
 )
 
 // Result is what a run did.
@@ -225,18 +222,6 @@ func (r *Result) Metrics() map[string]any {
 	return m
 }
 
-// Results returns results.json for the run, named lab: mode "real", the
-// metrics, and two expectations: every request sent is accounted for, and
-// every one completed with 2xx or 3xx.
-func (r *Result) Results(lab string) reports.Results {
-	acc := reports.Expectation{Name: "every request sent is accounted for", Passed: r.Unaccounted() == 0,
-		Observed: r.AccountingLine(), Expected: fmt.Sprintf("%d in the buckets", r.Sent)}
-	ok := reports.Expectation{Name: "every request completed with 2xx or 3xx", Passed: r.OK(),
-		Observed: fmt.Sprintf("%d of %d", r.Completed, r.Sent), Expected: fmt.Sprintf("%d of %d", r.Sent, r.Sent)}
-	return reports.Results{Lab: lab, Mode: "real", Passed: acc.Passed && ok.Passed,
-		Expectations: []reports.Expectation{acc, ok}, Metrics: r.Metrics()}
-}
-
 // Event returns a record as a history request event: t is its end, start
 // its intended send time, latency the time between (seconds since the
 // run's start).
@@ -261,24 +246,4 @@ func (r *Result) WriteHistory(w io.Writer) error {
 		}
 	}
 	return nil
-}
-
-// WriteDir writes history.jsonl (when the run recorded its requests) and
-// results.json into dir, created if missing.
-func (r *Result) WriteDir(dir, lab string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(filepath.Join(dir, "history.jsonl"))
-	if err != nil {
-		return err
-	}
-	if err := r.WriteHistory(f); err != nil {
-		f.Close()
-		return fmt.Errorf("history.jsonl: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("history.jsonl: %w", err)
-	}
-	return reports.WriteResults(dir, r.Results(lab))
 }

@@ -4,8 +4,8 @@
 package scenarios
 
 import (
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
-	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/units"
 )
 
@@ -38,11 +38,12 @@ type Lab struct {
 	// Nginx is an nginx configuration the load balancer is imported from,
 	// instead of lb: the text itself, or a path relative to the lab file.
 	Nginx string `yaml:"nginx"`
-	// Backends are the simulated servers behind the load balancer.
-	Backends []simproxy.BackendSpec `yaml:"backends"`
+	// Backends are the servers behind the load balancer (simulated in
+	// the simulator).
+	Backends []workload.Backend `yaml:"backends"`
 	// Clients are the simulated users and the load they send; open-loop
 	// clients send at most MaxRequests in all (rate × time).
-	Clients []simproxy.ClientSpec `yaml:"clients"`
+	Clients []workload.Clients `yaml:"clients"`
 	// Network sets the load balancer's latencies.
 	Network *LBNetwork `yaml:"network"`
 	// Faults is the fault timeline.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/units"
 )
@@ -83,7 +84,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		v.duration(p+".stop", c.Stop, false)
 		peak := c.Rate
 		if peak == 0 {
-			peak = 100 // simproxy's default
+			peak = workload.DefaultRate
 		}
 		for j, r := range c.Ramp {
 			v.duration(fmt.Sprintf("%s.ramp[%d].at", p, j), r.At, false)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/loadgen/simload"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/units"
@@ -121,8 +122,8 @@ type simWorld struct {
 	vrrp     map[string]*simdriver.Host
 	hosts    map[string]*Host
 	proxy    *simproxy.Proxy
-	backends map[string]*simproxy.Backend
-	clients  []*simproxy.Clients
+	backends map[string]*simload.Backend
+	clients  []*simload.Clients
 }
 
 // buildSim builds the lab's network, routers and fault timeline on a new
@@ -259,10 +260,10 @@ func (w *simWorld) apply(f Fault) {
 // buildLB builds the load balancer, its backends and its clients.
 func (w *simWorld) buildLB() error {
 	lab := w.lab
-	w.backends = map[string]*simproxy.Backend{}
-	var bs []*simproxy.Backend
+	w.backends = map[string]*simload.Backend{}
+	var bs []simproxy.Server
 	for _, spec := range lab.Backends {
-		b := simproxy.NewBackend(w.k, spec)
+		b := simload.NewBackend(w.k, spec)
 		w.backends[spec.Address] = b
 		bs = append(bs, b)
 	}
@@ -276,7 +277,7 @@ func (w *simWorld) buildLB() error {
 	}
 	w.proxy = p
 	for i, spec := range lab.Clients {
-		c := simproxy.NewClients(w.k, p, spec, i, lab.RunDuration(), w.log)
+		c := simload.NewClients(w.k, p, spec, i, lab.RunDuration(), w.log)
 		w.clients = append(w.clients, c)
 		c.Start()
 	}

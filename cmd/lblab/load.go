@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/loadgen"
+	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -144,7 +145,7 @@ func runLoad(c *cobra.Command, target string, f loadFlags) error {
 	out := c.OutOrStdout()
 	res.WriteSummary(out)
 	if f.out != "" {
-		if err := res.WriteDir(f.out, f.name); err != nil {
+		if err := writeLoadDir(f.out, f.name, res); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "history: %s\n", filepath.Join(f.out, "history.jsonl"))
@@ -181,4 +182,36 @@ func loadProgress(w io.Writer) func(loadgen.Progress) {
 			fmt.Fprintln(f)
 		}
 	}
+}
+
+// loadResults returns results.json for a load run named lab: mode "real",
+// the metrics, and two expectations: every request sent is accounted for,
+// and every one completed with 2xx or 3xx.
+func loadResults(r *loadgen.Result, lab string) reports.Results {
+	acc := reports.Expectation{Name: "every request sent is accounted for", Passed: r.Unaccounted() == 0,
+		Observed: r.AccountingLine(), Expected: fmt.Sprintf("%d in the buckets", r.Sent)}
+	ok := reports.Expectation{Name: "every request completed with 2xx or 3xx", Passed: r.OK(),
+		Observed: fmt.Sprintf("%d of %d", r.Completed, r.Sent), Expected: fmt.Sprintf("%d of %d", r.Sent, r.Sent)}
+	return reports.Results{Lab: lab, Mode: "real", Passed: acc.Passed && ok.Passed,
+		Expectations: []reports.Expectation{acc, ok}, Metrics: r.Metrics()}
+}
+
+// writeLoadDir writes a load run's history.jsonl and results.json into
+// dir, created if missing.
+func writeLoadDir(dir, lab string, r *loadgen.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		return err
+	}
+	if err := r.WriteHistory(f); err != nil {
+		f.Close()
+		return fmt.Errorf("history.jsonl: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("history.jsonl: %w", err)
+	}
+	return reports.WriteResults(dir, loadResults(r, lab))
 }

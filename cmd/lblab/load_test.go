@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -136,5 +138,29 @@ func TestLoadBadInput(t *testing.T) {
 	} {
 		code, stdout, stderr := lblab(t, args...)
 		wantExit(t, code, 2, stdout, stderr)
+	}
+}
+
+// lblab load --out writes the run's history (one request event a request)
+// and its results.json: the name given, both expectations held, and the
+// metrics of the run.
+func TestLoadOutWritesHistoryAndResults(t *testing.T) {
+	b := startLblabBackend(t, "--name", "a")
+	dir := t.TempDir()
+	code, stdout, stderr := lblab(t, "load", "-c", "4", "-n", "200", "--out", dir, "--name", "smoke", "http://"+b.addr+"/")
+	wantExit(t, code, 0, stdout, stderr)
+	r := readResults(t, dir)
+	if r.Lab != "smoke" || !r.Passed || len(r.Expectations) != 2 || !r.Expectations[0].Passed || !r.Expectations[1].Passed {
+		t.Fatalf("results.json: %+v", r)
+	}
+	if got := r.Metrics["requests_sent"]; got != float64(200) {
+		t.Errorf("metrics requests_sent %v, want 200 (%v)", got, r.Metrics)
+	}
+	h, err := os.ReadFile(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(h, []byte(`"kind":"request"`)); n != 200 {
+		t.Errorf("history.jsonl: %d request events, want 200", n)
 	}
 }

@@ -6,12 +6,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lblab/lblab/proxy/simproxy"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/units"
 )
 
-// Law is a service-time law, the simulator's (simproxy.Law) written as
-// one flag value:
+// Law is a service-time law, a lab's (workload.Law, the same in every
+// world) written as one flag value:
 //
 //	0, none or ""             no added latency (the default)
 //	10ms or constant:10ms     every answer waits 10 ms
@@ -20,7 +20,7 @@ import (
 //
 // Durations are Go durations (250us, 10ms, 1.5s) or plain seconds (0.01).
 type Law struct {
-	law  simproxy.Law
+	law  workload.Law
 	none bool
 	text string
 }
@@ -43,7 +43,7 @@ func ParseLaw(text string) (Law, error) {
 		return Law{}, fmt.Errorf("latency law %q: %s (write 10ms, exp:10ms or lognormal:20ms,200ms)", text, why)
 	}
 	dur := func(s string) (time.Duration, error) { return units.ParseDuration(strings.TrimSpace(s)) }
-	var l simproxy.Law
+	var l workload.Law
 	switch strings.ToLower(kind) {
 	case "constant", "const":
 		d, err := dur(arg)
@@ -53,7 +53,7 @@ func ParseLaw(text string) (Law, error) {
 		if d == 0 {
 			return NoLatency, nil
 		}
-		l = simproxy.Law{Law: "constant", Mean: units.Of(d)}
+		l = workload.Law{Law: "constant", Mean: units.Of(d)}
 	case "exp", "exponential":
 		d, err := dur(arg)
 		if err != nil {
@@ -62,7 +62,7 @@ func ParseLaw(text string) (Law, error) {
 		if d == 0 {
 			return NoLatency, nil
 		}
-		l = simproxy.Law{Law: "exponential", Mean: units.Of(d)}
+		l = workload.Law{Law: "exponential", Mean: units.Of(d)}
 	case "lognormal", "lognorm":
 		a, b, ok := strings.Cut(arg, ",")
 		if !ok {
@@ -76,7 +76,7 @@ func ParseLaw(text string) (Law, error) {
 		if err != nil {
 			return bad(err.Error())
 		}
-		l = simproxy.Law{Law: "lognormal", Median: units.Of(med), P99: units.Of(p99)}
+		l = workload.Law{Law: "lognormal", Median: units.Of(med), P99: units.Of(p99)}
 	default:
 		return bad("unknown law " + kind)
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/loadgen/simload"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/server"
 	"github.com/lblab/lblab/proxy/simproxy"
@@ -90,9 +92,9 @@ func startSim(t *testing.T, cfg proxy.Config, addrs []string) (*sim.Kernel, *sim
 		t.Fatal(ps)
 	}
 	k := sim.NewKernel(1)
-	var bs []*simproxy.Backend
+	var bs []simproxy.Server
 	for _, a := range addrs {
-		bs = append(bs, simproxy.NewBackend(k, simproxy.BackendSpec{Address: a}))
+		bs = append(bs, simload.NewBackend(k, workload.Backend{Address: a}))
 	}
 	log := &history.Log{}
 	p, err := simproxy.New(k, &cfg, bs, simproxy.Network{}, log)

@@ -1,3 +1,8 @@
+// Package simproxy runs the load balancer's cores (proxy/balance,
+// proxy/health, proxy/attempt, the request flow of proxy/flow) in the
+// simulator and writes every health transition to the history. It models
+// requests, not packets: each hop costs a configured one-way latency. The
+// simulated clients and servers it meets live in loadgen/simload.
 package simproxy
 
 import (
@@ -32,12 +37,28 @@ type Proxy struct {
 	cfg      *proxy.Config
 	groups   map[string]*group
 	routes   map[string]*flow.Routes[*group] // by listener name
-	backends map[string]*Backend
+	backends map[string]Server
 	// RecordRequests writes a history event per request (default true);
 	// benchmarks turn it off and read the counters.
 	RecordRequests bool
 	// Counters.
 	Requests, Answered int
+}
+
+// Server is a simulated server the proxy forwards to and probes
+// (loadgen/simload's Backend).
+type Server interface {
+	// Address is the server's host:port, as a group's server lists it.
+	Address() string
+	// Connect says how a connection attempt ends: attempt.Answered
+	// (accepted), attempt.Refused or attempt.ConnectTimeout.
+	Connect() attempt.Outcome
+	// Serve takes a request on an accepted connection; done is called
+	// with the outcome and status when the response header leaves the
+	// server (never, while it hangs).
+	Serve(done func(out attempt.Outcome, status int))
+	// Probe answers a health probe: its status, or how it failed.
+	Probe(pr flow.Probe) (status int, out attempt.Outcome)
 }
 
 // group is a server group at run time: the request-flow core's group
@@ -51,7 +72,7 @@ type group struct {
 
 // New builds the proxy for cfg (already validated with proxy.Validate)
 // over the given backends. Health checks start at once.
-func New(k *sim.Kernel, cfg *proxy.Config, backends []*Backend, net Network, log *history.Log) (*Proxy, error) {
+func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log *history.Log) (*Proxy, error) {
 	if net.ClientLatency == 0 {
 		net.ClientLatency = time.Millisecond
 	}
@@ -59,7 +80,7 @@ func New(k *sim.Kernel, cfg *proxy.Config, backends []*Backend, net Network, log
 		net.BackendLatency = 250 * time.Microsecond
 	}
 	p := &Proxy{k: k, rnd: k.Rand("proxy"), log: log, net: net, cfg: cfg,
-		groups: map[string]*group{}, backends: map[string]*Backend{}, RecordRequests: true}
+		groups: map[string]*group{}, backends: map[string]Server{}, RecordRequests: true}
 	for _, b := range backends {
 		p.backends[b.Address()] = b
 	}
@@ -78,6 +99,13 @@ func New(k *sim.Kernel, cfg *proxy.Config, backends []*Backend, net Network, log
 	}
 	return p, nil
 }
+
+// Network returns the hops' latencies, defaults filled in.
+func (p *Proxy) Network() Network { return p.net }
+
+// DefaultListener returns the name of the first listener, where clients
+// that name none send their requests.
+func (p *Proxy) DefaultListener() string { return p.cfg.Listeners[0].Name }
 
 func (p *Proxy) newGroup(gc *proxy.Group) (*group, error) {
 	fg, err := flow.NewGroup(gc, p.k.Now())
@@ -131,7 +159,7 @@ func (g *group) runChecks() {
 		b := g.p.backends[pr.Addr]
 		status, out := 0, attempt.Refused
 		if b != nil {
-			status, out = b.probe(pr)
+			status, out = b.Probe(pr)
 		}
 		at, ok, detail := now+rtt, false, ""
 		switch {
@@ -296,7 +324,7 @@ func (f *flight) try(peer *balance.Peer) {
 		return
 	}
 	p.k.After(lat, func() {
-		switch b.connect() {
+		switch b.Connect() {
 		case attempt.Refused:
 			p.k.After(lat, func() { outcome(attempt.Refused, 0) })
 			return
@@ -308,7 +336,7 @@ func (f *flight) try(peer *balance.Peer) {
 		// sends the request then; the response header must come within
 		// the read timeout of that.
 		timer = p.k.At(f.fl.ReadDeadline(sent+2*lat), func() { outcome(attempt.ReadTimeout, 0) })
-		b.serve(func(out attempt.Outcome, status int) {
+		b.Serve(func(out attempt.Outcome, status int) {
 			p.k.After(lat, func() { outcome(out, status) })
 		})
 	})

@@ -1,4 +1,10 @@
-package simproxy
+// Package simload is the simulated load of a lab: client populations
+// (workload.Clients) that send requests to the simulated proxy
+// (proxy/simproxy) on the simulator's virtual time, and the simulated
+// servers (workload.Backend) the proxy forwards to. They stand beside the real
+// load generator (loadgen) and the real backend (loadgen/backend), and
+// read the same specs (loadgen/workload).
+package simload
 
 import (
 	"fmt"
@@ -10,144 +16,23 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/loadgen/workload"
+	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/sim"
-	"github.com/lblab/lblab/units"
 )
-
-// ClientSpec is a simulated client population and its load.
-type ClientSpec struct {
-	// Name labels the clients. Default clients<N>.
-	Name string `yaml:"name"`
-	// Listener is the listener they call. Default the first.
-	Listener string `yaml:"listener"`
-	// Mode is open (requests arrive at a rate whatever the answers, as
-	// real users do) or closed (Users users each wait for their answer,
-	// think, and ask again). Default open.
-	Mode string `yaml:"mode"`
-	// Rate is requests per second (open only; closed clients refuse it).
-	// Default 100; 0 is refused in a lab (it would be the default).
-	Rate float64 `yaml:"rate"`
-	// Arrival is constant (evenly spaced) or poisson (open only). Default
-	// poisson.
-	Arrival string `yaml:"arrival"`
-	// Ramp changes the rate at given times (open only); at rate 0 nothing
-	// is sent until a later step.
-	Ramp []RampStep `yaml:"ramp"`
-	// Users is how many distinct users there are (each with an address
-	// and cookies); in closed mode, how many ask at once. Default 1000
-	// (open), 10 (closed).
-	Users int `yaml:"users"`
-	// Think is the pause between an answer and the next request (closed
-	// only; open clients refuse it). Default 0.
-	Think units.Duration `yaml:"think"`
-	// Addresses is the prefix user addresses are drawn from. Default
-	// 10.1.0.0/16.
-	Addresses string `yaml:"addresses"`
-	// Via puts another proxy in front: every connection comes from this
-	// address, and the user's address travels in X-Forwarded-For.
-	Via string `yaml:"via"`
-	// Method is the HTTP method. Default GET.
-	Method string `yaml:"method"`
-	// Paths are the request URIs, picked at random. Default [/].
-	Paths []string `yaml:"paths"`
-	// Host is the Host header. Default none.
-	Host string `yaml:"host"`
-	// Headers are more request header fields, "Name: value", sent by
-	// every user; {user} in a value is the user's number (1..Users), so
-	// that a hash key such as $http_x_user sends each user to one server.
-	// Default none.
-	Headers []string `yaml:"headers"`
-	// Start and Stop bound the load in time. Default the whole lab.
-	Start units.Duration `yaml:"start"`
-	Stop  units.Duration `yaml:"stop"`
-}
-
-// RampStep sets the rate from a time on.
-type RampStep struct {
-	At   units.Duration `yaml:"at"`
-	Rate float64        `yaml:"rate"`
-}
-
-// Check returns what is wrong with the spec, or nil.
-func (c ClientSpec) Check() error {
-	switch c.Mode {
-	case "", "open", "closed":
-	default:
-		return fmt.Errorf("mode: want open or closed, got %q", c.Mode)
-	}
-	switch c.Arrival {
-	case "", "constant", "poisson":
-	default:
-		return fmt.Errorf("arrival: want constant or poisson, got %q", c.Arrival)
-	}
-	if c.Rate < 0 || c.Rate > 1e7 {
-		return fmt.Errorf("rate: want 0..1e7 requests per second, got %v", c.Rate)
-	}
-	if c.Mode == "closed" {
-		// Closed users ask again as soon as answered (after think): no rate.
-		switch {
-		case c.Rate != 0:
-			return fmt.Errorf("rate: closed clients have no rate (each of users asks again after think); use mode open, or leave rate out")
-		case c.Arrival != "":
-			return fmt.Errorf("arrival: closed clients have no arrival law; use mode open, or leave arrival out")
-		case len(c.Ramp) > 0:
-			return fmt.Errorf("ramp: closed clients have no rate to ramp; use mode open, or leave ramp out")
-		}
-	} else if c.Think.IsSet() {
-		return fmt.Errorf("think: open clients do not wait for answers, so they do not think; use mode closed, or leave think out")
-	}
-	if c.Users < 0 || c.Users > 1_000_000 {
-		return fmt.Errorf("users: want 0..1000000, got %d", c.Users)
-	}
-	if c.Addresses != "" {
-		if p, err := netip.ParsePrefix(c.Addresses); err != nil || !p.Addr().Is4() {
-			return fmt.Errorf("addresses: want an IPv4 prefix like 10.1.0.0/16, got %q", c.Addresses)
-		}
-	}
-	if c.Via != "" {
-		if _, err := netip.ParseAddr(c.Via); err != nil {
-			return fmt.Errorf("via: want an address, got %q", c.Via)
-		}
-	}
-	for _, p := range c.Paths {
-		if !strings.HasPrefix(p, "/") {
-			return fmt.Errorf("paths: a path starts with /, got %q", p)
-		}
-	}
-	for _, h := range c.Headers {
-		if _, _, err := splitHeader(h); err != nil {
-			return fmt.Errorf("headers: %w", err)
-		}
-	}
-	return nil
-}
-
-// splitHeader reads "Name: value": the name (a token, returned lower
-// case) and the value without surrounding blanks.
-func splitHeader(h string) (name, value string, err error) {
-	name, value, ok := strings.Cut(h, ":")
-	if !ok || name == "" || strings.TrimFunc(name, isTokenChar) != "" {
-		return "", "", fmt.Errorf("want \"Name: value\" with a field name of letters, digits and -, got %q", h)
-	}
-	return strings.ToLower(name), strings.TrimSpace(value), nil
-}
-
-func isTokenChar(r rune) bool {
-	return r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
-}
 
 // user is one simulated user.
 type user struct {
 	addr    netip.Addr
 	cookies map[string]string
-	headers map[string]string // by lower-case name; nil without ClientSpec.Headers
+	headers map[string]string // by lower-case name; nil without workload.Clients.Headers
 }
 
-// Clients drives one ClientSpec against the proxy.
+// Clients drives one workload.Clients against the simulated proxy.
 type Clients struct {
-	spec   ClientSpec
+	spec   workload.Clients
 	k      *sim.Kernel
-	p      *Proxy
+	p      *simproxy.Proxy
 	rnd    *rand.Rand
 	users  []*user
 	via    netip.Addr
@@ -163,12 +48,12 @@ type Clients struct {
 
 // NewClients prepares a client population; Start schedules its load. end
 // is the lab's end (the default stop).
-func NewClients(k *sim.Kernel, p *Proxy, spec ClientSpec, index int, end time.Duration, log *history.Log) *Clients {
+func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index int, end time.Duration, log *history.Log) *Clients {
 	if spec.Name == "" {
 		spec.Name = fmt.Sprintf("clients%d", index)
 	}
 	if spec.Listener == "" {
-		spec.Listener = p.cfg.Listeners[0].Name
+		spec.Listener = p.DefaultListener()
 	}
 	if spec.Method == "" {
 		spec.Method = "GET"
@@ -177,7 +62,7 @@ func NewClients(k *sim.Kernel, p *Proxy, spec ClientSpec, index int, end time.Du
 		spec.Paths = []string{"/"}
 	}
 	if spec.Rate == 0 {
-		spec.Rate = 100
+		spec.Rate = workload.DefaultRate
 	}
 	if spec.Users == 0 {
 		spec.Users = 1000
@@ -193,6 +78,7 @@ func NewClients(k *sim.Kernel, p *Proxy, spec ClientSpec, index int, end time.Du
 	}
 	base := prefix.Masked().Addr().As4()
 	hostBits := 32 - prefix.Bits()
+	fields := spec.HeaderFields()
 	for range spec.Users {
 		a := base
 		if hostBits > 0 {
@@ -202,8 +88,8 @@ func NewClients(k *sim.Kernel, p *Proxy, spec ClientSpec, index int, end time.Du
 			a = [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 		}
 		u := &user{addr: netip.AddrFrom4(a), cookies: map[string]string{}}
-		for _, h := range spec.Headers {
-			name, value, _ := splitHeader(h) // checked by Check
+		for _, f := range fields {
+			name, value := f[0], f[1]
 			if u.headers == nil {
 				u.headers = map[string]string{}
 			}
@@ -283,16 +169,16 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 	c.nextID++
 	pend := &pending{intended: intended, user: u.addr}
 	c.open[id] = pend
-	req := Request{Listener: c.spec.Listener, Conn: u.addr, Host: c.spec.Host, Method: c.spec.Method,
+	req := simproxy.Request{Listener: c.spec.Listener, Conn: u.addr, Host: c.spec.Host, Method: c.spec.Method,
 		URI: c.spec.Paths[c.rnd.IntN(len(c.spec.Paths))], Cookies: u.cookies, Headers: u.headers,
 		Intended: intended, User: u.addr,
 		Progress: &pend.progress}
 	if c.via.IsValid() {
 		req.Conn, req.XFF = c.via, u.addr.String()
 	}
-	lat := c.p.net.ClientLatency
+	lat := c.p.Network().ClientLatency
 	c.k.At(intended+lat, func() {
-		c.p.Handle(req, func(r Response) {
+		c.p.Handle(req, func(r simproxy.Response) {
 			c.k.After(lat, func() {
 				delete(c.open, id)
 				c.Done++
@@ -300,7 +186,7 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 					u.cookies[r.SetCookie[0]] = r.SetCookie[1]
 				}
 				if c.record && c.p.RecordRequests {
-					c.p.log.Add(c.event(u, intended, r))
+					c.log.Add(c.event(u, intended, r))
 				}
 				if then != nil {
 					then()
@@ -310,7 +196,7 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 	})
 }
 
-func (c *Clients) event(u *user, intended time.Duration, r Response) history.Event {
+func (c *Clients) event(u *user, intended time.Duration, r simproxy.Response) history.Event {
 	now := c.k.Now()
 	ev := history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: u.addr.String(),
 		Listener: c.spec.Listener, Group: r.Group, Backend: r.Backend, Status: r.Status, Error: r.Error,
@@ -326,7 +212,7 @@ func (c *Clients) event(u *user, intended time.Duration, r Response) history.Eve
 type pending struct {
 	intended time.Duration
 	user     netip.Addr
-	progress Progress
+	progress simproxy.Progress
 }
 
 // Finish records every request still in flight at the end of the run, so

@@ -1,6 +1,8 @@
-package simproxy
+package simload
 
 import (
+	"github.com/lblab/lblab/loadgen/workload"
+	"github.com/lblab/lblab/proxy/simproxy"
 	"testing"
 	"time"
 
@@ -22,14 +24,14 @@ func TestInFlightRequestsSayWhereTheyWere(t *testing.T) {
 		t.Fatal(ps)
 	}
 	log := &history.Log{}
-	bs := []*Backend{NewBackend(k, BackendSpec{Address: "fast:80"}),
-		NewBackend(k, BackendSpec{Address: "hung:80", Service: Law{Law: "constant", Mean: units.Of(time.Hour)}})}
-	p, err := New(k, cfg, bs, Network{}, log)
+	bs := []simproxy.Server{NewBackend(k, workload.Backend{Address: "fast:80"}),
+		NewBackend(k, workload.Backend{Address: "hung:80", Service: workload.Law{Law: "constant", Mean: units.Of(time.Hour)}})}
+	p, err := simproxy.New(k, cfg, bs, simproxy.Network{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.RecordRequests = true
-	c := NewClients(k, p, ClientSpec{Rate: 100, Arrival: "constant"}, 0, 2*time.Second, log)
+	c := NewClients(k, p, workload.Clients{Rate: 100, Arrival: "constant"}, 0, 2*time.Second, log)
 	c.Start()
 	k.Run(3 * time.Second)
 	c.Finish()
@@ -52,9 +54,9 @@ func TestInFlightRequestsSayWhereTheyWere(t *testing.T) {
 // request every 100 ms while "paused").
 func TestRampToZeroSendsNothing(t *testing.T) {
 	k, log := sim.NewKernel(1), &history.Log{}
-	p := webProxy(t, k, log, NewBackend(k, BackendSpec{Address: "a:80"}))
-	spec := ClientSpec{Rate: 100, Arrival: "constant", Ramp: []RampStep{{At: units.Of(time.Second), Rate: 0}, {At: units.Of(3 * time.Second), Rate: 50}}}
-	c := NewClients(k, p, spec, 0, 4*time.Second, log)
+	p := webProxy(t, k, log, NewBackend(k, workload.Backend{Address: "a:80"}))
+	cs := workload.Clients{Rate: 100, Arrival: "constant", Ramp: []workload.RampStep{{At: units.Of(time.Second), Rate: 0}, {At: units.Of(3 * time.Second), Rate: 50}}}
+	c := NewClients(k, p, cs, 0, 4*time.Second, log)
 	c.Start()
 	k.Run(5 * time.Second)
 	c.Finish()
@@ -73,7 +75,7 @@ func TestRampToZeroSendsNothing(t *testing.T) {
 
 // webProxy builds a proxy with one listener, port 80, to one group, web,
 // of the backends' addresses.
-func webProxy(t *testing.T, k *sim.Kernel, log *history.Log, bs ...*Backend) *Proxy {
+func webProxy(t *testing.T, k *sim.Kernel, log *history.Log, bs ...simproxy.Server) *simproxy.Proxy {
 	t.Helper()
 	cfg := &proxy.Config{Listeners: []proxy.Listener{{Port: 80, Group: "web"}}, Groups: []proxy.Group{{Name: "web"}}}
 	for _, b := range bs {
@@ -82,7 +84,7 @@ func webProxy(t *testing.T, k *sim.Kernel, log *history.Log, bs ...*Backend) *Pr
 	if ps := proxy.Validate(cfg); len(ps) > 0 {
 		t.Fatal(ps)
 	}
-	p, err := New(k, cfg, bs, Network{}, log)
+	p, err := simproxy.New(k, cfg, bs, simproxy.Network{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

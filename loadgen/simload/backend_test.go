@@ -1,6 +1,7 @@
-package simproxy
+package simload
 
 import (
+	"github.com/lblab/lblab/loadgen/workload"
 	"slices"
 	"testing"
 	"time"
@@ -19,22 +20,22 @@ func TestBackendResetsInAcceptanceOrder(t *testing.T) {
 	queue := 8
 	cases := []struct {
 		name  string
-		spec  BackendSpec
+		spec  workload.Backend
 		fault func(b *Backend)
 	}{
-		{"crash", BackendSpec{}, (*Backend).Crash},
-		{"crash with a queue", BackendSpec{Concurrency: 4, Queue: &queue}, (*Backend).Crash},
-		{"restore after a hang", BackendSpec{}, func(b *Backend) { b.Hang(); b.Restore() }},
+		{"crash", workload.Backend{}, (*Backend).Crash},
+		{"crash with a queue", workload.Backend{Concurrency: 4, Queue: &queue}, (*Backend).Crash},
+		{"restore after a hang", workload.Backend{}, func(b *Backend) { b.Hang(); b.Restore() }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			k := sim.NewKernel(1)
 			c.spec.Address = "10.0.0.1:80"
-			c.spec.Service = Law{Mean: units.Of(time.Second)}
+			c.spec.Service = workload.Law{Mean: units.Of(time.Second)}
 			b := NewBackend(k, c.spec)
 			var got, want []int
 			for i := range n {
-				b.serve(func(out attempt.Outcome, status int) {
+				b.Serve(func(out attempt.Outcome, status int) {
 					if out == attempt.Reset {
 						got = append(got, i)
 					}

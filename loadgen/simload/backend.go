@@ -1,58 +1,14 @@
-package simproxy
+package simload
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"time"
 
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/flow"
 	"github.com/lblab/lblab/sim"
 )
-
-// BackendSpec is a simulated server.
-type BackendSpec struct {
-	// Address is the server's host:port, as a group's server lists it.
-	// Required.
-	Address string `yaml:"address"`
-	// Service is the service-time law. Default constant 10ms.
-	Service Law `yaml:"service"`
-	// Concurrency is how many requests it serves at once; 0 is no limit.
-	// Default 0.
-	Concurrency int `yaml:"concurrency"`
-	// Queue is how many requests wait when it is busy; more get 503.
-	// Default 1000.
-	Queue *int `yaml:"queue"`
-	// Errors inject statuses: each request gets Status with Probability.
-	Errors []ErrorRule `yaml:"errors"`
-	// HealthPath is the path its health endpoint answers 200 on; any other
-	// path of a health probe gets 404. Default / (every path is fine).
-	HealthPath string `yaml:"health_path"`
-}
-
-// ErrorRule injects a status with a probability.
-type ErrorRule struct {
-	// Status is the HTTP status returned. Required.
-	Status int `yaml:"status"`
-	// Probability is 0..1. Required.
-	Probability float64 `yaml:"probability"`
-}
-
-// Check returns what is wrong with the spec, or nil.
-func (s BackendSpec) Check() error {
-	if err := s.Service.Check(); err != nil {
-		return fmt.Errorf("service: %w", err)
-	}
-	if s.Concurrency < 0 || (s.Queue != nil && *s.Queue < 0) {
-		return fmt.Errorf("concurrency and queue must not be negative")
-	}
-	for _, e := range s.Errors {
-		if e.Status < 100 || e.Status > 599 || e.Probability < 0 || e.Probability > 1 {
-			return fmt.Errorf("errors: want a status 100..599 and a probability 0..1, got %d and %v", e.Status, e.Probability)
-		}
-	}
-	return nil
-}
 
 // backendState is what a fault did to a backend.
 type backendState int
@@ -63,9 +19,10 @@ const (
 	poweredOff              // the host is gone: connections time out
 )
 
-// Backend is a simulated server.
+// Backend is a simulated server (workload.Backend) on the simulator's
+// virtual time; the simulated proxy (proxy/simproxy) forwards to it.
 type Backend struct {
-	spec     BackendSpec
+	spec     workload.Backend
 	k        *sim.Kernel
 	rnd      *rand.Rand
 	state    backendState
@@ -127,21 +84,21 @@ func (l *jobList) stopTimers() {
 }
 
 // NewBackend returns a running backend.
-func NewBackend(k *sim.Kernel, spec BackendSpec) *Backend {
+func NewBackend(k *sim.Kernel, s workload.Backend) *Backend {
 	q := 1000
-	if spec.Queue != nil {
-		q = *spec.Queue
+	if s.Queue != nil {
+		q = *s.Queue
 	}
-	return &Backend{spec: spec, k: k, rnd: k.Rand("backend/" + spec.Address), slow: 1, healthOK: true,
+	return &Backend{spec: s, k: k, rnd: k.Rand("backend/" + s.Address), slow: 1, healthOK: true,
 		queueMax: q}
 }
 
 // Address returns the backend's host:port.
 func (b *Backend) Address() string { return b.spec.Address }
 
-// connect says how a connection attempt ends: accepted, refused, or never
+// Connect says how a connection attempt ends: accepted, refused, or never
 // answered.
-func (b *Backend) connect() attempt.Outcome {
+func (b *Backend) Connect() attempt.Outcome {
 	switch b.state {
 	case crashed:
 		return attempt.Refused
@@ -151,9 +108,9 @@ func (b *Backend) connect() attempt.Outcome {
 	return attempt.Answered
 }
 
-// serve takes a request on an accepted connection; done is called with
+// Serve takes a request on an accepted connection; done is called with
 // the outcome (never, while the backend hangs).
-func (b *Backend) serve(done func(attempt.Outcome, int)) {
+func (b *Backend) Serve(done func(attempt.Outcome, int)) {
 	j := &job{done: done}
 	b.jobs.push(j)
 	if b.hung {
@@ -195,10 +152,10 @@ func (b *Backend) finish(j *job) {
 	}
 }
 
-// probe answers a health probe (either method, GET or HEAD, gets the
+// Probe answers a health probe (either method, GET or HEAD, gets the
 // same status): its status, or how it failed.
-func (b *Backend) probe(pr flow.Probe) (status int, out attempt.Outcome) {
-	if o := b.connect(); o != attempt.Answered {
+func (b *Backend) Probe(pr flow.Probe) (status int, out attempt.Outcome) {
+	if o := b.Connect(); o != attempt.Answered {
 		return 0, o
 	}
 	if !pr.HTTP {

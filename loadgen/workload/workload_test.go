@@ -1,4 +1,4 @@
-package simproxy
+package workload
 
 import (
 	"strings"
@@ -31,21 +31,21 @@ func TestLawRefusesFieldsOfAnotherLaw(t *testing.T) {
 }
 
 // Closed clients have no rate, arrival or ramp; open clients no think.
-func TestClientSpecRefusesFieldsOfAnotherMode(t *testing.T) {
+func TestClientsRefusesFieldsOfAnotherMode(t *testing.T) {
 	for _, tc := range []struct {
-		spec ClientSpec
+		spec Clients
 		want string
 	}{
-		{ClientSpec{Mode: "closed", Rate: 10}, "rate: closed clients have no rate"},
-		{ClientSpec{Mode: "closed", Arrival: "poisson"}, "arrival: closed clients"},
-		{ClientSpec{Mode: "closed", Ramp: []RampStep{{Rate: 1}}}, "ramp: closed clients"},
-		{ClientSpec{Think: units.Of(time.Second)}, "think: open clients"},
+		{Clients{Mode: "closed", Rate: 10}, "rate: closed clients have no rate"},
+		{Clients{Mode: "closed", Arrival: "poisson"}, "arrival: closed clients"},
+		{Clients{Mode: "closed", Ramp: []RampStep{{Rate: 1}}}, "ramp: closed clients"},
+		{Clients{Think: units.Of(time.Second)}, "think: open clients"},
 	} {
 		if err := tc.spec.Check(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.spec, err, tc.want)
 		}
 	}
-	if err := (ClientSpec{Mode: "closed", Users: 5, Think: units.Of(time.Second)}).Check(); err != nil {
+	if err := (Clients{Mode: "closed", Users: 5, Think: units.Of(time.Second)}).Check(); err != nil {
 		t.Error(err)
 	}
 }

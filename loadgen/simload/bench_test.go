@@ -1,7 +1,9 @@
-package simproxy
+package simload
 
 import (
 	"fmt"
+	"github.com/lblab/lblab/loadgen/workload"
+	"github.com/lblab/lblab/proxy/simproxy"
 	"testing"
 	"time"
 
@@ -14,31 +16,31 @@ import (
 // millionWorld builds a 10-server group with active health checks and an
 // open-loop client sending 20,000 requests per second for 50 s: one
 // million requests.
-func millionWorld(b *testing.B, record bool) (*sim.Kernel, *Proxy, *Clients, time.Duration) {
+func millionWorld(b *testing.B, record bool) (*sim.Kernel, *simproxy.Proxy, *Clients, time.Duration) {
 	k := sim.NewKernel(1)
 	cfg := &proxy.Config{
 		Listeners: []proxy.Listener{{Port: 80, Group: "web"}},
 		Groups: []proxy.Group{{Name: "web", HealthCheck: &proxy.HealthCheck{
 			Path: "/health", Interval: units.Of(2 * time.Second)}}},
 	}
-	var bs []*Backend
+	var bs []simproxy.Server
 	for i := range 10 {
 		addr := fmt.Sprintf("10.0.0.%d:80", i+1)
 		cfg.Groups[0].Servers = append(cfg.Groups[0].Servers, proxy.Server{Address: addr})
-		bs = append(bs, NewBackend(k, BackendSpec{Address: addr,
-			Service: Law{Law: "lognormal", Median: units.Of(5 * time.Millisecond), P99: units.Of(50 * time.Millisecond)}}))
+		bs = append(bs, NewBackend(k, workload.Backend{Address: addr,
+			Service: workload.Law{Law: "lognormal", Median: units.Of(5 * time.Millisecond), P99: units.Of(50 * time.Millisecond)}}))
 	}
 	if ps := proxy.Validate(cfg); len(ps) > 0 {
 		b.Fatal(ps)
 	}
 	log := &history.Log{}
-	p, err := New(k, cfg, bs, Network{}, log)
+	p, err := simproxy.New(k, cfg, bs, simproxy.Network{}, log)
 	if err != nil {
 		b.Fatal(err)
 	}
 	p.RecordRequests = record
 	end := 50 * time.Second
-	c := NewClients(k, p, ClientSpec{Rate: 20000}, 0, end, log)
+	c := NewClients(k, p, workload.Clients{Rate: 20000}, 0, end, log)
 	c.Start()
 	return k, p, c, end + time.Second
 }
@@ -87,11 +89,11 @@ func TestMillionWorldAccounts(t *testing.T) {
 		Groups: []proxy.Group{{Name: "web", Servers: []proxy.Server{{Address: "a:80"}, {Address: "b:80"}}}}}
 	proxy.Validate(cfg)
 	log := &history.Log{}
-	p, err := New(k, cfg, []*Backend{NewBackend(k, BackendSpec{Address: "a:80"}), NewBackend(k, BackendSpec{Address: "b:80"})}, Network{}, log)
+	p, err := simproxy.New(k, cfg, []simproxy.Server{NewBackend(k, workload.Backend{Address: "a:80"}), NewBackend(k, workload.Backend{Address: "b:80"})}, simproxy.Network{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewClients(k, p, ClientSpec{Rate: 1000, Arrival: "constant"}, 0, 2*time.Second, log)
+	c := NewClients(k, p, workload.Clients{Rate: 1000, Arrival: "constant"}, 0, 2*time.Second, log)
 	c.Start()
 	k.Run(3 * time.Second)
 	c.Finish()

@@ -1,9 +1,10 @@
-// Package simproxy runs the load balancer's cores (proxy/balance,
-// proxy/health, proxy/attempt) in the simulator, with simulated backends
-// and clients, and writes every request and health transition to the
-// history. It models requests, not packets: each hop costs a configured
-// one-way latency.
-package simproxy
+// Package workload describes clients and backends the same way in every
+// world: a backend's service-time law, concurrency, queue and injected
+// errors; a client population, its arrival law and its requests. It is
+// what a lab's backends: and clients: sections hold. The simulated
+// clients and backends (loadgen/simload) and the real backend
+// (loadgen/backend) read it; it imports no driver.
+package workload
 
 import (
 	"fmt"

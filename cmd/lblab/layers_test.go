@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The real roles run the cores over sockets and clocks, never the
+// simulator: the packages that implement lblab proxy, backend, load and
+// vrrp, and everything they import, hold no simulator kernel (lblab/sim)
+// and no simulator driver (proxy/simproxy, loadgen/simload,
+// vrrpsim/simdriver). The load generator links no plotting either
+// (lblab/reports and gonum): it measures, the command writes results.json.
+func TestRolesLinkNoSimulator(t *testing.T) {
+	const mod = "github.com/lblab/lblab/"
+	simulator := []string{mod + "sim", mod + "proxy/simproxy", mod + "loadgen/simload", mod + "vrrpsim/simdriver"}
+	plots := []string{mod + "reports", "gonum.org/"}
+	for _, role := range []struct {
+		name      string
+		pkgs      []string
+		forbidden []string
+	}{
+		{"lblab proxy", []string{"proxy/server", "proxy/nginxconf"}, simulator},
+		{"lblab backend", []string{"loadgen/backend"}, simulator},
+		{"lblab load", []string{"loadgen"}, append(simulator, plots...)},
+		{"lblab vrrp", []string{"vrrpsim/linux", "vrrpsim/keepalived"}, simulator},
+	} {
+		args := []string{"list", "-deps"}
+		for _, p := range role.pkgs {
+			args = append(args, mod+p)
+		}
+		out, err := exec.Command("go", args...).Output()
+		if err != nil {
+			t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, f := range role.forbidden {
+				if dep == f || strings.HasPrefix(dep, strings.TrimSuffix(f, "/")+"/") {
+					t.Errorf("%s (%s) links %s", role.name, strings.Join(role.pkgs, ", "), dep)
+				}
+			}
+		}
+	}
+}
