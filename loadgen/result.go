@@ -247,20 +247,13 @@ func (r *Result) Event(rec *Record) history.Event {
 }
 
 // WriteHistory writes one request event per record, in end order, as
-// JSON Lines.
+// JSON Lines (the history's file sink).
 func (r *Result) WriteHistory(w io.Writer) error {
-	const chunk = 4096
-	events := make([]history.Event, 0, chunk)
+	out := history.NewWriter(w, history.WriterOptions{})
 	for i := range r.Records {
-		events = append(events, r.Event(&r.Records[i]))
-		if len(events) == chunk || i == len(r.Records)-1 {
-			if err := history.WriteJSONL(w, events); err != nil {
-				return err
-			}
-			events = events[:0]
-		}
+		out.Add(r.Event(&r.Records[i]))
 	}
-	return nil
+	return out.Close()
 }
 
 // WriteDir writes history.jsonl (when the run recorded its requests) and
