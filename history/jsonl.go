@@ -29,12 +29,17 @@ func (s Stamp) appendSeconds(b []byte) []byte {
 	if frac == 0 {
 		return b
 	}
-	digits := strconv.AppendInt(nil, frac+1e9, 10)[1:] // 9 digits, zero-padded
-	for len(digits) > 0 && digits[len(digits)-1] == '0' {
-		digits = digits[:len(digits)-1]
+	var digits [9]byte // zero-padded, on the stack
+	for i := 8; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	n := 9
+	for digits[n-1] == '0' {
+		n--
 	}
 	b = append(b, '.')
-	return append(b, digits...)
+	return append(b, digits[:n]...)
 }
 
 // UnmarshalJSON reads seconds written by MarshalJSON (or any JSON number)
@@ -71,17 +76,17 @@ func (s *Stamp) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// WriteJSONL writes events to w, one JSON object a line, in the order given.
+// WriteJSONL writes events to w, one JSON object a line (AppendJSON), in
+// the order given.
 func WriteJSONL(w io.Writer, events []Event) error {
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
+	out := NewWriter(w, WriterOptions{})
 	for i := range events {
-		if err := enc.Encode(&events[i]); err != nil {
-			return fmt.Errorf("history: event %d: %w", i, err)
-		}
+		out.Add(events[i])
 	}
-	return bw.Flush()
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	return nil
 }
 
 // ReadJSONL reads a history written by WriteJSONL. name is used in errors,

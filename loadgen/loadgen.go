@@ -53,7 +53,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/lblab/lblab/history"
 )
 
 // Defaults.
@@ -67,14 +67,6 @@ const (
 	DefaultOpenConcurrency = 64
 	// DefaultLine is the line a TCP request sends.
 	DefaultLine = "ping"
-)
-
-// HDR histogram range and precision: 1 µs to 1 h, 3 significant digits;
-// values in microseconds.
-const (
-	hdrLowest  = 1
-	hdrHighest = int64(time.Hour / time.Microsecond)
-	hdrDigits  = 3
 )
 
 // Error classes of a request that got no (complete) answer.
@@ -369,7 +361,7 @@ type runner struct {
 // shard is a latency histogram shared by a few workers.
 type shard struct {
 	mu sync.Mutex
-	h  *hdr.Histogram
+	h  history.Latencies
 }
 
 // Run sends the load and returns what happened. The error is a BadInput
@@ -392,7 +384,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	nShards := min(cfg.Concurrency, 2*runtime.GOMAXPROCS(0), 16)
 	for range nShards {
-		r.shards = append(r.shards, &shard{h: hdr.New(hdrLowest, hdrHighest, hdrDigits)})
+		r.shards = append(r.shards, &shard{})
 	}
 	for i := range cfg.Concurrency {
 		r.workers = append(r.workers, newWorker(r, i))
@@ -507,7 +499,7 @@ func (r *runner) result(elapsed time.Duration) *Result {
 		TCP: r.t.tcp, Listener: r.t.addr, Start: r.start, Elapsed: elapsed, Interrupted: r.ctx.Err() != nil,
 		Sent:     r.sent.Load(),
 		Statuses: map[int]int64{}, Errors: map[string]int64{}, Backends: map[string]int64{},
-		Latency: hdr.New(hdrLowest, hdrHighest, hdrDigits),
+		Latency: &history.Latencies{},
 	}
 	for _, w := range r.workers {
 		res.Completed += w.completed
@@ -538,7 +530,7 @@ func (r *runner) result(elapsed time.Duration) *Result {
 		slices.SortStableFunc(res.Records, func(a, b Record) int { return cmp.Compare(a.End, b.End) })
 	}
 	for _, s := range r.shards {
-		res.Latency.Merge(s.h)
+		res.Latency.Merge(&s.h)
 	}
 	return res
 }

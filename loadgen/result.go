@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/lblab/lblab/history"
 )
 
@@ -43,9 +41,9 @@ type Result struct {
 	Errors   map[string]int64
 	// Backends counts the answers by X-Backend header (or TCP greeting).
 	Backends map[string]int64
-	// Latency holds the latency of every answer (any status), in
-	// microseconds from the intended send time.
-	Latency *hdr.Histogram
+	// Latency holds the latency of every answer (any status), from the
+	// intended send time.
+	Latency *history.Latencies
 	// Records has one entry per request ordered by end time, when the run
 	// recorded them.
 	Records []Record
@@ -77,7 +75,7 @@ func (r *Result) AccountingLine() string {
 }
 
 // Answered returns the number of requests that got a complete answer.
-func (r *Result) Answered() int64 { return r.Latency.TotalCount() }
+func (r *Result) Answered() int64 { return int64(r.Latency.N()) }
 
 // RPS returns the requests that ended (not cancelled) per second.
 func (r *Result) RPS() float64 {
@@ -87,13 +85,9 @@ func (r *Result) RPS() float64 {
 	return float64(r.Sent-r.Cancelled) / r.Elapsed.Seconds()
 }
 
-// Percentile returns the latency at percentile p (0..100) of the answers.
-func (r *Result) Percentile(p float64) time.Duration {
-	if r.Latency.TotalCount() == 0 {
-		return 0
-	}
-	return time.Duration(r.Latency.ValueAtQuantile(p)) * time.Microsecond
-}
+// Percentile returns the latency at percentile p (0..100) of the answers
+// (history.Latencies: nearest rank; 0 without answers).
+func (r *Result) Percentile(p float64) time.Duration { return r.Latency.Percentile(p) }
 
 func msText(d time.Duration) string {
 	ms := float64(d) / 1e6
@@ -133,7 +127,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if n := r.Answered(); n > 0 {
 		fmt.Fprintf(w, "latency from the intended send time, %d answers: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n",
 			n, msText(r.Percentile(50)), msText(r.Percentile(90)), msText(r.Percentile(99)),
-			msText(r.Percentile(99.9)), msText(time.Duration(r.Latency.Max())*time.Microsecond))
+			msText(r.Percentile(99.9)), msText(r.Latency.Max()))
 	}
 	if len(r.Statuses) > 0 {
 		codes := make([]int, 0, len(r.Statuses))
@@ -195,8 +189,8 @@ func (r *Result) Metrics() map[string]any {
 		ms := func(d time.Duration) float64 { return round3(float64(d) / 1e6) }
 		m["p50_ms"], m["p90_ms"], m["p99_ms"] = ms(r.Percentile(50)), ms(r.Percentile(90)), ms(r.Percentile(99))
 		m["p999_ms"] = ms(r.Percentile(99.9))
-		m["max_ms"] = ms(time.Duration(r.Latency.Max()) * time.Microsecond)
-		m["mean_ms"] = round3(r.Latency.Mean() / 1e3)
+		m["max_ms"] = ms(r.Latency.Max())
+		m["mean_ms"] = ms(r.Latency.Mean())
 	}
 	var total int64
 	for _, n := range r.Backends {
@@ -232,18 +226,11 @@ func (r *Result) Event(rec *Record) history.Event {
 }
 
 // WriteHistory writes one request event per record, in end order, as
-// JSON Lines.
+// JSON Lines (the history's file sink).
 func (r *Result) WriteHistory(w io.Writer) error {
-	const chunk = 4096
-	events := make([]history.Event, 0, chunk)
+	out := history.NewWriter(w, history.WriterOptions{})
 	for i := range r.Records {
-		events = append(events, r.Event(&r.Records[i]))
-		if len(events) == chunk || i == len(r.Records)-1 {
-			if err := history.WriteJSONL(w, events); err != nil {
-				return err
-			}
-			events = events[:0]
-		}
+		out.Add(r.Event(&r.Records[i]))
 	}
-	return nil
+	return out.Close()
 }

@@ -123,9 +123,8 @@ func (w *worker) account(intended, end time.Time, status int, backend, class str
 		if backend != "" {
 			w.backends[backend]++
 		}
-		us := min(max(lat.Microseconds(), 0), hdrHighest)
 		w.shard.mu.Lock()
-		_ = w.shard.h.RecordValue(us)
+		w.shard.h.Record(lat)
 		w.shard.mu.Unlock()
 		if ok {
 			w.completed++

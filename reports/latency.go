@@ -3,8 +3,8 @@ package reports
 import (
 	"image/color"
 	"math"
-	"slices"
 
+	"github.com/lblab/lblab/history"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -98,25 +98,23 @@ func latencyFigure(d *lbData) (figure, bool) {
 		nUnknown += len(unkIdx)
 
 		// p50 and p99 of answered requests per bucket of send time.
-		per := make([][]float64, d.nb)
+		per := make([]history.Latencies, d.nb)
 		for i := range reqs {
 			q := &reqs[i]
 			if q.status != 0 {
-				b := d.bucketOf(q.start)
-				per[b] = append(per[b], q.lat)
+				per[d.bucketOf(q.start)].Record(durationOf(q.lat))
 			}
 		}
 		xs := make([]float64, d.nb)
 		p50 := make([]float64, d.nb)
 		p99 := make([]float64, d.nb)
-		for b, v := range per {
+		for b := range per {
 			xs[b] = d.bucketMid(b)
-			if len(v) == 0 {
+			if per[b].N() == 0 {
 				p50[b], p99[b] = math.NaN(), math.NaN()
 				continue
 			}
-			slices.Sort(v)
-			p50[b], p99[b] = yOf(nearestRank(v, 0.50)), yOf(nearestRank(v, 0.99))
+			p50[b], p99[b] = yOf(per[b].Percentile(50).Seconds()), yOf(per[b].Percentile(99).Seconds())
 		}
 
 		p := timePlot(d.l, d.end, d.shades, d.l.s("latencyLog"))
@@ -172,13 +170,6 @@ func latencyFigure(d *lbData) (figure, bool) {
 		panelH:  panelHeight(len(panels)),
 	}
 	return tf.figure(), true
-}
-
-// nearestRank returns the q-quantile of sorted v by the nearest-rank
-// method: the smallest value with at least q of the values at or below it.
-func nearestRank(v []float64, q float64) float64 {
-	i := int(math.Ceil(q*float64(len(v)))) - 1
-	return v[max(0, min(i, len(v)-1))]
 }
 
 // faultEntries are the legend entries of fault lines and spans, when the

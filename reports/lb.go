@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/lblab/lblab/history"
 )
 
@@ -28,14 +26,6 @@ const (
 // maxLatencyDots bounds the successful requests drawn on the latency
 // plot; failed requests are all drawn on top of them.
 const maxLatencyDots = 4000
-
-// HDR histogram range and precision: 1 µs to 1 h, 3 significant digits.
-// Values are recorded in microseconds.
-const (
-	hdrLowest  = 1
-	hdrHighest = int64(time.Hour / time.Microsecond)
-	hdrDigits  = 3
-)
 
 // inFlightError is the error class of a request still in flight when the
 // run ended (history.Event.Error): its outcome is unknown, as a Jepsen
@@ -289,46 +279,9 @@ func downsample(reqs []lbReq, maxOK int) (ok, failed, unknown []int) {
 	return ok, failed, unknown
 }
 
-// latencyHist is an HDR histogram of latencies with the exact maximum
-// kept beside it.
-type latencyHist struct {
-	h   *hdr.Histogram
-	max int64   // µs
-	sum float64 // µs, exact (not from the buckets), for the mean
-	n   int
-}
-
-func newLatencyHist() *latencyHist {
-	return &latencyHist{h: hdr.New(hdrLowest, hdrHighest, hdrDigits)}
-}
-
-// record adds a latency given in seconds.
-func (l *latencyHist) record(lat float64) {
-	us := int64(math.Round(lat * 1e6))
-	us = max(0, min(us, hdrHighest))
-	l.max = max(l.max, us)
-	l.sum += float64(us)
-	l.n++
-	_ = l.h.RecordValue(us)
-}
-
-// mean returns the mean latency recorded, in microseconds (0 for none).
-func (l *latencyHist) mean() float64 {
-	if l.n == 0 {
-		return 0
-	}
-	return l.sum / float64(l.n)
-}
-
-// at returns the latency at each percentile (0..100), in microseconds,
-// never above the largest value recorded.
-func (l *latencyHist) at(percentiles []float64) []int64 {
-	v := l.h.ValueAtPercentilesSlice(percentiles)
-	for i := range v {
-		v[i] = min(v[i], l.max)
-	}
-	return v
-}
+// durationOf turns a latency in seconds back into the nanoseconds of the
+// history (exact below 104 days).
+func durationOf(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
 
 // summaryPercentiles are the percentiles Percentiles returns, with their
 // keys.
@@ -339,30 +292,27 @@ var (
 
 // Percentiles returns p50, p90, p99, p99.9 and max latency (as
 // time.Duration) of answered requests (Status != 0) in events, per group
-// ("" for all), from an HDR histogram (1 µs to 1 h, 3 significant
-// digits). The keys are "p50", "p90", "p99", "p99.9" and "max"; each value
-// is the highest latency equivalent to the percentile's at that precision,
-// capped at the exact maximum, which "max" holds. The map is empty when
-// there is no answered request.
+// ("" for all), by history.Latencies (nearest rank, HDR histogram of 3
+// significant digits, never above the exact maximum, which "max" holds).
+// The keys are "p50", "p90", "p99", "p99.9" and "max". The map is empty
+// when there is no answered request.
 func Percentiles(events []history.Event, group string) map[string]time.Duration {
-	l := newLatencyHist()
-	n := 0
+	var l history.Latencies
 	for i := range events {
 		e := &events[i]
 		if e.Kind != history.KindRequest || e.Status == 0 || (group != "" && e.Group != group) {
 			continue
 		}
-		l.record(e.Latency.Seconds())
-		n++
+		l.Record(e.Latency.Duration())
 	}
 	out := map[string]time.Duration{}
-	if n == 0 {
+	if l.N() == 0 {
 		return out
 	}
-	for i, v := range l.at(summaryPercentiles) {
-		out[summaryKeys[i]] = time.Duration(v) * time.Microsecond
+	for i, p := range summaryPercentiles {
+		out[summaryKeys[i]] = l.Percentile(p)
 	}
-	out["max"] = time.Duration(l.max) * time.Microsecond
+	out["max"] = l.Max()
 	return out
 }
 

@@ -4,6 +4,9 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
+
+	"github.com/lblab/lblab/history"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -20,8 +23,8 @@ const spectrumPoints = 400
 type groupHist struct {
 	group   string
 	n       int
-	h       *latencyHist
-	pending []float64 // s
+	h       *history.Latencies
+	pending []time.Duration
 }
 
 // groupHists returns one histogram per group of answered requests, in
@@ -29,7 +32,7 @@ type groupHist struct {
 // several groups. It is empty when no request was answered.
 func groupHists(d *lbData) []groupHist {
 	byGroup := map[string]*groupHist{}
-	all := &groupHist{h: newLatencyHist()}
+	all := &groupHist{h: &history.Latencies{}}
 	for i := range d.reqs {
 		q := &d.reqs[i]
 		if q.status == 0 && !q.unknown() {
@@ -37,17 +40,17 @@ func groupHists(d *lbData) []groupHist {
 		}
 		g, ok := byGroup[q.group]
 		if !ok {
-			g = &groupHist{group: q.group, h: newLatencyHist()}
+			g = &groupHist{group: q.group, h: &history.Latencies{}}
 			byGroup[q.group] = g
 		}
 		if q.unknown() {
-			g.pending = append(g.pending, q.lat)
-			all.pending = append(all.pending, q.lat)
+			g.pending = append(g.pending, durationOf(q.lat))
+			all.pending = append(all.pending, durationOf(q.lat))
 			continue
 		}
-		g.h.record(q.lat)
+		g.h.Record(durationOf(q.lat))
 		g.n++
-		all.h.record(q.lat)
+		all.h.Record(durationOf(q.lat))
 		all.n++
 	}
 	var out []groupHist
@@ -71,8 +74,9 @@ func percentileLabel(k int) string {
 	return strconv.FormatFloat(100*(1-math.Pow10(-k)), 'f', max(0, k-2), 64) + "%"
 }
 
-// fmtMs writes a latency given in microseconds as milliseconds.
-func fmtMs(us int64) string { return fmtNum(float64(us) / 1e3) }
+// fmtMs writes a latency in milliseconds rounded to the microsecond, as
+// results.json has it.
+func fmtMs(d time.Duration) string { return fmtNum(math.Round(float64(d)/1e3) / 1e3) }
 
 // percentilesFigure is the percentile spectrum of answered requests, one
 // line per group, with a table of the usual percentiles; ok is false when
@@ -134,10 +138,9 @@ func percentilesFigure(d *lbData) (figure, *tableView, bool) {
 		if g.n == 0 {
 			continue // no answered request: no line, the table says why
 		}
-		vals := g.h.at(ps)
-		ys := make([]float64, len(vals))
-		for j, v := range vals {
-			ys[j] = float64(v) / 1e3
+		ys := make([]float64, len(ps))
+		for j, p := range ps {
+			ys[j] = float64(g.h.Percentile(p)) / 1e6
 			if ys[j] > 0 {
 				lo = math.Min(lo, ys[j])
 			}
@@ -183,14 +186,13 @@ func (g *groupHist) summaryRow(name string) []string {
 	k := len(g.pending)
 	lo := g.h
 	if k > 0 {
-		lo = newLatencyHist()
-		_ = lo.h.Merge(g.h.h)
-		lo.max, lo.sum, lo.n = g.h.max, g.h.sum, g.h.n
+		lo = &history.Latencies{}
+		lo.Merge(g.h)
 		for _, l := range g.pending {
-			lo.record(l)
+			lo.Record(l)
 		}
 	}
-	cell := func(lo int64, hi int64, finite bool) string {
+	cell := func(lo, hi time.Duration, finite bool) string {
 		switch {
 		case finite && hi == lo:
 			return fmtMs(lo)
@@ -199,24 +201,22 @@ func (g *groupHist) summaryRow(name string) []string {
 		}
 		return "≥ " + fmtMs(lo)
 	}
-	mean := fmtNum(math.Round(lo.mean()) / 1e3)
+	mean := fmtMs(lo.Mean())
 	if k > 0 {
 		mean = "≥ " + mean
 	}
 	row = append(row, mean)
-	los := lo.at(summaryPercentiles)
-	total := g.n + k
-	for i, p := range summaryPercentiles {
-		// With the unknown ones at +∞, the percentile's rank (HDR's:
-		// p × total, rounded) falls among the answered requests, or on +∞.
-		rank := max(1, int(p/100*float64(total)+0.5))
+	for _, p := range summaryPercentiles {
+		// With the unknown ones at +∞, the percentile's rank falls among
+		// the answered requests, or on +∞.
+		plo := lo.Percentile(p)
+		rank := history.Rank(p, g.n+k)
 		if rank > g.n {
-			row = append(row, cell(los[i], 0, false))
+			row = append(row, cell(plo, 0, false))
 			continue
 		}
-		hi := g.h.at([]float64{100 * float64(rank) / float64(g.n)})[0]
-		row = append(row, cell(los[i], max(hi, los[i]), true))
+		row = append(row, cell(plo, max(g.h.AtRank(rank), plo), true))
 	}
-	row = append(row, cell(lo.max, lo.max, k == 0), strconv.Itoa(k))
+	row = append(row, cell(lo.Max(), lo.Max(), k == 0), strconv.Itoa(k))
 	return row
 }

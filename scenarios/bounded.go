@@ -29,22 +29,32 @@ func unknown(e *history.Event) bool { return e.Error == inFlight }
 const unbounded = time.Duration(math.MaxInt64)
 
 // latencySample holds the latencies of a set of requests: the answered
-// ones exactly, and for each one still in flight at the end, the lower
-// bound of its latency.
+// ones in the one percentile function (history.Latencies), and for each
+// one still in flight at the end, the lower bound of its latency. For each
+// threshold a check compares a percentile with (cuts), it counts exactly
+// the answered latencies at or below it and below it, so that the verdict
+// is decided by ranks, never by the histogram's rounding.
 type latencySample struct {
-	// done are the answered requests' latencies, sorted.
-	done []time.Duration
+	// done are the answered requests' latencies.
+	done history.Latencies
 	// pending are the lower bounds (end − start, or the latency the
 	// history recorded if larger) of those still in flight, sorted.
 	pending []time.Duration
+	// cuts are the thresholds, and atMost and below the answered
+	// latencies ≤ and < each.
+	cuts, atMost, below []int
 }
 
 // sampleLatencies returns the latencies of the requests of group ("":
 // every group) sent in w: answered ones (a status from a server or from
 // the load balancer) and unknown ones; a request that failed without an
-// answer has no latency the checks read.
-func sampleLatencies(events []history.Event, group string, w Window, end time.Duration) latencySample {
-	var s latencySample
+// answer has no latency the checks read. cuts are the thresholds the
+// sample's percentiles are compared with.
+func sampleLatencies(events []history.Event, group string, w Window, end time.Duration, cuts ...time.Duration) latencySample {
+	s := latencySample{atMost: make([]int, len(cuts)), below: make([]int, len(cuts))}
+	for _, c := range cuts {
+		s.cuts = append(s.cuts, int(c))
+	}
 	for i := range events {
 		e := &events[i]
 		if e.Kind != history.KindRequest || (group != "" && e.Group != group) || !inWindow(e, w, end) {
@@ -54,16 +64,29 @@ func sampleLatencies(events []history.Event, group string, w Window, end time.Du
 		case unknown(e):
 			s.pending = append(s.pending, max(e.Latency.Duration(), end-e.Start.Duration()))
 		case answered(e):
-			s.done = append(s.done, e.Latency.Duration())
+			l := e.Latency.Duration()
+			s.done.Record(l)
+			for k, c := range cuts {
+				if l <= c {
+					s.atMost[k]++
+				}
+				if l < c {
+					s.below[k]++
+				}
+			}
 		}
 	}
-	slices.Sort(s.done)
 	slices.Sort(s.pending)
 	return s
 }
 
 // n is the number of requests in the sample, answered or unknown.
-func (s latencySample) n() int { return len(s.done) + len(s.pending) }
+func (s latencySample) n() int { return s.done.N() + len(s.pending) }
+
+// finished is the sample of the answered requests alone.
+func (s latencySample) finished() latencySample {
+	return latencySample{done: s.done, cuts: s.cuts, atMost: s.atMost, below: s.below}
+}
 
 // statBounds is a statistic over requests some of which are unknown: lo
 // with each unknown latency at its lower bound, hi with each at +∞ (hi is
@@ -74,29 +97,65 @@ type statBounds struct{ lo, hi time.Duration }
 // statistic.
 func (b statBounds) decided() bool { return b.lo == b.hi }
 
-// percentile returns the bounds of the p-th percentile (nearest rank, as
-// percentile) of every request of the sample. The sample must not be
-// empty.
+// percentile returns the bounds of the p-th percentile (nearest rank,
+// history.Latencies) of every request of the sample. The sample must not
+// be empty. Each bound is then put on the side of each cut where the
+// exact rank count puts it: a value within the histogram's precision of
+// a cut reads as the cut itself (at or below) or just past it, so that a
+// verdict against a cut never depends on rounding.
 func (s latencySample) percentile(p float64) statBounds {
-	all := append(append(make([]time.Duration, 0, s.n()), s.done...), s.pending...)
-	slices.Sort(all)
-	lo := percentile(all, p)
+	all := s.done
+	if len(s.pending) > 0 {
+		all = history.Latencies{}
+		all.Merge(&s.done)
+		for _, l := range s.pending {
+			all.Record(l)
+		}
+	}
+	rank := history.Rank(p, s.n())
+	lo := s.narrow(all.Percentile(p), rank, true)
 	// With the unknown ones at +∞ the sorted list is done, then +∞ × k.
-	rank := min(max(int(math.Ceil(p/100*float64(s.n()))), 1), s.n())
 	hi := unbounded
-	if rank <= len(s.done) {
-		hi = s.done[rank-1]
+	if rank <= s.done.N() {
+		hi = s.narrow(s.done.AtRank(rank), rank, false)
 	}
 	return statBounds{lo, hi}
+}
+
+// narrow puts v, the histogram's value of rank, on the side of each cut
+// where the exact counts put the true value (withPending: the pending
+// requests at their lower bounds count too).
+func (s latencySample) narrow(v time.Duration, rank int, withPending bool) time.Duration {
+	for k, c := range s.cuts {
+		atMost, below := s.atMost[k], s.below[k]
+		if withPending {
+			atMost += countBelow(s.pending, time.Duration(c)+1)
+			below += countBelow(s.pending, time.Duration(c))
+		}
+		if atMost >= rank {
+			v = min(v, time.Duration(c)) // the true value is ≤ c
+		} else {
+			v = max(v, time.Duration(c)+1)
+		}
+		if below >= rank {
+			v = min(v, time.Duration(c)-1) // the true value is < c
+		} else {
+			v = max(v, time.Duration(c))
+		}
+	}
+	return v
+}
+
+// countBelow returns how many of sorted are below x.
+func countBelow(sorted []time.Duration, x time.Duration) int {
+	n, _ := slices.BinarySearch(sorted, x)
+	return n
 }
 
 // mean returns the bounds of the mean latency of every request of the
 // sample. The sample must not be empty.
 func (s latencySample) mean() statBounds {
-	var sum time.Duration
-	for _, l := range s.done {
-		sum += l
-	}
+	sum := s.done.Sum()
 	for _, l := range s.pending {
 		sum += l
 	}
@@ -110,10 +169,7 @@ func (s latencySample) mean() statBounds {
 // max returns the bounds of the largest latency of the sample. The
 // sample must not be empty.
 func (s latencySample) max() statBounds {
-	var lo time.Duration
-	if len(s.done) > 0 {
-		lo = s.done[len(s.done)-1]
-	}
+	lo := s.done.Max()
 	if len(s.pending) > 0 {
 		return statBounds{max(lo, s.pending[len(s.pending)-1]), unbounded}
 	}
@@ -141,8 +197,8 @@ func boundedMetric(m map[string]any, name string, s latencySample, stat func(lat
 	if len(name) > 3 && name[len(name)-3:] == "_ms" {
 		base, unit = name[:len(name)-3], "_ms"
 	}
-	if len(s.done) > 0 {
-		m[base+"_finished"+unit] = ms(stat(latencySample{done: s.done}).lo)
+	if s.done.N() > 0 {
+		m[base+"_finished"+unit] = ms(stat(s.finished()).lo)
 	}
 	if b.decided() {
 		return

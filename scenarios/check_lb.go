@@ -184,17 +184,15 @@ func shareObserved(c *ShareCheck, got float64, mine, all, pending int, noneFinis
 	return out
 }
 
-// percentile returns the p-th percentile (nearest rank) of sorted values.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	return sorted[min(max(rank, 1), len(sorted))-1]
-}
-
 func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Duration) reports.Expectation {
-	s := sampleLatencies(events, c.Group, c.Window, end)
+	var cuts []time.Duration
+	if c.Min.IsSet() {
+		cuts = append(cuts, c.Min.D)
+	}
+	if c.Max.IsSet() {
+		cuts = append(cuts, c.Max.D)
+	}
+	s := sampleLatencies(events, c.Group, c.Window, end, cuts...)
 	if s.n() == 0 {
 		want := i18n.T("p%g of the answered requests", c.Percentile)
 		if sentIn(events, c.Group, c.Window, end) == 0 {
@@ -232,7 +230,7 @@ func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Dura
 func latencyObserved(c *LatencyCheck, s latencySample, b statBounds, undecided bool) i18n.Text {
 	r := func(d time.Duration) string { return d.Round(time.Microsecond).String() }
 	if len(s.pending) == 0 {
-		return i18n.T("p%g %s over %d requests", c.Percentile, r(b.lo), len(s.done))
+		return i18n.T("p%g %s over %d requests", c.Percentile, r(b.lo), s.done.N())
 	}
 	value := i18n.T("p%g ≥ %s", c.Percentile, r(b.lo))
 	switch {
@@ -242,7 +240,7 @@ func latencyObserved(c *LatencyCheck, s latencySample, b statBounds, undecided b
 		value = i18n.T("p%g in [%s, %s]", c.Percentile, r(b.lo), r(b.hi))
 	}
 	out := i18n.T("%s over %d requests (%d answered, %d in flight at the end, outcome unknown)",
-		value, s.n(), len(s.done), len(s.pending))
+		value, s.n(), s.done.N(), len(s.pending))
 	switch {
 	case !undecided:
 	case c.Max.IsSet() && b.hi > c.Max.D:

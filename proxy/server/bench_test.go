@@ -61,7 +61,7 @@ func BenchmarkForward(b *testing.B) {
 func benchForward(b *testing.B, hist bool) {
 	p := startProxy(b, lb(proxy.Group{Name: "web", Servers: servers(fastBackend(b), fastBackend(b))}), Options{})
 	if !hist {
-		p.Server.hist.close()
+		p.Server.hist.Close()
 		p.Server.hist = nil // no history: the hot path alone
 	}
 	c, err := net.Dial("tcp", p.addr)

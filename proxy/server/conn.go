@@ -707,7 +707,7 @@ func (c *conn) recordFull(g *group, status int, class string, start, end time.Du
 	if moved != "" {
 		ev.Reason = "session moved from " + moved
 	}
-	c.s.hist.addRequest(&ev)
+	c.s.hist.Add(ev)
 }
 
 // tryResult is what one try gave.

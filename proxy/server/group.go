@@ -232,7 +232,7 @@ func (s *Server) healthEvent(now time.Duration, groupName, server string, up boo
 	}
 	s.log.Info("health", "group", groupName, "server", server, "to", to, "reason", reason)
 	if s.hist != nil {
-		s.hist.add(&history.Event{T: history.Stamp(now), Kind: history.KindHealth, Group: groupName,
+		s.hist.Add(history.Event{T: history.Stamp(now), Kind: history.KindHealth, Group: groupName,
 			Server: server, From: from, To: to, Reason: reason})
 	}
 }

@@ -33,7 +33,7 @@ func (w *writeLog) all() ([][]byte, []byte) {
 // the buffer go out whole too.
 func TestHistoryWritesWholeLines(t *testing.T) {
 	w := &writeLog{}
-	h := newHistoryWriter(w)
+	h := newHistory(w)
 	const n = 5000 // about 4 buffers of request lines
 	for i := range n {
 		ev := history.Event{T: history.Stamp(i) * 1e6, Kind: history.KindRequest, Client: "127.0.0.1",
@@ -42,9 +42,9 @@ func TestHistoryWritesWholeLines(t *testing.T) {
 		if i == n/2 {
 			ev.Reason = string(bytes.Repeat([]byte("r"), historyBuffer+100)) // a line longer than the buffer
 		}
-		h.addRequest(&ev)
+		h.Add(ev)
 		if i%1000 == 0 {
-			h.add(&history.Event{T: history.Stamp(i) * 1e6, Kind: history.KindHealth, Group: "web",
+			h.Add(history.Event{T: history.Stamp(i) * 1e6, Kind: history.KindHealth, Group: "web",
 				Server: "127.0.0.1:9001", From: "up", To: "down", Reason: "checks"})
 		}
 	}
@@ -52,7 +52,7 @@ func TestHistoryWritesWholeLines(t *testing.T) {
 	if len(writes) < 3 {
 		t.Fatalf("%d writes before close, want the buffer to have gone out several times", len(writes))
 	}
-	if err := h.close(); err != nil {
+	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
 	writes, file := w.all()
@@ -75,9 +75,9 @@ func TestHistoryWritesWholeLines(t *testing.T) {
 // it.
 func TestHistoryFlushedEverySecond(t *testing.T) {
 	w := &writeLog{}
-	h := newHistoryWriter(w)
-	defer h.close()
-	h.addRequest(&history.Event{T: 1, Kind: history.KindRequest, Status: 200})
+	h := newHistory(w)
+	defer h.Close()
+	h.Add(history.Event{T: 1, Kind: history.KindRequest, Status: 200})
 	added := time.Now()
 	// The ticker fires within historyFlush; the slack is for a loaded
 	// machine that runs the flusher late.

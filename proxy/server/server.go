@@ -45,6 +45,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/flow"
 )
@@ -150,7 +151,7 @@ type Server struct {
 	listeners []*listener
 	genStop   context.CancelFunc // stops the current groups' health checks
 
-	hist *historyWriter
+	hist *history.Writer
 	base *stats // requests without a group (bad headers)
 
 	shutting atomic.Bool
@@ -241,7 +242,7 @@ func New(cfg *proxy.Config, opt Options) (*Server, error) {
 		s.listeners = append(s.listeners, l)
 	}
 	if opt.History != nil {
-		s.hist = newHistoryWriter(opt.History)
+		s.hist = newHistory(opt.History)
 	}
 	return s, nil
 }
@@ -498,7 +499,7 @@ drain:
 		u.closeIdle(true)
 	}
 	if s.hist != nil {
-		if err := s.hist.close(); err != nil && cut == nil {
+		if err := s.hist.Close(); err != nil && cut == nil {
 			cut = fmt.Errorf("history: %w", err)
 		}
 	}

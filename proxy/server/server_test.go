@@ -849,15 +849,6 @@ func TestHistoryLines(t *testing.T) {
 			t.Fatalf("event %+v", e)
 		}
 	}
-	// The fast encoder writes what history.WriteJSONL writes.
-	for _, ev := range []history.Event{reqs[0],
-		{T: 1, Kind: history.KindRequest, Client: "::1", Listener: `odd "name"`, Group: "g\u2028", Error: "no_server", Status: 503, Reason: "session moved from <x>"}} {
-		var want bytes.Buffer
-		history.WriteJSONL(&want, []history.Event{ev})
-		if got := appendRequest(nil, &ev); string(got) != want.String() {
-			t.Fatalf("appendRequest:\n%s\nWriteJSONL:\n%s", got, want.String())
-		}
-	}
 }
 
 func TestExpectContinueAndBodies(t *testing.T) {

@@ -87,7 +87,7 @@ func (c *conn) tcpRecord(listener string, g *group, start, connect time.Duration
 		ev.Reason = "tcp session: " + strconv.FormatInt(in, 10) + " bytes in, " + strconv.FormatInt(out, 10) +
 			" bytes out, " + (end - start).Round(time.Microsecond).String()
 	}
-	c.s.hist.add(&ev)
+	c.s.hist.Add(ev)
 }
 
 // splice copies a→b and b→a until both directions end; the end of one

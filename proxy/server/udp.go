@@ -250,7 +250,7 @@ func (ss *udpSession) record(listener, backend, class string) {
 		Latency: history.Stamp(end - ss.start), Tries: ss.fl.Tries(),
 		Reason: "udp session: " + strconv.FormatInt(ss.in.Load(), 10) + " datagrams in, " +
 			strconv.FormatInt(ss.out.Load(), 10) + " out"}
-	s.hist.add(&ev)
+	s.hist.Add(ev)
 }
 
 // closeAll ends every session (Shutdown) and waits for them.

@@ -85,7 +85,11 @@ type agent struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 	notify  notifier
-	outMu   sync.Mutex // one writer at a time on History and Log
+	outMu   sync.Mutex // one writer at a time on Log
+	// hist is the history (nil without Options.History): each event
+	// written in one Write of a whole line as it happens.
+	hist        *history.Writer
+	histErrSaid bool // the first error writing the history was logged
 	// statusReq asks the loop, which owns the routers, for a Status.
 	statusReq chan chan Status
 }
@@ -178,6 +182,9 @@ func initAgent(cfg Config, opts Options) *agent {
 	if !opts.Epoch.IsZero() {
 		a.offset = a.start.Round(0).Sub(opts.Epoch)
 	}
+	if opts.History != nil {
+		a.hist = history.NewWriter(opts.History, history.WriterOptions{EveryLine: true})
+	}
 	return a
 }
 
@@ -222,14 +229,18 @@ func (a *agent) logf(format string, args ...any) {
 // record writes ev, stamped in agent time, to the history in history
 // time.
 func (a *agent) record(ev history.Event) {
-	if a.opts.History == nil {
+	if a.hist == nil {
 		return
 	}
 	ev.T = a.stamp(ev.T.Duration())
-	a.outMu.Lock()
-	defer a.outMu.Unlock()
-	if err := history.WriteJSONL(a.opts.History, []history.Event{ev}); err != nil && a.opts.Log != nil {
-		fmt.Fprintf(a.opts.Log, "history: %v\n", err)
+	a.hist.Add(ev)
+	if err := a.hist.Err(); err != nil && a.opts.Log != nil {
+		a.outMu.Lock()
+		defer a.outMu.Unlock()
+		if !a.histErrSaid {
+			a.histErrSaid = true
+			fmt.Fprintf(a.opts.Log, "history: %v\n", err)
+		}
 	}
 }
 

@@ -157,7 +157,7 @@ func TestFromKeepalived(t *testing.T) {
 
 func TestHistoryStampsCountFromTheEpoch(t *testing.T) {
 	var h, log bytes.Buffer
-	a := &agent{cfg: Config{Name: "r1"}, opts: Options{History: &h, Log: &log}, start: time.Now()}
+	a := initAgent(Config{Name: "r1"}, Options{History: &h, Log: &log})
 	a.offset = 1500 * time.Millisecond // started 1.5 s after the epoch
 	in := &instance{a: a}
 	in.Record(history.Event{T: history.Stamp(2 * time.Second), Kind: history.KindVRRP, Router: "r1", Instance: "VI_1",
