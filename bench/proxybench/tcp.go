@@ -80,7 +80,7 @@ func tcpLoad(mode, addr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%d %f %d %d %d\n", res.Completed, res.Elapsed.Seconds(), res.Latency.ValueAtQuantile(99), res.Failed, res.TimedOut)
+	fmt.Printf("%d %f %d %d %d\n", res.Completed, res.Elapsed.Seconds(), res.Latency.Percentile(99).Microseconds(), res.Failed, res.TimedOut)
 	if res.Failed+res.TimedOut > 0 {
 		fmt.Printf("errors: %v\n", res.Errors)
 	}
