@@ -1,0 +1,462 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
+)
+
+// A run's folder holds, beside history.jsonl and results.json, the file
+// InputsFile (report.json): whatever its report shows that is neither in
+// the history nor in the results. lblab run draws report.html from the
+// folder's files (WriteRun), and lblab report DIR draws the same page from
+// the same files (ReadFolder), so a redrawn report is the run's report,
+// byte for byte, in every world (sim, netns) and for sweeps.
+//
+// report.json, format 1, is one JSON object:
+//
+//	{
+//	  "format": 1,                 // FormatVersion; a newer one is refused
+//	  "lab": "vrrp-failover",      // the lab's name, as in results.json
+//	  "lang": "en",                // language of the run's own report: en or zh
+//	  "title": "...", "title_zh": "...",
+//	  "teaching": "...", "teaching_zh": "...",
+//	  "duration_s": 30,            // end of the time axes, seconds
+//	  "theory": [{"vrid": 51, "version": 2, "interval_s": 1,
+//	              "backup_priority": 100, "skew_s": 0.609375,
+//	              "mdi_s": 3.609375, "formula": "3 × 1 s + ...",
+//	              "lo_s": 2.609375, "hi_s": 3.609375}],
+//	  "marks": [{"from_s": 10.2, "to_s": 13.4, "key": "markTheory",
+//	             "args": ["failover", "3.2 s", "[2.6 s, 3.6 s]"]}],
+//	  "shares": [{"group": "web", "server": "a:80", "expected": 0.5}],
+//	  "sweep": {"metric": "failover_s", "values": [...], "lo": 2.6,
+//	            "hi": 3.6, "ks": 0.02},
+//	  "sweep_metrics": [{"name": "p99_ms", "values": [...]}]
+//	}
+//
+// Times named *_s are seconds with exact nanoseconds (as history.jsonl
+// writes them). Texts are stored in both languages (the _zh fields are
+// omitted when the lab has none), so a run in one language redraws in
+// the other; expectation and fault names in Chinese are in results.json
+// (name_zh, fault_names_zh). A folder without report.json (lblab load
+// --out, or a run of an lblab older than format 1) still draws, without
+// title, teaching text, theory, marks or expected shares, its time axis
+// ending at the last event.
+
+// InputsFile is the name of the file of a run's folder that holds the
+// report's inputs (Inputs).
+const InputsFile = "report.json"
+
+// FormatVersion is the version of the report.json format this lblab
+// writes. It reads versions 1 to FormatVersion and refuses newer ones.
+const FormatVersion = 1
+
+// MaxFolderFile is the largest results.json or report.json lblab reads:
+// 64 MiB (a 100,000-seed sweep's report.json holds about 10 MB).
+const MaxFolderFile = 64 << 20
+
+// maxRunDuration bounds report.json's duration_s: a lab runs 24 h at
+// most.
+const maxRunDuration = 24 * time.Hour
+
+// Inputs is what a run's report needs beside its history and results,
+// as report.json holds it (see inputsFile for each field's unit and
+// range).
+type Inputs struct {
+	// Lab is the lab's name; it must be results.json's lab.
+	Lab string
+	// Lang is the language of the report the run drew: LangEnglish or
+	// LangChinese. lblab report draws in it unless --lang says another.
+	Lang string
+	// Title and TitleZh are the lab's title and its title_zh ("" when
+	// the lab has none: the title then shows in Chinese too).
+	Title, TitleZh string
+	// Teaching and TeachingZh are the lab's teaching text and its
+	// teaching_zh, paragraphs separated by blank lines.
+	Teaching, TeachingZh string
+	// Duration is the lab's duration: the end of the report's time axes
+	// (a plot still reaches an event after it); 0 to 24 h.
+	Duration time.Duration
+	// Theory is the timing theory of each VRRP group (the theory boxes).
+	Theory []VRRPTheory
+	// Marks annotate the timeline (fault → takeover) and the marks table.
+	Marks []Mark
+	// Shares are the expected shares of a load-balancer lab's servers
+	// (the share plots' expected bars and lines).
+	Shares []Share
+	// Sweep is a sweep's distribution of its sweep metric; nil for a
+	// single run.
+	Sweep *Sweep
+	// SweepMetrics are a load-balancer sweep's distributions of metrics.
+	SweepMetrics []SweepMetric
+}
+
+// inputsFile is report.json, format FormatVersion: Inputs with times as
+// seconds of exact nanoseconds (history.Stamp), field names in
+// snake_case with the unit (_s) where there is one.
+type inputsFile struct {
+	// Format is the version of the format: FormatVersion. Required.
+	Format int `json:"format"`
+	// Lab, Lang, Title, TitleZh, Teaching, TeachingZh are Inputs'.
+	Lab        string `json:"lab"`
+	Lang       string `json:"lang"`
+	Title      string `json:"title"`
+	TitleZh    string `json:"title_zh,omitempty"`
+	Teaching   string `json:"teaching,omitempty"`
+	TeachingZh string `json:"teaching_zh,omitempty"`
+	// Duration is Inputs.Duration in seconds, 0 to 86400.
+	Duration history.Stamp `json:"duration_s"`
+	// Theory, Marks: see theoryJSON and markJSON.
+	Theory []theoryJSON `json:"theory,omitempty"`
+	Marks  []markJSON   `json:"marks,omitempty"`
+	// Shares, Sweep and SweepMetrics are written as their types' JSON
+	// tags say (numbers in the unit of their metric, shares in 0..1).
+	Shares       []Share       `json:"shares,omitempty"`
+	Sweep        *Sweep        `json:"sweep,omitempty"`
+	SweepMetrics []SweepMetric `json:"sweep_metrics,omitempty"`
+}
+
+// theoryJSON is a VRRPTheory in report.json: times in seconds.
+type theoryJSON struct {
+	VRID           int           `json:"vrid"`
+	Version        int           `json:"version"`
+	Interval       history.Stamp `json:"interval_s"`
+	BackupPriority int           `json:"backup_priority"`
+	Skew           history.Stamp `json:"skew_s"`
+	MDI            history.Stamp `json:"mdi_s"`
+	Formula        string        `json:"formula"`
+	Lo             history.Stamp `json:"lo_s"`
+	Hi             history.Stamp `json:"hi_s"`
+}
+
+// markJSON is a Mark in report.json: times in seconds, each argument as
+// its text (the marks' sentences take %s only).
+type markJSON struct {
+	From  history.Stamp `json:"from_s"`
+	To    history.Stamp `json:"to_s"`
+	Label string        `json:"label,omitempty"`
+	Key   string        `json:"key,omitempty"`
+	Args  []string      `json:"args,omitempty"`
+}
+
+// file returns in as report.json holds it.
+func (in Inputs) file() inputsFile {
+	f := inputsFile{Format: FormatVersion, Lab: in.Lab, Lang: in.Lang, Title: in.Title, TitleZh: in.TitleZh,
+		Teaching: in.Teaching, TeachingZh: in.TeachingZh, Duration: history.Stamp(in.Duration),
+		Shares: in.Shares, Sweep: in.Sweep, SweepMetrics: in.SweepMetrics}
+	for _, t := range in.Theory {
+		f.Theory = append(f.Theory, theoryJSON{t.VRID, t.Version, history.Stamp(t.Interval), t.BackupPriority,
+			history.Stamp(t.Skew), history.Stamp(t.MDI), t.Formula, history.Stamp(t.Lo), history.Stamp(t.Hi)})
+	}
+	for _, m := range in.Marks {
+		j := markJSON{From: history.Stamp(m.From), To: history.Stamp(m.To), Label: m.Label, Key: m.Key}
+		for _, a := range m.Args {
+			j.Args = append(j.Args, fmt.Sprint(a))
+		}
+		f.Marks = append(f.Marks, j)
+	}
+	return f
+}
+
+// inputs returns the Inputs f holds.
+func (f inputsFile) inputs() Inputs {
+	in := Inputs{Lab: f.Lab, Lang: f.Lang, Title: f.Title, TitleZh: f.TitleZh, Teaching: f.Teaching,
+		TeachingZh: f.TeachingZh, Duration: f.Duration.Duration(), Shares: f.Shares, Sweep: f.Sweep, SweepMetrics: f.SweepMetrics}
+	for _, t := range f.Theory {
+		in.Theory = append(in.Theory, VRRPTheory{VRID: t.VRID, Version: t.Version, Interval: t.Interval.Duration(),
+			BackupPriority: t.BackupPriority, Skew: t.Skew.Duration(), MDI: t.MDI.Duration(), Formula: t.Formula,
+			Lo: t.Lo.Duration(), Hi: t.Hi.Duration()})
+	}
+	for _, j := range f.Marks {
+		m := Mark{From: j.From.Duration(), To: j.To.Duration(), Label: j.Label, Key: j.Key}
+		for _, a := range j.Args {
+			m.Args = append(m.Args, a)
+		}
+		in.Marks = append(in.Marks, m)
+	}
+	return in
+}
+
+// Folder is what a run's folder holds for its report, beside its history.
+type Folder struct {
+	// Dir is the folder.
+	Dir string
+	// Results is results.json; when the folder has none, the lab is named
+	// after the folder.
+	Results Results
+	// Inputs is report.json; nil when the folder has none.
+	Inputs *Inputs
+}
+
+// Sweep reports whether the folder is a sweep's (results.json counts
+// seeds): it has no history.jsonl of its own.
+func (f *Folder) Sweep() bool { return f.Results.Seeds > 0 }
+
+// Report returns the folder's report in language code (LangEnglish,
+// LangChinese; "" is the language the run drew its report in) over the
+// run's history events (nil for a sweep).
+func (f *Folder) Report(code string, events []history.Event) Report {
+	r := Report{Lab: f.Results.Lab, Title: f.Results.Lab, Results: f.Results, History: events}
+	in := f.Inputs
+	if in == nil {
+		r.Lang = orEnglish(code)
+		for _, e := range events {
+			r.Duration = max(r.Duration, e.T.Duration())
+		}
+		return r
+	}
+	if code == "" {
+		code = in.Lang
+	}
+	r.Lang = orEnglish(code)
+	r.Title, r.Teaching = in.Title, in.Teaching
+	if r.Lang == LangChinese {
+		r.Title, r.Teaching = or(in.TitleZh, in.Title), or(in.TeachingZh, in.Teaching)
+	}
+	r.Duration = in.Duration
+	r.Theory, r.Marks, r.Shares = in.Theory, in.Marks, in.Shares
+	r.Sweep, r.SweepMetrics = in.Sweep, in.SweepMetrics
+	return r
+}
+
+func orEnglish(code string) string {
+	if code == LangChinese {
+		return code
+	}
+	return LangEnglish
+}
+
+func or(s, otherwise string) string {
+	if s != "" {
+		return s
+	}
+	return otherwise
+}
+
+// WriteRun writes a run's results.json and report.json (in, its format
+// set to FormatVersion) into dir, then draws report.html and its plots
+// from the folder as lblab report does (ReadFolder, Folder.Report), in
+// in.Lang, over events (the history the run wrote to dir/history.jsonl;
+// nil for a sweep). It returns the path of report.html.
+func WriteRun(dir string, res Results, in Inputs, events []history.Event) (string, error) {
+	if err := WriteResults(dir, res); err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(in.file(), "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", InputsFile, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, InputsFile), append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("%s: %w", InputsFile, err)
+	}
+	f, err := ReadFolder(dir)
+	if err != nil {
+		return "", err
+	}
+	return Write(dir, f.Report("", events))
+}
+
+// ReadFolder reads a run's folder: results.json and report.json, each
+// when present. A file larger than MaxFolderFile, one that is not the
+// JSON its format says (its error names FILE:LINE:COL and the field),
+// a report.json of a newer format or with values out of their range, or
+// one of another lab than results.json's, is an error.
+func ReadFolder(dir string) (*Folder, error) {
+	f := &Folder{Dir: dir}
+	rpath := filepath.Join(dir, "results.json")
+	b, err := readBounded(rpath)
+	switch {
+	case err == nil:
+		if err := decodeJSON(rpath, b, &f.Results, false); err != nil {
+			return nil, err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	if f.Results.Lab == "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			abs = dir
+		}
+		f.Results.Lab = filepath.Base(abs)
+	}
+	if f.Results.Metrics == nil {
+		f.Results.Metrics = map[string]any{}
+	}
+	ipath := filepath.Join(dir, InputsFile)
+	b, err = readBounded(ipath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return f, nil
+	case err != nil:
+		return nil, err
+	}
+	var version struct {
+		Format *json.RawMessage `json:"format"`
+	}
+	if err := decodeJSON(ipath, b, &version, false); err != nil {
+		return nil, err
+	}
+	var n int
+	if version.Format == nil {
+		return nil, i18n.Errorf("%s: format: missing: not a report.json lblab wrote", ipath)
+	}
+	if err := json.Unmarshal(*version.Format, &n); err != nil || n < 1 {
+		return nil, i18n.Errorf("%s: format: %s is not a version of the format (1 to %d)", ipath, string(*version.Format), FormatVersion)
+	}
+	if n > FormatVersion {
+		return nil, i18n.Errorf("%s: format %d: written by a newer lblab; this one reads format %d at most: draw the report with the lblab that ran the lab", ipath, n, FormatVersion)
+	}
+	var file inputsFile
+	if err := decodeJSON(ipath, b, &file, true); err != nil {
+		return nil, err
+	}
+	if err := file.check(); err != nil {
+		return nil, i18n.Errorf("%s: %w", ipath, err)
+	}
+	in := file.inputs()
+	if f.Results.Lab != in.Lab {
+		return nil, i18n.Errorf("%s: lab: %q, but results.json is of lab %q: the folder mixes two runs", ipath, in.Lab, f.Results.Lab)
+	}
+	f.Inputs = &in
+	return f, nil
+}
+
+// readBounded reads a file of at most MaxFolderFile bytes.
+func readBounded(path string) ([]byte, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, MaxFolderFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > MaxFolderFile {
+		return nil, i18n.Errorf("%s: larger than %d bytes: not a file lblab wrote", path, MaxFolderFile)
+	}
+	return b, nil
+}
+
+// decodeJSON decodes the one JSON value of data (read from path) into v,
+// refusing fields v does not have when strict. Its errors name
+// path:line:column and the field.
+func decodeJSON(path string, data []byte, v any, strict bool) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return i18n.Errorf("%s:%s: more than one JSON value", path, lineCol(data, dec.InputOffset()))
+		}
+		return nil
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return i18n.Errorf("%s:%s: %v", path, lineCol(data, syntax.Offset), err)
+	case errors.As(err, &typ):
+		return i18n.Errorf("%s:%s: %s: %v", path, lineCol(data, typ.Offset), typ.Field, err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return i18n.Errorf("%s: cut short: %v", path, err)
+	}
+	return i18n.Errorf("%s:%s: %v", path, lineCol(data, dec.InputOffset()), err)
+}
+
+// lineCol returns the 1-based line and column (in characters) of byte
+// offset off of data as "LINE:COL".
+func lineCol(data []byte, off int64) string {
+	off = min(max(off, 0), int64(len(data)))
+	before := data[:off]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len([]rune(string(before[bytes.LastIndexByte(before, '\n')+1:]))) + 1
+	return fmt.Sprintf("%d:%d", line, col)
+}
+
+// check refuses values out of their range, naming the field.
+func (in *inputsFile) check() error {
+	bad := func(field string, v any, want string) error {
+		return i18n.Errorf("%s: %v: want %s", field, v, want)
+	}
+	if in.Lang != LangEnglish && in.Lang != LangChinese {
+		return bad("lang", fmt.Sprintf("%q", in.Lang), `"en" or "zh"`)
+	}
+	if in.Duration < 0 || in.Duration.Duration() > maxRunDuration {
+		return bad("duration_s", fmtSeconds(in.Duration.Duration()), "0 to 86400 seconds")
+	}
+	for i, t := range in.Theory {
+		at := func(f string) string { return fmt.Sprintf("theory[%d].%s", i, f) }
+		switch {
+		case t.VRID < 1 || t.VRID > 255:
+			return bad(at("vrid"), t.VRID, "1 to 255")
+		case t.Version != 2 && t.Version != 3:
+			return bad(at("version"), t.Version, "2 or 3")
+		case t.BackupPriority < 0 || t.BackupPriority > 255:
+			return bad(at("backup_priority"), t.BackupPriority, "0 to 255")
+		case t.Interval <= 0 || t.Interval.Duration() > maxRunDuration:
+			return bad(at("interval_s"), fmtSeconds(t.Interval.Duration()), "more than 0 seconds, at most 86400")
+		case t.Skew < 0 || t.Skew.Duration() > maxRunDuration:
+			return bad(at("skew_s"), fmtSeconds(t.Skew.Duration()), "0 to 86400 seconds")
+		case t.MDI < 0 || t.MDI.Duration() > maxRunDuration:
+			return bad(at("mdi_s"), fmtSeconds(t.MDI.Duration()), "0 to 86400 seconds")
+		case t.Lo < 0 || t.Lo > t.Hi || t.Hi.Duration() > maxRunDuration:
+			return bad(at("lo_s"), fmtSeconds(t.Lo.Duration()), "0 to hi_s ("+fmtSeconds(t.Hi.Duration())+"), hi_s at most 86400")
+		}
+	}
+	for i, m := range in.Marks {
+		at := func(f string) string { return fmt.Sprintf("marks[%d].%s", i, f) }
+		switch {
+		case m.From < 0 || m.From.Duration() > maxRunDuration:
+			return bad(at("from_s"), fmtSeconds(m.From.Duration()), "0 to 86400 seconds")
+		case m.To < 0 || m.To.Duration() > maxRunDuration:
+			return bad(at("to_s"), fmtSeconds(m.To.Duration()), "0 to 86400 seconds")
+		case m.Key == "":
+		case !markKeys[m.Key]:
+			return bad(at("key"), fmt.Sprintf("%q", m.Key), "a mark's sentence (markTheory, markHealthDown, markHealthUp) or none")
+		case len(m.Args) != len(i18n.Verbs(words[m.Key][0])):
+			return bad(at("args"), len(m.Args), fmt.Sprintf("%d arguments for %s", len(i18n.Verbs(words[m.Key][0])), m.Key))
+		}
+	}
+	for i, s := range in.Shares {
+		if !(s.Expected >= 0 && s.Expected <= 1) {
+			return bad(fmt.Sprintf("shares[%d].expected", i), s.Expected, "0 to 1")
+		}
+	}
+	if s := in.Sweep; s != nil {
+		switch {
+		case s.Lo > s.Hi:
+			return bad("sweep.lo", s.Lo, fmt.Sprintf("at most hi (%v)", s.Hi))
+		case !(s.KS >= 0 && s.KS <= 1):
+			return bad("sweep.ks", s.KS, "0 to 1")
+		case !(s.KSReference >= 0 && s.KSReference <= 1):
+			return bad("sweep.ks_reference", s.KSReference, "0 to 1")
+		}
+	}
+	for i, m := range in.SweepMetrics {
+		switch {
+		case m.Name == "":
+			return bad(fmt.Sprintf("sweep_metrics[%d].name", i), `""`, "a metric's name")
+		case m.Lo > m.Hi:
+			return bad(fmt.Sprintf("sweep_metrics[%d].lo", i), m.Lo, fmt.Sprintf("at most hi (%v)", m.Hi))
+		case m.Undecided < 0:
+			return bad(fmt.Sprintf("sweep_metrics[%d].undecided", i), m.Undecided, "0 or more")
+		}
+	}
+	return nil
+}
+
+// markKeys are the sentences a Mark's Key may name.
+var markKeys = map[string]bool{"markTheory": true, "markHealthDown": true, "markHealthUp": true}
