@@ -9,6 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lblab/lblab/history"
@@ -114,7 +117,7 @@ type inputsFile struct {
 	Teaching   string `json:"teaching,omitempty"`
 	TeachingZh string `json:"teaching_zh,omitempty"`
 	// Duration is Inputs.Duration in seconds, 0 to 86400.
-	Duration history.Stamp `json:"duration_s"`
+	Duration seconds `json:"duration_s"`
 	// Theory, Marks: see theoryJSON and markJSON.
 	Theory []theoryJSON `json:"theory,omitempty"`
 	Marks  []markJSON   `json:"marks,omitempty"`
@@ -125,40 +128,78 @@ type inputsFile struct {
 	SweepMetrics []SweepMetric `json:"sweep_metrics,omitempty"`
 }
 
+// seconds is a time in report.json: a JSON number of seconds, exact to
+// the nanosecond (as history.Stamp writes it).
+type seconds history.Stamp
+
+// MarshalJSON writes s as history.Stamp does: 3.609375.
+func (s seconds) MarshalJSON() ([]byte, error) { return history.Stamp(s).MarshalJSON() }
+
+// UnmarshalJSON reads a JSON number of seconds; anything else (a string,
+// null) is a type error, which names the field.
+func (s *seconds) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '-' && (b[0] < '0' || b[0] > '9') {
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[float64]()}
+	}
+	return (*history.Stamp)(s).UnmarshalJSON(b)
+}
+
+// String writes s as seconds with the unit: "3.609375 s".
+func (s seconds) String() string { return fmtDuration(s.d()) }
+
+func (s seconds) d() time.Duration { return time.Duration(s) }
+
+// jsonKind names the kind of a JSON value as encoding/json's errors do.
+func jsonKind(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '"':
+		return "string"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	}
+	return string(b)
+}
+
 // theoryJSON is a VRRPTheory in report.json: times in seconds.
 type theoryJSON struct {
-	VRID           int           `json:"vrid"`
-	Version        int           `json:"version"`
-	Interval       history.Stamp `json:"interval_s"`
-	BackupPriority int           `json:"backup_priority"`
-	Skew           history.Stamp `json:"skew_s"`
-	MDI            history.Stamp `json:"mdi_s"`
-	Formula        string        `json:"formula"`
-	Lo             history.Stamp `json:"lo_s"`
-	Hi             history.Stamp `json:"hi_s"`
+	VRID           int     `json:"vrid"`
+	Version        int     `json:"version"`
+	Interval       seconds `json:"interval_s"`
+	BackupPriority int     `json:"backup_priority"`
+	Skew           seconds `json:"skew_s"`
+	MDI            seconds `json:"mdi_s"`
+	Formula        string  `json:"formula"`
+	Lo             seconds `json:"lo_s"`
+	Hi             seconds `json:"hi_s"`
 }
 
 // markJSON is a Mark in report.json: times in seconds, each argument as
 // its text (the marks' sentences take %s only).
 type markJSON struct {
-	From  history.Stamp `json:"from_s"`
-	To    history.Stamp `json:"to_s"`
-	Label string        `json:"label,omitempty"`
-	Key   string        `json:"key,omitempty"`
-	Args  []string      `json:"args,omitempty"`
+	From  seconds  `json:"from_s"`
+	To    seconds  `json:"to_s"`
+	Label string   `json:"label,omitempty"`
+	Key   string   `json:"key,omitempty"`
+	Args  []string `json:"args,omitempty"`
 }
 
 // file returns in as report.json holds it.
 func (in Inputs) file() inputsFile {
 	f := inputsFile{Format: FormatVersion, Lab: in.Lab, Lang: in.Lang, Title: in.Title, TitleZh: in.TitleZh,
-		Teaching: in.Teaching, TeachingZh: in.TeachingZh, Duration: history.Stamp(in.Duration),
+		Teaching: in.Teaching, TeachingZh: in.TeachingZh, Duration: seconds(in.Duration),
 		Shares: in.Shares, Sweep: in.Sweep, SweepMetrics: in.SweepMetrics}
 	for _, t := range in.Theory {
-		f.Theory = append(f.Theory, theoryJSON{t.VRID, t.Version, history.Stamp(t.Interval), t.BackupPriority,
-			history.Stamp(t.Skew), history.Stamp(t.MDI), t.Formula, history.Stamp(t.Lo), history.Stamp(t.Hi)})
+		f.Theory = append(f.Theory, theoryJSON{t.VRID, t.Version, seconds(t.Interval), t.BackupPriority,
+			seconds(t.Skew), seconds(t.MDI), t.Formula, seconds(t.Lo), seconds(t.Hi)})
 	}
 	for _, m := range in.Marks {
-		j := markJSON{From: history.Stamp(m.From), To: history.Stamp(m.To), Label: m.Label, Key: m.Key}
+		j := markJSON{From: seconds(m.From), To: seconds(m.To), Label: m.Label, Key: m.Key}
 		for _, a := range m.Args {
 			j.Args = append(j.Args, fmt.Sprint(a))
 		}
@@ -170,14 +211,14 @@ func (in Inputs) file() inputsFile {
 // inputs returns the Inputs f holds.
 func (f inputsFile) inputs() Inputs {
 	in := Inputs{Lab: f.Lab, Lang: f.Lang, Title: f.Title, TitleZh: f.TitleZh, Teaching: f.Teaching,
-		TeachingZh: f.TeachingZh, Duration: f.Duration.Duration(), Shares: f.Shares, Sweep: f.Sweep, SweepMetrics: f.SweepMetrics}
+		TeachingZh: f.TeachingZh, Duration: f.Duration.d(), Shares: f.Shares, Sweep: f.Sweep, SweepMetrics: f.SweepMetrics}
 	for _, t := range f.Theory {
-		in.Theory = append(in.Theory, VRRPTheory{VRID: t.VRID, Version: t.Version, Interval: t.Interval.Duration(),
-			BackupPriority: t.BackupPriority, Skew: t.Skew.Duration(), MDI: t.MDI.Duration(), Formula: t.Formula,
-			Lo: t.Lo.Duration(), Hi: t.Hi.Duration()})
+		in.Theory = append(in.Theory, VRRPTheory{VRID: t.VRID, Version: t.Version, Interval: t.Interval.d(),
+			BackupPriority: t.BackupPriority, Skew: t.Skew.d(), MDI: t.MDI.d(), Formula: t.Formula,
+			Lo: t.Lo.d(), Hi: t.Hi.d()})
 	}
 	for _, j := range f.Marks {
-		m := Mark{From: j.From.Duration(), To: j.To.Duration(), Label: j.Label, Key: j.Key}
+		m := Mark{From: j.From.d(), To: j.To.d(), Label: j.Label, Key: j.Key}
 		for _, a := range j.Args {
 			m.Args = append(m.Args, a)
 		}
@@ -358,8 +399,10 @@ func decodeJSON(path string, data []byte, v any, strict bool) error {
 	}
 	err := dec.Decode(v)
 	if err == nil {
+		end := dec.InputOffset()
 		if _, extra := dec.Token(); extra != io.EOF {
-			return i18n.Errorf("%s:%s: more than one JSON value", path, lineCol(data, dec.InputOffset()))
+			end += int64(len(data[end:]) - len(bytes.TrimLeft(data[end:], " \t\r\n")))
+			return i18n.Errorf("%s:%s: more than one JSON value", path, lineCol(data, end))
 		}
 		return nil
 	}
@@ -367,13 +410,88 @@ func decodeJSON(path string, data []byte, v any, strict bool) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
-		return i18n.Errorf("%s:%s: %v", path, lineCol(data, syntax.Offset), err)
+		return i18n.Errorf("%s:%s: %v", path, lineCol(data, syntax.Offset-1), err)
 	case errors.As(err, &typ):
-		return i18n.Errorf("%s:%s: %s: %v", path, lineCol(data, typ.Offset), typ.Field, err)
+		return i18n.Errorf("%s:%s: %s: got %s, want %s", path, lineCol(data, typeErrorAt(data, typ)), typ.Field, typ.Value, wantOf(typ.Type))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return i18n.Errorf("%s: cut short: %v", path, err)
 	}
-	return i18n.Errorf("%s:%s: %v", path, lineCol(data, dec.InputOffset()), err)
+	if q, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if name, uerr := strconv.Unquote(q); uerr == nil {
+			return i18n.Errorf("%s:%s: unknown field %q", path, lineCol(data, keyAt(data, name, -1, nil)), name)
+		}
+	}
+	return i18n.Errorf("%s: %v", path, err)
+}
+
+// typeErrorAt returns the offset in data of the key of the field a type
+// error is about: the last one before the error's offset or, when the
+// error has none (one of seconds), the first whose value is not a number.
+func typeErrorAt(data []byte, typ *json.UnmarshalTypeError) int64 {
+	field := typ.Field
+	if i := strings.LastIndexByte(field, '.'); i >= 0 {
+		field = field[i+1:]
+	}
+	if field == "" {
+		return typ.Offset
+	}
+	if typ.Offset > 0 {
+		return keyAt(data, field, typ.Offset, nil)
+	}
+	return keyAt(data, field, -1, func(value byte) bool { return value != '-' && (value < '0' || value > '9') })
+}
+
+// keyAt returns the offset of the key name in data (a quoted string
+// followed by a colon): the last one before offset before when before is
+// not negative, else the first one whose value's first byte satisfies
+// value (any when nil); len(data) when there is none.
+func keyAt(data []byte, name string, before int64, value func(byte) bool) int64 {
+	quoted, _ := json.Marshal(name)
+	found := int64(len(data))
+	for off := 0; ; {
+		i := bytes.Index(data[off:], quoted)
+		if i < 0 {
+			return found
+		}
+		at := off + i
+		off = at + len(quoted)
+		if before >= 0 && int64(at) >= before {
+			return found
+		}
+		rest := bytes.TrimLeft(data[off:], " \t\r\n")
+		if len(rest) == 0 || rest[0] != ':' {
+			continue
+		}
+		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+		switch {
+		case before >= 0:
+			found = int64(at)
+		case value == nil || len(rest) > 0 && value(rest[0]):
+			return int64(at)
+		}
+	}
+}
+
+// wantOf says what a JSON value of Go type t is.
+func wantOf(t reflect.Type) i18n.Text {
+	if t == nil {
+		return i18n.T("another value")
+	}
+	switch t.Kind() {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return i18n.T("a whole number, 0 or more")
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return i18n.T("a whole number")
+	case reflect.Float32, reflect.Float64:
+		return i18n.T("a number")
+	case reflect.String:
+		return i18n.T("a string")
+	case reflect.Bool:
+		return i18n.T("true or false")
+	case reflect.Slice, reflect.Array:
+		return i18n.T("a list")
+	}
+	return i18n.T("an object")
 }
 
 // lineCol returns the 1-based line and column (in characters) of byte
@@ -388,71 +506,74 @@ func lineCol(data []byte, off int64) string {
 
 // check refuses values out of their range, naming the field.
 func (in *inputsFile) check() error {
-	bad := func(field string, v any, want string) error {
+	bad := func(field string, v any, want i18n.Text) error {
 		return i18n.Errorf("%s: %v: want %s", field, v, want)
 	}
+	const day = seconds(maxRunDuration)
 	if in.Lang != LangEnglish && in.Lang != LangChinese {
-		return bad("lang", fmt.Sprintf("%q", in.Lang), `"en" or "zh"`)
+		return bad("lang", fmt.Sprintf("%q", in.Lang), i18n.T(`"en" or "zh"`))
 	}
-	if in.Duration < 0 || in.Duration.Duration() > maxRunDuration {
-		return bad("duration_s", fmtSeconds(in.Duration.Duration()), "0 to 86400 seconds")
+	if in.Duration < 0 || in.Duration > day {
+		return bad("duration_s", in.Duration, i18n.T("0 to 86400 seconds"))
 	}
 	for i, t := range in.Theory {
 		at := func(f string) string { return fmt.Sprintf("theory[%d].%s", i, f) }
 		switch {
 		case t.VRID < 1 || t.VRID > 255:
-			return bad(at("vrid"), t.VRID, "1 to 255")
+			return bad(at("vrid"), t.VRID, i18n.T("1 to 255"))
 		case t.Version != 2 && t.Version != 3:
-			return bad(at("version"), t.Version, "2 or 3")
+			return bad(at("version"), t.Version, i18n.T("2 or 3"))
 		case t.BackupPriority < 0 || t.BackupPriority > 255:
-			return bad(at("backup_priority"), t.BackupPriority, "0 to 255")
-		case t.Interval <= 0 || t.Interval.Duration() > maxRunDuration:
-			return bad(at("interval_s"), fmtSeconds(t.Interval.Duration()), "more than 0 seconds, at most 86400")
-		case t.Skew < 0 || t.Skew.Duration() > maxRunDuration:
-			return bad(at("skew_s"), fmtSeconds(t.Skew.Duration()), "0 to 86400 seconds")
-		case t.MDI < 0 || t.MDI.Duration() > maxRunDuration:
-			return bad(at("mdi_s"), fmtSeconds(t.MDI.Duration()), "0 to 86400 seconds")
-		case t.Lo < 0 || t.Lo > t.Hi || t.Hi.Duration() > maxRunDuration:
-			return bad(at("lo_s"), fmtSeconds(t.Lo.Duration()), "0 to hi_s ("+fmtSeconds(t.Hi.Duration())+"), hi_s at most 86400")
+			return bad(at("backup_priority"), t.BackupPriority, i18n.T("0 to 255"))
+		case t.Interval <= 0 || t.Interval > day:
+			return bad(at("interval_s"), t.Interval, i18n.T("more than 0 seconds, at most 86400"))
+		case t.Skew < 0 || t.Skew > day:
+			return bad(at("skew_s"), t.Skew, i18n.T("0 to 86400 seconds"))
+		case t.MDI < 0 || t.MDI > day:
+			return bad(at("mdi_s"), t.MDI, i18n.T("0 to 86400 seconds"))
+		case t.Hi < 0 || t.Hi > day:
+			return bad(at("hi_s"), t.Hi, i18n.T("0 to 86400 seconds"))
+		case t.Lo < 0 || t.Lo > t.Hi:
+			return bad(at("lo_s"), t.Lo, i18n.T("0 to hi_s (%s)", t.Hi))
 		}
 	}
 	for i, m := range in.Marks {
 		at := func(f string) string { return fmt.Sprintf("marks[%d].%s", i, f) }
 		switch {
-		case m.From < 0 || m.From.Duration() > maxRunDuration:
-			return bad(at("from_s"), fmtSeconds(m.From.Duration()), "0 to 86400 seconds")
-		case m.To < 0 || m.To.Duration() > maxRunDuration:
-			return bad(at("to_s"), fmtSeconds(m.To.Duration()), "0 to 86400 seconds")
+		case m.From < 0 || m.From > day:
+			return bad(at("from_s"), m.From, i18n.T("0 to 86400 seconds"))
+		case m.To < 0 || m.To > day:
+			return bad(at("to_s"), m.To, i18n.T("0 to 86400 seconds"))
 		case m.Key == "":
 		case !markKeys[m.Key]:
-			return bad(at("key"), fmt.Sprintf("%q", m.Key), "a mark's sentence (markTheory, markHealthDown, markHealthUp) or none")
+			return bad(at("key"), fmt.Sprintf("%q", m.Key), i18n.T("a mark's sentence (markTheory, markHealthDown, markHealthUp) or none"))
 		case len(m.Args) != len(i18n.Verbs(words[m.Key][0])):
-			return bad(at("args"), len(m.Args), fmt.Sprintf("%d arguments for %s", len(i18n.Verbs(words[m.Key][0])), m.Key))
+			return bad(at("args"), len(m.Args), i18n.T("%d arguments for %s", len(i18n.Verbs(words[m.Key][0])), m.Key))
 		}
 	}
 	for i, s := range in.Shares {
 		if !(s.Expected >= 0 && s.Expected <= 1) {
-			return bad(fmt.Sprintf("shares[%d].expected", i), s.Expected, "0 to 1")
+			return bad(fmt.Sprintf("shares[%d].expected", i), s.Expected, i18n.T("0 to 1"))
 		}
 	}
 	if s := in.Sweep; s != nil {
 		switch {
 		case s.Lo > s.Hi:
-			return bad("sweep.lo", s.Lo, fmt.Sprintf("at most hi (%v)", s.Hi))
+			return bad("sweep.lo", s.Lo, i18n.T("at most hi (%v)", s.Hi))
 		case !(s.KS >= 0 && s.KS <= 1):
-			return bad("sweep.ks", s.KS, "0 to 1")
+			return bad("sweep.ks", s.KS, i18n.T("0 to 1"))
 		case !(s.KSReference >= 0 && s.KSReference <= 1):
-			return bad("sweep.ks_reference", s.KSReference, "0 to 1")
+			return bad("sweep.ks_reference", s.KSReference, i18n.T("0 to 1"))
 		}
 	}
 	for i, m := range in.SweepMetrics {
 		switch {
 		case m.Name == "":
-			return bad(fmt.Sprintf("sweep_metrics[%d].name", i), `""`, "a metric's name")
+			return bad(fmt.Sprintf("sweep_metrics[%d].name", i), `""`, i18n.T("a metric's name"))
 		case m.Lo > m.Hi:
-			return bad(fmt.Sprintf("sweep_metrics[%d].lo", i), m.Lo, fmt.Sprintf("at most hi (%v)", m.Hi))
+			return bad(fmt.Sprintf("sweep_metrics[%d].lo", i), m.Lo, i18n.T("at most hi (%v)", m.Hi))
 		case m.Undecided < 0:
-			return bad(fmt.Sprintf("sweep_metrics[%d].undecided", i), m.Undecided, "0 or more")
+			return bad(fmt.Sprintf("sweep_metrics[%d].undecided", i), m.Undecided, i18n.T("0 or more"))
 		}
 	}
 	return nil
