@@ -32,7 +32,9 @@ var zhFolder = map[string]string{
 	"more than 0 seconds, at most 86400": "大于 0 秒，至多 86400 秒",
 	"0 to hi_s (%s)":                     "0 到 hi_s（%s）",
 	"a mark's sentence (markTheory, markHealthDown, markHealthUp) or none": "一个标注句子（markTheory、markHealthDown、markHealthUp）或不填",
-	"%d arguments for %s": "%d 个参数（%s）",
-	"at most hi (%v)":     "至多 hi（%v）",
-	"a metric's name":     "指标名",
+	"%d arguments for %s":                          "%d 个参数（%s）",
+	"at most hi (%v)":                              "至多 hi（%v）",
+	"a metric's name":                              "指标名",
+	"%s: %v: want -1e12 to 1e12":                   "%s：%v：应在 -1e12 到 1e12 之间",
+	"lo (%v) for no window, or at least lo + 1e-9": "无窗口时等于 lo（%v），否则至少为 lo + 1e-9",
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -474,24 +475,30 @@ func keyAt(data []byte, name string, before int64, value func(byte) bool) int64 
 
 // wantOf says what a JSON value of Go type t is.
 func wantOf(t reflect.Type) i18n.Text {
-	if t == nil {
-		return i18n.T("another value")
+	k := reflect.Invalid
+	if t != nil {
+		k = t.Kind()
 	}
-	switch t.Kind() {
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	switch {
+	case k >= reflect.Uint && k <= reflect.Uintptr:
 		return i18n.T("a whole number, 0 or more")
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+	case k >= reflect.Int && k <= reflect.Int64:
 		return i18n.T("a whole number")
-	case reflect.Float32, reflect.Float64:
+	case k == reflect.Float32 || k == reflect.Float64:
 		return i18n.T("a number")
-	case reflect.String:
-		return i18n.T("a string")
-	case reflect.Bool:
-		return i18n.T("true or false")
-	case reflect.Slice, reflect.Array:
-		return i18n.T("a list")
 	}
-	return i18n.T("an object")
+	if w, ok := jsonKinds[k]; ok {
+		return w
+	}
+	return i18n.T("another value")
+}
+
+// jsonKinds are the other kinds of JSON values, by the Go kind they
+// decode into.
+var jsonKinds = map[reflect.Kind]i18n.Text{
+	reflect.String: i18n.T("a string"), reflect.Bool: i18n.T("true or false"),
+	reflect.Slice: i18n.T("a list"), reflect.Array: i18n.T("a list"),
+	reflect.Struct: i18n.T("an object"), reflect.Map: i18n.T("an object"),
 }
 
 // lineCol returns the 1-based line and column (in characters) of byte
@@ -557,9 +564,14 @@ func (in *inputsFile) check() error {
 		}
 	}
 	if s := in.Sweep; s != nil {
+		if err := sweepNumbers("sweep.", map[string][]float64{"values": s.Values, "reference": s.Reference, "lo": {s.Lo}, "hi": {s.Hi}}); err != nil {
+			return err
+		}
 		switch {
 		case s.Lo > s.Hi:
 			return bad("sweep.lo", s.Lo, i18n.T("at most hi (%v)", s.Hi))
+		case s.Hi > s.Lo && s.Hi-s.Lo < minWindow:
+			return bad("sweep.hi", s.Hi, i18n.T("lo (%v) for no window, or at least lo + 1e-9", s.Lo))
 		case !(s.KS >= 0 && s.KS <= 1):
 			return bad("sweep.ks", s.KS, i18n.T("0 to 1"))
 		case !(s.KSReference >= 0 && s.KSReference <= 1):
@@ -567,13 +579,47 @@ func (in *inputsFile) check() error {
 		}
 	}
 	for i, m := range in.SweepMetrics {
+		at := fmt.Sprintf("sweep_metrics[%d].", i)
+		if err := sweepNumbers(at, map[string][]float64{"values": m.Values, "lo": {m.Lo}, "hi": {m.Hi}}); err != nil {
+			return err
+		}
 		switch {
 		case m.Name == "":
-			return bad(fmt.Sprintf("sweep_metrics[%d].name", i), `""`, i18n.T("a metric's name"))
+			return bad(at+"name", `""`, i18n.T("a metric's name"))
 		case m.Lo > m.Hi:
-			return bad(fmt.Sprintf("sweep_metrics[%d].lo", i), m.Lo, i18n.T("at most hi (%v)", m.Hi))
+			return bad(at+"lo", m.Lo, i18n.T("at most hi (%v)", m.Hi))
+		case m.Hi > m.Lo && m.Hi-m.Lo < minWindow:
+			return bad(at+"hi", m.Hi, i18n.T("lo (%v) for no window, or at least lo + 1e-9", m.Lo))
 		case m.Undecided < 0:
-			return bad(fmt.Sprintf("sweep_metrics[%d].undecided", i), m.Undecided, i18n.T("0 or more"))
+			return bad(at+"undecided", m.Undecided, i18n.T("0 or more"))
+		}
+	}
+	return nil
+}
+
+// maxSweepValue bounds the magnitude of a sweep's values and windows in
+// report.json: 10^12 (a p99 of 24 h is 8.64 × 10^7 ms), so that the
+// plots' arithmetic stays finite.
+const maxSweepValue = 1e12
+
+// minWindow is the narrowest theory window of a sweep in report.json:
+// 1e-9 in the metric's unit (the plots draw the uniform law's density,
+// 1/(hi − lo)).
+const minWindow = 1e-9
+
+// sweepNumbers refuses a number of a sweep beyond ±maxSweepValue, naming
+// the field (prefix, name and index).
+func sweepNumbers(prefix string, fields map[string][]float64) error {
+	for _, name := range []string{"values", "reference", "lo", "hi"} {
+		for i, v := range fields[name] {
+			if math.Abs(v) <= maxSweepValue {
+				continue
+			}
+			field := prefix + name
+			if name == "values" || name == "reference" {
+				field = fmt.Sprintf("%s[%d]", field, i)
+			}
+			return i18n.Errorf("%s: %v: want -1e12 to 1e12", field, v)
 		}
 	}
 	return nil
