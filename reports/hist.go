@@ -39,14 +39,16 @@ type bins struct {
 func binning(s *Sweep, st sweepStats) bins {
 	if st.hasWindow {
 		w := (s.Hi - s.Lo) / windowBins
-		left, right := marginBins, marginBins
+		left, right := float64(marginBins), float64(marginBins)
 		if st.hasStatistics {
-			left = max(left, int(math.Ceil((s.Lo-st.Min)/w)))
-			right = max(right, int(math.Ceil((st.Max-s.Hi)/w)))
+			// in floats: a value far from a narrow window needs more bins
+			// than an int holds (and the test below refuses them)
+			left = math.Max(left, math.Ceil((s.Lo-st.Min)/w))
+			right = math.Max(right, math.Ceil((st.Max-s.Hi)/w))
 		}
 		if n := left + windowBins + right; n <= maxBins {
-			return bins{lo: s.Lo - float64(left)*w, width: w, n: n,
-				aligned: true, loBin: left, hiBin: left + windowBins}
+			return bins{lo: s.Lo - left*w, width: w, n: int(n),
+				aligned: true, loBin: int(left), hiBin: int(left) + windowBins}
 		}
 	}
 	lo, hi := st.Min, st.Max

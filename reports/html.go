@@ -129,7 +129,7 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 		if e.Passed {
 			v.PassedCount++
 		}
-		e.Name = ExpectationName(r.Lang, e.Name)
+		e.Name = e.NameIn(r.Lang)
 		e.Observed, e.Expected = e.ObservedIn(r.Lang), e.ExpectedIn(r.Lang)
 		v.Expectations[i] = e
 	}

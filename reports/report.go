@@ -48,9 +48,11 @@ type Report struct {
 // Share is the share of a group's answered requests that a server is
 // expected to get, from the weights.
 type Share struct {
-	Group, Server string
+	// Group and Server name the group and the server (its address).
+	Group  string `json:"group"`
+	Server string `json:"server"`
 	// Expected is in 0..1 of that group's answered requests.
-	Expected float64
+	Expected float64 `json:"expected"`
 }
 
 // VRRPTheory is the timing theory of one VRRP group, filled in by the
@@ -98,24 +100,25 @@ func (m Mark) text(l lang) string {
 // Sweep is a multi-seed run's distribution of one metric.
 type Sweep struct {
 	// Metric is the metric's name, e.g. "failover_s".
-	Metric string
+	Metric string `json:"metric"`
 	// Values holds one value per seed, in seconds.
-	Values []float64
+	Values []float64 `json:"values"`
 	// Lo and Hi bound the theoretical interval, in seconds.
-	Lo, Hi float64
+	Lo float64 `json:"lo"`
+	Hi float64 `json:"hi"`
 	// KS is the Kolmogorov–Smirnov distance of Values to the uniform
 	// distribution on [Lo, Hi].
-	KS float64
+	KS float64 `json:"ks"`
 	// Reference is another distribution of the metric to compare Values
 	// with (the simulator's, when Values come from real hosts). When set,
 	// the plot draws Reference as the histogram and each of Values as a
 	// mark on the axis.
-	Reference []float64
+	Reference []float64 `json:"reference,omitempty"`
 	// ReferenceLabel names it ("simulator, 1000 seeds").
-	ReferenceLabel string
+	ReferenceLabel string `json:"reference_label,omitempty"`
 	// KSReference is the two-sample Kolmogorov–Smirnov distance between
 	// Values and Reference.
-	KSReference float64
+	KSReference float64 `json:"ks_reference,omitempty"`
 }
 
 // SweepMetric is the distribution of one metric over the seeds of a
@@ -123,16 +126,17 @@ type Sweep struct {
 type SweepMetric struct {
 	// Name is the metric's results.json name, with its unit
 	// ("p99_ms", "requests_failed", "health_down_delay_s").
-	Name string
+	Name string `json:"name"`
 	// Values holds one value per seed that measured it.
-	Values []float64
+	Values []float64 `json:"values"`
 	// Lo and Hi bound the theoretical window, in the metric's unit; Hi >
 	// Lo when there is one.
-	Lo, Hi float64
+	Lo float64 `json:"lo,omitempty"`
+	Hi float64 `json:"hi,omitempty"`
 	// Undecided counts the seeds whose value the requests still in flight
 	// at their end leave open (null in their results.json); they are not
 	// in Values.
-	Undecided int
+	Undecided int `json:"undecided,omitempty"`
 }
 
 // Plot file names (without extension).

@@ -46,8 +46,12 @@ type Results struct {
 
 // Expectation is one checked expectation of a lab.
 type Expectation struct {
-	// Name is the expectation's name as written in the lab.
+	// Name is the expectation's name as written in the lab (its name:
+	// field, in every language of the run).
 	Name string `json:"name"`
+	// NameZh is the lab's name_zh of the expectation: its name in a
+	// Chinese report or summary (NameIn). Omitted when the lab has none.
+	NameZh string `json:"name_zh,omitempty"`
 	// Passed is true when it held.
 	Passed bool `json:"passed"`
 	// Observed says what the run showed ("3.214843 s").
@@ -60,6 +64,16 @@ type Expectation struct {
 	// the run gave none.
 	ObservedText i18n.Text `json:"observed_text,omitzero"`
 	ExpectedText i18n.Text `json:"expected_text,omitzero"`
+}
+
+// NameIn says Name in language code (LangEnglish or LangChinese): NameZh
+// in Chinese when the lab gave one, else the runner's own translation of
+// its built-in checks' names (ExpectationName).
+func (e Expectation) NameIn(code string) string {
+	if code == LangChinese && e.NameZh != "" {
+		return e.NameZh
+	}
+	return ExpectationName(code, e.Name)
 }
 
 // ObservedIn says Observed in language code (LangEnglish or LangChinese).

@@ -144,7 +144,6 @@ func TestReportsInBrowser(t *testing.T) {
 			t.Run(name+"/"+lang, func(t *testing.T) {
 				l := lab.Localized(lang)
 				o.Lab = l
-				o.Results.Expectations = localizedNames(o.Results.Expectations, l)
 				path, err := o.Write(t.TempDir())
 				if err != nil {
 					t.Fatal(err)
@@ -156,19 +155,6 @@ func TestReportsInBrowser(t *testing.T) {
 			})
 		}
 	}
-}
-
-// localizedNames gives each expectation result its name in the lab's
-// language (results come in the lab's order).
-func localizedNames(es []reports.Expectation, l *Lab) []reports.Expectation {
-	out := make([]reports.Expectation, len(es))
-	copy(out, es)
-	for i := range out {
-		if i < len(l.Expect) {
-			out[i].Name = l.Expect[i].Name
-		}
-	}
-	return out
 }
 
 // checkInBrowser opens the page at path in a new tab of browser, checks

@@ -51,7 +51,7 @@ func check(lab *Lab, events []history.Event, end time.Duration, sent int, early,
 			want := strings.ToUpper(e.State.State)
 			r = expectation(got == want, i18n.T("%s at %s", got, secs(at)), i18n.T("%s", want))
 		}
-		r.Name = e.Name
+		r.Name, r.NameZh = e.Name, e.NameZh
 		v.passed = v.passed && r.Passed
 		v.expectations = append(v.expectations, r)
 	}

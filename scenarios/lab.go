@@ -62,6 +62,9 @@ type Lab struct {
 	// lang is the language the lab was localized to (see Localized): ""
 	// or reports.LangEnglish for English, reports.LangChinese.
 	lang string
+	// en is the lab as written when this one was localized to Chinese
+	// (its English title and teaching text); nil otherwise.
+	en *Lab
 }
 
 // LBNetwork is the one-way latencies around the load balancer.

@@ -63,12 +63,18 @@ func TestCatalogInChinese(t *testing.T) {
 				}
 			}
 			zh := lab.Localized(reports.LangChinese)
-			if lab.Title == zh.Title || lab.Expect[0].Name == zh.Expect[0].Name {
+			if lab.Title == zh.Title {
 				t.Fatal("Localized changed the lab it was given, or did not translate")
 			}
 			o, err := RunSim(zh, 1)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// results.json keeps each name as written, its name_zh beside it.
+			for i, x := range o.Results.Expectations[:len(lab.Expect)] {
+				if x.Name != lab.Expect[i].Name || x.NameZh != lab.Expect[i].NameZh {
+					t.Errorf("results.json's expectation %d: name %q, name_zh %q; want %q, %q", i, x.Name, x.NameZh, lab.Expect[i].Name, lab.Expect[i].NameZh)
+				}
 			}
 			write := func(l *Lab) string {
 				o.Lab = l

@@ -60,7 +60,9 @@ func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v ve
 }
 
 // Write puts the run's files in dir (created if missing): history.jsonl,
-// results.json, report.html and its plots. It returns the report's path.
+// results.json, report.json (what the report shows beside them) and
+// report.html with its plots, drawn from those files as lblab report
+// draws them. It returns the report's path.
 func (o *Outcome) Write(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", i18n.Errorf("lab %s: %w", o.Lab.Name, err)
@@ -68,18 +70,26 @@ func (o *Outcome) Write(dir string) (string, error) {
 	if err := writeHistory(filepath.Join(dir, "history.jsonl"), o.Events); err != nil {
 		return "", i18n.Errorf("lab %s: %w", o.Lab.Name, err)
 	}
-	if err := reports.WriteResults(dir, o.Results); err != nil {
-		return "", i18n.Errorf("lab %s: %w", o.Lab.Name, err)
-	}
-	path, err := reports.Write(dir, reports.Report{
-		Lab: o.Lab.Name, Title: o.Lab.Title, Teaching: o.Lab.Teaching, Lang: o.Lab.lang, Results: o.Results,
-		History: o.Events, Duration: o.Lab.Duration.Or(defaultDuration),
-		Theory: o.Lab.vrrpTheory(), Marks: o.Marks, Shares: o.Lab.lbShares(),
-	})
+	in := o.Lab.reportInputs()
+	in.Marks, in.Shares = o.Marks, o.Lab.lbShares()
+	path, err := reports.WriteRun(dir, o.Results, in, o.Events)
 	if err != nil {
 		return "", i18n.Errorf("lab %s: report: %w", o.Lab.Name, err)
 	}
 	return path, nil
+}
+
+// reportInputs returns what the lab's report needs beside its history and
+// results, in both languages: title, teaching text, duration and VRRP
+// theory (report.json).
+func (lab *Lab) reportInputs() reports.Inputs {
+	en := lab.english()
+	lang := reports.LangEnglish
+	if lab.lang == reports.LangChinese {
+		lang = reports.LangChinese
+	}
+	return reports.Inputs{Lab: lab.Name, Lang: lang, Title: en.Title, TitleZh: en.TitleZh,
+		Teaching: en.Teaching, TeachingZh: en.TeachingZh, Duration: lab.RunDuration(), Theory: lab.vrrpTheory()}
 }
 
 func writeHistory(path string, events []history.Event) error {

@@ -45,6 +45,7 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 			Expect(err).NotTo(HaveOccurred())
 			Expect(failures(o)).To(BeEmpty())
 			Expect(o.Results.Mode).To(Equal("netns"))
+			redrawsAsRun(bin, load(name), o)
 		})
 	}
 	It("a unicast pair whose unicast_peer nobody holds splits its brain, as in the simulator", func() {
@@ -57,3 +58,30 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 		Expect(o.Results.Passed).To(BeFalse())
 	})
 })
+
+// redrawsAsRun writes the run o of lab into a folder in English and into
+// one in Chinese, and checks that the binary's lblab report DIR draws
+// each run's report.html byte for byte from the folder alone: in the
+// run's language, and in the other one (--lang).
+func redrawsAsRun(bin string, lab *scenarios.Lab, o *scenarios.Outcome) {
+	dirs, pages := map[string]string{}, map[string][]byte{}
+	for _, lang := range []string{"en", "zh"} {
+		dirs[lang] = filepath.Join(GinkgoT().TempDir(), lang)
+		o.Lab = lab.Localized(lang)
+		path, err := o.Write(dirs[lang])
+		Expect(err).NotTo(HaveOccurred())
+		pages[lang], err = os.ReadFile(path)
+		Expect(err).NotTo(HaveOccurred())
+	}
+	for _, c := range []struct{ dir, flag, want string }{{"en", "", "en"}, {"zh", "", "zh"}, {"en", "zh", "zh"}, {"zh", "en", "en"}} {
+		args := []string{"report", dirs[c.dir]}
+		if c.flag != "" {
+			args = append(args, "--lang", c.flag)
+		}
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "lblab %v: %s", args, out)
+		got, err := os.ReadFile(filepath.Join(dirs[c.dir], "report.html"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(firstDifference(got, pages[c.want])).To(BeEmpty(), "lblab %v draws another page than the %s run", args, c.want)
+	}
+}

@@ -224,7 +224,7 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 				i18n.Or(bad.ObservedText, bad.Observed), i18n.Or(bad.ExpectedText, bad.Expected))
 		}
 		x := expectation(passed == len(runs), observed, i18n.T("all %d seeds", len(runs)))
-		x.Name = e.Name
+		x.Name, x.NameZh = e.Name, e.NameZh
 		res.Expectations = append(res.Expectations, x)
 		res.Passed = res.Passed && x.Passed
 	}
@@ -398,8 +398,10 @@ func (lab *Lab) sweepMetrics(runs []*Outcome) []reports.SweepMetric {
 	return out
 }
 
-// Write puts the sweep's files in dir: results.json, report.html with the
-// distribution plots, and under histories/ the history of each seed that
+// Write puts the sweep's files in dir: results.json, report.json (what
+// the report shows beside them, the distributions included), report.html
+// with the distribution plots drawn from those files as lblab report
+// draws them, and under histories/ the history of each seed that
 // failed (of every seed with KeepHistories).
 func (s *SweepOutcome) Write(dir string) (string, error) {
 	hdir := filepath.Join(dir, "histories")
@@ -414,12 +416,8 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
 	}
-	if err := reports.WriteResults(dir, s.Results); err != nil {
-		return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
-	}
-	rep := reports.Report{Lab: s.Lab.Name, Title: s.Lab.Title, Teaching: s.Lab.Teaching, Results: s.Results,
-		Duration: s.Lab.RunDuration(), Theory: s.Lab.vrrpTheory(), SweepMetrics: s.Metrics}
-	rep.Lang = s.Lab.lang
+	rep := s.Lab.reportInputs()
+	rep.SweepMetrics = s.Metrics
 	if s.Window != nil && len(s.Values) > 0 {
 		ks, _ := s.Results.Metrics["ks_distance"].(float64)
 		if _, ok := s.Results.Metrics["ks_distance"]; !ok {
@@ -435,7 +433,7 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 			rep.Sweep.KSReference = d
 		}
 	}
-	path, err := reports.Write(dir, rep)
+	path, err := reports.WriteRun(dir, s.Results, rep, nil)
 	if err != nil {
 		return "", i18n.Errorf("lab %s: report: %w", s.Lab.Name, err)
 	}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
@@ -20,26 +18,42 @@ func init() { commands = append(commands, newReport) }
 func newReport() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "report DIR",
-		Short: "Draw report.html and its plots from a run's folder (history.jsonl, results.json)",
-		Long: `Draw the report of a run from its folder: DIR/history.jsonl and, when
-present, DIR/results.json (its lab name, expectations and metrics; the
-lab is named after the folder otherwise). This is the report lblab run
-writes, so a real run (lblab load --out DIR) and a simulated one read the
-same way: latency over time, percentiles, shares by backend, statuses.
+		Short: "Draw report.html and its plots again from a run's folder (history.jsonl, results.json, report.json)",
+		Long: `Draw the report of a run again from its folder, and from nothing else:
+DIR/history.jsonl, DIR/results.json (its lab name, expectations and
+metrics) and DIR/report.json (title and teaching text in English and
+Chinese, the lab's duration, the VRRP theory, the timeline's marks, the
+expected shares, a sweep's distributions; its format is described in
+package reports). The page is the one lblab run wrote, byte for byte, for
+a simulated run, a netns run and a sweep (--seeds N, whose folder has no
+history.jsonl) alike.
+
+A folder without report.json (lblab load --out DIR, or a run of an older
+lblab) draws too: latency over time, percentiles, shares by backend,
+statuses, without title, teaching text, theory or expected shares, its
+time axis ending at the last event; without results.json the lab is
+named after the folder.
 
 It writes DIR/report.html and the plots (PNG and SVG) and prints the
-report's path. --lang zh writes the page's fixed words in Chinese (by
-default when the locale is zh_*, as for lblab run).
+report's path. The report is in the language of the run's own report;
+--lang en or zh redraws it in the other (the lab's title_zh, teaching_zh
+and name_zh are in the folder). A folder without report.json is drawn in
+the locale's language (zh_* is Chinese), as lblab run does.
 
 Exit status: 0 when the report is written, 1 when it cannot be, 2 when DIR
-holds no readable history.`,
+holds no readable history or a damaged results.json or report.json, or
+one written by a newer lblab (a newer format of report.json).`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			language, err := langOf(c)
-			if err != nil {
-				return err
+			language := ""
+			if f := c.Flags().Lookup("lang"); f != nil && f.Changed {
+				l, err := langOf(c)
+				if err != nil {
+					return err
+				}
+				language = l
 			}
-			path, err := writeReport(args[0], language)
+			path, language, err := writeReport(args[0], language)
 			if err != nil {
 				return err
 			}
@@ -50,44 +64,42 @@ holds no readable history.`,
 	return c
 }
 
-func writeReport(dir, language string) (string, error) {
+// writeReport draws the report of the run in dir in language ("" for
+// the run's own, or the locale's when the folder does not say), and
+// returns its path and the language it is in.
+func writeReport(dir, language string) (string, string, error) {
+	folder, err := reports.ReadFolder(dir)
+	if err != nil {
+		return "", "", usageError{err}
+	}
+	if language == "" && folder.Inputs == nil {
+		language = localeLang()
+	}
+	var events []history.Event
+	if !folder.Sweep() {
+		if events, err = readHistory(dir); err != nil {
+			return "", "", err
+		}
+	}
+	r := folder.Report(language, events)
+	path, err := reports.Write(dir, r)
+	return path, r.Lang, err
+}
+
+// readHistory reads dir/history.jsonl.
+func readHistory(dir string) ([]history.Event, error) {
 	hpath := filepath.Join(dir, "history.jsonl")
 	f, err := os.Open(hpath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", usageError{i18n.Errorf("%s: no history.jsonl in this folder", dir)}
+			return nil, usageError{i18n.Errorf("%s: no history.jsonl in this folder", dir)}
 		}
-		return "", usageError{err}
+		return nil, usageError{err}
 	}
+	defer f.Close()
 	events, err := history.ReadJSONL(f, hpath)
-	f.Close()
 	if err != nil {
-		return "", usageError{err}
+		return nil, usageError{err}
 	}
-	var res reports.Results
-	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(b, &res); err != nil {
-			return "", usageError{fmt.Errorf("%s: %w", filepath.Join(dir, "results.json"), err)}
-		}
-	case errors.Is(err, fs.ErrNotExist):
-	default:
-		return "", err
-	}
-	if res.Lab == "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			abs = dir
-		}
-		res.Lab = filepath.Base(abs)
-	}
-	if res.Metrics == nil {
-		res.Metrics = map[string]any{}
-	}
-	var end time.Duration
-	for _, e := range events {
-		end = max(end, e.T.Duration())
-	}
-	return reports.Write(dir, reports.Report{Lab: res.Lab, Title: res.Lab, Lang: language, Results: res, History: events, Duration: end})
+	return events, nil
 }

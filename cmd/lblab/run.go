@@ -199,7 +199,7 @@ func printResults(w io.Writer, r reports.Results, took time.Duration, lang strin
 		if !e.Passed {
 			mark = say("fail")
 		}
-		fmt.Fprintf(w, "  %s %s: %s (%s)\n", mark, reports.ExpectationName(lang, e.Name), e.ObservedIn(lang), say("expectedVal", e.ExpectedIn(lang)))
+		fmt.Fprintf(w, "  %s %s: %s (%s)\n", mark, e.NameIn(lang), e.ObservedIn(lang), say("expectedVal", e.ExpectedIn(lang)))
 	}
 	if v, ok := r.Metrics["failover_s"]; ok {
 		fmt.Fprintf(w, "  failover_s: %v\n", v)
@@ -255,7 +255,7 @@ func outDir(lab, out string, clean bool) (string, error) {
 }
 
 // runFile reports whether e, in the folder dir, is one lblab run writes:
-// history.jsonl, results.json, report.html, a plot (.png, .svg), or a
+// history.jsonl, results.json, report.json, report.html, a plot (.png, .svg), or a
 // sweep's histories/ folder of seed-N.jsonl files. --clean removes
 // nothing else.
 func runFile(dir string, e os.DirEntry) bool {
@@ -265,7 +265,7 @@ func runFile(dir string, e os.DirEntry) bool {
 		case ".png", ".svg":
 			return true
 		}
-		return name == "history.jsonl" || name == "results.json" || name == "report.html"
+		return name == "history.jsonl" || name == "results.json" || name == reports.InputsFile || name == "report.html"
 	}
 	if !e.IsDir() || name != "histories" {
 		return false
