@@ -43,15 +43,15 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := unknownCommand(root, args); err != nil {
-		fmt.Fprintln(stderr, "lblab:", i18n.Say(err, localeLang()))
+		fmt.Fprintln(stderr, "lblab:", i18n.Say(err, argsLang(args)))
 		return 2
 	}
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
-	lang := localeLang()
-	if cmd != nil {
+	lang := argsLang(args)
+	if cmd != nil && cmd.Flags().Changed("lang") {
 		if l, lerr := langOf(cmd); lerr == nil {
 			lang = l
 		}
@@ -79,7 +79,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{flagError(err)} })
 	root.PersistentFlags().String("lang", "", "language of the output (messages, summary, report): en or zh (default from LC_ALL, LC_MESSAGES or LANG: zh_* is zh)")
 	for _, c := range commands {
 		root.AddCommand(c())
@@ -125,13 +125,4 @@ func (u usageError) In(lang string) string { return i18n.Say(u.error, lang) }
 func isUsage(err error) bool {
 	var u usageError
 	return errors.As(err, &u)
-}
-
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(c *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(c, args); err != nil {
-			return usageError{err}
-		}
-		return nil
-	}
 }
