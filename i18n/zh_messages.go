@@ -436,5 +436,7 @@ var zhMessages = map[string]string{
 	"%s is not in PATH":                  "%s 不在 PATH 中",
 	"%s does not exist":                  "%s 不存在",
 	"%s is not executable":               "%s 不可执行",
-	"vrrp_instance %s %s: %s: keepalived does not run it, nor does lblab": "vrrp_instance %s %s：%s：keepalived 不运行它，lblab 也不运行",
+	"vrrp_instance %s %s: %s: keepalived does not run it, nor does lblab":    "vrrp_instance %s %s：%s：keepalived 不运行它，lblab 也不运行",
+	"%s %s is not %s but a string (the tag %s makes it one): remove the tag": "%s %s 不是%s，而是字符串（标签 %s 使它成为字符串）：请去掉标签",
+	"%s %s is not %s: remove the tag":                                        "%s %s 不是%s：请去掉标签",
 }
