@@ -120,7 +120,10 @@ var words = map[string][2]string{
 	"writtenBy":      {"Written by lblab.", "由 lblab 生成。"},
 	"warnings":       {"Warnings", "警告"},
 	"fontNote": {"The PNG files lack glyphs for %s: no font on this machine has them (install fonts-wqy-microhei or fonts-noto-cjk, or set LBLAB_CJK_FONT to a font file). The plots on this page and the SVG files show them.",
-		"PNG 文件缺少以下字符的字形：%s（本机没有含这些字形的字体；请安装 fonts-wqy-microhei 或 fonts-noto-cjk，或把 LBLAB_CJK_FONT 设为一个字体文件）。本页的图和 SVG 文件可正常显示。"},
+		"PNG 文件缺少%s的字形（本机没有含这些字形的字体；请安装 fonts-wqy-microhei 或 fonts-noto-cjk，或把 LBLAB_CJK_FONT 设为一个字体文件）。本页的图和 SVG 文件可正常显示。"},
+	"plotWords": {"the plots' own words", "图中的固定文字"},
+	"listSep":   {", ", "、"},
+	"andMore":   {"and %d more", "等另外 %d 项"},
 
 	// the sweep table
 	"seeds":    {"seeds", "种子数"},

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"html/template"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -101,7 +102,7 @@ func TestFontNoteInPage(t *testing.T) {
 <text x="1" y="2">主服务器宕机</text>
 </svg>`)
 	plots := []plotRef{{Name: "timeline", SVG: svg}}
-	note := fontNote(newFallbackText("").missingGlyphs(plotTexts(plots)), langOf(LangChinese))
+	note := newFallbackText("").fontNote(plotTexts(plots), []string{"主服务器宕机"}, langOf(LangChinese))
 	if !strings.Contains(note, "主服务器宕机") {
 		t.Fatalf("note %q", note)
 	}
@@ -109,7 +110,7 @@ func TestFontNoteInPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `<p class="note">`+note+`</p>`) {
+	if !strings.Contains(string(b), `<p class="note">`+template.HTMLEscapeString(note)+`</p>`) {
 		t.Error("the page does not show the font note")
 	}
 	if !strings.Contains(string(b), `<svg class="plot" role="img" aria-label="timeline" width="720pt"`) {

@@ -28,7 +28,6 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, stop := signalContext(context.Background())
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -38,6 +37,10 @@ func main() {
 // execute runs the command line, writing to stdout and stderr, and
 // returns the exit status.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// The packages' warnings (the report's font note) print as lblab's
+	// own, in the language of the command line.
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(newWarningHandler(stderr, argsLang(args))))
 	root := newRoot()
 	root.SetArgs(args)
 	root.SetOut(stdout)
