@@ -21,6 +21,7 @@ var zhCommon = map[string]string{
 	"%v":      "%v",
 	"%s (%s)": "%s（%s）",
 	"%s %s":   "%s %s",
+	"%s%s":    "%s%s",
 	"%s: %w":  "%s：%w",
 	"%s: %v":  "%s：%v",
 }

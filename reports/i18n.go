@@ -125,6 +125,16 @@ var words = map[string][2]string{
 	"listSep":   {", ", "、"},
 	"andMore":   {"and %d more", "等另外 %d 项"},
 
+	// axis labels of the metrics lblab names (metricAxisLabel), by
+	// "axis:" and the metric's name
+	"axis:requests_failed":     {"requests failed", "失败的请求数"},
+	"axis:requests_unknown":    {"requests unknown", "结果未知的请求数"},
+	"axis:p99_ms":              {"p99 (ms)", "p99（毫秒）"},
+	"axis:p99_lower_bound_ms":  {"p99 lower bound (ms)", "p99 下界（毫秒）"},
+	"axis:failover_s":          {"failover (s)", "故障切换用时（秒）"},
+	"axis:health_down_delay_s": {"health down delay (s)", "标记为不健康的延迟（秒）"},
+	"axis:health_up_delay_s":   {"health up delay (s)", "重新上线的延迟（秒）"},
+
 	// the sweep table
 	"seeds":    {"seeds", "种子数"},
 	"min":      {"min", "最小值"},

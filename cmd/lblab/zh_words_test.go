@@ -119,3 +119,36 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestWarningsInChineseReport: a Chinese report lists the lab's warnings
+// in Chinese, as the terminal says them, whether the run was in Chinese
+// or lblab report --lang zh redraws an English run from its folder;
+// results.json keeps them in English (warnings) beside their messages
+// (warning_texts).
+func TestWarningsInChineseReport(t *testing.T) {
+	plainLocale(t)
+	lab := writeFile(t, "lab.yaml", syncGroupLab)
+	const zh = ":12:1: vrrp.keepalived.r1: vrrp_sync_group VG_1：未模拟同步组："
+	const en = ":12:1: vrrp.keepalived.r1: vrrp_sync_group VG_1: sync groups are not modelled"
+	zhDir := filepath.Join(t.TempDir(), "zh")
+	code, stdout, stderr := lblab(t, "run", lab, "--lang", "zh", "--out", zhDir)
+	wantExit(t, code, 0, stdout, stderr)
+	if !strings.Contains(stderr, "警告："+lab+zh) {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	enDir := filepath.Join(t.TempDir(), "en")
+	code, stdout, stderr = lblab(t, "run", lab, "--out", enDir)
+	wantExit(t, code, 0, stdout, stderr)
+	code, stdout, stderr = lblab(t, "report", enDir, "--lang", "zh")
+	wantExit(t, code, 0, stdout, stderr)
+	for _, dir := range []string{zhDir, enDir} {
+		page := readFile(t, filepath.Join(dir, "report.html"))
+		if !strings.Contains(page, "<li><code>"+lab+zh) || strings.Contains(page, "not modelled") {
+			t.Errorf("%s: the report's warnings are not in Chinese", dir)
+		}
+		results := readFile(t, filepath.Join(dir, "results.json"))
+		if !strings.Contains(results, lab+en) || !strings.Contains(results, `"warning_texts"`) {
+			t.Errorf("%s: results.json:\n%s", dir, results)
+		}
+	}
+}
