@@ -10,8 +10,11 @@ package i18n
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Languages a message can be said in.
@@ -62,8 +65,86 @@ func (t Text) In(lang string) string {
 	for i, a := range t.Args {
 		args[i] = localize(a, lang)
 	}
-	return fmt.Sprintf(strings.ReplaceAll(Translate(lang, t.Format), "%w", "%v"), args...)
+	format := wrapVerb.ReplaceAllString(Translate(lang, t.Format), "%${1}v")
+	if lang == Chinese {
+		return spaced(format, args)
+	}
+	return fmt.Sprintf(format, args...)
 }
+
+// wrapVerb is a %w verb (an error's, Errorf's), with its argument index
+// if any ("%[3]w"): fmt.Sprintf says it as %v.
+var wrapVerb = regexp.MustCompile(`%(\[\d+\])?w`)
+
+// spaced formats format with args as fmt.Sprintf does, and puts a space
+// where the fixed text and an argument meet between a Han character and
+// a Latin letter or digit, as Chinese is set ("看起来像 Unicode 连字符",
+// "本机有 lo"); inside the fixed text and inside an argument nothing
+// changes. A format it does not take apart (a * width, a verb without
+// its argument, an argument left over) is fmt.Sprintf's.
+func spaced(format string, args []any) string {
+	var b strings.Builder
+	arg, reordered := 0, false
+	for i := 0; i < len(format); {
+		j := strings.IndexByte(format[i:], '%')
+		if j < 0 {
+			joinSpaced(&b, format[i:])
+			break
+		}
+		joinSpaced(&b, format[i:i+j])
+		k := i + j + 1
+		spec := "%"
+		for k < len(format) && strings.IndexByte("+-# 0123456789.[", format[k]) >= 0 {
+			if format[k] == '[' {
+				end := strings.IndexByte(format[k:], ']')
+				n, err := strconv.Atoi(format[k+1 : k+max(end, 1)])
+				if end < 0 || err != nil {
+					return fmt.Sprintf(format, args...)
+				}
+				arg, reordered = n-1, true
+				k += end + 1
+				continue
+			}
+			spec += format[k : k+1]
+			k++
+		}
+		switch {
+		case k == len(format):
+			return fmt.Sprintf(format, args...)
+		case format[k] == '%':
+			b.WriteByte('%')
+		case !isASCIILetter(rune(format[k])) || arg < 0 || arg >= len(args):
+			return fmt.Sprintf(format, args...)
+		default:
+			joinSpaced(&b, fmt.Sprintf(spec+format[k:k+1], args[arg]))
+			arg++
+		}
+		i = k + 1
+	}
+	if arg < len(args) && !reordered {
+		return fmt.Sprintf(format, args...)
+	}
+	return b.String()
+}
+
+// joinSpaced appends s to b, after a space when one ends in a Han
+// character and the other begins with a Latin letter or digit.
+func joinSpaced(b *strings.Builder, s string) {
+	if s == "" {
+		return
+	}
+	last, _ := utf8.DecodeLastRuneInString(b.String())
+	first, _ := utf8.DecodeRuneInString(s)
+	if unicode.Is(unicode.Han, last) && isLatin(first) || isLatin(last) && unicode.Is(unicode.Han, first) {
+		b.WriteByte(' ')
+	}
+	b.WriteString(s)
+}
+
+func isASCIILetter(r rune) bool { return r < utf8.RuneSelf && unicode.IsLetter(r) }
+
+// isLatin reports whether r is an ASCII letter or digit.
+func isLatin(r rune) bool { return isASCIILetter(r) || '0' <= r && r <= '9' }
 
 // localize returns a in lang when it can say itself in lang, else a.
 func localize(a any, lang string) any {

@@ -20,6 +20,8 @@ var zhCommon = map[string]string{
 	"%s":      "%s",
 	"%v":      "%v",
 	"%s (%s)": "%s（%s）",
+	"%s %s":   "%s %s",
+	"%s%s":    "%s%s",
 	"%s: %w":  "%s：%w",
 	"%s: %v":  "%s：%v",
 }

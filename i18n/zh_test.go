@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -295,6 +296,51 @@ func TestTextJSON(t *testing.T) {
 	for _, lang := range []string{English, Chinese} {
 		if got, want := out.In(lang), in.In(lang); got != want {
 			t.Errorf("%s after JSON: %q, want %q (%s)", lang, got, want, b)
+		}
+	}
+}
+
+// TestChineseSpacing: where the fixed words meet an argument between a
+// Han character and a Latin letter or digit, the Chinese has a space
+// ("看起来像 Unicode 连字符", not "看起来像Unicode"); inside an argument, and
+// between Han words, nothing changes; every format says the same as
+// fmt.Sprintf but for those spaces.
+func TestChineseSpacing(t *testing.T) {
+	for _, tt := range []struct {
+		msg  Text
+		want string
+	}{
+		{T("%q looks like %s (U+%04X); use '%s'", "‐3", T("a Unicode hyphen"), 0x2010, "-"),
+			`"‐3" 看起来像 Unicode 连字符（U+2010）；请用 '-'`},
+		{T("%q looks like %s (U+%04X); use an ASCII space", "5\u30001", T("a full-width space"), 0x3000),
+			`"5\u30001" 看起来像全角空格（U+3000）；请用 ASCII 空格`},
+		{T("%s is not %s", "主A", T("a whole number")), "主A 不是整数"},
+		{T("%s (line %d of %s's keepalived.conf)", T("%s is not %s", "x", T("a whole number")), 7, "r1"),
+			"x 不是整数（r1 的 keepalived.conf 第 7 行）"},
+		{T("100%% of %d", 3), "100% of 3"},
+	} {
+		if got := tt.msg.In(Chinese); got != tt.want {
+			t.Errorf("%q in Chinese: %q, want %q", tt.msg.Format, got, tt.want)
+		}
+	}
+	// Every entry of the table, with each argument a Latin word, says what
+	// fmt.Sprintf says once the added spaces are taken out.
+	for en, zh := range chinese {
+		args := make([]any, len(Verbs(en)))
+		for i, v := range Verbs(en) {
+			switch v[len(v)-1] {
+			case 's', 'q', 'v':
+				args[i] = "w"
+			case 'g', 'f', 'e':
+				args[i] = 1.5
+			default:
+				args[i] = 7
+			}
+		}
+		got := T(en, args...).In(Chinese)
+		want := fmt.Sprintf(wrapVerb.ReplaceAllString(zh, "%${1}v"), args...)
+		if strings.ReplaceAll(got, " ", "") != strings.ReplaceAll(want, " ", "") {
+			t.Errorf("%q: %q, fmt.Sprintf says %q", zh, got, want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -278,11 +279,60 @@ func svgTextContents(svg []byte) []string {
 // in the SVG files, for viewers that do not have it.
 const cjkFontFamilies = "'Noto Sans CJK SC','WenQuanYi Micro Hei','Microsoft YaHei','PingFang SC',sans-serif"
 
-// fontNote returns what the report and the terminal say when the PNG plots
-// lack glyphs (none when they lack none).
-func fontNote(missing []rune, l lang) string {
-	if len(missing) == 0 {
+// maxNoteTexts bounds the texts a font note names.
+const maxNoteTexts = 8
+
+// fontNote returns what the report and the terminal say when the PNG
+// plots cannot draw some of texts (the plots' texts; none when they can
+// draw them all): the user's texts among own (names of faults, groups,
+// servers, the title) that the plots show and lack glyphs, each whole
+// and quoted, and, when other characters lack glyphs too, the plots' own
+// words (in a Chinese report).
+func (h *fallbackText) fontNote(texts, own []string, l lang) string {
+	if len(h.missingGlyphs(texts)) == 0 {
 		return ""
 	}
-	return l.f("fontNote", string(missing[:min(len(missing), 12)]))
+	var names []string
+	rest := slices.Clone(texts)
+	for _, u := range own {
+		if u == "" || len(h.missingGlyphs([]string{u})) == 0 || !slices.ContainsFunc(texts, func(t string) bool { return strings.Contains(t, u) }) {
+			continue
+		}
+		for i := range rest {
+			rest[i] = strings.ReplaceAll(rest[i], u, " ")
+		}
+		if !slices.Contains(names, strconv.Quote(u)) {
+			names = append(names, strconv.Quote(u))
+		}
+	}
+	if len(names) > maxNoteTexts {
+		names = append(names[:maxNoteTexts], l.f("andMore", len(names)-maxNoteTexts))
+	}
+	if len(h.missingGlyphs(rest)) > 0 {
+		names = append([]string{l.s("plotWords")}, names...)
+	}
+	return l.f("fontNote", strings.Join(names, l.s("listSep")))
+}
+
+// plotNames returns the texts of r that the plots may draw and the user
+// wrote: the title, the lab's name, and the names in its history (faults,
+// their targets, routers, groups, servers, listeners, clients), each
+// once.
+func plotNames(r Report) []string {
+	out := []string{r.Title, r.Lab}
+	for _, e := range r.History {
+		out = append(out, e.Name, e.Target, e.Router, e.Group, e.Server, e.Listener, e.Client, e.Backend)
+	}
+	for _, s := range r.Shares {
+		out = append(out, s.Group, s.Server)
+	}
+	for _, m := range r.SweepMetrics {
+		out = append(out, m.Name)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	// The longest first: a name inside another (r1 in "r1 dies") is
+	// named only where it stands alone.
+	slices.SortStableFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/lblab/lblab/history"
 )
 
 // needCJKFont returns the CJK font the PNG plots draw with; without one
@@ -116,17 +118,38 @@ func TestPNGDrawsChinese(t *testing.T) {
 }
 
 // TestFontNoteWhenNoCJKFont: without a CJK font the PNG plots cannot draw
-// Chinese, and the note that says so names the characters.
+// Chinese, and the note that says so names the user's texts that lack
+// glyphs, whole: a fault's name and a group's, not the characters of the
+// plots' fixed words (a Chinese report's legends lack them too, and are
+// named as such, once).
 func TestFontNoteWhenNoCJKFont(t *testing.T) {
 	h := newFallbackText("")
 	miss := h.missingGlyphs([]string{"a3 crashes", "主服务器宕机 (r1)"})
 	if string(miss) != "主服务器宕机" {
 		t.Fatalf("missing glyphs %q, want 主服务器宕机", string(miss))
 	}
-	if n := fontNote(miss, langOf(LangEnglish)); !strings.Contains(n, "主服务器宕机") || !strings.Contains(n, "fonts-wqy-microhei") {
-		t.Errorf("note %q", n)
+	en := []string{"主服务器宕机 (crash r1)", "权重/a:80", "权重/b:80", "group 权重", "successful (3564 of 17817 shown)"}
+	zh := []string{"主服务器宕机 (crash r1)", "权重/a:80", "权重/b:80", "组 权重", "成功（显示 3564 / 17817 个）", "失败：5xx 或无应答（共 0 个）"}
+	own := plotNames(Report{Title: "t", Lab: "zh-group", History: []history.Event{
+		{Kind: history.KindFault, Name: "主服务器宕机", Fault: "crash", Target: "r1"},
+		{Kind: history.KindRequest, Group: "权重", Backend: "a:80"}}})
+	for _, tt := range []struct {
+		lang  string
+		texts []string
+		want  string
+	}{
+		{LangEnglish, en, `The PNG files lack glyphs for "主服务器宕机", "权重": no font`},
+		{LangChinese, zh, `PNG 文件缺少图中的固定文字、"主服务器宕机"、"权重"的字形（`},
+	} {
+		n := h.fontNote(tt.texts, own, langOf(tt.lang))
+		if !strings.HasPrefix(n, tt.want) || !strings.Contains(n, "fonts-wqy-microhei") {
+			t.Errorf("%s note %q, want it to start %q", tt.lang, n, tt.want)
+		}
+		if strings.Contains(n, "成功") || strings.Contains(n, "应答") {
+			t.Errorf("%s note names characters of the fixed words: %q", tt.lang, n)
+		}
 	}
-	if n := fontNote(nil, langOf(LangEnglish)); n != "" {
+	if n := h.fontNote([]string{"a3 crashes"}, own, langOf(LangEnglish)); n != "" {
 		t.Errorf("note without missing glyphs: %q", n)
 	}
 	if p := findCJKFont([]string{t.TempDir()}); p != "" {

@@ -131,6 +131,12 @@ func metricAxisLabel(l lang, metric string) string {
 	if metric == "" {
 		return l.s("valueS")
 	}
+	if _, ok := words["axis:"+metric]; ok {
+		return l.s("axis:" + metric)
+	}
+	if l.zh {
+		return metric // a name the lab chose: as written
+	}
 	for _, unit := range []string{"ms", "us", "ns", "s"} {
 		if name, ok := strings.CutSuffix(metric, "_"+unit); ok {
 			return strings.ReplaceAll(name, "_", " ") + " (" + unit + ")"

@@ -106,7 +106,7 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 		Passed:      r.Results.Passed,
 		Interrupted: r.Results.Interrupted,
 		Teaching:    teachingHTML(r.Teaching),
-		Warnings:    r.Results.Warnings,
+		Warnings:    r.Results.WarningsIn(r.Lang),
 		Metrics:     metricsView(r.Results.Metrics),
 		HistoryLink: r.Sweep == nil && r.Results.Seeds == 0, // a sweep has no history.jsonl
 	}

@@ -120,7 +120,20 @@ var words = map[string][2]string{
 	"writtenBy":      {"Written by lblab.", "由 lblab 生成。"},
 	"warnings":       {"Warnings", "警告"},
 	"fontNote": {"The PNG files lack glyphs for %s: no font on this machine has them (install fonts-wqy-microhei or fonts-noto-cjk, or set LBLAB_CJK_FONT to a font file). The plots on this page and the SVG files show them.",
-		"PNG 文件缺少以下字符的字形：%s（本机没有含这些字形的字体；请安装 fonts-wqy-microhei 或 fonts-noto-cjk，或把 LBLAB_CJK_FONT 设为一个字体文件）。本页的图和 SVG 文件可正常显示。"},
+		"PNG 文件缺少%s的字形（本机没有含这些字形的字体；请安装 fonts-wqy-microhei 或 fonts-noto-cjk，或把 LBLAB_CJK_FONT 设为一个字体文件）。本页的图和 SVG 文件可正常显示。"},
+	"plotWords": {"the plots' own words", "图中的固定文字"},
+	"listSep":   {", ", "、"},
+	"andMore":   {"and %d more", "等另外 %d 项"},
+
+	// axis labels of the metrics lblab names (metricAxisLabel), by
+	// "axis:" and the metric's name
+	"axis:requests_failed":     {"requests failed", "失败的请求数"},
+	"axis:requests_unknown":    {"requests unknown", "结果未知的请求数"},
+	"axis:p99_ms":              {"p99 (ms)", "p99（毫秒）"},
+	"axis:p99_lower_bound_ms":  {"p99 lower bound (ms)", "p99 下界（毫秒）"},
+	"axis:failover_s":          {"failover (s)", "故障切换用时（秒）"},
+	"axis:health_down_delay_s": {"health down delay (s)", "标记为不健康的延迟（秒）"},
+	"axis:health_up_delay_s":   {"health up delay (s)", "重新上线的延迟（秒）"},
 
 	// the sweep table
 	"seeds":    {"seeds", "种子数"},

@@ -1,14 +1,17 @@
 package reports
 
 import (
+	"html/template"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/i18n"
 )
 
 // fixedWords returns the template's fixed words as a page shows them: the
@@ -101,7 +104,7 @@ func TestFontNoteInPage(t *testing.T) {
 <text x="1" y="2">主服务器宕机</text>
 </svg>`)
 	plots := []plotRef{{Name: "timeline", SVG: svg}}
-	note := fontNote(newFallbackText("").missingGlyphs(plotTexts(plots)), langOf(LangChinese))
+	note := newFallbackText("").fontNote(plotTexts(plots), []string{"主服务器宕机"}, langOf(LangChinese))
 	if !strings.Contains(note, "主服务器宕机") {
 		t.Fatalf("note %q", note)
 	}
@@ -109,7 +112,7 @@ func TestFontNoteInPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `<p class="note">`+note+`</p>`) {
+	if !strings.Contains(string(b), `<p class="note">`+template.HTMLEscapeString(note)+`</p>`) {
 		t.Error("the page does not show the font note")
 	}
 	if !strings.Contains(string(b), `<svg class="plot" role="img" aria-label="timeline" width="720pt"`) {
@@ -279,6 +282,53 @@ func TestPlotsInChinese(t *testing.T) {
 			if !strings.Contains(string(page), row) {
 				t.Errorf("the Chinese page lacks the table row %q", row)
 			}
+		}
+	}
+}
+
+// TestSweepAxesInChinese: the axis of each panel of a sweep's metrics
+// plot, and of the failover histogram, names the metric in the report's
+// language: lblab's own metrics by Chinese words, a name the lab chose
+// (p99_ms_lc) as written; the English axes are as before. And a Chinese
+// report shows the lab's warnings in Chinese (results.json keeps them in
+// English beside their messages).
+func TestSweepAxesInChinese(t *testing.T) {
+	metrics := []SweepMetric{
+		{Name: "requests_failed", Values: []float64{170, 171, 171, 175, 190}},
+		{Name: "requests_unknown", Values: []float64{0, 1, 0, 2, 0}},
+		{Name: "p99_lower_bound_ms", Values: []float64{80, 81, 82, 83, 84}},
+		{Name: "health_down_delay_s", Values: []float64{4.1, 4.5, 5.2, 5.9, 6.3}, Lo: 4, Hi: 6},
+		{Name: "p99_ms_lc", Values: []float64{200, 210, 215, 220, 230}},
+	}
+	sweep := &Sweep{Metric: "failover_s", Values: []float64{2.7, 3.0, 3.2, 3.5}, Lo: 2.6, Hi: 3.6}
+	en := []string{"requests failed", "requests unknown", "p99 lower bound (ms)", "health down delay (s)", "p99 ms lc", "failover (s)"}
+	zh := []string{"失败的请求数", "结果未知的请求数", "p99 下界（毫秒）", "标记为不健康的延迟（秒）", "p99_ms_lc", "故障切换用时（秒）"}
+	warning := i18n.T("%s%s", "lab.yaml:12:1: vrrp.keepalived.r1: ", i18n.T("%s: %v", "nginx", i18n.T("ignored: %s", "gzip")))
+	for _, tt := range []struct {
+		lang      string
+		want, not []string
+	}{{LangEnglish, en, zh[:4]}, {LangChinese, zh, en[:5]}} {
+		dir := t.TempDir()
+		r := Report{Lab: "x", Lang: tt.lang, SweepMetrics: metrics, Sweep: sweep,
+			Results: Results{Lab: "x", Seeds: 5, Warnings: []string{warning.String()}, WarningTexts: []i18n.Text{warning}}}
+		path, err := Write(dir, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := append(svgTexts(t, filepath.Join(dir, sweepMetricsName+".svg")), svgTexts(t, filepath.Join(dir, histName+".svg"))...)
+		for _, w := range tt.want {
+			if !slices.Contains(texts, w) {
+				t.Errorf("%s: no axis %q in %q", tt.lang, w, texts)
+			}
+		}
+		for _, w := range tt.not {
+			if slices.Contains(texts, w) {
+				t.Errorf("%s: axis %q", tt.lang, w)
+			}
+		}
+		page, _ := os.ReadFile(path)
+		if w := "<li><code>lab.yaml:12:1: vrrp.keepalived.r1: " + template.HTMLEscapeString(warning.In(tt.lang)[len("lab.yaml:12:1: vrrp.keepalived.r1: "):]) + "</code></li>"; !strings.Contains(string(page), w) {
+			t.Errorf("%s: the page lacks %s", tt.lang, w)
 		}
 	}
 }

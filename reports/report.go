@@ -198,7 +198,7 @@ func Write(dir string, r Report) (string, error) {
 		})
 	}
 	attachSVG(dir, plots)
-	note := fontNote(plotText().missingGlyphs(plotTexts(plots)), langOf(r.Lang))
+	note := plotText().fontNote(plotTexts(plots), plotNames(r), langOf(r.Lang))
 	if note != "" {
 		slog.Warn(note) // once a report: the terminal hears it too
 	}

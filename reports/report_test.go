@@ -267,7 +267,7 @@ func TestFaultLabelsStaircase(t *testing.T) {
 	for _, f := range tl.faults {
 		rows[f.label] = f.row
 	}
-	if rows["link down r1:eth0"] != 0 || rows["partition lan"] != 1 || rows["crash r2"] != 2 || rows["heal lan"] != 0 {
+	if _, ok := rows["link_down r1:eth0"]; !ok || rows["link_down r1:eth0"] != 0 || rows["partition lan"] != 1 || rows["crash r2"] != 2 || rows["heal lan"] != 0 {
 		t.Errorf("rows = %v", rows)
 	}
 	if tl.nFaultRows != 3 {

@@ -38,6 +38,10 @@ type Results struct {
 	// does not model, each with its place (FILE:LINE:COL: FIELD: MSG (line
 	// N of r1's keepalived.conf)). Omitted when none.
 	Warnings []string `json:"warnings,omitempty"`
+	// WarningTexts are Warnings as messages (an English format and its
+	// arguments), for a report in another language (WarningsIn); omitted
+	// when none.
+	WarningTexts []i18n.Text `json:"warning_texts,omitempty"`
 	// FaultNamesZh are the Chinese names (the lab's name_zh) of the faults
 	// that have one, by their name in history.jsonl: a Chinese report
 	// draws them on its fault lines. Omitted when none.
@@ -84,6 +88,20 @@ func (e Expectation) ObservedIn(code string) string {
 // ExpectedIn says Expected in language code.
 func (e Expectation) ExpectedIn(code string) string {
 	return i18n.Or(e.ExpectedText, e.Expected).In(code)
+}
+
+// WarningsIn says Warnings in language code: each by its message when
+// the run gave one, else as written.
+func (r Results) WarningsIn(code string) []string {
+	out := make([]string, len(r.Warnings))
+	for i, w := range r.Warnings {
+		var t i18n.Text
+		if i < len(r.WarningTexts) {
+			t = r.WarningTexts[i]
+		}
+		out[i] = i18n.Or(t, w).In(code)
+	}
+	return out
 }
 
 // WriteResults writes r as indented JSON to dir/results.json.

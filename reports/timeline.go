@@ -509,9 +509,10 @@ func faultText(e history.Event) string {
 	return label
 }
 
-// faultLabel names a fault for the plot: "crash r1", "link down r1:eth0".
+// faultLabel names a fault for the plot, its kind as the lab writes it,
+// in every language: "crash r1", "link_down r1:eth0".
 func faultLabel(kind, target string) string {
-	s := strings.ReplaceAll(kind, "_", " ")
+	s := kind
 	if target != "" {
 		s += " " + target
 	}

@@ -240,6 +240,7 @@ func decodeNode(node ast.Node, v any) (err error) {
 	if e := checkNumbers(node, reflect.TypeOf(v)); e != nil {
 		return e
 	}
+	untagPlain(node)
 	return yaml.NodeToValue(node, v, yaml.DisallowUnknownField())
 }
 

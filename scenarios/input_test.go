@@ -318,3 +318,36 @@ func TestParseTrackInterfaceLookalike(t *testing.T) {
 		t.Errorf("got %v, want one track_interface error with the hyphen hint", errs)
 	}
 }
+
+// A YAML tag on a number: one that says the number's own type (!!int 5,
+// !!float 0.002) is plain YAML and loads as the number (the YAML library
+// alone refuses !!int 5 into a whole-number field, quoting the tag as the
+// value); !!str makes a string, refused as one; !!float where a whole
+// number goes, or any other tag, is refused naming tag and value.
+func TestParseTaggedNumbers(t *testing.T) {
+	weighted := catalogSource(t, "weighted")
+	const server = `{address: "a:80", weight: 5}`
+	for _, v := range []string{"!!int 4", "&w !!int 4"} {
+		src := variant(t, weighted, server, `{address: "a:80", weight: `+v+`}`)
+		src = variant(t, src, "tolerance: 0.002", "tolerance: !!float 0.002")
+		lab, err := scenarios.Parse(labFile, []byte(src), nil)
+		if err != nil {
+			t.Fatalf("weight: %s: %v", v, err)
+		}
+		if w := lab.LB.Groups[1].Servers[0].Weight; w == nil || *w != 4 {
+			t.Errorf("weight: %s loads as %v, want 4", v, w)
+		}
+	}
+	for _, tc := range []struct{ value, at, msg string }{
+		{"!!str 5", "!!str", "!!str 5 is not a whole number but a string (the tag !!str makes it one): remove the tag"},
+		{"!!float 5", "!!float", "!!float 5 is not a whole number: remove the tag"},
+		{"!foo 5", "!foo", "!foo 5 is not a whole number: remove the tag"},
+		{"!!bool 5", "!!bool", "!!bool 5 is not a whole number: remove the tag"},
+		{"!!int 99999999999999999999", "!!int", `!!int "99999999999999999999" is not a whole number`},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			src := variant(t, weighted, server, `{address: "a:80", weight: `+tc.value+`}`)
+			wantOneError(t, src, tc.at, "lb.groups[1].servers[0].weight", tc.msg)
+		})
+	}
+}

@@ -148,7 +148,10 @@ type VRRP struct {
 
 // Script is a keepalived vrrp_script. In the simulator its result is
 // driven by script_fail and script_ok faults; it starts succeeding unless
-// init_fail is set.
+// init_fail is set. A lab never runs the program it names (netns runs a
+// check of a flag file that the faults set in its place), so a program
+// missing from the host, which keepalived and lblab vrrp disable, changes
+// nothing in a lab.
 type Script struct {
 	// Script is the command keepalived would run; shown in reports.
 	Script string `yaml:"script"`

@@ -292,6 +292,10 @@ func yamlError(name string, file *ast.File, err error) *Error {
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) {
 		what := i18n.T("%s", units.Quote(tk.Value))
+		if tk.Type == token.TagType && tk.Next != nil {
+			// The library places the error at the tag: say the value too.
+			what = i18n.T("%s %s", units.CutN(tk.Value, units.QuoteMax), units.Quote(tk.Next.Value))
+		}
 		if typeErr.SrcType != nil {
 			switch typeErr.SrcType.Kind() {
 			case reflect.Slice, reflect.Array:

@@ -66,6 +66,9 @@ func (w *numberWalker) walk(node ast.Node, t reflect.Type) *numberError {
 		}
 		return w.walk(target, t)
 	case *ast.TagNode:
+		if e := taggedNumber(n, t); e != nil {
+			return e
+		}
 		return w.walk(n.Value, t)
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
@@ -113,6 +116,92 @@ func (w *numberWalker) walk(node ast.Node, t reflect.Type) *numberError {
 		}
 	}
 	return nil
+}
+
+// taggedNumber refuses a tag on a scalar where a number goes, unless it
+// is the scalar's own type (!!int 3, !!float 2.5, and !!int where any
+// number goes), which untagPlain removes before decoding (the YAML
+// library cannot decode !!int into a Go int): !!str makes the scalar a
+// string ("3" with quotes), !!float a fraction where a whole number goes,
+// any other tag (!!bool, !foo) something else.
+func taggedNumber(n *ast.TagNode, t reflect.Type) *numberError {
+	var want i18n.Text
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = i18n.T("a whole number")
+	case reflect.Float32, reflect.Float64:
+		want = i18n.T("a number")
+	default:
+		return nil
+	}
+	tag := token.ReservedTagKeyword(n.Start.Value)
+	_, isInt := n.Value.(*ast.IntegerNode)
+	_, isFloat := n.Value.(*ast.FloatNode)
+	switch {
+	case plainTagged(n):
+		return nil
+	case tag == token.IntegerTag && !isInt, tag == token.FloatTag && !isInt && !isFloat:
+		return nil // !!int "3", !!float x: the value's own check says what it is not
+	case tag == token.FloatTag && isInt && want.Format == "a number":
+		return nil
+	}
+	value := n.Value.GetToken().Value
+	if tag == token.StringTag {
+		return &numberError{n.Start, i18n.T("%s %s is not %s but a string (the tag %s makes it one): remove the tag",
+			units.CutN(n.Start.Value, units.QuoteMax), units.CutN(value, units.QuoteMax), want, units.CutN(n.Start.Value, units.QuoteMax))}
+	}
+	return &numberError{n.Start, i18n.T("%s %s is not %s: remove the tag",
+		units.CutN(n.Start.Value, units.QuoteMax), units.CutN(value, units.QuoteMax), want)}
+}
+
+// plainTagged reports whether n tags a scalar with the type it has
+// without the tag: !!int on a whole number, !!float on a fraction.
+func plainTagged(n *ast.TagNode) bool {
+	switch token.ReservedTagKeyword(n.Start.Value) {
+	case token.IntegerTag:
+		_, ok := n.Value.(*ast.IntegerNode)
+		return ok
+	case token.FloatTag:
+		_, ok := n.Value.(*ast.FloatNode)
+		return ok
+	}
+	return false
+}
+
+// untagPlain removes under node the tags that say what the scalar is
+// without them (plainTagged: !!int 3 is 3), which the YAML library
+// decodes wrongly or not at all.
+func untagPlain(node ast.Node) {
+	untag := func(v ast.Node) ast.Node {
+		for {
+			tn, ok := v.(*ast.TagNode)
+			if !ok || !plainTagged(tn) {
+				return v
+			}
+			v = tn.Value
+		}
+	}
+	ast.Walk(visitFunc(func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.MappingValueNode:
+			n.Value = untag(n.Value)
+		case *ast.SequenceNode:
+			for i := range n.Values {
+				n.Values[i] = untag(n.Values[i])
+			}
+		case *ast.AnchorNode:
+			n.Value = untag(n.Value)
+		}
+	}), node)
+}
+
+// visitFunc is an ast.Visitor that calls itself on every node.
+type visitFunc func(ast.Node)
+
+func (f visitFunc) Visit(n ast.Node) ast.Visitor {
+	f(n)
+	return f
 }
 
 // isMerge reports whether kv is a merge key (<<: *base), whose value's

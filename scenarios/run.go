@@ -51,8 +51,9 @@ func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v ve
 	o := &Outcome{
 		Lab: lab, Seed: seed, Events: events, Marks: v.marks,
 		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted, FaultNamesZh: lab.faultNamesZh(),
-			Interrupted: interrupted, Expectations: v.expectations, Metrics: v.metrics, Warnings: lab.warningTexts()},
+			Interrupted: interrupted, Expectations: v.expectations, Metrics: v.metrics},
 	}
+	o.Results.Warnings, o.Results.WarningTexts = lab.warningTexts()
 	if interrupted {
 		o.Results.Metrics["ran_s"] = reached.Seconds()
 	}

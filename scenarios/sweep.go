@@ -206,8 +206,8 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 	if sw == nil {
 		sw = &Sweep{Metric: "failover_s", KSMax: 0.05}
 	}
-	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}, FaultNamesZh: lab.faultNamesZh(),
-		Warnings: lab.warningTexts()}
+	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}, FaultNamesZh: lab.faultNamesZh()}
+	res.Warnings, res.WarningTexts = lab.warningTexts()
 	for i, e := range lab.Expect {
 		passed, firstBad := 0, -1
 		for j, r := range runs {

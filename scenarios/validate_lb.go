@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/units"
@@ -130,16 +131,15 @@ func (v *validator) fieldError(p string, err error) {
 // purpose.
 func unmatchedServers(v *validator, lab *Lab, backends map[string]bool) {
 	var have []string
-	for _, b := range lab.Backends {
-		if len(have) == 10 {
-			have = append(have, fmt.Sprintf("… (%d in all)", len(lab.Backends)))
-			break
-		}
+	for _, b := range lab.Backends[:min(len(lab.Backends), 10)] {
 		have = append(have, units.CutN(b.Address, units.QuoteMax))
 	}
-	there := "the lab has no backends"
-	if len(have) > 0 {
-		there = "the backends are " + strings.Join(have, ", ")
+	there := i18n.T("the lab has no backends")
+	switch {
+	case len(lab.Backends) > len(have):
+		there = i18n.T("the backends are %s, … (%d in all)", strings.Join(have, ", "), len(lab.Backends))
+	case len(have) > 0:
+		there = i18n.T("the backends are %s", strings.Join(have, ", "))
 	}
 	for i, g := range lab.LB.Groups {
 		for j, s := range g.Servers {

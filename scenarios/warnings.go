@@ -36,13 +36,24 @@ type Warning struct {
 func (w Warning) String() string { return w.In(i18n.English) }
 
 // In formats the warning as String does, its message in lang.
-func (w Warning) In(lang string) string {
+func (w Warning) In(lang string) string { return w.error().In(lang) }
+
+// error is the warning as an Error: its place and its message, with the
+// line of the embedded text.
+func (w Warning) error() *Error {
 	msg := i18n.Or(w.Message, w.Msg)
 	e := errorAt(w.File, w.Line, w.Column, w.Field, msg)
 	if w.TextLine > 0 {
 		e.say(i18n.T("%s (line %d of %s)", msg, w.TextLine, i18n.Or(w.text, w.Text)))
 	}
-	return e.In(lang)
+	return e
+}
+
+// Full is the warning as a message (String in English), to say in
+// another language: its place, then its message.
+func (w Warning) Full() i18n.Text {
+	e := w.error()
+	return i18n.T("%s%s", e.format(""), e.Message())
 }
 
 // Warnings are the warnings of the lab's embedded configurations, in the
@@ -90,12 +101,14 @@ func embeddedWarning(file, field string, text i18n.Text, base, textLine int, msg
 	return w
 }
 
-// warningTexts are the warnings as results.json and the report show them;
-// nil when there are none.
-func (l *Lab) warningTexts() []string {
+// warningTexts are the warnings as results.json and the report show them,
+// in English and as messages; nil when there are none.
+func (l *Lab) warningTexts() ([]string, []i18n.Text) {
 	var out []string
+	var texts []i18n.Text
 	for _, w := range l.warnings {
 		out = append(out, w.String())
+		texts = append(texts, w.Full())
 	}
-	return out
+	return out, texts
 }

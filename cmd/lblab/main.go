@@ -28,7 +28,6 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, stop := signalContext(context.Background())
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -38,20 +37,24 @@ func main() {
 // execute runs the command line, writing to stdout and stderr, and
 // returns the exit status.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// The packages' warnings (the report's font note) print as lblab's
+	// own, in the language of the command line.
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(newWarningHandler(stderr, argsLang(args))))
 	root := newRoot()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := unknownCommand(root, args); err != nil {
-		fmt.Fprintln(stderr, "lblab:", i18n.Say(err, localeLang()))
+		fmt.Fprintln(stderr, "lblab:", i18n.Say(err, argsLang(args)))
 		return 2
 	}
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
-	lang := localeLang()
-	if cmd != nil {
+	lang := argsLang(args)
+	if cmd != nil && cmd.Flags().Changed("lang") {
 		if l, lerr := langOf(cmd); lerr == nil {
 			lang = l
 		}
@@ -79,7 +82,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{flagError(err)} })
 	root.PersistentFlags().String("lang", "", "language of the output (messages, summary, report): en or zh (default from LC_ALL, LC_MESSAGES or LANG: zh_* is zh)")
 	for _, c := range commands {
 		root.AddCommand(c())
@@ -125,13 +128,4 @@ func (u usageError) In(lang string) string { return i18n.Say(u.error, lang) }
 func isUsage(err error) bool {
 	var u usageError
 	return errors.As(err, &u)
-}
-
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(c *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(c, args); err != nil {
-			return usageError{err}
-		}
-		return nil
-	}
 }

@@ -172,7 +172,7 @@ func validateKeepalived(path string, src []byte, stdout, stderr io.Writer, lang 
 	for _, s := range scripts {
 		why, notFound := vrrplinux.ScriptDisabled(s.Command)
 		switch {
-		case why == "":
+		case why.IsZero():
 		case notFound:
 			errs = append(errs, kc.ErrorAt(path, s.CommandLine, i18n.T(msgScriptNotFound, s.Name, why)))
 		default:
@@ -181,7 +181,7 @@ func validateKeepalived(path string, src []byte, stdout, stderr io.Writer, lang 
 	}
 	for _, in := range kc.Instances {
 		for _, key := range slices.Sorted(maps.Keys(in.Notify)) {
-			if why, _ := vrrplinux.ScriptDisabled(in.Notify[key]); why != "" {
+			if why, _ := vrrplinux.ScriptDisabled(in.Notify[key]); !why.IsZero() {
 				printWarning(stderr, kc.WarningAt(path, in.NotifyLines[key], i18n.T(msgNotifyNotRun, in.Name, key, why)), lang)
 			}
 		}
@@ -201,7 +201,10 @@ func validateKeepalived(path string, src []byte, stdout, stderr io.Writer, lang 
 // What validate says of the scripts of a keepalived.conf.
 const (
 	// msgScriptNotFound: the name, and why it cannot run.
-	msgScriptNotFound = "vrrp_script %s: %s on this host: keepalived disables the script and the instances tracking it keep their priority (no weight, no FAULT), as lblab's agent and labs do; keepalived -t fails on it"
+	// A lab never runs the script (its result is the lab's script_fail
+	// and script_ok faults, in netns too), so the message says the agent
+	// only.
+	msgScriptNotFound = "vrrp_script %s: %s on this host: keepalived disables the script and the instances tracking it keep their priority (no weight, no FAULT), as lblab vrrp does; keepalived -t fails on it"
 	// msgScriptNotRun: the name, and why it cannot run.
 	msgScriptNotRun = "vrrp_script %s: %s (keepalived disables the script)"
 	// msgNotifyNotRun: the instance, the keyword, and why it cannot run.

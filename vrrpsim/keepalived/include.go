@@ -124,7 +124,7 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 		_, dirErr := os.Stat(filepath.Dir(full))
 		mustMatch := kind == 'w' || kind == 'a' || kind == 'm' && (!wild || dirErr != nil)
 		if mustMatch {
-			bad(line, msgIncludeMustRead, pattern, "no such file", string(kind))
+			bad(line, msgIncludeMustRead, pattern, i18n.T("no such file"), string(kind))
 			return nil
 		}
 		in.warns = append(in.warns, newWarning(in.name, line, i18n.T(msgIncludeMissing, pattern)))
@@ -135,12 +135,12 @@ func (in *includer) include(line int, kind byte, pattern, dir string, chain []st
 		st, err := os.Stat(m)
 		switch {
 		case err != nil:
-			in.warns = append(in.warns, newWarning(in.name, line, i18n.T(msgIncludeSkipped, m, "not readable")))
+			in.warns = append(in.warns, newWarning(in.name, line, i18n.T(msgIncludeSkipped, m, i18n.T("not readable"))))
 			continue
 		case !st.Mode().IsRegular() || st.Mode()&0o111 != 0:
 			// check_glob_file: a directory or an executable is skipped;
 			// an error with includer and the others.
-			what := "not a regular non-executable file"
+			what := i18n.T("not a regular non-executable file")
 			if kind != ' ' {
 				bad(line, msgIncludeMustRead, m, what, string(kind))
 				continue

@@ -49,9 +49,9 @@ func CheckLinks(file string, c *keepalived.Config, only string, links []Link) ke
 		names = append(names, l.Name)
 	}
 	slices.Sort(names)
-	have := "this host has no interface"
+	have := i18n.T("this host has no interface")
 	if len(names) > 0 {
-		have = "this host has " + strings.Join(names, ", ")
+		have = i18n.T("this host has %s", strings.Join(names, ", "))
 	}
 	var errs keepalived.Errors
 	for _, in := range c.Instances {

@@ -3,7 +3,6 @@ package vrrplinux
 import (
 	"context"
 	"errors"
-	"fmt"
 	"github.com/lblab/lblab/i18n"
 	"io/fs"
 	"maps"
@@ -187,35 +186,35 @@ func scriptProgram(command string) string {
 // ScriptDisabled says why keepalived 2.2 would disable a vrrp_script
 // whose command is command (check_script_secure in lib/notify.c: its
 // program is not found, in PATH for a bare name, or is not an executable
-// regular file), or "" when it would run it. notFound is true when the
+// regular file), or no message when it would run it. notFound is true when the
 // program is missing, which `keepalived -t` reports as a configuration
 // error; a script that is there but not executable is disabled with a
 // log line only. A command starting with "<" and a path is keepalived's
 // "is this file openable" check, never disabled.
-func ScriptDisabled(command string) (why string, notFound bool) {
+func ScriptDisabled(command string) (why i18n.Text, notFound bool) {
 	prog := scriptProgram(command)
 	if strings.HasPrefix(prog, "<") && strings.HasPrefix(strings.TrimLeft(prog[1:], " \t"), "/") {
-		return "", false
+		return i18n.Text{}, false
 	}
 	if prog == "" {
-		return "the command is empty", true
+		return i18n.T("the command is empty"), true
 	}
 	if _, err := lookPath(prog); err != nil {
 		switch {
 		case errors.Is(err, exec.ErrNotFound):
-			return fmt.Sprintf("%s is not in PATH", prog), true
+			return i18n.T("%s is not in PATH", prog), true
 		case errors.Is(err, fs.ErrNotExist):
-			return fmt.Sprintf("%s does not exist", prog), true
+			return i18n.T("%s does not exist", prog), true
 		case errors.Is(err, fs.ErrPermission):
-			return fmt.Sprintf("%s is not executable", prog), false
+			return i18n.T("%s is not executable", prog), false
 		case errors.Is(err, syscall.EISDIR):
 			// keepalived checks only the mode bits: it keeps the script,
 			// whose every run then fails.
-			return "", false
+			return i18n.Text{}, false
 		}
-		return fmt.Sprintf("%s: %v", prog, err), true
+		return i18n.T("%s: %v", prog, err), true
 	}
-	return "", false
+	return i18n.Text{}, false
 }
 
 // disableMissingScripts does what keepalived 2.2 does at start with a
@@ -231,7 +230,7 @@ func disableMissingScripts(c *keepalived.Config, insts []Instance, scripts []Scr
 	kept := scripts[:0:0]
 	for _, s := range scripts {
 		why, _ := ScriptDisabled(s.Command)
-		if why == "" {
+		if why.IsZero() {
 			kept = append(kept, s)
 			continue
 		}
@@ -264,9 +263,9 @@ func disableMissingNotifies(in *keepalived.Instance) (map[string]string, []keepa
 	out := make(map[string]string, len(in.Notify))
 	for _, key := range slices.Sorted(maps.Keys(in.Notify)) {
 		cmd := in.Notify[key]
-		if why, _ := ScriptDisabled(cmd); why != "" {
-			warns = append(warns, keepalived.Warning{Line: in.NotifyLines[key], Msg: fmt.Sprintf(
-				"vrrp_instance %s %s: %s: keepalived does not run it, nor does lblab", in.Name, key, why)})
+		if why, _ := ScriptDisabled(cmd); !why.IsZero() {
+			text := i18n.T("vrrp_instance %s %s: %s: keepalived does not run it, nor does lblab", in.Name, key, why)
+			warns = append(warns, keepalived.Warning{Line: in.NotifyLines[key], Msg: text.String(), Text: text})
 			continue
 		}
 		out[key] = cmd

@@ -115,7 +115,7 @@ func TestScriptProgram(t *testing.T) {
 			t.Errorf("scriptProgram(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if why, _ := ScriptDisabled("</dev/tcp/127.0.0.1/80"); why != "" {
+	if why, _ := ScriptDisabled("</dev/tcp/127.0.0.1/80"); !why.IsZero() {
 		t.Errorf("keepalived's file-open check is disabled: %s", why)
 	}
 }
