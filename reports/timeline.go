@@ -209,8 +209,9 @@ func buildTimeline(r Report) (*timeline, bool) {
 	}
 	// VIP lanes: owner bars from vip events.
 	type vipOpen struct {
-		owner string
+		owner string // several joined by " + " in a split brain
 		from  float64
+		split bool
 	}
 	vips := map[string]*vipOpen{}
 	vipBars := map[string][]tlBar{}
@@ -230,9 +231,12 @@ func buildTimeline(r Report) (*timeline, bool) {
 			return
 		}
 		b := tlBar{from: o.from, to: to, label: o.owner, ink: colText}
-		if o.owner == "" {
+		switch {
+		case o.split:
+			b.fill, b.ink = colSplitBd, color.White
+		case o.owner == "":
 			b.label, b.ink = tl.l.s("nobody"), colMuted
-		} else {
+		default:
 			b.fill = ownerFill(o.owner)
 		}
 		vipBars[vip] = append(vipBars[vip], b)
@@ -279,17 +283,24 @@ func buildTimeline(r Report) (*timeline, bool) {
 				vipOwners[e.VIP] = map[string]bool{}
 			}
 			vipOwners[e.VIP][e.Owner] = true
+			owner, split := e.Owner, len(e.Holders) > 1
+			if split {
+				owner = strings.Join(e.Holders, " + ")
+				for _, h := range e.Holders {
+					vipOwners[e.VIP][h] = true
+				}
+			}
 			o, ok := vips[e.VIP]
 			if !ok {
 				vipNames = append(vipNames, e.VIP)
-				vips[e.VIP] = &vipOpen{owner: e.Owner, from: t}
+				vips[e.VIP] = &vipOpen{owner: owner, from: t, split: split}
 				continue
 			}
-			if e.Owner == o.owner {
+			if owner == o.owner {
 				continue
 			}
 			addOwner(e.VIP, o, t)
-			o.owner, o.from = e.Owner, t
+			o.owner, o.from, o.split = owner, t, split
 		case history.KindFault:
 			tl.faults = append(tl.faults, tlFault{t: t, label: faultText(e)})
 			if _, starts := faultEnds[e.Fault]; starts {
