@@ -265,6 +265,7 @@ var zhMessages = map[string]string{
 	"the tag %s cannot be decoded here: remove it":                                                                 "标签 %s 在此处无法解码：请删除它",
 	"the time of the fault is required":                                                                            "需要故障时间（at）",
 	"the window [%v, %v) is empty: to must be after from":                                                          "时间窗 [%v, %v) 为空：to 必须晚于 from",
+	"metric %s holds milliseconds: end its name with _ms (%s), as its bounds do (%s_lower_bound_ms)":               "指标 %s 的单位是毫秒：名字请以 _ms 结尾（%s），与其界限的名字一致（%s_lower_bound_ms）",
 	"the window ends at %v, after the end of the lab (duration %v): write %v or less, or leave to out for the end": "时间窗终点 %v 晚于实验结束（时长 %v）：请写 %v 或更小，或省略 to 表示到结束为止",
 	"the window starts at %v, at or after the end of the lab (duration %v): it would hold no request":              "时间窗起点 %v 不早于实验结束（时长 %v）：窗口内不会有任何请求",
 	"thresholds must be at least 1":                                                                                "阈值至少为 1",
