@@ -87,11 +87,16 @@ type tlLane struct {
 	vrid int // the lane's VRID (router and priority lanes)
 }
 
-// tlPrio is a router's effective priority from time t on.
+// tlPrio is a router's effective priority from time t on; noPrio when
+// it has none (stopped or crashed: the history holds no priority for a
+// dead router, and the track ends there).
 type tlPrio struct {
 	t float64
 	v int
 }
+
+// noPrio is the tlPrio value of a router that is not running.
+const noPrio = -1
 
 // prioLaneH is the height of a priority track, in lanes.
 const prioLaneH = 0.6
@@ -257,8 +262,12 @@ func buildTimeline(r Report) (*timeline, bool) {
 				k.vrid = e.VRID
 			}
 			vridOf[k] = e.VRID
-			if p := prios[k]; e.Priority > 0 && (len(p) == 0 || p[len(p)-1].v != e.Priority) {
-				prios[k] = append(p, tlPrio{t: t, v: e.Priority})
+			prio := e.Priority
+			if strings.EqualFold(e.To, "STOP") {
+				prio = noPrio // its track ends at the stop or crash
+			}
+			if p := prios[k]; (prio > 0 || prio == noPrio && len(p) > 0) && (len(p) == 0 || p[len(p)-1].v != prio) {
+				prios[k] = append(p, tlPrio{t: t, v: prio})
 			}
 			state := strings.ToUpper(e.To)
 			if state == "STOP" && crashed(e, crashes[e.Router]) {
@@ -355,7 +364,9 @@ func buildTimeline(r Report) (*timeline, bool) {
 		if hasPrio && len(prios[k]) > 0 {
 			tl.lanes = append(tl.lanes, tlLane{name: tl.l.s("prioLane"), h: prioLaneH, prio: prios[k], vrid: vridOf[k]})
 			for _, p := range prios[k] {
-				tl.prioLo, tl.prioHi = min(tl.prioLo, p.v), max(tl.prioHi, p.v)
+				if p.v != noPrio {
+					tl.prioLo, tl.prioHi = min(tl.prioLo, p.v), max(tl.prioHi, p.v)
+				}
 			}
 		}
 	}
@@ -766,8 +777,9 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 }
 
 // plotPriority draws a priority track: the router's effective priority
-// as a step line on the scale shared by every track, with its value
-// written at the start and at each change (where there is room).
+// as a step line on the scale shared by every track, broken while the
+// router is not running, with its value written at the start and at each
+// change (where there is room).
 func (tl *timeline) plotPriority(c draw.Canvas, trX, trY func(float64) vg.Length, l tlLane) {
 	yOf := func(v int) vg.Length {
 		f := 0.5
@@ -776,20 +788,34 @@ func (tl *timeline) plotPriority(c draw.Canvas, trX, trY func(float64) vg.Length
 		}
 		return trY(l.y - l.h*0.3 + f*l.h*0.5)
 	}
+	line := draw.LineStyle{Color: colPrio, Width: 1.3}
 	var pts []vg.Point
-	for i, p := range l.prio {
-		x, y := trX(p.t), yOf(p.v)
-		if i > 0 {
+	stroke := func(x vg.Length) {
+		if len(pts) > 0 {
+			pts = append(pts, vg.Point{X: x, Y: pts[len(pts)-1].Y})
+			c.StrokeLines(line, c.ClipLinesXY(pts)...)
+		}
+		pts = nil
+	}
+	for _, p := range l.prio {
+		x := trX(p.t)
+		if p.v == noPrio {
+			stroke(x)
+			continue
+		}
+		if len(pts) > 0 {
 			pts = append(pts, vg.Point{X: x, Y: pts[len(pts)-1].Y})
 		}
-		pts = append(pts, vg.Point{X: x, Y: y})
+		pts = append(pts, vg.Point{X: x, Y: yOf(p.v)})
 	}
-	pts = append(pts, vg.Point{X: trX(tl.end), Y: pts[len(pts)-1].Y})
-	c.StrokeLines(draw.LineStyle{Color: colPrio, Width: 1.3}, c.ClipLinesXY(pts)...)
+	stroke(trX(tl.end))
 	sty := textStyle(7.5, colPrio)
 	sty.YAlign = draw.YBottom
 	next := c.Min.X - 1
 	for _, p := range l.prio {
+		if p.v == noPrio {
+			continue
+		}
 		txt := strconv.Itoa(p.v)
 		x := trX(p.t) + 2
 		if x < next || x+sty.Width(txt) > c.Max.X {
