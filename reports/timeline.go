@@ -120,6 +120,21 @@ type tlFault struct {
 // tlSpan is a shaded fault span.
 type tlSpan struct{ from, to float64 }
 
+// unionSpans returns the union of spans sorted by start: spans that
+// overlap or touch become one, so that faults in effect at the same time
+// are shaded once, in the legend's colour, not stacked darker.
+func unionSpans(spans []tlSpan) []tlSpan {
+	var out []tlSpan
+	for _, s := range spans {
+		if n := len(out); n > 0 && s.from <= out[n-1].to {
+			out[n-1].to = max(out[n-1].to, s.to)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // tlMark is an arrow with its label.
 type tlMark struct {
 	from, to float64
@@ -344,6 +359,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 		}
 	}
 	slices.SortStableFunc(tl.shades, func(a, b tlSpan) int { return cmp.Compare(a.from, b.from) })
+	tl.shades = unionSpans(tl.shades)
 
 	// Lanes, routers first (top) each with its priority track under it,
 	// then VIPs.
