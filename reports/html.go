@@ -57,7 +57,11 @@ type (
 		Warnings                []string
 		Metrics                 []metricView
 		HistoryLink             bool
+		// Histories link a sweep's seed histories.
+		Histories []linkView
 	}
+	// linkView is a link to a file of the run's folder.
+	linkView   struct{ Href, Text string }
 	theoryView struct {
 		VRID, Version               int
 		BackupPriority              int
@@ -109,6 +113,13 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 		Warnings:    r.Results.Warnings,
 		Metrics:     metricsView(r.Results.Metrics),
 		HistoryLink: r.Sweep == nil && r.Results.Seeds == 0, // a sweep has no history.jsonl
+	}
+	for _, h := range r.Results.Histories {
+		key := "seedHistory"
+		if !h.Passed {
+			key = "seedHistoryFailed"
+		}
+		v.Histories = append(v.Histories, linkView{Href: h.File, Text: l.f(key, h.Seed)})
 	}
 	if v.Lab == "" {
 		v.Lab = r.Results.Lab
