@@ -240,7 +240,6 @@ func lbFaults(events []history.Event, end float64) ([]tlFault, []tlSpan) {
 		shades = append(shades, tlSpan{from: o.from, to: end})
 	}
 	slices.SortStableFunc(shades, func(a, b tlSpan) int { return cmp.Compare(a.from, b.from) })
-	shades = unionSpans(shades)
 	slices.SortStableFunc(faults, func(a, b tlFault) int { return cmp.Compare(a.t, b.t) })
 	return faults, shades
 }

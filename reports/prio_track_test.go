@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/lblab/lblab/history"
 )
 
 // A priority track ends where its router stops or crashes (the history
@@ -28,5 +30,24 @@ func TestPriorityTrackEndsAtStop(t *testing.T) {
 	}
 	if tl.prioLo != 50 || tl.prioHi != 150 {
 		t.Errorf("priority scale %d..%d, want 50..150", tl.prioLo, tl.prioHi)
+	}
+}
+
+// A vip event naming several holders (a split brain, as the VIP owner
+// chain records it) is drawn with every holder, never as "nobody".
+func TestVIPRowHolders(t *testing.T) {
+	split := vipEv(13.6, "", "r1")
+	split.Holders = "r1,r2"
+	h := []history.Event{vipEv(3.4, "r1", ""), split, vipEv(20.1, "r1", "r2")}
+	tl, ok := buildTimeline(Report{Lab: "split", History: h, Duration: 40 * time.Second})
+	if !ok {
+		t.Fatal("no timeline")
+	}
+	var got []string
+	for _, b := range tl.lanes[0].bars {
+		got = append(got, fmt.Sprintf("%s@%g", b.label, b.from))
+	}
+	if s := fmt.Sprint(got); s != "[r1@3.4 r1 + r2@13.6 r1@20.1]" {
+		t.Errorf("VIP row %s", s)
 	}
 }

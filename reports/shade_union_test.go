@@ -21,11 +21,29 @@ func TestFaultShadesAreOneUnion(t *testing.T) {
 		faultEv(45, "crash", "a1:80"), faultEv(50, "restore", "a1:80"),
 	}
 	_, shades := lbFaults(h, 60)
-	if got := fmt.Sprint(shades); got != "[{20 60}]" {
-		t.Errorf("lb shades %s, want [{20 60}]", got)
+	if got := fmt.Sprint(unionSpans(shades)); got != "[{20 60}]" {
+		t.Errorf("lb shades %v drawn as %s, want [{20 60}]", shades, got)
 	}
 	if got := fmt.Sprint(unionSpans([]tlSpan{{1, 2}, {2, 3}, {5, 6}, {5.5, 5.7}})); got != "[{1 3} {5 6}]" {
 		t.Errorf("union %s, want [{1 3} {5 6}]", got)
+	}
+	// Drawn in every LB panel: three faults at once shade as much as one.
+	shadesIn := func(faults ...history.Event) int {
+		r := twoGroupsInFlight()
+		r.History = append(r.History, faults...)
+		dir := t.TempDir()
+		if _, err := Write(dir, r); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, latencyName+".svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(b), "fill:#D52627;fill-opacity:0.18039")
+	}
+	one := shadesIn(faultEv(2, "crash", "a1:80"))
+	if three := shadesIn(faultEv(2, "crash", "a1:80"), faultEv(2, "crash", "a2:80"), faultEv(2, "crash", "a3:80")); one == 0 || three != one {
+		t.Errorf("latency.svg: %d shades for one fault, %d for three at once", one, three)
 	}
 	// Drawn: one shade polygon in the timeline's lane area, not three.
 	vh := append(failoverHistory(), faultEv(10, "crash", "r3"), faultEv(10, "link_down", "r2:eth0"))

@@ -122,7 +122,8 @@ type tlSpan struct{ from, to float64 }
 
 // unionSpans returns the union of spans sorted by start: spans that
 // overlap or touch become one, so that faults in effect at the same time
-// are shaded once, in the legend's colour, not stacked darker.
+// are shaded once, in the legend's colour, not stacked darker (each
+// fault keeps its own span; only the drawing joins them).
 func unionSpans(spans []tlSpan) []tlSpan {
 	var out []tlSpan
 	for _, s := range spans {
@@ -307,10 +308,10 @@ func buildTimeline(r Report) (*timeline, bool) {
 				vipOwners[e.VIP] = map[string]bool{}
 			}
 			vipOwners[e.VIP][e.Owner] = true
-			owner, split := e.Owner, len(e.Holders) > 1
+			owner, split := e.Owner, e.Holders != ""
 			if split {
-				owner = strings.Join(e.Holders, " + ")
-				for _, h := range e.Holders {
+				owner = strings.ReplaceAll(e.Holders, ",", " + ")
+				for _, h := range strings.Split(e.Holders, ",") {
 					vipOwners[e.VIP][h] = true
 				}
 			}
@@ -359,7 +360,6 @@ func buildTimeline(r Report) (*timeline, bool) {
 		}
 	}
 	slices.SortStableFunc(tl.shades, func(a, b tlSpan) int { return cmp.Compare(a.from, b.from) })
-	tl.shades = unionSpans(tl.shades)
 
 	// Lanes, routers first (top) each with its priority track under it,
 	// then VIPs.
@@ -714,8 +714,8 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 		x := trX(tk.Value)
 		c.StrokeLine2(grid, x, laneBot, x, laneTop)
 	}
-	// Fault spans, under the bars.
-	for _, s := range tl.shades {
+	// Fault spans, under the bars, once where they overlap.
+	for _, s := range unionSpans(tl.shades) {
 		rect(colShade, trX(s.from), trX(s.to), laneBot, laneTop)
 	}
 	// Bars and their labels.

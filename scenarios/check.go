@@ -259,10 +259,10 @@ func masterBefore(router string, t history.Stamp, events []history.Event) (histo
 }
 
 // split is the longest time several routers held a VIP at once (a split
-// brain), and who they were then.
+// brain), and who they were then (comma-separated).
 type split struct {
 	longest time.Duration
-	holders []string
+	holders string
 }
 
 // vipOwnerChanges counts how often a VIP passed to a different router
@@ -273,23 +273,19 @@ func vipOwnerChanges(vip string, events []history.Event, end time.Duration) (int
 	last, n := "", 0
 	var sp split
 	var since time.Duration
-	var holders []string
+	holders := ""
 	for _, e := range events {
 		if e.Kind != history.KindVIP || e.VIP != vip {
 			continue
 		}
 		t := e.T.Duration()
-		if holders != nil && t-since > sp.longest {
+		if holders != "" && t-since > sp.longest {
 			sp = split{longest: t - since, holders: holders}
 		}
-		if len(e.Holders) > 1 {
-			if holders == nil {
-				since = t
-			}
-			holders = e.Holders
-		} else {
-			holders = nil
+		if e.Holders != "" && holders == "" {
+			since = t
 		}
+		holders = e.Holders
 		if e.Owner == "" {
 			continue
 		}
@@ -298,7 +294,7 @@ func vipOwnerChanges(vip string, events []history.Event, end time.Duration) (int
 		}
 		last = e.Owner
 	}
-	if holders != nil && end-since > sp.longest {
+	if holders != "" && end-since > sp.longest {
 		sp = split{longest: end - since, holders: holders}
 	}
 	return n, sp
@@ -316,9 +312,9 @@ func vipOwnerCheck(c *VIPOwnerChangesCheck, events []history.Event, end, late ti
 	observed, expected := changes(n), changes(c.Count)
 	switch {
 	case sp.longest > allowed:
-		observed = i18n.T("%s; %s held it at once for %s (split brain)", observed, strings.Join(sp.holders, " + "), secs(sp.longest))
+		observed = i18n.T("%s; %s held it at once for %s (split brain)", observed, strings.ReplaceAll(sp.holders, ",", " + "), secs(sp.longest))
 	case sp.longest > 0:
-		observed = i18n.T("%s; %s held it at once for %s", observed, strings.Join(sp.holders, " + "), secs(sp.longest))
+		observed = i18n.T("%s; %s held it at once for %s", observed, strings.ReplaceAll(sp.holders, ",", " + "), secs(sp.longest))
 	}
 	if allowed > 0 {
 		expected = i18n.T("%s, two holders at once for up to %s", expected, secs(allowed))

@@ -220,13 +220,13 @@ func TestSplitBrainIsNoOwnerChange(t *testing.T) {
 	var vips []string
 	for _, e := range out.Events {
 		if e.Kind == "vip" {
-			vips = append(vips, fmt.Sprintf("%s owner=%q holders=%v prev=%q", e.T.Duration(), e.Owner, e.Holders, e.Prev))
+			vips = append(vips, fmt.Sprintf("%s owner=%q holders=%q prev=%q", e.T.Duration(), e.Owner, e.Holders, e.Prev))
 		}
 	}
 	want := []string{
-		`3.414062s owner="r1" holders=[] prev=""`,
-		`3.609375s owner="" holders=[r1 r2] prev="r1"`,
-		`10.187366133s owner="r2" holders=[] prev="r1"`,
+		`3.414062s owner="r1" holders="" prev=""`,
+		`3.609375s owner="" holders="r1,r2" prev="r1"`,
+		`10.187366133s owner="r2" holders="" prev="r1"`,
 	}
 	if !slices.Equal(vips, want) {
 		t.Errorf("vip events:\n%s\nwant\n%s", strings.Join(vips, "\n"), strings.Join(want, "\n"))

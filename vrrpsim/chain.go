@@ -2,6 +2,7 @@ package vrrpsim
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/lblab/lblab/history"
 )
@@ -104,12 +105,12 @@ func (c *Chain) vip(e history.Event, key string) (history.Event, bool) {
 		c.held[key] = slices.DeleteFunc(c.held[key], func(v string) bool { return v == e.VIP })
 	}
 	c.holders[e.VIP] = h
-	e.Owner, e.Holders = "", nil
+	e.Owner, e.Holders = "", ""
 	switch {
 	case len(h) == 1:
 		e.Owner = h[0]
 	case len(h) > 1:
-		e.Holders = slices.Clone(h)
+		e.Holders = strings.Join(h, ",")
 	}
 	return e, true
 }

@@ -39,18 +39,18 @@ func TestChainHolders(t *testing.T) {
 	for _, e := range in {
 		for _, o := range c.Add(e) {
 			if o.Kind == history.KindVIP {
-				got = append(got, fmt.Sprintf("%v owner=%q holders=%v prev=%q %s", o.T.Duration(), o.Owner, o.Holders, o.Prev, o.Reason))
+				got = append(got, fmt.Sprintf("%v owner=%q holders=%q prev=%q %s", o.T.Duration(), o.Owner, o.Holders, o.Prev, o.Reason))
 			}
 		}
 	}
 	want := []string{
-		`0s owner="r1" holders=[] prev="" became master`,
-		`1s owner="" holders=[r1 r2] prev="r1" became master`,
-		`2s owner="r2" holders=[] prev="r1" host crashed`,
-		`3s owner="" holders=[] prev="r2" left master`,
-		`4s owner="r1" holders=[] prev="" became master`,
-		`5s owner="" holders=[r1 r2] prev="r1" became master`,
-		`5.1s owner="r2" holders=[] prev="r1" left master`,
+		`0s owner="r1" holders="" prev="" became master`,
+		`1s owner="" holders="r1,r2" prev="r1" became master`,
+		`2s owner="r2" holders="" prev="r1" host crashed`,
+		`3s owner="" holders="" prev="r2" left master`,
+		`4s owner="r1" holders="" prev="" became master`,
+		`5s owner="" holders="r1,r2" prev="r1" became master`,
+		`5.1s owner="r2" holders="" prev="r1" left master`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("vip events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
