@@ -62,11 +62,17 @@ type Event struct {
 	To       string `json:"to,omitempty"`
 	Priority int    `json:"priority,omitempty"`
 
-	// VIP events: the address, its new owner ("" when nobody holds it) and
-	// its previous owner.
-	VIP   string `json:"vip,omitempty"`
-	Owner string `json:"owner,omitempty"`
-	Prev  string `json:"prev,omitempty"`
+	// VIP events: the address, its new owner ("" when nobody holds it,
+	// or when several routers do) and the router that held it before (the
+	// one that let it go, for a release). Holders, set only when two or
+	// more routers hold the address at once (a split brain: each answers
+	// ARP for it), names them comma-separated in the order they took it
+	// ("r1,r2"; a string, so that events stay comparable). Instance is
+	// the VRRP instance that took or released it.
+	VIP     string `json:"vip,omitempty"`
+	Owner   string `json:"owner,omitempty"`
+	Holders string `json:"holders,omitempty"`
+	Prev    string `json:"prev,omitempty"`
 
 	// Net events: source host, destination address, whether the probe was
 	// answered, by whom, and its round-trip time.

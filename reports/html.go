@@ -57,7 +57,11 @@ type (
 		Warnings                []string
 		Metrics                 []metricView
 		HistoryLink             bool
+		// Histories link a sweep's seed histories.
+		Histories []linkView
 	}
+	// linkView is a link to a file of the run's folder.
+	linkView   struct{ Href, Text string }
 	theoryView struct {
 		VRID, Version               int
 		BackupPriority              int
@@ -109,6 +113,13 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 		Warnings:    r.Results.WarningsIn(r.Lang),
 		Metrics:     metricsView(r.Results.Metrics),
 		HistoryLink: r.Sweep == nil && r.Results.Seeds == 0, // a sweep has no history.jsonl
+	}
+	for _, h := range r.Results.Histories {
+		key := "seedHistory"
+		if !h.Passed {
+			key = "seedHistoryFailed"
+		}
+		v.Histories = append(v.Histories, linkView{Href: h.File, Text: l.f(key, h.Seed)})
 	}
 	if v.Lab == "" {
 		v.Lab = r.Results.Lab
@@ -204,14 +215,17 @@ func sweepTable(s *Sweep, l lang) *sweepView {
 
 // teachingHTML turns the teaching text into blocks of HTML, each a
 // whole element: blank lines separate paragraphs (<p>); lines that start
-// with "- " or "* " are items of a list (<ul>), and a more indented line
-// under an item continues it. Everything is escaped; `code` spans become
-// <code>.
+// with "- " or "* " are items of a list (<ul>), lines that start with a
+// number and ". " or ") " items of a numbered list (<ol>, from that
+// number; as in CommonMark, only 1 starts one inside a paragraph), and a
+// more indented line under an item continues it. Everything is escaped;
+// `code` spans become <code>.
 func teachingHTML(s string) []template.HTML {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	var blocks []template.HTML
-	var para []string  // lines of the paragraph being read
-	var items []string // items of the list being read
+	var para []string          // lines of the paragraph being read
+	var items []string         // items of the list being read
+	ordered, first := false, 0 // a numbered list, and its first item's number
 	flushPara := func() {
 		if len(para) > 0 {
 			blocks = append(blocks, "<p>"+inlineHTML(strings.Join(para, "\n"))+"</p>")
@@ -221,24 +235,46 @@ func teachingHTML(s string) []template.HTML {
 	flushList := func() {
 		if len(items) > 0 {
 			var b strings.Builder
-			b.WriteString("<ul>")
+			tag := "ul"
+			switch {
+			case ordered && first == 1:
+				tag = "ol"
+				b.WriteString("<ol>")
+			case ordered:
+				tag = "ol"
+				fmt.Fprintf(&b, `<ol start="%d">`, first)
+			default:
+				b.WriteString("<ul>")
+			}
 			for _, it := range items {
 				b.WriteString("<li>" + string(inlineHTML(it)) + "</li>")
 			}
-			b.WriteString("</ul>")
+			b.WriteString("</" + tag + ">")
 			blocks = append(blocks, template.HTML(b.String()))
 			items = nil
 		}
 	}
 	for _, line := range strings.Split(s, "\n") {
 		t := strings.TrimSpace(line)
+		n, rest, numbered := numberedItem(t)
 		switch {
 		case t == "":
 			flushPara()
 			flushList()
 		case strings.HasPrefix(t, "- ") || strings.HasPrefix(t, "* "):
 			flushPara()
+			if ordered {
+				flushList()
+			}
+			ordered = false
 			items = append(items, strings.TrimSpace(t[2:]))
+		case numbered && (len(para) == 0 || n == 1):
+			flushPara()
+			if len(items) == 0 || !ordered {
+				flushList()
+				ordered, first = true, n
+			}
+			items = append(items, rest)
 		case len(items) > 0 && len(line)-len(strings.TrimLeft(line, " \t")) > 0:
 			items[len(items)-1] += "\n" + t // an indented line continues the item
 		default:
@@ -249,6 +285,23 @@ func teachingHTML(s string) []template.HTML {
 	flushPara()
 	flushList()
 	return blocks
+}
+
+// numberedItem reads the start of an item of a numbered list: up to 9
+// digits, then ". " or ") ". It returns the number and the item's text.
+func numberedItem(t string) (int, string, bool) {
+	i := 0
+	for i < len(t) && i < 9 && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 || i+1 >= len(t) || (t[i] != '.' && t[i] != ')') || t[i+1] != ' ' {
+		return 0, "", false
+	}
+	n, err := strconv.Atoi(t[:i])
+	if err != nil {
+		return 0, "", false
+	}
+	return n, strings.TrimSpace(t[i+2:]), true
 }
 
 // inlineHTML escapes s and turns `code` spans into <code> elements; an

@@ -56,7 +56,7 @@ func (f faultShades) Plot(c draw.Canvas, p *plot.Plot) {
 	if f.strip {
 		y0, y1 = trY(f.lo), trY(f.hi)
 	}
-	for _, s := range f.spans {
+	for _, s := range unionSpans(f.spans) {
 		x0, x1 := trX(s.from), trX(s.to)
 		c.FillPolygon(colShade, c.ClipPolygonX([]vg.Point{
 			{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1},

@@ -46,6 +46,21 @@ type Results struct {
 	// that have one, by their name in history.jsonl: a Chinese report
 	// draws them on its fault lines. Omitted when none.
 	FaultNamesZh map[string]string `json:"fault_names_zh,omitempty"`
+	// Histories are the seed histories a sweep wrote under histories/:
+	// those of the seeds that failed (of every seed with
+	// --keep-histories), in seed order. Omitted when none.
+	Histories []SeedHistory `json:"histories,omitempty"`
+}
+
+// SeedHistory is the history of one seed of a sweep.
+type SeedHistory struct {
+	// Seed is the seed.
+	Seed uint64 `json:"seed"`
+	// Passed is true when every expectation held on it.
+	Passed bool `json:"passed"`
+	// File is the history's path from the sweep's folder
+	// (histories/seed-N.jsonl).
+	File string `json:"file"`
 }
 
 // Expectation is one checked expectation of a lab.

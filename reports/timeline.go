@@ -87,11 +87,16 @@ type tlLane struct {
 	vrid int // the lane's VRID (router and priority lanes)
 }
 
-// tlPrio is a router's effective priority from time t on.
+// tlPrio is a router's effective priority from time t on; noPrio when
+// it has none (stopped or crashed: the history holds no priority for a
+// dead router, and the track ends there).
 type tlPrio struct {
 	t float64
 	v int
 }
+
+// noPrio is the tlPrio value of a router that is not running.
+const noPrio = -1
 
 // prioLaneH is the height of a priority track, in lanes.
 const prioLaneH = 0.6
@@ -114,6 +119,22 @@ type tlFault struct {
 
 // tlSpan is a shaded fault span.
 type tlSpan struct{ from, to float64 }
+
+// unionSpans returns the union of spans sorted by start: spans that
+// overlap or touch become one, so that faults in effect at the same time
+// are shaded once, in the legend's colour, not stacked darker (each
+// fault keeps its own span; only the drawing joins them).
+func unionSpans(spans []tlSpan) []tlSpan {
+	var out []tlSpan
+	for _, s := range spans {
+		if n := len(out); n > 0 && s.from <= out[n-1].to {
+			out[n-1].to = max(out[n-1].to, s.to)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
 
 // tlMark is an arrow with its label.
 type tlMark struct {
@@ -209,8 +230,9 @@ func buildTimeline(r Report) (*timeline, bool) {
 	}
 	// VIP lanes: owner bars from vip events.
 	type vipOpen struct {
-		owner string
+		owner string // several joined by " + " in a split brain
 		from  float64
+		split bool
 	}
 	vips := map[string]*vipOpen{}
 	vipBars := map[string][]tlBar{}
@@ -230,9 +252,12 @@ func buildTimeline(r Report) (*timeline, bool) {
 			return
 		}
 		b := tlBar{from: o.from, to: to, label: o.owner, ink: colText}
-		if o.owner == "" {
+		switch {
+		case o.split:
+			b.fill, b.ink = colSplitBd, color.White
+		case o.owner == "":
 			b.label, b.ink = tl.l.s("nobody"), colMuted
-		} else {
+		default:
 			b.fill = ownerFill(o.owner)
 		}
 		vipBars[vip] = append(vipBars[vip], b)
@@ -253,8 +278,12 @@ func buildTimeline(r Report) (*timeline, bool) {
 				k.vrid = e.VRID
 			}
 			vridOf[k] = e.VRID
-			if p := prios[k]; e.Priority > 0 && (len(p) == 0 || p[len(p)-1].v != e.Priority) {
-				prios[k] = append(p, tlPrio{t: t, v: e.Priority})
+			prio := e.Priority
+			if strings.EqualFold(e.To, "STOP") {
+				prio = noPrio // its track ends at the stop or crash
+			}
+			if p := prios[k]; (prio > 0 || prio == noPrio && len(p) > 0) && (len(p) == 0 || p[len(p)-1].v != prio) {
+				prios[k] = append(p, tlPrio{t: t, v: prio})
 			}
 			state := strings.ToUpper(e.To)
 			if state == "STOP" && crashed(e, crashes[e.Router]) {
@@ -279,17 +308,24 @@ func buildTimeline(r Report) (*timeline, bool) {
 				vipOwners[e.VIP] = map[string]bool{}
 			}
 			vipOwners[e.VIP][e.Owner] = true
+			owner, split := e.Owner, e.Holders != ""
+			if split {
+				owner = strings.ReplaceAll(e.Holders, ",", " + ")
+				for _, h := range strings.Split(e.Holders, ",") {
+					vipOwners[e.VIP][h] = true
+				}
+			}
 			o, ok := vips[e.VIP]
 			if !ok {
 				vipNames = append(vipNames, e.VIP)
-				vips[e.VIP] = &vipOpen{owner: e.Owner, from: t}
+				vips[e.VIP] = &vipOpen{owner: owner, from: t, split: split}
 				continue
 			}
-			if e.Owner == o.owner {
+			if owner == o.owner {
 				continue
 			}
 			addOwner(e.VIP, o, t)
-			o.owner, o.from = e.Owner, t
+			o.owner, o.from, o.split = owner, t, split
 		case history.KindFault:
 			tl.faults = append(tl.faults, tlFault{t: t, label: faultText(e)})
 			if _, starts := faultEnds[e.Fault]; starts {
@@ -344,7 +380,9 @@ func buildTimeline(r Report) (*timeline, bool) {
 		if hasPrio && len(prios[k]) > 0 {
 			tl.lanes = append(tl.lanes, tlLane{name: tl.l.s("prioLane"), h: prioLaneH, prio: prios[k], vrid: vridOf[k]})
 			for _, p := range prios[k] {
-				tl.prioLo, tl.prioHi = min(tl.prioLo, p.v), max(tl.prioHi, p.v)
+				if p.v != noPrio {
+					tl.prioLo, tl.prioHi = min(tl.prioLo, p.v), max(tl.prioHi, p.v)
+				}
 			}
 		}
 	}
@@ -677,8 +715,8 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 		x := trX(tk.Value)
 		c.StrokeLine2(grid, x, laneBot, x, laneTop)
 	}
-	// Fault spans, under the bars.
-	for _, s := range tl.shades {
+	// Fault spans, under the bars, once where they overlap.
+	for _, s := range unionSpans(tl.shades) {
 		rect(colShade, trX(s.from), trX(s.to), laneBot, laneTop)
 	}
 	// Bars and their labels.
@@ -756,8 +794,9 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 }
 
 // plotPriority draws a priority track: the router's effective priority
-// as a step line on the scale shared by every track, with its value
-// written at the start and at each change (where there is room).
+// as a step line on the scale shared by every track, broken while the
+// router is not running, with its value written at the start and at each
+// change (where there is room).
 func (tl *timeline) plotPriority(c draw.Canvas, trX, trY func(float64) vg.Length, l tlLane) {
 	yOf := func(v int) vg.Length {
 		f := 0.5
@@ -766,20 +805,34 @@ func (tl *timeline) plotPriority(c draw.Canvas, trX, trY func(float64) vg.Length
 		}
 		return trY(l.y - l.h*0.3 + f*l.h*0.5)
 	}
+	line := draw.LineStyle{Color: colPrio, Width: 1.3}
 	var pts []vg.Point
-	for i, p := range l.prio {
-		x, y := trX(p.t), yOf(p.v)
-		if i > 0 {
+	stroke := func(x vg.Length) {
+		if len(pts) > 0 {
+			pts = append(pts, vg.Point{X: x, Y: pts[len(pts)-1].Y})
+			c.StrokeLines(line, c.ClipLinesXY(pts)...)
+		}
+		pts = nil
+	}
+	for _, p := range l.prio {
+		x := trX(p.t)
+		if p.v == noPrio {
+			stroke(x)
+			continue
+		}
+		if len(pts) > 0 {
 			pts = append(pts, vg.Point{X: x, Y: pts[len(pts)-1].Y})
 		}
-		pts = append(pts, vg.Point{X: x, Y: y})
+		pts = append(pts, vg.Point{X: x, Y: yOf(p.v)})
 	}
-	pts = append(pts, vg.Point{X: trX(tl.end), Y: pts[len(pts)-1].Y})
-	c.StrokeLines(draw.LineStyle{Color: colPrio, Width: 1.3}, c.ClipLinesXY(pts)...)
+	stroke(trX(tl.end))
 	sty := textStyle(7.5, colPrio)
 	sty.YAlign = draw.YBottom
 	next := c.Min.X - 1
 	for _, p := range l.prio {
+		if p.v == noPrio {
+			continue
+		}
 		txt := strconv.Itoa(p.v)
 		x := trX(p.t) + 2
 		if x < next || x+sty.Width(txt) > c.Max.X {

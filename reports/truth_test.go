@@ -200,6 +200,27 @@ func TestTeachingLists(t *testing.T) {
 	}
 }
 
+// Numbered lists become <ol> (from their first number); as in CommonMark
+// only "1." starts one inside a paragraph, so "150. So" in a sentence
+// stays text, and a bullet after a numbered item starts a new list.
+func TestTeachingNumberedLists(t *testing.T) {
+	in := "Steps:\n1. one `x`\n2) two\n   continued\n- a bullet\n\n3. three\n4. four\n\npriority\n150. So it stays text."
+	var got []string
+	for _, b := range teachingHTML(in) {
+		got = append(got, string(b))
+	}
+	want := []string{
+		"<p>Steps:</p>",
+		"<ol><li>one <code>x</code></li><li>two\ncontinued</li></ol>",
+		"<ul><li>a bullet</li></ul>",
+		`<ol start="3"><li>three</li><li>four</li></ol>`,
+		"<p>priority\n150. So it stays text.</p>",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("teachingHTML:\n got %q\nwant %q", got, want)
+	}
+}
+
 // The throughput plot: offered rate by intended send time, achieved by
 // end time; requests in flight at the end are offered, never achieved.
 func TestThroughputRates(t *testing.T) {

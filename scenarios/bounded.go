@@ -3,6 +3,7 @@ package scenarios
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lblab/lblab/history"
@@ -176,14 +177,14 @@ func (s latencySample) max() statBounds {
 	return statBounds{lo, lo}
 }
 
-// boundedMetric stores a latency statistic in results.json under name (in
-// milliseconds): its value when the unknown requests cannot change it,
-// else null (nil), so that no number claims more than the history holds.
-// When some requests are unknown it adds, with "_ms" moved to the end of
-// each name, NAME_finished_ms (the statistic over the answered requests
-// alone, absent when none was answered), and when the value is null,
-// NAME_lower_bound_ms (lo) and, when the unknown requests cannot push it
-// past a finite value, NAME_upper_bound_ms (hi).
+// boundedMetric stores a latency statistic in results.json under name
+// (NAME_ms: every latency metric's name ends in its unit, which validate
+// enforces): its value when the unknown requests cannot change it, else
+// null (nil), so that no number claims more than the history holds. When
+// some requests are unknown it adds NAME_finished_ms (the statistic over
+// the answered requests alone, absent when none was answered), and when
+// the value is null, NAME_lower_bound_ms (lo) and, when the unknown
+// requests cannot push it past a finite value, NAME_upper_bound_ms (hi).
 func boundedMetric(m map[string]any, name string, s latencySample, stat func(latencySample) statBounds) {
 	b := stat(s)
 	m[name] = nil
@@ -193,18 +194,15 @@ func boundedMetric(m map[string]any, name string, s latencySample, stat func(lat
 	if len(s.pending) == 0 {
 		return
 	}
-	base, unit := name, ""
-	if len(name) > 3 && name[len(name)-3:] == "_ms" {
-		base, unit = name[:len(name)-3], "_ms"
-	}
+	base := strings.TrimSuffix(name, "_ms")
 	if s.done.N() > 0 {
-		m[base+"_finished"+unit] = ms(stat(s.finished()).lo)
+		m[base+"_finished_ms"] = ms(stat(s.finished()).lo)
 	}
 	if b.decided() {
 		return
 	}
-	m[base+"_lower_bound"+unit] = ms(b.lo)
+	m[base+"_lower_bound_ms"] = ms(b.lo)
 	if b.hi != unbounded {
-		m[base+"_upper_bound"+unit] = ms(b.hi)
+		m[base+"_upper_bound_ms"] = ms(b.hi)
 	}
 }

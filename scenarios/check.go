@@ -35,8 +35,7 @@ func check(lab *Lab, events []history.Event, end time.Duration, sent int, early,
 		case e.SingleMaster != nil:
 			r = singleMaster(e.SingleMaster, events, end, v.late)
 		case e.VIPOwnerChanges != nil:
-			n := vipOwnerChanges(e.VIPOwnerChanges.VIP, events)
-			r = expectation(n == e.VIPOwnerChanges.Count, changes(n), changes(e.VIPOwnerChanges.Count))
+			r = vipOwnerCheck(e.VIPOwnerChanges, events, end, v.late)
 		case e.StatusCount != nil:
 			r = v.statusCount(e.StatusCount, events, end)
 		case e.Share != nil:
@@ -72,7 +71,7 @@ func check(lab *Lab, events []history.Event, end time.Duration, sent int, early,
 		for _, in := range lab.VRRP.Instances {
 			for _, s := range in.VirtualIPAddress {
 				if p, err := parseVIP(s); err == nil {
-					v.metrics["vip_owner_changes"] = vipOwnerChanges(p.Addr().String(), events)
+					v.metrics["vip_owner_changes"], _ = vipOwnerChanges(p.Addr().String(), events, end)
 				}
 			}
 			break
@@ -121,6 +120,10 @@ func (v *verdict) failover(lab *Lab, c *FailoverCheck, events []history.Event) r
 	w = v.widen(w)
 	expected := i18n.T("%s master within %s (%s)", c.By, w.String(), w.why)
 	if took == nil {
+		if at, ok := masterBefore(c.By, fault.T, events); ok {
+			return expectation(false, i18n.T("%s became master at %s, before the fault at %s, and not after it",
+				c.By, secs(at.Duration()), secs(fault.T.Duration())), expected)
+		}
 		return expectation(false, i18n.T("%s never became master", c.By), expected)
 	}
 	d := (took.T - fault.T).Duration()
@@ -238,12 +241,52 @@ func singleMaster(c *SingleMasterCheck, events []history.Event, end, late time.D
 	return expectation(most <= 1 || longest <= allowed, observed, expected)
 }
 
-// vipOwnerChanges counts how often a VIP passed to a different router
-// after its first owner took it; a time with no owner does not count.
-func vipOwnerChanges(vip string, events []history.Event) int {
-	last, n := "", 0
+// masterBefore returns when router last became master before t and was
+// still master at t, if it was.
+func masterBefore(router string, t history.Stamp, events []history.Event) (history.Stamp, bool) {
+	var at history.Stamp
+	master := false
 	for _, e := range events {
-		if e.Kind != history.KindVIP || e.VIP != vip || e.Owner == "" {
+		if e.T >= t {
+			break
+		}
+		if e.Kind == history.KindVRRP && e.Router == router && e.From != e.To {
+			master = e.To == "MASTER"
+			at = e.T
+		}
+	}
+	return at, master
+}
+
+// split is the longest time several routers held a VIP at once (a split
+// brain), and who they were then (comma-separated).
+type split struct {
+	longest time.Duration
+	holders string
+}
+
+// vipOwnerChanges counts how often a VIP passed to a different router
+// after its first owner took it, and finds the longest time several
+// routers held it at once; a time with no owner, or with several, does
+// not count as a change.
+func vipOwnerChanges(vip string, events []history.Event, end time.Duration) (int, split) {
+	last, n := "", 0
+	var sp split
+	var since time.Duration
+	holders := ""
+	for _, e := range events {
+		if e.Kind != history.KindVIP || e.VIP != vip {
+			continue
+		}
+		t := e.T.Duration()
+		if holders != "" && t-since > sp.longest {
+			sp = split{longest: t - since, holders: holders}
+		}
+		if e.Holders != "" && holders == "" {
+			since = t
+		}
+		holders = e.Holders
+		if e.Owner == "" {
 			continue
 		}
 		if last != "" && e.Owner != last {
@@ -251,7 +294,34 @@ func vipOwnerChanges(vip string, events []history.Event) int {
 		}
 		last = e.Owner
 	}
-	return n
+	if holders != "" && end-since > sp.longest {
+		sp = split{longest: end - since, holders: holders}
+	}
+	return n, sp
+}
+
+// vipOwnerCheck checks how often a VIP changed owner, and that no two
+// routers held it at once for longer than the check allows (late widens
+// an allowed overlap on real hosts): a split brain is no change of owner.
+func vipOwnerCheck(c *VIPOwnerChangesCheck, events []history.Event, end, late time.Duration) reports.Expectation {
+	n, sp := vipOwnerChanges(c.VIP, events, end)
+	allowed := c.Overlap.D
+	if allowed > 0 {
+		allowed += late
+	}
+	observed, expected := changes(n), changes(c.Count)
+	switch {
+	case sp.longest > allowed:
+		observed = i18n.T("%s; %s held it at once for %s (split brain)", observed, strings.ReplaceAll(sp.holders, ",", " + "), secs(sp.longest))
+	case sp.longest > 0:
+		observed = i18n.T("%s; %s held it at once for %s", observed, strings.ReplaceAll(sp.holders, ",", " + "), secs(sp.longest))
+	}
+	if allowed > 0 {
+		expected = i18n.T("%s, two holders at once for up to %s", expected, secs(allowed))
+	} else {
+		expected = i18n.T("%s, never two holders at once", expected)
+	}
+	return expectation(n == c.Count && sp.longest <= allowed, observed, expected)
 }
 
 // stateAt returns a router's VRRP state at time at (INIT before its first

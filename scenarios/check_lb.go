@@ -388,8 +388,9 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 		}
 	}
 	m := v.metrics
-	m["requests_sent"], m["requests_ok"], m["requests_failed"], m["requests_in_flight"] = sent, ok, failed, inFlight
-	// Jepsen's third outcome: in flight at the end, neither ok nor failed.
+	m["requests_sent"], m["requests_ok"], m["requests_failed"] = sent, ok, failed
+	// Jepsen's third outcome: in flight at the end, neither ok nor failed
+	// (and so no errors_ class of its own).
 	m["requests_unknown"] = inFlight
 	// The share of the finished requests that succeeded: the unknown ones
 	// are in neither term (requests_unknown counts them), and with no
@@ -402,7 +403,9 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 		m[fmt.Sprintf("errors_%d", code)] = statuses[code]
 	}
 	for class, n := range errs {
-		m["errors_"+class] = n
+		if class != "in_flight" {
+			m["errors_"+class] = n
+		}
 	}
 	if s := sampleLatencies(events, "", Window{}, end); s.n() > 0 {
 		boundedMetric(m, "p50_ms", s, func(s latencySample) statBounds { return s.percentile(50) })

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -156,13 +157,22 @@ func faultFields(v *validator, lab *Lab) {
 // builtinMetrics are the metrics a run or a sweep stores itself; an
 // expectation storing one of them would be overwritten (or overwrite it).
 var builtinMetrics = map[string]bool{
-	"requests_sent": true, "requests_ok": true, "requests_failed": true, "requests_in_flight": true, "requests_unknown": true,
+	"requests_sent": true, "requests_ok": true, "requests_failed": true, "requests_unknown": true,
 	"success_ratio": true, "p50_ms": true, "p99_ms": true, "max_ms": true, "mean_ms": true, "share_by_backend": true,
 	"first_picks": true, "sessions_moved": true, "max_masters": true, "vip_owner_changes": true, "vrrp_transitions": true,
 	"ks_distance": true, "ks_distance_to_sim": true, "seeds_passed": true, "seeds_requested": true, "ran_s": true,
 	"errors_500": true, "errors_502": true, "errors_503": true, "errors_504": true,
 	"errors_refused": true, "errors_reset": true, "errors_timeout": true, "errors_invalid": true,
-	"errors_no_server": true, "errors_in_flight": true,
+	"errors_no_server": true,
+}
+
+// msName is a latency metric's name without its unit, wherever it was
+// written (p99_ms_rr: p99_rr).
+func msName(name string) string {
+	if base, ok := strings.CutSuffix(name, "_ms"); ok {
+		return base
+	}
+	return strings.Replace(name, "_ms_", "_", 1)
 }
 
 // metricOf is a metric an expectation stores: its name and the field path
@@ -229,6 +239,10 @@ func expectFields(v *validator, lab *Lab) {
 			}
 			if c.Metric != "" {
 				stores(p, "latency", c.Metric, "")
+				if !strings.HasSuffix(c.Metric, "_ms") {
+					v.bad(pp+".metric", "metric %s holds milliseconds: end its name with _ms (%s), as its bounds do (%s_lower_bound_ms)",
+						c.Metric, msName(c.Metric)+"_ms", msName(c.Metric))
+				}
 			}
 		case e.Share != nil && lab.LB != nil:
 			c := e.Share

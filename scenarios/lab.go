@@ -465,6 +465,10 @@ type VIPOwnerChangesCheck struct {
 	VIP string `yaml:"vip"`
 	// Count is the exact number of changes expected, 0 or more.
 	Count int `yaml:"count"`
+	// Overlap is how long two routers may hold the VIP at once (e.g. the
+	// latency of a preemption advert). Longer is a split brain, and the
+	// check fails. Default 0.
+	Overlap units.Duration `yaml:"overlap"`
 }
 
 // StateCheck expects a router's state at a time.

@@ -487,11 +487,9 @@ func (w *netnsWorld) merge() ([]history.Event, error) {
 	}
 	events := all.Events()
 	var chain vrrpsim.Chain
-	out := events[:0]
+	var out []history.Event
 	for _, e := range events {
-		if e, ok := chain.Add(e); ok {
-			out = append(out, e)
-		}
+		out = append(out, chain.Add(e)...)
 	}
 	return out, nil
 }

@@ -177,7 +177,7 @@ func TestParseRefusesMetricCollisions(t *testing.T) {
 	wantError(t, src, "", "expect[1].failover", "metric failover_s is also stored by expect[0].failover")
 	lc := catalogSource(t, "least-conn-vs-round-robin")
 	wantRefusals(t, []refusal{
-		{"a run's own metric", lc, "metric: p99_ms_rr", "metric: p99_ms", "p99_ms", "expect[0].latency.metric",
+		{"a run's own metric", lc, "metric: p99_rr_ms", "metric: p99_ms", "p99_ms", "expect[0].latency.metric",
 			"metric p99_ms is one a run stores itself"},
 	})
 }

@@ -405,6 +405,7 @@ func (lab *Lab) sweepMetrics(runs []*Outcome) []reports.SweepMetric {
 // failed (of every seed with KeepHistories).
 func (s *SweepOutcome) Write(dir string) (string, error) {
 	hdir := filepath.Join(dir, "histories")
+	s.Results.Histories = nil
 	for _, r := range s.Runs {
 		if r.Results.Passed && !s.KeepHistories {
 			continue
@@ -412,9 +413,11 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 		if err := os.MkdirAll(hdir, 0o755); err != nil {
 			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
-		if err := writeHistory(filepath.Join(hdir, fmt.Sprintf("seed-%d.jsonl", r.Seed)), r.Events); err != nil {
+		file := fmt.Sprintf("seed-%d.jsonl", r.Seed)
+		if err := writeHistory(filepath.Join(hdir, file), r.Events); err != nil {
 			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
+		s.Results.Histories = append(s.Results.Histories, reports.SeedHistory{Seed: r.Seed, Passed: r.Results.Passed, File: "histories/" + file})
 	}
 	rep := s.Lab.reportInputs()
 	rep.SweepMetrics = s.Metrics

@@ -2,8 +2,10 @@ package scenarios_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,5 +207,30 @@ func TestSweepCountsUndecidedSeeds(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the sweep's distributions do not count p99_ms as undecided in 4 seeds: %+v", s.Metrics)
+	}
+}
+
+// In a split brain (a password mismatch makes both routers master) the
+// history records both holders of the VIP, not a move to the second;
+// the owner check fails on it, and the failover check says when the
+// backup became master instead of "never".
+func TestSplitBrainIsNoOwnerChange(t *testing.T) {
+	out := runTestdata(t, "vrrp-split-brain", "")
+	wantExpectation(t, out, 0, false, "at most 2 masters at once, two or more for 6.577991133 s")
+	wantExpectation(t, out, 1, false, "1 change; r1 + r2 held it at once for 6.577991133 s (split brain)")
+	wantExpectation(t, out, 2, false, "r2 became master at 3.609375 s, before the fault at 10.187366133 s, and not after it")
+	var vips []string
+	for _, e := range out.Events {
+		if e.Kind == "vip" {
+			vips = append(vips, fmt.Sprintf("%s owner=%q holders=%q prev=%q", e.T.Duration(), e.Owner, e.Holders, e.Prev))
+		}
+	}
+	want := []string{
+		`3.414062s owner="r1" holders="" prev=""`,
+		`3.609375s owner="" holders="r1,r2" prev="r1"`,
+		`10.187366133s owner="r2" holders="" prev="r1"`,
+	}
+	if !slices.Equal(vips, want) {
+		t.Errorf("vip events:\n%s\nwant\n%s", strings.Join(vips, "\n"), strings.Join(want, "\n"))
 	}
 }

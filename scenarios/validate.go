@@ -470,6 +470,7 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 		if !vips[e.VIPOwnerChanges.VIP] {
 			v.bad(p+".vip_owner_changes.vip", "no vrrp_instance has the virtual address %q (write it without prefix length)", e.VIPOwnerChanges.VIP)
 		}
+		v.duration(p+".vip_owner_changes.overlap", e.VIPOwnerChanges.Overlap, false)
 	case e.State != nil:
 		if !routers[e.State.Router] {
 			v.bad(p+".state.router", "no VRRP router on host %q", e.State.Router)

@@ -253,8 +253,10 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 	return true
 }
 
-// validWindow refuses a check's window that holds no time of the lab:
-// to at or before from, or from at or after the lab's end.
+// validWindow refuses a check's window that holds no time of the lab
+// (to at or before from, or from at or after the lab's end), or that
+// ends after the lab (part of it would hold no request, said as if it
+// did).
 func validWindow(v *validator, lab *Lab, path string, w Window) {
 	v.duration(path+".from", w.From, false)
 	v.duration(path+".to", w.To, false)
@@ -267,6 +269,8 @@ func validWindow(v *validator, lab *Lab, path string, w Window) {
 		v.bad(path+".to", "the window [%v, %v) is empty: to must be after from", w.From.D, w.To.D)
 	case w.From.D >= end:
 		v.bad(path+".from", "the window starts at %v, at or after the end of the lab (duration %v): it would hold no request", w.From.D, end)
+	case w.To.IsSet() && w.To.D > end:
+		v.bad(path+".to", "the window ends at %v, after the end of the lab (duration %v): write %v or less, or leave to out for the end", w.To.D, end, end)
 	}
 }
 

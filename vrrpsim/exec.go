@@ -215,7 +215,8 @@ func (x *Executor) vips(now time.Duration, take bool) {
 			x.io.Logf("%s: %s %v %s %s: %v", x.cfg.Name, verb, v, prep, x.cfg.Interface, err)
 			continue
 		}
-		e := history.Event{T: history.Stamp(now), Kind: history.KindVIP, VIP: v.Addr().String(), Prev: x.name, Reason: reason}
+		e := history.Event{T: history.Stamp(now), Kind: history.KindVIP, VIP: v.Addr().String(), Instance: x.cfg.Name,
+			Prev: x.name, Reason: reason}
 		if take {
 			e.Owner, e.Prev = x.name, ""
 		}

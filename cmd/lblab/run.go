@@ -163,6 +163,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		}
 	}
 	printResults(out, res, time.Since(start), language)
+	printFailedHistories(out, dir, res, language)
 	fmt.Fprintln(out, reports.Say(language, "report", report))
 	if res.Interrupted || ctx.Err() != nil {
 		return context.Cause(ctx) // exit 130 or 143
@@ -209,6 +210,27 @@ func printResults(w io.Writer, r reports.Results, took time.Duration, lang strin
 	}
 	if v, ok := r.Metrics["ks_distance_to_sim"]; ok {
 		fmt.Fprintf(w, "  ks_distance_to_sim: %.4f\n", v)
+	}
+}
+
+// printFailedHistories lists where a sweep wrote the history of each seed
+// that failed (the first ten; results.json lists them all).
+func printFailedHistories(w io.Writer, dir string, r reports.Results, lang string) {
+	const most = 10
+	n := 0
+	for _, h := range r.Histories {
+		if h.Passed {
+			continue
+		}
+		if n == 0 {
+			fmt.Fprintln(w, "  "+reports.Say(lang, "failedHistories"))
+		}
+		if n++; n <= most {
+			fmt.Fprintln(w, "    "+reports.Say(lang, "seedFile", h.Seed, filepath.Join(dir, h.File)))
+		}
+	}
+	if n > most {
+		fmt.Fprintln(w, "    "+reports.Say(lang, "moreSeeds", n-most))
 	}
 }
 

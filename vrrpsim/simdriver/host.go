@@ -28,9 +28,9 @@ type Journal struct {
 // NewJournal returns a journal writing to log.
 func NewJournal(log *history.Log) *Journal { return &Journal{log: log} }
 
-// add writes e, completed by the chain, unless it adds nothing.
+// add writes e, completed by the chain, and what it implies.
 func (j *Journal) add(e history.Event) {
-	if e, ok := j.chain.Add(e); ok {
+	for _, e := range j.chain.Add(e) {
 		j.log.Add(e)
 	}
 }
