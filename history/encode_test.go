@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -41,16 +42,33 @@ func randomEvent(r *rand.Rand) Event {
 		}
 		return Stamp(r.Int64N(1e12) - 1e11)
 	}
-	ev := Event{T: st(), Kind: Kind(s()), Fault: s(), Target: s(), Name: s(), Router: s(), Instance: s(),
-		VRID: n(), From: s(), To: s(), Priority: n(), VIP: s(), Owner: s(), Prev: s(), Src: s(), Dst: s(),
-		Answer: s(), RTT: st(), Client: s(), Listener: s(), Group: s(), Backend: s(), Status: n(), Error: s(),
-		Start: st(), Latency: st(), Tries: n(), Server: s(), Counter: s(), Reason: s()}
-	if r.IntN(3) > 0 {
-		ok := r.IntN(2) == 0
-		ev.OK = &ok
-	}
-	if r.IntN(2) == 0 {
-		ev.Count = r.Uint64()
+	// Every field is filled by its type, so that a field added to Event
+	// and forgotten by AppendJSON fails this test.
+	var ev Event
+	v := reflect.ValueOf(&ev).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case f.Type() == reflect.TypeOf(Stamp(0)):
+			f.SetInt(int64(st()))
+		case f.Type() == reflect.TypeOf(Kind("")):
+			f.SetString(s())
+		case f.Kind() == reflect.String:
+			f.SetString(s())
+		case f.Kind() == reflect.Int:
+			f.SetInt(int64(n()))
+		case f.Kind() == reflect.Uint64:
+			if r.IntN(2) == 0 {
+				f.SetUint(r.Uint64())
+			}
+		case f.Type() == reflect.TypeOf((*bool)(nil)):
+			if r.IntN(3) > 0 {
+				ok := r.IntN(2) == 0
+				f.Set(reflect.ValueOf(&ok))
+			}
+		default:
+			panic("randomEvent: no generator for field " + v.Type().Field(i).Name + " of type " + f.Type().String())
+		}
 	}
 	return ev
 }
