@@ -3,8 +3,14 @@ package history
 import "sort"
 
 // chunkLen is how many events a Log keeps per chunk: appending never
-// copies more than one chunk, however long the run.
-const chunkLen = 4096
+// copies more than one chunk, however long the run. The first chunk
+// starts at firstChunk events and grows by append's doubling up to
+// chunkLen, so a short run (a VRRP lab holds tens of events; a sweep runs
+// thousands of them) does not allocate and clear a whole chunk.
+const (
+	chunkLen   = 4096
+	firstChunk = 64
+)
 
 // Log collects the events of one run in memory. It is not safe for
 // concurrent use: a simulated run has one goroutine, and a real driver
@@ -24,7 +30,10 @@ func (l *Log) Add(ev Event) {
 		l.sorted = false
 	}
 	l.last = ev.T
-	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == chunkLen {
+	switch {
+	case len(l.chunks) == 0:
+		l.chunks = append(l.chunks, make([]Event, 0, firstChunk))
+	case len(l.chunks[len(l.chunks)-1]) == chunkLen:
 		l.chunks = append(l.chunks, make([]Event, 0, chunkLen))
 	}
 	c := &l.chunks[len(l.chunks)-1]
