@@ -424,4 +424,7 @@ var zhMessages = map[string]string{
 	"want at least 1 user, got 0 (leave it out for 1000, or 10 closed)":                                                                 "至少需要 1 个用户，实际为 0（省略则为 1000，闭环时为 10）",
 	"want more than 0 requests per second, got 0 (leave it out for 100; to send nothing at first, set start or ramp from a later time)": "每秒请求数应大于 0，实际为 0（省略则为 100；若开始时不发送，请设置 start，或从较晚的时刻开始 ramp）",
 	"window: none checks that the router does not become master: it has no %s":                                                          "window: none 检查路由器不成为主：它没有 %s",
+
+	// A run that streamed its folder (scenarios.RunSimWrite).
+	"lab %s: the run wrote its folder %s as it went and holds no history to write again": "实验 %s：这次运行已边运行边写好文件夹 %s，手中没有可再次写出的历史记录",
 }
