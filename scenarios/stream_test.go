@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -58,6 +59,52 @@ func TestStreamedRunWritesTheSameFolder(t *testing.T) {
 				got, err := os.ReadFile(filepath.Join(streamed, f.Name()))
 				if err != nil || !bytes.Equal(got, want) {
 					t.Errorf("%s differs (%v): %d bytes streamed, %d held", f.Name(), err, len(got), len(want))
+				}
+			}
+		})
+	}
+}
+
+// A sweep holds no passing seed's history while it runs (each seed's
+// events go to its checker alone), nor what it does not summarize of its
+// outcome: each seed's results are those of the seed run alone (compacted
+// when it passed), and a failing one (played again) has exactly its
+// history.
+func TestSweepSeedsCheckedAsTheyRun(t *testing.T) {
+	for name, sets := range map[string][]string{
+		"passing": nil,
+		"failing": {"expect[1].status_count.min=100000", "expect[1].status_count.max=200000"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			lab, err := Load("backend-crash", sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := RunSweep(context.Background(), lab, 1, 3, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range s.Runs {
+				alone, err := RunSim(lab, r.Seed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if alone.Results.Passed {
+					alone.compact(lab.sweepMetricNames())
+					if len(alone.Results.Metrics) > 8 || alone.Results.Expectations[0].Observed != "" {
+						t.Errorf("seed %d compacted keeps %d metrics, words %q", r.Seed, len(alone.Results.Metrics), alone.Results.Expectations[0].Observed)
+					}
+				}
+				if !reflect.DeepEqual(r.Results, alone.Results) || !reflect.DeepEqual(r.Marks, alone.Marks) {
+					t.Errorf("seed %d: the sweep's results differ from the seed's run alone", r.Seed)
+				}
+				switch {
+				case r.Results.Passed != (name == "passing"):
+					t.Errorf("seed %d: passed %v", r.Seed, r.Results.Passed)
+				case r.Results.Passed && (r.Events != nil || r.Results.Metrics["requests_failed"] == nil):
+					t.Errorf("seed %d passed and kept %d events", r.Seed, len(r.Events))
+				case !r.Results.Passed && !reflect.DeepEqual(r.Events, alone.Events):
+					t.Errorf("seed %d failed and kept %d events, not its %d", r.Seed, len(r.Events), len(alone.Events))
 				}
 			}
 		})
