@@ -27,7 +27,8 @@ type Collector struct {
 }
 
 // NewCollector returns a collector whose time buckets are cut for a run
-// of end (report.json's duration).
+// that ends at end seconds (report.json's duration; 0 or less counts as
+// 1 s).
 func NewCollector(end float64) *Collector {
 	c := &Collector{}
 	if end <= 0 || math.IsNaN(end) {
