@@ -98,16 +98,32 @@ func WriteJSONL(w io.Writer, events []Event) error {
 // returned. A bad line anywhere else, or a bad last line that is
 // terminated, is an error.
 func ReadJSONL(r io.Reader, name string) ([]Event, error) {
-	var events []Event
+	var events eventList
+	if err := ReadJSONLTo(r, name, &events); err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// eventList is a sink that appends to a slice.
+type eventList []Event
+
+func (l *eventList) Add(ev Event) { *l = append(*l, ev) }
+
+// ReadJSONLTo reads a history as ReadJSONL does and passes each event to
+// sink as it is read, in the file's order, so that reading does not hold
+// the history. After an error sink has seen the events before the bad
+// line.
+func ReadJSONLTo(r io.Reader, name string, sink Sink) error {
 	br := bufio.NewReaderSize(r, 64*1024)
 	line := 0
 	for {
 		raw, rerr := readLine(br, 16*1024*1024)
 		if rerr != nil && rerr != io.EOF {
-			return nil, fmt.Errorf("%s:%d: %w", name, line+1, rerr)
+			return fmt.Errorf("%s:%d: %w", name, line+1, rerr)
 		}
 		if len(raw) == 0 && rerr == io.EOF {
-			return events, nil
+			return nil
 		}
 		line++
 		terminated := len(raw) > 0 && raw[len(raw)-1] == '\n'
@@ -120,14 +136,14 @@ func ReadJSONL(r io.Reader, name string) ([]Event, error) {
 				if !terminated && rerr == io.EOF {
 					slog.Warn("history: the last line was cut (its writer was killed while writing it); it is left out",
 						"file", name, "line", line, "bytes", len(raw))
-					return events, nil
+					return nil
 				}
-				return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+				return fmt.Errorf("%s:%d: %w", name, line, err)
 			}
-			events = append(events, ev)
+			sink.Add(ev)
 		}
 		if rerr == io.EOF {
-			return events, nil
+			return nil
 		}
 	}
 }

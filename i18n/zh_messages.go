@@ -441,4 +441,7 @@ var zhMessages = map[string]string{
 	"vrrp_instance %s %s: %s: keepalived does not run it, nor does lblab":    "vrrp_instance %s %s：%s：keepalived 不运行它，lblab 也不运行",
 	"%s %s is not %s but a string (the tag %s makes it one): remove the tag": "%s %s 不是%s，而是字符串（标签 %s 使它成为字符串）：请去掉标签",
 	"%s %s is not %s: remove the tag":                                        "%s %s 不是%s：请去掉标签",
+
+	// A run that streamed its folder (scenarios.RunSimWrite).
+	"lab %s: the run wrote its folder %s as it went and holds no history to write again": "实验 %s：这次运行已边运行边写好文件夹 %s，手中没有可再次写出的历史记录",
 }

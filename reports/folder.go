@@ -290,21 +290,85 @@ func or(s, otherwise string) string {
 // in.Lang, over events (the history the run wrote to dir/history.jsonl;
 // nil for a sweep). It returns the path of report.html.
 func WriteRun(dir string, res Results, in Inputs, events []history.Event) (string, error) {
-	if err := WriteResults(dir, res); err != nil {
-		return "", err
-	}
-	b, err := json.MarshalIndent(in.file(), "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", InputsFile, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, InputsFile), append(b, '\n'), 0o644); err != nil {
-		return "", fmt.Errorf("%s: %w", InputsFile, err)
-	}
-	f, err := ReadFolder(dir)
+	f, err := writeFolder(dir, res, in)
 	if err != nil {
 		return "", err
 	}
 	return Write(dir, f.Report("", events))
+}
+
+// WriteRunCollected is WriteRun over a history that the run wrote to
+// dir/history.jsonl as c collected it: the report is drawn from c, or,
+// when c's buckets were cut for another end than the report's, from the
+// file read again (Folder.StreamReport), so that it is the report lblab
+// report draws.
+func WriteRunCollected(dir string, res Results, in Inputs, c *Collector) (string, error) {
+	f, err := writeFolder(dir, res, in)
+	if err != nil {
+		return "", err
+	}
+	r := f.Report("", nil)
+	if c.Fits(r.Duration.Seconds()) {
+		r.History, r.Collected = c.Events(), c
+		return Write(dir, r)
+	}
+	hpath := filepath.Join(dir, "history.jsonl")
+	r, err = f.StreamReport("", func(sink history.Sink) error {
+		file, err := os.Open(hpath)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		return history.ReadJSONLTo(file, hpath, sink)
+	})
+	if err != nil {
+		return "", err
+	}
+	return Write(dir, r)
+}
+
+// writeFolder writes results.json and report.json into dir and reads the
+// folder back.
+func writeFolder(dir string, res Results, in Inputs) (*Folder, error) {
+	if err := WriteResults(dir, res); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(in.file(), "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", InputsFile, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, InputsFile), append(b, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("%s: %w", InputsFile, err)
+	}
+	return ReadFolder(dir)
+}
+
+// StreamReport is Report over the run's history as replay passes it to a
+// sink, one event at a time (history.ReadJSONLTo of its history.jsonl),
+// so that drawing does not hold the history. It replays it a second time
+// when the first pass finds the report ends later than the folder said
+// (or the folder does not say: no report.json), the time buckets being
+// cut for the end.
+func (f *Folder) StreamReport(code string, replay func(history.Sink) error) (Report, error) {
+	r := f.Report(code, nil)
+	pass := func(end float64) (*Collector, error) {
+		c := NewCollector(end)
+		return c, replay(c)
+	}
+	c, err := pass(r.Duration.Seconds())
+	if err != nil {
+		return Report{}, err
+	}
+	if f.Inputs == nil {
+		r.Duration = c.Last().Duration() // as Report does over the events
+	}
+	if !c.Fits(r.Duration.Seconds()) {
+		if c, err = pass(c.End(r.Duration.Seconds())); err != nil {
+			return Report{}, err
+		}
+	}
+	r.History, r.Collected = c.Events(), c
+	return r, nil
 }
 
 // ReadFolder reads a run's folder: results.json and report.json, each

@@ -88,10 +88,10 @@ func healthFigure(d *lbData) (figure, bool) {
 		groups[s.Group] = true
 		add(key{s.Group, s.Server})
 	}
-	for i := range d.reqs {
-		if q := &d.reqs[i]; q.backend != "" {
-			groups[q.group] = true
-			add(key{q.group, q.backend})
+	for _, name := range d.groups {
+		for server := range d.reqs.groups[name].backends {
+			groups[name] = true
+			add(key{name, server})
 		}
 	}
 	for _, k := range keys {

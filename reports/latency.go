@@ -37,9 +37,6 @@ func (d *lbData) panelGroups() []string {
 	return []string{allGroups}
 }
 
-// inPanel reports whether request q is drawn in the panel of group g.
-func inPanel(q *lbReq, g string) bool { return g == allGroups || q.group == g }
-
 // panelTitle is the title of group g's panel in l ("" for allGroups).
 func panelTitle(l lang, g string) string {
 	switch g {
@@ -66,55 +63,39 @@ func panelHeight(n int) vg.Length {
 // group, over a shared time axis and a shared latency axis; ok is false
 // without requests.
 func latencyFigure(d *lbData) (figure, bool) {
-	if len(d.reqs) == 0 {
+	if d.reqs.n == 0 {
 		return figure{}, false
 	}
 	// y range: every request's latency in ms, zero latencies aside.
-	lo, hi := math.Inf(1), 0.0
-	for i := range d.reqs {
-		ms := d.reqs[i].lat * 1e3
-		if ms > 0 {
-			lo = math.Min(lo, ms)
-			hi = math.Max(hi, ms)
-		}
-	}
-	ylo, yhi := logRange(lo, hi)
+	ylo, yhi := logRange(d.reqs.latLo, d.reqs.latHi)
 	yOf := func(lat float64) float64 { return math.Log10(math.Max(lat*1e3, ylo)) }
 
 	groups := d.panelGroups()
 	var panels []*plot.Plot
 	nOK, shownOK, nFail, nUnknown := 0, 0, 0, 0
 	for gi, g := range groups {
-		var reqs []lbReq
-		for i := range d.reqs {
-			if inPanel(&d.reqs[i], g) {
-				reqs = append(reqs, d.reqs[i])
-			}
-		}
-		okIdx, failIdx, unkIdx := downsample(reqs, maxLatencyDots/len(groups))
-		nOK += len(reqs) - len(failIdx) - len(unkIdx)
-		shownOK += len(okIdx)
-		nFail += len(failIdx)
-		nUnknown += len(unkIdx)
+		gr := d.group(g)
+		okPts := gr.okDrawn(maxLatencyDots / len(groups))
+		nOK += gr.okN
+		shownOK += len(okPts)
+		nFail += len(gr.failedAt)
+		nUnknown += len(gr.unknown)
 
 		// p50 and p99 of answered requests per bucket of send time.
-		per := make([]history.Latencies, d.nb)
-		for i := range reqs {
-			q := &reqs[i]
-			if q.status != 0 {
-				per[d.bucketOf(q.start)].Record(durationOf(q.lat))
-			}
-		}
 		xs := make([]float64, d.nb)
 		p50 := make([]float64, d.nb)
 		p99 := make([]float64, d.nb)
-		for b := range per {
+		for b := range xs {
 			xs[b] = d.bucketMid(b)
-			if per[b].N() == 0 {
+			var per *history.Latencies
+			if gr.perBucket != nil {
+				per = gr.perBucket[b]
+			}
+			if per == nil || per.N() == 0 {
 				p50[b], p99[b] = math.NaN(), math.NaN()
 				continue
 			}
-			p50[b], p99[b] = yOf(per[b].Percentile(50).Seconds()), yOf(per[b].Percentile(99).Seconds())
+			p50[b], p99[b] = yOf(per.Percentile(50).Seconds()), yOf(per.Percentile(99).Seconds())
 		}
 
 		p := timePlot(d.l, d.end, d.shades, d.l.s("latencyLog"))
@@ -123,16 +104,16 @@ func latencyFigure(d *lbData) (figure, bool) {
 			p.X.Label.Text = ""
 		}
 		logAxis(&p.Y, ylo, yhi)
-		dotsOf := func(idx []int) (xs, ys []float64) {
-			xs, ys = make([]float64, len(idx)), make([]float64, len(idx))
-			for j, i := range idx {
-				xs[j], ys[j] = reqs[i].start, yOf(reqs[i].lat)
+		dotsOf := func(pts []reqPoint) (xs, ys []float64) {
+			xs, ys = make([]float64, len(pts)), make([]float64, len(pts))
+			for j, q := range pts {
+				xs[j], ys[j] = q.start, yOf(q.lat)
 			}
 			return xs, ys
 		}
-		ox, oy := dotsOf(okIdx)
-		fx, fy := dotsOf(failIdx)
-		ux, uy := dotsOf(unkIdx)
+		ox, oy := dotsOf(okPts)
+		fx, fy := dotsOf(gr.failedAt)
+		ux, uy := dotsOf(gr.unknown)
 		p.Add(dots{xs: ox, ys: oy, color: colDot, radius: 1.3})
 		p.Add(dots{xs: fx, ys: fy, color: colFailedDot, radius: 1.7})
 		p.Add(dots{xs: ux, ys: uy, color: colUnknownReq, radius: 2.2, shape: draw.TriangleGlyph{}})

@@ -56,7 +56,7 @@ func (q *lbReq) failed() bool { return !q.unknown() && (q.status >= 500 || q.err
 type lbData struct {
 	lab    string
 	l      lang // of the plots' fixed words
-	reqs   []lbReq
+	reqs   *requests
 	health []history.Event
 	shares []Share
 	end    float64 // end of the time axis, s
@@ -65,6 +65,15 @@ type lbData struct {
 	faults []tlFault
 	shades []tlSpan
 	groups []string // groups of the requests, in natural order
+}
+
+// group returns what the plots draw of group g's requests (allGroups:
+// the one group of a run whose requests are drawn together).
+func (d *lbData) group(g string) *groupReqs {
+	if g == allGroups {
+		g = d.groups[0]
+	}
+	return d.reqs.groups[g]
 }
 
 // lbStartsSpan reports whether a fault of this kind starts a span that
@@ -99,75 +108,34 @@ func lbEndsSpan(kind string) bool {
 		strings.HasSuffix(kind, "_fix") || strings.HasSuffix(kind, "_on")
 }
 
+// collected returns the collector of r's history: r.Collected, or one
+// made from r.History.
+func (r Report) collected() *Collector {
+	if r.Collected != nil {
+		return r.Collected
+	}
+	return collect(r.History, r.Duration.Seconds())
+}
+
 // buildLB collects the load-balancer data of a report; ok is false when
 // the history has neither request nor health events.
 func buildLB(r Report) (*lbData, bool) {
-	d := &lbData{lab: r.Lab, l: langOf(r.Lang), shares: r.Shares, end: r.Duration.Seconds()}
+	c := r.collected()
+	d := &lbData{lab: r.Lab, l: langOf(r.Lang), shares: r.Shares, reqs: &c.reqs}
 	for _, e := range r.History {
-		if e.Kind != history.KindRequest {
-			d.end = math.Max(d.end, e.T.Seconds())
-		}
-		switch e.Kind {
-		case history.KindRequest:
-			q := lbReq{
-				start: e.Start.Seconds(), lat: e.Latency.Seconds(),
-				group: e.Group, listener: e.Listener, backend: e.Backend, status: e.Status, err: e.Error,
-			}
-			if e.Start == 0 && e.T > e.Latency {
-				q.start = (e.T - e.Latency).Seconds()
-			}
-			q.start = math.Max(q.start, 0)
-			q.lat = math.Max(q.lat, 0)
-			d.end = math.Max(d.end, q.start)
-			d.reqs = append(d.reqs, q)
-		case history.KindHealth:
+		if e.Kind == history.KindHealth {
 			d.health = append(d.health, e)
 		}
 	}
-	if len(d.reqs) == 0 && len(d.health) == 0 {
+	if c.reqs.n == 0 && len(d.health) == 0 {
 		return nil, false
 	}
-	if d.end <= 0 || math.IsNaN(d.end) {
-		d.end = 1
-	}
-	d.bucket = bucketWidth(d.end)
-	d.nb = max(1, int(math.Ceil(d.end/d.bucket-1e-9)))
-
-	groupInFlight(d.reqs)
-	seen := map[string]bool{}
-	for i := range d.reqs {
-		if g := d.reqs[i].group; !seen[g] {
-			seen[g] = true
-			d.groups = append(d.groups, g)
-		}
-	}
-	slices.SortFunc(d.groups, naturalCompare)
+	d.end = c.End(r.Duration.Seconds())
+	d.bucket, d.nb = c.reqs.bucket, c.reqs.nb
+	c.reqs.finish()
+	d.groups = c.reqs.groupNames()
 	d.faults, d.shades = lbFaults(r.History, d.end)
 	return d, true
-}
-
-// groupInFlight puts each request still in flight at the end, which the
-// history records without a group, in the group of its listener when
-// every other request of that listener went to one group.
-func groupInFlight(reqs []lbReq) {
-	groupOf := map[string]string{}
-	for i := range reqs {
-		q := &reqs[i]
-		if q.group == "" {
-			continue
-		}
-		if g, ok := groupOf[q.listener]; ok && g != q.group {
-			groupOf[q.listener] = "\x00" // several groups: leave it out
-		} else if !ok {
-			groupOf[q.listener] = q.group
-		}
-	}
-	for i := range reqs {
-		q := &reqs[i]
-		if g := groupOf[q.listener]; q.group == "" && q.unknown() && g != "\x00" {
-			q.group = g
-		}
-	}
 }
 
 // bucketWidth returns the width of the time buckets of a run of end
@@ -244,39 +212,6 @@ func (d *lbData) bucketMid(i int) float64 {
 	lo := float64(i) * d.bucket
 	hi := math.Min(lo+d.bucket, d.end)
 	return (lo + hi) / 2
-}
-
-// downsample picks the requests the latency plot draws: every k-th
-// request that did not fail, k chosen so that at most maxOK are kept,
-// every failed request and every request still in flight at the end
-// (unknown). The lists hold indices into reqs, in order.
-func downsample(reqs []lbReq, maxOK int) (ok, failed, unknown []int) {
-	nOK := 0
-	for i := range reqs {
-		if !reqs[i].failed() && !reqs[i].unknown() {
-			nOK++
-		}
-	}
-	k := 1
-	if maxOK > 0 && nOK > maxOK {
-		k = (nOK + maxOK - 1) / maxOK
-	}
-	j := 0
-	for i := range reqs {
-		if reqs[i].unknown() {
-			unknown = append(unknown, i)
-			continue
-		}
-		if reqs[i].failed() {
-			failed = append(failed, i)
-			continue
-		}
-		if j%k == 0 {
-			ok = append(ok, i)
-		}
-		j++
-	}
-	return ok, failed, unknown
 }
 
 // durationOf turns a latency in seconds back into the nanoseconds of the

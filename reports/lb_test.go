@@ -232,36 +232,51 @@ func TestPercentilesMatchSort(t *testing.T) {
 	}
 }
 
+// The latency plot draws every failure, and successes thinned to every
+// k-th one, k a power of two, at most maxLatencyDots and not far fewer,
+// however many there are; a small run is not thinned.
 func TestDownsampleKeepsFailures(t *testing.T) {
-	d, ok := buildLB(lbReport(20000, 60))
+	r := lbReport(20000, 60)
+	d, ok := buildLB(r)
 	if !ok {
 		t.Fatal("no LB data")
 	}
-	okIdx, failIdx, _ := downsample(d.reqs, maxLatencyDots)
-	nFailed := 0
-	for i := range d.reqs {
-		if d.reqs[i].failed() {
+	nFailed, nOK := 0, 0
+	for i := range r.History {
+		if q := reqOf(&r.History[i]); r.History[i].Kind == history.KindRequest && q.failed() {
 			nFailed++
+		} else if r.History[i].Kind == history.KindRequest && !q.unknown() {
+			nOK++
 		}
 	}
 	if nFailed < 100 {
 		t.Fatalf("the synthetic history has only %d failures", nFailed)
 	}
-	if len(failIdx) != nFailed {
-		t.Errorf("kept %d failed requests of %d", len(failIdx), nFailed)
-	}
-	for _, i := range failIdx {
-		if !d.reqs[i].failed() {
-			t.Fatalf("request %d is not a failure", i)
+	kept, drawn, failed := 0, 0, 0
+	for _, g := range d.groups {
+		gr := d.reqs.groups[g]
+		kept += gr.okN
+		drawn += len(gr.okDrawn(maxLatencyDots / len(d.groups)))
+		failed += len(gr.failedAt)
+		if gr.stride&(gr.stride-1) != 0 {
+			t.Errorf("group %s: stride %d is not a power of two", g, gr.stride)
 		}
 	}
-	if len(okIdx) > maxLatencyDots || len(okIdx) < maxLatencyDots/2 {
-		t.Errorf("kept %d successful requests, want at most %d and not far fewer", len(okIdx), maxLatencyDots)
+	if failed != nFailed || kept != nOK {
+		t.Errorf("kept %d failed requests of %d, counted %d successes of %d", failed, nFailed, kept, nOK)
+	}
+	if drawn > maxLatencyDots || drawn < maxLatencyDots/2 {
+		t.Errorf("drew %d successful requests, want at most %d and not far fewer", drawn, maxLatencyDots)
 	}
 	// Small runs are not thinned.
-	okIdx, failIdx, _ = downsample(d.reqs[:1000], maxLatencyDots)
-	if len(okIdx)+len(failIdx) != 1000 {
-		t.Errorf("1000 requests thinned to %d", len(okIdx)+len(failIdx))
+	c := collect(r.History[:1000], 60)
+	c.reqs.finish()
+	n := 0
+	for _, gr := range c.reqs.groups {
+		n += len(gr.okDrawn(maxLatencyDots/len(c.reqs.groups))) + len(gr.failedAt)
+	}
+	if n != 1000 {
+		t.Errorf("1000 requests thinned to %d", n)
 	}
 }
 

@@ -31,33 +31,21 @@ type groupHist struct {
 // natural order of group, then one for all requests when there are
 // several groups. It is empty when no request was answered.
 func groupHists(d *lbData) []groupHist {
-	byGroup := map[string]*groupHist{}
 	all := &groupHist{h: &history.Latencies{}}
-	for i := range d.reqs {
-		q := &d.reqs[i]
-		if q.status == 0 && !q.unknown() {
-			continue
-		}
-		g, ok := byGroup[q.group]
-		if !ok {
-			g = &groupHist{group: q.group, h: &history.Latencies{}}
-			byGroup[q.group] = g
-		}
-		if q.unknown() {
-			g.pending = append(g.pending, durationOf(q.lat))
-			all.pending = append(all.pending, durationOf(q.lat))
-			continue
-		}
-		g.h.Record(durationOf(q.lat))
-		g.n++
-		all.h.Record(durationOf(q.lat))
-		all.n++
-	}
 	var out []groupHist
 	for _, name := range d.groups {
-		if g, ok := byGroup[name]; ok {
-			out = append(out, *g)
+		gr := d.reqs.groups[name]
+		if !gr.present {
+			continue
 		}
+		g := groupHist{group: name, n: gr.hist.N(), h: &gr.hist}
+		for _, l := range gr.pending {
+			g.pending = append(g.pending, durationOf(l))
+		}
+		all.h.Merge(&gr.hist)
+		all.n += g.n
+		all.pending = append(all.pending, g.pending...)
+		out = append(out, g)
 	}
 	if len(out) > 1 {
 		out = append(out, *all)

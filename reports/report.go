@@ -27,7 +27,12 @@ type Report struct {
 	// Results is the run's results.json content.
 	Results Results
 	// History is a single run's events, time-ordered (nil for a sweep).
+	// With Collected, the events other than requests.
 	History []history.Event
+	// Collected, when set, holds the run's requests as a Collector
+	// gathered them (its buckets cut for Duration: Collector.Fits); the
+	// report then draws them from it, not from History.
+	Collected *Collector
 	// Duration is the length of the run (the end of the time axis).
 	Duration time.Duration
 	// Theory is the timing theory of each VRRP group.
@@ -153,6 +158,12 @@ const (
 func Write(dir string, r Report) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("report: %w", err)
+	}
+	if r.Collected != nil && !r.Collected.Fits(r.Duration.Seconds()) {
+		return "", fmt.Errorf("report: the requests were collected for another end than %s", r.Duration)
+	}
+	if r.Collected == nil {
+		r.Collected = collect(r.History, r.Duration.Seconds())
 	}
 	r.History = faultNamesIn(r.Lang, r.Results.FaultNamesZh, r.History)
 	var plots []plotRef

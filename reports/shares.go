@@ -58,13 +58,16 @@ func shareGroups(d *lbData) []*shareGroup {
 		}
 		return ss
 	}
-	for i := range d.reqs {
-		q := &d.reqs[i]
-		if q.backend == "" || q.err != "" || q.status == 0 {
-			continue // only what a server answered itself counts
+	for _, name := range d.groups {
+		gr := d.reqs.groups[name]
+		for server, counts := range gr.servers {
+			n := 0
+			for _, c := range counts {
+				n += c
+			}
+			get(name, server).answered += n
+			groups[name].answered += n
 		}
-		get(q.group, q.backend).answered++
-		groups[q.group].answered++
 	}
 	for _, s := range d.shares {
 		ss := get(s.Group, s.Server)
@@ -340,14 +343,13 @@ func sharesTimeFigure(d *lbData, groups []*shareGroup) (figure, bool) {
 			bands.expected = nil
 		}
 		anyExpected = anyExpected || allExpected
-		for i := range d.reqs {
-			q := &d.reqs[i]
-			if q.backend == "" || q.err != "" || q.status == 0 || q.group != g.name {
-				continue
+		if gr := d.reqs.groups[g.name]; gr != nil {
+			for server, counts := range gr.servers {
+				for b, c := range counts {
+					bands.total[b] += c
+					bands.counts[idx[server]][b] += c
+				}
 			}
-			b := d.bucketOf(q.start)
-			bands.total[b]++
-			bands.counts[idx[q.backend]][b]++
 		}
 		yLabel := d.l.s("shareAxisShort")
 		if multi || g.name != "" {

@@ -90,28 +90,31 @@ func classify(l lang, q *lbReq) (key, label string, rank int) {
 // still in flight at the end on top), one panel per group over a shared
 // time axis and count axis; ok is false without requests.
 func statusesFigure(d *lbData) (figure, bool) {
-	if len(d.reqs) == 0 {
+	if d.reqs.n == 0 {
 		return figure{}, false
 	}
 	groups := d.panelGroups()
 	byKey := map[string]*outcome{}
-	for i := range d.reqs {
-		q := &d.reqs[i]
-		key, label, rank := classify(d.l, q)
-		o, ok := byKey[key]
-		if !ok {
-			o = &outcome{key: key, label: label, rank: rank, counts: make([][]int, len(groups))}
-			for g := range groups {
-				o.counts[g] = make([]int, d.nb)
+	for g, name := range groups {
+		for k, counts := range d.group(name).outcomes {
+			q := lbReq{status: k.status, err: k.err}
+			if k.unknown {
+				q.err = inFlightError
 			}
-			byKey[key] = o
-		}
-		for g, name := range groups {
-			if inPanel(q, name) {
-				o.counts[g][d.bucketOf(q.start)]++
+			key, label, rank := classify(d.l, &q)
+			o, ok := byKey[key]
+			if !ok {
+				o = &outcome{key: key, label: label, rank: rank, counts: make([][]int, len(groups))}
+				for g := range groups {
+					o.counts[g] = make([]int, d.nb)
+				}
+				byKey[key] = o
+			}
+			for b, c := range counts {
+				o.counts[g][b] += c
+				o.total += c
 			}
 		}
-		o.total++
 	}
 	outs := make([]*outcome, 0, len(byKey))
 	for _, o := range byKey {
@@ -186,7 +189,7 @@ func statusesFigure(d *lbData) (figure, bool) {
 	}
 
 	var entries []legendEntry
-	n := len(d.reqs)
+	n := d.reqs.n
 	for _, o := range outs {
 		entries = append(entries, legendEntry{
 			d.l.f("outcomeEntry", o.label, o.total, fmtPct(o.total, n)),
@@ -293,22 +296,7 @@ func outcomeTable(d *lbData) *tableView {
 	groups := d.panelGroups()
 	var all counts
 	for _, g := range groups {
-		var c counts
-		for i := range d.reqs {
-			q := &d.reqs[i]
-			if !inPanel(q, g) {
-				continue
-			}
-			c.n++
-			switch {
-			case q.unknown():
-				c.unknown++
-			case q.err == "" && q.status >= 200 && q.status < 400:
-				c.ok++
-			default:
-				c.failed++
-			}
-		}
+		c := counts(d.group(g).counts)
 		all.n, all.ok, all.failed, all.unknown = all.n+c.n, all.ok+c.ok, all.failed+c.failed, all.unknown+c.unknown
 		name := panelTitle(d.l, g)
 		if name == "" {

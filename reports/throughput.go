@@ -30,18 +30,10 @@ type rates struct {
 func throughputRates(d *lbData) rates {
 	r := rates{xs: make([]float64, d.nb), offered: make([]float64, d.nb),
 		achieved: make([]float64, d.nb), failed: make([]float64, d.nb)}
-	for i := range d.reqs {
-		q := &d.reqs[i]
-		r.offered[d.bucketOf(q.start)]++
-		if q.unknown() {
-			continue
-		}
-		b := d.bucketOf(q.start + q.lat)
-		if q.err == "" && q.status >= 200 && q.status < 400 {
-			r.achieved[b]++
-		} else {
-			r.failed[b]++
-		}
+	for b := range d.nb {
+		r.offered[b] = float64(d.reqs.offered[b])
+		r.achieved[b] = float64(d.reqs.achieved[b])
+		r.failed[b] = float64(d.reqs.failed[b])
 	}
 	for b := range r.xs {
 		r.xs[b] = d.bucketMid(b)
@@ -59,7 +51,7 @@ func throughputRates(d *lbData) rates {
 // throughputFigure draws the offered rate against the achieved
 // throughput over time; ok is false without requests.
 func throughputFigure(d *lbData) (figure, bool) {
-	if len(d.reqs) == 0 {
+	if d.reqs.n == 0 {
 		return figure{}, false
 	}
 	r := throughputRates(d)

@@ -186,6 +186,9 @@ type laneKey struct {
 // when the history has no VRRP or VIP events to draw.
 func buildTimeline(r Report) (*timeline, bool) {
 	var end float64 = r.Duration.Seconds()
+	if r.Collected != nil {
+		end = math.Max(end, r.Collected.Last().Seconds())
+	}
 	vrids := map[int]bool{}
 	hasVIP, hasPrio := false, false
 	crashes := map[string][]history.Stamp{} // target → times of faults that kill it

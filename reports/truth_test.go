@@ -100,9 +100,12 @@ func TestInFlightIsUnknownNotFailed(t *testing.T) {
 		}
 	}
 	d, _ := buildLB(twoGroupsInFlight())
-	ok, failed, unknown := downsample(d.reqs, maxLatencyDots)
-	if len(ok) != 200 || len(failed) != 0 || len(unknown) != 3 {
-		t.Errorf("downsample: %d ok, %d failed, %d unknown; want 200, 0, 3", len(ok), len(failed), len(unknown))
+	ok, failed, unknown := 0, 0, 0
+	for _, gr := range d.reqs.groups {
+		ok, failed, unknown = ok+len(gr.okDrawn(maxLatencyDots)), failed+len(gr.failedAt), unknown+len(gr.unknown)
+	}
+	if ok != 200 || failed != 0 || unknown != 3 {
+		t.Errorf("downsample: %d ok, %d failed, %d unknown; want 200, 0, 3", ok, failed, unknown)
 	}
 }
 
@@ -267,8 +270,8 @@ func TestPercentileTableMean(t *testing.T) {
 		t.Fatalf("head %q", table.Head)
 	}
 	sum, n := 0.0, 0
-	for _, q := range d.reqs {
-		if q.group == "rr" {
+	for i := range r.History {
+		if q := reqOf(&r.History[i]); q.group == "rr" || q.listener == "web" {
 			sum += q.lat * 1e3
 			n++
 		}

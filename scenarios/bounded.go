@@ -46,39 +46,57 @@ type latencySample struct {
 	cuts, atMost, below []int
 }
 
-// sampleLatencies returns the latencies of the requests of group ("":
-// every group) sent in w: answered ones (a status from a server or from
-// the load balancer) and unknown ones; a request that failed without an
-// answer has no latency the checks read. cuts are the thresholds the
-// sample's percentiles are compared with.
-func sampleLatencies(events []history.Event, group string, w Window, end time.Duration, cuts ...time.Duration) latencySample {
-	s := latencySample{atMost: make([]int, len(cuts)), below: make([]int, len(cuts))}
+// newSample returns an empty sample whose percentiles are compared with
+// cuts (thresholds).
+func newSample(cuts ...time.Duration) *latencySample {
+	s := &latencySample{atMost: make([]int, len(cuts)), below: make([]int, len(cuts))}
 	for _, c := range cuts {
 		s.cuts = append(s.cuts, int(c))
 	}
-	for i := range events {
-		e := &events[i]
-		if e.Kind != history.KindRequest || (group != "" && e.Group != group) || !inWindow(e, w, end) {
-			continue
-		}
-		switch {
-		case unknown(e):
-			s.pending = append(s.pending, max(e.Latency.Duration(), end-e.Start.Duration()))
-		case answered(e):
-			l := e.Latency.Duration()
-			s.done.Record(l)
-			for k, c := range cuts {
-				if l <= c {
-					s.atMost[k]++
-				}
-				if l < c {
-					s.below[k]++
-				}
+	return s
+}
+
+// add puts one request event in the sample, already chosen by group and
+// window: an answered one (a status from a server or from the load
+// balancer) by its latency, an unknown one by the lower bound of its
+// latency at end; a request that failed without an answer has no
+// latency the checks read. Call sorted before reading the sample.
+func (s *latencySample) add(e *history.Event, end time.Duration) {
+	switch {
+	case unknown(e):
+		s.pending = append(s.pending, max(e.Latency.Duration(), end-e.Start.Duration()))
+	case answered(e):
+		l := e.Latency.Duration()
+		s.done.Record(l)
+		for k, c := range s.cuts {
+			if l <= time.Duration(c) {
+				s.atMost[k]++
+			}
+			if l < time.Duration(c) {
+				s.below[k]++
 			}
 		}
 	}
+}
+
+// sorted sorts the pending lower bounds, and returns the sample.
+func (s *latencySample) sorted() latencySample {
 	slices.Sort(s.pending)
-	return s
+	return *s
+}
+
+// sampleLatencies returns the latencies of the requests of group ("":
+// every group) sent in w (newSample, add). cuts are the thresholds the
+// sample's percentiles are compared with.
+func sampleLatencies(events []history.Event, group string, w Window, end time.Duration, cuts ...time.Duration) latencySample {
+	s := newSample(cuts...)
+	for i := range events {
+		e := &events[i]
+		if e.Kind == history.KindRequest && (group == "" || e.Group == group) && inWindow(e, w, end) {
+			s.add(e, end)
+		}
+	}
+	return s.sorted()
 }
 
 // n is the number of requests in the sample, answered or unknown.

@@ -23,11 +23,24 @@ type verdict struct {
 }
 
 // check evaluates every expectation of lab on a run's history, and
-// computes the run's metrics. It reads only the history.
+// computes the run's metrics. It reads only the history, one event at a
+// time (checker).
 // early and late widen every theoretical window (0 in the simulator).
 func check(lab *Lab, events []history.Event, end time.Duration, sent int, early, late time.Duration) verdict {
+	c := newChecker(lab, end)
+	for i := range events {
+		c.Add(events[i])
+	}
+	return c.verdict(sent, early, late)
+}
+
+// verdict evaluates every expectation of the lab on the events the
+// checker took, and computes the run's metrics; sent is how many requests
+// the clients sent.
+func (c *checker) verdict(sent int, early, late time.Duration) verdict {
+	lab, events, end := c.lab, c.others, c.end
 	v := verdict{metrics: map[string]any{}, passed: true, early: early, late: late}
-	for _, e := range lab.Expect {
+	for i, e := range lab.Expect {
 		var r reports.Expectation
 		switch {
 		case e.Failover != nil:
@@ -37,11 +50,11 @@ func check(lab *Lab, events []history.Event, end time.Duration, sent int, early,
 		case e.VIPOwnerChanges != nil:
 			r = vipOwnerCheck(e.VIPOwnerChanges, events, end, v.late)
 		case e.StatusCount != nil:
-			r = v.statusCount(e.StatusCount, events, end)
+			r = v.statusCount(e.StatusCount, c.reqs[i], end)
 		case e.Share != nil:
-			r = v.share(lab, e.Share, events, end)
+			r = v.share(lab, e.Share, c.reqs[i], end)
 		case e.Latency != nil:
-			r = v.latency(e.Latency, events, end)
+			r = v.latency(e.Latency, c.reqs[i], end)
 		case e.HealthDelay != nil:
 			r = v.healthDelay(lab, e.HealthDelay, events)
 		case e.State != nil:
@@ -54,8 +67,8 @@ func check(lab *Lab, events []history.Event, end time.Duration, sent int, early,
 		v.passed = v.passed && r.Passed
 		v.expectations = append(v.expectations, r)
 	}
-	if lab.LB != nil {
-		v.lbMetrics(lab, events, sent, end)
+	if c.lb != nil {
+		v.lbMetrics(c.lb, sent)
 	}
 	if lab.VRRP != nil {
 		vrids := map[int]bool{}

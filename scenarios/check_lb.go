@@ -74,30 +74,12 @@ func noRequest(w Window, group string, end time.Duration, expected i18n.Text) re
 	return expectation(false, i18n.T("no request in [%s, %s)", secs(w.From.D), secs(w.To.Or(end))), expected)
 }
 
-// sentIn counts the requests of a group ("": every group) sent in w.
-func sentIn(events []history.Event, group string, w Window, end time.Duration) int {
-	n := 0
-	for i := range events {
-		e := &events[i]
-		if e.Kind == history.KindRequest && (group == "" || e.Group == group) && inWindow(e, w, end) {
-			n++
-		}
-	}
-	return n
-}
-
-func (v *verdict) statusCount(c *StatusCountCheck, events []history.Event, end time.Duration) reports.Expectation {
-	n := 0
-	for i := range events {
-		e := &events[i]
-		if e.Kind == history.KindRequest && (c.Group == "" || e.Group == c.Group) && inWindow(e, c.Window, end) && c.matches(e) {
-			n++
-		}
-	}
+func (v *verdict) statusCount(c *StatusCountCheck, t *reqTally, end time.Duration) reports.Expectation {
+	n := t.matched
 	if c.Metric != "" {
 		v.metrics[c.Metric] = n
 	}
-	if sentIn(events, c.Group, c.Window, end) == 0 {
+	if t.sent == 0 {
 		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), c.what()))
 	}
 	return expectation(n >= c.Min && (c.Max == nil || n <= *c.Max),
@@ -130,29 +112,13 @@ func expectedShare(lb *proxy.Config, group, server string) float64 {
 	return 0
 }
 
-func (v *verdict) share(lab *Lab, c *ShareCheck, events []history.Event, end time.Duration) reports.Expectation {
-	all, mine, pending := 0, 0, 0
-	for i := range events {
-		e := &events[i]
-		if e.Kind != history.KindRequest || e.Group != c.Group || !inWindow(e, c.Window, end) {
-			continue
-		}
-		switch {
-		case unknown(e):
-			pending++
-		case served(e):
-			all++
-			if e.Backend == c.Server {
-				mine++
-			}
-		}
-	}
+func (v *verdict) share(lab *Lab, c *ShareCheck, t *reqTally, end time.Duration) reports.Expectation {
+	all, mine, pending, sent := t.served, t.mine, t.pending, t.sent
 	want := expectedShare(lab.LB, c.Group, c.Server)
 	why := i18n.T("by the weights")
 	if c.Expected != nil {
 		want, why = *c.Expected, i18n.T("as set")
 	}
-	sent := sentIn(events, c.Group, c.Window, end)
 	if sent == 0 {
 		return noRequest(c.Window, c.Group, end, i18n.T("%.4f", want))
 	}
@@ -184,18 +150,11 @@ func shareObserved(c *ShareCheck, got float64, mine, all, pending int, noneFinis
 	return out
 }
 
-func (v *verdict) latency(c *LatencyCheck, events []history.Event, end time.Duration) reports.Expectation {
-	var cuts []time.Duration
-	if c.Min.IsSet() {
-		cuts = append(cuts, c.Min.D)
-	}
-	if c.Max.IsSet() {
-		cuts = append(cuts, c.Max.D)
-	}
-	s := sampleLatencies(events, c.Group, c.Window, end, cuts...)
+func (v *verdict) latency(c *LatencyCheck, t *reqTally, end time.Duration) reports.Expectation {
+	s := t.sample.sorted()
 	if s.n() == 0 {
 		want := i18n.T("p%g of the answered requests", c.Percentile)
-		if sentIn(events, c.Group, c.Window, end) == 0 {
+		if t.sent == 0 {
 			return noRequest(c.Window, c.Group, end, want)
 		}
 		return expectation(false, i18n.T("no answered request %s", windowText(c.Window, end)), want)
@@ -352,41 +311,8 @@ func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Ev
 // lbMetrics adds the load balancer's metrics and the accounting check:
 // every request the clients sent is in the history, answered, failed or
 // still in flight at the end.
-func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time.Duration) {
-	total, ok, failed, inFlight, moved := 0, 0, 0, 0, 0
-	statuses := map[int]int{}
-	errs := map[string]int{}
-	shares := map[string]map[string]int{}
-	for i := range events {
-		e := &events[i]
-		if e.Kind != history.KindRequest {
-			continue
-		}
-		total++
-		switch {
-		case unknown(e):
-			inFlight++
-		case e.Status >= 200 && e.Status < 400:
-			ok++
-		default:
-			failed++
-		}
-		if e.Status != 0 {
-			statuses[e.Status]++
-		}
-		if e.Error != "" {
-			errs[e.Error]++
-		}
-		if served(e) {
-			if shares[e.Group] == nil {
-				shares[e.Group] = map[string]int{}
-			}
-			shares[e.Group][e.Backend]++
-		}
-		if strings.HasPrefix(e.Reason, "session moved") {
-			moved++
-		}
-	}
+func (v *verdict) lbMetrics(l *lbTally, sent int) {
+	total, ok, failed, inFlight := l.total, l.ok, l.failed, l.inFlight
 	m := v.metrics
 	m["requests_sent"], m["requests_ok"], m["requests_failed"] = sent, ok, failed
 	// Jepsen's third outcome: in flight at the end, neither ok nor failed
@@ -400,31 +326,31 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 		m["success_ratio"] = math.Round(float64(ok)/float64(ok+failed)*1e6) / 1e6
 	}
 	for _, code := range []int{500, 502, 503, 504} {
-		m[fmt.Sprintf("errors_%d", code)] = statuses[code]
+		m[fmt.Sprintf("errors_%d", code)] = l.statuses[code]
 	}
-	for class, n := range errs {
+	for class, n := range l.errs {
 		if class != "in_flight" {
 			m["errors_"+class] = n
 		}
 	}
-	if s := sampleLatencies(events, "", Window{}, end); s.n() > 0 {
+	if s := l.all.sorted(); s.n() > 0 {
 		boundedMetric(m, "p50_ms", s, func(s latencySample) statBounds { return s.percentile(50) })
 		boundedMetric(m, "p99_ms", s, func(s latencySample) statBounds { return s.percentile(99) })
 		boundedMetric(m, "max_ms", s, latencySample.max)
 		boundedMetric(m, "mean_ms", s, latencySample.mean)
 	}
 	byBackend := map[string]any{}
-	groups := make([]string, 0, len(shares))
-	for g := range shares {
+	groups := make([]string, 0, len(l.shares))
+	for g := range l.shares {
 		groups = append(groups, g)
 	}
 	sort.Strings(groups)
 	for _, g := range groups {
 		n := 0
-		for _, c := range shares[g] {
+		for _, c := range l.shares[g] {
 			n += c
 		}
-		for s, c := range shares[g] {
+		for s, c := range l.shares[g] {
 			key := s
 			if len(groups) > 1 {
 				key = g + "/" + s
@@ -433,9 +359,9 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 		}
 	}
 	m["share_by_backend"] = byBackend
-	m["first_picks"] = firstPicks(events, 14)
-	if moved > 0 {
-		m["sessions_moved"] = moved
+	m["first_picks"] = l.firstPicks()
+	if l.moved > 0 {
+		m["sessions_moved"] = l.moved
 	}
 	x := expectation(total == sent,
 		i18n.T("%d sent; %d in the history: %d ok, %d failed, %d unknown (in flight at the end)", sent, total, ok, failed, inFlight),
@@ -443,25 +369,6 @@ func (v *verdict) lbMetrics(lab *Lab, events []history.Event, sent int, end time
 	x.Name = "every request sent is accounted for"
 	v.expectations = append(v.expectations, x)
 	v.passed = v.passed && x.Passed
-}
-
-// firstPicks returns, per group, the servers of its first n answered
-// requests in the order they were sent: the algorithm's order, visible.
-func firstPicks(events []history.Event, n int) map[string][]string {
-	var reqs []*history.Event
-	for i := range events {
-		if e := &events[i]; e.Kind == history.KindRequest && served(e) {
-			reqs = append(reqs, e)
-		}
-	}
-	sort.SliceStable(reqs, func(i, j int) bool { return reqs[i].Start < reqs[j].Start })
-	out := map[string][]string{}
-	for _, e := range reqs {
-		if len(out[e.Group]) < n {
-			out[e.Group] = append(out[e.Group], e.Backend)
-		}
-	}
-	return out
 }
 
 // lbShares returns the expected shares for the report.

@@ -23,6 +23,9 @@ type Outcome struct {
 	Results reports.Results
 	// Marks annotate the report's timeline (fault → takeover).
 	Marks []reports.Mark
+	// streamed is the folder a run wrote as it went (RunSimWrite): the
+	// outcome holds no events, and Write refuses to write another.
+	streamed string
 }
 
 // RunSim plays lab in the simulator with seed and checks it. The same lab
@@ -45,6 +48,71 @@ func RunSimContext(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error)
 	return newOutcome(lab, "sim", seed, events, v, interrupted, reached), nil
 }
 
+// RunSimWrite is RunSimContext writing the run's folder into dir
+// (created if missing) as it goes, as Outcome.Write lays it out: the
+// history streams to dir/history.jsonl while the checks and the report's
+// collector read the same events, so that the run does not hold its
+// history (a run of a million requests stays within a few tens of MB).
+// The files are those RunSim and Write give, byte for byte. It returns
+// the outcome, which holds no events, and the report's path.
+func RunSimWrite(ctx context.Context, lab *Lab, seed uint64, dir string) (*Outcome, string, error) {
+	fail := func(err error) (*Outcome, string, error) { return nil, "", i18n.Errorf("lab %s: %w", lab.Name, err) }
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	hpath := filepath.Join(dir, "history.jsonl")
+	f, err := os.Create(hpath)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	out := history.NewWriter(f, history.WriterOptions{})
+	end := lab.RunDuration()
+	in := lab.reportInputs()
+	chk, col := newChecker(lab, end), reports.NewCollector(in.Duration.Seconds())
+	w, err := buildSimTo(lab, seed, history.Tee{out, chk, col})
+	if err != nil {
+		return fail(err)
+	}
+	_, reached, interrupted := w.run(ctx)
+	if err := out.Close(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		return fail(err)
+	}
+	var v verdict
+	if reached == end {
+		v = chk.verdict(w.sent(), 0, 0)
+	} else {
+		// Stopped early: the windows close at the time reached, which
+		// the checker could not know. Check the history written.
+		events, err := readHistoryFile(hpath)
+		if err != nil {
+			return fail(err)
+		}
+		v = check(lab, events, reached, w.sent(), 0, 0)
+	}
+	o := newOutcome(lab, "sim", seed, nil, v, interrupted, reached)
+	o.streamed = dir
+	in.Marks, in.Shares = o.Marks, lab.lbShares()
+	path, err := reports.WriteRunCollected(dir, o.Results, in, col)
+	if err != nil {
+		return nil, "", i18n.Errorf("lab %s: report: %w", lab.Name, err)
+	}
+	return o, path, nil
+}
+
+// readHistoryFile reads a history.jsonl.
+func readHistoryFile(path string) ([]history.Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return history.ReadJSONL(f, path)
+}
+
 // newOutcome makes the outcome of one run from its history and checks; an
 // interrupted run fails, and its metric ran_s says how far it got.
 func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v verdict, interrupted bool, reached time.Duration) *Outcome {
@@ -65,6 +133,9 @@ func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v ve
 // report.html with its plots, drawn from those files as lblab report
 // draws them. It returns the report's path.
 func (o *Outcome) Write(dir string) (string, error) {
+	if o.streamed != "" {
+		return "", i18n.Errorf("lab %s: the run wrote its folder %s as it went and holds no history to write again", o.Lab.Name, o.streamed)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", i18n.Errorf("lab %s: %w", o.Lab.Name, err)
 	}

@@ -37,11 +37,7 @@ func TestScaleChild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := RunSim(lab, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := out.Write(dir); err != nil {
+		if _, _, err := RunSimWrite(context.Background(), lab, 1, dir); err != nil {
 			t.Fatal(err)
 		}
 	case "sweep":

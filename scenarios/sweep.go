@@ -41,7 +41,10 @@ func CheckSeeds(first uint64, n int) error {
 type SweepOutcome struct {
 	// Lab is the lab that ran.
 	Lab *Lab
-	// Runs holds each seed's outcome, in seed order.
+	// Runs holds each seed's outcome, in seed order. Without
+	// KeepHistories a passing seed's is compacted to what the sweep
+	// reads: no events, no marks, its expectations' names and verdicts,
+	// and the metrics the sweep summarizes.
 	Runs []*Outcome
 	// Values are the sweep metric of each run that has it, in seconds.
 	Values []float64
@@ -124,17 +127,21 @@ func RunSweep(ctx context.Context, lab *Lab, first uint64, n int, progress func(
 // seed in another world (RunSweepWith).
 func RunSweepOptions(ctx context.Context, lab *Lab, first uint64, n int, opts SweepOptions,
 	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
-	if run == nil {
+	if run == nil && opts.KeepHistories {
 		run = func(ctx context.Context, seed uint64) (*Outcome, error) { return RunSimContext(ctx, lab, seed) }
+	}
+	if run == nil {
+		run = func(ctx context.Context, seed uint64) (*Outcome, error) { return runSimChecked(ctx, lab, seed) }
 	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	keep := lab.sweepMetricNames()
 	lean := func(ctx context.Context, seed uint64) (*Outcome, error) {
 		o, err := run(ctx, seed)
 		if o != nil && o.Results.Passed && !opts.KeepHistories {
-			o.Events = nil // a passing seed's history is not written: free it now
+			o.compact(keep) // a passing seed's history is not written: free it now
 		}
 		return o, err
 	}
@@ -143,6 +150,65 @@ func RunSweepOptions(ctx context.Context, lab *Lab, first uint64, n int, opts Sw
 		s.KeepHistories = opts.KeepHistories
 	}
 	return s, err
+}
+
+// compact frees what a sweep does not read of a passing seed's outcome,
+// so that a sweep's memory does not grow with its seeds: its history, the
+// words of its expectations (whether each passed stays) and every metric
+// but those named in keep.
+func (o *Outcome) compact(keep map[string]bool) {
+	o.Events, o.Marks = nil, nil
+	r := &o.Results
+	for i, x := range r.Expectations {
+		r.Expectations[i] = reports.Expectation{Name: x.Name, Passed: x.Passed}
+	}
+	m := map[string]any{}
+	for k, v := range r.Metrics {
+		if keep[k] {
+			m[k] = v
+		}
+	}
+	r.Metrics, r.Warnings, r.FaultNamesZh = m, nil, nil
+}
+
+// sweepMetricNames are the metrics a sweep summarizes: its own metric
+// (default failover_s) and those of sweepMetrics.
+func (lab *Lab) sweepMetricNames() map[string]bool {
+	keep := map[string]bool{"failover_s": true}
+	if lab.Sweep != nil {
+		keep[lab.Sweep.Metric] = true
+	}
+	for _, m := range lab.sweepMetricWants() {
+		keep[m.name] = true
+		if base, ok := strings.CutSuffix(m.name, "_lower_bound_ms"); ok {
+			keep[base+"_ms"] = true
+		}
+	}
+	return keep
+}
+
+// runSimChecked plays one seed of a sweep in the simulator with its
+// history going to the checker alone, so that a sweep holds no seed's
+// history while it runs. A seed that fails is played again, the same
+// run byte for byte, to keep its history (written under histories/).
+func runSimChecked(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error) {
+	end := lab.RunDuration()
+	chk := newChecker(lab, end)
+	w, err := buildSimTo(lab, seed, chk)
+	if err != nil {
+		return nil, i18n.Errorf("lab %s: %w", lab.Name, err)
+	}
+	_, reached, interrupted := w.run(ctx)
+	if reached != end {
+		// Stopped early: its windows close at the time reached, which
+		// the checker could not know (the sweep leaves the seed out).
+		return RunSimContext(ctx, lab, seed)
+	}
+	o := newOutcome(lab, "sim", seed, nil, chk.verdict(w.sent(), 0, 0), interrupted, reached)
+	if !o.Results.Passed {
+		return RunSimContext(ctx, lab, seed)
+	}
+	return o, nil
 }
 
 // RunSweepWith is RunSweep with another world: run plays one seed, and
@@ -350,25 +416,9 @@ func ksUniform(values []float64, lo, hi float64) float64 {
 // theoretical window (as the checks compute it, in the simulator: not
 // widened).
 func (lab *Lab) sweepMetrics(runs []*Outcome) []reports.SweepMetric {
-	type want struct {
-		name   string
-		lo, hi float64
-	}
-	wants := []want{{name: "requests_failed"}, {name: "requests_unknown"}, {name: "p99_ms"}, {name: "p99_lower_bound_ms"}}
-	for _, e := range lab.Expect {
-		c := e.HealthDelay
-		if c == nil || c.Metric == "" {
-			continue
-		}
-		w := want{name: c.Metric}
-		if win, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.healthTheory(c, f) }); err == nil {
-			w.lo, w.hi = win.lo.Seconds(), win.hi.Seconds()
-		}
-		wants = append(wants, w)
-	}
 	var out []reports.SweepMetric
 	seen := map[string]bool{}
-	for _, w := range wants {
+	for _, w := range lab.sweepMetricWants() {
 		if seen[w.name] {
 			continue
 		}
@@ -396,6 +446,31 @@ func (lab *Lab) sweepMetrics(runs []*Outcome) []reports.SweepMetric {
 		}
 	}
 	return out
+}
+
+// sweepMetric is a metric sweepMetrics shows, with its theoretical
+// window (lo = hi = 0 when none).
+type sweepMetric struct {
+	name   string
+	lo, hi float64
+}
+
+// sweepMetricWants are the metrics sweepMetrics shows, in order (a name
+// may come twice; the first counts).
+func (lab *Lab) sweepMetricWants() []sweepMetric {
+	wants := []sweepMetric{{name: "requests_failed"}, {name: "requests_unknown"}, {name: "p99_ms"}, {name: "p99_lower_bound_ms"}}
+	for _, e := range lab.Expect {
+		c := e.HealthDelay
+		if c == nil || c.Metric == "" {
+			continue
+		}
+		w := sweepMetric{name: c.Metric}
+		if win, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.healthTheory(c, f) }); err == nil {
+			w.lo, w.hi = win.lo.Seconds(), win.hi.Seconds()
+		}
+		wants = append(wants, w)
+	}
+	return wants
 }
 
 // Write puts the sweep's files in dir: results.json, report.json (what

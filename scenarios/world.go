@@ -118,7 +118,8 @@ type simWorld struct {
 	lab      *Lab
 	k        *sim.Kernel
 	net      *sim.Network
-	log      *history.Log
+	log      *history.Log // nil when the history streams to sink alone
+	sink     history.Sink // where the history goes: log, or streamed
 	vrrp     map[string]*simdriver.Host
 	hosts    map[string]*Host
 	proxy    *simproxy.Proxy
@@ -129,7 +130,20 @@ type simWorld struct {
 // buildSim builds the lab's network, routers and fault timeline on a new
 // kernel seeded with seed.
 func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
-	w := &simWorld{lab: lab, k: sim.NewKernel(seed), log: &history.Log{},
+	log := &history.Log{}
+	w, err := buildSimTo(lab, seed, log)
+	if err != nil {
+		return nil, err
+	}
+	w.log = log
+	return w, nil
+}
+
+// buildSimTo is buildSim whose history goes to sink as it happens, in
+// time order (the simulator records every event at the virtual time it
+// happens at).
+func buildSimTo(lab *Lab, seed uint64, sink history.Sink) (*simWorld, error) {
+	w := &simWorld{lab: lab, k: sim.NewKernel(seed), sink: sink,
 		vrrp: map[string]*simdriver.Host{}, hosts: map[string]*Host{}}
 	w.net = sim.NewNetwork(w.k)
 	for _, s := range lab.Topology.Segments {
@@ -153,7 +167,7 @@ func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 		}
 	}
 	if lab.VRRP != nil {
-		journal := simdriver.NewJournal(w.log)
+		journal := simdriver.NewJournal(w.sink)
 		for i := range lab.VRRP.Instances {
 			in := &lab.VRRP.Instances[i]
 			vh := w.vrrp[in.Host]
@@ -195,7 +209,7 @@ func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 
 // apply carries out one fault now and records it.
 func (w *simWorld) apply(f Fault) {
-	w.log.Add(history.Event{T: history.Stamp(w.k.Now()), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name})
+	w.sink.Add(history.Event{T: history.Stamp(w.k.Now()), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name})
 	if b := w.backends[f.Target]; b != nil {
 		switch f.Kind {
 		case "crash":
@@ -271,13 +285,13 @@ func (w *simWorld) buildLB() error {
 	if lab.Network != nil {
 		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
 	}
-	p, err := simproxy.New(w.k, lab.LB, bs, nw, w.log)
+	p, err := simproxy.New(w.k, lab.LB, bs, nw, w.sink)
 	if err != nil {
 		return i18n.Errorf("lb: %w", err)
 	}
 	w.proxy = p
 	for i, spec := range lab.Clients {
-		c := simload.NewClients(w.k, p, spec, i, lab.RunDuration(), w.log)
+		c := simload.NewClients(w.k, p, spec, i, lab.RunDuration(), w.sink)
 		w.clients = append(w.clients, c)
 		c.Start()
 	}
@@ -285,8 +299,8 @@ func (w *simWorld) buildLB() error {
 }
 
 // run plays the lab to its end, or until ctx is done, and returns the
-// history and the virtual time it reached; interrupted says ctx stopped it
-// first.
+// history (nil when it streamed) and the virtual time it reached;
+// interrupted says ctx stopped it first.
 func (w *simWorld) run(ctx context.Context) (events []history.Event, reached time.Duration, interrupted bool) {
 	interrupted = w.k.RunContext(ctx, w.lab.Duration.Or(defaultDuration)) != nil
 	for _, c := range w.clients {
@@ -300,7 +314,10 @@ func (w *simWorld) run(ctx context.Context) (events []history.Event, reached tim
 	for _, name := range hosts {
 		w.vrrp[name].RecordDrops()
 	}
-	return w.log.Events(), w.k.Now(), interrupted
+	if w.log != nil {
+		events = w.log.Events()
+	}
+	return events, w.k.Now(), interrupted
 }
 
 // sent returns how many requests the clients sent.

@@ -75,31 +75,34 @@ func writeReport(dir, language string) (string, string, error) {
 	if language == "" && folder.Inputs == nil {
 		language = localeLang()
 	}
-	var events []history.Event
-	if !folder.Sweep() {
-		if events, err = readHistory(dir); err != nil {
-			return "", "", err
-		}
+	if folder.Sweep() {
+		r := folder.Report(language, nil)
+		path, err := reports.Write(dir, r)
+		return path, r.Lang, err
 	}
-	r := folder.Report(language, events)
+	// The history is read as it is drawn, one event at a time: a run of
+	// a million requests is not held in memory.
+	r, err := folder.StreamReport(language, func(sink history.Sink) error { return readHistory(dir, sink) })
+	if err != nil {
+		return "", "", err
+	}
 	path, err := reports.Write(dir, r)
 	return path, r.Lang, err
 }
 
-// readHistory reads dir/history.jsonl.
-func readHistory(dir string) ([]history.Event, error) {
+// readHistory reads dir/history.jsonl into sink.
+func readHistory(dir string, sink history.Sink) error {
 	hpath := filepath.Join(dir, "history.jsonl")
 	f, err := os.Open(hpath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, usageError{i18n.Errorf("%s: no history.jsonl in this folder", dir)}
+			return usageError{i18n.Errorf("%s: no history.jsonl in this folder", dir)}
 		}
-		return nil, usageError{err}
+		return usageError{err}
 	}
 	defer f.Close()
-	events, err := history.ReadJSONL(f, hpath)
-	if err != nil {
-		return nil, usageError{err}
+	if err := history.ReadJSONLTo(f, hpath, sink); err != nil {
+		return usageError{err}
 	}
-	return events, nil
+	return nil
 }

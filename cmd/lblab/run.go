@@ -145,14 +145,14 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	} else {
 		var o *scenarios.Outcome
 		if f.mode == "netns" {
-			o, err = scenarios.RunNetns(ctx, lab, f.seed, scenarios.NetnsOptions{})
-		} else {
-			o, err = scenarios.RunSimContext(ctx, lab, f.seed)
-		}
-		if err != nil {
-			return err
-		}
-		if report, err = o.Write(dir); err != nil {
+			if o, err = scenarios.RunNetns(ctx, lab, f.seed, scenarios.NetnsOptions{}); err != nil {
+				return err
+			}
+			if report, err = o.Write(dir); err != nil {
+				return err
+			}
+		} else if o, report, err = scenarios.RunSimWrite(ctx, lab, f.seed, dir); err != nil {
+			// The history streams to the folder as the run goes.
 			return err
 		}
 		res = o.Results

@@ -38,7 +38,7 @@ type Clients struct {
 	via    netip.Addr
 	stop   time.Duration
 	record bool
-	log    *history.Log
+	log    history.Sink
 	// Sent, Done count requests sent and answered (or failed); the rest
 	// are in flight.
 	Sent, Done int
@@ -48,7 +48,7 @@ type Clients struct {
 
 // NewClients prepares a client population; Start schedules its load. end
 // is the lab's end (the default stop).
-func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index int, end time.Duration, log *history.Log) *Clients {
+func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index int, end time.Duration, log history.Sink) *Clients {
 	if spec.Name == "" {
 		spec.Name = fmt.Sprintf("clients%d", index)
 	}

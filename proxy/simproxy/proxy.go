@@ -32,7 +32,7 @@ type Network struct {
 type Proxy struct {
 	k        *sim.Kernel
 	rnd      *rand.Rand
-	log      *history.Log
+	log      history.Sink
 	net      Network
 	cfg      *proxy.Config
 	groups   map[string]*group
@@ -72,7 +72,7 @@ type group struct {
 
 // New builds the proxy for cfg (already validated with proxy.Validate)
 // over the given backends. Health checks start at once.
-func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log *history.Log) (*Proxy, error) {
+func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log history.Sink) (*Proxy, error) {
 	if net.ClientLatency == 0 {
 		net.ClientLatency = time.Millisecond
 	}

@@ -21,12 +21,12 @@ import (
 // log, with every event passed through one vrrpsim.Chain as it happens,
 // so that the owner chain of each virtual address is kept live.
 type Journal struct {
-	log   *history.Log
+	log   history.Sink
 	chain vrrpsim.Chain
 }
 
 // NewJournal returns a journal writing to log.
-func NewJournal(log *history.Log) *Journal { return &Journal{log: log} }
+func NewJournal(log history.Sink) *Journal { return &Journal{log: log} }
 
 // add writes e, completed by the chain, and what it implies.
 func (j *Journal) add(e history.Event) {
