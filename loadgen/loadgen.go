@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/loadgen/workload"
 )
 
 // Defaults.
@@ -122,6 +123,19 @@ type Config struct {
 	Insecure bool
 	// Record keeps one Record per request (for the history).
 	Record bool
+	// Clients, when set, is a lab's clients: element (the same spec the
+	// simulator runs, see "The lab's clients" in spec.go): it gives the
+	// loop, the rate or users and think time, the method, paths, headers,
+	// cookies, source addresses and the time limit, so Rate, Think,
+	// Method and Headers must be left zero. Requests and Duration still
+	// bound the run (Duration with the spec's stop: the earlier ends it).
+	// Concurrency is the open loop's most connections (default 64); a
+	// closed loop has one per user.
+	Clients *workload.Clients
+	// Seed seeds the draws of Clients (arrival gaps, users, paths,
+	// addresses), so that a run's schedule is the same for the same seed.
+	// Default 0.
+	Seed uint64
 	// Progress, when set, is called about every ProgressEvery (default
 	// 200 ms) from one goroutine, and once at the end.
 	Progress      func(Progress)
@@ -213,11 +227,23 @@ func parseTarget(s string) (target, error) {
 }
 
 // normalise checks cfg and fills in its defaults.
-func (cfg *Config) normalise() (target, error) {
+func (cfg *Config) normalise() (target, *spec, error) {
 	t, err := parseTarget(cfg.Target)
 	if err != nil {
-		return t, err
+		return t, nil, err
 	}
+	var s *spec
+	if cfg.Clients != nil {
+		if s, err = cfg.normaliseSpec(t); err != nil {
+			return t, nil, err
+		}
+	}
+	t, err = cfg.check(t)
+	return t, s, err
+}
+
+// check checks cfg and fills in its defaults.
+func (cfg *Config) check(t target) (target, error) {
 	switch {
 	case cfg.Requests < 0:
 		return t, bad("the number of requests must not be negative, got %d", cfg.Requests)
@@ -341,6 +367,7 @@ type Record struct {
 type runner struct {
 	cfg     Config
 	t       target
+	spec    *spec // nil without Config.Clients
 	ctx     context.Context
 	start   time.Time
 	req     []byte
@@ -368,11 +395,11 @@ type shard struct {
 // for a bad configuration; once started, a run always returns a Result
 // (interrupted when ctx ends, with the requests under way cancelled).
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	t, err := cfg.normalise()
+	t, sp, err := cfg.normalise()
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, t: t, ctx: ctx, head: cfg.Method == "HEAD"}
+	r := &runner{cfg: cfg, t: t, spec: sp, ctx: ctx, head: cfg.Method == "HEAD"}
 	if t.tcp {
 		r.line = []byte(cfg.Line + "\n")
 	} else {
@@ -410,14 +437,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	} else {
 		close(progressExit)
 	}
-	if cfg.Rate > 0 {
-		queue := make(chan time.Duration, 1<<16)
-		go r.schedule(queue)
+	switch {
+	case cfg.Rate > 0:
+		queue := make(chan job, 1<<16)
+		if r.spec != nil {
+			go r.scheduleSpec(queue)
+		} else {
+			go r.schedule(queue)
+		}
 		for _, w := range r.workers {
 			wg.Add(1)
 			go func() { defer wg.Done(); w.openLoop(queue) }()
 		}
-	} else {
+	case r.spec != nil:
+		for i, w := range r.workers {
+			wg.Add(1)
+			go func() { defer wg.Done(); w.specLoop(i) }()
+		}
+	default:
 		for _, w := range r.workers {
 			wg.Add(1)
 			go func() { defer wg.Done(); w.closedLoop() }()
@@ -437,11 +474,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // schedule is the open loop's clock: it puts each request's intended send
 // time (since the start) in the queue when that time comes.
-func (r *runner) schedule(queue chan<- time.Duration) {
+func (r *runner) schedule(queue chan<- job) {
 	defer close(queue)
 	period := float64(time.Second) / r.cfg.Rate
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	for i := int64(0); ; i++ {
 		if r.cfg.Requests > 0 && i >= r.cfg.Requests {
 			return
@@ -450,29 +485,39 @@ func (r *runner) schedule(queue chan<- time.Duration) {
 		if r.cfg.Duration > 0 && at >= r.cfg.Duration {
 			return
 		}
-		if wait := at - time.Since(r.start); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-r.ctx.Done():
-				timer.Stop()
-				return
-			}
-		} else if r.ctx.Err() != nil {
+		if !r.emit(queue, job{at: at, user: -1, path: -1}) {
 			return
 		}
-		r.sent.Add(1)
+	}
+}
+
+// emit waits until j's time comes and puts it in the queue; it counts j
+// as sent. It returns false when the run ended meanwhile (j counted as
+// cancelled when its time had come).
+func (r *runner) emit(queue chan<- job, j job) bool {
+	if wait := j.at - time.Since(r.start); wait > 0 {
+		timer := time.NewTimer(wait)
 		select {
-		case queue <- at:
+		case <-timer.C:
 		case <-r.ctx.Done():
-			// Its time came, but the run ended before a connection took it.
-			r.schedMu.Lock()
-			r.schedCancelled = append(r.schedCancelled, at)
-			r.schedMu.Unlock()
-			r.done.Add(1)
-			r.notOK.Add(1)
-			return
+			timer.Stop()
+			return false
 		}
+	} else if r.ctx.Err() != nil {
+		return false
+	}
+	r.sent.Add(1)
+	select {
+	case queue <- j:
+		return true
+	case <-r.ctx.Done():
+		// Its time came, but the run ended before a connection took it.
+		r.schedMu.Lock()
+		r.schedCancelled = append(r.schedCancelled, j.at)
+		r.schedMu.Unlock()
+		r.done.Add(1)
+		r.notOK.Add(1)
+		return false
 	}
 }
 

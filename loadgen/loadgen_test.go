@@ -554,14 +554,14 @@ func TestBadInput(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	cfg := Config{Target: "http://127.0.0.1/"}
-	if _, err := cfg.normalise(); err != nil {
+	if _, _, err := cfg.normalise(); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Duration != DefaultDuration || cfg.Timeout != DefaultTimeout || cfg.Concurrency != 1 || cfg.Method != "GET" {
 		t.Fatalf("defaults %+v", cfg)
 	}
 	open := Config{Target: "http://127.0.0.1/", Rate: 10, Requests: 1000}
-	if _, err := open.normalise(); err != nil {
+	if _, _, err := open.normalise(); err != nil {
 		t.Fatal(err)
 	}
 	if open.Duration != 0 || open.Concurrency != DefaultOpenConcurrency {

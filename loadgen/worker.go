@@ -7,7 +7,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -37,6 +39,12 @@ type worker struct {
 
 	names map[string]string
 
+	// With Config.Clients: the user of the current request, the closed
+	// loop's draws, and the source conn is bound to.
+	user    *specUser
+	rnd     *rand.Rand
+	connSrc netip.Addr
+
 	completed, failed, timedOut, cancelled int64
 	statuses                               map[int]int64
 	errors                                 map[string]int64
@@ -49,10 +57,13 @@ func newWorker(r *runner, i int) *worker {
 		names: map[string]string{}, statuses: map[int]int64{}, errors: map[string]int64{}, backends: map[string]int64{}}
 }
 
-func (w *worker) openLoop(queue <-chan time.Duration) {
+func (w *worker) openLoop(queue <-chan job) {
 	defer w.closeConn()
-	for at := range queue {
-		w.one(w.r.start.Add(at))
+	for j := range queue {
+		if j.user >= 0 {
+			w.user = w.r.spec.users[j.user]
+		}
+		w.one(w.r.start.Add(j.at), j.path)
 	}
 }
 
@@ -76,7 +87,7 @@ func (w *worker) closedLoop() {
 			return
 		}
 		r.sent.Add(1)
-		w.one(now)
+		w.one(now, -1)
 		if d := r.cfg.Think; d > 0 {
 			if think == nil {
 				think = time.NewTimer(d)
@@ -93,16 +104,23 @@ func (w *worker) closedLoop() {
 	}
 }
 
-// one runs the request meant to leave at intended and counts it in
-// exactly one bucket.
-func (w *worker) one(intended time.Time) {
+// one runs the request meant to leave at intended (with Clients, for
+// path number path of the spec, or a drawn one when path is -1) and
+// counts it in exactly one bucket.
+func (w *worker) one(intended time.Time, path int) {
 	w.used = ""
 	var status int
 	var backend, class string
-	if w.r.t.tcp {
+	switch {
+	case w.r.t.tcp:
 		backend, class = w.doTCP(intended)
-	} else {
-		status, backend, class = w.doHTTP(intended)
+	case w.r.spec != nil:
+		if src := w.r.spec.source(w.user); w.conn != nil && src != w.connSrc {
+			w.closeConn() // the connection is another user's source address
+		}
+		status, backend, class = w.doHTTP(intended, w.specRequest(path))
+	default:
+		status, backend, class = w.doHTTP(intended, w.r.req)
 	}
 	end := time.Now()
 	w.account(intended, end, status, backend, class)
@@ -179,6 +197,12 @@ func (w *worker) closeConn() {
 func (w *worker) dial(deadline time.Time) string {
 	r := w.r
 	d := net.Dialer{Deadline: deadline}
+	w.connSrc = netip.Addr{}
+	if r.spec != nil {
+		if w.connSrc = r.spec.source(w.user); w.connSrc.IsValid() {
+			d.LocalAddr = &net.TCPAddr{IP: w.connSrc.AsSlice()}
+		}
+	}
 	c, err := d.DialContext(r.ctx, "tcp", r.t.addr)
 	if err != nil {
 		return w.classify(err)
@@ -261,13 +285,22 @@ func (w *worker) prepare(deadline time.Time) string {
 		return ClassCancelled
 	}
 	w.used = w.client
+	if s := r.spec; s != nil && r.cfg.Record {
+		// The user, as the simulator records it; without bound addresses,
+		// the address the kernel picked.
+		if s.bind {
+			w.used = w.user.addr.String()
+		} else if host, _, err := net.SplitHostPort(w.client); err == nil {
+			w.used = host
+		}
+	}
 	return ""
 }
 
 // doHTTP sends the request and reads the answer. A keep-alive connection
 // that turns out to have been closed by the server before any byte of
 // the answer came is replaced once, as browsers and net/http do.
-func (w *worker) doHTTP(intended time.Time) (status int, backend, class string) {
+func (w *worker) doHTTP(intended time.Time, req []byte) (status int, backend, class string) {
 	r := w.r
 	deadline := intended.Add(r.cfg.Timeout)
 	for attempt := 0; ; attempt++ {
@@ -275,7 +308,7 @@ func (w *worker) doHTTP(intended time.Time) (status int, backend, class string) 
 			return 0, "", class
 		}
 		reused := w.uses > 0
-		_, err := w.conn.Write(r.req)
+		_, err := w.conn.Write(req)
 		got := false
 		keep := false
 		if err == nil {
@@ -330,6 +363,7 @@ var (
 	hTransferEncoding = []byte("Transfer-Encoding")
 	hConnection       = []byte("Connection")
 	hBackend          = []byte("X-Backend")
+	hSetCookie        = []byte("Set-Cookie")
 )
 
 // readResponse reads one HTTP/1.x answer (skipping interim 1xx ones) and
@@ -390,6 +424,8 @@ func (w *worker) readResponse() (status int, backend string, keep, got bool, err
 				length = n
 			case bytes.EqualFold(name, hTransferEncoding):
 				chunked = hasToken(value, "chunked")
+			case w.user != nil && bytes.EqualFold(name, hSetCookie):
+				w.user.keepCookie(value)
 			case bytes.EqualFold(name, hConnection):
 				if hasToken(value, "close") {
 					keep = false

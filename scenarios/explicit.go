@@ -10,6 +10,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 )
 
@@ -90,13 +91,7 @@ func explicitDefaults(v *validator, lab *Lab) {
 		}
 	}
 	for i, c := range lab.Clients {
-		p := fmt.Sprintf("clients[%d]", i)
-		if v.wrote(p+".rate") && c.Rate == 0 {
-			v.bad(p+".rate", "want more than 0 requests per second, got 0 (leave it out for 100; to send nothing at first, set start or ramp from a later time)")
-		}
-		if v.wrote(p+".users") && c.Users == 0 {
-			v.bad(p+".users", "want at least 1 user, got 0 (leave it out for 1000, or 10 closed)")
-		}
+		clientsZeros(v, fmt.Sprintf("clients[%d]", i), c)
 	}
 	if lab.LB != nil && !lab.imported {
 		lbExplicit(v, "lb.", lab.LB)
@@ -106,6 +101,17 @@ func explicitDefaults(v *validator, lab *Lab) {
 	}
 	faultFields(v, lab)
 	expectFields(v, lab)
+}
+
+// clientsZeros refuses a clients: element's rate or users written as 0
+// (the simulator would take the default); p is its field path.
+func clientsZeros(v *validator, p string, c workload.Clients) {
+	if v.wrote(p+".rate") && c.Rate == 0 {
+		v.bad(p+".rate", "want more than 0 requests per second, got 0 (leave it out for 100; to send nothing at first, set start or ramp from a later time)")
+	}
+	if v.wrote(p+".users") && c.Users == 0 {
+		v.bad(p+".users", "want at least 1 user, got 0 (leave it out for 1000, or 10 closed)")
+	}
 }
 
 // lbExplicit refuses an lb section's health-check fields written with 0,

@@ -56,12 +56,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 			v.bad(p+".address", "no group has a server %s", b.Address)
 		}
 		n.backends[b.Address] = true
-		if err := b.Check(); err != nil {
-			v.fieldError(p, err)
-		}
-		v.duration(p+".service.mean", b.Service.Mean, false)
-		v.duration(p+".service.median", b.Service.Median, false)
-		v.duration(p+".service.p99", b.Service.P99, false)
+		checkBackend(v, p, b)
 	}
 	unmatchedServers(v, lab, n.backends)
 	listeners := map[string]bool{}
@@ -74,25 +69,9 @@ func validateLB(v *validator, lab *Lab) lbNames {
 	requests := 0.0 // the most the open-loop clients may send
 	for i, c := range lab.Clients {
 		p := fmt.Sprintf("clients[%d]", i)
-		if err := c.Check(); err != nil {
-			v.fieldError(p, err)
-		}
+		peak := checkClients(v, p, c)
 		if c.Listener != "" && !listeners[c.Listener] {
 			v.bad(p+".listener", "no listener %q", c.Listener)
-		}
-		v.duration(p+".think", c.Think, false)
-		v.duration(p+".start", c.Start, false)
-		v.duration(p+".stop", c.Stop, false)
-		peak := c.Rate
-		if peak == 0 {
-			peak = workload.DefaultRate
-		}
-		for j, r := range c.Ramp {
-			v.duration(fmt.Sprintf("%s.ramp[%d].at", p, j), r.At, false)
-			if !(r.Rate >= 0 && r.Rate <= 1e7) {
-				v.bad(fmt.Sprintf("%s.ramp[%d].rate", p, j), "want 0..1e7 requests per second, got %v", r.Rate)
-			}
-			peak = max(peak, r.Rate)
 		}
 		if c.Mode != "closed" {
 			span := c.Stop.Or(lab.Duration.Or(defaultDuration)) - c.Start.D
@@ -108,6 +87,40 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		v.duration("network.backend_latency", nw.BackendLatency, true)
 	}
 	return n
+}
+
+// checkBackend checks a backends: element at field path p on its own
+// (lab or spec file alike).
+func checkBackend(v *validator, p string, b workload.Backend) {
+	if err := b.Check(); err != nil {
+		v.fieldError(p, err)
+	}
+	v.duration(p+".service.mean", b.Service.Mean, false)
+	v.duration(p+".service.median", b.Service.Median, false)
+	v.duration(p+".service.p99", b.Service.P99, false)
+}
+
+// checkClients checks a clients: element at field path p on its own (lab
+// or spec file alike) and returns its peak rate (requests per second).
+func checkClients(v *validator, p string, c workload.Clients) (peak float64) {
+	if err := c.Check(); err != nil {
+		v.fieldError(p, err)
+	}
+	v.duration(p+".think", c.Think, false)
+	v.duration(p+".start", c.Start, false)
+	v.duration(p+".stop", c.Stop, false)
+	peak = c.Rate
+	if peak == 0 {
+		peak = workload.DefaultRate
+	}
+	for j, r := range c.Ramp {
+		v.duration(fmt.Sprintf("%s.ramp[%d].at", p, j), r.At, false)
+		if !(r.Rate >= 0 && r.Rate <= 1e7) {
+			v.bad(fmt.Sprintf("%s.ramp[%d].rate", p, j), "want 0..1e7 requests per second, got %v", r.Rate)
+		}
+		peak = max(peak, r.Rate)
+	}
+	return peak
 }
 
 // fieldError reports err of a spec's Check under the field it starts

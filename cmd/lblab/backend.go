@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/loadgen/backend"
+	"github.com/lblab/lblab/scenarios"
 	"github.com/spf13/cobra"
 )
 
@@ -22,6 +23,8 @@ type backendFlags struct {
 	errorRate                                      float64
 	errorStatus, bodySize                          int
 	grace                                          time.Duration
+	spec, pick                                     string
+	seed                                           uint64
 }
 
 func newBackend() *cobra.Command {
@@ -62,11 +65,20 @@ SIGUSR1 switches the health endpoint to 503, SIGUSR2 back to 200.
 it receives; --mode udp answers each datagram with "NAME:" and the
 datagram. The latency law applies to each echo.
 
+--spec FILE serves a lab's backends: element instead (FILE is a lab file,
+or a file with just a backends: list; --pick ADDRESS chooses one of
+several), with the simulator's meaning: its service-time law (default
+constant 10ms), concurrency with a queue (a request finding it full gets
+503), error rules, and health_path answered to lblab proxy's probes. It
+listens on the element's address and names itself by it unless --listen
+or --name say otherwise; --latency, --error-rate, --error-status and
+--health-path are the spec's.
+
 Once listening it prints "backend NAME: MODE on ADDR". SIGINT or SIGTERM
 stops it: it stops accepting, closes idle connections, lets the answers
 under way finish (up to --grace), and exits 0.`,
 		Args: exactArgs(0),
-		RunE: func(c *cobra.Command, _ []string) error { return runBackend(c, f) },
+		RunE: func(c *cobra.Command, _ []string) error { return runBackend(c, &f) },
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
@@ -79,10 +91,13 @@ under way finish (up to --grace), and exits 0.`,
 	fl.StringVar(&f.admin, "admin", "", "serve the /_lblab/ control paths on this address only")
 	fl.IntVar(&f.bodySize, "body-size", 0, "size of the 200 answer's body in bytes (default the name and a line break)")
 	fl.DurationVar(&f.grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long the answers under way may take to finish")
+	fl.StringVar(&f.spec, "spec", "", "serve a lab's backends: element from this file (a lab file, or one with just a backends: list)")
+	fl.StringVar(&f.pick, "pick", "", "with --spec: the backend's address or index when the file holds several")
+	fl.Uint64Var(&f.seed, "seed", 1, "with --spec: seed of the service-time and error draws")
 	return c
 }
 
-func runBackend(c *cobra.Command, f backendFlags) error {
+func runBackend(c *cobra.Command, f *backendFlags) error {
 	name := f.name
 	if name == "" {
 		h, err := os.Hostname()
@@ -103,8 +118,15 @@ func runBackend(c *cobra.Command, f backendFlags) error {
 	if f.grace < 0 {
 		return usageError{fmt.Errorf("--grace must not be negative")}
 	}
-	srv, err := backend.New(backend.Config{Name: name, Latency: law, ErrorRate: f.errorRate,
-		ErrorStatus: f.errorStatus, HealthPath: f.healthPath, BodySize: f.bodySize, NoControl: f.admin != ""})
+	cfg := backend.Config{Name: name, Latency: law, ErrorRate: f.errorRate,
+		ErrorStatus: f.errorStatus, HealthPath: f.healthPath, BodySize: f.bodySize, NoControl: f.admin != ""}
+	if f.spec != "" {
+		if cfg, err = specBackend(c, f); err != nil {
+			return err
+		}
+		name = cfg.Name
+	}
+	srv, err := backend.New(cfg)
 	if err != nil {
 		return usageError{err}
 	}
@@ -184,6 +206,37 @@ func runBackend(c *cobra.Command, f backendFlags) error {
 	st := srv.Stats()
 	fmt.Fprintf(out, "backend %s: stopped after %d requests (%d errors)\n", name, st.Requests, st.Errors)
 	return nil
+}
+
+// specBackend returns the configuration of --spec, refusing the flags the
+// spec gives; it sets f.listen to the spec's address unless --listen is
+// given.
+func specBackend(c *cobra.Command, f *backendFlags) (backend.Config, error) {
+	for _, name := range []string{"latency", "error-rate", "error-status", "health-path"} {
+		if c.Flags().Changed(name) {
+			return backend.Config{}, usageError{fmt.Errorf("--%s: the backend's spec (--spec) gives it", name)}
+		}
+	}
+	if f.mode != "http" {
+		return backend.Config{}, usageError{fmt.Errorf("--mode %s: a lab's backend is an HTTP server", f.mode)}
+	}
+	spec, err := scenarios.LoadBackend(f.spec, f.pick)
+	if err != nil {
+		return backend.Config{}, err
+	}
+	if !c.Flags().Changed("listen") {
+		f.listen = spec.Address
+	}
+	name := ""
+	if c.Flags().Changed("name") {
+		name = f.name
+	}
+	cfg, err := backend.FromSpec(name, *spec, f.seed)
+	if err != nil {
+		return backend.Config{}, usageError{err}
+	}
+	cfg.BodySize, cfg.NoControl = f.bodySize, f.admin != ""
+	return cfg, nil
 }
 
 func closeAdmin(s *http.Server) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lblab/lblab/loadgen"
 	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -26,6 +27,8 @@ type loadFlags struct {
 	method, body, line       string
 	headers                  []string
 	out, name                string
+	spec, pick               string
+	seed                     uint64
 }
 
 // durationFlag is a duration written as a Go duration (10s, 250ms) or a
@@ -80,6 +83,15 @@ are cancelled and "+ cancelled D" is added; the sum always holds. Then the
 rate, the latency percentiles (HDR histogram), the statuses, the errors by
 class and the answers by backend (X-Backend header, or TCP greeting).
 
+--spec FILE sends a lab's clients: element instead (FILE is a lab file,
+or a file with just a clients: list; --pick NAME chooses one of several),
+with the simulator's meaning: open loop at a constant or Poisson rate with
+ramps, or closed loop of users with think time; a population of users
+with their source addresses (which must exist on this host), cookies and
+headers; via another proxy with X-Forwarded-For; paths, method, host;
+start and stop. Its draws come from --seed, so a run's schedule is the
+same for the same seed. -n, -t, -c, -k and --timeout still apply.
+
 --out DIR writes history.jsonl (one request event per request) and
 results.json; lblab report DIR draws the report.
 
@@ -105,6 +117,9 @@ Exit status: 0 when every request completed with 2xx/3xx, 1 otherwise
 	fl.BoolVar(&f.insecure, "insecure", false, "HTTPS: do not verify the certificate")
 	fl.StringVar(&f.out, "out", "", "write history.jsonl and results.json to this folder")
 	fl.StringVar(&f.name, "name", "load", "name of the run in results.json and the report")
+	fl.StringVar(&f.spec, "spec", "", "send a lab's clients: element from this file (a lab file, or one with just a clients: list)")
+	fl.StringVar(&f.pick, "pick", "", "with --spec: the clients' name or index when the file holds several")
+	fl.Uint64Var(&f.seed, "seed", 1, "with --spec: seed of the schedule (arrival gaps, users, paths, addresses)")
 	return c
 }
 
@@ -137,6 +152,20 @@ func runLoad(c *cobra.Command, target string, f loadFlags) error {
 		Requests: f.requests, Duration: f.duration.d, Rate: f.rate, Concurrency: f.concurrency,
 		KeepAlive: f.keepAlive, Timeout: f.timeout.d, Think: f.think.d, Insecure: f.insecure,
 		Record: f.out != "", Progress: loadProgress(c.ErrOrStderr()),
+	}
+	if f.spec != "" {
+		for _, name := range []string{"rate", "think", "method", "header", "body", "line"} {
+			if c.Flags().Changed(name) {
+				return usageError{fmt.Errorf("--%s: the clients' spec (--spec) gives it", name)}
+			}
+		}
+		spec, err := scenarios.LoadClients(f.spec, f.pick)
+		if err != nil {
+			return err
+		}
+		cfg.Clients, cfg.Seed, cfg.Method = spec, f.seed, ""
+	} else if c.Flags().Changed("pick") || c.Flags().Changed("seed") {
+		return usageError{fmt.Errorf("--pick and --seed go with --spec")}
 	}
 	res, err := loadgen.Run(c.Context(), cfg)
 	if err != nil {

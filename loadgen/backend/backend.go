@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/units"
 )
 
@@ -69,6 +70,31 @@ type Config struct {
 	// NoControl turns off the /_lblab/ control paths on the main listener
 	// (use it when an admin listener serves them).
 	NoControl bool
+	// Errors are error rules tried in order after a request's service
+	// time, as a lab's backend has them (workload.Backend.Status); a
+	// request no rule hits is then subject to ErrorRate. Default none.
+	Errors []workload.ErrorRule
+	// Concurrency, when positive, is how many HTTP requests are served at
+	// once; up to Queue more wait (first come, first served) and the others
+	// are answered workload.OverloadStatus (503) at once. Health and
+	// control requests are never held. Default 0: no limit.
+	Concurrency int
+	// Queue is how many requests wait when Concurrency are being served
+	// (only with Concurrency). Default 0: none wait.
+	Queue int
+	// ProbeAgent, when set, is the User-Agent of health probes: a request
+	// carrying it is answered as a lab's backend answers a probe
+	// (workload.Backend.ProbeStatus with ProbePath): the health status, or
+	// 404 for a path other than ProbePath. Default "": no request is told
+	// apart by its User-Agent.
+	ProbeAgent string
+	// ProbePath is the lab's health_path (see ProbeAgent). Default "": any
+	// path.
+	ProbePath string
+	// Seed seeds the random draws (service times, errors): each
+	// connection draws from a source seeded with Seed and its number in
+	// accept order. Default 0.
+	Seed uint64
 }
 
 // ControlPrefix is the path prefix of the run-time control endpoints.
@@ -85,8 +111,11 @@ type Server struct {
 	law        atomic.Pointer[Law]
 	stallUntil atomic.Int64 // unix ns
 
-	requests atomic.Int64
-	errors   atomic.Int64
+	requests   atomic.Int64
+	errors     atomic.Int64
+	overloaded atomic.Int64
+	connSeq    atomic.Uint64 // connections accepted, to seed their draws
+	limit      *limiter      // nil without Concurrency
 
 	ok200  atomic.Pointer[[]byte] // head of the 200 answer, up to the Date line
 	okBody []byte
@@ -126,7 +155,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BodySize < 0 || cfg.BodySize > 64<<20 {
 		return nil, fmt.Errorf("backend: body size %d: want 0..64 MiB", cfg.BodySize)
 	}
+	for _, e := range cfg.Errors {
+		if e.Status < 100 || e.Status > 599 || !(e.Probability >= 0 && e.Probability <= 1) {
+			return nil, fmt.Errorf("backend: error rule %d with probability %v: want a status 100..599 and a probability 0..1", e.Status, e.Probability)
+		}
+	}
+	if cfg.Concurrency < 0 || cfg.Queue < 0 {
+		return nil, fmt.Errorf("backend: concurrency %d and queue %d must not be negative", cfg.Concurrency, cfg.Queue)
+	}
 	s := &Server{cfg: cfg, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	if cfg.Concurrency > 0 {
+		s.limit = &limiter{limit: cfg.Concurrency, queue: cfg.Queue}
+	}
 	s.health.Store(200)
 	s.errStatus.Store(int32(cfg.ErrorStatus))
 	s.errRate.Store(math.Float64bits(cfg.ErrorRate))
@@ -198,14 +238,26 @@ type Stats struct {
 	Health    int     `json:"health"`
 	Latency   string  `json:"latency"`
 	ErrorRate float64 `json:"error_rate"`
+	// Overloaded counts the requests answered 503 because the queue was
+	// full; Active and Waiting are the requests being served and queued
+	// now (with Config.Concurrency only).
+	Overloaded int64 `json:"overloaded"`
+	Active     int   `json:"active"`
+	Waiting    int   `json:"waiting"`
 }
 
 // Stats returns the counters: requests answered (HTTP requests other than
-// health and control ones; echoed TCP chunks; UDP datagrams) and those
-// answered with the error status.
+// health and control ones, overloaded ones included; echoed TCP chunks;
+// UDP datagrams) and those answered with an error status (an error rule,
+// the error rate, or overload).
 func (s *Server) Stats() Stats {
-	return Stats{Name: s.cfg.Name, Requests: s.requests.Load(), Errors: s.errors.Load(), Health: s.Health(),
-		Latency: s.law.Load().String(), ErrorRate: math.Float64frombits(s.errRate.Load())}
+	st := Stats{Name: s.cfg.Name, Requests: s.requests.Load(), Errors: s.errors.Load(), Health: s.Health(),
+		Latency: s.law.Load().String(), ErrorRate: math.Float64frombits(s.errRate.Load()),
+		Overloaded: s.overloaded.Load()}
+	if s.limit != nil {
+		st.Active, st.Waiting = s.limit.load()
+	}
+	return st
 }
 
 // stall waits while a stall is in effect; it returns false when the

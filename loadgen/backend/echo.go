@@ -2,7 +2,6 @@ package backend
 
 import (
 	"errors"
-	"math/rand/v2"
 	"net"
 )
 
@@ -12,7 +11,7 @@ func (s *Server) serveEcho(c net.Conn) {
 	if _, err := c.Write([]byte(s.cfg.Name + "\n")); err != nil {
 		return
 	}
-	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	rnd := s.newRand()
 	buf := make([]byte, 16<<10)
 	for {
 		n, err := c.Read(buf)
@@ -46,7 +45,7 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 	s.pcs = append(s.pcs, pc)
 	s.mu.Unlock()
 	prefix := []byte(s.cfg.Name + ":")
-	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	rnd := s.newRand()
 	buf := make([]byte, 64<<10)
 	for {
 		n, addr, err := pc.ReadFrom(buf)

@@ -9,8 +9,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/lblab/lblab/loadgen/workload"
 )
 
 // Limits of a request's head.
@@ -41,9 +44,9 @@ func date(now time.Time) []byte {
 type request struct {
 	head, http10 bool
 	keepAlive    bool
-	path         int    // pathPlain, pathHealth or pathControl
+	path         int    // pathPlain, pathHealth, pathProbe or pathControl
 	method       string // only for control requests
-	target       string // only for control requests
+	target       string // only for control and probe requests
 	length       int64  // -1 when none
 	chunked      bool
 	expect100    bool
@@ -53,6 +56,7 @@ const (
 	pathPlain = iota
 	pathHealth
 	pathControl
+	pathProbe // a health probe told by its User-Agent (Config.ProbeAgent)
 )
 
 var errBadRequest = errors.New("bad request")
@@ -66,7 +70,7 @@ func (b badRequest) Error() string { return "bad request " + strconv.Itoa(b.stat
 func (s *Server) serveHTTP(c net.Conn) {
 	br := bufio.NewReaderSize(c, bufSize)
 	bw := bufio.NewWriterSize(c, bufSize)
-	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	rnd := s.newRand()
 	var req request
 	for {
 		if s.closing.Load() {
@@ -95,33 +99,22 @@ func (s *Server) serveHTTP(c net.Conn) {
 		case pathControl:
 			status, body := s.control(req.method, req.target)
 			s.writeSimple(bw, status, body, req.head, keep)
-		case pathHealth:
+		case pathHealth, pathProbe:
 			if !s.stall() {
 				return
 			}
 			h := int(s.health.Load())
+			if req.path == pathProbe {
+				h = workload.Backend{HealthPath: s.cfg.ProbePath}.ProbeStatus(pathOf(req.target), h)
+			}
 			body := "ok\n"
 			if h >= 400 {
 				body = "unhealthy\n"
 			}
 			s.writeSimple(bw, h, body, req.head, keep)
 		default:
-			if !s.stall() {
+			if !s.serve(bw, rnd, &req, keep) {
 				return
-			}
-			if d := s.law.Load().Sample(rnd); d > 0 {
-				if bw.Buffered() > 0 && bw.Flush() != nil {
-					return
-				}
-				s.sleep(d)
-			}
-			s.requests.Add(1)
-			if p := math.Float64frombits(s.errRate.Load()); p > 0 && rnd.Float64() < p {
-				s.errors.Add(1)
-				st := int(s.errStatus.Load())
-				s.writeSimple(bw, st, s.cfg.Name+" error "+strconv.Itoa(st)+"\n", req.head, keep)
-			} else {
-				s.writeOK(bw, req.head, keep, req.http10)
 			}
 		}
 		if !keep {
@@ -134,6 +127,59 @@ func (s *Server) serveHTTP(c net.Conn) {
 			}
 		}
 	}
+}
+
+// serve answers a plain request: a place among Concurrency (or 503 when
+// the queue is full), the stall, the service time, then an error rule,
+// the error rate, or 200. It returns false when the server shut down
+// meanwhile.
+func (s *Server) serve(bw *bufio.Writer, rnd *rand.Rand, req *request, keep bool) bool {
+	if s.limit != nil {
+		if bw.Buffered() > 0 && bw.Flush() != nil {
+			return false
+		}
+		ok, closed := s.limit.acquire(s.done)
+		if closed {
+			return false
+		}
+		if !ok {
+			s.requests.Add(1)
+			s.errors.Add(1)
+			s.overloaded.Add(1)
+			s.writeSimple(bw, workload.OverloadStatus, s.cfg.Name+" overloaded\n", req.head, keep)
+			return true
+		}
+		defer s.limit.release()
+	}
+	if !s.stall() {
+		return false
+	}
+	if d := s.law.Load().Sample(rnd); d > 0 {
+		if bw.Buffered() > 0 && bw.Flush() != nil {
+			return false
+		}
+		s.sleep(d)
+	}
+	s.requests.Add(1)
+	st := workload.Backend{Errors: s.cfg.Errors}.Status(rnd)
+	if p := math.Float64frombits(s.errRate.Load()); st == 200 && p > 0 && rnd.Float64() < p {
+		st = int(s.errStatus.Load())
+	}
+	if st != 200 {
+		s.errors.Add(1)
+		s.writeSimple(bw, st, s.cfg.Name+" error "+strconv.Itoa(st)+"\n", req.head, keep)
+	} else {
+		s.writeOK(bw, req.head, keep, req.http10)
+	}
+	return true
+}
+
+// pathOf returns a request target's path, without its query.
+func pathOf(target string) string {
+	if i := strings.IndexByte(target, '?'); i >= 0 {
+		return target[:i]
+	}
+	return target
 }
 
 func (s *Server) writeOK(bw *bufio.Writer, head, keep, http10 bool) {
@@ -292,6 +338,9 @@ func (s *Server) readRequest(br *bufio.Reader, req *request) error {
 			}
 		case bytes.EqualFold(name, []byte("Expect")):
 			req.expect100 = bytes.EqualFold(value, []byte("100-continue"))
+		case s.cfg.ProbeAgent != "" && req.path == pathPlain && bytes.EqualFold(name, []byte("User-Agent")) &&
+			string(value) == s.cfg.ProbeAgent:
+			req.path, req.target = pathProbe, string(target)
 		}
 	}
 	if req.chunked && req.length >= 0 {

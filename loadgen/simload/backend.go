@@ -85,12 +85,8 @@ func (l *jobList) stopTimers() {
 
 // NewBackend returns a running backend.
 func NewBackend(k *sim.Kernel, s workload.Backend) *Backend {
-	q := 1000
-	if s.Queue != nil {
-		q = *s.Queue
-	}
 	return &Backend{spec: s, k: k, rnd: k.Rand("backend/" + s.Address), slow: 1, healthOK: true,
-		queueMax: q}
+		queueMax: s.QueueLimit()}
 }
 
 // Address returns the backend's host:port.
@@ -137,14 +133,7 @@ func (b *Backend) start(j *job) {
 func (b *Backend) finish(j *job) {
 	b.active--
 	b.jobs.remove(j)
-	status := 200
-	for _, e := range b.spec.Errors {
-		if b.rnd.Float64() < e.Probability {
-			status = e.Status
-			break
-		}
-	}
-	j.done(attempt.Answered, status)
+	j.done(attempt.Answered, b.spec.Status(b.rnd))
 	if len(b.queue) > 0 && !b.hung {
 		next := b.queue[0]
 		b.queue = b.queue[1:]
@@ -164,14 +153,11 @@ func (b *Backend) Probe(pr flow.Probe) (status int, out attempt.Outcome) {
 	if b.hung {
 		return 0, attempt.ReadTimeout
 	}
-	hp := b.spec.HealthPath
-	switch {
-	case hp != "" && hp != "/" && pr.Path != hp:
-		return 404, attempt.Answered
-	case !b.healthOK:
-		return 503, attempt.Answered
+	health := 200
+	if !b.healthOK {
+		health = 503
 	}
-	return 200, attempt.Answered
+	return b.spec.ProbeStatus(pr.Path, health), attempt.Answered
 }
 
 // dropAll ends every accepted request with a reset (the process died or

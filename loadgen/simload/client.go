@@ -11,8 +11,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lblab/lblab/history"
@@ -55,47 +53,11 @@ func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index i
 	if spec.Listener == "" {
 		spec.Listener = p.DefaultListener()
 	}
-	if spec.Method == "" {
-		spec.Method = "GET"
-	}
-	if len(spec.Paths) == 0 {
-		spec.Paths = []string{"/"}
-	}
-	if spec.Rate == 0 {
-		spec.Rate = workload.DefaultRate
-	}
-	if spec.Users == 0 {
-		spec.Users = 1000
-		if spec.Mode == "closed" {
-			spec.Users = 10
-		}
-	}
+	spec = spec.WithDefaults()
 	c := &Clients{spec: spec, k: k, p: p, rnd: k.Rand("clients/" + spec.Name), stop: spec.Stop.Or(end),
 		record: true, log: log, open: map[uint64]*pending{}}
-	prefix := netip.MustParsePrefix("10.1.0.0/16")
-	if spec.Addresses != "" {
-		prefix = netip.MustParsePrefix(spec.Addresses)
-	}
-	base := prefix.Masked().Addr().As4()
-	hostBits := 32 - prefix.Bits()
-	fields := spec.HeaderFields()
-	for range spec.Users {
-		a := base
-		if hostBits > 0 {
-			n := uint32(1) + uint32(c.rnd.Uint64N(uint64(1)<<hostBits-2+1))
-			v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-			v |= n & (1<<hostBits - 1)
-			a = [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
-		}
-		u := &user{addr: netip.AddrFrom4(a), cookies: map[string]string{}}
-		for _, f := range fields {
-			name, value := f[0], f[1]
-			if u.headers == nil {
-				u.headers = map[string]string{}
-			}
-			u.headers[name] = strings.ReplaceAll(value, "{user}", strconv.Itoa(len(c.users)+1))
-		}
-		c.users = append(c.users, u)
+	for i, addr := range spec.UserAddrs(spec.Users, c.rnd) {
+		c.users = append(c.users, &user{addr: addr, cookies: map[string]string{}, headers: spec.UserHeaders(i + 1)})
 	}
 	if spec.Via != "" {
 		c.via = netip.MustParseAddr(spec.Via)
@@ -117,39 +79,19 @@ func (c *Clients) Start() {
 	c.k.At(start, c.arrive)
 }
 
-// rate returns the open-loop rate at time t.
-func (c *Clients) rate(t time.Duration) float64 {
-	r := c.spec.Rate
-	for _, s := range c.spec.Ramp {
-		if t >= s.At.D {
-			r = s.Rate
-		}
-	}
-	return r
-}
-
 // arrive sends one open-loop request and schedules the next arrival.
 func (c *Clients) arrive() {
 	now := c.k.Now()
 	if now >= c.stop {
 		return
 	}
-	r := c.rate(now)
+	r := c.spec.RateAt(now)
 	if r > 0 { // a ramp to rate 0 sends nothing until it ramps up again
 		u := c.users[c.rnd.IntN(len(c.users))]
 		c.send(u, now, nil)
 	}
-	var gap time.Duration
-	switch {
-	case r <= 0:
-		gap = 100 * time.Millisecond // paused: look again later
-	case c.spec.Arrival == "constant":
-		gap = time.Duration(float64(time.Second) / r)
-	default:
-		gap = time.Duration(c.rnd.ExpFloat64() * float64(time.Second) / r)
-	}
 	if r > 0 || len(c.spec.Ramp) > 0 {
-		c.k.At(now+max(gap, 1), c.arrive)
+		c.k.At(now+c.spec.Gap(r, c.rnd), c.arrive)
 	}
 }
 

@@ -15,6 +15,9 @@ import (
 	"github.com/lblab/lblab/units"
 )
 
+// DefaultService is the service time of a law that gives none.
+const DefaultService = 10 * time.Millisecond
+
 // Law is a service-time law.
 type Law struct {
 	// Law is constant (default), exponential or lognormal.
@@ -70,7 +73,7 @@ func (l Law) Check() error {
 
 // Sample draws one service time.
 func (l Law) Sample(rnd *rand.Rand) time.Duration {
-	mean := l.Mean.Or(10 * time.Millisecond)
+	mean := l.Mean.Or(DefaultService)
 	switch l.Law {
 	case "exponential":
 		return time.Duration(rnd.ExpFloat64() * float64(mean))

@@ -1,0 +1,295 @@
+package loadgen
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lblab/lblab/loadgen/workload"
+)
+
+// The lab's clients (Config.Clients).
+//
+// A lab's clients: element means here what it means in the simulator
+// (loadgen/simload), field by field:
+//
+//   - mode open: requests leave at rate (default 100/s), evenly spaced
+//     (arrival constant) or with exponential gaps (poisson, the default),
+//     the rate changing at each ramp step's time; at rate 0 nothing leaves
+//     and the ramp is looked at again every workload.PausedRecheck. Each
+//     request is from a user drawn uniformly. Latency is measured from the
+//     intended send time.
+//   - mode closed: users users (default 10) each send a request, wait for
+//     its answer, think, and send the next; their first requests are spread
+//     over one millisecond, as in the simulator.
+//   - users, addresses: each user has an address drawn from addresses
+//     (default 10.1.0.0/16), its cookies (every Set-Cookie answered to it is
+//     sent back in Cookie) and its headers ({user} is its number, 1..users).
+//   - via: every connection comes from the via address and the user's
+//     address travels in X-Forwarded-For.
+//   - method, paths (one drawn uniformly per request), host (default the
+//     target's), headers.
+//   - start, stop: the load runs from start to stop after the run's start.
+//
+// Where the real world differs: the draws (arrival gaps, users, paths)
+// come from a source seeded with Config.Seed, so a run's schedule (which
+// request leaves when, from whom, for what) is the same every run, but the
+// answers' timing is the host's. A connection is bound to its user's
+// address (or via's) only when the spec gives addresses (or via): those
+// addresses must exist on the host (every 127.0.0.0/8 address does on
+// loopback; a netns world adds the others), and a run is refused, with
+// the list, when some do not. Without addresses the kernel picks the
+// source address and every user connects from it (their cookies and
+// headers still differ). listener names a listener of the lab; here the
+// target is the listener.
+
+// specUser is one user of a Config.Clients population.
+type specUser struct {
+	addr    netip.Addr // its address; the connection's source when bound
+	headers []byte     // its header lines, ready to send
+
+	mu      sync.Mutex
+	cookies map[string]string
+}
+
+// spec is what the runner keeps of Config.Clients.
+type spec struct {
+	c     workload.Clients
+	users []*specUser
+	bind  bool       // connections are bound to their user's address (or via)
+	via   netip.Addr // when set, every connection's source
+	host  string
+	stop  time.Duration
+}
+
+// job is a request of the open loop: when it is meant to leave, and with
+// Clients, from which user and for which path.
+type job struct {
+	at         time.Duration
+	user, path int
+}
+
+// normaliseSpec checks cfg.Clients against the rest of cfg and fills in
+// what the loops read from it: Rate (open), Concurrency (closed: users),
+// Think, Duration (the stop).
+func (cfg *Config) normaliseSpec(t target) (*spec, error) {
+	c := *cfg.Clients
+	switch {
+	case t.tcp:
+		return nil, bad("clients: a lab's clients send HTTP; the target is tcp://")
+	case cfg.Rate != 0 || cfg.Think != 0 || len(cfg.Headers) > 0 || cfg.Method != "":
+		return nil, bad("clients: the rate, think time, method and headers come from the clients' spec, not from the configuration")
+	}
+	if err := c.Check(); err != nil {
+		return nil, bad("clients: %v", err)
+	}
+	c = c.WithDefaults()
+	s := &spec{c: c, host: t.host, bind: c.Addresses != ""}
+	if c.Host != "" {
+		s.host = c.Host
+	}
+	if c.Via != "" {
+		s.via, s.bind = netip.MustParseAddr(c.Via), true
+	}
+	// The time limit: the spec's stop, the configuration's duration, the
+	// earlier of the two, or DefaultDuration.
+	s.stop = c.Stop.D
+	if !c.Stop.IsSet() || (cfg.Duration > 0 && cfg.Duration < s.stop) {
+		s.stop = cfg.Duration
+	}
+	if s.stop <= 0 && cfg.Requests == 0 {
+		s.stop = DefaultDuration
+	}
+	if s.stop > 0 && s.stop <= c.Start.D {
+		return nil, bad("clients: start %s is not before the end of the run at %s", c.Start.D, s.stop)
+	}
+	cfg.Duration = s.stop
+	cfg.Method = c.Method
+	if c.Mode == "closed" {
+		cfg.Concurrency, cfg.Think = c.Users, c.Think.D
+	} else {
+		cfg.Rate = c.RateAt(0)
+		if cfg.Rate == 0 {
+			cfg.Rate = c.Rate // a run that starts paused still is an open loop
+		}
+	}
+	rnd := rand.New(rand.NewPCG(cfg.Seed, 0))
+	for i, a := range c.UserAddrs(c.Users, rnd) {
+		u := &specUser{addr: a, cookies: map[string]string{}}
+		h := c.UserHeaders(i + 1)
+		names := make([]string, 0, len(h))
+		for n := range h {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		var b bytes.Buffer
+		for _, n := range names {
+			fmt.Fprintf(&b, "%s: %s\r\n", n, h[n])
+		}
+		u.headers = b.Bytes()
+		s.users = append(s.users, u)
+	}
+	if err := s.checkSources(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// source returns the address a connection of user u comes from, or the
+// zero address when the kernel picks it.
+func (s *spec) source(u *specUser) netip.Addr {
+	switch {
+	case s.via.IsValid():
+		return s.via
+	case s.bind:
+		return u.addr
+	}
+	return netip.Addr{}
+}
+
+// checkSources refuses the run when an address connections are to come
+// from cannot be bound on this host, listing them.
+func (s *spec) checkSources() error {
+	if !s.bind {
+		return nil
+	}
+	seen := map[netip.Addr]bool{}
+	var missing []string
+	for _, u := range s.users {
+		a := s.source(u)
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: a.AsSlice()})
+		if err != nil {
+			missing = append(missing, a.String())
+			continue
+		}
+		ln.Close()
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.SortFunc(missing, func(a, b string) int {
+		return netip.MustParseAddr(a).Compare(netip.MustParseAddr(b))
+	})
+	list := strings.Join(missing[:min(len(missing), 20)], ", ")
+	if len(missing) > 20 {
+		list += fmt.Sprintf(", … (%d in all)", len(missing))
+	}
+	field := "addresses"
+	if s.via.IsValid() {
+		field = "via"
+	}
+	return bad("clients: %s: connections must come from addresses this host does not have: %s (add them to an interface, or use 127.0.0.0/8 on loopback)", field, list)
+}
+
+// request returns the bytes of a request of user u for path.
+func (s *spec) request(cfg *Config, u *specUser, path string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lblab-load\r\n", s.c.Method, path, s.host)
+	if !cfg.KeepAlive {
+		b.WriteString("Connection: close\r\n")
+	}
+	b.Write(u.headers)
+	if s.via.IsValid() {
+		fmt.Fprintf(&b, "X-Forwarded-For: %s\r\n", u.addr)
+	}
+	u.mu.Lock()
+	if len(u.cookies) > 0 {
+		names := make([]string, 0, len(u.cookies))
+		for n := range u.cookies {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		b.WriteString("Cookie: ")
+		for i, n := range names {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(n + "=" + u.cookies[n])
+		}
+		b.WriteString("\r\n")
+	}
+	u.mu.Unlock()
+	if s.c.Method == "POST" || s.c.Method == "PUT" || s.c.Method == "PATCH" {
+		b.WriteString("Content-Length: 0\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// keepCookie stores a Set-Cookie value's name=value in u's cookies.
+func (u *specUser) keepCookie(value []byte) {
+	nv, _, _ := bytes.Cut(value, []byte(";"))
+	name, v, ok := bytes.Cut(nv, []byte("="))
+	name = bytes.TrimSpace(name)
+	if !ok || len(name) == 0 {
+		return
+	}
+	u.mu.Lock()
+	u.cookies[string(name)] = string(bytes.TrimSpace(v))
+	u.mu.Unlock()
+}
+
+// scheduleSpec is the open loop's clock for Clients, the simulator's
+// arrivals on the host's clock: at each arrival a user and a path are
+// drawn (at a positive rate), then the gap to the next arrival.
+func (r *runner) scheduleSpec(queue chan<- job) {
+	defer close(queue)
+	s := r.spec
+	rnd := rand.New(rand.NewPCG(r.cfg.Seed, 1))
+	now := s.c.Start.D
+	for i := int64(0); ; {
+		if (s.stop > 0 && now >= s.stop) || (r.cfg.Requests > 0 && i >= r.cfg.Requests) {
+			return
+		}
+		rate := s.c.RateAt(now)
+		if rate > 0 {
+			j := job{at: now, user: rnd.IntN(len(s.users)), path: rnd.IntN(len(s.c.Paths))}
+			if !r.emit(queue, j) {
+				return
+			}
+			i++
+		} else if len(s.c.Ramp) == 0 {
+			return
+		}
+		now += s.c.Gap(rate, rnd)
+	}
+}
+
+// specLoop is closed-loop user i of Clients: it waits for its first turn
+// (start, spread over a millisecond), then runs the closed loop.
+func (w *worker) specLoop(i int) {
+	r := w.r
+	w.user = r.spec.users[i]
+	w.rnd = rand.New(rand.NewPCG(r.cfg.Seed, uint64(i)+2))
+	first := r.spec.c.Start.D + time.Duration(i)*time.Millisecond/time.Duration(len(r.spec.users))
+	if wait := time.Until(r.start.Add(first)); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+	w.closedLoop()
+}
+
+// specRequest returns the request of the worker's current user (a closed
+// loop draws its path here).
+func (w *worker) specRequest(path int) []byte {
+	s := w.r.spec
+	if path < 0 {
+		path = w.rnd.IntN(len(s.c.Paths))
+	}
+	return s.request(&w.r.cfg, w.user, s.c.Paths[path])
+}
