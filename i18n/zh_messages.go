@@ -444,4 +444,8 @@ var zhMessages = map[string]string{
 
 	// A run that streamed its folder (scenarios.RunSimWrite).
 	"lab %s: the run wrote its folder %s as it went and holds no history to write again": "实验 %s：这次运行已边运行边写好文件夹 %s，手中没有可再次写出的历史记录",
+	"%d elements (%s): say which one":                   "共 %d 个元素（%s）：请指明是哪一个",
+	"no element %s (there are %s)":                      "没有元素 %s（现有 %s）",
+	"want a mapping with a %s: list, as a lab file has": "应为含 %s: 列表的映射，与实验文件相同",
+	"want host:port as the lb's servers write it":       "应为 host:port，与 lb 的 servers 写法相同",
 }
