@@ -28,9 +28,9 @@ func answered(e *history.Event) bool { return e.Status != 0 }
 // load balancer made after a refused connection does not count).
 func served(e *history.Event) bool { return e.Backend != "" && e.Error == "" && e.Status != 0 }
 
-// matchesOutcome reports whether a request has the outcome a status_count
+// statusMatches reports whether a request has the outcome a status_count
 // counts.
-func matches(c *labfile.StatusCountCheck, e *history.Event) bool {
+func statusMatches(c *labfile.StatusCountCheck, e *history.Event) bool {
 	switch {
 	case c.Status != 0:
 		return e.Status == c.Status
@@ -41,7 +41,9 @@ func matches(c *labfile.StatusCountCheck, e *history.Event) bool {
 	}
 }
 
-func what(c *labfile.StatusCountCheck) i18n.Text {
+// statusWhat names the outcome a status_count counts, as the check's
+// line says it ("status 502", "status 5xx", an error).
+func statusWhat(c *labfile.StatusCountCheck) i18n.Text {
 	switch {
 	case c.Status != 0:
 		return i18n.T("status %d", c.Status)
@@ -80,10 +82,10 @@ func (v *verdict) statusCount(c *labfile.StatusCountCheck, t *reqTally, end time
 		v.metrics[c.Metric] = n
 	}
 	if t.sent == 0 {
-		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), what(c)))
+		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), statusWhat(c)))
 	}
 	return expectation(n >= c.Min && (c.Max == nil || n <= *c.Max),
-		i18n.T("%d requests with %s %s", n, what(c), windowText(c.Window, end)),
+		i18n.T("%d requests with %s %s", n, statusWhat(c), windowText(c.Window, end)),
 		bounds(c.Min, c.Max))
 }
 

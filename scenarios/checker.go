@@ -110,7 +110,7 @@ func (c *checker) Add(ev history.Event) {
 			s := x.StatusCount
 			if (s.Group == "" || e.Group == s.Group) && inWindow(e, s.Window, c.end) {
 				t.sent++
-				if matches(s, e) {
+				if statusMatches(s, e) {
 					t.matched++
 				}
 			}
