@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // A request still in flight at the end of a run is unknown, as a Jepsen
@@ -88,7 +89,7 @@ func (s *latencySample) sorted() latencySample {
 // sampleLatencies returns the latencies of the requests of group ("":
 // every group) sent in w (newSample, add). cuts are the thresholds the
 // sample's percentiles are compared with.
-func sampleLatencies(events []history.Event, group string, w Window, end time.Duration, cuts ...time.Duration) latencySample {
+func sampleLatencies(events []history.Event, group string, w labfile.Window, end time.Duration, cuts ...time.Duration) latencySample {
 	s := newSample(cuts...)
 	for i := range events {
 		e := &events[i]

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 //go:embed labs/*.yaml
@@ -45,12 +46,12 @@ func CatalogSource(name string) ([]byte, error) {
 	return catalogFS.ReadFile("labs/" + name + ".yaml")
 }
 
-func loadEmbedded(file string, sets []string) (*Lab, error) {
+func loadEmbedded(file string, sets []string) (*labfile.Lab, error) {
 	src, err := catalogFS.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	return parse(file, src, sets, func(rel string) (string, []byte, error) {
+	return labfile.ParseWith(file, src, sets, func(rel string) (string, []byte, error) {
 		p := path.Join(path.Dir(file), rel)
 		b, err := catalogFS.ReadFile(p)
 		return p, b, err
@@ -59,9 +60,9 @@ func loadEmbedded(file string, sets []string) (*Lab, error) {
 
 // Load reads a lab by catalog name or by file path, applies the --set
 // overrides and validates it.
-func Load(nameOrPath string, sets []string) (*Lab, error) {
+func Load(nameOrPath string, sets []string) (*labfile.Lab, error) {
 	if _, err := os.Stat(nameOrPath); err == nil {
-		return LoadFile(nameOrPath, sets)
+		return labfile.LoadFile(nameOrPath, sets)
 	}
 	if !strings.ContainsAny(nameOrPath, "/\\") && !strings.HasSuffix(nameOrPath, ".yaml") {
 		file := path.Join("labs", nameOrPath+".yaml")
@@ -69,5 +70,5 @@ func Load(nameOrPath string, sets []string) (*Lab, error) {
 			return loadEmbedded(file, sets)
 		}
 	}
-	return nil, &InputError{i18n.Errorf("no lab %q: not a file, and not a name in the catalog (see lblab list)", nameOrPath)}
+	return nil, &labfile.InputError{Err: i18n.Errorf("no lab %q: not a file, and not a name in the catalog (see lblab list)", nameOrPath)}
 }

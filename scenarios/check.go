@@ -7,10 +7,9 @@ import (
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/units"
 )
-
-func stampJSON(d time.Duration) ([]byte, error) { return history.Stamp(d).MarshalJSON() }
 
 // verdict is the outcome of checking a run's history against its lab.
 type verdict struct {
@@ -26,7 +25,7 @@ type verdict struct {
 // computes the run's metrics. It reads only the history, one event at a
 // time (checker).
 // early and late widen every theoretical window (0 in the simulator).
-func check(lab *Lab, events []history.Event, end time.Duration, sent int, early, late time.Duration) verdict {
+func check(lab *labfile.Lab, events []history.Event, end time.Duration, sent int, early, late time.Duration) verdict {
 	c := newChecker(lab, end)
 	for i := range events {
 		c.Add(events[i])
@@ -61,7 +60,7 @@ func (c *checker) verdict(sent int, early, late time.Duration) verdict {
 			at := e.State.At.Or(end)
 			got := stateAt(e.State.Router, at, events)
 			want := strings.ToUpper(e.State.State)
-			r = expectation(got == want, i18n.T("%s at %s", got, secs(at)), i18n.T("%s", want))
+			r = expectation(got == want, i18n.T("%s at %s", got, labfile.Secs(at)), i18n.T("%s", want))
 		}
 		r.Name, r.NameZh = e.Name, e.NameZh
 		v.passed = v.passed && r.Passed
@@ -83,7 +82,7 @@ func (c *checker) verdict(sent int, early, late time.Duration) verdict {
 		v.metrics["max_masters"] = most
 		for _, in := range lab.VRRP.Instances {
 			for _, s := range in.VirtualIPAddress {
-				if p, err := parseVIP(s); err == nil {
+				if p, err := labfile.ParseVIP(s); err == nil {
 					v.metrics["vip_owner_changes"], _ = vipOwnerChanges(p.Addr().String(), events, end)
 				}
 			}
@@ -106,7 +105,7 @@ func countKind(events []history.Event, k history.Kind) int {
 
 // failover finds the fault by name and the first time router by becomes
 // master after it, and checks the delay against the window.
-func (v *verdict) failover(lab *Lab, c *FailoverCheck, events []history.Event) reports.Expectation {
+func (v *verdict) failover(lab *labfile.Lab, c *labfile.FailoverCheck, events []history.Event) reports.Expectation {
 	fault := faultEvent(events, c.Fault)
 	if fault == nil {
 		return expectation(false, i18n.T("the fault never happened"), i18n.T("fault %s", c.Fault))
@@ -123,27 +122,27 @@ func (v *verdict) failover(lab *Lab, c *FailoverCheck, events []history.Event) r
 		if took == nil {
 			return expectation(true, i18n.T("%s did not become master", c.By), i18n.T("%s does not become master", c.By))
 		}
-		return expectation(false, i18n.T("%s became master %s after the fault", c.By, secs((took.T-fault.T).Duration())),
+		return expectation(false, i18n.T("%s became master %s after the fault", c.By, labfile.Secs((took.T-fault.T).Duration())),
 			i18n.T("%s does not become master", c.By))
 	}
-	w, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.theoryFor(f, c.By) })
+	w, err := expectWindow(lab, c.Fault, c.Min, c.Max, func(f labfile.Fault) (labfile.TheoryWindow, error) { return lab.TheoryFor(f, c.By) })
 	if err != nil {
 		return expectation(false, i18n.T("%v", err), i18n.T("a theoretical window"))
 	}
 	w = v.widen(w)
-	expected := i18n.T("%s master within %s (%s)", c.By, w.String(), w.why)
+	expected := i18n.T("%s master within %s (%s)", c.By, w.String(), w.Why)
 	if took == nil {
 		if at, ok := masterBefore(c.By, fault.T, events); ok {
 			return expectation(false, i18n.T("%s became master at %s, before the fault at %s, and not after it",
-				c.By, secs(at.Duration()), secs(fault.T.Duration())), expected)
+				c.By, labfile.Secs(at.Duration()), labfile.Secs(fault.T.Duration())), expected)
 		}
 		return expectation(false, i18n.T("%s never became master", c.By), expected)
 	}
 	d := (took.T - fault.T).Duration()
 	v.metrics[c.Metric] = d.Seconds()
 	v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: took.T.Duration(),
-		Key: "markTheory", Args: []any{strings.TrimSuffix(c.Metric, "_s"), secs(d), w.String()}})
-	return expectation(d >= w.lo && d <= w.hi, i18n.T("%s", secs(d)), expected)
+		Key: "markTheory", Args: []any{strings.TrimSuffix(c.Metric, "_s"), labfile.Secs(d), w.String()}})
+	return expectation(d >= w.Lo && d <= w.Hi, i18n.T("%s", labfile.Secs(d)), expected)
 }
 
 // expectation returns a check's result: observed and expected said in
@@ -166,26 +165,26 @@ func faultEvent(events []history.Event, name string) *history.Event {
 
 // expectWindow is the window an expectation checks a delay against: min
 // and max when the lab sets them, else the theory for the named fault.
-func (lab *Lab) expectWindow(fault string, lo, hi units.Duration, theory func(Fault) (window, error)) (window, error) {
+func expectWindow(lab *labfile.Lab, fault string, lo, hi units.Duration, theory func(labfile.Fault) (labfile.TheoryWindow, error)) (labfile.TheoryWindow, error) {
 	if lo.IsSet() || hi.IsSet() {
-		return window{lo: lo.D, hi: hi.Or(1 << 62), why: i18n.T("set in the lab")}, nil
+		return labfile.TheoryWindow{Lo: lo.D, Hi: hi.Or(1 << 62), Why: i18n.T("set in the lab")}, nil
 	}
 	for _, f := range lab.Faults {
 		if f.Name == fault {
 			return theory(f)
 		}
 	}
-	return window{}, i18n.Errorf("no fault named %q", fault)
+	return labfile.TheoryWindow{}, i18n.Errorf("no fault named %q", fault)
 }
 
 // widen applies a real world's timing tolerance to a theoretical window.
-func (v *verdict) widen(w window) window {
+func (v *verdict) widen(w labfile.TheoryWindow) labfile.TheoryWindow {
 	if v.early == 0 && v.late == 0 {
 		return w
 	}
-	w.lo -= v.early
-	w.hi += v.late
-	w.why = i18n.T("%s, widened by −%s/+%s on real hosts", w.why, v.early.String(), v.late.String())
+	w.Lo -= v.early
+	w.Hi += v.late
+	w.Why = i18n.T("%s, widened by −%s/+%s on real hosts", w.Why, v.early.String(), v.late.String())
 	return w
 }
 
@@ -234,7 +233,7 @@ func masters(vrid int, events []history.Event, end time.Duration) (most int, lon
 
 // singleMaster checks a VRID never had two masters for longer than the
 // lab allows; late widens an allowed overlap on real hosts.
-func singleMaster(c *SingleMasterCheck, events []history.Event, end, late time.Duration) reports.Expectation {
+func singleMaster(c *labfile.SingleMasterCheck, events []history.Event, end, late time.Duration) reports.Expectation {
 	most, longest := masters(c.VRID, events, end)
 	allowed := c.Overlap.D
 	if allowed > 0 {
@@ -245,11 +244,11 @@ func singleMaster(c *SingleMasterCheck, events []history.Event, end, late time.D
 		observed = i18n.T("at most 1 master at once")
 	}
 	if most > 1 {
-		observed = i18n.T("%s, two or more for %s", observed, secs(longest))
+		observed = i18n.T("%s, two or more for %s", observed, labfile.Secs(longest))
 	}
 	expected := i18n.T("at most 1 master")
 	if allowed > 0 {
-		expected = i18n.T("at most 1 master (overlaps up to %s allowed)", secs(allowed))
+		expected = i18n.T("at most 1 master (overlaps up to %s allowed)", labfile.Secs(allowed))
 	}
 	return expectation(most <= 1 || longest <= allowed, observed, expected)
 }
@@ -316,7 +315,7 @@ func vipOwnerChanges(vip string, events []history.Event, end time.Duration) (int
 // vipOwnerCheck checks how often a VIP changed owner, and that no two
 // routers held it at once for longer than the check allows (late widens
 // an allowed overlap on real hosts): a split brain is no change of owner.
-func vipOwnerCheck(c *VIPOwnerChangesCheck, events []history.Event, end, late time.Duration) reports.Expectation {
+func vipOwnerCheck(c *labfile.VIPOwnerChangesCheck, events []history.Event, end, late time.Duration) reports.Expectation {
 	n, sp := vipOwnerChanges(c.VIP, events, end)
 	allowed := c.Overlap.D
 	if allowed > 0 {
@@ -325,12 +324,12 @@ func vipOwnerCheck(c *VIPOwnerChangesCheck, events []history.Event, end, late ti
 	observed, expected := changes(n), changes(c.Count)
 	switch {
 	case sp.longest > allowed:
-		observed = i18n.T("%s; %s held it at once for %s (split brain)", observed, strings.ReplaceAll(sp.holders, ",", " + "), secs(sp.longest))
+		observed = i18n.T("%s; %s held it at once for %s (split brain)", observed, strings.ReplaceAll(sp.holders, ",", " + "), labfile.Secs(sp.longest))
 	case sp.longest > 0:
-		observed = i18n.T("%s; %s held it at once for %s", observed, strings.ReplaceAll(sp.holders, ",", " + "), secs(sp.longest))
+		observed = i18n.T("%s; %s held it at once for %s", observed, strings.ReplaceAll(sp.holders, ",", " + "), labfile.Secs(sp.longest))
 	}
 	if allowed > 0 {
-		expected = i18n.T("%s, two holders at once for up to %s", expected, secs(allowed))
+		expected = i18n.T("%s, two holders at once for up to %s", expected, labfile.Secs(allowed))
 	} else {
 		expected = i18n.T("%s, never two holders at once", expected)
 	}

@@ -9,13 +9,13 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
-	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/health"
 	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // inWindow reports whether a request event was sent inside w.
-func inWindow(e *history.Event, w Window, end time.Duration) bool {
+func inWindow(e *history.Event, w labfile.Window, end time.Duration) bool {
 	s := e.Start.Duration()
 	return s >= w.From.D && s < w.To.Or(end)
 }
@@ -28,9 +28,9 @@ func answered(e *history.Event) bool { return e.Status != 0 }
 // load balancer made after a refused connection does not count).
 func served(e *history.Event) bool { return e.Backend != "" && e.Error == "" && e.Status != 0 }
 
-// matchesOutcome reports whether a request has the outcome a status_count
+// statusMatches reports whether a request has the outcome a status_count
 // counts.
-func (c *StatusCountCheck) matches(e *history.Event) bool {
+func statusMatches(c *labfile.StatusCountCheck, e *history.Event) bool {
 	switch {
 	case c.Status != 0:
 		return e.Status == c.Status
@@ -41,7 +41,9 @@ func (c *StatusCountCheck) matches(e *history.Event) bool {
 	}
 }
 
-func (c *StatusCountCheck) what() i18n.Text {
+// statusWhat names the outcome a status_count counts, as the check's
+// line says it ("status 502", "status 5xx", an error).
+func statusWhat(c *labfile.StatusCountCheck) i18n.Text {
 	switch {
 	case c.Status != 0:
 		return i18n.T("status %d", c.Status)
@@ -61,60 +63,35 @@ func bounds(min int, max *int) i18n.Text {
 	return i18n.T("%d to %d", min, *max)
 }
 
-func windowText(w Window, end time.Duration) i18n.Text {
-	return i18n.T("sent in [%s, %s)", secs(w.From.D), secs(w.To.Or(end)))
+func windowText(w labfile.Window, end time.Duration) i18n.Text {
+	return i18n.T("sent in [%s, %s)", labfile.Secs(w.From.D), labfile.Secs(w.To.Or(end)))
 }
 
 // noRequest is the failed expectation of a check whose window holds no
 // request: a count, a share or a percentile of nothing proves nothing.
-func noRequest(w Window, group string, end time.Duration, expected i18n.Text) reports.Expectation {
+func noRequest(w labfile.Window, group string, end time.Duration, expected i18n.Text) reports.Expectation {
 	if group != "" {
-		return expectation(false, i18n.T("no request of group %s in [%s, %s)", group, secs(w.From.D), secs(w.To.Or(end))), expected)
+		return expectation(false, i18n.T("no request of group %s in [%s, %s)", group, labfile.Secs(w.From.D), labfile.Secs(w.To.Or(end))), expected)
 	}
-	return expectation(false, i18n.T("no request in [%s, %s)", secs(w.From.D), secs(w.To.Or(end))), expected)
+	return expectation(false, i18n.T("no request in [%s, %s)", labfile.Secs(w.From.D), labfile.Secs(w.To.Or(end))), expected)
 }
 
-func (v *verdict) statusCount(c *StatusCountCheck, t *reqTally, end time.Duration) reports.Expectation {
+func (v *verdict) statusCount(c *labfile.StatusCountCheck, t *reqTally, end time.Duration) reports.Expectation {
 	n := t.matched
 	if c.Metric != "" {
 		v.metrics[c.Metric] = n
 	}
 	if t.sent == 0 {
-		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), c.what()))
+		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), statusWhat(c)))
 	}
 	return expectation(n >= c.Min && (c.Max == nil || n <= *c.Max),
-		i18n.T("%d requests with %s %s", n, c.what(), windowText(c.Window, end)),
+		i18n.T("%d requests with %s %s", n, statusWhat(c), windowText(c.Window, end)),
 		bounds(c.Min, c.Max))
 }
 
-// expectedShare is a server's share by the weights of its group's usable
-// primaries.
-func expectedShare(lb *proxy.Config, group, server string) float64 {
-	for _, g := range lb.Groups {
-		if g.Name != group {
-			continue
-		}
-		total, mine := 0, 0
-		for _, s := range g.Servers {
-			if s.Backup || s.Down {
-				continue
-			}
-			total += s.WeightOr()
-			if s.Address == server {
-				mine = s.WeightOr()
-			}
-		}
-		if total == 0 {
-			return 0
-		}
-		return float64(mine) / float64(total)
-	}
-	return 0
-}
-
-func (v *verdict) share(lab *Lab, c *ShareCheck, t *reqTally, end time.Duration) reports.Expectation {
+func (v *verdict) share(lab *labfile.Lab, c *labfile.ShareCheck, t *reqTally, end time.Duration) reports.Expectation {
 	all, mine, pending, sent := t.served, t.mine, t.pending, t.sent
-	want := expectedShare(lab.LB, c.Group, c.Server)
+	want := labfile.ExpectedShare(lab.LB, c.Group, c.Server)
 	why := i18n.T("by the weights")
 	if c.Expected != nil {
 		want, why = *c.Expected, i18n.T("as set")
@@ -134,11 +111,11 @@ func (v *verdict) share(lab *Lab, c *ShareCheck, t *reqTally, end time.Duration)
 // shareObserved says what a share check saw: the share of the requests
 // of the window a server answered (NaN: none was), over the requests
 // that finished; those still in flight at the end are counted apart.
-func shareObserved(c *ShareCheck, got float64, mine, all, pending int, noneFinished bool, end time.Duration) i18n.Text {
+func shareObserved(c *labfile.ShareCheck, got float64, mine, all, pending int, noneFinished bool, end time.Duration) i18n.Text {
 	var out i18n.Text
 	switch {
 	case noneFinished:
-		out = i18n.T("no finished request of group %s in [%s, %s)", c.Group, secs(c.From.D), secs(c.To.Or(end)))
+		out = i18n.T("no finished request of group %s in [%s, %s)", c.Group, labfile.Secs(c.From.D), labfile.Secs(c.To.Or(end)))
 	case all == 0:
 		out = i18n.T("no request answered by a server %s", windowText(c.Window, end))
 	default:
@@ -150,7 +127,7 @@ func shareObserved(c *ShareCheck, got float64, mine, all, pending int, noneFinis
 	return out
 }
 
-func (v *verdict) latency(c *LatencyCheck, t *reqTally, end time.Duration) reports.Expectation {
+func (v *verdict) latency(c *labfile.LatencyCheck, t *reqTally, end time.Duration) reports.Expectation {
 	s := t.sample.sorted()
 	if s.n() == 0 {
 		want := i18n.T("p%g of the answered requests", c.Percentile)
@@ -186,7 +163,7 @@ func (v *verdict) latency(c *LatencyCheck, t *reqTally, end time.Duration) repor
 // latencyObserved says what a latency check saw: the percentile, or its
 // bounds when requests still in flight at the end leave it open; for an
 // undecided check, how the unknown requests could change its verdict.
-func latencyObserved(c *LatencyCheck, s latencySample, b statBounds, undecided bool) i18n.Text {
+func latencyObserved(c *labfile.LatencyCheck, s latencySample, b statBounds, undecided bool) i18n.Text {
 	r := func(d time.Duration) string { return d.Round(time.Microsecond).String() }
 	if len(s.pending) == 0 {
 		return i18n.T("p%g %s over %d requests", c.Percentile, r(b.lo), s.done.N())
@@ -212,87 +189,19 @@ func latencyObserved(c *LatencyCheck, s latencySample, b statBounds, undecided b
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
-// healthTheory returns when a server's health transition follows a fault:
-// probes come every Interval (or every Timeout when they time out), the
-// first one after the fault within one period, and the transition at the
-// fall-th (rise-th) result.
-func (lab *Lab) healthTheory(c *HealthDelayCheck, f Fault) (window, error) {
-	var g *proxy.Group
-	for i := range lab.LB.Groups {
-		if lab.LB.Groups[i].Name == c.Group {
-			g = &lab.LB.Groups[i]
-		}
-	}
-	hc := g.HealthCheck
-	iv, to := hc.Interval.Or(2*time.Second), hc.Timeout.Or(5*time.Second)
-	fall, rise := hc.UnhealthyThreshold, hc.HealthyThreshold
-	if fall == 0 {
-		fall = 3
-	}
-	if rise == 0 {
-		rise = 3
-	}
-	rtt := 2 * 250 * time.Microsecond
-	if lab.Network != nil && lab.Network.BackendLatency.IsSet() {
-		rtt = 2 * lab.Network.BackendLatency.D
-	}
-	silent := func(kind string) bool { return kind == "hang" || kind == "power_off" }
-	switch {
-	case c.To == "down" && (f.Kind == "crash" || f.Kind == "health_fail"):
-		n := time.Duration(fall - 1)
-		return window{n*iv + rtt, n*iv + iv + rtt,
-			i18n.T("the first failing probe within one interval, down at the %s: [(fall−1)×interval, fall×interval] + RTT", ordinal(fall))}, nil
-	case c.To == "down" && silent(f.Kind) && tcpCheck(hc):
-		return window{}, i18n.Errorf("a TCP check never sees a %s server (it still accepts)", f.Kind)
-	case c.To == "down" && silent(f.Kind):
-		period := max(iv, to)
-		n := time.Duration(fall - 1)
-		return window{n*period + to, iv + n*period + to,
-			i18n.T("probes time out after %s and start every %s: [timeout + (fall−1)×period, interval + timeout + (fall−1)×period]", to.String(), period.String())}, nil
-	case c.To == "up" && (f.Kind == "restore" || f.Kind == "health_ok" || f.Kind == "health_path"):
-		period := iv
-		for _, earlier := range lab.Faults {
-			if earlier.Target == f.Target && earlier.At.D < f.At.D && silent(earlier.Kind) {
-				period = max(iv, to)
-			}
-		}
-		n := time.Duration(rise - 1)
-		return window{n*iv + rtt, n*iv + period + rtt,
-			i18n.T("the first passing probe within one period, up at the %s: [(rise−1)×interval, (rise−1)×interval + period] + RTT", ordinal(rise))}, nil
-	}
-	return window{}, i18n.Errorf("no theory for going %s after a %s fault; give min and max", c.To, f.Kind)
-}
-
-func tcpCheck(hc *proxy.HealthCheck) bool { return hc.Type == "tcp" }
-
-// ordinal writes 1st, 2nd, 3rd, 4th, 11th, 21st.
-func ordinal(n int) i18n.Text {
-	if n%100 < 11 || n%100 > 13 {
-		switch n % 10 {
-		case 1:
-			return i18n.T("%dst", n)
-		case 2:
-			return i18n.T("%dnd", n)
-		case 3:
-			return i18n.T("%drd", n)
-		}
-	}
-	return i18n.T("%dth", n)
-}
-
-func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Event) reports.Expectation {
+func (v *verdict) healthDelay(lab *labfile.Lab, c *labfile.HealthDelayCheck, events []history.Event) reports.Expectation {
 	fault := faultEvent(events, c.Fault)
 	if fault == nil {
 		return expectation(false, i18n.T("the fault never happened"), i18n.T("fault %s", c.Fault))
 	}
-	w, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.healthTheory(c, f) })
+	w, err := expectWindow(lab, c.Fault, c.Min, c.Max, func(f labfile.Fault) (labfile.TheoryWindow, error) { return lab.HealthTheory(c, f) })
 	if err != nil {
 		return expectation(false, i18n.T("%v", err), i18n.T("a theoretical window"))
 	}
 	w = v.widen(w)
-	expected, mark, never := i18n.T("%s down within %s (%s)", c.Server, w.String(), w.why), "markHealthDown", i18n.T("%s never went down", c.Server)
+	expected, mark, never := i18n.T("%s down within %s (%s)", c.Server, w.String(), w.Why), "markHealthDown", i18n.T("%s never went down", c.Server)
 	if c.To == "up" {
-		expected, mark, never = i18n.T("%s up within %s (%s)", c.Server, w.String(), w.why), "markHealthUp", i18n.T("%s never went up", c.Server)
+		expected, mark, never = i18n.T("%s up within %s (%s)", c.Server, w.String(), w.Why), "markHealthUp", i18n.T("%s never went up", c.Server)
 	}
 	for i := range events {
 		e := &events[i]
@@ -301,8 +210,8 @@ func (v *verdict) healthDelay(lab *Lab, c *HealthDelayCheck, events []history.Ev
 			d := (e.T - fault.T).Duration()
 			v.metrics[c.Metric] = d.Seconds()
 			v.marks = append(v.marks, reports.Mark{From: fault.T.Duration(), To: e.T.Duration(),
-				Key: mark, Args: []any{c.Server, secs(d)}})
-			return expectation(d >= w.lo && d <= w.hi, i18n.T("%s", secs(d)), expected)
+				Key: mark, Args: []any{c.Server, labfile.Secs(d)}})
+			return expectation(d >= w.Lo && d <= w.Hi, i18n.T("%s", labfile.Secs(d)), expected)
 		}
 	}
 	return expectation(false, never, expected)
@@ -372,14 +281,14 @@ func (v *verdict) lbMetrics(l *lbTally, sent int) {
 }
 
 // lbShares returns the expected shares for the report.
-func (lab *Lab) lbShares() []reports.Share {
+func lbShares(lab *labfile.Lab) []reports.Share {
 	if lab.LB == nil {
 		return nil
 	}
 	var out []reports.Share
 	for _, g := range lab.LB.Groups {
 		for _, s := range g.Servers {
-			out = append(out, reports.Share{Group: g.Name, Server: s.Address, Expected: expectedShare(lab.LB, g.Name, s.Address)})
+			out = append(out, reports.Share{Group: g.Name, Server: s.Address, Expected: labfile.ExpectedShare(lab.LB, g.Name, s.Address)})
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // checker reads a run's history one event at a time (it is a
@@ -17,7 +18,7 @@ import (
 // are for the checks that follow a chain of them. Events must come in the
 // history's order (by time).
 type checker struct {
-	lab *Lab
+	lab *labfile.Lab
 	// end closes every window that does not say where it ends: the run's
 	// end, known before it starts (the lab's duration, or the virtual
 	// time an interrupted run reached).
@@ -68,7 +69,7 @@ type pick struct {
 
 // newChecker returns a checker of lab's expectations over a run that
 // ends at end.
-func newChecker(lab *Lab, end time.Duration) *checker {
+func newChecker(lab *labfile.Lab, end time.Duration) *checker {
 	c := &checker{lab: lab, end: end, reqs: make([]*reqTally, len(lab.Expect))}
 	for i, e := range lab.Expect {
 		switch {
@@ -109,7 +110,7 @@ func (c *checker) Add(ev history.Event) {
 			s := x.StatusCount
 			if (s.Group == "" || e.Group == s.Group) && inWindow(e, s.Window, c.end) {
 				t.sent++
-				if s.matches(e) {
+				if statusMatches(s, e) {
 					t.matched++
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // fuzzSeeds returns the catalog labs plus variants of vrrp-failover: valid
@@ -67,7 +68,7 @@ func fuzzSeeds(tb testing.TB) (valid, broken [][]byte) {
 func TestFuzzSeeds(t *testing.T) {
 	valid, broken := fuzzSeeds(t)
 	for i, src := range valid {
-		lab, err := scenarios.Parse("seed.yaml", src, nil)
+		lab, err := labfile.Parse("seed.yaml", src, nil)
 		if err != nil {
 			t.Errorf("valid seed %d: %v", i, err)
 			continue
@@ -80,7 +81,7 @@ func TestFuzzSeeds(t *testing.T) {
 		}
 	}
 	for i, src := range broken {
-		if _, err := scenarios.Parse("seed.yaml", src, nil); err == nil {
+		if _, err := labfile.Parse("seed.yaml", src, nil); err == nil {
 			t.Errorf("broken seed %d parses:\n%s", i, src)
 		}
 	}
@@ -108,7 +109,7 @@ func FuzzParseLab(f *testing.F) {
 			}
 		}()
 
-		lab, err := scenarios.Parse(name, src, nil)
+		lab, err := labfile.Parse(name, src, nil)
 		if err != nil {
 			if lab != nil {
 				t.Fatalf("Parse returned a lab and an error: %v", err)
@@ -132,7 +133,7 @@ func FuzzParseLab(f *testing.F) {
 
 // tinyScriptInterval reports whether a vrrp_script of lab runs more often
 // than every millisecond: valid, but millions of events to simulate.
-func tinyScriptInterval(lab *scenarios.Lab) bool {
+func tinyScriptInterval(lab *labfile.Lab) bool {
 	if lab.VRRP == nil {
 		return false
 	}

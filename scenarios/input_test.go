@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // catalogSource returns the text of a catalog lab.
@@ -101,7 +102,7 @@ func TestParseRefusesNonWholeNumbers(t *testing.T) {
 		wantOneError(t, src, "10.5", "clients[1].users", "not a whole number")
 	})
 	t.Run("a whole weight still loads", func(t *testing.T) {
-		if _, err := scenarios.Parse(labFile, []byte(variant(t, weighted, "weight: 5}", "weight: 4}")), nil); err != nil {
+		if _, err := labfile.Parse(labFile, []byte(variant(t, weighted, "weight: 5}", "weight: 4}")), nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -146,7 +147,7 @@ func TestParseRefusesServerWithoutBackend(t *testing.T) {
 		`no simulated backend "bb:80" in backends (the backends are blue:80, green:80, a:80, b:80, c:80)`)
 	noB := variant(t, weighted, `  - {address: "b:80"}`+"\n", "")
 	for _, ok := range []string{`{address: "b:80", weight: 1, backend: none}`, `{address: "b:80", weight: 1, down: true}`} {
-		if _, err := scenarios.Parse(labFile, []byte(variant(t, noB, `{address: "b:80", weight: 1}`, ok)), nil); err != nil {
+		if _, err := labfile.Parse(labFile, []byte(variant(t, noB, `{address: "b:80", weight: 1}`, ok)), nil); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
@@ -222,7 +223,7 @@ func TestCheckWithNoRequestFails(t *testing.T) {
   - name: the tail before the clients start
     latency: {group: smooth, to: 10s, max: 1s}
 `)
-	lab, err := scenarios.Parse(labFile, []byte(src), nil)
+	lab, err := labfile.Parse(labFile, []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +268,7 @@ func trackScriptTheory(t *testing.T) string {
 // delays reach to within 0.25 s of both ends (the window is not wider than
 // the protocol makes it).
 func TestScriptFailTheory(t *testing.T) {
-	lab, err := scenarios.Parse(labFile, []byte(trackScriptTheory(t)), nil)
+	lab, err := labfile.Parse(labFile, []byte(trackScriptTheory(t)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +331,7 @@ func TestParseTaggedNumbers(t *testing.T) {
 	for _, v := range []string{"!!int 4", "&w !!int 4"} {
 		src := variant(t, weighted, server, `{address: "a:80", weight: `+v+`}`)
 		src = variant(t, src, "tolerance: 0.002", "tolerance: !!float 0.002")
-		lab, err := scenarios.Parse(labFile, []byte(src), nil)
+		lab, err := labfile.Parse(labFile, []byte(src), nil)
 		if err != nil {
 			t.Fatalf("weight: %s: %v", v, err)
 		}

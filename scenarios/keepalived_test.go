@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 const keepalivedLab = `name: vrrp-failover-keepalived
@@ -57,7 +58,7 @@ expect:
 // A lab may give its routers as keepalived.conf text; the physics must be
 // exactly those of the same lab written in lblab's own words.
 func TestLabWithKeepalivedConf(t *testing.T) {
-	lab, err := scenarios.Parse("k.yaml", []byte(keepalivedLab), nil)
+	lab, err := labfile.Parse("k.yaml", []byte(keepalivedLab), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestLabWithKeepalivedConf(t *testing.T) {
 		}
 	}
 	bad := strings.Replace(keepalivedLab, "priority 100", "priority 900", 1)
-	_, err = scenarios.Parse("k.yaml", []byte(bad), nil)
+	_, err = labfile.Parse("k.yaml", []byte(bad), nil)
 	if err == nil || !strings.Contains(err.Error(), "k.yaml:31:1: vrrp.keepalived.r2: priority: want a whole number 1..255") ||
 		!strings.Contains(err.Error(), "line 5 of r2's keepalived.conf") {
 		t.Fatalf("error: %v", err)

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // hasHan says whether s has a Chinese character.
@@ -76,7 +77,7 @@ func TestCatalogInChinese(t *testing.T) {
 					t.Errorf("results.json's expectation %d: name %q, name_zh %q; want %q, %q", i, x.Name, x.NameZh, lab.Expect[i].Name, lab.Expect[i].NameZh)
 				}
 			}
-			write := func(l *Lab) string {
+			write := func(l *labfile.Lab) string {
 				o.Lab = l
 				path, err := o.Write(t.TempDir())
 				if err != nil {

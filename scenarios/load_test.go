@@ -14,6 +14,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // labFile is the name the variants are parsed under.
@@ -48,23 +49,23 @@ func position(src string, off int) (line, col int) {
 }
 
 // parseErrors parses src and returns its errors; it fails the test when
-// Parse succeeds or returns anything but scenarios.Errors.
-func parseErrors(t *testing.T, src string, sets []string) scenarios.Errors {
+// Parse succeeds or returns anything but labfile.Errors.
+func parseErrors(t *testing.T, src string, sets []string) labfile.Errors {
 	t.Helper()
-	lab, err := scenarios.Parse(labFile, []byte(src), sets)
+	lab, err := labfile.Parse(labFile, []byte(src), sets)
 	if err == nil {
 		t.Fatalf("Parse succeeded, want an error")
 	}
 	if lab != nil {
 		t.Errorf("Parse returned a lab with its error")
 	}
-	var errs scenarios.Errors
+	var errs labfile.Errors
 	if !errors.As(err, &errs) || len(errs) == 0 {
-		t.Fatalf("Parse error %T %v: want a non-empty scenarios.Errors", err, err)
+		t.Fatalf("Parse error %T %v: want a non-empty labfile.Errors", err, err)
 	}
-	var bad scenarios.BadInput
+	var bad labfile.BadInput
 	if !errors.As(err, &bad) {
-		t.Errorf("Parse error %v does not implement scenarios.BadInput", err)
+		t.Errorf("Parse error %v does not implement labfile.BadInput", err)
 	}
 	return errs
 }
@@ -305,7 +306,7 @@ func TestParseTwoBadFields(t *testing.T) {
 func TestParseSet(t *testing.T) {
 	src := []byte(failoverSource(t))
 	t.Run("replace a written field", func(t *testing.T) {
-		lab, err := scenarios.Parse(labFile, src, []string{"faults[0].at=12s"})
+		lab, err := labfile.Parse(labFile, src, []string{"faults[0].at=12s"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,7 +315,7 @@ func TestParseSet(t *testing.T) {
 		}
 	})
 	t.Run("add a field not written", func(t *testing.T) {
-		lab, err := scenarios.Parse(labFile, src, []string{"vrrp.vrrp_instance[1].nopreempt=true"})
+		lab, err := labfile.Parse(labFile, src, []string{"vrrp.vrrp_instance[1].nopreempt=true"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +324,7 @@ func TestParseSet(t *testing.T) {
 		}
 	})
 	t.Run("add fields to a flow mapping", func(t *testing.T) {
-		lab, err := scenarios.Parse(labFile, src, []string{"expect[0].failover.max=1s", "expect[0].failover.min=0s"})
+		lab, err := labfile.Parse(labFile, src, []string{"expect[0].failover.max=1s", "expect[0].failover.min=0s"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -333,7 +334,7 @@ func TestParseSet(t *testing.T) {
 		}
 	})
 	t.Run("the last of two sets wins", func(t *testing.T) {
-		lab, err := scenarios.Parse(labFile, src, []string{"faults[0].at=12s", "faults[0].at=13s"})
+		lab, err := labfile.Parse(labFile, src, []string{"faults[0].at=12s", "faults[0].at=13s"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -404,7 +405,7 @@ func TestParseSet(t *testing.T) {
 func TestLoad(t *testing.T) {
 	t.Run("unknown name", func(t *testing.T) {
 		lab, err := scenarios.Load("nosuchlab", nil)
-		var bad scenarios.BadInput
+		var bad labfile.BadInput
 		if lab != nil || !errors.As(err, &bad) || !strings.Contains(err.Error(), "nosuchlab") {
 			t.Errorf("Load(nosuchlab) = %v, %v; want a BadInput error naming it", lab, err)
 		}
@@ -412,7 +413,7 @@ func TestLoad(t *testing.T) {
 	t.Run("missing file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "none.yaml")
 		_, err := scenarios.Load(path, nil)
-		var bad scenarios.BadInput
+		var bad labfile.BadInput
 		if !errors.As(err, &bad) {
 			t.Errorf("Load(%s) = %v, want a BadInput error", path, err)
 		}
@@ -424,7 +425,7 @@ func TestLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := scenarios.Load(path, nil)
-		var errs scenarios.Errors
+		var errs labfile.Errors
 		if !errors.As(err, &errs) || len(errs) != 1 || errs[0].File != path {
 			t.Fatalf("Load(%s) = %v, want one error in that file", path, err)
 		}
@@ -478,7 +479,7 @@ func TestParseConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			if _, err := scenarios.Parse(labFile, src, nil); err == nil || !strings.Contains(err.Error(), `did you mean "priority"`) {
+			if _, err := labfile.Parse(labFile, src, nil); err == nil || !strings.Contains(err.Error(), `did you mean "priority"`) {
 				t.Errorf("Parse: %v, want an unknown-field error with a suggestion", err)
 			}
 		})

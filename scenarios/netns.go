@@ -17,6 +17,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/testbed/netns"
 	"github.com/lblab/lblab/vrrpsim"
@@ -55,13 +56,13 @@ const (
 // that moment and marked interrupted. Whoever handles the signal must let
 // RunNetns return: its cleanup runs on the way out. A run killed outright
 // (SIGKILL) leaves its testbed to netns.Clean (lblab clean). It needs root.
-func RunNetns(ctx context.Context, lab *Lab, seed uint64, opt NetnsOptions) (*Outcome, error) {
+func RunNetns(ctx context.Context, lab *labfile.Lab, seed uint64, opt NetnsOptions) (*Outcome, error) {
 	if lab.VRRP == nil || lab.LB != nil {
-		return nil, &InputError{i18n.Errorf("lab %s: --mode netns runs VRRP labs only", lab.Name)}
+		return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: --mode netns runs VRRP labs only", lab.Name)}
 	}
 	for _, f := range lab.Faults {
 		if f.Kind == "partition" || f.Kind == "heal" {
-			return nil, &InputError{i18n.Errorf("lab %s: fault %s: partitions are not available in netns mode", lab.Name, f.Name)}
+			return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: fault %s: partitions are not available in netns mode", lab.Name, f.Name)}
 		}
 	}
 	if err := netns.Available(); err != nil {
@@ -113,7 +114,7 @@ type agentRun struct {
 }
 
 type netnsWorld struct {
-	lab    *Lab
+	lab    *labfile.Lab
 	tb     *netns.Testbed
 	opt    NetnsOptions
 	hosts  map[string]*netns.Host
@@ -160,7 +161,7 @@ func (w *netnsWorld) build(ctx context.Context) error {
 		}
 	}
 	for host := range w.routers() {
-		if err := os.WriteFile(w.confPath(host), []byte(w.lab.keepalivedConf(host, w.flagPath)), 0o644); err != nil {
+		if err := os.WriteFile(w.confPath(host), []byte(keepalivedConf(w.lab, host, w.flagPath)), 0o644); err != nil {
 			return err
 		}
 	}
@@ -229,7 +230,7 @@ func (w *netnsWorld) silent(host, reason string) {
 func (w *netnsWorld) play(ctx context.Context, seed uint64) (events []history.Event, reached time.Duration, interrupted bool, err error) {
 	type timed struct {
 		at time.Duration
-		f  Fault
+		f  labfile.Fault
 	}
 	var plan []timed
 	for _, f := range w.lab.Faults {
@@ -318,7 +319,7 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 // host falls silent (frozen), before the runner sees it stopped, cuts its
 // links and kills its processes. A restore or start takes effect when the
 // new agent has booted: merge moves the event to the agent's own startup.
-func (w *netnsWorld) apply(f Fault) error {
+func (w *netnsWorld) apply(f labfile.Fault) error {
 	began := time.Since(w.epoch)
 	effect, err := w.do(f)
 	took := time.Since(w.epoch)
@@ -382,7 +383,7 @@ func stopped(pid int) bool {
 
 // do carries out one fault. It returns when the fault took effect (time
 // since the epoch), or 0 for "when do returned".
-func (w *netnsWorld) do(f Fault) (time.Duration, error) {
+func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 	hostName, ifname, _ := strings.Cut(f.Target, ":")
 	host := w.hosts[hostName]
 	links := func(fn func(*netns.Link) error) error {
@@ -515,7 +516,7 @@ func bootStamp(fault history.Event, agents []history.Event) history.Event {
 // keepalivedConf writes a host's VRRP instances as a keepalived.conf, with
 // each vrrp_script replaced by a check of a flag file (flag(host, name))
 // that script_fail creates and script_ok removes.
-func (lab *Lab) keepalivedConf(host string, flag func(host, script string) string) string {
+func keepalivedConf(lab *labfile.Lab, host string, flag func(host, script string) string) string {
 	var b strings.Builder
 	version := lab.VRRP.Version
 	if version == 0 {
@@ -614,7 +615,7 @@ func (lab *Lab) keepalivedConf(host string, flag func(host, script string) strin
 		if in.CheckUnicastSrc {
 			b.WriteString("    check_unicast_src\n")
 		}
-		notify := in.notifyScripts()
+		notify := in.NotifyScripts()
 		for _, k := range slices.Sorted(maps.Keys(notify)) {
 			fmt.Fprintf(&b, "    %s \"%s\"\n", k, notify[k])
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // One run says one p99: results.json's p99_ms (or its bounds, when the
@@ -78,7 +79,7 @@ func TestLatencyVerdictAtTheThresholdIsExact(t *testing.T) {
 		var raw history.Latencies
 		raw.Record(c.lat)
 		raw.Record(900 * time.Millisecond)
-		s := sampleLatencies(at(c.lat), "", Window{}, time.Minute, cut)
+		s := sampleLatencies(at(c.lat), "", labfile.Window{}, time.Minute, cut)
 		b := s.percentile(99)
 		if got := b.lo <= cut; got != c.pass || b.hi != b.lo {
 			t.Errorf("p99 of %v: %v (histogram alone %v), ≤ %v is %v, want %v", c.lat, b.lo, raw.Percentile(99), cut, got, c.pass)

@@ -15,6 +15,7 @@ import (
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/server"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // crashLab is backend-crash's active group alone: 3 servers, active checks
@@ -82,7 +83,7 @@ func TestRealCrashMatchesSim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 20 s of real load")
 	}
-	lab, err := scenarios.Parse("realcrash.yaml", []byte(crashLab), nil)
+	lab, err := labfile.Parse("realcrash.yaml", []byte(crashLab), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

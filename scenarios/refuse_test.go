@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // refusal is one edit of a catalog lab, old replaced by new, that must be
@@ -71,7 +72,7 @@ func TestParseRefusesNumberForms(t *testing.T) {
 	t.Run("plain numbers load", func(t *testing.T) {
 		src := variant(t, crash, "tolerance: 0.05}", "tolerance: .05}")
 		src = variant(t, src, "listener: passive, rate: 100}", "listener: passive, rate: 1e2}")
-		if _, err := scenarios.Parse(labFile, []byte(src), nil); err != nil {
+		if _, err := labfile.Parse(labFile, []byte(src), nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -233,7 +234,7 @@ func TestSweepRefusesTooManySeedsAndWrap(t *testing.T) {
 			runs++
 			return nil, ctx.Err()
 		}, nil)
-		var bad scenarios.BadInput
+		var bad labfile.BadInput
 		if err == nil || !errors.As(err, &bad) || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("seeds %d from %d: %v, want bad input %q", tc.n, tc.first, err, tc.msg)
 		}

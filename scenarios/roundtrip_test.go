@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/vrrpsim"
 	"github.com/lblab/lblab/vrrpsim/keepalived"
 )
@@ -74,7 +75,7 @@ func TestKeepalivedConfRoundTrip(t *testing.T) {
 	src := "name: rt\ntitle: round trip\ntopology:\n  segments: [{name: lan}, {name: wan}]\n  hosts:\n" +
 		"    - {name: r1, interfaces: [{segment: lan, address: 10.77.0.11/24}, {segment: wan, address: 10.78.0.11/24}]}\n" +
 		"vrrp:\n  keepalived:\n    r1: |\n      " + strings.ReplaceAll(strings.TrimSpace(roundTripConf), "\n", "\n      ") + "\n"
-	lab, err := Parse("rt.yaml", []byte(src), nil)
+	lab, err := labfile.Parse("rt.yaml", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestKeepalivedConfRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exported := lab.keepalivedConf("r1", func(host, script string) string { return "/flags/" + host + "." + script })
+	exported := keepalivedConf(lab, "r1", func(host, script string) string { return "/flags/" + host + "." + script })
 	again, _, err := keepalived.Parse("exported", []byte(exported))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, exported)
@@ -90,7 +91,7 @@ func TestKeepalivedConfRoundTrip(t *testing.T) {
 	primary := netip.MustParseAddr("10.77.0.11")
 	for i := range direct.Instances {
 		want := filled(t, direct.VRRPConfig(direct.Instances[i], primary))
-		sim := filled(t, instanceConfig(lab, &lab.VRRP.Instances[i], &lab.Topology.Hosts[0]))
+		sim := filled(t, labfile.InstanceConfig(lab, &lab.VRRP.Instances[i], &lab.Topology.Hosts[0]))
 		real := filled(t, again.VRRPConfig(again.Instances[i], primary))
 		if !reflect.DeepEqual(sim, want) {
 			t.Errorf("%s in the simulator:\n%+v\nkeepalived.conf says:\n%+v", want.Name, sim, want)

@@ -1,20 +1,28 @@
+// Package scenarios plays labs (read and validated by scenarios/labfile)
+// in a world, the simulator (world.go) or network namespaces (netns.go),
+// checks their expectations against the history, runs multi-seed sweeps,
+// writes each run's folder and holds the embedded catalog of labs
+// (labs/*.yaml).
 package scenarios
 
 import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/scenarios/labfile"
+	"github.com/lblab/lblab/vrrpsim"
 )
 
 // Outcome is one run of a lab: its history and what the checks made of it.
 type Outcome struct {
 	// Lab is the lab that ran.
-	Lab *Lab
+	Lab *labfile.Lab
 	// Seed is the run's seed.
 	Seed uint64
 	// Events is the run's history.
@@ -30,7 +38,7 @@ type Outcome struct {
 
 // RunSim plays lab in the simulator with seed and checks it. The same lab
 // and seed always give the same history, byte for byte.
-func RunSim(lab *Lab, seed uint64) (*Outcome, error) {
+func RunSim(lab *labfile.Lab, seed uint64) (*Outcome, error) {
 	return RunSimContext(context.Background(), lab, seed)
 }
 
@@ -38,7 +46,7 @@ func RunSim(lab *Lab, seed uint64) (*Outcome, error) {
 // thousand events): the outcome then holds the history until then,
 // checked up to the virtual time reached, and is marked interrupted (and
 // failed).
-func RunSimContext(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error) {
+func RunSimContext(ctx context.Context, lab *labfile.Lab, seed uint64) (*Outcome, error) {
 	w, err := buildSim(lab, seed)
 	if err != nil {
 		return nil, i18n.Errorf("lab %s: %w", lab.Name, err)
@@ -55,7 +63,7 @@ func RunSimContext(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error)
 // history (a run of a million requests stays within a few tens of MB).
 // The files are those RunSim and Write give, byte for byte. It returns
 // the outcome, which holds no events, and the report's path.
-func RunSimWrite(ctx context.Context, lab *Lab, seed uint64, dir string) (*Outcome, string, error) {
+func RunSimWrite(ctx context.Context, lab *labfile.Lab, seed uint64, dir string) (*Outcome, string, error) {
 	fail := func(err error) (*Outcome, string, error) { return nil, "", i18n.Errorf("lab %s: %w", lab.Name, err) }
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
@@ -68,7 +76,7 @@ func RunSimWrite(ctx context.Context, lab *Lab, seed uint64, dir string) (*Outco
 	defer f.Close()
 	out := history.NewWriter(f, history.WriterOptions{})
 	end := lab.RunDuration()
-	in := lab.reportInputs()
+	in := reportInputs(lab)
 	chk, col := newChecker(lab, end), reports.NewCollector(in.Duration.Seconds())
 	w, err := buildSimTo(lab, seed, history.Tee{out, chk, col})
 	if err != nil {
@@ -95,7 +103,7 @@ func RunSimWrite(ctx context.Context, lab *Lab, seed uint64, dir string) (*Outco
 	}
 	o := newOutcome(lab, "sim", seed, nil, v, interrupted, reached)
 	o.streamed = dir
-	in.Marks, in.Shares = o.Marks, lab.lbShares()
+	in.Marks, in.Shares = o.Marks, lbShares(lab)
 	path, err := reports.WriteRunCollected(dir, o.Results, in, col)
 	if err != nil {
 		return nil, "", i18n.Errorf("lab %s: report: %w", lab.Name, err)
@@ -115,13 +123,13 @@ func readHistoryFile(path string) ([]history.Event, error) {
 
 // newOutcome makes the outcome of one run from its history and checks; an
 // interrupted run fails, and its metric ran_s says how far it got.
-func newOutcome(lab *Lab, mode string, seed uint64, events []history.Event, v verdict, interrupted bool, reached time.Duration) *Outcome {
+func newOutcome(lab *labfile.Lab, mode string, seed uint64, events []history.Event, v verdict, interrupted bool, reached time.Duration) *Outcome {
 	o := &Outcome{
 		Lab: lab, Seed: seed, Events: events, Marks: v.marks,
-		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted, FaultNamesZh: lab.faultNamesZh(),
+		Results: reports.Results{Lab: lab.Name, Mode: mode, Seed: seed, Passed: v.passed && !interrupted, FaultNamesZh: lab.FaultNamesZh(),
 			Interrupted: interrupted, Expectations: v.expectations, Metrics: v.metrics},
 	}
-	o.Results.Warnings, o.Results.WarningTexts = lab.warningTexts()
+	o.Results.Warnings, o.Results.WarningTexts = lab.WarningTexts()
 	if interrupted {
 		o.Results.Metrics["ran_s"] = reached.Seconds()
 	}
@@ -142,8 +150,8 @@ func (o *Outcome) Write(dir string) (string, error) {
 	if err := writeHistory(filepath.Join(dir, "history.jsonl"), o.Events); err != nil {
 		return "", i18n.Errorf("lab %s: %w", o.Lab.Name, err)
 	}
-	in := o.Lab.reportInputs()
-	in.Marks, in.Shares = o.Marks, o.Lab.lbShares()
+	in := reportInputs(o.Lab)
+	in.Marks, in.Shares = o.Marks, lbShares(o.Lab)
 	path, err := reports.WriteRun(dir, o.Results, in, o.Events)
 	if err != nil {
 		return "", i18n.Errorf("lab %s: report: %w", o.Lab.Name, err)
@@ -154,14 +162,14 @@ func (o *Outcome) Write(dir string) (string, error) {
 // reportInputs returns what the lab's report needs beside its history and
 // results, in both languages: title, teaching text, duration and VRRP
 // theory (report.json).
-func (lab *Lab) reportInputs() reports.Inputs {
-	en := lab.english()
+func reportInputs(lab *labfile.Lab) reports.Inputs {
+	en := lab.English()
 	lang := reports.LangEnglish
-	if lab.lang == reports.LangChinese {
+	if lab.Lang() == reports.LangChinese {
 		lang = reports.LangChinese
 	}
 	return reports.Inputs{Lab: lab.Name, Lang: lang, Title: en.Title, TitleZh: en.TitleZh,
-		Teaching: en.Teaching, TeachingZh: en.TeachingZh, Duration: lab.RunDuration(), Theory: lab.vrrpTheory()}
+		Teaching: en.Teaching, TeachingZh: en.TeachingZh, Duration: lab.RunDuration(), Theory: vrrpTheory(lab)}
 }
 
 func writeHistory(path string, events []history.Event) error {
@@ -176,5 +184,44 @@ func writeHistory(path string, events []history.Event) error {
 	return f.Close()
 }
 
-// Duration returns how long the lab runs.
-func (lab *Lab) RunDuration() time.Duration { return lab.Duration.Or(defaultDuration) }
+// vrrpTheory returns the timing theory of each VRID for the report: for
+// the router expected to take over when the master dies silently (the
+// second in TakeoverOrder: the highest priority among the survivors,
+// ties to the higher primary IP), with the window of the lab's first
+// silent fault (crash, pause, link_down) of the master, else [MDI −
+// interval, MDI]. A VRID with one router has no box.
+func vrrpTheory(lab *labfile.Lab) []reports.VRRPTheory {
+	if lab.VRRP == nil {
+		return nil
+	}
+	var out []reports.VRRPTheory
+	seen := map[int]bool{}
+	for i := range lab.VRRP.Instances {
+		vrid := lab.VRRP.Instances[i].VirtualRouterID
+		if seen[vrid] {
+			continue
+		}
+		seen[vrid] = true
+		order := lab.TakeoverOrder(vrid)
+		if len(order) < 2 {
+			continue
+		}
+		master, c := order[0].Name, order[1]
+		mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
+		t := reports.VRRPTheory{VRID: int(c.VRID), Version: c.Version, Interval: c.Interval,
+			BackupPriority: int(c.Priority), Skew: vrrpsim.SkewTime(c.Version, c.Priority, c.Interval),
+			MDI: mdi, Formula: labfile.Formula(c), Lo: mdi - c.Interval, Hi: mdi}
+		for _, f := range lab.Faults {
+			host, _, _ := strings.Cut(f.Target, ":")
+			if host != master || (f.Kind != "crash" && f.Kind != "pause" && f.Kind != "link_down") {
+				continue
+			}
+			if w, err := lab.TheoryFor(f, c.Name); err == nil {
+				t.Lo, t.Hi = w.Lo, w.Hi
+				break
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}

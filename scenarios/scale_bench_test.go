@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // scaleChild names the job a child process of BenchmarkScale runs: the
@@ -33,7 +35,7 @@ func TestScaleChild(t *testing.T) {
 	}
 	switch kind {
 	case "million":
-		lab, err := LoadFile(filepath.Join("testdata", "million.yaml"), nil)
+		lab, err := labfile.LoadFile(filepath.Join("testdata", "million.yaml"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +95,7 @@ func child(b *testing.B, job string, n int) (time.Duration, float64, int64) {
 // Run it alone: go test -run '^$' -bench Scale -benchtime 1x ./scenarios/
 func BenchmarkScale(b *testing.B) {
 	b.Run("million", func(b *testing.B) {
-		lab, err := LoadFile(filepath.Join("testdata", "million.yaml"), nil)
+		lab, err := labfile.LoadFile(filepath.Join("testdata", "million.yaml"), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

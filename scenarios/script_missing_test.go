@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lblab/lblab/scenarios/labfile"
 	vrrplinux "github.com/lblab/lblab/vrrpsim/linux"
 )
 
@@ -42,14 +43,14 @@ vrrp:
 faults:
   - {at: 5s, kind: script_fail, target: r1, script: chk}
 `
-	lab, err := Parse("missing.yaml", []byte(src), nil)
+	lab, err := labfile.Parse("missing.yaml", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if w := lab.Warnings(); len(w) > 0 {
 		t.Errorf("the lab warns: %v", w)
 	}
-	conf := lab.keepalivedConf("r1", func(host, script string) string { return "/flags/" + host + "." + script })
+	conf := keepalivedConf(lab, "r1", func(host, script string) string { return "/flags/" + host + "." + script })
 	if strings.Contains(conf, "/nonexistent") || !strings.Contains(conf, `script "/bin/test ! -e /flags/r1.chk"`) {
 		t.Fatalf("the netns keepalived.conf of r1:\n%s", conf)
 	}

@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/testbed/netns"
 	"github.com/lblab/lblab/units"
 )
@@ -49,7 +50,7 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 		})
 	}
 	It("a unicast pair whose unicast_peer nobody holds splits its brain, as in the simulator", func() {
-		lab, err := scenarios.Parse("u.yaml", []byte(unicastLab("10.77.0.91", "10.77.0.92")), nil)
+		lab, err := labfile.Parse("u.yaml", []byte(unicastLab("10.77.0.91", "10.77.0.92")), nil)
 		Expect(err).NotTo(HaveOccurred())
 		lab.Duration = units.Of(8 * time.Second)
 		o, err := scenarios.RunNetns(context.Background(), lab, 1, scenarios.NetnsOptions{Binary: bin})
@@ -63,7 +64,7 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 // one in Chinese, and checks that the binary's lblab report DIR draws
 // each run's report.html byte for byte from the folder alone: in the
 // run's language, and in the other one (--lang).
-func redrawsAsRun(bin string, lab *scenarios.Lab, o *scenarios.Outcome) {
+func redrawsAsRun(bin string, lab *labfile.Lab, o *scenarios.Outcome) {
 	dirs, pages := map[string]string{}, map[string][]byte{}
 	for _, lang := range []string{"en", "zh"} {
 		dirs[lang] = filepath.Join(GinkgoT().TempDir(), lang)

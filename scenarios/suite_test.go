@@ -19,6 +19,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/vrrpsim"
 )
 
@@ -33,14 +34,14 @@ const mdi = 3609375 * time.Microsecond
 // latency is the one-way delay of the catalog labs' LAN.
 const latency = 100 * time.Microsecond
 
-func load(name string, sets ...string) *scenarios.Lab {
+func load(name string, sets ...string) *labfile.Lab {
 	GinkgoHelper()
 	lab, err := scenarios.Load(name, sets)
 	Expect(err).NotTo(HaveOccurred())
 	return lab
 }
 
-func run(lab *scenarios.Lab, seed uint64) *scenarios.Outcome {
+func run(lab *labfile.Lab, seed uint64) *scenarios.Outcome {
 	GinkgoHelper()
 	o, err := scenarios.RunSim(lab, seed)
 	Expect(err).NotTo(HaveOccurred())
@@ -126,7 +127,7 @@ var _ = Describe("the catalog in the simulator", Label("sim"), func() {
 			lab  string
 			seed uint64
 		}
-		labs := map[string]*scenarios.Lab{}
+		labs := map[string]*labfile.Lab{}
 		var keys []key
 		for _, e := range entries {
 			labs[e.Name] = load(e.Name)

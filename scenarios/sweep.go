@@ -15,6 +15,7 @@ import (
 
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // MaxSeeds is the most seeds a sweep runs: 100,000 (each seed's results
@@ -27,11 +28,11 @@ const MaxSeeds = 100_000
 func CheckSeeds(first uint64, n int) error {
 	switch {
 	case n < 1:
-		return &InputError{i18n.Errorf("--seeds must be at least 1, got %d", n)}
+		return &labfile.InputError{Err: i18n.Errorf("--seeds must be at least 1, got %d", n)}
 	case n > MaxSeeds:
-		return &InputError{i18n.Errorf("--seeds must be at most %d, got %d", MaxSeeds, n)}
+		return &labfile.InputError{Err: i18n.Errorf("--seeds must be at most %d, got %d", MaxSeeds, n)}
 	case first > math.MaxUint64-uint64(n-1):
-		return &InputError{i18n.Errorf("--seed %d with --seeds %d runs past the largest seed (%d): start at %d at most",
+		return &labfile.InputError{Err: i18n.Errorf("--seed %d with --seeds %d runs past the largest seed (%d): start at %d at most",
 			first, n, uint64(math.MaxUint64), uint64(math.MaxUint64)-uint64(n-1))}
 	}
 	return nil
@@ -40,7 +41,7 @@ func CheckSeeds(first uint64, n int) error {
 // SweepOutcome is a lab run once per seed.
 type SweepOutcome struct {
 	// Lab is the lab that ran.
-	Lab *Lab
+	Lab *labfile.Lab
 	// Runs holds each seed's outcome, in seed order. Without
 	// KeepHistories a passing seed's is compacted to what the sweep
 	// reads: no events, no marks, its expectations' names and verdicts,
@@ -49,7 +50,7 @@ type SweepOutcome struct {
 	// Values are the sweep metric of each run that has it, in seconds.
 	Values []float64
 	// Window is the theoretical interval of the metric, when known.
-	Window *window
+	Window *labfile.TheoryWindow
 	// Results is the sweep's results.json.
 	Results reports.Results
 	// Reference is another distribution of the metric (the simulator's,
@@ -119,13 +120,13 @@ func ksTwoSample(a, b []float64) float64 {
 // later one; it is left out so that the seeds stay first..first+Seeds−1).
 //
 // Only the failing seeds' histories are kept (see RunSweepOptions).
-func RunSweep(ctx context.Context, lab *Lab, first uint64, n int, progress func(done, total int)) (*SweepOutcome, error) {
+func RunSweep(ctx context.Context, lab *labfile.Lab, first uint64, n int, progress func(done, total int)) (*SweepOutcome, error) {
 	return RunSweepOptions(ctx, lab, first, n, SweepOptions{}, nil, progress)
 }
 
 // RunSweepOptions is RunSweep with options; run, when not nil, plays one
 // seed in another world (RunSweepWith).
-func RunSweepOptions(ctx context.Context, lab *Lab, first uint64, n int, opts SweepOptions,
+func RunSweepOptions(ctx context.Context, lab *labfile.Lab, first uint64, n int, opts SweepOptions,
 	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
 	if run == nil && opts.KeepHistories {
 		run = func(ctx context.Context, seed uint64) (*Outcome, error) { return RunSimContext(ctx, lab, seed) }
@@ -137,7 +138,7 @@ func RunSweepOptions(ctx context.Context, lab *Lab, first uint64, n int, opts Sw
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	keep := lab.sweepMetricNames()
+	keep := sweepMetricNames(lab)
 	lean := func(ctx context.Context, seed uint64) (*Outcome, error) {
 		o, err := run(ctx, seed)
 		if o != nil && o.Results.Passed && !opts.KeepHistories {
@@ -173,12 +174,12 @@ func (o *Outcome) compact(keep map[string]bool) {
 
 // sweepMetricNames are the metrics a sweep summarizes: its own metric
 // (default failover_s) and those of sweepMetrics.
-func (lab *Lab) sweepMetricNames() map[string]bool {
+func sweepMetricNames(lab *labfile.Lab) map[string]bool {
 	keep := map[string]bool{"failover_s": true}
 	if lab.Sweep != nil {
 		keep[lab.Sweep.Metric] = true
 	}
-	for _, m := range lab.sweepMetricWants() {
+	for _, m := range sweepMetricWants(lab) {
 		keep[m.name] = true
 		if base, ok := strings.CutSuffix(m.name, "_lower_bound_ms"); ok {
 			keep[base+"_ms"] = true
@@ -191,7 +192,7 @@ func (lab *Lab) sweepMetricNames() map[string]bool {
 // history going to the checker alone, so that a sweep holds no seed's
 // history while it runs. A seed that fails is played again, the same
 // run byte for byte, to keep its history (written under histories/).
-func runSimChecked(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error) {
+func runSimChecked(ctx context.Context, lab *labfile.Lab, seed uint64) (*Outcome, error) {
 	end := lab.RunDuration()
 	chk := newChecker(lab, end)
 	w, err := buildSimTo(lab, seed, chk)
@@ -215,7 +216,7 @@ func runSimChecked(ctx context.Context, lab *Lab, seed uint64) (*Outcome, error)
 // workers runs go at once (1 for real hosts, whose timing must not be
 // disturbed). A run that ctx stopped returns an outcome marked interrupted
 // (or ctx's error).
-func RunSweepWith(ctx context.Context, lab *Lab, first uint64, n, workers int,
+func RunSweepWith(ctx context.Context, lab *labfile.Lab, first uint64, n, workers int,
 	run func(ctx context.Context, seed uint64) (*Outcome, error), progress func(done, total int)) (*SweepOutcome, error) {
 	if err := CheckSeeds(first, n); err != nil {
 		return nil, err
@@ -266,14 +267,14 @@ func RunSweepWith(ctx context.Context, lab *Lab, first uint64, n, workers int,
 }
 
 // summarize builds a sweep's results from its runs, played in mode.
-func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutcome {
+func summarize(lab *labfile.Lab, mode string, first uint64, runs []*Outcome) *SweepOutcome {
 	s := &SweepOutcome{Lab: lab, Runs: runs}
 	sw := lab.Sweep
 	if sw == nil {
-		sw = &Sweep{Metric: "failover_s", KSMax: 0.05}
+		sw = &labfile.Sweep{Metric: "failover_s", KSMax: 0.05}
 	}
-	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}, FaultNamesZh: lab.faultNamesZh()}
-	res.Warnings, res.WarningTexts = lab.warningTexts()
+	res := reports.Results{Lab: lab.Name, Mode: mode, Seed: first, Seeds: len(runs), Passed: true, Metrics: map[string]any{}, FaultNamesZh: lab.FaultNamesZh()}
+	res.Warnings, res.WarningTexts = lab.WarningTexts()
 	for i, e := range lab.Expect {
 		passed, firstBad := 0, -1
 		for j, r := range runs {
@@ -303,7 +304,7 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 		res.Metrics[sw.Metric] = summary(s.Values)
 	}
 	if lab.LB != nil {
-		s.Metrics = lab.sweepMetrics(runs)
+		s.Metrics = sweepMetrics(lab, runs)
 		for _, m := range s.Metrics {
 			if m.Name == sw.Metric {
 				continue
@@ -324,7 +325,7 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 		}
 		for _, f := range lab.Faults {
 			if f.Name == e.Failover.Fault {
-				if w, err := lab.theoryFor(f, e.Failover.By); err == nil {
+				if w, err := lab.TheoryFor(f, e.Failover.By); err == nil {
 					s.Window = &w
 				}
 			}
@@ -342,7 +343,7 @@ func summarize(lab *Lab, mode string, first uint64, runs []*Outcome) *SweepOutco
 		case len(s.Values) == 0:
 			x = expectation(false, i18n.T("no run measured %s", sw.Metric), expected)
 		default:
-			ks := ksUniform(s.Values, s.Window.lo.Seconds(), s.Window.hi.Seconds())
+			ks := ksUniform(s.Values, s.Window.Lo.Seconds(), s.Window.Hi.Seconds())
 			res.Metrics["ks_distance"] = ks
 			x = expectation(ks <= limit, i18n.T("%.4f over %d runs, window %s", ks, len(s.Values), s.Window.String()), expected)
 		}
@@ -415,10 +416,10 @@ func ksUniform(values []float64, lo, hi float64) float64 {
 // detection delay a health_delay expectation measures, with its
 // theoretical window (as the checks compute it, in the simulator: not
 // widened).
-func (lab *Lab) sweepMetrics(runs []*Outcome) []reports.SweepMetric {
+func sweepMetrics(lab *labfile.Lab, runs []*Outcome) []reports.SweepMetric {
 	var out []reports.SweepMetric
 	seen := map[string]bool{}
-	for _, w := range lab.sweepMetricWants() {
+	for _, w := range sweepMetricWants(lab) {
 		if seen[w.name] {
 			continue
 		}
@@ -457,7 +458,7 @@ type sweepMetric struct {
 
 // sweepMetricWants are the metrics sweepMetrics shows, in order (a name
 // may come twice; the first counts).
-func (lab *Lab) sweepMetricWants() []sweepMetric {
+func sweepMetricWants(lab *labfile.Lab) []sweepMetric {
 	wants := []sweepMetric{{name: "requests_failed"}, {name: "requests_unknown"}, {name: "p99_ms"}, {name: "p99_lower_bound_ms"}}
 	for _, e := range lab.Expect {
 		c := e.HealthDelay
@@ -465,8 +466,8 @@ func (lab *Lab) sweepMetricWants() []sweepMetric {
 			continue
 		}
 		w := sweepMetric{name: c.Metric}
-		if win, err := lab.expectWindow(c.Fault, c.Min, c.Max, func(f Fault) (window, error) { return lab.healthTheory(c, f) }); err == nil {
-			w.lo, w.hi = win.lo.Seconds(), win.hi.Seconds()
+		if win, err := expectWindow(lab, c.Fault, c.Min, c.Max, func(f labfile.Fault) (labfile.TheoryWindow, error) { return lab.HealthTheory(c, f) }); err == nil {
+			w.lo, w.hi = win.Lo.Seconds(), win.Hi.Seconds()
 		}
 		wants = append(wants, w)
 	}
@@ -494,18 +495,18 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 		}
 		s.Results.Histories = append(s.Results.Histories, reports.SeedHistory{Seed: r.Seed, Passed: r.Results.Passed, File: "histories/" + file})
 	}
-	rep := s.Lab.reportInputs()
+	rep := reportInputs(s.Lab)
 	rep.SweepMetrics = s.Metrics
 	if s.Window != nil && len(s.Values) > 0 {
 		ks, _ := s.Results.Metrics["ks_distance"].(float64)
 		if _, ok := s.Results.Metrics["ks_distance"]; !ok {
-			ks = ksUniform(s.Values, s.Window.lo.Seconds(), s.Window.hi.Seconds())
+			ks = ksUniform(s.Values, s.Window.Lo.Seconds(), s.Window.Hi.Seconds())
 		}
 		metric := "failover_s"
 		if s.Lab.Sweep != nil {
 			metric = s.Lab.Sweep.Metric
 		}
-		rep.Sweep = &reports.Sweep{Metric: metric, Values: s.Values, Lo: s.Window.lo.Seconds(), Hi: s.Window.hi.Seconds(), KS: ks,
+		rep.Sweep = &reports.Sweep{Metric: metric, Values: s.Values, Lo: s.Window.Lo.Seconds(), Hi: s.Window.Hi.Seconds(), KS: ks,
 			Reference: s.Reference, ReferenceLabel: s.ReferenceLabel}
 		if d, ok := s.Results.Metrics["ks_distance_to_sim"].(float64); ok {
 			rep.Sweep.KSReference = d

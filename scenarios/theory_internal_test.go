@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // On equal priorities the router with the higher primary IP takes over
@@ -15,12 +17,12 @@ func TestTakeoverOrderTieBreak(t *testing.T) {
 	}
 	src := strings.Replace(string(b), "host: r2, virtual_router_id: 51, priority: 100", "host: r2, virtual_router_id: 51, priority: 120", 1)
 	src = src[:strings.Index(src, "expect:")] + "expect:\n  - name: r3 wins the tie\n    state: {router: r3, state: MASTER}\n"
-	lab, err := Parse("three.yaml", []byte(src), nil)
+	lab, err := labfile.Parse("three.yaml", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, c := range lab.takeoverOrder(51) {
+	for _, c := range lab.TakeoverOrder(51) {
 		names = append(names, c.Name)
 	}
 	if strings.Join(names, " ") != "r1 r3 r2" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // runTestdata runs a lab of testdata/truth with seed 1, or src in its
@@ -24,7 +25,7 @@ func runTestdata(t *testing.T, name, src string) *scenarios.Outcome {
 		}
 		src = string(b)
 	}
-	lab, err := scenarios.Parse(path, []byte(src), nil)
+	lab, err := labfile.Parse(path, []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestRatiosOverFinishedRequests(t *testing.T) {
 // (count 4, about 85 ms).
 func TestSweepCountsUndecidedSeeds(t *testing.T) {
 	path := filepath.Join("testdata", "truth", "hang-half.yaml")
-	lab, err := scenarios.LoadFile(path, nil)
+	lab, err := labfile.LoadFile(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // unicastLab is keepalivedLab's pair talking unicast, without its fault,
@@ -34,7 +35,7 @@ func masters(events []history.Event) []string {
 // conversion kept unicast_peer, both worlds ran the pair multicast and
 // the lab passed.
 func TestUnicastLabWithPeersThatDoNotExist(t *testing.T) {
-	lab, err := scenarios.Parse("u.yaml", []byte(unicastLab("10.77.0.91", "10.77.0.92")), nil)
+	lab, err := labfile.Parse("u.yaml", []byte(unicastLab("10.77.0.91", "10.77.0.92")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestUnicastLabWithPeersThatDoNotExist(t *testing.T) {
 	}
 
 	// The same pair with each other's addresses as peers: one master.
-	lab, err = scenarios.Parse("u.yaml", []byte(unicastLab("10.77.0.12", "10.77.0.11")), nil)
+	lab, err = labfile.Parse("u.yaml", []byte(unicastLab("10.77.0.12", "10.77.0.11")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestUnicastLabWithPeersThatDoNotExist(t *testing.T) {
 // A unicast_peer that is not an IPv4 address is refused with its field.
 func TestUnicastPeerMustBeIPv4(t *testing.T) {
 	src := strings.Replace(unicastLab("10.77.0.12", "10.77.0.11"), "vrrp:\n  keepalived:", "vrrp:\n  vrrp_instance:\n    - {host: r1, virtual_router_id: 7, virtual_ipaddress: [10.77.0.7], unicast_peer: [fe80::1]}\n  keepalived:", 1)
-	_, err := scenarios.Parse("u.yaml", []byte(src), nil)
+	_, err := labfile.Parse("u.yaml", []byte(src), nil)
 	if err == nil || !strings.Contains(err.Error(), "vrrp.vrrp_instance[0].unicast_peer[0]") {
 		t.Fatalf("error %v, want one naming vrrp.vrrp_instance[0].unicast_peer[0]", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // The warnings of an embedded keepalived.conf reach the loaded lab, each
@@ -13,7 +13,7 @@ import (
 // vrrp_sync_group is not modelled, and the lab says so.
 func TestLabCarriesKeepalivedWarnings(t *testing.T) {
 	src := strings.Replace(keepalivedLab, "    r2: |\n", "    r2: |\n      vrrp_sync_group VG_1 {\n          group {\n              VI_1\n          }\n      }\n", 1)
-	lab, err := scenarios.Parse("k.yaml", []byte(src), nil)
+	lab, err := labfile.Parse("k.yaml", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestLabCarriesKeepalivedWarnings(t *testing.T) {
 		t.Errorf("warning:\n%s\nwant:\n%s", w, want)
 	}
 	// The lab without it has none.
-	clean, err := scenarios.Parse("k.yaml", []byte(keepalivedLab), nil)
+	clean, err := labfile.Parse("k.yaml", []byte(keepalivedLab), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package scenarios_test
 import (
 	"testing"
 
-	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // A check window that ends after the lab is refused at its to: the part
@@ -23,7 +23,7 @@ func TestParseRefusesWindowPastTheEnd(t *testing.T) {
 			wantError(t, src, tc.at, tc.field, "after the end of the lab (duration 30s): write 30s or less, or leave to out for the end")
 		})
 	}
-	if _, err := scenarios.Parse(labFile, []byte(variant(t, weighted, share, `share: {to: 30s, `+share[len("share: {"):])), nil); err != nil {
+	if _, err := labfile.Parse(labFile, []byte(variant(t, weighted, share, `share: {to: 30s, `+share[len("share: {"):])), nil); err != nil {
 		t.Errorf("a window ending at the lab's end is refused: %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,115 +12,20 @@ import (
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen/simload"
 	"github.com/lblab/lblab/proxy/simproxy"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/sim"
-	"github.com/lblab/lblab/units"
-	"github.com/lblab/lblab/vrrpsim"
 	"github.com/lblab/lblab/vrrpsim/simdriver"
 )
 
-// defaultDuration is how long a lab runs when it does not say.
-const defaultDuration = 30 * time.Second
-
-// instanceConfig turns a lab's vrrp_instance into the state machine's
-// configuration; what the lab leaves out gets keepalived's defaults from
-// vrrpsim.Config (priority 255 for state MASTER, else 100; advert_int 1 s),
-// and the version comes from vrrp.vrrp_version.
-func instanceConfig(lab *Lab, in *Instance, h *Host) vrrpsim.Config {
-	state := vrrpsim.StateBackup
-	if strings.EqualFold(in.State, "MASTER") {
-		state = vrrpsim.StateMaster
-	}
-	version := in.Version
-	if version == 0 {
-		version = lab.VRRP.Version
-	}
-	c := vrrpsim.Config{
-		Name:         in.Name,
-		VRID:         uint8(in.VirtualRouterID),
-		Version:      version,
-		Priority:     uint8(in.Priority),
-		Interval:     in.AdvertInt.D,
-		NoPreempt:    in.NoPreempt,
-		PreemptDelay: in.PreemptDelay.D,
-		InitialState: state,
-	}
-	for _, ifc := range h.Interfaces {
-		if ifc.Name == in.Interface {
-			if p, err := netip.ParsePrefix(ifc.Address); err == nil {
-				c.PrimaryIP = p.Addr()
-			}
-		}
-	}
-	if a, err := netip.ParseAddr(in.UnicastSrcIP); err == nil {
-		c.PrimaryIP = a
-	}
-	for _, s := range in.UnicastPeer {
-		if a, err := netip.ParseAddr(s); err == nil { // checked by validate
-			c.UnicastPeers = append(c.UnicastPeers, a)
-		}
-	}
-	c.CheckUnicastSrc = in.CheckUnicastSrc && len(c.UnicastPeers) > 0
-	c.Notify = in.notifyScripts()
-	c.GARPRepeat = lab.VRRP.GARPMasterRepeat
-	if g := lab.VRRP.GARPMasterDelay; g.IsSet() {
-		c.GARPDelay = g.D
-		if g.D == 0 {
-			c.GARPDelay = -1 // keepalived's 0: no second burst
-		}
-	}
-	for _, s := range in.VirtualIPAddress {
-		if p, err := parseVIP(s); err == nil {
-			c.VIPs = append(c.VIPs, p)
-		}
-	}
-	if a := in.Authentication; a != nil && strings.EqualFold(a.AuthType, "PASS") {
-		c.AuthType, c.AuthPass = vrrpsim.AuthPass, a.AuthPass
-	}
-	for _, name := range in.TrackScript {
-		s := lab.VRRP.Scripts[name]
-		c.Tracks = append(c.Tracks, vrrpsim.Track{Name: name, Weight: s.Weight, Fall: s.Fall, Rise: s.Rise, InitFail: s.InitFail})
-	}
-	c.Interface, c.DontTrackPrimary = in.Interface, in.DontTrackPrimary
-	for _, s := range in.TrackInterface {
-		if t, err := parseTrackInterface(s); err == nil { // checked by validate
-			c.TrackInterfaces = append(c.TrackInterfaces, t)
-		}
-	}
-	return c
-}
-
-// parseTrackInterface reads a track_interface entry: "IFACE" or
-// "IFACE weight N".
-func parseTrackInterface(s string) (vrrpsim.TrackInterface, error) {
-	f := strings.Fields(s)
-	switch {
-	case len(f) == 1:
-		return vrrpsim.TrackInterface{Name: f[0]}, nil
-	case len(f) == 3 && f[1] == "weight":
-		w, err := strconv.Atoi(f[2])
-		if err != nil || w < -253 || w > 253 {
-			if hint := units.Lookalike(f[2]); !hint.IsZero() {
-				return vrrpsim.TrackInterface{}, i18n.Errorf("weight must be -253..253, got %q (%s)", f[2], hint)
-			}
-			return vrrpsim.TrackInterface{}, i18n.Errorf("weight must be -253..253, got %q", f[2])
-		}
-		return vrrpsim.TrackInterface{Name: f[0], Weight: w}, nil
-	}
-	if hint := units.Lookalike(s); !hint.IsZero() {
-		return vrrpsim.TrackInterface{}, i18n.Errorf("want IFACE or \"IFACE weight N\", got %q (%s)", s, hint)
-	}
-	return vrrpsim.TrackInterface{}, i18n.Errorf("want IFACE or \"IFACE weight N\", got %q", s)
-}
-
 // simWorld is a lab built in the simulator.
 type simWorld struct {
-	lab      *Lab
+	lab      *labfile.Lab
 	k        *sim.Kernel
 	net      *sim.Network
 	log      *history.Log // nil when the history streams to sink alone
 	sink     history.Sink // where the history goes: log, or streamed
 	vrrp     map[string]*simdriver.Host
-	hosts    map[string]*Host
+	hosts    map[string]*labfile.Host
 	proxy    *simproxy.Proxy
 	backends map[string]*simload.Backend
 	clients  []*simload.Clients
@@ -129,7 +33,7 @@ type simWorld struct {
 
 // buildSim builds the lab's network, routers and fault timeline on a new
 // kernel seeded with seed.
-func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
+func buildSim(lab *labfile.Lab, seed uint64) (*simWorld, error) {
 	log := &history.Log{}
 	w, err := buildSimTo(lab, seed, log)
 	if err != nil {
@@ -142,9 +46,9 @@ func buildSim(lab *Lab, seed uint64) (*simWorld, error) {
 // buildSimTo is buildSim whose history goes to sink as it happens, in
 // time order (the simulator records every event at the virtual time it
 // happens at).
-func buildSimTo(lab *Lab, seed uint64, sink history.Sink) (*simWorld, error) {
+func buildSimTo(lab *labfile.Lab, seed uint64, sink history.Sink) (*simWorld, error) {
 	w := &simWorld{lab: lab, k: sim.NewKernel(seed), sink: sink,
-		vrrp: map[string]*simdriver.Host{}, hosts: map[string]*Host{}}
+		vrrp: map[string]*simdriver.Host{}, hosts: map[string]*labfile.Host{}}
 	w.net = sim.NewNetwork(w.k)
 	for _, s := range lab.Topology.Segments {
 		if _, err := w.net.AddSegment(s.Name, sim.Link{Latency: s.Latency.D, Jitter: s.Jitter.D, Loss: s.Loss}); err != nil {
@@ -181,7 +85,7 @@ func buildSimTo(lab *Lab, seed uint64, sink history.Sink) (*simWorld, error) {
 					vh.AddScript(simdriver.Script{Name: name, Interval: s.Interval.D, OK: true})
 				}
 			}
-			if err := vh.AddInstance(in.Interface, instanceConfig(lab, in, w.hosts[in.Host])); err != nil {
+			if err := vh.AddInstance(in.Interface, labfile.InstanceConfig(lab, in, w.hosts[in.Host])); err != nil {
 				return nil, i18n.Errorf("vrrp_instance %s on %s: %w", in.Name, in.Host, err)
 			}
 		}
@@ -208,7 +112,7 @@ func buildSimTo(lab *Lab, seed uint64, sink history.Sink) (*simWorld, error) {
 }
 
 // apply carries out one fault now and records it.
-func (w *simWorld) apply(f Fault) {
+func (w *simWorld) apply(f labfile.Fault) {
 	w.sink.Add(history.Event{T: history.Stamp(w.k.Now()), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name})
 	if b := w.backends[f.Target]; b != nil {
 		switch f.Kind {
@@ -302,7 +206,7 @@ func (w *simWorld) buildLB() error {
 // history (nil when it streamed) and the virtual time it reached;
 // interrupted says ctx stopped it first.
 func (w *simWorld) run(ctx context.Context) (events []history.Event, reached time.Duration, interrupted bool) {
-	interrupted = w.k.RunContext(ctx, w.lab.Duration.Or(defaultDuration)) != nil
+	interrupted = w.k.RunContext(ctx, w.lab.RunDuration()) != nil
 	for _, c := range w.clients {
 		c.Finish()
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/loadgen/backend"
-	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/spf13/cobra"
 )
 
@@ -220,7 +220,7 @@ func specBackend(c *cobra.Command, f *backendFlags) (backend.Config, error) {
 	if f.mode != "http" {
 		return backend.Config{}, usageError{fmt.Errorf("--mode %s: a lab's backend is an HTTP server", f.mode)}
 	}
-	spec, err := scenarios.LoadBackend(f.spec, f.pick)
+	spec, err := labfile.LoadBackend(f.spec, f.pick)
 	if err != nil {
 		return backend.Config{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // hostileLabs writes the files of issue 10's probes (scaled to run fast
@@ -35,7 +36,7 @@ func hostileLabs(t *testing.T) map[string]string {
 	n := 100_000 // 200 KB: out of memory before the bounds
 	return map[string]string{
 		write("deep.yaml", "name: x\nfaults: "+strings.Repeat("[", n)+strings.Repeat("]", n)+"\n"):                   "deep.yaml:2:72: lists and mappings nest deeper than 64 levels",
-		write("big.yaml", string(src)+strings.Repeat("# a comment\n", scenarios.MaxFileSize/12+1)):                   "big.yaml: the file is larger than 1 MiB",
+		write("big.yaml", string(src)+strings.Repeat("# a comment\n", labfile.MaxFileSize/12+1)):                     "big.yaml: the file is larger than 1 MiB",
 		write("nan.yaml", strings.Replace(string(src), "latency: 100us\n", "latency: 100us\n      loss: .nan\n", 1)): "nan.yaml:25:13: topology.segments[0].loss: want a finite number, got .nan",
 		write("long.yaml", strings.Replace(string(src), "duration: 20s", "duration: 2562047h", 1)):                   "long.yaml:20:11: duration: want at most 24h0m0s, got 2562047h0m0s",
 	}

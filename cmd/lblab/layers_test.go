@@ -12,10 +12,17 @@ import (
 // and no simulator driver (proxy/simproxy, loadgen/simload,
 // vrrpsim/simdriver). The load generator links no plotting either
 // (lblab/reports and gonum): it measures, the command writes results.json.
+// The lab format (scenarios/labfile: what lblab validate, lblab proxy
+// --lb, lblab load --spec and lblab backend --spec read) links no driver
+// of any world, real or simulated, no runner (scenarios) and no plotting.
+// A forbidden path is a package; one ending in "/" is every package under
+// it.
 func TestRolesLinkNoSimulator(t *testing.T) {
 	const mod = "github.com/lblab/lblab/"
-	simulator := []string{mod + "sim", mod + "proxy/simproxy", mod + "loadgen/simload", mod + "vrrpsim/simdriver"}
+	simulator := []string{mod + "sim", mod + "sim/", mod + "proxy/simproxy", mod + "loadgen/simload", mod + "vrrpsim/simdriver"}
 	plots := []string{mod + "reports", "gonum.org/"}
+	drivers := []string{mod + "proxy/server", mod + "loadgen", mod + "loadgen/backend", mod + "vrrpsim/linux", mod + "testbed/netns"}
+	format := append(append(append([]string{mod + "scenarios"}, simulator...), drivers...), plots...)
 	for _, role := range []struct {
 		name      string
 		pkgs      []string
@@ -25,6 +32,7 @@ func TestRolesLinkNoSimulator(t *testing.T) {
 		{"lblab backend", []string{"loadgen/backend"}, simulator},
 		{"lblab load", []string{"loadgen"}, append(simulator, plots...)},
 		{"lblab vrrp", []string{"vrrpsim/linux", "vrrpsim/keepalived"}, simulator},
+		{"the lab format", []string{"scenarios/labfile"}, format},
 	} {
 		args := []string{"list", "-deps"}
 		for _, p := range role.pkgs {
@@ -36,7 +44,7 @@ func TestRolesLinkNoSimulator(t *testing.T) {
 		}
 		for _, dep := range strings.Fields(string(out)) {
 			for _, f := range role.forbidden {
-				if dep == f || strings.HasPrefix(dep, strings.TrimSuffix(f, "/")+"/") {
+				if dep == f || strings.HasSuffix(f, "/") && strings.HasPrefix(dep, f) {
 					t.Errorf("%s (%s) links %s", role.name, strings.Join(role.pkgs, ", "), dep)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/spf13/cobra"
 )
 
@@ -44,7 +45,7 @@ func newValidate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			lab, err := unlessInterrupted(c.Context(), func() (*scenarios.Lab, error) { return scenarios.Load(args[0], sets) })
+			lab, err := unlessInterrupted(c.Context(), func() (*labfile.Lab, error) { return scenarios.Load(args[0], sets) })
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/lblab/lblab/loadgen"
 	"github.com/lblab/lblab/reports"
-	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -159,7 +159,7 @@ func runLoad(c *cobra.Command, target string, f loadFlags) error {
 				return usageError{fmt.Errorf("--%s: the clients' spec (--spec) gives it", name)}
 			}
 		}
-		spec, err := scenarios.LoadClients(f.spec, f.pick)
+		spec, err := labfile.LoadClients(f.spec, f.pick)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
-	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/spf13/cobra"
 )
 
@@ -68,7 +68,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "lblab:", i18n.Say(err, lang))
-	var bad scenarios.BadInput
+	var bad labfile.BadInput
 	if errors.As(err, &bad) || isUsage(err) {
 		return 2
 	}

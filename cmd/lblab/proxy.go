@@ -20,7 +20,7 @@ import (
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/proxy/server"
-	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 func init() { commands = append(commands, newProxy) }
@@ -191,9 +191,9 @@ func bindUsed(cfg *proxy.Config) bool {
 
 // loadProxyConfig reads a load balancer from path: a lab file's lb
 // section, a whole lab file, or an nginx configuration, told apart by
-// content, within the limits of a lab file (see scenarios.LoadLB).
+// content, within the limits of a lab file (see labfile.LoadLB).
 func loadProxyConfig(path string, log *slog.Logger) (*proxy.Config, error) {
-	return scenarios.LoadLB(path, func(name string, src []byte) (*proxy.Config, error) {
+	return labfile.LoadLB(path, func(name string, src []byte) (*proxy.Config, error) {
 		return importNginx(name, src, log)
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -98,7 +99,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		return err
 	}
 	ctx := c.Context()
-	lab, err := unlessInterrupted(ctx, func() (*scenarios.Lab, error) { return scenarios.Load(name, f.sets) })
+	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) { return scenarios.Load(name, f.sets) })
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy/nginxconf"
-	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/vrrpsim"
 	"github.com/lblab/lblab/vrrpsim/keepalived"
 	vrrplinux "github.com/lblab/lblab/vrrpsim/linux"
@@ -62,7 +62,7 @@ func sniffConf(src []byte) confKind {
 		if line == "" || line[0] == '#' || line[0] == '!' {
 			continue
 		}
-		if scenarios.StartsYAMLMapping(line) || strings.HasPrefix(line, "- ") {
+		if labfile.StartsYAMLMapping(line) || strings.HasPrefix(line, "- ") {
 			return kindLab
 		}
 		if line[0] == '$' || line[0] == '@' {
@@ -244,7 +244,7 @@ func validateNginx(path string, src []byte, stdout, stderr io.Writer, lang strin
 
 // printLabWarnings prints the warnings of a lab's embedded configurations,
 // one a line, each with its place in the lab and in the embedded text.
-func printLabWarnings(w io.Writer, lab *scenarios.Lab, lang string) {
+func printLabWarnings(w io.Writer, lab *labfile.Lab, lang string) {
 	for _, lw := range lab.Warnings() {
 		printWarning(w, lw, lang)
 	}

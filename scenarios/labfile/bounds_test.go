@@ -1,4 +1,4 @@
-package scenarios
+package labfile
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ import (
 // indented by two spaces) after its own fault.
 func failoverWith(t testing.TB, faults string) string {
 	t.Helper()
-	src, err := CatalogSource("vrrp-failover")
+	src, err := catalogSource("vrrp-failover")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestErrorsQuoteALineAtMost(t *testing.T) {
 // field refuses them with its path and line.
 func TestParseRefusesNonFiniteNumbers(t *testing.T) {
 	catalog := func(name string) string {
-		src, err := CatalogSource(name)
+		src, err := catalogSource(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -403,7 +403,7 @@ func TestParseBoundsDuration(t *testing.T) {
 	if _, err := Parse("day.yaml", []byte(strings.Replace(src, "duration: 20s", "duration: 24h", 1)), nil); err != nil {
 		t.Errorf("a lab of 24h: %v", err)
 	}
-	crash, err := CatalogSource("backend-crash")
+	crash, err := catalogSource("backend-crash")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,4 +426,10 @@ func TestParseRefusesTagWhereAListGoes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `lb.yaml:2:12: the tag "!!str" cannot be decoded here`) {
 		t.Errorf("lblab proxy --config: got %v", err)
 	}
+}
+
+// catalogSource reads a catalog lab's YAML from the catalog folder
+// (scenarios/labs), which the scenarios package embeds.
+func catalogSource(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("..", "labs", name+".yaml"))
 }

@@ -1,4 +1,4 @@
-package scenarios
+package labfile
 
 import (
 	"github.com/lblab/lblab/i18n"
@@ -101,9 +101,9 @@ func embeddedWarning(file, field string, text i18n.Text, base, textLine int, msg
 	return w
 }
 
-// warningTexts are the warnings as results.json and the report show them,
+// WarningTexts are the warnings as results.json and the report show them,
 // in English and as messages; nil when there are none.
-func (l *Lab) warningTexts() ([]string, []i18n.Text) {
+func (l *Lab) WarningTexts() ([]string, []i18n.Text) {
 	var out []string
 	var texts []i18n.Text
 	for _, w := range l.warnings {

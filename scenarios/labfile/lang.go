@@ -1,9 +1,9 @@
-package scenarios
+package labfile
 
-import "github.com/lblab/lblab/reports"
+import "github.com/lblab/lblab/i18n"
 
-// Localized returns lab in language lang (reports.LangEnglish or
-// reports.LangChinese): its title and teaching text are the lab file's
+// Localized returns lab in language lang (i18n.English or
+// i18n.Chinese): its title and teaching text are the lab file's
 // title_zh and teaching_zh for Chinese, each falling back to the English
 // text when the file has none, and its report and summary are written
 // with that language's fixed words, its expectations' name_zh
@@ -15,7 +15,7 @@ import "github.com/lblab/lblab/reports"
 func (lab *Lab) Localized(lang string) *Lab {
 	out := *lab
 	out.lang = lang
-	if lang != reports.LangChinese {
+	if lang != i18n.Chinese {
 		return &out
 	}
 	if out.en == nil {
@@ -30,17 +30,21 @@ func (lab *Lab) Localized(lang string) *Lab {
 	return &out
 }
 
-// english returns the lab as written, before Localized.
-func (lab *Lab) english() *Lab {
+// Lang returns the language the lab was localized to (see Localized):
+// "" or i18n.English for English, i18n.Chinese for Chinese.
+func (lab *Lab) Lang() string { return lab.lang }
+
+// English returns the lab as written, before Localized.
+func (lab *Lab) English() *Lab {
 	if lab.en != nil {
 		return lab.en
 	}
 	return lab
 }
 
-// faultNamesZh returns the name_zh of each fault that has one, by the
+// FaultNamesZh returns the name_zh of each fault that has one, by the
 // fault's name; nil when none has.
-func (lab *Lab) faultNamesZh() map[string]string {
+func (lab *Lab) FaultNamesZh() map[string]string {
 	var out map[string]string
 	for _, f := range lab.Faults {
 		if f.NameZh == "" {

@@ -1,4 +1,4 @@
-package scenarios
+package labfile
 
 import (
 	"fmt"
@@ -360,7 +360,7 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 			v.bad(p+".virtual_ipaddress", "at least one virtual address is required")
 		}
 		for j, s := range in.VirtualIPAddress {
-			pfx, err := parseVIP(s)
+			pfx, err := ParseVIP(s)
 			if err != nil {
 				v.bad(fmt.Sprintf("%s.virtual_ipaddress[%d]", p, j), "%v", err)
 				continue
@@ -394,16 +394,16 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 			}
 		}
 		if len(v.problems) == 0 {
-			if _, err := vrrpsim.New(instanceConfig(lab, in, h)); err != nil {
+			if _, err := vrrpsim.New(InstanceConfig(lab, in, h)); err != nil {
 				v.bad(p, "%v", err)
 			}
 		}
 	}
 }
 
-// parseVIP reads a virtual_ipaddress entry: an IPv4 address with an
+// ParseVIP reads a virtual_ipaddress entry: an IPv4 address with an
 // optional prefix length (default /32).
-func parseVIP(s string) (netip.Prefix, error) {
+func ParseVIP(s string) (netip.Prefix, error) {
 	s = strings.Fields(s + " ")[0]
 	if !strings.Contains(s, "/") {
 		s += "/32"
@@ -454,7 +454,7 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 		if fault, ok := faults[f.Fault]; ok && routers[f.By] && f.Window != "none" && !f.Min.IsSet() && !f.Max.IsSet() && len(v.problems) == 0 {
 			// The theory is known before the run: a fault it has none for
 			// is refused now, not after the run.
-			if _, err := lab.theoryFor(fault, f.By); err != nil {
+			if _, err := lab.TheoryFor(fault, f.By); err != nil {
 				v.bad(p+".failover", "%v", err)
 			}
 		}

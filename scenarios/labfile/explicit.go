@@ -1,4 +1,4 @@
-package scenarios
+package labfile
 
 import (
 	"fmt"
@@ -252,7 +252,7 @@ func expectFields(v *validator, lab *Lab) {
 			}
 		case e.Share != nil && lab.LB != nil:
 			c := e.Share
-			want, tol := expectedShare(lab.LB, c.Group, c.Server), 0.02
+			want, tol := ExpectedShare(lab.LB, c.Group, c.Server), 0.02
 			if c.Expected != nil {
 				want = *c.Expected
 			}
@@ -300,4 +300,29 @@ func sweepFields(v *validator, lab *Lab) {
 	if s := lab.Sweep; s != nil && v.wrote("sweep.ks_max") && !s.Uniform {
 		v.bad("sweep.ks_max", "ks_max bounds the uniform check only: set uniform: true, or leave ks_max out")
 	}
+}
+
+// ExpectedShare is a server's share by the weights of its group's usable
+// primaries.
+func ExpectedShare(lb *proxy.Config, group, server string) float64 {
+	for _, g := range lb.Groups {
+		if g.Name != group {
+			continue
+		}
+		total, mine := 0, 0
+		for _, s := range g.Servers {
+			if s.Backup || s.Down {
+				continue
+			}
+			total += s.WeightOr()
+			if s.Address == server {
+				mine = s.WeightOr()
+			}
+		}
+		if total == 0 {
+			return 0
+		}
+		return float64(mine) / float64(total)
+	}
+	return 0
 }

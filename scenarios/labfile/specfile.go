@@ -1,4 +1,4 @@
-package scenarios
+package labfile
 
 import (
 	"fmt"

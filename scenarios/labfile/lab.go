@@ -1,9 +1,14 @@
-// Package scenarios holds the lab file format, its validation, the runner
-// that plays a lab in a world and checks its expectations, and the
-// embedded catalog of labs (labs/*.yaml).
-package scenarios
+// Package labfile holds the lab file format: its types, reading (lab
+// files, lb: files, clients: and backends: spec files), validation,
+// warnings and the protocol's timing theory computed from a lab's
+// configuration. It imports no driver (no simulator, no network
+// namespaces, no real proxy or agent), so a role that only reads the
+// format links none of them.
+package labfile
 
 import (
+	"time"
+
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/units"
@@ -60,7 +65,7 @@ type Lab struct {
 	// warnings are those of the embedded configurations (Warnings).
 	warnings []Warning
 	// lang is the language the lab was localized to (see Localized): ""
-	// or reports.LangEnglish for English, reports.LangChinese.
+	// or i18n.English for English, i18n.Chinese.
 	lang string
 	// en is the lab as written when this one was localized to Chinese
 	// (its English title and teaching text); nil otherwise.
@@ -240,9 +245,9 @@ type Instance struct {
 	Notify       string `yaml:"notify"`
 }
 
-// notifyScripts returns the instance's notify scripts by keepalived's
+// NotifyScripts returns the instance's notify scripts by keepalived's
 // keywords (vrrpsim.Config.Notify), nil for none.
-func (in *Instance) notifyScripts() map[string]string {
+func (in *Instance) NotifyScripts() map[string]string {
 	var m map[string]string
 	for k, v := range map[string]string{"notify_master": in.NotifyMaster, "notify_backup": in.NotifyBackup,
 		"notify_fault": in.NotifyFault, "notify_stop": in.NotifyStop, "notify": in.Notify} {
@@ -495,3 +500,9 @@ type Sweep struct {
 	// without uniform: true.
 	KSMax float64 `yaml:"ks_max"`
 }
+
+// defaultDuration is how long a lab runs when it does not say.
+const defaultDuration = 30 * time.Second
+
+// Duration returns how long the lab runs.
+func (lab *Lab) RunDuration() time.Duration { return lab.Duration.Or(defaultDuration) }

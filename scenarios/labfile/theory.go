@@ -1,4 +1,4 @@
-package scenarios
+package labfile
 
 import (
 	"cmp"
@@ -7,32 +7,34 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
-	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/vrrpsim"
 )
 
-// window is the interval in which the protocol says a takeover lands,
-// measured from the fault.
-type window struct {
-	lo, hi time.Duration
-	// why says where the numbers come from, for the report.
-	why i18n.Text
+// TheoryWindow is the interval in which the protocol says a takeover (or
+// a health transition) lands, measured from the fault.
+type TheoryWindow struct {
+	// Lo and Hi bound the delay from the fault, inclusive.
+	Lo, Hi time.Duration
+	// Why says where the numbers come from, for the report.
+	Why i18n.Text
 }
 
-func (w window) String() string {
-	return fmt.Sprintf("[%s, %s]", secs(w.lo), secs(w.hi))
+// String writes the window in seconds: [3.6 s, 3.7 s].
+func (w TheoryWindow) String() string {
+	return fmt.Sprintf("[%s, %s]", Secs(w.Lo), Secs(w.Hi))
 }
 
-// secs prints a duration in seconds with up to nine decimals and no
+// Secs prints a duration in seconds with up to nine decimals and no
 // trailing zeros: 3.609375 s.
-func secs(d time.Duration) string {
+func Secs(d time.Duration) string {
 	b, _ := stampJSON(d)
 	return string(b) + " s"
 }
 
-// instanceOn returns the lab's vrrp_instance on a host (its first).
-func (lab *Lab) instanceOn(host string) (*Instance, *Host) {
+// InstanceOn returns the lab's vrrp_instance on a host (its first).
+func (lab *Lab) InstanceOn(host string) (*Instance, *Host) {
 	if lab.VRRP == nil {
 		return nil, nil
 	}
@@ -53,7 +55,7 @@ func (lab *Lab) instanceOn(host string) (*Instance, *Host) {
 // latency returns the least and largest one-way delay from host a to host
 // b over the segment of b's VRRP interface.
 func (lab *Lab) latency(a, b string) (lo, hi time.Duration) {
-	in, hb := lab.instanceOn(b)
+	in, hb := lab.InstanceOn(b)
 	if in == nil {
 		return 0, 0
 	}
@@ -83,7 +85,7 @@ func (lab *Lab) latency(a, b string) (lo, hi time.Duration) {
 	return 0, 0
 }
 
-// theoryFor returns the window in which router by becomes master after
+// TheoryFor returns the window in which router by becomes master after
 // fault f, from the protocol's timers:
 //   - crash, link_down or pause of the master (a silent death): the backup's down
 //     timer was last reset by an advert sent at most one interval before
@@ -93,50 +95,50 @@ func (lab *Lab) latency(a, b string) (lo, hi time.Duration) {
 //   - restore or start of a router that preempts: it boots into BACKUP,
 //     discards the lower master's adverts and takes over when its own
 //     down timer runs out, MDI after boot.
-func (lab *Lab) theoryFor(f Fault, by string) (window, error) {
-	in, h := lab.instanceOn(by)
+func (lab *Lab) TheoryFor(f Fault, by string) (TheoryWindow, error) {
+	in, h := lab.InstanceOn(by)
 	if in == nil {
-		return window{}, i18n.Errorf("no VRRP router on %s", by)
+		return TheoryWindow{}, i18n.Errorf("no VRRP router on %s", by)
 	}
-	c := instanceConfig(lab, in, h)
+	c := InstanceConfig(lab, in, h)
 	cfg, err := vrrpsim.New(c)
 	if err != nil {
-		return window{}, err
+		return TheoryWindow{}, err
 	}
 	c = cfg.Config()
 	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
 	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
 	latLo, latHi := lab.latency(f.Target, by)
-	silent := window{mdi - c.Interval + latLo, mdi + latHi,
-		i18n.T("silent death: [MDI − interval, MDI] + latency, MDI = %s", formula(c))}
+	silent := TheoryWindow{mdi - c.Interval + latLo, mdi + latHi,
+		i18n.T("silent death: [MDI − interval, MDI] + latency, MDI = %s", Formula(c))}
 	switch f.Kind {
 	case "crash", "pause":
 		return silent, nil
 	case "link_down":
-		return lab.linkDownTheory(f, by, c, silent, window{skew + latLo, skew + latHi, i18n.Text{}})
+		return lab.linkDownTheory(f, by, c, silent, TheoryWindow{skew + latLo, skew + latHi, i18n.Text{}})
 	case "stop":
-		return window{skew + latLo, skew + latHi,
-			i18n.T("priority 0 received: Skew_Time + latency, Skew_Time = %s", secs(skew))}, nil
+		return TheoryWindow{skew + latLo, skew + latHi,
+			i18n.T("priority 0 received: Skew_Time + latency, Skew_Time = %s", Secs(skew))}, nil
 	case "script_fail", "script_ok":
 		return lab.scriptTheory(f, by, c)
 	case "restore", "start":
 		if f.Target != by {
 			break
 		}
-		return window{mdi, mdi, i18n.T("boots as backup and preempts when its down timer runs out: MDI = %s", formula(c))}, nil
+		return TheoryWindow{mdi, mdi, i18n.T("boots as backup and preempts when its down timer runs out: MDI = %s", Formula(c))}, nil
 	}
-	return window{}, i18n.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
+	return TheoryWindow{}, i18n.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
 }
 
 // scriptModel is the priority and state a router's model has with the
 // lab's vrrp_script name failing (ok false) or succeeding, every other
 // tracked script at its initial result.
 func (lab *Lab) scriptModel(host, name string, ok bool) (*vrrpsim.Router, error) {
-	in, h := lab.instanceOn(host)
+	in, h := lab.InstanceOn(host)
 	if in == nil {
 		return nil, i18n.Errorf("no VRRP router on %s", host)
 	}
-	r, err := vrrpsim.New(instanceConfig(lab, in, h))
+	r, err := vrrpsim.New(InstanceConfig(lab, in, h))
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +172,7 @@ func (lab *Lab) scriptModel(host, name string, ok bool) (*vrrpsim.Router, error)
 //     the master's adverts from T on, and its down timer, moved to its new
 //     MDI, runs out MDI after the last advert it received before T:
 //     [T − advert_int, T] + MDI (the latency is in the reception).
-func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, error) {
+func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (TheoryWindow, error) {
 	sc := lab.VRRP.Scripts[f.Script]
 	iv := sc.Interval.Or(time.Second)
 	runs, n := max(sc.Fall, 1), "fall"
@@ -178,43 +180,43 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 		runs, n = max(sc.Rise, 1), "rise"
 	}
 	tLo, tHi := time.Duration(runs-1)*iv, time.Duration(runs)*iv
-	turn := i18n.T("the %s run after the fault moves the priority, [(%s − 1) × interval, %s × interval] = [%s, %s]", ordinal(runs), n, n, secs(tLo), secs(tHi))
+	turn := i18n.T("the %s run after the fault moves the priority, [(%s − 1) × interval, %s × interval] = [%s, %s]", ordinal(runs), n, n, Secs(tLo), Secs(tHi))
 	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
 	skew := vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)
 	if c.NoPreempt && c.InitialState != vrrpsim.StateMaster {
-		return window{}, i18n.Errorf("%s has nopreempt: it does not take over from a live master whose priority changed; write window: none", by)
+		return TheoryWindow{}, i18n.Errorf("%s has nopreempt: it does not take over from a live master whose priority changed; write window: none", by)
 	}
 	if c.PreemptDelay > 0 && c.InitialState != vrrpsim.StateMaster {
-		return window{}, i18n.Errorf("no theory for a %s fault with preempt_delay on %s; give min and max", f.Kind, by)
+		return TheoryWindow{}, i18n.Errorf("no theory for a %s fault with preempt_delay on %s; give min and max", f.Kind, by)
 	}
 	if f.Kind == "script_fail" {
 		if f.Target == by {
-			return window{}, i18n.Errorf("a script_fail on %s does not make %s master; give min and max, or window: none", by, by)
+			return TheoryWindow{}, i18n.Errorf("a script_fail on %s does not make %s master; give min and max, or window: none", by, by)
 		}
 		m, err := lab.scriptModel(f.Target, f.Script, false)
 		if err != nil {
-			return window{}, err
+			return TheoryWindow{}, err
 		}
 		latLo, latHi := lab.latency(f.Target, by)
 		switch {
 		case m.State() == vrrpsim.StateFault:
-			return window{tLo + skew + latLo, tHi + skew + latHi,
-				i18n.T("%s; %s goes to FAULT and sends priority 0: + Skew_Time + latency, Skew_Time = %s", turn, f.Target, secs(skew))}, nil
+			return TheoryWindow{tLo + skew + latLo, tHi + skew + latHi,
+				i18n.T("%s; %s goes to FAULT and sends priority 0: + Skew_Time + latency, Skew_Time = %s", turn, f.Target, Secs(skew))}, nil
 		case m.Priority() < c.Priority:
 			adv := m.Config().Interval
-			return window{tLo - adv + mdi + latLo, tHi + mdi + latHi,
+			return TheoryWindow{tLo - adv + mdi + latLo, tHi + mdi + latHi,
 				i18n.T("%s; %s's priority falls to %d < %d, its last advert before that left in [T − %s, T]: + MDI + latency, MDI = %s",
-					turn, f.Target, m.Priority(), c.Priority, secs(adv), formula(c))}, nil
+					turn, f.Target, m.Priority(), c.Priority, Secs(adv), Formula(c))}, nil
 		}
-		return window{}, i18n.Errorf("a failing %s leaves %s's priority at %d, not below %s's %d, so %s does not take over; give min and max, or window: none",
+		return TheoryWindow{}, i18n.Errorf("a failing %s leaves %s's priority at %d, not below %s's %d, so %s does not take over; give min and max, or window: none",
 			f.Script, f.Target, m.Priority(), by, c.Priority, by)
 	}
 	if f.Target != by {
-		return window{}, i18n.Errorf("no theory for a script_ok on %s with %s taking over; give min and max", f.Target, by)
+		return TheoryWindow{}, i18n.Errorf("no theory for a script_ok on %s with %s taking over; give min and max", f.Target, by)
 	}
 	m, err := lab.scriptModel(by, f.Script, true)
 	if err != nil {
-		return window{}, err
+		return TheoryWindow{}, err
 	}
 	// The master is the other router of the VRID with the highest priority.
 	master, mp := "", 0
@@ -225,14 +227,14 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 		}
 		om, err := lab.scriptModel(o.Host, "", true)
 		if err != nil {
-			return window{}, err
+			return TheoryWindow{}, err
 		}
 		if p := int(om.Priority()); p > mp && om.State() != vrrpsim.StateFault {
 			master, mp = o.Host, p
 		}
 	}
 	if master == "" || int(m.Priority()) <= mp {
-		return window{}, i18n.Errorf("a recovered %s gives %s priority %d, not above the master's %d, so %s does not take over; give min and max, or window: none",
+		return TheoryWindow{}, i18n.Errorf("a recovered %s gives %s priority %d, not above the master's %d, so %s does not take over; give min and max, or window: none",
 			f.Script, by, m.Priority(), mp, by)
 	}
 	om, _ := lab.scriptModel(master, "", true)
@@ -240,9 +242,9 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 	up := m.Config()
 	up.Priority = m.Priority()
 	mdi = vrrpsim.MasterDownInterval(up.Version, up.Priority, up.Interval)
-	return window{tLo - adv + mdi, tHi + mdi,
+	return TheoryWindow{tLo - adv + mdi, tHi + mdi,
 		i18n.T("%s; %s's priority rises to %d > %s's %d, it discards the adverts from then on: the last one it heard came in [T − %s, T], + MDI = %s",
-			turn, by, up.Priority, master, mp, secs(adv), formula(up))}, nil
+			turn, by, up.Priority, master, mp, Secs(adv), Formula(up))}, nil
 }
 
 // linkDownTheory is the window of a link_down of the master, for the
@@ -256,15 +258,15 @@ func (lab *Lab) scriptTheory(f Fault, by string, c vrrpsim.Config) (window, erro
 //     below the backup's: the backup discards the adverts from then on and
 //     its down timer runs out as after a silent death;
 //   - anything else moves nothing: no theory.
-func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, skew window) (window, error) {
+func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, skew TheoryWindow) (TheoryWindow, error) {
 	host, ifname, _ := strings.Cut(f.Target, ":")
-	fin, fh := lab.instanceOn(host)
+	fin, fh := lab.InstanceOn(host)
 	if fin == nil {
-		return window{}, i18n.Errorf("no VRRP router on %s", host)
+		return TheoryWindow{}, i18n.Errorf("no VRRP router on %s", host)
 	}
-	fr, err := vrrpsim.New(instanceConfig(lab, fin, fh))
+	fr, err := vrrpsim.New(InstanceConfig(lab, fin, fh))
 	if err != nil {
-		return window{}, err
+		return TheoryWindow{}, err
 	}
 	fc := fr.Config()
 	if ifname == "" || ifname == fc.Interface {
@@ -275,32 +277,32 @@ func (lab *Lab) linkDownTheory(f Fault, by string, c vrrpsim.Config, silent, ske
 	fr.LinkChange(0, ifname, false)
 	switch {
 	case fr.State() == vrrpsim.StateFault:
-		skew.why = i18n.T("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
-			host, ifname, secs(vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)))
+		skew.Why = i18n.T("%s tracks %s: FAULT, priority 0 sent on the LAN: Skew_Time + latency, Skew_Time = %s",
+			host, ifname, Secs(vrrpsim.SkewTime(c.Version, c.Priority, c.Interval)))
 		return skew, nil
 	case fr.Priority() < c.Priority:
-		silent.why = i18n.T("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
-			host, fr.Priority(), c.Priority, formula(c))
+		silent.Why = i18n.T("%s's priority drops to %d < %d: its adverts are discarded, [MDI − interval, MDI] + latency, MDI = %s",
+			host, fr.Priority(), c.Priority, Formula(c))
 		return silent, nil
 	}
-	return window{}, i18n.Errorf("a link_down of %s does not take %s's priority below %s's %d, so %s does not take over; give min and max, or window: none",
+	return TheoryWindow{}, i18n.Errorf("a link_down of %s does not take %s's priority below %s's %d, so %s does not take over; give min and max, or window: none",
 		f.Target, host, by, c.Priority, by)
 }
 
-// formula writes Master_Down_Interval with its numbers filled in.
-func formula(c vrrpsim.Config) string {
+// Formula writes Master_Down_Interval with its numbers filled in.
+func Formula(c vrrpsim.Config) string {
 	mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
 	if c.Version == 2 {
-		return fmt.Sprintf("3 × %s + (256 − %d)/256 s = %s", secs(c.Interval), c.Priority, secs(mdi))
+		return fmt.Sprintf("3 × %s + (256 − %d)/256 s = %s", Secs(c.Interval), c.Priority, Secs(mdi))
 	}
-	return fmt.Sprintf("3 × %s + (256 − %d) × %s/256 = %s", secs(c.Interval), c.Priority, secs(c.Interval), secs(mdi))
+	return fmt.Sprintf("3 × %s + (256 − %d) × %s/256 = %s", Secs(c.Interval), c.Priority, Secs(c.Interval), Secs(mdi))
 }
 
-// takeoverOrder returns the routers of a VRID in the order VRRP elects
+// TakeoverOrder returns the routers of a VRID in the order VRRP elects
 // them: the highest priority first and, between equal priorities, the
 // higher primary IP (keepalived's tie-break). The first is the master;
 // when it dies, the second takes over.
-func (lab *Lab) takeoverOrder(vrid int) []vrrpsim.Config {
+func (lab *Lab) TakeoverOrder(vrid int) []vrrpsim.Config {
 	var out []vrrpsim.Config
 	hosts := map[string]bool{}
 	for i := range lab.VRRP.Instances {
@@ -309,8 +311,8 @@ func (lab *Lab) takeoverOrder(vrid int) []vrrpsim.Config {
 			continue
 		}
 		hosts[in.Host] = true
-		bin, bh := lab.instanceOn(in.Host)
-		r, err := vrrpsim.New(instanceConfig(lab, bin, bh))
+		bin, bh := lab.InstanceOn(in.Host)
+		r, err := vrrpsim.New(InstanceConfig(lab, bin, bh))
 		if err != nil {
 			continue
 		}
@@ -327,44 +329,6 @@ func (lab *Lab) takeoverOrder(vrid int) []vrrpsim.Config {
 	return out
 }
 
-// vrrpTheory returns the timing theory of each VRID for the report: for
-// the router expected to take over when the master dies silently (the
-// second in takeoverOrder: the highest priority among the survivors,
-// ties to the higher primary IP), with the window of the lab's first
-// silent fault (crash, pause, link_down) of the master, else [MDI −
-// interval, MDI]. A VRID with one router has no box.
-func (lab *Lab) vrrpTheory() []reports.VRRPTheory {
-	if lab.VRRP == nil {
-		return nil
-	}
-	var out []reports.VRRPTheory
-	seen := map[int]bool{}
-	for i := range lab.VRRP.Instances {
-		vrid := lab.VRRP.Instances[i].VirtualRouterID
-		if seen[vrid] {
-			continue
-		}
-		seen[vrid] = true
-		order := lab.takeoverOrder(vrid)
-		if len(order) < 2 {
-			continue
-		}
-		master, c := order[0].Name, order[1]
-		mdi := vrrpsim.MasterDownInterval(c.Version, c.Priority, c.Interval)
-		t := reports.VRRPTheory{VRID: int(c.VRID), Version: c.Version, Interval: c.Interval,
-			BackupPriority: int(c.Priority), Skew: vrrpsim.SkewTime(c.Version, c.Priority, c.Interval),
-			MDI: mdi, Formula: formula(c), Lo: mdi - c.Interval, Hi: mdi}
-		for _, f := range lab.Faults {
-			host, _, _ := strings.Cut(f.Target, ":")
-			if host != master || (f.Kind != "crash" && f.Kind != "pause" && f.Kind != "link_down") {
-				continue
-			}
-			if w, err := lab.theoryFor(f, c.Name); err == nil {
-				t.Lo, t.Hi = w.lo, w.hi
-				break
-			}
-		}
-		out = append(out, t)
-	}
-	return out
-}
+// stampJSON writes d as history stamps it: seconds with up to nine
+// decimals and no trailing zeros.
+func stampJSON(d time.Duration) ([]byte, error) { return history.Stamp(d).MarshalJSON() }

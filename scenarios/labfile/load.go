@@ -1,4 +1,4 @@
-package scenarios
+package labfile
 
 import (
 	"bytes"
@@ -34,10 +34,12 @@ func LoadFile(path string, sets []string) (*Lab, error) {
 	return Parse(path, src, sets)
 }
 
-// readBeside reads a file named by a lab relative to the lab's own folder.
-type readBeside func(rel string) (path string, data []byte, err error)
+// ReadBeside reads a file named by a lab (an nginx:, keepalived: or lb:
+// file) relative to the lab's own folder, and returns the path it read
+// (for messages) and the bytes.
+type ReadBeside func(rel string) (path string, data []byte, err error)
 
-func diskBeside(labPath string) readBeside {
+func diskBeside(labPath string) ReadBeside {
 	return func(rel string) (string, []byte, error) {
 		p := rel
 		if !filepath.IsAbs(p) {
@@ -57,10 +59,13 @@ const maxErrors = 50
 // (vrrp.vrrp_instance[1].priority, faults[0].at) and VALUE is YAML. Every
 // problem is reported with its file, line, column and field.
 func Parse(name string, src []byte, sets []string) (*Lab, error) {
-	return parse(name, src, sets, diskBeside(name))
+	return ParseWith(name, src, sets, diskBeside(name))
 }
 
-func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, error) {
+// ParseWith is Parse with the files the lab names (nginx:, keepalived:,
+// lb:) read by beside instead of from the folder of name: the catalog
+// reads them from its embedded files.
+func ParseWith(name string, src []byte, sets []string, beside ReadBeside) (*Lab, error) {
 	file, err := parseYAML(name, src)
 	if e, ok := err.(*Error); ok {
 		return nil, Errors{e}
@@ -101,7 +106,7 @@ func parse(name string, src []byte, sets []string, beside readBeside) (*Lab, err
 // importNginx fills lab.LB from the lab's nginx field: inline text (it
 // holds a brace) or a file beside the lab. Errors in inline text point at
 // the lab's lines.
-func importNginx(name string, at *places, lab *Lab, beside readBeside) Errors {
+func importNginx(name string, at *places, lab *Lab, beside ReadBeside) Errors {
 	text, src := lab.Nginx, name
 	inline := strings.Contains(text, "{")
 	if !inline {
