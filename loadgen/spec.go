@@ -65,7 +65,9 @@ type spec struct {
 	bind  bool       // connections are bound to their user's address (or via)
 	via   netip.Addr // when set, every connection's source
 	host  string
-	stop  time.Duration
+	// fields are the generator's own header fields (GeneratorFields).
+	fields [][2]string
+	stop   time.Duration
 }
 
 // job is a request of the open loop: when it is meant to leave, and with
@@ -97,6 +99,7 @@ func (cfg *Config) normaliseSpec(t target) (*spec, error) {
 	if c.Via != "" {
 		s.via, s.bind = netip.MustParseAddr(c.Via), true
 	}
+	s.fields = c.GeneratorFields(s.host, cfg.KeepAlive)
 	// The time limit: the spec's stop, the configuration's duration, the
 	// earlier of the two, or DefaultDuration.
 	s.stop = c.Stop.D
@@ -191,37 +194,24 @@ func (s *spec) checkSources() error {
 	return bad("clients: %s: connections must come from addresses this host does not have: %s (add them to an interface, or use 127.0.0.0/8 on loopback)", field, list)
 }
 
-// request returns the bytes of a request of user u for path.
-func (s *spec) request(cfg *Config, u *specUser, path string) []byte {
+// request returns the bytes of a request of user u for path: the
+// generator's fields (workload.Clients.GeneratorFields), the user's
+// headers, X-Forwarded-For with via, and the user's cookies.
+func (s *spec) request(u *specUser, path string) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lblab-load\r\n", s.c.Method, path, s.host)
-	if !cfg.KeepAlive {
-		b.WriteString("Connection: close\r\n")
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", s.c.Method, path)
+	for _, f := range s.fields {
+		fmt.Fprintf(&b, "%s: %s\r\n", f[0], f[1])
 	}
 	b.Write(u.headers)
 	if s.via.IsValid() {
 		fmt.Fprintf(&b, "X-Forwarded-For: %s\r\n", u.addr)
 	}
 	u.mu.Lock()
-	if len(u.cookies) > 0 {
-		names := make([]string, 0, len(u.cookies))
-		for n := range u.cookies {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		b.WriteString("Cookie: ")
-		for i, n := range names {
-			if i > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(n + "=" + u.cookies[n])
-		}
-		b.WriteString("\r\n")
+	if line := workload.CookieLine(u.cookies); line != "" {
+		b.WriteString("Cookie: " + line + "\r\n")
 	}
 	u.mu.Unlock()
-	if s.c.Method == "POST" || s.c.Method == "PUT" || s.c.Method == "PATCH" {
-		b.WriteString("Content-Length: 0\r\n")
-	}
 	b.WriteString("\r\n")
 	return b.Bytes()
 }
@@ -291,5 +281,5 @@ func (w *worker) specRequest(path int) []byte {
 	if path < 0 {
 		path = w.rnd.IntN(len(s.c.Paths))
 	}
-	return s.request(&w.r.cfg, w.user, s.c.Paths[path])
+	return s.request(w.user, s.c.Paths[path])
 }

@@ -34,6 +34,8 @@ type Clients struct {
 	rnd    *rand.Rand
 	users  []*user
 	via    netip.Addr
+	host   string      // the Host field
+	fields [][2]string // the generator's own fields (workload.Clients.GeneratorFields)
 	stop   time.Duration
 	record bool
 	log    history.Sink
@@ -62,6 +64,13 @@ func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index i
 	if spec.Via != "" {
 		c.via = netip.MustParseAddr(spec.Via)
 	}
+	// The request is the one lblab load --spec (without -k) sends to the
+	// listener: the spec's host or the listener's address.
+	c.host = spec.Host
+	if c.host == "" {
+		c.host = p.TargetHost(spec.Listener)
+	}
+	c.fields = spec.GeneratorFields(c.host, false)
 	return c
 }
 
@@ -111,10 +120,13 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 	c.nextID++
 	pend := &pending{intended: intended, user: u.addr}
 	c.open[id] = pend
-	req := simproxy.Request{Listener: c.spec.Listener, Conn: u.addr, Host: c.spec.Host, Method: c.spec.Method,
+	req := simproxy.Request{Listener: c.spec.Listener, Conn: u.addr, Host: c.host, Method: c.spec.Method, Fields: c.fields,
 		URI: c.spec.Paths[c.rnd.IntN(len(c.spec.Paths))], Cookies: u.cookies, Headers: u.headers,
 		Intended: intended, User: u.addr,
 		Progress: &pend.progress}
+	if h, ok := u.headers["host"]; ok {
+		req.Host = h
+	}
 	if c.via.IsValid() {
 		req.Conn, req.XFF = c.via, u.addr.String()
 	}

@@ -2,7 +2,9 @@ package workload
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/lblab/lblab/units"
@@ -144,4 +146,60 @@ func splitHeader(h string) (name, value string, err error) {
 
 func isTokenChar(r rune) bool {
 	return r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+// UserAgent is the User-Agent field the load generator sends when the
+// spec's headers give none.
+const UserAgent = "lblab-load"
+
+// GeneratorFields returns the header fields the load generator writes of
+// its own in every request of c to host, names lower case, in the order
+// sent: host (host), user-agent (UserAgent), connection: close (without
+// keepAlive), content-length: 0 (POST, PUT and PATCH); each unless Headers
+// names the field, as curl's -H replaces it. A request then carries the
+// user's Headers (UserHeaders, names sorted), x-forwarded-for (the user's
+// address, with Via) and cookie (the user's cookies, names sorted, "; "
+// between), in that order. Both worlds build their requests from it, so
+// that a hash key such as $http_host or $http_user_agent reads the same.
+func (c Clients) GeneratorFields(host string, keepAlive bool) [][2]string {
+	given := map[string]bool{}
+	for _, f := range c.HeaderFields() {
+		given[f[0]] = true
+	}
+	var out [][2]string
+	add := func(name, value string) {
+		if !given[name] {
+			out = append(out, [2]string{name, value})
+		}
+	}
+	add("host", host)
+	add("user-agent", UserAgent)
+	if !keepAlive {
+		add("connection", "close")
+	}
+	if c.Method == "POST" || c.Method == "PUT" || c.Method == "PATCH" {
+		add("content-length", "0")
+	}
+	return out
+}
+
+// CookieLine returns the value of the Cookie field of a user's cookies:
+// name=value pairs, names sorted, "; " between; "" without cookies.
+func CookieLine(cookies map[string]string) string {
+	switch len(cookies) {
+	case 0:
+		return ""
+	case 1:
+		for n, v := range cookies {
+			return n + "=" + v
+		}
+	}
+	var b strings.Builder
+	for i, n := range slices.Sorted(maps.Keys(cookies)) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(n + "=" + cookies[n])
+	}
+	return b.String()
 }

@@ -3,8 +3,6 @@ package flow
 import (
 	"math/rand/v2"
 	"net/netip"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/lblab/lblab/proxy"
@@ -22,7 +20,8 @@ type Vars interface {
 	// Header returns the values of the field name (lower case, as
 	// proxy.HashKey names it), repeated fields joined by ", ".
 	Header(name string) string
-	// Cookie returns the value of the cookie name, and whether it came.
+	// Cookie returns the value of the cookie name, and whether it came:
+	// the first CookieIn finds over the Cookie fields, in order.
 	Cookie(name string) (string, bool)
 }
 
@@ -56,17 +55,16 @@ func EvalKey(key proxy.HashKey, client netip.Addr, v Vars) string {
 	case proxy.KeyRequestURI:
 		return v.Target()
 	case proxy.KeyURI:
-		path, _, _ := strings.Cut(v.Target(), "?")
-		return path
+		uri, _ := NormalURI(v.Target())
+		return uri
 	case proxy.KeyHeader:
 		return v.Header(key.Name)
 	case proxy.KeyCookie:
 		val, _ := v.Cookie(key.Name)
 		return val
 	case proxy.KeyArg:
-		_, q, _ := strings.Cut(v.Target(), "?")
-		vals, _ := url.ParseQuery(q)
-		return vals.Get(key.Name)
+		val, _ := ArgIn(v.Target(), key.Name)
+		return val
 	}
 	return ""
 }

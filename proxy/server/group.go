@@ -181,35 +181,15 @@ func isTimeout(err error) bool {
 
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 
-// cookieValue finds cookie name in the request's Cookie fields.
+// cookieValue finds cookie name in the request's Cookie fields, as nginx
+// does (flow.CookieIn).
 func cookieValue(b []byte, h *header, name string) (string, bool) {
 	for _, f := range h.fields {
 		if f.name.end-f.name.start != 6 || !eqFold(f.name.of(b), "cookie") {
 			continue
 		}
-		v := f.value.of(b)
-		for len(v) > 0 {
-			var part []byte
-			if i := indexByte(v, ';'); i >= 0 {
-				part, v = v[:i], v[i+1:]
-			} else {
-				part, v = v, nil
-			}
-			for len(part) > 0 && (part[0] == ' ' || part[0] == '\t') {
-				part = part[1:]
-			}
-			eq := indexByte(part, '=')
-			if eq < 0 || string(part[:eq]) != name {
-				continue
-			}
-			val := part[eq+1:]
-			for len(val) > 0 && (val[len(val)-1] == ' ' || val[len(val)-1] == '\t') {
-				val = val[:len(val)-1]
-			}
-			if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-				val = val[1 : len(val)-1]
-			}
-			return string(val), true
+		if v, ok := flow.CookieIn(f.value.of(b), name); ok {
+			return string(v), true
 		}
 	}
 	return "", false

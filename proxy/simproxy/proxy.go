@@ -8,11 +8,14 @@ package simproxy
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/balance"
@@ -188,15 +191,20 @@ type Request struct {
 	Listener string
 	// Conn is the address the connection comes from ($remote_addr).
 	Conn netip.Addr
-	// XFF is the X-Forwarded-For header ("" when absent).
-	XFF string
-	// Host, Method and URI are the request line and host header.
+	// Host, Method and URI are the request line and the host the
+	// listener's rules match (the host field, when Fields has one).
 	Host, Method, URI string
-	// Cookies are the request's cookies.
-	Cookies map[string]string
-	// Headers are the request's other header fields, by lower-case name
-	// (X-Forwarded-For is XFF).
+	// Fields are the header fields sent before Headers, names lower case,
+	// in order (the load generator's own: workload.Clients.GeneratorFields).
+	Fields [][2]string
+	// Headers are the user's header fields, by lower-case name, sent
+	// after Fields.
 	Headers map[string]string
+	// XFF is an X-Forwarded-For field sent after Headers ("" when absent).
+	XFF string
+	// Cookies are the user's cookies, sent last in one Cookie field
+	// (workload.CookieLine order).
+	Cookies map[string]string
 	// Intended is when the client meant to send it (latency counts from
 	// here).
 	Intended time.Duration
@@ -233,19 +241,61 @@ type Response struct {
 // Target, Header and Cookie are the request's variables (flow.Vars).
 func (r *Request) Target() string { return r.URI }
 
-// Header returns the field name (lower case): X-Forwarded-For from XFF,
-// the others from Headers.
+// Header returns the values of field name (lower case) in the order sent
+// (Fields, Headers, XFF, the cookies), joined by ", " as the real server
+// joins repeated fields.
 func (r *Request) Header(name string) string {
-	if name == "x-forwarded-for" {
-		return r.XFF
+	var vals []string
+	for _, f := range r.Fields {
+		if f[0] == name {
+			vals = append(vals, f[1])
+		}
 	}
-	return r.Headers[name]
+	if v, ok := r.Headers[name]; ok {
+		vals = append(vals, v)
+	}
+	switch {
+	case name == "x-forwarded-for" && r.XFF != "":
+		vals = append(vals, r.XFF)
+	case name == "cookie" && len(r.Cookies) > 0:
+		vals = append(vals, workload.CookieLine(r.Cookies))
+	}
+	return strings.Join(vals, ", ")
 }
 
-// Cookie returns the value of the cookie name.
+// Cookie returns the value of the cookie name as nginx finds it
+// (flow.CookieIn): in a cookie field of Headers, then in the cookies.
 func (r *Request) Cookie(name string) (string, bool) {
-	v, ok := r.Cookies[name]
-	return v, ok
+	if v, ok := r.Headers["cookie"]; ok {
+		if val, ok := flow.CookieIn(v, name); ok {
+			return val, true
+		}
+	}
+	if len(r.Cookies) == 0 {
+		return "", false
+	}
+	return flow.CookieIn(workload.CookieLine(r.Cookies), name)
+}
+
+// TargetHost returns the host a load generator aimed at listener sends
+// by default: ADDRESS:PORT as in http://ADDRESS:PORT/, the address
+// 127.0.0.1 (the real proxy's default bind) when the listener gives none
+// or an unspecified one (::1 for ::).
+func (p *Proxy) TargetHost(listener string) string {
+	for _, l := range p.cfg.Listeners {
+		if l.Name != listener {
+			continue
+		}
+		addr := l.Address
+		switch addr {
+		case "", "0.0.0.0":
+			addr = "127.0.0.1"
+		case "::":
+			addr = "::1"
+		}
+		return net.JoinHostPort(addr, strconv.Itoa(l.Port))
+	}
+	return ""
 }
 
 // flight is a request inside the proxy: the core's flight with the

@@ -152,6 +152,25 @@ func importNginx(name string, at *places, lab *Lab, beside ReadBeside) Errors {
 	return out
 }
 
+// scriptDiff returns the first keyword of a vrrp_script whose setting
+// differs between a and b, and the two settings; "" when they agree.
+func scriptDiff(a, b Script) (kw, av, bv string) {
+	for _, f := range [...]struct{ kw, a, b string }{
+		{"script", strconv.Quote(a.Script), strconv.Quote(b.Script)},
+		{"interval", a.Interval.D.String(), b.Interval.D.String()},
+		{"timeout", a.Timeout.D.String(), b.Timeout.D.String()},
+		{"weight", strconv.Itoa(a.Weight), strconv.Itoa(b.Weight)},
+		{"fall", strconv.Itoa(a.Fall), strconv.Itoa(b.Fall)},
+		{"rise", strconv.Itoa(a.Rise), strconv.Itoa(b.Rise)},
+		{"init_fail", strconv.FormatBool(a.InitFail), strconv.FormatBool(b.InitFail)},
+	} {
+		if f.a != f.b {
+			return f.kw, f.a, f.b
+		}
+	}
+	return "", "", ""
+}
+
 // importKeepalived turns each host's keepalived.conf text into the lab's
 // scripts and instances. Errors point at the lab's lines.
 func importKeepalived(name string, at *places, lab *Lab) Errors {
@@ -165,6 +184,7 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 		lab.VRRP.Scripts = map[string]Script{}
 	}
 	garpFrom := ""
+	scriptFrom := map[string]string{} // the host a script of the lab comes from
 	for _, host := range hosts {
 		field := "vrrp.keepalived." + host
 		base := 0
@@ -189,9 +209,6 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 			}
 			continue
 		}
-		if conf.Version != 2 {
-			lab.VRRP.Version = conf.Version
-		}
 		garp := VRRP{GARPMasterDelay: units.Of(conf.GARPMasterDelay), GARPMasterRepeat: conf.GARPMasterRepeat}
 		if garpFrom == "" {
 			garpFrom = host
@@ -201,18 +218,27 @@ func importKeepalived(name string, at *places, lab *Lab) Errors {
 				i18n.T("vrrp_garp_master_delay and vrrp_garp_master_repeat differ from %s's: a lab has one GARP setting for every host", garpFrom)))
 		}
 		for n, sc := range conf.Scripts {
-			if old, dup := lab.VRRP.Scripts[n]; dup && (old.Weight != sc.Weight || old.Fall != sc.Fall || old.Rise != sc.Rise) {
-				out = append(out, errorAt(name, base+sc.Line, 1, field,
-					i18n.T("vrrp_script %s differs from another host's script of that name", n)))
+			ls := Script{Script: sc.Command, Interval: units.Of(sc.Interval), Timeout: units.Of(sc.Timeout),
+				Weight: sc.Weight, Fall: sc.Fall, Rise: sc.Rise, InitFail: sc.InitFail}
+			if old, dup := lab.VRRP.Scripts[n]; dup {
+				if kw, here, there := scriptDiff(ls, old); kw != "" {
+					out = append(out, errorAt(name, base+sc.Line, 1, field,
+						i18n.T("vrrp_script %s: %s is %s on %s and %s on %s: a lab runs one script of a name on every host", n, kw, here, host, there, scriptFrom[n])))
+				}
 				continue
 			}
-			lab.VRRP.Scripts[n] = Script{Script: sc.Command, Interval: units.Of(sc.Interval), Timeout: units.Of(sc.Timeout),
-				Weight: sc.Weight, Fall: sc.Fall, Rise: sc.Rise, InitFail: sc.InitFail}
+			lab.VRRP.Scripts[n], scriptFrom[n] = ls, host
 		}
 		for _, in := range conf.Instances {
 			li := Instance{Name: in.Name, Host: host, Interface: in.Interface, State: in.State,
 				VirtualRouterID: in.VRID, Priority: in.Priority, AdvertInt: units.Of(in.AdvertInt), Version: in.Version,
 				NoPreempt: in.NoPreempt, PreemptDelay: units.Of(in.PreemptDelay)}
+			if li.Version == 0 && conf.Version != 2 {
+				// global_defs vrrp_version is the host's: keepalived drops
+				// the adverts of another version, so each instance keeps
+				// its own.
+				li.Version = conf.Version
+			}
 			if in.AuthType != "" {
 				li.Authentication = &Authentication{AuthType: in.AuthType, AuthPass: in.AuthPass}
 			}

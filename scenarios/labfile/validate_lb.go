@@ -60,8 +60,14 @@ func validateLB(v *validator, lab *Lab) lbNames {
 	}
 	unmatchedServers(v, lab, n.backends)
 	listeners := map[string]bool{}
-	for _, l := range lab.LB.Listeners {
+	for i, l := range lab.LB.Listeners {
 		listeners[l.Name] = true
+		if l.Protocol == "tcp" || l.Protocol == "udp" {
+			// The simulator models HTTP requests; the real relay records a
+			// session (status 0, the connect time) that it does not.
+			v.bad(fmt.Sprintf("lb.listeners[%d].protocol", i),
+				"listener %s is %s: a lab runs its load balancer in the simulator, which models http and https listeners only (run a %s listener with lblab proxy)", l.Name, l.Protocol, l.Protocol)
+		}
 	}
 	if len(lab.Clients) == 0 {
 		v.bad("clients", "a load-balancer lab needs clients")
