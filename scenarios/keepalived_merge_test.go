@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // pairLab is keepalivedLab's pair without its fault, expecting one
@@ -24,7 +25,7 @@ func TestKeepalivedVersionPerHost(t *testing.T) {
 	src := pairLab("      global_defs {\n          vrrp_version 3\n      }\n", "")
 	// VRRPv3 has no authentication
 	src = strings.ReplaceAll(src, "          authentication {\n              auth_type PASS\n              auth_pass 1111\n          }\n", "")
-	lab, err := scenarios.Parse("v.yaml", []byte(src), nil)
+	lab, err := labfile.Parse("v.yaml", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestKeepalivedScriptConflict(t *testing.T) {
 			"weight is 10 on r2 and 0 on r1"},
 	} {
 		src := strings.ReplaceAll(pairLab(script(c.r1), script(c.r2)), "advert_int 1\n", track)
-		_, err := scenarios.Parse("v.yaml", []byte(src), nil)
+		_, err := labfile.Parse("v.yaml", []byte(src), nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want an error with %q, got %v", c.want, err)
 		}
