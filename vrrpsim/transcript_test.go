@@ -1,11 +1,9 @@
 package vrrpsim
 
 import (
-	"flag"
 	"fmt"
+	"github.com/lblab/lblab/internal/transcripts"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,8 +11,6 @@ import (
 
 	"github.com/lblab/lblab/history"
 )
-
-var update = flag.Bool("update", false, "rewrite the expected outputs of testdata/transcripts/*.txt")
 
 // TestTranscripts plays the scripts of testdata/transcripts/*.txt, as
 // etcd-io/raft's rafttest does: each step is a command, "----", and what
@@ -34,28 +30,7 @@ var update = flag.Bool("update", false, "rewrite the expected outputs of testdat
 // Times T are seconds since the start ("3.609375"). Every step ends with
 // the executor's next deadline.
 func TestTranscripts(t *testing.T) {
-	files, err := filepath.Glob("testdata/transcripts/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no transcripts: %v", err)
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := playTranscript(t, f, string(b))
-			if *update {
-				if err := os.WriteFile(f, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got != string(b) {
-				t.Errorf("%s differs from what the executor does (go test -run TestTranscripts -update rewrites it):\n%s", f, lineDiff(string(b), got))
-			}
-		})
-	}
+	transcripts.Run(t, "testdata/transcripts/*.txt", "go test ./vrrpsim -run TestTranscripts -update", playTranscript)
 }
 
 // playTranscript runs every step of src and returns src with each step's
@@ -319,23 +294,3 @@ func hasWord(words []string, w string) bool {
 
 // secs writes d in seconds with no trailing zeros ("3.609375").
 func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
-
-// lineDiff shows the lines of want and got that differ, with their line
-// numbers.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, wl, gl)
-		}
-	}
-	return b.String()
-}

@@ -1,12 +1,10 @@
 package flow
 
 import (
-	"flag"
 	"fmt"
+	"github.com/lblab/lblab/internal/transcripts"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,8 +14,6 @@ import (
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/units"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.txt with the outputs of this run")
 
 // TestTranscripts runs the scripts of testdata/*.txt, as etcd-io/raft's
 // rafttest does: each block is a command line, "----", and the core's
@@ -33,47 +29,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.txt with the outputs
 //	finish f=F t=T class=C failed
 //	check g=G t=T server=N ok|fail detail=D
 func TestTranscripts(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txt")
-	if len(files) == 0 {
-		t.Fatal("no testdata/*.txt")
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := runTranscript(t, string(data))
-			if *update {
-				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got != string(data) {
-				t.Errorf("%s: the core's outputs differ (go test ./proxy/flow -run Transcripts -update rewrites them):\n%s",
-					file, diff(string(data), got))
-			}
-		})
-	}
-}
-
-// diff shows the first differing lines of want and got.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, a, b)
-		}
-	}
-	return ""
+	transcripts.Run(t, "testdata/*.txt", "go test ./proxy/flow -run Transcripts -update",
+		func(t *testing.T, _, src string) string { return runTranscript(t, src) })
 }
 
 // transcript is the state of one script.
