@@ -51,6 +51,10 @@ func startBrowser(t *testing.T, chromium string) (browser context.Context, stop 
 		chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 900),
 		chromedp.UserDataDir(t.TempDir()),
+		// Chromium puts its singleton socket folder
+		// (org.chromium.Chromium.XXXXXX) in TMPDIR and leaves it there:
+		// give it the test's own folder, removed with the test.
+		chromedp.Env("TMPDIR="+t.TempDir()),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browser, cancelBrowser := chromedp.NewContext(actx)
