@@ -55,13 +55,30 @@ expect:
 func TestLabWarningsPrintedAndRecorded(t *testing.T) {
 	lab := writeFile(t, "lab.yaml", syncGroupLab)
 	want := lab + ":12:1: vrrp.keepalived.r1: vrrp_sync_group VG_1: sync groups are not modelled"
-	code, out, errOut := lblab(t, "validate", lab)
-	wantExit(t, code, 0, out, errOut)
-	if !strings.Contains(errOut, "warning: "+want) || !strings.Contains(errOut, "(line 1 of r1's keepalived.conf)") {
-		t.Errorf("validate stderr:\n%s\nwant %q", errOut, want)
+	validateErr, warnings, html := warnedEverywhere(t, lab, want)
+	if !strings.Contains(validateErr, "(line 1 of r1's keepalived.conf)") {
+		t.Errorf("validate stderr:\n%s\nwant the line in r1's keepalived.conf", validateErr)
+	}
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], want) {
+		t.Errorf("results.json warnings %q, want one starting %q", warnings, want)
+	}
+	if !strings.Contains(html, "<h2>Warnings</h2>") || !strings.Contains(html, "sync groups are not modelled") {
+		t.Error("report.html does not show the warning")
+	}
+}
+
+// warnedEverywhere validates and runs lab, failing unless validate and
+// run both print the warning want; it returns validate's stderr, the
+// warnings of results.json and report.html.
+func warnedEverywhere(t *testing.T, lab, want string) (validateErr string, warnings []string, html string) {
+	t.Helper()
+	code, out, validateErr := lblab(t, "validate", lab)
+	wantExit(t, code, 0, out, validateErr)
+	if !strings.Contains(validateErr, "warning: "+want) {
+		t.Errorf("validate stderr:\n%s\nwant %q", validateErr, want)
 	}
 	dir := filepath.Join(t.TempDir(), "out")
-	code, out, errOut = lblab(t, "run", lab, "--out", dir)
+	code, out, errOut := lblab(t, "run", lab, "--out", dir)
 	wantExit(t, code, 0, out, errOut)
 	if !strings.Contains(errOut, "warning: "+want) {
 		t.Errorf("run stderr:\n%s\nwant %q", errOut, want)
@@ -74,14 +91,9 @@ func TestLabWarningsPrintedAndRecorded(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], want) {
-		t.Errorf("results.json warnings %q, want one starting %q", res.Warnings, want)
-	}
-	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(html), "<h2>Warnings</h2>") || !strings.Contains(string(html), "sync groups are not modelled") {
-		t.Error("report.html does not show the warning")
-	}
+	return validateErr, res.Warnings, string(page)
 }
