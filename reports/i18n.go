@@ -312,6 +312,7 @@ var headsZh = map[string]string{
 	"95th percentile":                "第 95 百分位",
 	"theory window":                  "理论窗口",
 	"inside the window":              "落在窗口内",
+	"KS distance to uniform":         "与均匀分布的 KS 距离",
 	"requests":                       "请求数",
 	"ok":                             "成功",
 	"failed":                         "失败",

@@ -142,6 +142,11 @@ type SweepMetric struct {
 	// at their end leave open (null in their results.json); they are not
 	// in Values.
 	Undecided int `json:"undecided,omitempty"`
+	// KS is the Kolmogorov–Smirnov distance of Values to the uniform law
+	// on [Lo, Hi], for a metric that theory says spreads uniformly over
+	// its window (a health check's detection delay, whose probe phase each
+	// seed draws); nil for the others.
+	KS *float64 `json:"ks,omitempty"`
 }
 
 // Plot file names (without extension).

@@ -315,6 +315,9 @@ func summarize(lab *labfile.Lab, mode string, first uint64, runs []*Outcome) *Sw
 			if m.Undecided > 0 {
 				sm["undecided"] = m.Undecided
 			}
+			if m.KS != nil {
+				sm["ks_distance"] = *m.KS
+			}
 			res.Metrics[m.Name] = sm
 		}
 	}
@@ -414,7 +417,11 @@ func ksUniform(values []float64, lo, hi float64) float64 {
 // counted as undecided) and its lower bound (every seed), and each
 // detection delay a health_delay expectation measures, with its
 // theoretical window (as the checks compute it, in the simulator: not
-// widened).
+// widened) and, for a window from theory, the Kolmogorov–Smirnov distance
+// of the delays to the uniform law on it: each seed draws its servers'
+// probe phases (health.Phase), so the first probe after a fault comes
+// uniformly within one period, and the delay spreads uniformly over the
+// window.
 func sweepMetrics(lab *labfile.Lab, runs []*Outcome) []reports.SweepMetric {
 	var out []reports.SweepMetric
 	seen := map[string]bool{}
@@ -441,6 +448,10 @@ func sweepMetrics(lab *labfile.Lab, runs []*Outcome) []reports.SweepMetric {
 				}
 			}
 		}
+		if w.uniform && len(m.Values) > 0 {
+			ks := ksUniform(m.Values, w.lo, w.hi)
+			m.KS = &ks
+		}
 		if len(m.Values) > 0 || m.Undecided > 0 {
 			out = append(out, m)
 		}
@@ -449,10 +460,13 @@ func sweepMetrics(lab *labfile.Lab, runs []*Outcome) []reports.SweepMetric {
 }
 
 // sweepMetric is a metric sweepMetrics shows, with its theoretical
-// window (lo = hi = 0 when none).
+// window (lo = hi = 0 when none); uniform when theory says the metric
+// spreads uniformly over it (a health check's detection delay, its window
+// from theory rather than the lab's min and max).
 type sweepMetric struct {
-	name   string
-	lo, hi float64
+	name    string
+	lo, hi  float64
+	uniform bool
 }
 
 // sweepMetricWants are the metrics sweepMetrics shows, in order (a name
@@ -467,6 +481,7 @@ func sweepMetricWants(lab *labfile.Lab) []sweepMetric {
 		w := sweepMetric{name: c.Metric}
 		if win, err := expectWindow(lab, c.Fault, c.Min, c.Max, func(f labfile.Fault) (labfile.TheoryWindow, error) { return lab.HealthTheory(c, f) }); err == nil {
 			w.lo, w.hi = win.Lo.Seconds(), win.Hi.Seconds()
+			w.uniform = !c.Min.IsSet() && !c.Max.IsSet() && w.hi > w.lo
 		}
 		wants = append(wants, w)
 	}

@@ -35,6 +35,7 @@ type proxyFlags struct {
 	certs                        []string
 	certDir                      string
 	redirectHTTP                 int
+	seed                         uint64
 }
 
 func newProxy() *cobra.Command {
@@ -67,6 +68,15 @@ its address, or, without one, on --bind (default 127.0.0.1, loopback
 only: give --bind 0.0.0.0 to take every IPv4 address). The log names
 every address listened on, one line each.
 
+Active health checks probe each server every interval. Where in its
+interval a server's probes fall (its phase) decides how long a fault goes
+unseen: with --seed N, each server's phase is drawn from N, its group's
+name and its own (uniform in [0, interval)), as 'lblab run --seed N' draws
+it in the simulator, so the real proxy detects a fault after the delay the
+simulated run of seed N shows. Without --seed, the first probes of a group
+of n servers are staggered, server i's at i × interval / n after start,
+the same at every start.
+
 --admin ADDR serves /status (JSON: listeners, groups, servers with health,
 connections and counters) and /metrics (Prometheus).
 
@@ -96,6 +106,7 @@ up to --drain, flushes the history and exits 0.`,
 	fl.DurationVar(&f.headerTimeout, "header-timeout", 10*time.Second, "time a client has to send a whole request header, from its first byte")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 75*time.Second, "time a keep-alive client connection may wait for its next request")
 	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGTERM, how long the requests in flight may take to finish")
+	fl.Uint64Var(&f.seed, "seed", 0, "draw each server's health-check phase from this seed, as the simulator's run of the seed does (default: staggered i × interval / n)")
 	fl.BoolVar(&f.quiet, "quiet", false, "log warnings and errors only")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fl.MarkHidden("cpuprofile")
@@ -120,6 +131,9 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 	}
 	opt := server.Options{HeaderTimeout: f.headerTimeout, IdleTimeout: f.idleTimeout, Bind: f.bind, Logger: log,
 		UDPIdleTimeout: f.udpIdle, Admin: f.admin}
+	if c.Flags().Changed("seed") {
+		opt.Seed = &f.seed
+	}
 	if len(f.certs) > 0 || f.certDir != "" {
 		if opt.Certificates, err = server.LoadCertificates(f.certs, f.certDir); err != nil {
 			return usageError{err}

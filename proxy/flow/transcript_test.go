@@ -205,7 +205,7 @@ func (tr *transcript) group(line int, a args) {
 		tr.printf("invalid: %s: %s", ps[0].Path, ps[0].Msg)
 		return
 	}
-	g, err := NewGroup(&cfg.Groups[0], 0)
+	g, err := NewGroup(&cfg.Groups[0], 0, nil)
 	if err != nil {
 		tr.t.Fatalf("line %d: %v", line, err)
 	}

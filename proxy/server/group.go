@@ -35,7 +35,7 @@ type group struct {
 }
 
 func newGroup(s *Server, gc *proxy.Group) (*group, error) {
-	fg, err := flow.NewGroup(gc, s.now())
+	fg, err := flow.NewGroup(gc, s.now(), s.opt.Seed)
 	if err != nil {
 		return nil, err
 	}

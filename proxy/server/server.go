@@ -103,6 +103,15 @@ type Options struct {
 	History io.Writer
 	// Logger logs; default slog.Default().
 	Logger *slog.Logger
+	// Seed, when set, puts each server's first active health probe at its
+	// phase drawn from the seed (health.Phase of the seed, the group's and
+	// the server's names, uniform in [0, interval)), where the simulator
+	// given the same seed puts it, so that a real run and a simulated one
+	// detect a fault after the same delay. Default (nil): the probes of a
+	// group of n servers are staggered, server i's first at i × interval
+	// / n after the checks start, the same at every start (as HAProxy
+	// spreads its first checks).
+	Seed *uint64
 }
 
 func (o *Options) defaults() {

@@ -100,7 +100,8 @@ type group struct {
 }
 
 // New builds the proxy for cfg (already validated with proxy.Validate)
-// over the given backends. Health checks start at once.
+// over the given backends. Health checks start at once, each server's
+// first probe at its phase drawn from the kernel's seed (health.Phase).
 func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log history.Sink) (*Proxy, error) {
 	if net.ClientLatency == 0 {
 		net.ClientLatency = time.Millisecond
@@ -138,7 +139,8 @@ func (p *Proxy) Network() Network { return p.net }
 func (p *Proxy) DefaultListener() string { return p.cfg.Listeners[0].Name }
 
 func (p *Proxy) newGroup(gc *proxy.Group) (*group, error) {
-	fg, err := flow.NewGroup(gc, p.k.Now())
+	seed := p.k.Seed()
+	fg, err := flow.NewGroup(gc, p.k.Now(), &seed)
 	if err != nil {
 		return nil, err
 	}
