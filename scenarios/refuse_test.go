@@ -134,7 +134,7 @@ func TestParseRefusesRatiosOutside01(t *testing.T) {
 
 // Zero where zero would be replaced by a default is refused, naming the
 // default: a health check's thresholds, interval and port, a client's
-// rate and users, the network's latencies, a router's priority and
+// rate, users and timeout, the network's latencies, a router's priority and
 // version, a script's fall.
 func TestParseRefusesExplicitZeroDefaults(t *testing.T) {
 	crash := catalogSource(t, "backend-crash")
@@ -153,6 +153,12 @@ func TestParseRefusesExplicitZeroDefaults(t *testing.T) {
 			"got 0 (leave it out for 100"},
 		{"users 0", weighted, "{listener: smooth, rate: 70,", "{listener: smooth, users: 0, rate: 70,", "0,", "clients[1].users",
 			"want at least 1 user, got 0"},
+		{"timeout 0", weighted, "{listener: smooth, rate: 70,", "{listener: smooth, timeout: 0, rate: 70,", "0,", "clients[1].timeout",
+			"a client's timeout must be more than 0, got 0s (leave it out for 10s)"},
+		{"timeout negative", weighted, "{listener: smooth, rate: 70,", "{listener: smooth, timeout: -1s, rate: 70,", "-1s",
+			"clients[1].timeout", "a client's timeout must be more than 0, got -1s (leave it out for 10s)"},
+		{"timeout not a duration", weighted, "{listener: smooth, rate: 70,", "{listener: smooth, timeout: soon, rate: 70,", "soon",
+			"clients[1].timeout", "soon"},
 		{"client latency 0", weighted, "clients:\n", "network: {client_latency: 0}\nclients:\n", "0}", "network.client_latency",
 			"must be more than 0"},
 		{"priority 0", vrrp, "priority: 150", "priority: 0", "0", "vrrp.vrrp_instance[0].priority", "must be 1..255, got 0"},

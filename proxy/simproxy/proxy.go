@@ -365,7 +365,7 @@ func (p *Proxy) Handle(req Request, done func(Response)) {
 	}
 	now := p.k.Now()
 	f := &flight{p: p, g: g, req: req, done: done}
-	g.fg.Start(&f.fl, now, flow.Request{Method: req.Method, Client: req.Conn, Vars: &f.req, Replayable: !req.Streamed})
+	g.fg.Start(&f.fl, now, flow.Request{Method: req.Method, Client: req.Conn, Vars: &f.req})
 	if req.Abort > 0 {
 		f.abort = p.k.At(max(req.Abort, now), f.clientLeft)
 	}
@@ -396,7 +396,7 @@ func (f *flight) step(st flow.Step) {
 		if pr := f.req.Progress; pr != nil {
 			pr.Backend, pr.Tries = st.Peer.Server().Name, pr.Tries+1
 		}
-		f.try(st.Peer, false)
+		f.try(st.Peer)
 		return
 	}
 	r := Response{Status: st.Status, Error: st.Class}
@@ -407,14 +407,13 @@ func (f *flight) step(st flow.Step) {
 }
 
 // try sends the request to one server: on an idle kept-alive connection
-// to it when the pool has one (unless fresh: a re-send after a stale one),
-// else on a new connection.
-func (f *flight) try(peer *balance.Peer, fresh bool) {
+// to it when the pool has one, else on a new connection.
+func (f *flight) try(peer *balance.Peer) {
 	p := f.p
 	addr := peer.Server().Name
 	b := p.backends[addr]
 	sent := p.k.Now()
-	reused := !fresh && p.take(addr, sent)
+	reused := p.take(addr, sent)
 	var timer sim.Timer
 	settled := false // a try settles once: a late answer after a timeout is dropped
 	settle := func(r flow.Result) {
@@ -477,8 +476,6 @@ func (f *flight) result(peer *balance.Peer, r flow.Result) {
 	now := p.k.Now()
 	st := f.fl.Result(now, r)
 	switch st.Kind {
-	case flow.Resend:
-		f.try(peer, true)
 	case flow.Retry:
 		f.step(f.fl.Next(now, p.rnd))
 	case flow.Answer:
