@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -134,7 +135,7 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 		if !ok {
 			continue // no host on it
 		}
-		n, err := bed.AddNetwork(ctx, s.Name, sn.prefix, sn.gateway)
+		n, err := w.addNetwork(ctx, s.Name, sn)
 		if err != nil {
 			return err
 		}
@@ -149,6 +150,34 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// dockerBusyWait bounds the wait for another run's network holding a
+// subnet the lab needs (Docker refuses overlapping subnets): a few of
+// the catalog's runs, one after the other.
+const dockerBusyWait = 5 * time.Minute
+
+// addNetwork makes segment name's network; while another lblab run's
+// network holds its subnet, it waits for that run to end (up to
+// dockerBusyWait, saying so once).
+func (w *dockerWorld) addNetwork(ctx context.Context, name string, sn subnet) (*dockerbed.Network, error) {
+	deadline := time.Now().Add(dockerBusyWait)
+	said := false
+	for {
+		n, err := w.bed.AddNetwork(ctx, name, sn.prefix, sn.gateway)
+		var busy *dockerbed.BusyError
+		if !errors.As(err, &busy) || time.Now().After(deadline) {
+			return n, err
+		}
+		if !said {
+			slog.Info("docker: waiting for another lblab run to free a subnet", "subnet", sn.prefix.String(), "run", busy.Run)
+			said = true
+		}
+		_, _, _ = dockerbed.Clean(ctx, dockerbed.CleanOptions{}) // the run may have been killed
+		if sleepUntil(ctx, time.Now().Add(time.Second)) != nil {
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // refuseRemote returns an input error for what a lab asks that a remote
@@ -353,7 +382,8 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 }
 
 // Apply carries out one fault now, stamped when it took effect
-// (applyStamped): a crash when the engine's SIGKILL returned; a restore
+// (applyStamped): a crash when the SIGKILL returned (dockerbed's
+// Container.Kill: on a local engine the container is dead then); a restore
 // or start when the new agent booted (mergeAgents).
 func (w *dockerWorld) Apply(f labfile.Fault) error {
 	return applyStamped(w.Since, w.extra, f, w.do)
@@ -382,7 +412,7 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 	switch f.Kind {
 	case labfile.FaultCrash:
 		r.killed = true
-		if err := r.c.Signal(ctx, "SIGKILL"); err != nil {
+		if err := r.c.Kill(ctx); err != nil {
 			return 0, err
 		}
 		effect := w.Since()

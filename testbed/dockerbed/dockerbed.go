@@ -44,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lblab/lblab/testbed/netns"
@@ -123,9 +124,9 @@ func Local() bool {
 	return h == "" || strings.HasPrefix(h, "unix://")
 }
 
-// Available returns nil when a Docker engine answers (DOCKER_HOST, or
-// the local socket), else why not, in one line.
-func Available() error {
+// Engine returns nil when a Docker engine answers (DOCKER_HOST, or the
+// local socket), else why not, in one line.
+func Engine() error {
 	prepare()
 	ctx, cancel := context.WithTimeout(context.Background(), pingWait)
 	defer cancel()
@@ -136,6 +137,17 @@ func Available() error {
 	defer p.Close()
 	if _, err := p.Client().Ping(ctx, client.PingOptions{}); err != nil {
 		return fmt.Errorf("the Docker engine does not answer: %s", firstLine(err))
+	}
+	return nil
+}
+
+// Available returns nil when beds can be made here: an engine answers
+// (Engine) and, when it is local, this process is root (the containers'
+// interfaces are named and their links set down with netlink). Otherwise
+// it says why not, in one line.
+func Available() error {
+	if err := Engine(); err != nil {
+		return err
 	}
 	if Local() && os.Geteuid() != 0 {
 		return errors.New("a local Docker engine's containers are set up with netlink in their namespaces, which needs root")
@@ -383,6 +395,11 @@ func (b *Bed) AddNetwork(ctx context.Context, name string, subnet netip.Prefix, 
 		tcnetwork.WithIPAM(&network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: subnet, Gateway: gateway}}}),
 	)
 	if err != nil {
+		if strings.Contains(err.Error(), "overlaps") {
+			if other := b.overlapping(ctx, subnet); other != "" {
+				return nil, &BusyError{Subnet: subnet, Run: other}
+			}
+		}
 		return nil, fmt.Errorf("docker: network for segment %s (%s): %w", name, subnet, err)
 	}
 	nw := &Network{Name: name, ID: n.ID, Docker: n.Name, Subnet: subnet}
@@ -390,6 +407,36 @@ func (b *Bed) AddNetwork(ctx context.Context, name string, subnet netip.Prefix, 
 	b.nets = append(b.nets, nw)
 	b.mu.Unlock()
 	return nw, nil
+}
+
+// BusyError says that another lblab run's network holds a subnet: Docker
+// refuses two networks whose subnets overlap, so two runs of labs on the
+// same subnets take turns on one engine.
+type BusyError struct {
+	// Subnet is the subnet asked for; Run the run id holding it.
+	Subnet netip.Prefix
+	Run    string
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("docker: subnet %s is held by the network of lblab run %s", e.Subnet, e.Run)
+}
+
+// overlapping returns the run id of an lblab network whose subnet
+// overlaps subnet, or "".
+func (b *Bed) overlapping(ctx context.Context, subnet netip.Prefix) string {
+	ns, err := b.cli.NetworkList(ctx, client.NetworkListOptions{Filters: make(client.Filters).Add("label", LabelRun)})
+	if err != nil {
+		return ""
+	}
+	for _, n := range ns.Items {
+		for _, c := range n.IPAM.Config {
+			if c.Subnet.IsValid() && c.Subnet.Overlaps(subnet) {
+				return n.Labels[LabelRun]
+			}
+		}
+	}
+	return ""
 }
 
 // Endpoint is a container's interface on a network.
@@ -627,6 +674,23 @@ func (c *Container) SetLink(iface string, up bool) error {
 		return netlink.LinkSetUp(peer)
 	}
 	return netlink.LinkSetDown(peer)
+}
+
+// Kill kills the container outright (SIGKILL to its first process; the
+// kernel kills every other process of its PID namespace with it). On a
+// local engine it is one kill(2) of the process from here, so the
+// container is dead when Kill returns; the engine's kill returns only
+// once it has seen the container stop and torn down its network, a
+// hundred milliseconds and more later, so that on a remote engine the
+// container died some time before Kill returned.
+func (c *Container) Kill(ctx context.Context) error {
+	if c.bed.local && c.pid > 0 {
+		if err := syscall.Kill(c.pid, syscall.SIGKILL); err != nil {
+			return fmt.Errorf("container %s: SIGKILL: %w", c.Host, err)
+		}
+		return nil
+	}
+	return c.Signal(ctx, "SIGKILL")
 }
 
 // Signal sends sig (a name: SIGTERM, SIGKILL, ...) to the container's
