@@ -170,7 +170,7 @@ func (w *dockerWorld) addNetwork(ctx context.Context, name string, sn subnet) (*
 			return n, err
 		}
 		if !said {
-			slog.Info("docker: waiting for another lblab run to free a subnet", "subnet", sn.prefix.String(), "run", busy.Run)
+			slog.Warn("docker: waiting for another lblab run to free a subnet", "subnet", sn.prefix.String(), "run", busy.Run)
 			said = true
 		}
 		_, _, _ = dockerbed.Clean(ctx, dockerbed.CleanOptions{}) // the run may have been killed

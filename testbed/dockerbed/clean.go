@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lblab/lblab/testbed/netns"
 	"github.com/moby/moby/client"
@@ -100,7 +101,7 @@ func Clean(ctx context.Context, opt CleanOptions) (removed, kept Remains, err er
 		}
 	}
 	if opt.Images {
-		r, err := removeImages(ctx, cli)
+		r, err := removeImages(ctx, cli, 0)
 		removed.add(r)
 		if err != nil {
 			errs = append(errs, err)
@@ -147,8 +148,9 @@ func owners(ctx context.Context, cli client.APIClient) (map[string]owner, error)
 	return runs, nil
 }
 
-// removeImages removes the lblab images (LabelHash) no container uses.
-func removeImages(ctx context.Context, cli client.APIClient) (Remains, error) {
+// removeImages removes the lblab images (LabelHash) no container uses
+// that are older than age (0: all of them).
+func removeImages(ctx context.Context, cli client.APIClient, age time.Duration) (Remains, error) {
 	var out Remains
 	imgs, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", LabelHash)})
 	if err != nil {
@@ -156,11 +158,11 @@ func removeImages(ctx context.Context, cli client.APIClient) (Remains, error) {
 	}
 	var errs []error
 	for _, im := range imgs.Items {
-		if im.Containers > 0 {
+		if im.Containers > 0 || age > 0 && time.Since(time.Unix(im.Created, 0)) < age {
 			continue
 		}
 		if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{PruneChildren: true}); err != nil && !isNotFound(err) {
-			if strings.Contains(err.Error(), "being used") {
+			if strings.Contains(err.Error(), "being used") || strings.Contains(err.Error(), "is using") {
 				continue
 			}
 			errs = append(errs, err)

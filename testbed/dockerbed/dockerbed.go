@@ -37,9 +37,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +83,8 @@ const (
 // first 32 hex digits of the binary's SHA-256.
 const ImageRepo = "lblab-scratch"
 
-// BinaryPath is where the image holds the lblab binary (its entrypoint).
+// BinaryPath is where the image holds the lblab binary (each
+// container's entrypoint).
 const BinaryPath = "/lblab/lblab"
 
 // ShellPath is the image's /bin/sh when a static busybox was found (see
@@ -305,41 +308,62 @@ func (b *Bed) Image(ctx context.Context, binary string) (Image, error) {
 		img.Took = time.Since(began)
 		return img, nil
 	}
-	archive, err := buildContext(bin, box)
-	if err != nil {
-		return Image{}, err
-	}
 	labels := b.Labels()
 	labels[LabelHash] = sum
 	labels["io.lblab.shell"] = "no"
 	if box != nil {
 		labels["io.lblab.shell"] = "yes"
 	}
+	archive, err := buildContext(bin, box, labels)
+	if err != nil {
+		return Image{}, err
+	}
 	req := testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
 		ContextArchive: bytes.NewReader(archive),
 		Repo:           ImageRepo,
 		Tag:            sum[:32],
 		KeepImage:      true,
-		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
-			o.Labels = labels
-		},
 	}}
 	if _, err := b.prov.BuildImage(ctx, &req); err != nil {
 		return Image{}, fmt.Errorf("docker image: building %s: %w", img.Ref, err)
 	}
 	img.Built = true
 	img.Took = time.Since(began)
+	// The images of older binaries no container uses go: each build of
+	// lblab would leave one behind otherwise.
+	_, _ = removeImages(ctx, b.cli, staleImage)
 	return img, nil
 }
 
+// RemoveImage removes the image ref (not one a container uses).
+func (b *Bed) RemoveImage(ctx context.Context, ref string) error {
+	_, err := b.cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("docker: removing image %s: %w", ref, err)
+	}
+	return nil
+}
+
+// staleImage is the age past which Image removes an lblab image of
+// another binary that no container uses.
+const staleImage = 24 * time.Hour
+
 // buildContext is the tar archive of the image's build: the Dockerfile,
 // the binary, and busybox with its applets' links when box is not nil.
-func buildContext(bin, box []byte) ([]byte, error) {
+// The labels are one LABEL line of the Dockerfile (the engine's build
+// labels add a step that takes seconds on some storage drivers), and
+// the image has no ENTRYPOINT (each container is given BinaryPath): the
+// build is two steps.
+func buildContext(bin, box []byte, labels map[string]string) ([]byte, error) {
 	df := "FROM scratch\nCOPY lblab " + BinaryPath + "\n"
 	if box != nil {
 		df += "COPY bin /bin\n"
 	}
-	df += "ENTRYPOINT [\"" + BinaryPath + "\"]\n"
+	df += "LABEL"
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		df += " " + k + "=" + strconv.Quote(labels[k])
+	}
+	df += "\n"
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	add := func(name string, mode int64, data []byte) error {
@@ -516,12 +540,13 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 	name := "lbl-" + b.run + "-" + spec.Name
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image:    spec.Image,
-			Name:     name,
-			Cmd:      spec.Args,
-			Labels:   labels,
-			Networks: []string{first.Net.Docker},
-			Files:    files,
+			Image:      spec.Image,
+			Entrypoint: []string{BinaryPath},
+			Name:       name,
+			Cmd:        spec.Args,
+			Labels:     labels,
+			Networks:   []string{first.Net.Docker},
+			Files:      files,
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.CapAdd = append(hc.CapAdd, spec.Caps...)
 				hc.Binds = append(hc.Binds, spec.Binds...)
