@@ -383,7 +383,8 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 
 // Apply carries out one fault now, stamped when it took effect
 // (applyStamped): a crash when the SIGKILL returned (dockerbed's
-// Container.Kill: on a local engine the container is dead then); a restore
+// Container.Kill: on a local engine the container is dead then), or on a
+// remote engine when the kill was sent; a restore
 // or start when the new agent booted (mergeAgents).
 func (w *dockerWorld) Apply(f labfile.Fault) error {
 	return applyStamped(w.Since, w.extra, f, w.do)
@@ -412,10 +413,17 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 	switch f.Kind {
 	case labfile.FaultCrash:
 		r.killed = true
+		began := w.Since()
 		if err := r.c.Kill(ctx); err != nil {
 			return 0, err
 		}
 		effect := w.Since()
+		if !w.bed.Local() {
+			// The engine's kill returns once it has torn the container
+			// down, long after its death; the request reached it a
+			// network's one-way delay after it was sent.
+			effect = began
+		}
 		silentDeaths(w.lab, w.extra, effect, hostName, "host crashed")
 		return effect, nil
 	case labfile.FaultRestore, labfile.FaultStart:

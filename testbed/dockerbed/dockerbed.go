@@ -120,11 +120,19 @@ func (slogger) Printf(format string, v ...any) {
 	slog.Debug("testcontainers: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
 }
 
-// Local reports whether the engine runs on this machine: DOCKER_HOST is
-// unset or a unix socket.
+// Local reports whether the engine lblab talks to runs on this machine:
+// testcontainers-go reaches it through a unix socket. (It chooses the
+// engine: DOCKER_HOST, else its other strategies, among them the local
+// socket even when DOCKER_HOST names an engine that does not answer.)
+// No engine at all counts as local.
 func Local() bool {
-	h := os.Getenv("DOCKER_HOST")
-	return h == "" || strings.HasPrefix(h, "unix://")
+	prepare()
+	p, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		return true
+	}
+	defer p.Close()
+	return strings.HasPrefix(p.Client().DaemonHost(), "unix://")
 }
 
 // Engine returns nil when a Docker engine answers (DOCKER_HOST, or the
@@ -189,7 +197,8 @@ func New() (*Bed, error) {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
 	run := fmt.Sprintf("%d-%d-%d", os.Getpid(), counter.Add(1), time.Now().UnixNano())
-	return &Bed{prov: p, cli: p.Client(), run: run, labels: ownerLabels(run), local: Local()}, nil
+	local := strings.HasPrefix(p.Client().DaemonHost(), "unix://")
+	return &Bed{prov: p, cli: p.Client(), run: run, labels: ownerLabels(run), local: local}, nil
 }
 
 // ownerLabels are the labels of what run makes.
