@@ -86,7 +86,6 @@ type dockerWorld struct {
 	hosts map[string]*dockerRun // each host's current container
 	runs  []*dockerRun          // every container made, in order
 	flags string                // the host's flag folder ("" on a remote engine)
-	temp  string                // the folder the world made, removed on Close
 	wallClock
 	extra  *history.Log
 	mu     sync.Mutex
@@ -118,10 +117,11 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 		return i18n.Errorf("docker mode: the lab runs vrrp scripts, and the image has no /bin/sh: install a static busybox (Debian's busybox-static) so that the image gets one")
 	}
 	if bed.Local() {
-		if w.temp, err = os.MkdirTemp("", "lblab-docker-"+bed.Run()+"-*"); err != nil {
+		work, err := bed.WorkDir()
+		if err != nil {
 			return err
 		}
-		w.flags = filepath.Join(w.temp, "flags")
+		w.flags = filepath.Join(work, "flags")
 		if err := os.Mkdir(w.flags, 0o755); err != nil {
 			return err
 		}
@@ -513,7 +513,7 @@ func (w *dockerWorld) Finish(ctx context.Context) ([]history.Event, int, error) 
 }
 
 // Close removes the containers and networks (by the run's label, also
-// those a cancelled build was making) and the world's folder. It runs
+// those a cancelled build was making) and the bed's work folder. It runs
 // once; later calls do nothing.
 func (w *dockerWorld) Close() error {
 	w.mu.Lock()
@@ -523,14 +523,10 @@ func (w *dockerWorld) Close() error {
 	}
 	w.closed = true
 	w.mu.Unlock()
-	var errs []error
-	if w.bed != nil {
-		errs = append(errs, w.bed.Cleanup())
+	if w.bed == nil {
+		return nil
 	}
-	if w.temp != "" {
-		errs = append(errs, os.RemoveAll(w.temp))
-	}
-	return errors.Join(errs...)
+	return w.bed.Cleanup()
 }
 
 // staticLblab returns a statically linked lblab for the image: bin (by

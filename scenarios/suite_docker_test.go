@@ -109,6 +109,9 @@ var _ = Describe("VRRP labs in Docker containers", Label("docker"), Ordered, fun
 		left, err = dockerbed.LeftoversOf(context.Background(), pid)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(left.Empty()).To(BeTrue(), "after lblab clean: %s", left)
+		folders, err := filepath.Glob(filepath.Join(os.TempDir(), dockerbed.WorkPrefix+strconv.Itoa(pid)+"-*"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(folders).To(BeEmpty(), "the killed run's work folder")
 	})
 
 	It("a run stopped by SIGINT removes its containers and network and still writes its results, interrupted", func() {

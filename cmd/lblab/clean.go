@@ -23,7 +23,8 @@ killed (SIGKILL, a crash): their lbl-<pid>-* network namespaces with every
 process inside (and so the VIPs they held), lbl-* links, and work folders
 <tmp>/lblab-netns-<pid>-* (root); and, when a Docker engine answers
 (DOCKER_HOST or the local socket), the containers and networks labelled
-io.lblab.run whose io.lblab.pid process is gone. Only the remains of
+io.lblab.run whose io.lblab.pid process is gone, with their work folders
+<tmp>/lblab-docker-<run id>-*. Only the remains of
 processes <pid> that are gone are removed: runs still going on (yours or
 another job's on a shared host) are left alone, and listed, as are docker
 runs made from another machine (their process cannot be seen from here).

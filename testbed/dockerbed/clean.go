@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,13 +18,14 @@ import (
 
 // Remains is what runs left in a Docker engine.
 type Remains struct {
-	// Containers, Networks and Images are their names.
-	Containers, Networks, Images []string
+	// Containers, Networks and Images are their names; Folders the work
+	// folders on this machine.
+	Containers, Networks, Images, Folders []string
 }
 
 // Empty reports whether nothing remains.
 func (r Remains) Empty() bool {
-	return len(r.Containers)+len(r.Networks)+len(r.Images) == 0
+	return len(r.Containers)+len(r.Networks)+len(r.Images)+len(r.Folders) == 0
 }
 
 // String lists what remains, "nothing" when nothing does.
@@ -32,9 +34,9 @@ func (r Remains) String() string {
 	for _, p := range []struct {
 		what  string
 		names []string
-	}{{"containers", r.Containers}, {"networks", r.Networks}, {"images", r.Images}} {
+	}{{"docker containers", r.Containers}, {"docker networks", r.Networks}, {"docker images", r.Images}, {"work folders", r.Folders}} {
 		if len(p.names) > 0 {
-			parts = append(parts, fmt.Sprintf("docker %s %s", p.what, strings.Join(p.names, ", ")))
+			parts = append(parts, fmt.Sprintf("%s %s", p.what, strings.Join(p.names, ", ")))
 		}
 	}
 	if len(parts) == 0 {
@@ -47,6 +49,7 @@ func (r *Remains) add(o Remains) {
 	r.Containers = append(r.Containers, o.Containers...)
 	r.Networks = append(r.Networks, o.Networks...)
 	r.Images = append(r.Images, o.Images...)
+	r.Folders = append(r.Folders, o.Folders...)
 }
 
 // CleanOptions chooses what Clean removes.
@@ -95,6 +98,14 @@ func Clean(ctx context.Context, opt CleanOptions) (removed, kept Remains, err er
 			continue
 		}
 		r, err := removeRun(ctx, cli, run)
+		if o.client == host {
+			dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), WorkPrefix+run+"-*"))
+			for _, d := range dirs {
+				if os.RemoveAll(d) == nil {
+					r.Folders = append(r.Folders, d)
+				}
+			}
+		}
 		removed.add(r)
 		if err != nil {
 			errs = append(errs, err)

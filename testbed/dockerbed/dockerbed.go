@@ -182,6 +182,7 @@ type Bed struct {
 	mu     sync.Mutex
 	nets   []*Network
 	ctrs   []*Container
+	work   string // the work folder, "" until WorkDir makes it
 	closed bool
 
 	cleanup    sync.Once
@@ -214,6 +215,29 @@ func ownerLabels(run string) map[string]string {
 
 // Run is the bed's run id, the value of LabelRun on what it makes.
 func (b *Bed) Run() string { return b.run }
+
+// WorkPrefix starts the name of a bed's work folder in os.TempDir():
+// lblab-docker-<run id>-<random>.
+const WorkPrefix = "lblab-docker-"
+
+// WorkDir returns the bed's work folder on this machine (for bind
+// mounts), made on the first call and removed by Cleanup; Clean removes
+// those of killed runs.
+func (b *Bed) WorkDir() (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return "", errors.New("docker: bed already cleaned up")
+	}
+	if b.work == "" {
+		dir, err := os.MkdirTemp("", WorkPrefix+b.run+"-*")
+		if err != nil {
+			return "", fmt.Errorf("docker: work folder: %w", err)
+		}
+		b.work = dir
+	}
+	return b.work, nil
+}
 
 // Local reports whether the bed's engine runs on this machine (see the
 // package's doc: interface names and link faults need it).
@@ -883,6 +907,9 @@ func (b *Bed) clean() error {
 	defer cancel()
 	_, err := removeRun(ctx, b.cli, b.run)
 	b.prov.Close()
+	if b.work != "" {
+		err = errors.Join(err, os.RemoveAll(b.work))
+	}
 	return err
 }
 
