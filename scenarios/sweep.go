@@ -398,15 +398,30 @@ func quantile(sorted []float64, q float64) float64 {
 }
 
 // ksUniform is the Kolmogorov–Smirnov distance between the empirical law
-// of values and the uniform law on [lo, hi].
+// of values and the uniform law on [lo, hi]. A window of no width (hi <=
+// lo: a graceful shutdown's takeover, Skew_Time plus the link latency on
+// every seed) is the point mass at lo, whose distribution function jumps
+// from 0 to 1 at lo; the distance is then the larger of the shares of
+// values below and above lo (never NaN, which results.json and report.json cannot hold).
 func ksUniform(values []float64, lo, hi float64) float64 {
 	v := append([]float64(nil), values...)
 	sort.Float64s(v)
 	n := float64(len(v))
 	d := 0.0
 	for i, x := range v {
-		f := math.Min(math.Max((x-lo)/(hi-lo), 0), 1)
-		d = math.Max(d, math.Max(float64(i+1)/n-f, f-float64(i)/n))
+		// f is the law's distribution function at x, below its value
+		// just before x (they differ only at a point mass).
+		var f, below float64
+		switch {
+		case hi > lo:
+			f = math.Min(math.Max((x-lo)/(hi-lo), 0), 1)
+			below = f
+		case x > lo:
+			f, below = 1, 1
+		case x == lo:
+			f = 1
+		}
+		d = math.Max(d, math.Max(float64(i+1)/n-f, below-float64(i)/n))
 	}
 	return d
 }
