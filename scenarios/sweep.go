@@ -85,29 +85,8 @@ func (s *SweepOutcome) CompareWith(ref *SweepOutcome) {
 	s.Reference = ref.Values
 	s.ReferenceLabel = fmt.Sprintf("simulator, %d seeds", len(ref.Values))
 	if len(s.Values) > 0 && len(ref.Values) > 0 {
-		s.Results.Metrics["ks_distance_to_sim"] = ksTwoSample(s.Values, ref.Values)
+		s.Results.Metrics["ks_distance_to_sim"] = reports.KSTwoSample(s.Values, ref.Values)
 	}
-}
-
-// ksTwoSample is the Kolmogorov–Smirnov distance between the empirical
-// laws of a and b.
-func ksTwoSample(a, b []float64) float64 {
-	x := append([]float64(nil), a...)
-	y := append([]float64(nil), b...)
-	sort.Float64s(x)
-	sort.Float64s(y)
-	i, j, d := 0, 0, 0.0
-	for i < len(x) && j < len(y) {
-		v := math.Min(x[i], y[j])
-		for i < len(x) && x[i] <= v {
-			i++
-		}
-		for j < len(y) && y[j] <= v {
-			j++
-		}
-		d = math.Max(d, math.Abs(float64(i)/float64(len(x))-float64(j)/float64(len(y))))
-	}
-	return d
 }
 
 // RunSweep runs lab in the simulator for seeds first, first+1, ...
