@@ -56,7 +56,7 @@ var dockerCaps = Capabilities{
 func init() {
 	Register(Factory{Name: "docker", Doc: i18n.T("real agents in Docker containers (testcontainers-go), one per host, a bridge network per segment; DOCKER_HOST for another engine"),
 		Caps:      dockerCaps,
-		Available: dockerbed.Available,
+		Available: dockerAvailable,
 		New: func(lab *labfile.Lab, _ uint64, _ history.Sink, opt Options) (World, error) {
 			return &dockerWorld{lab: lab, opt: opt, hosts: map[string]*dockerRun{}, nets: map[string]*dockerbed.Network{},
 				extra: &history.Log{}}, nil
@@ -534,20 +534,9 @@ func (w *dockerWorld) Close() error {
 // with CGO_ENABLED=0 from the lblab module the working folder is in,
 // into the user's cache folder.
 func staticLblab(ctx context.Context, bin string) (string, error) {
-	if bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return "", err
-		}
-		bin = exe
-	}
-	if ok, err := dockerbed.Static(bin); err == nil && ok {
-		return bin, nil
-	}
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	if err != nil || !isLblabModule(filepath.Join(root, "go.mod")) {
-		return "", i18n.Errorf("docker mode: %s is dynamically linked, and a FROM scratch image needs a static lblab: build one with CGO_ENABLED=0 go build ./cmd/lblab (or run from the lblab source folder, where lblab builds it)", bin)
+	bin, root, err := staticSource(ctx, bin)
+	if err != nil || root == "" {
+		return bin, err
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -561,6 +550,40 @@ func staticLblab(ctx context.Context, bin string) (string, error) {
 		return "", i18n.Errorf("docker mode: building a static lblab: %w\n%s", err, msg)
 	}
 	return out, nil
+}
+
+// staticSource says where a static lblab comes from, without building
+// anything: bin itself (by default this process's executable) when it is
+// static (root ""), else the lblab source folder root to build one in;
+// an error when neither is at hand.
+func staticSource(ctx context.Context, bin string) (string, string, error) {
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", "", err
+		}
+		bin = exe
+	}
+	if ok, err := dockerbed.Static(bin); err == nil && ok {
+		return bin, "", nil
+	}
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	if err != nil || !isLblabModule(filepath.Join(root, "go.mod")) {
+		return "", "", i18n.Errorf("docker mode: %s is dynamically linked, and a FROM scratch image needs a static lblab: build one with CGO_ENABLED=0 go build ./cmd/lblab (or run from the lblab source folder, where lblab builds it)", bin)
+	}
+	return bin, root, nil
+}
+
+// dockerAvailable is the docker world's Available: an engine answers, and
+// a static lblab is at hand for the image (checked before any world of a
+// run starts, so that lblab compare does not find out after the others).
+func dockerAvailable() error {
+	if err := dockerbed.Available(); err != nil {
+		return err
+	}
+	_, _, err := staticSource(context.Background(), "")
+	return err
 }
 
 // isLblabModule reports whether the go.mod at path is lblab's.
