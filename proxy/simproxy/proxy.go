@@ -66,8 +66,9 @@ type Server interface {
 	Connect() attempt.Outcome
 	// Serve takes a request on an accepted connection; reused says the
 	// proxy sent it on a kept-alive connection of an earlier answer (see
-	// Proxy's pool). done is called with the reply when the response
-	// header leaves the server (never, while it hangs).
+	// Proxy's pool). done is called at most once, with the reply when the
+	// response header leaves the server (never, while it hangs); the proxy
+	// reuses what it handed over only after that call.
 	Serve(reused bool, done func(Reply))
 	// Probe answers a health probe: its status, or how it failed.
 	Probe(pr flow.Probe) (status int, out attempt.Outcome)
@@ -395,7 +396,8 @@ func (f *flight) free() {
 }
 
 // Handle takes a request arriving at the load balancer now; done is called
-// when the response leaves it.
+// once, when the response leaves it. The proxy keeps nothing of req (its
+// Progress included) or done after that call, so a caller may reuse them.
 func (p *Proxy) Handle(req Request, done func(Response)) {
 	p.Requests++
 	g := p.route(&req)
