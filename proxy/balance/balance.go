@@ -609,3 +609,16 @@ func (a *Attempt) Done(now time.Duration, p *Peer, failed bool, rt time.Duration
 		a.remaining--
 	}
 }
+
+// Carry takes over old's balancing state (a reconfiguration that keeps
+// the server): its smooth round robin weights (when the weight is the
+// same), its failure accounting and its response-time average. Its
+// connection count stays its own: the requests in flight on old finish
+// there.
+func (p *Peer) Carry(old *Peer) {
+	if old.weight == p.weight {
+		p.effectiveWeight, p.currentWeight = old.effectiveWeight, old.currentWeight
+	}
+	p.fails, p.accessed, p.checked = old.fails, old.accessed, old.checked
+	p.ewma, p.samples = old.ewma, old.samples
+}
