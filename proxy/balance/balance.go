@@ -125,6 +125,10 @@ type Config struct {
 	// NextUpstreamTries is proxy_next_upstream_tries: it caps MaxTries;
 	// 0 (nginx's default) = no cap.
 	NextUpstreamTries int
+	// Empty allows a group of no servers (container discovery before any
+	// container registers): every pick fails. Default false: nginx
+	// refuses an upstream without servers.
+	Empty bool
 }
 
 type algo uint8
@@ -346,7 +350,7 @@ func NewGroup(c Config) (*Group, error) {
 			prim = append(prim, p)
 		}
 	}
-	if len(prim) == 0 {
+	if len(prim) == 0 && !(c.Empty && len(back) == 0) {
 		return nil, errors.New("balance: no servers in upstream (no primary server)")
 	}
 	g.primary = newPeerSet(prim)
