@@ -49,6 +49,10 @@ const (
 	// WeightLabel is the optional weight of every server of the
 	// container, 1..1000 digits as nginx's weight= (default 1).
 	WeightLabel = "lblab.lb.weight"
+	// MaxFailsLabel is the optional max_fails of every server of the
+	// container, 0..1000 digits as nginx's max_fails= (0: no passive
+	// accounting; default 1).
+	MaxFailsLabel = "lblab.lb.max_fails"
 	// MaxLabelBytes is the longest label value read; a longer one is a
 	// warning.
 	MaxLabelBytes = 256
@@ -82,6 +86,9 @@ type Container struct {
 	// Addr is the container's IP address on the load balancer's network;
 	// invalid: it has none (a warning if it registers).
 	Addr netip.Addr
+	// Host, when set, is a host name the servers are addressed by instead
+	// of Addr (the simulator's containers: web-1:80).
+	Host string
 	// Labels are the container's labels.
 	Labels map[string]string
 	// Running is false once the container died or stopped.
@@ -268,7 +275,19 @@ func Labels(base *proxy.Config, c Container) ([]Registration, []i18n.Text) {
 		}
 		weight = n
 	}
-	if !c.Addr.IsValid() {
+	var maxFails *int
+	if m, ok := c.Labels[MaxFailsLabel]; ok {
+		n, err := parseCount(m, 0)
+		if err != nil {
+			return nil, append(warns, i18n.T("label %s: %s: its servers are not registered", MaxFailsLabel, err))
+		}
+		maxFails = &n
+	}
+	host := c.Host
+	if host == "" && c.Addr.IsValid() {
+		host = c.Addr.String()
+	}
+	if host == "" {
 		return nil, append(warns, i18n.T("no IP address on the load balancer's network: its labels register nothing"))
 	}
 	var regs []Registration
@@ -287,7 +306,7 @@ func Labels(base *proxy.Config, c Container) ([]Registration, []i18n.Text) {
 		}
 		w := weight
 		regs = append(regs, Registration{Group: group, Server: proxy.Server{
-			Address: net.JoinHostPort(c.Addr.String(), strconv.Itoa(cp)), Weight: &w, Source: Source(c)}})
+			Address: net.JoinHostPort(host, strconv.Itoa(cp)), Weight: &w, MaxFails: maxFails, Source: Source(c)}})
 	}
 	return regs, warns
 }
@@ -343,13 +362,17 @@ func parsePort(s string) (int, error) {
 
 // parseWeight reads a weight as nginx reads weight=N (digits only, not 0),
 // up to the 1000 a configuration allows.
-func parseWeight(s string) (int, error) {
+func parseWeight(s string) (int, error) { return parseCount(s, 1) }
+
+// parseCount reads a number low..1000 written in digits, as nginx reads
+// weight= and max_fails=.
+func parseCount(s string, low int) (int, error) {
 	if s == "" || len(s) > 4 || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, i18n.Errorf("want a weight 1..1000, got %s", units.Quote(s))
+		return 0, i18n.Errorf("want a number %d..1000, got %s", low, units.Quote(s))
 	}
 	n, _ := strconv.Atoi(s)
-	if n < 1 || n > 1000 {
-		return 0, i18n.Errorf("want a weight 1..1000, got %s", units.Quote(s))
+	if n < low || n > 1000 {
+		return 0, i18n.Errorf("want a number %d..1000, got %s", low, units.Quote(s))
 	}
 	return n, nil
 }

@@ -50,7 +50,7 @@ func servers(cfg *proxy.Config) string {
 func TestLabelsRegisterAndEventsRemove(t *testing.T) {
 	st := NewState()
 	b := base()
-	web1 := ctr("aaaaaaaaaaaaaaaa1", "web-1", "10.0.0.11", "lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "3")
+	web1 := ctr("aaaaaaaaaaaaaaaa1", "web-1", "10.0.0.11", "lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "3", "lblab.lb.max_fails", "0")
 	redis := ctr("bbbbbbbbbbbbbbbb2", "redis-1", "10.0.0.21", "aliyun.lb.port_6379", "tcp://slb_redis_app:6379")
 	hc := ctr("cccccccccccccccc3", "hc-1", "10.0.0.31", "lblab.lb.port_80", "http://edge:8002")
 	plain := ctr("dddd", "db", "10.0.0.41", "com.example", "x")
@@ -71,6 +71,9 @@ func TestLabelsRegisterAndEventsRemove(t *testing.T) {
 	}
 	if len(b.Groups[0].Servers) != 0 || len(b.Groups[1].Servers) != 1 {
 		t.Fatal("Servers changed its base")
+	}
+	if mf := cfg.Groups[0].Servers[0].MaxFailsOr(); mf != 0 {
+		t.Fatalf("max_fails %d from the label 0", mf)
 	}
 	if problems := proxy.Validate(cfg); len(problems) != 0 {
 		t.Fatalf("result does not validate: %v", problems)
@@ -124,10 +127,12 @@ func TestBadLabelsWarnWithTheContainerName(t *testing.T) {
 		{[]string{"lblab.lb.port_x", "http://web:8001"}, "container port: want a port"},
 		{[]string{"lblab.lb.port_", "http://web:8001"}, "container port"},
 		{[]string{"lblab.lb.port_-1", "http://web:8001"}, "container port"},
-		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "0"}, "want a weight 1..1000"},
-		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "+5"}, "want a weight 1..1000"},
-		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "1001"}, "want a weight 1..1000"},
-		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "99999999999999999999"}, "want a weight"},
+		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "0"}, "want a number 1..1000"},
+		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "+5"}, "want a number 1..1000"},
+		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "1001"}, "want a number 1..1000"},
+		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.weight", "99999999999999999999"}, "want a number"},
+		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.max_fails", "-1"}, "want a number 0..1000"},
+		{[]string{"lblab.lb.port_80", "http://web:8001", "lblab.lb.max_fails", "1e3"}, "want a number 0..1000"},
 		{[]string{"lblab.lb.port_80", "http://we\x00b:8001"}, "control characters"},
 		{[]string{"lblab.lb.port_80", "http://web\n:8001"}, "control characters"},
 		{[]string{"lblab.lb.port_80", "http://" + strings.Repeat("w", 1<<20) + ":8001"}, "more than 256"},
