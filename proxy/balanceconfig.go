@@ -10,7 +10,7 @@ import (
 // core takes them, with nginx's defaults (weight 1, max_fails 1,
 // fail_timeout 10s) for what the config leaves out.
 func (g *Group) BalanceConfig() balance.Config {
-	c := balance.Config{Algorithm: g.Algorithm}
+	c := balance.Config{Algorithm: g.Algorithm, Empty: len(g.Servers) == 0}
 	if c.Algorithm == "" {
 		c.Algorithm = balance.RoundRobin
 	}

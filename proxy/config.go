@@ -14,7 +14,16 @@ type Config struct {
 	Listeners []Listener `yaml:"listeners"`
 	// Groups are the server groups (nginx's upstream blocks). At least one.
 	Groups []Group `yaml:"groups"`
+	// Discovery, when "docker", adds servers from the labels of running
+	// containers (lblab.lb.port_<port>: <scheme>://<lb name>:<front
+	// port>, see proxy/discovery): the real proxy watches the Docker
+	// Engine API, the simulator a lab's services. A group may then list no
+	// server. Default "": only the configured servers.
+	Discovery string `yaml:"discovery"`
 }
+
+// DiscoveryDocker is Config.Discovery for container-label registration.
+const DiscoveryDocker = "docker"
 
 // Protocols a listener can speak.
 const (
@@ -103,6 +112,12 @@ type Group struct {
 	// ReadTimeout is nginx's proxy_read_timeout: how long to wait for the
 	// server's response. Default 60s.
 	ReadTimeout units.Duration `yaml:"read_timeout"`
+	// Deregister, with Discovery on, is the container event that removes
+	// a server registered by its labels: "die" (default: the container's
+	// die or stop event, at once) or "destroy" (only when the container is
+	// removed: a dead container stays a server until the health checks
+	// take it out).
+	Deregister string `yaml:"deregister"`
 }
 
 // Server is one server of a group.
@@ -132,6 +147,10 @@ type Server struct {
 	// refused as a likely typo; backend: none beside a backend of the
 	// address is refused as a contradiction). The real proxy ignores it.
 	Backend string `yaml:"backend"`
+	// Source is where the server came from: "" (the configuration) or
+	// docker:NAME/ID for one registered by a container's labels. Not read
+	// from a file.
+	Source string `yaml:"-"`
 }
 
 // NoBackend is Server.Backend for a server without a simulated backend.

@@ -76,7 +76,10 @@ func Validate(c *Config) []Problem {
 			bad(p+".name", "want a unique group name, got %q", g.Name)
 		}
 		groups[g.Name] = g
-		validateGroup(g, p, bad)
+		validateGroup(g, p, c.Discovery, bad)
+	}
+	if c.Discovery != "" && c.Discovery != DiscoveryDocker {
+		bad("discovery", "want docker or nothing, got %q", c.Discovery)
 	}
 	if len(c.Listeners) == 0 {
 		name := "NAME"
@@ -192,7 +195,7 @@ func overlapping(before []Listener, sock listenSocket) string {
 	return ""
 }
 
-func validateGroup(g *Group, p string, bad func(path, format string, args ...any)) {
+func validateGroup(g *Group, p, discovery string, bad func(path, format string, args ...any)) {
 	switch g.Algorithm {
 	case "":
 		g.Algorithm = "round_robin"
@@ -211,8 +214,16 @@ func validateGroup(g *Group, p string, bad func(path, format string, args ...any
 	if !known {
 		bad(p+".algorithm", "unknown algorithm %q (one of %s)", g.Algorithm, strings.Join(Algorithms, ", "))
 	}
-	if len(g.Servers) == 0 {
-		bad(p+".servers", "at least one server is required")
+	if len(g.Servers) == 0 && discovery == "" {
+		bad(p+".servers", "at least one server is required (or discovery: docker)")
+	}
+	switch g.Deregister {
+	case "", "die", "destroy":
+		if g.Deregister != "" && discovery == "" {
+			bad(p+".deregister", "deregister needs discovery: docker")
+		}
+	default:
+		bad(p+".deregister", "want die or destroy, got %q", g.Deregister)
 	}
 	seen := map[string]bool{}
 	for j, s := range g.Servers {

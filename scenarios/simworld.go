@@ -3,14 +3,18 @@ package scenarios
 import (
 	"context"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen/simload"
+	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/proxy/discovery"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/sim"
@@ -30,6 +34,20 @@ type simWorld struct {
 	backends map[string]*simload.Backend
 	clients  []*simload.Clients
 	err      error // the first error of a function given to At
+
+	// Container discovery (lb.discovery: docker): the services'
+	// containers, by name; the discovery core's state; its delay.
+	containers map[string]*simContainer
+	running    map[string]int // service → containers running
+	disc       *discovery.State
+	discDelay  time.Duration
+}
+
+// simContainer is a container of a lab service: its backend and what
+// discovery knows of it.
+type simContainer struct {
+	c discovery.Container
+	b *simload.Backend
 }
 
 func init() {
@@ -172,6 +190,14 @@ func (w *simWorld) Close() error { return nil }
 func (w *simWorld) apply(f labfile.Fault) {
 	w.sink.Add(history.Event{T: history.Stamp(w.k.Now()), Kind: history.KindFault, Fault: string(f.Kind), Target: f.Target, Name: f.Name})
 	if b := w.backends[f.Target]; b != nil {
+		if c := w.containerAt(f.Target); c != nil {
+			switch f.Kind {
+			case "crash": // the process dies: docker's die event
+				w.discover(discovery.ActionDie, c)
+			case "restore":
+				w.discover(discovery.ActionStart, c)
+			}
+		}
 		switch f.Kind {
 		case "crash":
 			b.Crash()
@@ -186,6 +212,10 @@ func (w *simWorld) apply(f labfile.Fault) {
 		case "health_fail", "health_ok":
 			b.SetHealth(f.Kind == "health_ok")
 		}
+		return
+	}
+	if f.Kind == labfile.FaultScale {
+		w.scale(f.Target, *f.Count)
 		return
 	}
 	if f.Kind == "health_path" {
@@ -246,7 +276,11 @@ func (w *simWorld) buildLB() error {
 	if lab.Network != nil {
 		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
 	}
-	p, err := simproxy.New(w.k, lab.LB, bs, nw, w.sink)
+	cfg := lab.LB
+	if len(lab.Services) > 0 {
+		cfg, bs = w.buildServices(bs)
+	}
+	p, err := simproxy.New(w.k, cfg, bs, nw, w.sink)
 	if err != nil {
 		return i18n.Errorf("lb: %w", err)
 	}
@@ -257,6 +291,93 @@ func (w *simWorld) buildLB() error {
 		c.Start()
 	}
 	return nil
+}
+
+// buildServices makes every container the lab's services ever run (the
+// most of their replicas and scale counts), as backends, those beyond
+// the replicas stopped; the running ones are registered from the start
+// (the container list discovery reads when it starts). It returns the
+// configuration with their servers and the backends with theirs.
+func (w *simWorld) buildServices(bs []simproxy.Server) (*proxy.Config, []simproxy.Server) {
+	lab := w.lab
+	w.containers, w.running, w.disc = map[string]*simContainer{}, map[string]int{}, discovery.NewState()
+	w.discDelay = labfile.DefaultDiscoveryDelay
+	if lab.Network != nil && lab.Network.DiscoveryDelay.D > 0 {
+		w.discDelay = lab.Network.DiscoveryDelay.D
+	}
+	for _, s := range lab.Services {
+		for i := 1; i <= s.Slots(lab); i++ {
+			spec := s.Backend
+			name := s.Container(i)
+			spec.Address = net.JoinHostPort(name, strconv.Itoa(s.PortOr()))
+			b := simload.NewBackend(w.k, spec)
+			w.backends[spec.Address] = b
+			bs = append(bs, b)
+			c := &simContainer{c: discovery.Container{ID: name, Name: name, Host: name, Labels: s.Labels}, b: b}
+			w.containers[name] = c
+			if i <= s.ReplicasOr() {
+				w.disc.Apply(discovery.Event{Action: discovery.ActionStart, Container: c.c})
+			} else {
+				b.Crash()
+			}
+		}
+		w.running[s.Name] = min(s.ReplicasOr(), s.Slots(lab))
+	}
+	cfg, _ := discovery.Servers(lab.LB, w.disc) // the labels were checked by validate
+	return cfg, bs
+}
+
+// containerAt returns the service container whose backend is at addr, or
+// nil.
+func (w *simWorld) containerAt(addr string) *simContainer {
+	host, _, _ := strings.Cut(addr, ":")
+	return w.containers[host]
+}
+
+// scale runs n containers of service from now: new ones start (restored
+// backends, start events), the highest-numbered running ones stop (their
+// backends die; die, stop and destroy events: compose removes them).
+func (w *simWorld) scale(service string, n int) {
+	var s *labfile.Service
+	for i := range w.lab.Services {
+		if w.lab.Services[i].Name == service {
+			s = &w.lab.Services[i]
+		}
+	}
+	if s == nil {
+		return // checked by validate
+	}
+	cur := w.running[service]
+	for i := cur + 1; i <= n; i++ {
+		c := w.containers[s.Container(i)]
+		c.b.Restore()
+		w.discover(discovery.ActionStart, c)
+	}
+	for i := cur; i > n; i-- {
+		c := w.containers[s.Container(i)]
+		c.b.Crash()
+		w.discover(discovery.ActionDie, c)
+		w.discover(discovery.ActionStop, c)
+		w.discover(discovery.ActionDestroy, c)
+	}
+	w.running[service] = n
+}
+
+// discover delivers a container event to the load balancer's discovery
+// after the Docker event delay: the state takes it, and the proxy the
+// servers it maps to.
+func (w *simWorld) discover(action string, c *simContainer) {
+	ev := discovery.Event{Action: action, Container: c.c}
+	w.At(w.k.Now()+w.discDelay, func() error {
+		if !w.disc.Apply(ev) {
+			return nil
+		}
+		cfg, _ := discovery.Servers(w.lab.LB, w.disc)
+		if err := w.proxy.SetConfig(cfg, nil); err != nil {
+			return i18n.Errorf("lb: container %s %s: %w", c.c.Name, action, err)
+		}
+		return nil
+	})
 }
 
 // sent returns how many requests the clients sent.

@@ -136,6 +136,9 @@ func (c Capabilities) Refuse(world string, lab *labfile.Lab) error {
 			return err
 		}
 	}
+	if len(lab.Services) > 0 && !slices.Contains(c.Faults, labfile.FaultScale) {
+		return refuse(i18n.T("run the lab's services (containers registered by their labels, scaled by scale faults)"))
+	}
 	for _, f := range lab.Faults {
 		if !slices.Contains(c.Faults, f.Kind) {
 			return refuse(i18n.T("apply fault %s: faults of kind %s are not among its capabilities", f.Name, string(f.Kind)))

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/proxy/discovery/dockerwatch"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/proxy/server"
 	"github.com/lblab/lblab/scenarios/labfile"
@@ -36,6 +37,8 @@ type proxyFlags struct {
 	certDir                      string
 	redirectHTTP                 int
 	seed                         uint64
+	docker                       bool
+	dockerNetwork                string
 }
 
 func newProxy() *cobra.Command {
@@ -80,6 +83,21 @@ the same at every start.
 --admin ADDR serves /status (JSON: listeners, groups, servers with health,
 connections and counters) and /metrics (Prometheus).
 
+--docker (or discovery: docker in the configuration) watches the Docker
+Engine API (DOCKER_HOST, default the local socket) and adds a server for
+each running container labelled lblab.lb.port_<port>: <scheme>://<lb
+name>:<front port> (the container service's aliyun.lb.port_<port> is read
+the same way): <lb name> is the name of the listener on <front port>
+whose protocol is <scheme>, or the group it routes to by default, and the
+server, the container's address on --docker-network (default: its first
+network by name) and <port>, joins that group, with the weight of an
+optional lblab.lb.weight label. A container's die or stop event removes
+it at once (a group with deregister: destroy keeps it until the container
+is removed, for its health checks to take out); a label that names no
+listener, or a bad scheme, port or weight, is a warning naming the
+container. /status gives each server's source: config, or
+docker:NAME/ID.
+
 SIGHUP re-reads --config: new connections and requests use the new
 configuration, those in flight finish on the old one, listeners on
 unchanged ports keep their sockets; a configuration that does not load is
@@ -107,6 +125,8 @@ up to --drain, flushes the history and exits 0.`,
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 75*time.Second, "time a keep-alive client connection may wait for its next request")
 	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGTERM, how long the requests in flight may take to finish")
 	fl.Uint64Var(&f.seed, "seed", 0, "draw each server's health-check phase from this seed, as the simulator's run of the seed does (default: staggered i × interval / n)")
+	fl.BoolVar(&f.docker, "docker", false, "add servers from the labels of the Docker engine's running containers (lblab.lb.port_<port>: <scheme>://<lb name>:<front port>)")
+	fl.StringVar(&f.dockerNetwork, "docker-network", "", "with --docker, the Docker network whose address a container registers with (default: its first network by name)")
 	fl.BoolVar(&f.quiet, "quiet", false, "log warnings and errors only")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fl.MarkHidden("cpuprofile")
@@ -122,7 +142,11 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 		level = slog.LevelWarn
 	}
 	log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-	cfg, err := loadProxyConfig(f.config, log)
+	discovery := ""
+	if f.docker {
+		discovery = proxy.DiscoveryDocker
+	}
+	cfg, err := loadProxyConfig(f.config, log, discovery)
 	if err != nil {
 		return err
 	}
@@ -154,6 +178,13 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	var watcher *dockerwatch.Watcher
+	if cfg.Discovery == proxy.DiscoveryDocker {
+		if watcher, err = dockerwatch.New(cfg, f.dockerNetwork, srv.Reload, log); err != nil {
+			return usageError{err}
+		}
+		defer watcher.Close()
+	}
 	if f.cpuprofile != "" {
 		pf, err := os.Create(f.cpuprofile)
 		if err != nil {
@@ -169,17 +200,22 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			ncfg, err := loadProxyConfig(f.config, log)
+			ncfg, err := loadProxyConfig(f.config, log, discovery)
 			if err != nil {
 				log.Error("reload: the old configuration stays", "err", err)
 				continue
 			}
-			if err := srv.Reload(ncfg); err != nil {
+			if watcher != nil && ncfg.Discovery == proxy.DiscoveryDocker {
+				err = watcher.SetBase(ncfg)
+			} else {
+				err = srv.Reload(ncfg)
+			}
+			if err != nil {
 				log.Error("reload", "err", err)
 			}
 		}
 	}()
-	if err := srv.Run(c.Context(), f.drain); err != nil {
+	if err := runServer(c.Context(), srv, watcher, f.drain, log); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			log.Warn("drain deadline passed: requests in flight were cut", "drain", f.drain)
 			return nil
@@ -190,6 +226,30 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 		return hist.Close()
 	}
 	return nil
+}
+
+// runServer is server.Run with the container watcher, when there is one,
+// running between the start and the shutdown.
+func runServer(ctx context.Context, srv *server.Server, watcher *dockerwatch.Watcher, drain time.Duration, log *slog.Logger) error {
+	if watcher == nil {
+		return srv.Run(ctx, drain)
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = watcher.Run(wctx)
+	}()
+	<-ctx.Done()
+	stop()
+	<-done
+	log.Info("shutting down", "drain", drain)
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }
 
 // bindUsed reports whether a listener of cfg names no address, and so
@@ -206,10 +266,10 @@ func bindUsed(cfg *proxy.Config) bool {
 // loadProxyConfig reads a load balancer from path: a lab file's lb
 // section, a whole lab file, or an nginx configuration, told apart by
 // content, within the limits of a lab file (see labfile.LoadLB).
-func loadProxyConfig(path string, log *slog.Logger) (*proxy.Config, error) {
-	return labfile.LoadLB(path, func(name string, src []byte) (*proxy.Config, error) {
+func loadProxyConfig(path string, log *slog.Logger, discovery string) (*proxy.Config, error) {
+	return labfile.LoadLBDiscovery(path, func(name string, src []byte) (*proxy.Config, error) {
 		return importNginx(name, src, log)
-	})
+	}, discovery)
 }
 
 // validated checks a load balancer and lists every problem.

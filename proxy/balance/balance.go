@@ -125,6 +125,10 @@ type Config struct {
 	// NextUpstreamTries is proxy_next_upstream_tries: it caps MaxTries;
 	// 0 (nginx's default) = no cap.
 	NextUpstreamTries int
+	// Empty allows a group of no servers (container discovery before any
+	// container registers): every pick fails. Default false: nginx
+	// refuses an upstream without servers.
+	Empty bool
 }
 
 type algo uint8
@@ -346,7 +350,7 @@ func NewGroup(c Config) (*Group, error) {
 			prim = append(prim, p)
 		}
 	}
-	if len(prim) == 0 {
+	if len(prim) == 0 && !(c.Empty && len(back) == 0) {
 		return nil, errors.New("balance: no servers in upstream (no primary server)")
 	}
 	g.primary = newPeerSet(prim)
@@ -608,4 +612,17 @@ func (a *Attempt) Done(now time.Duration, p *Peer, failed bool, rt time.Duration
 	if a.remaining > 0 {
 		a.remaining--
 	}
+}
+
+// Carry takes over old's balancing state (a reconfiguration that keeps
+// the server): its smooth round robin weights (when the weight is the
+// same), its failure accounting and its response-time average. Its
+// connection count stays its own: the requests in flight on old finish
+// there.
+func (p *Peer) Carry(old *Peer) {
+	if old.weight == p.weight {
+		p.effectiveWeight, p.currentWeight = old.effectiveWeight, old.currentWeight
+	}
+	p.fails, p.accessed, p.checked = old.fails, old.accessed, old.checked
+	p.ewma, p.samples = old.ewma, old.samples
 }

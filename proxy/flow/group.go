@@ -337,3 +337,39 @@ func (g *Group) ActiveUp(i int) (up, checked bool) {
 
 // PassiveDown reports whether nginx's max_fails has taken server i out.
 func (g *Group) PassiveDown(i int) bool { return g.passive.Down(i) }
+
+// Carry takes over the state of old's servers that g has too (by name): a
+// reconfiguration that changes a group's members (container discovery, a
+// reload) keeps the balancing state, passive accounting, active check
+// state and source persistence of the servers it keeps; new servers
+// start fresh (up). old must not be used concurrently.
+func (g *Group) Carry(old *Group) {
+	at := map[string]int{}
+	for j, peer := range old.peers {
+		at[peer.Name()] = j
+	}
+	moved := map[int]int{} // old index → new
+	for i, peer := range g.peers {
+		j, ok := at[peer.Name()]
+		if !ok {
+			continue
+		}
+		moved[j] = i
+		peer.Carry(old.peers[j])
+		g.passive.Carry(i, old.passive, j)
+		if g.checker != nil && old.checker != nil {
+			g.checker.Carry(i, old.checker, j)
+			g.up[i] = old.up[j]
+		}
+	}
+	if g.sticky != nil && old.sticky != nil {
+		for client, e := range old.sticky {
+			if i, ok := moved[e.server]; ok {
+				g.sticky[client] = stickyEntry{server: i, expires: e.expires}
+			}
+		}
+	}
+	if g.checker != nil {
+		g.applyHealth()
+	}
+}

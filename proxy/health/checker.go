@@ -217,3 +217,16 @@ func (c *Checker) Judge(status int) (bool, string) {
 	}
 	return false, fmt.Sprintf("status %d", status)
 }
+
+// Carry takes over server j of old as server i (a reconfiguration that
+// keeps the server): its state, its streak and when it is probed next. A
+// probe of old still in flight is sent again at once here (its result
+// goes to old).
+func (c *Checker) Carry(i int, old *Checker, j int) {
+	o := old.servers[j]
+	s := &c.servers[i]
+	s.up, s.streak, s.next = o.up, o.streak, o.next
+	if o.inFlight {
+		s.next = o.sentAt
+	}
+}

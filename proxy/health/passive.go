@@ -42,3 +42,6 @@ func (p *Passive) Observe(i, fails, maxFails int, failTimeout time.Duration, las
 	}
 	return Transition{}, false
 }
+
+// Carry takes over server j of old as server i.
+func (p *Passive) Carry(i int, old *Passive, j int) { p.down[i] = old.down[j] }

@@ -108,9 +108,12 @@ type GroupStatus struct {
 // ServerStatus is a server in /status.
 type ServerStatus struct {
 	Address string `json:"address"`
-	Weight  int    `json:"weight"`
-	Backup  bool   `json:"backup,omitempty"`
-	Down    bool   `json:"down,omitempty"`
+	// Source is where the server came from: "config", or
+	// docker:NAME/ID for a container registered by its labels.
+	Source string `json:"source"`
+	Weight int    `json:"weight"`
+	Backup bool   `json:"backup,omitempty"`
+	Down   bool   `json:"down,omitempty"`
 	// Active is the active health check's state: up, down, or "" without
 	// checks.
 	Active string `json:"active,omitempty"`
@@ -166,11 +169,18 @@ func (g *group) status() GroupStatus {
 	gs := GroupStatus{Name: g.name, Algorithm: g.fg.Algorithm()}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	source := map[string]string{} // peers are primaries then backups: by address
+	for _, cs := range g.fg.Config.Servers {
+		source[cs.Address] = cs.Source
+	}
 	for i, p := range g.fg.Peers() {
 		srv := p.Server()
-		ss := ServerStatus{Address: p.Name(), Weight: p.Weight(), Backup: srv.Backup, Down: srv.Down,
+		ss := ServerStatus{Address: p.Name(), Source: "config", Weight: p.Weight(), Backup: srv.Backup, Down: srv.Down,
 			PassiveFailed: g.fg.PassiveDown(i), Fails: p.Fails(), Conns: p.Conns(),
 			Requests: per[p.Name()][0], Failures: per[p.Name()][1]}
+		if src := source[p.Name()]; src != "" {
+			ss.Source = src
+		}
 		if up, checked := g.fg.ActiveUp(i); checked {
 			ss.Active = "down"
 			if up {

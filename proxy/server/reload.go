@@ -15,8 +15,11 @@ import (
 // protocol and port stay keep their sockets (no accept gap); removed ones
 // close their sockets (their connections run to completion); new ones are
 // bound. A configuration that does not validate is refused and the old
-// one stays. Request counters carry over to the groups of the same name;
-// active health checks start afresh (every server up).
+// one stays. Request counters carry over to the groups of the same name,
+// and so does the state of the servers such a group keeps (by address):
+// smooth round robin weights, max_fails accounting, active check state
+// and phase, source persistence (flow.Group.Carry); new servers start up.
+// Container discovery changes a group's servers through Reload.
 func (s *Server) Reload(cfg *proxy.Config) error {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
@@ -30,6 +33,9 @@ func (s *Server) Reload(cfg *proxy.Config) error {
 	for name, g := range groups {
 		if old := s.groups[name]; old != nil {
 			g.stats = old.stats
+			old.mu.Lock()
+			g.fg.Carry(old.fg)
+			old.mu.Unlock()
 		}
 	}
 	old := map[string]*listener{}

@@ -103,6 +103,9 @@ type group struct {
 	fg      *flow.Group
 	hcTimer sim.Timer
 	due     []int
+	// retired: a reconfiguration replaced the group; its checks stop and
+	// its requests in flight finish on it.
+	retired bool
 }
 
 // New builds the proxy for cfg (already validated with proxy.Validate)
@@ -198,6 +201,9 @@ func (g *group) armChecks() {
 // runChecks sends the due probes, each to the backend at its probe's
 // address (nothing there: refused), and schedules their results.
 func (g *group) runChecks() {
+	if g.retired {
+		return
+	}
 	now := g.p.k.Now()
 	checker := g.fg.Checker()
 	g.due = checker.Due(now, g.due[:0])
@@ -228,8 +234,67 @@ func (g *group) runChecks() {
 }
 
 func (g *group) checkResult(i int, ok bool, detail string) {
+	if g.retired {
+		return
+	}
 	g.fg.CheckResult(g.p.k.Now(), i, ok, detail)
 	g.armChecks()
+}
+
+// SetConfig applies a new configuration of the same listeners and groups
+// whose servers changed (container discovery, proxy/discovery): a group
+// whose servers differ is rebuilt and takes over the state of the servers
+// it keeps (flow.Group.Carry), as the real proxy's Reload does; requests
+// in flight finish on the old group. A group whose servers are the same
+// is kept as it is. backends are the simulated servers the new ones may
+// name, added to those the proxy knows.
+func (p *Proxy) SetConfig(cfg *proxy.Config, backends []Server) error {
+	for _, b := range backends {
+		p.backends[b.Address()] = b
+	}
+	groups := map[string]*group{}
+	for i := range cfg.Groups {
+		gc := &cfg.Groups[i]
+		old := p.groups[gc.Name]
+		if old != nil && sameServers(old.fg.Config.Servers, gc.Servers) {
+			groups[gc.Name] = old
+			continue
+		}
+		g, err := p.newGroup(gc)
+		if err != nil {
+			return fmt.Errorf("group %s: %w", gc.Name, err)
+		}
+		if old != nil {
+			g.fg.Carry(old.fg)
+			old.retired = true
+			old.hcTimer.Stop()
+			if g.fg.Checker() != nil {
+				g.armChecks()
+			}
+		}
+		groups[gc.Name] = g
+	}
+	p.cfg, p.groups = cfg, groups
+	p.routes = map[string]*flow.Routes[*group]{}
+	for i := range cfg.Listeners {
+		l := &cfg.Listeners[i]
+		rt := flow.NewRoutes(l, func(name string) *group { return p.groups[name] })
+		p.routes[l.Name] = &rt
+	}
+	return nil
+}
+
+// sameServers reports whether a and b list the same servers, in order.
+func sameServers(a, b []proxy.Server) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Address != b[i].Address || a[i].WeightOr() != b[i].WeightOr() || a[i].Down != b[i].Down || a[i].Backup != b[i].Backup {
+			return false
+		}
+	}
+	return true
 }
 
 // Request is one client request as it reaches the load balancer.

@@ -141,6 +141,7 @@ var faultKindFields = []struct {
 	{"path", map[string]bool{"health_path": true}, "health_path"},
 	{"script", map[string]bool{"script_fail": true, "script_ok": true}, "script_fail and script_ok"},
 	{"groups", map[string]bool{"partition": true}, "partition"},
+	{"count", map[string]bool{"scale": true}, "scale"},
 }
 
 // faultFields refuses a fault field its kind does not read (a crash with

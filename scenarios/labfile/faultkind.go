@@ -49,13 +49,17 @@ const (
 	// FaultHealthPath: a group's active checks probe another path from
 	// now on.
 	FaultHealthPath FaultKind = "health_path"
+	// FaultScale: a service (services:) runs Fault.Count containers from
+	// now on: new ones start (their start events register them), the
+	// highest-numbered ones stop and are removed (die, stop, destroy).
+	FaultScale FaultKind = "scale"
 )
 
 // FaultKinds are the fault kinds a timeline may use, in the order the
 // lab format's documentation lists them.
 var FaultKinds = []FaultKind{FaultCrash, FaultRestore, FaultStop, FaultStart, FaultPause, FaultResume,
 	FaultLinkDown, FaultLinkUp, FaultPartition, FaultHeal, FaultScriptFail, FaultScriptOK,
-	FaultPowerOff, FaultHang, FaultSlow, FaultHealthFail, FaultHealthOK, FaultHealthPath}
+	FaultPowerOff, FaultHang, FaultSlow, FaultHealthFail, FaultHealthOK, FaultHealthPath, FaultScale}
 
 // Silent reports whether the fault makes its target fall silent without a
 // word to its peers (crash, pause, link_down, power_off, hang): the others

@@ -7,6 +7,7 @@
 package labfile
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/lblab/lblab/loadgen/workload"
@@ -46,6 +47,10 @@ type Lab struct {
 	// Backends are the servers behind the load balancer (simulated in
 	// the simulator).
 	Backends []workload.Backend `yaml:"backends"`
+	// Services are containerised services (docker compose's): replicas
+	// of one backend whose labels register them with the load balancer
+	// (lb.discovery: docker). Simulator only.
+	Services []Service `yaml:"services"`
 	// Clients are the simulated users and the load they send; open-loop
 	// clients send at most MaxRequests in all (rate × time).
 	Clients []workload.Clients `yaml:"clients"`
@@ -79,6 +84,70 @@ type LBNetwork struct {
 	// BackendLatency is load balancer to server, more than 0. Default
 	// 250us.
 	BackendLatency units.Duration `yaml:"backend_latency"`
+	// DiscoveryDelay is how long a container's event (start, die, stop,
+	// destroy) takes to change the load balancer's servers with
+	// lb.discovery: docker: the Docker engine's event delay and the
+	// reload. More than 0. Default 100ms.
+	DiscoveryDelay units.Duration `yaml:"discovery_delay"`
+}
+
+// DefaultDiscoveryDelay is LBNetwork.DiscoveryDelay's default.
+const DefaultDiscoveryDelay = 100 * time.Millisecond
+
+// MaxReplicas is the most containers a service may run.
+const MaxReplicas = 64
+
+// Service is a containerised service: its containers NAME-1 … NAME-N are
+// simulated backends at NAME-i:PORT, started in order, carrying Labels.
+type Service struct {
+	// Name names the service and its containers. Required: lowercase
+	// letters, digits and dashes.
+	Name string `yaml:"name"`
+	// Replicas is how many containers run at the start, 0..MaxReplicas.
+	// Default 1.
+	Replicas *int `yaml:"replicas"`
+	// Port is the container port its backend listens on, 1..65535.
+	// Default 80.
+	Port int `yaml:"port"`
+	// Labels are the containers' labels: lblab.lb.port_<port>:
+	// <scheme>://<lb name>:<front port> registers them (proxy/discovery).
+	Labels map[string]string `yaml:"labels"`
+	// Backend is each container's backend (its address is NAME-i:PORT and
+	// must not be written). Default: a backends: entry's defaults.
+	Backend workload.Backend `yaml:"backend"`
+}
+
+// ReplicasOr returns Replicas, or 1 when it was not written.
+func (s Service) ReplicasOr() int {
+	if s.Replicas == nil {
+		return 1
+	}
+	return *s.Replicas
+}
+
+// PortOr returns Port, or 80 when it was not written.
+func (s Service) PortOr() int {
+	if s.Port == 0 {
+		return 80
+	}
+	return s.Port
+}
+
+// Container returns the name of the service's container i (from 1).
+func (s Service) Container(i int) string { return fmt.Sprintf("%s-%d", s.Name, i) }
+
+// Slots returns how many containers the service ever runs in lab: the
+// most of its replicas and of its scale faults' counts.
+func (s Service) Slots(lab *Lab) int {
+	n := s.ReplicasOr()
+	for _, f := range lab.Faults {
+		if f.Kind == FaultScale && f.Target == s.Name {
+			if f.Count != nil {
+				n = max(n, *f.Count)
+			}
+		}
+	}
+	return min(max(n, 0), MaxReplicas)
 }
 
 // Topology is the lab's network.
@@ -310,6 +379,9 @@ type Fault struct {
 	Factor float64 `yaml:"factor"`
 	// Path is the new health check path of health_path (only).
 	Path string `yaml:"path"`
+	// Count is how many containers the service a scale fault targets runs
+	// from then on, 0..MaxReplicas (scale only). Required.
+	Count *int `yaml:"count"`
 	// Script is the vrrp_script whose result script_fail/script_ok sets
 	// (only those kinds take it).
 	Script string `yaml:"script"`

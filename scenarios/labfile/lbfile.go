@@ -29,6 +29,14 @@ type NginxImporter func(name string, src []byte) (*proxy.Config, error)
 // MaxKeys, MaxNodes) and validated; every error is BadInput and names the
 // file, and the line and field where there is one.
 func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
+	return LoadLBDiscovery(path, importNginx, "")
+}
+
+// LoadLBDiscovery is LoadLB with discovery (proxy.Config.Discovery, e.g.
+// lblab proxy --docker's "docker") set on a YAML load balancer before it
+// is validated, so that its groups may list no server; "" keeps the
+// file's.
+func LoadLBDiscovery(path string, importNginx NginxImporter, discovery string) (*proxy.Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &InputError{err}
@@ -70,11 +78,11 @@ func LoadLB(path string, importNginx NginxImporter) (*proxy.Config, error) {
 	}
 	switch {
 	case keys["listeners"] != nil || keys["groups"] != nil:
-		return decodeLB(path, file, file.Docs[0].Body, "")
+		return decodeLB(path, file, file.Docs[0].Body, "", discovery)
 	case keys["lb"] != nil:
 		// A lab file: only its lb section matters here (the rest, backends
 		// and clients, is for the simulator).
-		return decodeLB(path, file, keys["lb"], "lb.")
+		return decodeLB(path, file, keys["lb"], "lb.", discovery)
 	case keys["nginx"] != nil:
 		var text string
 		if err := decodeNode(keys["nginx"], &text); err != nil {
@@ -125,10 +133,13 @@ func looksLikeYAML(src []byte) bool {
 
 // decodeLB decodes and validates the load balancer at node; prefix is its
 // field path in the file ("lb." in a lab file).
-func decodeLB(path string, file *ast.File, node ast.Node, prefix string) (*proxy.Config, error) {
+func decodeLB(path string, file *ast.File, node ast.Node, prefix, discovery string) (*proxy.Config, error) {
 	var cfg proxy.Config
 	if err := decodeNode(node, &cfg); err != nil {
 		return nil, Errors{decodeError(path, file, err)}
+	}
+	if discovery != "" {
+		cfg.Discovery = discovery
 	}
 	v := &validator{written: writtenPaths(node, strings.TrimSuffix(prefix, "."))}
 	v.finite(prefix, &cfg)

@@ -187,6 +187,15 @@ func validate(lab *Lab) []problem {
 		}
 		host, _, _ := strings.Cut(f.Target, ":")
 		switch f.Kind {
+		case FaultScale:
+			if lbs.services[f.Target] == nil {
+				v.bad(p+".target", "no service %q in services", f.Target)
+			}
+			if f.Count == nil {
+				v.bad(p+".count", "a scale fault needs the count of containers to run")
+			} else if *f.Count < 0 || *f.Count > MaxReplicas {
+				v.bad(p+".count", "want 0..%d containers, got %d", MaxReplicas, *f.Count)
+			}
 		case FaultCrash, FaultRestore:
 			if hosts[f.Target] == nil && !lbs.backends[f.Target] {
 				v.bad(p+".target", "no host or backend %q", f.Target)

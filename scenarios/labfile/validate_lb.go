@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/proxy/discovery"
 	"github.com/lblab/lblab/units"
 )
 
@@ -22,6 +24,7 @@ type lbNames struct {
 	groups   map[string]*proxy.Group
 	servers  map[string][]string // server address → groups that list it
 	backends map[string]bool
+	services map[string]*Service
 }
 
 // validateLB checks the lb, backends, clients and network sections.
@@ -31,7 +34,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		v.bad("nginx", "give the load balancer as lb or as nginx, not both")
 	}
 	if lab.LB == nil {
-		if len(lab.Backends) > 0 || len(lab.Clients) > 0 {
+		if len(lab.Backends) > 0 || len(lab.Clients) > 0 || len(lab.Services) > 0 {
 			v.bad("lb", "backends and clients need a load balancer: an lb section (or nginx)")
 		}
 		return n
@@ -58,6 +61,7 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		n.backends[b.Address] = true
 		checkBackend(v, p, b)
 	}
+	validateServices(v, lab, &n)
 	unmatchedServers(v, lab, n.backends)
 	listeners := map[string]bool{}
 	for i, l := range lab.LB.Listeners {
@@ -91,8 +95,55 @@ func validateLB(v *validator, lab *Lab) lbNames {
 		// 0 is refused: the simulator would take its default instead.
 		v.duration("network.client_latency", nw.ClientLatency, true)
 		v.duration("network.backend_latency", nw.BackendLatency, true)
+		v.duration("network.discovery_delay", nw.DiscoveryDelay, true)
 	}
 	return n
+}
+
+// validateServices checks the services: their names, replicas, ports and
+// labels (a label the load balancer cannot use is a warning at run time,
+// as a real container's is: here it is refused, a lab's own typo), and
+// adds their containers' backends (NAME-i:PORT) to n.
+func validateServices(v *validator, lab *Lab, n *lbNames) {
+	if len(lab.Services) > 0 && lab.LB.Discovery != proxy.DiscoveryDocker {
+		v.bad("services", "services register by their labels: the lb needs discovery: docker")
+	}
+	n.services = map[string]*Service{}
+	for i := range lab.Services {
+		s := &lab.Services[i]
+		p := fmt.Sprintf("services[%d]", i)
+		if !labName.MatchString(s.Name) {
+			v.bad(p+".name", "want lowercase letters, digits and dashes, got %q", s.Name)
+		} else if n.services[s.Name] != nil {
+			v.bad(p+".name", "service %s is listed twice", s.Name)
+		}
+		n.services[s.Name] = s
+		if r := s.ReplicasOr(); r < 0 || r > MaxReplicas {
+			v.bad(p+".replicas", "want 0..%d containers, got %d", MaxReplicas, r)
+		}
+		if s.Port < 0 || s.Port > 65535 {
+			v.bad(p+".port", "want a port 1..65535, got %d", s.Port)
+		}
+		if s.Backend.Address != "" {
+			v.bad(p+".backend.address", "a service's containers are addressed %s-1:%d, %s-2:%d, …: leave the address out", s.Name, s.PortOr(), s.Name, s.PortOr())
+		}
+		checkBackend(v, p+".backend", s.Backend)
+		c := discovery.Container{ID: s.Name, Name: s.Container(1), Host: s.Container(1), Labels: s.Labels}
+		regs, warns := discovery.Labels(lab.LB, c)
+		for _, w := range warns {
+			v.bad(p+".labels", "%s", w)
+		}
+		if len(regs) == 0 && len(warns) == 0 {
+			v.bad(p+".labels", "no lblab.lb.port_<port> label: its containers would register with no load balancer")
+		}
+		for j := 1; j <= s.Slots(lab); j++ {
+			addr := net.JoinHostPort(s.Container(j), strconv.Itoa(s.PortOr()))
+			if n.backends[addr] {
+				v.bad(p+".name", "container %s is also a backend of backends", addr)
+			}
+			n.backends[addr] = true
+		}
+	}
 }
 
 // checkBackend checks a backends: element at field path p on its own

@@ -535,6 +535,9 @@ type Spec struct {
 	Binds []string
 	// Caps are the Linux capabilities added (e.g. NET_ADMIN, NET_RAW).
 	Caps []string
+	// Labels are labels of its own (e.g. lblab.lb.port_80 for container
+	// discovery), beside the bed's; they cannot replace the bed's.
+	Labels map[string]string
 }
 
 // Container is a container of the bed.
@@ -559,6 +562,11 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 	labels, err := b.open()
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range spec.Labels {
+		if _, ours := labels[k]; !ours {
+			labels[k] = v
+		}
 	}
 	labels["io.lblab.host"] = spec.Host
 	first := spec.Endpoints[0]

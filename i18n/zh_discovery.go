@@ -1,0 +1,37 @@
+package i18n
+
+// zhDiscovery holds the Chinese of container-label registration's
+// messages (proxy/discovery, lab services and scale faults).
+var zhDiscovery = map[string]string{
+	"%d containers ignored: discovery holds at most %d": "忽略了 %d 个容器：服务发现最多记录 %d 个",
+	"%d more warnings": "还有 %d 条警告",
+	"%d registration labels, only the first %d read":                                         "%d 个注册标签，只读取前 %d 个",
+	"a scale fault needs the count of containers to run":                                     "scale 故障需要给出运行的容器数量（count）",
+	"a service's containers are addressed %s-1:%d, %s-2:%d, …: leave the address out":        "服务的容器地址是 %s-1:%d、%s-2:%d……：请不要写 address",
+	"at least one server is required (or discovery: docker)":                                 "至少需要一台服务器（或使用 discovery: docker）",
+	"container %s is also a backend of backends":                                             "容器 %s 同时也是 backends 中的后端",
+	"deregister needs discovery: docker":                                                     "deregister 需要 discovery: docker",
+	"front port: %s":                                                                         "前端端口：%s",
+	"label %s: %s":                                                                           "标签 %s：%s",
+	"label %s: %s: its servers are not registered":                                           "标签 %s：%s：它的服务器不会被注册",
+	"label %s: container port: %s":                                                           "标签 %s：容器端口：%s",
+	"lb: container %s %s: %w":                                                                "lb：容器 %s %s：%w",
+	"no %s listener on port %d named %s or routing to a group %s: unknown load balancer":     "端口 %[2]d 上没有名为 %[3]s 或默认转发到组 %[4]s 的 %[1]s 监听器：未知的负载均衡",
+	"no IP address on the load balancer's network: its labels register nothing":              "在负载均衡所在的网络上没有 IP 地址：它的标签不会注册任何服务器",
+	"no lblab.lb.port_<port> label: its containers would register with no load balancer":     "没有 lblab.lb.port_<port> 标签：它的容器不会注册到任何负载均衡",
+	"no service %q in services":                                                              "services 中没有服务 %q",
+	"run the lab's services (containers registered by their labels, scaled by scale faults)": "运行实验的 services（通过标签注册、由 scale 故障扩缩容的容器）",
+	"scheme %s: want http, https, tcp or udp":                                                "协议 %s：应为 http、https、tcp 或 udp",
+	"server %s is already in group %s: not added twice":                                      "服务器 %s 已在组 %s 中：不会重复加入",
+	"service %s is listed twice":                                                             "服务 %s 出现了两次",
+	"services register by their labels: the lb needs discovery: docker":                      "services 通过标签注册：lb 需要 discovery: docker",
+	"value %s has control characters or is not UTF-8":                                        "值 %s 含有控制字符或不是 UTF-8",
+	"value of %d bytes, more than %d":                                                        "值有 %d 字节，超过 %d",
+	"want 0..%d containers, got %d":                                                          "应为 0..%d 个容器，实际为 %d",
+	"want <scheme>://<lb name>:<front port>, got %s":                                         "应为 <scheme>://<lb name>:<front port>，实际为 %s",
+	"want a number %d..1000, got %s":                                                         "应为 %d..1000 的数，实际为 %s",
+	"want a port 1..65535, got %s":                                                           "应为 1..65535 的端口，实际为 %s",
+	"want die or destroy, got %q":                                                            "应为 die 或 destroy，实际为 %q",
+	"want docker or nothing, got %q":                                                         "应为 docker 或不写，实际为 %q",
+	"want lowercase letters, digits and dashes, got %q":                                      "应为小写字母、数字和连字符，实际为 %q",
+}
