@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lblab/lblab/history"
@@ -435,7 +436,17 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 		}
 		return 0, w.release(ctx, hostName)
 	case labfile.FaultStop:
-		return 0, r.c.Signal(ctx, "SIGTERM")
+		// Stamped when the signal is sent on a remote engine (the
+		// engine's answer comes after the delivery), when kill(2)
+		// returns on a local one (delivered then).
+		began := w.Since()
+		if err := r.c.Signal(ctx, syscall.SIGTERM); err != nil {
+			return 0, err
+		}
+		if !w.bed.Local() {
+			return began, nil
+		}
+		return w.Since(), nil
 	case labfile.FaultPause:
 		return 0, r.c.Pause(ctx)
 	case labfile.FaultResume:
@@ -483,7 +494,7 @@ func (w *dockerWorld) Finish(ctx context.Context) ([]history.Event, int, error) 
 			if paused {
 				_ = r.c.Unpause(opctx)
 			}
-			_ = r.c.Signal(opctx, "SIGTERM")
+			_ = r.c.Signal(opctx, syscall.SIGTERM)
 			wctx, wcancel := context.WithTimeout(opctx, wait)
 			defer wcancel()
 			_, _ = r.c.Wait(wctx)

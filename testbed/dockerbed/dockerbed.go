@@ -35,6 +35,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"log/slog"
 	"maps"
@@ -750,21 +751,23 @@ func (c *Container) SetLink(iface string, up bool) error {
 // hundred milliseconds and more later, so that on a remote engine the
 // container died some time before Kill returned.
 func (c *Container) Kill(ctx context.Context) error {
+	return c.Signal(ctx, syscall.SIGKILL)
+}
+
+// Signal sends sig to the container's first process. On a local engine
+// it is one kill(2) from here, delivered when Signal returns; on a remote
+// one, the engine's kill, which returns once the engine delivered it
+// (some time after the delivery).
+func (c *Container) Signal(ctx context.Context, sig syscall.Signal) error {
 	if c.bed.local && c.pid > 0 {
-		if err := syscall.Kill(c.pid, syscall.SIGKILL); err != nil {
-			return fmt.Errorf("container %s: SIGKILL: %w", c.Host, err)
+		if err := syscall.Kill(c.pid, sig); err != nil {
+			return fmt.Errorf("container %s: %s: %w", c.Host, unix.SignalName(sig), err)
 		}
 		return nil
 	}
-	return c.Signal(ctx, "SIGKILL")
-}
-
-// Signal sends sig (a name: SIGTERM, SIGKILL, ...) to the container's
-// first process. It returns once the engine delivered it.
-func (c *Container) Signal(ctx context.Context, sig string) error {
-	_, err := c.bed.cli.ContainerKill(ctx, c.ID, client.ContainerKillOptions{Signal: sig})
+	_, err := c.bed.cli.ContainerKill(ctx, c.ID, client.ContainerKillOptions{Signal: unix.SignalName(sig)})
 	if err != nil {
-		return fmt.Errorf("container %s: %s: %w", c.Host, sig, err)
+		return fmt.Errorf("container %s: %s: %w", c.Host, unix.SignalName(sig), err)
 	}
 	return nil
 }
