@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/nginxconf"
 	"github.com/lblab/lblab/proxy/server"
@@ -35,6 +37,7 @@ type proxyFlags struct {
 	certs                        []string
 	certDir                      string
 	redirectHTTP                 int
+	resolve                      []string
 }
 
 func newProxy() *cobra.Command {
@@ -67,6 +70,11 @@ its address, or, without one, on --bind (default 127.0.0.1, loopback
 only: give --bind 0.0.0.0 to take every IPv4 address). The log names
 every address listened on, one line each.
 
+--resolve NAME=IP (repeatable, as curl's) connects to the servers whose
+address names the host NAME ("p1:80") at IP instead, and keeps calling
+them by their names in the history, the status and the logs: a lab's
+servers in network namespaces of their own.
+
 --admin ADDR serves /status (JSON: listeners, groups, servers with health,
 connections and counters) and /metrics (Prometheus).
 
@@ -91,6 +99,7 @@ up to --drain, flushes the history and exits 0.`,
 	fl.StringArrayVar(&f.certs, "cert", nil, "an https certificate as HOST=CERT.pem,KEY.pem (repeatable; the first is the default)")
 	fl.StringVar(&f.certDir, "certs", "", "a folder of https certificates as 'lblab certs' writes it (HOST.pem, HOST-key.pem)")
 	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port (on --bind) answering every request with a 301 to https")
+	fl.StringArrayVar(&f.resolve, "resolve", nil, "connect to the servers of host NAME at IP: NAME=IP (repeatable)")
 	fl.DurationVar(&f.udpIdle, "udp-idle", 30*time.Second, "how long a udp session lives without a datagram")
 	fl.StringVar(&f.bind, "bind", "127.0.0.1", "address of the listeners whose configuration names none (lb sections and lab files; an nginx.conf names them all); 0.0.0.0 for every IPv4 address")
 	fl.DurationVar(&f.headerTimeout, "header-timeout", 10*time.Second, "time a client has to send a whole request header, from its first byte")
@@ -120,6 +129,9 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 	}
 	opt := server.Options{HeaderTimeout: f.headerTimeout, IdleTimeout: f.idleTimeout, Bind: f.bind, Logger: log,
 		UDPIdleTimeout: f.udpIdle, Admin: f.admin}
+	if opt.Hosts, err = parseResolve(f.resolve); err != nil {
+		return err
+	}
 	if len(f.certs) > 0 || f.certDir != "" {
 		if opt.Certificates, err = server.LoadCertificates(f.certs, f.certDir); err != nil {
 			return usageError{err}
@@ -176,6 +188,26 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 		return hist.Close()
 	}
 	return nil
+}
+
+// parseResolve reads --resolve NAME=IP flags into a hosts map.
+func parseResolve(flags []string) (map[string]netip.Addr, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	hosts := map[string]netip.Addr{}
+	for _, f := range flags {
+		name, ip, ok := strings.Cut(f, "=")
+		addr, err := netip.ParseAddr(ip)
+		if !ok || name == "" || err != nil || strings.ContainsAny(name, ":/ ") {
+			return nil, usageError{i18n.Errorf("--resolve %q: want NAME=IP, a host name and an IP address", f)}
+		}
+		if old, dup := hosts[name]; dup && old != addr {
+			return nil, usageError{i18n.Errorf("--resolve: %s given twice (%s and %s)", name, old, addr)}
+		}
+		hosts[name] = addr.Unmap()
+	}
+	return hosts, nil
 }
 
 // bindUsed reports whether a listener of cfg names no address, and so

@@ -98,11 +98,33 @@ type Options struct {
 	ListenPacket func(l proxy.Listener) (net.PacketConn, error)
 	// Dial, when set, connects to servers in place of a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Hosts maps a server's host name, as its address names it ("p1" in
+	// "p1:80"), to the IP address connected to, as an /etc/hosts of the
+	// proxy's own would (curl's --resolve): the server keeps its name in
+	// the history, the status and the logs. Names not in the map are
+	// resolved as usual. Default none.
+	Hosts map[string]netip.Addr
 	// History, when set, receives the history as JSON Lines: a request
 	// event per request and a health event per transition.
 	History io.Writer
 	// Logger logs; default slog.Default().
 	Logger *slog.Logger
+}
+
+// resolve returns addr ("HOST:PORT") with HOST replaced by its entry in
+// o.Hosts, or addr as it is.
+func (o *Options) resolve(addr string) string {
+	if len(o.Hosts) == 0 {
+		return addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip, ok := o.Hosts[host]; ok {
+		return net.JoinHostPort(ip.String(), port)
+	}
+	return addr
 }
 
 func (o *Options) defaults() {

@@ -1,0 +1,79 @@
+package server
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/units"
+)
+
+// TestHostsNameServersAsTheLabDoes: servers named as a lab names them
+// ("app-a:PORT") are connected to at the address Options.Hosts gives,
+// for requests and health probes alike, and keep their names in the
+// history.
+func TestHostsNameServersAsTheLabDoes(t *testing.T) {
+	a, b := newBackend(t, "a", nil), newBackend(t, "b", nil)
+	named := func(name, addr string) string {
+		_, port, _ := net.SplitHostPort(addr)
+		return name + ":" + port
+	}
+	an, bn := named("app-a", a.addr), named("app-b", b.addr)
+	interval := 40 * time.Millisecond
+	g := proxy.Group{Name: "web", Servers: servers(an, bn),
+		NextUpstream: &proxy.NextUpstream{On: []string{"off"}},
+		HealthCheck: &proxy.HealthCheck{Path: "/health", Interval: units.Of(interval), Timeout: units.Of(5 * time.Second),
+			HealthyThreshold: 2, UnhealthyThreshold: 2}}
+	g.Servers[1].MaxFails = intp(0)
+	lo := netip.MustParseAddr("127.0.0.1")
+	p := startProxy(t, lb(g), Options{Hosts: map[string]netip.Addr{"app-a": lo, "app-b": lo}})
+	c := client()
+	seen := map[string]int{}
+	for range 4 {
+		st, be, _ := get(t, c, p.url+"/")
+		if st != 200 {
+			t.Fatalf("status %d from %q", st, be)
+		}
+		seen[be]++
+	}
+	if seen["a"] != 2 || seen["b"] != 2 {
+		t.Fatalf("answers by backend %v, want 2 each", seen)
+	}
+	b.kill()
+	waitFor(t, checkWait(interval, 2), "app-b marked down", func() bool { return !p.up("web", 1) })
+	p.stop(t)
+	backends := map[string]int{}
+	var health []string
+	for _, e := range p.hist.events(t) {
+		switch e.Kind {
+		case history.KindRequest:
+			backends[e.Backend]++
+		case history.KindHealth:
+			health = append(health, e.Server+" "+e.To)
+		}
+	}
+	if backends[an] != 2 || backends[bn] != 2 || len(backends) != 2 {
+		t.Fatalf("request events by backend %v, want %s and %s twice each", backends, an, bn)
+	}
+	if len(health) != 1 || health[0] != bn+" down" {
+		t.Fatalf("health events %q, want [%s down]", health, bn)
+	}
+}
+
+func TestResolveKeepsOtherAddresses(t *testing.T) {
+	o := Options{Hosts: map[string]netip.Addr{"p1": netip.MustParseAddr("10.1.2.3")}}
+	for in, want := range map[string]string{
+		"p1:80": "10.1.2.3:80", "p2:80": "p2:80", "127.0.0.1:9": "127.0.0.1:9", "p1": "p1", "[::1]:80": "[::1]:80",
+	} {
+		if got := o.resolve(in); got != want {
+			t.Errorf("resolve(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := (&Options{}).resolve("p1:80"); !strings.EqualFold(got, "p1:80") {
+		t.Errorf("no hosts: %q", got)
+	}
+}
