@@ -38,6 +38,7 @@ type proxyFlags struct {
 	certDir                      string
 	redirectHTTP                 int
 	resolve                      []string
+	epoch                        int64
 }
 
 func newProxy() *cobra.Command {
@@ -84,7 +85,8 @@ unchanged ports keep their sockets; a configuration that does not load is
 logged and the old one stays.
 
 With --history FILE, every request and every health transition is written
-to FILE as JSON Lines (t in seconds since the proxy started), in whole
+to FILE as JSON Lines (t in seconds since the proxy started, or since
+--epoch), in whole
 lines at least once a second: a killed proxy loses at most the last second.
 
 SIGTERM or SIGINT stops accepting, lets the requests in flight finish for
@@ -100,6 +102,7 @@ up to --drain, flushes the history and exits 0.`,
 	fl.StringVar(&f.certDir, "certs", "", "a folder of https certificates as 'lblab certs' writes it (HOST.pem, HOST-key.pem)")
 	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port (on --bind) answering every request with a 301 to https")
 	fl.StringArrayVar(&f.resolve, "resolve", nil, "connect to the servers of host NAME at IP: NAME=IP (repeatable)")
+	fl.Int64Var(&f.epoch, "epoch", 0, "the history's t counts from this wall-clock time, Unix nanoseconds (default the proxy's start; not after it)")
 	fl.DurationVar(&f.udpIdle, "udp-idle", 30*time.Second, "how long a udp session lives without a datagram")
 	fl.StringVar(&f.bind, "bind", "127.0.0.1", "address of the listeners whose configuration names none (lb sections and lab files; an nginx.conf names them all); 0.0.0.0 for every IPv4 address")
 	fl.DurationVar(&f.headerTimeout, "header-timeout", 10*time.Second, "time a client has to send a whole request header, from its first byte")
@@ -129,6 +132,12 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 	}
 	opt := server.Options{HeaderTimeout: f.headerTimeout, IdleTimeout: f.idleTimeout, Bind: f.bind, Logger: log,
 		UDPIdleTimeout: f.udpIdle, Admin: f.admin}
+	if f.epoch != 0 {
+		opt.Epoch = time.Unix(0, f.epoch)
+		if d := time.Since(opt.Epoch); d < 0 || d > time.Hour {
+			return usageError{i18n.Errorf("--epoch %d: want a time in the last hour, in Unix nanoseconds", f.epoch)}
+		}
+	}
 	if opt.Hosts, err = parseResolve(f.resolve); err != nil {
 		return err
 	}

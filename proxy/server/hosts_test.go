@@ -77,3 +77,21 @@ func TestResolveKeepsOtherAddresses(t *testing.T) {
 		t.Errorf("no hosts: %q", got)
 	}
 }
+
+// TestEpochIsTheHistorysOrigin: with Epoch 5 s ago, the history's t
+// counts from it.
+func TestEpochIsTheHistorysOrigin(t *testing.T) {
+	a := newBackend(t, "a", nil)
+	epoch := time.Now().Add(-5 * time.Second)
+	p := startProxy(t, lb(proxy.Group{Name: "web", Servers: servers(a.addr)}), Options{Epoch: time.Unix(0, epoch.UnixNano())})
+	get(t, client(), p.url+"/")
+	since := time.Since(epoch)
+	p.stop(t)
+	reqs := p.hist.requests(t)
+	if len(reqs) != 1 {
+		t.Fatalf("%d request events", len(reqs))
+	}
+	if e := reqs[0]; time.Duration(e.Start) < 5*time.Second || time.Duration(e.T) > since {
+		t.Fatalf("event %+v, want start after 5 s and end before %s", e, since)
+	}
+}

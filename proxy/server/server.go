@@ -109,6 +109,10 @@ type Options struct {
 	History io.Writer
 	// Logger logs; default slog.Default().
 	Logger *slog.Logger
+	// Epoch, when set and not after New is called, is the time the
+	// history's t counts from (a run that merges several histories
+	// gives them one origin); default when New is called.
+	Epoch time.Time
 }
 
 // resolve returns addr ("HOST:PORT") with HOST replaced by its entry in
@@ -246,7 +250,13 @@ func (s *Server) listenOn(lc *proxy.Listener) (network, addr string) {
 // New builds the server for cfg, which must pass proxy.Validate.
 func New(cfg *proxy.Config, opt Options) (*Server, error) {
 	opt.defaults()
-	s := &Server{opt: opt, log: opt.Logger, start: time.Now(),
+	start := time.Now()
+	if !opt.Epoch.IsZero() {
+		// Keep the monotonic clock: the epoch's wall time, as a reading
+		// of now minus the time since it.
+		start = start.Add(-max(0, start.Sub(opt.Epoch)))
+	}
+	s := &Server{opt: opt, log: opt.Logger, start: start,
 		upstreams: map[string]*upstream{}, conns: map[*conn]struct{}{}, base: newStats(), sideAddr: map[string]net.Addr{}}
 	s.dialCtx, s.dialCancel = context.WithCancel(context.Background())
 	s.hcCtx, s.hcStop = context.WithCancel(context.Background())
