@@ -77,7 +77,9 @@ them by their names in the history, the status and the logs: a lab's
 servers in network namespaces of their own.
 
 --admin ADDR serves /status (JSON: listeners, groups, servers with health,
-connections and counters) and /metrics (Prometheus).
+connections and counters) and /metrics (Prometheus); PUT
+/health-path?group=G&path=P makes group G's active checks ask P from now
+on (until a reload), each server changing state after rise or fall probes.
 
 SIGHUP re-reads --config: new connections and requests use the new
 configuration, those in flight finish on the old one, listeners on

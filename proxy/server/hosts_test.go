@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -93,5 +94,46 @@ func TestEpochIsTheHistorysOrigin(t *testing.T) {
 	}
 	if e := reqs[0]; time.Duration(e.Start) < 5*time.Second || time.Duration(e.T) > since {
 		t.Fatalf("event %+v, want start after 5 s and end before %s", e, since)
+	}
+}
+
+// TestSetHealthPathThroughTheAdminAPI: checks of a wrong path take every
+// server down; PUT /health-path with the right one brings them up after
+// rise probes, and a bad path or group is refused.
+func TestSetHealthPathThroughTheAdminAPI(t *testing.T) {
+	h := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/right" && r.Header.Get("User-Agent") == "lblab-health" {
+			http.NotFound(w, r)
+		}
+	}
+	a := newBackend(t, "a", h)
+	interval := 40 * time.Millisecond
+	g := proxy.Group{Name: "web", Servers: servers(a.addr),
+		HealthCheck: &proxy.HealthCheck{Path: "/wrong", Interval: units.Of(interval), Timeout: units.Of(5 * time.Second),
+			HealthyThreshold: 2, UnhealthyThreshold: 2}}
+	p := startProxy(t, lb(g), Options{Admin: "127.0.0.1:0"})
+	waitFor(t, checkWait(interval, 2), "a marked down", func() bool { return !p.up("web", 0) })
+	admin := "http://" + p.SideAddr("admin").String() + "/health-path"
+	put := func(query string) int {
+		req, _ := http.NewRequest("PUT", admin+"?"+query, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, bad := range []string{"group=web&path=right", "group=nope&path=/right", "group=web&path=/a%20b"} {
+		if st := put(bad); st != 400 {
+			t.Errorf("PUT %s: %d, want 400", bad, st)
+		}
+	}
+	if st := put("group=web&path=/right"); st != 200 {
+		t.Fatalf("PUT: %d", st)
+	}
+	waitFor(t, checkWait(interval, 2), "a marked up", func() bool { return p.up("web", 0) })
+	st, be, _ := get(t, client(), p.url+"/")
+	if st != 200 || be != "a" {
+		t.Fatalf("after the fix: %d from %q", st, be)
 	}
 }
