@@ -5,7 +5,6 @@ var zhCLI = map[string]string{
 	"%s: no history.jsonl in this folder": "%s：此文件夹中没有 history.jsonl",
 	"%s: ok (%s)":                         "%s：通过（%s）",
 	"--lab needs --group NAME":            "--lab 需要 --group NAME",
-	"--mode %s: want sim or netns":        "--mode %s：应为 sim 或 netns",
 	"--nginx needs --upstream NAME":       "--nginx 需要 --upstream NAME",
 	"--out %s --clean: %s is not a file lblab run writes, so the folder is not only an earlier run's: --clean empties only those (nothing was removed)": "--out %s --clean：%s 不是 lblab run 写的文件，所以该文件夹不只是之前某次运行的：--clean 只清空那种文件夹（未删除任何文件）",
 	"--out %s --clean: the folder has no results.json, so it is not an earlier run's folder: --clean empties only those":                                "--out %s --clean：该文件夹没有 results.json，不是之前某次运行的文件夹：--clean 只清空那种文件夹",

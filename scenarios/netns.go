@@ -24,15 +24,7 @@ import (
 )
 
 // NetnsOptions configures a run on real hosts in network namespaces.
-type NetnsOptions struct {
-	// Binary is the lblab executable each router runs (`lblab vrrp`).
-	// Default: this process's own executable.
-	Binary string
-	// Work is a folder for the routers' configurations and histories.
-	// Default: the testbed's work folder (<tmp>/lblab-netns-<pid>-*),
-	// removed with the rest of the testbed after the run.
-	Work string
-}
+type NetnsOptions = Options
 
 // netnsSlack widens theoretical windows on real hosts: timers fire late
 // by a few milliseconds at most, and a process or socket adds latency.
@@ -41,6 +33,33 @@ const (
 	netnsLate  = 50 * time.Millisecond
 	netnsEarly = 5 * time.Millisecond
 )
+
+func init() {
+	Register(Factory{Name: "netns", Doc: i18n.T("real agents as processes in Linux network namespaces, one per host, bridges for segments"),
+		Caps: Capabilities{
+			Roles: []Role{RoleVRRP},
+			Faults: []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore, labfile.FaultStop, labfile.FaultStart,
+				labfile.FaultPause, labfile.FaultResume, labfile.FaultLinkDown, labfile.FaultLinkUp,
+				labfile.FaultScriptFail, labfile.FaultScriptOK},
+			Root:  true,
+			Early: netnsEarly,
+			Late:  netnsLate,
+		},
+		Available: netns.Available,
+		New: func(lab *labfile.Lab, _ uint64, _ history.Sink, opt Options) (World, error) {
+			if opt.Binary == "" {
+				exe, err := os.Executable()
+				if err != nil {
+					return nil, err
+				}
+				opt.Binary = exe
+			}
+			return &netnsWorld{lab: lab, opt: opt, hosts: map[string]*netns.Host{}, links: map[string][]*netns.Link{},
+				agents: map[string]*netns.Process{}, extra: &history.Log{}}, nil
+		}})
+}
+
+var _ World = (*netnsWorld)(nil)
 
 // RunNetns plays a VRRP lab on real hosts: each host is a network
 // namespace, each segment a bridge, each router an `lblab vrrp` process
@@ -57,53 +76,7 @@ const (
 // RunNetns return: its cleanup runs on the way out. A run killed outright
 // (SIGKILL) leaves its testbed to netns.Clean (lblab clean). It needs root.
 func RunNetns(ctx context.Context, lab *labfile.Lab, seed uint64, opt NetnsOptions) (*Outcome, error) {
-	if lab.VRRP == nil || lab.LB != nil {
-		return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: --mode netns runs VRRP labs only", lab.Name)}
-	}
-	for _, f := range lab.Faults {
-		if f.Kind == "partition" || f.Kind == "heal" {
-			return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: fault %s: partitions are not available in netns mode", lab.Name, f.Name)}
-		}
-	}
-	if err := netns.Available(); err != nil {
-		return nil, i18n.Errorf("netns mode: %w", err)
-	}
-	if opt.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		opt.Binary = exe
-	}
-	_ = netns.CleanStale()
-	tb, err := netns.New()
-	if err != nil {
-		return nil, i18n.Errorf("netns mode: %w", err)
-	}
-	defer tb.Cleanup()
-	if opt.Work == "" {
-		if opt.Work, err = tb.WorkDir(); err != nil {
-			return nil, err
-		}
-	}
-
-	w := &netnsWorld{lab: lab, tb: tb, opt: opt, hosts: map[string]*netns.Host{}, links: map[string][]*netns.Link{},
-		agents: map[string]*netns.Process{}, extra: &history.Log{}}
-	var (
-		events      []history.Event
-		reached     time.Duration
-		interrupted bool
-	)
-	if err := w.build(ctx); err != nil {
-		if ctx.Err() == nil {
-			return nil, err
-		}
-		interrupted = true // nothing ran: an empty history
-	} else if events, reached, interrupted, err = w.play(ctx, seed); err != nil {
-		return nil, err
-	}
-	v := check(lab, events, reached, 0, netnsEarly, netnsLate)
-	return newOutcome(lab, "netns", seed, events, v, interrupted, reached), nil
+	return Run(ctx, "netns", lab, seed, opt)
 }
 
 type agentRun struct {
@@ -122,15 +95,27 @@ type netnsWorld struct {
 	agents map[string]*netns.Process
 	// runs is every agent process started, with its output and whether the
 	// runner itself ended it (a crash fault).
-	runs  []*agentRun
-	epoch time.Time
-	extra *history.Log // fault events and silent deaths, written by the runner
-	state map[string]string
+	runs []*agentRun
+	wallClock
+	closed bool
+	extra  *history.Log // fault events and silent deaths, written by the runner
+	state  map[string]string
 }
 
-// build makes the lab's segments and hosts and writes the routers'
-// configurations; it gives up with ctx's error once ctx is done.
-func (w *netnsWorld) build(ctx context.Context) error {
+// Build makes the testbed, the lab's segments and hosts, and writes the
+// routers' configurations; it gives up with ctx's error once ctx is done.
+func (w *netnsWorld) Build(ctx context.Context) error {
+	_ = netns.CleanStale()
+	tb, err := netns.New()
+	if err != nil {
+		return i18n.Errorf("netns mode: %w", err)
+	}
+	w.tb = tb
+	if w.opt.Work == "" {
+		if w.opt.Work, err = tb.WorkDir(); err != nil {
+			return err
+		}
+	}
 	segs := map[string]*netns.Segment{}
 	for _, s := range w.lab.Topology.Segments {
 		if err := ctx.Err(); err != nil {
@@ -168,6 +153,16 @@ func (w *netnsWorld) build(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// Close removes the testbed: namespaces, links, processes, the work
+// folder. It runs once; later calls do nothing.
+func (w *netnsWorld) Close() error {
+	if w.tb == nil || w.closed {
+		return nil
+	}
+	w.closed = true
+	return w.tb.Cleanup()
+}
+
 // routers returns the hosts that run VRRP instances.
 func (w *netnsWorld) routers() map[string]bool {
 	rs := map[string]bool{}
@@ -190,8 +185,8 @@ func (w *netnsWorld) flagPath(host, script string) string {
 	return filepath.Join(w.opt.Work, host+"."+script+".fail")
 }
 
-// start runs a fresh agent on host.
-func (w *netnsWorld) start(host string) error {
+// startAgent runs a fresh agent on host.
+func (w *netnsWorld) startAgent(host string) error {
 	if p := w.agents[host]; p != nil {
 		select {
 		case <-p.Done():
@@ -216,7 +211,7 @@ func (w *netnsWorld) start(host string) error {
 // silent records that host's routers stopped without a word (the agents
 // cannot say it themselves).
 func (w *netnsWorld) silent(host, reason string) {
-	now := time.Since(w.epoch)
+	now := w.Since()
 	for _, in := range w.lab.VRRP.Instances {
 		if in.Host == host {
 			w.extra.Add(vrrpsim.Died(history.Stamp(now), host, in.Name, in.VirtualRouterID, reason))
@@ -224,75 +219,53 @@ func (w *netnsWorld) silent(host, reason string) {
 	}
 }
 
-// play starts the agents, applies the faults on time and returns the
-// merged history and how long it ran. When ctx is done first it stops the
-// agents and returns the history so far, interrupted.
-func (w *netnsWorld) play(ctx context.Context, seed uint64) (events []history.Event, reached time.Duration, interrupted bool, err error) {
-	type timed struct {
-		at time.Duration
-		f  labfile.Fault
-	}
-	var plan []timed
-	for _, f := range w.lab.Faults {
-		at := f.At.D
-		if f.Jitter.D > 0 {
-			at += time.Duration(faultRand(seed, f.Name).Int64N(int64(f.Jitter.D)))
-		}
-		plan = append(plan, timed{at, f})
-	}
-	sort.SliceStable(plan, func(i, j int) bool { return plan[i].at < plan[j].at })
-
-	w.epoch = time.Now()
-	// stop ends the agents (they write the end of their histories) and
-	// merges the histories.
-	stop := func(wait time.Duration) ([]history.Event, error) {
-		for _, p := range w.agents {
-			_ = p.Terminate()
-		}
-		for _, p := range w.agents {
-			_ = p.Wait(wait)
-		}
-		return w.merge()
-	}
-	// interrupt is the way out when ctx is done: a short wait, as the
-	// user waits (the testbed's cleanup kills what is left).
-	interrupt := func() ([]history.Event, time.Duration, bool, error) {
-		reached := time.Since(w.epoch)
-		events, err := stop(time.Second)
-		return events, reached, true, err
-	}
+// Run starts the clock and the agents, applies the faults on time (At)
+// and waits until end. When ctx is done first it returns, interrupted;
+// Finish then stops the agents.
+func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
+	w.start()
 	for host := range w.routers() {
 		if ctx.Err() != nil {
-			return interrupt()
+			return w.Since(), true, nil
 		}
-		if err := w.start(host); err != nil {
-			return nil, 0, false, err
-		}
-	}
-	for _, step := range plan {
-		if sleepUntil(ctx, w.epoch.Add(step.at)) != nil {
-			return interrupt()
-		}
-		if err := w.apply(step.f); err != nil {
-			return nil, 0, false, i18n.Errorf("fault %s: %w", step.f.Name, err)
+		if err := w.startAgent(host); err != nil {
+			return w.Since(), false, err
 		}
 	}
-	if sleepUntil(ctx, w.epoch.Add(w.lab.RunDuration())) != nil {
-		return interrupt()
+	reached, interrupted, err := w.runClock(ctx, end)
+	if err != nil || interrupted {
+		return reached, interrupted, err
 	}
 	// An agent that ended on its own before now failed: say why.
 	for _, r := range w.runs {
 		select {
 		case <-r.p.Done():
 			if !r.killed && r.p.ExitCode() != 0 {
-				return nil, 0, false, i18n.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
+				return reached, false, i18n.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
 					r.host, w.opt.Binary, r.p.ExitCode(), strings.TrimSpace(r.out.String()))
 			}
 		default:
 		}
 	}
-	events, err = stop(5 * time.Second)
-	return events, w.lab.RunDuration(), false, err
+	return reached, false, nil
+}
+
+// Finish ends the agents (they write the end of their histories: a
+// short wait when ctx is done, as the user waits; Close kills what is
+// left) and merges the histories.
+func (w *netnsWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
+	wait := 5 * time.Second
+	if ctx.Err() != nil {
+		wait = time.Second
+	}
+	for _, p := range w.agents {
+		_ = p.Terminate()
+	}
+	for _, p := range w.agents {
+		_ = p.Wait(wait)
+	}
+	events, err := w.merge()
+	return events, 0, err
 }
 
 // faultRand is the random stream of a fault's jitter: the simulator's own
@@ -302,31 +275,20 @@ func faultRand(seed uint64, name string) *rand.Rand {
 	return sim.NewKernel(seed).Rand("fault/" + name)
 }
 
-func sleepUntil(ctx context.Context, t time.Time) error {
-	timer := time.NewTimer(time.Until(t))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}
-
-// apply carries out one fault now. Its history event is stamped when the
+// Apply carries out one fault now. Its history event is stamped when the
 // fault took effect (a link is down, a signal sent), not when the runner
 // began to apply it, nor when it finished: a crash takes effect when the
 // host falls silent (frozen), before the runner sees it stopped, cuts its
 // links and kills its processes. A restore or start takes effect when the
 // new agent has booted: merge moves the event to the agent's own startup.
-func (w *netnsWorld) apply(f labfile.Fault) error {
-	began := time.Since(w.epoch)
+func (w *netnsWorld) Apply(f labfile.Fault) error {
+	began := w.Since()
 	effect, err := w.do(f)
-	took := time.Since(w.epoch)
+	took := w.Since()
 	if effect == 0 {
 		effect = took
 	}
-	w.extra.Add(history.Event{T: history.Stamp(effect), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name,
+	w.extra.Add(history.Event{T: history.Stamp(effect), Kind: history.KindFault, Fault: string(f.Kind), Target: f.Target, Name: f.Name,
 		Reason: fmt.Sprintf("applied in %s", (took - began).Round(time.Microsecond))})
 	return err
 }
@@ -344,7 +306,7 @@ func (w *netnsWorld) freeze(hostName string) (time.Duration, error) {
 	if err := w.hosts[hostName].Signal(syscall.SIGSTOP); err != nil {
 		return 0, i18n.Errorf("host %s: freeze: %w", hostName, err)
 	}
-	sent := time.Since(w.epoch)
+	sent := w.Since()
 	deadline := time.Now().Add(freezeWait)
 	for _, r := range w.runs {
 		if r.host != hostName || r.killed {
@@ -423,14 +385,14 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 			return 0, err
 		}
 		if w.routers()[hostName] {
-			return 0, w.start(hostName)
+			return 0, w.startAgent(hostName)
 		}
 	case "stop":
 		if p := w.agents[hostName]; p != nil {
 			return 0, p.Terminate()
 		}
 	case "start":
-		return 0, w.start(hostName)
+		return 0, w.startAgent(hostName)
 	case "pause":
 		return 0, host.Signal(syscall.SIGSTOP)
 	case "resume":

@@ -47,23 +47,49 @@ func RunSim(lab *labfile.Lab, seed uint64) (*Outcome, error) {
 // checked up to the virtual time reached, and is marked interrupted (and
 // failed).
 func RunSimContext(ctx context.Context, lab *labfile.Lab, seed uint64) (*Outcome, error) {
-	w, err := buildSim(lab, seed)
-	if err != nil {
-		return nil, i18n.Errorf("lab %s: %w", lab.Name, err)
-	}
-	events, reached, interrupted := w.run(ctx)
-	v := check(lab, events, reached, w.sent(), 0, 0)
-	return newOutcome(lab, "sim", seed, events, v, interrupted, reached), nil
+	return Run(ctx, "sim", lab, seed, Options{})
 }
 
-// RunSimWrite is RunSimContext writing the run's folder into dir
-// (created if missing) as it goes, as Outcome.Write lays it out: the
-// history streams to dir/history.jsonl while the checks and the report's
-// collector read the same events, so that the run does not hold its
-// history (a run of a million requests stays within a few tens of MB).
-// The files are those RunSim and Write give, byte for byte. It returns
-// the outcome, which holds no events, and the report's path.
+// Run plays lab in the world named mode (see Worlds) with seed and checks
+// it, with the world's tolerances. A lab that needs what the world cannot
+// do is refused before anything starts (an input error naming the
+// capability). When ctx is done the run stops: the outcome holds the
+// history until then, checked up to the time reached, and is marked
+// interrupted (and failed).
+func Run(ctx context.Context, mode string, lab *labfile.Lab, seed uint64, opt Options) (*Outcome, error) {
+	p, caps, err := play(ctx, mode, lab, seed, nil, opt)
+	if err != nil {
+		return nil, err
+	}
+	v := check(lab, p.events, p.reached, p.sent, caps.Early, caps.Late)
+	o := newOutcome(lab, mode, seed, p.events, v, p.interrupted, p.reached)
+	o.warnUnshaped(caps)
+	return o, nil
+}
+
+// warnUnshaped adds to the results a warning for each link of the lab
+// that the world played without its latency (Capabilities.Unshaped).
+func (o *Outcome) warnUnshaped(caps Capabilities) {
+	for _, t := range caps.Unshaped(o.Results.Mode, o.Lab) {
+		o.Results.Warnings = append(o.Results.Warnings, t.String())
+		o.Results.WarningTexts = append(o.Results.WarningTexts, t)
+	}
+}
+
+// RunSimWrite is RunWrite in the simulator.
 func RunSimWrite(ctx context.Context, lab *labfile.Lab, seed uint64, dir string) (*Outcome, string, error) {
+	return RunWrite(ctx, "sim", lab, seed, dir, Options{})
+}
+
+// RunWrite is Run writing the run's folder into dir (created if missing)
+// as it goes, as Outcome.Write lays it out: the history streams to
+// dir/history.jsonl while the checks and the report's collector read the
+// same events, so that the run does not hold its history (a run of a
+// million requests stays within a few tens of MB). A world that cannot
+// stream hands its history over at the end, and it goes the same way.
+// The files are those Run and Write give, byte for byte. It returns the
+// outcome, which holds no events, and the report's path.
+func RunWrite(ctx context.Context, mode string, lab *labfile.Lab, seed uint64, dir string, opt Options) (*Outcome, string, error) {
 	fail := func(err error) (*Outcome, string, error) { return nil, "", i18n.Errorf("lab %s: %w", lab.Name, err) }
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
@@ -78,11 +104,14 @@ func RunSimWrite(ctx context.Context, lab *labfile.Lab, seed uint64, dir string)
 	end := lab.RunDuration()
 	in := reportInputs(lab)
 	chk, col := newChecker(lab, end), reports.NewCollector(in.Duration.Seconds())
-	w, err := buildSimTo(lab, seed, history.Tee{out, chk, col})
+	sink := history.Tee{out, chk, col}
+	p, caps, err := play(ctx, mode, lab, seed, sink, opt)
 	if err != nil {
-		return fail(err)
+		return nil, "", err
 	}
-	_, reached, interrupted := w.run(ctx)
+	for _, e := range p.events { // a world that did not stream
+		sink.Add(e)
+	}
 	if err := out.Close(); err != nil {
 		return fail(err)
 	}
@@ -90,8 +119,8 @@ func RunSimWrite(ctx context.Context, lab *labfile.Lab, seed uint64, dir string)
 		return fail(err)
 	}
 	var v verdict
-	if reached == end {
-		v = chk.verdict(w.sent(), 0, 0)
+	if p.reached == end {
+		v = chk.verdict(p.sent, caps.Early, caps.Late)
 	} else {
 		// Stopped early: the windows close at the time reached, which
 		// the checker could not know. Check the history written.
@@ -99,9 +128,10 @@ func RunSimWrite(ctx context.Context, lab *labfile.Lab, seed uint64, dir string)
 		if err != nil {
 			return fail(err)
 		}
-		v = check(lab, events, reached, w.sent(), 0, 0)
+		v = check(lab, events, p.reached, p.sent, caps.Early, caps.Late)
 	}
-	o := newOutcome(lab, "sim", seed, nil, v, interrupted, reached)
+	o := newOutcome(lab, mode, seed, nil, v, p.interrupted, p.reached)
+	o.warnUnshaped(caps)
 	o.streamed = dir
 	in.Marks, in.Shares = o.Marks, lbShares(lab)
 	path, err := reports.WriteRunCollected(dir, o.Results, in, col)

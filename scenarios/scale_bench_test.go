@@ -100,8 +100,8 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			w, err := buildSim(lab, 1)
-			if err != nil {
+			w := newSimWorld(lab, 1, nil)
+			if err := w.Build(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 			w.proxy.RecordRequests = false

@@ -141,11 +141,9 @@ func TestSimRecordsInTimeOrder(t *testing.T) {
 		}
 		for seed := uint64(1); seed <= 3; seed++ {
 			var o orderSink
-			w, err := buildSimTo(lab, seed, &o)
-			if err != nil {
+			if _, _, err := play(context.Background(), "sim", lab, seed, &o, Options{}); err != nil {
 				t.Fatal(err)
 			}
-			w.run(context.Background())
 			if o.n == 0 || o.backwards > 0 {
 				t.Errorf("%s seed %d: %d of %d events came before the one added before them", e.Name, seed, o.backwards, o.n)
 			}

@@ -195,17 +195,16 @@ func sweepMetricNames(lab *labfile.Lab) map[string]bool {
 func runSimChecked(ctx context.Context, lab *labfile.Lab, seed uint64) (*Outcome, error) {
 	end := lab.RunDuration()
 	chk := newChecker(lab, end)
-	w, err := buildSimTo(lab, seed, chk)
+	p, caps, err := play(ctx, "sim", lab, seed, chk, Options{})
 	if err != nil {
-		return nil, i18n.Errorf("lab %s: %w", lab.Name, err)
+		return nil, err
 	}
-	_, reached, interrupted := w.run(ctx)
-	if reached != end {
+	if p.reached != end {
 		// Stopped early: its windows close at the time reached, which
 		// the checker could not know (the sweep leaves the seed out).
 		return RunSimContext(ctx, lab, seed)
 	}
-	o := newOutcome(lab, "sim", seed, nil, chk.verdict(w.sent(), 0, 0), interrupted, reached)
+	o := newOutcome(lab, "sim", seed, nil, chk.verdict(p.sent, caps.Early, caps.Late), p.interrupted, p.reached)
 	if !o.Results.Passed {
 		return RunSimContext(ctx, lab, seed)
 	}

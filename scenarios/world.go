@@ -2,233 +2,449 @@ package scenarios
 
 import (
 	"context"
-	"maps"
-	"net/netip"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
-	"github.com/lblab/lblab/loadgen/simload"
-	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/scenarios/labfile"
-	"github.com/lblab/lblab/sim"
-	"github.com/lblab/lblab/vrrpsim/simdriver"
 )
 
-// simWorld is a lab built in the simulator.
-type simWorld struct {
-	lab      *labfile.Lab
-	k        *sim.Kernel
-	net      *sim.Network
-	log      *history.Log // nil when the history streams to sink alone
-	sink     history.Sink // where the history goes: log, or streamed
-	vrrp     map[string]*simdriver.Host
-	hosts    map[string]*labfile.Host
-	proxy    *simproxy.Proxy
-	backends map[string]*simload.Backend
-	clients  []*simload.Clients
+// World is one place a lab plays in: the simulator, network namespaces,
+// and the worlds after them. The one runner (play) drives every world
+// the same way: Build, At for each fault of the timeline, Run to the
+// lab's end, Finish, and Close, always, also on failure and when ctx is
+// done (SIGINT). A world is made by its Factory for one lab and seed and
+// played once.
+type World interface {
+	// Build makes the lab's topology and roles, ready for t = 0 on the
+	// lab's clock. It gives up with ctx's error once ctx is done.
+	Build(ctx context.Context) error
+	// At schedules fn at t on the lab's clock (virtual in the simulator,
+	// the wall clock since Run began on real hosts). Calls made before Run
+	// run in the order of t, those of one t in the order of the calls.
+	// An error from fn stops a real world's run and is Run's error.
+	At(t time.Duration, fn func() error)
+	// Run plays the lab until end on its clock, or until ctx is done. It
+	// returns the time reached and whether ctx stopped it first.
+	Run(ctx context.Context, end time.Duration) (reached time.Duration, interrupted bool, err error)
+	// Apply carries out fault f now and records its fault event in the
+	// history, stamped when the fault took effect (a link is down, a
+	// signal delivered), not when Apply began.
+	Apply(f labfile.Fault) error
+	// Finish ends the roles and returns the history (nil when it streamed
+	// to the sink the world was made with) and how many requests the
+	// clients sent (0 when the world has no clients).
+	Finish(ctx context.Context) (events []history.Event, sent int, err error)
+	// Close removes whatever the world made (namespaces, processes,
+	// folders). It may be called more than once, after any step.
+	Close() error
 }
 
-// buildSim builds the lab's network, routers and fault timeline on a new
-// kernel seeded with seed.
-func buildSim(lab *labfile.Lab, seed uint64) (*simWorld, error) {
-	log := &history.Log{}
-	w, err := buildSimTo(lab, seed, log)
-	if err != nil {
-		return nil, err
-	}
-	w.log = log
-	return w, nil
+// Role is a part a lab asks a world to play.
+type Role string
+
+// The roles of a lab.
+const (
+	// RoleVRRP is a VRRP router (a lab's vrrp section).
+	RoleVRRP Role = "vrrp"
+	// RoleProxy is the load balancer (a lab's lb section).
+	RoleProxy Role = "proxy"
+	// RoleBackend is a backend server (a lab's backends).
+	RoleBackend Role = "backend"
+	// RoleClients is a group of clients (a lab's clients).
+	RoleClients Role = "clients"
+)
+
+// Capabilities is what a world can do. A lab that needs more is refused
+// before anything starts (Capabilities.Refuse).
+type Capabilities struct {
+	// Roles are the roles the world can play.
+	Roles []Role
+	// Faults are the fault kinds it can apply.
+	Faults []labfile.FaultKind
+	// LinkShaping says whether it applies a link's latency, jitter and
+	// loss (a segment's, an interface's, a lab's network section).
+	LinkShaping bool
+	// Root says the world needs root (network namespaces, netem).
+	Root bool
+	// Deterministic says a seed gives the same history, byte for byte.
+	Deterministic bool
+	// Early and Late widen a check's theoretical window on this world's
+	// clock: a timer that fires a little early, a process or socket that
+	// adds latency. Zero in the simulator.
+	Early, Late time.Duration
 }
 
-// buildSimTo is buildSim whose history goes to sink as it happens, in
-// time order (the simulator records every event at the virtual time it
-// happens at).
-func buildSimTo(lab *labfile.Lab, seed uint64, sink history.Sink) (*simWorld, error) {
-	w := &simWorld{lab: lab, k: sim.NewKernel(seed), sink: sink,
-		vrrp: map[string]*simdriver.Host{}, hosts: map[string]*labfile.Host{}}
-	w.net = sim.NewNetwork(w.k)
-	for _, s := range lab.Topology.Segments {
-		if _, err := w.net.AddSegment(s.Name, sim.Link{Latency: s.Latency.D, Jitter: s.Jitter.D, Loss: s.Loss}); err != nil {
-			return nil, i18n.Errorf("segment %s: %w", s.Name, err)
-		}
+// Text lists the capabilities in one line, as lblab worlds prints them.
+func (c Capabilities) Text() i18n.Text {
+	roles := make([]string, len(c.Roles))
+	for i, r := range c.Roles {
+		roles[i] = string(r)
 	}
-	for i := range lab.Topology.Hosts {
-		h := &lab.Topology.Hosts[i]
-		w.hosts[h.Name] = h
-		host, err := w.net.AddHost(h.Name)
-		if err != nil {
-			return nil, i18n.Errorf("host %s: %w", h.Name, err)
+	faults := make([]string, len(c.Faults))
+	for i, f := range c.Faults {
+		faults[i] = string(f)
+	}
+	shaping, root, det := i18n.T("no"), i18n.T("no"), i18n.T("no")
+	if c.LinkShaping {
+		shaping = i18n.T("yes")
+	}
+	if c.Root {
+		root = i18n.T("yes")
+	}
+	if c.Deterministic {
+		det = i18n.T("yes")
+	}
+	return i18n.T("roles: %s; faults: %s; link shaping: %s; needs root: %s; deterministic: %s",
+		strings.Join(roles, ", "), strings.Join(faults, ", "), shaping, root, det)
+}
+
+// Refuse returns an error naming the first capability lab needs that the
+// world named world lacks, or nil. The error is an input error: the lab
+// asks for what this world cannot do.
+func (c Capabilities) Refuse(world string, lab *labfile.Lab) error {
+	refuse := func(what i18n.Text) error {
+		return &labfile.InputError{Err: i18n.Errorf("lab %s: the %s world cannot %s", lab.Name, world, what)}
+	}
+	need := func(r Role, what i18n.Text) error {
+		if slices.Contains(c.Roles, r) {
+			return nil
 		}
-		for _, ifc := range h.Interfaces {
-			addr, _ := netip.ParsePrefix(ifc.Address)
-			link := sim.Link{Latency: ifc.Latency.D, Jitter: ifc.Jitter.D, Loss: ifc.Loss}
-			if _, err := host.Attach(ifc.Name, w.net.Segment(ifc.Segment), addr, link); err != nil {
-				return nil, i18n.Errorf("host %s interface %s: %w", h.Name, ifc.Name, err)
-			}
-		}
+		return refuse(i18n.T("play the role %s (%s)", string(r), what))
 	}
 	if lab.VRRP != nil {
-		journal := simdriver.NewJournal(w.sink)
-		for i := range lab.VRRP.Instances {
-			in := &lab.VRRP.Instances[i]
-			vh := w.vrrp[in.Host]
-			if vh == nil {
-				vh = simdriver.NewHost(w.k, w.net.Host(in.Host), journal)
-				w.vrrp[in.Host] = vh
-				// In name order: the lab's scripts are a map, and the
-				// order they run in when due together is part of the run.
-				for _, name := range slices.Sorted(maps.Keys(lab.VRRP.Scripts)) {
-					s := lab.VRRP.Scripts[name]
-					vh.AddScript(simdriver.Script{Name: name, Interval: s.Interval.D, OK: true})
-				}
-			}
-			if err := vh.AddInstance(in.Interface, labfile.InstanceConfig(lab, in, w.hosts[in.Host])); err != nil {
-				return nil, i18n.Errorf("vrrp_instance %s on %s: %w", in.Name, in.Host, err)
-			}
-		}
-		// Every router boots at t=0, in the order of the lab file.
-		for i := range lab.VRRP.Instances {
-			vh := w.vrrp[lab.VRRP.Instances[i].Host]
-			w.k.At(0, vh.Start)
+		if err := need(RoleVRRP, i18n.T("the lab's vrrp section")); err != nil {
+			return err
 		}
 	}
 	if lab.LB != nil {
-		if err := w.buildLB(); err != nil {
-			return nil, err
+		if err := need(RoleProxy, i18n.T("the lab's lb section")); err != nil {
+			return err
 		}
 	}
-	for i := range lab.Faults {
-		f := lab.Faults[i]
-		at := f.At.D
-		if f.Jitter.D > 0 {
-			at += time.Duration(w.k.Rand("fault/" + f.Name).Int64N(int64(f.Jitter.D)))
+	if len(lab.Backends) > 0 {
+		if err := need(RoleBackend, i18n.T("the lab's backends")); err != nil {
+			return err
 		}
-		w.k.At(at, func() { w.apply(f) })
 	}
-	return w, nil
-}
-
-// apply carries out one fault now and records it.
-func (w *simWorld) apply(f labfile.Fault) {
-	w.sink.Add(history.Event{T: history.Stamp(w.k.Now()), Kind: history.KindFault, Fault: f.Kind, Target: f.Target, Name: f.Name})
-	if b := w.backends[f.Target]; b != nil {
-		switch f.Kind {
-		case "crash":
-			b.Crash()
-		case "power_off":
-			b.PowerOff()
-		case "hang":
-			b.Hang()
-		case "slow":
-			b.Slow(f.Factor)
-		case "restore":
-			b.Restore()
-		case "health_fail", "health_ok":
-			b.SetHealth(f.Kind == "health_ok")
+	if len(lab.Clients) > 0 {
+		if err := need(RoleClients, i18n.T("the lab's clients")); err != nil {
+			return err
 		}
-		return
 	}
-	if f.Kind == "health_path" {
-		_ = w.proxy.SetHealthPath(f.Target, f.Path) // checked by validate
-		return
+	for _, f := range lab.Faults {
+		if !slices.Contains(c.Faults, f.Kind) {
+			return refuse(i18n.T("apply fault %s: faults of kind %s are not among its capabilities", f.Name, string(f.Kind)))
+		}
 	}
-	hostName, ifname, _ := strings.Cut(f.Target, ":")
-	host := w.net.Host(hostName)
-	switch f.Kind {
-	case "crash":
-		host.Crash()
-	case "restore":
-		host.Restore()
-	case "stop":
-		if vh := w.vrrp[f.Target]; vh != nil {
-			vh.Stop()
-		}
-	case "start":
-		if vh := w.vrrp[f.Target]; vh != nil {
-			vh.Start()
-		}
-	case "pause", "resume":
-		if vh := w.vrrp[f.Target]; vh != nil {
-			if f.Kind == "pause" {
-				vh.Pause()
-			} else {
-				vh.Resume()
+	if !c.LinkShaping {
+		for _, l := range links(lab) {
+			if l.loss > 0 {
+				return refuse(i18n.T("shape links (%s: loss %v): it has no link shaping, and a loss changes what happens", l.where, l.loss))
+			}
+			if l.delay > c.Late {
+				return refuse(i18n.T("shape links (%s: up to %s one way): it has no link shaping, and that is more than its timing tolerance of %s",
+					l.where, l.delay.String(), c.Late.String()))
 			}
 		}
-	case "link_down", "link_up":
-		for _, ifc := range host.Ifaces() {
-			if ifname == "" || ifc.Name() == ifname {
-				ifc.SetUp(f.Kind == "link_up")
-			}
-		}
-	case "partition":
-		_ = w.net.Segment(f.Target).Partition(f.Groups) // names checked by validate
-	case "heal":
-		w.net.Segment(f.Target).Heal()
-	case "script_fail", "script_ok":
-		if vh := w.vrrp[f.Target]; vh != nil {
-			_ = vh.SetScript(f.Script, f.Kind == "script_ok") // checked by validate
-		}
-	}
-}
-
-// buildLB builds the load balancer, its backends and its clients.
-func (w *simWorld) buildLB() error {
-	lab := w.lab
-	w.backends = map[string]*simload.Backend{}
-	var bs []simproxy.Server
-	for _, spec := range lab.Backends {
-		b := simload.NewBackend(w.k, spec)
-		w.backends[spec.Address] = b
-		bs = append(bs, b)
-	}
-	var nw simproxy.Network
-	if lab.Network != nil {
-		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
-	}
-	p, err := simproxy.New(w.k, lab.LB, bs, nw, w.sink)
-	if err != nil {
-		return i18n.Errorf("lb: %w", err)
-	}
-	w.proxy = p
-	for i, spec := range lab.Clients {
-		c := simload.NewClients(w.k, p, spec, i, lab.RunDuration(), w.sink)
-		w.clients = append(w.clients, c)
-		c.Start()
 	}
 	return nil
 }
 
-// run plays the lab to its end, or until ctx is done, and returns the
-// history (nil when it streamed) and the virtual time it reached;
-// interrupted says ctx stopped it first.
-func (w *simWorld) run(ctx context.Context) (events []history.Event, reached time.Duration, interrupted bool) {
-	interrupted = w.k.RunContext(ctx, w.lab.RunDuration()) != nil
-	for _, c := range w.clients {
-		c.Finish()
+// Unshaped returns, for a world without link shaping, a warning for each
+// link whose latency and jitter it leaves out because they are within
+// its timing tolerance (Refuse refuses the others); nil for a world that
+// shapes links. The warnings go to the run's results and its report.
+func (c Capabilities) Unshaped(world string, lab *labfile.Lab) []i18n.Text {
+	if c.LinkShaping {
+		return nil
 	}
-	hosts := make([]string, 0, len(w.vrrp))
-	for name := range w.vrrp {
-		hosts = append(hosts, name)
+	var out []i18n.Text
+	for _, l := range links(lab) {
+		if l.delay > 0 {
+			out = append(out, i18n.T("the %s world does not shape links: %s's up to %s one way is left out (within its timing tolerance of %s)",
+				world, l.where, l.delay.String(), c.Late.String()))
+		}
 	}
-	slices.Sort(hosts) // map order is random; the history must not be
-	for _, name := range hosts {
-		w.vrrp[name].RecordDrops()
-	}
-	if w.log != nil {
-		events = w.log.Events()
-	}
-	return events, w.k.Now(), interrupted
+	return out
 }
 
-// sent returns how many requests the clients sent.
-func (w *simWorld) sent() int {
-	n := 0
-	for _, c := range w.clients {
-		n += c.Sent
+// shapedLink is a place of a lab that asks for latency, jitter or loss,
+// with the most one-way delay a packet gets there.
+type shapedLink struct {
+	where i18n.Text
+	delay time.Duration
+	loss  float64
+}
+
+// links returns the places of lab that shape links: each segment with the
+// most a packet crossing it gets (the segment's latency and jitter, plus
+// those of the sending and the receiving interface), and the lab's
+// network section (client and backend latency).
+func links(lab *labfile.Lab) []shapedLink {
+	var out []shapedLink
+	for _, s := range lab.Topology.Segments {
+		l := shapedLink{where: i18n.T("segment %s", s.Name), delay: s.Latency.D + s.Jitter.D, loss: s.Loss}
+		var worst, second time.Duration
+		for _, h := range lab.Topology.Hosts {
+			for _, ifc := range h.Interfaces {
+				if ifc.Segment != s.Name {
+					continue
+				}
+				d := ifc.Latency.D + ifc.Jitter.D
+				if d > worst {
+					worst, second = d, worst
+				} else if d > second {
+					second = d
+				}
+				l.loss = max(l.loss, ifc.Loss)
+			}
+		}
+		l.delay += worst + second
+		if l.delay > 0 || l.loss > 0 {
+			out = append(out, l)
+		}
 	}
-	return n
+	if n := lab.Network; n != nil && (n.ClientLatency.D > 0 || n.BackendLatency.D > 0) {
+		out = append(out, shapedLink{where: i18n.T("the network section"), delay: max(n.ClientLatency.D, n.BackendLatency.D)})
+	}
+	return out
+}
+
+// Options are what a run may tell a world beside its lab and seed. Each
+// world reads the fields it knows.
+type Options struct {
+	// Binary is the lblab executable real hosts run their roles with.
+	// Default: this process's own executable.
+	Binary string
+	// Work is a folder for the roles' configurations and histories.
+	// Default: a folder of the world's own, removed when it closes.
+	Work string
+}
+
+// Factory makes a world of one kind. Worlds register their factory
+// (Register) when the package loads.
+type Factory struct {
+	// Name is the world's name, as lblab run --mode takes it.
+	Name string
+	// Doc says in one line what the world is, as lblab worlds prints it.
+	Doc i18n.Text
+	// Caps is what the world can do.
+	Caps Capabilities
+	// Available returns why the world cannot run on this machine now
+	// (no root, no Docker), or nil.
+	Available func() error
+	// New makes the world for one lab and seed; its history goes to sink
+	// when sink is not nil (a world that cannot stream ignores it and
+	// returns the history from Finish).
+	New func(lab *labfile.Lab, seed uint64, sink history.Sink, opt Options) (World, error)
+}
+
+var (
+	worldsMu sync.Mutex
+	worlds   = map[string]Factory{}
+)
+
+// Register adds a world. It panics on a second world of the same name (a
+// programming error, at start-up).
+func Register(f Factory) {
+	worldsMu.Lock()
+	defer worldsMu.Unlock()
+	if _, ok := worlds[f.Name]; ok {
+		panic("scenarios: world " + f.Name + " registered twice")
+	}
+	worlds[f.Name] = f
+}
+
+// Worlds returns the registered worlds, by name.
+func Worlds() []Factory {
+	worldsMu.Lock()
+	defer worldsMu.Unlock()
+	out := make([]Factory, 0, len(worlds))
+	for _, f := range worlds {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// WorldNames returns the registered worlds' names, sorted.
+func WorldNames() []string {
+	var names []string
+	for _, f := range Worlds() {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// LookupWorld returns the world named name, or an input error listing the
+// worlds there are.
+func LookupWorld(name string) (Factory, error) {
+	worldsMu.Lock()
+	f, ok := worlds[name]
+	worldsMu.Unlock()
+	if !ok {
+		return Factory{}, &labfile.InputError{Err: i18n.Errorf("no world %q (the worlds are %s)", name, strings.Join(WorldNames(), ", "))}
+	}
+	return f, nil
+}
+
+// CheckWorld returns an input error when there is no world named mode,
+// or when lab needs what it cannot do (the capability named), else nil.
+func CheckWorld(mode string, lab *labfile.Lab) error {
+	fac, err := LookupWorld(mode)
+	if err != nil {
+		return err
+	}
+	return fac.Caps.Refuse(fac.Name, lab)
+}
+
+// faultStep is one fault of a run's timeline at the time the seed gives it.
+type faultStep struct {
+	at time.Duration
+	f  labfile.Fault
+}
+
+// faultPlan is the lab's fault timeline for seed: each fault at its time
+// plus its jitter (drawn from the fault's own stream, so a seed puts a
+// fault at the same moment in every world), in the lab's order.
+func faultPlan(lab *labfile.Lab, seed uint64) []faultStep {
+	plan := make([]faultStep, 0, len(lab.Faults))
+	for _, f := range lab.Faults {
+		at := f.At.D
+		if f.Jitter.D > 0 {
+			at += time.Duration(faultRand(seed, f.Name).Int64N(int64(f.Jitter.D)))
+		}
+		plan = append(plan, faultStep{at, f})
+	}
+	return plan
+}
+
+// played is what play hands back: the history (nil when it streamed), the
+// time reached, how many requests the clients sent, and whether ctx
+// stopped the run first.
+type played struct {
+	events      []history.Event
+	reached     time.Duration
+	sent        int
+	interrupted bool
+}
+
+// play is the one runner: it makes the world mode for lab and seed (its
+// history going to sink when not nil), refuses a lab that needs what the
+// world cannot do, builds it, schedules the fault timeline, runs it to the
+// lab's end and hands back the history. The world is closed on every way
+// out. A run stopped by ctx while building returns an empty history,
+// interrupted.
+func play(ctx context.Context, mode string, lab *labfile.Lab, seed uint64, sink history.Sink, opt Options) (played, Capabilities, error) {
+	fac, err := LookupWorld(mode)
+	if err != nil {
+		return played{}, Capabilities{}, err
+	}
+	if err := fac.Caps.Refuse(fac.Name, lab); err != nil {
+		return played{}, fac.Caps, err
+	}
+	if fac.Available != nil {
+		if err := fac.Available(); err != nil {
+			return played{}, fac.Caps, i18n.Errorf("%s mode: %w", fac.Name, err)
+		}
+	}
+	w, err := fac.New(lab, seed, sink, opt)
+	if err != nil {
+		return played{}, fac.Caps, i18n.Errorf("lab %s: %w", lab.Name, err)
+	}
+	defer w.Close()
+	if err := w.Build(ctx); err != nil {
+		if ctx.Err() == nil {
+			return played{}, fac.Caps, i18n.Errorf("lab %s: %w", lab.Name, err)
+		}
+		return played{interrupted: true}, fac.Caps, nil // nothing ran: an empty history
+	}
+	for _, step := range faultPlan(lab, seed) {
+		f := step.f
+		w.At(step.at, func() error {
+			if err := w.Apply(f); err != nil {
+				return i18n.Errorf("fault %s: %w", f.Name, err)
+			}
+			return nil
+		})
+	}
+	var p played
+	p.reached, p.interrupted, err = w.Run(ctx, lab.RunDuration())
+	if err != nil {
+		_, _, _ = w.Finish(ctx) // end the roles before Close removes their folders
+		return played{}, fac.Caps, err
+	}
+	if p.events, p.sent, err = w.Finish(ctx); err != nil {
+		return played{}, fac.Caps, err
+	}
+	if err := w.Close(); err != nil {
+		return played{}, fac.Caps, i18n.Errorf("lab %s: cleaning up: %w", lab.Name, err)
+	}
+	return p, fac.Caps, nil
+}
+
+// wallClock is the lab's clock on real hosts: the functions given to At,
+// run in order at their time since Run began. Real worlds embed it.
+type wallClock struct {
+	steps []wallStep
+	epoch time.Time
+}
+
+type wallStep struct {
+	at time.Duration
+	fn func() error
+}
+
+// At schedules fn at t after the epoch (see World.At).
+func (c *wallClock) At(t time.Duration, fn func() error) {
+	c.steps = append(c.steps, wallStep{t, fn})
+	sort.SliceStable(c.steps, func(i, j int) bool { return c.steps[i].at < c.steps[j].at })
+}
+
+// Since is the time on the lab's clock: since the epoch.
+func (c *wallClock) Since() time.Duration { return time.Since(c.epoch) }
+
+// start sets the clock's t = 0 to now.
+func (c *wallClock) start() { c.epoch = time.Now() }
+
+// runClock runs each step at its time since the epoch (start, or now if
+// the clock has not started), then waits until end. It returns the time
+// reached, whether ctx stopped it first, and the first error of a step
+// (which stops it).
+func (c *wallClock) runClock(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
+	if c.epoch.IsZero() {
+		c.start()
+	}
+	for _, s := range c.steps {
+		if s.at > end {
+			break
+		}
+		if sleepUntil(ctx, c.epoch.Add(s.at)) != nil {
+			return c.Since(), true, nil
+		}
+		if err := s.fn(); err != nil {
+			return c.Since(), false, err
+		}
+	}
+	if sleepUntil(ctx, c.epoch.Add(end)) != nil {
+		return c.Since(), true, nil
+	}
+	return end, false, nil
+}
+
+// sleepUntil waits until t, or until ctx is done (its error).
+func sleepUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }

@@ -70,7 +70,7 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
 	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
 	fl.StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
-	fl.StringVar(&f.mode, "mode", "sim", "world to run in: sim (simulator) or netns (real agents in network namespaces; root; VRRP labs)")
+	fl.StringVar(&f.mode, "mode", "sim", "world to run in: sim (the simulator) or another world of 'lblab worlds' (netns: real agents in network namespaces, root)")
 	return c
 }
 
@@ -79,18 +79,18 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 const netnsReference = 1000
 
 func runLab(c *cobra.Command, name string, f runFlags) error {
-	if f.mode != "sim" && f.mode != "netns" {
-		return usageError{i18n.Errorf("--mode %s: want sim or netns", f.mode)}
+	if _, err := scenarios.LookupWorld(f.mode); err != nil {
+		return usageError{i18n.Errorf("--mode %s: %w", f.mode, err)}
 	}
 	if c.Flags().Changed("seeds") {
 		if err := scenarios.CheckSeeds(f.seed, f.seeds); err != nil {
 			return usageError{err}
 		}
-		if f.mode == "netns" {
+		if f.mode != "sim" {
 			// The simulator's reference distribution runs netnsReference
 			// seeds from --seed too.
 			if err := scenarios.CheckSeeds(f.seed, max(f.seeds, netnsReference)); err != nil {
-				return usageError{i18n.Errorf("--mode netns compares with %d simulator seeds from --seed: %w", netnsReference, err)}
+				return usageError{i18n.Errorf("--mode %s compares with %d simulator seeds from --seed: %w", f.mode, netnsReference, err)}
 			}
 		}
 	}
@@ -104,7 +104,17 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		return err
 	}
 	lab = lab.Localized(language)
+	// Before anything is made: a lab asking the world for what it
+	// cannot do is refused with the capability named.
+	if err := scenarios.CheckWorld(f.mode, lab); err != nil {
+		return err
+	}
 	printLabWarnings(c.ErrOrStderr(), lab, language)
+	if fac, err := scenarios.LookupWorld(f.mode); err == nil {
+		for _, t := range fac.Caps.Unshaped(fac.Name, lab) {
+			printWarning(c.ErrOrStderr(), t, language)
+		}
+	}
 	dir, err := outDir(lab.Name, f.out, f.clean)
 	if err != nil {
 		return err
@@ -116,11 +126,13 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	if f.seeds > 0 {
 		progress := progressBar(c.ErrOrStderr())
 		var sw *scenarios.SweepOutcome
-		if f.mode == "netns" {
+		if f.mode != "sim" {
+			// One seed at a time: real hosts' timing must not be
+			// disturbed by another run.
 			sw, err = scenarios.RunSweepOptions(ctx, lab, f.seed, f.seeds,
 				scenarios.SweepOptions{Workers: 1, KeepHistories: f.keepHistories},
 				func(ctx context.Context, seed uint64) (*scenarios.Outcome, error) {
-					return scenarios.RunNetns(ctx, lab, seed, scenarios.NetnsOptions{})
+					return scenarios.Run(ctx, f.mode, lab, seed, scenarios.Options{})
 				}, progress)
 			if err == nil && !sw.Results.Interrupted {
 				// The simulator's distribution for the same lab, to overlay.
@@ -144,18 +156,13 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		}
 		res = sw.Results
 	} else {
-		var o *scenarios.Outcome
-		if f.mode == "netns" {
-			if o, err = scenarios.RunNetns(ctx, lab, f.seed, scenarios.NetnsOptions{}); err != nil {
-				return err
-			}
-			if report, err = o.Write(dir); err != nil {
-				return err
-			}
-		} else if o, report, err = scenarios.RunSimWrite(ctx, lab, f.seed, dir); err != nil {
-			// The history streams to the folder as the run goes.
+		// The history streams to the folder as the run goes (or, from a
+		// world that merges its roles' histories, at the end).
+		o, path, err := scenarios.RunWrite(ctx, f.mode, lab, f.seed, dir, scenarios.Options{})
+		if err != nil {
 			return err
 		}
+		report = path
 		res = o.Results
 	}
 	if f.junit != "" {

@@ -150,11 +150,11 @@ func faultFields(v *validator, lab *Lab) {
 	for i, f := range lab.Faults {
 		p := fmt.Sprintf("faults[%d]", i)
 		for _, kf := range faultKindFields {
-			if v.wrote(p+"."+kf.field) && !kf.kinds[f.Kind] && f.Kind != "" {
+			if v.wrote(p+"."+kf.field) && !kf.kinds[string(f.Kind)] && f.Kind != "" {
 				v.bad(p+"."+kf.field, "a %s fault has no %s (only %s faults do)", f.Kind, kf.field, kf.what)
 			}
 		}
-		if f.Kind == "slow" && v.wrote(p+".factor") && !(f.Factor > 0) {
+		if f.Kind == FaultSlow && v.wrote(p+".factor") && !(f.Factor > 0) {
 			v.bad(p+".factor", "want a factor more than 0, got %v (leave it out for 10)", f.Factor)
 		}
 	}

@@ -31,9 +31,9 @@ func (lab *Lab) HealthTheory(c *HealthDelayCheck, f Fault) (TheoryWindow, error)
 	if lab.Network != nil && lab.Network.BackendLatency.IsSet() {
 		rtt = 2 * lab.Network.BackendLatency.D
 	}
-	silent := func(kind string) bool { return kind == "hang" || kind == "power_off" }
+	silent := func(kind FaultKind) bool { return kind == FaultHang || kind == FaultPowerOff }
 	switch {
-	case c.To == "down" && (f.Kind == "crash" || f.Kind == "health_fail"):
+	case c.To == "down" && (f.Kind == FaultCrash || f.Kind == FaultHealthFail):
 		n := time.Duration(fall - 1)
 		return TheoryWindow{n*iv + rtt, n*iv + iv + rtt,
 			i18n.T("the first failing probe within one interval, down at the %s: [(fall−1)×interval, fall×interval] + RTT", ordinal(fall))}, nil
@@ -44,7 +44,7 @@ func (lab *Lab) HealthTheory(c *HealthDelayCheck, f Fault) (TheoryWindow, error)
 		n := time.Duration(fall - 1)
 		return TheoryWindow{n*period + to, iv + n*period + to,
 			i18n.T("probes time out after %s and start every %s: [timeout + (fall−1)×period, interval + timeout + (fall−1)×period]", to.String(), period.String())}, nil
-	case c.To == "up" && (f.Kind == "restore" || f.Kind == "health_ok" || f.Kind == "health_path"):
+	case c.To == "up" && (f.Kind == FaultRestore || f.Kind == FaultHealthOK || f.Kind == FaultHealthPath):
 		period := iv
 		for _, earlier := range lab.Faults {
 			if earlier.Target == f.Target && earlier.At.D < f.At.D && silent(earlier.Kind) {

@@ -301,7 +301,7 @@ type Fault struct {
 	// never answers), slow (service times × factor), health_fail,
 	// health_ok (its health endpoint answers 503 or 200); and health_path
 	// (target GROUP: its active checks probe path from now on).
-	Kind string `yaml:"kind"`
+	Kind FaultKind `yaml:"kind"`
 	// Target is a host, HOST:IFACE, a segment (partition, heal), a
 	// backend's address, or a group (health_path).
 	Target string `yaml:"target"`

@@ -112,16 +112,16 @@ func (lab *Lab) TheoryFor(f Fault, by string) (TheoryWindow, error) {
 	silent := TheoryWindow{mdi - c.Interval + latLo, mdi + latHi,
 		i18n.T("silent death: [MDI − interval, MDI] + latency, MDI = %s", Formula(c))}
 	switch f.Kind {
-	case "crash", "pause":
+	case FaultCrash, FaultPause:
 		return silent, nil
-	case "link_down":
+	case FaultLinkDown:
 		return lab.linkDownTheory(f, by, c, silent, TheoryWindow{skew + latLo, skew + latHi, i18n.Text{}})
-	case "stop":
+	case FaultStop:
 		return TheoryWindow{skew + latLo, skew + latHi,
 			i18n.T("priority 0 received: Skew_Time + latency, Skew_Time = %s", Secs(skew))}, nil
-	case "script_fail", "script_ok":
+	case FaultScriptFail, FaultScriptOK:
 		return lab.scriptTheory(f, by, c)
-	case "restore", "start":
+	case FaultRestore, FaultStart:
 		if f.Target != by {
 			break
 		}

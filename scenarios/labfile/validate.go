@@ -72,10 +72,6 @@ const MaxDuration = 24 * time.Hour
 
 var labName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
-// FaultKinds are the fault kinds a timeline may use.
-var FaultKinds = []string{"crash", "restore", "stop", "start", "pause", "resume", "link_down", "link_up", "partition", "heal",
-	"script_fail", "script_ok", "power_off", "hang", "slow", "health_fail", "health_ok", "health_path"}
-
 // validate checks a decoded lab and fills in derived names (fault names,
 // instance names, interface names). It returns every problem found.
 func validate(lab *Lab) []problem {
@@ -174,7 +170,7 @@ func validate(lab *Lab) []problem {
 		f := &lab.Faults[i]
 		p := fmt.Sprintf("faults[%d]", i)
 		if f.Name == "" {
-			f.Name = strings.TrimSpace(f.Kind + " " + f.Target)
+			f.Name = strings.TrimSpace(string(f.Kind) + " " + f.Target)
 		}
 		if _, dup := faults[f.Name]; dup {
 			v.bad(p+".name", "two faults are named %q; give one a name", f.Name)
@@ -191,40 +187,40 @@ func validate(lab *Lab) []problem {
 		}
 		host, _, _ := strings.Cut(f.Target, ":")
 		switch f.Kind {
-		case "crash", "restore":
+		case FaultCrash, FaultRestore:
 			if hosts[f.Target] == nil && !lbs.backends[f.Target] {
 				v.bad(p+".target", "no host or backend %q", f.Target)
 			}
-		case "power_off", "hang", "slow", "health_fail", "health_ok":
+		case FaultPowerOff, FaultHang, FaultSlow, FaultHealthFail, FaultHealthOK:
 			if !lbs.backends[f.Target] {
 				v.bad(p+".target", "no backend %q in backends", f.Target)
 			}
-			if f.Kind == "slow" && f.Factor == 0 { // an explicit 0 is refused (faultFields)
+			if f.Kind == FaultSlow && f.Factor == 0 { // an explicit 0 is refused (faultFields)
 				f.Factor = 10
 			}
-		case "health_path":
+		case FaultHealthPath:
 			if lbs.groups[f.Target] == nil || lbs.groups[f.Target].HealthCheck == nil {
 				v.bad(p+".target", "no group %q with a health_check", f.Target)
 			}
 			if !strings.HasPrefix(f.Path, "/") {
 				v.bad(p+".path", "want a path starting with /, got %q", f.Path)
 			}
-		case "stop", "start", "pause", "resume":
+		case FaultStop, FaultStart, FaultPause, FaultResume:
 			if hosts[f.Target] == nil {
 				v.bad(p+".target", "no host %q", f.Target)
 			}
-		case "link_down", "link_up":
+		case FaultLinkDown, FaultLinkUp:
 			h := hosts[host]
 			if h == nil {
 				v.bad(p+".target", "no host %q (write HOST or HOST:IFACE)", host)
 			} else if _, ifname, ok := strings.Cut(f.Target, ":"); ok && !hasIface(h, ifname) {
 				v.bad(p+".target", "host %s has no interface %q", host, ifname)
 			}
-		case "partition", "heal":
+		case FaultPartition, FaultHeal:
 			if !segments[f.Target] {
 				v.bad(p+".target", "no segment %q", f.Target)
 			}
-			if f.Kind == "partition" && len(f.Groups) == 0 {
+			if f.Kind == FaultPartition && len(f.Groups) == 0 {
 				v.bad(p+".groups", "a partition needs groups of host names")
 			}
 			for gi, g := range f.Groups {
@@ -234,7 +230,7 @@ func validate(lab *Lab) []problem {
 					}
 				}
 			}
-		case "script_fail", "script_ok":
+		case FaultScriptFail, FaultScriptOK:
 			if hosts[f.Target] == nil {
 				v.bad(p+".target", "no host %q", f.Target)
 			}
@@ -242,7 +238,7 @@ func validate(lab *Lab) []problem {
 				v.bad(p+".script", "no vrrp_script %q", f.Script)
 			}
 		default:
-			v.bad(p+".kind", "unknown fault kind %q (one of %s)", f.Kind, strings.Join(FaultKinds, ", "))
+			v.bad(p+".kind", "unknown fault kind %q (one of %s)", f.Kind, kindList())
 		}
 	}
 
