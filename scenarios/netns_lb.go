@@ -88,22 +88,14 @@ const lbReadyWait = 10 * time.Second
 
 // lbFaultKinds are the faults a load-balancer lab can have on real
 // hosts.
-var lbFaultKinds = map[string]bool{"crash": true, "restore": true, "hang": true, "slow": true, "power_off": true,
-	"health_fail": true, "health_ok": true, "health_path": true}
+var lbFaultKinds = []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore, labfile.FaultHang, labfile.FaultSlow,
+	labfile.FaultPowerOff, labfile.FaultHealthFail, labfile.FaultHealthOK, labfile.FaultHealthPath}
 
-// RunNetnsLB plays a load-balancer lab on real hosts (see above) with
-// seed, checks its merged history with tolerances derived from its
-// timers, and cleans everything up, also on failure. When ctx is done (a
-// signal to lblab run) the run stops: the load generators are
-// interrupted, the proxy stopped, and the outcome holds the history
-// until then, marked interrupted. A run killed outright (SIGKILL) leaves
-// its testbed to netns.Clean (lblab clean). It needs root.
-func RunNetnsLB(ctx context.Context, lab *labfile.Lab, seed uint64, opt NetnsOptions) (*Outcome, error) {
+// newNetnsLBWorld makes the netns world of a load-balancer lab (the
+// netns factory's New, for a lab with an lb section).
+func newNetnsLBWorld(lab *labfile.Lab, seed uint64, opt Options) (World, error) {
 	if err := lbNetnsRefusal(lab); err != nil {
 		return nil, err
-	}
-	if err := netns.Available(); err != nil {
-		return nil, i18n.Errorf("netns mode: %w", err)
 	}
 	if opt.Binary == "" {
 		exe, err := os.Executable()
@@ -112,37 +104,11 @@ func RunNetnsLB(ctx context.Context, lab *labfile.Lab, seed uint64, opt NetnsOpt
 		}
 		opt.Binary = exe
 	}
-	_ = netns.CleanStale()
-	tb, err := netns.New()
-	if err != nil {
-		return nil, i18n.Errorf("netns mode: %w", err)
-	}
-	defer tb.Cleanup()
-	if opt.Work == "" {
-		if opt.Work, err = tb.WorkDir(); err != nil {
-			return nil, err
-		}
-	}
-	w := newNetnsLB(lab, seed, tb, opt)
-	defer w.close()
-	var (
-		events      []history.Event
-		reached     time.Duration
-		interrupted bool
-		sent        int
-	)
-	if err := w.build(ctx); err != nil {
-		if ctx.Err() == nil {
-			return nil, i18n.Errorf("lab %s: %w", lab.Name, err)
-		}
-		interrupted = true // nothing ran: an empty history
-	} else if events, reached, sent, interrupted, err = w.play(ctx); err != nil {
-		return nil, i18n.Errorf("lab %s: %w", lab.Name, err)
-	}
-	early, late := lbTolerance(lab)
-	v := check(lab, events, reached, sent, early, late)
-	return newOutcome(lab, "netns", seed, events, v, interrupted, reached), nil
+	return &netnsLB{lab: lab, seed: seed, opt: opt, hosts: map[string]*lbHost{},
+		backends: map[string]*lbBackend{}, faults: &history.Log{}}, nil
 }
+
+var _ World = (*netnsLB)(nil)
 
 // lbNetnsRefusal says why a lab cannot run as a load-balancer lab on
 // real hosts, or nil.
@@ -162,8 +128,8 @@ func lbNetnsRefusal(lab *labfile.Lab) error {
 		}
 	}
 	for _, f := range lab.Faults {
-		if !lbFaultKinds[f.Kind] {
-			return refuse(i18n.T("fault %s: %s is not available for a load balancer on real hosts", f.Name, f.Kind))
+		if !slices.Contains(lbFaultKinds, f.Kind) {
+			return refuse(i18n.T("fault %s: %s is not available for a load balancer on real hosts", f.Name, string(f.Kind)))
 		}
 	}
 	for i, c := range lab.Clients {
@@ -174,19 +140,6 @@ func lbNetnsRefusal(lab *labfile.Lab) error {
 		}
 	}
 	return nil
-}
-
-// lbTolerance returns how much a theoretical window of the lab's checks
-// is widened on real hosts: early, the timer slack of the VRRP labs;
-// late, their 50 ms plus one round trip of the latencies the lab adds
-// (a probe's answer crosses the network twice, the simulator's theory
-// counts it once).
-func lbTolerance(lab *labfile.Lab) (early, late time.Duration) {
-	late = netnsLate
-	if lab.Network != nil {
-		late += 2 * lab.Network.BackendLatency.D
-	}
-	return netnsEarly, late
 }
 
 // lbClientAddrs returns the source addresses the clients' connections
@@ -227,10 +180,13 @@ type netnsLB struct {
 	clients  []*lbClients
 	hosts0   []string // host names in the order made
 
-	launch time.Time // the proxy's time 0 (its --epoch)
-	epoch  time.Time // the lab's time 0
-	faults *history.Log
-	admin  string // the proxy's admin address, in its namespace
+	// wallClock is the lab's clock; its epoch is the lab's time 0.
+	wallClock
+	launch  time.Time     // the proxy's time 0 (its --epoch)
+	reached time.Duration // where Run stopped
+	faults  *history.Log
+	admin   string // the proxy's admin address, in its namespace
+	closed  bool
 }
 
 // lbHost is a host of the segment.
@@ -274,11 +230,6 @@ type lbClients struct {
 	specAt   string
 	out      string // its --out folder
 	run      *lbRole
-}
-
-func newNetnsLB(lab *labfile.Lab, seed uint64, tb *netns.Testbed, opt NetnsOptions) *netnsLB {
-	return &netnsLB{lab: lab, seed: seed, tb: tb, opt: opt, hosts: map[string]*lbHost{},
-		backends: map[string]*lbBackend{}, faults: &history.Log{}}
 }
 
 // hostName makes a valid, unused namespace name from a lab's name.
@@ -330,11 +281,22 @@ func (w *netnsLB) shape(h *lbHost, lat time.Duration) error {
 	return err
 }
 
-// build makes the segment, the hosts and the roles' files, and starts
-// the servers and the proxy (the load generators start in play).
-func (w *netnsLB) build(ctx context.Context) error {
+// Build makes the testbed: the segment, the hosts and the roles' files,
+// and starts the servers and the proxy (the load generators start in
+// Run); it gives up with ctx's error once ctx is done.
+func (w *netnsLB) Build(ctx context.Context) error {
 	lab := w.lab
-	var err error
+	_ = netns.CleanStale()
+	tb, err := netns.New()
+	if err != nil {
+		return i18n.Errorf("netns mode: %w", err)
+	}
+	w.tb = tb
+	if w.opt.Work == "" {
+		if w.opt.Work, err = tb.WorkDir(); err != nil {
+			return err
+		}
+	}
 	if w.seg, err = w.tb.AddSegment("lan"); err != nil {
 		return err
 	}
@@ -590,8 +552,7 @@ func (w *netnsLB) control(h *lbHost, addr, path string) error {
 
 // startClients starts the load generators, each waiting for the lab's
 // time 0.
-func (w *netnsLB) startClients() error {
-	dur := w.lab.RunDuration()
+func (w *netnsLB) startClients(dur time.Duration) error {
 	for _, c := range w.clients {
 		args := []string{"load", "--spec", c.specAt, "--seed", strconv.FormatUint(w.loadSeed(c.index), 10),
 			"--start-at", strconv.FormatInt(w.epoch.UnixNano(), 10), "--out", c.out,
@@ -606,47 +567,27 @@ func (w *netnsLB) startClients() error {
 	return nil
 }
 
-// play runs the lab: the load generators from its time 0, the faults on
-// time, to its end; it returns the merged history, the time reached,
-// the requests sent, and whether ctx stopped it first.
-func (w *netnsLB) play(ctx context.Context) (events []history.Event, reached time.Duration, sent int, interrupted bool, err error) {
-	type timed struct {
-		at time.Duration
-		f  labfile.Fault
-	}
-	var plan []timed
-	for _, f := range w.lab.Faults {
-		at := f.At.D
-		if f.Jitter.D > 0 {
-			at += time.Duration(faultRand(w.seed, f.Name).Int64N(int64(f.Jitter.D)))
-		}
-		plan = append(plan, timed{at, f})
-	}
-	sort.SliceStable(plan, func(i, j int) bool { return plan[i].at < plan[j].at })
-
+// Run starts the load generators, which wait for the lab's time 0
+// (lbStartLead from now, the clock's epoch), applies the faults on time
+// (At) and waits until end. When ctx is done first it returns,
+// interrupted; Finish then stops the roles.
+func (w *netnsLB) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
 	w.epoch = time.Now().Add(lbStartLead)
-	if err := w.startClients(); err != nil {
-		return nil, 0, 0, false, err
+	if err := w.startClients(end); err != nil {
+		return 0, false, err
 	}
-	end := w.lab.RunDuration()
-	reached = end
-	for _, step := range plan {
-		if sleepUntil(ctx, w.epoch.Add(step.at)) != nil {
-			interrupted = true
-			break
-		}
-		if err := w.apply(step.f); err != nil {
-			return nil, 0, 0, false, i18n.Errorf("fault %s: %w", step.f.Name, err)
-		}
+	reached, interrupted, err := w.runClock(ctx, end)
+	w.reached = max(0, reached)
+	return w.reached, interrupted, err
+}
+
+// Finish ends the run: the load generators stop (what is under way is
+// cancelled: unknown), then the proxy (it flushes its history); it
+// returns the merged history and the requests the clients sent.
+func (w *netnsLB) Finish(ctx context.Context) ([]history.Event, int, error) {
+	if w.proxy == nil || w.proxy.p == nil {
+		return nil, 0, nil // never built
 	}
-	if !interrupted && sleepUntil(ctx, w.epoch.Add(end)) != nil {
-		interrupted = true
-	}
-	if interrupted {
-		reached = max(0, time.Since(w.epoch))
-	}
-	// The end: the load generators stop (what is under way is cancelled:
-	// unknown), then the proxy (it flushes its history).
 	for _, c := range w.clients {
 		if c.run != nil {
 			_ = c.run.p.Signal(syscall.SIGINT)
@@ -655,14 +596,16 @@ func (w *netnsLB) play(ctx context.Context) (events []history.Event, reached tim
 	for _, c := range w.clients {
 		if c.run != nil {
 			if err := c.run.p.Wait(10 * time.Second); err != nil && c.run.p.ExitCode() < 0 {
-				return nil, 0, 0, false, i18n.Errorf("clients %d: %w: %s", c.index, err, strings.TrimSpace(c.run.out.String()))
+				return nil, 0, i18n.Errorf("clients %d: %w: %s", c.index, err, strings.TrimSpace(c.run.out.String()))
 			}
 		}
 	}
 	_ = w.proxy.p.Terminate()
 	_ = w.proxy.p.Wait(5 * time.Second)
-	events, sent, err = w.merge(reached)
-	return events, reached, sent, interrupted, err
+	if w.clients != nil && w.clients[0].run == nil {
+		return nil, 0, nil // stopped before the clients started
+	}
+	return w.merge(w.reached)
 }
 
 // merge reads the roles' histories and merges them (mergeLBHistories).
@@ -696,15 +639,15 @@ func (w *netnsLB) merge(end time.Duration) ([]history.Event, int, error) {
 	return mergeLBHistories(clients, proxy, w.launch.Sub(w.epoch), w.faults.Events(), end), sent, nil
 }
 
-// apply carries out one fault and records it, stamped when it took
+// Apply carries out one fault and records it, stamped when it took
 // effect.
-func (w *netnsLB) apply(f labfile.Fault) error {
+func (w *netnsLB) Apply(f labfile.Fault) error {
 	began := time.Now()
 	effect, err := w.do(f)
 	if err != nil {
 		return err
 	}
-	w.faults.Add(history.Event{T: history.Stamp(effect.Sub(w.epoch)), Kind: history.KindFault, Fault: f.Kind,
+	w.faults.Add(history.Event{T: history.Stamp(effect.Sub(w.epoch)), Kind: history.KindFault, Fault: string(f.Kind),
 		Target: f.Target, Name: f.Name, Reason: fmt.Sprintf("applied in %s", time.Since(began).Round(time.Microsecond))})
 	return nil
 }
@@ -814,9 +757,13 @@ func (w *netnsLB) kill(b *lbBackend) (time.Time, error) {
 	return time.Now(), nil
 }
 
-// close stops every process the run started (the testbed's cleanup
-// kills what is left and removes the namespaces).
-func (w *netnsLB) close() {
+// Close kills every process the run started and removes the testbed:
+// namespaces, links, the work folder. Later calls do nothing.
+func (w *netnsLB) Close() error {
+	if w.tb == nil || w.closed {
+		return nil
+	}
+	w.closed = true
 	for _, b := range w.backends {
 		if b.run != nil {
 			_ = b.run.p.Kill()
@@ -830,6 +777,7 @@ func (w *netnsLB) close() {
 			_ = c.run.p.Kill()
 		}
 	}
+	return w.tb.Cleanup()
 }
 
 // urlQuery escapes a query value.
