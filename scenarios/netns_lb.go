@@ -343,6 +343,7 @@ func (w *netnsLB) Build(ctx context.Context) error {
 		}
 		w.backends[b.Address] = be
 	}
+	held := map[netip.Addr]*lbHost{} // the client hosts' source addresses
 	for i, c := range lab.Clients {
 		if i >= 254 {
 			return i18n.Errorf("more than 254 clients: elements")
@@ -351,18 +352,32 @@ func (w *netnsLB) Build(ctx context.Context) error {
 		if name == "" {
 			name = fmt.Sprintf("clients%d", i)
 		}
-		h, err := w.addHost(name, netip.AddrFrom4([4]byte{198, 18, 2, byte(i + 1)}))
-		if err != nil {
-			return err
+		// An address is one host's: clients coming from an address
+		// another clients: element's host holds already (one proxy in
+		// front of both, via:) run on that host.
+		addrs := lbClientAddrs(c, w.loadSeed(i))
+		var h *lbHost
+		for _, a := range addrs {
+			if h = held[a]; h != nil {
+				break
+			}
+		}
+		if h == nil {
+			if h, err = w.addHost(name, netip.AddrFrom4([4]byte{198, 18, 2, byte(i + 1)})); err != nil {
+				return err
+			}
+			if err := w.shape(h, clientLat); err != nil {
+				return err
+			}
 		}
 		var extra []netip.Prefix
-		for _, a := range lbClientAddrs(c, w.loadSeed(i)) {
-			extra = append(extra, netip.PrefixFrom(a, a.BitLen()))
+		for _, a := range addrs {
+			if held[a] == nil {
+				held[a] = h
+				extra = append(extra, netip.PrefixFrom(a, a.BitLen()))
+			}
 		}
 		if err := h.link.AddAddrs(extra...); err != nil {
-			return err
-		}
-		if err := w.shape(h, clientLat); err != nil {
 			return err
 		}
 		l := lab.LB.Listeners[0]
@@ -595,8 +610,12 @@ func (w *netnsLB) Finish(ctx context.Context) ([]history.Event, int, error) {
 	}
 	for _, c := range w.clients {
 		if c.run != nil {
-			if err := c.run.p.Wait(10 * time.Second); err != nil && c.run.p.ExitCode() < 0 {
-				return nil, 0, i18n.Errorf("clients %d: %w: %s", c.index, err, strings.TrimSpace(c.run.out.String()))
+			// It exits with its own status (1 when a request failed), or
+			// dies of the SIGINT when it was already on its way out.
+			select {
+			case <-c.run.p.Done():
+			case <-time.After(10 * time.Second):
+				return nil, 0, i18n.Errorf("clients %d: still running 10s after SIGINT: %s", c.index, strings.TrimSpace(c.run.out.String()))
 			}
 		}
 	}
@@ -634,7 +653,7 @@ func (w *netnsLB) merge(end time.Duration) ([]history.Event, int, error) {
 				sent++
 			}
 		}
-		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Events: evs})
+		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Events: evs})
 	}
 	return mergeLBHistories(clients, proxy, w.launch.Sub(w.epoch), w.faults.Events(), end), sent, nil
 }

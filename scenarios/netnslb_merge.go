@@ -30,7 +30,7 @@ import (
 // the wire (the load generator sends what the simulated client sends,
 // and nothing else, so that hash keys behave alike): the proxy's event
 // must be of the client group's load-balancer group, from the same
-// source address, with the same status, received no earlier than the
+// source address (the proxy's in front with via:), with the same status, received no earlier than the
 // request was meant to leave and finished no later than the client got
 // its answer (within clockSlack: both stamp the same clock). Among
 // candidates the latest to finish is taken. Two requests from one
@@ -56,7 +56,12 @@ type clientHistory struct {
 	// Listener is the lab's listener the clients call, as the simulator
 	// names it in request events; Group is its load-balancer group.
 	Listener, Group string
-	Events          []history.Event
+	// Via, when set, is the address every request of these clients
+	// comes from as the proxy sees it (a proxy in front, via:); the
+	// load generator records each request's user, as the simulator
+	// does.
+	Via    string
+	Events []history.Event
 }
 
 // mergeLBHistories merges the histories of a real load-balancer run (see
@@ -105,7 +110,11 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event, prox
 				continue
 			}
 			ip := clientIP(c.Client)
-			cands := byKey[key{ch.Group, ip}]
+			src := ip
+			if ch.Via != "" {
+				src = ch.Via
+			}
+			cands := byKey[key{ch.Group, src}]
 			// The latest proxy event finished by the client's end.
 			i, _ := slices.BinarySearchFunc(cands, c.T+slack, func(s *side, t history.Stamp) int {
 				if s.ev.T <= t {

@@ -113,3 +113,17 @@ func TestMergeLBHistories(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeLBHistoriesVia: behind a proxy (via:), the proxy sees every
+// request come from the via address, the load generator records the
+// user: the two sides still meet, and the event keeps the user.
+func TestMergeLBHistoriesVia(t *testing.T) {
+	proxy := []history.Event{{Kind: history.KindRequest, Start: stamp(1.001), T: stamp(1.01), Client: "192.0.2.10",
+		Group: "xff", Status: 502, Backend: "x2:80", Error: "refused", Tries: 1}}
+	clients := []clientHistory{{Listener: "xff", Group: "xff", Via: "192.0.2.10", Events: []history.Event{
+		{Kind: history.KindRequest, Start: stamp(1.0), T: stamp(1.011), Client: "10.1.2.3", Status: 502}}}}
+	got := mergeLBHistories(clients, proxy, 0, nil, 30*time.Second)
+	if len(got) != 1 || got[0].Client != "10.1.2.3" || got[0].Backend != "x2:80" || got[0].Error != "refused" || got[0].Tries != 1 {
+		t.Fatalf("merged %+v", got)
+	}
+}
