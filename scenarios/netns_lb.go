@@ -187,6 +187,8 @@ type netnsLB struct {
 	faults  *history.Log
 	admin   string // the proxy's admin address, in its namespace
 	closed  bool
+	// clientLat is the one-way latency between clients and the proxy.
+	clientLat time.Duration
 }
 
 // lbHost is a host of the segment.
@@ -307,6 +309,7 @@ func (w *netnsLB) Build(ctx context.Context) error {
 	if nw := lab.Network; nw != nil {
 		clientLat, backendLat = nw.ClientLatency.Or(clientLat), nw.BackendLatency.Or(backendLat)
 	}
+	w.clientLat = clientLat
 	// The servers' hosts, one per host name, in the lab's order.
 	for i, b := range lab.Backends {
 		if err := ctx.Err(); err != nil {
@@ -653,7 +656,7 @@ func (w *netnsLB) merge(end time.Duration) ([]history.Event, int, error) {
 				sent++
 			}
 		}
-		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Events: evs})
+		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat, Events: evs})
 	}
 	return mergeLBHistories(clients, proxy, w.launch.Sub(w.epoch), w.faults.Events(), end), sent, nil
 }

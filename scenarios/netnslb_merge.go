@@ -30,10 +30,11 @@ import (
 // the wire (the load generator sends what the simulated client sends,
 // and nothing else, so that hash keys behave alike): the proxy's event
 // must be of the client group's load-balancer group, from the same
-// source address (the proxy's in front with via:), with the same status, received no earlier than the
-// request was meant to leave and finished no later than the client got
-// its answer (within clockSlack: both stamp the same clock). Among
-// candidates the latest to finish is taken. Two requests from one
+// source address (the proxy's in front with via:), with the same status
+// and the same answering server (the X-Backend header the client read),
+// received no earlier than the request was meant to leave and finished
+// when the client got its answer, both within clockSlack. Among
+// candidates the one finished closest to the client's end is taken. Two requests from one
 // address in flight at once with the same status may swap their
 // load-balancer sides; they differ only in the server that failed them
 // and the error class of that failure (the answering server comes from
@@ -44,10 +45,12 @@ import (
 // error class in_flight, no status, stamped at the end, as the
 // simulator records it.
 
-// clockSlack is how far apart two roles' stamps of one instant may be:
-// they read the same clock, but a stamp is taken a moment after the
-// event (a syscall return, a goroutine wake-up).
-const clockSlack = 2 * time.Millisecond
+// clockSlack is how far apart the two sides' stamps of one request may
+// be: they read the same clock, but each stamps its own moment (the
+// proxy the connection's accept, which a load generator may make ahead
+// of the request's intended send time, and its answer's write; the load
+// generator the answer's read), each a moment late on a busy machine.
+const clockSlack = 10 * time.Millisecond
 
 // clientHistory is one clients: element's history as its load generator
 // wrote it (t since the run's time 0), with the names the simulator
@@ -60,8 +63,12 @@ type clientHistory struct {
 	// comes from as the proxy sees it (a proxy in front, via:); the
 	// load generator records each request's user, as the simulator
 	// does.
-	Via    string
-	Events []history.Event
+	Via string
+	// Latency is the one-way delay between these clients and the proxy
+	// (lab.network's client_latency): the client gets an answer that
+	// long after the proxy sent it.
+	Latency time.Duration
+	Events  []history.Event
 }
 
 // mergeLBHistories merges the histories of a real load-balancer run (see
@@ -115,21 +122,34 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event, prox
 				src = ch.Via
 			}
 			cands := byKey[key{ch.Group, src}]
-			// The latest proxy event finished by the client's end.
-			i, _ := slices.BinarySearchFunc(cands, c.T+slack, func(s *side, t history.Stamp) int {
-				if s.ev.T <= t {
+			// Of the proxy events finished within clockSlack of the
+			// client's end (less the way back), the one closest to it.
+			i, _ := slices.BinarySearchFunc(cands, c.T-slack-history.Stamp(ch.Latency), func(s *side, t history.Stamp) int {
+				if s.ev.T < t {
 					return -1
 				}
 				return 1
 			})
 			var lb *history.Event
-			for j := i - 1; j >= 0 && i-j <= 256; j-- {
+			best := history.Stamp(-1)
+			for j := i; j < len(cands) && cands[j].ev.T <= c.T+slack; j++ {
 				s := cands[j]
-				if s.used || s.ev.Start < c.Start-slack || (c.Status != 0 && s.ev.Status != c.Status) {
+				if s.used || s.ev.Start < c.Start-slack || (c.Status != 0 && s.ev.Status != c.Status) ||
+					(c.Backend != "" && s.ev.Backend != c.Backend) {
 					continue
 				}
-				s.used, lb = true, s.ev
-				break
+				back := c.T - history.Stamp(ch.Latency)
+				if d := max(back-s.ev.T, s.ev.T-back); best < 0 || d < best {
+					best, lb = d, s.ev
+				}
+			}
+			if lb != nil {
+				for _, s := range cands[i:] {
+					if s.ev == lb {
+						s.used = true
+						break
+					}
+				}
 			}
 			m := history.Event{T: c.T, Kind: history.KindRequest, Client: ip, Listener: ch.Listener, Group: ch.Group,
 				Backend: c.Backend, Status: c.Status, Error: c.Error, Start: c.Start, Latency: c.T - c.Start}

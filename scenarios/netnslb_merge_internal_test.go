@@ -33,19 +33,19 @@ func TestMergeLBHistories(t *testing.T) {
 		preq(2.501, 2.53, "10.1.0.1", 502, "a3:80", "refused", 1),
 		preq(2.5105, 2.55, "10.1.0.1", 502, "a3:80", "reset", 1),
 		{T: stamp(6.5), Kind: history.KindHealth, Group: "active", Server: "a3:80", From: "up", To: "down", Reason: "3 check(s) failed"},
-		preq(9.4, 9.45, "10.1.0.1", 200, "a2:80", "", 1),     // answered; the client got it after the end
-		preq(9.0, 9.1, "10.1.0.9", 200, "a2:80", "", 1),      // no client request of the lab: left out
-		preq(8.0, 8.01, "10.1.0.2", 200, "a1:80", "", 1),     // a status the client did not get: no match
-		preq(7.0001, 7.01, "10.1.0.3", 200, "a1:80", "", 2),  // tried twice
-		preq(7.5, 7.52, "10.1.0.3", 200, "a1:80", "", 1),     // ends after the client got its answer: not it
-		preq(6.9990, 7.009, "10.1.0.4", 200, "a1:80", "", 1), // received before its intended send: not it
+		preq(9.4, 9.455, "10.1.0.1", 200, "a2:80", "", 1),     // answered; the client got it after the end
+		preq(9.0, 9.1, "10.1.0.9", 200, "a2:80", "", 1),       // no client request of the lab: left out
+		preq(8.0, 8.01, "10.1.0.2", 200, "a1:80", "", 1),      // a status the client did not get: no match
+		preq(7.0001, 7.019, "10.1.0.3", 200, "a1:80", "", 2),  // the closest to the client's end
+		preq(7.0001, 7.0225, "10.1.0.3", 200, "a1:80", "", 1), // further: left out
+		preq(7.485, 7.509, "10.1.0.4", 200, "a1:80", "", 1),   // received 15 ms before its intended send: not it
 	}
 	clients := []clientHistory{{Listener: "active", Group: "active", Events: []history.Event{
 		req(1.0, 1.021, "10.1.0.1:40000", 200, "a1:80", ""),
 		req(2.0, 2.031, "10.1.0.1:40001", 502, "", ""),
 		req(2.01, 2.051, "10.1.0.1:40002", 502, "", ""),
 		req(3.0, 3.001, "10.1.0.5:40003", 0, "", "refused"), // the proxy never saw it
-		req(6.5, 7.011, "10.1.0.3:40004", 200, "a1:80", ""),
+		req(6.5, 6.52, "10.1.0.3:40004", 200, "a1:80", ""),
 		req(7.5, 7.51, "10.1.0.2:40005", 502, "", ""), // the 200 at 7.5 is not it
 		req(7.0, 7.01, "10.1.0.4:40006", 200, "a1:80", ""),
 		req(8.9, 9.2, "10.1.0.1:40007", 0, "", "cancelled"), // interrupted
@@ -125,5 +125,23 @@ func TestMergeLBHistoriesVia(t *testing.T) {
 	got := mergeLBHistories(clients, proxy, 0, nil, 30*time.Second)
 	if len(got) != 1 || got[0].Client != "10.1.2.3" || got[0].Backend != "x2:80" || got[0].Error != "refused" || got[0].Tries != 1 {
 		t.Fatalf("merged %+v", got)
+	}
+}
+
+// TestMergeLBHistoriesClientLatency: with client_latency 50 ms, the
+// client gets the answer 50 ms after the proxy sent it: still the same
+// request.
+func TestMergeLBHistoriesClientLatency(t *testing.T) {
+	proxy := []history.Event{{Kind: history.KindRequest, Start: stamp(1.05), T: stamp(1.07), Client: "198.18.2.1",
+		Group: "web", Status: 200, Backend: "a:80", Tries: 1}}
+	clients := []clientHistory{{Listener: "web", Group: "web", Latency: 50 * time.Millisecond, Events: []history.Event{
+		{Kind: history.KindRequest, Start: stamp(1.0), T: stamp(1.121), Client: "198.18.2.1", Status: 200, Backend: "a:80"}}}}
+	got := mergeLBHistories(clients, proxy, 0, nil, 30*time.Second)
+	if len(got) != 1 || got[0].Tries != 1 {
+		t.Fatalf("merged %+v", got)
+	}
+	clients[0].Latency = 0
+	if got := mergeLBHistories(clients, proxy, 0, nil, 30*time.Second); got[0].Tries != 0 {
+		t.Fatalf("matched 51 ms apart without a client latency: %+v", got)
 	}
 }
