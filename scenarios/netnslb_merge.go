@@ -7,8 +7,12 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
-	"github.com/lblab/lblab/loadgen"
 )
+
+// classCancelled is the error class of a request the load generator
+// cancelled when it was interrupted (loadgen.ClassCancelled; the merge
+// reads histories and links no driver).
+const classCancelled = "cancelled"
 
 // The histories of a load-balancer lab on real hosts, merged into one.
 //
@@ -162,7 +166,7 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event, prox
 					m.Error = lb.Error
 				}
 			}
-			if c.T > endT || c.Error == loadgen.ClassCancelled {
+			if c.T > endT || c.Error == classCancelled {
 				m.T, m.Status, m.Error = max(c.Start, min(c.T, endT)), 0, inFlight
 				m.Latency = m.T - c.Start
 				if lb == nil {
