@@ -471,4 +471,6 @@ var zhMessages = map[string]string{
 	"server %s does not die":                                          "后端服务器 %s 无法终止",
 	"server %s not stopped %v after SIGSTOP":                          "后端服务器 %s 在 SIGSTOP 后 %v 仍未停止",
 	"server %s: %w":                                                   "后端服务器 %s：%w",
+	"%s to %s over %d seeds":                                          "%s 到 %s（%d 个种子）",
+	"within the simulator's %s to %s over %d seeds, widened by %s (one health interval's worth of the failing server's requests)": "在模拟器的 %s 到 %s（%d 个种子）之内，放宽 %s（故障服务器在一个健康检查间隔内收到的请求数）",
 }

@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"context"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -119,5 +121,71 @@ func TestLBClientAddrs(t *testing.T) {
 	}
 	if again := lbClientAddrs(workload.Clients{Rate: 10, Users: 300, Addresses: "10.0.0.0/8"}, 7); !reflect.DeepEqual(again, got) {
 		t.Error("the same seed draws other addresses")
+	}
+}
+
+// TestCompareWithLoadBalancerMetrics: a sweep compared with the
+// simulator's gets, per metric, the reference values and their KS
+// distance (metric ks_to_sim), and a check per group's error count
+// against the simulator's range widened by one health interval's worth
+// of the failing server's requests: passing for the same law, failing
+// for a count far outside; the report holds the reference.
+func TestCompareWithLoadBalancerMetrics(t *testing.T) {
+	lab, err := Load("backend-crash", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lbErrorSlack(lab, "active"); got != 67 {
+		t.Errorf("active: one interval (2 s) of a third of 100 req/s is 67 requests, got %v", got)
+	}
+	if got := lbErrorSlack(lab, "passive"); got != 0 {
+		t.Errorf("passive (no active checks): %v, want 0", got)
+	}
+	sweep := func(first uint64, n int) *SweepOutcome {
+		s, err := RunSweep(context.Background(), lab, first, n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	ref := sweep(100, 30)
+	real := sweep(1, 5)
+	real.CompareWith(ref)
+	ks, _ := real.Results.Metrics["ks_to_sim"].(map[string]any)
+	for _, m := range []string{"errors_active", "errors_passive", "health_down_delay_s", "requests_failed"} {
+		if d, ok := ks[m].(float64); !ok || d < 0 || d > 1 {
+			t.Errorf("ks_to_sim[%s] = %v", m, ks[m])
+		}
+	}
+	var checks []string
+	for _, x := range real.Results.Expectations {
+		if strings.HasSuffix(x.Name, ": as in the simulator") {
+			checks = append(checks, x.Name)
+			if !x.Passed {
+				t.Errorf("%s: %s, expected %s", x.Name, x.Observed, x.Expected)
+			}
+		}
+	}
+	if len(checks) != 3 {
+		t.Errorf("checks %q, want one per group's error count", checks)
+	}
+	dir := t.TempDir()
+	if _, err := real.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil || !strings.Contains(string(rep), `"reference"`) || !strings.Contains(string(rep), `"ks_reference"`) {
+		t.Errorf("report.json without the reference: %v", err)
+	}
+
+	far := sweep(1, 5)
+	for i := range far.Metrics {
+		if far.Metrics[i].Name == "errors_active" {
+			far.Metrics[i].Values[0] += 500
+		}
+	}
+	far.CompareWith(ref)
+	if far.Results.Passed {
+		t.Error("an error count 500 above the simulator's range passes")
 	}
 }

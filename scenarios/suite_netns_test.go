@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/testbed/netns"
@@ -102,6 +103,25 @@ var _ = Describe("load-balancer labs on real hosts (network namespaces)", Label(
 		Expect(r["errors_active"]).To(BeNumerically("~", s["errors_active"], 67+65))
 		Expect(r["errors_both"]).To(Equal(0))
 		redrawsAsRun(*binp, lab, real)
+	})
+
+	It("applies every fault a server can get (health_fail, health_ok, hang, power_off, slow, restore) as the simulator does", func() {
+		lab, err := labfile.LoadFile("testdata/real-faults.yaml", nil)
+		Expect(err).NotTo(HaveOccurred())
+		sim, err := scenarios.RunSim(lab, 1)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(failures(sim)).To(BeEmpty())
+		real, err := scenarios.RunNetns(context.Background(), lab, 1, scenarios.NetnsOptions{Binary: *binp})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(failures(real)).To(BeEmpty())
+		// Each fault is in the history once, stamped in order.
+		var faults []string
+		for _, e := range real.Events {
+			if e.Kind == history.KindFault {
+				faults = append(faults, e.Name)
+			}
+		}
+		Expect(faults).To(HaveLen(len(lab.Faults)))
 	})
 
 	for _, name := range []string{"backup-server", "healthcheck-502", "ip-hash-behind-proxy", "least-conn-vs-round-robin",
