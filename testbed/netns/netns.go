@@ -18,7 +18,10 @@
 // process of the host dies at once, leaving its addresses configured);
 // clean stop = Process.Terminate; pause/resume = Process.Pause/Resume;
 // link_down/link_up = Link.Down/Up (the host sees its carrier go);
-// partition/heal = Link.Disconnect/Reconnect (the host sees nothing).
+// partition/heal = Link.Disconnect/Reconnect (the host sees nothing);
+// a link's latency, jitter and loss = Link.Shape (netem, where the
+// kernel has it: NetemAvailable), also changed at run time; a client
+// population's source addresses = Link.AddAddrs with Link.RouteAll.
 //
 // It needs root and iproute2 (Available says why not).
 package netns
