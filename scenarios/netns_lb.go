@@ -58,7 +58,8 @@ import (
 // when it took effect:
 //
 //	crash      SIGKILL of the server's process, stamped when it is gone
-//	power_off  the host's link down (stamped then), and SIGKILL
+//	power_off  the host's link down (stamped then), and SIGKILL (every
+//	           server of that host name goes: it is one machine)
 //	hang       SIGSTOP, stamped when every thread is stopped
 //	slow       PUT /_lblab/slow?factor=F on the server's control listener
 //	health_fail, health_ok
@@ -133,10 +134,11 @@ func lbNetnsRefusal(lab *labfile.Lab) error {
 		}
 	}
 	for i, c := range lab.Clients {
-		for _, a := range lbClientAddrs(c, 0) {
-			if lbNet.Contains(a) {
-				return refuse(i18n.T("clients[%d]: address %s is in %s, the real hosts' own segment", i, a, lbNet))
-			}
+		if p, err := netip.ParsePrefix(c.Addresses); err == nil && p.Overlaps(lbNet) {
+			return refuse(i18n.T("clients[%d]: address %s is in %s, the real hosts' own segment", i, p, lbNet))
+		}
+		if a, err := netip.ParseAddr(c.Via); err == nil && lbNet.Contains(a) {
+			return refuse(i18n.T("clients[%d]: address %s is in %s, the real hosts' own segment", i, a, lbNet))
 		}
 	}
 	return nil

@@ -81,7 +81,8 @@ lb:
 backends: [{address: "a:80"}]
 `
 	for what, src := range map[string]string{
-		"198.18.0.9 is in 198.18.0.0/16": base + "clients: [{rate: 10, via: 198.18.0.9}]\n",
+		"198.18.0.9 is in 198.18.0.0/16":      base + "clients: [{rate: 10, via: 198.18.0.9}]\n",
+		"198.18.128.0/17 is in 198.18.0.0/16": base + "clients: [{rate: 10, users: 5, addresses: 198.18.128.0/17}]\n",
 	} {
 		lab, err := labfile.Parse("x.yaml", []byte(src), nil)
 		if err != nil {
