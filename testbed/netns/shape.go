@@ -161,7 +161,7 @@ func getNetem(ns, dev string) (Shape, error) {
 	if err != nil {
 		return Shape{}, fmt.Errorf("netns: %s:%s: %w", ns, dev, err)
 	}
-	qs, err := nl.QdiscList(link)
+	qs, err := dump(func() ([]netlink.Qdisc, error) { return nl.QdiscList(link) })
 	if err != nil {
 		return Shape{}, fmt.Errorf("netns: %s:%s: qdiscs: %w", ns, dev, err)
 	}
