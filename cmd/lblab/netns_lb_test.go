@@ -26,6 +26,9 @@ func waitRolesRun(t *testing.T, p *proc) {
 		r := leftovers(t, p.pid())
 		return len(r.Namespaces) == weightedNamespaces && len(r.Pids) >= weightedRoles || !p.running()
 	})
+	if !p.running() {
+		t.Fatalf("the run ended before its roles ran:\n%s%s", &p.stdout, &p.stderr)
+	}
 }
 
 // TestNetnsLBRunInterrupted: a load-balancer lab on real hosts stopped
@@ -83,6 +86,7 @@ func TestNetnsLBRunKilled(t *testing.T) {
 	waitRolesRun(t, p)
 	before := leftovers(t, p.pid())
 	starts := startsOf(before.Pids)
+	t.Logf("killing a run with %s", before)
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
