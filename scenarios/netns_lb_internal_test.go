@@ -158,6 +158,11 @@ func TestCompareWithLoadBalancerMetrics(t *testing.T) {
 			t.Errorf("ks_to_sim[%s] = %v", m, ks[m])
 		}
 	}
+	for _, m := range real.Metrics {
+		if m.Name == "errors_active" && (len(m.Reference) != 30 || m.ReferenceLabel != "simulator, 30 seeds") {
+			t.Errorf("errors_active's reference: %d values, label %q", len(m.Reference), m.ReferenceLabel)
+		}
+	}
 	var checks []string
 	for _, x := range real.Results.Expectations {
 		if strings.HasSuffix(x.Name, ": as in the simulator") {

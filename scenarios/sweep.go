@@ -112,7 +112,7 @@ func (s *SweepOutcome) CompareWith(ref *SweepOutcome) {
 		if len(m.Values) == 0 || len(r) == 0 {
 			continue
 		}
-		m.Reference, m.ReferenceLabel = r, s.ReferenceLabel
+		m.Reference, m.ReferenceLabel = r, fmt.Sprintf("simulator, %d seeds", len(r))
 		m.KSReference = ksTwoSample(m.Values, r)
 		ks[m.Name] = math.Round(m.KSReference*1e4) / 1e4
 	}
