@@ -12,7 +12,7 @@ var zhCLI = map[string]string{
 	"--out %s: the folder is not empty (it holds %s and %d more): pass a new or empty folder, or --clean to empty the folder of an earlier run first": "--out %s：文件夹不为空（有 %s 等另外 %d 项）：请给出新的或空的文件夹，或用 --clean 先清空之前某次运行的文件夹",
 	"give either --nginx FILE --upstream NAME or --lab LAB --group NAME":                                                                              "请给出 --nginx FILE --upstream NAME 或 --lab LAB --group NAME 之一",
 	"give exactly one of --count N and --keys FILE":                                                                                                   "请恰好给出 --count N 和 --keys FILE 之一",
-	"--epoch %d: want a time in the last hour, in Unix nanoseconds":                                                                                   "--epoch %d：应为最近一小时内的时间，以 Unix 纳秒表示",
+	"--epoch %d: want a time within an hour of now, in Unix nanoseconds":                                                                              "--epoch %d：应为距现在一小时以内的时间，以 Unix 纳秒表示",
 	"--resolve %q: want NAME=IP, a host name and an IP address":                                                                                       "--resolve %q：应为 NAME=IP，即主机名和 IP 地址",
 	"--resolve: %s given twice (%s and %s)":                                                                                                           "--resolve：%s 给出了两次（%s 和 %s）",
 	"lab %s has no load balancer":                                                                                                                     "实验 %s 没有负载均衡器",

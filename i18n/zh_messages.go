@@ -425,6 +425,7 @@ var zhMessages = map[string]string{
 	"want an HTTP status 100..599, got %d":                                                                                              "HTTP 状态码应为 100..599，实际为 %d",
 	"want an IPv4 address, got %q":                                                                                                      "应为 IPv4 地址，实际为 %q",
 	"want at least 1 user, got 0 (leave it out for 1000, or 10 closed)":                                                                 "至少需要 1 个用户，实际为 0（省略则为 1000，闭环时为 10）",
+	"a client's timeout must be more than 0, got %s (leave it out for %s)":                                                              "客户端超时必须大于 0，实际为 %s（省略则为 %s）",
 	"want more than 0 requests per second, got 0 (leave it out for 100; to send nothing at first, set start or ramp from a later time)": "每秒请求数应大于 0，实际为 0（省略则为 100；若开始时不发送，请设置 start，或从较晚的时刻开始 ramp）",
 	"window: none checks that the router does not become master: it has no %s":                                                          "window: none 检查路由器不成为主：它没有 %s",
 	"the lab has no backends":            "实验中没有后端服务器",

@@ -62,8 +62,9 @@ const (
 	// DefaultDuration is a run's length when neither Requests nor Duration
 	// is given.
 	DefaultDuration = 10 * time.Second
-	// DefaultTimeout is the per-request timeout.
-	DefaultTimeout = 10 * time.Second
+	// DefaultTimeout is the per-request timeout: the clients' spec's
+	// default too (workload.DefaultTimeout).
+	DefaultTimeout = workload.DefaultTimeout
 	// DefaultOpenConcurrency is the open loop's number of connections.
 	DefaultOpenConcurrency = 64
 	// DefaultLine is the line a TCP request sends.
@@ -114,7 +115,7 @@ type Config struct {
 	// KeepAlive reuses connections; without it each request opens its own.
 	KeepAlive bool
 	// Timeout is the per-request timeout, from the intended send time.
-	// Default 10 s.
+	// Default 10 s. With Clients it must be 0: the spec's timeout applies.
 	Timeout time.Duration
 	// Think is a closed-loop client's pause between an answer and its next
 	// request.

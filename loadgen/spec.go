@@ -36,6 +36,10 @@ import (
 //   - method, paths (one drawn uniformly per request), host (default the
 //     target's), headers.
 //   - start, stop: the load runs from start to stop after the run's start.
+//   - timeout (default 10 s): a request without its whole answer that
+//     long after its intended send time is given up (timed out, status 0,
+//     error timeout) and its connection closed; the proxy sees the client
+//     leave (nginx's 499).
 //
 // Where the real world differs: the draws (arrival gaps, users, paths)
 // come from a source seeded with Config.Seed, so a run's schedule (which
@@ -85,13 +89,14 @@ func (cfg *Config) normaliseSpec(t target) (*spec, error) {
 	switch {
 	case t.tcp:
 		return nil, bad("clients: a lab's clients send HTTP; the target is tcp://")
-	case cfg.Rate != 0 || cfg.Think != 0 || len(cfg.Headers) > 0 || cfg.Method != "":
-		return nil, bad("clients: the rate, think time, method and headers come from the clients' spec, not from the configuration")
+	case cfg.Rate != 0 || cfg.Think != 0 || len(cfg.Headers) > 0 || cfg.Method != "" || cfg.Timeout != 0:
+		return nil, bad("clients: the rate, think time, method, headers and timeout come from the clients' spec, not from the configuration")
 	}
 	if err := c.Check(); err != nil {
 		return nil, bad("clients: %v", err)
 	}
 	c = c.WithDefaults()
+	cfg.Timeout = c.Timeout.Or(workload.DefaultTimeout)
 	s := &spec{c: c, host: t.host, bind: c.Addresses != ""}
 	if c.Host != "" {
 		s.host = c.Host

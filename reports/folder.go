@@ -659,6 +659,8 @@ func (in *inputsFile) check() error {
 			return bad(at+"hi", m.Hi, i18n.T("lo (%v) for no window, or at least lo + 1e-9", m.Lo))
 		case m.Undecided < 0:
 			return bad(at+"undecided", m.Undecided, i18n.T("0 or more"))
+		case m.KS != nil && !(*m.KS >= 0 && *m.KS <= 1):
+			return bad(at+"ks", *m.KS, i18n.T("0 to 1"))
 		}
 	}
 	return nil

@@ -22,7 +22,13 @@ import (
 //go:embed report.html.tmpl
 var reportTemplateText string
 
-var reportTemplate = template.Must(template.New("report").Parse(reportTemplateText))
+// styleTemplateText defines the template "style": the pages' <style>
+// element, shared by report.html and compare.html.
+//
+//go:embed style.html.tmpl
+var styleTemplateText string
+
+var reportTemplate = template.Must(template.Must(template.New("report").Parse(reportTemplateText)).Parse(styleTemplateText))
 
 // plotRef is a plot written next to the report.
 type plotRef struct {

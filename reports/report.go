@@ -149,6 +149,11 @@ type SweepMetric struct {
 	Reference      []float64 `json:"reference,omitempty"`
 	ReferenceLabel string    `json:"reference_label,omitempty"`
 	KSReference    float64   `json:"ks_reference,omitempty"`
+	// KS is the Kolmogorov–Smirnov distance of Values to the uniform law
+	// on [Lo, Hi], for a metric that theory says spreads uniformly over
+	// its window (a health check's detection delay, whose probe phase each
+	// seed draws); nil for the others.
+	KS *float64 `json:"ks,omitempty"`
 }
 
 // Plot file names (without extension).

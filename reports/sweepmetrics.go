@@ -89,24 +89,30 @@ func (w windowBand) Plot(c draw.Canvas, p *plot.Plot) {
 func sweepMetricsFigure(l lang, lab string, metrics []SweepMetric) (figure, *tableView, bool) {
 	var panels []*plot.Plot
 	refs := false
-	table := &tableView{Head: []string{"metric", "seeds", "undecided", "min", "median", "mean", "95th percentile", "max", "theory window", "inside the window"}}
+	table := &tableView{Head: []string{"metric", "seeds", "undecided", "min", "median", "mean", "95th percentile", "max", "theory window", "inside the window", "KS distance to uniform"}}
 	for _, m := range metrics {
 		if len(m.Values) == 0 {
 			if m.Undecided > 0 {
-				table.Rows = append(table.Rows, []string{m.Name, "0", strconv.Itoa(m.Undecided), "—", "—", "—", "—", "—", "—", "—"})
+				table.Rows = append(table.Rows, []string{m.Name, "0", strconv.Itoa(m.Undecided), "—", "—", "—", "—", "—", "—", "—", "—"})
 			}
 			continue
 		}
 		st := summarize(&Sweep{Values: m.Values, Lo: m.Lo, Hi: m.Hi})
-		win, inside := "—", "—"
+		win, inside, ks := "—", "—", "—"
 		if st.hasWindow {
 			win = fmt.Sprintf("[%s, %s]", fmtNum(m.Lo), fmtNum(m.Hi))
 			inside = fmtNum(math.Round(1000*st.InWindow)/10) + " %"
 		}
+		if m.KS != nil {
+			ks = strconv.FormatFloat(*m.KS, 'f', 4, 64)
+		}
 		table.Rows = append(table.Rows, []string{m.Name, strconv.Itoa(st.N), strconv.Itoa(m.Undecided), fmtNum(st.Min), fmtNum(st.Median),
-			fmtNum(st.Mean), fmtNum(st.P95), fmtNum(st.Max), win, inside})
+			fmtNum(st.Mean), fmtNum(st.P95), fmtNum(st.Max), win, inside, ks})
 
 		title := l.f("metricPanel", m.Name, fmtNum(st.Median), fmtNum(st.P95), fmtNum(st.Max))
+		if m.KS != nil {
+			title += l.f("histKS", *m.KS)
+		}
 		if m.Undecided > 0 {
 			title += l.f("undecidedSeeds", m.Undecided)
 		}

@@ -20,7 +20,6 @@ import (
 	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/testbed/netns"
-	"github.com/lblab/lblab/vrrpsim"
 )
 
 // NetnsOptions configures a run on real hosts in network namespaces.
@@ -37,15 +36,11 @@ const (
 func init() {
 	Register(Factory{Name: "netns", Doc: i18n.T("real agents, proxies, backends and load generators as processes in Linux network namespaces, one per host, bridges for segments"),
 		Caps: Capabilities{
-			Roles: []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
-			Faults: []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore, labfile.FaultStop, labfile.FaultStart,
-				labfile.FaultPause, labfile.FaultResume, labfile.FaultLinkDown, labfile.FaultLinkUp,
-				labfile.FaultScriptFail, labfile.FaultScriptOK,
-				labfile.FaultPowerOff, labfile.FaultHang, labfile.FaultSlow,
-				labfile.FaultHealthFail, labfile.FaultHealthOK, labfile.FaultHealthPath},
-			Root:  true,
-			Early: netnsEarly,
-			Late:  netnsLate,
+			Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
+			Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
+			Root:   true,
+			Early:  netnsEarly,
+			Late:   netnsLate,
 		},
 		Available: netns.Available,
 		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
@@ -217,12 +212,7 @@ func (w *netnsWorld) startAgent(host string) error {
 // silent records that host's routers stopped without a word (the agents
 // cannot say it themselves).
 func (w *netnsWorld) silent(host, reason string) {
-	now := w.Since()
-	for _, in := range w.lab.VRRP.Instances {
-		if in.Host == host {
-			w.extra.Add(vrrpsim.Died(history.Stamp(now), host, in.Name, in.VirtualRouterID, reason))
-		}
-	}
+	silentDeaths(w.lab, w.extra, w.Since(), host, reason)
 }
 
 // Run starts the clock and the agents, applies the faults on time (At)
@@ -288,15 +278,7 @@ func faultRand(seed uint64, name string) *rand.Rand {
 // links and kills its processes. A restore or start takes effect when the
 // new agent has booted: merge moves the event to the agent's own startup.
 func (w *netnsWorld) Apply(f labfile.Fault) error {
-	began := w.Since()
-	effect, err := w.do(f)
-	took := w.Since()
-	if effect == 0 {
-		effect = took
-	}
-	w.extra.Add(history.Event{T: history.Stamp(effect), Kind: history.KindFault, Fault: string(f.Kind), Target: f.Target, Name: f.Name,
-		Reason: fmt.Sprintf("applied in %s", (took - began).Round(time.Microsecond))})
-	return err
+	return applyStamped(w.Since, w.extra, f, w.do)
 }
 
 // freezeWait bounds the wait for SIGSTOP to take hold; the kernel stops a
@@ -419,17 +401,15 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 	return 0, nil
 }
 
-// merge reads the agents' histories, adds the runner's events, orders them
-// by time and passes them through one vrrpsim.Chain, as the simulator
-// does live: an agent knows only its own taking and releasing of an
-// address, and the runner not the state of an agent it killed.
+// merge reads the agents' histories and merges them with the runner's
+// events (mergeAgents).
 func (w *netnsWorld) merge() ([]history.Event, error) {
-	all := &history.Log{}
 	hosts := make([]string, 0, len(w.routers()))
 	for host := range w.routers() {
 		hosts = append(hosts, host)
 	}
 	sort.Strings(hosts) // the same merge whatever the map's order
+	var histories [][]history.Event
 	for _, host := range hosts {
 		f, err := os.Open(w.historyPath(host))
 		if os.IsNotExist(err) {
@@ -443,42 +423,9 @@ func (w *netnsWorld) merge() ([]history.Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range evs {
-			all.Add(e)
-		}
+		histories = append(histories, evs)
 	}
-	agents := all.Events()
-	for _, e := range w.extra.Events() {
-		if e.Kind == history.KindFault && (e.Fault == "restore" || e.Fault == "start") {
-			e = bootStamp(e, agents)
-		}
-		all.Add(e)
-	}
-	events := all.Events()
-	var chain vrrpsim.Chain
-	var out []history.Event
-	for _, e := range events {
-		out = append(out, chain.Add(e)...)
-	}
-	return out, nil
-}
-
-// bootStamp moves the event of a fault that starts a router's agent
-// (restore, start) to the moment the agent booted: its first transition
-// out of INIT, when its protocol timers start (an agent's process takes
-// tens of milliseconds to get there on a loaded machine, which is not
-// the protocol's time). The delay is added to the event's reason. A
-// fault whose agent never booted keeps its stamp.
-func bootStamp(fault history.Event, agents []history.Event) history.Event {
-	host, _, _ := strings.Cut(fault.Target, ":")
-	for _, e := range agents {
-		if e.Kind == history.KindVRRP && e.Router == host && e.From == "INIT" && e.T >= fault.T {
-			fault.Reason += fmt.Sprintf(", agent booted %s later", (e.T - fault.T).Duration().Round(time.Microsecond))
-			fault.T = e.T
-			return fault
-		}
-	}
-	return fault
+	return mergeAgents(histories, w.extra.Events()), nil
 }
 
 // keepalivedConf writes a host's VRRP instances as a keepalived.conf, with

@@ -79,13 +79,20 @@ var lbNet = netip.MustParsePrefix("198.18.0.0/16")
 // 198.18.1.N and clients' hosts 198.18.2.N.
 var lbProxyIP = netip.MustParseAddr("198.18.0.1")
 
-// lbStartLead is how long before the lab's time 0 the load generators
-// are started: they wait for it (--start-at), so that each sends from
-// the same time 0 however long its process takes to start.
-const lbStartLead = 500 * time.Millisecond
+// lbStartLead is how long after the proxy is started the lab's time 0
+// is: the proxy gets ready and the load generators start meanwhile, and
+// wait for it (--epoch, --start-at), so that every role counts from the
+// same time 0 however long its process takes to start.
+const lbStartLead = time.Second
 
 // lbReadyWait bounds the wait for a role's process to listen.
 const lbReadyWait = 10 * time.Second
+
+// lbFaultsOnly are the fault kinds of load-balancer labs alone (a
+// server's); lbFaultKinds all those a load-balancer lab can have on
+// real hosts.
+var lbFaultsOnly = []labfile.FaultKind{labfile.FaultPowerOff, labfile.FaultHang, labfile.FaultSlow,
+	labfile.FaultHealthFail, labfile.FaultHealthOK, labfile.FaultHealthPath}
 
 // lbFaultKinds are the faults a load-balancer lab can have on real
 // hosts.
@@ -184,7 +191,7 @@ type netnsLB struct {
 
 	// wallClock is the lab's clock; its epoch is the lab's time 0.
 	wallClock
-	launch  time.Time     // the proxy's time 0 (its --epoch)
+	launch  time.Time     // the proxy's time 0 (its --epoch): the lab's
 	reached time.Duration // where Run stopped
 	faults  *history.Log
 	admin   string // the proxy's admin address, in its namespace
@@ -510,8 +517,13 @@ func (w *netnsLB) startProxy() error {
 			args = append(args, "--resolve", name+"="+w.hosts[name].ip.String())
 		}
 	}
-	w.launch = time.Now()
-	args = append(args, "--epoch", strconv.FormatInt(w.launch.UnixNano(), 10))
+	// The lab's time 0 is a moment ahead: the proxy's clock counts from
+	// it and its checks start then, each server's first probe at its
+	// phase drawn from the seed, as in the simulator run of that seed.
+	w.epoch = time.Now().Add(lbStartLead)
+	w.launch = w.epoch
+	args = append(args, "--epoch", strconv.FormatInt(w.epoch.UnixNano(), 10),
+		"--seed", strconv.FormatUint(w.seed, 10))
 	out := &tailBuffer{}
 	p, err := w.proxy.host.h.Start(out, out, w.opt.Binary, args...)
 	if err != nil {
@@ -589,12 +601,11 @@ func (w *netnsLB) startClients(dur time.Duration) error {
 	return nil
 }
 
-// Run starts the load generators, which wait for the lab's time 0
-// (lbStartLead from now, the clock's epoch), applies the faults on time
+// Run starts the load generators, which wait for the lab's time 0 (the
+// clock's epoch, set when the proxy started), applies the faults on time
 // (At) and waits until end. When ctx is done first it returns,
 // interrupted; Finish then stops the roles.
 func (w *netnsLB) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
-	w.epoch = time.Now().Add(lbStartLead)
 	if err := w.startClients(end); err != nil {
 		return 0, false, err
 	}

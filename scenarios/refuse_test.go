@@ -90,7 +90,7 @@ func TestParseRefusesChecksThatCannotFail(t *testing.T) {
 	preempt := catalogSource(t, "vrrp-preempt")
 	slow := `{name: c3 returns, name_zh: "c3 恢复", at: 40s, kind: restore, target: "c3:80"}`
 	wantRefusals(t, []refusal{
-		{"percentile 0", lc, "percentile: 99, min: 320ms", "percentile: 0, min: 320ms", "0", "expect[0].latency.percentile",
+		{"percentile 0", lc, "percentile: 99, min: 300ms", "percentile: 0, min: 300ms", "0", "expect[0].latency.percentile",
 			"want a percentile more than 0 and at most 100 (100: the largest), got 0 (leave it out for 99)"},
 		{"slow factor 0", crash, slow, slow + "\n  - {at: 50s, kind: slow, target: \"c1:80\", factor: 0}", "0}", "faults[6].factor",
 			"want a factor more than 0, got 0 (leave it out for 10)"},
@@ -105,9 +105,9 @@ func TestParseRefusesChecksThatCannotFail(t *testing.T) {
 			"neither min (more than 0) nor max cannot fail"},
 		{"status 999", crash, "class: 5xx, max: 0,", "status: 999, max: 0,", "999", "expect[4].status_count.status",
 			"want an HTTP status 100..599, got 999"},
-		{"latency max below min", lc, "percentile: 99, min: 320ms", "percentile: 99, min: 320ms, max: 100ms", "100ms",
-			"expect[0].latency.max", "max 100ms is below min 320ms"},
-		{"latency without bounds", lc, "{group: rr, percentile: 99, min: 320ms,", "{group: rr, percentile: 99,", "{", "expect[0].latency",
+		{"latency max below min", lc, "percentile: 99, min: 300ms", "percentile: 99, min: 300ms, max: 100ms", "100ms",
+			"expect[0].latency.max", "max 100ms is below min 300ms"},
+		{"latency without bounds", lc, "{group: rr, percentile: 99, min: 300ms,", "{group: rr, percentile: 99,", "{", "expect[0].latency",
 			"cannot fail"},
 		{"tolerance 1", weighted, `server: "a:80", tolerance: 0.002}`, `server: "a:80", tolerance: 1}`, "1}",
 			"expect[2].share.tolerance", "holds every share, so the check cannot fail"},
@@ -134,7 +134,7 @@ func TestParseRefusesRatiosOutside01(t *testing.T) {
 
 // Zero where zero would be replaced by a default is refused, naming the
 // default: a health check's thresholds, interval and port, a client's
-// rate and users, the network's latencies, a router's priority and
+// rate, users and timeout, the network's latencies, a router's priority and
 // version, a script's fall.
 func TestParseRefusesExplicitZeroDefaults(t *testing.T) {
 	crash := catalogSource(t, "backend-crash")
@@ -153,6 +153,12 @@ func TestParseRefusesExplicitZeroDefaults(t *testing.T) {
 			"got 0 (leave it out for 100"},
 		{"users 0", weighted, "{listener: smooth, rate: 70,", "{listener: smooth, users: 0, rate: 70,", "0,", "clients[1].users",
 			"want at least 1 user, got 0"},
+		{"timeout 0", weighted, "{listener: smooth, rate: 70,", "{listener: smooth, timeout: 0, rate: 70,", "0,", "clients[1].timeout",
+			"a client's timeout must be more than 0, got 0s (leave it out for 10s)"},
+		{"timeout negative", weighted, "{listener: smooth, rate: 70,", "{listener: smooth, timeout: -1s, rate: 70,", "-1s",
+			"clients[1].timeout", "a client's timeout must be more than 0, got -1s (leave it out for 10s)"},
+		{"timeout not a duration", weighted, "{listener: smooth, rate: 70,", "{listener: smooth, timeout: soon, rate: 70,", "soon",
+			"clients[1].timeout", "soon"},
 		{"client latency 0", weighted, "clients:\n", "network: {client_latency: 0}\nclients:\n", "0}", "network.client_latency",
 			"must be more than 0"},
 		{"priority 0", vrrp, "priority: 150", "priority: 0", "0", "vrrp.vrrp_instance[0].priority", "must be 1..255, got 0"},

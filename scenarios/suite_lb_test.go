@@ -99,15 +99,21 @@ var _ = Describe("load-balancer labs", Label("sim"), func() {
 	})
 
 	It("answers nothing but 502 only after the third failed probe of every server", func() {
-		o := run(load("healthcheck-502"), 1)
-		// Probes start staggered at 0, 2/3 and 4/3 s; the third failures come
-		// at 4, 4 2/3 and 5 1/3 s: no 502 may be sent before 4 s.
-		for _, e := range requests(o, "nginx", 0, 4*time.Second) {
-			Expect(e.Status).To(Equal(200), "request sent at %v", e.Start.Duration())
-		}
-		for _, e := range requests(o, "nginx", 5400*time.Millisecond, 30*time.Second) {
-			Expect(e.Status).To(Equal(502), "request sent at %v", e.Start.Duration())
-			Expect(e.Error).To(Equal("no_server"))
+		// Each server's probes start at its phase, drawn from the seed in
+		// [0, interval); its third failure comes (fall − 1) × interval = 4 s
+		// later, plus a round trip (0.5 ms): no 502 may be sent before 4 s,
+		// and nothing but 502 once the last server is down, by fall ×
+		// interval + RTT = 6.0005 s, whatever the seed.
+		lab := load("healthcheck-502")
+		for seed := uint64(1); seed <= 3; seed++ {
+			o := run(lab, seed)
+			for _, e := range requests(o, "nginx", 0, 4*time.Second) {
+				Expect(e.Status).To(Equal(200), "seed %d: request sent at %v", seed, e.Start.Duration())
+			}
+			for _, e := range requests(o, "nginx", 6*time.Second+500*time.Microsecond, 30*time.Second) {
+				Expect(e.Status).To(Equal(502), "seed %d: request sent at %v", seed, e.Start.Duration())
+				Expect(e.Error).To(Equal("no_server"))
+			}
 		}
 	})
 

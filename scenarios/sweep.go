@@ -96,7 +96,7 @@ func (s *SweepOutcome) CompareWith(ref *SweepOutcome) {
 	s.Reference = ref.Values
 	s.ReferenceLabel = fmt.Sprintf("simulator, %d seeds", len(ref.Values))
 	if len(s.Values) > 0 && len(ref.Values) > 0 {
-		s.Results.Metrics["ks_distance_to_sim"] = ksTwoSample(s.Values, ref.Values)
+		s.Results.Metrics["ks_distance_to_sim"] = reports.KSTwoSample(s.Values, ref.Values)
 	}
 	if len(s.Metrics) == 0 {
 		return
@@ -113,7 +113,7 @@ func (s *SweepOutcome) CompareWith(ref *SweepOutcome) {
 			continue
 		}
 		m.Reference, m.ReferenceLabel = r, fmt.Sprintf("simulator, %d seeds", len(r))
-		m.KSReference = ksTwoSample(m.Values, r)
+		m.KSReference = reports.KSTwoSample(m.Values, r)
 		ks[m.Name] = math.Round(m.KSReference*1e4) / 1e4
 	}
 	s.Results.Metrics["ks_to_sim"] = ks
@@ -182,27 +182,6 @@ func lbErrorSlack(lab *labfile.Lab, group string) float64 {
 		}
 	}
 	return math.Ceil(rate / float64(servers) * interval.Seconds())
-}
-
-// ksTwoSample is the Kolmogorov–Smirnov distance between the empirical
-// laws of a and b.
-func ksTwoSample(a, b []float64) float64 {
-	x := append([]float64(nil), a...)
-	y := append([]float64(nil), b...)
-	sort.Float64s(x)
-	sort.Float64s(y)
-	i, j, d := 0, 0, 0.0
-	for i < len(x) && j < len(y) {
-		v := math.Min(x[i], y[j])
-		for i < len(x) && x[i] <= v {
-			i++
-		}
-		for j < len(y) && y[j] <= v {
-			j++
-		}
-		d = math.Max(d, math.Abs(float64(i)/float64(len(x))-float64(j)/float64(len(y))))
-	}
-	return d
 }
 
 // RunSweep runs lab in the simulator for seeds first, first+1, ...
@@ -410,6 +389,9 @@ func summarize(lab *labfile.Lab, mode string, first uint64, runs []*Outcome) *Sw
 			if m.Undecided > 0 {
 				sm["undecided"] = m.Undecided
 			}
+			if m.KS != nil {
+				sm["ks_distance"] = *m.KS
+			}
 			res.Metrics[m.Name] = sm
 		}
 	}
@@ -490,15 +472,30 @@ func quantile(sorted []float64, q float64) float64 {
 }
 
 // ksUniform is the Kolmogorov–Smirnov distance between the empirical law
-// of values and the uniform law on [lo, hi].
+// of values and the uniform law on [lo, hi]. A window of no width (hi <=
+// lo: a graceful shutdown's takeover, Skew_Time plus the link latency on
+// every seed) is the point mass at lo, whose distribution function jumps
+// from 0 to 1 at lo; the distance is then the larger of the shares of
+// values below and above lo (never NaN, which results.json and report.json cannot hold).
 func ksUniform(values []float64, lo, hi float64) float64 {
 	v := append([]float64(nil), values...)
 	sort.Float64s(v)
 	n := float64(len(v))
 	d := 0.0
 	for i, x := range v {
-		f := math.Min(math.Max((x-lo)/(hi-lo), 0), 1)
-		d = math.Max(d, math.Max(float64(i+1)/n-f, f-float64(i)/n))
+		// f is the law's distribution function at x, below its value
+		// just before x (they differ only at a point mass).
+		var f, below float64
+		switch {
+		case hi > lo:
+			f = math.Min(math.Max((x-lo)/(hi-lo), 0), 1)
+			below = f
+		case x > lo:
+			f, below = 1, 1
+		case x == lo:
+			f = 1
+		}
+		d = math.Max(d, math.Max(float64(i+1)/n-f, below-float64(i)/n))
 	}
 	return d
 }
@@ -509,7 +506,11 @@ func ksUniform(values []float64, lo, hi float64) float64 {
 // counted as undecided) and its lower bound (every seed), and each
 // detection delay a health_delay expectation measures, with its
 // theoretical window (as the checks compute it, in the simulator: not
-// widened).
+// widened) and, for a window from theory, the Kolmogorov–Smirnov distance
+// of the delays to the uniform law on it: each seed draws its servers'
+// probe phases (health.Phase), so the first probe after a fault comes
+// uniformly within one period, and the delay spreads uniformly over the
+// window.
 func sweepMetrics(lab *labfile.Lab, runs []*Outcome) []reports.SweepMetric {
 	var out []reports.SweepMetric
 	seen := map[string]bool{}
@@ -536,6 +537,10 @@ func sweepMetrics(lab *labfile.Lab, runs []*Outcome) []reports.SweepMetric {
 				}
 			}
 		}
+		if w.uniform && len(m.Values) > 0 {
+			ks := ksUniform(m.Values, w.lo, w.hi)
+			m.KS = &ks
+		}
 		if len(m.Values) > 0 || m.Undecided > 0 {
 			out = append(out, m)
 		}
@@ -544,10 +549,13 @@ func sweepMetrics(lab *labfile.Lab, runs []*Outcome) []reports.SweepMetric {
 }
 
 // sweepMetric is a metric sweepMetrics shows, with its theoretical
-// window (lo = hi = 0 when none).
+// window (lo = hi = 0 when none); uniform when theory says the metric
+// spreads uniformly over it (a health check's detection delay, its window
+// from theory rather than the lab's min and max).
 type sweepMetric struct {
-	name   string
-	lo, hi float64
+	name    string
+	lo, hi  float64
+	uniform bool
 }
 
 // sweepMetricWants are the metrics sweepMetrics shows, in order (a name
@@ -567,6 +575,7 @@ func sweepMetricWants(lab *labfile.Lab) []sweepMetric {
 		w := sweepMetric{name: c.Metric}
 		if win, err := expectWindow(lab, c.Fault, c.Min, c.Max, func(f labfile.Fault) (labfile.TheoryWindow, error) { return lab.HealthTheory(c, f) }); err == nil {
 			w.lo, w.hi = win.Lo.Seconds(), win.Hi.Seconds()
+			w.uniform = !c.Min.IsSet() && !c.Max.IsSet() && w.hi > w.lo
 		}
 		wants = append(wants, w)
 	}

@@ -36,3 +36,29 @@ func TestTakeoverOrderTieBreak(t *testing.T) {
 		t.Errorf("the simulator did not make r3 master: %+v", out.Results.Expectations)
 	}
 }
+
+// A theoretical window of no width (vrrp-graceful-shutdown: Skew_Time
+// plus the link latency, the same on every seed) is a point mass: the
+// distance is 0 when every value sits on it, else the larger of the
+// shares of values below and above it, never NaN (which made the sweep's report.json unwritable).
+func TestKSUniformPointWindow(t *testing.T) {
+	for _, c := range []struct {
+		values []float64
+		want   float64
+	}{
+		{[]float64{0.609475, 0.609475, 0.609475, 0.609475}, 0},
+		{[]float64{0.609475, 0.609475, 0.609475, 0.7}, 0.25},
+		{[]float64{0.5, 0.609475, 0.609475, 0.609475}, 0.25},
+		{[]float64{0.5, 0.5, 0.7, 0.7}, 0.5},
+		{[]float64{0.5, 0.5, 0.5, 0.7}, 0.75},
+	} {
+		if got := ksUniform(c.values, 0.609475, 0.609475); got != c.want {
+			t.Errorf("ksUniform(%v) on [0.609475, 0.609475] = %v, want %v", c.values, got, c.want)
+		}
+	}
+	// A window of some width is unchanged: four values at the quarters'
+	// ends are 0.25 from the uniform law.
+	if got := ksUniform([]float64{1, 2, 3, 4}, 0, 4); got != 0.25 {
+		t.Errorf("ksUniform on [0, 4] = %v, want 0.25", got)
+	}
+}

@@ -10,12 +10,12 @@ import (
 	"github.com/lblab/lblab/scenarios/labfile"
 )
 
-// TestWorldsRegistered: the simulator and the netns world register
-// themselves, with what they can do.
+// TestWorldsRegistered: the simulator, the netns and the docker world
+// register themselves, with what they can do.
 func TestWorldsRegistered(t *testing.T) {
 	got := strings.Join(scenarios.WorldNames(), ",")
-	if got != "netns,sim" {
-		t.Fatalf("worlds %q, want netns,sim", got)
+	if got != "docker,netns,sim" {
+		t.Fatalf("worlds %q, want docker,netns,sim", got)
 	}
 	for _, w := range scenarios.Worlds() {
 		if len(w.Caps.Roles) == 0 || len(w.Caps.Faults) == 0 || w.New == nil || w.Doc.IsZero() {
@@ -39,6 +39,9 @@ func TestWorldRefusesWhatItCannotDo(t *testing.T) {
 		{"loss in netns", "vrrp-failover", "netns", []string{"topology.segments[0].loss=0.01"}, "loss 0.01"},
 		{"latency past the tolerance", "vrrp-failover", "netns", []string{"topology.segments[0].latency=80ms"}, "more than its timing tolerance of 50ms"},
 		{"latency within the tolerance", "vrrp-failover", "netns", nil, ""},
+		{"lb lab in docker", "backend-crash", "docker", nil, "cannot play the role proxy"},
+		{"partition in docker", "vrrp-failover", "docker", []string{"faults[0].kind=partition", "faults[0].target=lan", "faults[0].groups=[[r1],[r2]]", "expect[0].failover.min=1s", "expect[0].failover.max=5s"}, "faults of kind partition"},
+		{"loss in docker", "vrrp-failover", "docker", []string{"topology.segments[0].loss=0.01"}, "loss 0.01"},
 		{"everything in sim", "backend-crash", "sim", nil, ""},
 		{"loss in sim", "vrrp-failover", "sim", []string{"topology.segments[0].loss=0.01"}, ""},
 		{"no such world", "vrrp-failover", "moon", nil, `no world "moon"`},

@@ -5,6 +5,7 @@ import (
 	"html"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -160,7 +161,23 @@ func TestChineseReportHealthWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := html.UnescapeString(string(page))
-	for _, want := range []string{"a3:80 在 5.333833333 s 后被标记为不健康", "a3:80 在 5.333833333 s 后重新上线",
+	// The delays are seed 1's (each seed draws its probes' phase).
+	raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Metrics struct {
+			Down float64 `json:"health_down_delay_s"`
+			Up   float64 `json:"health_up_delay_s"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil || res.Metrics.Down == 0 || res.Metrics.Up == 0 {
+		t.Fatalf("results.json: %v, delays %+v", err, res.Metrics)
+	}
+	down := strconv.FormatFloat(res.Metrics.Down, 'f', -1, 64)
+	up := strconv.FormatFloat(res.Metrics.Up, 'f', -1, 64)
+	for _, want := range []string{"a3:80 在 " + down + " s 后被标记为不健康", "a3:80 在 " + up + " s 后重新上线",
 		">DOWN（不健康）<", ">UP（健康）<", ">p3 宕机 (crash p3:80)<", "3 个请求为状态码 5xx，发出于 [19 s, 40 s)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the Chinese report lacks %q", want)

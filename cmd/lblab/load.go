@@ -91,7 +91,8 @@ ramps, or closed loop of users with think time; a population of users
 with their source addresses (which must exist on this host), cookies and
 headers; via another proxy with X-Forwarded-For; paths, method, host;
 start and stop. Its draws come from --seed, so a run's schedule is the
-same for the same seed. -n, -t, -c, -k and --timeout still apply.
+same for the same seed. -n, -t, -c and -k still apply; the spec's timeout
+(default 10 s) replaces --timeout.
 
 --start-at T waits until the wall-clock time T (Unix nanoseconds) and
 counts the schedule and the history's t from it: several loads started
@@ -163,7 +164,7 @@ func runLoad(c *cobra.Command, target string, f loadFlags) error {
 		cfg.StartAt = time.Unix(0, f.startAt)
 	}
 	if f.spec != "" {
-		for _, name := range []string{"rate", "think", "method", "header", "body", "line"} {
+		for _, name := range []string{"rate", "think", "method", "header", "body", "line", "timeout"} {
 			if c.Flags().Changed(name) {
 				return usageError{fmt.Errorf("--%s: the clients' spec (--spec) gives it", name)}
 			}
@@ -172,7 +173,7 @@ func runLoad(c *cobra.Command, target string, f loadFlags) error {
 		if err != nil {
 			return err
 		}
-		cfg.Clients, cfg.Seed, cfg.Method = spec, f.seed, ""
+		cfg.Clients, cfg.Seed, cfg.Method, cfg.Timeout = spec, f.seed, "", 0
 	} else if c.Flags().Changed("pick") || c.Flags().Changed("seed") {
 		return usageError{fmt.Errorf("--pick and --seed go with --spec")}
 	}

@@ -39,6 +39,7 @@ type proxyFlags struct {
 	redirectHTTP                 int
 	resolve                      []string
 	epoch                        int64
+	seed                         uint64
 }
 
 func newProxy() *cobra.Command {
@@ -76,6 +77,15 @@ address names the host NAME ("p1:80") at IP instead, and keeps calling
 them by their names in the history, the status and the logs: a lab's
 servers in network namespaces of their own.
 
+Active health checks probe each server every interval. Where in its
+interval a server's probes fall (its phase) decides how long a fault goes
+unseen: with --seed N, each server's phase is drawn from N, its group's
+name and its own (uniform in [0, interval)), as 'lblab run --seed N' draws
+it in the simulator, so the real proxy detects a fault after the delay the
+simulated run of seed N shows. Without --seed, the first probes of a group
+of n servers are staggered, server i's at i × interval / n after start,
+the same at every start.
+
 --admin ADDR serves /status (JSON: listeners, groups, servers with health,
 connections and counters) and /metrics (Prometheus); PUT
 /health-path?group=G&path=P makes group G's active checks ask P from now
@@ -104,12 +114,13 @@ up to --drain, flushes the history and exits 0.`,
 	fl.StringVar(&f.certDir, "certs", "", "a folder of https certificates as 'lblab certs' writes it (HOST.pem, HOST-key.pem)")
 	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port (on --bind) answering every request with a 301 to https")
 	fl.StringArrayVar(&f.resolve, "resolve", nil, "connect to the servers of host NAME at IP: NAME=IP (repeatable)")
-	fl.Int64Var(&f.epoch, "epoch", 0, "the history's t counts from this wall-clock time, Unix nanoseconds (default the proxy's start; not after it)")
+	fl.Int64Var(&f.epoch, "epoch", 0, "the proxy's clock and the history's t count from this wall-clock time, Unix nanoseconds, within an hour of now (default the proxy's start; ahead: active checks start then)")
 	fl.DurationVar(&f.udpIdle, "udp-idle", 30*time.Second, "how long a udp session lives without a datagram")
 	fl.StringVar(&f.bind, "bind", "127.0.0.1", "address of the listeners whose configuration names none (lb sections and lab files; an nginx.conf names them all); 0.0.0.0 for every IPv4 address")
 	fl.DurationVar(&f.headerTimeout, "header-timeout", 10*time.Second, "time a client has to send a whole request header, from its first byte")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 75*time.Second, "time a keep-alive client connection may wait for its next request")
 	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGTERM, how long the requests in flight may take to finish")
+	fl.Uint64Var(&f.seed, "seed", 0, "draw each server's health-check phase from this seed, as the simulator's run of the seed does (default: staggered i × interval / n)")
 	fl.BoolVar(&f.quiet, "quiet", false, "log warnings and errors only")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fl.MarkHidden("cpuprofile")
@@ -136,12 +147,15 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 		UDPIdleTimeout: f.udpIdle, Admin: f.admin}
 	if f.epoch != 0 {
 		opt.Epoch = time.Unix(0, f.epoch)
-		if d := time.Since(opt.Epoch); d < 0 || d > time.Hour {
-			return usageError{i18n.Errorf("--epoch %d: want a time in the last hour, in Unix nanoseconds", f.epoch)}
+		if d := time.Since(opt.Epoch); d < -time.Hour || d > time.Hour {
+			return usageError{i18n.Errorf("--epoch %d: want a time within an hour of now, in Unix nanoseconds", f.epoch)}
 		}
 	}
 	if opt.Hosts, err = parseResolve(f.resolve); err != nil {
 		return err
+	}
+	if c.Flags().Changed("seed") {
+		opt.Seed = &f.seed
 	}
 	if len(f.certs) > 0 || f.certDir != "" {
 		if opt.Certificates, err = server.LoadCertificates(f.certs, f.certDir); err != nil {

@@ -125,25 +125,13 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	start := time.Now()
 	if f.seeds > 0 {
 		progress := progressBar(c.ErrOrStderr())
-		var sw *scenarios.SweepOutcome
-		if f.mode != "sim" {
-			// One seed at a time: real hosts' timing must not be
-			// disturbed by another run.
-			sw, err = scenarios.RunSweepOptions(ctx, lab, f.seed, f.seeds,
-				scenarios.SweepOptions{Workers: 1, KeepHistories: f.keepHistories},
-				func(ctx context.Context, seed uint64) (*scenarios.Outcome, error) {
-					return scenarios.Run(ctx, f.mode, lab, seed, scenarios.Options{})
-				}, progress)
-			if err == nil && !sw.Results.Interrupted {
-				// The simulator's distribution for the same lab, to overlay.
-				var ref *scenarios.SweepOutcome
-				if ref, err = scenarios.RunSweep(ctx, lab, f.seed, netnsReference, nil); err == nil && !ref.Results.Interrupted {
-					sw.CompareWith(ref)
-				}
+		sw, err := sweepIn(ctx, f.mode, lab, f.seed, f.seeds, f.keepHistories, progress)
+		if err == nil && f.mode != "sim" && !sw.Results.Interrupted {
+			// The simulator's distribution for the same lab, to overlay.
+			var ref *scenarios.SweepOutcome
+			if ref, err = scenarios.RunSweep(ctx, lab, f.seed, netnsReference, nil); err == nil && !ref.Results.Interrupted {
+				sw.CompareWith(ref)
 			}
-		} else {
-			sw, err = scenarios.RunSweepOptions(ctx, lab, f.seed, f.seeds,
-				scenarios.SweepOptions{KeepHistories: f.keepHistories}, nil, progress)
 		}
 		if err != nil {
 			return err
@@ -180,6 +168,20 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		return &exitError{1}
 	}
 	return nil
+}
+
+// sweepIn runs lab once per seed from first (n seeds) in the world mode:
+// the simulator on all cores, another world one seed at a time (real
+// hosts' timing must not be disturbed by another run), keeping every
+// seed's history when keep.
+func sweepIn(ctx context.Context, mode string, lab *labfile.Lab, first uint64, n int, keep bool, progress func(done, total int)) (*scenarios.SweepOutcome, error) {
+	if mode == "sim" {
+		return scenarios.RunSweepOptions(ctx, lab, first, n, scenarios.SweepOptions{KeepHistories: keep}, nil, progress)
+	}
+	return scenarios.RunSweepOptions(ctx, lab, first, n, scenarios.SweepOptions{Workers: 1, KeepHistories: keep},
+		func(ctx context.Context, seed uint64) (*scenarios.Outcome, error) {
+			return scenarios.Run(ctx, mode, lab, seed, scenarios.Options{})
+		}, progress)
 }
 
 // printResults prints one line for the run and one per expectation, in

@@ -23,6 +23,7 @@ func TestSpecFilesRefused(t *testing.T) {
 	typo := write("typo.yaml", "clients:\n  - rate: 10\n    arrval: poisson\n")
 	zero := write("zero.yaml", "clients:\n  - mode: closed\n    users: 0\n")
 	two := write("two.yaml", "clients:\n  - name: a\n  - name: b\n")
+	hasty := write("hasty.yaml", "clients:\n  - name: a\n    timeout: 0s\n")
 	bq := write("bq.yaml", "backends:\n  - address: 127.0.0.1:1\n    concurrency: -1\n")
 	for _, tc := range []struct {
 		args []string
@@ -33,6 +34,8 @@ func TestSpecFilesRefused(t *testing.T) {
 		{[]string{"load", "--spec", two, "http://127.0.0.1:1/"}, "two.yaml:2:3: clients: 2 elements (a, b): say which one"},
 		{[]string{"load", "--spec", two, "--pick", "c", "http://127.0.0.1:1/"}, `no element "c" (there are a, b)`},
 		{[]string{"load", "--spec", typo, "--rate", "5", "http://127.0.0.1:1/"}, "--rate: the clients' spec (--spec) gives it"},
+		{[]string{"load", "--spec", typo, "--timeout", "2s", "http://127.0.0.1:1/"}, "--timeout: the clients' spec (--spec) gives it"},
+		{[]string{"load", "--spec", hasty, "http://127.0.0.1:1/"}, "hasty.yaml:3:14: clients[0].timeout: a client's timeout must be more than 0, got 0s (leave it out for 10s)"},
 		{[]string{"load", "--seed", "5", "http://127.0.0.1:1/"}, "--pick and --seed go with --spec"},
 		{[]string{"backend", "--spec", bq}, "bq.yaml:2:12: backends[0]: concurrency and queue must not be negative"},
 		{[]string{"backend", "--spec", bq, "--latency", "5ms"}, "--latency: the backend's spec (--spec) gives it"},

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +21,7 @@ func init() { commands = append(commands, newVRRP) }
 type vrrpFlags struct {
 	config, instance, history, name, admin string
 	epoch                                  int64
+	startFile                              string
 }
 
 func newVRRP() *cobra.Command {
@@ -44,7 +50,12 @@ instance's state, priority and counters. When the agent stops, the history
 gets a vrrp_stats event per nonzero counter.
 
 SIGTERM or SIGINT stops the agent as keepalived stops: a master sends
-priority 0 and removes its addresses, notify_stop runs, exit status 0.`,
+priority 0 and removes its addresses, notify_stop runs, exit status 0.
+
+--start-file FILE makes the agent wait (up to 2 minutes) until FILE holds
+a line, then start, with that line as --epoch when it is a number: the
+docker world starts a lab's agents so, once it has given each container's
+interfaces the lab's names.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error { return runVRRP(c, f) },
 	}
@@ -55,6 +66,7 @@ priority 0 and removes its addresses, notify_stop runs, exit status 0.`,
 	fl.Int64Var(&f.epoch, "epoch", 0, "history times count from this instant, in Unix nanoseconds (default: the agent's start)")
 	fl.StringVar(&f.name, "name", "", "router name in the history (default router_id, else the host name)")
 	fl.StringVar(&f.admin, "admin", "", "serve GET /status (state, priority, counters as JSON) on this address, e.g. 127.0.0.1:9091")
+	fl.StringVar(&f.startFile, "start-file", "", "wait until this file holds a line before starting; a number there is the epoch (Unix nanoseconds)")
 	return c
 }
 
@@ -80,6 +92,15 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 	if err != nil {
 		return usageError{fmt.Errorf("%s: %w", f.config, err)}
 	}
+	if f.startFile != "" {
+		epoch, err := waitStartFile(c.Context(), f.startFile, startFileWait)
+		if err != nil {
+			return err
+		}
+		if epoch != 0 {
+			f.epoch = epoch
+		}
+	}
 	links, err := vrrplinux.HostLinks()
 	if err != nil {
 		return err
@@ -103,4 +124,41 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 		opts.History = h
 	}
 	return vrrplinux.Run(c.Context(), cfg, opts)
+}
+
+// startFileWait bounds the wait for --start-file.
+const startFileWait = 2 * time.Minute
+
+// startFilePoll is how often --start-file is looked at: the agents of a
+// lab start within this of each other.
+const startFilePoll = time.Millisecond
+
+// waitStartFile waits until path holds a whole line (written by someone
+// else, perhaps not at once), or until ctx is done or wait has passed. It
+// returns the line as Unix nanoseconds, or 0 when the line is not a
+// number.
+func waitStartFile(ctx context.Context, path string, wait time.Duration) (int64, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			if line, _, ok := strings.Cut(string(b), "\n"); ok {
+				n, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+				if err != nil {
+					return 0, nil
+				}
+				return n, nil
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("--start-file: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("--start-file %s: no line after %s", path, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, context.Cause(ctx)
+		case <-time.After(startFilePoll):
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lblab/lblab/internal/poll"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/server"
@@ -33,16 +34,10 @@ func startSpec(t *testing.T, spec workload.Backend) (*Server, string) {
 	return start(t, cfg, false)
 }
 
-// waitUntil polls cond every millisecond until it holds or within passes.
+// waitUntil polls cond until it holds or within passes (poll.Until).
 func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.Until(t, within, what, cond)
 }
 
 // get sends one request on a new connection and returns the status and

@@ -7,6 +7,7 @@ import (
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/flow"
+	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/sim"
 )
 
@@ -30,6 +31,10 @@ type Backend struct {
 	slow     float64
 	healthOK bool
 	queueMax int
+	// body is how long each response's body takes after its header;
+	// closeReused: requests on reused connections find them closed.
+	body        time.Duration
+	closeReused bool
 
 	active int
 	queue  []*job
@@ -41,7 +46,7 @@ type Backend struct {
 
 // job is one request on a backend.
 type job struct {
-	done       func(out attempt.Outcome, status int)
+	done       func(simproxy.Reply)
 	timer      sim.Timer
 	prev, next *job // in Backend.jobs
 }
@@ -104,9 +109,13 @@ func (b *Backend) Connect() attempt.Outcome {
 	return attempt.Answered
 }
 
-// Serve takes a request on an accepted connection; done is called with
-// the outcome (never, while the backend hangs).
-func (b *Backend) Serve(done func(attempt.Outcome, int)) {
+// Serve takes a request on an accepted connection (reused: a kept-alive
+// one); done is called with the reply (never, while the backend hangs).
+func (b *Backend) Serve(reused bool, done func(simproxy.Reply)) {
+	if reused && b.closeReused {
+		done(simproxy.Reply{Outcome: attempt.Reset})
+		return
+	}
 	j := &job{done: done}
 	b.jobs.push(j)
 	if b.hung {
@@ -115,7 +124,7 @@ func (b *Backend) Serve(done func(attempt.Outcome, int)) {
 	if b.spec.Concurrency > 0 && b.active >= b.spec.Concurrency {
 		if len(b.queue) >= b.queueMax {
 			b.jobs.remove(j)
-			done(attempt.Answered, 503)
+			done(simproxy.Reply{Outcome: attempt.Answered, Status: 503, Body: b.body})
 			return
 		}
 		b.queue = append(b.queue, j)
@@ -133,7 +142,7 @@ func (b *Backend) start(j *job) {
 func (b *Backend) finish(j *job) {
 	b.active--
 	b.jobs.remove(j)
-	j.done(attempt.Answered, b.spec.Status(b.rnd))
+	j.done(simproxy.Reply{Outcome: attempt.Answered, Status: b.spec.Status(b.rnd), Body: b.body})
 	if len(b.queue) > 0 && !b.hung {
 		next := b.queue[0]
 		b.queue = b.queue[1:]
@@ -170,7 +179,7 @@ func (b *Backend) dropAll() {
 		next := j.next
 		j.prev, j.next = nil, nil
 		j.timer.Stop()
-		j.done(attempt.Reset, 0)
+		j.done(simproxy.Reply{Outcome: attempt.Reset})
 		j = next
 	}
 }
@@ -199,6 +208,17 @@ func (b *Backend) Hang() {
 
 // Slow multiplies its service times by factor.
 func (b *Backend) Slow(factor float64) { b.slow = factor }
+
+// SlowBody makes each response's body take d to follow its header (0, the
+// default: it comes with the header). The proxy relays it, and its try
+// ends, only then.
+func (b *Backend) SlowBody(d time.Duration) { b.body = d }
+
+// CloseReused, while on, makes the server close each kept-alive
+// connection the proxy reuses as a request arrives on it, without an
+// answer: its own keep-alive timeout racing the proxy's reuse, every
+// time. New connections are served as usual. Default off.
+func (b *Backend) CloseReused(on bool) { b.closeReused = on }
 
 // SetHealth makes its health endpoint answer 200 (ok) or 503.
 func (b *Backend) SetHealth(ok bool) { b.healthOK = ok }

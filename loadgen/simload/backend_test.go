@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/proxy/attempt"
+	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/units"
 )
@@ -35,8 +36,8 @@ func TestBackendResetsInAcceptanceOrder(t *testing.T) {
 			b := NewBackend(k, c.spec)
 			var got, want []int
 			for i := range n {
-				b.Serve(func(out attempt.Outcome, status int) {
-					if out == attempt.Reset {
+				b.Serve(false, func(r simproxy.Reply) {
+					if r.Outcome == attempt.Reset {
 						got = append(got, i)
 					}
 				})

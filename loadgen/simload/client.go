@@ -28,22 +28,24 @@ type user struct {
 
 // Clients drives one workload.Clients against the simulated proxy.
 type Clients struct {
-	spec   workload.Clients
-	k      *sim.Kernel
-	p      *simproxy.Proxy
-	rnd    *rand.Rand
-	users  []*user
-	via    netip.Addr
-	host   string      // the Host field
-	fields [][2]string // the generator's own fields (workload.Clients.GeneratorFields)
-	stop   time.Duration
-	record bool
-	log    history.Sink
-	// Sent, Done count requests sent and answered (or failed); the rest
-	// are in flight.
-	Sent, Done int
-	open       map[uint64]*pending // in-flight requests by id
-	nextID     uint64
+	spec    workload.Clients
+	k       *sim.Kernel
+	p       *simproxy.Proxy
+	rnd     *rand.Rand
+	users   []*user
+	via     netip.Addr
+	host    string      // the Host field
+	fields  [][2]string // the generator's own fields (workload.Clients.GeneratorFields)
+	stop    time.Duration
+	timeout time.Duration // workload.Clients.Timeout, default workload.DefaultTimeout
+	record  bool
+	log     history.Sink
+	// Sent, Done and TimedOut count requests sent, answered (or failed)
+	// and given up by the client after its timeout (workload.Clients.
+	// Timeout); the rest are in flight: Sent = Done + TimedOut + in flight.
+	Sent, Done, TimedOut int
+	open                 map[uint64]*pending // in-flight requests by id
+	nextID               uint64
 }
 
 // NewClients prepares a client population; Start schedules its load. end
@@ -57,7 +59,10 @@ func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index i
 	}
 	spec = spec.WithDefaults()
 	c := &Clients{spec: spec, k: k, p: p, rnd: k.Rand("clients/" + spec.Name), stop: spec.Stop.Or(end),
-		record: true, log: log, open: map[uint64]*pending{}}
+		timeout: spec.Timeout.Or(workload.DefaultTimeout), record: true, log: log, open: map[uint64]*pending{}}
+	if c.timeout <= 0 {
+		c.timeout = workload.DefaultTimeout // refused in a lab; Check says so
+	}
 	for i, addr := range spec.UserAddrs(spec.Users, c.rnd) {
 		c.users = append(c.users, &user{addr: addr, cookies: map[string]string{}, headers: spec.UserHeaders(i + 1)})
 	}
@@ -113,7 +118,11 @@ func (c *Clients) loop(u *user) {
 }
 
 // send sends a request meant to leave at intended; then runs after the
-// answer arrives.
+// answer arrives, or after the client gave up on it: at intended + its
+// timeout the request ends at the client as timed out (status 0, error
+// timeout, as lblab load records it) and the client closes its
+// connection, which the proxy sees a client latency later (Abort: a 499
+// there, not the server's failure); an answer after that is dropped.
 func (c *Clients) send(u *user, intended time.Duration, then func()) {
 	c.Sent++
 	id := c.nextID
@@ -124,16 +133,34 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 		URI: c.spec.Paths[c.rnd.IntN(len(c.spec.Paths))], Cookies: u.cookies, Headers: u.headers,
 		Intended: intended, User: u.addr,
 		Progress: &pend.progress}
+	lat := c.p.Network().ClientLatency
+	req.Abort = intended + c.timeout + lat
 	if h, ok := u.headers["host"]; ok {
 		req.Host = h
 	}
 	if c.via.IsValid() {
 		req.Conn, req.XFF = c.via, u.addr.String()
 	}
-	lat := c.p.Network().ClientLatency
+	pend.timer = c.k.At(intended+c.timeout, func() {
+		delete(c.open, id)
+		c.TimedOut++
+		if c.record && c.p.RecordRequests {
+			now := c.k.Now()
+			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: u.addr.String(),
+				Listener: c.spec.Listener, Group: pend.progress.Group, Tries: pend.progress.Tries,
+				Error: ClassTimeout, Start: history.Stamp(intended), Latency: history.Stamp(now - intended)})
+		}
+		if then != nil {
+			then()
+		}
+	})
 	c.k.At(intended+lat, func() {
 		c.p.Handle(req, func(r simproxy.Response) {
 			c.k.After(lat, func() {
+				if c.open[id] != pend {
+					return // the client gave up on it
+				}
+				pend.timer.Stop()
 				delete(c.open, id)
 				c.Done++
 				if r.SetCookie[0] != "" {
@@ -167,7 +194,12 @@ type pending struct {
 	intended time.Duration
 	user     netip.Addr
 	progress simproxy.Progress
+	timer    sim.Timer // the client's timeout
 }
+
+// ClassTimeout is the error class of a request the client gave up on
+// (lblab load's loadgen.ClassTimeout).
+const ClassTimeout = "timeout"
 
 // Finish records every request still in flight at the end of the run, so
 // that sent = answered + failed + in flight holds in the history.

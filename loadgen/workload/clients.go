@@ -60,6 +60,13 @@ type Clients struct {
 	// Start and Stop bound the load in time. Default the whole lab.
 	Start units.Duration `yaml:"start"`
 	Stop  units.Duration `yaml:"stop"`
+	// Timeout is how long a client waits for a request's whole answer,
+	// from its intended send time, before it gives up: the request ends at
+	// the client as timed out (status 0, error timeout) and the client
+	// closes its connection (the proxy logs 499, not the server's
+	// failure). Default DefaultTimeout (10 s, lblab load's --timeout);
+	// 0 or negative is refused.
+	Timeout units.Duration `yaml:"timeout"`
 }
 
 // RampStep sets the rate from a time on.
@@ -95,6 +102,9 @@ func (c Clients) Check() error {
 		}
 	} else if c.Think.IsSet() {
 		return fmt.Errorf("think: open clients do not wait for answers, so they do not think; use mode closed, or leave think out")
+	}
+	if c.Timeout.IsSet() && c.Timeout.D <= 0 {
+		return fmt.Errorf("timeout: want more than 0, got %s (leave it out for %s)", c.Timeout.D, DefaultTimeout)
 	}
 	if c.Users < 0 || c.Users > 1_000_000 {
 		return fmt.Errorf("users: want 0..1000000, got %d", c.Users)

@@ -24,6 +24,9 @@ const (
 	// PausedRecheck is how often an open loop whose rate ramped to 0
 	// looks at the ramp again (no request is sent meanwhile).
 	PausedRecheck = 100 * time.Millisecond
+	// DefaultTimeout is how long a client waits for a request's answer
+	// (Clients.Timeout), as lblab load does by default.
+	DefaultTimeout = 10 * time.Second
 )
 
 // WithDefaults returns c with its defaults filled in: method GET, paths

@@ -40,6 +40,8 @@ func TestClientsRefusesFieldsOfAnotherMode(t *testing.T) {
 		{Clients{Mode: "closed", Arrival: "poisson"}, "arrival: closed clients"},
 		{Clients{Mode: "closed", Ramp: []RampStep{{Rate: 1}}}, "ramp: closed clients"},
 		{Clients{Think: units.Of(time.Second)}, "think: open clients"},
+		{Clients{Timeout: units.Of(0)}, "timeout: want more than 0, got 0s (leave it out for 10s)"},
+		{Clients{Timeout: units.Of(-time.Second)}, "timeout: want more than 0, got -1s"},
 	} {
 		if err := tc.spec.Check(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.spec, err, tc.want)

@@ -550,6 +550,19 @@ func (a *Attempt) Next(now time.Duration, rnd *rand.Rand) (*Peer, error) {
 	return p, nil
 }
 
+// Refund gives back the try just ended with Done, as nginx does when a
+// try on a cached keep-alive connection failed with an error
+// (ngx_http_upstream_next: "if (u->peer.cached && ft_type ==
+// NGX_HTTP_UPSTREAM_FT_ERROR) u->peer.tries++"): one more Next is
+// allowed, even in a group of a single server. The tried bitmap is kept,
+// so the next pick is another peer (the same one in a group of a single
+// server, where nginx keeps none).
+func (a *Attempt) Refund() {
+	if !a.out && a.made > 0 {
+		a.remaining++
+	}
+}
+
 // Done ends the try of p, the peer returned by the last Next
 // (ngx_http_upstream_free_round_robin_peer): it decrements conns; failed
 // applies the failure accounting (fails++, accessed = checked = now,

@@ -226,6 +226,48 @@ func TestSingleServer(t *testing.T) {
 	}
 }
 
+// Refund (a failed try on a cached keep-alive connection,
+// ngx_http_upstream_next's u->peer.tries++) gives back the try but keeps
+// the failure and the tried bit: the next pick is another peer; a single
+// peer is picked again; a refund before Done gives nothing.
+func TestRefund(t *testing.T) {
+	g := group(t, RoundRobin, []int{1, 1, 1}, nil)
+	a := g.Start(Request{})
+	var got []string
+	for range 3 {
+		p, err := a.Next(0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Name())
+		a.Refund() // before Done: nothing
+		a.Done(0, p, true, 0)
+		a.Refund()
+		if p.Fails() != 1 {
+			t.Errorf("%s: fails %d, want 1", p.Name(), p.Fails())
+		}
+	}
+	if s := strings.Join(got, ""); s != "abc" || a.Remaining() != 3 {
+		t.Errorf("picks %s remaining %d, want abc and 3", s, a.Remaining())
+	}
+	if _, err := a.Next(0, nil); !errors.Is(err, ErrNoPeer) {
+		t.Errorf("after every peer: err %v, want ErrNoPeer", err)
+	}
+
+	one := group(t, RoundRobin, []int{1}, nil)
+	a = one.Start(Request{})
+	p, _ := a.Next(0, nil)
+	a.Done(0, p, true, 0)
+	a.Refund()
+	if q, err := a.Next(0, nil); err != nil || q != p {
+		t.Fatalf("single peer after a refund: %v %v, want it again", q, err)
+	}
+	a.Done(0, p, true, 0)
+	if _, err := a.Next(0, nil); !errors.Is(err, ErrNoTries) || p.Fails() != 0 {
+		t.Errorf("single peer without a refund: err %v fails %d, want ErrNoTries and 0", err, p.Fails())
+	}
+}
+
 func TestNextUpstreamTries(t *testing.T) {
 	g, err := NewGroup(Config{Servers: []Server{NewServer("a"), NewServer("b"), NewServer("c")}, NextUpstreamTries: 2})
 	if err != nil {

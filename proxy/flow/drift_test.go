@@ -63,14 +63,21 @@ func realHistory(t *testing.T, path string) []history.Event {
 
 // startReal runs cfg (a copy: validation fills it in) on loopback.
 func startReal(t *testing.T, cfg proxy.Config) (*server.Server, string, string) {
+	return startRealWith(t, cfg, server.Options{})
+}
+
+// startRealWith runs cfg on loopback with opt (its history, logger and
+// listeners set here).
+func startRealWith(t *testing.T, cfg proxy.Config, opt server.Options) (*server.Server, string, string) {
 	path := filepath.Join(t.TempDir(), "history.jsonl")
 	hist, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { hist.Close() })
-	s, err := server.New(&cfg, server.Options{History: hist, Logger: slog.New(slog.DiscardHandler),
-		Listen: func(proxy.Listener) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }})
+	opt.History, opt.Logger = hist, slog.New(slog.DiscardHandler)
+	opt.Listen = func(proxy.Listener) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+	s, err := server.New(&cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

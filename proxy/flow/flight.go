@@ -35,9 +35,6 @@ type Request struct {
 	Client netip.Addr
 	// Vars are the request's variables, nil for a tcp or udp session.
 	Vars Vars
-	// Replayable is true when the request can be sent again whole: no
-	// body, or a body read into memory before the first try.
-	Replayable bool
 }
 
 // EvalKey evaluates key over a request's variables; "" when it has none.
@@ -74,13 +71,9 @@ type StepKind uint8
 
 // The steps of a flight.
 const (
-	// Try: send the request to Step.Peer, then call Result.
+	// Try: send the request to Step.Peer (on an idle keep-alive
+	// connection to it when the driver has one), then call Result.
 	Try StepKind = iota
-	// Resend: the reused keep-alive connection of the try gave nothing
-	// back (the server closed it as the request went out); send the
-	// request again to the same server on a new connection, within the
-	// same try, then call Result.
-	Resend
 	// Retry: the try failed and the request passes on; call Next.
 	Retry
 	// Answer: the server's response goes to the client with Step.Status;
@@ -95,8 +88,8 @@ const (
 // Step is a flight's instruction to its driver.
 type Step struct {
 	Kind StepKind
-	// Peer and Index are the server of the try (Try, Resend, Answer, and
-	// End after a try).
+	// Peer and Index are the server of the try (Try, Answer, and End
+	// after a try).
 	Peer  *balance.Peer
 	Index int
 	// Status and Class are the client's status and the error class
@@ -108,7 +101,9 @@ type Step struct {
 // Result is how one try went, as the driver saw it.
 type Result struct {
 	attempt.Try
-	// Stale: a reused keep-alive connection gave nothing back at all.
+	// Stale: the try went out on a reused (cached) keep-alive
+	// connection and ended with an error (Outcome Reset: nginx's
+	// NGX_HTTP_UPSTREAM_FT_ERROR on u->peer.cached).
 	Stale bool
 	// Spent: the try began sending a body that is not in memory; no other
 	// server can get it.
@@ -141,27 +136,25 @@ type Flight struct {
 	g       *Group
 	client  netip.Addr
 	method  string
-	replay  bool
 	att     *balance.Attempt
 	pin     *balance.Peer
 	cookie  string
 	hasCk   bool
 	tries   int
+	free    int // tries on stale connections, not counted (nginx's u->peer.tries++)
 	started time.Duration
 	last    attempt.Decision
 	moved   string
 	// the current try
-	peer   *balance.Peer
-	sent   time.Duration
-	resent bool
-	spent  bool
-	rt     time.Duration
+	peer *balance.Peer
+	sent time.Duration
+	rt   time.Duration
 }
 
 // Start begins f, a request of g arriving at now: its hash key is
 // evaluated and persistence's server looked up.
 func (g *Group) Start(f *Flight, now time.Duration, req Request) {
-	*f = Flight{g: g, client: req.Client, method: req.Method, replay: req.Replayable, started: now}
+	*f = Flight{g: g, client: req.Client, method: req.Method, started: now}
 	br := balance.Request{Client: req.Client}
 	if g.key.Kind != proxy.KeyNone {
 		br.Key = EvalKey(g.key, req.Client, req.Vars)
@@ -176,7 +169,8 @@ func (g *Group) Start(f *Flight, now time.Duration, req Request) {
 // Group returns the flight's group.
 func (f *Flight) Group() *Group { return f.g }
 
-// Tries returns the tries made so far.
+// Tries returns the tries made so far, those on stale keep-alive
+// connections included (each is a server in nginx's $upstream_addr).
 func (f *Flight) Tries() int { return f.tries }
 
 // Moved returns the server the client's persistence cookie named when it
@@ -226,7 +220,7 @@ func (f *Flight) Next(now time.Duration, rnd *rand.Rand) Step {
 		}
 	}
 	f.tries++
-	f.peer, f.sent, f.resent, f.spent = peer, now, false, false
+	f.peer, f.sent = peer, now
 	return Step{Kind: Try, Peer: peer, Index: f.g.index[peer]}
 }
 
@@ -245,12 +239,19 @@ func (f *Flight) ConnectDeadline(start time.Duration) time.Duration {
 //   - a client that left ends the flight (499, client_closed) and a
 //     malformed client body (400, bad_request), neither the server's
 //     failure;
-//   - a stale keep-alive connection is replaced by a new one once (Resend,
-//     not a new try) when the request can be sent again (replayable, and
-//     idempotent or non_idempotent on); otherwise the try ends as nginx's
-//     would, but is not counted as the server's failure;
 //   - after a spent body the try is the request's last;
 //   - otherwise proxy/attempt decides: Retry, Answer or End.
+//
+// A stale try (an error on a reused keep-alive connection) is decided as
+// any error, as ngx_http_upstream_next does it: the server is freed with
+// NGX_PEER_FAILED (a failure for max_fails), the request passes on to
+// the balancer's next pick only if error is in proxy_next_upstream and it
+// is not a non-idempotent request (non_idempotent off) or a spent body,
+// but the try is not counted against the tries (nginx's
+// "if (u->peer.cached && ft_type == NGX_HTTP_UPSTREAM_FT_ERROR)
+// u->peer.tries++"): proxy_next_upstream_tries and the group's servers
+// allow one more try. In a group of a single server that try goes to the
+// same server again, as nginx's round robin picks it.
 func (f *Flight) Result(now time.Duration, r Result) Step {
 	peer := f.peer
 	idx := f.g.index[peer]
@@ -261,25 +262,25 @@ func (f *Flight) Result(now time.Duration, r Result) Step {
 	case r.BadBody:
 		f.done(now, peer, false, 0)
 		return Step{Kind: End, Peer: peer, Index: idx, Status: 400, Class: ClassBadRequest}
-	case r.Stale && !f.resent && f.replay &&
-		(attempt.Idempotent(f.method) || f.g.Policy.On&attempt.NonIdempotent != 0):
-		f.resent = true
-		return Step{Kind: Resend, Peer: peer, Index: idx}
 	}
-	f.spent = f.spent || r.Spent
+	stale := r.Stale && r.Outcome == attempt.Reset
+	if stale {
+		f.free++
+	}
+	counted := f.tries - f.free
 	maxTries := f.att.MaxTries()
-	if f.spent {
-		maxTries = f.tries // the body is spent: no other server can get it
+	if r.Spent {
+		maxTries = counted // the body is spent: no other server can get it
 	}
-	d := f.g.Policy.After(now, attempt.Request{Method: f.method, Started: f.started, Tries: f.tries,
+	d := f.g.Policy.After(now, attempt.Request{Method: f.method, Started: f.started, Tries: counted,
 		MaxTries: maxTries}, r.Try)
-	if r.Stale {
-		d.Failed = false
-	}
 	f.last = d
 	rt := now - f.sent
 	if d.Next {
 		f.att.Done(now, peer, d.Failed, rt)
+		if stale {
+			f.att.Refund()
+		}
 		f.g.observe(now, peer, d)
 		return Step{Kind: Retry, Peer: peer, Index: idx}
 	}

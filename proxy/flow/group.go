@@ -106,8 +106,12 @@ type Probe struct {
 }
 
 // NewGroup builds the run-time group of gc (validated with
-// proxy.Validate); its active checks, if any, start at now.
-func NewGroup(gc *proxy.Group, now time.Duration) (*Group, error) {
+// proxy.Validate); its active checks, if any, start at now. With a seed,
+// each server's first probe comes at its phase drawn from the seed
+// (health.Phase of the seed, the group's and the server's names), as the
+// simulator and the real proxy given the same seed both put it; without
+// (nil), the probes are staggered i × interval / n (health.New).
+func NewGroup(gc *proxy.Group, now time.Duration, seed *uint64) (*Group, error) {
 	bal, err := balance.NewGroup(gc.BalanceConfig())
 	if err != nil {
 		return nil, err
@@ -148,8 +152,17 @@ func NewGroup(gc *proxy.Group, now time.Duration) (*Group, error) {
 		if err != nil {
 			return nil, fmt.Errorf("health_check.expected_codes: %w", err)
 		}
-		g.checker = health.New(health.Config{Interval: hc.Interval.D, Timeout: hc.Timeout.D,
-			Rise: hc.HealthyThreshold, Fall: hc.UnhealthyThreshold, Expect: codes}, len(g.peers), now)
+		cfg := health.Config{Interval: hc.Interval.D, Timeout: hc.Timeout.D,
+			Rise: hc.HealthyThreshold, Fall: hc.UnhealthyThreshold, Expect: codes}
+		if seed != nil {
+			names := make([]string, len(g.peers))
+			for i, peer := range g.peers {
+				names[i] = peer.Name()
+			}
+			g.checker = health.NewSeeded(cfg, now, *seed, gc.Name, names)
+		} else {
+			g.checker = health.New(cfg, len(g.peers), now)
+		}
 		pr := Probe{HTTP: hc.Type != "tcp", Path: hc.Path, Method: strings.ToUpper(hc.Method)}
 		if pr.Path == "" {
 			pr.Path = DefaultProbePath

@@ -23,7 +23,7 @@ import (
 // Commands (times in seconds, t=):
 //
 //	group name=G algorithm=A key=K servers=a:80,b:80 max_fails=N next=error,timeout tries=N persist=cookie|source_ip no_server=502|503|fail_open
-//	start f=F t=T method=M client=IP target=/p header=name:value cookie=name:value streamed
+//	start f=F t=T method=M client=IP target=/p header=name:value cookie=name:value
 //	next f=F t=T
 //	result f=F t=T outcome=answered|refused|reset|timeout|invalid status=N stale spent gone badbody
 //	finish f=F t=T class=C failed
@@ -133,7 +133,7 @@ func (tr *transcript) run(line int, cmd string) {
 			v.cookies[n] = val
 		}
 		client := netip.MustParseAddr(or(a["client"], "10.0.0.1"))
-		g.Start(f, a.dur(t), Request{Method: or(a["method"], "GET"), Client: client, Vars: v, Replayable: a["streamed"] == ""})
+		g.Start(f, a.dur(t), Request{Method: or(a["method"], "GET"), Client: client, Vars: v})
 		tr.flights[a["f"]] = f
 		tr.printf("key %q", EvalKey(g.Key(), client, v))
 	case "next":
@@ -205,7 +205,7 @@ func (tr *transcript) group(line int, a args) {
 		tr.printf("invalid: %s: %s", ps[0].Path, ps[0].Msg)
 		return
 	}
-	g, err := NewGroup(&cfg.Groups[0], 0)
+	g, err := NewGroup(&cfg.Groups[0], 0, nil)
 	if err != nil {
 		tr.t.Fatalf("line %d: %v", line, err)
 	}
@@ -218,7 +218,7 @@ func (tr *transcript) group(line int, a args) {
 
 // step prints a step and the group's servers.
 func (tr *transcript) step(st Step, f *Flight) {
-	names := [...]string{Try: "try", Resend: "resend", Retry: "retry", Answer: "answer", End: "end"}
+	names := [...]string{Try: "try", Retry: "retry", Answer: "answer", End: "end"}
 	s := names[st.Kind]
 	if st.Peer != nil {
 		s += " " + st.Peer.Name()
@@ -239,7 +239,7 @@ func (tr *transcript) step(st Step, f *Flight) {
 		}
 	}
 	tr.printf("%s)", s)
-	if st.Kind != Try && st.Kind != Resend {
+	if st.Kind != Try {
 		tr.peers(f.Group())
 	}
 }

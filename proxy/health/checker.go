@@ -88,8 +88,10 @@ func (c Config) withDefaults() Config {
 
 // Checker checks the servers of one group. Servers are numbered 0..n-1 in
 // the group's order; each starts up (as in nginx and HAProxy, a server is
-// trusted until its checks fail) and is first probed at a staggered offset
-// i × Interval / n, so checks spread over the interval.
+// trusted until its checks fail) and is first probed at its phase after
+// the start: a staggered offset i × Interval / n (New, as HAProxy spreads
+// its first checks), or a draw from the run's seed (NewSeeded, Phase), so
+// checks spread over the interval.
 type Checker struct {
 	cfg     Config
 	servers []server
@@ -103,12 +105,27 @@ type server struct {
 	sentAt   time.Duration
 }
 
-// New returns a checker of n servers whose first probes start at start.
+// New returns a checker of n servers whose first probes start at start,
+// staggered: server i's at start + i × Interval / n.
 func New(cfg Config, n int, start time.Duration) *Checker {
+	return newChecker(cfg, n, start, func(i int, iv time.Duration) time.Duration { return iv * time.Duration(i) / time.Duration(n) })
+}
+
+// NewSeeded returns a checker of the servers of group, named in the
+// group's order, whose first probes start at start + Phase(seed, group,
+// servers[i], Interval): each server's phase is a draw from the run's
+// seed, the same in every world given that seed.
+func NewSeeded(cfg Config, start time.Duration, seed uint64, group string, servers []string) *Checker {
+	return newChecker(cfg, len(servers), start, func(i int, iv time.Duration) time.Duration { return Phase(seed, group, servers[i], iv) })
+}
+
+// newChecker returns a checker of n servers, server i first probed at
+// start + phase(i, Interval).
+func newChecker(cfg Config, n int, start time.Duration, phase func(i int, interval time.Duration) time.Duration) *Checker {
 	cfg = cfg.withDefaults()
 	c := &Checker{cfg: cfg, servers: make([]server, n)}
 	for i := range c.servers {
-		c.servers[i] = server{up: true, next: start + cfg.Interval*time.Duration(i)/time.Duration(n)}
+		c.servers[i] = server{up: true, next: start + phase(i, cfg.Interval)}
 	}
 	return c
 }

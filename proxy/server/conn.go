@@ -585,19 +585,16 @@ func (c *conn) forward(rq *request) bool {
 	c.vhb, c.vtarget = rq.hb, rq.target
 	now := rq.start
 	g.mu.Lock()
-	g.fg.Start(f, now, flow.Request{Method: rq.method, Client: c.addr, Vars: c, Replayable: rq.inMem})
+	g.fg.Start(f, now, flow.Request{Method: rq.method, Client: c.addr, Vars: c})
 	st := f.Next(now, g.rnd)
 	g.mu.Unlock()
-	fresh := false
 	for {
 		if st.Kind == flow.End {
 			return c.answerError(rq, st.Status, st.Class, "", f.Tries(), f.Moved())
 		}
-		if !fresh {
-			rq.sent = now
-		}
+		rq.sent = now
 		peer := st.Peer
-		t, uc := c.try(rq, g.ups[st.Index], g, fresh)
+		t, uc := c.try(rq, g.ups[st.Index], g)
 		g.mu.Lock()
 		now = s.now()
 		c.now = now
@@ -606,10 +603,7 @@ func (c *conn) forward(rq *request) bool {
 			st = f.Next(now, g.rnd)
 		}
 		g.mu.Unlock()
-		fresh = st.Kind == flow.Resend
 		switch {
-		case fresh:
-			continue
 		case st.Kind == flow.Try:
 			if uc != nil {
 				c.up.Store(nil)
@@ -719,9 +713,9 @@ type tryResult struct {
 	// badBody: the client's chunked body is malformed (it is answered
 	// 400, and the server connection is cut inside the request).
 	badBody bool
-	// stale: a kept-alive connection gave nothing back (closed by the
-	// server as the request went out) and the request could not be sent
-	// again: not the server's failure (see upstream.get).
+	// stale: the try was on a reused keep-alive connection and broke
+	// (Reset): nginx does not count it against the tries (see
+	// flow.Flight.Result).
 	stale bool
 }
 
@@ -731,16 +725,14 @@ func tryOf(o attempt.Outcome, sent bool) tryResult {
 
 // try sends the request to one server and reads the response header. On
 // an answer it returns the connection, with the response header parsed
-// into c.resp from b.ub[:hn] and the first body bytes after it. A reused
-// keep-alive connection that gave nothing back (the server had closed
-// it) is reported stale; the flight may then have it sent again on a new
-// connection (fresh).
-func (c *conn) try(rq *request, u *upstream, g *group, fresh bool) (tryResult, *upConn) {
+// into c.resp from b.ub[:hn] and the first body bytes after it. The try
+// goes out on an idle keep-alive connection to the server when the pool
+// has one; if that connection breaks (Reset: the server closed it as the
+// request went out, or while its answer was on its way), the try is
+// reported stale, as nginx's u->peer.cached.
+func (c *conn) try(rq *request, u *upstream, g *group) (tryResult, *upConn) {
 	s := c.s
-	var uc *upConn
-	if !fresh {
-		uc = u.get(rq.sent)
-	}
+	uc := u.get(rq.sent)
 	reused := uc != nil
 	if uc == nil {
 		nc, err := s.dial(s.dialCtx, u.addr, g.fg.ConnectTimeout)
@@ -757,7 +749,7 @@ func (c *conn) try(rq *request, u *upstream, g *group, fresh bool) (tryResult, *
 		rq.sent = s.now() // the read timeout counts from after the connect
 	}
 	c.up.Store(uc)
-	t, stale := c.exchange(rq, uc, g)
+	t := c.exchange(rq, uc, g)
 	if t.Outcome == attempt.Answered && !t.gone && !t.badBody {
 		return t, uc
 	}
@@ -770,13 +762,12 @@ func (c *conn) try(rq *request, u *upstream, g *group, fresh bool) (tryResult, *
 		t.gone = true
 		return t, nil
 	}
-	t.stale = stale && reused
+	t.stale = reused && t.Outcome == attempt.Reset
 	return t, nil
 }
 
-// exchange writes the request on uc and reads the response header. stale
-// reports a connection that gave nothing back at all.
-func (c *conn) exchange(rq *request, uc *upConn, g *group) (tryResult, bool) {
+// exchange writes the request on uc and reads the response header.
+func (c *conn) exchange(rq *request, uc *upConn, g *group) tryResult {
 	s := c.s
 	out := c.buildRequest(rq, uc.u.addr, c.b.out[:0])
 	body := rq.bodyMem
@@ -790,29 +781,29 @@ func (c *conn) exchange(rq *request, uc *upConn, g *group) (tryResult, bool) {
 		return c.readResponse(rq, uc, g, out)
 	}
 	if _, err := uc.nc.Write(out); err != nil {
-		return tryOf(attempt.Reset, true), true
+		return tryOf(attempt.Reset, true)
 	}
 	if len(body) > 0 {
 		uc.nc.SetWriteDeadline(time.Now().Add(s.opt.SendTimeout))
 		_, err := uc.nc.Write(body)
 		uc.nc.SetWriteDeadline(time.Time{})
 		if err != nil {
-			return tryOf(attempt.Reset, true), true
+			return tryOf(attempt.Reset, true)
 		}
 	}
 	if !rq.inMem {
 		rq.noRetry = true
 		if clientFailed, err := c.streamBody(uc); err != nil {
 			if err == errChunk {
-				return tryResult{badBody: true}, false
+				return tryResult{badBody: true}
 			}
 			if clientFailed {
-				return tryResult{gone: true}, false
+				return tryResult{gone: true}
 			}
 			if isTimeout(err) {
-				return tryOf(attempt.ReadTimeout, true), false
+				return tryOf(attempt.ReadTimeout, true)
 			}
-			return tryOf(attempt.Reset, true), false
+			return tryOf(attempt.Reset, true)
 		}
 	}
 	return c.readResponse(rq, uc, g, nil)
@@ -953,7 +944,7 @@ func (c *conn) streamBody(uc *upConn) (clientFailed bool, err error) {
 // the response header within the group's read timeout. A server slower
 // than watchAfter makes the proxy watch the client, so that a client that
 // leaves frees the connection at once.
-func (c *conn) readResponse(rq *request, uc *upConn, g *group, first []byte) (tryResult, bool) {
+func (c *conn) readResponse(rq *request, uc *upConn, g *group, first []byte) tryResult {
 	ub := c.b.ub
 	var sentAt time.Time
 	if first != nil {
@@ -978,17 +969,17 @@ func (c *conn) readResponse(rq *request, uc *upConn, g *group, first []byte) (tr
 		if filled > 0 {
 			if hn := headerEnd(ub[:filled]); hn > 0 {
 				if parseResponse(ub[:hn], &c.resp) != nil || c.resp.status == 101 {
-					return tryOf(attempt.Invalid, true), false
+					return tryOf(attempt.Invalid, true)
 				}
 				if c.resp.status < 200 {
 					filled = copy(ub, ub[hn:filled]) // an interim response: skip it
 					continue
 				}
 				return tryResult{Try: attempt.Try{Outcome: attempt.Answered, Status: c.resp.status, Sent: true},
-					hn: hn, filled: filled}, false
+					hn: hn, filled: filled}
 			}
 			if filled >= MaxHeaderBytes || filled == len(ub) || checkLimits(ub[:filled]) != nil {
-				return tryOf(attempt.Invalid, true), false
+				return tryOf(attempt.Invalid, true)
 			}
 		}
 		var n int
@@ -996,7 +987,7 @@ func (c *conn) readResponse(rq *request, uc *upConn, g *group, first []byte) (tr
 		if len(first) > 0 {
 			if uc.rio == nil {
 				if _, err := uc.nc.Write(first); err != nil {
-					return tryOf(attempt.Reset, true), true
+					return tryOf(attempt.Reset, true)
 				}
 				first = nil
 				continue
@@ -1005,11 +996,11 @@ func (c *conn) readResponse(rq *request, uc *upConn, g *group, first []byte) (tr
 			n, err = r.writeRead(first, ub[filled:]), r.rerr
 			first = nil
 			if r.werr != nil {
-				return tryOf(attempt.Reset, true), true
+				return tryOf(attempt.Reset, true)
 			}
 			if r.short {
 				if _, err := uc.nc.Write(r.out); err != nil {
-					return tryOf(attempt.Reset, true), true
+					return tryOf(attempt.Reset, true)
 				}
 				continue
 			}
@@ -1022,7 +1013,7 @@ func (c *conn) readResponse(rq *request, uc *upConn, g *group, first []byte) (tr
 		}
 		switch {
 		case c.aborted.Load() || (watching && c.watch.gone.Load()):
-			return tryResult{gone: true}, false
+			return tryResult{gone: true}
 		case isTimeout(err):
 			if !watching && time.Now().Before(deadline) {
 				watching = true
@@ -1032,9 +1023,9 @@ func (c *conn) readResponse(rq *request, uc *upConn, g *group, first []byte) (tr
 				c.startWatch(uc)
 				continue
 			}
-			return tryOf(attempt.ReadTimeout, true), false
+			return tryOf(attempt.ReadTimeout, true)
 		}
-		return tryOf(attempt.Reset, true), filled == 0
+		return tryOf(attempt.Reset, true)
 	}
 }
 

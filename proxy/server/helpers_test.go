@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/internal/poll"
 	"github.com/lblab/lblab/proxy"
 )
 
@@ -207,16 +208,10 @@ func get(t *testing.T, c *http.Client, url string) (int, string, string) {
 	return resp.StatusCode, resp.Header.Get("X-Backend"), string(body)
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds or the deadline passes (poll.Until).
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	poll.Until(t, within, what, cond)
 }
 
 // raw sends bytes on a new connection and reads the whole answer until

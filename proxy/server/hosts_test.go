@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,5 +136,38 @@ func TestSetHealthPathThroughTheAdminAPI(t *testing.T) {
 	st, be, _ := get(t, client(), p.url+"/")
 	if st != 200 || be != "a" {
 		t.Fatalf("after the fix: %d from %q", st, be)
+	}
+}
+
+// TestEpochAheadStartsTheChecksThen: with Epoch ahead (a run's time 0,
+// a moment after the proxy is ready), the active checks start at it,
+// not before.
+func TestEpochAheadStartsTheChecksThen(t *testing.T) {
+	var mu sync.Mutex
+	var first time.Time
+	a := newBackend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("User-Agent") == "lblab-health" {
+			mu.Lock()
+			if first.IsZero() {
+				first = time.Now()
+			}
+			mu.Unlock()
+		}
+	})
+	interval := 20 * time.Millisecond
+	g := proxy.Group{Name: "web", Servers: servers(a.addr),
+		HealthCheck: &proxy.HealthCheck{Path: "/health", Interval: units.Of(interval), Timeout: units.Of(5 * time.Second),
+			HealthyThreshold: 2, UnhealthyThreshold: 2}}
+	epoch := time.Now().Add(400 * time.Millisecond)
+	startProxy(t, lb(g), Options{Epoch: time.Unix(0, epoch.UnixNano())})
+	waitFor(t, checkWait(interval, 2)+time.Second, "a first probe", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !first.IsZero()
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if first.Before(epoch) {
+		t.Fatalf("first probe %s before the epoch", epoch.Sub(first))
 	}
 }

@@ -408,11 +408,12 @@ func startNginxFront(t *testing.T, bin, a, b string) front {
 
 // A server that closes a kept-alive connection just as a request goes out
 // on it (its own keep-alive timeout, a restart a moment later than the
-// proxy's check): the request got nothing back. An idempotent one is sent
-// again on a new connection to the same server; a POST is not (nginx
-// answers 502 too), but neither counts as the server's failure, so the
-// server stays in (max_fails 1, fail_timeout 1 h).
-func TestStaleConnectionIsNotAFailure(t *testing.T) {
+// proxy's check): the request got nothing back. As nginx 1.22's
+// ngx_http_upstream_next, the server is freed as failed (max_fails 2
+// counts it), the try is not counted against the tries, and the request
+// passes on to the balancer's next server when it may: a POST does not
+// (502), a PUT does (to good, not again to once).
+func TestStaleConnectionAsNginx(t *testing.T) {
 	var served atomic.Int64
 	// once answers the first request of each connection and closes the
 	// connection after reading the second, without answering it.
@@ -433,10 +434,13 @@ func TestStaleConnectionIsNotAFailure(t *testing.T) {
 	})
 	good := newBackend(t, "good", nil)
 	ss := servers(once, good.addr)
+	two := 2
 	for i := range ss {
 		ss[i].FailTimeout = units.Of(time.Hour)
+		ss[i].MaxFails = &two
 	}
-	p := startProxy(t, lb(proxy.Group{Name: "web", Servers: ss}), Options{})
+	// tries 1: only an uncounted (stale) try leaves room for another.
+	p := startProxy(t, lb(proxy.Group{Name: "web", Servers: ss, NextUpstream: &proxy.NextUpstream{Tries: 1}}), Options{})
 	c := client()
 	// Round robin alternates: once gets the 1st, 3rd, 5th and 7th.
 	steps := []struct {
@@ -445,9 +449,10 @@ func TestStaleConnectionIsNotAFailure(t *testing.T) {
 		backend string
 	}{
 		{"GET", 200, "once"}, {"GET", 200, "good"},
-		{"POST", 502, ""}, {"GET", 200, "good"}, // the kept-alive connection, closed as the POST went out
+		{"POST", 502, ""}, {"GET", 200, "good"}, // the kept-alive connection, closed as the POST went out: once fails 1
 		{"GET", 200, "once"}, {"GET", 200, "good"}, // a new connection
-		{"PUT", 200, "once"}, {"GET", 200, "good"}, // closed as the PUT went out: sent again
+		{"PUT", 200, "good"},                       // closed as the PUT went out: once fails 2 (out), the PUT passes on
+		{"GET", 200, "good"}, {"GET", 200, "good"}, // once is out for fail_timeout
 	}
 	for i, s := range steps {
 		req, _ := http.NewRequest(s.method, p.url+"/", strings.NewReader("x"))
@@ -462,16 +467,28 @@ func TestStaleConnectionIsNotAFailure(t *testing.T) {
 		}
 	}
 	p.stop(t)
+	var downs, puts int
 	for _, e := range p.hist.events(t) {
 		switch {
 		case e.Kind == history.KindHealth:
-			t.Errorf("health event: %s %s -> %s (%s)", e.Server, e.From, e.To, e.Reason)
+			downs++
+			if e.Server != once || e.To != "down" {
+				t.Errorf("health event: %s %s -> %s (%s)", e.Server, e.From, e.To, e.Reason)
+			}
 		case e.Status == 502 && (e.Error != "reset" || e.Tries != 1 || e.Backend != once):
 			t.Errorf("the POST's record: %+v", e)
+		case e.Tries > 1: // the PUT's
+			puts++
+			if e.Tries != 2 || e.Status != 200 || e.Backend != good.addr {
+				t.Errorf("the PUT's record: %+v", e)
+			}
 		}
 	}
-	if n := served.Load(); n != 3 {
-		t.Errorf("once answered %d requests, want 3", n)
+	if downs != 1 || puts != 1 {
+		t.Errorf("%d health events, %d records of 2 tries; want 1 (once down) and 1 (the PUT)", downs, puts)
+	}
+	if n := served.Load(); n != 2 {
+		t.Errorf("once answered %d requests, want 2", n)
 	}
 }
 

@@ -109,10 +109,21 @@ type Options struct {
 	History io.Writer
 	// Logger logs; default slog.Default().
 	Logger *slog.Logger
-	// Epoch, when set and not after New is called, is the time the
-	// history's t counts from (a run that merges several histories
-	// gives them one origin); default when New is called.
+	// Epoch, when set, is the time the proxy's clock and so the
+	// history's t count from (a run that merges several histories gives
+	// them one origin); default when New is called. It may be ahead (the
+	// run's time 0, a moment after the proxy is ready): active checks
+	// then start at it, as the simulator's start at its time 0.
 	Epoch time.Time
+	// Seed, when set, puts each server's first active health probe at its
+	// phase drawn from the seed (health.Phase of the seed, the group's and
+	// the server's names, uniform in [0, interval)), where the simulator
+	// given the same seed puts it, so that a real run and a simulated one
+	// detect a fault after the same delay. Default (nil): the probes of a
+	// group of n servers are staggered, server i's first at i × interval
+	// / n after the checks start, the same at every start (as HAProxy
+	// spreads its first checks).
+	Seed *uint64
 }
 
 // resolve returns addr ("HOST:PORT") with HOST replaced by its entry in
@@ -253,8 +264,8 @@ func New(cfg *proxy.Config, opt Options) (*Server, error) {
 	start := time.Now()
 	if !opt.Epoch.IsZero() {
 		// Keep the monotonic clock: the epoch's wall time, as a reading
-		// of now minus the time since it.
-		start = start.Add(-max(0, start.Sub(opt.Epoch)))
+		// of now plus the time to it.
+		start = start.Add(opt.Epoch.Sub(start))
 	}
 	s := &Server{opt: opt, log: opt.Logger, start: start,
 		upstreams: map[string]*upstream{}, conns: map[*conn]struct{}{}, base: newStats(), sideAddr: map[string]net.Addr{}}

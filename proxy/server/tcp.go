@@ -28,7 +28,7 @@ func (c *conn) serveTCP() {
 	start := s.now()
 	var f flow.Flight
 	g.mu.Lock()
-	g.fg.Start(&f, start, flow.Request{Client: c.addr, Replayable: true})
+	g.fg.Start(&f, start, flow.Request{Client: c.addr})
 	st := f.Next(start, g.rnd)
 	g.mu.Unlock()
 	for st.Kind == flow.Try {

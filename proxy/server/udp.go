@@ -126,7 +126,7 @@ func (p *udpProxy) open(from netip.AddrPort, addr net.Addr) *udpSession {
 	ss := &udpSession{p: p, client: from, caddr: addr, g: g, start: s.now()}
 	ss.last.Store(int64(ss.start)) // before relay starts: its first deadline counts from now
 	g.mu.Lock()
-	g.fg.Start(&ss.fl, ss.start, flow.Request{Client: from.Addr().Unmap(), Replayable: true})
+	g.fg.Start(&ss.fl, ss.start, flow.Request{Client: from.Addr().Unmap()})
 	st := ss.fl.Next(ss.start, g.rnd)
 	g.mu.Unlock()
 	for st.Kind == flow.Try {

@@ -37,10 +37,9 @@ type upConn struct {
 // idle (see usable): nginx drops a cached connection as soon as it
 // becomes readable, so it never sends a request on one it knows is
 // closed, and neither does the proxy. A connection closed in the instant
-// between this check and the request's write is the only stale one left
-// (conn.try sends the request again on a new connection when it may;
-// otherwise the try ends as nginx's would, but is not counted as the
-// server's failure, where nginx counts it).
+// between this check and the request's write is the only stale one left:
+// its try fails as nginx's does (the server's failure, not counted
+// against the tries; see flow.Flight.Result).
 func (u *upstream) get(now time.Duration) *upConn {
 	for {
 		c := u.take(now)

@@ -33,12 +33,15 @@ type Network struct {
 
 // Proxy is the load balancer in the simulator.
 type Proxy struct {
-	k        *sim.Kernel
-	rnd      *rand.Rand
-	log      history.Sink
-	net      Network
-	cfg      *proxy.Config
-	groups   map[string]*group
+	k      *sim.Kernel
+	rnd    *rand.Rand
+	log    history.Sink
+	net    Network
+	cfg    *proxy.Config
+	groups map[string]*group
+	// idle holds, by server address, when each idle kept-alive connection
+	// to it went idle, most recently used last.
+	idle     map[string][]time.Duration
 	routes   map[string]*flow.Routes[*group] // by listener name
 	backends map[string]Server
 	// RecordRequests writes a history event per request (default true);
@@ -56,13 +59,36 @@ type Server interface {
 	// Connect says how a connection attempt ends: attempt.Answered
 	// (accepted), attempt.Refused or attempt.ConnectTimeout.
 	Connect() attempt.Outcome
-	// Serve takes a request on an accepted connection; done is called
-	// with the outcome and status when the response header leaves the
-	// server (never, while it hangs).
-	Serve(done func(out attempt.Outcome, status int))
+	// Serve takes a request on an accepted connection; reused says the
+	// proxy sent it on a kept-alive connection of an earlier answer (see
+	// Proxy's pool). done is called with the reply when the response
+	// header leaves the server (never, while it hangs).
+	Serve(reused bool, done func(Reply))
 	// Probe answers a health probe: its status, or how it failed.
 	Probe(pr flow.Probe) (status int, out attempt.Outcome)
 }
+
+// Reply is a server's answer to one request.
+type Reply struct {
+	// Outcome is attempt.Answered, or how the request failed
+	// (attempt.Reset: the connection broke before a response header,
+	// nothing of a response came back).
+	Outcome attempt.Outcome
+	// Status is the response's status (Answered).
+	Status int
+	// Body is how long the response's body takes to follow its header;
+	// 0: it comes with the header.
+	Body time.Duration
+}
+
+// Defaults of the proxy's pool of idle keep-alive connections to each
+// server, those of the real proxy (proxy/server.Options).
+const (
+	// PoolMax is how many idle connections to one server are kept.
+	PoolMax = 128
+	// PoolTTL is how long an idle connection is kept.
+	PoolTTL = 30 * time.Second
+)
 
 // group is a server group at run time: the request-flow core's group
 // with the simulator's timers of its active checks.
@@ -74,7 +100,8 @@ type group struct {
 }
 
 // New builds the proxy for cfg (already validated with proxy.Validate)
-// over the given backends. Health checks start at once.
+// over the given backends. Health checks start at once, each server's
+// first probe at its phase drawn from the kernel's seed (health.Phase).
 func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log history.Sink) (*Proxy, error) {
 	if net.ClientLatency == 0 {
 		net.ClientLatency = time.Millisecond
@@ -83,7 +110,8 @@ func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log h
 		net.BackendLatency = 250 * time.Microsecond
 	}
 	p := &Proxy{k: k, rnd: k.Rand("proxy"), log: log, net: net, cfg: cfg,
-		groups: map[string]*group{}, backends: map[string]Server{}, RecordRequests: true}
+		groups: map[string]*group{}, backends: map[string]Server{}, idle: map[string][]time.Duration{},
+		RecordRequests: true}
 	for _, b := range backends {
 		p.backends[b.Address()] = b
 	}
@@ -111,7 +139,8 @@ func (p *Proxy) Network() Network { return p.net }
 func (p *Proxy) DefaultListener() string { return p.cfg.Listeners[0].Name }
 
 func (p *Proxy) newGroup(gc *proxy.Group) (*group, error) {
-	fg, err := flow.NewGroup(gc, p.k.Now())
+	seed := p.k.Seed()
+	fg, err := flow.NewGroup(gc, p.k.Now(), &seed)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +239,14 @@ type Request struct {
 	Intended time.Duration
 	// User is the real user's address, for the history.
 	User netip.Addr
+	// Streamed says the request's body streams from the client (chunked,
+	// or larger than the proxy reads into memory): a try that sent it
+	// spent it, and no other server can get it. Default false.
+	Streamed bool
+	// Abort, when not zero, is the virtual time at which the client
+	// closes its connection if no answer has come yet: the flight ends
+	// with nginx's 499 (flow.ClassClientClosed).
+	Abort time.Duration
 	// Progress, when not nil, is kept up to date as the request goes: the
 	// group it was routed to, the server of its latest try and the number
 	// of tries. A client reads it for a request still in flight at the
@@ -306,6 +343,12 @@ type flight struct {
 	req  Request
 	fl   flow.Flight
 	done func(Response)
+	// cur settles the current try (nil between tries); abort is the
+	// client's timer; over: the response (or 499) has gone.
+	cur   func(flow.Result)
+	abort sim.Timer
+	over  bool
+	body  time.Duration // the body time of the current try's reply
 }
 
 // Handle takes a request arriving at the load balancer now; done is called
@@ -322,8 +365,19 @@ func (p *Proxy) Handle(req Request, done func(Response)) {
 	}
 	now := p.k.Now()
 	f := &flight{p: p, g: g, req: req, done: done}
-	g.fg.Start(&f.fl, now, flow.Request{Method: req.Method, Client: req.Conn, Vars: &f.req, Replayable: true})
+	g.fg.Start(&f.fl, now, flow.Request{Method: req.Method, Client: req.Conn, Vars: &f.req})
+	if req.Abort > 0 {
+		f.abort = p.k.At(max(req.Abort, now), f.clientLeft)
+	}
 	f.step(f.fl.Next(now, p.rnd))
+}
+
+// clientLeft is the client closing its connection before the answer: the
+// try in progress ends with the client gone.
+func (f *flight) clientLeft() {
+	if f.cur != nil {
+		f.cur(flow.Result{Gone: true})
+	}
 }
 
 // route picks the group of a request by the listener's rules.
@@ -339,6 +393,9 @@ func (p *Proxy) route(req Request) *group {
 // step does what the flight says: a try, or the end.
 func (f *flight) step(st flow.Step) {
 	if st.Kind == flow.Try {
+		if pr := f.req.Progress; pr != nil {
+			pr.Backend, pr.Tries = st.Peer.Server().Name, pr.Tries+1
+		}
 		f.try(st.Peer)
 		return
 	}
@@ -349,24 +406,31 @@ func (f *flight) step(st flow.Step) {
 	f.finish(r, nil)
 }
 
-// try sends the request to one server.
+// try sends the request to one server: on an idle kept-alive connection
+// to it when the pool has one, else on a new connection.
 func (f *flight) try(peer *balance.Peer) {
 	p := f.p
-	b := p.backends[peer.Server().Name]
-	if pr := f.req.Progress; pr != nil {
-		pr.Backend, pr.Tries = peer.Server().Name, pr.Tries+1
-	}
+	addr := peer.Server().Name
+	b := p.backends[addr]
 	sent := p.k.Now()
-	settled := false
+	reused := p.take(addr, sent)
 	var timer sim.Timer
-	outcome := func(out attempt.Outcome, status int) {
+	settled := false // a try settles once: a late answer after a timeout is dropped
+	settle := func(r flow.Result) {
 		if settled {
 			return
 		}
 		settled = true
+		f.cur = nil
 		timer.Stop()
-		f.result(peer, attempt.Try{Outcome: out, Status: status,
-			Sent: out != attempt.Refused && out != attempt.ConnectTimeout})
+		// A streamed body went out with the request.
+		r.Spent = r.Sent && f.req.Streamed
+		f.result(peer, r)
+	}
+	f.cur = settle
+	outcome := func(out attempt.Outcome, status int) {
+		settle(flow.Result{Try: attempt.Try{Outcome: out, Status: status,
+			Sent: out != attempt.Refused && out != attempt.ConnectTimeout}})
 	}
 	lat := p.net.BackendLatency
 	if b == nil {
@@ -374,6 +438,9 @@ func (f *flight) try(peer *balance.Peer) {
 		return
 	}
 	p.k.After(lat, func() {
+		if settled {
+			return // the client left
+		}
 		switch b.Connect() {
 		case attempt.Refused:
 			p.k.After(lat, func() { outcome(attempt.Refused, 0) })
@@ -386,30 +453,98 @@ func (f *flight) try(peer *balance.Peer) {
 		// sends the request then; the response header must come within
 		// the read timeout of that.
 		timer = p.k.At(f.fl.ReadDeadline(sent+2*lat), func() { outcome(attempt.ReadTimeout, 0) })
-		b.Serve(func(out attempt.Outcome, status int) {
-			p.k.After(lat, func() { outcome(out, status) })
+		b.Serve(reused, func(r Reply) {
+			p.k.After(lat, func() {
+				if settled {
+					return
+				}
+				res := flow.Result{Try: attempt.Try{Outcome: r.Outcome, Status: r.Status, Sent: true}}
+				// A reused connection that gave nothing back is stale, as
+				// the real proxy tells it (nothing read before the reset).
+				res.Stale = reused && r.Outcome == attempt.Reset
+				f.body = r.Body
+				settle(res)
+			})
 		})
 	})
 }
 
-// result hands a try's outcome to the flight. A simulated response has
-// no body to relay: its try ends with its header.
-func (f *flight) result(peer *balance.Peer, t attempt.Try) {
-	now := f.p.k.Now()
-	st := f.fl.Result(now, flow.Result{Try: t})
+// result hands a try's outcome to the flight. An answer's try ends when
+// its body has been relayed, Reply.Body after its header.
+func (f *flight) result(peer *balance.Peer, r flow.Result) {
+	p := f.p
+	now := p.k.Now()
+	st := f.fl.Result(now, r)
 	switch st.Kind {
 	case flow.Retry:
-		f.step(f.fl.Next(now, f.p.rnd))
+		f.step(f.fl.Next(now, p.rnd))
 	case flow.Answer:
-		f.fl.Finish(now, "", false)
-		f.finish(Response{Status: st.Status, Backend: peer.Name()}, peer)
+		answer := func() {
+			end := p.k.Now()
+			f.cur = nil
+			f.fl.Finish(end, "", false)
+			p.put(peer.Server().Name, end)
+			f.finish(Response{Status: st.Status, Backend: peer.Name()}, peer)
+		}
+		if f.body == 0 {
+			answer()
+			return
+		}
+		// The body is on its way; a client that leaves meanwhile cuts it
+		// (its try ends then, not the server's failure).
+		timer := p.k.After(f.body, answer)
+		f.cur = func(flow.Result) {
+			f.cur = nil
+			timer.Stop()
+			f.fl.Finish(p.k.Now(), flow.ClassClientClosed, false)
+			f.finish(Response{Status: st.Status, Error: flow.ClassClientClosed, Backend: peer.Name()}, nil)
+		}
 	default:
 		f.step(st)
 	}
 }
 
+// take takes an idle connection to addr from the pool, if one younger than
+// PoolTTL is there (the older ones are closed), as the real proxy does.
+func (p *Proxy) take(addr string, now time.Duration) bool {
+	idle := p.idle[addr]
+	n := len(idle)
+	if n == 0 {
+		return false
+	}
+	since := idle[n-1]
+	if now-since > PoolTTL {
+		p.idle[addr] = idle[:0] // everything below is older still
+		return false
+	}
+	p.idle[addr] = idle[:n-1]
+	return true
+}
+
+// put returns the connection of a whole answer from addr to the pool,
+// unless the pool is full.
+func (p *Proxy) put(addr string, now time.Duration) {
+	if idle := p.idle[addr]; len(idle) < PoolMax {
+		p.idle[addr] = append(idle, now)
+	}
+}
+
+// Group returns the request-flow group of the name, nil when there is none
+// (for its servers' counters).
+func (p *Proxy) Group(name string) *flow.Group {
+	if g := p.groups[name]; g != nil {
+		return g.fg
+	}
+	return nil
+}
+
 // finish sends the response, with persistence's cookie.
 func (f *flight) finish(r Response, peer *balance.Peer) {
+	if f.over {
+		return
+	}
+	f.over = true
+	f.abort.Stop()
 	r.Tries, r.Group, r.Moved = f.fl.Tries(), f.g.fg.Name(), f.fl.Moved()
 	if peer != nil && r.Error == "" {
 		f.p.Answered++

@@ -386,7 +386,7 @@ func TestParseRefusesNonFiniteNumbers(t *testing.T) {
 	}
 	// A latency expectation's percentile too.
 	lc := catalog("least-conn-vs-round-robin")
-	es := parseErr(t, strings.Replace(lc, "percentile: 99, min: 320ms", "percentile: .nan, min: 320ms", 1))
+	es := parseErr(t, strings.Replace(lc, "percentile: 99, min: 300ms", "percentile: .nan, min: 300ms", 1))
 	if len(es) != 1 || es[0].Field != "expect[0].latency.percentile" || es[0].Line == 0 {
 		t.Errorf("percentile .nan: got %v", es)
 	}

@@ -109,6 +109,15 @@ func checkBackend(v *validator, p string, b workload.Backend) {
 // checkClients checks a clients: element at field path p on its own (lab
 // or spec file alike) and returns its peak rate (requests per second).
 func checkClients(v *validator, p string, c workload.Clients) (peak float64) {
+	if c.Timeout.IsSet() {
+		if c.Timeout.Problem() != "" {
+			v.duration(p+".timeout", c.Timeout, true)
+		} else if c.Timeout.D <= 0 {
+			v.bad(p+".timeout", "a client's timeout must be more than 0, got %s (leave it out for %s)",
+				c.Timeout.D.String(), workload.DefaultTimeout.String())
+		}
+		c.Timeout = units.Duration{} // checked here, in the lab's words
+	}
 	if err := c.Check(); err != nil {
 		v.fieldError(p, err)
 	}

@@ -1,0 +1,16 @@
+package i18n
+
+// zhDocker holds the Chinese of the docker world's messages.
+var zhDocker = map[string]string{
+	"real agents in Docker containers (testcontainers-go), one per host, a bridge network per segment; DOCKER_HOST for another engine": "真实的代理运行在 Docker 容器中（testcontainers-go），每台主机一个容器，每个网段一个桥接网络；DOCKER_HOST 可指向另一个引擎",
+	"docker mode: %w": "docker 模式：%w",
+	"docker mode: the lab runs vrrp scripts, and the image has no /bin/sh: install a static busybox (Debian's busybox-static) so that the image gets one":                                                  "docker 模式：实验要运行 vrrp 脚本，而镜像中没有 /bin/sh：请安装静态链接的 busybox（Debian 的 busybox-static），镜像才会包含它",
+	"apply fault %s on a remote Docker engine (DOCKER_HOST): faults of kind %s need the engine on this machine":                                                                                            "在远程 Docker 引擎（DOCKER_HOST）上施加故障 %s：%s 类故障需要引擎运行在本机",
+	"name host %s's interfaces on a remote Docker engine (DOCKER_HOST): only one interface, eth0, keeps its name there":                                                                                    "在远程 Docker 引擎（DOCKER_HOST）上为主机 %s 的接口命名：在那里只有唯一的接口 eth0 能保持其名称",
+	"lab %s: segment %s: host %s's %s is not in %s, the subnet of the segment's other hosts: a Docker network has one subnet":                                                                              "实验 %s：网段 %s：主机 %s 的 %s 不在该网段其他主机的子网 %s 中：一个 Docker 网络只有一个子网",
+	"lab %s: segment %s: no address of %s is free for the Docker network's gateway":                                                                                                                        "实验 %s：网段 %s：%s 中没有空闲地址可作 Docker 网络的网关",
+	"the agent on %s (container %s, lblab vrrp) exited with status %d:\n%s":                                                                                                                                "%s 上的代理（容器 %s，lblab vrrp）以状态 %d 退出：\n%s",
+	"host %s runs no container in the docker world (only VRRP routers do)":                                                                                                                                 "主机 %s 在 docker 世界中没有容器（只有 VRRP 路由器有）",
+	"docker mode: %s is dynamically linked, and a FROM scratch image needs a static lblab: build one with CGO_ENABLED=0 go build ./cmd/lblab (or run from the lblab source folder, where lblab builds it)": "docker 模式：%s 是动态链接的，而 FROM scratch 镜像需要静态链接的 lblab：请用 CGO_ENABLED=0 go build ./cmd/lblab 构建（或在 lblab 源码目录中运行，lblab 会自行构建）",
+	"docker mode: building a static lblab: %w\n%s":                                                                                                                                                         "docker 模式：构建静态链接的 lblab 时出错：%w\n%s",
+}

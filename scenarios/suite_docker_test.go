@@ -1,0 +1,135 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lblab/lblab/reports"
+	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/testbed/dockerbed"
+)
+
+// dockerBound bounds a docker run's build (the image found by its hash,
+// two networks and containers: about a second) and its cleanup (the
+// agents get a second to stop, then the containers are removed).
+const dockerBound = 60 * time.Second
+
+var _ = Describe("VRRP labs in Docker containers", Label("docker"), Ordered, func() {
+	var bin string
+	BeforeAll(func() {
+		if err := dockerbed.Available(); err != nil {
+			if os.Getenv("CI") == "true" {
+				Fail("CI=true but the docker labs cannot run: " + err.Error())
+			}
+			Skip("docker labs skipped: " + err.Error())
+		}
+		// A FROM scratch image needs a statically linked lblab.
+		bin = filepath.Join(GinkgoT().TempDir(), "lblab")
+		build := exec.Command("go", "build", "-o", bin, "../cmd/lblab")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "building lblab: %s", out)
+	})
+	AfterAll(func() {
+		if bin == "" {
+			return
+		}
+		// Only this process's runs: other runs may be going on.
+		left, err := dockerbed.LeftoversOf(context.Background(), os.Getpid())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
+	})
+	for _, name := range []string{"vrrp-failover", "vrrp-graceful-shutdown"} {
+		It(name+" passes every expectation on real agents in containers, with the netns tolerances", func() {
+			o, err := scenarios.Run(context.Background(), "docker", load(name), 1, scenarios.Options{Binary: bin})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(failures(o)).To(BeEmpty())
+			Expect(o.Results.Mode).To(Equal("docker"))
+			sim := run(load(name), 1)
+			GinkgoWriter.Printf("%s failover_s: docker %.6f, sim %.6f\n", name, o.Results.Metrics["failover_s"], sim.Results.Metrics["failover_s"])
+			left, err := dockerbed.LeftoversOf(context.Background(), os.Getpid())
+			Expect(err).NotTo(HaveOccurred())
+			Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
+		})
+	}
+
+	// startRun starts lblab run vrrp-failover --mode docker and waits
+	// until its two containers and its network exist.
+	startRun := func(out string) *exec.Cmd {
+		cmd := exec.Command(bin, "run", "vrrp-failover", "--mode", "docker", "--out", out)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stderr, &stderr
+		Expect(cmd.Start()).To(Succeed())
+		DeferCleanup(func() {
+			if cmd.ProcessState == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+		})
+		Eventually(func() dockerbed.Remains {
+			r, err := dockerbed.LeftoversOf(context.Background(), cmd.Process.Pid)
+			Expect(err).NotTo(HaveOccurred())
+			return r
+		}).WithTimeout(dockerBound).WithPolling(100*time.Millisecond).Should(
+			And(HaveField("Containers", HaveLen(2)), HaveField("Networks", HaveLen(1))), "the run's containers; output: %s", &stderr)
+		return cmd
+	}
+
+	It("a run killed with SIGKILL leaves containers and a network that lblab clean removes, and only those of gone runs", func() {
+		dir := GinkgoT().TempDir()
+		cmd := startRun(filepath.Join(dir, "out"))
+		pid := cmd.Process.Pid
+		out, err := exec.Command(bin, "clean", "--pid", strconv.Itoa(pid)).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "%s", out)
+		Expect(string(out)).To(ContainSubstring("nothing to clean"))
+		Expect(string(out)).To(ContainSubstring("kept"))
+		live, err := dockerbed.LeftoversOf(context.Background(), pid)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(live.Containers).To(HaveLen(2), "lblab clean touched a live run")
+
+		Expect(cmd.Process.Kill()).To(Succeed())
+		_ = cmd.Wait()
+		left, err := dockerbed.LeftoversOf(context.Background(), pid)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left.Empty()).To(BeFalse(), "a SIGKILL leaves the run's containers and network")
+
+		out, err = exec.Command(bin, "clean", "--pid", strconv.Itoa(pid)).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "%s", out)
+		Expect(string(out)).To(ContainSubstring("removed docker containers"))
+		left, err = dockerbed.LeftoversOf(context.Background(), pid)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left.Empty()).To(BeTrue(), "after lblab clean: %s", left)
+		folders, err := filepath.Glob(filepath.Join(os.TempDir(), dockerbed.WorkPrefix+strconv.Itoa(pid)+"-*"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(folders).To(BeEmpty(), "the killed run's work folder")
+	})
+
+	It("a run stopped by SIGINT removes its containers and network and still writes its results, interrupted", func() {
+		dir := GinkgoT().TempDir()
+		cmd := startRun(filepath.Join(dir, "out"))
+		Expect(cmd.Process.Signal(syscall.SIGINT)).To(Succeed())
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		Eventually(done).WithTimeout(dockerBound).Should(Receive())
+		Expect(cmd.ProcessState.ExitCode()).To(Equal(130))
+		left, err := dockerbed.LeftoversOf(context.Background(), cmd.Process.Pid)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
+		b, err := os.ReadFile(filepath.Join(dir, "out", "results.json"))
+		Expect(err).NotTo(HaveOccurred())
+		var r reports.Results
+		Expect(json.Unmarshal(b, &r)).To(Succeed())
+		Expect(r.Interrupted).To(BeTrue())
+		Expect(r.Passed).To(BeFalse())
+	})
+})
