@@ -590,7 +590,7 @@ func (w *netnsLB) startClients(dur time.Duration) error {
 	for _, c := range w.clients {
 		args := []string{"load", "--spec", c.specAt, "--seed", strconv.FormatUint(w.loadSeed(c.index), 10),
 			"--start-at", strconv.FormatInt(w.epoch.UnixNano(), 10), "--out", c.out,
-			"-t", dur.String(), "--timeout", (dur + time.Minute).String(), "-c", "1000", c.target}
+			"-t", dur.String(), "-c", "1000", c.target}
 		out := &tailBuffer{}
 		p, err := c.host.h.Start(out, out, w.opt.Binary, args...)
 		if err != nil {
