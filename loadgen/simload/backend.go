@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/lblab/lblab/internal/freelist"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy/attempt"
 	"github.com/lblab/lblab/proxy/flow"
@@ -41,57 +42,53 @@ type Backend struct {
 	// jobs are the requests accepted and not answered, oldest first. A
 	// list, not a map: a crash resets them in this order, and the resets
 	// schedule the proxy's retries, so the order is part of the run.
-	jobs jobList
+	jobs chain[job, *job]
+	// spare is the pool of jobs done with (see job).
+	spare freelist.List[job]
 }
 
 // job is one request on a backend.
+//
+// Jobs are pooled (Backend.spare) so that a request costs no heap object
+// of its own. The ownership rule: Serve takes one; it goes back to the
+// pool once it has left jobs and the queue with its timer stopped or
+// fired, its done read out first, and nothing reads it after that: its
+// done is then called (finish, dropAll, a refusal in Serve) or never will
+// be (PowerOff).
 type job struct {
-	done       func(simproxy.Reply)
-	timer      sim.Timer
-	prev, next *job // in Backend.jobs
+	b      *Backend
+	done   func(simproxy.Reply)
+	timer  sim.Timer
+	link   links[job] // in Backend.jobs
+	onDone func()     // finish(j), bound once per pooled job
 }
 
-// jobList is a doubly linked list of jobs in acceptance order: O(1)
-// append and removal, and a defined order to walk.
-type jobList struct{ first, last *job }
+// chainLinks returns j's place in Backend.jobs.
+func (j *job) chainLinks() *links[job] { return &j.link }
 
-// push appends j.
-func (l *jobList) push(j *job) {
-	j.prev, j.next = l.last, nil
-	if l.last == nil {
-		l.first = j
-	} else {
-		l.last.next = j
-	}
-	l.last = j
+// free gives j back to the pool; see job for when.
+func (b *Backend) free(j *job) {
+	j.done, j.timer, j.link = nil, sim.Timer{}, links[job]{}
+	b.spare.Put(j)
 }
 
-// remove unlinks j, which must be in l.
-func (l *jobList) remove(j *job) {
-	if j.prev == nil {
-		l.first = j.next
-	} else {
-		j.prev.next = j.next
-	}
-	if j.next == nil {
-		l.last = j.prev
-	} else {
-		j.next.prev = j.prev
-	}
-	j.prev, j.next = nil, nil
-}
-
-// stopTimers stops the service timer of every job in l.
-func (l *jobList) stopTimers() {
-	for j := l.first; j != nil; j = j.next {
+// stopTimers stops the service timer of every job in b.jobs.
+func (b *Backend) stopTimers() {
+	for j := b.jobs.first; j != nil; j = j.link.next {
 		j.timer.Stop()
 	}
 }
 
 // NewBackend returns a running backend.
 func NewBackend(k *sim.Kernel, s workload.Backend) *Backend {
-	return &Backend{spec: s, k: k, rnd: k.Rand("backend/" + s.Address), slow: 1, healthOK: true,
+	b := &Backend{spec: s, k: k, rnd: k.Rand("backend/" + s.Address), slow: 1, healthOK: true,
 		queueMax: s.QueueLimit()}
+	b.spare = freelist.New(func() *job {
+		j := &job{b: b}
+		j.onDone = j.finish
+		return j
+	})
+	return b
 }
 
 // Address returns the backend's host:port.
@@ -116,7 +113,8 @@ func (b *Backend) Serve(reused bool, done func(simproxy.Reply)) {
 		done(simproxy.Reply{Outcome: attempt.Reset})
 		return
 	}
-	j := &job{done: done}
+	j := b.spare.Get()
+	j.done = done
 	b.jobs.push(j)
 	if b.hung {
 		return
@@ -124,6 +122,7 @@ func (b *Backend) Serve(reused bool, done func(simproxy.Reply)) {
 	if b.spec.Concurrency > 0 && b.active >= b.spec.Concurrency {
 		if len(b.queue) >= b.queueMax {
 			b.jobs.remove(j)
+			b.free(j)
 			done(simproxy.Reply{Outcome: attempt.Answered, Status: 503, Body: b.body})
 			return
 		}
@@ -136,13 +135,17 @@ func (b *Backend) Serve(reused bool, done func(simproxy.Reply)) {
 func (b *Backend) start(j *job) {
 	b.active++
 	d := time.Duration(float64(b.spec.Service.Sample(b.rnd)) * b.slow)
-	j.timer = b.k.After(d, func() { b.finish(j) })
+	j.timer = b.k.After(d, j.onDone)
 }
 
-func (b *Backend) finish(j *job) {
+// finish is j's service done: its reply goes, and the next queued job
+// starts.
+func (j *job) finish() {
+	b, done := j.b, j.done
 	b.active--
 	b.jobs.remove(j)
-	j.done(simproxy.Reply{Outcome: attempt.Answered, Status: b.spec.Status(b.rnd), Body: b.body})
+	b.free(j)
+	done(simproxy.Reply{Outcome: attempt.Answered, Status: b.spec.Status(b.rnd), Body: b.body})
 	if len(b.queue) > 0 && !b.hung {
 		next := b.queue[0]
 		b.queue = b.queue[1:]
@@ -173,13 +176,13 @@ func (b *Backend) Probe(pr flow.Probe) (status int, out attempt.Outcome) {
 // restarted), oldest first.
 func (b *Backend) dropAll() {
 	first := b.jobs.first
-	b.jobs = jobList{}
+	b.jobs = chain[job, *job]{}
 	b.queue, b.active = nil, 0
 	for j := first; j != nil; {
-		next := j.next
-		j.prev, j.next = nil, nil
+		next, done := j.link.next, j.done
 		j.timer.Stop()
-		j.done(simproxy.Reply{Outcome: attempt.Reset})
+		b.free(j)
+		done(simproxy.Reply{Outcome: attempt.Reset})
 		j = next
 	}
 }
@@ -195,14 +198,20 @@ func (b *Backend) Crash() {
 // end and new connections time out.
 func (b *Backend) PowerOff() {
 	b.state = poweredOff
-	b.jobs.stopTimers()
-	b.jobs, b.queue, b.active = jobList{}, nil, 0
+	first := b.jobs.first
+	b.jobs, b.queue, b.active = chain[job, *job]{}, nil, 0
+	for j := first; j != nil; {
+		next := j.link.next
+		j.timer.Stop()
+		b.free(j) // its done is never called
+		j = next
+	}
 }
 
 // Hang makes the server accept connections and never answer.
 func (b *Backend) Hang() {
 	b.hung = true
-	b.jobs.stopTimers()
+	b.stopTimers()
 	b.queue, b.active = nil, 0
 }
 

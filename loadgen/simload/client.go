@@ -10,10 +10,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/internal/freelist"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/sim"
@@ -22,8 +22,12 @@ import (
 // user is one simulated user.
 type user struct {
 	addr    netip.Addr
+	name    string // addr as the history writes it
 	cookies map[string]string
 	headers map[string]string // by lower-case name; nil without workload.Clients.Headers
+	// loop and think are a closed-loop user's next request and its think
+	// time before it, bound once per user (Clients.loop).
+	loop, think func()
 }
 
 // Clients drives one workload.Clients against the simulated proxy.
@@ -44,8 +48,13 @@ type Clients struct {
 	// and given up by the client after its timeout (workload.Clients.
 	// Timeout); the rest are in flight: Sent = Done + TimedOut + in flight.
 	Sent, Done, TimedOut int
-	open                 map[uint64]*pending // in-flight requests by id
-	nextID               uint64
+	// open lists the requests the clients still wait for, oldest
+	// first; spare is the pool of pendings done with (see pending).
+	open  chain[pending, *pending]
+	spare freelist.List[pending]
+	// onArrive is arrive, bound once (a method value allocates each time
+	// it is made).
+	onArrive func()
 }
 
 // NewClients prepares a client population; Start schedules its load. end
@@ -59,12 +68,22 @@ func NewClients(k *sim.Kernel, p *simproxy.Proxy, spec workload.Clients, index i
 	}
 	spec = spec.WithDefaults()
 	c := &Clients{spec: spec, k: k, p: p, rnd: k.Rand("clients/" + spec.Name), stop: spec.Stop.Or(end),
-		timeout: spec.Timeout.Or(workload.DefaultTimeout), record: true, log: log, open: map[uint64]*pending{}}
+		timeout: spec.Timeout.Or(workload.DefaultTimeout), record: true, log: log}
+	c.onArrive = c.arrive
+	c.spare = freelist.New(func() *pending {
+		pend := &pending{c: c}
+		pend.onTimeout, pend.onArrive, pend.onDeliver = pend.timedOut, pend.arrive, pend.deliver
+		pend.onAnswer = pend.answered
+		return pend
+	})
 	if c.timeout <= 0 {
 		c.timeout = workload.DefaultTimeout // refused in a lab; Check says so
 	}
 	for i, addr := range spec.UserAddrs(spec.Users, c.rnd) {
-		c.users = append(c.users, &user{addr: addr, cookies: map[string]string{}, headers: spec.UserHeaders(i + 1)})
+		u := &user{addr: addr, name: addr.String(), cookies: map[string]string{}, headers: spec.UserHeaders(i + 1)}
+		u.loop = func() { c.loop(u) }
+		u.think = func() { c.k.After(c.spec.Think.D, u.loop) }
+		c.users = append(c.users, u)
 	}
 	if spec.Via != "" {
 		c.via = netip.MustParseAddr(spec.Via)
@@ -84,13 +103,12 @@ func (c *Clients) Start() {
 	start := c.spec.Start.D
 	if c.spec.Mode == "closed" {
 		for i, u := range c.users {
-			u := u
 			// Spread the first requests over one millisecond per user.
-			c.k.At(start+time.Duration(i)*time.Millisecond/time.Duration(len(c.users)), func() { c.loop(u) })
+			c.k.At(start+time.Duration(i)*time.Millisecond/time.Duration(len(c.users)), u.loop)
 		}
 		return
 	}
-	c.k.At(start, c.arrive)
+	c.k.At(start, c.onArrive)
 }
 
 // arrive sends one open-loop request and schedules the next arrival.
@@ -105,7 +123,7 @@ func (c *Clients) arrive() {
 		c.send(u, now, nil)
 	}
 	if r > 0 || len(c.spec.Ramp) > 0 {
-		c.k.At(now+c.spec.Gap(r, c.rnd), c.arrive)
+		c.k.At(now+c.spec.Gap(r, c.rnd), c.onArrive)
 	}
 }
 
@@ -114,7 +132,7 @@ func (c *Clients) loop(u *user) {
 	if c.k.Now() >= c.stop {
 		return
 	}
-	c.send(u, c.k.Now(), func() { c.k.After(c.spec.Think.D, func() { c.loop(u) }) })
+	c.send(u, c.k.Now(), u.think)
 }
 
 // send sends a request meant to leave at intended; then runs after the
@@ -125,61 +143,79 @@ func (c *Clients) loop(u *user) {
 // there, not the server's failure); an answer after that is dropped.
 func (c *Clients) send(u *user, intended time.Duration, then func()) {
 	c.Sent++
-	id := c.nextID
-	c.nextID++
-	pend := &pending{intended: intended, user: u.addr}
-	c.open[id] = pend
-	req := simproxy.Request{Listener: c.spec.Listener, Conn: u.addr, Host: c.host, Method: c.spec.Method, Fields: c.fields,
+	pend := c.spare.Get()
+	pend.u, pend.intended, pend.then, pend.waiting = u, intended, then, true
+	c.open.push(pend)
+	pend.req = simproxy.Request{Listener: c.spec.Listener, Conn: u.addr, Host: c.host, Method: c.spec.Method, Fields: c.fields,
 		URI: c.spec.Paths[c.rnd.IntN(len(c.spec.Paths))], Cookies: u.cookies, Headers: u.headers,
 		Intended: intended, User: u.addr,
 		Progress: &pend.progress}
+	req := &pend.req
 	lat := c.p.Network().ClientLatency
 	req.Abort = intended + c.timeout + lat
 	if h, ok := u.headers["host"]; ok {
 		req.Host = h
 	}
 	if c.via.IsValid() {
-		req.Conn, req.XFF = c.via, u.addr.String()
+		req.Conn, req.XFF = c.via, u.name
 	}
-	pend.timer = c.k.At(intended+c.timeout, func() {
-		delete(c.open, id)
-		c.TimedOut++
-		if c.record && c.p.RecordRequests {
-			now := c.k.Now()
-			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: u.addr.String(),
-				Listener: c.spec.Listener, Group: pend.progress.Group, Tries: pend.progress.Tries,
-				Error: ClassTimeout, Start: history.Stamp(intended), Latency: history.Stamp(now - intended)})
-		}
-		if then != nil {
-			then()
-		}
-	})
-	c.k.At(intended+lat, func() {
-		c.p.Handle(req, func(r simproxy.Response) {
-			c.k.After(lat, func() {
-				if c.open[id] != pend {
-					return // the client gave up on it
-				}
-				pend.timer.Stop()
-				delete(c.open, id)
-				c.Done++
-				if r.SetCookie[0] != "" {
-					u.cookies[r.SetCookie[0]] = r.SetCookie[1]
-				}
-				if c.record && c.p.RecordRequests {
-					c.log.Add(c.event(u, intended, r))
-				}
-				if then != nil {
-					then()
-				}
-			})
-		})
-	})
+	pend.timer = c.k.At(intended+c.timeout, pend.onTimeout)
+	c.k.At(intended+lat, pend.onArrive)
 }
 
-func (c *Clients) event(u *user, intended time.Duration, r simproxy.Response) history.Event {
+// timedOut is the client giving up on the request after its timeout.
+func (pend *pending) timedOut() {
+	c := pend.c
+	c.open.remove(pend)
+	pend.waiting = false
+	c.TimedOut++
+	if c.record && c.p.RecordRequests {
+		now, intended := c.k.Now(), pend.intended
+		c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: pend.u.name,
+			Listener: c.spec.Listener, Group: pend.progress.Group, Tries: pend.progress.Tries,
+			Error: ClassTimeout, Start: history.Stamp(intended), Latency: history.Stamp(now - intended)})
+	}
+	if pend.then != nil {
+		pend.then()
+	}
+}
+
+// arrive is the request reaching the proxy, a client latency after it left.
+func (pend *pending) arrive() { pend.c.p.Handle(pend.req, pend.onAnswer) }
+
+// answered is the proxy's response leaving it: it reaches the client a
+// client latency later.
+func (pend *pending) answered(r simproxy.Response) {
+	pend.resp = r
+	c := pend.c
+	c.k.After(c.p.Network().ClientLatency, pend.onDeliver)
+}
+
+// deliver is the response reaching the client, which takes it unless it
+// gave up on the request already. The pending goes back to the pool.
+func (pend *pending) deliver() {
+	c, u, r := pend.c, pend.u, &pend.resp
+	if pend.waiting {
+		pend.timer.Stop()
+		c.open.remove(pend)
+		pend.waiting = false
+		c.Done++
+		if r.SetCookie[0] != "" {
+			u.cookies[r.SetCookie[0]] = r.SetCookie[1]
+		}
+		if c.record && c.p.RecordRequests {
+			c.log.Add(c.event(u, pend.intended, r))
+		}
+		if pend.then != nil {
+			pend.then()
+		}
+	}
+	c.free(pend)
+}
+
+func (c *Clients) event(u *user, intended time.Duration, r *simproxy.Response) history.Event {
 	now := c.k.Now()
-	ev := history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: u.addr.String(),
+	ev := history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: u.name,
 		Listener: c.spec.Listener, Group: r.Group, Backend: r.Backend, Status: r.Status, Error: r.Error,
 		Start: history.Stamp(intended), Latency: history.Stamp(now - intended), Tries: r.Tries}
 	if r.Moved != "" {
@@ -188,32 +224,55 @@ func (c *Clients) event(u *user, intended time.Duration, r simproxy.Response) hi
 	return ev
 }
 
-// pending is a request sent and not yet answered: when it was meant to
-// leave, by whom, and how far the proxy has taken it.
+// pending is a request sent: when it was meant to leave, by whom, how
+// far the proxy has taken it, and its events' callbacks.
+//
+// Pendings are pooled (Clients.spare) so that a request costs no heap
+// object of its own. The ownership rule: send takes one; it goes back to
+// the pool at the end of deliver, the proxy's response reaching the
+// client, whether the client still waited for it (answered) or had given
+// up (timed out: it left Clients.open then). By then nothing else holds
+// it: its timeout has fired or been stopped, and the proxy calls a
+// request's done once and keeps nothing of it after. A request the proxy
+// never answers (still in flight at the end of the run) is never reused.
 type pending struct {
+	c        *Clients
+	u        *user
 	intended time.Duration
-	user     netip.Addr
+	then     func()
+	req      simproxy.Request
+	resp     simproxy.Response // the proxy's response, until deliver
 	progress simproxy.Progress
 	timer    sim.Timer // the client's timeout
+	waiting  bool      // in Clients.open: the client waits for the answer
+	link     links[pending]
+	// The request's callbacks, bound once per pooled pending.
+	onTimeout, onArrive, onDeliver func()
+	onAnswer                       func(simproxy.Response)
 }
+
+// free gives pend back to the pool; see pending for when.
+func (c *Clients) free(pend *pending) {
+	*pend = pending{c: c, onTimeout: pend.onTimeout, onArrive: pend.onArrive, onDeliver: pend.onDeliver,
+		onAnswer: pend.onAnswer}
+	c.spare.Put(pend)
+}
+
+// chainLinks returns pend's place in Clients.open.
+func (pend *pending) chainLinks() *links[pending] { return &pend.link }
 
 // ClassTimeout is the error class of a request the client gave up on
 // (lblab load's loadgen.ClassTimeout).
 const ClassTimeout = "timeout"
 
-// Finish records every request still in flight at the end of the run, so
-// that sent = answered + failed + in flight holds in the history.
+// Finish records every request still in flight at the end of the run,
+// in the order sent, so that sent = answered + failed + in flight holds in
+// the history.
 func (c *Clients) Finish() {
 	now := c.k.Now()
-	ids := make([]uint64, 0, len(c.open))
-	for id := range c.open {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids) // map order is random; the history must not be
-	for _, id := range ids {
-		pend := c.open[id]
+	for pend := c.open.first; pend != nil; pend = pend.link.next {
 		if c.record && c.p.RecordRequests {
-			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: pend.user.String(),
+			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: pend.u.name,
 				Listener: c.spec.Listener, Group: pend.progress.Group, Backend: pend.progress.Backend,
 				Tries: pend.progress.Tries, Error: "in_flight", Start: history.Stamp(pend.intended),
 				Latency: history.Stamp(now - pend.intended)})

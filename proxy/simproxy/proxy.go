@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/internal/freelist"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/attempt"
@@ -49,6 +50,10 @@ type Proxy struct {
 	RecordRequests bool
 	// Counters.
 	Requests, Answered int
+	// flights and tries are the pools of finished flights and tries (see
+	// flight and upTry for when one goes back).
+	flights freelist.List[flight]
+	tries   freelist.List[upTry]
 }
 
 // Server is a simulated server the proxy forwards to and probes
@@ -61,8 +66,9 @@ type Server interface {
 	Connect() attempt.Outcome
 	// Serve takes a request on an accepted connection; reused says the
 	// proxy sent it on a kept-alive connection of an earlier answer (see
-	// Proxy's pool). done is called with the reply when the response
-	// header leaves the server (never, while it hangs).
+	// Proxy's pool). done is called at most once, with the reply when the
+	// response header leaves the server (never, while it hangs); the proxy
+	// reuses what it handed over only after that call.
 	Serve(reused bool, done func(Reply))
 	// Probe answers a health probe: its status, or how it failed.
 	Probe(pr flow.Probe) (status int, out attempt.Outcome)
@@ -112,6 +118,18 @@ func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log h
 	p := &Proxy{k: k, rnd: k.Rand("proxy"), log: log, net: net, cfg: cfg,
 		groups: map[string]*group{}, backends: map[string]Server{}, idle: map[string][]time.Duration{},
 		RecordRequests: true}
+	p.flights = freelist.New(func() *flight {
+		f := &flight{p: p}
+		f.onAbort, f.onBody = f.clientLeft, f.relayed
+		return f
+	})
+	p.tries = freelist.New(func() *upTry {
+		t := &upTry{p: p}
+		t.onConnect, t.onRefused, t.onReply = t.connect, t.refused, t.replied
+		t.onConnectTimeout, t.onReadTimeout = t.connectTimedOut, t.readTimedOut
+		t.onServed = t.served
+		return t
+	})
 	for _, b := range backends {
 		p.backends[b.Address()] = b
 	}
@@ -337,25 +355,52 @@ func (p *Proxy) TargetHost(listener string) string {
 
 // flight is a request inside the proxy: the core's flight with the
 // simulator's timers.
+//
+// Flights are pooled (Proxy.flights) so that a request costs no heap
+// object of its own: Handle takes one and finish gives it back as its
+// very last act, after the client's done has returned. The ownership
+// rule: nothing touches a flight after finish. The abort timer is stopped
+// there and the body timer has fired or been stopped; the events of its
+// tries still pending (a server's late answer after a timeout, a connect
+// that comes back after the client left) reach the flight only through
+// their upTry, which checks its own settled flag first, and every try of
+// a flight has settled when the flight finishes.
 type flight struct {
 	p    *Proxy
 	g    *group
 	req  Request
 	fl   flow.Flight
 	done func(Response)
-	// cur settles the current try (nil between tries); abort is the
-	// client's timer; over: the response (or 499) has gone.
-	cur   func(flow.Result)
-	abort sim.Timer
-	over  bool
-	body  time.Duration // the body time of the current try's reply
+	// cur is the try in progress (nil between tries and while a body is
+	// relayed); relaying: the answer's body is on its way (bodyTimer),
+	// from peer with status; abort is the client's timer; over: the
+	// response (or 499) has gone.
+	cur       *upTry
+	relaying  bool
+	peer      *balance.Peer
+	status    int
+	bodyTimer sim.Timer
+	abort     sim.Timer
+	over      bool
+	body      time.Duration // the body time of the current try's reply
+	// onAbort and onBody are clientLeft and relayed as bound once per
+	// pooled flight (a method value allocates each time it is made).
+	onAbort, onBody func()
+}
+
+// free gives f back to the pool; see flight for when.
+func (f *flight) free() {
+	p, onAbort, onBody := f.p, f.onAbort, f.onBody
+	*f = flight{p: p, onAbort: onAbort, onBody: onBody}
+	p.flights.Put(f)
 }
 
 // Handle takes a request arriving at the load balancer now; done is called
-// when the response leaves it.
+// once, when the response leaves it. The proxy keeps nothing of req (its
+// Progress included) or done after that call, so a caller may reuse them.
 func (p *Proxy) Handle(req Request, done func(Response)) {
 	p.Requests++
-	g := p.route(req)
+	g := p.route(&req)
 	if g == nil {
 		done(Response{Status: 404, Error: "no_route"})
 		return
@@ -364,24 +409,36 @@ func (p *Proxy) Handle(req Request, done func(Response)) {
 		req.Progress.Group = g.fg.Name()
 	}
 	now := p.k.Now()
-	f := &flight{p: p, g: g, req: req, done: done}
+	f := p.flights.Get()
+	f.g, f.req, f.done = g, req, done
 	g.fg.Start(&f.fl, now, flow.Request{Method: req.Method, Client: req.Conn, Vars: &f.req})
 	if req.Abort > 0 {
-		f.abort = p.k.At(max(req.Abort, now), f.clientLeft)
+		f.abort = p.k.At(max(req.Abort, now), f.onAbort)
 	}
 	f.step(f.fl.Next(now, p.rnd))
 }
 
 // clientLeft is the client closing its connection before the answer: the
-// try in progress ends with the client gone.
+// try in progress ends with the client gone, or the body being relayed is
+// cut.
 func (f *flight) clientLeft() {
-	if f.cur != nil {
-		f.cur(flow.Result{Gone: true})
+	switch {
+	case f.cur != nil:
+		t := f.cur
+		t.settle(flow.Result{Gone: true})
+		t.release()
+	case f.relaying:
+		// A client that leaves while the body is on its way cuts it (its
+		// try ends then, not the server's failure).
+		f.relaying = false
+		f.bodyTimer.Stop()
+		f.fl.Finish(f.p.k.Now(), flow.ClassClientClosed, false)
+		f.finish(Response{Status: f.status, Error: flow.ClassClientClosed, Backend: f.peer.Name()}, nil)
 	}
 }
 
 // route picks the group of a request by the listener's rules.
-func (p *Proxy) route(req Request) *group {
+func (p *Proxy) route(req *Request) *group {
 	r := p.routes[req.Listener]
 	if r == nil {
 		return nil
@@ -406,67 +463,135 @@ func (f *flight) step(st flow.Step) {
 	f.finish(r, nil)
 }
 
+// upTry is one try of a flight on a server: the simulator's events of the
+// try (the connect, the server's reply, the connect or read timeout) reach
+// the flight through it, and drop out once it has settled (a try settles
+// once: a late answer after a timeout is dropped).
+//
+// Tries are pooled (Proxy.tries). The ownership rule: refs counts the
+// events and the server's done callback the try has handed out and that
+// have not come back (run, called, or stopped); the try goes back to the
+// pool once it has settled and refs is 0 (release). A try whose server
+// never calls back (hung, powered off) is never reused; the garbage
+// collector takes it.
+type upTry struct {
+	p       *Proxy
+	f       *flight
+	peer    *balance.Peer
+	b       Server
+	sent    time.Duration
+	reused  bool
+	settled bool
+	timer   sim.Timer // the connect or read timeout
+	refs    int
+	reply   Reply // the server's reply, between served and replied
+	// The try's callbacks, bound once per pooled try.
+	onConnect, onRefused, onConnectTimeout, onReadTimeout, onReply func()
+	onServed                                                       func(Reply)
+}
+
+// release gives t back to the pool when nothing holds it any more.
+func (t *upTry) release() {
+	if !t.settled || t.refs != 0 {
+		return
+	}
+	t.f, t.peer, t.b, t.timer, t.reply = nil, nil, nil, sim.Timer{}, Reply{}
+	t.p.tries.Put(t)
+}
+
 // try sends the request to one server: on an idle kept-alive connection
 // to it when the pool has one, else on a new connection.
 func (f *flight) try(peer *balance.Peer) {
 	p := f.p
 	addr := peer.Server().Name
-	b := p.backends[addr]
-	sent := p.k.Now()
-	reused := p.take(addr, sent)
-	var timer sim.Timer
-	settled := false // a try settles once: a late answer after a timeout is dropped
-	settle := func(r flow.Result) {
-		if settled {
-			return
-		}
-		settled = true
-		f.cur = nil
-		timer.Stop()
-		// A streamed body went out with the request.
-		r.Spent = r.Sent && f.req.Streamed
-		f.result(peer, r)
-	}
-	f.cur = settle
-	outcome := func(out attempt.Outcome, status int) {
-		settle(flow.Result{Try: attempt.Try{Outcome: out, Status: status,
-			Sent: out != attempt.Refused && out != attempt.ConnectTimeout}})
-	}
+	t := p.tries.Get()
+	t.f, t.peer, t.b, t.settled, t.refs = f, peer, p.backends[addr], false, 1
+	t.sent = p.k.Now()
+	t.reused = p.take(addr, t.sent)
+	f.cur = t
 	lat := p.net.BackendLatency
-	if b == nil {
-		p.k.After(2*lat, func() { outcome(attempt.Refused, 0) })
+	if t.b == nil {
+		p.k.After(2*lat, t.onRefused)
 		return
 	}
-	p.k.After(lat, func() {
-		if settled {
-			return // the client left
-		}
-		switch b.Connect() {
-		case attempt.Refused:
-			p.k.After(lat, func() { outcome(attempt.Refused, 0) })
-			return
-		case attempt.ConnectTimeout:
-			timer = p.k.At(f.fl.ConnectDeadline(sent), func() { outcome(attempt.ConnectTimeout, 0) })
-			return
-		}
-		// Connected: the proxy learns it a round trip after it began, and
-		// sends the request then; the response header must come within
-		// the read timeout of that.
-		timer = p.k.At(f.fl.ReadDeadline(sent+2*lat), func() { outcome(attempt.ReadTimeout, 0) })
-		b.Serve(reused, func(r Reply) {
-			p.k.After(lat, func() {
-				if settled {
-					return
-				}
-				res := flow.Result{Try: attempt.Try{Outcome: r.Outcome, Status: r.Status, Sent: true}}
-				// A reused connection that gave nothing back is stale, as
-				// the real proxy tells it (nothing read before the reset).
-				res.Stale = reused && r.Outcome == attempt.Reset
-				f.body = r.Body
-				settle(res)
-			})
-		})
-	})
+	p.k.After(lat, t.onConnect)
+}
+
+// connect is the connection attempt reaching the server, a one-way
+// latency after the try began.
+func (t *upTry) connect() {
+	t.refs--
+	defer t.release()
+	if t.settled {
+		return // the client left
+	}
+	p := t.p
+	switch t.b.Connect() {
+	case attempt.Refused:
+		t.refs++
+		p.k.After(p.net.BackendLatency, t.onRefused)
+		return
+	case attempt.ConnectTimeout:
+		t.refs++
+		t.timer = p.k.At(t.f.fl.ConnectDeadline(t.sent), t.onConnectTimeout)
+		return
+	}
+	// Connected: the proxy learns it a round trip after it began, and
+	// sends the request then; the response header must come within the
+	// read timeout of that.
+	t.refs += 2
+	t.timer = p.k.At(t.f.fl.ReadDeadline(t.sent+2*p.net.BackendLatency), t.onReadTimeout)
+	t.b.Serve(t.reused, t.onServed)
+}
+
+// refused, connectTimedOut and readTimedOut end the try as they say.
+func (t *upTry) refused()         { t.refs--; t.outcome(attempt.Refused); t.release() }
+func (t *upTry) connectTimedOut() { t.refs--; t.outcome(attempt.ConnectTimeout); t.release() }
+func (t *upTry) readTimedOut()    { t.refs--; t.outcome(attempt.ReadTimeout); t.release() }
+
+// outcome settles the try with out and no response.
+func (t *upTry) outcome(out attempt.Outcome) {
+	t.settle(flow.Result{Try: attempt.Try{Outcome: out,
+		Sent: out != attempt.Refused && out != attempt.ConnectTimeout}})
+}
+
+// served is the server's done: its reply reaches the proxy a one-way
+// latency later.
+func (t *upTry) served(r Reply) {
+	t.reply = r
+	t.p.k.After(t.p.net.BackendLatency, t.onReply) // the served ref passes to the event
+}
+
+// replied is the server's reply reaching the proxy.
+func (t *upTry) replied() {
+	t.refs--
+	defer t.release()
+	if t.settled {
+		return
+	}
+	r := t.reply
+	res := flow.Result{Try: attempt.Try{Outcome: r.Outcome, Status: r.Status, Sent: true}}
+	// A reused connection that gave nothing back is stale, as the real
+	// proxy tells it (nothing read before the reset).
+	res.Stale = t.reused && r.Outcome == attempt.Reset
+	t.f.body = r.Body
+	t.settle(res)
+}
+
+// settle hands the try's result to the flight, once.
+func (t *upTry) settle(r flow.Result) {
+	if t.settled {
+		return
+	}
+	t.settled = true
+	f := t.f
+	f.cur = nil
+	if t.timer.Stop() {
+		t.refs--
+	}
+	// A streamed body went out with the request.
+	r.Spent = r.Sent && f.req.Streamed
+	f.result(t.peer, r)
 }
 
 // result hands a try's outcome to the flight. An answer's try ends when
@@ -479,29 +604,34 @@ func (f *flight) result(peer *balance.Peer, r flow.Result) {
 	case flow.Retry:
 		f.step(f.fl.Next(now, p.rnd))
 	case flow.Answer:
-		answer := func() {
-			end := p.k.Now()
-			f.cur = nil
-			f.fl.Finish(end, "", false)
-			p.put(peer.Server().Name, end)
-			f.finish(Response{Status: st.Status, Backend: peer.Name()}, peer)
-		}
+		f.peer, f.status = peer, st.Status
 		if f.body == 0 {
-			answer()
+			f.answer()
 			return
 		}
 		// The body is on its way; a client that leaves meanwhile cuts it
-		// (its try ends then, not the server's failure).
-		timer := p.k.After(f.body, answer)
-		f.cur = func(flow.Result) {
-			f.cur = nil
-			timer.Stop()
-			f.fl.Finish(p.k.Now(), flow.ClassClientClosed, false)
-			f.finish(Response{Status: st.Status, Error: flow.ClassClientClosed, Backend: peer.Name()}, nil)
-		}
+		// (clientLeft).
+		f.relaying = true
+		f.bodyTimer = p.k.After(f.body, f.onBody)
 	default:
 		f.step(st)
 	}
+}
+
+// relayed is the answer's body relayed whole.
+func (f *flight) relayed() {
+	f.relaying = false
+	f.answer()
+}
+
+// answer ends the answered flight: the try ends, its connection goes back
+// to the pool and the response to the client.
+func (f *flight) answer() {
+	p, peer := f.p, f.peer
+	end := p.k.Now()
+	f.fl.Finish(end, "", false)
+	p.put(peer.Server().Name, end)
+	f.finish(Response{Status: f.status, Backend: peer.Name()}, peer)
 }
 
 // take takes an idle connection to addr from the pool, if one younger than
@@ -553,4 +683,5 @@ func (f *flight) finish(r Response, peer *balance.Peer) {
 		}
 	}
 	f.done(r)
+	f.free()
 }
