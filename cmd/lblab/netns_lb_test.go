@@ -42,8 +42,9 @@ func TestNetnsLBRunInterrupted(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	p := startLblab(t, bin, dir, "run", "weighted", "--mode", "netns", "--out", out)
 	waitRolesRun(t, p)
-	// A second of load (the clients start half a second after the roles).
-	time.Sleep(1500 * time.Millisecond)
+	// A second of load: the lab's time 0 is a second after the proxy
+	// starts (scenarios' lbStartLead), and the load starts then.
+	time.Sleep(2 * time.Second)
 	before := leftovers(t, p.pid())
 	starts := startsOf(before.Pids)
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
