@@ -137,6 +137,11 @@ type Config struct {
 	// addresses), so that a run's schedule is the same for the same seed.
 	// Default 0.
 	Seed uint64
+	// StartAt, when set, is the run's time 0: it waits until then, its
+	// schedule counts from it, and so do the times of its records (a run
+	// that merges several histories gives them one origin). Default the
+	// call to Run; at most an hour away either way.
+	StartAt time.Time
 	// Progress, when set, is called about every ProgressEvery (default
 	// 200 ms) from one goroutine, and once at the end.
 	Progress      func(Progress)
@@ -243,6 +248,9 @@ func (cfg *Config) normalise() (target, *spec, error) {
 	return t, s, err
 }
 
+// maxStartAway bounds how far Config.StartAt may be from now.
+const maxStartAway = time.Hour
+
 // check checks cfg and fills in its defaults.
 func (cfg *Config) check(t target) (target, error) {
 	switch {
@@ -260,6 +268,8 @@ func (cfg *Config) check(t target) (target, error) {
 		return t, bad("the think time must not be negative, got %s", cfg.Think)
 	case cfg.Think > 0 && cfg.Rate > 0:
 		return t, bad("a think time is for the closed loop; the open loop sends at its rate")
+	case !cfg.StartAt.IsZero() && (time.Until(cfg.StartAt) > maxStartAway || time.Since(cfg.StartAt) > maxStartAway):
+		return t, bad("the start time %s is more than %s away", cfg.StartAt.Format(time.RFC3339Nano), maxStartAway)
 	}
 	if cfg.Requests == 0 && cfg.Duration == 0 {
 		cfg.Duration = DefaultDuration
@@ -430,6 +440,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer stopCancel()
 
 	r.start = time.Now()
+	if !cfg.StartAt.IsZero() {
+		// StartAt's wall time, on the monotonic clock of now.
+		r.start = r.start.Add(cfg.StartAt.Sub(r.start))
+		wait := time.NewTimer(time.Until(r.start))
+		select {
+		case <-wait.C:
+		case <-ctx.Done():
+			wait.Stop()
+		}
+	}
 	var wg sync.WaitGroup
 	progressDone := make(chan struct{})
 	progressExit := make(chan struct{})

@@ -644,8 +644,11 @@ func (in *inputsFile) check() error {
 	}
 	for i, m := range in.SweepMetrics {
 		at := fmt.Sprintf("sweep_metrics[%d].", i)
-		if err := sweepNumbers(at, map[string][]float64{"values": m.Values, "lo": {m.Lo}, "hi": {m.Hi}}); err != nil {
+		if err := sweepNumbers(at, map[string][]float64{"values": m.Values, "lo": {m.Lo}, "hi": {m.Hi}, "reference": m.Reference}); err != nil {
 			return err
+		}
+		if !(m.KSReference >= 0 && m.KSReference <= 1) {
+			return bad(at+"ks_reference", m.KSReference, i18n.T("0 to 1"))
 		}
 		switch {
 		case m.Name == "":

@@ -210,6 +210,8 @@ var words = map[string][2]string{
 	"metricsTitle":    {"Metrics over %d seeds", "%d 个种子上的指标"},
 	"metricPanel":     {"%s: median %s, 95th percentile %s, max %s", "%s：中位数 %s，第 95 百分位 %s，最大值 %s"},
 	"seedsPerValue":   {"seeds per value", "每个值的种子数"},
+	"referenceScaled": {"the simulator's seeds, scaled to as many", "模拟器的种子（按相同数量缩放）"},
+	"ksToRef":         {"; against %s: KS distance %.4f", "；对比%s：KS 距离 %.4f"},
 	"undecidedSeeds":  {"; %d seeds undecided (requests in flight at the end)", "；%d 个种子无法确定（结束时仍有请求在途中）"},
 	"valueS":          {"value (s)", "值 (s)"},
 	"valueWord":       {"value", "值"},

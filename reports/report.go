@@ -142,6 +142,13 @@ type SweepMetric struct {
 	// at their end leave open (null in their results.json); they are not
 	// in Values.
 	Undecided int `json:"undecided,omitempty"`
+	// Reference, when set, is the same metric's values over another
+	// sweep (a real sweep's simulator reference), drawn beside Values and
+	// labelled ReferenceLabel; KSReference is the Kolmogorov–Smirnov
+	// distance between the two.
+	Reference      []float64 `json:"reference,omitempty"`
+	ReferenceLabel string    `json:"reference_label,omitempty"`
+	KSReference    float64   `json:"ks_reference,omitempty"`
 	// KS is the Kolmogorov–Smirnov distance of Values to the uniform law
 	// on [Lo, Hi], for a metric that theory says spreads uniformly over
 	// its window (a health check's detection delay, whose probe phase each

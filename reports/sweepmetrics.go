@@ -15,8 +15,12 @@ import (
 // sweepMetricsName is the file name of the plot of a sweep's metrics.
 const sweepMetricsName = "sweep_metrics"
 
-// colWindow shades a theoretical window on a distribution.
-var colWindow = withAlpha(colTheory, 0x38)
+// colWindow shades a theoretical window on a distribution; colRef draws
+// a reference distribution (the simulator's, under a real sweep).
+var (
+	colWindow = withAlpha(colTheory, 0x38)
+	colRef    = withAlpha(colFault, 0x60)
+)
 
 // metricBins returns the histogram bins of values (and of the window
 // [lo, hi] when hi > lo): one bin per whole number for counts that span
@@ -53,6 +57,20 @@ func metricBins(values []float64, lo, hi float64) []plotter.HistogramBin {
 	return bins
 }
 
+// binCount sets the weights of bins to the count of values in each, times
+// scale.
+func binCount(bins []plotter.HistogramBin, values []float64, scale float64) {
+	n := len(bins)
+	start, width := bins[0].Min, bins[0].Max-bins[0].Min
+	for i := range bins {
+		bins[i].Weight = 0
+	}
+	for _, v := range values {
+		i := max(0, min(n-1, int(math.Floor((v-start)/width))))
+		bins[i].Weight += scale
+	}
+}
+
 // windowBand shades [lo, hi] over the whole height of the data area.
 type windowBand struct{ lo, hi float64 }
 
@@ -70,6 +88,7 @@ func (w windowBand) Plot(c draw.Canvas, p *plot.Plot) {
 // without metrics.
 func sweepMetricsFigure(l lang, lab string, metrics []SweepMetric) (figure, *tableView, bool) {
 	var panels []*plot.Plot
+	refs := false
 	table := &tableView{Head: []string{"metric", "seeds", "undecided", "min", "median", "mean", "95th percentile", "max", "theory window", "inside the window", "KS distance to uniform"}}
 	for _, m := range metrics {
 		if len(m.Values) == 0 {
@@ -103,14 +122,30 @@ func sweepMetricsFigure(l lang, lab string, metrics []SweepMetric) (figure, *tab
 		p.X.Tick.Marker = plot.TickerFunc(niceTicks)
 		p.Y.Tick.Marker = plot.TickerFunc(sparseTicks)
 		bins := metricBins(m.Values, m.Lo, m.Hi)
+		var ref []plotter.HistogramBin
+		if len(m.Reference) > 0 {
+			// One set of bins over both; the reference scaled to as many
+			// seeds as the sweep has, so the two shapes compare.
+			bins = metricBins(append(slices.Clone(m.Values), m.Reference...), m.Lo, m.Hi)
+			ref = slices.Clone(bins)
+			binCount(bins, m.Values, 1)
+			binCount(ref, m.Reference, float64(len(m.Values))/float64(len(m.Reference)))
+			title += l.f("ksToRef", m.ReferenceLabel, m.KSReference)
+			p.Title.Text = title
+			refs = true
+		}
 		top := 0.0
-		for _, b := range bins {
+		for _, b := range append(slices.Clone(bins), ref...) {
 			top = math.Max(top, b.Weight)
 		}
 		if st.hasWindow {
 			p.Add(windowBand{lo: m.Lo, hi: m.Hi})
 		}
 		p.Add(gridLines{y: true})
+		if ref != nil {
+			p.Add(&plotter.Histogram{Bins: ref, Width: ref[0].Max - ref[0].Min, FillColor: colRef,
+				LineStyle: draw.LineStyle{Color: colFault, Width: 0.5}})
+		}
 		p.Add(&plotter.Histogram{Bins: bins, Width: bins[0].Max - bins[0].Min, FillColor: colHist,
 			LineStyle: draw.LineStyle{Color: colHistLine, Width: 0.5}})
 		p.X.Min, p.X.Max = bins[0].Min, bins[len(bins)-1].Max
@@ -126,6 +161,9 @@ func sweepMetricsFigure(l lang, lab string, metrics []SweepMetric) (figure, *tab
 		return figure{}, nil, false
 	}
 	entries := []legendEntry{{l.s("seedsPerValue"), swatch(colHist)}, {l.s("window"), swatch(colWindow)}}
+	if refs {
+		entries = append(entries, legendEntry{l.s("referenceScaled"), swatch(colRef)})
+	}
 	tf := &timeFigure{
 		name:    sweepMetricsName,
 		title:   lbTitle(l.f("metricsTitle", len(metrics[0].Values)), lab),

@@ -34,16 +34,19 @@ const (
 )
 
 func init() {
-	Register(Factory{Name: "netns", Doc: i18n.T("real agents as processes in Linux network namespaces, one per host, bridges for segments"),
+	Register(Factory{Name: "netns", Doc: i18n.T("real agents, proxies, backends and load generators as processes in Linux network namespaces, one per host, bridges for segments"),
 		Caps: Capabilities{
-			Roles:  []Role{RoleVRRP},
-			Faults: agentFaults,
+			Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
+			Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
 			Root:   true,
 			Early:  netnsEarly,
 			Late:   netnsLate,
 		},
 		Available: netns.Available,
-		New: func(lab *labfile.Lab, _ uint64, _ history.Sink, opt Options) (World, error) {
+		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
+			if lab.LB != nil {
+				return newNetnsLBWorld(lab, seed, opt) // netns_lb.go
+			}
 			if opt.Binary == "" {
 				exe, err := os.Executable()
 				if err != nil {
@@ -58,9 +61,10 @@ func init() {
 
 var _ World = (*netnsWorld)(nil)
 
-// RunNetns plays a VRRP lab on real hosts: each host is a network
-// namespace, each segment a bridge, each router an `lblab vrrp` process
-// configured by a keepalived.conf generated from the lab. The fault
+// RunNetns plays a lab on real hosts: a load-balancer lab as netns_lb.go
+// says; a VRRP lab with each host a network namespace, each segment a
+// bridge, each router an `lblab vrrp` process configured by a
+// keepalived.conf generated from the lab. The fault
 // timeline is applied on the wall clock (crash: link down and every
 // process killed; restore: link up and a fresh agent; stop: SIGTERM;
 // start: a fresh agent; link_down/link_up; script_fail/script_ok switch

@@ -11,13 +11,18 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/testbed/netns"
 	"github.com/lblab/lblab/units"
 )
 
-var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"), Ordered, func() {
+// netnsBinary skips the specs (with CI=true: fails them) when the netns
+// labs cannot run here, and builds the lblab binary their roles run; it
+// returns where the binary is, and checks after the specs that this
+// process left no namespace, link, process or folder behind.
+func netnsBinary() *string {
 	var bin string
 	BeforeAll(func() {
 		if err := netns.Available(); err != nil {
@@ -40,8 +45,14 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 		Expect(err).NotTo(HaveOccurred())
 		Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
 	})
+	return &bin
+}
+
+var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"), Ordered, func() {
+	binp := netnsBinary()
 	for _, name := range []string{"vrrp-failover", "vrrp-graceful-shutdown", "vrrp-preempt", "vrrp-track-script", "vrrp-track-interface"} {
 		It(name+" passes every expectation on real agents", func() {
+			bin := *binp
 			o, err := scenarios.RunNetns(context.Background(), load(name), 1, scenarios.NetnsOptions{Binary: bin})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(failures(o)).To(BeEmpty())
@@ -50,6 +61,7 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 		})
 	}
 	It("a unicast pair whose unicast_peer nobody holds splits its brain, as in the simulator", func() {
+		bin := *binp
 		lab, err := labfile.Parse("u.yaml", []byte(unicastLab("10.77.0.91", "10.77.0.92")), nil)
 		Expect(err).NotTo(HaveOccurred())
 		lab.Duration = units.Of(8 * time.Second)
@@ -58,6 +70,71 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 		Expect(masters(o.Events)).To(Equal([]string{"r1", "r2"}))
 		Expect(o.Results.Passed).To(BeFalse())
 	})
+})
+
+// slowEnv, set to 1, runs the specs labelled slow: the load-balancer labs
+// on real hosts that CI leaves out (each takes its duration in wall
+// time; backend-crash stands for them in CI). go tool task test:slow
+// sets it.
+const slowEnv = "LBLAB_SLOW"
+
+var _ = Describe("load-balancer labs on real hosts (network namespaces)", Label("netns"), Ordered, func() {
+	binp := netnsBinary()
+
+	// The scenario the real proxy was first compared with the simulator
+	// on: a server of each group crashes under load and comes back.
+	It("backend-crash passes every expectation in the simulator and on real hosts, with the same figures", func() {
+		lab := load("backend-crash")
+		sim, err := scenarios.RunSim(lab, 1)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(failures(sim)).To(BeEmpty())
+		real, err := scenarios.RunNetns(context.Background(), lab, 1, scenarios.NetnsOptions{Binary: *binp})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(failures(real)).To(BeEmpty())
+		Expect(real.Results.Mode).To(Equal("netns"))
+		s, r := sim.Results.Metrics, real.Results.Metrics
+		GinkgoWriter.Printf("sim %v\nnetns %v\n", s, r)
+		// 300 requests a second for 60 s, Poisson: σ = 134; 5σ.
+		Expect(r["requests_sent"]).To(BeNumerically("~", s["requests_sent"], 670))
+		// The active group loses a third of its 100 requests a second
+		// for as long as detection takes, which a seed may move by one
+		// health interval (2 s): 67 requests, and the count's own
+		// sampling error (5σ of ~170: 65).
+		Expect(r["errors_active"]).To(BeNumerically("~", s["errors_active"], 67+65))
+		Expect(r["errors_both"]).To(Equal(0))
+		redrawsAsRun(*binp, lab, real)
+	})
+
+	It("applies every fault a server can get (health_fail, health_ok, hang, power_off, slow, restore) as the simulator does", func() {
+		lab, err := labfile.LoadFile("testdata/real-faults.yaml", nil)
+		Expect(err).NotTo(HaveOccurred())
+		sim, err := scenarios.RunSim(lab, 1)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(failures(sim)).To(BeEmpty())
+		real, err := scenarios.RunNetns(context.Background(), lab, 1, scenarios.NetnsOptions{Binary: *binp})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(failures(real)).To(BeEmpty())
+		// Each fault is in the history once, stamped in order.
+		var faults []string
+		for _, e := range real.Events {
+			if e.Kind == history.KindFault {
+				faults = append(faults, e.Name)
+			}
+		}
+		Expect(faults).To(HaveLen(len(lab.Faults)))
+	})
+
+	for _, name := range []string{"backup-server", "healthcheck-502", "ip-hash-behind-proxy", "least-conn-vs-round-robin",
+		"nginx-config", "sticky-session", "weighted"} {
+		It(name+" passes every expectation on real hosts", Label("slow"), func() {
+			if os.Getenv(slowEnv) != "1" {
+				Skip("a slow real-host lab: " + slowEnv + "=1 runs it (go tool task test:slow)")
+			}
+			o, err := scenarios.RunNetns(context.Background(), load(name), 1, scenarios.NetnsOptions{Binary: *binp})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(failures(o)).To(BeEmpty())
+		})
+	}
 })
 
 // redrawsAsRun writes the run o of lab into a folder in English and into

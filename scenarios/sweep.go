@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/reports"
@@ -81,12 +84,104 @@ type SweepOptions struct {
 // CompareWith sets ref (a simulator sweep of the same lab) as the
 // reference distribution and records the two-sample Kolmogorov–Smirnov
 // distance between the two as metric ks_distance_to_sim.
+//
+// For a load-balancer lab it does the same for each metric of the
+// sweep's distributions (Metrics: failed requests, each group's errors,
+// p99, detection delays), recorded as metric ks_to_sim (name → distance),
+// and checks that each group's error count (a status_count expectation's
+// metric) stays within the simulator's range widened by one health
+// interval's worth of the requests the group's failing server gets
+// (lbErrorSlack).
 func (s *SweepOutcome) CompareWith(ref *SweepOutcome) {
 	s.Reference = ref.Values
 	s.ReferenceLabel = fmt.Sprintf("simulator, %d seeds", len(ref.Values))
 	if len(s.Values) > 0 && len(ref.Values) > 0 {
 		s.Results.Metrics["ks_distance_to_sim"] = reports.KSTwoSample(s.Values, ref.Values)
 	}
+	if len(s.Metrics) == 0 {
+		return
+	}
+	refs := map[string][]float64{}
+	for _, m := range ref.Metrics {
+		refs[m.Name] = m.Values
+	}
+	ks := map[string]any{}
+	for i := range s.Metrics {
+		m := &s.Metrics[i]
+		r := refs[m.Name]
+		if len(m.Values) == 0 || len(r) == 0 {
+			continue
+		}
+		m.Reference, m.ReferenceLabel = r, fmt.Sprintf("simulator, %d seeds", len(r))
+		m.KSReference = reports.KSTwoSample(m.Values, r)
+		ks[m.Name] = math.Round(m.KSReference*1e4) / 1e4
+	}
+	s.Results.Metrics["ks_to_sim"] = ks
+	for _, e := range s.Lab.Expect {
+		c := e.StatusCount
+		if c == nil || c.Metric == "" {
+			continue
+		}
+		var got []float64
+		for _, m := range s.Metrics {
+			if m.Name == c.Metric {
+				got = m.Values
+			}
+		}
+		r := refs[c.Metric]
+		if len(got) == 0 || len(r) == 0 {
+			continue
+		}
+		slack := lbErrorSlack(s.Lab, c.Group)
+		lo, hi := slices.Min(r)-slack, slices.Max(r)+slack
+		x := expectation(slices.Min(got) >= lo && slices.Max(got) <= hi,
+			i18n.T("%s to %s over %d seeds", fmtCount(slices.Min(got)), fmtCount(slices.Max(got)), len(got)),
+			i18n.T("within the simulator's %s to %s over %d seeds, widened by %s (one health interval's worth of the failing server's requests)",
+				fmtCount(slices.Min(r)), fmtCount(slices.Max(r)), len(r), fmtCount(slack)))
+		x.Name = fmt.Sprintf("%s: as in the simulator", c.Metric)
+		s.Results.Expectations = append(s.Results.Expectations, x)
+		s.Results.Passed = s.Results.Passed && x.Passed
+	}
+}
+
+// fmtCount writes a count (or a fraction of one) as briefly as it is.
+func fmtCount(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
+
+// lbErrorSlack is one health interval's worth of the requests a group's
+// failing server gets: the rate of the clients of the group's listeners
+// over its servers, times its active check's interval; 0 for a group
+// without active checks (a passive group's errors come one per
+// fail_timeout, as many in every world).
+func lbErrorSlack(lab *labfile.Lab, group string) float64 {
+	if lab.LB == nil {
+		return 0
+	}
+	var servers int
+	var interval time.Duration
+	for _, g := range lab.LB.Groups {
+		if g.Name == group {
+			servers = len(g.Servers)
+			if g.HealthCheck != nil {
+				interval = g.HealthCheck.Interval.Or(2 * time.Second) // the checker's default, as HealthTheory has it
+			}
+		}
+	}
+	if servers == 0 || interval == 0 {
+		return 0
+	}
+	rate := 0.0
+	for _, c := range lab.Clients {
+		listener := lab.LB.Listeners[0]
+		for _, l := range lab.LB.Listeners {
+			if c.Listener != "" && l.Name == c.Listener {
+				listener = l
+			}
+		}
+		if listener.Group == group {
+			rate += c.WithDefaults().Rate
+		}
+	}
+	return math.Ceil(rate / float64(servers) * interval.Seconds())
 }
 
 // RunSweep runs lab in the simulator for seeds first, first+1, ...
@@ -467,6 +562,11 @@ type sweepMetric struct {
 // may come twice; the first counts).
 func sweepMetricWants(lab *labfile.Lab) []sweepMetric {
 	wants := []sweepMetric{{name: "requests_failed"}, {name: "requests_unknown"}, {name: "p99_ms"}, {name: "p99_lower_bound_ms"}}
+	for _, e := range lab.Expect {
+		if c := e.StatusCount; c != nil && c.Metric != "" {
+			wants = append(wants, sweepMetric{name: c.Metric})
+		}
+	}
 	for _, e := range lab.Expect {
 		c := e.HealthDelay
 		if c == nil || c.Metric == "" {

@@ -33,7 +33,8 @@ func TestWorldRefusesWhatItCannotDo(t *testing.T) {
 		sets            []string
 		want            string // "" for no refusal
 	}{
-		{"lb lab in netns", "backend-crash", "netns", nil, "cannot play the role proxy"},
+		{"lb lab in netns", "backend-crash", "netns", nil, ""},
+		{"lb latency past the tolerance", "backend-crash", "netns", []string{"network={client_latency: 80ms}"}, "more than its timing tolerance of 50ms"},
 		{"partition in netns", "vrrp-failover", "netns", []string{"faults[0].kind=partition", "faults[0].target=lan", "faults[0].groups=[[r1],[r2]]", "expect[0].failover.min=1s", "expect[0].failover.max=5s"}, "faults of kind partition"},
 		{"loss in netns", "vrrp-failover", "netns", []string{"topology.segments[0].loss=0.01"}, "loss 0.01"},
 		{"latency past the tolerance", "vrrp-failover", "netns", []string{"topology.segments[0].latency=80ms"}, "more than its timing tolerance of 50ms"},

@@ -68,6 +68,11 @@ func (d *Duration) UnmarshalYAML(unmarshal func(any) error) error {
 // MarshalYAML writes the duration as Go writes it.
 func (d Duration) MarshalYAML() (any, error) { return d.D.String(), nil }
 
+// IsZero reports whether the field was not written, so that a YAML
+// encoder omitting empty fields leaves it out (and keeps a written 0s):
+// the file it writes reads back the same.
+func (d Duration) IsZero() bool { return !d.set }
+
 // Bad returns the text of a value that did not parse, "a list" or "a
 // mapping" for one of those, or "" when the value is a duration.
 func (d Duration) Bad() string {

@@ -56,6 +56,7 @@ when given, then the main listener has no control path):
   PUT /_lblab/stall?for=200ms          every request arriving in the next 200 ms
                                        waits until the stall ends
   PUT /_lblab/latency?law=exp:10ms     change the latency law
+  PUT /_lblab/slow?factor=10           multiply the service times by 10 (1: normal)
   PUT /_lblab/error-rate?p=0.1&status=503
   GET /_lblab/stats                    counters as JSON
 

@@ -29,6 +29,7 @@ type loadFlags struct {
 	out, name                string
 	spec, pick               string
 	seed                     uint64
+	startAt                  int64
 }
 
 // durationFlag is a duration written as a Go duration (10s, 250ms) or a
@@ -93,6 +94,10 @@ start and stop. Its draws come from --seed, so a run's schedule is the
 same for the same seed. -n, -t, -c and -k still apply; the spec's timeout
 (default 10 s) replaces --timeout.
 
+--start-at T waits until the wall-clock time T (Unix nanoseconds) and
+counts the schedule and the history's t from it: several loads started
+by one run send from one time 0.
+
 --out DIR writes history.jsonl (one request event per request) and
 results.json; lblab report DIR draws the report.
 
@@ -120,6 +125,7 @@ Exit status: 0 when every request completed with 2xx/3xx, 1 otherwise
 	fl.StringVar(&f.name, "name", "load", "name of the run in results.json and the report")
 	fl.StringVar(&f.spec, "spec", "", "send a lab's clients: element from this file (a lab file, or one with just a clients: list)")
 	fl.StringVar(&f.pick, "pick", "", "with --spec: the clients' name or index when the file holds several")
+	fl.Int64Var(&f.startAt, "start-at", 0, "wait until this wall-clock time (Unix nanoseconds) and count the schedule and the history from it")
 	fl.Uint64Var(&f.seed, "seed", 1, "with --spec: seed of the schedule (arrival gaps, users, paths, addresses)")
 	return c
 }
@@ -153,6 +159,9 @@ func runLoad(c *cobra.Command, target string, f loadFlags) error {
 		Requests: f.requests, Duration: f.duration.d, Rate: f.rate, Concurrency: f.concurrency,
 		KeepAlive: f.keepAlive, Timeout: f.timeout.d, Think: f.think.d, Insecure: f.insecure,
 		Record: f.out != "", Progress: loadProgress(c.ErrOrStderr()),
+	}
+	if f.startAt != 0 {
+		cfg.StartAt = time.Unix(0, f.startAt)
 	}
 	if f.spec != "" {
 		for _, name := range []string{"rate", "think", "method", "header", "body", "line", "timeout"} {

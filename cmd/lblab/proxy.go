@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/proxy/discovery/dockerwatch"
 	"github.com/lblab/lblab/proxy/nginxconf"
@@ -36,6 +38,8 @@ type proxyFlags struct {
 	certs                        []string
 	certDir                      string
 	redirectHTTP                 int
+	resolve                      []string
+	epoch                        int64
 	seed                         uint64
 	docker                       bool
 	dockerNetwork                string
@@ -71,6 +75,11 @@ its address, or, without one, on --bind (default 127.0.0.1, loopback
 only: give --bind 0.0.0.0 to take every IPv4 address). The log names
 every address listened on, one line each.
 
+--resolve NAME=IP (repeatable, as curl's) connects to the servers whose
+address names the host NAME ("p1:80") at IP instead, and keeps calling
+them by their names in the history, the status and the logs: a lab's
+servers in network namespaces of their own.
+
 Active health checks probe each server every interval. Where in its
 interval a server's probes fall (its phase) decides how long a fault goes
 unseen: with --seed N, each server's phase is drawn from N, its group's
@@ -81,7 +90,9 @@ of n servers are staggered, server i's at i × interval / n after start,
 the same at every start.
 
 --admin ADDR serves /status (JSON: listeners, groups, servers with health,
-connections and counters) and /metrics (Prometheus).
+connections and counters) and /metrics (Prometheus); PUT
+/health-path?group=G&path=P makes group G's active checks ask P from now
+on (until a reload), each server changing state after rise or fall probes.
 
 --docker (or discovery: docker in the configuration) watches the Docker
 Engine API (DOCKER_HOST, default the local socket) and adds a server for
@@ -104,7 +115,8 @@ unchanged ports keep their sockets; a configuration that does not load is
 logged and the old one stays.
 
 With --history FILE, every request and every health transition is written
-to FILE as JSON Lines (t in seconds since the proxy started), in whole
+to FILE as JSON Lines (t in seconds since the proxy started, or since
+--epoch), in whole
 lines at least once a second: a killed proxy loses at most the last second.
 
 SIGTERM or SIGINT stops accepting, lets the requests in flight finish for
@@ -119,6 +131,8 @@ up to --drain, flushes the history and exits 0.`,
 	fl.StringArrayVar(&f.certs, "cert", nil, "an https certificate as HOST=CERT.pem,KEY.pem (repeatable; the first is the default)")
 	fl.StringVar(&f.certDir, "certs", "", "a folder of https certificates as 'lblab certs' writes it (HOST.pem, HOST-key.pem)")
 	fl.IntVar(&f.redirectHTTP, "redirect-http", 0, "a port (on --bind) answering every request with a 301 to https")
+	fl.StringArrayVar(&f.resolve, "resolve", nil, "connect to the servers of host NAME at IP: NAME=IP (repeatable)")
+	fl.Int64Var(&f.epoch, "epoch", 0, "the proxy's clock and the history's t count from this wall-clock time, Unix nanoseconds, within an hour of now (default the proxy's start; ahead: active checks start then)")
 	fl.DurationVar(&f.udpIdle, "udp-idle", 30*time.Second, "how long a udp session lives without a datagram")
 	fl.StringVar(&f.bind, "bind", "127.0.0.1", "address of the listeners whose configuration names none (lb sections and lab files; an nginx.conf names them all); 0.0.0.0 for every IPv4 address")
 	fl.DurationVar(&f.headerTimeout, "header-timeout", 10*time.Second, "time a client has to send a whole request header, from its first byte")
@@ -155,6 +169,15 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 	}
 	opt := server.Options{HeaderTimeout: f.headerTimeout, IdleTimeout: f.idleTimeout, Bind: f.bind, Logger: log,
 		UDPIdleTimeout: f.udpIdle, Admin: f.admin}
+	if f.epoch != 0 {
+		opt.Epoch = time.Unix(0, f.epoch)
+		if d := time.Since(opt.Epoch); d < -time.Hour || d > time.Hour {
+			return usageError{i18n.Errorf("--epoch %d: want a time within an hour of now, in Unix nanoseconds", f.epoch)}
+		}
+	}
+	if opt.Hosts, err = parseResolve(f.resolve); err != nil {
+		return err
+	}
 	if c.Flags().Changed("seed") {
 		opt.Seed = &f.seed
 	}
@@ -250,6 +273,26 @@ func runServer(ctx context.Context, srv *server.Server, watcher *dockerwatch.Wat
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// parseResolve reads --resolve NAME=IP flags into a hosts map.
+func parseResolve(flags []string) (map[string]netip.Addr, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	hosts := map[string]netip.Addr{}
+	for _, f := range flags {
+		name, ip, ok := strings.Cut(f, "=")
+		addr, err := netip.ParseAddr(ip)
+		if !ok || name == "" || err != nil || strings.ContainsAny(name, ":/ ") {
+			return nil, usageError{i18n.Errorf("--resolve %q: want NAME=IP, a host name and an IP address", f)}
+		}
+		if old, dup := hosts[name]; dup && old != addr {
+			return nil, usageError{i18n.Errorf("--resolve: %s given twice (%s and %s)", name, old, addr)}
+		}
+		hosts[name] = addr.Unmap()
+	}
+	return hosts, nil
 }
 
 // bindUsed reports whether a listener of cfg names no address, and so

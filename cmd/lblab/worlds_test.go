@@ -15,7 +15,7 @@ func TestWorlds(t *testing.T) {
 	for _, want := range []string{
 		"sim  the deterministic discrete-event simulator",
 		"roles: vrrp, proxy, backend, clients; faults: crash, restore",
-		"netns  real agents as processes in Linux network namespaces",
+		"netns  real agents, proxies, backends and load generators as processes in Linux network namespaces",
 		"link shaping: no; needs root: yes",
 	} {
 		if !strings.Contains(out, want) {

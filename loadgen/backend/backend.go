@@ -21,10 +21,11 @@
 //	PUT  /_lblab/stall?for=200ms         freeze: every request arriving in the next
 //	                                     200 ms waits until the stall ends
 //	PUT  /_lblab/latency?law=exp:10ms    change the latency law
+//	PUT  /_lblab/slow?factor=10          multiply the service times by 10 (1: normal)
 //	PUT  /_lblab/error-rate?p=0.1[&status=503]
 //	GET  /_lblab/stats                   {"name","requests","errors","health",...} as JSON
 //
-// SetHealth, Stall, SetLatency and SetErrorRate do the same from Go.
+// SetHealth, Stall, SetLatency, SetSlow and SetErrorRate do the same from Go.
 package backend
 
 import (
@@ -109,7 +110,8 @@ type Server struct {
 	errRate    atomic.Uint64 // float64 bits
 	errStatus  atomic.Int32
 	law        atomic.Pointer[Law]
-	stallUntil atomic.Int64 // unix ns
+	slow       atomic.Uint64 // float64 bits: the service times' factor, 1 when normal
+	stallUntil atomic.Int64  // unix ns
 
 	requests   atomic.Int64
 	errors     atomic.Int64
@@ -170,6 +172,7 @@ func New(cfg Config) (*Server, error) {
 	s.health.Store(200)
 	s.errStatus.Store(int32(cfg.ErrorStatus))
 	s.errRate.Store(math.Float64bits(cfg.ErrorRate))
+	s.slow.Store(math.Float64bits(1))
 	law := cfg.Latency
 	s.law.Store(&law)
 	if cfg.BodySize > 0 {
@@ -213,6 +216,23 @@ func (s *Server) Stall(d time.Duration) {
 
 // SetLatency changes the latency law.
 func (s *Server) SetLatency(l Law) { s.law.Store(&l) }
+
+// maxSlow bounds the factor of SetSlow.
+const maxSlow = 1e6
+
+// SetSlow multiplies every service time drawn from now on by factor, in
+// (0, 1e6]: the lab's slow fault, as the simulator has it (a slow server
+// takes factor times as long to answer); 1 is the normal speed.
+func (s *Server) SetSlow(factor float64) error {
+	if !(factor > 0 && factor <= maxSlow) {
+		return fmt.Errorf("slow factor %v: want more than 0, at most %g", factor, float64(maxSlow))
+	}
+	s.slow.Store(math.Float64bits(factor))
+	return nil
+}
+
+// Slow returns the factor of the service times (1 when normal).
+func (s *Server) Slow() float64 { return math.Float64frombits(s.slow.Load()) }
 
 // SetErrorRate changes the error rate and, when status is not 0, the
 // error status.
@@ -454,6 +474,17 @@ func (s *Server) control(method, target string) (int, string) {
 			s.SetLatency(l)
 		}
 		return 200, fmt.Sprintf("latency %s\n", s.law.Load())
+	case "slow":
+		if write {
+			f, err := strconv.ParseFloat(q.Get("factor"), 64)
+			if err != nil {
+				return 400, "want ?factor=F (more than 0)\n"
+			}
+			if err := s.SetSlow(f); err != nil {
+				return 400, err.Error() + "\n"
+			}
+		}
+		return 200, fmt.Sprintf("slow %g\n", s.Slow())
 	case "error-rate":
 		if write {
 			p, err := strconv.ParseFloat(q.Get("p"), 64)

@@ -346,3 +346,50 @@ func TestNewChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowMultipliesServiceTimes: the slow fault as the simulator has
+// it: a constant 20 ms service time, slowed by 5, takes 100 ms; factor 1
+// is normal again; a factor of 0 or less is refused.
+func TestSlowMultipliesServiceTimes(t *testing.T) {
+	law, err := ParseLaw("20ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr := start(t, Config{Name: "a", Latency: law}, false)
+	do := func(method, path string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+addr+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	timed := func() time.Duration {
+		t.Helper()
+		t0 := time.Now()
+		if code := do("GET", "/"); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		return time.Since(t0)
+	}
+	if code := do("PUT", "/_lblab/slow?factor=5"); code != 200 {
+		t.Fatalf("slow: %d", code)
+	}
+	if d := timed(); d < 100*time.Millisecond {
+		t.Fatalf("slowed by 5: answered in %s, want at least 100 ms", d)
+	}
+	if code := do("PUT", "/_lblab/slow?factor=1"); code != 200 {
+		t.Fatalf("slow 1: %d", code)
+	}
+	if d := timed(); d < 20*time.Millisecond || d >= 100*time.Millisecond {
+		t.Fatalf("normal again: answered in %s, want 20 ms", d)
+	}
+	for _, bad := range []string{"0", "-1", "x", "NaN", "1e9"} {
+		if code := do("PUT", "/_lblab/slow?factor="+bad); code != 400 {
+			t.Errorf("factor %s: %d, want 400", bad, code)
+		}
+	}
+}

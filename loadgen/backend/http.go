@@ -154,7 +154,7 @@ func (s *Server) serve(bw *bufio.Writer, rnd *rand.Rand, req *request, keep bool
 	if !s.stall() {
 		return false
 	}
-	if d := s.law.Load().Sample(rnd); d > 0 {
+	if d := time.Duration(float64(s.law.Load().Sample(rnd)) * s.Slow()); d > 0 {
 		if bw.Buffered() > 0 && bw.Flush() != nil {
 			return false
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -78,7 +79,39 @@ func (s *Server) adminHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		enc.Encode(s.Status())
 	})
+	mux.HandleFunc("PUT /health-path", func(w http.ResponseWriter, r *http.Request) {
+		group, path := r.URL.Query().Get("group"), r.URL.Query().Get("path")
+		if err := s.SetHealthPath(group, path); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "group %s: active checks now ask %s\n", group, path)
+	})
 	return mux
+}
+
+// maxHealthPath bounds the length of a health-check path set at run time.
+const maxHealthPath = 1024
+
+// SetHealthPath makes the active checks of group ask path from now on
+// (the lab's health_path fault: someone fixes or breaks the checks'
+// configuration); the servers keep their health state, and each changes
+// it after rise or fall probes, as configured. The admin API does it
+// with PUT /health-path?group=G&path=P. A reload returns to the
+// configuration's path.
+func (s *Server) SetHealthPath(group, path string) error {
+	if !strings.HasPrefix(path, "/") || len(path) > maxHealthPath || strings.ContainsAny(path, " \r\n\t") {
+		return fmt.Errorf("health path %q: want an absolute path of at most %d bytes, without spaces", path, maxHealthPath)
+	}
+	s.rmu.Lock()
+	g := s.groups[group]
+	s.rmu.Unlock()
+	if g == nil {
+		return fmt.Errorf("no group %q", group)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.fg.SetProbePath(path)
 }
 
 // Status is the admin API's /status.

@@ -35,7 +35,8 @@ type group struct {
 }
 
 func newGroup(s *Server, gc *proxy.Group) (*group, error) {
-	fg, err := flow.NewGroup(gc, s.now(), s.opt.Seed)
+	// Checks start now, or at the epoch when it is ahead (Options.Epoch).
+	fg, err := flow.NewGroup(gc, max(s.now(), 0), s.opt.Seed)
 	if err != nil {
 		return nil, err
 	}

@@ -98,11 +98,23 @@ type Options struct {
 	ListenPacket func(l proxy.Listener) (net.PacketConn, error)
 	// Dial, when set, connects to servers in place of a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Hosts maps a server's host name, as its address names it ("p1" in
+	// "p1:80"), to the IP address connected to, as an /etc/hosts of the
+	// proxy's own would (curl's --resolve): the server keeps its name in
+	// the history, the status and the logs. Names not in the map are
+	// resolved as usual. Default none.
+	Hosts map[string]netip.Addr
 	// History, when set, receives the history as JSON Lines: a request
 	// event per request and a health event per transition.
 	History io.Writer
 	// Logger logs; default slog.Default().
 	Logger *slog.Logger
+	// Epoch, when set, is the time the proxy's clock and so the
+	// history's t count from (a run that merges several histories gives
+	// them one origin); default when New is called. It may be ahead (the
+	// run's time 0, a moment after the proxy is ready): active checks
+	// then start at it, as the simulator's start at its time 0.
+	Epoch time.Time
 	// Seed, when set, puts each server's first active health probe at its
 	// phase drawn from the seed (health.Phase of the seed, the group's and
 	// the server's names, uniform in [0, interval)), where the simulator
@@ -112,6 +124,22 @@ type Options struct {
 	// / n after the checks start, the same at every start (as HAProxy
 	// spreads its first checks).
 	Seed *uint64
+}
+
+// resolve returns addr ("HOST:PORT") with HOST replaced by its entry in
+// o.Hosts, or addr as it is.
+func (o *Options) resolve(addr string) string {
+	if len(o.Hosts) == 0 {
+		return addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip, ok := o.Hosts[host]; ok {
+		return net.JoinHostPort(ip.String(), port)
+	}
+	return addr
 }
 
 func (o *Options) defaults() {
@@ -233,7 +261,13 @@ func (s *Server) listenOn(lc *proxy.Listener) (network, addr string) {
 // New builds the server for cfg, which must pass proxy.Validate.
 func New(cfg *proxy.Config, opt Options) (*Server, error) {
 	opt.defaults()
-	s := &Server{opt: opt, log: opt.Logger, start: time.Now(),
+	start := time.Now()
+	if !opt.Epoch.IsZero() {
+		// Keep the monotonic clock: the epoch's wall time, as a reading
+		// of now plus the time to it.
+		start = start.Add(opt.Epoch.Sub(start))
+	}
+	s := &Server{opt: opt, log: opt.Logger, start: start,
 		upstreams: map[string]*upstream{}, conns: map[*conn]struct{}{}, base: newStats(), sideAddr: map[string]net.Addr{}}
 	s.dialCtx, s.dialCancel = context.WithCancel(context.Background())
 	s.hcCtx, s.hcStop = context.WithCancel(context.Background())

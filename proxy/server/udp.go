@@ -130,7 +130,7 @@ func (p *udpProxy) open(from netip.AddrPort, addr net.Addr) *udpSession {
 	st := ss.fl.Next(ss.start, g.rnd)
 	g.mu.Unlock()
 	for st.Kind == flow.Try {
-		up, err := net.Dial("udp", g.ups[st.Index].addr)
+		up, err := net.Dial("udp", s.opt.resolve(g.ups[st.Index].addr))
 		g.mu.Lock()
 		now := s.now()
 		if err != nil {

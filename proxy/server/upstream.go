@@ -143,6 +143,7 @@ func (u *upstream) closeIdle(stop bool) {
 
 // dial connects to addr within timeout (and ctx).
 func (s *Server) dial(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
+	addr = s.opt.resolve(addr)
 	if s.opt.Dial != nil {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()

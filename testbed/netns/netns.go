@@ -18,7 +18,10 @@
 // process of the host dies at once, leaving its addresses configured);
 // clean stop = Process.Terminate; pause/resume = Process.Pause/Resume;
 // link_down/link_up = Link.Down/Up (the host sees its carrier go);
-// partition/heal = Link.Disconnect/Reconnect (the host sees nothing).
+// partition/heal = Link.Disconnect/Reconnect (the host sees nothing);
+// a link's latency, jitter and loss = Link.Shape (netem, where the
+// kernel has it: NetemAvailable), also changed at run time; a client
+// population's source addresses = Link.AddAddrs with Link.RouteAll.
 //
 // It needs root and iproute2 (Available says why not).
 package netns
@@ -410,7 +413,7 @@ func (h *Host) Addrs(iface string) ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s:%s: %w", h.Name, iface, err)
 	}
-	addrs, err := nl.AddrList(link, netlink.FAMILY_V4)
+	addrs, err := dump(func() ([]netlink.Addr, error) { return nl.AddrList(link, netlink.FAMILY_V4) })
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +466,7 @@ func (h *Host) Neighbor(iface string, ip netip.Addr) (net.HardwareAddr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s:%s: %w", h.Name, iface, err)
 	}
-	neighs, err := nl.NeighList(link.Attrs().Index, netlink.FAMILY_V4)
+	neighs, err := dump(func() ([]netlink.Neigh, error) { return nl.NeighList(link.Attrs().Index, netlink.FAMILY_V4) })
 	if err != nil {
 		return nil, err
 	}
@@ -691,7 +694,7 @@ func Clean(opt CleanOptions) (removed, kept Remains, err error) {
 
 // rootLinks lists the lbl-* links of the calling namespace.
 func rootLinks() ([]string, error) {
-	links, err := netlink.LinkList()
+	links, err := dump(netlink.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("netns: list links: %w", err)
 	}
@@ -778,7 +781,7 @@ func Leftovers(prefix string) (Remains, error) {
 			}
 		}
 	}
-	links, err := netlink.LinkList()
+	links, err := dump(netlink.LinkList)
 	if err != nil {
 		return r, err
 	}
@@ -940,7 +943,7 @@ func removeNamespace(name string, inode uint64) error {
 // deleteRootLinks deletes the links of the calling namespace whose names
 // match.
 func deleteRootLinks(match func(string) bool) error {
-	links, err := netlink.LinkList()
+	links, err := dump(netlink.LinkList)
 	if err != nil {
 		return err
 	}
@@ -1060,4 +1063,24 @@ func ipCmd(args ...string) error {
 		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// dumpTries bounds the retries of an interrupted netlink dump.
+const dumpTries = 20
+
+// dump runs a netlink dump (a list of links, addresses, neighbours,
+// qdiscs) again while the kernel says another change interrupted it
+// (netlink.ErrDumpInterrupted: the list may be incomplete): other runs
+// and test packages make and delete links and namespaces meanwhile.
+func dump[T any](list func() ([]T, error)) ([]T, error) {
+	var (
+		out []T
+		err error
+	)
+	for range dumpTries {
+		if out, err = list(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return out, err
+		}
+	}
+	return out, fmt.Errorf("netns: netlink dump interrupted %d times in a row: %w", dumpTries, err)
 }
