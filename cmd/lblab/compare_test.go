@@ -159,7 +159,7 @@ func TestCompareRefusesAndFails(t *testing.T) {
 		{[]string{"vrrp-failover", "--modes", "sim,sim"}, "the world sim is given twice"},
 		{[]string{"vrrp-failover", "--modes", "sim,moon"}, `no world "moon"`},
 		{[]string{"vrrp-failover"}, "needs --modes"},
-		{[]string{"backend-crash", "--modes", "sim,netns"}, "the netns world cannot play the role proxy"},
+		{[]string{"container-labels", "--modes", "sim,netns"}, "the netns world cannot run the lab's services"},
 		{[]string{vf, dir}, "not a run folder: it has no results.json"},
 		{[]string{vf, filepath.Join(dir, "nothing")}, "no such folder"},
 		{[]string{vf, vf + "/"}, "are the same folder"},
