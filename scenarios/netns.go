@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/scenarios/labfile"
-	"github.com/lblab/lblab/sim"
 	"github.com/lblab/lblab/testbed/netns"
 )
 
@@ -100,22 +98,14 @@ type netnsWorld struct {
 	wallClock
 	closed bool
 	extra  *history.Log // fault events and silent deaths, written by the runner
-	state  map[string]string
 }
 
 // Build makes the testbed, the lab's segments and hosts, and writes the
 // routers' configurations; it gives up with ctx's error once ctx is done.
 func (w *netnsWorld) Build(ctx context.Context) error {
-	_ = netns.CleanStale()
-	tb, err := netns.New()
-	if err != nil {
-		return i18n.Errorf("netns mode: %w", err)
-	}
-	w.tb = tb
-	if w.opt.Work == "" {
-		if w.opt.Work, err = tb.WorkDir(); err != nil {
-			return err
-		}
+	var err error
+	if w.tb, err = newTestbed(&w.opt); err != nil {
+		return err
 	}
 	segs := map[string]*netns.Segment{}
 	for _, s := range w.lab.Topology.Segments {
@@ -152,6 +142,23 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// newTestbed makes a run's testbed, after removing what dead runs left,
+// and sets opt.Work to the testbed's work folder when it is not given.
+func newTestbed(opt *Options) (*netns.Testbed, error) {
+	_ = netns.CleanStale()
+	tb, err := netns.New()
+	if err != nil {
+		return nil, i18n.Errorf("netns mode: %w", err)
+	}
+	if opt.Work == "" {
+		if opt.Work, err = tb.WorkDir(); err != nil {
+			tb.Cleanup()
+			return nil, err
+		}
+	}
+	return tb, nil
 }
 
 // Close removes the testbed: namespaces, links, processes, the work
@@ -262,13 +269,6 @@ func (w *netnsWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 	}
 	events, err := w.merge()
 	return events, 0, err
-}
-
-// faultRand is the random stream of a fault's jitter: the simulator's own
-// stream for it, so a seed puts the fault at the same moment in both
-// worlds.
-func faultRand(seed uint64, name string) *rand.Rand {
-	return sim.NewKernel(seed).Rand("fault/" + name)
 }
 
 // Apply carries out one fault now. Its history event is stamped when the

@@ -191,7 +191,6 @@ type netnsLB struct {
 
 	// wallClock is the lab's clock; its epoch is the lab's time 0.
 	wallClock
-	launch  time.Time     // the proxy's time 0 (its --epoch): the lab's
 	reached time.Duration // where Run stopped
 	faults  *history.Log
 	admin   string // the proxy's admin address, in its namespace
@@ -299,16 +298,9 @@ func (w *netnsLB) shape(h *lbHost, lat time.Duration) error {
 // Run); it gives up with ctx's error once ctx is done.
 func (w *netnsLB) Build(ctx context.Context) error {
 	lab := w.lab
-	_ = netns.CleanStale()
-	tb, err := netns.New()
-	if err != nil {
-		return i18n.Errorf("netns mode: %w", err)
-	}
-	w.tb = tb
-	if w.opt.Work == "" {
-		if w.opt.Work, err = tb.WorkDir(); err != nil {
-			return err
-		}
+	var err error
+	if w.tb, err = newTestbed(&w.opt); err != nil {
+		return err
 	}
 	if w.seg, err = w.tb.AddSegment("lan"); err != nil {
 		return err
@@ -521,7 +513,6 @@ func (w *netnsLB) startProxy() error {
 	// it and its checks start then, each server's first probe at its
 	// phase drawn from the seed, as in the simulator run of that seed.
 	w.epoch = time.Now().Add(lbStartLead)
-	w.launch = w.epoch
 	args = append(args, "--epoch", strconv.FormatInt(w.epoch.UnixNano(), 10),
 		"--seed", strconv.FormatUint(w.seed, 10))
 	out := &tailBuffer{}
@@ -673,7 +664,7 @@ func (w *netnsLB) merge(end time.Duration) ([]history.Event, int, error) {
 		}
 		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat, Events: evs})
 	}
-	return mergeLBHistories(clients, proxy, w.launch.Sub(w.epoch), w.faults.Events(), end), sent, nil
+	return mergeLBHistories(clients, proxy, w.faults.Events(), end), sent, nil
 }
 
 // Apply carries out one fault and records it, stamped when it took

@@ -76,11 +76,11 @@ type clientHistory struct {
 }
 
 // mergeLBHistories merges the histories of a real load-balancer run (see
-// above): the proxy's events are shifted by proxyShift (the proxy's time
-// 0 minus the run's); faults are the world's own events. Events before
-// the run's time 0 (the proxy warming up) are left out; every request
-// ending after end is unknown. The result is in time order.
-func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event, proxyShift time.Duration,
+// above): the proxy's events are on the run's clock (the proxy counts
+// from the run's time 0, its --epoch); faults are the world's own events.
+// Events before the run's time 0 (the proxy warming up) are left out;
+// every request ending after end is unknown. The result is in time order.
+func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 	faults []history.Event, end time.Duration) []history.Event {
 	type key struct {
 		group, client string
@@ -93,10 +93,6 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event, prox
 	var out []history.Event
 	for i := range proxyEvents {
 		e := proxyEvents[i]
-		e.T += history.Stamp(proxyShift)
-		if e.Kind == history.KindRequest {
-			e.Start += history.Stamp(proxyShift)
-		}
 		if e.T < 0 {
 			continue
 		}

@@ -52,7 +52,13 @@ func TestMergeLBHistories(t *testing.T) {
 		req(8.9, 8.96, "10.1.0.1:40008", 200, "a2:80", ""),  // after the end (8.95)
 	}}}
 	faults := []history.Event{{T: stamp(2.0), Kind: history.KindFault, Fault: "crash", Target: "a3:80", Name: "a3 crashes"}}
-	got := mergeLBHistories(clients, proxy, shift, faults, 8950*time.Millisecond)
+	for i := range proxy { // the proxy's stamps on the run's clock, as its --epoch puts them
+		proxy[i].T += stamp(shift.Seconds())
+		if proxy[i].Kind == history.KindRequest {
+			proxy[i].Start += stamp(shift.Seconds())
+		}
+	}
+	got := mergeLBHistories(clients, proxy, faults, 8950*time.Millisecond)
 
 	var reqs []history.Event
 	var others []string
@@ -122,7 +128,7 @@ func TestMergeLBHistoriesVia(t *testing.T) {
 		Group: "xff", Status: 502, Backend: "x2:80", Error: "refused", Tries: 1}}
 	clients := []clientHistory{{Listener: "xff", Group: "xff", Via: "192.0.2.10", Events: []history.Event{
 		{Kind: history.KindRequest, Start: stamp(1.0), T: stamp(1.011), Client: "10.1.2.3", Status: 502}}}}
-	got := mergeLBHistories(clients, proxy, 0, nil, 30*time.Second)
+	got := mergeLBHistories(clients, proxy, nil, 30*time.Second)
 	if len(got) != 1 || got[0].Client != "10.1.2.3" || got[0].Backend != "x2:80" || got[0].Error != "refused" || got[0].Tries != 1 {
 		t.Fatalf("merged %+v", got)
 	}
@@ -136,12 +142,12 @@ func TestMergeLBHistoriesClientLatency(t *testing.T) {
 		Group: "web", Status: 200, Backend: "a:80", Tries: 1}}
 	clients := []clientHistory{{Listener: "web", Group: "web", Latency: 50 * time.Millisecond, Events: []history.Event{
 		{Kind: history.KindRequest, Start: stamp(1.0), T: stamp(1.121), Client: "198.18.2.1", Status: 200, Backend: "a:80"}}}}
-	got := mergeLBHistories(clients, proxy, 0, nil, 30*time.Second)
+	got := mergeLBHistories(clients, proxy, nil, 30*time.Second)
 	if len(got) != 1 || got[0].Tries != 1 {
 		t.Fatalf("merged %+v", got)
 	}
 	clients[0].Latency = 0
-	if got := mergeLBHistories(clients, proxy, 0, nil, 30*time.Second); got[0].Tries != 0 {
+	if got := mergeLBHistories(clients, proxy, nil, 30*time.Second); got[0].Tries != 0 {
 		t.Fatalf("matched 51 ms apart without a client latency: %+v", got)
 	}
 }

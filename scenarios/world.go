@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/scenarios/labfile"
+	"github.com/lblab/lblab/sim"
 )
 
 // World is one place a lab plays in: the simulator, network namespaces,
@@ -325,6 +327,13 @@ func faultPlan(lab *labfile.Lab, seed uint64) []faultStep {
 		plan = append(plan, faultStep{at, f})
 	}
 	return plan
+}
+
+// faultRand is the random stream of a fault's jitter: the simulator's own
+// stream for it, so a seed puts the fault at the same moment in every
+// world.
+func faultRand(seed uint64, name string) *rand.Rand {
+	return sim.NewKernel(seed).Rand("fault/" + name)
 }
 
 // played is what play hands back: the history (nil when it streamed), the
