@@ -248,19 +248,30 @@ func probeNetem() error {
 	return <-errc
 }
 
+// hostLink returns a netlink handle inside the link's host and the link's
+// interface there; the caller closes the handle.
+func (l *Link) hostLink() (*netlink.Handle, netlink.Link, error) {
+	nl, err := l.Host.handle()
+	if err != nil {
+		return nil, nil, err
+	}
+	link, err := nl.LinkByName(l.Iface)
+	if err != nil {
+		nl.Close()
+		return nil, nil, fmt.Errorf("netns: %s:%s: %w", l.Host.Name, l.Iface, err)
+	}
+	return nl, link, nil
+}
+
 // AddAddrs gives the host's interface more addresses (a population of
 // client source addresses, a proxy's address in front of it), one
 // netlink request each. An address the interface holds already is kept.
 func (l *Link) AddAddrs(addrs ...netip.Prefix) error {
-	nl, err := l.Host.handle()
+	nl, link, err := l.hostLink()
 	if err != nil {
 		return err
 	}
 	defer nl.Close()
-	link, err := nl.LinkByName(l.Iface)
-	if err != nil {
-		return fmt.Errorf("netns: %s:%s: %w", l.Host.Name, l.Iface, err)
-	}
 	for _, a := range addrs {
 		if !a.IsValid() {
 			return fmt.Errorf("netns: %s:%s: invalid address", l.Host.Name, l.Iface)
@@ -281,15 +292,11 @@ func (l *Link) AddAddrs(addrs ...netip.Prefix) error {
 // with no gateway): the host then reaches any address another host of
 // the segment holds, such as the extra addresses of AddAddrs, by ARP.
 func (l *Link) RouteAll() error {
-	nl, err := l.Host.handle()
+	nl, link, err := l.hostLink()
 	if err != nil {
 		return err
 	}
 	defer nl.Close()
-	link, err := nl.LinkByName(l.Iface)
-	if err != nil {
-		return fmt.Errorf("netns: %s:%s: %w", l.Host.Name, l.Iface, err)
-	}
 	_, all, _ := net.ParseCIDR("0.0.0.0/0")
 	r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: all, Scope: netlink.SCOPE_LINK}
 	if err := nl.RouteReplace(r); err != nil {
