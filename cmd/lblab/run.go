@@ -79,7 +79,8 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 const netnsReference = 1000
 
 func runLab(c *cobra.Command, name string, f runFlags) error {
-	if _, err := scenarios.LookupWorld(f.mode); err != nil {
+	world, err := scenarios.LookupWorld(f.mode)
+	if err != nil {
 		return usageError{i18n.Errorf("--mode %s: %w", f.mode, err)}
 	}
 	if c.Flags().Changed("seeds") {
@@ -106,14 +107,12 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	lab = lab.Localized(language)
 	// Before anything is made: a lab asking the world for what it
 	// cannot do is refused with the capability named.
-	if err := scenarios.CheckWorld(f.mode, lab); err != nil {
+	if err := world.Caps.Refuse(world.Name, lab); err != nil {
 		return err
 	}
 	printLabWarnings(c.ErrOrStderr(), lab, language)
-	if fac, err := scenarios.LookupWorld(f.mode); err == nil {
-		for _, t := range fac.Caps.Unshaped(fac.Name, lab) {
-			printWarning(c.ErrOrStderr(), t, language)
-		}
+	for _, t := range world.Caps.Unshaped(world.Name, lab) {
+		printWarning(c.ErrOrStderr(), t, language)
 	}
 	dir, err := outDir(lab.Name, f.out, f.clean)
 	if err != nil {
