@@ -153,6 +153,8 @@ var words = map[string][2]string{
 	"window":   {"theory window", "理论窗口"},
 	"inWindow": {"inside the window", "落在窗口内"},
 	"ksUnif":   {"KS distance to uniform", "与均匀分布的 KS 距离"},
+	"ksRef":    {"KS distance to the reference", "与参照分布的 KS 距离"},
+	"ksRefVal": {"%s against %s; 5%% critical value %s: %s", "%s（对比%s）；5%% 临界值 %s：%s"},
 
 	// the plots: titles, axis labels, legends, lane names; protocol
 	// states (MASTER, UP), field names, numbers and units stay
