@@ -168,8 +168,9 @@ type layout struct {
 // plot file the page links (.png, .svg) loads as an image of non-zero
 // width, every <svg> has a non-empty box, no element extends beyond the
 // document's width, no block's text is wider than its box (scrollWidth >
-// clientWidth where overflow is not meant to scroll), and every text of
-// a plot lies inside its plot.
+// clientWidth where overflow is not meant to scroll), no short word of
+// letters is broken across two lines, and every text of a plot lies
+// inside its plot.
 const layoutJS = `(async () => {
   const name = (el) => el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined && el.className ? "." + el.className : "") +
     ' "' + (el.textContent || "").trim().slice(0, 40) + '"';
@@ -196,6 +197,21 @@ const layoutJS = `(async () => {
         out.overflow.push("svg " + s.getAttribute("aria-label") + ': text "' + t.textContent + '" leaves the plot (' +
           Math.round(b.left - r.left) + ".." + Math.round(b.right - r.left) + " of " + Math.round(r.width) + " px)");
       }
+    }
+  }
+  // A short word of letters broken across two lines (overflow-wrap:
+  // anywhere in a cell too narrow for it); long identifiers may break.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest("svg")) continue;
+    for (const m of n.textContent.matchAll(/[A-Za-z]{2,12}/g)) {
+      const before = m.index > 0 ? n.textContent[m.index - 1] : " ", after = n.textContent[m.index + m[0].length] || " ";
+      if (/[A-Za-z0-9_]/.test(before) || /[A-Za-z0-9_]/.test(after)) continue;
+      const r = document.createRange();
+      r.setStart(n, m.index);
+      r.setEnd(n, m.index + m[0].length);
+      const lines = new Set([...r.getClientRects()].filter((b) => b.width > 0).map((b) => Math.round(b.top)));
+      if (lines.size > 1) out.overflow.push(name(n.parentElement) + ' breaks the word "' + m[0] + '" across lines');
     }
   }
   const W = document.documentElement.clientWidth;
