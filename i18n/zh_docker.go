@@ -3,7 +3,8 @@ package i18n
 // zhDocker holds the Chinese of the docker world's messages.
 var zhDocker = map[string]string{
 	"real agents in Docker containers (testcontainers-go), one per host, a bridge network per segment; DOCKER_HOST for another engine": "真实的代理运行在 Docker 容器中（testcontainers-go），每台主机一个容器，每个网段一个桥接网络；DOCKER_HOST 可指向另一个引擎",
-	"docker mode: %w": "docker 模式：%w",
+	"docker mode: %w":                "docker 模式：%w",
+	"containers are not cleaned: %v": "未清理容器：%v",
 	"docker mode: the lab runs vrrp scripts, and the image has no /bin/sh: install a static busybox (Debian's busybox-static) so that the image gets one":                                                  "docker 模式：实验要运行 vrrp 脚本，而镜像中没有 /bin/sh：请安装静态链接的 busybox（Debian 的 busybox-static），镜像才会包含它",
 	"apply fault %s on a remote Docker engine (DOCKER_HOST): faults of kind %s need the engine on this machine":                                                                                            "在远程 Docker 引擎（DOCKER_HOST）上施加故障 %s：%s 类故障需要引擎运行在本机",
 	"name host %s's interfaces on a remote Docker engine (DOCKER_HOST): only one interface, eth0, keeps its name there":                                                                                    "在远程 Docker 引擎（DOCKER_HOST）上为主机 %s 的接口命名：在那里只有唯一的接口 eth0 能保持其名称",

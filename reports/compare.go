@@ -229,7 +229,7 @@ type compareView struct {
 	Head                       []linkView
 	Rows                       []compareRow
 	Plots                      []plotView
-	KS                         *tableView
+	KS                         *ksView
 }
 
 // compareRow is a row of the compare table: its name (code when it is a
@@ -431,11 +431,56 @@ func distMetrics(ms []runMetrics) []string {
 	return out
 }
 
-// ksTable returns the two-sample Kolmogorov–Smirnov distance between each
-// pair of runs that measured a metric on 2 seeds or more each, beside
-// its 5% critical value; nil when no pair did.
-func ksTable(l lang, runs []CompareRun, ms []runMetrics) *tableView {
-	t := &tableView{Head: []string{l.s("metric"), l.s("cmpPair"), l.s("cmpValues"), l.s("cmpKS"), l.s("cmpCritical"), l.s("cmpSameLaw")}}
+// KSPair is the two-sample Kolmogorov–Smirnov test of one metric
+// between two runs of a compare page.
+type KSPair struct {
+	// Metric is the metric's name in results.json (failover_s, ...).
+	Metric string
+	// A and B are the two runs' labels (Compare.Runs' Label), in the
+	// page's order.
+	A, B string
+	// N and M are how many decided values each run measured (seeds).
+	N, M int
+	// Distance is KSTwoSample of the two runs' values, 0 to 1.
+	Distance float64
+	// Critical is KSCritical(N, M), the distance two samples of one law
+	// exceed one time in twenty.
+	Critical float64
+}
+
+// Passed reports whether the distance is at or under the 5% critical
+// value: the two runs' values may come from one law.
+func (k KSPair) Passed() bool { return k.Distance <= k.Critical }
+
+// Line says the pair in one line in language (LangEnglish or
+// LangChinese): the metric, the runs, the distance beside the 5%
+// critical value, and PASS (at or under it) or FAIL, e.g. "KS failover_s
+// sim ↔ netns (20, 20 values): distance 0.2500, 5% critical value
+// 0.4294: PASS".
+func (k KSPair) Line(language string) string {
+	l := langOf(language)
+	verdict := l.s("pass")
+	if !k.Passed() {
+		verdict = l.s("fail")
+	}
+	return l.f("cmpKSLine", k.Metric, k.A, k.B, k.N, k.M,
+		strconv.FormatFloat(k.Distance, 'f', 4, 64), strconv.FormatFloat(k.Critical, 'f', 4, 64), verdict)
+}
+
+// KSPairs returns the two-sample Kolmogorov–Smirnov test between each
+// pair of runs that measured a metric on 2 seeds or more each, in the
+// order of the page's table.
+func (c Compare) KSPairs() []KSPair {
+	ms := make([]runMetrics, len(c.Runs))
+	for i, r := range c.Runs {
+		ms[i] = metricsOf(r.Folder)
+	}
+	return ksPairs(c.Runs, ms)
+}
+
+// ksPairs is KSPairs over the runs' metrics ms.
+func ksPairs(runs []CompareRun, ms []runMetrics) []KSPair {
+	var out []KSPair
 	for _, name := range distMetrics(ms) {
 		for i := range runs {
 			for j := i + 1; j < len(runs); j++ {
@@ -443,16 +488,41 @@ func ksTable(l lang, runs []CompareRun, ms []runMetrics) *tableView {
 				if a == nil || b == nil || len(a.values) < 2 || len(b.values) < 2 {
 					continue
 				}
-				ks, crit := KSTwoSample(a.values, b.values), KSCritical(len(a.values), len(b.values))
-				same := l.s("cmpYes")
-				if ks > crit {
-					same = l.s("cmpNo")
-				}
-				t.Rows = append(t.Rows, []string{name, runs[i].Label + " ↔ " + runs[j].Label,
-					fmt.Sprintf("%d, %d", len(a.values), len(b.values)), strconv.FormatFloat(ks, 'f', 4, 64),
-					strconv.FormatFloat(crit, 'f', 4, 64), same})
+				out = append(out, KSPair{Metric: name, A: runs[i].Label, B: runs[j].Label, N: len(a.values), M: len(b.values),
+					Distance: KSTwoSample(a.values, b.values), Critical: KSCritical(len(a.values), len(b.values))})
 			}
 		}
+	}
+	return out
+}
+
+// ksView is the compare page's table of KS tests: a row a pair.
+type ksView struct {
+	Head []string
+	Rows []ksRow
+}
+
+// ksRow is a pair's row: metric, runs, value counts, distance, critical
+// value, and the verdict (PASS when the distance is at or under the
+// critical value).
+type ksRow struct {
+	Metric, Pair, Values, Distance, Critical, Verdict string
+	Pass                                              bool
+}
+
+// ksTable returns the table of ksPairs: each pair's distance beside its
+// 5% critical value and the verdict; nil when no pair measured a metric
+// on 2 seeds or more each.
+func ksTable(l lang, runs []CompareRun, ms []runMetrics) *ksView {
+	t := &ksView{Head: []string{l.s("metric"), l.s("cmpPair"), l.s("cmpValues"), l.s("cmpKS"), l.s("cmpCritical"), l.s("cmpKSVerdict")}}
+	for _, k := range ksPairs(runs, ms) {
+		verdict := l.s("pass")
+		if !k.Passed() {
+			verdict = l.s("fail")
+		}
+		t.Rows = append(t.Rows, ksRow{Metric: k.Metric, Pair: k.A + " ↔ " + k.B, Values: fmt.Sprintf("%d, %d", k.N, k.M),
+			Distance: strconv.FormatFloat(k.Distance, 'f', 4, 64), Critical: strconv.FormatFloat(k.Critical, 'f', 4, 64),
+			Verdict: verdict, Pass: k.Passed()})
 	}
 	if len(t.Rows) == 0 {
 		return nil

@@ -216,6 +216,16 @@ func sweepTable(s *Sweep, l lang) *sweepView {
 		}
 		row("ksUnif", fmtNum(s.KS))
 	}
+	if len(s.Reference) > 1 && len(s.Values) > 1 {
+		// Another world's distribution (the simulator's): the distance
+		// beside the 5% critical value of the two samples, and the verdict.
+		k := KSPair{N: len(s.Values), M: len(s.Reference), Distance: s.KSReference, Critical: KSCritical(len(s.Values), len(s.Reference))}
+		verdict := l.s("pass")
+		if !k.Passed() {
+			verdict = l.s("fail")
+		}
+		row("ksRef", l.f("ksRefVal", strconv.FormatFloat(k.Distance, 'f', 4, 64), s.ReferenceLabel, strconv.FormatFloat(k.Critical, 'f', 4, 64), verdict))
+	}
 	return sv
 }
 

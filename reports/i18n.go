@@ -153,6 +153,8 @@ var words = map[string][2]string{
 	"window":   {"theory window", "理论窗口"},
 	"inWindow": {"inside the window", "落在窗口内"},
 	"ksUnif":   {"KS distance to uniform", "与均匀分布的 KS 距离"},
+	"ksRef":    {"KS distance to the reference", "与参照分布的 KS 距离"},
+	"ksRefVal": {"%s against %s; 5%% critical value %s: %s", "%s（对比%s）；5%% 临界值 %s：%s"},
 
 	// the plots: titles, axis labels, legends, lane names; protocol
 	// states (MASTER, UP), field names, numbers and units stay
@@ -246,12 +248,11 @@ var words = map[string][2]string{
 	"cmpValues":    {"values", "值的个数"},
 	"cmpKS":        {"KS distance", "KS 距离"},
 	"cmpCritical":  {"5% critical value", "5% 临界值"},
-	"cmpSameLaw":   {"under the critical value", "低于临界值"},
-	"cmpYes":       {"yes", "是"},
-	"cmpNo":        {"no", "否"},
+	"cmpKSVerdict": {"verdict", "判定"},
+	"cmpKSLine":    {"KS %s %s ↔ %s (%d, %d values): distance %s, 5%% critical value %s: %s", "KS %s %s ↔ %s（%d、%d 个值）：距离 %s，5%% 临界值 %s：%s"},
 	"cmpKSTitle":   {"Two-sample Kolmogorov–Smirnov distances", "双样本 Kolmogorov–Smirnov 距离"},
-	"cmpKSNote": {"For each metric that two runs measured on 2 seeds or more each: the largest gap between their empirical distribution functions, and the distance two samples of one law exceed one time in twenty (1.358 × √((n + m)/(n·m))).",
-		"对两次运行各在 2 个或更多种子上测到的每个指标：两者经验分布函数之间的最大差距，以及同一分布的两个样本每二十次才超过一次的距离（1.358 × √((n + m)/(n·m))）。"},
+	"cmpKSNote": {"For each metric that two runs measured on 2 seeds or more each: the largest gap between their empirical distribution functions, and the distance two samples of one law exceed one time in twenty (1.358 × √((n + m)/(n·m))). PASS: the distance is at or under the critical value, so the two runs' values may come from one law. FAIL: it is over, so they differ (a test that says so wrongly one time in twenty).",
+		"对两次运行各在 2 个或更多种子上测到的每个指标：两者经验分布函数之间的最大差距，以及同一分布的两个样本每二十次才超过一次的距离（1.358 × √((n + m)/(n·m))）。通过：距离不超过临界值，两次运行的值可能来自同一分布。失败：距离超过临界值，两者不同（此判定每二十次会错一次）。"},
 	"cmpNoKS":      {"No metric was measured on 2 seeds or more by two runs: run with --seeds N (N ≥ 2) to compare distributions.", "没有哪个指标被两次运行各在 2 个或更多种子上测到：用 --seeds N（N ≥ 2）运行才能比较分布。"},
 	"cmpCDF":       {"share of seeds at or below", "不超过该值的种子比例"},
 	"cmpRunN":      {"%s (%d seeds)", "%s（%d 个种子）"},

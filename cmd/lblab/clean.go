@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
+	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/testbed/dockerbed"
 	"github.com/lblab/lblab/testbed/netns"
 	"github.com/spf13/cobra"
@@ -45,6 +47,12 @@ binary) that no container uses; the next docker run builds its own again.`,
 			nsErr, dockErr := netns.Available(), dockerbed.Engine()
 			if nsErr != nil && dockErr != nil {
 				return fmt.Errorf("nothing to clean with: %v; %v", nsErr, dockErr)
+			}
+			if dockErr != nil && os.Getenv("DOCKER_HOST") != "" {
+				// The engine the user named is not cleaned: say so, rather
+				// than "nothing to clean".
+				language, _ := langOf(c)
+				printWarning(c.ErrOrStderr(), i18n.T("containers are not cleaned: %v", dockErr), language)
 			}
 			if opt.All {
 				fmt.Fprintln(c.ErrOrStderr(), "lblab: warning: --all also removes the namespaces, containers and processes of runs still going; they will fail")

@@ -294,8 +294,11 @@ func compareOut(lab, out string) (string, error) {
 	return outDir(lab, out, false)
 }
 
-// writeCompare writes the compare page of runs into dir, prints its path,
-// and returns the exit status: interrupted, 1 when a run failed.
+// writeCompare writes the compare page of runs into dir, prints each
+// pair's KS test (distance, 5% critical value, PASS or FAIL) and the
+// page's path, and returns the exit status: interrupted, 1 when a run
+// failed. A KS test's FAIL does not change it: two runs before and after
+// a change of configuration are meant to differ.
 func writeCompare(c *cobra.Command, dir, lab string, runs []reports.CompareRun, warnings []i18n.Text, language string) error {
 	cmp := reports.Compare{Lab: lab, Lang: language, Runs: runs}
 	for _, w := range warnings {
@@ -304,6 +307,9 @@ func writeCompare(c *cobra.Command, dir, lab string, runs []reports.CompareRun, 
 	path, err := reports.WriteCompare(dir, cmp)
 	if err != nil {
 		return err
+	}
+	for _, k := range cmp.KSPairs() {
+		fmt.Fprintln(c.OutOrStdout(), k.Line(language))
 	}
 	fmt.Fprintln(c.OutOrStdout(), reports.Say(language, "report", path))
 	if ctx := c.Context(); ctx.Err() != nil {

@@ -60,17 +60,21 @@ func TestCompareTwoSweeps(t *testing.T) {
 
 	code, stdout, stderr = lblab(t, "compare", before, after, "--out", cmp)
 	wantExit(t, code, 0, stdout, stderr)
-	if want := "report: " + filepath.Join(cmp, reports.CompareFile) + "\n"; stdout != want {
+	ks := reports.KSTwoSample(sweepValues(t, before), sweepValues(t, after))
+	// The KS test fails (the distributions differ) but both runs passed:
+	// exit 0.
+	if want := fmt.Sprintf("KS failover_s before ↔ after (20, 20 values): distance %.4f, 5%% critical value 0.4294: FAIL\nreport: %s\n",
+		ks, filepath.Join(cmp, reports.CompareFile)); stdout != want {
 		t.Fatalf("stdout %q, want %q", stdout, want)
 	}
 	wantFiles(t, cmp, reports.CompareFile, "compare_cdf.png", "compare_cdf.svg")
 	page := comparePage(t, cmp)
-	ks := reports.KSTwoSample(sweepValues(t, before), sweepValues(t, after))
 	for _, want := range []string{
 		"before after",
 		"20 seeds, first seed 1 20 seeds, first seed 101",
 		"failover_s: theory window [2.609475, 3.609475]; inside: 100 % [2.804787, 3.804787]; inside: 100 %",
-		fmt.Sprintf("failover_s before ↔ after 20, 20 %.4f 0.4294 no", ks),
+		"KS distance 5% critical value verdict",
+		fmt.Sprintf("failover_s before ↔ after 20, 20 %.4f 0.4294 FAIL", ks),
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("compare.html lacks %q:\n%s", want, page)
@@ -87,8 +91,12 @@ func TestCompareTwoSweeps(t *testing.T) {
 	zh := filepath.Join(dir, "zh")
 	code, stdout, stderr = lblab(t, "compare", before, after, "--out", zh, "--lang", "zh")
 	wantExit(t, code, 0, stdout, stderr)
+	if want := fmt.Sprintf("KS failover_s before ↔ after（20、20 个值）：距离 %.4f，5%% 临界值 0.4294：失败\n", ks); !strings.HasPrefix(stdout, want) {
+		t.Errorf("stdout %q, want it to start with %q", stdout, want)
+	}
 	page = comparePage(t, zh)
-	for _, want := range []string{"对比：vrrp-failover", "双样本 Kolmogorov–Smirnov 距离", "failover_s：理论窗口", "r2 在宕机后 [MDI − interval, MDI] 内接管"} {
+	for _, want := range []string{"对比：vrrp-failover", "双样本 Kolmogorov–Smirnov 距离", "failover_s：理论窗口", "r2 在宕机后 [MDI − interval, MDI] 内接管",
+		"KS 距离 5% 临界值 判定", fmt.Sprintf("failover_s before ↔ after 20, 20 %.4f 0.4294 失败", ks)} {
 		if !strings.Contains(page, want) {
 			t.Errorf("Chinese compare.html lacks %q:\n%s", want, page)
 		}
@@ -224,8 +232,13 @@ func TestCompareSimAndNetns(t *testing.T) {
 		}
 	}
 	ks := reports.KSTwoSample(sweepValues(t, filepath.Join(out, "sim")), sweepValues(t, filepath.Join(out, "netns")))
-	if want := fmt.Sprintf("failover_s sim ↔ netns 2, 2 %.4f", ks); !strings.Contains(page, want) {
-		t.Errorf("compare.html lacks the KS distance %q:\n%s", want, page)
+	// Two values a world: the 5% critical value is 1.358 capped at 1, so
+	// any distance passes; the page and stdout say so beside it.
+	if want := fmt.Sprintf("failover_s sim ↔ netns 2, 2 %.4f 1.0000 PASS", ks); !strings.Contains(page, want) {
+		t.Errorf("compare.html lacks the KS distance beside its critical value and verdict %q:\n%s", want, page)
+	}
+	if want := fmt.Sprintf("KS failover_s sim ↔ netns (2, 2 values): distance %.4f, 5%% critical value 1.0000: PASS\n", ks); !strings.Contains(string(b), want) {
+		t.Errorf("lblab compare's output lacks %q:\n%s", want, b)
 	}
 	wantFiles(t, out, "sim/report.html", "netns/report.html", "netns/results.json")
 	t.Logf("%s", b)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/lblab/lblab/testbed/netns"
 	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
 )
 
 // Remains is what runs left in a Docker engine.
@@ -70,8 +69,7 @@ type CleanOptions struct {
 // lblab images no container uses. It returns what it removed and kept.
 // No engine (Available's error) is an error.
 func Clean(ctx context.Context, opt CleanOptions) (removed, kept Remains, err error) {
-	prepare()
-	p, err := testcontainers.NewDockerProvider()
+	p, err := provider()
 	if err != nil {
 		return removed, kept, fmt.Errorf("docker: %w", err)
 	}
@@ -191,8 +189,7 @@ func removeImages(ctx context.Context, cli client.APIClient, age time.Duration) 
 // Leftovers lists the containers and networks labelled with run id run,
 // or with any run id when run is "", and the lblab images when images.
 func Leftovers(ctx context.Context, run string, images bool) (Remains, error) {
-	prepare()
-	p, err := testcontainers.NewDockerProvider()
+	p, err := provider()
 	if err != nil {
 		return Remains{}, fmt.Errorf("docker: %w", err)
 	}
@@ -222,8 +219,7 @@ func Leftovers(ctx context.Context, run string, images bool) (Remains, error) {
 // LeftoversOf lists the containers and networks of the runs of process
 // pid.
 func LeftoversOf(ctx context.Context, pid int) (Remains, error) {
-	prepare()
-	p, err := testcontainers.NewDockerProvider()
+	p, err := provider()
 	if err != nil {
 		return Remains{}, fmt.Errorf("docker: %w", err)
 	}

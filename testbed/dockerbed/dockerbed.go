@@ -121,14 +121,45 @@ func (slogger) Printf(format string, v ...any) {
 	slog.Debug("testcontainers: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
 }
 
-// Local reports whether the engine lblab talks to runs on this machine:
-// testcontainers-go reaches it through a unix socket. (It chooses the
-// engine: DOCKER_HOST, else its other strategies, among them the local
-// socket even when DOCKER_HOST names an engine that does not answer.)
-// No engine at all counts as local.
-func Local() bool {
+// provider returns testcontainers-go's provider of the engine lblab
+// talks to: DOCKER_HOST's when it is set, and no other. (testcontainers-go
+// tries DOCKER_HOST, then its other strategies, among them the local
+// socket: an engine that does not answer at DOCKER_HOST would silently
+// give way to another.) The error names DOCKER_HOST's value.
+func provider() (*testcontainers.DockerProvider, error) {
 	prepare()
+	want := os.Getenv("DOCKER_HOST")
 	p, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		if want != "" {
+			return nil, fmt.Errorf("DOCKER_HOST=%s: that Docker engine does not answer: %s", want, firstLine(err))
+		}
+		return nil, fmt.Errorf("no Docker engine (DOCKER_HOST or /var/run/docker.sock): %s", firstLine(err))
+	}
+	got := p.Client().DaemonHost()
+	if want == "" || strings.TrimSuffix(got, "/") == strings.TrimSuffix(want, "/") {
+		return p, nil
+	}
+	p.Close()
+	why := "it answers, but testcontainers-go chose " + got + " (tc.host in ~/.testcontainers.properties?)"
+	cli, err := client.New(client.FromEnv)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), pingWait)
+		_, err = cli.Ping(ctx, client.PingOptions{})
+		cancel()
+		cli.Close()
+	}
+	if err != nil {
+		why = "that Docker engine does not answer: " + firstLine(err)
+	}
+	return nil, fmt.Errorf("DOCKER_HOST=%s: %s; lblab uses no other engine while DOCKER_HOST is set (unset it for the local one)", want, why)
+}
+
+// Local reports whether the engine lblab talks to runs on this machine:
+// reached through a unix socket (DOCKER_HOST unset, or unix://). No
+// engine at all counts as local.
+func Local() bool {
+	p, err := provider()
 	if err != nil {
 		return true
 	}
@@ -136,19 +167,18 @@ func Local() bool {
 	return strings.HasPrefix(p.Client().DaemonHost(), "unix://")
 }
 
-// Engine returns nil when a Docker engine answers (DOCKER_HOST, or the
-// local socket), else why not, in one line.
+// Engine returns nil when a Docker engine answers (DOCKER_HOST's when it
+// is set, else the local socket), else why not, in one line.
 func Engine() error {
-	prepare()
 	ctx, cancel := context.WithTimeout(context.Background(), pingWait)
 	defer cancel()
-	p, err := testcontainers.NewDockerProvider()
+	p, err := provider()
 	if err != nil {
-		return fmt.Errorf("no Docker engine (DOCKER_HOST or /var/run/docker.sock): %s", firstLine(err))
+		return err
 	}
 	defer p.Close()
 	if _, err := p.Client().Ping(ctx, client.PingOptions{}); err != nil {
-		return fmt.Errorf("the Docker engine does not answer: %s", firstLine(err))
+		return fmt.Errorf("the Docker engine at %s does not answer: %s", p.Client().DaemonHost(), firstLine(err))
 	}
 	return nil
 }
@@ -193,8 +223,7 @@ type Bed struct {
 // New connects to the engine and makes an empty bed with a run id of its
 // own.
 func New() (*Bed, error) {
-	prepare()
-	p, err := testcontainers.NewDockerProvider()
+	p, err := provider()
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
