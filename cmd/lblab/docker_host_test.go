@@ -66,5 +66,7 @@ func TestDeadDockerHost(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run", "results.json")); err == nil {
 		t.Errorf("lblab run --mode docker with DOCKER_HOST=%s ran the lab on another engine: %s holds results.json", deadEngine, filepath.Join(dir, "run"))
+	} else if _, err := os.Stat(filepath.Join(dir, "run")); err == nil {
+		t.Errorf("lblab run --mode docker with DOCKER_HOST=%s refused the run but made its output folder %s", deadEngine, filepath.Join(dir, "run"))
 	}
 }

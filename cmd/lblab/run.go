@@ -114,6 +114,13 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	for _, t := range world.Caps.Unshaped(world.Name, lab) {
 		printWarning(c.ErrOrStderr(), t, language)
 	}
+	// A world that cannot run here (no root, no engine) is said before
+	// the output folder is made: a refused run leaves nothing behind.
+	if world.Available != nil {
+		if err := world.Available(); err != nil {
+			return i18n.Errorf("%s mode: %w", world.Name, err)
+		}
+	}
 	dir, err := outDir(lab.Name, f.out, f.clean)
 	if err != nil {
 		return err
