@@ -198,11 +198,12 @@ func (w *netnsWorld) startPath() string { return filepath.Join(w.opt.Work, "star
 // agentStartLead is how far ahead of writing the start file the lab's
 // time 0 is: the agents, ready and polling for the file every
 // millisecond, read it before time 0 and start their instances at time 0
-// exactly (lblab vrrp waits for a future epoch), though this process, not
+// (lblab vrrp waits for a future epoch), though this process, not
 // real-time, may be delayed between stamping the epoch and writing the
-// file (by 145 ms seen on a loaded 2-core machine). Delayed longer, the
-// agents start together as soon as they read it.
-const agentStartLead = 250 * time.Millisecond
+// file: by 145 ms and by more than 250 ms, seen on a loaded 2-core
+// machine. Delayed longer still, the agents start together as soon as
+// they read it. One second, as lbStartLead.
+const agentStartLead = time.Second
 
 // agentReadyWait bounds the wait for the agents' sockets at the start: a
 // process start, not a protocol time (the lab's clock has not started).
