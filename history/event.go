@@ -33,6 +33,16 @@ const (
 	// The simulator records it without running anything; a real agent
 	// records it and runs the command.
 	KindNotify Kind = "notify"
+	// KindAgent is a moment in a real VRRP agent's own life that says
+	// whether the routers could hear each other from their start, written
+	// by the agent (the simulator has no such moments): Reason "booted:
+	// ..." when it starts its instances (Router; Reason says how long its
+	// sockets had been joined to the group), "first advert sent" (Router,
+	// Instance, VRID, Priority, Src, Dst) and "first advert received"
+	// from each source (the same fields; ", discarded: why" when the
+	// state machine dropped it). Checks do not read it; it is there to
+	// tell a lost startup election from a late boot.
+	KindAgent Kind = "agent"
 )
 
 // Event is one line of a history. It is a flat union: Kind says which of

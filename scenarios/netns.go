@@ -188,6 +188,27 @@ func (w *netnsWorld) historyPath(host string) string {
 	return filepath.Join(w.opt.Work, host+".history.jsonl")
 }
 
+// readyPath is the file host's agent writes once its sockets are open and
+// joined (lblab vrrp --ready-file); startPath the one every agent waits
+// for, written at the lab's time 0 with the epoch (--start-file).
+func (w *netnsWorld) readyPath(host string) string { return filepath.Join(w.opt.Work, host+".ready") }
+
+func (w *netnsWorld) startPath() string { return filepath.Join(w.opt.Work, "start") }
+
+// agentStartLead is how far ahead of writing the start file the lab's
+// time 0 is: the agents, ready and polling for the file every
+// millisecond, read it before time 0 and start their instances at time 0
+// (lblab vrrp waits for a future epoch), though this process, not
+// real-time, may be delayed between stamping the epoch and writing the
+// file: by 145 ms and by more than 250 ms, seen on a loaded 2-core
+// machine. Delayed longer still, the agents start together as soon as
+// they read it. One second, as lbStartLead.
+const agentStartLead = time.Second
+
+// agentReadyWait bounds the wait for the agents' sockets at the start: a
+// process start, not a protocol time (the lab's clock has not started).
+const agentReadyWait = 30 * time.Second
+
 // flagPath is the file whose presence makes a host's script fail.
 func (w *netnsWorld) flagPath(host, script string) string {
 	return filepath.Join(w.opt.Work, host+"."+script+".fail")
@@ -202,11 +223,16 @@ func (w *netnsWorld) startAgent(host string) error {
 			return nil // still running
 		}
 	}
+	if err := os.Remove(w.readyPath(host)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
 	out := &bytes.Buffer{}
 	// Real-time (see netns.Realtime): the checks measure the protocol's
-	// timers, not the machine's other load.
+	// timers, not the machine's other load. The agent opens its sockets,
+	// says so in its ready file and starts when the start file holds the
+	// epoch: at once for an agent started after time 0 (restore, start).
 	name, args := netns.Realtime(w.opt.Binary, "vrrp", "--config", w.confPath(host),
-		"--history", w.historyPath(host), "--epoch", fmt.Sprint(w.epoch.UnixNano()), "--name", host)
+		"--history", w.historyPath(host), "--name", host, "--ready-file", w.readyPath(host), "--start-file", w.startPath())
 	p, err := w.hosts[host].Start(out, out, name, args...)
 	if err != nil {
 		return i18n.Errorf("host %s: starting its agent: %w", host, err)
@@ -216,26 +242,84 @@ func (w *netnsWorld) startAgent(host string) error {
 	return nil
 }
 
+// waitReady waits until the agent of every host has written its ready
+// file, at most agentReadyWait; an agent that exits meanwhile is an
+// error with its output. It reports whether ctx ended the wait.
+func (w *netnsWorld) waitReady(ctx context.Context, hosts []string) (bool, error) {
+	deadline := time.Now().Add(agentReadyWait)
+	for _, host := range hosts {
+		for {
+			if _, err := os.Stat(w.readyPath(host)); err == nil {
+				break
+			}
+			p := w.agents[host]
+			select {
+			case <-p.Done():
+				var out string
+				for _, r := range w.runs {
+					if r.p == p {
+						out = strings.TrimSpace(r.out.String())
+					}
+				}
+				return false, i18n.Errorf("the agent on %s (%s vrrp) exited with status %d before it was ready:\n%s",
+					host, w.opt.Binary, p.ExitCode(), out)
+			case <-ctx.Done():
+				return true, nil
+			case <-time.After(time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				return false, i18n.Errorf("the agent on %s (%s vrrp) not ready after %v", host, w.opt.Binary, agentReadyWait)
+			}
+		}
+	}
+	return false, nil
+}
+
+// release writes the start file with the clock's epoch (whole, by a
+// rename): every agent waiting for it starts.
+func (w *netnsWorld) release() error {
+	tmp := w.startPath() + ".tmp"
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d\n", w.epoch.UnixNano()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, w.startPath())
+}
+
 // silent records that host's routers stopped without a word (the agents
 // cannot say it themselves).
 func (w *netnsWorld) silent(host, reason string) {
 	silentDeaths(w.lab, w.extra, w.Since(), host, reason)
 }
 
-// Run starts the clock and the agents, applies the faults on time (At)
-// and waits until end. When ctx is done first it returns, interrupted;
-// Finish then stops the agents.
+// Run starts the agents, waits until every one has its sockets open and
+// joined, then releases them together at the lab's time 0 (the start
+// file, agentStartLead ahead), applies the faults on time (At) and waits
+// until end. An agent process takes from milliseconds to a second to get
+// there on a loaded machine: were the clock and the agents' timers
+// started one by one as they came up, a higher-priority router could
+// start its timer a skew (0.195 s for priorities 150 and 100) after a
+// lower one and lose the startup election. When ctx is done first it
+// returns, interrupted (reached 0 before time 0); Finish then stops the
+// agents.
 func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
-	w.start()
-	for host := range w.routers() {
+	hosts := slices.Sorted(maps.Keys(w.routers()))
+	for _, host := range hosts {
 		if ctx.Err() != nil {
-			return w.Since(), true, nil
+			return 0, true, nil
 		}
 		if err := w.startAgent(host); err != nil {
-			return w.Since(), false, err
+			return 0, false, err
 		}
 	}
+	if interrupted, err := w.waitReady(ctx, hosts); err != nil || interrupted {
+		return 0, interrupted, err
+	}
+	w.epoch = time.Now().Add(agentStartLead)
+	if err := w.release(); err != nil {
+		return 0, false, err
+	}
 	reached, interrupted, err := w.runClock(ctx, end)
+	reached = max(reached, 0)
 	if err != nil || interrupted {
 		return reached, interrupted, err
 	}

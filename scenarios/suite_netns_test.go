@@ -3,9 +3,11 @@ package scenarios_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -57,6 +59,7 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 			Expect(err).NotTo(HaveOccurred())
 			Expect(failures(o)).To(BeEmpty())
 			Expect(o.Results.Mode).To(Equal("netns"))
+			expectBootsTogether(load(name), o.Events)
 			redrawsAsRun(bin, load(name), o)
 		})
 	}
@@ -71,6 +74,38 @@ var _ = Describe("VRRP labs on real hosts (network namespaces)", Label("netns"),
 		Expect(o.Results.Passed).To(BeFalse())
 	})
 })
+
+// expectBootsTogether checks that every router of the lab booted (its
+// agent's boot event, its first instance's startup) no earlier than time
+// 0 and within the netns world's timer tolerance (Late) of each other,
+// whatever order and speed their processes came up at: a router that
+// started its timers a skew after another of its VRID (0.195 s for
+// priorities 150 and 100) would lose the startup election to the lower
+// priority.
+func expectBootsTogether(lab *labfile.Lab, events []history.Event) {
+	GinkgoHelper()
+	fac, err := scenarios.LookupWorld("netns")
+	Expect(err).NotTo(HaveOccurred())
+	boots, startups := map[string]time.Duration{}, map[string]time.Duration{}
+	for _, e := range events {
+		if _, seen := boots[e.Router]; !seen && e.Kind == history.KindAgent && strings.HasPrefix(e.Reason, "booted:") {
+			boots[e.Router] = e.T.Duration()
+		}
+		if _, seen := startups[e.Router]; !seen && e.Kind == history.KindVRRP && e.From == "INIT" {
+			startups[e.Router] = e.T.Duration()
+		}
+	}
+	for what, at := range map[string]map[string]time.Duration{"boot": boots, "startup": startups} {
+		first, last := time.Duration(math.MaxInt64), time.Duration(0)
+		for _, in := range lab.VRRP.Instances {
+			t, ok := at[in.Host]
+			Expect(ok).To(BeTrue(), "%s recorded no %s", in.Host, what)
+			Expect(t).To(BeNumerically(">=", 0), "%s: %s before time 0", in.Host, what)
+			first, last = min(first, t), max(last, t)
+		}
+		Expect(last-first).To(BeNumerically("<=", fac.Caps.Late), "%ss from %v to %v: %v", what, first, last, at)
+	}
+}
 
 // slowEnv, set to 1, runs the specs labelled slow: the load-balancer labs
 // on real hosts that CI leaves out (each takes its duration in wall

@@ -21,7 +21,7 @@ func init() { commands = append(commands, newVRRP) }
 type vrrpFlags struct {
 	config, instance, history, name, admin string
 	epoch                                  int64
-	startFile                              string
+	startFile, readyFile                   string
 }
 
 func newVRRP() *cobra.Command {
@@ -55,7 +55,15 @@ priority 0 and removes its addresses, notify_stop runs, exit status 0.
 --start-file FILE makes the agent wait (up to 2 minutes) until FILE holds
 a line, then start, with that line as --epoch when it is a number: the
 docker world starts a lab's agents so, once it has given each container's
-interfaces the lab's names.`,
+interfaces the lab's names.
+
+--ready-file FILE makes the agent open its sockets first (bound to their
+interfaces and joined to 224.0.0.18), then write a line to FILE, and only
+then wait for --start-file (if given), and for the epoch it holds when
+that is still ahead, before it starts its instances: the
+netns world starts every agent so, waits until each is ready, and writes
+the start file at the lab's time 0, so that no router starts its timers
+before another can hear it.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error { return runVRRP(c, f) },
 	}
@@ -67,6 +75,7 @@ interfaces the lab's names.`,
 	fl.StringVar(&f.name, "name", "", "router name in the history (default router_id, else the host name)")
 	fl.StringVar(&f.admin, "admin", "", "serve GET /status (state, priority, counters as JSON) on this address, e.g. 127.0.0.1:9091")
 	fl.StringVar(&f.startFile, "start-file", "", "wait until this file holds a line before starting; a number there is the epoch (Unix nanoseconds)")
+	fl.StringVar(&f.readyFile, "ready-file", "", "write a line to this file once the sockets are open and joined, then wait for --start-file")
 	return c
 }
 
@@ -92,7 +101,7 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 	if err != nil {
 		return usageError{fmt.Errorf("%s: %w", f.config, err)}
 	}
-	if f.startFile != "" {
+	if f.startFile != "" && f.readyFile == "" {
 		epoch, err := waitStartFile(c.Context(), f.startFile, startFileWait)
 		if err != nil {
 			return err
@@ -115,6 +124,9 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 	if f.epoch != 0 {
 		opts.Epoch = time.Unix(0, f.epoch)
 	}
+	if f.readyFile != "" {
+		opts.Start = func(ctx context.Context) (time.Time, error) { return readyThenStart(ctx, f.readyFile, f.startFile) }
+	}
 	if f.history != "" {
 		h, err := os.OpenFile(f.history, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
@@ -124,6 +136,45 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 		opts.History = h
 	}
 	return vrrplinux.Run(c.Context(), cfg, opts)
+}
+
+// readyThenStart writes "ready" and this process's ID as a line to
+// ready (whole, by a rename), then waits for the start file when there is
+// one (waitStartFile), and for its epoch when that is ahead, and returns
+// the epoch (zero: none).
+func readyThenStart(ctx context.Context, ready, start string) (time.Time, error) {
+	tmp := ready + ".tmp"
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "ready %d\n", os.Getpid()), 0o644); err != nil {
+		return time.Time{}, fmt.Errorf("--ready-file: %w", err)
+	}
+	if err := os.Rename(tmp, ready); err != nil {
+		return time.Time{}, fmt.Errorf("--ready-file: %w", err)
+	}
+	if start == "" {
+		return time.Time{}, nil
+	}
+	epoch, err := waitStartFile(ctx, start, startFileWait)
+	if err != nil || epoch == 0 {
+		return time.Time{}, err
+	}
+	at := time.Unix(0, epoch)
+	if err := sleepUntilCtx(ctx, at); err != nil {
+		return time.Time{}, err
+	}
+	return at, nil
+}
+
+// sleepUntilCtx waits until t (at once when it has passed) or until ctx
+// is done (its cause).
+func sleepUntilCtx(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-timer.C:
+		return nil
+	}
 }
 
 // startFileWait bounds the wait for --start-file.

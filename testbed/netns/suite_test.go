@@ -259,6 +259,25 @@ func (l *lab) router(kind, name, addr string, c conf) *router {
 	return r
 }
 
+// startFirst starts the router that must win the startup election and,
+// when it is lblab's, waits until it has started (BACKUP, its down timer
+// running), at most processStart: a process started later cannot then
+// start its timer first, however long each takes to come up on a loaded
+// machine. keepalived's start is not waited for (its notify at startup
+// is not relied on here).
+func (r *router) startFirst() time.Duration {
+	GinkgoHelper()
+	t := r.start()
+	if r.kind == "lblab" {
+		r.awaitState("BACKUP", t, processStart)
+	}
+	return t
+}
+
+// processStart bounds the wait for an agent's process to start: not a
+// protocol time.
+const processStart = 30 * time.Second
+
 // start starts the router; it returns the lab time just before.
 func (r *router) start() time.Duration {
 	GinkgoHelper()

@@ -29,7 +29,7 @@ var _ = Describe("two lblab agents on one segment (VRRPv2, PASS, VRID 51, priori
 		r1 = l.router("lblab", "r1", "10.77.0.11/24", conf{version: 2, priority: 150, track: "test ! -e " + flag})
 		r2 = l.router("lblab", "r2", "10.77.0.12/24", conf{version: 2, priority: 100})
 		c1, _ = l.host("c1", "10.77.0.21/24")
-		r1.start()
+		r1.startFirst()
 		r2.start()
 	})
 
@@ -193,7 +193,7 @@ var _ = Describe("two lblab agents with unicast peers (VRRPv3, priorities 150 an
 		l := newLab()
 		r1 := l.router("lblab", "r1", "10.77.0.11/24", conf{version: 3, priority: 150, peers: []string{"10.77.0.12"}})
 		r2 := l.router("lblab", "r2", "10.77.0.12/24", conf{version: 3, priority: 100, peers: []string{"10.77.0.11"}})
-		r1.start()
+		r1.startFirst()
 		r2.start()
 		r1.awaitState("MASTER", 0, mdi150+3*time.Second)
 		singleMaster(r1, r2)

@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,7 +44,21 @@ type Options struct {
 	// serves GET /status: JSON with each instance's state, priority and
 	// counters (Status). Default "": none.
 	Admin string
+	// Start, when set, holds the instances back until the agent may
+	// start: the agent calls it once its sockets are open, bound to their
+	// interfaces and joined to 224.0.0.18 (so that it hears every advert
+	// sent from then on), and starts every instance when it returns. A
+	// nonzero time it returns replaces Epoch. The runner of a lab starts
+	// every agent, waits until each is ready, and releases them together
+	// at the lab's time 0, however long each process took to get there.
+	// An error from Start ends Run with it. Nil (default): the instances
+	// start at once.
+	Start func(ctx context.Context) (epoch time.Time, err error)
 }
+
+// maxHeard is how many sources of adverts an instance records its first
+// advert from (history.KindAgent): the peers of a lab, not a flood.
+const maxHeard = 16
 
 // stopNotifyWait is how long an exiting agent waits for its notify_stop
 // scripts (keepalived gives them one second).
@@ -102,6 +117,11 @@ type instance struct {
 	cfg   vrrpsim.Config
 	x     *vrrpsim.Executor
 	drops dropLog
+	// sent is whether an advert went out (its first is recorded); heard
+	// the sources an advert came from (the first of each is recorded, up
+	// to maxHeard sources).
+	sent  bool
+	heard map[netip.Addr]bool
 }
 
 type packet struct {
@@ -179,13 +199,19 @@ func initAgent(cfg Config, opts Options) *agent {
 		pkts: make(chan packet, 64), results: make(chan trackResult, 16), links: make(chan linkEvent, 16),
 		tracked: map[string]bool{}, errs: make(chan error, 1), done: make(chan struct{}),
 		statusReq: make(chan chan Status)}
-	if !opts.Epoch.IsZero() {
-		a.offset = a.start.Round(0).Sub(opts.Epoch)
-	}
+	a.setEpoch(opts.Epoch)
 	if opts.History != nil {
 		a.hist = history.NewWriter(opts.History, history.WriterOptions{EveryLine: true})
 	}
 	return a
+}
+
+// setEpoch makes history stamps count from epoch (zero: the agent's
+// start).
+func (a *agent) setEpoch(epoch time.Time) {
+	if !epoch.IsZero() {
+		a.offset = a.start.Round(0).Sub(epoch)
+	}
 }
 
 // addInstance adds the state machine of in, run on ifc (in.VRRP's
@@ -193,7 +219,7 @@ func initAgent(cfg Config, opts Options) *agent {
 func (a *agent) addInstance(ifc *iface, in Instance) (*instance, error) {
 	vc := in.VRRP
 	vc.Interface = in.Interface
-	inst := &instance{a: a, ifc: ifc}
+	inst := &instance{a: a, ifc: ifc, heard: map[netip.Addr]bool{}}
 	x, err := vrrpsim.NewExecutor(a.cfg.Name, vc, inst)
 	if err != nil {
 		return nil, err
@@ -253,6 +279,18 @@ func (a *agent) loop(ctx context.Context) error {
 		a.close()
 		a.wg.Wait()
 	}()
+	// The sockets are open and joined (newAgent): wait for the start.
+	ready := a.now()
+	if a.opts.Start != nil {
+		epoch, err := a.opts.Start(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped before it started: nothing to shut down
+			}
+			return err
+		}
+		a.setEpoch(epoch)
+	}
 	for _, f := range a.ifaces {
 		a.wg.Add(1)
 		go a.read(f)
@@ -278,6 +316,7 @@ func (a *agent) loop(ctx context.Context) error {
 		}
 	}
 	now := a.now()
+	a.recordBoot(now, now-ready)
 	for _, in := range a.insts {
 		in.x.Startup(now)
 	}
@@ -315,6 +354,19 @@ func (a *agent) loop(ctx context.Context) error {
 	}
 	a.shutdown()
 	return failure
+}
+
+// recordBoot records that the agent starts its instances now, its
+// sockets having been ready for waited (history.KindAgent).
+func (a *agent) recordBoot(now, waited time.Duration) {
+	names := make([]string, 0, len(a.ifaces))
+	for name := range a.ifaces {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	a.record(history.Event{T: history.Stamp(now), Kind: history.KindAgent, Router: a.cfg.Name,
+		Reason: fmt.Sprintf("booted: sockets joined to %v on %s %s before", vrrpsim.GroupAddr, strings.Join(names, ","),
+			waited.Round(time.Microsecond))})
 }
 
 // deadline is the earliest deadline of every executor and pending drop
@@ -413,20 +465,53 @@ func (a *agent) receive(p packet) {
 		if in.ifc != p.ifc || in.cfg.VRID != p.payload[1] {
 			continue
 		}
+		first := !in.heard[p.src] && len(in.heard) < maxHeard
+		dropped := ""
 		for _, act := range in.x.Receive(now, vrrpsim.Received{Src: p.src, Dst: p.dst, TTL: p.ttl, Payload: p.payload}) {
 			if act.Kind == vrrpsim.ActDrop {
+				dropped = act.Reason
 				if l := in.drops.drop(now, act.Cause, p.src, act.Reason); l != "" {
 					a.logf("%s: %s", in.cfg.Name, l)
 				}
 			}
 		}
+		if first {
+			in.heard[p.src] = true
+			reason := "first advert received"
+			if dropped != "" {
+				reason += ", discarded: " + dropped
+			}
+			a.record(history.Event{T: history.Stamp(now), Kind: history.KindAgent, Router: a.cfg.Name, Instance: in.cfg.Name,
+				VRID: int(in.cfg.VRID), Priority: advertPriority(p.payload), Src: p.src.String(), Dst: p.dst.String(), Reason: reason})
+		}
 	}
+}
+
+// advertPriority is the priority field of a VRRP message (v2 and v3
+// alike), 0 when it is too short to hold one.
+func advertPriority(b []byte) int {
+	if len(b) < 3 {
+		return 0
+	}
+	return int(b[2])
 }
 
 // The instance is its executor's vrrpsim.IO on a Linux interface.
 
-// Send sends one advert on the interface's raw socket.
-func (in *instance) Send(src, dst netip.Addr, b []byte) error { return in.ifc.send(src, dst, b) }
+// Send sends one advert on the interface's raw socket; the first one
+// sent is recorded (history.KindAgent).
+func (in *instance) Send(src, dst netip.Addr, b []byte) error {
+	if err := in.ifc.send(src, dst, b); err != nil {
+		return err
+	}
+	if !in.sent {
+		in.sent = true
+		in.a.record(history.Event{T: history.Stamp(in.a.now()), Kind: history.KindAgent, Router: in.a.cfg.Name,
+			Instance: in.cfg.Name, VRID: int(in.cfg.VRID), Priority: advertPriority(b), Src: src.String(), Dst: dst.String(),
+			Reason: "first advert sent"})
+	}
+	return nil
+}
 
 // AddVIP adds the address to the interface with netlink.
 func (in *instance) AddVIP(v netip.Prefix) error { return in.ifc.addVIP(v) }

@@ -29,11 +29,21 @@ type iface struct {
 	name  string
 	ifi   *net.Interface
 	link  netlink.Link
-	conn  *ipv4.RawConn
+	conn  rawConn
 	arpFD int
 	frame []byte
 	once  sync.Once
 }
+
+// rawConn is what an iface needs of its protocol-112 socket: an
+// *ipv4.RawConn, or a fake in tests.
+type rawConn interface {
+	ReadFrom(b []byte) (*ipv4.Header, []byte, *ipv4.ControlMessage, error)
+	WriteTo(h *ipv4.Header, p []byte, cm *ipv4.ControlMessage) error
+	Close() error
+}
+
+var _ rawConn = (*ipv4.RawConn)(nil)
 
 // openIface opens the sockets of the interface name.
 func openIface(name string) (*iface, error) {
@@ -46,9 +56,11 @@ func openIface(name string) (*iface, error) {
 		return nil, fmt.Errorf("interface %s: %w", name, err)
 	}
 	f := &iface{name: name, ifi: ifi, link: link, arpFD: -1}
-	if f.conn, err = listenVRRP(ifi); err != nil {
+	conn, err := listenVRRP(ifi)
+	if err != nil {
 		return nil, err
 	}
+	f.conn = conn
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0) // protocol 0: send only
 	if err != nil {
 		f.close()
