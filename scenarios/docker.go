@@ -36,12 +36,22 @@ const dockerOpWait = 30 * time.Second
 // faults), bind-mounted read-only.
 const dockerFlags = "/lblab/flags"
 
-// dockerStartFile is the file an agent waits for (lblab vrrp
-// --start-file); dockerHistory the file it writes its history to.
+// dockerNamesFile is the file an agent waits for before it opens
+// anything (lblab vrrp --wait-file), written once its container's
+// interfaces have the lab's names; dockerReadyFile the one it writes
+// when its sockets are open and joined (--ready-file); dockerStartFile
+// the one it then waits for, holding the lab's epoch (--start-file);
+// dockerHistory the file it writes its history to.
 const (
+	dockerNamesFile = "/lblab/names"
+	dockerReadyFile = "/lblab/ready"
 	dockerStartFile = "/lblab/start"
 	dockerHistory   = "/lblab/history.jsonl"
 )
+
+// dockerReadyPoll is how often the agents' ready files are looked for
+// (one engine call per container each time).
+const dockerReadyPoll = 20 * time.Millisecond
 
 // dockerCaps is what the docker world can do: VRRP routers, every fault
 // the netns world applies. Link shaping would need netem, which this
@@ -310,7 +320,7 @@ func (w *dockerWorld) newContainer(ctx context.Context, host string) error {
 		Host:  host,
 		Image: w.image.Ref,
 		Args: []string{"vrrp", "--config", "/lblab/keepalived.conf", "--history", dockerHistory, "--name", host,
-			"--start-file", dockerStartFile},
+			"--wait-file", dockerNamesFile, "--ready-file", dockerReadyFile, "--start-file", dockerStartFile},
 		Files: []dockerbed.File{{Path: "/lblab/keepalived.conf", Data: []byte(keepalivedConf(w.lab, host, w.flagPath))}},
 		Caps:  []string{"NET_ADMIN", "NET_RAW"},
 	}
@@ -330,7 +340,44 @@ func (w *dockerWorld) newContainer(ctx context.Context, host string) error {
 	w.hosts[host] = r
 	w.runs = append(w.runs, r)
 	w.mu.Unlock()
-	return nil
+	// Its interfaces have the lab's names now (Start): the agent may
+	// open its sockets.
+	return c.WriteFile(ctx, dockerNamesFile, []byte("names\n"))
+}
+
+// waitReady waits until the agent of every host has written its ready
+// file (its sockets open and joined), at most agentReadyWait; an agent
+// that exits meanwhile is an error with its output. It reports whether
+// ctx ended the wait.
+func (w *dockerWorld) waitReady(ctx context.Context, hosts []string) (bool, error) {
+	deadline := time.Now().Add(agentReadyWait)
+	for _, host := range hosts {
+		r := w.hosts[host]
+		for {
+			_, err := r.c.ReadFile(ctx, dockerReadyFile)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return true, nil
+			}
+			if !errors.Is(err, os.ErrNotExist) {
+				return false, err
+			}
+			if running, _, code, err := r.c.State(ctx); err == nil && !running {
+				return false, i18n.Errorf("the agent on %s (container %s, lblab vrrp) exited with status %d before it was ready:\n%s",
+					host, r.c.Name, code, strings.TrimSpace(r.c.Logs(ctx)))
+			}
+			if time.Now().After(deadline) {
+				return false, i18n.Errorf("the agent on %s (container %s, lblab vrrp) not ready after %v:\n%s",
+					host, r.c.Name, agentReadyWait, strings.TrimSpace(r.c.Logs(ctx)))
+			}
+			if sleepUntil(ctx, time.Now().Add(dockerReadyPoll)) != nil {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // release writes the start file, with the clock's epoch, into host's
@@ -340,16 +387,24 @@ func (w *dockerWorld) release(ctx context.Context, host string) error {
 	return r.c.WriteFile(ctx, dockerStartFile, fmt.Appendf(nil, "%d\n", w.epoch.UnixNano()))
 }
 
-// Run starts the clock and the agents (all at once), applies the faults
-// on time (At) and waits until end. When ctx is done first it returns,
+// Run waits until every agent has its sockets open and joined, then
+// releases them together at the lab's time 0 (the start file, holding an
+// epoch agentStartLead ahead, written into each container: the engine
+// takes tens to hundreds of milliseconds a file, and agents started one
+// by one as their files arrived could hand the startup election to a
+// lower priority, as the netns world's did), applies the faults on time
+// (At) and waits until end. When ctx is done first it returns,
 // interrupted; Finish then stops the agents.
 func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
-	w.start()
 	var hosts []string
 	for h := range w.hosts {
 		hosts = append(hosts, h)
 	}
 	slices.Sort(hosts)
+	if interrupted, err := w.waitReady(ctx, hosts); err != nil || interrupted {
+		return 0, interrupted, err
+	}
+	w.epoch = time.Now().Add(agentStartLead)
 	errs := make([]error, len(hosts))
 	var wg sync.WaitGroup
 	for i, h := range hosts {
@@ -357,12 +412,13 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		return w.Since(), true, nil
+		return max(w.Since(), 0), true, nil
 	}
 	if err := errors.Join(errs...); err != nil {
-		return w.Since(), false, err
+		return max(w.Since(), 0), false, err
 	}
 	reached, interrupted, err := w.runClock(ctx, end)
+	reached = max(reached, 0)
 	if err != nil || interrupted {
 		return reached, interrupted, err
 	}

@@ -21,7 +21,7 @@ func init() { commands = append(commands, newVRRP) }
 type vrrpFlags struct {
 	config, instance, history, name, admin string
 	epoch                                  int64
-	startFile, readyFile                   string
+	startFile, readyFile, waitFile         string
 }
 
 func newVRRP() *cobra.Command {
@@ -63,7 +63,13 @@ then wait for --start-file (if given), and for the epoch it holds when
 that is still ahead, before it starts its instances: the
 netns world starts every agent so, waits until each is ready, and writes
 the start file at the lab's time 0, so that no router starts its timers
-before another can hear it.`,
+before another can hear it.
+
+--wait-file FILE makes the agent wait (up to 2 minutes) until FILE holds
+a line before it opens anything: the docker world starts its agents so,
+and writes the file once the container's interfaces have the lab's
+names, then goes on as the netns world does with --ready-file and
+--start-file.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error { return runVRRP(c, f) },
 	}
@@ -76,6 +82,7 @@ before another can hear it.`,
 	fl.StringVar(&f.admin, "admin", "", "serve GET /status (state, priority, counters as JSON) on this address, e.g. 127.0.0.1:9091")
 	fl.StringVar(&f.startFile, "start-file", "", "wait until this file holds a line before starting; a number there is the epoch (Unix nanoseconds)")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write a line to this file once the sockets are open and joined, then wait for --start-file")
+	fl.StringVar(&f.waitFile, "wait-file", "", "wait until this file holds a line before opening anything (the interfaces' names are final then)")
 	return c
 }
 
@@ -101,8 +108,13 @@ func runVRRP(c *cobra.Command, f vrrpFlags) error {
 	if err != nil {
 		return usageError{fmt.Errorf("%s: %w", f.config, err)}
 	}
+	if f.waitFile != "" {
+		if _, err := waitStartFile(c.Context(), "--wait-file", f.waitFile, startFileWait); err != nil {
+			return err
+		}
+	}
 	if f.startFile != "" && f.readyFile == "" {
-		epoch, err := waitStartFile(c.Context(), f.startFile, startFileWait)
+		epoch, err := waitStartFile(c.Context(), "--start-file", f.startFile, startFileWait)
 		if err != nil {
 			return err
 		}
@@ -153,7 +165,7 @@ func readyThenStart(ctx context.Context, ready, start string) (time.Time, error)
 	if start == "" {
 		return time.Time{}, nil
 	}
-	epoch, err := waitStartFile(ctx, start, startFileWait)
+	epoch, err := waitStartFile(ctx, "--start-file", start, startFileWait)
 	if err != nil || epoch == 0 {
 		return time.Time{}, err
 	}
@@ -188,7 +200,7 @@ const startFilePoll = time.Millisecond
 // else, perhaps not at once), or until ctx is done or wait has passed. It
 // returns the line as Unix nanoseconds, or 0 when the line is not a
 // number.
-func waitStartFile(ctx context.Context, path string, wait time.Duration) (int64, error) {
+func waitStartFile(ctx context.Context, flag, path string, wait time.Duration) (int64, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		b, err := os.ReadFile(path)
@@ -201,10 +213,10 @@ func waitStartFile(ctx context.Context, path string, wait time.Duration) (int64,
 				return n, nil
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("--start-file: %w", err)
+			return 0, fmt.Errorf("%s: %w", flag, err)
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("--start-file %s: no line after %s", path, wait)
+			return 0, fmt.Errorf("%s %s: no line after %s", flag, path, wait)
 		}
 		select {
 		case <-ctx.Done():
