@@ -21,19 +21,33 @@ func inWindow(e *history.Event, w labfile.Window, end time.Duration) bool {
 }
 
 // answered reports whether the client got a status (from a server or from
-// the load balancer itself).
-func answered(e *history.Event) bool { return e.Status != 0 }
+// the load balancer itself), or, on a tcp listener, its line's echo (a
+// tcp exchange has status 0 and no error class; every HTTP request the
+// client got no status for has an error class).
+func answered(e *history.Event) bool { return e.Status != 0 || e.Error == "" }
 
 // served reports whether a server answered the request itself (a 502 the
-// load balancer made after a refused connection does not count).
-func served(e *history.Event) bool { return e.Backend != "" && e.Error == "" && e.Status != 0 }
+// load balancer made after a refused connection does not count), or
+// echoed a tcp exchange's line.
+func served(e *history.Event) bool { return e.Backend != "" && e.Error == "" }
 
 // statusMatches reports whether a request has the outcome a status_count
-// counts.
-func statusMatches(c *labfile.StatusCountCheck, e *history.Event) bool {
+// counts. A tcp listener's exchange (tcp) has no status: class 2xx counts
+// those echoed, 5xx those that failed (any error class but in_flight and
+// cancelled, which are unknown: refused, reset, timeout, …), as a 5xx is
+// an HTTP request the load balancer or its server failed.
+func statusMatches(c *labfile.StatusCountCheck, e *history.Event, tcp bool) bool {
 	switch {
 	case c.Status != 0:
 		return e.Status == c.Status
+	case c.Class != "" && tcp && e.Status == 0:
+		switch c.Class {
+		case "2xx":
+			return e.Error == ""
+		case "5xx":
+			return e.Error != "" && e.Error != inFlight && e.Error != classCancelled
+		}
+		return false
 	case c.Class != "":
 		return e.Status/100 == int(c.Class[0]-'0')
 	default:
