@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/scenarios/labfile"
 )
 
@@ -104,5 +105,18 @@ var _ = Describe("tcp listeners in a lab file", Label("sim"), func() {
 		_, err = labfile.Parse("tcp-echo.yaml", []byte(src), nil)
 		Expect(err).To(MatchError(ContainSubstring(
 			"tcp-echo.yaml:21:39: backends[1].concurrency: backend r2:6379 serves tcp listener redis: the tcp echo answers every line at once")))
+	})
+})
+
+var _ = Describe("tcp listeners in the worlds", Label("sim"), func() {
+	It("are refused by a world that does not play them, before anything starts", func() {
+		lab, err := labfile.LoadFile("testdata/tcp-echo.yaml", nil)
+		Expect(err).NotTo(HaveOccurred())
+		caps := scenarios.Capabilities{Roles: []scenarios.Role{scenarios.RoleProxy, scenarios.RoleBackend, scenarios.RoleClients},
+			Faults: labfile.FaultKinds, LinkShaping: true}
+		Expect(caps.Refuse("real", lab)).To(MatchError(ContainSubstring(
+			"lab tcp-echo: the real world cannot play tcp listener redis (its clients' TCP exchanges)")))
+		caps.TCPListeners = true
+		Expect(caps.Refuse("real", lab)).To(Succeed())
 	})
 })
