@@ -15,4 +15,6 @@ var zhTCP = map[string]string{
 	"clients of tcp listener %s send a line, not an HTTP request: they have no %s":                                                                             "tcp 监听器 %s 的客户端发送一行文本，而不是 HTTP 请求：它们没有 %s",
 	"group %s serves tcp listener %s: a tcp exchange has no status: count class 5xx (failed) or 2xx (echoed), or an error":                                     "组 %s 服务 tcp 监听器 %s：tcp 交换没有状态码：请统计 class 5xx（失败）或 2xx（已回显），或一个 error",
 	"play tcp listener %s (its clients' TCP exchanges)":                                                                                                        "扮演 tcp 监听器 %s（它的客户端的 TCP 交换）",
+	"status %s (tcp exchanges: failed)": "状态码 %s（tcp 交换：失败）",
+	"status %s (tcp exchanges: echoed)": "状态码 %s（tcp 交换：已回显）",
 }

@@ -56,11 +56,16 @@ func statusMatches(c *labfile.StatusCountCheck, e *history.Event, tcp bool) bool
 }
 
 // statusWhat names the outcome a status_count counts, as the check's
-// line says it ("status 502", "status 5xx", an error).
-func statusWhat(c *labfile.StatusCountCheck) i18n.Text {
+// line says it ("status 502", "status 5xx", an error); on a tcp
+// listener's group (tcp) a class says what it counts of the exchanges.
+func statusWhat(c *labfile.StatusCountCheck, tcp bool) i18n.Text {
 	switch {
 	case c.Status != 0:
 		return i18n.T("status %d", c.Status)
+	case c.Class != "" && tcp && c.Class == "5xx":
+		return i18n.T("status %s (tcp exchanges: failed)", c.Class)
+	case c.Class != "" && tcp:
+		return i18n.T("status %s (tcp exchanges: echoed)", c.Class)
 	case c.Class != "":
 		return i18n.T("status %s", c.Class)
 	}
@@ -90,16 +95,17 @@ func noRequest(w labfile.Window, group string, end time.Duration, expected i18n.
 	return expectation(false, i18n.T("no request in [%s, %s)", labfile.Secs(w.From.D), labfile.Secs(w.To.Or(end))), expected)
 }
 
-func (v *verdict) statusCount(c *labfile.StatusCountCheck, t *reqTally, end time.Duration) reports.Expectation {
+func (v *verdict) statusCount(lab *labfile.Lab, c *labfile.StatusCountCheck, t *reqTally, end time.Duration) reports.Expectation {
+	tcp := labfile.TCPGroup(lab, c.Group)
 	n := t.matched
 	if c.Metric != "" {
 		v.metrics[c.Metric] = n
 	}
 	if t.sent == 0 {
-		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), statusWhat(c)))
+		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), statusWhat(c, tcp)))
 	}
 	return expectation(n >= c.Min && (c.Max == nil || n <= *c.Max),
-		i18n.T("%d requests with %s %s", n, statusWhat(c), windowText(c.Window, end)),
+		i18n.T("%d requests with %s %s", n, statusWhat(c, tcp), windowText(c.Window, end)),
 		bounds(c.Min, c.Max))
 }
 

@@ -67,6 +67,13 @@ var _ = Describe("tcp listeners in the simulator", Label("sim"), func() {
 	It("plays container-labels' cache service, registered by a tcp:// label: scale-up loses nothing, the die event takes the killed one out", func() {
 		o := run(load("container-labels"), 1)
 		Expect(failures(o)).To(BeEmpty())
+		said := false
+		for _, x := range o.Results.Expectations {
+			if strings.HasPrefix(x.Name, "cache: the die event") {
+				said = strings.Contains(x.Observed, "requests with status 5xx (tcp exchanges: failed) sent in [25 s, 40 s)")
+			}
+		}
+		Expect(said).To(BeTrue(), "the cache kill check does not say it counts failed tcp exchanges")
 		got := map[string]int{}
 		var failed []history.Event
 		for _, e := range exchanges(o.Events, "cache") {

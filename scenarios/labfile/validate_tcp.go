@@ -43,6 +43,13 @@ func TCPListeners(lab *Lab) map[string]bool {
 	return out
 }
 
+// TCPGroup reports whether group of lab's load balancer serves a tcp
+// listener ("" serves none).
+func TCPGroup(lab *Lab, group string) bool {
+	_, ok := tcpGroups(lab.LB)[group]
+	return ok && group != ""
+}
+
 // validateTCP refuses what a tcp listener's sessions cannot have, as
 // nginx's stream module (which proxies tcp) has none of it: a group that
 // serves a tcp listener and an http one too (stream and http upstreams
