@@ -1,8 +1,11 @@
 // Package simproxy runs the load balancer's cores (proxy/balance,
 // proxy/health, proxy/attempt, the request flow of proxy/flow) in the
 // simulator and writes every health transition to the history. It models
-// requests, not packets: each hop costs a configured one-way latency. The
-// simulated clients and servers it meets live in loadgen/simload.
+// requests, not packets: each hop costs a configured one-way latency. On
+// a tcp listener a request is one exchange of a tcp client (a connection,
+// the server's greeting, a line, its echo: tcp.go), whose tries are the
+// flow core's connects as the real relay's are. The simulated clients
+// and servers it meets live in loadgen/simload.
 package simproxy
 
 import (
