@@ -131,7 +131,9 @@ type Config struct {
 	// Method and Headers must be left zero. Requests and Duration still
 	// bound the run (Duration with the spec's stop: the earlier ends it).
 	// Concurrency is the open loop's most connections (default 64); a
-	// closed loop has one per user.
+	// closed loop has one per user. With a tcp:// target each request is
+	// a TCP exchange (Line) from the user's address, and the spec must
+	// not give a method, paths, host, headers or via.
 	Clients *workload.Clients
 	// Seed seeds the draws of Clients (arrival gaps, users, paths,
 	// addresses), so that a run's schedule is the same for the same seed.

@@ -87,8 +87,9 @@ type job struct {
 func (cfg *Config) normaliseSpec(t target) (*spec, error) {
 	c := *cfg.Clients
 	switch {
-	case t.tcp:
-		return nil, bad("clients: a lab's clients send HTTP; the target is tcp://")
+	case t.tcp && (c.Method != "" || len(c.Paths) > 0 || c.Host != "" || len(c.Headers) > 0 || c.Via != ""):
+		// A tcp listener's clients (a lab refuses these fields there too).
+		return nil, bad("clients: a tcp:// target gets a line: method, paths, host, headers and via are for HTTP")
 	case cfg.Rate != 0 || cfg.Think != 0 || len(cfg.Headers) > 0 || cfg.Method != "" || cfg.Timeout != 0:
 		return nil, bad("clients: the rate, think time, method, headers and timeout come from the clients' spec, not from the configuration")
 	}

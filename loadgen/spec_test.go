@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lblab/lblab/loadgen/backend"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/units"
 )
@@ -282,11 +283,37 @@ func TestSpecIsBounded(t *testing.T) {
 	for _, cfg := range []Config{
 		{Target: "http://127.0.0.1:1/", Clients: &workload.Clients{}, Rate: 5},
 		{Target: "http://127.0.0.1:1/", Clients: &workload.Clients{Mode: "sideways"}},
-		{Target: "tcp://127.0.0.1:1", Clients: &workload.Clients{}},
+		{Target: "tcp://127.0.0.1:1", Clients: &workload.Clients{Paths: []string{"/a"}}},
+		{Target: "tcp://127.0.0.1:1", Clients: &workload.Clients{Method: "POST"}},
 		{Target: "http://127.0.0.1:1/", Clients: &workload.Clients{Start: dur(time.Second), Stop: dur(time.Second)}},
 	} {
 		if _, _, err := cfg.normalise(); err == nil {
 			t.Errorf("%+v: accepted", cfg)
+		}
+	}
+}
+
+// A lab's clients of a tcp listener, as `lblab load --spec` sends them to
+// a tcp:// target: each request a TCP exchange (without -k a connection
+// of its own) from the user's address, recorded as the simulator records
+// it: status 0, the server's greeting as the backend, the user.
+func TestSpecTCPExchanges(t *testing.T) {
+	_, addr := startBackend(t, backend.Config{Name: "echo1"}, true)
+	c := workload.Clients{Mode: "closed", Users: 5, Addresses: "127.0.2.0/29", Stop: dur(200 * time.Millisecond)}
+	res, err := Run(t.Context(), Config{Target: "tcp://" + addr, Clients: &c, Seed: 3, Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unaccounted() != 0 || !res.OK() || len(res.Records) == 0 {
+		t.Fatalf("%s; %d records", res.AccountingLine(), len(res.Records))
+	}
+	users := map[string]bool{}
+	for _, a := range c.UserAddrs(5, rand.New(rand.NewPCG(3, 0))) {
+		users[a.String()] = true
+	}
+	for _, r := range res.Records {
+		if r.Status != 0 || r.Error != "" || r.Backend != "echo1" || !users[r.Client] {
+			t.Fatalf("record %+v: want status 0, no error, backend echo1, a user's address of %v", r, users)
 		}
 	}
 }

@@ -111,13 +111,15 @@ func (w *worker) one(intended time.Time, path int) {
 	w.used = ""
 	var status int
 	var backend, class string
+	if s := w.r.spec; s != nil {
+		if src := s.source(w.user); w.conn != nil && src != w.connSrc {
+			w.closeConn() // the connection is another user's source address
+		}
+	}
 	switch {
 	case w.r.t.tcp:
 		backend, class = w.doTCP(intended)
 	case w.r.spec != nil:
-		if src := w.r.spec.source(w.user); w.conn != nil && src != w.connSrc {
-			w.closeConn() // the connection is another user's source address
-		}
 		status, backend, class = w.doHTTP(intended, w.specRequest(path))
 	default:
 		status, backend, class = w.doHTTP(intended, w.r.req)

@@ -222,7 +222,7 @@ func (r *requests) add(q lbReq) {
 		return
 	}
 	b := r.bucketOf(q.start + q.lat)
-	if q.err == "" && q.status >= 200 && q.status < 400 {
+	if q.ok() {
 		r.achieved[b]++
 	} else {
 		r.failed[b]++
@@ -249,7 +249,7 @@ func (r *requests) count(q lbReq) {
 		}
 		g.okN++
 	}
-	if q.status != 0 {
+	if q.status != 0 || q.echoed() {
 		if g.perBucket == nil {
 			g.perBucket = make([]*history.Latencies, r.nb)
 		}
@@ -262,7 +262,7 @@ func (r *requests) count(q lbReq) {
 	case q.unknown():
 		g.pending = append(g.pending, q.lat)
 		g.present = true
-	case q.status != 0:
+	case q.status != 0 || q.echoed():
 		g.hist.Record(durationOf(q.lat))
 		g.present = true
 	}
@@ -289,14 +289,14 @@ func (r *requests) count(q lbReq) {
 	switch {
 	case q.unknown():
 		g.counts.unknown++
-	case q.err == "" && q.status >= 200 && q.status < 400:
+	case q.ok():
 		g.counts.ok++
 	default:
 		g.counts.failed++
 	}
 	if q.backend != "" {
 		g.backends[q.backend] = true
-		if q.err == "" && q.status != 0 {
+		if q.err == "" { // an answer, or a tcp exchange echoed
 			s := g.servers[q.backend]
 			if s == nil {
 				s = make([]int, r.nb)

@@ -175,7 +175,7 @@ var words = map[string][2]string{
 	"statusesTitle":  {"Outcome of the requests per %s of send time", "按发送时刻每 %s 的请求结果"},
 	"requestsPer":    {"requests per %s", "每 %s 的请求数"},
 	"unknownOutcome": {"unknown (in flight at the end)", "未知（结束时仍在途中）"},
-	"noAnswer":       {"no answer", "无应答"},
+	"echoed":         {"echoed (tcp exchanges)", "已回显（tcp 交换）"},
 	"outcomeEntry":   {"%s: %d (%s%%)", "%s：%d（%s%%）"},
 	"errNoAnswer":    {"%s (no answer)", "%s（无应答）"},
 	"sharesTitle":    {"Share of each group's answered requests by server", "各后端服务器在本组已应答请求中的份额"},

@@ -51,6 +51,14 @@ func (q *lbReq) unknown() bool { return q.err == inFlightError }
 // client-side error (not a request still in flight at the end).
 func (q *lbReq) failed() bool { return !q.unknown() && (q.status >= 500 || q.err != "") }
 
+// echoed is true for a tcp listener's exchange whose line came back: it
+// has no status and no error.
+func (q *lbReq) echoed() bool { return q.status == 0 && q.err == "" }
+
+// ok is true for a request that succeeded: an answer 200 to 399, or a tcp
+// exchange echoed.
+func (q *lbReq) ok() bool { return q.err == "" && (q.status >= 200 && q.status < 400 || q.status == 0) }
+
 // lbData is what every load-balancer plot shares: the requests, the time
 // axis and its buckets, the faults.
 type lbData struct {

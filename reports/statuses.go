@@ -45,19 +45,19 @@ var (
 )
 
 // classify returns the key, legend label (in l) and rank of a request's
-// outcome:
-// its status class (2xx, 3xx, 4xx), its 5xx code, or with no answer its
-// client-side error class; a request still in flight at the end is
-// "unknown", neither a success nor a failure.
+// outcome: its status class (2xx, 3xx, 4xx), its 5xx code, a tcp
+// exchange echoed, or with no answer its client-side error class; a
+// request still in flight at the end is "unknown", neither a success nor
+// a failure.
 func classify(l lang, q *lbReq) (key, label string, rank int) {
 	if q.unknown() {
 		return "unknown", l.s("unknownOutcome"), 4000
 	}
+	if q.echoed() {
+		return "echoed", l.s("echoed"), 2
+	}
 	if q.status == 0 {
 		e := q.err
-		if e == "" {
-			e = l.s("noAnswer")
-		}
 		r := 3000
 		switch e {
 		case "timeout":
@@ -131,7 +131,7 @@ func statusesFigure(d *lbData) (figure, bool) {
 		switch {
 		case o.key == "1xx":
 			o.color = col1xx
-		case o.key == "2xx":
+		case o.key == "2xx", o.key == "echoed":
 			o.color = col2xx
 		case o.key == "3xx":
 			o.color = col3xx

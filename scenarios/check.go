@@ -49,7 +49,7 @@ func (c *checker) verdict(sent int, early, late time.Duration) verdict {
 		case e.VIPOwnerChanges != nil:
 			r = vipOwnerCheck(e.VIPOwnerChanges, events, end, v.late)
 		case e.StatusCount != nil:
-			r = v.statusCount(e.StatusCount, c.reqs[i], end)
+			r = v.statusCount(lab, e.StatusCount, c.reqs[i], end)
 		case e.Share != nil:
 			r = v.share(lab, e.Share, c.reqs[i], end)
 		case e.Latency != nil:

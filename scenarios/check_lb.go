@@ -21,19 +21,33 @@ func inWindow(e *history.Event, w labfile.Window, end time.Duration) bool {
 }
 
 // answered reports whether the client got a status (from a server or from
-// the load balancer itself).
-func answered(e *history.Event) bool { return e.Status != 0 }
+// the load balancer itself), or, on a tcp listener, its line's echo (a
+// tcp exchange has status 0 and no error class; every HTTP request the
+// client got no status for has an error class).
+func answered(e *history.Event) bool { return e.Status != 0 || e.Error == "" }
 
 // served reports whether a server answered the request itself (a 502 the
-// load balancer made after a refused connection does not count).
-func served(e *history.Event) bool { return e.Backend != "" && e.Error == "" && e.Status != 0 }
+// load balancer made after a refused connection does not count), or
+// echoed a tcp exchange's line.
+func served(e *history.Event) bool { return e.Backend != "" && e.Error == "" }
 
 // statusMatches reports whether a request has the outcome a status_count
-// counts.
-func statusMatches(c *labfile.StatusCountCheck, e *history.Event) bool {
+// counts. A tcp listener's exchange (tcp) has no status: class 2xx counts
+// those echoed, 5xx those that failed (any error class but in_flight and
+// cancelled, which are unknown: refused, reset, timeout, …), as a 5xx is
+// an HTTP request the load balancer or its server failed.
+func statusMatches(c *labfile.StatusCountCheck, e *history.Event, tcp bool) bool {
 	switch {
 	case c.Status != 0:
 		return e.Status == c.Status
+	case c.Class != "" && tcp && e.Status == 0:
+		switch c.Class {
+		case "2xx":
+			return e.Error == ""
+		case "5xx":
+			return e.Error != "" && e.Error != inFlight && e.Error != classCancelled
+		}
+		return false
 	case c.Class != "":
 		return e.Status/100 == int(c.Class[0]-'0')
 	default:
@@ -42,11 +56,16 @@ func statusMatches(c *labfile.StatusCountCheck, e *history.Event) bool {
 }
 
 // statusWhat names the outcome a status_count counts, as the check's
-// line says it ("status 502", "status 5xx", an error).
-func statusWhat(c *labfile.StatusCountCheck) i18n.Text {
+// line says it ("status 502", "status 5xx", an error); on a tcp
+// listener's group (tcp) a class says what it counts of the exchanges.
+func statusWhat(c *labfile.StatusCountCheck, tcp bool) i18n.Text {
 	switch {
 	case c.Status != 0:
 		return i18n.T("status %d", c.Status)
+	case c.Class != "" && tcp && c.Class == "5xx":
+		return i18n.T("status %s (tcp exchanges: failed)", c.Class)
+	case c.Class != "" && tcp:
+		return i18n.T("status %s (tcp exchanges: echoed)", c.Class)
 	case c.Class != "":
 		return i18n.T("status %s", c.Class)
 	}
@@ -76,16 +95,17 @@ func noRequest(w labfile.Window, group string, end time.Duration, expected i18n.
 	return expectation(false, i18n.T("no request in [%s, %s)", labfile.Secs(w.From.D), labfile.Secs(w.To.Or(end))), expected)
 }
 
-func (v *verdict) statusCount(c *labfile.StatusCountCheck, t *reqTally, end time.Duration) reports.Expectation {
+func (v *verdict) statusCount(lab *labfile.Lab, c *labfile.StatusCountCheck, t *reqTally, end time.Duration) reports.Expectation {
+	tcp := labfile.TCPGroup(lab, c.Group)
 	n := t.matched
 	if c.Metric != "" {
 		v.metrics[c.Metric] = n
 	}
 	if t.sent == 0 {
-		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), statusWhat(c)))
+		return noRequest(c.Window, c.Group, end, i18n.T("%s requests with %s", bounds(c.Min, c.Max), statusWhat(c, tcp)))
 	}
 	return expectation(n >= c.Min && (c.Max == nil || n <= *c.Max),
-		i18n.T("%d requests with %s %s", n, statusWhat(c), windowText(c.Window, end)),
+		i18n.T("%d requests with %s %s", n, statusWhat(c, tcp), windowText(c.Window, end)),
 		bounds(c.Min, c.Max))
 }
 

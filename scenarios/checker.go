@@ -29,6 +29,8 @@ type checker struct {
 	// requests, by its index in lab.Expect (nil for the others).
 	reqs []*reqTally
 	lb   *lbTally // nil without a load balancer
+	// tcp are the tcp listeners: their request events are tcp exchanges.
+	tcp map[string]bool
 }
 
 // reqTally is what one expectation reads of the requests of its window
@@ -70,7 +72,7 @@ type pick struct {
 // newChecker returns a checker of lab's expectations over a run that
 // ends at end.
 func newChecker(lab *labfile.Lab, end time.Duration) *checker {
-	c := &checker{lab: lab, end: end, reqs: make([]*reqTally, len(lab.Expect))}
+	c := &checker{lab: lab, end: end, reqs: make([]*reqTally, len(lab.Expect)), tcp: labfile.TCPListeners(lab)}
 	for i, e := range lab.Expect {
 		switch {
 		case e.StatusCount != nil, e.Share != nil:
@@ -110,7 +112,7 @@ func (c *checker) Add(ev history.Event) {
 			s := x.StatusCount
 			if (s.Group == "" || e.Group == s.Group) && inWindow(e, s.Window, c.end) {
 				t.sent++
-				if statusMatches(s, e) {
+				if statusMatches(s, e, c.tcp[e.Listener]) {
 					t.matched++
 				}
 			}
@@ -147,7 +149,7 @@ func (l *lbTally) add(e *history.Event, end time.Duration) {
 	switch {
 	case unknown(e):
 		l.inFlight++
-	case e.Status >= 200 && e.Status < 400:
+	case e.Status >= 200 && e.Status < 400, e.Status == 0 && e.Error == "": // an HTTP answer, a tcp echo
 		l.ok++
 	default:
 		l.failed++

@@ -214,10 +214,8 @@ func TestParseRefusesIgnoredFields(t *testing.T) {
 			"lb.groups[1].persistence.cookie", "only mode cookie inserts a cookie"},
 		{"hash_key of round_robin", weighted, "    - name: smooth\n", "    - name: smooth\n      hash_key: $request_uri\n", "$request_uri",
 			"lb.groups[1].hash_key", "only hash and hash_consistent read a hash_key"},
-		// The simulator has no tcp or udp relay: it ran such a listener as
-		// HTTP (status 200, an HTTP latency, 5xx checks accepted).
-		{"tcp listener", weighted, "{name: smooth, port: 8002, group: smooth}", "{name: smooth, port: 8002, protocol: tcp, group: smooth}", "tcp,",
-			"lb.listeners[1].protocol", "listener smooth is tcp: a lab runs its load balancer in the simulator, which models http and https listeners only"},
+		// The simulator has no udp relay: it ran such a listener as HTTP
+		// (status 200, an HTTP latency, 5xx checks accepted).
 		{"udp listener", weighted, "{name: smooth, port: 8002, group: smooth}", "{name: smooth, port: 8002, protocol: udp, group: smooth}", "udp,",
 			"lb.listeners[1].protocol", "listener smooth is udp"},
 	})

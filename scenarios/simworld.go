@@ -57,6 +57,7 @@ func init() {
 			Faults:        labfile.FaultKinds,
 			LinkShaping:   true,
 			Deterministic: true,
+			TCPListeners:  true,
 		},
 		New: func(lab *labfile.Lab, seed uint64, sink history.Sink, _ Options) (World, error) {
 			return newSimWorld(lab, seed, sink), nil

@@ -75,6 +75,10 @@ type Capabilities struct {
 	Root bool
 	// Deterministic says a seed gives the same history, byte for byte.
 	Deterministic bool
+	// TCPListeners says it plays a load balancer's tcp listeners: their
+	// clients' TCP exchanges, each recorded as lblab load tcp:// records
+	// it (status 0, an error class when it failed). Default false.
+	TCPListeners bool
 	// Early and Late widen a check's theoretical window on this world's
 	// clock: a timer that fires a little early, a process or socket that
 	// adds latency. Zero in the simulator.
@@ -144,6 +148,13 @@ func (c Capabilities) Refuse(world string, lab *labfile.Lab) error {
 	for _, f := range lab.Faults {
 		if !slices.Contains(c.Faults, f.Kind) {
 			return refuse(i18n.T("apply fault %s: faults of kind %s are not among its capabilities", f.Name, string(f.Kind)))
+		}
+	}
+	if tcp := labfile.TCPListeners(lab); len(tcp) > 0 && !c.TCPListeners {
+		for _, l := range lab.LB.Listeners {
+			if tcp[l.Name] {
+				return refuse(i18n.T("play tcp listener %s (its clients' TCP exchanges)", l.Name))
+			}
 		}
 	}
 	if !c.LinkShaping {

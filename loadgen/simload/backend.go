@@ -61,6 +61,8 @@ type job struct {
 	timer  sim.Timer
 	link   links[job] // in Backend.jobs
 	onDone func()     // finish(j), bound once per pooled job
+	// echo: a tcp echo (Echo), outside the concurrency and the queue.
+	echo bool
 }
 
 // chainLinks returns j's place in Backend.jobs.
@@ -68,7 +70,7 @@ func (j *job) chainLinks() *links[job] { return &j.link }
 
 // free gives j back to the pool; see job for when.
 func (b *Backend) free(j *job) {
-	j.done, j.timer, j.link = nil, sim.Timer{}, links[job]{}
+	j.done, j.timer, j.link, j.echo = nil, sim.Timer{}, links[job]{}, false
 	b.spare.Put(j)
 }
 
@@ -142,6 +144,12 @@ func (b *Backend) start(j *job) {
 // starts.
 func (j *job) finish() {
 	b, done := j.b, j.done
+	if j.echo {
+		b.jobs.remove(j)
+		b.free(j)
+		done(simproxy.Reply{Outcome: attempt.Answered})
+		return
+	}
 	b.active--
 	b.jobs.remove(j)
 	b.free(j)
@@ -151,6 +159,31 @@ func (j *job) finish() {
 		b.queue = b.queue[1:]
 		b.start(next)
 	}
+}
+
+// Echo takes a line a tcp client sent on an accepted connection, as
+// lblab backend's TCP echo serves it: the echo leaves after a service
+// time drawn from the law (times Slow's factor), every line on its own
+// (the echo server has no concurrency limit, no queue and no injected
+// statuses). A crashed server resets the connection (at once, or when it
+// crashes while the line waits: Crash), a powered-off or hung one never
+// answers.
+func (b *Backend) Echo(done func(simproxy.Reply)) {
+	switch b.state {
+	case crashed:
+		done(simproxy.Reply{Outcome: attempt.Reset})
+		return
+	case poweredOff:
+		return
+	}
+	j := b.spare.Get()
+	j.done, j.echo = done, true
+	b.jobs.push(j)
+	if b.hung {
+		return
+	}
+	d := time.Duration(float64(b.spec.Service.Sample(b.rnd)) * b.slow)
+	j.timer = b.k.After(d, j.onDone)
 }
 
 // Probe answers a health probe (either method, GET or HEAD, gets the

@@ -33,30 +33,28 @@ func (c *conn) serveTCP() {
 	g.mu.Unlock()
 	for st.Kind == flow.Try {
 		t0 := s.now()
-		up, err := s.dial(s.dialCtx, g.ups[st.Index].addr, g.fg.ConnectTimeout)
+		peer, idx := st.Peer, st.Index
+		up, err := s.dial(s.dialCtx, g.ups[idx].addr, g.fg.ConnectTimeout)
+		o := attempt.Answered
 		if err != nil {
-			o := attempt.Refused
+			o = attempt.Refused
 			if isTimeout(err) {
 				o = attempt.ConnectTimeout
 			}
-			g.mu.Lock()
-			now := s.now()
-			st = f.Result(now, flow.Result{Try: attempt.Try{Outcome: o}, Gone: c.aborted.Load()})
-			if st.Kind == flow.Retry {
-				st = f.Next(now, g.rnd)
-				g.mu.Unlock()
-				continue
-			}
-			g.mu.Unlock()
-			c.tcpRecord(rt.name, g, start, now-t0, f.Tries(), st.Peer.Name(), st.Class, 0, 0)
-			return
 		}
-		connect := s.now() - t0
-		peer := st.Peer
 		g.mu.Lock()
-		f.Result(s.now(), flow.Result{Try: attempt.Try{Outcome: attempt.Answered, Sent: true}})
+		now := s.now()
+		st = f.Connect(now, o, err != nil && c.aborted.Load(), g.rnd)
 		g.mu.Unlock()
-		uc := &upConn{nc: up, u: g.ups[st.Index]}
+		if err != nil {
+			if st.Kind == flow.End && st.Peer != nil {
+				c.tcpRecord(rt.name, g, start, now-t0, f.Tries(), st.Peer.Name(), st.Class, 0, 0)
+				return
+			}
+			continue
+		}
+		connect := now - t0
+		uc := &upConn{nc: up, u: g.ups[idx]}
 		c.up.Store(uc)
 		if c.aborted.Load() {
 			up.Close()
@@ -65,7 +63,7 @@ func (c *conn) serveTCP() {
 		c.up.Store(nil)
 		up.Close()
 		g.mu.Lock()
-		f.Finish(s.now(), "", false)
+		f.Close(s.now())
 		g.mu.Unlock()
 		c.tcpRecord(rt.name, g, start, connect, f.Tries(), peer.Name(), "", in, out)
 		return

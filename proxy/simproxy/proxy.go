@@ -1,8 +1,11 @@
 // Package simproxy runs the load balancer's cores (proxy/balance,
 // proxy/health, proxy/attempt, the request flow of proxy/flow) in the
 // simulator and writes every health transition to the history. It models
-// requests, not packets: each hop costs a configured one-way latency. The
-// simulated clients and servers it meets live in loadgen/simload.
+// requests, not packets: each hop costs a configured one-way latency. On
+// a tcp listener a request is one exchange of a tcp client (a connection,
+// the server's greeting, a line, its echo: tcp.go), whose tries are the
+// flow core's connects as the real relay's are. The simulated clients
+// and servers it meets live in loadgen/simload.
 package simproxy
 
 import (
@@ -44,6 +47,7 @@ type Proxy struct {
 	// to it went idle, most recently used last.
 	idle     map[string][]time.Duration
 	routes   map[string]*flow.Routes[*group] // by listener name
+	tcp      map[string]bool                 // the tcp listeners, by name
 	backends map[string]Server
 	// RecordRequests writes a history event per request (default true);
 	// benchmarks turn it off and read the counters.
@@ -72,6 +76,12 @@ type Server interface {
 	Serve(reused bool, done func(Reply))
 	// Probe answers a health probe: its status, or how it failed.
 	Probe(pr flow.Probe) (status int, out attempt.Outcome)
+	// Echo takes a line a tcp client sent on an accepted connection (a
+	// session of a tcp listener): done is called at most once, with
+	// Outcome attempt.Answered when the echo leaves the server, or
+	// attempt.Reset when the connection broke first (never, while it
+	// hangs).
+	Echo(done func(Reply))
 }
 
 // Reply is a server's answer to one request.
@@ -143,13 +153,21 @@ func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log h
 		}
 		p.groups[g.fg.Name()] = g
 	}
-	p.routes = map[string]*flow.Routes[*group]{}
-	for i := range cfg.Listeners {
-		l := &cfg.Listeners[i]
+	p.setRoutes()
+	return p, nil
+}
+
+// setRoutes builds the listeners' routes over p.groups.
+func (p *Proxy) setRoutes() {
+	p.routes, p.tcp = map[string]*flow.Routes[*group]{}, map[string]bool{}
+	for i := range p.cfg.Listeners {
+		l := &p.cfg.Listeners[i]
 		rt := flow.NewRoutes(l, func(name string) *group { return p.groups[name] })
 		p.routes[l.Name] = &rt
+		if l.Protocol == proxy.ProtoTCP {
+			p.tcp[l.Name] = true
+		}
 	}
-	return p, nil
 }
 
 // Network returns the hops' latencies, defaults filled in.
@@ -275,12 +293,7 @@ func (p *Proxy) SetConfig(cfg *proxy.Config, backends []Server) error {
 		groups[gc.Name] = g
 	}
 	p.cfg, p.groups = cfg, groups
-	p.routes = map[string]*flow.Routes[*group]{}
-	for i := range cfg.Listeners {
-		l := &cfg.Listeners[i]
-		rt := flow.NewRoutes(l, func(name string) *group { return p.groups[name] })
-		p.routes[l.Name] = &rt
-	}
+	p.setRoutes()
 	return nil
 }
 
@@ -463,8 +476,16 @@ func (f *flight) free() {
 // Handle takes a request arriving at the load balancer now; done is called
 // once, when the response leaves it. The proxy keeps nothing of req (its
 // Progress included) or done after that call, so a caller may reuse them.
+//
+// On a tcp listener the request is one exchange of a tcp client (see
+// handleTCP): the response has status 0, and an error class when the
+// exchange failed.
 func (p *Proxy) Handle(req Request, done func(Response)) {
 	p.Requests++
+	if p.tcp[req.Listener] {
+		p.handleTCP(req, done)
+		return
+	}
 	g := p.route(&req)
 	if g == nil {
 		done(Response{Status: 404, Error: "no_route"})

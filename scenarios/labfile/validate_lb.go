@@ -66,13 +66,14 @@ func validateLB(v *validator, lab *Lab) lbNames {
 	listeners := map[string]bool{}
 	for i, l := range lab.LB.Listeners {
 		listeners[l.Name] = true
-		if l.Protocol == "tcp" || l.Protocol == "udp" {
-			// The simulator models HTTP requests; the real relay records a
-			// session (status 0, the connect time) that it does not.
+		if l.Protocol == proxy.ProtoUDP {
+			// The simulator models HTTP requests and tcp sessions; the
+			// real relay records a udp session that it does not.
 			v.bad(fmt.Sprintf("lb.listeners[%d].protocol", i),
-				"listener %s is %s: a lab runs its load balancer in the simulator, which models http and https listeners only (run a %s listener with lblab proxy)", l.Name, l.Protocol, l.Protocol)
+				"listener %s is udp: a lab runs its load balancer in the simulator, which models http, https and tcp listeners only (run a udp listener with lblab proxy)", l.Name)
 		}
 	}
+	validateTCP(v, lab)
 	if len(lab.Clients) == 0 {
 		v.bad("clients", "a load-balancer lab needs clients")
 	}
@@ -268,6 +269,7 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 			v.bad(pp+".error", "want refused, reset, timeout, invalid, no_server or in_flight, got %q", c.Error)
 		}
 		group(pp+".group", c.Group, false)
+		tcpStatusCount(v, lab, pp, c)
 		window(pp, c.Window)
 	case e.Share != nil:
 		c := e.Share
