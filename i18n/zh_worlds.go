@@ -26,7 +26,9 @@ var zhWorlds = map[string]string{
 	"the %s world does not shape links: %s's up to %s one way is left out (within its timing tolerance of %s)":                        "%s 世界不整形链路：%s 单向最多 %s 的延迟被忽略（在它 %s 的时间容差之内）",
 	"segment %s":          "网段 %s",
 	"the network section": "network 部分",
-	"the deterministic discrete-event simulator: virtual time, no privileges":  "确定性的离散事件模拟器：虚拟时间，无需特权",
-	"the agent on %s (%s vrrp) exited with status %d before it was ready:\n%s": "%s 上的代理进程（%s vrrp）在就绪之前退出，状态码 %d：\n%s",
-	"the agent on %s (%s vrrp) not ready after %v":                             "%s 上的代理进程（%s vrrp）%v 后仍未就绪",
+	"the deterministic discrete-event simulator: virtual time, no privileges":                   "确定性的离散事件模拟器：虚拟时间，无需特权",
+	"the agent on %s (%s vrrp) exited with status %d before it was ready:\n%s":                  "%s 上的代理进程（%s vrrp）在就绪之前退出，状态码 %d：\n%s",
+	"the agent on %s (%s vrrp) not ready after %v":                                              "%s 上的代理进程（%s vrrp）%v 后仍未就绪",
+	"the agent on %s (container %s, lblab vrrp) exited with status %d before it was ready:\n%s": "%s 上的代理进程（容器 %s，lblab vrrp）在就绪之前退出，状态码 %d：\n%s",
+	"the agent on %s (container %s, lblab vrrp) not ready after %v:\n%s":                        "%s 上的代理进程（容器 %s，lblab vrrp）%v 后仍未就绪：\n%s",
 }
