@@ -43,22 +43,26 @@ const (
 	dockerHistory   = "/lblab/history.jsonl"
 )
 
-// dockerCaps is what the docker world can do: VRRP routers, every fault
-// the netns world applies. Link shaping would need netem, which this
-// machine's kernel lacks, as for netns.
+// dockerCaps is what the docker world can do: VRRP routers and
+// load-balancer labs (docker_lb.go), every fault the netns world
+// applies. Link shaping would need netem, which this machine's kernel
+// lacks, as for netns. Services (container-labels) are not run yet.
 var dockerCaps = Capabilities{
-	Roles:  []Role{RoleVRRP},
-	Faults: agentFaults,
+	Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
+	Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
 	Root:   true,
 	Early:  dockerEarly,
 	Late:   dockerLate,
 }
 
 func init() {
-	Register(Factory{Name: "docker", Doc: i18n.T("real agents in Docker containers (testcontainers-go), one per host, a bridge network per segment; DOCKER_HOST for another engine"),
+	Register(Factory{Name: "docker", Doc: i18n.T("real agents, proxies, backends and load generators in Docker containers (testcontainers-go), a bridge network per segment; DOCKER_HOST for another engine"),
 		Caps:      dockerCaps,
 		Available: dockerAvailable,
-		New: func(lab *labfile.Lab, _ uint64, _ history.Sink, opt Options) (World, error) {
+		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
+			if lab.LB != nil {
+				return newDockerLBWorld(lab, seed, opt) // docker_lb.go
+			}
 			return &dockerWorld{lab: lab, opt: opt, hosts: map[string]*dockerRun{}, nets: map[string]*dockerbed.Network{},
 				extra: &history.Log{}}, nil
 		}})
@@ -136,7 +140,7 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 		if !ok {
 			continue // no host on it
 		}
-		n, err := w.addNetwork(ctx, s.Name, sn)
+		n, err := addNetwork(ctx, w.bed, s.Name, sn)
 		if err != nil {
 			return err
 		}
@@ -161,11 +165,11 @@ const dockerBusyWait = 5 * time.Minute
 // addNetwork makes segment name's network; while another lblab run's
 // network holds its subnet, it waits for that run to end (up to
 // dockerBusyWait, saying so once).
-func (w *dockerWorld) addNetwork(ctx context.Context, name string, sn subnet) (*dockerbed.Network, error) {
+func addNetwork(ctx context.Context, bed *dockerbed.Bed, name string, sn subnet) (*dockerbed.Network, error) {
 	deadline := time.Now().Add(dockerBusyWait)
 	said := false
 	for {
-		n, err := w.bed.AddNetwork(ctx, name, sn.prefix, sn.gateway)
+		n, err := bed.AddNetwork(ctx, name, sn.prefix, sn.gateway)
 		var busy *dockerbed.BusyError
 		if !errors.As(err, &busy) || time.Now().After(deadline) {
 			return n, err

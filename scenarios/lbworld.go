@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"regexp"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -27,7 +26,6 @@ import (
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/scenarios/labfile"
-	"github.com/lblab/lblab/testbed/netns"
 )
 
 // A load-balancer lab on real hosts.
@@ -99,28 +97,53 @@ var lbFaultsOnly = []labfile.FaultKind{labfile.FaultPowerOff, labfile.FaultHang,
 var lbFaultKinds = []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore, labfile.FaultHang, labfile.FaultSlow,
 	labfile.FaultPowerOff, labfile.FaultHealthFail, labfile.FaultHealthOK, labfile.FaultHealthPath}
 
-// newNetnsLBWorld makes the netns world of a load-balancer lab (the
-// netns factory's New, for a lab with an lb section).
-func newNetnsLBWorld(lab *labfile.Lab, seed uint64, opt Options) (World, error) {
-	if err := lbNetnsRefusal(lab); err != nil {
+// newLBWorld makes the world of a load-balancer lab whose hosts live in
+// bed (the netns and docker factories' New, for a lab with an lb
+// section).
+func newLBWorld(lab *labfile.Lab, seed uint64, bed lbBed) (World, error) {
+	if err := lbRealRefusal(lab); err != nil {
 		return nil, err
 	}
-	if opt.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		opt.Binary = exe
-	}
-	return &netnsLB{lab: lab, seed: seed, opt: opt, hosts: map[string]*lbHost{},
-		backends: map[string]*lbBackend{}, faults: &history.Log{}}, nil
+	w := &lbWorld{lab: lab, seed: seed, bed: bed, hosts: map[string]*lbHost{},
+		backends: map[string]*lbBackend{}, faults: &history.Log{}}
+	w.together = lbApartFaults(faultPlan(lab, seed))
+	return w, nil
 }
 
-var _ World = (*netnsLB)(nil)
+// lbApartFaults reports whether the faults of each moment of plan touch
+// each host at most once (the proxy's counting as one host): they are
+// then applied at once (wallClock.together), none waiting for another
+// (a restore takes a container's start), and the order among them does
+// not matter.
+func lbApartFaults(plan []faultStep) bool {
+	type key struct {
+		at   time.Duration
+		host string
+	}
+	seen := map[key]bool{}
+	for _, s := range plan {
+		host := "lb" // health_path: the proxy's
+		if s.f.Kind != labfile.FaultHealthPath {
+			h, _, err := net.SplitHostPort(s.f.Target)
+			if err != nil {
+				return false
+			}
+			host = "server " + h
+		}
+		k := key{s.at, host}
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+	}
+	return true
+}
 
-// lbNetnsRefusal says why a lab cannot run as a load-balancer lab on
+var _ World = (*lbWorld)(nil)
+
+// lbRealRefusal says why a lab cannot run as a load-balancer lab on
 // real hosts, or nil.
-func lbNetnsRefusal(lab *labfile.Lab) error {
+func lbRealRefusal(lab *labfile.Lab) error {
 	refuse := func(why i18n.Text) error {
 		return &labfile.InputError{Err: i18n.Errorf("lab %s: %s", lab.Name, why)}
 	}
@@ -175,25 +198,26 @@ func lbClientAddrs(c workload.Clients, seed uint64) []netip.Addr {
 	return slices.Compact(addrs)
 }
 
-// netnsLB is a load-balancer lab being played on real hosts.
-type netnsLB struct {
+// lbWorld is a load-balancer lab being played on real hosts: the one
+// player of such labs, over the seam lbBed (network namespaces, Docker
+// containers).
+type lbWorld struct {
 	lab  *labfile.Lab
 	seed uint64
-	tb   *netns.Testbed
-	opt  NetnsOptions
+	bed  lbBed
 
-	seg      *netns.Segment
 	proxy    *lbRole
 	hosts    map[string]*lbHost    // servers' hosts, by the name in their addresses
 	backends map[string]*lbBackend // by address
 	clients  []*lbClients
-	hosts0   []string // host names in the order made
+	files    []lbFile // the proxy's
 
 	// wallClock is the lab's clock; its epoch is the lab's time 0.
 	wallClock
 	reached time.Duration // where Run stopped
+	mu      sync.Mutex    // guards faults: faults of one moment are applied at once
 	faults  *history.Log
-	admin   string // the proxy's admin address, in its namespace
+	admin   string // the proxy's admin address, in its host
 	closed  bool
 	// clientLat is the one-way latency between clients and the proxy.
 	clientLat time.Duration
@@ -202,16 +226,15 @@ type netnsLB struct {
 // lbHost is a host of the segment.
 type lbHost struct {
 	name string
-	h    *netns.Host
-	link *netns.Link
+	h    lbBedHost
 	ip   netip.Addr
 }
 
-// lbRole is a process of the run with its output.
+// lbRole is a role of the run on its host, with its process once
+// started.
 type lbRole struct {
 	host *lbHost
-	p    *netns.Process
-	out  *tailBuffer
+	p    lbProc
 }
 
 // lbBackend is one server of the lab.
@@ -221,11 +244,12 @@ type lbBackend struct {
 	host    *lbHost
 	port    string
 	admin   string // its control listener, on the host's loopback
-	specAt  string // its spec file
+	spec0   lbFile // its spec file
 	run     *lbRole
 	dead    bool // crashed or powered off
 	off     bool // powered off: its host's link is down
 	hung    bool
+	slow    bool // a slow fault made it slower
 	healthy bool
 }
 
@@ -237,77 +261,33 @@ type lbClients struct {
 	listener string // as the simulator names it in request events
 	group    string
 	target   string
-	specAt   string
-	out      string // its --out folder
+	spec0    lbFile
+	out      string // its --out folder, as its process sees it
 	run      *lbRole
 }
 
-// hostName makes a valid, unused namespace name from a lab's name.
-var badNameChars = regexp.MustCompile(`[^a-z0-9_-]+`)
-
-func (w *netnsLB) hostName(want string) string {
-	base := strings.Trim(badNameChars.ReplaceAllString(strings.ToLower(want), "-"), "-_")
-	if base == "" {
-		base = "h"
-	}
-	if len(base) > 24 {
-		base = base[:24]
-	}
-	name := base
-	for i := 1; slices.Contains(w.hosts0, name); i++ {
-		name = base + "-" + strconv.Itoa(i)
-	}
-	w.hosts0 = append(w.hosts0, name)
-	return name
-}
-
 // addHost makes a host on the segment at ip.
-func (w *netnsLB) addHost(name string, ip netip.Addr) (*lbHost, error) {
-	h, err := w.tb.AddHost(w.hostName(name))
+func (w *lbWorld) addHost(ctx context.Context, name string, ip netip.Addr) (*lbHost, error) {
+	h, err := w.bed.AddHost(ctx, name, ip)
 	if err != nil {
 		return nil, err
 	}
-	l, err := w.tb.Connect(h, "eth0", w.seg, netip.PrefixFrom(ip, lbNet.Bits()))
-	if err != nil {
-		return nil, err
-	}
-	if err := l.RouteAll(); err != nil {
-		return nil, err
-	}
-	return &lbHost{name: name, h: h, link: l, ip: ip}, nil
-}
-
-// shape gives a host's interface its one-way latency. Without netem it
-// is left out: the world's capabilities say it has no link shaping, so a
-// lab asking for more than its timing tolerance was refused before
-// anything started, and the results warn of what is left out
-// (Capabilities.Refuse, Unshaped).
-func (w *netnsLB) shape(h *lbHost, lat time.Duration) error {
-	if lat <= 0 {
-		return nil
-	}
-	err := h.link.Shape(netns.Shape{Latency: lat}, netns.Shape{})
-	if errors.Is(err, netns.ErrNoNetem) {
-		return nil
-	}
-	return err
+	return &lbHost{name: name, h: h, ip: ip}, nil
 }
 
 // Build makes the testbed: the segment, the hosts and the roles' files,
 // and starts the servers and the proxy (the load generators start in
 // Run); it gives up with ctx's error once ctx is done.
-func (w *netnsLB) Build(ctx context.Context) error {
+func (w *lbWorld) Build(ctx context.Context) error {
 	lab := w.lab
-	var err error
-	if w.tb, err = newTestbed(&w.opt); err != nil {
+	if err := w.bed.Open(ctx); err != nil {
 		return err
 	}
-	if w.seg, err = w.tb.AddSegment("lan"); err != nil {
+	h, err := w.addHost(ctx, "lb", lbProxyIP)
+	if err != nil {
 		return err
 	}
-	if w.proxy, err = w.role("lb", lbProxyIP); err != nil {
-		return err
-	}
+	w.proxy = &lbRole{host: h}
 	clientLat, backendLat := time.Millisecond, 250*time.Microsecond // simproxy's defaults
 	if nw := lab.Network; nw != nil {
 		clientLat, backendLat = nw.ClientLatency.Or(clientLat), nw.BackendLatency.Or(backendLat)
@@ -328,23 +308,22 @@ func (w *netnsLB) Build(ctx context.Context) error {
 			if n > 254 {
 				return i18n.Errorf("more than 254 server hosts")
 			}
-			if h, err = w.addHost(hostPart, netip.AddrFrom4([4]byte{198, 18, 1, byte(n)})); err != nil {
+			if h, err = w.addHost(ctx, hostPart, netip.AddrFrom4([4]byte{198, 18, 1, byte(n)})); err != nil {
 				return err
 			}
 			if a, err := netip.ParseAddr(hostPart); err == nil {
 				// A server named by its address holds it.
-				if err := h.link.AddAddrs(netip.PrefixFrom(a, a.BitLen())); err != nil {
+				if err := h.h.AddAddrs(netip.PrefixFrom(a, a.BitLen())); err != nil {
 					return err
 				}
 			}
-			if err := w.shape(h, backendLat); err != nil {
+			if err := h.h.Shape(backendLat); err != nil {
 				return err
 			}
 			w.hosts[hostPart] = h
 		}
-		be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true,
-			specAt: filepath.Join(w.opt.Work, fmt.Sprintf("backend%d.yaml", i))}
-		if err := writeSpecFile(be.specAt, map[string]any{"backends": []workload.Backend{b}}); err != nil {
+		be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true}
+		if be.spec0, err = specFile(fmt.Sprintf("backend%d.yaml", i), map[string]any{"backends": []workload.Backend{b}}); err != nil {
 			return err
 		}
 		w.backends[b.Address] = be
@@ -369,10 +348,10 @@ func (w *netnsLB) Build(ctx context.Context) error {
 			}
 		}
 		if h == nil {
-			if h, err = w.addHost(name, netip.AddrFrom4([4]byte{198, 18, 2, byte(i + 1)})); err != nil {
+			if h, err = w.addHost(ctx, name, netip.AddrFrom4([4]byte{198, 18, 2, byte(i + 1)})); err != nil {
 				return err
 			}
-			if err := w.shape(h, clientLat); err != nil {
+			if err := h.h.Shape(clientLat); err != nil {
 				return err
 			}
 		}
@@ -383,8 +362,10 @@ func (w *netnsLB) Build(ctx context.Context) error {
 				extra = append(extra, netip.PrefixFrom(a, a.BitLen()))
 			}
 		}
-		if err := h.link.AddAddrs(extra...); err != nil {
-			return err
+		if len(extra) > 0 {
+			if err := h.h.AddAddrs(extra...); err != nil {
+				return err
+			}
 		}
 		l := lab.LB.Listeners[0]
 		for _, x := range lab.LB.Listeners {
@@ -394,51 +375,47 @@ func (w *netnsLB) Build(ctx context.Context) error {
 		}
 		cl := &lbClients{spec: c, index: i, host: h, listener: c.Listener, group: l.Group,
 			target: "http://" + net.JoinHostPort(lbProxyIP.String(), strconv.Itoa(l.Port)) + "/",
-			specAt: filepath.Join(w.opt.Work, fmt.Sprintf("clients%d.yaml", i)),
-			out:    filepath.Join(w.opt.Work, fmt.Sprintf("clients%d", i))}
-		if err := writeSpecFile(cl.specAt, map[string]any{"clients": []workload.Clients{c}}); err != nil {
+			out:    path.Join(w.bed.Dir(), fmt.Sprintf("clients%d", i))}
+		if cl.spec0, err = specFile(fmt.Sprintf("clients%d.yaml", i), map[string]any{"clients": []workload.Clients{c}}); err != nil {
 			return err
 		}
 		w.clients = append(w.clients, cl)
 	}
-	if err := writeSpecFile(filepath.Join(w.opt.Work, "lb.yaml"), lab.LB); err != nil {
+	lbf, err := specFile("lb.yaml", lab.LB)
+	if err != nil {
 		return err
 	}
+	w.files = []lbFile{lbf}
 	for _, b := range lab.Backends {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := w.startBackend(w.backends[b.Address]); err != nil {
+		if err := w.startBackend(ctx, w.backends[b.Address]); err != nil {
 			return err
 		}
 	}
-	return w.startProxy()
-}
-
-// role makes the host of a role of the run.
-func (w *netnsLB) role(name string, ip netip.Addr) (*lbRole, error) {
-	h, err := w.addHost(name, ip)
-	if err != nil {
-		return nil, err
-	}
-	return &lbRole{host: h}, nil
+	return w.startProxy(ctx)
 }
 
 // loadSeed is the seed of the i-th clients: element's load generator.
-func (w *netnsLB) loadSeed(i int) uint64 { return w.seed*1_000_003 + uint64(i) }
+func (w *lbWorld) loadSeed(i int) uint64 { return w.seed*1_000_003 + uint64(i) }
 
 // backendSeed is the seed of the i-th server's draws.
-func (w *netnsLB) backendSeed(i int) uint64 { return w.seed*1_000_003 + 500_000 + uint64(i) }
+func (w *lbWorld) backendSeed(i int) uint64 { return w.seed*1_000_003 + 500_000 + uint64(i) }
 
-// writeSpecFile writes v as YAML, leaving out the fields the lab did not
-// write, so that lblab reads back the same (TestSpecFilesReadBack).
-func writeSpecFile(path string, v any) error {
+// specFile is a role's file name holding v as YAML, leaving out the
+// fields the lab did not write, so that lblab reads back the same
+// (TestSpecFilesReadBack).
+func specFile(name string, v any) (lbFile, error) {
 	b, err := yaml.MarshalWithOptions(v, yaml.OmitZero())
 	if err != nil {
-		return err
+		return lbFile{}, err
 	}
-	return os.WriteFile(path, b, 0o644)
+	return lbFile{Name: name, Data: b}, nil
 }
+
+// at is where a role finds file f (the bed's folder).
+func (w *lbWorld) at(f lbFile) string { return path.Join(w.bed.Dir(), f.Name) }
 
 // lbControlPort is the first port of the servers' control listeners on
 // their hosts' loopback, and the proxy's admin port on its own; a port a
@@ -447,7 +424,7 @@ const lbControlPort = 19000
 
 // freePort returns the first port from p up that no server of host h
 // and no listener of the lab uses.
-func (w *netnsLB) freePort(p int, h *lbHost) int {
+func (w *lbWorld) freePort(p int, h *lbHost) int {
 	used := map[int]bool{}
 	for _, b := range w.backends {
 		if b.host == h {
@@ -471,21 +448,21 @@ func (w *netnsLB) freePort(p int, h *lbHost) int {
 
 // startBackend starts a fresh process for a server and waits until it
 // listens.
-func (w *netnsLB) startBackend(b *lbBackend) error {
+func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
 	if b.admin == "" {
 		b.admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort+b.index, b.host)))
 	}
-	out := &tailBuffer{}
-	p, err := b.host.h.Start(out, out, w.opt.Binary, "backend", "--spec", b.specAt,
+	p, err := b.host.h.Start(ctx, fmt.Sprintf("backend%d", b.index), []lbFile{b.spec0}, "backend", "--spec", w.at(b.spec0),
 		"--listen", net.JoinHostPort(b.host.ip.String(), b.port), "--admin", b.admin,
 		"--seed", strconv.FormatUint(w.backendSeed(b.index), 10), "--grace", "0s")
 	if err != nil {
 		return i18n.Errorf("server %s: %w", b.spec.Address, err)
 	}
-	b.run = &lbRole{host: b.host, p: p, out: out}
-	if err := waitOutput(p, out, "backend "+b.spec.Address+": http on ", 1); err != nil {
+	b.run = &lbRole{host: b.host, p: p}
+	if err := waitOutput(p, "backend "+b.spec.Address+": http on ", 1); err != nil {
 		return i18n.Errorf("server %s: %w", b.spec.Address, err)
 	}
+	b.slow = false
 	if !b.healthy {
 		// A fresh process answers its health endpoint; the simulator's
 		// restore leaves the health switch as it was.
@@ -495,9 +472,9 @@ func (w *netnsLB) startBackend(b *lbBackend) error {
 }
 
 // startProxy starts the proxy and waits until every listener listens.
-func (w *netnsLB) startProxy() error {
+func (w *lbWorld) startProxy(ctx context.Context) error {
 	w.admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort-1, nil)))
-	args := []string{"proxy", "--config", filepath.Join(w.opt.Work, "lb.yaml"), "--history", w.proxyHistory(),
+	args := []string{"proxy", "--config", w.at(w.files[0]), "--history", w.proxyHistory(),
 		"--bind", "0.0.0.0", "--admin", w.admin, "--drain", "1s"}
 	names := make([]string, 0, len(w.hosts))
 	for name := range w.hosts {
@@ -512,52 +489,45 @@ func (w *netnsLB) startProxy() error {
 	// The lab's time 0 is a moment ahead: the proxy's clock counts from
 	// it and its checks start then, each server's first probe at its
 	// phase drawn from the seed, as in the simulator run of that seed.
-	w.epoch = time.Now().Add(lbStartLead)
+	w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
 	args = append(args, "--epoch", strconv.FormatInt(w.epoch.UnixNano(), 10),
 		"--seed", strconv.FormatUint(w.seed, 10))
-	out := &tailBuffer{}
-	p, err := w.proxy.host.h.Start(out, out, w.opt.Binary, args...)
+	p, err := w.proxy.host.h.Start(ctx, "proxy", w.files, args...)
 	if err != nil {
 		return i18n.Errorf("proxy: %w", err)
 	}
-	w.proxy.p, w.proxy.out = p, out
-	if err := waitOutput(p, out, "msg=listening ", len(w.lab.LB.Listeners)); err != nil {
+	w.proxy.p = p
+	if err := waitOutput(p, "msg=listening ", len(w.lab.LB.Listeners)); err != nil {
 		return i18n.Errorf("proxy: %w", err)
 	}
 	return nil
 }
 
-func (w *netnsLB) proxyHistory() string { return filepath.Join(w.opt.Work, "proxy.history.jsonl") }
+func (w *lbWorld) proxyHistory() string { return path.Join(w.bed.Dir(), "proxy.history.jsonl") }
 
-// waitOutput waits until out holds n lines containing what, or the
-// process ends, or lbReadyWait passes.
-func waitOutput(p *netns.Process, out *tailBuffer, what string, n int) error {
+// lbPoll is how often waitOutput looks at a process's output.
+const lbPoll = 5 * time.Millisecond
+
+// waitOutput waits until p's output holds n lines containing what, or
+// the process ends, or lbReadyWait passes.
+func waitOutput(p lbProc, what string, n int) error {
 	deadline := time.Now().Add(lbReadyWait)
-	for strings.Count(out.String(), what) < n {
-		select {
-		case <-p.Done():
-			return i18n.Errorf("exited with status %d: %s", p.ExitCode(), strings.TrimSpace(out.String()))
-		default:
+	for strings.Count(p.Output(), what) < n {
+		if done, code := p.Exited(); done {
+			return i18n.Errorf("exited with status %d: %s", code, strings.TrimSpace(p.Output()))
 		}
 		if time.Now().After(deadline) {
-			return i18n.Errorf("not ready after %s: %s", lbReadyWait, strings.TrimSpace(out.String()))
+			return i18n.Errorf("not ready after %s: %s", lbReadyWait, strings.TrimSpace(p.Output()))
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(lbPoll)
 	}
 	return nil
 }
 
 // control sends PUT path to a control listener at addr inside host h and
 // returns when it answered 200.
-func (w *netnsLB) control(h *lbHost, addr, path string) error {
-	tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
-		var c net.Conn
-		err := h.h.Do(func() (err error) {
-			c, err = (&net.Dialer{}).DialContext(ctx, network, a)
-			return err
-		})
-		return c, err
-	}}
+func (w *lbWorld) control(h *lbHost, addr, path string) error {
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: h.h.Dial}
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	req, err := http.NewRequest(http.MethodPut, "http://"+addr+path, nil)
 	if err != nil {
@@ -575,19 +545,30 @@ func (w *netnsLB) control(h *lbHost, addr, path string) error {
 	return nil
 }
 
-// startClients starts the load generators, each waiting for the lab's
-// time 0.
-func (w *netnsLB) startClients(dur time.Duration) error {
-	for _, c := range w.clients {
-		args := []string{"load", "--spec", c.specAt, "--seed", strconv.FormatUint(w.loadSeed(c.index), 10),
+// startClients starts the load generators, at once, each waiting for
+// the lab's time 0.
+func (w *lbWorld) startClients(ctx context.Context, dur time.Duration) error {
+	errs := make([]error, len(w.clients))
+	var wg sync.WaitGroup
+	for i, c := range w.clients {
+		args := []string{"load", "--spec", w.at(c.spec0), "--seed", strconv.FormatUint(w.loadSeed(c.index), 10),
 			"--start-at", strconv.FormatInt(w.epoch.UnixNano(), 10), "--out", c.out,
 			"-t", dur.String(), "-c", "1000", c.target}
-		out := &tailBuffer{}
-		p, err := c.host.h.Start(out, out, w.opt.Binary, args...)
-		if err != nil {
-			return i18n.Errorf("clients %d: %w", c.index, err)
-		}
-		c.run = &lbRole{host: c.host, p: p, out: out}
+		wg.Go(func() {
+			p, err := c.host.h.Start(ctx, fmt.Sprintf("clients%d", c.index), []lbFile{c.spec0}, args...)
+			if err != nil {
+				errs[i] = i18n.Errorf("clients %d: %w", c.index, err)
+				return
+			}
+			c.run = &lbRole{host: c.host, p: p}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if late := time.Since(w.epoch); late > 0 {
+		slog.Warn("the load generators started after the lab's time 0", "late", late.String())
 	}
 	return nil
 }
@@ -596,8 +577,8 @@ func (w *netnsLB) startClients(dur time.Duration) error {
 // clock's epoch, set when the proxy started), applies the faults on time
 // (At) and waits until end. When ctx is done first it returns,
 // interrupted; Finish then stops the roles.
-func (w *netnsLB) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
-	if err := w.startClients(end); err != nil {
+func (w *lbWorld) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
+	if err := w.startClients(ctx, end); err != nil {
 		return 0, false, err
 	}
 	reached, interrupted, err := w.runClock(ctx, end)
@@ -605,10 +586,18 @@ func (w *netnsLB) Run(ctx context.Context, end time.Duration) (time.Duration, bo
 	return w.reached, interrupted, err
 }
 
+// lbClientsStop bounds the wait for the load generators to end after
+// SIGINT; lbProxyStop that for the proxy after SIGTERM (it drains for
+// one second).
+const (
+	lbClientsStop = 10 * time.Second
+	lbProxyStop   = 5 * time.Second
+)
+
 // Finish ends the run: the load generators stop (what is under way is
 // cancelled: unknown), then the proxy (it flushes its history); it
 // returns the merged history and the requests the clients sent.
-func (w *netnsLB) Finish(ctx context.Context) ([]history.Event, int, error) {
+func (w *lbWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 	if w.proxy == nil || w.proxy.p == nil {
 		return nil, 0, nil // never built
 	}
@@ -618,18 +607,14 @@ func (w *netnsLB) Finish(ctx context.Context) ([]history.Event, int, error) {
 		}
 	}
 	for _, c := range w.clients {
-		if c.run != nil {
-			// It exits with its own status (1 when a request failed), or
-			// dies of the SIGINT when it was already on its way out.
-			select {
-			case <-c.run.p.Done():
-			case <-time.After(10 * time.Second):
-				return nil, 0, i18n.Errorf("clients %d: still running 10s after SIGINT: %s", c.index, strings.TrimSpace(c.run.out.String()))
-			}
+		// It exits with its own status (1 when a request failed), or dies
+		// of the SIGINT when it was already on its way out.
+		if c.run != nil && !c.run.p.Wait(lbClientsStop) {
+			return nil, 0, i18n.Errorf("clients %d: still running %s after SIGINT: %s", c.index, lbClientsStop, strings.TrimSpace(c.run.p.Output()))
 		}
 	}
-	_ = w.proxy.p.Terminate()
-	_ = w.proxy.p.Wait(5 * time.Second)
+	_ = w.proxy.p.Signal(syscall.SIGTERM)
+	_ = w.proxy.p.Wait(lbProxyStop)
 	if w.clients != nil && w.clients[0].run == nil {
 		return nil, 0, nil // stopped before the clients started
 	}
@@ -637,25 +622,24 @@ func (w *netnsLB) Finish(ctx context.Context) ([]history.Event, int, error) {
 }
 
 // merge reads the roles' histories and merges them (mergeLBHistories).
-func (w *netnsLB) merge(end time.Duration) ([]history.Event, int, error) {
-	read := func(path string) ([]history.Event, error) {
-		f, err := os.Open(path)
+func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
+	read := func(p lbProc, file string) ([]history.Event, error) {
+		b, err := p.ReadFile(file)
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
-		return history.ReadJSONL(f, path)
+		return history.ReadJSONL(bytes.NewReader(b), file)
 	}
-	proxy, err := read(w.proxyHistory())
+	proxy, err := read(w.proxy.p, w.proxyHistory())
 	if err != nil {
 		return nil, 0, i18n.Errorf("proxy history: %w", err)
 	}
 	var clients []clientHistory
 	sent := 0
 	for _, c := range w.clients {
-		evs, err := read(filepath.Join(c.out, "history.jsonl"))
+		evs, err := read(c.run.p, path.Join(c.out, "history.jsonl"))
 		if err != nil {
-			return nil, 0, i18n.Errorf("clients %d: history: %w (%s)", c.index, err, strings.TrimSpace(c.run.out.String()))
+			return nil, 0, i18n.Errorf("clients %d: history: %w (%s)", c.index, err, strings.TrimSpace(c.run.p.Output()))
 		}
 		for _, e := range evs {
 			if e.Kind == history.KindRequest {
@@ -669,20 +653,26 @@ func (w *netnsLB) merge(end time.Duration) ([]history.Event, int, error) {
 
 // Apply carries out one fault and records it, stamped when it took
 // effect.
-func (w *netnsLB) Apply(f labfile.Fault) error {
+func (w *lbWorld) Apply(f labfile.Fault) error {
 	began := time.Now()
 	effect, err := w.do(f)
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.faults.Add(history.Event{T: history.Stamp(effect.Sub(w.epoch)), Kind: history.KindFault, Fault: string(f.Kind),
 		Target: f.Target, Name: f.Name, Reason: fmt.Sprintf("applied in %s", time.Since(began).Round(time.Microsecond))})
 	return nil
 }
 
+// lbOpWait bounds one fault's work on a role (a fresh process of a
+// restore, the bed's calls).
+const lbOpWait = 30 * time.Second
+
 // do carries out one fault and returns when it took effect.
-func (w *netnsLB) do(f labfile.Fault) (time.Time, error) {
-	if f.Kind == "health_path" {
+func (w *lbWorld) do(f labfile.Fault) (time.Time, error) {
+	if f.Kind == labfile.FaultHealthPath {
 		err := w.control(w.proxy.host, w.admin, "/health-path?group="+urlQuery(f.Target)+"&path="+urlQuery(f.Path))
 		return time.Now(), err
 	}
@@ -691,13 +681,13 @@ func (w *netnsLB) do(f labfile.Fault) (time.Time, error) {
 		return time.Time{}, i18n.Errorf("no server %s", f.Target)
 	}
 	switch f.Kind {
-	case "crash":
+	case labfile.FaultCrash:
 		if b.dead {
 			return time.Now(), nil
 		}
 		return w.kill(b)
-	case "power_off":
-		if err := b.host.link.Down(); err != nil {
+	case labfile.FaultPowerOff:
+		if err := b.host.h.SetLink(false); err != nil {
 			return time.Time{}, err
 		}
 		at := time.Now()
@@ -708,23 +698,17 @@ func (w *netnsLB) do(f labfile.Fault) (time.Time, error) {
 			}
 		}
 		return at, nil
-	case "hang":
+	case labfile.FaultHang:
 		if b.dead || b.hung {
 			return time.Now(), nil
 		}
-		if err := b.run.p.Pause(); err != nil {
-			return time.Time{}, err
-		}
-		deadline := time.Now().Add(freezeWait)
-		for !stopped(b.run.p.Pid()) {
-			if time.Now().After(deadline) {
-				return time.Time{}, i18n.Errorf("server %s not stopped %v after SIGSTOP", f.Target, freezeWait)
-			}
-			time.Sleep(100 * time.Microsecond)
+		at, err := b.run.p.Freeze()
+		if err != nil {
+			return time.Time{}, i18n.Errorf("server %s: %w", f.Target, err)
 		}
 		b.hung = true
-		return time.Now(), nil
-	case "slow":
+		return at, nil
+	case labfile.FaultSlow:
 		factor := f.Factor
 		if factor == 0 {
 			factor = 10 // the lab's default
@@ -732,10 +716,11 @@ func (w *netnsLB) do(f labfile.Fault) (time.Time, error) {
 		if b.dead {
 			return time.Now(), nil
 		}
+		b.slow = true
 		err := w.control(b.host, b.admin, "/_lblab/slow?factor="+strconv.FormatFloat(factor, 'g', -1, 64))
 		return time.Now(), err
-	case "health_fail", "health_ok":
-		b.healthy = f.Kind == "health_ok"
+	case labfile.FaultHealthFail, labfile.FaultHealthOK:
+		b.healthy = f.Kind == labfile.FaultHealthOK
 		if b.dead {
 			return time.Now(), nil
 		}
@@ -745,9 +730,9 @@ func (w *netnsLB) do(f labfile.Fault) (time.Time, error) {
 		}
 		err := w.control(b.host, b.admin, "/_lblab/health?status="+status)
 		return time.Now(), err
-	case "restore":
+	case labfile.FaultRestore:
 		if b.off {
-			if err := b.host.link.Up(); err != nil {
+			if err := b.host.h.SetLink(true); err != nil {
 				return time.Time{}, err
 			}
 			b.off = false
@@ -758,54 +743,43 @@ func (w *netnsLB) do(f labfile.Fault) (time.Time, error) {
 			}
 		}
 		if b.dead {
-			if err := w.startBackend(b); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), lbOpWait)
+			defer cancel()
+			if err := w.startBackend(ctx, b); err != nil {
 				return time.Time{}, err
 			}
 			b.dead, b.hung = false, false
 			return time.Now(), nil
 		}
+		if !b.slow {
+			return time.Now(), nil
+		}
+		b.slow = false
 		err := w.control(b.host, b.admin, "/_lblab/slow?factor=1")
 		return time.Now(), err
 	}
 	return time.Time{}, i18n.Errorf("fault kind %s is not available here", f.Kind)
 }
 
-// kill SIGKILLs a server's process and returns when it is gone (its
-// sockets closed by the kernel).
-func (w *netnsLB) kill(b *lbBackend) (time.Time, error) {
-	if err := b.run.p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return time.Time{}, err
-	}
-	select {
-	case <-b.run.p.Done():
-	case <-time.After(5 * time.Second):
-		return time.Time{}, i18n.Errorf("server %s does not die", b.spec.Address)
+// kill SIGKILLs a server's process and returns when it took effect
+// (lbProc.Kill).
+func (w *lbWorld) kill(b *lbBackend) (time.Time, error) {
+	at, err := b.run.p.Kill()
+	if err != nil {
+		return time.Time{}, i18n.Errorf("server %s: %w", b.spec.Address, err)
 	}
 	b.dead = true
-	return time.Now(), nil
+	return at, nil
 }
 
-// Close kills every process the run started and removes the testbed:
-// namespaces, links, the work folder. Later calls do nothing.
-func (w *netnsLB) Close() error {
-	if w.tb == nil || w.closed {
+// Close kills every process the run started and removes the testbed
+// (lbBed.Close). Later calls do nothing.
+func (w *lbWorld) Close() error {
+	if w.closed {
 		return nil
 	}
 	w.closed = true
-	for _, b := range w.backends {
-		if b.run != nil {
-			_ = b.run.p.Kill()
-		}
-	}
-	if w.proxy != nil && w.proxy.p != nil {
-		_ = w.proxy.p.Kill()
-	}
-	for _, c := range w.clients {
-		if c.run != nil {
-			_ = c.run.p.Kill()
-		}
-	}
-	return w.tb.Cleanup()
+	return w.bed.Close()
 }
 
 // urlQuery escapes a query value.
@@ -819,31 +793,4 @@ func urlQuery(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// tailBuffer keeps what a process writes, up to its last tailMax bytes,
-// safe to read while the process writes.
-type tailBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-const tailMax = 256 << 10
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b.Write(p)
-	if t.b.Len() > 2*tailMax {
-		rest := append([]byte(nil), t.b.Bytes()[t.b.Len()-tailMax:]...)
-		t.b.Reset()
-		t.b.Write(rest)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.b.String()
 }

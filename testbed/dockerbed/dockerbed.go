@@ -39,9 +39,11 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/netip"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -528,8 +530,13 @@ type Spec struct {
 	Image string
 	// Args are the arguments of the image's entrypoint (lblab).
 	Args []string
-	// Endpoints are its interfaces, in the lab's order. At least one.
+	// Endpoints are its interfaces, in the lab's order. At least one,
+	// unless Join is set.
 	Endpoints []Endpoint
+	// Join, when set, is a running container whose network namespace
+	// this one shares (Docker's network mode container:<id>): it has no
+	// interface of its own, and its Endpoints are Join's.
+	Join *Container
 	// Files are put in before it starts.
 	Files []File
 	// Binds are bind mounts, host:container[:ro] (a local engine only).
@@ -557,6 +564,9 @@ type Container struct {
 // from the start: a role that must wait for its interfaces' names waits
 // for a file put in afterwards (WriteFile; lblab vrrp --start-file).
 func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
+	if spec.Join != nil {
+		return b.startJoined(ctx, spec)
+	}
 	if len(spec.Endpoints) == 0 {
 		return nil, fmt.Errorf("docker: container %s: no interface", spec.Name)
 	}
@@ -571,14 +581,7 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 	}
 	labels["io.lblab.host"] = spec.Host
 	first := spec.Endpoints[0]
-	var files []testcontainers.ContainerFile
-	for _, f := range spec.Files {
-		mode := f.Mode
-		if mode == 0 {
-			mode = 0o644
-		}
-		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(f.Data), ContainerFilePath: f.Path, FileMode: mode})
-	}
+	files := containerFiles(spec.Files)
 	name := "lbl-" + b.run + "-" + spec.Name
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
@@ -638,6 +641,172 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 		}
 	}
 	return c, nil
+}
+
+// containerFiles are files as testcontainers-go puts them in.
+func containerFiles(fs []File) []testcontainers.ContainerFile {
+	var files []testcontainers.ContainerFile
+	for _, f := range fs {
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(f.Data), ContainerFilePath: f.Path, FileMode: mode})
+	}
+	return files
+}
+
+// startJoined starts the container of spec in the network namespace of
+// spec.Join (see Spec.Join).
+func (b *Bed) startJoined(ctx context.Context, spec Spec) (*Container, error) {
+	labels, err := b.open()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range spec.Labels {
+		if _, ours := labels[k]; !ours {
+			labels[k] = v
+		}
+	}
+	labels["io.lblab.host"] = spec.Host
+	name := "lbl-" + b.run + "-" + spec.Name
+	req := testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image:      spec.Image,
+			Entrypoint: []string{BinaryPath},
+			Name:       name,
+			Cmd:        spec.Args,
+			Labels:     labels,
+			Files:      containerFiles(spec.Files),
+			HostConfigModifier: func(hc *container.HostConfig) {
+				// A modifier of one's own replaces testcontainers-go's,
+				// which would set the request's NetworkMode.
+				hc.NetworkMode = container.NetworkMode("container:" + spec.Join.ID)
+				hc.CapAdd = append(hc.CapAdd, spec.Caps...)
+				hc.Binds = append(hc.Binds, spec.Binds...)
+			},
+		},
+		Started: false,
+		Logger:  slogger{},
+	}
+	tc, err := testcontainers.GenericContainer(ctx, req)
+	c := &Container{bed: b, Name: name, Host: spec.Host, Endpoints: spec.Join.Endpoints}
+	if tc != nil {
+		c.ID = tc.GetContainerID()
+		b.mu.Lock()
+		b.ctrs = append(b.ctrs, c)
+		b.mu.Unlock()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
+	}
+	if err := tc.Start(ctx); err != nil {
+		return nil, fmt.Errorf("docker: container %s: start: %w", spec.Name, err)
+	}
+	in, err := b.cli.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
+	}
+	if in.Container.State != nil {
+		c.pid = in.Container.State.Pid
+	}
+	return c, nil
+}
+
+// Pid is the container's first process as this machine sees it (0 on a
+// remote engine's or when it was not started).
+func (c *Container) Pid() int {
+	if !c.bed.local {
+		return 0
+	}
+	return c.pid
+}
+
+// Do runs fn on an OS thread that has entered the container's network
+// namespace, so that the sockets fn opens live there (they stay there
+// after Do returns): a local engine only. The thread returns to the
+// caller's namespace afterwards, or is thrown away when it cannot.
+func (c *Container) Do(fn func() error) error {
+	if !c.bed.local {
+		return errors.New("the Docker engine is remote: its containers' namespaces are not on this machine")
+	}
+	target, err := vns.GetFromPid(c.pid)
+	if err != nil {
+		return fmt.Errorf("container %s: network namespace of pid %d: %w", c.Host, c.pid, err)
+	}
+	defer target.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := vns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("own namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := vns.Set(target); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("container %s: entering its namespace: %w", c.Host, err)
+			return
+		}
+		err = fn()
+		if serr := vns.Set(orig); serr != nil {
+			errc <- errors.Join(err, serr) // the thread stays locked and dies
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- err
+	}()
+	return <-errc
+}
+
+// AddAddrs gives the container's interface iface more addresses (a
+// population of client source addresses), with no prefix route, one
+// netlink request each in its namespace; one it holds already is kept.
+// A local engine only.
+func (c *Container) AddAddrs(iface string, addrs ...netip.Prefix) error {
+	nl, err := c.handle()
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.Host, err)
+	}
+	defer nl.Close()
+	l, err := nl.LinkByName(iface)
+	if err != nil {
+		return fmt.Errorf("container %s: link %s: %w", c.Host, iface, err)
+	}
+	for _, a := range addrs {
+		if !a.IsValid() {
+			return fmt.Errorf("container %s: %s: invalid address", c.Host, iface)
+		}
+		na := &netlink.Addr{IPNet: &net.IPNet{IP: a.Addr().AsSlice(), Mask: net.CIDRMask(a.Bits(), a.Addr().BitLen())}}
+		na.Flags = unix.IFA_F_NOPREFIXROUTE
+		if err := nl.AddrAdd(l, na); err != nil && !errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("container %s: %s: add %s: %w", c.Host, iface, a, err)
+		}
+	}
+	return nil
+}
+
+// RouteAll replaces the container's default route by one with no
+// gateway out of iface, straight onto its network: it then reaches any
+// address another container of the network holds by ARP (testbed/netns's
+// Link.RouteAll). A local engine only.
+func (c *Container) RouteAll(iface string) error {
+	nl, err := c.handle()
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.Host, err)
+	}
+	defer nl.Close()
+	l, err := nl.LinkByName(iface)
+	if err != nil {
+		return fmt.Errorf("container %s: link %s: %w", c.Host, iface, err)
+	}
+	_, all, _ := net.ParseCIDR("0.0.0.0/0")
+	if err := nl.RouteReplace(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: all, Scope: netlink.SCOPE_LINK}); err != nil {
+		return fmt.Errorf("container %s: %s: default route: %w", c.Host, iface, err)
+	}
+	return nil
 }
 
 // handle opens a netlink handle in the container's network namespace

@@ -1,0 +1,282 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/scenarios/labfile"
+	"github.com/lblab/lblab/testbed/netns"
+)
+
+// A load-balancer lab in network namespaces: the player of lbworld.go
+// over netnsBed, each host a namespace connected to one bridge, each
+// role a process of the lblab binary in its host's namespace, files in
+// the testbed's work folder.
+
+// newNetnsLBWorld makes the netns world of a load-balancer lab (the
+// netns factory's New, for a lab with an lb section).
+func newNetnsLBWorld(lab *labfile.Lab, seed uint64, opt Options) (World, error) {
+	if opt.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		opt.Binary = exe
+	}
+	return newLBWorld(lab, seed, &netnsBed{opt: opt})
+}
+
+var (
+	_ lbBed     = (*netnsBed)(nil)
+	_ lbBedHost = (*netnsBedHost)(nil)
+	_ lbProc    = (*netnsProc)(nil)
+)
+
+// netnsBed is an lbBed of network namespaces.
+type netnsBed struct {
+	opt   Options
+	tb    *netns.Testbed
+	seg   *netns.Segment
+	names []string // namespace names made, in order
+
+	mu     sync.Mutex
+	procs  []*netnsProc
+	closed bool
+}
+
+// Open makes the testbed and its segment.
+func (b *netnsBed) Open(context.Context) error {
+	var err error
+	if b.tb, err = newTestbed(&b.opt); err != nil {
+		return err
+	}
+	b.seg, err = b.tb.AddSegment("lan")
+	return err
+}
+
+// Dir is the testbed's work folder.
+func (b *netnsBed) Dir() string { return b.opt.Work }
+
+// Lead is lbStartLead: a process starts in a few milliseconds.
+func (b *netnsBed) Lead(int) time.Duration { return lbStartLead }
+
+// badNameChars are the characters a namespace name leaves out.
+var badNameChars = regexp.MustCompile(`[^a-z0-9_-]+`)
+
+// hostName makes a valid, unused namespace name from a lab's name.
+func (b *netnsBed) hostName(want string) string {
+	base := strings.Trim(badNameChars.ReplaceAllString(strings.ToLower(want), "-"), "-_")
+	if base == "" {
+		base = "h"
+	}
+	if len(base) > 24 {
+		base = base[:24]
+	}
+	name := base
+	for i := 1; slices.Contains(b.names, name); i++ {
+		name = base + "-" + strconv.Itoa(i)
+	}
+	b.names = append(b.names, name)
+	return name
+}
+
+// AddHost makes a namespace connected to the segment at ip.
+func (b *netnsBed) AddHost(_ context.Context, name string, ip netip.Addr) (lbBedHost, error) {
+	h, err := b.tb.AddHost(b.hostName(name))
+	if err != nil {
+		return nil, err
+	}
+	l, err := b.tb.Connect(h, "eth0", b.seg, netip.PrefixFrom(ip, lbNet.Bits()))
+	if err != nil {
+		return nil, err
+	}
+	if err := l.RouteAll(); err != nil {
+		return nil, err
+	}
+	return &netnsBedHost{bed: b, h: h, link: l}, nil
+}
+
+// Close kills every process the bed started and removes the testbed:
+// namespaces, links, the work folder.
+func (b *netnsBed) Close() error {
+	b.mu.Lock()
+	if b.closed || b.tb == nil {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	procs := b.procs
+	b.mu.Unlock()
+	for _, p := range procs {
+		_ = p.p.Kill()
+	}
+	return b.tb.Cleanup()
+}
+
+// netnsBedHost is a namespace of a netnsBed.
+type netnsBedHost struct {
+	bed  *netnsBed
+	h    *netns.Host
+	link *netns.Link
+}
+
+// AddAddrs adds the addresses to the host's eth0.
+func (h *netnsBedHost) AddAddrs(addrs ...netip.Prefix) error { return h.link.AddAddrs(addrs...) }
+
+// Shape sets netem's latency on the host's eth0; without netem it does
+// nothing: the world's capabilities say it has no link shaping, so a
+// lab asking for more than its timing tolerance was refused before
+// anything started, and the results warn of what is left out
+// (Capabilities.Refuse, Unshaped).
+func (h *netnsBedHost) Shape(lat time.Duration) error {
+	if lat <= 0 {
+		return nil
+	}
+	err := h.link.Shape(netns.Shape{Latency: lat}, netns.Shape{})
+	if errors.Is(err, netns.ErrNoNetem) {
+		return nil
+	}
+	return err
+}
+
+// SetLink sets the switch's end of the host's link down or up.
+func (h *netnsBedHost) SetLink(up bool) error {
+	if up {
+		return h.link.Up()
+	}
+	return h.link.Down()
+}
+
+// Start writes the files into the work folder and starts lblab args...
+// in the host's namespace.
+func (h *netnsBedHost) Start(_ context.Context, _ string, files []lbFile, args ...string) (lbProc, error) {
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(h.bed.opt.Work, f.Name), f.Data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	out := &tailBuffer{}
+	p, err := h.h.Start(out, out, h.bed.opt.Binary, args...)
+	if err != nil {
+		return nil, err
+	}
+	np := &netnsProc{p: p, out: out}
+	h.bed.mu.Lock()
+	h.bed.procs = append(h.bed.procs, np)
+	h.bed.mu.Unlock()
+	return np, nil
+}
+
+// Dial connects from inside the host's namespace.
+func (h *netnsBedHost) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := h.h.Do(func() (err error) {
+		c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+// netnsProc is a role's process in a namespace.
+type netnsProc struct {
+	p   *netns.Process
+	out *tailBuffer
+}
+
+// lbKillWait bounds the wait for a killed process to be gone.
+const lbKillWait = 5 * time.Second
+
+func (p *netnsProc) Output() string { return p.out.String() }
+
+func (p *netnsProc) Exited() (bool, int) {
+	select {
+	case <-p.p.Done():
+		return true, p.p.ExitCode()
+	default:
+		return false, 0
+	}
+}
+
+// Kill returns when the process is gone (the kernel closed its
+// sockets).
+func (p *netnsProc) Kill() (time.Time, error) {
+	if err := p.p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return time.Time{}, err
+	}
+	select {
+	case <-p.p.Done():
+	case <-time.After(lbKillWait):
+		return time.Time{}, i18n.Errorf("pid %d does not die", p.p.Pid())
+	}
+	return time.Now(), nil
+}
+
+// Freeze sends SIGSTOP and returns when every thread is stopped.
+func (p *netnsProc) Freeze() (time.Time, error) {
+	if err := p.p.Pause(); err != nil {
+		return time.Time{}, err
+	}
+	deadline := time.Now().Add(freezeWait)
+	for !stopped(p.p.Pid()) {
+		if time.Now().After(deadline) {
+			return time.Time{}, i18n.Errorf("pid %d not stopped %v after SIGSTOP", p.p.Pid(), freezeWait)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return time.Now(), nil
+}
+
+func (p *netnsProc) Signal(sig syscall.Signal) error { return p.p.Signal(sig) }
+
+func (p *netnsProc) Wait(timeout time.Duration) bool {
+	select {
+	case <-p.p.Done():
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// ReadFile reads the file from this machine: the process's folder is
+// the testbed's.
+func (p *netnsProc) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// tailBuffer keeps what a process writes, up to its last tailMax bytes,
+// safe to read while the process writes.
+type tailBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+const tailMax = 256 << 10
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b.Write(p)
+	if t.b.Len() > 2*tailMax {
+		rest := append([]byte(nil), t.b.Bytes()[t.b.Len()-tailMax:]...)
+		t.b.Reset()
+		t.b.Write(rest)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.b.String()
+}
