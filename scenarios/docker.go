@@ -103,21 +103,12 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 	if err := w.refuseRemote(); err != nil {
 		return err
 	}
-	// What killed runs left holds their subnets: Docker refuses a
-	// network overlapping one that exists.
-	_, _, _ = dockerbed.Clean(ctx, dockerbed.CleanOptions{})
-	bin, err := staticLblab(ctx, w.opt.Binary)
+	var err error
+	w.image, err = openDockerBed(ctx, w.opt.Binary, func(b *dockerbed.Bed) error { w.bed = b; return nil })
 	if err != nil {
 		return err
 	}
-	bed, err := dockerbed.New()
-	if err != nil {
-		return i18n.Errorf("docker mode: %w", err)
-	}
-	w.bed = bed
-	if w.image, err = bed.Image(ctx, bin); err != nil {
-		return err
-	}
+	bed := w.bed
 	if !w.image.Shell && labScripts(w.lab) {
 		return i18n.Errorf("docker mode: the lab runs vrrp scripts, and the image has no /bin/sh: install a static busybox (Debian's busybox-static) so that the image gets one")
 	}
@@ -155,6 +146,28 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// openDockerBed removes what killed runs left (their networks hold
+// subnets: Docker refuses a network overlapping one that exists), makes
+// a bed, hands it to keep at once (so that the world's Close removes
+// what follows; an error from keep ends the build), and finds or builds
+// the image of a static lblab (binary when it is static, else one
+// built: staticLblab).
+func openDockerBed(ctx context.Context, binary string, keep func(*dockerbed.Bed) error) (dockerbed.Image, error) {
+	_, _, _ = dockerbed.Clean(ctx, dockerbed.CleanOptions{})
+	bin, err := staticLblab(ctx, binary)
+	if err != nil {
+		return dockerbed.Image{}, err
+	}
+	bed, err := dockerbed.New()
+	if err != nil {
+		return dockerbed.Image{}, i18n.Errorf("docker mode: %w", err)
+	}
+	if err := keep(bed); err != nil {
+		return dockerbed.Image{}, err
+	}
+	return bed.Image(ctx, bin)
 }
 
 // dockerBusyWait bounds the wait for another run's network holding a

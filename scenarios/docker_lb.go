@@ -121,28 +121,22 @@ type dockerBed struct {
 
 // Open finds or builds the image and makes the network.
 func (b *dockerBed) Open(ctx context.Context) error {
-	// What killed runs left holds their subnets: Docker refuses a
-	// network overlapping one that exists.
-	_, _, _ = dockerbed.Clean(ctx, dockerbed.CleanOptions{})
-	bin, err := staticLblab(ctx, b.opt.Binary)
+	var err error
+	b.image, err = openDockerBed(ctx, b.opt.Binary, func(bed *dockerbed.Bed) error {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.bed = bed
+		if b.closed {
+			// Closed while the bed was being made (SIGINT during the
+			// build): remove it now.
+			return errors.Join(context.Canceled, bed.Cleanup())
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	bed, err := dockerbed.New()
-	if err != nil {
-		return i18n.Errorf("docker mode: %w", err)
-	}
-	b.mu.Lock()
-	b.bed = bed
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
-		return b.bed.Cleanup()
-	}
-	if b.image, err = bed.Image(ctx, bin); err != nil {
-		return err
-	}
-	b.net, err = addNetwork(ctx, bed, "lan", subnet{prefix: lbNet, gateway: dockerLBGateway})
+	b.net, err = addNetwork(ctx, b.bed, "lan", subnet{prefix: lbNet, gateway: dockerLBGateway})
 	return err
 }
 
@@ -158,13 +152,7 @@ func (b *dockerBed) Lead(n int) time.Duration {
 func (b *dockerBed) name(want string) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	base := strings.Trim(badNameChars.ReplaceAllString(strings.ToLower(want), "-"), "-_")
-	if base == "" {
-		base = "h"
-	}
-	if len(base) > 24 {
-		base = base[:24]
-	}
+	base := bedName(want)
 	n := b.names[base]
 	b.names[base] = n + 1
 	if n == 0 {
@@ -243,12 +231,7 @@ func (h *dockerBedHost) Start(ctx context.Context, role string, files []lbFile, 
 
 // Dial connects from inside the holder's namespace.
 func (h *dockerBedHost) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var c net.Conn
-	err := h.holder.Do(func() (err error) {
-		c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-		return err
-	})
-	return c, err
+	return dialInside(h.holder.Do, ctx, network, addr)
 }
 
 // dockerProc is a role's container.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"regexp"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -85,4 +87,28 @@ type lbProc interface {
 type lbFile struct {
 	Name string
 	Data []byte
+}
+
+// dialInside dials addr with a socket opened by do, which runs its
+// function inside a host's network namespace (lbBedHost.Dial).
+func dialInside(do func(func() error) error, ctx context.Context, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := do(func() (err error) {
+		c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+// badNameChars are the characters a host's name on a bed leaves out.
+var badNameChars = regexp.MustCompile(`[^a-z0-9_-]+`)
+
+// bedName makes a valid name for a namespace or a container of a lab's
+// name: lower case letters, digits, - and _, at most 24 bytes.
+func bedName(want string) string {
+	base := strings.Trim(badNameChars.ReplaceAllString(strings.ToLower(want), "-"), "-_")
+	if base == "" {
+		base = "h"
+	}
+	return base[:min(len(base), 24)]
 }

@@ -8,10 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -73,18 +71,9 @@ func (b *netnsBed) Dir() string { return b.opt.Work }
 // Lead is lbStartLead: a process starts in a few milliseconds.
 func (b *netnsBed) Lead(int) time.Duration { return lbStartLead }
 
-// badNameChars are the characters a namespace name leaves out.
-var badNameChars = regexp.MustCompile(`[^a-z0-9_-]+`)
-
 // hostName makes a valid, unused namespace name from a lab's name.
 func (b *netnsBed) hostName(want string) string {
-	base := strings.Trim(badNameChars.ReplaceAllString(strings.ToLower(want), "-"), "-_")
-	if base == "" {
-		base = "h"
-	}
-	if len(base) > 24 {
-		base = base[:24]
-	}
+	base := bedName(want)
 	name := base
 	for i := 1; slices.Contains(b.names, name); i++ {
 		name = base + "-" + strconv.Itoa(i)
@@ -182,12 +171,7 @@ func (h *netnsBedHost) Start(_ context.Context, _ string, files []lbFile, args .
 
 // Dial connects from inside the host's namespace.
 func (h *netnsBedHost) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var c net.Conn
-	err := h.h.Do(func() (err error) {
-		c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-		return err
-	})
-	return c, err
+	return dialInside(h.h.Do, ctx, network, addr)
 }
 
 // netnsProc is a role's process in a namespace.

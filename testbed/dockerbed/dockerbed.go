@@ -39,11 +39,9 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/netip"
 	"os"
 	"path"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -565,100 +563,10 @@ type Container struct {
 // for a file put in afterwards (WriteFile; lblab vrrp --start-file).
 func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 	if spec.Join != nil {
-		return b.startJoined(ctx, spec)
-	}
-	if len(spec.Endpoints) == 0 {
+		spec.Endpoints = nil
+	} else if len(spec.Endpoints) == 0 {
 		return nil, fmt.Errorf("docker: container %s: no interface", spec.Name)
 	}
-	labels, err := b.open()
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range spec.Labels {
-		if _, ours := labels[k]; !ours {
-			labels[k] = v
-		}
-	}
-	labels["io.lblab.host"] = spec.Host
-	first := spec.Endpoints[0]
-	files := containerFiles(spec.Files)
-	name := "lbl-" + b.run + "-" + spec.Name
-	req := testcontainers.GenericContainerRequest{
-		ContainerRequest: testcontainers.ContainerRequest{
-			Image:      spec.Image,
-			Entrypoint: []string{BinaryPath},
-			Name:       name,
-			Cmd:        spec.Args,
-			Labels:     labels,
-			Networks:   []string{first.Net.Docker},
-			Files:      files,
-			HostConfigModifier: func(hc *container.HostConfig) {
-				hc.CapAdd = append(hc.CapAdd, spec.Caps...)
-				hc.Binds = append(hc.Binds, spec.Binds...)
-			},
-			EndpointSettingsModifier: func(eps map[string]*network.EndpointSettings) {
-				ep := eps[first.Net.Docker]
-				if ep == nil {
-					ep = &network.EndpointSettings{}
-					eps[first.Net.Docker] = ep
-				}
-				ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: first.Addr.Addr()}
-			},
-		},
-		Started: false,
-		Logger:  slogger{},
-	}
-	tc, err := testcontainers.GenericContainer(ctx, req)
-	c := &Container{bed: b, Name: name, Host: spec.Host, Endpoints: spec.Endpoints}
-	if tc != nil {
-		c.ID = tc.GetContainerID()
-		b.mu.Lock()
-		b.ctrs = append(b.ctrs, c)
-		b.mu.Unlock()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
-	}
-	for _, ep := range spec.Endpoints[1:] {
-		if _, err := b.cli.NetworkConnect(ctx, ep.Net.ID, client.NetworkConnectOptions{Container: c.ID,
-			EndpointConfig: &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ep.Addr.Addr()}}}); err != nil {
-			return nil, fmt.Errorf("docker: container %s: connecting %s: %w", spec.Name, ep.Net.Name, err)
-		}
-	}
-	if err := tc.Start(ctx); err != nil {
-		return nil, fmt.Errorf("docker: container %s: start: %w", spec.Name, err)
-	}
-	in, err := b.cli.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
-	}
-	if in.Container.State != nil {
-		c.pid = in.Container.State.Pid
-	}
-	if b.local {
-		if err := c.nameInterfaces(); err != nil {
-			return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
-		}
-	}
-	return c, nil
-}
-
-// containerFiles are files as testcontainers-go puts them in.
-func containerFiles(fs []File) []testcontainers.ContainerFile {
-	var files []testcontainers.ContainerFile
-	for _, f := range fs {
-		mode := f.Mode
-		if mode == 0 {
-			mode = 0o644
-		}
-		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(f.Data), ContainerFilePath: f.Path, FileMode: mode})
-	}
-	return files
-}
-
-// startJoined starts the container of spec in the network namespace of
-// spec.Join (see Spec.Join).
-func (b *Bed) startJoined(ctx context.Context, spec Spec) (*Container, error) {
 	labels, err := b.open()
 	if err != nil {
 		return nil, err
@@ -679,18 +587,35 @@ func (b *Bed) startJoined(ctx context.Context, spec Spec) (*Container, error) {
 			Labels:     labels,
 			Files:      containerFiles(spec.Files),
 			HostConfigModifier: func(hc *container.HostConfig) {
-				// A modifier of one's own replaces testcontainers-go's,
-				// which would set the request's NetworkMode.
-				hc.NetworkMode = container.NetworkMode("container:" + spec.Join.ID)
 				hc.CapAdd = append(hc.CapAdd, spec.Caps...)
 				hc.Binds = append(hc.Binds, spec.Binds...)
+				if spec.Join != nil {
+					// A modifier of one's own replaces testcontainers-go's,
+					// which would set the request's NetworkMode.
+					hc.NetworkMode = container.NetworkMode("container:" + spec.Join.ID)
+				}
 			},
 		},
 		Started: false,
 		Logger:  slogger{},
 	}
+	if spec.Join == nil {
+		first := spec.Endpoints[0]
+		req.Networks = []string{first.Net.Docker}
+		req.EndpointSettingsModifier = func(eps map[string]*network.EndpointSettings) {
+			ep := eps[first.Net.Docker]
+			if ep == nil {
+				ep = &network.EndpointSettings{}
+				eps[first.Net.Docker] = ep
+			}
+			ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: first.Addr.Addr()}
+		}
+	}
 	tc, err := testcontainers.GenericContainer(ctx, req)
-	c := &Container{bed: b, Name: name, Host: spec.Host, Endpoints: spec.Join.Endpoints}
+	c := &Container{bed: b, Name: name, Host: spec.Host, Endpoints: spec.Endpoints}
+	if spec.Join != nil {
+		c.Endpoints = spec.Join.Endpoints
+	}
 	if tc != nil {
 		c.ID = tc.GetContainerID()
 		b.mu.Lock()
@@ -699,6 +624,12 @@ func (b *Bed) startJoined(ctx context.Context, spec Spec) (*Container, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
+	}
+	for _, ep := range spec.Endpoints[min(1, len(spec.Endpoints)):] {
+		if _, err := b.cli.NetworkConnect(ctx, ep.Net.ID, client.NetworkConnectOptions{Container: c.ID,
+			EndpointConfig: &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ep.Addr.Addr()}}}); err != nil {
+			return nil, fmt.Errorf("docker: container %s: connecting %s: %w", spec.Name, ep.Net.Name, err)
+		}
 	}
 	if err := tc.Start(ctx); err != nil {
 		return nil, fmt.Errorf("docker: container %s: start: %w", spec.Name, err)
@@ -710,7 +641,25 @@ func (b *Bed) startJoined(ctx context.Context, spec Spec) (*Container, error) {
 	if in.Container.State != nil {
 		c.pid = in.Container.State.Pid
 	}
+	if b.local && spec.Join == nil {
+		if err := c.nameInterfaces(); err != nil {
+			return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
+		}
+	}
 	return c, nil
+}
+
+// containerFiles are files as testcontainers-go puts them in.
+func containerFiles(fs []File) []testcontainers.ContainerFile {
+	var files []testcontainers.ContainerFile
+	for _, f := range fs {
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(f.Data), ContainerFilePath: f.Path, FileMode: mode})
+	}
+	return files
 }
 
 // Pid is the container's first process as this machine sees it (0 on a
@@ -735,57 +684,15 @@ func (c *Container) Do(fn func() error) error {
 		return fmt.Errorf("container %s: network namespace of pid %d: %w", c.Host, c.pid, err)
 	}
 	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := vns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("own namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := vns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("container %s: entering its namespace: %w", c.Host, err)
-			return
-		}
-		err = fn()
-		if serr := vns.Set(orig); serr != nil {
-			errc <- errors.Join(err, serr) // the thread stays locked and dies
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	return <-errc
+	return netns.DoIn(target, "container "+c.Host, fn)
 }
 
 // AddAddrs gives the container's interface iface more addresses (a
 // population of client source addresses), with no prefix route, one
-// netlink request each in its namespace; one it holds already is kept.
-// A local engine only.
+// netlink request each in its namespace (testbed/netns's Link.AddAddrs);
+// one it holds already is kept. A local engine only.
 func (c *Container) AddAddrs(iface string, addrs ...netip.Prefix) error {
-	nl, err := c.handle()
-	if err != nil {
-		return fmt.Errorf("container %s: %w", c.Host, err)
-	}
-	defer nl.Close()
-	l, err := nl.LinkByName(iface)
-	if err != nil {
-		return fmt.Errorf("container %s: link %s: %w", c.Host, iface, err)
-	}
-	for _, a := range addrs {
-		if !a.IsValid() {
-			return fmt.Errorf("container %s: %s: invalid address", c.Host, iface)
-		}
-		na := &netlink.Addr{IPNet: &net.IPNet{IP: a.Addr().AsSlice(), Mask: net.CIDRMask(a.Bits(), a.Addr().BitLen())}}
-		na.Flags = unix.IFA_F_NOPREFIXROUTE
-		if err := nl.AddrAdd(l, na); err != nil && !errors.Is(err, syscall.EEXIST) {
-			return fmt.Errorf("container %s: %s: add %s: %w", c.Host, iface, a, err)
-		}
-	}
-	return nil
+	return c.withLink(iface, func(nl *netlink.Handle, l netlink.Link) error { return netns.AddAddrsTo(nl, l, addrs...) })
 }
 
 // RouteAll replaces the container's default route by one with no
@@ -793,6 +700,12 @@ func (c *Container) AddAddrs(iface string, addrs ...netip.Prefix) error {
 // address another container of the network holds by ARP (testbed/netns's
 // Link.RouteAll). A local engine only.
 func (c *Container) RouteAll(iface string) error {
+	return c.withLink(iface, netns.RouteAllOut)
+}
+
+// withLink runs fn with a netlink handle in the container's namespace
+// and its interface iface.
+func (c *Container) withLink(iface string, fn func(*netlink.Handle, netlink.Link) error) error {
 	nl, err := c.handle()
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.Host, err)
@@ -802,9 +715,8 @@ func (c *Container) RouteAll(iface string) error {
 	if err != nil {
 		return fmt.Errorf("container %s: link %s: %w", c.Host, iface, err)
 	}
-	_, all, _ := net.ParseCIDR("0.0.0.0/0")
-	if err := nl.RouteReplace(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: all, Scope: netlink.SCOPE_LINK}); err != nil {
-		return fmt.Errorf("container %s: %s: default route: %w", c.Host, iface, err)
+	if err := fn(nl, l); err != nil {
+		return fmt.Errorf("container %s: %s: %w", c.Host, iface, err)
 	}
 	return nil
 }
