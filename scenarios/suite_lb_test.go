@@ -185,3 +185,17 @@ var _ = Describe("load-balancer labs", Label("sim"), func() {
 		Expect(inFlight).To(BeNumerically("<=", 5))
 	})
 })
+
+// sameBackendCrash checks a real world's figures of backend-crash (r)
+// against the simulator's for the same seed (s), within what the
+// physics lets them differ by.
+func sameBackendCrash(s, r map[string]any) {
+	// 300 requests a second for 60 s, Poisson: σ = 134; 5σ.
+	ExpectWithOffset(1, r["requests_sent"]).To(BeNumerically("~", s["requests_sent"], 670))
+	// The active group loses a third of its 100 requests a second
+	// for as long as detection takes, which a seed may move by one
+	// health interval (2 s): 67 requests, and the count's own
+	// sampling error (5σ of ~170: 65).
+	ExpectWithOffset(1, r["errors_active"]).To(BeNumerically("~", s["errors_active"], 67+65))
+	ExpectWithOffset(1, r["errors_both"]).To(Equal(0))
+}
