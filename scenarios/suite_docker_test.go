@@ -14,10 +14,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/scenarios"
-	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/testbed/dockerbed"
 )
 
@@ -181,18 +179,7 @@ var _ = Describe("load-balancer labs in Docker containers", Label("docker"), Ord
 	})
 
 	It("applies every fault a server can get (health_fail, health_ok, hang, power_off, slow, restore) as the simulator does", func() {
-		lab, err := labfile.LoadFile("testdata/real-faults.yaml", nil)
-		Expect(err).NotTo(HaveOccurred())
-		real, err := scenarios.Run(context.Background(), "docker", lab, 1, scenarios.Options{Binary: *binp})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(failures(real)).To(BeEmpty())
-		var faults []string
-		for _, e := range real.Events {
-			if e.Kind == history.KindFault {
-				faults = append(faults, e.Name)
-			}
-		}
-		Expect(faults).To(HaveLen(len(lab.Faults)))
+		everyServerFault("docker", *binp)
 	})
 
 	It("refuses a lab with services (container-labels) before anything starts", func() {

@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // requests returns the request events of a group sent in [from, to).
@@ -198,4 +200,25 @@ func sameBackendCrash(s, r map[string]any) {
 	// sampling error (5σ of ~170: 65).
 	ExpectWithOffset(1, r["errors_active"]).To(BeNumerically("~", s["errors_active"], 67+65))
 	ExpectWithOffset(1, r["errors_both"]).To(Equal(0))
+}
+
+// everyServerFault plays testdata/real-faults.yaml (every fault a server
+// can get) in the simulator and in world, with the lblab binary bin:
+// both pass, and each fault is in the real history once.
+func everyServerFault(world, bin string) {
+	lab, err := labfile.LoadFile("testdata/real-faults.yaml", nil)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	sim, err := scenarios.RunSim(lab, 1)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	ExpectWithOffset(1, failures(sim)).To(BeEmpty())
+	real, err := scenarios.Run(context.Background(), world, lab, 1, scenarios.Options{Binary: bin})
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	ExpectWithOffset(1, failures(real)).To(BeEmpty())
+	var faults []string
+	for _, e := range real.Events {
+		if e.Kind == history.KindFault {
+			faults = append(faults, e.Name)
+		}
+	}
+	ExpectWithOffset(1, faults).To(HaveLen(len(lab.Faults)))
 }

@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/testbed/netns"
@@ -98,22 +97,7 @@ var _ = Describe("load-balancer labs on real hosts (network namespaces)", Label(
 	})
 
 	It("applies every fault a server can get (health_fail, health_ok, hang, power_off, slow, restore) as the simulator does", func() {
-		lab, err := labfile.LoadFile("testdata/real-faults.yaml", nil)
-		Expect(err).NotTo(HaveOccurred())
-		sim, err := scenarios.RunSim(lab, 1)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(failures(sim)).To(BeEmpty())
-		real, err := scenarios.RunNetns(context.Background(), lab, 1, scenarios.NetnsOptions{Binary: *binp})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(failures(real)).To(BeEmpty())
-		// Each fault is in the history once, stamped in order.
-		var faults []string
-		for _, e := range real.Events {
-			if e.Kind == history.KindFault {
-				faults = append(faults, e.Name)
-			}
-		}
-		Expect(faults).To(HaveLen(len(lab.Faults)))
+		everyServerFault("netns", *binp)
 	})
 
 	for _, name := range []string{"backup-server", "healthcheck-502", "ip-hash-behind-proxy", "least-conn-vs-round-robin",
