@@ -5,7 +5,6 @@ var zhDocker = map[string]string{
 	"real agents, proxies, backends and load generators in Docker containers (testcontainers-go), a bridge network per segment; DOCKER_HOST for another engine": "真实的代理、负载均衡器、后端和负载生成器运行在 Docker 容器中（testcontainers-go），每个网段一个桥接网络；DOCKER_HOST 可指向另一个引擎",
 	"give clients[%d] their source addresses on a remote Docker engine (DOCKER_HOST): that needs the engine on this machine":                                    "在远程 Docker 引擎（DOCKER_HOST）上为 clients[%d] 配置源地址：这需要引擎运行在本机",
 	"give server %s its address on a remote Docker engine (DOCKER_HOST): that needs the engine on this machine":                                                 "在远程 Docker 引擎（DOCKER_HOST）上为服务器 %s 配置它的地址：这需要引擎运行在本机",
-	"container %s does not stop: %w":                "容器 %s 没有停止：%w",
 	"container %s does not die":                     "容器 %s 没有终止",
 	"clients %d: still running %s after SIGINT: %s": "clients %d：发送 SIGINT %s 后仍在运行：%s",
 	"pid %d does not die":                           "进程 %d 没有终止",

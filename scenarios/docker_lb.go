@@ -114,6 +114,10 @@ type dockerBed struct {
 	image dockerbed.Image
 	net   *dockerbed.Network
 
+	// ctx ends the roles' followers at Close.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu     sync.Mutex     // guards names and closed (roles restart at once)
 	names  map[string]int // containers made, by name: the next number
 	closed bool
@@ -121,6 +125,9 @@ type dockerBed struct {
 
 // Open finds or builds the image and makes the network.
 func (b *dockerBed) Open(ctx context.Context) error {
+	b.mu.Lock()
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.mu.Unlock()
 	var err error
 	b.image, err = openDockerBed(ctx, b.opt.Binary, func(bed *dockerbed.Bed) error {
 		b.mu.Lock()
@@ -161,12 +168,31 @@ func (b *dockerBed) name(want string) string {
 	return fmt.Sprintf("%s-%d", base, n)
 }
 
+// AddHosts starts the hosts' holder containers at once (AddHost).
+func (b *dockerBed) AddHosts(ctx context.Context, specs []lbHostSpec) ([]lbBedHost, error) {
+	out := make([]lbBedHost, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		name := b.name(s.Name) // in the order given
+		wg.Go(func() {
+			h, err := b.AddHost(ctx, name, s.Name, s.IP)
+			out[i], errs[i] = h, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AddHost starts the host's holder container on the network at ip and
 // routes everything onto the network from inside it (on a local engine:
 // on a remote one the hosts keep Docker's default route, through the
 // bridge, and a lab whose replies need more was refused).
-func (b *dockerBed) AddHost(ctx context.Context, name string, ip netip.Addr) (lbBedHost, error) {
-	n := b.name(name)
+// n is the container's name (dockerBed.name), name the lab's.
+func (b *dockerBed) AddHost(ctx context.Context, n, name string, ip netip.Addr) (*dockerBedHost, error) {
 	c, err := b.bed.Start(ctx, dockerbed.Spec{Name: n, Host: name, Image: b.image.Ref, Args: []string{"hold"},
 		Endpoints: []dockerbed.Endpoint{{Net: b.net, Addr: netip.PrefixFrom(ip, lbNet.Bits()), Iface: "eth0"}}})
 	if err != nil {
@@ -189,6 +215,9 @@ func (b *dockerBed) Close() error {
 		return nil
 	}
 	b.closed = true
+	if b.cancel != nil {
+		b.cancel()
+	}
 	if b.bed == nil {
 		return nil
 	}
@@ -226,7 +255,7 @@ func (h *dockerBedHost) Start(ctx context.Context, role string, files []lbFile, 
 	if err != nil {
 		return nil, err
 	}
-	return &dockerProc{c: c, local: h.bed.bed.Local()}, nil
+	return newDockerProc(h.bed.ctx, c, h.bed.bed.Local()), nil
 }
 
 // Dial connects from inside the holder's namespace.
@@ -234,11 +263,31 @@ func (h *dockerBedHost) Dial(ctx context.Context, network, addr string) (net.Con
 	return dialInside(h.holder.Do, ctx, network, addr)
 }
 
-// dockerProc is a role's container.
+// dockerProc is a role's container, its output followed and its end
+// awaited from the start.
 type dockerProc struct {
 	c      *dockerbed.Container
 	local  bool
 	frozen bool
+	out    *tailBuffer
+	done   chan struct{} // closed when it stopped
+	code   int           // its exit status, once done
+}
+
+// newDockerProc follows c's output and awaits its end, until ctx is
+// done.
+func newDockerProc(ctx context.Context, c *dockerbed.Container, local bool) *dockerProc {
+	p := &dockerProc{c: c, local: local, out: &tailBuffer{}, done: make(chan struct{})}
+	go func() { _ = c.Follow(ctx, p.out) }()
+	go func() {
+		code, err := c.Wait(ctx)
+		if err != nil {
+			code = -1
+		}
+		p.code = code
+		close(p.done)
+	}()
+	return p
 }
 
 // opCtx bounds one call to the engine.
@@ -246,20 +295,15 @@ func opCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), dockerOpWait)
 }
 
-func (p *dockerProc) Output() string {
-	ctx, cancel := opCtx()
-	defer cancel()
-	return p.c.Logs(ctx)
-}
+func (p *dockerProc) Output() string { return p.out.String() }
 
 func (p *dockerProc) Exited() (bool, int) {
-	ctx, cancel := opCtx()
-	defer cancel()
-	running, _, code, err := p.c.State(ctx)
-	if err != nil {
-		return true, -1
+	select {
+	case <-p.done:
+		return true, p.code
+	default:
+		return false, 0
 	}
-	return !running, code
 }
 
 // Kill is the container's Kill: on a local engine one kill(2) of its
@@ -283,10 +327,8 @@ func (p *dockerProc) Kill() (time.Time, error) {
 		p.frozen = false
 	}
 	if !p.local {
-		wctx, wcancel := context.WithTimeout(ctx, lbKillWait)
-		defer wcancel()
-		if _, err := p.c.Wait(wctx); err != nil {
-			return time.Time{}, i18n.Errorf("container %s does not stop: %w", p.c.Name, err)
+		if !p.Wait(lbKillWait) {
+			return time.Time{}, i18n.Errorf("container %s does not die", p.c.Name)
 		}
 		return began, nil
 	}
@@ -331,10 +373,12 @@ func (p *dockerProc) Signal(sig syscall.Signal) error {
 }
 
 func (p *dockerProc) Wait(timeout time.Duration) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	_, err := p.c.Wait(ctx)
-	return err == nil
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 // ReadFile copies the file out of the container.

@@ -20,12 +20,14 @@ type lbBed interface {
 	// Open makes the segment, lbNet. It gives up with ctx's error once
 	// ctx is done.
 	Open(ctx context.Context) error
-	// AddHost makes a host for the lab's name (the bed makes a valid,
-	// unused name of it) at ip on the segment, with lbNet's length, and
-	// sends every destination it has no better route for straight onto
-	// the segment: a reply finds any address another host holds (by
-	// ARP).
-	AddHost(ctx context.Context, name string, ip netip.Addr) (lbBedHost, error)
+	// AddHosts makes a host for each spec, in the order given (at once
+	// where the bed can): named for the lab's name (the bed makes a
+	// valid, unused name of it), at its address on the segment with
+	// lbNet's length, every destination it has no better route for
+	// sent straight onto the segment, so that a reply finds any address
+	// another host holds (by ARP). It gives up with ctx's error once ctx
+	// is done.
+	AddHosts(ctx context.Context, specs []lbHostSpec) ([]lbBedHost, error)
 	// Dir is the folder, as a role's process sees it, that holds the
 	// files given to lbBedHost.Start and the files the roles write.
 	Dir() string
@@ -81,6 +83,13 @@ type lbProc interface {
 	// ReadFile returns a file it wrote (a path under the bed's Dir),
 	// also after it ended.
 	ReadFile(path string) ([]byte, error)
+}
+
+// lbHostSpec is a host lbBed.AddHosts makes: the lab's name for it and
+// its address on lbNet.
+type lbHostSpec struct {
+	Name string
+	IP   netip.Addr
 }
 
 // lbFile is a file a role reads, put into the bed's Dir under Name.

@@ -266,15 +266,6 @@ type lbClients struct {
 	run      *lbRole
 }
 
-// addHost makes a host on the segment at ip.
-func (w *lbWorld) addHost(ctx context.Context, name string, ip netip.Addr) (*lbHost, error) {
-	h, err := w.bed.AddHost(ctx, name, ip)
-	if err != nil {
-		return nil, err
-	}
-	return &lbHost{name: name, h: h, ip: ip}, nil
-}
-
 // Build makes the testbed: the segment, the hosts and the roles' files,
 // and starts the servers and the proxy (the load generators start in
 // Run); it gives up with ctx's error once ctx is done.
@@ -283,21 +274,19 @@ func (w *lbWorld) Build(ctx context.Context) error {
 	if err := w.bed.Open(ctx); err != nil {
 		return err
 	}
-	h, err := w.addHost(ctx, "lb", lbProxyIP)
-	if err != nil {
-		return err
-	}
-	w.proxy = &lbRole{host: h}
 	clientLat, backendLat := time.Millisecond, 250*time.Microsecond // simproxy's defaults
 	if nw := lab.Network; nw != nil {
 		clientLat, backendLat = nw.ClientLatency.Or(clientLat), nw.BackendLatency.Or(backendLat)
 	}
 	w.clientLat = clientLat
-	// The servers' hosts, one per host name, in the lab's order.
+	// The hosts, planned first and made at once (lbBed.AddHosts): the
+	// proxy's, the servers' (one per host name, in the lab's order),
+	// the clients'.
+	hosts := []*lbHost{{name: "lb", ip: lbProxyIP}}
+	w.proxy = &lbRole{host: hosts[0]}
+	extra := map[*lbHost][]netip.Prefix{}
+	latency := map[*lbHost]time.Duration{}
 	for i, b := range lab.Backends {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		hostPart, port, err := net.SplitHostPort(b.Address)
 		if err != nil {
 			return i18n.Errorf("backends[%d]: %w", i, err)
@@ -308,19 +297,14 @@ func (w *lbWorld) Build(ctx context.Context) error {
 			if n > 254 {
 				return i18n.Errorf("more than 254 server hosts")
 			}
-			if h, err = w.addHost(ctx, hostPart, netip.AddrFrom4([4]byte{198, 18, 1, byte(n)})); err != nil {
-				return err
-			}
+			h = &lbHost{name: hostPart, ip: netip.AddrFrom4([4]byte{198, 18, 1, byte(n)})}
 			if a, err := netip.ParseAddr(hostPart); err == nil {
 				// A server named by its address holds it.
-				if err := h.h.AddAddrs(netip.PrefixFrom(a, a.BitLen())); err != nil {
-					return err
-				}
+				extra[h] = append(extra[h], netip.PrefixFrom(a, a.BitLen()))
 			}
-			if err := h.h.Shape(backendLat); err != nil {
-				return err
-			}
+			latency[h] = backendLat
 			w.hosts[hostPart] = h
+			hosts = append(hosts, h)
 		}
 		be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true}
 		if be.spec0, err = specFile(fmt.Sprintf("backend%d.yaml", i), map[string]any{"backends": []workload.Backend{b}}); err != nil {
@@ -348,23 +332,14 @@ func (w *lbWorld) Build(ctx context.Context) error {
 			}
 		}
 		if h == nil {
-			if h, err = w.addHost(ctx, name, netip.AddrFrom4([4]byte{198, 18, 2, byte(i + 1)})); err != nil {
-				return err
-			}
-			if err := h.h.Shape(clientLat); err != nil {
-				return err
-			}
+			h = &lbHost{name: name, ip: netip.AddrFrom4([4]byte{198, 18, 2, byte(i + 1)})}
+			latency[h] = clientLat
+			hosts = append(hosts, h)
 		}
-		var extra []netip.Prefix
 		for _, a := range addrs {
 			if held[a] == nil {
 				held[a] = h
-				extra = append(extra, netip.PrefixFrom(a, a.BitLen()))
-			}
-		}
-		if len(extra) > 0 {
-			if err := h.h.AddAddrs(extra...); err != nil {
-				return err
+				extra[h] = append(extra[h], netip.PrefixFrom(a, a.BitLen()))
 			}
 		}
 		l := lab.LB.Listeners[0]
@@ -376,6 +351,7 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		cl := &lbClients{spec: c, index: i, host: h, listener: c.Listener, group: l.Group,
 			target: "http://" + net.JoinHostPort(lbProxyIP.String(), strconv.Itoa(l.Port)) + "/",
 			out:    path.Join(w.bed.Dir(), fmt.Sprintf("clients%d", i))}
+		var err error
 		if cl.spec0, err = specFile(fmt.Sprintf("clients%d.yaml", i), map[string]any{"clients": []workload.Clients{c}}); err != nil {
 			return err
 		}
@@ -386,13 +362,40 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		return err
 	}
 	w.files = []lbFile{lbf}
+	specs := make([]lbHostSpec, len(hosts))
+	for i, h := range hosts {
+		specs[i] = lbHostSpec{Name: h.name, IP: h.ip}
+	}
+	made, err := w.bed.AddHosts(ctx, specs)
+	if err != nil {
+		return err
+	}
+	for i, h := range hosts {
+		h.h = made[i]
+		if len(extra[h]) > 0 {
+			if err := h.h.AddAddrs(extra[h]...); err != nil {
+				return err
+			}
+		}
+		if err := h.h.Shape(latency[h]); err != nil {
+			return err
+		}
+	}
+	// The servers, at once, their control ports chosen first.
 	for _, b := range lab.Backends {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := w.startBackend(ctx, w.backends[b.Address]); err != nil {
-			return err
-		}
+		w.controlAddr(w.backends[b.Address])
+	}
+	errs := make([]error, len(lab.Backends))
+	var wg sync.WaitGroup
+	for i, b := range lab.Backends {
+		wg.Go(func() { errs[i] = w.startBackend(ctx, w.backends[b.Address]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return w.startProxy(ctx)
 }
@@ -446,12 +449,17 @@ func (w *lbWorld) freePort(p int, h *lbHost) int {
 	return p
 }
 
-// startBackend starts a fresh process for a server and waits until it
-// listens.
-func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
+// controlAddr chooses a server's control listener's address, once.
+func (w *lbWorld) controlAddr(b *lbBackend) {
 	if b.admin == "" {
 		b.admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort+b.index, b.host)))
 	}
+}
+
+// startBackend starts a fresh process for a server and waits until it
+// listens.
+func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
+	w.controlAddr(b)
 	p, err := b.host.h.Start(ctx, fmt.Sprintf("backend%d", b.index), []lbFile{b.spec0}, "backend", "--spec", w.at(b.spec0),
 		"--listen", net.JoinHostPort(b.host.ip.String(), b.port), "--admin", b.admin,
 		"--seed", strconv.FormatUint(w.backendSeed(b.index), 10), "--grace", "0s")

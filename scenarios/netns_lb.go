@@ -82,8 +82,24 @@ func (b *netnsBed) hostName(want string) string {
 	return name
 }
 
+// AddHosts makes the hosts one after the other (AddHost).
+func (b *netnsBed) AddHosts(ctx context.Context, specs []lbHostSpec) ([]lbBedHost, error) {
+	out := make([]lbBedHost, len(specs))
+	for i, s := range specs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		h, err := b.AddHost(s.Name, s.IP)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
 // AddHost makes a namespace connected to the segment at ip.
-func (b *netnsBed) AddHost(_ context.Context, name string, ip netip.Addr) (lbBedHost, error) {
+func (b *netnsBed) AddHost(name string, ip netip.Addr) (*netnsBedHost, error) {
 	h, err := b.tb.AddHost(b.hostName(name))
 	if err != nil {
 		return nil, err

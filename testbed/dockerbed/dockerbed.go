@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/testbed/netns"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -905,6 +906,19 @@ func (c *Container) Logs(ctx context.Context) string {
 		b = b[len(b)-64<<10:]
 	}
 	return string(b)
+}
+
+// Follow copies what the container prints (stdout and stderr, from its
+// start) to w as it prints it, until the container stops or ctx is
+// done; it returns then.
+func (c *Container) Follow(ctx context.Context, w io.Writer) error {
+	r, err := c.bed.cli.ContainerLogs(ctx, c.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		return fmt.Errorf("container %s: logs: %w", c.Host, err)
+	}
+	defer r.Close()
+	_, err = stdcopy.StdCopy(w, w, r)
+	return err
 }
 
 // demux strips the 8-byte headers of Docker's multiplexed log stream.
