@@ -34,8 +34,9 @@ import (
 // its load balancer and its servers on a network of two latencies
 // (lab.network: client_latency one way between a client and the load
 // balancer, backend_latency between the load balancer and a server). On
-// real hosts that network is one L2 segment, a bridge in a namespace of
-// its own, in lbNet (198.18.0.0/16, reserved for benchmarking networks
+// real hosts that network is one L2 segment (made by the world's lbBed:
+// a bridge in a namespace of its own in netns, a bridge network in
+// docker), in lbNet (198.18.0.0/16, reserved for benchmarking networks
 // by RFC 2544, so it meets no address a lab uses): the load balancer is
 // a host of its own at 198.18.0.1 running `lblab proxy`; each host name
 // the servers' addresses name ("p1" in "p1:80") is a host at 198.18.1.N
@@ -43,7 +44,7 @@ import (
 // clients: element is a host at 198.18.2.N running `lblab load --spec`,
 // holding the source addresses its users come from (addresses:, via:).
 // Every host routes everything onto the segment, so a reply finds any
-// address a host holds. netem on the client's and the server's
+// address a host holds. Where the bed has it, netem on the client's and the server's
 // interfaces gives the two latencies (the load balancer's interface has
 // none: a client's packet to the load balancer crosses the client's
 // interface once, one way). The proxy connects to a server by its lab
@@ -52,13 +53,15 @@ import (
 //
 // The histories are merged by mergeLBHistories: the load generators'
 // requests with the proxy's side of each, the proxy's health
-// transitions, and the faults as this runner applied them, each stamped
-// when it took effect:
+// transitions, and the faults as this player applied them through the
+// bed, each stamped when it took effect:
 //
 //	crash      SIGKILL of the server's process, stamped when it is gone
+//	           (netns) or when kill(2) returned (docker: lbProc.Kill)
 //	power_off  the host's link down (stamped then), and SIGKILL (every
 //	           server of that host name goes: it is one machine)
-//	hang       SIGSTOP, stamped when every thread is stopped
+//	hang       every thread stopped (SIGSTOP in netns, the cgroup
+//	           freezer in docker), stamped then
 //	slow       PUT /_lblab/slow?factor=F on the server's control listener
 //	health_fail, health_ok
 //	           PUT /_lblab/health?status=503 or 200 on the same
@@ -66,7 +69,10 @@ import (
 //	           PUT /health-path?group=G&path=P on the proxy's admin API
 //	restore    a crashed, powered-off or hung server: the link up and a
 //	           fresh process (a hung one is killed first), stamped when
-//	           it listens; a slow one: factor 1 again
+//	           it listens; a slowed one: factor 1 again
+//
+// Faults of one moment on different hosts are applied at once
+// (lbApartFaults).
 //
 // as the simulator has them (loadgen/simload's Backend).
 

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,38 @@ func TestLBApartFaults(t *testing.T) {
 	} {
 		if got := lbApartFaults(c.plan); got != c.want {
 			t.Errorf("%s: %v, want %v", name, got, c.want)
+		}
+	}
+}
+
+// TestDockerLBRemoteRefusal: on a remote engine, a load-balancer lab
+// needing this machine's view of its hosts' namespaces is refused,
+// naming what; one with only crashes and restores is not.
+func TestDockerLBRemoteRefusal(t *testing.T) {
+	for lab, want := range map[string]string{
+		"backend-crash":        "",
+		"weighted":             "",
+		"healthcheck-502":      "faults of kind health_path need the engine on this machine",
+		"ip-hash-behind-proxy": "source addresses on a remote Docker engine",
+		"real-faults":          "faults of kind health_fail need the engine on this machine",
+	} {
+		var l *labfile.Lab
+		var err error
+		if lab == "real-faults" {
+			l, err = labfile.LoadFile("testdata/real-faults.yaml", nil)
+		} else {
+			l, err = Load(lab, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = dockerLBRemoteRefusal(l)
+		var in *labfile.InputError
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: refused: %v", lab, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want) || !errors.As(err, &in)):
+			t.Errorf("%s: got %v, want an input error containing %q", lab, err, want)
 		}
 	}
 }
