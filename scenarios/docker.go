@@ -53,22 +53,26 @@ const (
 // (one engine call per container each time).
 const dockerReadyPoll = 20 * time.Millisecond
 
-// dockerCaps is what the docker world can do: VRRP routers, every fault
-// the netns world applies. Link shaping would need netem, which this
-// machine's kernel lacks, as for netns.
+// dockerCaps is what the docker world can do: VRRP routers and
+// load-balancer labs (docker_lb.go), every fault the netns world
+// applies. Link shaping would need netem, which this machine's kernel
+// lacks, as for netns. Services (container-labels) are not run yet.
 var dockerCaps = Capabilities{
-	Roles:  []Role{RoleVRRP},
-	Faults: agentFaults,
+	Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
+	Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
 	Root:   true,
 	Early:  dockerEarly,
 	Late:   dockerLate,
 }
 
 func init() {
-	Register(Factory{Name: "docker", Doc: i18n.T("real agents in Docker containers (testcontainers-go), one per host, a bridge network per segment; DOCKER_HOST for another engine"),
+	Register(Factory{Name: "docker", Doc: i18n.T("real agents, proxies, backends and load generators in Docker containers (testcontainers-go), a bridge network per segment; DOCKER_HOST for another engine"),
 		Caps:      dockerCaps,
 		Available: dockerAvailable,
-		New: func(lab *labfile.Lab, _ uint64, _ history.Sink, opt Options) (World, error) {
+		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
+			if lab.LB != nil {
+				return newDockerLBWorld(lab, seed, opt) // docker_lb.go
+			}
 			return &dockerWorld{lab: lab, opt: opt, hosts: map[string]*dockerRun{}, nets: map[string]*dockerbed.Network{},
 				extra: &history.Log{}}, nil
 		}})
@@ -109,21 +113,12 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 	if err := w.refuseRemote(); err != nil {
 		return err
 	}
-	// What killed runs left holds their subnets: Docker refuses a
-	// network overlapping one that exists.
-	_, _, _ = dockerbed.Clean(ctx, dockerbed.CleanOptions{})
-	bin, err := staticLblab(ctx, w.opt.Binary)
+	var err error
+	w.image, err = openDockerBed(ctx, w.opt.Binary, func(b *dockerbed.Bed) error { w.bed = b; return nil })
 	if err != nil {
 		return err
 	}
-	bed, err := dockerbed.New()
-	if err != nil {
-		return i18n.Errorf("docker mode: %w", err)
-	}
-	w.bed = bed
-	if w.image, err = bed.Image(ctx, bin); err != nil {
-		return err
-	}
+	bed := w.bed
 	if !w.image.Shell && labScripts(w.lab) {
 		return i18n.Errorf("docker mode: the lab runs vrrp scripts, and the image has no /bin/sh: install a static busybox (Debian's busybox-static) so that the image gets one")
 	}
@@ -146,7 +141,7 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 		if !ok {
 			continue // no host on it
 		}
-		n, err := w.addNetwork(ctx, s.Name, sn)
+		n, err := addNetwork(ctx, w.bed, s.Name, sn)
 		if err != nil {
 			return err
 		}
@@ -163,6 +158,28 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// openDockerBed removes what killed runs left (their networks hold
+// subnets: Docker refuses a network overlapping one that exists), makes
+// a bed, hands it to keep at once (so that the world's Close removes
+// what follows; an error from keep ends the build), and finds or builds
+// the image of a static lblab (binary when it is static, else one
+// built: staticLblab).
+func openDockerBed(ctx context.Context, binary string, keep func(*dockerbed.Bed) error) (dockerbed.Image, error) {
+	_, _, _ = dockerbed.Clean(ctx, dockerbed.CleanOptions{})
+	bin, err := staticLblab(ctx, binary)
+	if err != nil {
+		return dockerbed.Image{}, err
+	}
+	bed, err := dockerbed.New()
+	if err != nil {
+		return dockerbed.Image{}, i18n.Errorf("docker mode: %w", err)
+	}
+	if err := keep(bed); err != nil {
+		return dockerbed.Image{}, err
+	}
+	return bed.Image(ctx, bin)
+}
+
 // dockerBusyWait bounds the wait for another run's network holding a
 // subnet the lab needs (Docker refuses overlapping subnets): a few of
 // the catalog's runs, one after the other.
@@ -171,11 +188,11 @@ const dockerBusyWait = 5 * time.Minute
 // addNetwork makes segment name's network; while another lblab run's
 // network holds its subnet, it waits for that run to end (up to
 // dockerBusyWait, saying so once).
-func (w *dockerWorld) addNetwork(ctx context.Context, name string, sn subnet) (*dockerbed.Network, error) {
+func addNetwork(ctx context.Context, bed *dockerbed.Bed, name string, sn subnet) (*dockerbed.Network, error) {
 	deadline := time.Now().Add(dockerBusyWait)
 	said := false
 	for {
-		n, err := w.bed.AddNetwork(ctx, name, sn.prefix, sn.gateway)
+		n, err := bed.AddNetwork(ctx, name, sn.prefix, sn.gateway)
 		var busy *dockerbed.BusyError
 		if !errors.As(err, &busy) || time.Now().After(deadline) {
 			return n, err

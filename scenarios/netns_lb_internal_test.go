@@ -13,6 +13,15 @@ import (
 	"github.com/lblab/lblab/scenarios/labfile"
 )
 
+// writeSpecFile writes v as a role's spec file (specFile) at path.
+func writeSpecFile(path string, v any) error {
+	f, err := specFile(filepath.Base(path), v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, f.Data, 0o644)
+}
+
 // TestSpecFilesReadBack: the files a real load-balancer run writes for
 // its roles (the proxy's lb section, each server's and each client
 // group's spec) read back as the lab has them, for every catalog lab.
@@ -88,7 +97,7 @@ backends: [{address: "a:80"}]
 		if err != nil {
 			t.Fatalf("%s: the lab itself is refused: %v", what, err)
 		}
-		if err := lbNetnsRefusal(lab); err == nil || !strings.Contains(err.Error(), what) {
+		if err := lbRealRefusal(lab); err == nil || !strings.Contains(err.Error(), what) {
 			t.Errorf("want a refusal saying %q, got %v", what, err)
 		}
 	}
@@ -96,7 +105,7 @@ backends: [{address: "a:80"}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := lbNetnsRefusal(vrrp); err == nil {
+	if err := lbRealRefusal(vrrp); err == nil {
 		t.Error("a VRRP lab is not a load-balancer lab")
 	}
 }

@@ -24,7 +24,11 @@ import (
 // agents get a second to stop, then the containers are removed).
 const dockerBound = 60 * time.Second
 
-var _ = Describe("VRRP labs in Docker containers", Label("docker"), Ordered, func() {
+// dockerBinary skips the specs (with CI=true: fails them) when no Docker
+// engine answers, and builds the static lblab binary their images hold;
+// it returns where the binary is, and checks after the specs that this
+// process left no container or network behind.
+func dockerBinary() *string {
 	var bin string
 	BeforeAll(func() {
 		if err := dockerbed.Available(); err != nil {
@@ -49,12 +53,43 @@ var _ = Describe("VRRP labs in Docker containers", Label("docker"), Ordered, fun
 		Expect(err).NotTo(HaveOccurred())
 		Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
 	})
+	return &bin
+}
+
+// startDockerRun starts lblab run lab --mode docker and waits until at
+// least containers of its containers and its one network exist.
+func startDockerRun(bin, lab, out string, containers int) *exec.Cmd {
+	cmd := exec.Command(bin, "run", lab, "--mode", "docker", "--out", out)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	Eventually(func() dockerbed.Remains {
+		r, err := dockerbed.LeftoversOf(context.Background(), cmd.Process.Pid)
+		Expect(err).NotTo(HaveOccurred())
+		return r
+	}).WithTimeout(dockerBound).WithPolling(100*time.Millisecond).Should(
+		And(HaveField("Containers", WithTransform(func(c []string) int { return len(c) }, BeNumerically(">=", containers))),
+			HaveField("Networks", HaveLen(1))), "the run's containers; output: %s", &stderr)
+	return cmd
+}
+
+var _ = Describe("VRRP labs in Docker containers", Label("docker"), Ordered, func() {
+	binp := dockerBinary()
+	var bin string
+	BeforeAll(func() { bin = *binp })
 	for _, name := range []string{"vrrp-failover", "vrrp-graceful-shutdown"} {
 		It(name+" passes every expectation on real agents in containers, with the netns tolerances", func() {
 			o, err := scenarios.Run(context.Background(), "docker", load(name), 1, scenarios.Options{Binary: bin})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(failures(o)).To(BeEmpty())
 			Expect(o.Results.Mode).To(Equal("docker"))
+			expectBootsTogether(load(name), o.Events)
 			sim := run(load(name), 1)
 			GinkgoWriter.Printf("%s failover_s: docker %.6f, sim %.6f\n", name, o.Results.Metrics["failover_s"], sim.Results.Metrics["failover_s"])
 			left, err := dockerbed.LeftoversOf(context.Background(), os.Getpid())
@@ -63,60 +98,46 @@ var _ = Describe("VRRP labs in Docker containers", Label("docker"), Ordered, fun
 		})
 	}
 
-	// startRun starts lblab run vrrp-failover --mode docker and waits
-	// until its two containers and its network exist.
-	startRun := func(out string) *exec.Cmd {
-		cmd := exec.Command(bin, "run", "vrrp-failover", "--mode", "docker", "--out", out)
-		var stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stderr, &stderr
-		Expect(cmd.Start()).To(Succeed())
-		DeferCleanup(func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			}
-		})
-		Eventually(func() dockerbed.Remains {
-			r, err := dockerbed.LeftoversOf(context.Background(), cmd.Process.Pid)
+	// vrrp-failover has two containers; backend-crash has one holder
+	// container per host (13) and one per role (13): killed with 20 or
+	// more, it is building or running.
+	for _, c := range []struct {
+		lab        string
+		containers int
+	}{{"vrrp-failover", 2}, {"backend-crash", 20}} {
+		It(c.lab+": a run killed with SIGKILL leaves containers and a network that lblab clean removes, and only those of gone runs", func() {
+			dir := GinkgoT().TempDir()
+			cmd := startDockerRun(bin, c.lab, filepath.Join(dir, "out"), c.containers)
+			pid := cmd.Process.Pid
+			out, err := exec.Command(bin, "clean", "--pid", strconv.Itoa(pid)).CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), "%s", out)
+			Expect(string(out)).To(ContainSubstring("nothing to clean"))
+			Expect(string(out)).To(ContainSubstring("kept"))
+			live, err := dockerbed.LeftoversOf(context.Background(), pid)
 			Expect(err).NotTo(HaveOccurred())
-			return r
-		}).WithTimeout(dockerBound).WithPolling(100*time.Millisecond).Should(
-			And(HaveField("Containers", HaveLen(2)), HaveField("Networks", HaveLen(1))), "the run's containers; output: %s", &stderr)
-		return cmd
+			Expect(len(live.Containers)).To(BeNumerically(">=", c.containers), "lblab clean touched a live run")
+
+			Expect(cmd.Process.Kill()).To(Succeed())
+			_ = cmd.Wait()
+			left, err := dockerbed.LeftoversOf(context.Background(), pid)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(left.Empty()).To(BeFalse(), "a SIGKILL leaves the run's containers and network")
+
+			out, err = exec.Command(bin, "clean", "--pid", strconv.Itoa(pid)).CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), "%s", out)
+			Expect(string(out)).To(ContainSubstring("removed docker containers"))
+			left, err = dockerbed.LeftoversOf(context.Background(), pid)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(left.Empty()).To(BeTrue(), "after lblab clean: %s", left)
+			folders, err := filepath.Glob(filepath.Join(os.TempDir(), dockerbed.WorkPrefix+strconv.Itoa(pid)+"-*"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(folders).To(BeEmpty(), "the killed run's work folder")
+		})
 	}
-
-	It("a run killed with SIGKILL leaves containers and a network that lblab clean removes, and only those of gone runs", func() {
-		dir := GinkgoT().TempDir()
-		cmd := startRun(filepath.Join(dir, "out"))
-		pid := cmd.Process.Pid
-		out, err := exec.Command(bin, "clean", "--pid", strconv.Itoa(pid)).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "%s", out)
-		Expect(string(out)).To(ContainSubstring("nothing to clean"))
-		Expect(string(out)).To(ContainSubstring("kept"))
-		live, err := dockerbed.LeftoversOf(context.Background(), pid)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(live.Containers).To(HaveLen(2), "lblab clean touched a live run")
-
-		Expect(cmd.Process.Kill()).To(Succeed())
-		_ = cmd.Wait()
-		left, err := dockerbed.LeftoversOf(context.Background(), pid)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(left.Empty()).To(BeFalse(), "a SIGKILL leaves the run's containers and network")
-
-		out, err = exec.Command(bin, "clean", "--pid", strconv.Itoa(pid)).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "%s", out)
-		Expect(string(out)).To(ContainSubstring("removed docker containers"))
-		left, err = dockerbed.LeftoversOf(context.Background(), pid)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(left.Empty()).To(BeTrue(), "after lblab clean: %s", left)
-		folders, err := filepath.Glob(filepath.Join(os.TempDir(), dockerbed.WorkPrefix+strconv.Itoa(pid)+"-*"))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(folders).To(BeEmpty(), "the killed run's work folder")
-	})
 
 	It("a run stopped by SIGINT removes its containers and network and still writes its results, interrupted", func() {
 		dir := GinkgoT().TempDir()
-		cmd := startRun(filepath.Join(dir, "out"))
+		cmd := startDockerRun(bin, "vrrp-failover", filepath.Join(dir, "out"), 2)
 		Expect(cmd.Process.Signal(syscall.SIGINT)).To(Succeed())
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -132,4 +153,53 @@ var _ = Describe("VRRP labs in Docker containers", Label("docker"), Ordered, fun
 		Expect(r.Interrupted).To(BeTrue())
 		Expect(r.Passed).To(BeFalse())
 	})
+})
+
+var _ = Describe("load-balancer labs in Docker containers", Label("docker"), Ordered, func() {
+	binp := dockerBinary()
+
+	It("backend-crash passes every expectation in containers, with the figures of the simulator and of netns", func() {
+		lab := load("backend-crash")
+		sim := run(lab, 1)
+		Expect(failures(sim)).To(BeEmpty())
+		real, err := scenarios.Run(context.Background(), "docker", lab, 1, scenarios.Options{Binary: *binp})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(failures(real)).To(BeEmpty())
+		Expect(real.Results.Mode).To(Equal("docker"))
+		GinkgoWriter.Printf("sim %v\ndocker %v\n", sim.Results.Metrics, real.Results.Metrics)
+		sameBackendCrash(sim.Results.Metrics, real.Results.Metrics)
+		left, err := dockerbed.LeftoversOf(context.Background(), os.Getpid())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
+	})
+
+	It("healthcheck-502 passes every expectation in containers", func() {
+		o, err := scenarios.Run(context.Background(), "docker", load("healthcheck-502"), 1, scenarios.Options{Binary: *binp})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(failures(o)).To(BeEmpty())
+	})
+
+	It("applies every fault a server can get (health_fail, health_ok, hang, power_off, slow, restore) as the simulator does", func() {
+		everyServerFault("docker", *binp)
+	})
+
+	It("refuses a lab with services (container-labels) before anything starts", func() {
+		_, err := scenarios.Run(context.Background(), "docker", load("container-labels"), 1, scenarios.Options{Binary: *binp})
+		Expect(err).To(MatchError(ContainSubstring("services")))
+		left, err := dockerbed.LeftoversOf(context.Background(), os.Getpid())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
+	})
+
+	for _, name := range []string{"backup-server", "ip-hash-behind-proxy", "least-conn-vs-round-robin",
+		"nginx-config", "sticky-session", "weighted"} {
+		It(name+" passes every expectation in containers", Label("slow"), func() {
+			if os.Getenv(slowEnv) != "1" {
+				Skip("a slow real-host lab: " + slowEnv + "=1 runs it (go tool task test:slow)")
+			}
+			o, err := scenarios.Run(context.Background(), "docker", load(name), 1, scenarios.Options{Binary: *binp})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(failures(o)).To(BeEmpty())
+		})
+	}
 })

@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // requests returns the request events of a group sent in [from, to).
@@ -185,3 +187,38 @@ var _ = Describe("load-balancer labs", Label("sim"), func() {
 		Expect(inFlight).To(BeNumerically("<=", 5))
 	})
 })
+
+// sameBackendCrash checks a real world's figures of backend-crash (r)
+// against the simulator's for the same seed (s), within what the
+// physics lets them differ by.
+func sameBackendCrash(s, r map[string]any) {
+	// 300 requests a second for 60 s, Poisson: σ = 134; 5σ.
+	ExpectWithOffset(1, r["requests_sent"]).To(BeNumerically("~", s["requests_sent"], 670))
+	// The active group loses a third of its 100 requests a second
+	// for as long as detection takes, which a seed may move by one
+	// health interval (2 s): 67 requests, and the count's own
+	// sampling error (5σ of ~170: 65).
+	ExpectWithOffset(1, r["errors_active"]).To(BeNumerically("~", s["errors_active"], 67+65))
+	ExpectWithOffset(1, r["errors_both"]).To(Equal(0))
+}
+
+// everyServerFault plays testdata/real-faults.yaml (every fault a server
+// can get) in the simulator and in world, with the lblab binary bin:
+// both pass, and each fault is in the real history once.
+func everyServerFault(world, bin string) {
+	lab, err := labfile.LoadFile("testdata/real-faults.yaml", nil)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	sim, err := scenarios.RunSim(lab, 1)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	ExpectWithOffset(1, failures(sim)).To(BeEmpty())
+	real, err := scenarios.Run(context.Background(), world, lab, 1, scenarios.Options{Binary: bin})
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	ExpectWithOffset(1, failures(real)).To(BeEmpty())
+	var faults []string
+	for _, e := range real.Events {
+		if e.Kind == history.KindFault {
+			faults = append(faults, e.Name)
+		}
+	}
+	ExpectWithOffset(1, faults).To(HaveLen(len(lab.Faults)))
+}

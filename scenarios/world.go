@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -416,6 +417,11 @@ func play(ctx context.Context, mode string, lab *labfile.Lab, seed uint64, sink 
 type wallClock struct {
 	steps []wallStep
 	epoch time.Time
+	// together runs the steps of one time at once, each in a goroutine
+	// of its own, rather than one after the other: for a world whose
+	// faults take long to apply (a container started) and are safe to
+	// apply at once.
+	together bool
 }
 
 type wallStep struct {
@@ -443,21 +449,44 @@ func (c *wallClock) runClock(ctx context.Context, end time.Duration) (time.Durat
 	if c.epoch.IsZero() {
 		c.start()
 	}
-	for _, s := range c.steps {
+	for i := 0; i < len(c.steps); {
+		s := c.steps[i]
 		if s.at > end {
 			break
 		}
 		if sleepUntil(ctx, c.epoch.Add(s.at)) != nil {
 			return c.Since(), true, nil
 		}
-		if err := s.fn(); err != nil {
+		n := 1
+		if c.together {
+			for i+n < len(c.steps) && c.steps[i+n].at == s.at {
+				n++
+			}
+		}
+		if err := runSteps(c.steps[i : i+n]); err != nil {
 			return c.Since(), false, err
 		}
+		i += n
 	}
 	if sleepUntil(ctx, c.epoch.Add(end)) != nil {
 		return c.Since(), true, nil
 	}
 	return end, false, nil
+}
+
+// runSteps runs steps, at once when there is more than one, and
+// returns their errors, in the steps' order.
+func runSteps(steps []wallStep) error {
+	if len(steps) == 1 {
+		return steps[0].fn()
+	}
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, s := range steps {
+		wg.Go(func() { errs[i] = s.fn() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // sleepUntil waits until t, or until ctx is done (its error).

@@ -43,6 +43,7 @@ type proxyFlags struct {
 	seed                         uint64
 	docker                       bool
 	dockerNetwork                string
+	dockerLabel                  string
 }
 
 func newProxy() *cobra.Command {
@@ -140,6 +141,7 @@ up to --drain, flushes the history and exits 0.`,
 	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGTERM, how long the requests in flight may take to finish")
 	fl.Uint64Var(&f.seed, "seed", 0, "draw each server's health-check phase from this seed, as the simulator's run of the seed does (default: staggered i × interval / n)")
 	fl.BoolVar(&f.docker, "docker", false, "add servers from the labels of the Docker engine's running containers (lblab.lb.port_<port>: <scheme>://<lb name>:<front port>)")
+	fl.StringVar(&f.dockerLabel, "docker-label", "", "with --docker, only the containers carrying this label (key or key=value), e.g. one lblab run's io.lblab.run=<run id> (default: every container)")
 	fl.StringVar(&f.dockerNetwork, "docker-network", "", "with --docker, the Docker network whose address a container registers with (default: its first network by name)")
 	fl.BoolVar(&f.quiet, "quiet", false, "log warnings and errors only")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
@@ -206,6 +208,7 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 		if watcher, err = dockerwatch.New(cfg, f.dockerNetwork, srv.Reload, log); err != nil {
 			return usageError{err}
 		}
+		watcher.Only(f.dockerLabel)
 		defer watcher.Close()
 	}
 	if f.cpuprofile != "" {

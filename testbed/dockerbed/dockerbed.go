@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/lblab/lblab/testbed/netns"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -557,8 +558,13 @@ type Spec struct {
 	Image string
 	// Args are the arguments of the image's entrypoint (lblab).
 	Args []string
-	// Endpoints are its interfaces, in the lab's order. At least one.
+	// Endpoints are its interfaces, in the lab's order. At least one,
+	// unless Join is set.
 	Endpoints []Endpoint
+	// Join, when set, is a running container whose network namespace
+	// this one shares (Docker's network mode container:<id>): it has no
+	// interface of its own, and its Endpoints are Join's.
+	Join *Container
 	// Files are put in before it starts.
 	Files []File
 	// Binds are bind mounts, host:container[:ro] (a local engine only).
@@ -586,7 +592,9 @@ type Container struct {
 // from the start: a role that must wait for its interfaces' names waits
 // for a file put in afterwards (WriteFile; lblab vrrp --start-file).
 func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
-	if len(spec.Endpoints) == 0 {
+	if spec.Join != nil {
+		spec.Endpoints = nil
+	} else if len(spec.Endpoints) == 0 {
 		return nil, fmt.Errorf("docker: container %s: no interface", spec.Name)
 	}
 	labels, err := b.open()
@@ -599,15 +607,6 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 		}
 	}
 	labels["io.lblab.host"] = spec.Host
-	first := spec.Endpoints[0]
-	var files []testcontainers.ContainerFile
-	for _, f := range spec.Files {
-		mode := f.Mode
-		if mode == 0 {
-			mode = 0o644
-		}
-		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(f.Data), ContainerFilePath: f.Path, FileMode: mode})
-	}
 	name := "lbl-" + b.run + "-" + spec.Name
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
@@ -616,26 +615,37 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 			Name:       name,
 			Cmd:        spec.Args,
 			Labels:     labels,
-			Networks:   []string{first.Net.Docker},
-			Files:      files,
+			Files:      containerFiles(spec.Files),
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.CapAdd = append(hc.CapAdd, spec.Caps...)
 				hc.Binds = append(hc.Binds, spec.Binds...)
-			},
-			EndpointSettingsModifier: func(eps map[string]*network.EndpointSettings) {
-				ep := eps[first.Net.Docker]
-				if ep == nil {
-					ep = &network.EndpointSettings{}
-					eps[first.Net.Docker] = ep
+				if spec.Join != nil {
+					// A modifier of one's own replaces testcontainers-go's,
+					// which would set the request's NetworkMode.
+					hc.NetworkMode = container.NetworkMode("container:" + spec.Join.ID)
 				}
-				ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: first.Addr.Addr()}
 			},
 		},
 		Started: false,
 		Logger:  slogger{},
 	}
+	if spec.Join == nil {
+		first := spec.Endpoints[0]
+		req.Networks = []string{first.Net.Docker}
+		req.EndpointSettingsModifier = func(eps map[string]*network.EndpointSettings) {
+			ep := eps[first.Net.Docker]
+			if ep == nil {
+				ep = &network.EndpointSettings{}
+				eps[first.Net.Docker] = ep
+			}
+			ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: first.Addr.Addr()}
+		}
+	}
 	tc, err := testcontainers.GenericContainer(ctx, req)
 	c := &Container{bed: b, Name: name, Host: spec.Host, Endpoints: spec.Endpoints}
+	if spec.Join != nil {
+		c.Endpoints = spec.Join.Endpoints
+	}
 	if tc != nil {
 		c.ID = tc.GetContainerID()
 		b.mu.Lock()
@@ -645,7 +655,7 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
 	}
-	for _, ep := range spec.Endpoints[1:] {
+	for _, ep := range spec.Endpoints[min(1, len(spec.Endpoints)):] {
 		if _, err := b.cli.NetworkConnect(ctx, ep.Net.ID, client.NetworkConnectOptions{Container: c.ID,
 			EndpointConfig: &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ep.Addr.Addr()}}}); err != nil {
 			return nil, fmt.Errorf("docker: container %s: connecting %s: %w", spec.Name, ep.Net.Name, err)
@@ -661,12 +671,84 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 	if in.Container.State != nil {
 		c.pid = in.Container.State.Pid
 	}
-	if b.local {
+	if b.local && spec.Join == nil {
 		if err := c.nameInterfaces(); err != nil {
 			return nil, fmt.Errorf("docker: container %s: %w", spec.Name, err)
 		}
 	}
 	return c, nil
+}
+
+// containerFiles are files as testcontainers-go puts them in.
+func containerFiles(fs []File) []testcontainers.ContainerFile {
+	var files []testcontainers.ContainerFile
+	for _, f := range fs {
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(f.Data), ContainerFilePath: f.Path, FileMode: mode})
+	}
+	return files
+}
+
+// Pid is the container's first process as this machine sees it (0 on a
+// remote engine's or when it was not started).
+func (c *Container) Pid() int {
+	if !c.bed.local {
+		return 0
+	}
+	return c.pid
+}
+
+// Do runs fn on an OS thread that has entered the container's network
+// namespace, so that the sockets fn opens live there (they stay there
+// after Do returns): a local engine only. The thread returns to the
+// caller's namespace afterwards, or is thrown away when it cannot.
+func (c *Container) Do(fn func() error) error {
+	if !c.bed.local {
+		return errors.New("the Docker engine is remote: its containers' namespaces are not on this machine")
+	}
+	target, err := vns.GetFromPid(c.pid)
+	if err != nil {
+		return fmt.Errorf("container %s: network namespace of pid %d: %w", c.Host, c.pid, err)
+	}
+	defer target.Close()
+	return netns.DoIn(target, "container "+c.Host, fn)
+}
+
+// AddAddrs gives the container's interface iface more addresses (a
+// population of client source addresses), with no prefix route, one
+// netlink request each in its namespace (testbed/netns's Link.AddAddrs);
+// one it holds already is kept. A local engine only.
+func (c *Container) AddAddrs(iface string, addrs ...netip.Prefix) error {
+	return c.withLink(iface, func(nl *netlink.Handle, l netlink.Link) error { return netns.AddAddrsTo(nl, l, addrs...) })
+}
+
+// RouteAll replaces the container's default route by one with no
+// gateway out of iface, straight onto its network: it then reaches any
+// address another container of the network holds by ARP (testbed/netns's
+// Link.RouteAll). A local engine only.
+func (c *Container) RouteAll(iface string) error {
+	return c.withLink(iface, netns.RouteAllOut)
+}
+
+// withLink runs fn with a netlink handle in the container's namespace
+// and its interface iface.
+func (c *Container) withLink(iface string, fn func(*netlink.Handle, netlink.Link) error) error {
+	nl, err := c.handle()
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.Host, err)
+	}
+	defer nl.Close()
+	l, err := nl.LinkByName(iface)
+	if err != nil {
+		return fmt.Errorf("container %s: link %s: %w", c.Host, iface, err)
+	}
+	if err := fn(nl, l); err != nil {
+		return fmt.Errorf("container %s: %s: %w", c.Host, iface, err)
+	}
+	return nil
 }
 
 // handle opens a netlink handle in the container's network namespace
@@ -853,6 +935,19 @@ func (c *Container) Logs(ctx context.Context) string {
 		b = b[len(b)-64<<10:]
 	}
 	return string(b)
+}
+
+// Follow copies what the container prints (stdout and stderr, from its
+// start) to w as it prints it, until the container stops or ctx is
+// done; it returns then.
+func (c *Container) Follow(ctx context.Context, w io.Writer) error {
+	r, err := c.bed.cli.ContainerLogs(ctx, c.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		return fmt.Errorf("container %s: logs: %w", c.Host, err)
+	}
+	defer r.Close()
+	_, err = stdcopy.StdCopy(w, w, r)
+	return err
 }
 
 // demux strips the 8-byte headers of Docker's multiplexed log stream.

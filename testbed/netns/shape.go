@@ -272,16 +272,26 @@ func (l *Link) AddAddrs(addrs ...netip.Prefix) error {
 		return err
 	}
 	defer nl.Close()
+	if err := AddAddrsTo(nl, link, addrs...); err != nil {
+		return fmt.Errorf("netns: %s:%s: %w", l.Host.Name, l.Iface, err)
+	}
+	return nil
+}
+
+// AddAddrsTo gives link, in nl's namespace, more addresses with no
+// prefix route (Link.AddAddrs), one netlink request each; an address it
+// holds already is kept.
+func AddAddrsTo(nl *netlink.Handle, link netlink.Link, addrs ...netip.Prefix) error {
 	for _, a := range addrs {
 		if !a.IsValid() {
-			return fmt.Errorf("netns: %s:%s: invalid address", l.Host.Name, l.Iface)
+			return errors.New("invalid address")
 		}
 		na := &netlink.Addr{IPNet: &net.IPNet{IP: a.Addr().AsSlice(), Mask: net.CIDRMask(a.Bits(), a.Addr().BitLen())}}
 		// No prefix route for the extra addresses: they are the host's
 		// own, reached by ARP on the segment (see RouteAll).
 		na.Flags = 0x200 // IFA_F_NOPREFIXROUTE
 		if err := nl.AddrAdd(link, na); err != nil && !errors.Is(err, syscall.EEXIST) {
-			return fmt.Errorf("netns: %s:%s: add %s: %w", l.Host.Name, l.Iface, a, err)
+			return fmt.Errorf("add %s: %w", a, err)
 		}
 	}
 	return nil
@@ -297,10 +307,19 @@ func (l *Link) RouteAll() error {
 		return err
 	}
 	defer nl.Close()
+	if err := RouteAllOut(nl, link); err != nil {
+		return fmt.Errorf("netns: %s:%s: %w", l.Host.Name, l.Iface, err)
+	}
+	return nil
+}
+
+// RouteAllOut replaces the default route of nl's namespace by one with
+// no gateway out of link (Link.RouteAll).
+func RouteAllOut(nl *netlink.Handle, link netlink.Link) error {
 	_, all, _ := net.ParseCIDR("0.0.0.0/0")
 	r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: all, Scope: netlink.SCOPE_LINK}
 	if err := nl.RouteReplace(r); err != nil {
-		return fmt.Errorf("netns: %s:%s: default route: %w", l.Host.Name, l.Iface, err)
+		return fmt.Errorf("default route: %w", err)
 	}
 	return nil
 }
@@ -315,6 +334,13 @@ func (h *Host) Do(fn func() error) error {
 		return fmt.Errorf("netns: namespace %s: %w", h.NS, err)
 	}
 	defer target.Close()
+	return DoIn(target, h.NS, fn)
+}
+
+// DoIn runs fn on an OS thread that has entered the network namespace
+// target (named name in errors), as Host.Do does: the sockets fn opens
+// live there.
+func DoIn(target vns.NsHandle, name string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -327,13 +353,13 @@ func (h *Host) Do(fn func() error) error {
 		defer orig.Close()
 		if err := vns.Set(target); err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("netns: enter %s: %w", h.NS, err)
+			errc <- fmt.Errorf("netns: enter %s: %w", name, err)
 			return
 		}
 		ferr := fn()
 		if err := vns.Set(orig); err != nil {
 			// Stay locked: the goroutine's end takes the thread with it.
-			errc <- errors.Join(ferr, fmt.Errorf("netns: leave %s: %w", h.NS, err))
+			errc <- errors.Join(ferr, fmt.Errorf("netns: leave %s: %w", name, err))
 			return
 		}
 		runtime.UnlockOSThread()

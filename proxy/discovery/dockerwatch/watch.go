@@ -33,6 +33,7 @@ const Retry = time.Second
 type Watcher struct {
 	cli     client.APIClient
 	network string
+	only    string // a label filter, "" for every container
 	apply   func(*proxy.Config) error
 	log     *slog.Logger
 
@@ -58,6 +59,13 @@ func New(base *proxy.Config, network string, apply func(*proxy.Config) error, lo
 	return &Watcher{cli: cli, network: network, apply: apply, log: log, base: base,
 		st: discovery.NewState(), warned: map[string]bool{}}, nil
 }
+
+// Only restricts the watcher to the containers carrying label (key, or
+// key=value: Docker's label filter), e.g. one lblab run's
+// (io.lblab.run=<run id>), so that another run's containers on the same
+// engine never become servers. Default: every container. Call it before
+// Run.
+func (w *Watcher) Only(label string) { w.only = label }
 
 // Close closes the connection to the engine.
 func (w *Watcher) Close() error { return w.cli.Close() }
@@ -97,9 +105,14 @@ func (w *Watcher) watch(ctx context.Context) error {
 	for _, a := range []string{discovery.ActionStart, discovery.ActionDie, discovery.ActionStop, discovery.ActionDestroy} {
 		f.Add("event", a)
 	}
+	lf := make(client.Filters)
+	if w.only != "" {
+		f.Add("label", w.only)
+		lf.Add("label", w.only)
+	}
 	// Subscribe before the list, so that no event between the two is lost.
 	ev := w.cli.Events(ctx, client.EventsListOptions{Filters: f})
-	list, err := w.cli.ContainerList(ctx, client.ContainerListOptions{All: true})
+	list, err := w.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: lf})
 	if err != nil {
 		return fmt.Errorf("container list: %w", err)
 	}

@@ -139,6 +139,7 @@ func TestContainersRegisterByLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
+	w.Only(dockerbed.LabelRun + "=" + bed.Run())
 	wctx, wstop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
@@ -175,6 +176,20 @@ func TestContainersRegisterByLabels(t *testing.T) {
 		return time.Since(since)
 	}
 
+	// Another run's container, labelled for web and started first, is
+	// never a server: the watcher sees this bed's run alone.
+	other, err := dockerbed.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Cleanup() })
+	foreign := netip.MustParsePrefix("10.213.77.12/24")
+	if _, err := other.Start(ctx, dockerbed.Spec{Name: "web-other", Host: "web-other", Image: img.Ref,
+		Endpoints: []dockerbed.Endpoint{{Net: nw, Addr: foreign, Iface: "eth0"}},
+		Labels:    map[string]string{"lblab.lb.port_80": "http://web:8001"}}); err != nil {
+		t.Fatal(err)
+	}
+
 	addr := netip.MustParsePrefix("10.213.77.10/24")
 	began := time.Now()
 	c, err := bed.Start(ctx, dockerbed.Spec{Name: "web-1", Host: "web-1", Image: img.Ref,
@@ -186,6 +201,9 @@ func TestContainersRegisterByLabels(t *testing.T) {
 	started := time.Now()
 	server := addr.Addr().String() + ":80"
 	took := waitFor("server "+server+" registered", started, func() bool { return source(server) != "" })
+	if src := source(foreign.Addr().String() + ":80"); src != "" {
+		t.Fatalf("another run's container is a server (%s)", src)
+	}
 	t.Logf("registered %v after the start returned (%v after the create began)", took, time.Since(began))
 	if src := source(server); !strings.HasPrefix(src, "docker:"+c.Name+"/") || !strings.HasPrefix(c.ID, strings.TrimPrefix(src, "docker:"+c.Name+"/")) {
 		t.Fatalf("source %q, want docker:%s/%.12s", src, c.Name, c.ID)
