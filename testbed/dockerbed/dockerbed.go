@@ -477,17 +477,31 @@ func (b *Bed) AddNetwork(ctx context.Context, name string, subnet netip.Prefix, 
 		return nil, err
 	}
 	labels["io.lblab.segment"] = name
-	n, err := tcnetwork.New(ctx,
-		tcnetwork.WithDriver("bridge"),
-		tcnetwork.WithLabels(labels),
-		tcnetwork.WithIPAM(&network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: subnet, Gateway: gateway}}}),
-	)
-	if err != nil {
-		if strings.Contains(err.Error(), "overlaps") {
-			if other := b.overlapping(ctx, subnet); other != "" {
-				return nil, &BusyError{Subnet: subnet, Run: other}
-			}
+	var n *testcontainers.DockerNetwork
+	for try := 1; ; try++ {
+		n, err = tcnetwork.New(ctx,
+			tcnetwork.WithDriver("bridge"),
+			tcnetwork.WithLabels(labels),
+			tcnetwork.WithIPAM(&network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: subnet, Gateway: gateway}}}),
+		)
+		if err == nil || !strings.Contains(err.Error(), "overlaps") {
+			break
 		}
+		if other := b.overlapping(ctx, subnet); other != "" {
+			return nil, &BusyError{Subnet: subnet, Run: other}
+		}
+		// The network that held the subnet is gone already (another
+		// run ended between the two calls): try again, a few times.
+		if try == overlapTries {
+			return nil, fmt.Errorf("docker: network for segment %s (%s): %w (a Docker network that is not lblab's holds an overlapping subnet: see docker network ls)", name, subnet, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(overlapPause):
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("docker: network for segment %s (%s): %w", name, subnet, err)
 	}
 	nw := &Network{Name: name, ID: n.ID, Docker: n.Name, Subnet: subnet}
@@ -496,6 +510,14 @@ func (b *Bed) AddNetwork(ctx context.Context, name string, subnet netip.Prefix, 
 	b.mu.Unlock()
 	return nw, nil
 }
+
+// overlapTries is how many times AddNetwork asks for a subnet that
+// overlaps a network that is no lblab run's by the time it looks (the
+// holder was removed meanwhile), overlapPause apart.
+const (
+	overlapTries = 5
+	overlapPause = 200 * time.Millisecond
+)
 
 // BusyError says that another lblab run's network holds a subnet: Docker
 // refuses two networks whose subnets overlap, so two runs of labs on the
