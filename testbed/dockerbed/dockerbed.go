@@ -596,6 +596,13 @@ type Spec struct {
 	// Labels are labels of its own (e.g. lblab.lb.port_80 for container
 	// discovery), beside the bed's; they cannot replace the bed's.
 	Labels map[string]string
+	// Realtime runs its process under the real-time round-robin policy
+	// at the lowest priority (as the netns world's chrt --rr 1), with
+	// RealtimeShare of real-time CPU time a second where the kernel
+	// groups it by cgroup; a local engine only. Where the kernel refuses
+	// it, Container.Realtime says why and the container runs as others.
+	// Default false.
+	Realtime bool
 }
 
 // Container is a container of the bed.
@@ -605,7 +612,10 @@ type Container struct {
 	ID, Name, Host string
 	// Endpoints are its interfaces.
 	Endpoints []Endpoint
-	pid       int
+	// Realtime is why its process does not run under the real-time
+	// policy its Spec asked for (nil: it does, or none was asked).
+	Realtime error
+	pid      int
 }
 
 // Start creates the container of spec, connects it to its networks with
@@ -614,6 +624,7 @@ type Container struct {
 // from the start: a role that must wait for its interfaces' names waits
 // for a file put in afterwards (WriteFile; lblab vrrp --start-file).
 func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
+	rt := spec.Realtime && b.local && realtimeBudget()
 	if spec.Join != nil {
 		spec.Endpoints = nil
 	} else if len(spec.Endpoints) == 0 {
@@ -641,6 +652,9 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.CapAdd = append(hc.CapAdd, spec.Caps...)
 				hc.Binds = append(hc.Binds, spec.Binds...)
+				if rt {
+					hc.Resources.CPURealtimeRuntime = RealtimeShare
+				}
 				if spec.Join != nil {
 					// A modifier of one's own replaces testcontainers-go's,
 					// which would set the request's NetworkMode.
@@ -692,6 +706,9 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 	}
 	if in.Container.State != nil {
 		c.pid = in.Container.State.Pid
+	}
+	if spec.Realtime && b.local {
+		c.Realtime = setRealtime(c.pid)
 	}
 	if b.local && spec.Join == nil {
 		if err := c.nameInterfaces(); err != nil {
