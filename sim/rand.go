@@ -15,11 +15,20 @@ func (k *Kernel) Rand(name string) *rand.Rand {
 	if r, ok := k.rands[name]; ok {
 		return r
 	}
-	s1 := splitmix64(k.seed ^ fnv1a64(name))
-	s2 := splitmix64(s1)
-	r := rand.New(rand.NewPCG(s1, s2))
+	r := Stream(k.seed, name)
 	k.rands[name] = r
 	return r
+}
+
+// Stream returns a new random stream named name of a run seeded with seed:
+// the stream a Kernel of that seed gives as Rand(name), before any draw.
+// It is a pure function, so that a real driver given the run's seed (lblab
+// load --spec --seed) draws what the simulator's component of that name
+// draws: the same arrivals, users and paths.
+func Stream(seed uint64, name string) *rand.Rand {
+	s1 := splitmix64(seed ^ fnv1a64(name))
+	s2 := splitmix64(s1)
+	return rand.New(rand.NewPCG(s1, s2))
 }
 
 // fnv1a64 is the 64-bit FNV-1a hash of s.
