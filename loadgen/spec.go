@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lblab/lblab/internal/seedrand"
 	"github.com/lblab/lblab/loadgen/workload"
-	"github.com/lblab/lblab/sim"
 )
 
 // The lab's clients (Config.Clients).
@@ -90,11 +90,11 @@ const DefaultDrawsName = "clients0"
 // Draws returns the random stream of clients c in a run seeded with
 // seed: the stream the simulator's clients of c's name (DefaultDrawsName
 // when c has none) draw from in a lab run with that seed,
-// sim.Stream(seed, "clients/"+name). lblab load --spec draws c's users'
+// seedrand.Stream(seed, "clients/"+name). lblab load --spec draws c's users'
 // addresses from it first, then its open-loop arrivals, as the simulator
 // does.
 func Draws(c workload.Clients, seed uint64) *rand.Rand {
-	return sim.Stream(seed, drawsName(c))
+	return seedrand.Stream(seed, drawsName(c))
 }
 
 // drawsName is the name of c's stream (Draws).
@@ -312,7 +312,7 @@ func (w *worker) specLoop(i int) {
 	// A stream per user, of the clients' seed and names (no simulator
 	// stream of its own to match: the simulator's users draw from the
 	// clients' one in the order they ask).
-	w.rnd = sim.Stream(r.cfg.Seed, drawsName(r.spec.c)+"/user"+strconv.Itoa(i))
+	w.rnd = seedrand.Stream(r.cfg.Seed, drawsName(r.spec.c)+"/user"+strconv.Itoa(i))
 	first := r.spec.c.Start.D + time.Duration(i)*time.Millisecond/time.Duration(len(r.spec.users))
 	if wait := time.Until(r.start.Add(first)); wait > 0 {
 		t := time.NewTimer(wait)
