@@ -135,9 +135,10 @@ type Config struct {
 	// a TCP exchange (Line) from the user's address, and the spec must
 	// not give a method, paths, host, headers or via.
 	Clients *workload.Clients
-	// Seed seeds the draws of Clients (arrival gaps, users, paths,
-	// addresses), so that a run's schedule is the same for the same seed.
-	// Default 0.
+	// Seed seeds the draws of Clients (addresses, users, paths, arrival
+	// gaps), so that a run's schedule is the same for the same seed: a lab
+	// run's seed gives the simulator's schedule of those clients in that
+	// run (Draws). Default 0.
 	Seed uint64
 	// StartAt, when set, is the run's time 0: it waits until then, its
 	// schedule counts from it, and so do the times of its records (a run

@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lblab/lblab/internal/seedrand"
 	"github.com/lblab/lblab/loadgen/workload"
 )
 
@@ -41,10 +43,14 @@ import (
 //     error timeout) and its connection closed; the proxy sees the client
 //     leave (nginx's 499).
 //
-// Where the real world differs: the draws (arrival gaps, users, paths)
-// come from a source seeded with Config.Seed, so a run's schedule (which
-// request leaves when, from whom, for what) is the same every run, but the
-// answers' timing is the host's. A connection is bound to its user's
+// The draws (the users' addresses, then at each open-loop arrival a user,
+// a path and the gap to the next) come from the stream the simulator's
+// clients of that name draw from in a lab run with seed Config.Seed
+// (Draws), in the same order: an open loop's schedule (which request
+// leaves when, from whom, for what) is the simulator's, request for
+// request. Where the real world differs: the answers' timing is the
+// host's, and a closed loop's paths are drawn per user (the simulator
+// draws them in the order its users ask). A connection is bound to its user's
 // address (or via's) only when the spec gives addresses (or via): those
 // addresses must exist on the host (every 127.0.0.0/8 address does on
 // loopback; a netns world adds the others), and a run is refused, with
@@ -72,6 +78,31 @@ type spec struct {
 	// fields are the generator's own header fields (GeneratorFields).
 	fields [][2]string
 	stop   time.Duration
+	// rnd is the clients' stream (Draws): the users' addresses were drawn
+	// from it, then the open loop's arrivals are.
+	rnd *rand.Rand
+}
+
+// DefaultDrawsName is the name Draws gives clients without one: the
+// simulator's name of a lab's first clients: element.
+const DefaultDrawsName = "clients0"
+
+// Draws returns the random stream of clients c in a run seeded with
+// seed: the stream the simulator's clients of c's name (DefaultDrawsName
+// when c has none) draw from in a lab run with that seed,
+// seedrand.Stream(seed, "clients/"+name). lblab load --spec draws c's users'
+// addresses from it first, then its open-loop arrivals, as the simulator
+// does.
+func Draws(c workload.Clients, seed uint64) *rand.Rand {
+	return seedrand.Stream(seed, drawsName(c))
+}
+
+// drawsName is the name of c's stream (Draws).
+func drawsName(c workload.Clients) string {
+	if c.Name == "" {
+		return "clients/" + DefaultDrawsName
+	}
+	return "clients/" + c.Name
 }
 
 // job is a request of the open loop: when it is meant to leave, and with
@@ -128,8 +159,8 @@ func (cfg *Config) normaliseSpec(t target) (*spec, error) {
 			cfg.Rate = c.Rate // a run that starts paused still is an open loop
 		}
 	}
-	rnd := rand.New(rand.NewPCG(cfg.Seed, 0))
-	for i, a := range c.UserAddrs(c.Users, rnd) {
+	s.rnd = Draws(c, cfg.Seed)
+	for i, a := range c.UserAddrs(c.Users, s.rnd) {
 		u := &specUser{addr: a, cookies: map[string]string{}}
 		h := c.UserHeaders(i + 1)
 		names := make([]string, 0, len(h))
@@ -240,24 +271,36 @@ func (u *specUser) keepCookie(value []byte) {
 // drawn (at a positive rate), then the gap to the next arrival.
 func (r *runner) scheduleSpec(queue chan<- job) {
 	defer close(queue)
-	s := r.spec
-	rnd := rand.New(rand.NewPCG(r.cfg.Seed, 1))
+	i := int64(0)
+	for j := range r.spec.arrivals {
+		if r.cfg.Requests > 0 && i >= r.cfg.Requests {
+			return
+		}
+		if !r.emit(queue, j) {
+			return
+		}
+		i++
+	}
+}
+
+// arrivals yields the open loop's requests in order, drawn from s.rnd
+// as the simulator's clients draw them (simload's arrive): from start
+// until stop (without a stop, for as long as yield wants them).
+func (s *spec) arrivals(yield func(job) bool) {
 	now := s.c.Start.D
-	for i := int64(0); ; {
-		if (s.stop > 0 && now >= s.stop) || (r.cfg.Requests > 0 && i >= r.cfg.Requests) {
+	for {
+		if s.stop > 0 && now >= s.stop {
 			return
 		}
 		rate := s.c.RateAt(now)
 		if rate > 0 {
-			j := job{at: now, user: rnd.IntN(len(s.users)), path: rnd.IntN(len(s.c.Paths))}
-			if !r.emit(queue, j) {
+			if !yield(job{at: now, user: s.rnd.IntN(len(s.users)), path: s.rnd.IntN(len(s.c.Paths))}) {
 				return
 			}
-			i++
 		} else if len(s.c.Ramp) == 0 {
 			return
 		}
-		now += s.c.Gap(rate, rnd)
+		now += s.c.Gap(rate, s.rnd)
 	}
 }
 
@@ -266,7 +309,10 @@ func (r *runner) scheduleSpec(queue chan<- job) {
 func (w *worker) specLoop(i int) {
 	r := w.r
 	w.user = r.spec.users[i]
-	w.rnd = rand.New(rand.NewPCG(r.cfg.Seed, uint64(i)+2))
+	// A stream per user, of the clients' seed and names (no simulator
+	// stream of its own to match: the simulator's users draw from the
+	// clients' one in the order they ask).
+	w.rnd = seedrand.Stream(r.cfg.Seed, drawsName(r.spec.c)+"/user"+strconv.Itoa(i))
 	first := r.spec.c.Start.D + time.Duration(i)*time.Millisecond/time.Duration(len(r.spec.users))
 	if wait := time.Until(r.start.Add(first)); wait > 0 {
 		t := time.NewTimer(wait)

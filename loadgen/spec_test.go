@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -168,7 +167,7 @@ func TestSpecSourceAddressPopulation(t *testing.T) {
 	spec := workload.Clients{Mode: "closed", Users: 50, Addresses: "127.0.1.0/26", Stop: dur(300 * time.Millisecond)}
 	res := runSpec(t, rec.url, spec, 9)
 	want := map[string]bool{}
-	for _, a := range spec.UserAddrs(50, rand.New(rand.NewPCG(9, 0))) {
+	for _, a := range spec.UserAddrs(50, Draws(spec, 9)) {
 		want[a.String()] = true
 	}
 	got, recorded := map[string]bool{}, map[string]bool{}
@@ -198,7 +197,7 @@ func TestSpecRefusesMissingSourceAddresses(t *testing.T) {
 		}
 	}
 	var drawn []string
-	for _, a := range c.UserAddrs(20, rand.New(rand.NewPCG(0, 0))) {
+	for _, a := range c.UserAddrs(20, Draws(c, 0)) {
 		if !have[a.String()] && !slices.Contains(drawn, a.String()) {
 			drawn = append(drawn, a.String())
 		}
@@ -229,7 +228,7 @@ func TestSpecViaPathsHeadersCookies(t *testing.T) {
 		Think: dur(5 * time.Millisecond), Stop: dur(400 * time.Millisecond)}
 	res := runSpec(t, rec.url, spec, 3)
 	users := map[string]bool{}
-	for _, a := range spec.UserAddrs(3, rand.New(rand.NewPCG(3, 0))) {
+	for _, a := range spec.UserAddrs(3, Draws(spec, 3)) {
 		users[a.String()] = true
 	}
 	paths, names := map[string]int{}, map[string]int{}
@@ -308,7 +307,7 @@ func TestSpecTCPExchanges(t *testing.T) {
 		t.Fatalf("%s; %d records", res.AccountingLine(), len(res.Records))
 	}
 	users := map[string]bool{}
-	for _, a := range c.UserAddrs(5, rand.New(rand.NewPCG(3, 0))) {
+	for _, a := range c.UserAddrs(5, Draws(c, 3)) {
 		users[a.String()] = true
 	}
 	for _, r := range res.Records {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/loadgen"
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/scenarios/labfile"
 )
@@ -199,7 +199,7 @@ func lbClientAddrs(c workload.Clients, seed uint64) []netip.Addr {
 	}
 	c = c.WithDefaults()
 	// The draw of loadgen's normaliseSpec: the same seed, the same users.
-	addrs := c.UserAddrs(c.Users, rand.New(rand.NewPCG(seed, 0)))
+	addrs := c.UserAddrs(c.Users, loadgen.Draws(c, seed))
 	slices.SortFunc(addrs, netip.Addr.Compare)
 	return slices.Compact(addrs)
 }
@@ -330,7 +330,8 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		// An address is one host's: clients coming from an address
 		// another clients: element's host holds already (one proxy in
 		// front of both, via:) run on that host.
-		addrs := lbClientAddrs(c, w.loadSeed(i))
+		c.Name = name // its draws are the simulator's clients' of that name (loadgen.Draws)
+		addrs := lbClientAddrs(c, w.seed)
 		var h *lbHost
 		for _, a := range addrs {
 			if h = held[a]; h != nil {
@@ -405,9 +406,6 @@ func (w *lbWorld) Build(ctx context.Context) error {
 	}
 	return w.startProxy(ctx)
 }
-
-// loadSeed is the seed of the i-th clients: element's load generator.
-func (w *lbWorld) loadSeed(i int) uint64 { return w.seed*1_000_003 + uint64(i) }
 
 // backendSeed is the seed of the i-th server's draws.
 func (w *lbWorld) backendSeed(i int) uint64 { return w.seed*1_000_003 + 500_000 + uint64(i) }
@@ -565,7 +563,7 @@ func (w *lbWorld) startClients(ctx context.Context, dur time.Duration) error {
 	errs := make([]error, len(w.clients))
 	var wg sync.WaitGroup
 	for i, c := range w.clients {
-		args := []string{"load", "--spec", w.at(c.spec0), "--seed", strconv.FormatUint(w.loadSeed(c.index), 10),
+		args := []string{"load", "--spec", w.at(c.spec0), "--seed", strconv.FormatUint(w.seed, 10),
 			"--start-at", strconv.FormatInt(w.epoch.UnixNano(), 10), "--out", c.out,
 			"-t", dur.String(), "-c", "1000", c.target}
 		wg.Go(func() {

@@ -1,6 +1,10 @@
 package sim
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/lblab/lblab/internal/seedrand"
+)
 
 // Rand returns the random stream named name: a *rand.Rand on a PCG source
 // seeded from the kernel's seed and the name by a stable hash (FNV-1a 64 of
@@ -15,31 +19,7 @@ func (k *Kernel) Rand(name string) *rand.Rand {
 	if r, ok := k.rands[name]; ok {
 		return r
 	}
-	s1 := splitmix64(k.seed ^ fnv1a64(name))
-	s2 := splitmix64(s1)
-	r := rand.New(rand.NewPCG(s1, s2))
+	r := seedrand.Stream(k.seed, name)
 	k.rands[name] = r
 	return r
-}
-
-// fnv1a64 is the 64-bit FNV-1a hash of s.
-func fnv1a64(s string) uint64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= prime
-	}
-	return h
-}
-
-// splitmix64 is one step of the SplitMix64 generator: a bijective mixer.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }

@@ -91,7 +91,9 @@ ramps, or closed loop of users with think time; a population of users
 with their source addresses (which must exist on this host), cookies and
 headers; via another proxy with X-Forwarded-For; paths, method, host;
 start and stop. Its draws come from --seed, so a run's schedule is the
-same for the same seed. -n, -t, -c and -k still apply; the spec's timeout
+same for the same seed, and an open loop's is the simulator's for that
+clients' name in 'lblab run --seed' of the same seed: the same arrivals
+and users, request for request. -n, -t, -c and -k still apply; the spec's timeout
 (default 10 s) replaces --timeout.
 
 --start-at T waits until the wall-clock time T (Unix nanoseconds) and

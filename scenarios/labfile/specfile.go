@@ -16,9 +16,11 @@ import (
 // just that section), read within a lab file's limits and checked as a
 // lab checks its clients, every error naming the file, line, column and
 // field (clients[0].rate). pick chooses an element by name or by index
-// (0, 1, …); "" takes the only one.
+// (0, 1, …); "" takes the only one. An element without a name gets the
+// one the simulator gives it, clients<index> (its random stream is named
+// after it: loadgen.Draws).
 func LoadClients(path, pick string) (*workload.Clients, error) {
-	return loadSpec(path, "clients", pick, func(i int, c workload.Clients) string {
+	c, err := loadSpec(path, "clients", pick, func(i int, c workload.Clients) string {
 		if c.Name != "" {
 			return c.Name
 		}
@@ -27,6 +29,17 @@ func LoadClients(path, pick string) (*workload.Clients, error) {
 		checkClients(v, p, c)
 		clientsZeros(v, p, c)
 	})
+	if err == nil && c.Name == "" {
+		switch _, numErr := strconv.Atoi(pick); {
+		case pick == "":
+			c.Name = "clients0" // the only one
+		case numErr == nil:
+			c.Name = "clients" + pick
+		default:
+			c.Name = pick // it matched the default name
+		}
+	}
+	return c, err
 }
 
 // LoadBackend reads the backend at path for lblab backend --spec: a file
