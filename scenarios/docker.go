@@ -61,8 +61,10 @@ var dockerCaps = Capabilities{
 	Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
 	Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
 	Root:   true,
-	Early:  dockerEarly,
-	Late:   dockerLate,
+	// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
+	TCPListeners: true,
+	Early:        dockerEarly,
+	Late:         dockerLate,
 }
 
 func init() {

@@ -160,8 +160,8 @@ func lbRealRefusal(lab *labfile.Lab) error {
 		return refuse(i18n.T("a load balancer with a topology or VRRP does not run on real hosts yet"))
 	}
 	for _, l := range lab.LB.Listeners {
-		if l.Protocol != "" && l.Protocol != "http" {
-			return refuse(i18n.T("listener %s: only http listeners run on real hosts yet, not %s", l.Name, l.Protocol))
+		if l.Protocol != "" && l.Protocol != "http" && l.Protocol != "tcp" {
+			return refuse(i18n.T("listener %s: only http and tcp listeners run on real hosts yet, not %s", l.Name, l.Protocol))
 		}
 	}
 	for _, f := range lab.Faults {
@@ -178,6 +178,23 @@ func lbRealRefusal(lab *labfile.Lab) error {
 		}
 	}
 	return nil
+}
+
+// lbTCPServer reports whether the server at addr serves a tcp listener
+// of lab's load balancer: it runs the tcp echo (lblab backend --mode
+// tcp), as the simulator's backend answers a tcp exchange.
+func lbTCPServer(lab *labfile.Lab, addr string) bool {
+	for _, g := range lab.LB.Groups {
+		if !labfile.TCPGroup(lab, g.Name) {
+			continue
+		}
+		for _, s := range g.Servers {
+			if s.Address == addr {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lbClientAddrs returns the source addresses the clients' connections
@@ -257,6 +274,8 @@ type lbBackend struct {
 	hung    bool
 	slow    bool // a slow fault made it slower
 	healthy bool
+	// tcp: it serves a tcp listener (lblab backend --mode tcp, the echo).
+	tcp bool
 }
 
 // lbClients is one clients: element of the lab.
@@ -267,6 +286,7 @@ type lbClients struct {
 	listener string // as the simulator names it in request events
 	group    string
 	target   string
+	tcp      bool // its listener is a tcp one: each request a tcp exchange
 	spec0    lbFile
 	out      string // its --out folder, as its process sees it
 	run      *lbRole
@@ -312,7 +332,7 @@ func (w *lbWorld) Build(ctx context.Context) error {
 			w.hosts[hostPart] = h
 			hosts = append(hosts, h)
 		}
-		be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true}
+		be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true, tcp: lbTCPServer(lab, b.Address)}
 		if be.spec0, err = specFile(fmt.Sprintf("backend%d.yaml", i), map[string]any{"backends": []workload.Backend{b}}); err != nil {
 			return err
 		}
@@ -357,6 +377,9 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		cl := &lbClients{spec: c, index: i, host: h, listener: c.Listener, group: l.Group,
 			target: "http://" + net.JoinHostPort(lbProxyIP.String(), strconv.Itoa(l.Port)) + "/",
 			out:    path.Join(w.bed.Dir(), fmt.Sprintf("clients%d", i))}
+		if l.Protocol == "tcp" {
+			cl.tcp, cl.target = true, "tcp://"+net.JoinHostPort(lbProxyIP.String(), strconv.Itoa(l.Port))
+		}
 		var err error
 		if cl.spec0, err = specFile(fmt.Sprintf("clients%d.yaml", i), map[string]any{"clients": []workload.Clients{c}}); err != nil {
 			return err
@@ -466,14 +489,18 @@ func (w *lbWorld) controlAddr(b *lbBackend) {
 // listens.
 func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
 	w.controlAddr(b)
+	mode := "http"
+	if b.tcp {
+		mode = "tcp"
+	}
 	p, err := b.host.h.Start(ctx, fmt.Sprintf("backend%d", b.index), []lbFile{b.spec0}, "backend", "--spec", w.at(b.spec0),
-		"--listen", net.JoinHostPort(b.host.ip.String(), b.port), "--admin", b.admin,
+		"--mode", mode, "--listen", net.JoinHostPort(b.host.ip.String(), b.port), "--admin", b.admin,
 		"--seed", strconv.FormatUint(w.backendSeed(b.index), 10), "--grace", "0s")
 	if err != nil {
 		return i18n.Errorf("server %s: %w", b.spec.Address, err)
 	}
 	b.run = &lbRole{host: b.host, p: p}
-	if err := waitOutput(p, "backend "+b.spec.Address+": http on ", 1); err != nil {
+	if err := waitOutput(p, "backend "+b.spec.Address+": "+mode+" on ", 1); err != nil {
 		return i18n.Errorf("server %s: %w", b.spec.Address, err)
 	}
 	b.slow = false
@@ -660,7 +687,8 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 				sent++
 			}
 		}
-		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat, Events: evs})
+		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat,
+			TCP: c.tcp, Events: evs})
 	}
 	return mergeLBHistories(clients, proxy, w.faults.Events(), end), sent, nil
 }

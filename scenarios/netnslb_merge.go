@@ -44,6 +44,17 @@ const classCancelled = "cancelled"
 // and the error class of that failure (the answering server comes from
 // the X-Backend header the client read, never from the match).
 //
+// A tcp exchange (a tcp listener's clients: status 0 on both sides, the
+// answering server from the greeting line the client read) is matched
+// by the same group and source, the same server when the client read a
+// greeting, and time: the proxy accepted the connection no earlier than
+// the exchange was meant to start (less clockSlack) and no later than
+// the client's end, and ended the session after the client's end less
+// the way back (the proxy records the session when both directions have
+// closed: the client's close reaches it one way later, and the server's
+// after that), within twice clockSlack. Among candidates the one
+// accepted closest to the exchange's start (and the way there) is taken.
+//
 // A request still under way at the end of the lab's duration, or
 // cancelled when the run was interrupted, is unknown (Jepsen's info):
 // error class in_flight, no status, stamped at the end, as the
@@ -72,7 +83,10 @@ type clientHistory struct {
 	// (lab.network's client_latency): the client gets an answer that
 	// long after the proxy sent it.
 	Latency time.Duration
-	Events  []history.Event
+	// TCP says its listener is a tcp one: each request a tcp exchange
+	// (status 0), matched as such (see above).
+	TCP    bool
+	Events []history.Event
 }
 
 // mergeLBHistories merges the histories of a real load-balancer run (see
@@ -132,14 +146,28 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 			})
 			var lb *history.Event
 			best := history.Stamp(-1)
-			for j := i; j < len(cands) && cands[j].ev.T <= c.T+slack; j++ {
+			last := c.T + slack
+			if ch.TCP {
+				last = c.T + 2*slack + history.Stamp(ch.Latency)
+			}
+			for j := i; j < len(cands) && cands[j].ev.T <= last; j++ {
 				s := cands[j]
 				if s.used || s.ev.Start < c.Start-slack || (c.Status != 0 && s.ev.Status != c.Status) ||
 					(c.Backend != "" && s.ev.Backend != c.Backend) {
 					continue
 				}
-				back := c.T - history.Stamp(ch.Latency)
-				if d := max(back-s.ev.T, s.ev.T-back); best < 0 || d < best {
+				var d history.Stamp
+				if ch.TCP {
+					if s.ev.Start > c.T {
+						continue
+					}
+					there := c.Start + history.Stamp(ch.Latency)
+					d = max(there-s.ev.Start, s.ev.Start-there)
+				} else {
+					back := c.T - history.Stamp(ch.Latency)
+					d = max(back-s.ev.T, s.ev.T-back)
+				}
+				if best < 0 || d < best {
 					best, lb = d, s.ev
 				}
 			}
