@@ -101,7 +101,7 @@ var lbFaultsOnly = []labfile.FaultKind{labfile.FaultPowerOff, labfile.FaultHang,
 // lbFaultKinds are the faults a load-balancer lab can have on real
 // hosts.
 var lbFaultKinds = []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore, labfile.FaultHang, labfile.FaultSlow,
-	labfile.FaultPowerOff, labfile.FaultHealthFail, labfile.FaultHealthOK, labfile.FaultHealthPath}
+	labfile.FaultPowerOff, labfile.FaultHealthFail, labfile.FaultHealthOK, labfile.FaultHealthPath, labfile.FaultScale}
 
 // newLBWorld makes the world of a load-balancer lab whose hosts live in
 // bed (the netns and docker factories' New, for a lab with an lb
@@ -109,6 +109,9 @@ var lbFaultKinds = []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore,
 func newLBWorld(lab *labfile.Lab, seed uint64, bed lbBed) (World, error) {
 	if err := lbRealRefusal(lab); err != nil {
 		return nil, err
+	}
+	if _, ok := bed.(lbServiceBed); len(lab.Services) > 0 && !ok {
+		return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: %s", lab.Name, i18n.T("its services run only where the load balancer can watch a Docker engine (--mode docker)"))}
 	}
 	w := &lbWorld{lab: lab, seed: seed, bed: bed, hosts: map[string]*lbHost{},
 		backends: map[string]*lbBackend{}, faults: &history.Log{}}
@@ -129,7 +132,9 @@ func lbApartFaults(plan []faultStep) bool {
 	seen := map[key]bool{}
 	for _, s := range plan {
 		host := "lb" // health_path: the proxy's
-		if s.f.Kind != labfile.FaultHealthPath {
+		if s.f.Kind == labfile.FaultScale {
+			host = "server " + s.f.Target // its containers are named for it
+		} else if s.f.Kind != labfile.FaultHealthPath {
 			h, _, err := net.SplitHostPort(s.f.Target)
 			if err != nil {
 				return false
@@ -232,6 +237,7 @@ type lbWorld struct {
 	proxy    *lbRole
 	hosts    map[string]*lbHost    // servers' hosts, by the name in their addresses
 	backends map[string]*lbBackend // by address
+	services []*lbBackend          // the servers that are services' containers, in the lab's order
 	clients  []*lbClients
 	files    []lbFile // the proxy's
 
@@ -276,6 +282,9 @@ type lbBackend struct {
 	healthy bool
 	// tcp: it serves a tcp listener (lblab backend --mode tcp, the echo).
 	tcp bool
+	// svc: it is a container of a lab's service (lbservices.go); nil
+	// for a server of the lab's backends.
+	svc *lbService
 }
 
 // lbClients is one clients: element of the lab.
@@ -391,6 +400,9 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		return err
 	}
 	w.files = []lbFile{lbf}
+	if err := w.planServices(&hosts); err != nil {
+		return err
+	}
 	specs := make([]lbHostSpec, len(hosts))
 	for i, h := range hosts {
 		specs[i] = lbHostSpec{Name: h.name, IP: h.ip}
@@ -409,6 +421,9 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		if err := h.h.Shape(latency[h]); err != nil {
 			return err
 		}
+	}
+	if err := w.startServices(ctx); err != nil {
+		return err
 	}
 	// The servers, at once, their control ports chosen first.
 	for _, b := range lab.Backends {
@@ -488,6 +503,9 @@ func (w *lbWorld) controlAddr(b *lbBackend) {
 // startBackend starts a fresh process for a server and waits until it
 // listens.
 func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
+	if b.svc != nil {
+		return w.startReplica(ctx, b)
+	}
 	w.controlAddr(b)
 	mode := "http"
 	if b.tcp {
@@ -533,6 +551,13 @@ func (w *lbWorld) startProxy(ctx context.Context) error {
 	w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
 	args = append(args, "--epoch", strconv.FormatInt(w.epoch.UnixNano(), 10),
 		"--seed", strconv.FormatUint(w.seed, 10))
+	if len(w.lab.Services) > 0 {
+		more, err := w.bed.(lbServiceBed).Discovery()
+		if err != nil {
+			return i18n.Errorf("proxy: %w", err)
+		}
+		args = append(args, more...)
+	}
 	p, err := w.proxy.host.h.Start(ctx, "proxy", w.files, args...)
 	if err != nil {
 		return i18n.Errorf("proxy: %w", err)
@@ -675,6 +700,7 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 	if err != nil {
 		return nil, 0, i18n.Errorf("proxy history: %w", err)
 	}
+	renameServers(proxy, w.serviceNames())
 	var clients []clientHistory
 	sent := 0
 	for _, c := range w.clients {
@@ -718,9 +744,15 @@ func (w *lbWorld) do(f labfile.Fault) (time.Time, error) {
 		err := w.control(w.proxy.host, w.admin, "/health-path?group="+urlQuery(f.Target)+"&path="+urlQuery(f.Path))
 		return time.Now(), err
 	}
+	if f.Kind == labfile.FaultScale {
+		return w.scale(f.Target, *f.Count)
+	}
 	b := w.backends[f.Target]
 	if b == nil {
 		return time.Time{}, i18n.Errorf("no server %s", f.Target)
+	}
+	if b.svc != nil && f.Kind != labfile.FaultCrash && f.Kind != labfile.FaultRestore {
+		return time.Time{}, i18n.Errorf("fault kind %s is not available for a service's container (%s)", f.Kind, f.Target)
 	}
 	switch f.Kind {
 	case labfile.FaultCrash:
