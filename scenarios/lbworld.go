@@ -70,6 +70,11 @@ import (
 //	restore    a crashed, powered-off or hung server: the link up and a
 //	           fresh process (a hung one is killed first), stamped when
 //	           it listens; a slowed one: factor 1 again
+////	scale      a service's containers started, or stopped and removed
+//	           (lbservices.go; a bed that runs services only)
+//
+// A tcp listener's clients get a tcp:// target and its servers run the
+// tcp echo (lblab backend --mode tcp).
 //
 // Faults of one moment on different hosts are applied at once
 // (lbApartFaults).

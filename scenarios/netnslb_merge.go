@@ -47,7 +47,8 @@ const classCancelled = "cancelled"
 // A tcp exchange (a tcp listener's clients: status 0 on both sides, the
 // answering server from the greeting line the client read) is matched
 // by the same group and source, the same server when the client read a
-// greeting, and time: the proxy accepted the connection no earlier than
+// greeting (and a failed session when the client failed before it read
+// one), and time: the proxy accepted the connection no earlier than
 // the exchange was meant to start (less clockSlack) and no later than
 // the client's end, and ended the session after the client's end less
 // the way back (the proxy records the session when both directions have
@@ -158,7 +159,10 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 				}
 				var d history.Stamp
 				if ch.TCP {
-					if s.ev.Start > c.T {
+					// A failed exchange that read no greeting is a session
+					// the proxy could not connect, never a whole one.
+					noGreeting := c.Backend == "" && c.Error != "" && c.Error != classCancelled
+					if s.ev.Start > c.T || noGreeting && s.ev.Error == "" {
 						continue
 					}
 					there := c.Start + history.Stamp(ch.Latency)

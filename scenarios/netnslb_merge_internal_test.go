@@ -156,7 +156,7 @@ func TestMergeLBHistoriesClientLatency(t *testing.T) {
 // the proxy's session, which ends after the client read the echo (the
 // close goes both ways first); two exchanges of one address at once are
 // told apart by the server whose greeting the client read, a failed one
-// (no greeting) by the time the proxy accepted it.
+// (no greeting) by the proxy's failed session, not a whole one.
 func TestMergeTCPExchanges(t *testing.T) {
 	ex := func(t0, t1 float64, backend, errClass string) history.Event {
 		return history.Event{Kind: history.KindRequest, Start: stamp(t0), T: stamp(t1), Client: "10.1.0.1:40000",
@@ -171,6 +171,7 @@ func TestMergeTCPExchanges(t *testing.T) {
 		sess(1.0011, 1.0205, "r1:6379", "", 1), // ends 14.5 ms after the client's end
 		sess(2.0012, 2.0105, "r2:6379", "", 2),
 		sess(2.0013, 2.0110, "r1:6379", "", 3),
+		sess(3.0010, 3.0060, "r1:6379", "", 6), // a whole session, closer: not the failed exchange's
 		sess(3.0012, 3.0040, "r3:6379", "refused", 4),
 		sess(4.5, 4.52, "r3:6379", "refused", 5), // accepted after the client's end: not it
 	}
