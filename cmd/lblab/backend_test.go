@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -244,4 +246,30 @@ func TestBackendBadInput(t *testing.T) {
 		code, stdout, stderr := lblab(t, args...)
 		wantExit(t, code, 2, stdout, stderr)
 	}
+}
+
+// TestBackendSpecTCPEcho: a lab's server of a tcp listener (--spec with
+// --mode tcp) greets with its address and echoes; udp is refused.
+func TestBackendSpecTCPEcho(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "backend.yaml")
+	if err := os.WriteFile(spec, []byte("backends:\n  - {address: \"r1:6379\", service: {law: lognormal, median: 1ms, p99: 3ms}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := startLblabBackend(t, "--spec", spec, "--mode", "tcp")
+	c, err := net.Dial("tcp", b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	if line, err := br.ReadString('\n'); line != "r1:6379\n" {
+		t.Fatalf("greeting %q %v, want the spec's address", line, err)
+	}
+	io.WriteString(c, "PING\n")
+	if line, err := br.ReadString('\n'); line != "PING\n" {
+		t.Fatalf("echo %q %v", line, err)
+	}
+	code, stdout, stderr := lblab(t, "backend", "--spec", spec, "--mode", "udp", "--listen", "127.0.0.1:0")
+	wantExit(t, code, 2, stdout, stderr)
 }
