@@ -47,13 +47,13 @@ const classCancelled = "cancelled"
 // A tcp exchange (a tcp listener's clients: status 0 on both sides, the
 // answering server from the greeting line the client read) is matched
 // by the same group and source, the same server when the client read a
-// greeting (and a failed session when the client failed before it read
-// one), and time: the proxy accepted the connection no earlier than
+// greeting (a failed session first when the client failed before it
+// read one), and time: the proxy accepted the connection no earlier than
 // the exchange was meant to start (less clockSlack) and no later than
 // the client's end, and ended the session after the client's end less
 // the way back (the proxy records the session when both directions have
 // closed: the client's close reaches it one way later, and the server's
-// after that), within twice clockSlack. Among candidates the one
+// after that), within tcpCloseSlack. Among candidates the one
 // accepted closest to the exchange's start (and the way there) is taken.
 //
 // A request still under way at the end of the lab's duration, or
@@ -67,6 +67,12 @@ const classCancelled = "cancelled"
 // of the request's intended send time, and its answer's write; the load
 // generator the answer's read), each a moment late on a busy machine.
 const clockSlack = 10 * time.Millisecond
+
+// tcpCloseSlack is how long after a tcp exchange's end (its client read
+// the echo) the proxy may record its session: the client's close and
+// then the server's cross both hops, each a goroutine's wake-up late on
+// a busy machine (17 ms seen under a load average of 5 on 2 cores).
+const tcpCloseSlack = 10 * clockSlack
 
 // clientHistory is one clients: element's history as its load generator
 // wrote it (t since the run's time 0), with the names the simulator
@@ -149,7 +155,7 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 			best := history.Stamp(-1)
 			last := c.T + slack
 			if ch.TCP {
-				last = c.T + 2*slack + history.Stamp(ch.Latency)
+				last = c.T + history.Stamp(tcpCloseSlack+ch.Latency)
 			}
 			for j := i; j < len(cands) && cands[j].ev.T <= last; j++ {
 				s := cands[j]
@@ -159,14 +165,18 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 				}
 				var d history.Stamp
 				if ch.TCP {
-					// A failed exchange that read no greeting is a session
-					// the proxy could not connect, never a whole one.
-					noGreeting := c.Backend == "" && c.Error != "" && c.Error != classCancelled
-					if s.ev.Start > c.T || noGreeting && s.ev.Error == "" {
+					if s.ev.Start > c.T {
 						continue
 					}
 					there := c.Start + history.Stamp(ch.Latency)
 					d = max(there-s.ev.Start, s.ev.Start-there)
+					// A failed exchange that read no greeting is most
+					// likely a session the proxy could not connect: a
+					// failed session first, a whole one (the server died
+					// before its greeting) only when there is none.
+					if c.Backend == "" && c.Error != "" && c.Error != classCancelled && s.ev.Error == "" {
+						d += history.Stamp(time.Hour)
+					}
 				} else {
 					back := c.T - history.Stamp(ch.Latency)
 					d = max(back-s.ev.T, s.ev.T-back)
