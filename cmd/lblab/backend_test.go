@@ -191,18 +191,26 @@ func TestBackendErrorRate(t *testing.T) {
 	}
 }
 
-func TestBackendTCPEcho(t *testing.T) {
-	b := startLblabBackend(t, "--name", "t1", "--mode", "tcp")
-	c, err := net.Dial("tcp", b.addr)
+// dialGreeted connects to a tcp echo at addr (closed at the test's end)
+// and reads its greeting, which must be name.
+func dialGreeted(t *testing.T, addr, name string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(c)
-	if line, err := br.ReadString('\n'); line != "t1\n" {
-		t.Fatalf("greeting %q %v", line, err)
+	if line, err := br.ReadString('\n'); line != name+"\n" {
+		t.Fatalf("greeting %q %v, want %q", line, err, name)
 	}
+	return c, br
+}
+
+func TestBackendTCPEcho(t *testing.T) {
+	b := startLblabBackend(t, "--name", "t1", "--mode", "tcp")
+	c, br := dialGreeted(t, b.addr, "t1")
 	for _, msg := range []string{"hello\n", "again, longer\n"} {
 		io.WriteString(c, msg)
 		if line, err := br.ReadString('\n'); line != msg {
@@ -256,16 +264,7 @@ func TestBackendSpecTCPEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := startLblabBackend(t, "--spec", spec, "--mode", "tcp")
-	c, err := net.Dial("tcp", b.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
-	if line, err := br.ReadString('\n'); line != "r1:6379\n" {
-		t.Fatalf("greeting %q %v, want the spec's address", line, err)
-	}
+	c, br := dialGreeted(t, b.addr, "r1:6379") // the spec's address
 	io.WriteString(c, "PING\n")
 	if line, err := br.ReadString('\n'); line != "PING\n" {
 		t.Fatalf("echo %q %v", line, err)
