@@ -69,13 +69,17 @@ const dockerReadyPoll = 20 * time.Millisecond
 // dockerCaps is what the docker world can do: VRRP routers and
 // load-balancer labs (docker_lb.go), every fault the netns world
 // applies. Link shaping would need netem, which this machine's kernel
-// lacks, as for netns. Services (container-labels) are not run yet.
+// lacks, as for netns. A lab's services run as labelled containers
+// (lbservices.go).
 var dockerCaps = Capabilities{
-	Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
-	Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
+	Roles: []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
+	// scale: a lab's services, containers registered by their labels.
+	Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...), labfile.FaultScale),
 	Root:   true,
-	Early:  dockerEarly,
-	Late:   dockerLate,
+	// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
+	TCPListeners: true,
+	Early:        dockerEarly,
+	Late:         dockerLate,
 }
 
 func init() {

@@ -68,6 +68,10 @@ func newDockerLBWorld(lab *labfile.Lab, seed uint64, opt Options) (World, error)
 			return nil, err
 		}
 	}
+	if len(lab.Services) > 0 && !dockerbed.Local() {
+		return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: the %s world cannot %s", lab.Name, "docker",
+			i18n.T("run the lab's services on a remote Docker engine (DOCKER_HOST): the load balancer watches the engine through its socket, bind-mounted from this machine"))}
+	}
 	return newLBWorld(lab, seed, &dockerBed{opt: opt, names: map[string]int{}})
 }
 
@@ -102,9 +106,11 @@ func dockerLBRemoteRefusal(lab *labfile.Lab) error {
 }
 
 var (
-	_ lbBed     = (*dockerBed)(nil)
-	_ lbBedHost = (*dockerBedHost)(nil)
-	_ lbProc    = (*dockerProc)(nil)
+	_ lbBed        = (*dockerBed)(nil)
+	_ lbServiceBed = (*dockerBed)(nil)
+	_ lbReplica    = (*dockerProc)(nil)
+	_ lbBedHost    = (*dockerBedHost)(nil)
+	_ lbProc       = (*dockerProc)(nil)
 )
 
 // dockerBed is an lbBed of Docker containers.
@@ -121,6 +127,50 @@ type dockerBed struct {
 	mu     sync.Mutex     // guards names and closed (roles restart at once)
 	names  map[string]int // containers made, by name: the next number
 	closed bool
+	// engine are the proxy's binds that let it reach the engine
+	// (Discovery): its socket.
+	engine []string
+}
+
+// dockerReadyWait bounds the proxy's wait for a started container's
+// server to accept connections before it joins (lblab proxy
+// --docker-ready): a container service registers a container once it
+// answers, and the simulator's container serves from its start.
+const dockerReadyWait = 10 * time.Second
+
+// dockerSocket is where a local engine's socket is (DOCKER_HOST's
+// unix:// path, or Docker's default), and where the proxy's container
+// finds it (the client's default).
+func dockerSocket() string {
+	if h, ok := strings.CutPrefix(os.Getenv("DOCKER_HOST"), "unix://"); ok && h != "" {
+		return h
+	}
+	return "/var/run/docker.sock"
+}
+
+// Discovery bind-mounts the engine's socket into the proxy's container
+// and returns --docker with the run's label (dockerbed.LabelRun) and the
+// segment's network: the proxy registers only this run's containers, by
+// their addresses on the segment.
+func (b *dockerBed) Discovery() ([]string, error) {
+	if !b.bed.Local() {
+		return nil, i18n.Errorf("the load balancer watches the engine through its socket: the engine must be on this machine")
+	}
+	b.engine = []string{dockerSocket() + ":/var/run/docker.sock"}
+	return []string{"--docker", "--docker-ready", dockerReadyWait.String(), "--docker-label", dockerbed.LabelRun + "=" + b.bed.Run(), "--docker-network", b.net.Docker}, nil
+}
+
+// StartService starts a role container joined to h's holder, as
+// dockerBedHost.Start does, carrying labels: the proxy registers it with
+// its holder's address (the holder keeps the address and the namespace
+// when the role dies, as a server's host does).
+func (b *dockerBed) StartService(ctx context.Context, h lbBedHost, role string, labels map[string]string, files []lbFile,
+	args ...string) (lbReplica, error) {
+	p, err := h.(*dockerBedHost).start(ctx, role, labels, files, args...)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Open finds or builds the image and makes the network.
@@ -246,8 +296,20 @@ func (h *dockerBedHost) SetLink(up bool) error { return h.holder.SetLink("eth0",
 // Start starts a container running lblab args... in the holder's
 // namespace, with the files in dockerDir.
 func (h *dockerBedHost) Start(ctx context.Context, role string, files []lbFile, args ...string) (lbProc, error) {
+	p, err := h.start(ctx, role, nil, files, args...)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// start starts a role container carrying labels (Start, StartService).
+func (h *dockerBedHost) start(ctx context.Context, role string, labels map[string]string, files []lbFile, args ...string) (*dockerProc, error) {
 	spec := dockerbed.Spec{Name: h.bed.name(h.name + "-" + role), Host: h.holder.Host, Image: h.bed.image.Ref,
-		Args: args, Join: h.holder}
+		Args: args, Join: h.holder, Labels: labels}
+	if role == "proxy" {
+		spec.Binds = h.bed.engine
+	}
 	for _, f := range files {
 		spec.Files = append(spec.Files, dockerbed.File{Path: path.Join(dockerDir, f.Name), Data: f.Data})
 	}
@@ -311,11 +373,25 @@ func (p *dockerProc) Exited() (bool, int) {
 // process of the container with it); on a remote one the engine's kill,
 // stamped when it was sent. It returns once the engine saw the
 // container stop.
-func (p *dockerProc) Kill() (time.Time, error) {
+func (p *dockerProc) Kill() (time.Time, error) { return p.end(syscall.SIGKILL) }
+
+// Stop is the container's SIGTERM (as docker stop sends it; a lab's
+// backend exits at once), stamped and returning as Kill.
+func (p *dockerProc) Stop() (time.Time, error) { return p.end(syscall.SIGTERM) }
+
+// Remove removes the container.
+func (p *dockerProc) Remove() error {
+	ctx, cancel := opCtx()
+	defer cancel()
+	return p.c.Remove(ctx)
+}
+
+// end sends sig to the container's first process (Kill, Stop).
+func (p *dockerProc) end(sig syscall.Signal) (time.Time, error) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	began := time.Now()
-	if err := p.c.Kill(ctx); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := p.c.Signal(ctx, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return time.Time{}, err
 	}
 	at := time.Now()

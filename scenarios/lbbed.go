@@ -121,3 +121,31 @@ func bedName(want string) string {
 	}
 	return base[:min(len(base), 24)]
 }
+
+// lbServiceBed is an lbBed that runs a lab's services (containers
+// registered with the load balancer by their labels): dockerBed. The
+// proxy learns of the replicas from the engine, never from the player.
+type lbServiceBed interface {
+	lbBed
+	// Discovery returns the proxy's arguments that make it watch the
+	// engine for this run's labelled containers on the segment, and lets
+	// the proxy's role reach the engine. Call it before the proxy
+	// starts.
+	Discovery() ([]string, error)
+	// StartService starts the role lblab args... on host h (a host of
+	// this bed) as lbBedHost.Start does, its container carrying labels
+	// beside the run's: a container of a service, registered by its
+	// labels with the address of h. It returns once the process runs.
+	StartService(ctx context.Context, h lbBedHost, role string, labels map[string]string, files []lbFile,
+		args ...string) (lbReplica, error)
+}
+
+// lbReplica is the process of a service's container.
+type lbReplica interface {
+	lbProc
+	// Stop ends it as docker stop does (SIGTERM) and returns when it
+	// took effect: the process is gone (the moment returned).
+	Stop() (time.Time, error)
+	// Remove removes the container (the engine's destroy event).
+	Remove() error
+}

@@ -70,6 +70,11 @@ import (
 //	restore    a crashed, powered-off or hung server: the link up and a
 //	           fresh process (a hung one is killed first), stamped when
 //	           it listens; a slowed one: factor 1 again
+////	scale      a service's containers started, or stopped and removed
+//	           (lbservices.go; a bed that runs services only)
+//
+// A tcp listener's clients get a tcp:// target and its servers run the
+// tcp echo (lblab backend --mode tcp).
 //
 // Faults of one moment on different hosts are applied at once
 // (lbApartFaults).
@@ -101,7 +106,7 @@ var lbFaultsOnly = []labfile.FaultKind{labfile.FaultPowerOff, labfile.FaultHang,
 // lbFaultKinds are the faults a load-balancer lab can have on real
 // hosts.
 var lbFaultKinds = []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore, labfile.FaultHang, labfile.FaultSlow,
-	labfile.FaultPowerOff, labfile.FaultHealthFail, labfile.FaultHealthOK, labfile.FaultHealthPath}
+	labfile.FaultPowerOff, labfile.FaultHealthFail, labfile.FaultHealthOK, labfile.FaultHealthPath, labfile.FaultScale}
 
 // newLBWorld makes the world of a load-balancer lab whose hosts live in
 // bed (the netns and docker factories' New, for a lab with an lb
@@ -109,6 +114,9 @@ var lbFaultKinds = []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore,
 func newLBWorld(lab *labfile.Lab, seed uint64, bed lbBed) (World, error) {
 	if err := lbRealRefusal(lab); err != nil {
 		return nil, err
+	}
+	if _, ok := bed.(lbServiceBed); len(lab.Services) > 0 && !ok {
+		return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: %s", lab.Name, i18n.T("its services run only where the load balancer can watch a Docker engine (--mode docker)"))}
 	}
 	w := &lbWorld{lab: lab, seed: seed, bed: bed, hosts: map[string]*lbHost{},
 		backends: map[string]*lbBackend{}, faults: &history.Log{}}
@@ -129,7 +137,9 @@ func lbApartFaults(plan []faultStep) bool {
 	seen := map[key]bool{}
 	for _, s := range plan {
 		host := "lb" // health_path: the proxy's
-		if s.f.Kind != labfile.FaultHealthPath {
+		if s.f.Kind == labfile.FaultScale {
+			host = "server " + s.f.Target // its containers are named for it
+		} else if s.f.Kind != labfile.FaultHealthPath {
 			h, _, err := net.SplitHostPort(s.f.Target)
 			if err != nil {
 				return false
@@ -160,8 +170,8 @@ func lbRealRefusal(lab *labfile.Lab) error {
 		return refuse(i18n.T("a load balancer with a topology or VRRP does not run on real hosts yet"))
 	}
 	for _, l := range lab.LB.Listeners {
-		if l.Protocol != "" && l.Protocol != "http" {
-			return refuse(i18n.T("listener %s: only http listeners run on real hosts yet, not %s", l.Name, l.Protocol))
+		if l.Protocol != "" && l.Protocol != "http" && l.Protocol != "tcp" {
+			return refuse(i18n.T("listener %s: only http and tcp listeners run on real hosts yet, not %s", l.Name, l.Protocol))
 		}
 	}
 	for _, f := range lab.Faults {
@@ -178,6 +188,23 @@ func lbRealRefusal(lab *labfile.Lab) error {
 		}
 	}
 	return nil
+}
+
+// lbTCPServer reports whether the server at addr serves a tcp listener
+// of lab's load balancer: it runs the tcp echo (lblab backend --mode
+// tcp), as the simulator's backend answers a tcp exchange.
+func lbTCPServer(lab *labfile.Lab, addr string) bool {
+	for _, g := range lab.LB.Groups {
+		if !labfile.TCPGroup(lab, g.Name) {
+			continue
+		}
+		for _, s := range g.Servers {
+			if s.Address == addr {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lbClientAddrs returns the source addresses the clients' connections
@@ -215,6 +242,7 @@ type lbWorld struct {
 	proxy    *lbRole
 	hosts    map[string]*lbHost    // servers' hosts, by the name in their addresses
 	backends map[string]*lbBackend // by address
+	services []*lbBackend          // the servers that are services' containers, in the lab's order
 	clients  []*lbClients
 	files    []lbFile // the proxy's
 
@@ -257,6 +285,11 @@ type lbBackend struct {
 	hung    bool
 	slow    bool // a slow fault made it slower
 	healthy bool
+	// tcp: it serves a tcp listener (lblab backend --mode tcp, the echo).
+	tcp bool
+	// svc: it is a container of a lab's service (lbservices.go); nil
+	// for a server of the lab's backends.
+	svc *lbService
 }
 
 // lbClients is one clients: element of the lab.
@@ -267,6 +300,7 @@ type lbClients struct {
 	listener string // as the simulator names it in request events
 	group    string
 	target   string
+	tcp      bool // its listener is a tcp one: each request a tcp exchange
 	spec0    lbFile
 	out      string // its --out folder, as its process sees it
 	run      *lbRole
@@ -312,7 +346,7 @@ func (w *lbWorld) Build(ctx context.Context) error {
 			w.hosts[hostPart] = h
 			hosts = append(hosts, h)
 		}
-		be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true}
+		be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true, tcp: lbTCPServer(lab, b.Address)}
 		if be.spec0, err = specFile(fmt.Sprintf("backend%d.yaml", i), map[string]any{"backends": []workload.Backend{b}}); err != nil {
 			return err
 		}
@@ -358,6 +392,9 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		cl := &lbClients{spec: c, index: i, host: h, listener: c.Listener, group: l.Group,
 			target: "http://" + net.JoinHostPort(lbProxyIP.String(), strconv.Itoa(l.Port)) + "/",
 			out:    path.Join(w.bed.Dir(), fmt.Sprintf("clients%d", i))}
+		if l.Protocol == "tcp" {
+			cl.tcp, cl.target = true, "tcp://"+net.JoinHostPort(lbProxyIP.String(), strconv.Itoa(l.Port))
+		}
 		var err error
 		if cl.spec0, err = specFile(fmt.Sprintf("clients%d.yaml", i), map[string]any{"clients": []workload.Clients{c}}); err != nil {
 			return err
@@ -369,6 +406,9 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		return err
 	}
 	w.files = []lbFile{lbf}
+	if err := w.planServices(&hosts); err != nil {
+		return err
+	}
 	specs := make([]lbHostSpec, len(hosts))
 	for i, h := range hosts {
 		specs[i] = lbHostSpec{Name: h.name, IP: h.ip}
@@ -387,6 +427,9 @@ func (w *lbWorld) Build(ctx context.Context) error {
 		if err := h.h.Shape(latency[h]); err != nil {
 			return err
 		}
+	}
+	if err := w.startServices(ctx); err != nil {
+		return err
 	}
 	// The servers, at once, their control ports chosen first.
 	for _, b := range lab.Backends {
@@ -463,15 +506,22 @@ func (w *lbWorld) controlAddr(b *lbBackend) {
 // startBackend starts a fresh process for a server and waits until it
 // listens.
 func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
+	if b.svc != nil {
+		return w.startReplica(ctx, b)
+	}
 	w.controlAddr(b)
+	mode := "http"
+	if b.tcp {
+		mode = "tcp"
+	}
 	p, err := b.host.h.Start(ctx, fmt.Sprintf("backend%d", b.index), []lbFile{b.spec0}, "backend", "--spec", w.at(b.spec0),
-		"--listen", net.JoinHostPort(b.host.ip.String(), b.port), "--admin", b.admin,
+		"--mode", mode, "--listen", net.JoinHostPort(b.host.ip.String(), b.port), "--admin", b.admin,
 		"--seed", strconv.FormatUint(w.backendSeed(b.index), 10), "--grace", "0s")
 	if err != nil {
 		return i18n.Errorf("server %s: %w", b.spec.Address, err)
 	}
 	b.run = &lbRole{host: b.host, p: p}
-	if err := waitOutput(p, "backend "+b.spec.Address+": http on ", 1); err != nil {
+	if err := waitOutput(p, "backend "+b.spec.Address+": "+mode+" on ", 1); err != nil {
 		return i18n.Errorf("server %s: %w", b.spec.Address, err)
 	}
 	b.slow = false
@@ -504,6 +554,13 @@ func (w *lbWorld) startProxy(ctx context.Context) error {
 	w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
 	args = append(args, "--epoch", strconv.FormatInt(w.epoch.UnixNano(), 10),
 		"--seed", strconv.FormatUint(w.seed, 10))
+	if len(w.lab.Services) > 0 {
+		more, err := w.bed.(lbServiceBed).Discovery()
+		if err != nil {
+			return i18n.Errorf("proxy: %w", err)
+		}
+		args = append(args, more...)
+	}
 	p, err := w.proxy.host.h.Start(ctx, "proxy", w.files, args...)
 	if err != nil {
 		return i18n.Errorf("proxy: %w", err)
@@ -646,6 +703,7 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 	if err != nil {
 		return nil, 0, i18n.Errorf("proxy history: %w", err)
 	}
+	renameServers(proxy, w.serviceNames())
 	var clients []clientHistory
 	sent := 0
 	for _, c := range w.clients {
@@ -658,7 +716,8 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 				sent++
 			}
 		}
-		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat, Events: evs})
+		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat,
+			TCP: c.tcp, Events: evs})
 	}
 	return mergeLBHistories(clients, proxy, w.faults.Events(), end), sent, nil
 }
@@ -688,9 +747,15 @@ func (w *lbWorld) do(f labfile.Fault) (time.Time, error) {
 		err := w.control(w.proxy.host, w.admin, "/health-path?group="+urlQuery(f.Target)+"&path="+urlQuery(f.Path))
 		return time.Now(), err
 	}
+	if f.Kind == labfile.FaultScale {
+		return w.scale(f.Target, *f.Count)
+	}
 	b := w.backends[f.Target]
 	if b == nil {
 		return time.Time{}, i18n.Errorf("no server %s", f.Target)
+	}
+	if b.svc != nil && f.Kind != labfile.FaultCrash && f.Kind != labfile.FaultRestore {
+		return time.Time{}, i18n.Errorf("fault kind %s is not available for a service's container (%s)", f.Kind, f.Target)
 	}
 	switch f.Kind {
 	case labfile.FaultCrash:

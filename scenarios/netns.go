@@ -37,8 +37,10 @@ func init() {
 			Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
 			Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
 			Root:   true,
-			Early:  netnsEarly,
-			Late:   netnsLate,
+			// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
+			TCPListeners: true,
+			Early:        netnsEarly,
+			Late:         netnsLate,
 		},
 		Available: netns.Available,
 		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {

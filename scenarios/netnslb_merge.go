@@ -44,6 +44,18 @@ const classCancelled = "cancelled"
 // and the error class of that failure (the answering server comes from
 // the X-Backend header the client read, never from the match).
 //
+// A tcp exchange (a tcp listener's clients: status 0 on both sides, the
+// answering server from the greeting line the client read) is matched
+// by the same group and source, the same server when the client read a
+// greeting (a failed session first when the client failed before it
+// read one), and time: the proxy accepted the connection no earlier than
+// the exchange was meant to start (less clockSlack) and no later than
+// the client's end, and ended the session after the client's end less
+// the way back (the proxy records the session when both directions have
+// closed: the client's close reaches it one way later, and the server's
+// after that), within tcpCloseSlack. Among candidates the one
+// accepted closest to the exchange's start (and the way there) is taken.
+//
 // A request still under way at the end of the lab's duration, or
 // cancelled when the run was interrupted, is unknown (Jepsen's info):
 // error class in_flight, no status, stamped at the end, as the
@@ -55,6 +67,12 @@ const classCancelled = "cancelled"
 // of the request's intended send time, and its answer's write; the load
 // generator the answer's read), each a moment late on a busy machine.
 const clockSlack = 10 * time.Millisecond
+
+// tcpCloseSlack is how long after a tcp exchange's end (its client read
+// the echo) the proxy may record its session: the client's close and
+// then the server's cross both hops, each a goroutine's wake-up late on
+// a busy machine (17 ms seen under a load average of 5 on 2 cores).
+const tcpCloseSlack = 10 * clockSlack
 
 // clientHistory is one clients: element's history as its load generator
 // wrote it (t since the run's time 0), with the names the simulator
@@ -72,7 +90,10 @@ type clientHistory struct {
 	// (lab.network's client_latency): the client gets an answer that
 	// long after the proxy sent it.
 	Latency time.Duration
-	Events  []history.Event
+	// TCP says its listener is a tcp one: each request a tcp exchange
+	// (status 0), matched as such (see above).
+	TCP    bool
+	Events []history.Event
 }
 
 // mergeLBHistories merges the histories of a real load-balancer run (see
@@ -132,14 +153,35 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 			})
 			var lb *history.Event
 			best := history.Stamp(-1)
-			for j := i; j < len(cands) && cands[j].ev.T <= c.T+slack; j++ {
+			last := c.T + slack
+			if ch.TCP {
+				last = c.T + history.Stamp(tcpCloseSlack+ch.Latency)
+			}
+			for j := i; j < len(cands) && cands[j].ev.T <= last; j++ {
 				s := cands[j]
 				if s.used || s.ev.Start < c.Start-slack || (c.Status != 0 && s.ev.Status != c.Status) ||
 					(c.Backend != "" && s.ev.Backend != c.Backend) {
 					continue
 				}
-				back := c.T - history.Stamp(ch.Latency)
-				if d := max(back-s.ev.T, s.ev.T-back); best < 0 || d < best {
+				var d history.Stamp
+				if ch.TCP {
+					if s.ev.Start > c.T {
+						continue
+					}
+					there := c.Start + history.Stamp(ch.Latency)
+					d = max(there-s.ev.Start, s.ev.Start-there)
+					// A failed exchange that read no greeting is most
+					// likely a session the proxy could not connect: a
+					// failed session first, a whole one (the server died
+					// before its greeting) only when there is none.
+					if c.Backend == "" && c.Error != "" && c.Error != classCancelled && s.ev.Error == "" {
+						d += history.Stamp(time.Hour)
+					}
+				} else {
+					back := c.T - history.Stamp(ch.Latency)
+					d = max(back-s.ev.T, s.ev.T-back)
+				}
+				if best < 0 || d < best {
 					best, lb = d, s.ev
 				}
 			}

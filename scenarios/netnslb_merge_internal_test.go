@@ -151,3 +151,48 @@ func TestMergeLBHistoriesClientLatency(t *testing.T) {
 		t.Fatalf("matched 51 ms apart without a client latency: %+v", got)
 	}
 }
+
+// TestMergeTCPExchanges: a tcp exchange (status 0 on both sides) gets
+// the proxy's session, which ends after the client read the echo (the
+// close goes both ways first); two exchanges of one address at once are
+// told apart by the server whose greeting the client read, a failed one
+// (no greeting) by the proxy's failed session, not a whole one.
+func TestMergeTCPExchanges(t *testing.T) {
+	ex := func(t0, t1 float64, backend, errClass string) history.Event {
+		return history.Event{Kind: history.KindRequest, Start: stamp(t0), T: stamp(t1), Client: "10.1.0.1:40000",
+			Backend: backend, Error: errClass}
+	}
+	sess := func(t0, t1 float64, backend, errClass string, tries int) history.Event {
+		e := ex(t0, t1, backend, errClass)
+		e.Client, e.Group, e.Listener, e.Tries = "10.1.0.1", "redis", "redis", tries
+		return e
+	}
+	proxy := []history.Event{
+		sess(1.0011, 1.0205, "r1:6379", "", 1), // ends 14.5 ms after the client's end
+		sess(2.0012, 2.0105, "r2:6379", "", 2),
+		sess(2.0013, 2.0110, "r1:6379", "", 3),
+		sess(3.0010, 3.0060, "r1:6379", "", 6), // a whole session, closer: not the failed exchange's
+		sess(3.0012, 3.0040, "r3:6379", "refused", 4),
+		sess(4.5, 4.52, "r3:6379", "refused", 5), // accepted after the client's end: not it
+	}
+	clients := []clientHistory{{Listener: "redis", Group: "redis", TCP: true, Latency: time.Millisecond, Events: []history.Event{
+		ex(1.0, 1.006, "r1:6379", ""),
+		ex(2.0, 2.009, "r1:6379", ""),
+		ex(2.0, 2.009, "r2:6379", ""),
+		ex(3.0, 3.003, "", "reset"),
+		ex(4.0, 4.003, "", "reset"),
+	}}}
+	got := mergeLBHistories(clients, proxy, nil, 10*time.Second)
+	want := []int{1, 3, 2, 4, 0}
+	if len(got) != len(want) {
+		t.Fatalf("got %d events, want %d: %+v", len(got), len(want), got)
+	}
+	for i, e := range got {
+		if e.Tries != want[i] {
+			t.Errorf("exchange %d (%v, %s): tries %d, want %d (the proxy's session %d)", i, e.Start, e.Backend, e.Tries, want[i], want[i])
+		}
+	}
+	if got[3].Backend != "r3:6379" || got[3].Error != "reset" {
+		t.Errorf("the failed exchange: backend %q error %q, want r3:6379 and the client's reset", got[3].Backend, got[3].Error)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/testbed/dockerbed"
@@ -183,12 +185,55 @@ var _ = Describe("load-balancer labs in Docker containers", Label("docker"), Ord
 		everyServerFault("docker", *binp)
 	})
 
-	It("refuses a lab with services (container-labels) before anything starts", func() {
-		_, err := scenarios.Run(context.Background(), "docker", load("container-labels"), 1, scenarios.Options{Binary: *binp})
-		Expect(err).To(MatchError(ContainSubstring("services")))
+	// 86 s to 127 s of wall time here (60 s of lab, a dozen containers):
+	// slow.
+	It("container-labels passes in containers: the proxy learns the replicas from the engine, no request fails on scale-up", Label("slow"), func() {
+		if os.Getenv(slowEnv) != "1" {
+			Skip("a slow real-host lab: " + slowEnv + "=1 runs it (go tool task test:slow)")
+		}
+		o, err := scenarios.Run(context.Background(), "docker", load("container-labels"), 1, scenarios.Options{Binary: *binp})
+		Expect(err).NotTo(HaveOccurred())
+		// Scale-up at 10 s: every request sent until 24 s (the lab's
+		// checks: one sent later may meet the kill at 25 s) was answered,
+		// and the new containers (web-3, web-4, ...) answered their share
+		// of it, named as the simulator names them.
+		got := map[string]int{}
+		for _, e := range o.Events {
+			if e.Kind != history.KindRequest || e.Start.Duration() >= 24*time.Second || e.Error == "in_flight" {
+				continue
+			}
+			Expect(e.Error).To(BeEmpty(), "a request failed before the kill: %+v", e)
+			if e.Start.Duration() >= 11*time.Second {
+				got[e.Backend]++
+			}
+		}
+		GinkgoWriter.Printf("answered in [11 s, 24 s) by server: %v\n", got)
+		for _, s := range []string{"web-%d:80", "hc-%d:80", "cache-%d:6379"} {
+			for i := 1; i <= 4; i++ {
+				Expect(got).To(HaveKeyWithValue(fmt.Sprintf(s, i), BeNumerically(">", 100)))
+			}
+		}
+		scales := 0
+		for _, e := range o.Events {
+			if e.Kind == history.KindFault && e.Fault == "scale" {
+				scales++
+			}
+		}
+		Expect(scales).To(Equal(6))
+		Expect(failures(o)).To(BeEmpty())
 		left, err := dockerbed.LeftoversOf(context.Background(), os.Getpid())
 		Expect(err).NotTo(HaveOccurred())
 		Expect(left.Empty()).To(BeTrue(), "left behind: %s", left)
+	})
+
+	// Not yet seen to pass here (a load average of 9 to 16 from other
+	// work: p99 55 ms to 400 ms, 8 to 12 exchanges reset at the crash):
+	// slow until it has on an idle machine.
+	It("plays tcp-echo's tcp listener: every exchange echoed and matched with the proxy's session, the crash resets r3's", Label("slow"), func() {
+		if os.Getenv(slowEnv) != "1" {
+			Skip("a slow real-host lab: " + slowEnv + "=1 runs it (go tool task test:slow)")
+		}
+		realTCPEcho("docker", *binp)
 	})
 
 	for _, name := range []string{"backup-server", "ip-hash-behind-proxy", "least-conn-vs-round-robin",

@@ -55,11 +55,10 @@ var _ = Describe("container-labels", Label("sim"), func() {
 		Expect(failures(o)).To(ContainElement(ContainSubstring("web: the die event takes the killed container out")))
 	})
 
-	It("is refused by the worlds that cannot run its services (netns, docker), before anything starts", func() {
-		for _, mode := range []string{"netns", "docker"} {
-			_, err := scenarios.Run(context.Background(), mode, load("container-labels"), 1, scenarios.Options{})
-			Expect(err).To(MatchError(ContainSubstring("the "+mode+" world cannot")), mode)
-		}
+	It("is refused by the worlds that cannot run its services (netns; docker runs them), before anything starts", func() {
+		_, err := scenarios.Run(context.Background(), "netns", load("container-labels"), 1, scenarios.Options{})
+		Expect(err).To(MatchError(ContainSubstring("the netns world cannot")))
+		Expect(scenarios.CheckWorld("docker", load("container-labels"))).To(Succeed())
 		// A world playing every role without scale faults is refused the services.
 		caps := scenarios.Capabilities{Roles: []scenarios.Role{scenarios.RoleProxy, scenarios.RoleBackend, scenarios.RoleClients},
 			Faults: []labfile.FaultKind{labfile.FaultCrash, labfile.FaultRestore}}

@@ -136,6 +136,10 @@ var _ = Describe("load-balancer labs on real hosts (network namespaces)", Label(
 		everyServerFault("netns", *binp)
 	})
 
+	It("plays tcp-echo's tcp listener: every exchange echoed and matched with the proxy's session, the crash resets r3's", func() {
+		realTCPEcho("netns", *binp)
+	})
+
 	for _, name := range []string{"backup-server", "healthcheck-502", "ip-hash-behind-proxy", "least-conn-vs-round-robin",
 		"nginx-config", "sticky-session", "weighted"} {
 		It(name+" passes every expectation on real hosts", Label("slow"), func() {

@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"context"
 	"os"
 	"strings"
 	"time"
@@ -127,3 +128,35 @@ var _ = Describe("tcp listeners in the worlds", Label("sim"), func() {
 		Expect(caps.Refuse("real", lab)).To(Succeed())
 	})
 })
+
+// realTCPEcho runs tcp-echo in the real world mode (lblab binary bin)
+// and checks it as the simulator's run: every check passes, every
+// exchange that ended has the proxy's side of it (its tries), and the
+// failed ones are r3's, reset.
+func realTCPEcho(mode, bin string) {
+	GinkgoHelper()
+	lab, err := labfile.LoadFile("testdata/tcp-echo.yaml", nil)
+	Expect(err).NotTo(HaveOccurred())
+	o, err := scenarios.Run(context.Background(), mode, lab, 1, scenarios.Options{Binary: bin})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(failures(o)).To(BeEmpty())
+	failed, unmatched, n := 0, 0, 0
+	for _, e := range exchanges(o.Events, "redis") {
+		if e.Error == "in_flight" {
+			continue
+		}
+		n++
+		if e.Tries == 0 {
+			unmatched++
+		}
+		if e.Error != "" {
+			failed++
+			Expect(e.Error).To(Equal("reset"))
+			Expect(e.Backend).To(Equal("r3:6379"))
+		}
+	}
+	GinkgoWriter.Printf("%s: %d exchanges, %d failed, %d without the proxy's side\n", mode, n, failed, unmatched)
+	Expect(n).To(BeNumerically(">", 5000))
+	Expect(failed).To(BeNumerically(">=", 1))
+	Expect(unmatched).To(BeZero())
+}

@@ -73,7 +73,8 @@ constant 10ms), concurrency with a queue (a request finding it full gets
 503), error rules, and health_path answered to lblab proxy's probes. It
 listens on the element's address and names itself by it unless --listen
 or --name say otherwise; --latency, --error-rate, --error-status and
---health-path are the spec's.
+--health-path are the spec's. With --mode tcp it is the tcp echo of a
+server of a tcp listener, its service-time law applied to each echo.
 
 Once listening it prints "backend NAME: MODE on ADDR". SIGINT or SIGTERM
 stops it: it stops accepting, closes idle connections, lets the answers
@@ -218,8 +219,8 @@ func specBackend(c *cobra.Command, f *backendFlags) (backend.Config, error) {
 			return backend.Config{}, usageError{fmt.Errorf("--%s: the backend's spec (--spec) gives it", name)}
 		}
 	}
-	if f.mode != "http" {
-		return backend.Config{}, usageError{fmt.Errorf("--mode %s: a lab's backend is an HTTP server", f.mode)}
+	if f.mode == "udp" {
+		return backend.Config{}, usageError{fmt.Errorf("--mode %s: a lab's backend is an HTTP server or a tcp echo", f.mode)}
 	}
 	spec, err := labfile.LoadBackend(f.spec, f.pick)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -189,18 +191,26 @@ func TestBackendErrorRate(t *testing.T) {
 	}
 }
 
-func TestBackendTCPEcho(t *testing.T) {
-	b := startLblabBackend(t, "--name", "t1", "--mode", "tcp")
-	c, err := net.Dial("tcp", b.addr)
+// dialGreeted connects to a tcp echo at addr (closed at the test's end)
+// and reads its greeting, which must be name.
+func dialGreeted(t *testing.T, addr, name string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(c)
-	if line, err := br.ReadString('\n'); line != "t1\n" {
-		t.Fatalf("greeting %q %v", line, err)
+	if line, err := br.ReadString('\n'); line != name+"\n" {
+		t.Fatalf("greeting %q %v, want %q", line, err, name)
 	}
+	return c, br
+}
+
+func TestBackendTCPEcho(t *testing.T) {
+	b := startLblabBackend(t, "--name", "t1", "--mode", "tcp")
+	c, br := dialGreeted(t, b.addr, "t1")
 	for _, msg := range []string{"hello\n", "again, longer\n"} {
 		io.WriteString(c, msg)
 		if line, err := br.ReadString('\n'); line != msg {
@@ -244,4 +254,21 @@ func TestBackendBadInput(t *testing.T) {
 		code, stdout, stderr := lblab(t, args...)
 		wantExit(t, code, 2, stdout, stderr)
 	}
+}
+
+// TestBackendSpecTCPEcho: a lab's server of a tcp listener (--spec with
+// --mode tcp) greets with its address and echoes; udp is refused.
+func TestBackendSpecTCPEcho(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "backend.yaml")
+	if err := os.WriteFile(spec, []byte("backends:\n  - {address: \"r1:6379\", service: {law: lognormal, median: 1ms, p99: 3ms}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := startLblabBackend(t, "--spec", spec, "--mode", "tcp")
+	c, br := dialGreeted(t, b.addr, "r1:6379") // the spec's address
+	io.WriteString(c, "PING\n")
+	if line, err := br.ReadString('\n'); line != "PING\n" {
+		t.Fatalf("echo %q %v", line, err)
+	}
+	code, stdout, stderr := lblab(t, "backend", "--spec", spec, "--mode", "udp", "--listen", "127.0.0.1:0")
+	wantExit(t, code, 2, stdout, stderr)
 }

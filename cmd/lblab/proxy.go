@@ -42,6 +42,7 @@ type proxyFlags struct {
 	epoch                        int64
 	seed                         uint64
 	docker                       bool
+	dockerReady                  time.Duration
 	dockerNetwork                string
 	dockerLabel                  string
 }
@@ -142,6 +143,7 @@ up to --drain, flushes the history and exits 0.`,
 	fl.Uint64Var(&f.seed, "seed", 0, "draw each server's health-check phase from this seed, as the simulator's run of the seed does (default: staggered i × interval / n)")
 	fl.BoolVar(&f.docker, "docker", false, "add servers from the labels of the Docker engine's running containers (lblab.lb.port_<port>: <scheme>://<lb name>:<front port>)")
 	fl.StringVar(&f.dockerLabel, "docker-label", "", "with --docker, only the containers carrying this label (key or key=value), e.g. one lblab run's io.lblab.run=<run id> (default: every container)")
+	fl.DurationVar(&f.dockerReady, "docker-ready", 0, "with --docker, a started container's servers join once they accept a TCP connection, waiting at most this long (default 0: at its start event)")
 	fl.StringVar(&f.dockerNetwork, "docker-network", "", "with --docker, the Docker network whose address a container registers with (default: its first network by name)")
 	fl.BoolVar(&f.quiet, "quiet", false, "log warnings and errors only")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
@@ -209,6 +211,7 @@ func runProxy(c *cobra.Command, f proxyFlags) error {
 			return usageError{err}
 		}
 		watcher.Only(f.dockerLabel)
+		watcher.WaitListening(f.dockerReady)
 		defer watcher.Close()
 	}
 	if f.cpuprofile != "" {

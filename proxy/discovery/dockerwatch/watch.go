@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -34,6 +36,7 @@ type Watcher struct {
 	cli     client.APIClient
 	network string
 	only    string // a label filter, "" for every container
+	ready   time.Duration
 	apply   func(*proxy.Config) error
 	log     *slog.Logger
 
@@ -66,6 +69,17 @@ func New(base *proxy.Config, network string, apply func(*proxy.Config) error, lo
 // engine never become servers. Default: every container. Call it before
 // Run.
 func (w *Watcher) Only(label string) { w.only = label }
+
+// WaitListening makes a started container's servers join only once each
+// accepts a TCP connection (as a container service registers a
+// container once its health check passes), for at most d after the start
+// event; then they join all the same. The events after a start wait
+// meanwhile. Default 0: they join on the start event. Call it before
+// Run.
+func (w *Watcher) WaitListening(d time.Duration) { w.ready = d }
+
+// ReadyPoll is how often WaitListening tries a server's port.
+const ReadyPoll = 5 * time.Millisecond
 
 // Close closes the connection to the engine.
 func (w *Watcher) Close() error { return w.cli.Close() }
@@ -126,8 +140,12 @@ func (w *Watcher) watch(ctx context.Context) error {
 		if s.NetworkSettings != nil {
 			nets = s.NetworkSettings.Networks
 		}
-		cs = append(cs, discovery.Container{ID: s.ID, Name: strings.TrimPrefix(name, "/"), Labels: s.Labels,
-			Running: s.State == "running", Addr: w.addr(nets)})
+		c := discovery.Container{ID: s.ID, Name: strings.TrimPrefix(name, "/"), Labels: s.Labels,
+			Running: s.State == "running", Addr: w.addr(nets)}
+		if mode := container.NetworkMode(s.HostConfig.NetworkMode); !c.Addr.IsValid() && mode.IsContainer() {
+			c.Addr = w.joinedAddr(ctx, mode)
+		}
+		cs = append(cs, c)
 	}
 	w.mu.Lock()
 	w.st.Reset(cs)
@@ -172,6 +190,12 @@ func (w *Watcher) event(ctx context.Context, m events.Message) {
 		if c.NetworkSettings != nil {
 			e.Container.Addr = w.addr(c.NetworkSettings.Networks)
 		}
+		if c.HostConfig != nil && !e.Container.Addr.IsValid() && c.HostConfig.NetworkMode.IsContainer() {
+			e.Container.Addr = w.joinedAddr(ctx, c.HostConfig.NetworkMode)
+		}
+		if w.ready > 0 {
+			w.waitListening(ctx, e.Container)
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -181,6 +205,42 @@ func (w *Watcher) event(ctx context.Context, m events.Message) {
 	w.log.Info("docker discovery", "event", e.Action, "container", e.Container.Name)
 	if err := w.applyLocked(); err != nil {
 		w.log.Error("docker discovery: apply", "err", err)
+	}
+}
+
+// joinedAddr is the address of a container that shares another's
+// network namespace (network mode container:<id>): that one's.
+func (w *Watcher) joinedAddr(ctx context.Context, mode container.NetworkMode) netip.Addr {
+	in, err := w.cli.ContainerInspect(ctx, mode.ConnectedContainer(), client.ContainerInspectOptions{})
+	if err != nil || in.Container.NetworkSettings == nil {
+		return netip.Addr{}
+	}
+	return w.addr(in.Container.NetworkSettings.Networks)
+}
+
+// waitListening waits until every server c's labels register accepts a
+// TCP connection, for at most w.ready (WaitListening).
+func (w *Watcher) waitListening(ctx context.Context, c discovery.Container) {
+	w.mu.Lock()
+	regs, _ := discovery.Labels(w.base, c)
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, w.ready)
+	defer cancel()
+	for _, r := range regs {
+		for {
+			conn, err := (&net.Dialer{Timeout: ReadyPoll}).DialContext(ctx, "tcp", r.Server.Address)
+			if err == nil {
+				conn.Close()
+				break
+			}
+			select {
+			case <-ctx.Done():
+				w.log.Warn("docker discovery: a started container's server does not accept connections; joins all the same",
+					"container", c.Name, "server", r.Server.Address, "waited", w.ready)
+				return
+			case <-time.After(ReadyPoll):
+			}
+		}
 	}
 }
 
