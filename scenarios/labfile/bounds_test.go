@@ -3,6 +3,7 @@ package labfile
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,8 +65,13 @@ func parseErr(t *testing.T, src string) Errors {
 }
 
 // Before the bounds, validating 4000 faults took 70 s: every duration
-// re-formatted the whole file. Now 10,000 faults take well under a second
-// of CPU, and the time grows linearly.
+// re-formatted the whole file (quadratic). The test asks for what the
+// bound is about, and what the machine's load does not change: twice the
+// faults cost at most about twice the CPU (the least of three parses of
+// each size, compared: 4 when quadratic) and twice the memory; and, as a
+// guard against a hang, far less CPU than the 70 s. (An absolute bound of
+// 1 s, 0.43 to 0.76 s here on an idle machine, was exceeded at 1.15 s by
+// a CI run's other packages.)
 func TestParseTenThousandFaultsIsLinear(t *testing.T) {
 	lab := func(n int) string {
 		var b strings.Builder
@@ -75,37 +81,49 @@ func TestParseTenThousandFaultsIsLinear(t *testing.T) {
 		}
 		return failoverWith(t, b.String())
 	}
-	big := lab(10_000)
-	if len(big) > MaxFileSize {
-		t.Fatalf("the lab is %d bytes, above MaxFileSize", len(big))
-	}
-	var parsed *Lab
-	cpu, alloc := cost(t, func() {
-		var err error
-		if parsed, err = Parse("big.yaml", []byte(big), nil); err != nil {
-			t.Fatal(err)
+	parse := func(n int) (time.Duration, uint64) {
+		src := lab(n)
+		if len(src) > MaxFileSize {
+			t.Fatalf("the lab is %d bytes, above MaxFileSize", len(src))
 		}
-	})
-	if len(parsed.Faults) != 10_001 {
-		t.Fatalf("%d faults, want 10001", len(parsed.Faults))
+		least, alloc := time.Duration(math.MaxInt64), uint64(0)
+		for range 3 {
+			var parsed *Lab
+			cpu, a := cost(t, func() {
+				var err error
+				if parsed, err = Parse("big.yaml", []byte(src), nil); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if len(parsed.Faults) != n+1 {
+				t.Fatalf("%d faults, want %d", len(parsed.Faults), n+1)
+			}
+			least, alloc = min(least, cpu), a
+		}
+		t.Logf("%d faults (%d KB): %v CPU at least, %d MB allocated", n, len(src)>>10, least, alloc>>20)
+		return least, alloc
 	}
-	t.Logf("10000 faults (%d KB): %v CPU, %d MB allocated", len(big)>>10, cpu, alloc>>20)
-	if cpu > time.Second {
-		t.Errorf("validating 10000 faults took %v of CPU, want under 1s", cpu)
+	cpu5, alloc5 := parse(5_000)
+	cpu10, alloc10 := parse(10_000)
+	if r := float64(cpu10) / float64(cpu5); r > 3 {
+		t.Errorf("10000 faults took %.2f times the CPU of 5000 (%v, %v), want at most 3 (linear: 2)", r, cpu10, cpu5)
 	}
-	if alloc > 1<<30 {
-		t.Errorf("validating 10000 faults allocated %d MB, want under 1 GB", alloc>>20)
+	if r := float64(alloc10) / float64(alloc5); r > 2.5 {
+		t.Errorf("10000 faults allocated %.2f times what 5000 did (%d MB, %d MB), want at most 2.5", r, alloc10>>20, alloc5>>20)
+	}
+	if cpu10 > 10*time.Second || alloc10 > 1<<30 {
+		t.Errorf("validating 10000 faults took %v of CPU and %d MB, want under 10 s and 1 GB", cpu10, alloc10>>20)
 	}
 	// 13,000 faults, 2,999 of them past the end of the lab: every problem
 	// is placed in one walk of the file, and 50 are listed.
 	var es Errors
-	cpu, _ = cost(t, func() { es = parseErr(t, strings.ReplaceAll(lab(13_000), "duration: 20s", "duration: 11s")) })
+	cpu, _ := cost(t, func() { es = parseErr(t, strings.ReplaceAll(lab(13_000), "duration: 20s", "duration: 11s")) })
 	t.Logf("13000 faults, 2999 of them bad: %v CPU", cpu)
 	if len(es) != maxErrors+1 || es[maxErrors].Msg != "and 2949 more problems" {
 		t.Errorf("%d errors, the last %v; want %d and a count of the rest", len(es), es[len(es)-1], maxErrors+1)
 	}
-	if cpu > 2*time.Second {
-		t.Errorf("placing 2999 problems took %v of CPU, want under 2s", cpu)
+	if cpu > 10*time.Second {
+		t.Errorf("placing 2999 problems took %v of CPU, want under 10 s", cpu)
 	}
 }
 
