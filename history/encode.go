@@ -22,7 +22,7 @@ func AppendJSON(b []byte, ev *Event) []byte {
 	b = appendInt(b, "vrid", int64(ev.VRID))
 	b = appendStrs(b, "from", ev.From, "to", ev.To)
 	b = appendInt(b, "priority", int64(ev.Priority))
-	b = appendStrs(b, "vip", ev.VIP, "owner", ev.Owner, "holders", ev.Holders, "prev", ev.Prev, "src", ev.Src, "dst", ev.Dst)
+	b = appendStrs(b, "vip", ev.VIP, "owner", ev.Owner, "holders", ev.Holders, "prev", ev.Prev, "src", ev.Src, "dst", ev.Dst, "probe", ev.Probe)
 	if ev.OK != nil {
 		b = append(appendKey(b, "ok"), strconv.FormatBool(*ev.OK)...)
 	}

@@ -84,10 +84,15 @@ type Event struct {
 	Holders string `json:"holders,omitempty"`
 	Prev    string `json:"prev,omitempty"`
 
-	// Net events: source host, destination address, whether the probe was
-	// answered, by whom, and its round-trip time.
+	// Net events: source host, destination address (ADDR, or ADDR:PORT
+	// for a tcp probe), the probe's kind (icmp: an echo request; tcp: a
+	// connect), whether the probe was answered, by whom (the host that
+	// answered, when the world can tell), and its round-trip time. A
+	// probe that was not answered has the class of its failure in Error
+	// (timeout, refused, reset, unreachable).
 	Src    string `json:"src,omitempty"`
 	Dst    string `json:"dst,omitempty"`
+	Probe  string `json:"probe,omitempty"`
 	OK     *bool  `json:"ok,omitempty"`
 	Answer string `json:"answer,omitempty"`
 	RTT    Stamp  `json:"rtt,omitempty"`

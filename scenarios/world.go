@@ -80,6 +80,10 @@ type Capabilities struct {
 	// clients' TCP exchanges, each recorded as lblab load tcp:// records
 	// it (status 0, an error class when it failed). Default false.
 	TCPListeners bool
+	// Impls lists, per role, the implementations the world can run beside
+	// lblab's own (labfile.Impl), e.g. keepalived for RoleVRRP. Default:
+	// lblab's only.
+	Impls map[Role][]string
 	// Early and Late widen a check's theoretical window on this world's
 	// clock: a timer that fires a little early, a process or socket that
 	// adds latency. Zero in the simulator.
@@ -141,6 +145,14 @@ func (c Capabilities) Refuse(world string, lab *labfile.Lab) error {
 	if len(lab.Clients) > 0 {
 		if err := need(RoleClients, i18n.T("the lab's clients")); err != nil {
 			return err
+		}
+	}
+	for _, im := range []struct {
+		role Role
+		impl string
+	}{{RoleVRRP, lab.VRRPImpl()}, {RoleProxy, lab.ProxyImpl()}} {
+		if im.impl != labfile.ImplLblab && !slices.Contains(c.Impls[im.role], im.impl) {
+			return refuse(i18n.T("run %s as the role %s (impl): it runs lblab's own agents only for that role", im.impl, string(im.role)))
 		}
 	}
 	if len(lab.Services) > 0 && !slices.Contains(c.Faults, labfile.FaultScale) {

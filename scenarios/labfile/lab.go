@@ -62,6 +62,9 @@ type Lab struct {
 	Expect []Expectation `yaml:"expect"`
 	// Sweep sets the checks of a multi-seed sweep (--seeds N).
 	Sweep *Sweep `yaml:"sweep"`
+	// Impl names the programs that play the lab's roles on real hosts
+	// (lblab run --impl sets it too). Default: lblab's own for every role.
+	Impl *Impl `yaml:"impl"`
 
 	// written holds the field paths the file writes (writtenPaths).
 	written map[string]bool
@@ -75,6 +78,50 @@ type Lab struct {
 	// en is the lab as written when this one was localized to Chinese
 	// (its English title and teaching text); nil otherwise.
 	en *Lab
+}
+
+// Impl names the implementation of each role a lab runs: lblab's own
+// agents, or the peer the user runs in production, so that a lab answers
+// its question about the user's own stack. The simulator plays lblab's
+// cores only; a world that cannot run a peer refuses the lab
+// (Capabilities.Impls).
+type Impl struct {
+	// VRRP is the VRRP routers' program: lblab (lblab vrrp) or keepalived
+	// (the system's keepalived, with a keepalived.conf generated from the
+	// lab). Default lblab.
+	VRRP string `yaml:"vrrp"`
+	// Proxy is the load balancer's program: lblab (lblab proxy) or nginx
+	// (the system's nginx, with an nginx.conf generated from the lab).
+	// Default lblab.
+	Proxy string `yaml:"proxy"`
+}
+
+// The implementations a role may name in Impl.
+const (
+	// ImplLblab is lblab's own agent, the default for every role.
+	ImplLblab = "lblab"
+	// ImplKeepalived is the system's keepalived, for the VRRP routers.
+	ImplKeepalived = "keepalived"
+	// ImplNginx is the system's nginx, for the load balancer.
+	ImplNginx = "nginx"
+)
+
+// VRRPImpl returns the VRRP routers' implementation: Impl.VRRP, or
+// ImplLblab when the lab names none.
+func (l *Lab) VRRPImpl() string {
+	if l.Impl == nil || l.Impl.VRRP == "" {
+		return ImplLblab
+	}
+	return l.Impl.VRRP
+}
+
+// ProxyImpl returns the load balancer's implementation: Impl.Proxy, or
+// ImplLblab when the lab names none.
+func (l *Lab) ProxyImpl() string {
+	if l.Impl == nil || l.Impl.Proxy == "" {
+		return ImplLblab
+	}
+	return l.Impl.Proxy
 }
 
 // LBNetwork is the one-way latencies around the load balancer.

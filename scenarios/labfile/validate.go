@@ -164,6 +164,18 @@ func validate(lab *Lab) []problem {
 			"so the two halves would run unconnected (a crash of a router would reach no client); until the high-availability pair exists, make two labs")
 	}
 	lbs := validateLB(v, lab)
+	if im := lab.Impl; im != nil {
+		if im.VRRP != "" && im.VRRP != ImplLblab && im.VRRP != ImplKeepalived {
+			v.bad("impl.vrrp", "want %s or %s, got %q", ImplLblab, ImplKeepalived, im.VRRP)
+		} else if im.VRRP != "" && im.VRRP != ImplLblab && lab.VRRP == nil {
+			v.bad("impl.vrrp", "the lab has no vrrp section for %s to play", im.VRRP)
+		}
+		if im.Proxy != "" && im.Proxy != ImplLblab && im.Proxy != ImplNginx {
+			v.bad("impl.proxy", "want %s or %s, got %q", ImplLblab, ImplNginx, im.Proxy)
+		} else if im.Proxy != "" && im.Proxy != ImplLblab && lab.LB == nil {
+			v.bad("impl.proxy", "the lab has no load balancer (lb, nginx) for %s to play", im.Proxy)
+		}
+	}
 
 	faults := map[string]Fault{}
 	for i := range lab.Faults {

@@ -1,0 +1,11 @@
+package i18n
+
+// zhHA holds the Chinese of the messages about the high-availability
+// pair: the implementations of a lab's roles (lblab's own agents,
+// keepalived, nginx), VIP clients and probes.
+var zhHA = map[string]string{
+	"want %s or %s, got %q":                                                       "应为 %s 或 %s，实际为 %q",
+	"the lab has no vrrp section for %s to play":                                  "实验没有 vrrp 部分可供 %s 运行",
+	"the lab has no load balancer (lb, nginx) for %s to play":                     "实验没有负载均衡器（lb、nginx）可供 %s 运行",
+	"run %s as the role %s (impl): it runs lblab's own agents only for that role": "用 %s 扮演角色 %s（impl）：该角色只能运行 lblab 自己的程序",
+}
