@@ -120,6 +120,7 @@ func newLBWorld(lab *labfile.Lab, seed uint64, bed lbBed) (World, error) {
 	}
 	w := &lbWorld{lab: lab, seed: seed, bed: bed, hosts: map[string]*lbHost{},
 		backends: map[string]*lbBackend{}, faults: &history.Log{}}
+	w.standbyCtx, w.stopStandbys = context.WithCancel(context.Background())
 	w.together = lbApartFaults(faultPlan(lab, seed))
 	return w, nil
 }
@@ -255,6 +256,11 @@ type lbWorld struct {
 	closed  bool
 	// clientLat is the one-way latency between clients and the proxy.
 	clientLat time.Duration
+	// standbyCtx ends the standbys' starts (prepareStandby) at Close,
+	// which waits for them (standbys) before the bed goes.
+	standbyCtx   context.Context
+	stopStandbys context.CancelFunc
+	standbys     sync.WaitGroup
 }
 
 // lbHost is a host of the segment.
@@ -273,12 +279,17 @@ type lbRole struct {
 
 // lbBackend is one server of the lab.
 type lbBackend struct {
-	spec    workload.Backend
-	index   int
-	host    *lbHost
-	port    string
-	admin   string // its control listener, on the host's loopback
-	spec0   lbFile // its spec file
+	spec  workload.Backend
+	index int
+	host  *lbHost
+	port  string
+	admin string // its control listener, on the host's loopback
+	spare string // the other control address: a standby's, while admin's process lives
+	spec0 lbFile // its spec file
+	// standby delivers the fresh process a restore brings back, started
+	// held (lblab backend --hold) once the server went down; nil when
+	// none was started.
+	standby chan standby
 	run     *lbRole
 	dead    bool // crashed or powered off
 	off     bool // powered off: its host's link is down
@@ -290,6 +301,14 @@ type lbBackend struct {
 	// svc: it is a container of a lab's service (lbservices.go); nil
 	// for a server of the lab's backends.
 	svc *lbService
+}
+
+// standby is a held server process started ahead of a restore, or why
+// it could not be.
+type standby struct {
+	run   *lbRole
+	admin string
+	err   error
 }
 
 // lbClients is one clients: element of the lab.
@@ -480,10 +499,12 @@ func (w *lbWorld) freePort(p int, h *lbHost) int {
 		if b.host == h {
 			n, _ := strconv.Atoi(b.port)
 			used[n] = true
-			if b.admin != "" {
-				_, ap, _ := net.SplitHostPort(b.admin)
-				n, _ := strconv.Atoi(ap)
-				used[n] = true
+			for _, a := range []string{b.admin, b.spare} {
+				if a != "" {
+					_, ap, _ := net.SplitHostPort(a)
+					n, _ := strconv.Atoi(ap)
+					used[n] = true
+				}
 			}
 		}
 	}
@@ -496,11 +517,96 @@ func (w *lbWorld) freePort(p int, h *lbHost) int {
 	return p
 }
 
-// controlAddr chooses a server's control listener's address, once.
+// controlAddr chooses a server's two control listeners' addresses, once:
+// its process's, and a standby's (lbWorld.prepareStandby).
 func (w *lbWorld) controlAddr(b *lbBackend) {
 	if b.admin == "" {
 		b.admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort+b.index, b.host)))
+		b.spare = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort+lbStandbyPorts+b.index, b.host)))
 	}
+}
+
+// lbStandbyPorts is how far above lbControlPort the standbys' control
+// listeners start.
+const lbStandbyPorts = 500
+
+// backendArgs are lblab backend's arguments for server b with its
+// control listener on admin.
+func (w *lbWorld) backendArgs(b *lbBackend, admin string) (mode string, args []string) {
+	mode = "http"
+	if b.tcp {
+		mode = "tcp"
+	}
+	return mode, []string{"backend", "--spec", w.at(b.spec0),
+		"--mode", mode, "--listen", net.JoinHostPort(b.host.ip.String(), b.port), "--admin", admin,
+		"--seed", strconv.FormatUint(w.backendSeed(b.index), 10), "--grace", "0s"}
+}
+
+// prepareStandby starts, in the background, the fresh process that a
+// restore of server b brings back: held (lblab backend --hold) on the
+// spare control address, so that the restore only orders it to listen
+// and the server returns at the restore's moment, not a process (or a
+// container: seconds) later. Its health switch is set as the server's
+// is at the restore. A server of a service (a container registered by
+// its labels) gets none: the engine's start event is its return.
+func (w *lbWorld) prepareStandby(b *lbBackend) {
+	if b.svc != nil || b.standby != nil {
+		return
+	}
+	ch := make(chan standby, 1)
+	b.standby = ch
+	admin := b.spare
+	mode, args := w.backendArgs(b, admin)
+	w.standbys.Add(1)
+	go func() {
+		defer w.standbys.Done()
+		ctx, cancel := context.WithTimeout(w.standbyCtx, lbOpWait)
+		defer cancel()
+		p, err := b.host.h.Start(ctx, fmt.Sprintf("backend%d", b.index), []lbFile{b.spec0}, append(args, "--hold")...)
+		if err == nil {
+			err = waitOutputCtx(ctx, p, "backend "+b.spec.Address+": control on ", 1)
+		}
+		if err != nil {
+			err = i18n.Errorf("server %s: standby (%s): %w", b.spec.Address, mode, err)
+		}
+		ch <- standby{run: &lbRole{host: b.host, p: p}, admin: admin, err: err}
+	}()
+}
+
+// bringBack returns server b by its standby: it sets the standby's
+// health switch as the server's is, orders it to listen, and returns
+// when it listens. ok is false when there was no standby or it failed
+// (its process is killed): the caller starts a fresh one.
+func (w *lbWorld) bringBack(b *lbBackend) (at time.Time, ok bool) {
+	if b.standby == nil {
+		return time.Time{}, false
+	}
+	ch := b.standby
+	b.standby = nil
+	var sb standby
+	select {
+	case sb = <-ch:
+	case <-time.After(lbOpWait):
+		return time.Time{}, false
+	}
+	if sb.err == nil && !b.healthy {
+		sb.err = w.control(b.host, sb.admin, "/_lblab/health?status=503")
+	}
+	if sb.err == nil {
+		sb.err = w.control(b.host, sb.admin, "/_lblab/listen")
+	}
+	if sb.err != nil {
+		slog.Warn("restore without its standby", "server", b.spec.Address, "err", sb.err)
+		if sb.run.p != nil {
+			_, _ = sb.run.p.Kill()
+		}
+		return time.Time{}, false
+	}
+	at = time.Now()
+	b.run = sb.run
+	b.admin, b.spare = sb.admin, b.admin
+	b.slow = false
+	return at, true
 }
 
 // startBackend starts a fresh process for a server and waits until it
@@ -510,13 +616,8 @@ func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
 		return w.startReplica(ctx, b)
 	}
 	w.controlAddr(b)
-	mode := "http"
-	if b.tcp {
-		mode = "tcp"
-	}
-	p, err := b.host.h.Start(ctx, fmt.Sprintf("backend%d", b.index), []lbFile{b.spec0}, "backend", "--spec", w.at(b.spec0),
-		"--mode", mode, "--listen", net.JoinHostPort(b.host.ip.String(), b.port), "--admin", b.admin,
-		"--seed", strconv.FormatUint(w.backendSeed(b.index), 10), "--grace", "0s")
+	mode, args := w.backendArgs(b, b.admin)
+	p, err := b.host.h.Start(ctx, fmt.Sprintf("backend%d", b.index), []lbFile{b.spec0}, args...)
 	if err != nil {
 		return i18n.Errorf("server %s: %w", b.spec.Address, err)
 	}
@@ -580,8 +681,17 @@ const lbPoll = 5 * time.Millisecond
 // waitOutput waits until p's output holds n lines containing what, or
 // the process ends, or lbReadyWait passes.
 func waitOutput(p lbProc, what string, n int) error {
+	return waitOutputCtx(context.Background(), p, what, n)
+}
+
+// waitOutputCtx is waitOutput, giving up with ctx's error once ctx is
+// done.
+func waitOutputCtx(ctx context.Context, p lbProc, what string, n int) error {
 	deadline := time.Now().Add(lbReadyWait)
 	for strings.Count(p.Output(), what) < n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if done, code := p.Exited(); done {
 			return i18n.Errorf("exited with status %d: %s", code, strings.TrimSpace(p.Output()))
 		}
@@ -762,7 +872,11 @@ func (w *lbWorld) do(f labfile.Fault) (time.Time, error) {
 		if b.dead {
 			return time.Now(), nil
 		}
-		return w.kill(b)
+		at, err := w.kill(b)
+		if err == nil {
+			w.prepareStandby(b)
+		}
+		return at, err
 	case labfile.FaultPowerOff:
 		if err := b.host.h.SetLink(false); err != nil {
 			return time.Time{}, err
@@ -773,6 +887,7 @@ func (w *lbWorld) do(f labfile.Fault) (time.Time, error) {
 			if _, err := w.kill(b); err != nil {
 				return time.Time{}, err
 			}
+			w.prepareStandby(b)
 		}
 		return at, nil
 	case labfile.FaultHang:
@@ -784,6 +899,7 @@ func (w *lbWorld) do(f labfile.Fault) (time.Time, error) {
 			return time.Time{}, i18n.Errorf("server %s: %w", f.Target, err)
 		}
 		b.hung = true
+		w.prepareStandby(b)
 		return at, nil
 	case labfile.FaultSlow:
 		factor := f.Factor
@@ -820,6 +936,10 @@ func (w *lbWorld) do(f labfile.Fault) (time.Time, error) {
 			}
 		}
 		if b.dead {
+			if at, ok := w.bringBack(b); ok {
+				b.dead, b.hung = false, false
+				return at, nil
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), lbOpWait)
 			defer cancel()
 			if err := w.startBackend(ctx, b); err != nil {
@@ -856,6 +976,8 @@ func (w *lbWorld) Close() error {
 		return nil
 	}
 	w.closed = true
+	w.stopStandbys()
+	w.standbys.Wait()
 	return w.bed.Close()
 }
 

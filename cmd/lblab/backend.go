@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ type backendFlags struct {
 	grace                                          time.Duration
 	spec, pick                                     string
 	seed                                           uint64
+	hold                                           bool
 }
 
 func newBackend() *cobra.Command {
@@ -76,6 +78,12 @@ or --name say otherwise; --latency, --error-rate, --error-status and
 --health-path are the spec's. With --mode tcp it is the tcp echo of a
 server of a tcp listener, its service-time law applied to each echo.
 
+--hold (with --admin) opens only the control listener at first: the
+backend listens on its address when PUT /_lblab/listen arrives there,
+and that answer (200 and the address) says it listens. A lab's restore
+uses it: the fresh server is started while its predecessor is down and
+comes back at the restore's moment, not a process start later.
+
 Once listening it prints "backend NAME: MODE on ADDR". SIGINT or SIGTERM
 stops it: it stops accepting, closes idle connections, lets the answers
 under way finish (up to --grace), and exits 0.`,
@@ -96,6 +104,7 @@ under way finish (up to --grace), and exits 0.`,
 	fl.StringVar(&f.spec, "spec", "", "serve a lab's backends: element from this file (a lab file, or one with just a backends: list)")
 	fl.StringVar(&f.pick, "pick", "", "with --spec: the backend's address or index when the file holds several")
 	fl.Uint64Var(&f.seed, "seed", 1, "with --spec: seed of the service-time and error draws")
+	fl.BoolVar(&f.hold, "hold", false, "with --admin: listen on the address only when PUT /_lblab/listen arrives on the control listener")
 	return c
 }
 
@@ -154,13 +163,59 @@ func runBackend(c *cobra.Command, f *backendFlags) error {
 	}()
 
 	serveErr := make(chan error, 2)
+	if f.hold && f.admin == "" {
+		return usageError{fmt.Errorf("--hold needs --admin: the listen order comes there")}
+	}
+	// listen opens the main listener and serves it, once.
+	var (
+		listenMu sync.Mutex
+		addr     net.Addr
+	)
+	listen := func() (net.Addr, error) {
+		listenMu.Lock()
+		defer listenMu.Unlock()
+		if addr != nil {
+			return addr, nil
+		}
+		if f.mode == "udp" {
+			pc, err := net.ListenPacket("udp", f.listen)
+			if err != nil {
+				return nil, fmt.Errorf("--listen: %w", err)
+			}
+			addr = pc.LocalAddr()
+			go func() { serveErr <- srv.ServeUDP(pc) }()
+		} else {
+			ln, err := net.Listen("tcp", f.listen)
+			if err != nil {
+				return nil, fmt.Errorf("--listen: %w", err)
+			}
+			addr = ln.Addr()
+			go func() { serveErr <- srv.Serve(ln, f.mode == "tcp") }()
+		}
+		fmt.Fprintf(out, "backend %s: %s on %s\n", name, f.mode, addr)
+		return addr, nil
+	}
 	var adminSrv *http.Server
 	if f.admin != "" {
 		aln, err := net.Listen("tcp", f.admin)
 		if err != nil {
 			return usageError{fmt.Errorf("--admin: %w", err)}
 		}
-		adminSrv = &http.Server{Handler: srv.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
+		mux := http.NewServeMux()
+		mux.Handle("/", srv.ControlHandler())
+		mux.HandleFunc("/_lblab/listen", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPut {
+				http.Error(w, "PUT only", http.StatusMethodNotAllowed)
+				return
+			}
+			a, err := listen()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintln(w, a)
+		})
+		adminSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		fmt.Fprintf(out, "backend %s: control on %s\n", name, aln.Addr())
 		go func() {
 			if err := adminSrv.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -168,25 +223,12 @@ func runBackend(c *cobra.Command, f *backendFlags) error {
 			}
 		}()
 	}
-	var addr net.Addr
-	if f.mode == "udp" {
-		pc, err := net.ListenPacket("udp", f.listen)
-		if err != nil {
+	if !f.hold {
+		if _, err := listen(); err != nil {
 			closeAdmin(adminSrv)
-			return usageError{fmt.Errorf("--listen: %w", err)}
+			return usageError{err}
 		}
-		addr = pc.LocalAddr()
-		go func() { serveErr <- srv.ServeUDP(pc) }()
-	} else {
-		ln, err := net.Listen("tcp", f.listen)
-		if err != nil {
-			closeAdmin(adminSrv)
-			return usageError{fmt.Errorf("--listen: %w", err)}
-		}
-		addr = ln.Addr()
-		go func() { serveErr <- srv.Serve(ln, f.mode == "tcp") }()
 	}
-	fmt.Fprintf(out, "backend %s: %s on %s\n", name, f.mode, addr)
 
 	var runErr error
 	select {
