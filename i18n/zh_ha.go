@@ -4,6 +4,7 @@ package i18n
 // pair: the implementations of a lab's roles (lblab's own agents,
 // keepalived, nginx), VIP clients and probes.
 var zhHA = map[string]string{
+	"server %s: standby (%s): %w":                                                 "服务器 %s：备用进程（%s）：%w",
 	"want %s or %s, got %q":                                                       "应为 %s 或 %s，实际为 %q",
 	"the lab has no vrrp section for %s to play":                                  "实验没有 vrrp 部分可供 %s 运行",
 	"the lab has no load balancer (lb, nginx) for %s to play":                     "实验没有负载均衡器（lb、nginx）可供 %s 运行",

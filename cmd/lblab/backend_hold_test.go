@@ -5,7 +5,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestBackendHoldListensOnOrder: with --hold the backend opens its
@@ -27,23 +26,7 @@ func TestBackendHoldListensOnOrder(t *testing.T) {
 		code <- execute(ctx, []string{"backend", "--listen", addr, "--name", "held", "--admin", "127.0.0.1:0", "--hold"}, out, errOut)
 	}()
 	defer func() { cancel(); <-code }()
-	var admin string
-	deadline := time.Now().Add(5 * time.Second)
-	for admin == "" {
-		if m := controlLine.FindStringSubmatch(out.String()); m != nil {
-			admin = m[1]
-			break
-		}
-		select {
-		case c := <-code:
-			t.Fatalf("lblab backend exited with %d:\n%s%s", c, out, errOut)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no control listener:\n%s%s", out, errOut)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	admin := waitBackendLine(t, controlLine, out, errOut, code)[1]
 	if c, err := net.Dial("tcp", addr); err == nil {
 		c.Close()
 		t.Fatalf("held backend accepted a connection on %s before the order:\n%s", addr, out)

@@ -65,22 +65,33 @@ func startLblabBackend(t *testing.T, args ...string) *runningBackend {
 		return exit, out.String()
 	}
 	t.Cleanup(func() { rb.stop() })
+	rb.addr = waitBackendLine(t, listeningLine, out, errOut, code)[2]
+	if m := controlLine.FindStringSubmatch(out.String()); m != nil {
+		rb.admin = m[1]
+	}
+	return rb
+}
+
+// waitBackendLine waits up to 5 s for a line matching re in the output
+// of an lblab backend command running in a goroutine (its exit status
+// comes on code) and returns the match; the test fails when the command
+// exits first (its status is put back on code, a buffered channel, for
+// whoever stops it: a cleanup waiting for it does not hang).
+func waitBackendLine(t *testing.T, re *regexp.Regexp, out, errOut *syncBuffer, code chan int) []string {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if m := listeningLine.FindStringSubmatch(out.String()); m != nil {
-			rb.addr = m[2]
-			if m := controlLine.FindStringSubmatch(out.String()); m != nil {
-				rb.admin = m[1]
-			}
-			return rb
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m
 		}
 		select {
 		case c := <-code:
+			code <- c
 			t.Fatalf("lblab backend exited with %d:\n%s%s", c, out, errOut)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("lblab backend did not listen:\n%s%s", out, errOut)
+			t.Fatalf("lblab backend printed no %q:\n%s%s", re, out, errOut)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
