@@ -501,14 +501,9 @@ func runSteps(steps []wallStep) error {
 	return errors.Join(errs...)
 }
 
-// sleepUntil waits until t, or until ctx is done (its error).
+// sleepUntil waits until t, or until ctx is done (its error), on a
+// thread of its own (sleepPrecisely), so that a fault starts at its time
+// and not when a loaded machine gets round to the runtime's timers.
 func sleepUntil(ctx context.Context, t time.Time) error {
-	timer := time.NewTimer(time.Until(t))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
+	return sleepPrecisely(ctx, t)
 }
