@@ -3,6 +3,7 @@ package scenarios_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -194,12 +195,33 @@ var _ = Describe("load-balancer labs", Label("sim"), func() {
 func sameBackendCrash(s, r map[string]any) {
 	// 300 requests a second for 60 s, Poisson: σ = 134; 5σ.
 	ExpectWithOffset(1, r["requests_sent"]).To(BeNumerically("~", s["requests_sent"], 670))
-	// The active group loses a third of its 100 requests a second
-	// for as long as detection takes, which a seed may move by one
-	// health interval (2 s): 67 requests, and the count's own
-	// sampling error (5σ of ~170: 65).
-	ExpectWithOffset(1, r["errors_active"]).To(BeNumerically("~", s["errors_active"], 67+65))
+	// The real load generator sends the simulator's arrivals for the
+	// seed, and a server's checks start at the simulator's phases: each
+	// group's errors are the simulator's within the issue's ±15%
+	// (active: a third of 100 requests a second until detection, which
+	// the real world may end a few ms apart). A count of 3 (passive: the
+	// requests in flight at the crash, then one per fail_timeout) cannot
+	// be held to ±0.45: one request more or less in flight during the
+	// kill's 10 ms is allowed.
+	within := func(group string, floor float64) {
+		want, got := toFloat(s["errors_"+group]), toFloat(r["errors_"+group])
+		ExpectWithOffset(2, got).To(BeNumerically("~", want, max(0.15*want, floor)), "errors_%s: simulator %v, real %v", group, want, got)
+	}
+	within("active", 0)
+	within("passive", 1)
 	ExpectWithOffset(1, r["errors_both"]).To(Equal(0))
+}
+
+// toFloat reads a metric's number (an int or a float64 of results.json).
+func toFloat(v any) float64 {
+	switch n := v.(type) {
+	case int:
+		return float64(n)
+	case float64:
+		return n
+	}
+	Fail(fmt.Sprintf("metric %v (%T) is not a number", v, v))
+	return 0
 }
 
 // everyServerFault plays testdata/real-faults.yaml (every fault a server
