@@ -10,7 +10,6 @@
 package probe
 
 import (
-	"errors"
 	"net/netip"
 	"strings"
 	"time"
@@ -168,14 +167,43 @@ func (s Spec) Problems() []*FieldError {
 	return out
 }
 
-// Validate returns the problems of s joined (each a *FieldError), or nil.
+// Validate returns the problems of s (FieldErrors), or nil.
 func (s Spec) Validate() error {
-	var errs []error
-	for _, p := range s.Problems() {
-		errs = append(errs, p)
+	if ps := s.Problems(); len(ps) > 0 {
+		return FieldErrors(ps)
 	}
-	return errors.Join(errs...)
+	return nil
 }
+
+// FieldErrors are the problems of one Spec, said on one line joined by
+// "; ".
+type FieldErrors []*FieldError
+
+// Error says the problems in English.
+func (es FieldErrors) Error() string { return es.In(i18n.English) }
+
+// In says the problems in lang.
+func (es FieldErrors) In(lang string) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.In(lang)
+	}
+	if lang == i18n.Chinese {
+		return strings.Join(parts, "；")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap returns each problem, for errors.As.
+func (es FieldErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+var _ i18n.Localizer = FieldErrors(nil)
 
 // nameProblem returns a format (with one %s: the quoted name) saying
 // what is wrong with a probe's or host's name, and false; or "", true.
