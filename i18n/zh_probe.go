@@ -26,4 +26,8 @@ var zhProbe = map[string]string{
 	"icmp: a raw socket (ip4:icmp) needs root or CAP_NET_RAW: %w":                                                                                    "icmp：原始套接字（ip4:icmp）需要 root 或 CAP_NET_RAW：%w",
 	"icmp: a ping socket (udp4) needs the user's group in net.ipv4.ping_group_range: %w":                                                             "icmp：ping 套接字（udp4）要求用户所在组位于 net.ipv4.ping_group_range 中：%w",
 	"icmp: no raw socket (ip4:icmp needs root or CAP_NET_RAW: %v) and no ping socket (udp4 needs the user's group in net.ipv4.ping_group_range: %v)": "icmp：无法打开原始套接字（ip4:icmp 需要 root 或 CAP_NET_RAW：%v），也无法打开 ping 套接字（udp4 要求用户所在组位于 net.ipv4.ping_group_range 中：%v）",
+	"the probes on %s (%s probe) exited with status %d before they were ready:\n%s":                                                                  "%s 上的探测（%s probe）在就绪前退出，状态码 %d：\n%s",
+	"the probes on %s (%s probe) not ready after %v":                                                                                                 "%s 上的探测（%s probe）在 %v 后仍未就绪",
+	"probe %s: from %s: no such host":                                                                                                                "探测 %s：from %s：没有这个主机",
+	"host %s: starting its probes: %w":                                                                                                               "主机 %s：启动其探测：%w",
 }
