@@ -30,4 +30,5 @@ var zhProbe = map[string]string{
 	"the probes on %s (%s probe) not ready after %v":                                                                                                 "%s 上的探测（%s probe）在 %v 后仍未就绪",
 	"probe %s: from %s: no such host":                                                                                                                "探测 %s：from %s：没有这个主机",
 	"host %s: starting its probes: %w":                                                                                                               "主机 %s：启动其探测：%w",
+	"--icmp-socket: want ip4:icmp or udp4, got %q":                                                                                                   "--icmp-socket：应为 ip4:icmp 或 udp4，实际为 %q",
 }

@@ -112,6 +112,9 @@ func runProbe(c *cobra.Command, f probeFlags) error {
 	if f.phase.d < 0 {
 		return usageError{i18n.Errorf("--phase must not be negative")}
 	}
+	if f.icmpNetwork != "" && f.icmpNetwork != "ip4:icmp" && f.icmpNetwork != "udp4" {
+		return usageError{i18n.Errorf("--icmp-socket: want ip4:icmp or udp4, got %q", units.Cut(f.icmpNetwork))}
+	}
 	specs, err := probeSpecs(f)
 	if err != nil {
 		return err

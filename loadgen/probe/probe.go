@@ -242,6 +242,12 @@ type Schedule struct {
 	Interval time.Duration
 }
 
+// Schedule returns the schedule of s's probes from phase: the k-th at
+// phase + k×Interval (Interval after Defaults).
+func (s Spec) Schedule(phase time.Duration) Schedule {
+	return Schedule{Phase: phase, Interval: s.Defaults().Interval}
+}
+
 // maxStamp is the latest time a schedule gives: later ones saturate here
 // instead of overflowing.
 const maxStamp = time.Duration(1<<63 - 1)

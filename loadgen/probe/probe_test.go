@@ -171,3 +171,13 @@ func TestDst(t *testing.T) {
 		t.Errorf("icmp Dst = %v %d", a, p)
 	}
 }
+
+func TestSpecSchedule(t *testing.T) {
+	s := Spec{From: "c1", To: "10.0.0.1"}.Schedule(7 * time.Millisecond)
+	if s != (Schedule{Phase: 7 * time.Millisecond, Interval: DefaultInterval}) {
+		t.Errorf("schedule %+v", s)
+	}
+	if at := (Spec{Interval: time.Second}).Schedule(0).At(3); at != 3*time.Second {
+		t.Errorf("At(3) = %v", at)
+	}
+}

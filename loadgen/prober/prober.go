@@ -155,7 +155,7 @@ func (p *Prober) Run(ctx context.Context, epoch time.Time, phase time.Duration) 
 	clock := func() time.Duration { return offset + time.Since(anchor) }
 	var wg sync.WaitGroup
 	for i, s := range p.specs {
-		r := runner{spec: s, opt: p.opt, clock: clock, sched: probe.Schedule{Phase: phase, Interval: s.Interval}}
+		r := runner{spec: s, opt: p.opt, clock: clock, sched: s.Schedule(phase)}
 		r.dst, r.port = s.Dst()
 		wg.Go(func() {
 			if c := p.conns[i]; c != nil {
