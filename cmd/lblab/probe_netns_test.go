@@ -188,6 +188,77 @@ func TestProbeInNamespaces(t *testing.T) {
 	}
 }
 
+// TestProbeUnreachableInNamespaces probes an address of the segment that
+// no host holds, with a timeout longer than ARP's resolution: the kernel
+// gives up after mcast_solicit requests retrans_time apart, and both
+// kinds end unreachable by then (ICMP: the host unreachable the kernel
+// sends itself, quoting the echo; TCP: EHOSTUNREACH), not timed out.
+func TestProbeUnreachableInNamespaces(t *testing.T) {
+	dir, tb, lan := lanTestbed(t, "unreachable probes in namespaces")
+	bin := buildLblab(t)
+	client, err := tb.AddHost("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Connect(client, "eth0", lan, netip.MustParsePrefix("10.78.1.11/24")); err != nil {
+		t.Fatal(err)
+	}
+	sysctl := func(name string) time.Duration {
+		out, err := client.Run("cat", "/proc/sys/net/ipv4/neigh/eth0/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.Atoi(string(bytes.TrimSpace(out)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return time.Duration(n)
+	}
+	// ARP gives up after this long (3 × 1 s by default).
+	resolve := sysctl("mcast_solicit") * sysctl("retrans_time_ms") * time.Millisecond
+	const interval = time.Second
+	timeout := resolve + 2*interval
+	hist := filepath.Join(dir, "history.jsonl")
+	var stdout, stderr syncBuffer
+	name, args := netns.Realtime(bin, "probe", "--from", "c1", "--history", hist,
+		"--probe", "icmp:10.78.1.99", "--probe", "tcp:10.78.1.99:80",
+		"--interval", interval.String(), "--timeout", timeout.String())
+	prober, err := client.Start(&stdout, &stderr, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		prober.Terminate()
+		prober.Wait(5 * time.Second)
+	}()
+	// The process's start is bounded by the first event's wait: the
+	// first probes end by resolve, written at once; two intervals more
+	// for the process to start and a late send.
+	deadline := time.Now().Add(resolve + 2*interval)
+	found := map[string]history.Event{}
+	for len(found) < 2 {
+		for _, ev := range readWholeLines(t, hist) {
+			if _, ok := found[ev.Probe]; !ok {
+				found[ev.Probe] = ev
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(hist)
+			t.Fatalf("not an event of each probe within %v\nhistory:\n%s\nstderr:\n%s", resolve+2*interval, b, stderr.String())
+		}
+		time.Sleep(interval / 20)
+	}
+	for kind, ev := range found {
+		t.Logf("%s: %s at %.3fs", kind, ev.Error, ev.T.Seconds())
+		if *ev.OK || ev.Error != "unreachable" {
+			t.Errorf("%s: ok=%v error %q, want unreachable", kind, *ev.OK, ev.Error)
+		}
+		if ev.T.Duration() > resolve+interval {
+			t.Errorf("%s: unreachable at %v, want by ARP's %v (+ one interval)", kind, ev.T.Duration(), resolve)
+		}
+	}
+}
+
 // lanTestbed returns a folder, then a testbed with one segment "lan",
 // both removed when t ends (the testbed first: what runs in it and
 // writes into the folder is gone before the folder is removed); it skips
