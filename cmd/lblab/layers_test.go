@@ -7,10 +7,10 @@ import (
 )
 
 // The real roles run the cores over sockets and clocks, never the
-// simulator: the packages that implement lblab proxy, backend, load and
-// vrrp, and everything they import, hold no simulator kernel (lblab/sim)
+// simulator: the packages that implement lblab proxy, backend, load, vrrp
+// and probe, and everything they import, hold no simulator kernel (lblab/sim)
 // and no simulator driver (proxy/simproxy, loadgen/simload,
-// vrrpsim/simdriver). The load generator links no plotting either
+// vrrpsim/simdriver). The load generator and the prober link no plotting either
 // (lblab/reports and gonum): it measures, the command writes results.json.
 // The lab format (scenarios/labfile: what lblab validate, lblab proxy
 // --lb, lblab load --spec and lblab backend --spec read) links no driver
@@ -32,6 +32,7 @@ func TestRolesLinkNoSimulator(t *testing.T) {
 		{"lblab backend", []string{"loadgen/backend"}, simulator},
 		{"lblab load", []string{"loadgen"}, append(simulator, plots...)},
 		{"lblab vrrp", []string{"vrrpsim/linux", "vrrpsim/keepalived"}, simulator},
+		{"lblab probe", []string{"loadgen/prober", "loadgen/probe"}, append(simulator, plots...)},
 		{"the lab format", []string{"scenarios/labfile"}, format},
 	} {
 		args := []string{"list", "-deps"}

@@ -72,29 +72,8 @@ func inNamespace(ns string, fn func() error) error {
 // packet, and stops on SIGTERM without a word about its link watch. It
 // needs root (skipped without, a failure with CI=true).
 func TestVRRPAgentOnRealSockets(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but the agent cannot run in a namespace: %v", err)
-		}
-		t.Skipf("agent on real sockets skipped: %v", err)
-	}
+	dir, tb, lan := lanTestbed(t, "the agent on real sockets")
 	bin := buildLblab(t)
-	// The folder before the testbed: cleanups run last-in first-out, so
-	// the agent writing into it is gone before it is removed.
-	dir := t.TempDir()
-	tb, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := tb.Cleanup(); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-	lan, err := tb.AddSegment("lan")
-	if err != nil {
-		t.Fatal(err)
-	}
 	self, peer := netip.MustParseAddr("10.77.0.12"), netip.MustParseAddr("10.77.0.11")
 	r1, err := tb.AddHost("r1")
 	if err != nil {
