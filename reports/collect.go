@@ -24,6 +24,9 @@ type Collector struct {
 	others []history.Event
 	lastT  history.Stamp // the latest time of any event
 	reqs   requests
+	// avail counts the client hosts' operations (requests that name
+	// their host, probes) by time bin, and measures their outages.
+	avail *availBins
 }
 
 // NewCollector returns a collector whose time buckets are cut for a run
@@ -42,6 +45,7 @@ func NewCollector(end float64) *Collector {
 	c.reqs.groups = map[string]*groupReqs{}
 	c.reqs.listener = map[string]string{}
 	c.reqs.latLo = math.Inf(1)
+	c.avail = newAvailBins(c.reqs.bucket * float64(c.reqs.nb))
 	return c
 }
 
@@ -70,6 +74,9 @@ func collect(events []history.Event, duration float64) *Collector {
 // Add takes the next event of the history.
 func (c *Collector) Add(ev history.Event) {
 	c.lastT = max(c.lastT, ev.T)
+	if op, ok := clientOpOf(&ev); ok {
+		c.avail.add(op)
+	}
 	if ev.Kind != history.KindRequest {
 		c.others = append(c.others, ev)
 		return
