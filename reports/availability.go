@@ -21,6 +21,10 @@ const (
 	probeLaneH  = 0.55 // a probe kind's lane, under its host's requests
 	spacerLaneH = 0.35 // between the clients' lanes and the routers'
 	maxAvailBin = 600  // bins at most over the run
+	// maxAvailLanes bounds the lanes drawn (host and channel pairs), so
+	// that a history naming very many hosts stays within bounded memory;
+	// the outages are measured for every host.
+	maxAvailLanes = 64
 )
 
 // availBins counts each client host's operations (requests whose event
@@ -31,6 +35,8 @@ type availBins struct {
 	width float64 // of a bin, s
 	nb    int
 	lanes map[[2]string][]availBin // host, channel
+	// left counts the operations of lanes beyond maxAvailLanes, not drawn.
+	left  int
 	meter *OutageMeter
 }
 
@@ -85,6 +91,10 @@ func (a *availBins) add(op clientOp) {
 	k := [2]string{op.host, op.channel}
 	bins := a.lanes[k]
 	if bins == nil {
+		if len(a.lanes) >= maxAvailLanes {
+			a.left++
+			return
+		}
 		bins = make([]availBin, a.nb)
 		a.lanes[k] = bins
 	}
@@ -303,8 +313,9 @@ func availabilityFigure(r Report) (figure, bool) {
 }
 
 // availabilityCaption is the availability figure's caption in l.
-// discarded adds a sentence for the table of discarded adverts under it.
-func availabilityCaption(l lang, width float64, discarded bool) string {
+// discarded adds a sentence for the table of discarded adverts under it,
+// left one for the operations of lanes not drawn.
+func availabilityCaption(l lang, width float64, discarded bool, left int) string {
 	caption := i18n.T("Each client host's requests and probes per %s s of send time: a lane per host for its requests, "+
 		"a thinner one per probe kind under it. A bin is coloured by what the operations sent in it did: "+
 		"successes (a probe's by the host that answered it, in the colour of that host as the VIP's owner; magenta when several answered), "+
@@ -312,6 +323,9 @@ func availabilityCaption(l lang, width float64, discarded bool) string {
 		"a bin where some failed and some succeeded is split in proportion, failures at the bottom; an empty bin had no operation. "+
 		"Under the clients, the VRRP timeline: each router's state, its effective priority, and the owner of each VIP. "+
 		"Dashed red lines are faults; shaded spans last until the fault is undone.", fmtNum(width)).In(i18nLang(l))
+	if left > 0 {
+		caption += i18n.T(" Only the first %d lanes are drawn: %d operations of other client hosts are not.", maxAvailLanes, left).In(i18nLang(l))
+	}
 	if discarded {
 		caption += i18n.T(" Some adverts were discarded: the table counts them by cause and router " +
 			"(keepalived's counter names), as the routers reported at the end of the run.").In(i18nLang(l))
@@ -324,14 +338,20 @@ func availabilityCaption(l lang, width float64, discarded bool) string {
 type outageView struct {
 	Heading, Intro string
 	Head           []string
-	Rows           [][]string
+	Rows           [][]cellView
+}
+
+// cellView is a cell of a table; Num right-aligns a number.
+type cellView struct {
+	Text string
+	Num  bool
 }
 
 // outageSection returns the availability section's text for the
 // outages of r's client hosts.
 func outageSection(l lang, r Report) *outageView {
 	lng := i18nLang(l)
-	outs := r.collected().avail.meter.Outages(time.Duration(runEnd(r) * float64(time.Second)))
+	outs := r.collected().Outages(time.Duration(runEnd(r) * float64(time.Second)))
 	v := &outageView{
 		Heading: i18n.T("Availability as the clients saw it").In(lng),
 		Intro: i18n.T("Outage of each client host: from when its first failed request was sent (or probe, for a host that sent no request; " +
@@ -357,8 +377,10 @@ func outageSection(l lang, r Report) *outageView {
 		for _, c := range classesOf(o.ByClass) {
 			byClass = append(byClass, c+" × "+strconv.Itoa(o.ByClass[c]))
 		}
-		v.Rows = append(v.Rows, []string{o.Client, channelText(lng, o.Channel), outageText(lng, o), from, to,
-			orDash(strings.Join(byClass, ", ")), strconv.Itoa(o.Later), orDash(strings.Join(others, "; "))})
+		sep := l.s("listSep")
+		v.Rows = append(v.Rows, []cellView{{Text: o.Client}, {Text: channelText(lng, o.Channel)}, {Text: outageText(lng, o), Num: true},
+			{Text: from, Num: true}, {Text: to, Num: true}, {Text: orDash(strings.Join(byClass, sep))},
+			{Text: strconv.Itoa(o.Later), Num: true}, {Text: orDash(strings.Join(others, sep))}})
 	}
 	return v
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -303,12 +304,12 @@ func TestAvailabilitySection(t *testing.T) {
 			}
 		}
 		texts := svgTexts(t, filepath.Join(dir, "availability.svg"))
-		want := []string{"Availability as the clients saw it", "<td>c1</td><td class=\"num\">requests</td><td class=\"num\">3.455</td>",
-			"timeout × 66, reset × 3", "tcp probes: 3.3004"}
+		want := []string{"Availability as the clients saw it", "<td>c1</td><td>requests</td><td class=\"num\">3.455</td>",
+			"timeout × 66, reset × 3", "tcp probes: 3.3004, icmp probes: 3.3004"}
 		wantSVG := []string{"c1 requests", "c2 tcp probes", "answered by lb1", "failed: timeout", "MASTER", "VIP 10.0.0.100", "priority"}
 		if lang == LangChinese {
-			want = []string{"客户端看到的可用性", "<td>c1</td><td class=\"num\">请求</td><td class=\"num\">3.455</td>", "timeout × 66, reset × 3",
-				"tcp 探测：3.3004", "中断时长 (秒)"}
+			want = []string{"客户端看到的可用性", "<td>c1</td><td>请求</td><td class=\"num\">3.455</td>", "timeout × 66、reset × 3",
+				"tcp 探测：3.3004、icmp 探测：3.3004", "中断时长 (秒)"}
 			wantSVG = []string{"c1 的请求", "c2 的 tcp 探测", "由 lb1 应答", "失败：timeout", "MASTER", "虚拟IP 10.0.0.100", "优先级"}
 			for _, en := range []string{"Availability as", "answered by", "requests", "outage (s)"} {
 				if strings.Contains(page, en) {
@@ -325,6 +326,60 @@ func TestAvailabilitySection(t *testing.T) {
 			if !hasText(texts, w) {
 				t.Errorf("%s: the figure has no text %q: %q", lang, w, texts)
 			}
+		}
+	}
+}
+
+// A history naming many client hosts draws maxAvailLanes lanes at most
+// (bounded memory) and says how many operations it left out; the
+// outages are measured for every host.
+func TestAvailabilityLanesBounded(t *testing.T) {
+	var evs []history.Event
+	for i := range 200 {
+		evs = append(evs, history.Event{T: sec(float64(i) * 0.01), Kind: history.KindRequest, Src: "h" + strconv.Itoa(i),
+			Start: sec(float64(i) * 0.01), Status: 200})
+	}
+	c := collect(evs, 10)
+	if len(c.avail.lanes) != maxAvailLanes || c.avail.left != 200-maxAvailLanes {
+		t.Errorf("%d lanes, %d operations left out; want %d and %d", len(c.avail.lanes), c.avail.left, maxAvailLanes, 200-maxAvailLanes)
+	}
+	if n := len(c.Outages(10 * time.Second)); n != 200 {
+		t.Errorf("%d outages, want one per host (200)", n)
+	}
+	if !strings.Contains(availabilityCaption(langOf(LangEnglish), 0.1, false, c.avail.left), "136 operations of other client hosts") {
+		t.Error("the caption does not say what it left out")
+	}
+}
+
+// A run that streams its history through a Collector (WriteRunCollected,
+// as lblab run and lblab report DIR draw it) gets the same availability
+// figure and section as one drawn from the whole history.
+func TestAvailabilityStreamed(t *testing.T) {
+	evs := haRun(true)
+	res := Results{Lab: "ha-synthetic", Mode: "sim", Seed: 1}
+	in := Inputs{Lab: "ha-synthetic", Lang: LangEnglish, Title: "HA pair", Duration: 30 * time.Second}
+	whole, streamed := t.TempDir(), t.TempDir()
+	if _, err := WriteRun(whole, res, in, evs); err != nil {
+		t.Fatal(err)
+	}
+	c := NewCollector(in.Duration.Seconds())
+	for _, e := range evs {
+		c.Add(e)
+	}
+	if _, err := WriteRunCollected(streamed, res, in, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"availability.svg", "report.html"} {
+		a, err := os.ReadFile(filepath.Join(whole, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(streamed, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a) != string(b) {
+			t.Errorf("%s differs between the whole history and the streamed one", f)
 		}
 	}
 }

@@ -188,7 +188,7 @@ func Write(dir string, r Report) (string, error) {
 			return "", fmt.Errorf("report: %w", err)
 		}
 		table := discardTable(r.History)
-		plots = append(plots, plotRef{Name: f.name, PNG: data, Caption: availabilityCaption(langOf(r.Lang), r.collected().avail.width, table != nil),
+		plots = append(plots, plotRef{Name: f.name, PNG: data, Caption: availabilityCaption(langOf(r.Lang), r.Collected.avail.width, table != nil, r.Collected.avail.left),
 			Table: table})
 	} else if f, ok := timelineFigure(r); ok {
 		data, err := writeFigure(dir, f)
