@@ -27,12 +27,12 @@ var zhHALanes = map[string]string{
 	"≥ %s (no success before the end)": "≥ %s（结束前没有再成功）",
 	"Each client host's requests and probes per %s s of send time: a lane per host for its requests, " +
 		"a thinner one per probe kind under it. A bin is coloured by what the operations sent in it did: " +
-		"successes (a probe's by the host that answered it, in the colour of that host as the VIP's owner; magenta when several answered), " +
+		"successes (by the node that answered, when the history names it, in that node's colour as the VIP's owner; magenta when several answered), " +
 		"failures by class, and requests still in flight at the end, whose outcome is unknown (neither ok nor failed); " +
 		"a bin where some failed and some succeeded is split in proportion, failures at the bottom; an empty bin had no operation. " +
 		"Under the clients, the VRRP timeline: each router's state, its effective priority, and the owner of each VIP. " +
 		"Dashed red lines are faults; shaded spans last until the fault is undone.": "按发送时刻每 %s 秒统计各客户端主机的请求和探测：每台主机的请求一行，其下每种探测各一条较细的行。" +
-		"每个时间段按其中发出的操作的结果着色：成功（探测按应答它的主机着色，颜色与该主机作为虚拟IP 主人时相同；多台主机应答时为洋红色）、" +
+		"每个时间段按其中发出的操作的结果着色：成功（历史记录指明应答节点时按该节点着色，颜色与它作为虚拟IP 主人时相同；多个节点应答时为洋红色）、" +
 		"按类别区分的失败，以及运行结束时仍在途中、结果未知（既不算成功也不算失败）的请求；" +
 		"部分失败、部分成功的时间段按比例分开画，失败在下；空白的时间段没有操作。" +
 		"客户端下方是 VRRP 时间线：每台路由器的状态、有效优先级以及每个虚拟IP 的主人。" +

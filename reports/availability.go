@@ -318,7 +318,7 @@ func availabilityFigure(r Report) (figure, bool) {
 func availabilityCaption(l lang, width float64, discarded bool, left int) string {
 	caption := i18n.T("Each client host's requests and probes per %s s of send time: a lane per host for its requests, "+
 		"a thinner one per probe kind under it. A bin is coloured by what the operations sent in it did: "+
-		"successes (a probe's by the host that answered it, in the colour of that host as the VIP's owner; magenta when several answered), "+
+		"successes (by the node that answered, when the history names it, in that node's colour as the VIP's owner; magenta when several answered), "+
 		"failures by class, and requests still in flight at the end, whose outcome is unknown (neither ok nor failed); "+
 		"a bin where some failed and some succeeded is split in proportion, failures at the bottom; an empty bin had no operation. "+
 		"Under the clients, the VRRP timeline: each router's state, its effective priority, and the owner of each VIP. "+

@@ -20,7 +20,9 @@ import (
 // before the crash; those sent in [10, 13.3) time out 1 s after they
 // were sent; the first three sent from 13.3 on are reset (keep-alive
 // connections to the dead node), the others answered; those sent in the
-// last 0.5 s are still in flight at the end. Clients c1 and c2 probe the
+// last 0.5 s are still in flight at the end. The events of the requests
+// answered after the takeover name the node that served them (lb2); the
+// others do not. Clients c1 and c2 probe the
 // VIP (icmp and tcp) every 100 ms: answered by the VIP's owner in
 // 0.4 ms (RTT), timing out after 1 s (Start: when it was sent) while
 // nobody holds it. With split set, c2's probes are answered in
@@ -55,6 +57,9 @@ func haRun(split bool) []history.Event {
 			e.T, e.Error, e.Latency = sent+ms(1), "reset", ms(1)
 		default:
 			e.T, e.Status, e.Backend, e.Latency = sent+ms(5), 200, "web1:8080", ms(5)
+			if sent >= ms(13300) {
+				e.Answer = "lb2" // the node that served it, from the takeover on
+			}
 		}
 		evs = append(evs, e)
 	}
@@ -231,7 +236,7 @@ func TestAvailabilityLanes(t *testing.T) {
 	}{
 		{5, col2xx, ""},
 		{11, failColor("timeout"), "timeout"},
-		{20, col2xx, ""},
+		{20, tl.ownerFill("lb2"), "lb2"},
 		{29.7, colUnknownReq, ""},
 	} {
 		b, ok := barAt(req, tt.at)
@@ -246,7 +251,7 @@ func TestAvailabilityLanes(t *testing.T) {
 	// 13.3–13.4 s: two requests sent, 13.30 (reset), 13.35 (reset);
 	// 13.4–13.5: 13.40 (reset), 13.45 (ok): half reset, half ok.
 	b, _ := barAt(req, 13.45)
-	if len(b.stack) != 2 || b.stack[0].fill != failColor("reset") || b.stack[0].frac != 0.5 || b.stack[1].fill != col2xx {
+	if len(b.stack) != 2 || b.stack[0].fill != failColor("reset") || b.stack[0].frac != 0.5 || b.stack[1].fill != tl.ownerFill("lb2") {
 		t.Errorf("c1 at 13.45 s: %+v, want half reset (bottom), half ok", b)
 	}
 	icmp := lanes["c2 icmp probes"]

@@ -27,7 +27,8 @@ type clientOp struct {
 	// class is a failure's class: the error (timeout, reset, refused,
 	// unreachable, ...) or the 5xx status.
 	class string
-	// answer is the host that answered a probe, when the world could tell.
+	// answer is the host that answered (the node whose proxy served a
+	// request, the node that answered a probe), when the world could tell.
 	answer string
 }
 
@@ -61,7 +62,7 @@ func clientOpOf(e *history.Event) (clientOp, bool) {
 	switch e.Kind {
 	case history.KindRequest:
 		q := reqOf(e)
-		op := clientOp{host: e.Src, channel: channelRequests, sent: history.Stamp(durationOf(q.start)), end: e.T}
+		op := clientOp{host: e.Src, channel: channelRequests, sent: history.Stamp(durationOf(q.start)), end: e.T, answer: e.Answer}
 		switch {
 		case q.unknown():
 			op.outcome = opUnknown
