@@ -20,7 +20,6 @@ var zhHALanes = map[string]string{
 	"from (s)":                  "起 (秒)",
 	"to (s)":                    "止 (秒)",
 	"failures in it":            "其间的失败",
-	"outages after it":          "之后的中断次数",
 	"other channels":            "其他通道",
 	" Only the first %d lanes are drawn: %d operations of other client hosts are not.": "只画出前 %d 行：其他客户端主机的 %d 个操作没有画出。",
 	"0 (nothing failed)":               "0（没有失败）",
@@ -39,9 +38,10 @@ var zhHALanes = map[string]string{
 		"红色虚线是故障；阴影区间持续到故障被撤销。",
 	" Some adverts were discarded: the table counts them by cause and router " +
 		"(keepalived's counter names), as the routers reported at the end of the run.": "有通告被丢弃：表格按原因和路由器计数（使用 keepalived 的计数器名称），数据来自运行结束时路由器的报告。",
-	"Outage of each client host: from when its first failed request was sent (or probe, for a host that sent no request; " +
-		"tcp probes before icmp, which a node answers even when its proxy is dead) to when the first one sent after it that succeeded ended. " +
-		"Requests still in flight at the end neither start nor end an outage. results.json has it as outage_s_HOST, the worst as outage_s.": "每台客户端主机的中断：从它第一个失败的请求发出之时（没有发请求的主机看探测；先看 tcp 探测，再看 icmp：" +
-		"节点的代理进程死了它仍会应答 icmp），到其后发出的第一个成功的请求结束之时。" +
-		"运行结束时仍在途中的请求既不开始也不结束一次中断。results.json 中记为 outage_s_HOST，最坏的记为 outage_s。",
+	"Outage of each client host: the longest time between two of its requests' successes (each when its answer came) " +
+		"that a failed request overlaps, from its send to its end; a host that sent no request is measured on its probes, " +
+		"tcp before icmp (a node answers icmp even when its proxy is dead). Requests still in flight at the end are neither successes nor failures. " +
+		"results.json has it as outage_s_HOST, the worst as outage_s; a run that ends in an outage gives its lower bound (≥).": "每台客户端主机的中断：它的两次成功请求（各以收到应答之时计）之间、有失败请求（从发出到结束）与之重叠的最长时间；" +
+		"没有发请求的主机按探测计，先看 tcp，再看 icmp（节点的代理进程死了它仍会应答 icmp）。运行结束时仍在途中的请求既不算成功也不算失败。" +
+		"results.json 中记为 outage_s_HOST，最坏的记为 outage_s；运行在中断中结束时给出其下界（≥）。",
 }

@@ -354,12 +354,13 @@ func outageSection(l lang, r Report) *outageView {
 	outs := r.collected().Outages(time.Duration(runEnd(r) * float64(time.Second)))
 	v := &outageView{
 		Heading: i18n.T("Availability as the clients saw it").In(lng),
-		Intro: i18n.T("Outage of each client host: from when its first failed request was sent (or probe, for a host that sent no request; " +
-			"tcp probes before icmp, which a node answers even when its proxy is dead) to when the first one sent after it that succeeded ended. " +
-			"Requests still in flight at the end neither start nor end an outage. results.json has it as outage_s_HOST, the worst as outage_s.").In(lng),
+		Intro: i18n.T("Outage of each client host: the longest time between two of its requests' successes (each when its answer came) " +
+			"that a failed request overlaps, from its send to its end; a host that sent no request is measured on its probes, " +
+			"tcp before icmp (a node answers icmp even when its proxy is dead). Requests still in flight at the end are neither successes nor failures. " +
+			"results.json has it as outage_s_HOST, the worst as outage_s; a run that ends in an outage gives its lower bound (≥).").In(lng),
 		Head: []string{i18n.T("client").In(lng), i18n.T("measured on").In(lng), i18n.T("outage (s)").In(lng),
 			i18n.T("from (s)").In(lng), i18n.T("to (s)").In(lng), i18n.T("failures in it").In(lng),
-			i18n.T("outages after it").In(lng), i18n.T("other channels").In(lng)},
+			i18n.T("other channels").In(lng)},
 	}
 	for i := 0; i < len(outs); {
 		o := outs[i]
@@ -380,7 +381,7 @@ func outageSection(l lang, r Report) *outageView {
 		sep := l.s("listSep")
 		v.Rows = append(v.Rows, []cellView{{Text: o.Client}, {Text: channelText(lng, o.Channel)}, {Text: outageText(lng, o), Num: true},
 			{Text: from, Num: true}, {Text: to, Num: true}, {Text: orDash(strings.Join(byClass, sep))},
-			{Text: strconv.Itoa(o.Later), Num: true}, {Text: orDash(strings.Join(others, sep))}})
+			{Text: orDash(strings.Join(others, sep))}})
 	}
 	return v
 }
@@ -396,14 +397,13 @@ func channelText(lng, channel string) string {
 // outageText writes an outage's length: seconds, "≥ s (no success
 // before the end)" when open, "0 (nothing failed)".
 func outageText(lng string, o Outage) string {
-	s, decided := o.Seconds()
 	switch {
 	case o.Failures == 0:
 		return i18n.T("0 (nothing failed)").In(lng)
-	case !decided:
-		return i18n.T("≥ %s (no success before the end)", fmtNum(s)).In(lng)
+	case o.Open:
+		return i18n.T("≥ %s (no success before the end)", fmtSeconds(o.To-o.From)).In(lng)
 	}
-	return fmtNum(s)
+	return fmtSeconds(o.To - o.From)
 }
 
 // orDash returns s, or "—" when s is empty.

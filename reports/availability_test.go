@@ -111,28 +111,28 @@ func outageOf(t *testing.T, outs []Outage, host, channel string) Outage {
 	return Outage{}
 }
 
-// The crash: c1's outage runs from the first request that timed out
-// (sent at 10 s) to the end of the first success sent after it (sent at
-// 13.45 s, after three resets, answered 5 ms later); the resets belong
-// to it; the request in flight at the end are not failures. Its probes
-// measure their own outage beside it, and c2, which sent no request, is
-// measured on its tcp probes.
+// The crash: c1's outage runs from the last success before it (sent
+// at 9.95 s, answered at 9.955 s) to the first after it (sent at 13.45 s,
+// after three resets, answered 5 ms later); the timeouts and the resets
+// overlap it; the requests in flight at the end are not failures. Its
+// probes measure their own outage beside it, and c2, which sent no
+// request, is measured on its tcp probes.
 func TestOutagesOfACrash(t *testing.T) {
 	outs := Outages(haRun(false), 30*time.Second)
 	c1 := outageOf(t, outs, "c1", "requests")
-	if !c1.Primary || c1.Open || c1.From != 10*time.Second || c1.To != 13455*time.Millisecond {
-		t.Errorf("c1 requests: %+v, want primary, from 10 s to 13.455 s, closed", c1)
+	if !c1.Primary || c1.Open || c1.From != 9955*time.Millisecond || c1.To != 13455*time.Millisecond {
+		t.Errorf("c1 requests: %+v, want primary, from 9.955 s to 13.455 s, closed", c1)
 	}
-	if c1.ByClass["timeout"] != 66 || c1.ByClass["reset"] != 3 || len(c1.ByClass) != 2 || c1.Later != 0 {
-		t.Errorf("c1 requests: by class %v, later %d; want 66 timeouts, 3 resets, no later outage", c1.ByClass, c1.Later)
+	if c1.ByClass["timeout"] != 66 || c1.ByClass["reset"] != 3 || len(c1.ByClass) != 2 {
+		t.Errorf("c1 requests: by class %v; want 66 timeouts, 3 resets", c1.ByClass)
 	}
 	if c1.Unknown != 10 || c1.Failures != 69 || c1.Sent != 600 {
 		t.Errorf("c1 requests: sent %d, failed %d, unknown %d; want 600, 69, 10", c1.Sent, c1.Failures, c1.Unknown)
 	}
-	// c1's tcp probe sent at 10.007 s timed out; the first sent after
-	// 13.3 s (13.307 s) was answered 0.4 ms later.
+	// c1's last tcp probe answered before the crash was sent at 9.907 s,
+	// the first after it at 13.307 s (0.4 ms each); 33 timed out between.
 	tcp := outageOf(t, outs, "c1", "tcp")
-	if tcp.Primary || tcp.From != 10007*time.Millisecond || tcp.To != 13307400*time.Microsecond || tcp.ByClass["timeout"] != 33 {
+	if tcp.Primary || tcp.From != 9907400*time.Microsecond || tcp.To != 13307400*time.Microsecond || tcp.ByClass["timeout"] != 33 {
 		t.Errorf("c1 tcp: %+v", tcp)
 	}
 	c2 := outageOf(t, outs, "c2", "tcp")
@@ -140,52 +140,59 @@ func TestOutagesOfACrash(t *testing.T) {
 		t.Errorf("c2: the tcp probes measure its outage, not icmp: %+v", outs)
 	}
 	m := OutageMetrics(outs)
-	if got, want := m["outage_s_c1"], 3.455; got != want {
+	if got, want := m["outage_s_c1"], 3.5; got != want {
 		t.Errorf("outage_s_c1 = %v, want %v", got, want)
 	}
-	if got, want := m["outage_s"], 3.455; got != want {
-		t.Errorf("outage_s = %v, want the worst, c1's %v (c2: %v)", got, want, m["outage_s_c2"])
+	if got, want := m["outage_s"], 3.5; got != want || m["outage_s_c2"] != 3.4 {
+		t.Errorf("outage_s = %v, want the worst, c1's %v (c2: %v, want 3.4)", got, want, m["outage_s_c2"])
 	}
 	if _, ok := m["outage_lower_bound_s"]; ok {
 		t.Errorf("a lower bound for a decided outage: %v", m)
 	}
 }
 
-// An outage that the run ends in is open: null in results.json, with how
-// long it lasted at least; operations still in flight at the end do not
-// end it. A second outage after a recovery is counted apart.
-func TestOutageOpenAndLater(t *testing.T) {
-	var evs []history.Event
+// The outage is the longest span between successes that a failure
+// overlaps, not the first; a request sent just before the others that
+// fails long after them does not start it early; a run that ends in an
+// outage leaves it open: null in results.json, with how long it lasted
+// at least; requests still in flight at the end neither fail nor end it.
+func TestOutageLongestAndOpen(t *testing.T) {
 	req := func(sent, end float64, status int, errClass string) history.Event {
 		return history.Event{T: sec(end), Kind: history.KindRequest, Src: "c9", Start: sec(sent), Latency: sec(end - sent),
 			Status: status, Error: errClass}
 	}
-	evs = append(evs,
-		req(1, 1.01, 200, ""),
-		req(2, 2.01, 502, ""),    // first outage: from 2 s
-		req(3, 3.01, 200, ""),    // to 3.01 s
-		req(4, 4.01, 0, "reset"), // a later one, from 4 s
-		req(5, 6, 0, "timeout"),
-		req(7, 10, 0, inFlightError), // unknown: does not end it
-	)
-	slices.SortStableFunc(evs, func(a, b history.Event) int { return cmp.Compare(a.T, b.T) })
-	o := outageOf(t, Outages(evs, 10*time.Second), "c9", "requests")
-	if o.From != 2*time.Second || o.To != 3010*time.Millisecond || o.Open || o.Later != 1 || o.ByClass["502"] != 1 {
-		t.Errorf("%+v: want from 2 s to 3.01 s, one later outage", o)
+	run := func(evs ...history.Event) []Outage {
+		slices.SortStableFunc(evs, func(a, b history.Event) int { return cmp.Compare(a.T, b.T) })
+		return Outages(evs, 10*time.Second)
 	}
-	// Without the success at 3 s, the first outage lasts to the end.
-	evs = slices.DeleteFunc(evs, func(e history.Event) bool { return e.Start == sec(3) })
-	outs := Outages(evs, 10*time.Second)
+	base := []history.Event{
+		req(1, 1.01, 200, ""),
+		req(2, 2.01, 502, ""),     // a short outage: 1.01 to 3.01
+		req(3, 3.01, 200, ""),     //
+		req(3.5, 6.5, 0, "reset"), // sent before the last success, fails at 6.5 s
+		req(3.6, 3.61, 200, ""),   // the users' last success: 3.61 s
+		req(4, 4.01, 0, "reset"),  // the long one: 3.61 to 7.01
+		req(5, 6, 0, "timeout"),
+		req(7, 7.01, 200, ""),
+		req(8, 10, 0, inFlightError), // unknown: not a failure
+	}
+	o := outageOf(t, run(base...), "c9", "requests")
+	if o.From != 3610*time.Millisecond || o.To != 7010*time.Millisecond || o.Open ||
+		o.ByClass["reset"] != 2 || o.ByClass["timeout"] != 1 || o.ByClass["502"] != 0 {
+		t.Errorf("%+v: want from 3.61 s to 7.01 s (two resets, one timeout), closed", o)
+	}
+	// Without the success at 7 s, the run ends in the outage.
+	outs := run(slices.DeleteFunc(slices.Clone(base), func(e history.Event) bool { return e.Start == sec(7) })...)
 	o = outageOf(t, outs, "c9", "requests")
-	if !o.Open || o.From != 2*time.Second || o.To != 10*time.Second || o.ByClass["reset"] != 1 || o.ByClass["timeout"] != 1 {
-		t.Errorf("%+v: want open from 2 s to the end (10 s)", o)
+	if !o.Open || o.From != 3610*time.Millisecond || o.To != 10*time.Second {
+		t.Errorf("%+v: want open from 3.61 s to the end (10 s)", o)
 	}
 	m := OutageMetrics(outs)
-	if v, ok := m["outage_s_c9"]; !ok || v != nil || m["outage_lower_bound_s_c9"] != 8.0 || m["outage_s"] != nil || m["outage_lower_bound_s"] != 8.0 {
-		t.Errorf("metrics %v: want outage_s_c9 and outage_s null, lower bounds 8", m)
+	if v, ok := m["outage_s_c9"]; !ok || v != nil || m["outage_lower_bound_s_c9"] != 6.39 || m["outage_s"] != nil || m["outage_lower_bound_s"] != 6.39 {
+		t.Errorf("metrics %v: want outage_s_c9 and outage_s null, lower bounds 6.39", m)
 	}
 	// Only requests in flight at the end: nothing failed.
-	o = outageOf(t, Outages([]history.Event{req(7, 10, 0, inFlightError)}, 10*time.Second), "c9", "requests")
+	o = outageOf(t, run(req(7, 10, 0, inFlightError)), "c9", "requests")
 	if s, decided := o.Seconds(); o.Failures != 0 || s != 0 || !decided {
 		t.Errorf("%+v: an unknown request is no failure", o)
 	}
@@ -309,12 +316,12 @@ func TestAvailabilitySection(t *testing.T) {
 			}
 		}
 		texts := svgTexts(t, filepath.Join(dir, "availability.svg"))
-		want := []string{"Availability as the clients saw it", "<td>c1</td><td>requests</td><td class=\"num\">3.455</td>",
-			"timeout × 66, reset × 3", "tcp probes: 3.3004, icmp probes: 3.3004"}
+		want := []string{"Availability as the clients saw it", "<td>c1</td><td>requests</td><td class=\"num\">3.5</td>",
+			"timeout × 66, reset × 3", "tcp probes: 3.4, icmp probes: 3.4"}
 		wantSVG := []string{"c1 requests", "c2 tcp probes", "answered by lb1", "failed: timeout", "MASTER", "VIP 10.0.0.100", "priority"}
 		if lang == LangChinese {
-			want = []string{"客户端看到的可用性", "<td>c1</td><td>请求</td><td class=\"num\">3.455</td>", "timeout × 66、reset × 3",
-				"tcp 探测：3.3004、icmp 探测：3.3004", "中断时长 (秒)"}
+			want = []string{"客户端看到的可用性", "<td>c1</td><td>请求</td><td class=\"num\">3.5</td>", "timeout × 66、reset × 3",
+				"tcp 探测：3.4、icmp 探测：3.4", "中断时长 (秒)"}
 			wantSVG = []string{"c1 的请求", "c2 的 tcp 探测", "由 lb1 应答", "失败：timeout", "MASTER", "虚拟IP 10.0.0.100", "优先级"}
 			for _, en := range []string{"Availability as", "answered by", "requests", "outage (s)"} {
 				if strings.Contains(page, en) {

@@ -98,11 +98,16 @@ func clientOpOf(e *history.Event) (clientOp, bool) {
 	return clientOp{}, false
 }
 
-// Outage is the first outage one client host saw on one channel (its
-// requests, or one kind of probe): from when the first failed operation
-// was sent to when the first operation sent at or after it that
-// succeeded ended (its answer came). Operations still in flight at the
-// end neither start nor end an outage: their outcome is unknown.
+// Outage is the outage one client host saw on one channel (its requests,
+// or one kind of probe): the longest time between two of its successes
+// (each at its end, when the answer came; the run's start before the
+// first) that a failed operation overlaps (from its send to its end).
+// Measured between successes, it does not depend on when a failure is
+// recorded (a timeout ends long after the outage began), and a request
+// sent just before a crash that fails seconds later, while later ones
+// still succeed, does not start it early: the users saw successes until
+// the last one. Operations still in flight at the end are neither
+// successes nor failures: their outcome is unknown.
 type Outage struct {
 	// Client is the client host (the events' Src).
 	Client string
@@ -117,44 +122,43 @@ type Outage struct {
 	// Sent counts the channel's operations, Failures those that failed
 	// over the whole run, Unknown those still in flight at the end.
 	Sent, Failures, Unknown int
-	// From is when the first failed operation was sent, To when the
-	// outage ended; both 0 when nothing failed.
+	// From and To are the ends of the two successes around the outage
+	// (From 0: none before it; To the run's end: none after it); both 0
+	// when nothing failed.
 	From, To time.Duration
-	// Open says that nothing sent at or after From succeeded before the
-	// run's end (To): the outage lasted at least To − From.
+	// Open says that the run ended in an outage (a failure after the
+	// last success): it may have lasted longer than the run shows, so
+	// the length is a lower bound.
 	Open bool
-	// ByClass counts the failed operations sent in [From, To), by class.
+	// ByClass counts the failed operations that overlap the outage, by
+	// class.
 	ByClass map[string]int
-	// Later counts the outages after the first, each from the first
-	// failure sent after the previous one ended to the next success.
-	Later int
 }
 
 // Seconds returns the outage's length in seconds (0 when nothing
-// failed); decided is false when it is open, and the length is then a
-// lower bound.
+// failed); decided is false when it is open: the run ended in an outage,
+// so the length is a lower bound.
 func (o Outage) Seconds() (s float64, decided bool) {
 	return (o.To - o.From).Seconds(), !o.Open
 }
 
 // outageChannel holds one channel's finished operations.
 type outageChannel struct {
-	oks   []opSpan // successes: send time and end
+	oks   []history.Stamp // successes' ends
 	fails []opFail
 	n     int
 }
 
-type opSpan struct{ sent, end history.Stamp }
-
+// opFail is a failed operation: from its send to its end.
 type opFail struct {
-	sent  history.Stamp
-	class string
+	sent, end history.Stamp
+	class     string
 }
 
 // OutageMeter measures the outages each client host saw (Outage), one
 // event at a time: it is a history.Sink, so a run can feed it as the
-// history is written. It keeps each finished operation's times (16 bytes
-// a success), not the events. The zero value is not ready: use
+// history is written. It keeps each success's end (8 bytes) and each
+// failure's times, not the events. The zero value is not ready: use
 // NewOutageMeter.
 type OutageMeter struct {
 	chans map[[2]string]*outageChannel // host, channel
@@ -185,9 +189,9 @@ func (m *OutageMeter) add(op clientOp) {
 	c.n++
 	switch op.outcome {
 	case opOK:
-		c.oks = append(c.oks, opSpan{op.sent, op.end})
+		c.oks = append(c.oks, op.end)
 	case opFailed:
-		c.fails = append(c.fails, opFail{op.sent, op.class})
+		c.fails = append(c.fails, opFail{op.sent, op.end, op.class})
 	}
 }
 
@@ -228,55 +232,68 @@ func (m *OutageMeter) Outages(end time.Duration) []Outage {
 	return out
 }
 
-// outage finds the channel's first outage and counts the later ones.
+// outage finds the channel's longest outage in a run that ended at end.
 func (c *outageChannel) outage(end history.Stamp) Outage {
 	o := Outage{Sent: c.n, Failures: len(c.fails), Unknown: c.n - len(c.fails) - len(c.oks)}
 	if len(c.fails) == 0 {
 		return o
 	}
-	fails := slices.Clone(c.fails)
-	slices.SortStableFunc(fails, func(a, b opFail) int { return cmp.Compare(a.sent, b.sent) })
 	oks := slices.Clone(c.oks)
-	slices.SortFunc(oks, func(a, b opSpan) int { return cmp.Compare(a.sent, b.sent) })
-	// firstEnd[i] is the earliest end of the successes sent at or after
-	// oks[i].sent.
-	firstEnd := make([]history.Stamp, len(oks))
-	for i := len(oks) - 1; i >= 0; i-- {
-		firstEnd[i] = oks[i].end
-		if i+1 < len(oks) {
-			firstEnd[i] = min(firstEnd[i], firstEnd[i+1])
+	slices.Sort(oks)
+	last := end
+	if n := len(oks); n > 0 {
+		last = max(end, oks[n-1])
+	}
+	// The spans between successes: from the start (0) to the first, between
+	// each two, and from the last to the end.
+	type gap struct{ a, b history.Stamp }
+	gaps := make([]gap, 0, len(oks)+1)
+	prev := history.Stamp(0)
+	for _, t := range oks {
+		if t > prev {
+			gaps = append(gaps, gap{prev, t})
+		}
+		prev = t
+	}
+	if last > prev {
+		gaps = append(gaps, gap{prev, last})
+	}
+	// Mark the spans that a failure overlaps: from the first that ends
+	// after its send, while they begin before its end.
+	hit := make([]bool, len(gaps))
+	for _, f := range c.fails {
+		i, _ := slices.BinarySearchFunc(gaps, f.sent, func(g gap, t history.Stamp) int {
+			if g.b <= t {
+				return -1
+			}
+			return 1
+		})
+		for ; i < len(gaps) && gaps[i].a <= f.end; i++ {
+			hit[i] = true
 		}
 	}
-	// recovered returns when the first success sent at or after t ended.
-	recovered := func(t history.Stamp) (history.Stamp, bool) {
-		i, _ := slices.BinarySearchFunc(oks, t, func(s opSpan, t history.Stamp) int { return cmp.Compare(s.sent, t) })
-		if i == len(oks) {
-			return 0, false
+	best := -1
+	for i, g := range gaps {
+		if !hit[i] {
+			continue
 		}
-		return firstEnd[i], true
+		if best < 0 || g.b-g.a > gaps[best].b-gaps[best].a {
+			best = i
+		}
+		if g.a == prev && g.b == last && last > prev {
+			o.Open = true // the run ended in it
+		}
 	}
-	from := fails[0].sent
-	to, ok := recovered(from)
-	o.From, o.To, o.Open = from.Duration(), to.Duration(), !ok
-	if !ok {
-		o.To = max(end, from).Duration()
+	if best < 0 {
+		return o
 	}
+	g := gaps[best]
+	o.From, o.To = g.a.Duration(), g.b.Duration()
 	o.ByClass = map[string]int{}
-	i := 0
-	for ; i < len(fails) && (!ok || fails[i].sent < to); i++ {
-		o.ByClass[fails[i].class]++
-	}
-	for ok && i < len(fails) {
-		o.Later++
-		next, found := recovered(fails[i].sent)
-		if !found {
-			break
+	for _, f := range c.fails {
+		if f.sent <= g.b && f.end >= g.a {
+			o.ByClass[f.class]++
 		}
-		j := i + 1
-		for j < len(fails) && fails[j].sent < next {
-			j++
-		}
-		i = j
 	}
 	return o
 }
@@ -293,11 +310,11 @@ func Outages(events []history.Event, end time.Duration) []Outage {
 
 // OutageMetrics returns the results.json metrics of the outages (from
 // Outages or OutageMeter.Outages), in seconds: outage_s_HOST for each
-// client host (its primary channel's first outage; 0 when nothing
-// failed) and outage_s, the worst of them. A value that the history
-// leaves open (no success after the first failure before the end) is
-// null, and outage_lower_bound_s_HOST (outage_lower_bound_s) says how
-// long it lasted at least. Without client hosts the map is empty.
+// client host (its primary channel's outage; 0 when nothing failed) and
+// outage_s, the worst of them. A value that the history leaves open (the
+// run ended in an outage) is null, and outage_lower_bound_s_HOST
+// (outage_lower_bound_s) says how long it lasted at least. Without
+// client hosts the map is empty.
 func OutageMetrics(outs []Outage) map[string]any {
 	m := map[string]any{}
 	worst, lower, open, hosts := 0.0, 0.0, false, false
