@@ -733,7 +733,7 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 			}
 		}
 		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat,
-			TCP: c.tcp, Events: evs})
+			TCP: c.tcp, Slack: w.mergeSlack(), Events: evs})
 	}
 	return mergeLBHistories(clients, proxy, w.faults.Events(), end), sent, nil
 }
