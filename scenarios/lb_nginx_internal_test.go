@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,5 +141,42 @@ func nginxAccepts(t *testing.T, bin string, lab *labfile.Lab) {
 	out, err := exec.Command(bin, "-t", "-c", conf, "-p", dir+"/", "-e", dir+"/error.log").CombinedOutput()
 	if err != nil {
 		t.Errorf("nginx -t: %v: %s\n%s", err, out, text)
+	}
+}
+
+// TestGroupGone: after a SIGKILL of a process group, groupGone returns
+// only once its children are gone too (nginx's workers beside its
+// master), and groupAlive says a group with a running child is alive.
+func TestGroupGone(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60 & wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := cmd.Process.Pid
+	deadline := time.Now().Add(5 * time.Second)
+	for exec.Command("pgrep", "-g", strconv.Itoa(pgid), "sleep").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the children did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !groupAlive(pgid) {
+		t.Fatal("groupAlive: false for a running group")
+	}
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if err := groupGone(pgid, lbKillWait); err != nil {
+		t.Fatal(err)
+	}
+	// What pgrep still lists are zombies (init has not reaped them yet).
+	out, _ := exec.Command("pgrep", "-g", strconv.Itoa(pgid)).Output()
+	for _, pid := range strings.Fields(string(out)) {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err == nil && !strings.Contains(string(b), ") Z ") {
+			t.Errorf("process %s of the group runs: %s", pid, b)
+		}
 	}
 }
