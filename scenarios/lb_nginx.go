@@ -165,11 +165,22 @@ func lastLines(b []byte, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// stopNginx stops nginx gracefully (SIGQUIT: it finishes the requests
-// under way and writes their log lines), and kills its group when it
-// does not end in time.
-func (w *lbWorld) stopNginx() {
-	_ = w.proxy.p.Signal(syscall.SIGQUIT)
+// proxyStopSignal is the signal that stops the proxy cleanly: SIGQUIT
+// for nginx (its graceful shutdown: the requests under way finish and
+// are logged; its SIGTERM is a fast one), SIGTERM for lblab proxy (it
+// drains). A crash of the proxy is lbProc.Kill: SIGKILL of its process
+// group, nginx's master and workers, returning once none is left.
+func (w *lbWorld) proxyStopSignal() syscall.Signal {
+	if w.lab.ProxyImpl() == labfile.ImplNginx {
+		return syscall.SIGQUIT
+	}
+	return syscall.SIGTERM
+}
+
+// stopProxy stops the proxy cleanly (proxyStopSignal) and kills it
+// when it has not ended after lbProxyStop.
+func (w *lbWorld) stopProxy() {
+	_ = w.proxy.p.Signal(w.proxyStopSignal())
 	if !w.proxy.p.Wait(lbProxyStop) {
 		_, _ = w.proxy.p.Kill()
 	}

@@ -688,12 +688,7 @@ func (w *lbWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 			return nil, 0, i18n.Errorf("clients %d: still running %s after SIGINT: %s", c.index, lbClientsStop, strings.TrimSpace(c.run.p.Output()))
 		}
 	}
-	if w.lab.ProxyImpl() == labfile.ImplNginx {
-		w.stopNginx()
-	} else {
-		_ = w.proxy.p.Signal(syscall.SIGTERM)
-		_ = w.proxy.p.Wait(lbProxyStop)
-	}
+	w.stopProxy()
 	if w.clients != nil && w.clients[0].run == nil {
 		return nil, 0, nil // stopped before the clients started
 	}
