@@ -122,6 +122,9 @@ func Refusals(cfg *proxy.Config) []Refusal {
 	}
 	for i, g := range cfg.Groups {
 		p := fmt.Sprintf("groups[%d]", i)
+		if !upstreamName(g.Name) {
+			bad(p+".name", "nginx reads an upstream's name as a host name: letters, digits, '-', '_' and '.', not %q", g.Name)
+		}
 		if web[g.Name] && stream[g.Name] {
 			bad(p+".name", "group %s serves http and tcp or udp listeners: nginx's http and stream upstreams are apart", g.Name)
 		}
@@ -566,4 +569,19 @@ func StreamModule(v string) (path string, ok bool) {
 // Import makes of it.
 func catchAll(l proxy.Listener, r proxy.Rule) bool {
 	return r.Host == "" && (r.PathPrefix == "" || r.PathPrefix == "/") && r.Group == l.Group
+}
+
+// upstreamName reports whether name can be an upstream's name that
+// proxy_pass http://NAME finds: a host name's characters.
+func upstreamName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -112,6 +112,7 @@ func TestExportRefuses(t *testing.T) {
 		says  string
 	}{
 		{base(proxy.Group{HealthCheck: &proxy.HealthCheck{}}), "groups[0].health_check", "NGINX Plus"},
+		{&proxy.Config{Listeners: []proxy.Listener{{Port: 80, Group: "a b;"}}, Groups: []proxy.Group{{Name: "a b;"}}}, "groups[0].name", "host name"},
 		{base(proxy.Group{Persistence: &proxy.Persistence{Mode: "cookie"}}), "groups[0].persistence", "sticky cookie"},
 		{base(proxy.Group{NoServer: "fail-open"}), "groups[0].no_server", "fail open"},
 		{base(proxy.Group{NoServer: "503"}), "groups[0].no_server", "502"},
@@ -156,4 +157,16 @@ func TestParseLogLine(t *testing.T) {
 			t.Errorf("accepted %q", bad)
 		}
 	}
+}
+
+// FuzzParseLogLine: any line is read or refused, without a panic.
+func FuzzParseLogLine(f *testing.F) {
+	f.Add([]byte(`{"msec":"1.001","request_time":"0.000","status":"502","upstream_addr":"a, b : c","upstream_status":"502","upstream_connect_time":"-"}`))
+	f.Add([]byte(`{"msec":"99999999999.9"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		e, err := ParseLogLine(line)
+		if err == nil && (e.End < 0 || e.Elapsed < 0) {
+			t.Errorf("negative times from %q: %+v", line, e)
+		}
+	})
 }
