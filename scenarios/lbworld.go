@@ -170,6 +170,9 @@ func lbRealRefusal(lab *labfile.Lab) error {
 	case lab.VRRP != nil || len(lab.Topology.Hosts) > 0:
 		return refuse(i18n.T("a load balancer with a topology or VRRP does not run on real hosts yet"))
 	}
+	if why := nginxRefusal(lab); !why.IsZero() {
+		return refuse(why) // lb_nginx.go
+	}
 	for _, l := range lab.LB.Listeners {
 		if l.Protocol != "" && l.Protocol != "http" && l.Protocol != "tcp" {
 			return refuse(i18n.T("listener %s: only http and tcp listeners run on real hosts yet, not %s", l.Name, l.Protocol))
@@ -636,6 +639,9 @@ func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
 
 // startProxy starts the proxy and waits until every listener listens.
 func (w *lbWorld) startProxy(ctx context.Context) error {
+	if w.lab.ProxyImpl() == labfile.ImplNginx {
+		return w.startNginx(ctx) // lb_nginx.go
+	}
 	w.admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort-1, nil)))
 	args := []string{"proxy", "--config", w.at(w.files[0]), "--history", w.proxyHistory(),
 		"--bind", "0.0.0.0", "--admin", w.admin, "--drain", "1s"}
@@ -792,8 +798,7 @@ func (w *lbWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 			return nil, 0, i18n.Errorf("clients %d: still running %s after SIGINT: %s", c.index, lbClientsStop, strings.TrimSpace(c.run.p.Output()))
 		}
 	}
-	_ = w.proxy.p.Signal(syscall.SIGTERM)
-	_ = w.proxy.p.Wait(lbProxyStop)
+	w.stopProxy()
 	if w.clients != nil && w.clients[0].run == nil {
 		return nil, 0, nil // stopped before the clients started
 	}
@@ -809,7 +814,13 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 		}
 		return history.ReadJSONL(bytes.NewReader(b), file)
 	}
-	proxy, err := read(w.proxy.p, w.proxyHistory())
+	var proxy []history.Event
+	var err error
+	if w.lab.ProxyImpl() == labfile.ImplNginx {
+		proxy, err = w.nginxHistory()
+	} else {
+		proxy, err = read(w.proxy.p, w.proxyHistory())
+	}
 	if err != nil {
 		return nil, 0, i18n.Errorf("proxy history: %w", err)
 	}
@@ -827,7 +838,7 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 			}
 		}
 		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat,
-			TCP: c.tcp, Events: evs})
+			TCP: c.tcp, Slack: w.mergeSlack(), Events: evs})
 	}
 	return mergeLBHistories(clients, proxy, w.faults.Events(), end), sent, nil
 }

@@ -39,8 +39,10 @@ func init() {
 			Root:   true,
 			// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 			TCPListeners: true,
-			Early:        netnsEarly,
-			Late:         netnsLate,
+			// Impls: the system's nginx as the load balancer (lb_nginx.go).
+			Impls: map[Role][]string{RoleProxy: {labfile.ImplNginx}},
+			Early: netnsEarly,
+			Late:  netnsLate,
 		},
 		Available: netns.Available,
 		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {

@@ -92,7 +92,10 @@ type clientHistory struct {
 	Latency time.Duration
 	// TCP says its listener is a tcp one: each request a tcp exchange
 	// (status 0), matched as such (see above).
-	TCP    bool
+	TCP bool
+	// Slack is how far apart the two sides' stamps of one request may
+	// be. Default clockSlack; nginx's (nginxSlack) is wider.
+	Slack  time.Duration
 	Events []history.Event
 }
 
@@ -128,9 +131,12 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 	for _, s := range byKey {
 		slices.SortStableFunc(s, func(a, b *side) int { return cmp.Compare(a.ev.T, b.ev.T) })
 	}
-	slack := history.Stamp(clockSlack)
 	endT := history.Stamp(end)
 	for _, ch := range clients {
+		slack := history.Stamp(clockSlack)
+		if ch.Slack > 0 {
+			slack = history.Stamp(ch.Slack)
+		}
 		evs := slices.Clone(ch.Events)
 		slices.SortStableFunc(evs, func(a, b history.Event) int { return cmp.Compare(a.T, b.T) })
 		for _, c := range evs {
