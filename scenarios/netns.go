@@ -39,11 +39,17 @@ func init() {
 			Root:   true,
 			// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 			TCPListeners: true,
-			Early:        netnsEarly,
-			Late:         netnsLate,
+			// impl: {vrrp: keepalived} runs the system's keepalived
+			// (netns_keepalived.go).
+			Impls: map[Role][]string{RoleVRRP: {labfile.ImplKeepalived}},
+			Early: netnsEarly,
+			Late:  netnsLate,
 		},
 		Available: netns.Available,
 		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
+			if err := checkKeepalived(lab); err != nil {
+				return nil, err
+			}
 			if lab.LB != nil {
 				return newNetnsLBWorld(lab, seed, opt) // netns_lb.go
 			}
@@ -100,6 +106,9 @@ type netnsWorld struct {
 	wallClock
 	closed bool
 	extra  *history.Log // fault events and silent deaths, written by the runner
+	// kaProcs are the keepalived processes started, in order (impl:
+	// {vrrp: keepalived}; netns_keepalived.go).
+	kaProcs []*kaProc
 }
 
 // Build makes the testbed, the lab's segments and hosts, and writes the
@@ -139,7 +148,17 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 		}
 	}
 	for host := range w.routers() {
-		if err := os.WriteFile(w.confPath(host), []byte(keepalivedConf(w.lab, host, w.flagPath)), 0o644); err != nil {
+		text := []byte(keepalivedConf(w.lab, host, w.flagPath))
+		if w.usesKeepalived() {
+			// Exported now, so that a configuration keepalived cannot
+			// read is refused before anything runs; each process gets
+			// its own copy (startKeepalived).
+			var err error
+			if _, text, err = w.keepalivedText(host, 0); err != nil {
+				return err
+			}
+		}
+		if err := os.WriteFile(w.confPath(host), text, 0o644); err != nil {
 			return err
 		}
 	}
@@ -170,7 +189,9 @@ func (w *netnsWorld) Close() error {
 		return nil
 	}
 	w.closed = true
-	return w.tb.Cleanup()
+	err := w.tb.Cleanup()
+	w.closeKeepalived()
+	return err
 }
 
 // routers returns the hosts that run VRRP instances.
@@ -216,8 +237,12 @@ func (w *netnsWorld) flagPath(host, script string) string {
 	return filepath.Join(w.opt.Work, host+"."+script+".fail")
 }
 
-// startAgent runs a fresh agent on host.
+// startAgent runs a fresh agent on host: lblab vrrp, or keepalived
+// (startKeepalived).
 func (w *netnsWorld) startAgent(host string) error {
+	if w.usesKeepalived() {
+		return w.startKeepalived(host)
+	}
 	if p := w.agents[host]; p != nil {
 		select {
 		case <-p.Done():
@@ -304,6 +329,9 @@ func (w *netnsWorld) silent(host, reason string) {
 // returns, interrupted (reached 0 before time 0); Finish then stops the
 // agents.
 func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
+	if w.usesKeepalived() {
+		return w.runKeepalived(ctx, end)
+	}
 	hosts := slices.Sorted(maps.Keys(w.routers()))
 	for _, host := range hosts {
 		if ctx.Err() != nil {
@@ -320,16 +348,25 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 	if err := w.release(); err != nil {
 		return 0, false, err
 	}
+	return w.runAgents(ctx, end)
+}
+
+// runAgents runs the clock to end (runClock) once the agents run; an
+// agent that ended on its own before then failed: it says why.
+func (w *netnsWorld) runAgents(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
 	reached, interrupted, err := w.runClock(ctx, end)
 	reached = max(reached, 0)
 	if err != nil || interrupted {
 		return reached, interrupted, err
 	}
-	// An agent that ended on its own before now failed: say why.
 	for _, r := range w.runs {
 		select {
 		case <-r.p.Done():
 			if !r.killed && r.p.ExitCode() != 0 {
+				if w.usesKeepalived() {
+					return reached, false, i18n.Errorf("keepalived on %s exited with status %d:\n%s",
+						r.host, r.p.ExitCode(), strings.TrimSpace(r.out.String()))
+				}
 				return reached, false, i18n.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
 					r.host, w.opt.Binary, r.p.ExitCode(), strings.TrimSpace(r.out.String()))
 			}
@@ -490,6 +527,9 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 // merge reads the agents' histories and merges them with the runner's
 // events (mergeAgents).
 func (w *netnsWorld) merge() ([]history.Event, error) {
+	if w.usesKeepalived() {
+		return mergeAgents(w.keepalivedHistories(), w.extra.Events()), nil
+	}
 	hosts := make([]string, 0, len(w.routers()))
 	for host := range w.routers() {
 		hosts = append(hosts, host)

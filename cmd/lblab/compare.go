@@ -24,6 +24,8 @@ type compareFlags struct {
 	seed  uint64
 	seeds int
 	sets  []string
+	// impl is --impl: ROLE=NAME pairs setting the lab's impl.
+	impl  string
 	out   string
 	force bool
 }
@@ -77,6 +79,7 @@ shows the worlds that finished).`,
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of each world's run (first seed of a sweep)")
 	fl.IntVar(&f.seeds, "seeds", 0, fmt.Sprintf("run a sweep of N seeds in each world, at most %d", scenarios.MaxSeeds))
 	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE (repeatable)")
+	fl.StringVar(&f.impl, "impl", "", implFlagDoc)
 	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
 	fl.BoolVar(&f.force, "force", false, "compare two folders of different labs (with a warning)")
 	return c
@@ -109,7 +112,7 @@ func compareLab(c *cobra.Command, name string, f compareFlags) error {
 		modes = append(modes, m)
 	}
 	ctx := c.Context()
-	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) { return scenarios.Load(name, f.sets) })
+	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) { return loadWithImpl(name, f.sets, f.impl) })
 	if err != nil {
 		return err
 	}
