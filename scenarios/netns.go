@@ -492,6 +492,13 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 		w.silent(hostName, "host crashed")
 		return effect, nil
 	case "restore":
+		// A node that died and boots again holds no virtual address:
+		// the killed agent (keepalived, lblab vrrp) left its addresses
+		// on the interfaces, which would answer ARP as soon as the link
+		// is up, before the fresh agent removes them.
+		if err := w.dropVIPs(hostName); err != nil {
+			return 0, err
+		}
 		if err := links((*netns.Link).Up); err != nil {
 			return 0, err
 		}
@@ -522,6 +529,33 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// dropVIPs removes the virtual addresses of host's instances from its
+// interfaces, where they are.
+func (w *netnsWorld) dropVIPs(hostName string) error {
+	host := w.hosts[hostName]
+	for _, in := range w.lab.VRRP.Instances {
+		if in.Host != hostName {
+			continue
+		}
+		for _, v := range in.VirtualIPAddress {
+			if !strings.Contains(v, "/") {
+				v += "/32" // as the agents add it
+			}
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				continue // validated before: not an address an agent added
+			}
+			if held, err := host.HasAddr(in.Interface, p.Addr()); err != nil || !held {
+				continue
+			}
+			if _, err := host.Run("ip", "addr", "del", p.String(), "dev", in.Interface); err != nil {
+				return i18n.Errorf("host %s: removing the virtual address %s its agent left: %w", hostName, v, err)
+			}
+		}
+	}
+	return nil
 }
 
 // merge reads the agents' histories and merges them with the runner's

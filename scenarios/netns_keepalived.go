@@ -10,12 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
@@ -265,11 +268,14 @@ func (w *netnsWorld) startKeepalived(host string) error {
 		return i18n.Errorf("host %s: making keepalived's FIFO: %w", host, err)
 	}
 	// Read and write: keepalived finds a reader when it opens the FIFO,
-	// and the reader sees no end of file between two writers.
-	f, err := os.OpenFile(fifoPath, os.O_RDWR, 0)
+	// the reader sees no end of file between two writers, and finish
+	// writes the line that ends it. Blocking: the reader's thread
+	// (read) wakes from the read itself, not through Go's poller.
+	fd, err := syscall.Open(fifoPath, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return i18n.Errorf("host %s: opening keepalived's FIFO: %w", host, err)
 	}
+	f := os.NewFile(uintptr(fd), fifoPath)
 	out := &bytes.Buffer{}
 	name, args := netns.Realtime(keepalivedBinary, "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp",
 		"--use-file", confPath, "--pid", w.kaPath(host, n, "pid"), "--vrrp_pid", w.kaPath(host, n, "vrrp.pid"))
@@ -290,13 +296,31 @@ func (w *netnsWorld) startKeepalived(host string) error {
 // kaMaxLine bounds a FIFO line: keepalived's are under 300 bytes.
 const kaMaxLine = 4096
 
-// read takes the FIFO's lines until it is closed or its deadline passes.
+// kaEnd is the line finish writes to the FIFO to end its reader: after
+// every line keepalived wrote before.
+const kaEnd = "LBLAB END"
+
+// read takes the FIFO's lines until kaEnd (or an error), each stamped
+// when read. It runs on a thread of its own under the real-time
+// round-robin policy, as keepalived does (netns.Realtime), blocked in
+// the read: the stamp is late by the kernel's wake-up, microseconds,
+// even when the machine is loaded (a goroutine woken by Go's poller was
+// seen 2.5 ms late on a loaded 2-core machine). Without the right to
+// real-time it reads at the normal policy.
 func (kp *kaProc) read(now func() time.Duration) {
 	defer close(kp.done)
+	// Locked and never unlocked: the thread ends with the goroutine,
+	// its policy with it.
+	runtime.LockOSThread()
+	_ = unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_RR, Priority: 1}, 0)
 	sc := bufio.NewScanner(kp.fifo)
 	sc.Buffer(make([]byte, 0, 512), kaMaxLine)
 	for sc.Scan() {
-		kp.line(now(), sc.Text())
+		t := now()
+		if sc.Text() == kaEnd {
+			return
+		}
+		kp.line(t, sc.Text())
 	}
 }
 
@@ -363,19 +387,26 @@ func (kp *kaProc) said() bool {
 	return kp.lines > 0
 }
 
-// finish ends the FIFO's reader: what keepalived wrote before now is
-// read within kaDrain, then the FIFO is closed.
+// finish ends the FIFO's reader after the lines keepalived wrote before
+// now (kaEnd), waiting at most kaDrain, and closes the FIFO.
 func (kp *kaProc) finish() {
 	kp.ended.Do(func() {
-		_ = kp.fifo.SetReadDeadline(time.Now().Add(kaDrain))
-		<-kp.done
-		_ = kp.fifo.Close()
+		if _, err := kp.fifo.WriteString(kaEnd + "\n"); err != nil {
+			return
+		}
+		select {
+		case <-kp.done:
+			_ = kp.fifo.Close()
+		case <-time.After(kaDrain):
+			// The reader is stuck: closing a blocking file it reads
+			// would wait for it. The FIFO goes with the work folder.
+		}
 	})
 }
 
-// kaDrain is how long the reader still takes lines already in the FIFO
-// at the end: they are in the pipe's buffer, a read away.
-const kaDrain = 100 * time.Millisecond
+// kaDrain bounds the wait for the reader at the end: the lines are in
+// the pipe's buffer, a read away.
+const kaDrain = time.Second
 
 // runKeepalived is Run for keepalived routers: keepalived cannot wait
 // for a start file, so the lab's time 0 is when the processes are
