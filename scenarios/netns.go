@@ -70,7 +70,8 @@ var _ World = (*netnsWorld)(nil)
 // RunNetns plays a lab on real hosts: a load-balancer lab as netns_lb.go
 // says; a VRRP lab with each host a network namespace, each segment a
 // bridge, each router an `lblab vrrp` process configured by a
-// keepalived.conf generated from the lab. The fault
+// keepalived.conf generated from the lab, or with impl: {vrrp:
+// keepalived} the system's keepalived (netns_keepalived.go). The fault
 // timeline is applied on the wall clock (crash: link down and every
 // process killed; restore: link up and a fresh agent; stop: SIGTERM;
 // start: a fresh agent; link_down/link_up; script_fail/script_ok switch

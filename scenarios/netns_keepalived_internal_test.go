@@ -1,13 +1,16 @@
 package scenarios
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/testbed/netns"
@@ -162,5 +165,84 @@ func TestKeepalivedAcceptsExports(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKeepalivedRunsTheLabsModel: each instance keepalived runs (the
+// netns world's export, read back) has the state machine configuration
+// the simulator plays for it (labfile.InstanceConfig): the same timers,
+// priorities, preemption, tracking, unicast and GARP settings, with
+// keepalived's defaults filled in. For every catalog VRRP lab, and for
+// a lab given as keepalived.conf text (roundTripConf), which keeps the
+// text's configuration.
+func TestKeepalivedRunsTheLabsModel(t *testing.T) {
+	src := "name: rt\ntitle: round trip\ntopology:\n  segments: [{name: lan}, {name: wan}]\n  hosts:\n" +
+		"    - {name: r1, interfaces: [{segment: lan, address: 10.77.0.11/24}, {segment: wan, address: 10.78.0.11/24}]}\n" +
+		"vrrp:\n  keepalived:\n    r1: |\n      " + strings.ReplaceAll(strings.TrimSpace(roundTripConf), "\n", "\n      ") + "\n"
+	text, err := labfile.Parse("rt.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lab := range append(catalogVRRP(t), text) {
+		for _, host := range routersOf(lab) {
+			c, err := keepalivedConfig(lab, host, kaFlag, "/run/lblab-test/fifo", sameName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := c.Export()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, _, err := keepalived.Parse("export", b)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, b)
+			}
+			var h *labfile.Host
+			for i := range lab.Topology.Hosts {
+				if lab.Topology.Hosts[i].Name == host {
+					h = &lab.Topology.Hosts[i]
+				}
+			}
+			primary := netip.MustParsePrefix(h.Interfaces[0].Address).Addr()
+			n := 0
+			for i := range lab.VRRP.Instances {
+				in := &lab.VRRP.Instances[i]
+				if in.Host != host {
+					continue
+				}
+				sim := filled(t, labfile.InstanceConfig(lab, in, h))
+				real := filled(t, back.VRRPConfig(back.Instances[n], primary))
+				n++
+				if !reflect.DeepEqual(sim, real) {
+					t.Errorf("%s %s %s: the simulator plays\n%+v\nkeepalived runs\n%+v\n%s", lab.Name, host, in.Name, sim, real, b)
+				}
+			}
+		}
+	}
+}
+
+// TestKeepalivedFIFOLines: keepalived's FIFO lines become the history's
+// vrrp events (the state left kept by the reader, INIT first; a
+// priority change alone keeps the state) and vip events on entering and
+// leaving MASTER; other lines and unknown instances are not the
+// history's.
+func TestKeepalivedFIFOLines(t *testing.T) {
+	conf, _, err := keepalived.Parse("k", []byte("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  10.77.0.100/24\n }\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp := &kaProc{host: "r1", conf: conf, states: map[string]string{}}
+	for i, l := range []string{`INSTANCE "VI_1" BACKUP 150`, `INSTANCE "VI_1" BACKUP_PRIORITY 90`, `GROUP "G" MASTER 0`,
+		`INSTANCE "VI_9" MASTER 100`, `INSTANCE "VI_1" MASTER 90`, `INSTANCE "VI_1" MASTER`, `INSTANCE "VI_1" STOP 90`} {
+		kp.line(time.Duration(i)*time.Second, l)
+	}
+	var got []string
+	for _, e := range kp.events {
+		got = append(got, fmt.Sprintf("%v %s %s>%s %d %s+%s", e.T.Duration().Seconds(), e.Kind, e.From, e.To, e.Priority, e.Owner, e.Prev))
+	}
+	want := []string{"0 vrrp INIT>BACKUP 150 +", "1 vrrp BACKUP>BACKUP 90 +", "4 vrrp BACKUP>MASTER 90 +", "4 vip > 0 r1+",
+		"6 vrrp MASTER>STOP 90 +", "6 vip > 0 +r1"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
