@@ -408,13 +408,20 @@ func (kp *kaProc) finish() {
 // the pipe's buffer, a read away.
 const kaDrain = time.Second
 
-// runKeepalived is Run for keepalived routers: keepalived cannot wait
-// for a start file, so the lab's time 0 is when the processes are
-// started, all at once; each must say its first state (the FIFO's first
-// line, its startup) within agentReadyWait.
+// runKeepalived is Run for keepalived routers. keepalived cannot wait
+// for a start file, and its processes come up one by one (from tens of
+// milliseconds to a second each on a loaded machine): started at once,
+// a lower-priority router could start its timers more than the skew
+// difference before a higher one (0.195 s for priorities 150 and 100)
+// and win the startup election. So the lab's time 0 is the start of the
+// first, and they start in order of priority, highest first, each once
+// the one before has said its first state (its FIFO's first line, its
+// startup): a higher priority's down timer, shorter and started
+// earlier, runs out first. Each must say it within agentReadyWait.
 func (w *netnsWorld) runKeepalived(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
-	hosts := slices.Sorted(maps.Keys(w.routers()))
+	hosts := byPriority(w.lab)
 	w.start()
+	deadline := time.Now().Add(agentReadyWait)
 	for _, host := range hosts {
 		if ctx.Err() != nil {
 			return 0, true, nil
@@ -422,9 +429,7 @@ func (w *netnsWorld) runKeepalived(ctx context.Context, end time.Duration) (time
 		if err := w.startKeepalived(host); err != nil {
 			return 0, false, err
 		}
-	}
-	deadline := time.Now().Add(agentReadyWait)
-	for _, kp := range slices.Clone(w.kaProcs) {
+		kp := w.kaProcs[len(w.kaProcs)-1]
 		for !kp.said() {
 			select {
 			case <-kp.run.p.Done():
@@ -441,6 +446,23 @@ func (w *netnsWorld) runKeepalived(ctx context.Context, end time.Duration) (time
 		}
 	}
 	return w.runAgents(ctx, end)
+}
+
+// byPriority returns the lab's router hosts by the highest priority of
+// their instances (vrrpsim.PriorityFor: 255 for state MASTER, else 100,
+// when not written), highest first, then by name.
+func byPriority(lab *labfile.Lab) []string {
+	prio := map[string]int{}
+	for _, in := range lab.VRRP.Instances {
+		state := vrrpsim.StateBackup
+		if strings.EqualFold(in.State, "MASTER") {
+			state = vrrpsim.StateMaster
+		}
+		prio[in.Host] = max(prio[in.Host], int(vrrpsim.PriorityFor(state, uint8(in.Priority))))
+	}
+	hosts := slices.Sorted(maps.Keys(prio))
+	slices.SortStableFunc(hosts, func(a, b string) int { return prio[b] - prio[a] })
+	return hosts
 }
 
 // keepalivedHistories ends the FIFO readers and returns what each

@@ -246,3 +246,15 @@ func TestKeepalivedFIFOLines(t *testing.T) {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestKeepalivedStartOrder: routers start highest priority first (a
+// state MASTER without a priority is the owner, 255), then by name.
+func TestKeepalivedStartOrder(t *testing.T) {
+	lab := &labfile.Lab{VRRP: &labfile.VRRP{Instances: []labfile.Instance{
+		{Host: "r4", Priority: 100}, {Host: "r1", Priority: 150}, {Host: "r3", Priority: 150, NoPreempt: true},
+		{Host: "r2"}, {Host: "r5", State: "MASTER"}, {Host: "r2", Priority: 120},
+	}}}
+	if got := strings.Join(byPriority(lab), " "); got != "r5 r1 r3 r2 r4" {
+		t.Errorf("start order %s, want r5 r1 r3 r2 r4", got)
+	}
+}
