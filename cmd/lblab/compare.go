@@ -117,9 +117,24 @@ func compareLab(c *cobra.Command, name string, f compareFlags) error {
 		return err
 	}
 	lab = lab.Localized(language)
+	// --impl names the programs of the real worlds; the simulator plays
+	// lblab's model of the same lab beside them.
+	simLab := lab
+	if f.impl != "" {
+		if simLab, err = scenarios.Load(name, f.sets); err != nil {
+			return err
+		}
+		simLab = simLab.Localized(language)
+	}
+	labIn := func(mode string) *labfile.Lab {
+		if mode == "sim" {
+			return simLab
+		}
+		return lab
+	}
 	// Every world first: none starts when one cannot play the lab.
 	for _, m := range modes {
-		if err := scenarios.CheckWorld(m, lab); err != nil {
+		if err := scenarios.CheckWorld(m, labIn(m)); err != nil {
 			return err
 		}
 		if fac, _ := scenarios.LookupWorld(m); fac.Available != nil {
@@ -154,7 +169,7 @@ func compareLab(c *cobra.Command, name string, f compareFlags) error {
 		sub := filepath.Join(dir, m)
 		var res reports.Results
 		if f.seeds > 0 {
-			sw, err := sweepIn(ctx, m, lab, f.seed, f.seeds, false, progressBar(c.ErrOrStderr()))
+			sw, err := sweepIn(ctx, m, labIn(m), f.seed, f.seeds, false, progressBar(c.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
@@ -171,7 +186,7 @@ func compareLab(c *cobra.Command, name string, f compareFlags) error {
 			}
 			res = sw.Results
 		} else {
-			o, _, err := scenarios.RunWrite(ctx, m, lab, f.seed, sub, scenarios.Options{})
+			o, _, err := scenarios.RunWrite(ctx, m, labIn(m), f.seed, sub, scenarios.Options{})
 			if err != nil {
 				return err
 			}

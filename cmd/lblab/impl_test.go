@@ -34,3 +34,20 @@ func TestImplFlag(t *testing.T) {
 		}
 	}
 }
+
+// lblab run --mode sim --impl vrrp=keepalived is refused by the
+// simulator (it plays lblab's cores only), exit 2; lblab compare runs
+// the simulator on lblab's model beside the worlds that run the
+// programs --impl names.
+func TestImplFlagInCommands(t *testing.T) {
+	code, out, errOut := lblab(t, "run", "vrrp-failover", "--impl", "vrrp=keepalived", "--out", t.TempDir())
+	if code != 2 || !strings.Contains(out+errOut, "run keepalived as the role vrrp (impl)") {
+		t.Errorf("run --mode sim --impl vrrp=keepalived: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = lblab(t, "compare", "vrrp-failover", "--modes", "sim", "--impl", "vrrp=keepalived", "--out", t.TempDir())
+	wantExit(t, code, 0, out, errOut)
+	code, out, errOut = lblab(t, "compare", "vrrp-failover", "--modes", "sim", "--impl", "vrrp", "--out", t.TempDir())
+	if code != 2 || !strings.Contains(out+errOut, "want ROLE=NAME") {
+		t.Errorf("compare --impl vrrp: exit %d\n%s%s", code, out, errOut)
+	}
+}
