@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,11 +25,12 @@ type runFlags struct {
 	// failing seeds'.
 	keepHistories bool
 	sets          []string
-	out           string
-	junit         string
-	mode          string
-	clean         bool
-	impls         []string
+	// impl is --impl: ROLE=NAME pairs setting the lab's impl.
+	impl  string
+	out   string
+	junit string
+	mode  string
+	clean bool
 }
 
 func newRun() *cobra.Command {
@@ -69,10 +69,10 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	fl.IntVar(&f.seeds, "seeds", 0, fmt.Sprintf("run a sweep of N seeds, at most %d; --seed+N−1 must not pass 2^64−1", scenarios.MaxSeeds))
 	fl.BoolVar(&f.keepHistories, "keep-histories", false, "with --seeds, write every seed's history under histories/ (by default only the failing seeds')")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE, e.g. faults[0].at=15s (repeatable)")
+	fl.StringVar(&f.impl, "impl", "", implFlagDoc)
 	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
 	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
 	fl.StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
-	fl.StringArrayVar(&f.impls, "impl", nil, "run a role with another program: ROLE=PROGRAM, e.g. proxy=nginx (the lab's impl field; repeatable)")
 	fl.StringVar(&f.mode, "mode", "sim", "world to run in: sim (the simulator) or another world of 'lblab worlds' (netns: real agents in network namespaces, root)")
 	return c
 }
@@ -103,13 +103,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		return err
 	}
 	ctx := c.Context()
-	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) {
-		sets, err := implSets(name, f.sets, f.impls)
-		if err != nil {
-			return nil, err
-		}
-		return scenarios.Load(name, sets)
-	})
+	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) { return loadWithImpl(name, f.sets, f.impl) })
 	if err != nil {
 		return err
 	}
@@ -404,42 +398,4 @@ func localeLang() string {
 		}
 	}
 	return reports.LangEnglish
-}
-
-// implSets returns the --set overrides of lab name with the --impl
-// flags (ROLE=PROGRAM) added as its impl field: impl.ROLE=PROGRAM when
-// the lab writes an impl section, else one impl={...} holding them all.
-// The lab's validation then checks them at the impl field.
-func implSets(name string, sets, impls []string) ([]string, error) {
-	if len(impls) == 0 {
-		return sets, nil
-	}
-	roles := map[string]string{}
-	var order []string
-	for _, im := range impls {
-		role, prog, ok := strings.Cut(im, "=")
-		if !ok || (role != "proxy" && role != "vrrp") || prog == "" {
-			return nil, usageError{i18n.Errorf("--impl %s: want ROLE=PROGRAM with ROLE proxy or vrrp, e.g. proxy=nginx", im)}
-		}
-		if _, seen := roles[role]; !seen {
-			order = append(order, role)
-		}
-		roles[role] = prog
-	}
-	lab, err := scenarios.Load(name, sets)
-	if err != nil {
-		return nil, err
-	}
-	out := slices.Clone(sets)
-	if lab.Impl != nil {
-		for _, role := range order {
-			out = append(out, "impl."+role+"="+roles[role])
-		}
-		return out, nil
-	}
-	parts := make([]string, len(order))
-	for i, role := range order {
-		parts[i] = role + ": " + roles[role]
-	}
-	return append(out, "impl={"+strings.Join(parts, ", ")+"}"), nil
 }
