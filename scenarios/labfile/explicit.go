@@ -173,7 +173,7 @@ var builtinMetrics = map[string]bool{
 	"errors_500": true, "errors_502": true, "errors_503": true, "errors_504": true,
 	"errors_refused": true, "errors_reset": true, "errors_timeout": true, "errors_invalid": true,
 	"errors_no_server": true,
-	"outage_s": true, "requests_failed_by_class": true, "connections_reset": true,
+	"outage_s":         true, "requests_failed_by_class": true, "connections_reset": true,
 }
 
 // msName is a latency metric's name without its unit, wherever it was

@@ -169,7 +169,7 @@ func validateOutage(v *validator, lab *Lab, p string, c *OutageCheck, faults map
 		}
 		return
 	}
-	if found {
+	if found && len(v.problems) == 0 { // a theory from a broken lab would only repeat its problems
 		if _, _, err := lab.OutageTheory(c); err != nil {
 			v.bad(pp, "%s", fmt.Sprint(err))
 		}
