@@ -80,7 +80,7 @@ func (w *simWorld) buildHA() error {
 func (w *simWorld) stack(name string, cfg sim.NeighConfig) *simload.Stack {
 	st := w.ha.stacks[name]
 	if st == nil {
-		st = simload.NewStack(w.net.Host(name), w.ha.wire, cfg)
+		st = simload.NewStack(w.k, w.net.Host(name), w.ha.wire, cfg)
 		w.ha.stacks[name] = st
 	}
 	return st
