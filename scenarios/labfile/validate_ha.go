@@ -45,8 +45,8 @@ func (lab *Lab) ClientProbes() []Probe {
 				l = x
 			}
 		}
-		out = append(out, Probe{From: c.From, To: c.To, Kind: "icmp"}.withDefaults(),
-			Probe{From: c.From, To: net.JoinHostPort(c.To, strconv.Itoa(l.Port)), Kind: "tcp"}.withDefaults())
+		out = append(out, Probe{From: c.From, To: c.To, Kind: "icmp", Start: c.Start}.withDefaults(),
+			Probe{From: c.From, To: net.JoinHostPort(c.To, strconv.Itoa(l.Port)), Kind: "tcp", Start: c.Start}.withDefaults())
 	}
 	return out
 }
@@ -190,6 +190,7 @@ func validateHA(v *validator, lab *Lab, hosts map[string]*Host, addrs map[netip.
 		case pr.Kind != "tcp" && port != "":
 			v.bad(p+".to", "an icmp probe has no port: write ADDR, got %q", pr.To)
 		}
+		v.duration(p+".start", pr.Start, false)
 		v.duration(p+".interval", pr.Interval, true)
 		v.duration(p+".timeout", pr.Timeout, true)
 	}
