@@ -41,6 +41,10 @@ type simWorld struct {
 	running    map[string]int // service → containers running
 	disc       *discovery.State
 	discDelay  time.Duration
+
+	// ha is the high-availability part of a lab that places its load
+	// balancer on hosts (simworld_ha.go); nil otherwise.
+	ha *haWorld
 }
 
 // simContainer is a container of a lab service: its backend and what
@@ -58,6 +62,7 @@ func init() {
 			LinkShaping:   true,
 			Deterministic: true,
 			TCPListeners:  true,
+			HA:            true,
 		},
 		New: func(lab *labfile.Lab, seed uint64, sink history.Sink, _ Options) (World, error) {
 			return newSimWorld(lab, seed, sink), nil
@@ -130,7 +135,12 @@ func (w *simWorld) Build(ctx context.Context) error {
 			w.k.At(0, vh.Start)
 		}
 	}
-	if lab.LB != nil {
+	switch {
+	case lab.HA():
+		if err := w.buildHA(); err != nil {
+			return err
+		}
+	case lab.LB != nil:
 		if err := w.buildLB(); err != nil {
 			return err
 		}
@@ -190,6 +200,9 @@ func (w *simWorld) Close() error { return nil }
 // apply carries out one fault now and records it.
 func (w *simWorld) apply(f labfile.Fault) {
 	w.sink.Add(history.Event{T: history.Stamp(w.k.Now()), Kind: history.KindFault, Fault: string(f.Kind), Target: f.Target, Name: f.Name})
+	if w.applyHA(f) {
+		return
+	}
 	if b := w.backends[f.Target]; b != nil {
 		if c := w.containerAt(f.Target); c != nil {
 			switch f.Kind {
@@ -266,17 +279,7 @@ func (w *simWorld) apply(f labfile.Fault) {
 // buildLB builds the load balancer, its backends and its clients.
 func (w *simWorld) buildLB() error {
 	lab := w.lab
-	w.backends = map[string]*simload.Backend{}
-	var bs []simproxy.Server
-	for _, spec := range lab.Backends {
-		b := simload.NewBackend(w.k, spec)
-		w.backends[spec.Address] = b
-		bs = append(bs, b)
-	}
-	var nw simproxy.Network
-	if lab.Network != nil {
-		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
-	}
+	bs, nw := w.buildBackends()
 	cfg := lab.LB
 	if len(lab.Services) > 0 {
 		cfg, bs = w.buildServices(bs)
@@ -292,6 +295,24 @@ func (w *simWorld) buildLB() error {
 		c.Start()
 	}
 	return nil
+}
+
+// buildBackends makes the lab's backends and returns them with the load
+// balancer's latencies.
+func (w *simWorld) buildBackends() ([]simproxy.Server, simproxy.Network) {
+	lab := w.lab
+	w.backends = map[string]*simload.Backend{}
+	var bs []simproxy.Server
+	for _, spec := range lab.Backends {
+		b := simload.NewBackend(w.k, spec)
+		w.backends[spec.Address] = b
+		bs = append(bs, b)
+	}
+	var nw simproxy.Network
+	if lab.Network != nil {
+		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
+	}
+	return bs, nw
 }
 
 // buildServices makes every container the lab's services ever run (the
