@@ -157,7 +157,7 @@ var _ = Describe("VRRP labs in Docker containers", Label("docker"), Ordered, fun
 	})
 })
 
-var _ = Describe("load-balancer labs in Docker containers", Label("docker"), Ordered, func() {
+var _ = Describe("load-balancer labs in Docker containers", Label("docker", "lb"), Ordered, func() {
 	binp := dockerBinary()
 
 	It("backend-crash passes every expectation in containers, with the figures of the simulator and of netns", func() {

@@ -113,7 +113,7 @@ func expectBootsTogether(lab *labfile.Lab, events []history.Event) {
 // sets it.
 const slowEnv = "LBLAB_SLOW"
 
-var _ = Describe("load-balancer labs on real hosts (network namespaces)", Label("netns"), Ordered, func() {
+var _ = Describe("load-balancer labs on real hosts (network namespaces)", Label("netns", "lb"), Ordered, func() {
 	binp := netnsBinary()
 
 	// The scenario the real proxy was first compared with the simulator

@@ -23,7 +23,7 @@ func nginxOfThisRun() bool {
 	return err == nil
 }
 
-var _ = Describe("nginx as the load balancer on real hosts (impl: {proxy: nginx})", Label("netns"), Ordered, func() {
+var _ = Describe("nginx as the load balancer on real hosts (impl: {proxy: nginx})", Label("netns", "lb"), Ordered, func() {
 	binp := netnsBinary()
 
 	It("plays nginx-config with the system's nginx: the same expectations pass, every request has nginx's side, no nginx is left", func() {
