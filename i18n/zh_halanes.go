@@ -24,18 +24,21 @@ var zhHALanes = map[string]string{
 	" Only the first %d lanes are drawn: %d operations of other client hosts are not.": "只画出前 %d 行：其他客户端主机的 %d 个操作没有画出。",
 	"0 (nothing failed)":               "0（没有失败）",
 	"≥ %s (no success before the end)": "≥ %s（结束前没有再成功）",
-	"Each client host's requests and probes per %s s of send time: a lane per host for its requests, " +
-		"a thinner one per probe kind under it. A bin is coloured by what the operations sent in it did: " +
+	"Each client host's requests and probes per %s s: a lane per host for its requests, " +
+		"a thinner one per probe kind under it. A request is drawn in the bin its answer or failure came, as its user saw it, " +
+		"and the bins it waited through before are grey (no answer yet); a probe in the bin it was sent. A bin is coloured by what happened in it: " +
 		"successes (by the node that answered, when the history names it, in that node's colour as the VIP's owner; magenta when several answered), " +
-		"failures by class, and requests still in flight at the end, whose outcome is unknown (neither ok nor failed); " +
+		"failures by class, and requests still in flight at the end, whose outcome is unknown (neither ok nor failed), at their sending; " +
 		"a bin where some failed and some succeeded is split in proportion, failures at the bottom; an empty bin had no operation. " +
 		"Under the clients, the VRRP timeline: each router's state, its effective priority, and the owner of each VIP. " +
-		"Dashed red lines are faults; shaded spans last until the fault is undone.": "按发送时刻每 %s 秒统计各客户端主机的请求和探测：每台主机的请求一行，其下每种探测各一条较细的行。" +
-		"每个时间段按其中发出的操作的结果着色：成功（历史记录指明应答节点时按该节点着色，颜色与它作为虚拟IP 主人时相同；多个节点应答时为洋红色）、" +
-		"按类别区分的失败，以及运行结束时仍在途中、结果未知（既不算成功也不算失败）的请求；" +
+		"Dashed red lines are faults; shaded spans last until the fault is undone.": "每 %s 秒统计各客户端主机的请求和探测：每台主机的请求一行，其下每种探测各一条较细的行。" +
+		"请求画在它得到应答或失败的时间段里，即用户看到结果的时刻；此前它等待的时间段为灰色（尚无应答）；探测画在它发出的时间段里。每个时间段按其中发生的事着色：" +
+		"成功（历史记录指明应答节点时按该节点着色，颜色与它作为虚拟IP 主人时相同；多个节点应答时为洋红色）、" +
+		"按类别区分的失败，以及运行结束时仍在途中、结果未知（既不算成功也不算失败）的请求（画在发出时刻）；" +
 		"部分失败、部分成功的时间段按比例分开画，失败在下；空白的时间段没有操作。" +
 		"客户端下方是 VRRP 时间线：每台路由器的状态、有效优先级以及每个虚拟IP 的主人。" +
 		"红色虚线是故障；阴影区间持续到故障被撤销。",
+	"no answer yet (requests waiting)": "尚无应答（请求在等待）",
 	" Some adverts were discarded: the table counts them by cause and router " +
 		"(keepalived's counter names), as the routers reported at the end of the run.": "有通告被丢弃：表格按原因和路由器计数（使用 keepalived 的计数器名称），数据来自运行结束时路由器的报告。",
 	"Outage of each client host: the longest time between two of its requests' successes (each when its answer came) " +

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"cmp"
+	"github.com/lblab/lblab/history"
 	"image/color"
 	"math"
 	"slices"
@@ -17,6 +18,10 @@ import (
 const availabilityName = "availability"
 
 // Geometry of the availability lanes, in lanes of the timeline.
+// colWaiting fills a bin where a client's requests were all waiting for
+// an answer that came later (or never): the outage as its users lived it.
+var colWaiting = rgb(0xbd, 0xbd, 0xbd)
+
 const (
 	probeLaneH  = 0.55 // a probe kind's lane, under its host's requests
 	spacerLaneH = 0.35 // between the clients' lanes and the routers'
@@ -40,11 +45,15 @@ type availBins struct {
 	meter *OutageMeter
 }
 
-// availBin is what one lane's operations sent in one bin did.
+// availBin is what one lane's operations did in one bin: a request's
+// answer or failure in the bin it came (what the user saw then), a
+// probe's in the bin it was sent, an unknown request's in the bin it
+// was sent; waiting counts the requests sent in or before the bin and
+// answered after it (a user waiting, with no answer yet).
 type availBin struct {
-	ok, unknown int
-	fails       []classCount // by class, in order of first failure
-	answers     []classCount // successes by the host that answered ("": not said)
+	ok, unknown, waiting int
+	fails                []classCount // by class, in order of first failure
+	answers              []classCount // successes by the host that answered ("": not said)
 }
 
 // classCount is a count of one name.
@@ -98,7 +107,19 @@ func (a *availBins) add(op clientOp) {
 		bins = make([]availBin, a.nb)
 		a.lanes[k] = bins
 	}
-	b := &bins[max(0, min(a.nb-1, int(op.sent.Seconds()/a.width)))]
+	bin := func(t history.Stamp) int { return max(0, min(a.nb-1, int(t.Seconds()/a.width))) }
+	at := bin(op.sent)
+	if op.channel == channelRequests && op.outcome != opUnknown {
+		// A request counts when its outcome came, and its user waited in
+		// the bins from its sending: a request sent during a takeover and answered
+		// by the new master 3 s later was 3 s without an answer, not a
+		// success when sent.
+		at = bin(op.end)
+		for i := bin(op.sent); i < at; i++ {
+			bins[i].waiting++
+		}
+	}
+	b := &bins[at]
 	switch op.outcome {
 	case opOK:
 		b.ok++
@@ -144,6 +165,7 @@ type availLegend struct {
 	several bool
 	classes []string
 	unknown bool
+	waiting bool
 }
 
 // entries returns the legend: successes, the hosts that answered, the
@@ -166,6 +188,9 @@ func (g *availLegend) entries(tl *timeline) []legendEntry {
 	}
 	if g.unknown {
 		out = append(out, legendEntry{g.l.s("unknownOutcome"), swatch(colUnknownReq)})
+	}
+	if g.waiting {
+		out = append(out, legendEntry{i18n.T("no answer yet (requests waiting)").In(g.lang()), swatch(colWaiting)})
 	}
 	return out
 }
@@ -218,6 +243,9 @@ func (g *availLegend) bar(tl *timeline, b availBin, t0, t1 float64) (tlBar, stri
 		}
 	}
 	switch {
+	case done == 0 && b.unknown == 0 && b.waiting > 0:
+		g.waiting = true
+		return tlBar{from: t0, to: t1, fill: colWaiting, ink: colText}, "waiting", true
 	case done == 0 && b.unknown == 0:
 		return tlBar{}, "", false
 	case done == 0:
@@ -316,10 +344,11 @@ func availabilityFigure(r Report) (figure, bool) {
 // discarded adds a sentence for the table of discarded adverts under it,
 // left one for the operations of lanes not drawn.
 func availabilityCaption(l lang, width float64, discarded bool, left int) string {
-	caption := i18n.T("Each client host's requests and probes per %s s of send time: a lane per host for its requests, "+
-		"a thinner one per probe kind under it. A bin is coloured by what the operations sent in it did: "+
+	caption := i18n.T("Each client host's requests and probes per %s s: a lane per host for its requests, "+
+		"a thinner one per probe kind under it. A request is drawn in the bin its answer or failure came, as its user saw it, "+
+		"and the bins it waited through before are grey (no answer yet); a probe in the bin it was sent. A bin is coloured by what happened in it: "+
 		"successes (by the node that answered, when the history names it, in that node's colour as the VIP's owner; magenta when several answered), "+
-		"failures by class, and requests still in flight at the end, whose outcome is unknown (neither ok nor failed); "+
+		"failures by class, and requests still in flight at the end, whose outcome is unknown (neither ok nor failed), at their sending; "+
 		"a bin where some failed and some succeeded is split in proportion, failures at the bottom; an empty bin had no operation. "+
 		"Under the clients, the VRRP timeline: each router's state, its effective priority, and the owner of each VIP. "+
 		"Dashed red lines are faults; shaded spans last until the fault is undone.", fmtNum(width)).In(i18nLang(l))

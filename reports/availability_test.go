@@ -255,11 +255,19 @@ func TestAvailabilityLanes(t *testing.T) {
 	if b, _ := barAt(req, 0); b.from != 0 || b.to != 10 {
 		t.Errorf("c1's first bar %v..%v, want 0..10", b.from, b.to)
 	}
-	// 13.3–13.4 s: two requests sent, 13.30 (reset), 13.35 (reset);
-	// 13.4–13.5: 13.40 (reset), 13.45 (ok): half reset, half ok.
+	// A request is drawn when its outcome came: 13.4–13.5 s holds the
+	// reset of 13.40 (ended 13.401), the timeouts of 12.40 and 12.45
+	// (ended 13.40, 13.45) and the success of 13.45 (13.455): a quarter
+	// reset, half timeout (failures at the bottom, by class), a quarter ok.
 	b, _ := barAt(req, 13.45)
-	if len(b.stack) != 2 || b.stack[0].fill != failColor("reset") || b.stack[0].frac != 0.5 || b.stack[1].fill != tl.ownerFill("lb2") {
-		t.Errorf("c1 at 13.45 s: %+v, want half reset (bottom), half ok", b)
+	if len(b.stack) != 3 || b.stack[0].fill != failColor("reset") || b.stack[0].frac != 0.25 ||
+		b.stack[1].fill != failColor("timeout") || b.stack[1].frac != 0.5 || b.stack[2].fill != tl.ownerFill("lb2") {
+		t.Errorf("c1 at 13.45 s: %+v, want a quarter reset, half timeout, a quarter ok", b)
+	}
+	// 10–11 s: the requests sent since the crash wait for their 1 s
+	// timeout, and none ends: grey, no answer yet, not a success when sent.
+	if b, _ := barAt(req, 10.5); b.fill != colWaiting || b.from != 10 || b.to != 11 {
+		t.Errorf("c1 at 10.5 s: %+v, want waiting (no answer yet) from 10 to 11 s", b)
 	}
 	icmp := lanes["c2 icmp probes"]
 	if icmp.h != probeLaneH {
