@@ -39,6 +39,9 @@ func check(lab *labfile.Lab, events []history.Event, end time.Duration, sent int
 func (c *checker) verdict(sent int, early, late time.Duration) verdict {
 	lab, events, end := c.lab, c.others, c.end
 	v := verdict{metrics: map[string]any{}, passed: true, early: early, late: late}
+	if c.ha != nil {
+		v.haMetrics(lab, c.ha, events, end)
+	}
 	for i, e := range lab.Expect {
 		var r reports.Expectation
 		switch {
@@ -56,6 +59,8 @@ func (c *checker) verdict(sent int, early, late time.Duration) verdict {
 			r = v.latency(e.Latency, c.reqs[i], end)
 		case e.HealthDelay != nil:
 			r = v.healthDelay(lab, e.HealthDelay, events)
+		case e.OutageWithin != nil:
+			r = v.outageWithin(lab, e.OutageWithin)
 		case e.State != nil:
 			at := e.State.At.Or(end)
 			got := stateAt(e.State.Router, at, events)

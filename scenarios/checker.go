@@ -31,6 +31,7 @@ type checker struct {
 	lb   *lbTally // nil without a load balancer
 	// tcp are the tcp listeners: their request events are tcp exchanges.
 	tcp map[string]bool
+	ha  *haTally // nil but in a high-availability lab
 }
 
 // reqTally is what one expectation reads of the requests of its window
@@ -88,6 +89,9 @@ func newChecker(lab *labfile.Lab, end time.Duration) *checker {
 			c.reqs[i] = &reqTally{sample: newSample(cuts...)}
 		}
 	}
+	if lab.HA() {
+		c.ha = newHATally()
+	}
 	if lab.LB != nil {
 		c.lb = &lbTally{statuses: map[int]int{}, errs: map[string]int{}, shares: map[string]map[string]int{},
 			all: newSample(), picks: map[string][]pick{}}
@@ -140,6 +144,9 @@ func (c *checker) Add(ev history.Event) {
 	}
 	if c.lb != nil {
 		c.lb.add(e, c.end)
+	}
+	if c.ha != nil {
+		c.ha.add(e)
 	}
 }
 

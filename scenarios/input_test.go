@@ -169,17 +169,18 @@ func TestCatalogLabsValidate(t *testing.T) {
 	}
 }
 
-// A lab with both vrrp and a load balancer (lb or nginx) is refused: the
-// two halves would run unconnected.
-func TestParseRefusesVRRPWithLB(t *testing.T) {
+// A lab with both vrrp and a load balancer (lb or nginx) that does not
+// place its load balancer on a host (roles: [proxy]) is refused: the
+// load balancer would run nowhere near the VIP.
+func TestParseRefusesVRRPWithUnplacedLB(t *testing.T) {
 	vrrp := failoverSource(t)
 	weighted := catalogSource(t, "weighted")
 	lb := weighted[strings.Index(weighted, "lb:\n"):strings.Index(weighted, "expect:\n")]
 	src := variant(t, vrrp, "faults:\n", lb+"faults:\n")
-	wantOneError(t, src, "", "lb", "not both")
+	wantOneError(t, src, "", "lb", "must place the load balancer")
 	nginx := "nginx: |\n  upstream app { server a:80; }\n  server { listen 80; location / { proxy_pass http://app; } }\n" +
 		"backends: [{address: \"a:80\"}]\nclients: [{rate: 10}]\n"
-	wantOneError(t, variant(t, vrrp, "faults:\n", nginx+"faults:\n"), "", "nginx", "until the high-availability pair exists")
+	wantOneError(t, variant(t, vrrp, "faults:\n", nginx+"faults:\n"), "", "nginx", "give roles: [proxy] to the hosts that run it")
 }
 
 // A check window that is inverted, empty, or starts at or after the lab's

@@ -41,6 +41,10 @@ type simWorld struct {
 	running    map[string]int // service → containers running
 	disc       *discovery.State
 	discDelay  time.Duration
+
+	// ha is the high-availability part of a lab that places its load
+	// balancer on hosts (simworld_ha.go); nil otherwise.
+	ha *haWorld
 }
 
 // simContainer is a container of a lab service: its backend and what
@@ -58,6 +62,7 @@ func init() {
 			LinkShaping:   true,
 			Deterministic: true,
 			TCPListeners:  true,
+			HA:            true,
 		},
 		New: func(lab *labfile.Lab, seed uint64, sink history.Sink, _ Options) (World, error) {
 			return newSimWorld(lab, seed, sink), nil
@@ -130,7 +135,12 @@ func (w *simWorld) Build(ctx context.Context) error {
 			w.k.At(0, vh.Start)
 		}
 	}
-	if lab.LB != nil {
+	switch {
+	case lab.HA():
+		if err := w.buildHA(); err != nil {
+			return err
+		}
+	case lab.LB != nil:
 		if err := w.buildLB(); err != nil {
 			return err
 		}
@@ -190,6 +200,9 @@ func (w *simWorld) Close() error { return nil }
 // apply carries out one fault now and records it.
 func (w *simWorld) apply(f labfile.Fault) {
 	w.sink.Add(history.Event{T: history.Stamp(w.k.Now()), Kind: history.KindFault, Fault: string(f.Kind), Target: f.Target, Name: f.Name})
+	if w.applyHA(f) {
+		return
+	}
 	if b := w.backends[f.Target]; b != nil {
 		if c := w.containerAt(f.Target); c != nil {
 			switch f.Kind {

@@ -408,6 +408,13 @@ func summarize(lab *labfile.Lab, mode string, first uint64, runs []*Outcome) *Sw
 		}
 		break
 	}
+	for _, e := range lab.Expect {
+		if c := e.OutageWithin; c != nil && s.Window == nil && (sw.Metric == "outage_s" || sw.Metric == "outage_s_"+c.Client) {
+			if law, _, err := lab.OutageTheory(c); err == nil {
+				s.Window = &law
+			}
+		}
+	}
 	if sw.Uniform {
 		limit := ksLimit(sw.KSMax, len(s.Values))
 		expected := i18n.T("Kolmogorov–Smirnov distance ≤ %.4f (the larger of ks_max %g and the 5%% critical value 1.358/√%d)",

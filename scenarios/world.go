@@ -84,6 +84,11 @@ type Capabilities struct {
 	// lblab's own (labfile.Impl), e.g. keepalived for RoleVRRP. Default:
 	// lblab's only.
 	Impls map[Role][]string
+	// HA says it plays a high-availability lab (labfile.Lab.HA): the load
+	// balancer on topology hosts beside their VRRP routers, clients on
+	// hosts sending to a VIP across the lab's network, probes. Default
+	// false.
+	HA bool
 	// Early and Late widen a check's theoretical window on this world's
 	// clock: a timer that fires a little early, a process or socket that
 	// adds latency. Zero in the simulator.
@@ -126,6 +131,10 @@ func (c Capabilities) Refuse(world string, lab *labfile.Lab) error {
 			return nil
 		}
 		return refuse(i18n.T("play the role %s (%s)", string(r), what))
+	}
+	if lab.HA() && !c.HA {
+		return refuse(i18n.T("play a high-availability lab (the load balancer on the hosts %s, clients sending across the lab's network): not yet",
+			strings.Join(lab.ProxyHosts(), ", ")))
 	}
 	if lab.VRRP != nil {
 		if err := need(RoleVRRP, i18n.T("the lab's vrrp section")); err != nil {

@@ -19,6 +19,7 @@ type Host struct {
 	handlers map[uint8]func(*Iface, Packet)
 	onDown   []func()
 	onUp     []func()
+	onGARP   []func(in *Iface, a netip.Addr, from *Iface)
 }
 
 // Name returns the host's name.
@@ -114,6 +115,13 @@ func (h *Host) Restore() {
 
 // OnDown registers fn to run each time the host crashes.
 func (h *Host) OnDown(fn func()) { h.onDown = append(h.onDown, fn) }
+
+// OnGARP registers fn to run each time a gratuitous ARP for address a,
+// sent by the interface from, reaches the host's interface in (up, on a
+// running host), when the segment's neighbour table takes it.
+func (h *Host) OnGARP(fn func(in *Iface, a netip.Addr, from *Iface)) {
+	h.onGARP = append(h.onGARP, fn)
+}
 
 // OnUp registers fn to run each time the host is restored.
 func (h *Host) OnUp(fn func()) { h.onUp = append(h.onUp, fn) }

@@ -80,6 +80,33 @@ func (i *Iface) Send(p Packet) bool {
 	return true
 }
 
+// SendTo transmits the unicast packet p to the interface to on the same
+// segment, the one the sender's own neighbour cache resolved p.Dst to
+// ([Neigh]), instead of the segment's shared table. p is completed as
+// by Send, and delivered, lost or dropped as a unicast packet: to must
+// still hold p.Dst when the copy arrives (a stale entry blackholes it).
+// SendTo returns false, sending nothing, if the host or the link is
+// down, or to is nil or on another segment.
+func (i *Iface) SendTo(to *Iface, p Packet) bool {
+	if !i.host.up || !i.up || to == nil || to.seg != i.seg {
+		i.host.net.stats.Dropped.Down++
+		return false
+	}
+	if !p.Src.IsValid() {
+		p.Src = i.addr.Addr()
+	}
+	if p.TTL == 0 {
+		p.TTL = DefaultTTL
+	}
+	i.seg.net.stats.Sent++
+	if to == i {
+		i.seg.net.stats.Dropped.NoRoute++
+		return true
+	}
+	i.seg.forward(i, to, p, true)
+	return true
+}
+
 // JoinGroup makes the interface receive multicast packets sent to group g.
 // Joining twice is the same as once.
 func (i *Iface) JoinGroup(g netip.Addr) {
@@ -126,7 +153,16 @@ func (i *Iface) GratuitousARP(a netip.Addr) {
 		return
 	}
 	s := i.seg
-	s.net.k.After(s.link.Latency, func() { s.neigh[a] = i })
+	s.net.k.After(s.link.Latency, func() {
+		s.neigh[a] = i
+		for _, to := range s.ifaces {
+			if to != i && to.host.up && to.up {
+				for _, fn := range to.host.onGARP {
+					fn(to, a, i)
+				}
+			}
+		}
+	})
 }
 
 // receive is the arrival of one packet copy at i.

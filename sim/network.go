@@ -46,6 +46,9 @@ type Drops struct {
 	Down uint64
 	// Partition counts copies between hosts in different partition groups.
 	Partition uint64
+	// Firewall counts copies a segment's firewall rule dropped
+	// ([Segment.Block]).
+	Firewall uint64
 	// NoRoute counts unicast packets whose destination no interface on the
 	// segment holds (or only the sender), copies reaching an interface that
 	// no longer holds the unicast destination (a stale neighbour entry), and
@@ -54,7 +57,7 @@ type Drops struct {
 }
 
 // Total returns the sum of all drop causes.
-func (d Drops) Total() uint64 { return d.Loss + d.Down + d.Partition + d.NoRoute }
+func (d Drops) Total() uint64 { return d.Loss + d.Down + d.Partition + d.Firewall + d.NoRoute }
 
 // Stats are a network's packet counters since it was created.
 type Stats struct {

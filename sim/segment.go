@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -42,6 +43,7 @@ type Segment struct {
 	ifaces []*Iface              // attach order
 	neigh  map[netip.Addr]*Iface // neighbour table
 	part   map[string]int        // host name -> partition group (1-based); nil when whole
+	rules  []blockRule           // firewall rules (Block), in the order added
 	rng    *rand.Rand            // lazily k.Rand("net/"+name)
 }
 
@@ -76,6 +78,73 @@ func (s *Segment) Partition(groups [][]string) error {
 
 // Heal removes the segment's partition.
 func (s *Segment) Heal() { s.part = nil }
+
+// blockRule drops IP protocol proto between any two of hosts.
+type blockRule struct {
+	proto uint8
+	hosts []string
+}
+
+// Block drops, from now on, packets of IP protocol proto sent by one of
+// the named hosts to another of them on this segment (counted
+// Dropped.Firewall), as a firewall rule on each of them would; packets
+// to and from other hosts, and of other protocols, pass. Gratuitous ARP
+// is not IP and passes. It fails, changing nothing, if a name is not a
+// host of the network.
+func (s *Segment) Block(proto uint8, hosts []string) error {
+	for _, name := range hosts {
+		if s.net.hostByName[name] == nil {
+			return fmt.Errorf("sim: segment %q: block: unknown host %q", s.name, name)
+		}
+	}
+	s.rules = append(s.rules, blockRule{proto: proto, hosts: append([]string(nil), hosts...)})
+	return nil
+}
+
+// Unblock removes the rules of Block that drop a protocol between two or
+// more of the named hosts (every protocol's: firewall_clear flushes the
+// rules between them).
+func (s *Segment) Unblock(hosts []string) {
+	s.rules = slices.DeleteFunc(s.rules, func(r blockRule) bool {
+		n := 0
+		for _, h := range r.hosts {
+			if slices.Contains(hosts, h) {
+				n++
+			}
+		}
+		return n >= 2
+	})
+}
+
+// blocked reports whether a rule drops proto from a to b.
+func (s *Segment) blocked(proto uint8, a, b *Host) bool {
+	for _, r := range s.rules {
+		if r.proto == proto && slices.Contains(r.hosts, a.name) && slices.Contains(r.hosts, b.name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Latency returns the fixed one-way delay from interface a to interface
+// b on this segment: the segment's latency plus both links' (jitter
+// left out).
+func (s *Segment) Latency(a, b *Iface) time.Duration {
+	return s.link.Latency + a.link.Latency + b.link.Latency
+}
+
+// Holder returns the interface that answers an ARP request for a sent by
+// from now: the first in attach order, other than from, whose host and
+// link are up, that holds a and that from can reach (partition); nil if
+// none.
+func (s *Segment) Holder(a netip.Addr, from *Iface) *Iface {
+	for _, i := range s.ifaces {
+		if i != from && i.host.up && i.up && i.HasAddr(a) && s.reachable(from.host, i.host) {
+			return i
+		}
+	}
+	return nil
+}
 
 // reachable reports whether a and b are in the same partition group.
 func (s *Segment) reachable(a, b *Host) bool {
@@ -129,6 +198,10 @@ func (s *Segment) forward(from, to *Iface, p Packet, unicast bool) {
 	st := &s.net.stats
 	if !s.reachable(from.host, to.host) {
 		st.Dropped.Partition++
+		return
+	}
+	if len(s.rules) > 0 && s.blocked(p.Proto, from.host, to.host) {
+		st.Dropped.Firewall++
 		return
 	}
 	if s.rng == nil {

@@ -55,6 +55,12 @@ type Clients struct {
 	// onArrive is arrive, bound once (a method value allocates each time
 	// it is made).
 	onArrive func()
+	// path carries the requests across the simulated network (Via); nil
+	// when they reach the proxy directly. src is its host's name, resets
+	// counts its connections reset.
+	path   *hostPath
+	src    string
+	resets int
 }
 
 // NewClients prepares a client population; Start schedules its load. end
@@ -152,6 +158,9 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 		Progress: &pend.progress}
 	req := &pend.req
 	lat := c.p.Network().ClientLatency
+	if c.path != nil {
+		lat = c.path.latency()
+	}
 	req.Abort = intended + c.timeout + lat
 	if h, ok := u.headers["host"]; ok {
 		req.Host = h
@@ -160,6 +169,10 @@ func (c *Clients) send(u *user, intended time.Duration, then func()) {
 		req.Conn, req.XFF = c.via, u.name
 	}
 	pend.timer = c.k.At(intended+c.timeout, pend.onTimeout)
+	if c.path != nil {
+		c.path.send(pend)
+		return
+	}
 	c.k.At(intended+lat, pend.onArrive)
 }
 
@@ -169,9 +182,12 @@ func (pend *pending) timedOut() {
 	c.open.remove(pend)
 	pend.waiting = false
 	c.TimedOut++
+	if c.path != nil {
+		c.path.gaveUp(pend)
+	}
 	if c.record && c.p.RecordRequests {
 		now, intended := c.k.Now(), pend.intended
-		c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: pend.u.name,
+		c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Src: c.src, Client: pend.u.name,
 			Listener: c.spec.Listener, Group: pend.progress.Group, Tries: pend.progress.Tries,
 			Error: ClassTimeout, Start: history.Stamp(intended), Latency: history.Stamp(now - intended)})
 	}
@@ -210,12 +226,14 @@ func (pend *pending) deliver() {
 			pend.then()
 		}
 	}
-	c.free(pend)
+	if !pend.keep {
+		c.free(pend)
+	}
 }
 
 func (c *Clients) event(u *user, intended time.Duration, r *simproxy.Response) history.Event {
 	now := c.k.Now()
-	ev := history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: u.name,
+	ev := history.Event{T: history.Stamp(now), Kind: history.KindRequest, Src: c.src, Client: u.name, Answer: r.Node,
 		Listener: c.spec.Listener, Group: r.Group, Backend: r.Backend, Status: r.Status, Error: r.Error,
 		Start: history.Stamp(intended), Latency: history.Stamp(now - intended), Tries: r.Tries}
 	if r.Moved != "" {
@@ -246,6 +264,13 @@ type pending struct {
 	timer    sim.Timer // the client's timeout
 	waiting  bool      // in Clients.open: the client waits for the answer
 	link     links[pending]
+	// conn and wireID are the connection and the wire's number of a
+	// request sent across the network (Clients.Via).
+	conn   *Conn
+	wireID uint64
+	// keep: a proxy may still hold the request (its connection failed
+	// while the proxy worked on it), so the pending is never reused.
+	keep bool
 	// The request's callbacks, bound once per pooled pending.
 	onTimeout, onArrive, onDeliver func()
 	onAnswer                       func(simproxy.Response)
@@ -272,7 +297,7 @@ func (c *Clients) Finish() {
 	now := c.k.Now()
 	for pend := c.open.first; pend != nil; pend = pend.link.next {
 		if c.record && c.p.RecordRequests {
-			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Client: pend.u.name,
+			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Src: c.src, Client: pend.u.name,
 				Listener: c.spec.Listener, Group: pend.progress.Group, Backend: pend.progress.Backend,
 				Tries: pend.progress.Tries, Error: "in_flight", Start: history.Stamp(pend.intended),
 				Latency: history.Stamp(now - pend.intended)})

@@ -67,6 +67,30 @@ type Clients struct {
 	// failure). Default DefaultTimeout (10 s, lblab load's --timeout);
 	// 0 or negative is refused.
 	Timeout units.Duration `yaml:"timeout"`
+	// From is the topology host the clients send from (a lab with a
+	// topology: a high-availability lab). Default none: the clients
+	// reach the load balancer directly.
+	From string `yaml:"from"`
+	// To is the IPv4 address the clients send to (a VIP, or a host's
+	// address); the port is their listener's. Default with From: the
+	// first proxy host's first address.
+	To string `yaml:"to"`
+	// Keepalive reuses connections for later requests, as browsers do
+	// (a new connection after a reset or a timeout). Default true for
+	// clients with To, false otherwise.
+	Keepalive *bool `yaml:"keepalive"`
+	// Probe is off to send no probes beside the clients; by default
+	// clients with From and To probe their To every 100ms (icmp, and tcp
+	// to their listener's port).
+	Probe string `yaml:"probe"`
+}
+
+// KeepaliveOr returns Keepalive, or its default: true with To.
+func (c Clients) KeepaliveOr() bool {
+	if c.Keepalive == nil {
+		return c.To != ""
+	}
+	return *c.Keepalive
 }
 
 // RampStep sets the rate from a time on.

@@ -122,13 +122,23 @@ type group struct {
 // over the given backends. Health checks start at once, each server's
 // first probe at its phase drawn from the kernel's seed (health.Phase).
 func New(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log history.Sink) (*Proxy, error) {
+	return NewOn(k, cfg, backends, net, log, "")
+}
+
+// NewOn is New for the proxy of host (a Node's), whose random draws come
+// from its own stream, "proxy/"+host ("proxy" for host "").
+func NewOn(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log history.Sink, host string) (*Proxy, error) {
+	stream := "proxy"
+	if host != "" {
+		stream += "/" + host
+	}
 	if net.ClientLatency == 0 {
 		net.ClientLatency = time.Millisecond
 	}
 	if net.BackendLatency == 0 {
 		net.BackendLatency = 250 * time.Microsecond
 	}
-	p := &Proxy{k: k, rnd: k.Rand("proxy"), log: log, net: net, cfg: cfg,
+	p := &Proxy{k: k, rnd: k.Rand(stream), log: log, net: net, cfg: cfg,
 		groups: map[string]*group{}, backends: map[string]Server{}, idle: map[string][]time.Duration{},
 		RecordRequests: true}
 	p.flights = freelist.New(func() *flight {
@@ -369,6 +379,9 @@ type Response struct {
 	Group     string
 	Moved     string // persistence: the server the client's cookie named, when it was not used
 	SetCookie [2]string
+	// Node is the host of the proxy that answered (a Node's; "" for a
+	// proxy reached directly).
+	Node string
 }
 
 // Target, Header and Cookie are the request's variables (flow.Vars).

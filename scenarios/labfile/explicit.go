@@ -142,6 +142,8 @@ var faultKindFields = []struct {
 	{"script", map[string]bool{"script_fail": true, "script_ok": true}, "script_fail and script_ok"},
 	{"groups", map[string]bool{"partition": true}, "partition"},
 	{"count", map[string]bool{"scale": true}, "scale"},
+	{"proto", map[string]bool{"firewall": true}, "firewall"},
+	{"between", map[string]bool{"firewall": true, "firewall_clear": true}, "firewall and firewall_clear"},
 }
 
 // faultFields refuses a fault field its kind does not read (a crash with
@@ -171,6 +173,7 @@ var builtinMetrics = map[string]bool{
 	"errors_500": true, "errors_502": true, "errors_503": true, "errors_504": true,
 	"errors_refused": true, "errors_reset": true, "errors_timeout": true, "errors_invalid": true,
 	"errors_no_server": true,
+	"outage_s":         true, "requests_failed_by_class": true, "connections_reset": true,
 }
 
 // msName is a latency metric's name without its unit, wherever it was

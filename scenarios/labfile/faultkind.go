@@ -53,13 +53,23 @@ const (
 	// now on: new ones start (their start events register them), the
 	// highest-numbered ones stop and are removed (die, stop, destroy).
 	FaultScale FaultKind = "scale"
+	// FaultProxyCrash: the load balancer's process on a proxy host dies;
+	// the host and its VRRP agent stay up, so a VIP it holds stays there
+	// and its connections are refused.
+	FaultProxyCrash FaultKind = "proxy_crash"
+	// FaultFirewall: a segment's hosts named in Between drop IP protocol
+	// Proto between each other (the others pass).
+	FaultFirewall FaultKind = "firewall"
+	// FaultFirewallClear: the firewall rule between those hosts goes.
+	FaultFirewallClear FaultKind = "firewall_clear"
 )
 
 // FaultKinds are the fault kinds a timeline may use, in the order the
 // lab format's documentation lists them.
 var FaultKinds = []FaultKind{FaultCrash, FaultRestore, FaultStop, FaultStart, FaultPause, FaultResume,
 	FaultLinkDown, FaultLinkUp, FaultPartition, FaultHeal, FaultScriptFail, FaultScriptOK,
-	FaultPowerOff, FaultHang, FaultSlow, FaultHealthFail, FaultHealthOK, FaultHealthPath, FaultScale}
+	FaultPowerOff, FaultHang, FaultSlow, FaultHealthFail, FaultHealthOK, FaultHealthPath, FaultScale,
+	FaultProxyCrash, FaultFirewall, FaultFirewallClear}
 
 // Silent reports whether the fault makes its target fall silent without a
 // word to its peers (crash, pause, link_down, power_off, hang): the others

@@ -65,6 +65,11 @@ type Lab struct {
 	// Impl names the programs that play the lab's roles on real hosts
 	// (lblab run --impl sets it too). Default: lblab's own for every role.
 	Impl *Impl `yaml:"impl"`
+	// Probes are ICMP echo and TCP connect probes sent from a topology
+	// host to an address all through the run (a high-availability lab's;
+	// see HA). Each clients element with from and to adds an icmp and a
+	// tcp probe of its own unless it says probe: off. Default none.
+	Probes []Probe `yaml:"probes"`
 
 	// written holds the field paths the file writes (writtenPaths).
 	written map[string]bool
@@ -136,7 +141,25 @@ type LBNetwork struct {
 	// lb.discovery: docker: the Docker engine's event delay and the
 	// reload. More than 0. Default 100ms.
 	DiscoveryDelay units.Duration `yaml:"discovery_delay"`
+	// ARPTimeout is how long a client host's neighbour (ARP) entry stays
+	// REACHABLE after it was last confirmed (a reply on a connection to
+	// the address, an answered ARP probe): Linux's base_reachable_time,
+	// without its random factor. More than 0. Default 30s
+	// (DefaultARPTimeout). The model follows Linux's stale handling:
+	// REACHABLE → STALE when it runs out; a packet sent on a STALE entry
+	// goes to the entry's host and moves it to DELAY; without a
+	// confirmation within delay_first_probe_time (5 s) it goes to PROBE:
+	// up to 3 unicast ARP probes 1 s apart (ucast_solicit, retrans_time);
+	// unanswered, FAILED, and the next packet starts a broadcast
+	// resolution (3 requests 1 s apart, mcast_solicit). A received
+	// gratuitous ARP changes the host of an existing entry and makes it
+	// STALE; it creates none (arp_accept=0).
+	ARPTimeout units.Duration `yaml:"arp_timeout"`
 }
+
+// DefaultARPTimeout is LBNetwork.ARPTimeout's default, Linux's
+// base_reachable_time.
+const DefaultARPTimeout = 30 * time.Second
 
 // DefaultDiscoveryDelay is LBNetwork.DiscoveryDelay's default.
 const DefaultDiscoveryDelay = 100 * time.Millisecond
@@ -223,7 +246,56 @@ type Host struct {
 	Name string `yaml:"name"`
 	// Interfaces attach the host to segments. At least one.
 	Interfaces []Interface `yaml:"interfaces"`
+	// Roles are what the host runs: proxy (the lab's load balancer, its
+	// lb section, one copy per proxy host, listening on every address
+	// of the host and on a VIP while the host holds it), vrrp (implied by
+	// a vrrp_instance's host), backend (implied by a backend whose
+	// address's host part names the host) and client (implied by a
+	// clients element's from). Listing a role that nothing fills is
+	// refused. Default: the implied roles only.
+	Roles []string `yaml:"roles"`
 }
+
+// The roles a topology host may list (Host.Roles).
+const (
+	// RoleProxy places the lab's load balancer on the host.
+	RoleProxy = "proxy"
+	// RoleVRRP: the host runs a vrrp_instance.
+	RoleVRRP = "vrrp"
+	// RoleBackend: a backend's address names the host.
+	RoleBackend = "backend"
+	// RoleClient: a clients element sends from the host.
+	RoleClient = "client"
+)
+
+// Probe is a stream of probes from a topology host to an address: one
+// every Interval, each ending answered or with its error class after at
+// most Timeout, written as a net event when it ends.
+type Probe struct {
+	// Name labels the probe. Default "KIND FROM TO".
+	Name string `yaml:"name"`
+	// From is the topology host that sends it. Required.
+	From string `yaml:"from"`
+	// To is the address probed: ADDR (icmp), ADDR:PORT (tcp), an IPv4
+	// address a host or a VIP holds. Required.
+	To string `yaml:"to"`
+	// Kind is icmp (an echo request) or tcp (a connect). Default icmp.
+	Kind string `yaml:"kind"`
+	// Interval is the time between two probes, more than 0. Default
+	// 100ms (DefaultProbeInterval).
+	Interval units.Duration `yaml:"interval"`
+	// Timeout is how long a probe waits for its answer before it ends as
+	// error timeout, more than 0. Default 1s (DefaultProbeTimeout).
+	Timeout units.Duration `yaml:"timeout"`
+}
+
+// Defaults of a probe (Probe).
+const (
+	// DefaultProbeInterval is Probe.Interval's default.
+	DefaultProbeInterval = 100 * time.Millisecond
+	// DefaultProbeTimeout is Probe.Timeout's default.
+	DefaultProbeTimeout = time.Second
+)
 
 // Interface is a host's attachment to a segment.
 type Interface struct {
@@ -435,6 +507,14 @@ type Fault struct {
 	// Groups are the sides of a partition, as lists of host names; hosts
 	// not named form one more side (partition only).
 	Groups [][]string `yaml:"groups"`
+	// Proto is the IP protocol number a firewall fault drops, 1..255
+	// (firewall only; 112 is VRRP). Required there.
+	Proto int `yaml:"proto"`
+	// Between names the hosts a firewall (firewall_clear) blocks
+	// (unblocks) Proto between, on the target segment: packets of that
+	// protocol from one of them to another are dropped; the others pass.
+	// At least two (firewall, firewall_clear only).
+	Between []string `yaml:"between"`
 }
 
 // Expectation is one check of a run. Exactly one kind is set.
@@ -460,6 +540,8 @@ type Expectation struct {
 	Latency *LatencyCheck `yaml:"latency"`
 	// HealthDelay: the time from a fault to a server's health transition.
 	HealthDelay *HealthDelayCheck `yaml:"health_delay"`
+	// OutageWithin: the outage a client host sees, within a window.
+	OutageWithin *OutageCheck `yaml:"outage_within"`
 }
 
 // Window bounds a check in time: requests sent in [from, to). A window

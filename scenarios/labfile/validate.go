@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,14 +156,7 @@ func validate(lab *Lab) []problem {
 		validateVRRP(v, lab, hosts, routers, vrids, vips)
 	}
 
-	if lab.VRRP != nil && lab.LB != nil {
-		field := "lb"
-		if lab.imported {
-			field = "nginx"
-		}
-		v.bad(field, "a lab has vrrp or a load balancer (lb, nginx), not both: lblab does not yet run the load balancer on the VRRP routers' hosts, "+
-			"so the two halves would run unconnected (a crash of a router would reach no client); until the high-availability pair exists, make two labs")
-	}
+	validateHA(v, lab, hosts, addrs, vips)
 	lbs := validateLB(v, lab)
 	if im := lab.Impl; im != nil {
 		if im.VRRP != "" && im.VRRP != ImplLblab && im.VRRP != ImplKeepalived {
@@ -229,6 +223,25 @@ func validate(lab *Lab) []problem {
 		case FaultStop, FaultStart, FaultPause, FaultResume:
 			if hosts[f.Target] == nil {
 				v.bad(p+".target", "no host %q", f.Target)
+			}
+		case FaultProxyCrash:
+			if h := hosts[f.Target]; h == nil || !slices.Contains(h.Roles, RoleProxy) {
+				v.bad(p+".target", "no host %q with the proxy role", f.Target)
+			}
+		case FaultFirewall, FaultFirewallClear:
+			if !segments[f.Target] {
+				v.bad(p+".target", "no segment %q", f.Target)
+			}
+			if f.Kind == FaultFirewall && (f.Proto < 1 || f.Proto > 255) {
+				v.bad(p+".proto", "want an IP protocol number 1..255 (112 is VRRP), got %d", f.Proto)
+			}
+			if len(f.Between) < 2 {
+				v.bad(p+".between", "name at least two hosts the rule stands between")
+			}
+			for hi, name := range f.Between {
+				if hosts[name] == nil {
+					v.bad(fmt.Sprintf("%s.between[%d]", p, hi), "no host %q", name)
+				}
 			}
 		case FaultLinkDown, FaultLinkUp:
 			h := hosts[host]
@@ -442,13 +455,17 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 	}
 	n := 0
 	for _, set := range []bool{e.Failover != nil, e.SingleMaster != nil, e.VIPOwnerChanges != nil, e.State != nil,
-		e.StatusCount != nil, e.Share != nil, e.Latency != nil, e.HealthDelay != nil} {
+		e.StatusCount != nil, e.Share != nil, e.Latency != nil, e.HealthDelay != nil, e.OutageWithin != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		v.bad(p, "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay; got %d", n)
+		v.bad(p, "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay, outage_within; got %d", n)
+		return
+	}
+	if e.OutageWithin != nil {
+		validateOutage(v, lab, p, e.OutageWithin, faults)
 		return
 	}
 	if validateLBExpectation(v, lab, p, e, faults, lbs) {

@@ -1,0 +1,107 @@
+package scenarios
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/loadgen/simload"
+	"github.com/lblab/lblab/scenarios/labfile"
+)
+
+// The probes of a high-availability lab in the simulator: from a host's
+// stack (simload.Stack), across the simulated network, one every
+// interval from a phase drawn from the seed, each written as a net event
+// when it ends (answered, or its error class after its timeout). A probe
+// still waiting at the end of the run is not written (unknown).
+//
+// This is the simulator's probe driver written against a local
+// interface (probeRun); the probe core of loadgen/probe (its schedule
+// and its one Result → history.Event constructor) replaces it when it
+// lands.
+
+// probeRun is one probe of a stream: what it sends and how its end
+// is recorded.
+type probeRun struct {
+	w     *simWorld
+	p     labfile.Probe
+	st    *simload.Stack
+	addr  netip.Addr
+	sent  time.Duration
+	ended bool
+}
+
+// startProbe schedules the probes of p from its host's stack.
+func (w *simWorld) startProbe(p labfile.Probe, st *simload.Stack) {
+	host, _, err := net.SplitHostPort(p.To)
+	if err != nil {
+		host = p.To
+	}
+	addr, _ := netip.ParseAddr(host) // checked by validate
+	phase := time.Duration(w.k.Rand("probe/" + p.Name).Int64N(int64(p.Interval.D)))
+	end := w.lab.RunDuration()
+	var next func()
+	next = func() {
+		now := w.k.Now()
+		if now >= end {
+			return
+		}
+		r := &probeRun{w: w, p: p, st: st, addr: addr, sent: now}
+		r.send()
+		w.k.At(now+p.Interval.D, next)
+	}
+	w.k.At(phase, next)
+}
+
+// send sends the probe and arms its timeout.
+func (r *probeRun) send() {
+	w := r.w
+	switch r.p.Kind {
+	case "tcp":
+		c := r.st.Dial(r.addr, r)
+		w.k.At(r.sent+r.p.Timeout.D, func() {
+			if !r.ended {
+				c.Close()
+				r.end(false, "", "timeout")
+			}
+		})
+	default:
+		id := r.st.Ping(r.addr, func(answer string) { r.end(true, answer, "") })
+		w.k.At(r.sent+r.p.Timeout.D, func() {
+			if !r.ended {
+				r.st.Unping(id)
+				r.end(false, "", "timeout")
+			}
+		})
+	}
+}
+
+// Opened: the tcp probe's connection was accepted; it closes at once.
+func (r *probeRun) Opened(c *simload.Conn, peer string) {
+	c.Close()
+	r.end(true, peer, "")
+}
+
+// Response is never heard: a probe sends no request.
+func (r *probeRun) Response(*simload.Conn, uint64) {}
+
+// Failed: the connect was refused or reset.
+func (r *probeRun) Failed(_ *simload.Conn, class string) { r.end(false, "", class) }
+
+// end writes the probe's net event, once.
+func (r *probeRun) end(ok bool, answer, class string) {
+	if r.ended {
+		return
+	}
+	r.ended = true
+	now := r.w.k.Now()
+	ev := history.Event{T: history.Stamp(now), Kind: history.KindNet, Src: r.p.From, Dst: r.p.To, Probe: r.p.Kind,
+		OK: &ok, Answer: answer}
+	if ok {
+		ev.RTT = history.Stamp(now - r.sent)
+	} else {
+		ev.Error = class
+	}
+	r.w.sink.Add(ev)
+}

@@ -1,0 +1,146 @@
+package scenarios
+
+import (
+	"net/netip"
+
+	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/loadgen/simload"
+	"github.com/lblab/lblab/proxy/simproxy"
+	"github.com/lblab/lblab/scenarios/labfile"
+	"github.com/lblab/lblab/sim"
+)
+
+// A high-availability lab in the simulator (labfile.Lab.HA): the load
+// balancer runs on each host with the proxy role (a simproxy.Node: the
+// proxy process and the host's connections), beside the host's VRRP
+// router when it has one; each clients element sends from its host
+// across the simulated network to its address (a VIP), through the
+// host's neighbour cache (simload.Stack); probes go the same way
+// (simprobe.go). The proxy's hop to its servers is still the lab's
+// backend latency (simproxy.Network), not the segments.
+
+// haWorld is the high-availability part of a simWorld.
+type haWorld struct {
+	wire   *simproxy.Wire
+	nodes  map[string]*simproxy.Node
+	stacks map[string]*simload.Stack
+	order  []string // the proxy hosts, in the lab's order
+}
+
+// buildHA builds the proxies on their hosts, the backends, the client
+// hosts' stacks, the clients and the probes.
+func (w *simWorld) buildHA() error {
+	lab := w.lab
+	w.ha = &haWorld{wire: simproxy.NewWire(), nodes: map[string]*simproxy.Node{}, stacks: map[string]*simload.Stack{}}
+	w.backends = map[string]*simload.Backend{}
+	var bs []simproxy.Server
+	for _, spec := range lab.Backends {
+		b := simload.NewBackend(w.k, spec)
+		w.backends[spec.Address] = b
+		bs = append(bs, b)
+	}
+	var nw simproxy.Network
+	if lab.Network != nil {
+		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
+	}
+	for _, name := range lab.ProxyHosts() {
+		name := name
+		node, err := simproxy.NewNode(w.net.Host(name), w.ha.wire, func() (*simproxy.Proxy, error) {
+			return simproxy.NewOn(w.k, lab.LB, bs, nw, w.sink, name)
+		})
+		if err != nil {
+			return i18n.Errorf("lb on %s: %w", name, err)
+		}
+		w.ha.nodes[name] = node
+		w.ha.order = append(w.ha.order, name)
+	}
+	// Every other host answers echo requests (its kernel does).
+	for _, h := range lab.Topology.Hosts {
+		if w.ha.nodes[h.Name] == nil {
+			w.net.Host(h.Name).Listen(simproxy.ProtoICMP, simproxy.AnswerEcho)
+		}
+	}
+	cfg := sim.NeighConfig{ReachableTime: lab.ARPTimeoutOr()}
+	first := w.ha.nodes[w.ha.order[0]].Proxy()
+	for i, spec := range lab.Clients {
+		st := w.stack(spec.From, cfg)
+		c := simload.NewClients(w.k, first, spec, i, lab.RunDuration(), w.sink)
+		to, _ := netip.ParseAddr(spec.To) // checked by validate
+		c.Via(st, to, spec.KeepaliveOr())
+		w.clients = append(w.clients, c)
+		c.Start()
+	}
+	for _, p := range lab.ClientProbes() {
+		w.startProbe(p, w.stack(p.From, cfg))
+	}
+	return nil
+}
+
+// stack returns the stack of the host named name, made once.
+func (w *simWorld) stack(name string, cfg sim.NeighConfig) *simload.Stack {
+	st := w.ha.stacks[name]
+	if st == nil {
+		st = simload.NewStack(w.net.Host(name), w.ha.wire, cfg)
+		w.ha.stacks[name] = st
+	}
+	return st
+}
+
+// applyHA carries out a fault on a proxy host, or a firewall fault; it
+// reports whether f was one (the rest is apply's).
+func (w *simWorld) applyHA(f labfile.Fault) bool {
+	if w.ha == nil {
+		return false
+	}
+	switch f.Kind {
+	case labfile.FaultFirewall:
+		_ = w.net.Segment(f.Target).Block(uint8(f.Proto), f.Between) // checked by validate
+		return true
+	case labfile.FaultFirewallClear:
+		w.net.Segment(f.Target).Unblock(f.Between)
+		return true
+	}
+	node := w.ha.nodes[f.Target]
+	if node == nil {
+		return false
+	}
+	vh := w.vrrp[f.Target]
+	switch f.Kind {
+	case labfile.FaultProxyCrash:
+		node.Crash()
+	case labfile.FaultStop:
+		// The node is shut down cleanly: the router leaves (priority
+		// 0), the proxy stops (its connections are reset).
+		if vh != nil {
+			vh.Stop()
+		}
+		node.Crash()
+	case labfile.FaultStart:
+		if err := node.Start(); err != nil && w.err == nil {
+			w.err = i18n.Errorf("lb on %s: %w", f.Target, err)
+		}
+		if vh != nil {
+			vh.Start()
+		}
+	case labfile.FaultPause:
+		node.Pause()
+		if vh != nil {
+			vh.Pause()
+		}
+	case labfile.FaultResume:
+		node.Resume()
+		if vh != nil {
+			vh.Resume()
+		}
+	case labfile.FaultRestore:
+		// A restored host restarts its proxy (Node's OnUp); a crashed
+		// proxy on a running host starts again.
+		w.net.Host(f.Target).Restore()
+		if err := node.Start(); err != nil && w.err == nil {
+			w.err = i18n.Errorf("lb on %s: %w", f.Target, err)
+		}
+	default:
+		return false
+	}
+	return true
+}
