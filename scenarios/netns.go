@@ -35,16 +35,19 @@ func init() {
 	Register(Factory{Name: "netns", Doc: i18n.T("real agents, proxies, backends and load generators as processes in Linux network namespaces, one per host, bridges for segments"),
 		Caps: Capabilities{
 			Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
-			Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
+			Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...), labfile.FaultProxyCrash),
 			Root:   true,
 			// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 			TCPListeners: true,
-			Early:        netnsEarly,
-			Late:         netnsLate,
+			// HA: the load balancer's roles on the topology's hosts
+			// (netns_ha.go).
+			HA:    true,
+			Early: netnsEarly,
+			Late:  netnsLate,
 		},
 		Available: netns.Available,
 		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
-			if lab.LB != nil {
+			if lab.LB != nil && !lab.HA() {
 				return newNetnsLBWorld(lab, seed, opt) // netns_lb.go
 			}
 			if opt.Binary == "" {
@@ -54,7 +57,7 @@ func init() {
 				}
 				opt.Binary = exe
 			}
-			return &netnsWorld{lab: lab, opt: opt, hosts: map[string]*netns.Host{}, links: map[string][]*netns.Link{},
+			return &netnsWorld{lab: lab, seed: seed, opt: opt, hosts: map[string]*netns.Host{}, links: map[string][]*netns.Link{},
 				agents: map[string]*netns.Process{}, extra: &history.Log{}}, nil
 		}})
 }
@@ -89,6 +92,7 @@ type agentRun struct {
 
 type netnsWorld struct {
 	lab    *labfile.Lab
+	seed   uint64
 	tb     *netns.Testbed
 	opt    NetnsOptions
 	hosts  map[string]*netns.Host
@@ -100,6 +104,9 @@ type netnsWorld struct {
 	wallClock
 	closed bool
 	extra  *history.Log // fault events and silent deaths, written by the runner
+	// ha is a high-availability lab's load balancer and probes
+	// (netns_ha.go); nil for a VRRP lab.
+	ha *netnsHA
 }
 
 // Build makes the testbed, the lab's segments and hosts, and writes the
@@ -143,7 +150,13 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 			return err
 		}
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.lab.HA() {
+		return w.buildHA(ctx)
+	}
+	return nil
 }
 
 // newTestbed makes a run's testbed, after removing what dead runs left,
@@ -170,12 +183,16 @@ func (w *netnsWorld) Close() error {
 		return nil
 	}
 	w.closed = true
+	w.haClose()
 	return w.tb.Cleanup()
 }
 
 // routers returns the hosts that run VRRP instances.
 func (w *netnsWorld) routers() map[string]bool {
 	rs := map[string]bool{}
+	if w.lab.VRRP == nil {
+		return rs // a high-availability lab of one proxy host
+	}
 	for _, in := range w.lab.VRRP.Instances {
 		rs[in.Host] = true
 	}
@@ -316,12 +333,24 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 	if interrupted, err := w.waitReady(ctx, hosts); err != nil || interrupted {
 		return 0, interrupted, err
 	}
-	w.epoch = time.Now().Add(agentStartLead)
+	if w.ha != nil {
+		if interrupted, err := w.haReady(ctx); err != nil || interrupted {
+			return 0, interrupted, err
+		}
+		if err := w.haStart(ctx, end); err != nil {
+			return 0, false, err
+		}
+	} else {
+		w.epoch = time.Now().Add(agentStartLead)
+	}
 	if err := w.release(); err != nil {
 		return 0, false, err
 	}
 	reached, interrupted, err := w.runClock(ctx, end)
 	reached = max(reached, 0)
+	if w.ha != nil {
+		w.ha.lb.reached = reached // the requests' merge: unknown after it
+	}
 	if err != nil || interrupted {
 		return reached, interrupted, err
 	}
@@ -347,6 +376,10 @@ func (w *netnsWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 	if ctx.Err() != nil {
 		wait = time.Second
 	}
+	more, sent, err := w.haFinish(ctx, wait)
+	if err != nil {
+		return nil, 0, err
+	}
 	for _, p := range w.agents {
 		_ = p.Terminate()
 	}
@@ -354,7 +387,7 @@ func (w *netnsWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 		_ = p.Wait(wait)
 	}
 	events, err := w.merge()
-	return events, 0, err
+	return haMerge(events, more), sent, err
 }
 
 // Apply carries out one fault now. Its history event is stamped when the
@@ -420,6 +453,9 @@ func stopped(pid int) bool {
 // do carries out one fault. It returns when the fault took effect (time
 // since the epoch), or 0 for "when do returned".
 func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
+	if ok, at, err := w.haDo(f); ok {
+		return at, err
+	}
 	hostName, ifname, _ := strings.Cut(f.Target, ":")
 	host := w.hosts[hostName]
 	links := func(fn func(*netns.Link) error) error {
@@ -453,20 +489,29 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 		}
 		_ = host.Signal(syscall.SIGKILL)
 		w.silent(hostName, "host crashed")
-		return effect, nil
+		return effect, w.haHost(f.Kind, hostName)
 	case "restore":
 		if err := links((*netns.Link).Up); err != nil {
 			return 0, err
 		}
 		if w.routers()[hostName] {
-			return 0, w.startAgent(hostName)
+			if err := w.startAgent(hostName); err != nil {
+				return 0, err
+			}
 		}
+		return 0, w.haHost(f.Kind, hostName)
 	case "stop":
 		if p := w.agents[hostName]; p != nil {
-			return 0, p.Terminate()
+			if err := p.Terminate(); err != nil {
+				return 0, err
+			}
 		}
+		return 0, w.haHost(f.Kind, hostName)
 	case "start":
-		return 0, w.startAgent(hostName)
+		if err := w.startAgent(hostName); err != nil {
+			return 0, err
+		}
+		return 0, w.haHost(f.Kind, hostName)
 	case "pause":
 		return 0, host.Signal(syscall.SIGSTOP)
 	case "resume":

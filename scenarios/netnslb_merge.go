@@ -92,7 +92,10 @@ type clientHistory struct {
 	Latency time.Duration
 	// TCP says its listener is a tcp one: each request a tcp exchange
 	// (status 0), matched as such (see above).
-	TCP    bool
+	TCP bool
+	// Src is the topology host the clients send from (a high-availability
+	// lab's), written into each request's Src; "" otherwise.
+	Src    string
 	Events []history.Event
 }
 
@@ -193,10 +196,11 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 					}
 				}
 			}
-			m := history.Event{T: c.T, Kind: history.KindRequest, Client: ip, Listener: ch.Listener, Group: ch.Group,
+			m := history.Event{T: c.T, Kind: history.KindRequest, Src: ch.Src, Client: ip, Listener: ch.Listener, Group: ch.Group,
 				Backend: c.Backend, Status: c.Status, Error: c.Error, Start: c.Start, Latency: c.T - c.Start}
 			if lb != nil {
-				m.Group, m.Tries, m.Reason = lb.Group, lb.Tries, lb.Reason
+				// Answer: the node whose proxy served it, when several do.
+				m.Group, m.Tries, m.Reason, m.Answer = lb.Group, lb.Tries, lb.Reason, lb.Answer
 				if m.Backend == "" {
 					m.Backend = lb.Backend
 				}
@@ -208,7 +212,7 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 				m.T, m.Status, m.Error = max(c.Start, min(c.T, endT)), 0, inFlight
 				m.Latency = m.T - c.Start
 				if lb == nil {
-					m.Backend = ""
+					m.Backend, m.Answer = "", ""
 				}
 			}
 			out = append(out, m)
