@@ -89,7 +89,8 @@ type Event struct {
 	// connect), whether the probe was answered, by whom (the host that
 	// answered, when the world can tell), and its round-trip time. A
 	// probe that was not answered has the class of its failure in Error
-	// (timeout, refused, reset, unreachable).
+	// (timeout, refused, reset, unreachable). Start is when the probe was
+	// sent (a failed one has no RTT: Start places it in time).
 	Src    string `json:"src,omitempty"`
 	Dst    string `json:"dst,omitempty"`
 	Probe  string `json:"probe,omitempty"`

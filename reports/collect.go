@@ -3,6 +3,7 @@ package reports
 import (
 	"math"
 	"slices"
+	"time"
 
 	"github.com/lblab/lblab/history"
 )
@@ -15,7 +16,10 @@ import (
 // (successes thinned as they fill, okKept; every failure; every request
 // in flight at the end). The other events
 // (faults, VRRP, VIP, health, probes), which grow with what happens to
-// the topology, are kept as they are. Events come in the history's order.
+// the topology, are kept as they are. The operations of client hosts
+// (requests that name their host in Src, probes) are also counted by
+// time bin for the availability lanes, and their outages measured
+// (Outages). Events come in the history's order.
 //
 // The time buckets are cut for the end the collector is made for; a
 // report drawn from it must end there too (Fits), else the history is
@@ -24,6 +28,9 @@ type Collector struct {
 	others []history.Event
 	lastT  history.Stamp // the latest time of any event
 	reqs   requests
+	// avail counts the client hosts' operations (requests that name
+	// their host, probes) by time bin, and measures their outages.
+	avail *availBins
 }
 
 // NewCollector returns a collector whose time buckets are cut for a run
@@ -42,6 +49,7 @@ func NewCollector(end float64) *Collector {
 	c.reqs.groups = map[string]*groupReqs{}
 	c.reqs.listener = map[string]string{}
 	c.reqs.latLo = math.Inf(1)
+	c.avail = newAvailBins(c.reqs.bucket * float64(c.reqs.nb))
 	return c
 }
 
@@ -70,12 +78,19 @@ func collect(events []history.Event, duration float64) *Collector {
 // Add takes the next event of the history.
 func (c *Collector) Add(ev history.Event) {
 	c.lastT = max(c.lastT, ev.T)
+	if op, ok := clientOpOf(&ev); ok {
+		c.avail.add(op)
+	}
 	if ev.Kind != history.KindRequest {
 		c.others = append(c.others, ev)
 		return
 	}
 	c.reqs.add(reqOf(&ev))
 }
+
+// Outages returns the outages of the client hosts of the events added
+// (OutageMeter.Outages); end is the run's end.
+func (c *Collector) Outages(end time.Duration) []Outage { return c.avail.meter.Outages(end) }
 
 // Events returns the events other than requests, in order.
 func (c *Collector) Events() []history.Event { return c.others }

@@ -321,7 +321,7 @@ func (h *fallbackText) fontNote(texts, own []string, l lang) string {
 func plotNames(r Report) []string {
 	out := []string{r.Title, r.Lab}
 	for _, e := range r.History {
-		out = append(out, e.Name, e.Target, e.Router, e.Group, e.Server, e.Listener, e.Client, e.Backend)
+		out = append(out, e.Name, e.Target, e.Router, e.Group, e.Server, e.Listener, e.Client, e.Backend, e.Src, e.Answer)
 	}
 	for _, s := range r.Shares {
 		out = append(out, s.Group, s.Server)

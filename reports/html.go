@@ -28,7 +28,18 @@ var reportTemplateText string
 //go:embed style.html.tmpl
 var styleTemplateText string
 
-var reportTemplate = template.Must(template.Must(template.New("report").Parse(reportTemplateText)).Parse(styleTemplateText))
+var reportTemplate = template.Must(template.Must(template.New("report").Funcs(template.FuncMap{"figureOf": figureOf}).
+	Parse(reportTemplateText)).Parse(styleTemplateText))
+
+// figureView is what the template "figure" draws: a plot, and the word
+// that introduces its files.
+type figureView struct {
+	Plot  plotView
+	Files string
+}
+
+// figureOf returns the figureView of p.
+func figureOf(p plotView, files string) figureView { return figureView{Plot: p, Files: files} }
 
 // plotRef is a plot written next to the report.
 type plotRef struct {
@@ -57,12 +68,15 @@ type (
 		Teaching                []template.HTML
 		Theory                  []theoryView
 		Plots                   []plotView
-		Marks                   []markView
-		Sweep                   *sweepView
-		Expectations            []Expectation
-		Warnings                []string
-		Metrics                 []metricView
-		HistoryLink             bool
+		// Availability is the section of the client hosts' outages and
+		// their figure; nil without client operations.
+		Availability *availView
+		Marks        []markView
+		Sweep        *sweepView
+		Expectations []Expectation
+		Warnings     []string
+		Metrics      []metricView
+		HistoryLink  bool
 		// Histories link a sweep's seed histories.
 		Histories []linkView
 	}
@@ -90,6 +104,12 @@ type (
 	tableView struct {
 		Head []string
 		Rows [][]string
+	}
+	// availView is the availability section: the outages' text and the
+	// figure.
+	availView struct {
+		*outageView
+		Plot plotView
 	}
 	markView  struct{ From, To, Span, Label string }
 	sweepView struct {
@@ -172,7 +192,12 @@ func renderHTML(r Report, plots []plotRef, fontNote string) ([]byte, error) {
 		if table != nil && l.zh {
 			table = &tableView{Head: l.heads(table.Head), Rows: table.Rows}
 		}
-		v.Plots = append(v.Plots, plotView{Name: p.Name, Caption: l.caption(p.Name, p.Caption, p.Table != nil), Img: template.HTML(img), Table: table})
+		pv := plotView{Name: p.Name, Caption: l.caption(p.Name, p.Caption, p.Table != nil), Img: template.HTML(img), Table: table}
+		if p.Name == availabilityName {
+			v.Availability = &availView{outageView: outageSection(l, r), Plot: pv}
+			continue
+		}
+		v.Plots = append(v.Plots, pv)
 	}
 	for _, m := range r.Marks {
 		v.Marks = append(v.Marks, markView{

@@ -163,8 +163,9 @@ const (
 )
 
 // Write renders the report into dir: report.html plus each plot as
-// NAME.png and NAME.svg (timeline for a single run with VRRP or VIP
-// events; latency, percentiles, shares, shares_over_time and statuses
+// NAME.png and NAME.svg (availability for a single run whose history has
+// client hosts' operations: requests that name their host, probes; else
+// timeline for a single run with VRRP or VIP events; latency, percentiles, shares, shares_over_time and statuses
 // for a run with request events, health for one with health events;
 // failover_hist for a sweep). It returns the path of report.html.
 func Write(dir string, r Report) (string, error) {
@@ -179,7 +180,17 @@ func Write(dir string, r Report) (string, error) {
 	}
 	r.History = faultNamesIn(r.Lang, r.Results.FaultNamesZh, r.History)
 	var plots []plotRef
-	if f, ok := timelineFigure(r); ok {
+	if f, ok := availabilityFigure(r); ok {
+		// The client hosts' lanes over the VRRP timeline: the page's
+		// availability section, in place of the timeline.
+		data, err := writeFigure(dir, f)
+		if err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+		table := discardTable(r.History)
+		plots = append(plots, plotRef{Name: f.name, PNG: data, Caption: availabilityCaption(langOf(r.Lang), r.Collected.avail.width, table != nil, r.Collected.avail.left),
+			Table: table})
+	} else if f, ok := timelineFigure(r); ok {
 		data, err := writeFigure(dir, f)
 		if err != nil {
 			return "", fmt.Errorf("report: %w", err)

@@ -72,6 +72,15 @@ type tlBar struct {
 	fill     color.Color // nil: no fill, label only (in muted ink)
 	ink      color.Color
 	label    string
+	// stack, when set, fills the bar from the bottom with these parts
+	// instead of fill (their fractions add up to 1).
+	stack []tlPart
+}
+
+// tlPart is a part of a stacked bar: a fraction of its height.
+type tlPart struct {
+	frac float64
+	fill color.Color
 }
 
 // tlLane is one horizontal lane: a router, a router's priority track or
@@ -85,6 +94,22 @@ type tlLane struct {
 	// each time on, in time order.
 	prio []tlPrio
 	vrid int // the lane's VRID (router and priority lanes)
+	// avail marks a client's availability lane (availability.go): its
+	// bars are time bins drawn edge to edge, without the white edge
+	// that keeps state bars apart.
+	avail bool
+	// spacer is an empty lane that keeps two groups of lanes apart: no
+	// background, no name.
+	spacer bool
+}
+
+// barH returns the height of the lane's bars, in lanes: barFrac of its
+// height (a lane of height 0 is 1 high).
+func (l tlLane) barH() float64 {
+	if l.h == 0 {
+		return barFrac
+	}
+	return l.h * barFrac
 }
 
 // tlPrio is a router's effective priority from time t on; noPrio when
@@ -152,6 +177,10 @@ type timeline struct {
 	marks  []tlMark
 	splits []tlSplit
 	end    float64 // seconds
+	// owners colours the VIP owners, in order of first appearance
+	// (ownerFill); the availability lanes colour the host that answered
+	// a probe the same.
+	owners map[string]color.Color
 	// prioLo and prioHi are the lowest and highest priority drawn on the
 	// priority tracks (one scale for every track).
 	prioLo, prioHi int
@@ -173,6 +202,9 @@ var faultEnds = map[string]string{
 	"link_down":   "link_up",
 	"partition":   "heal",
 	"script_fail": "script_ok",
+	"pause":       "resume",
+	"proxy_crash": "restore",
+	"firewall":    "firewall_clear",
 }
 
 // laneKey identifies a router lane: a router, or a router's instance of
@@ -185,34 +217,61 @@ type laneKey struct {
 // buildTimeline turns a history into lanes, faults and marks. ok is false
 // when the history has no VRRP or VIP events to draw.
 func buildTimeline(r Report) (*timeline, bool) {
-	var end float64 = r.Duration.Seconds()
+	tl := timelineOf(r)
+	if len(tl.lanes) == 0 {
+		return nil, false
+	}
+	tl.place(r.Marks)
+	return tl, true
+}
+
+// runEnd returns the end of a single run's time axis in seconds: the
+// latest of its duration and of its events (1 when that is not above 0).
+func runEnd(r Report) float64 {
+	end := r.Duration.Seconds()
 	if r.Collected != nil {
 		end = math.Max(end, r.Collected.Last().Seconds())
 	}
-	vrids := map[int]bool{}
-	hasVIP, hasPrio := false, false
-	crashes := map[string][]history.Stamp{} // target → times of faults that kill it
 	for _, e := range r.History {
 		end = math.Max(end, e.T.Seconds())
+	}
+	if end <= 0 {
+		end = 1
+	}
+	return end
+}
+
+// ownerFill returns the colour of a VIP owner (or of the host that
+// answered a probe): the next colour of vipPalette the first time.
+func (tl *timeline) ownerFill(owner string) color.Color {
+	c, ok := tl.owners[owner]
+	if !ok {
+		c = vipPalette[len(tl.owners)%len(vipPalette)]
+		tl.owners[owner] = c
+	}
+	return c
+}
+
+// timelineOf turns a history into the lanes of its routers and VIPs
+// (none when it has no VRRP or VIP event), its faults and their spans,
+// before the lanes are placed (place).
+func timelineOf(r Report) *timeline {
+	end := runEnd(r)
+	vrids := map[int]bool{}
+	hasPrio := false
+	crashes := map[string][]history.Stamp{} // target → times of faults that kill it
+	for _, e := range r.History {
 		switch e.Kind {
 		case history.KindVRRP:
 			vrids[e.VRID] = true
 			hasPrio = hasPrio || e.Priority > 0
-		case history.KindVIP:
-			hasVIP = true
 		case history.KindFault:
 			if killsHost(e.Fault) {
 				crashes[e.Target] = append(crashes[e.Target], e.T)
 			}
 		}
 	}
-	if len(vrids) == 0 && !hasVIP {
-		return nil, false
-	}
-	if end <= 0 {
-		end = 1
-	}
-	tl := &timeline{l: langOf(r.Lang), end: end}
+	tl := &timeline{l: langOf(r.Lang), end: end, owners: map[string]color.Color{}}
 	multi := len(vrids) > 1
 
 	// Router lanes: state bars from vrrp events.
@@ -241,15 +300,6 @@ func buildTimeline(r Report) (*timeline, bool) {
 	vipBars := map[string][]tlBar{}
 	vipOwners := map[string]map[string]bool{}
 	var vipNames []string
-	ownerColor := map[string]color.Color{}
-	ownerFill := func(owner string) color.Color {
-		c, ok := ownerColor[owner]
-		if !ok {
-			c = vipPalette[len(ownerColor)%len(vipPalette)]
-			ownerColor[owner] = c
-		}
-		return c
-	}
 	addOwner := func(vip string, o *vipOpen, to float64) {
 		if to <= o.from {
 			return
@@ -261,7 +311,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 		case o.owner == "":
 			b.label, b.ink = tl.l.s("nobody"), colMuted
 		default:
-			b.fill = ownerFill(o.owner)
+			b.fill = tl.ownerFill(o.owner)
 		}
 		vipBars[vip] = append(vipBars[vip], b)
 	}
@@ -432,6 +482,12 @@ func buildTimeline(r Report) (*timeline, bool) {
 		}
 		tl.lanes = append(tl.lanes, tlLane{name: tl.l.f("vipLane", v), h: 1, bars: vb})
 	}
+	return tl
+}
+
+// place sets the lanes' heights on the y axis, top to bottom in their
+// order, adds the marks and lays out the label rows.
+func (tl *timeline) place(marks []Mark) {
 	total := 0.0
 	for _, l := range tl.lanes {
 		total += l.h
@@ -443,7 +499,7 @@ func buildTimeline(r Report) (*timeline, bool) {
 	}
 	tl.laneTop = total - 0.5
 
-	for _, m := range r.Marks {
+	for _, m := range marks {
 		from, to := m.From.Seconds(), m.To.Seconds()
 		if to < from {
 			from, to = to, from
@@ -451,7 +507,6 @@ func buildTimeline(r Report) (*timeline, bool) {
 		tl.marks = append(tl.marks, tlMark{from: from, to: to, label: m.text(tl.l)})
 	}
 	tl.layout()
-	return tl, true
 }
 
 // killsHost reports whether a fault of this kind kills a host or its
@@ -584,9 +639,11 @@ func (tl *timeline) axes(p *plot.Plot) {
 	p.Add(tl)
 	p.X.Min, p.X.Max = 0, tl.end
 	p.Y.Min, p.Y.Max = -0.5, tl.top
-	ticks := make([]plot.Tick, len(tl.lanes))
-	for i, l := range tl.lanes {
-		ticks[i] = plot.Tick{Value: l.y, Label: l.name}
+	ticks := make([]plot.Tick, 0, len(tl.lanes))
+	for _, l := range tl.lanes {
+		if !l.spacer {
+			ticks = append(ticks, plot.Tick{Value: l.y, Label: l.name})
+		}
 	}
 	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Y.Tick.Length = 0
@@ -691,11 +748,13 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 
 	// Lane backgrounds, so an unknown state shows as an empty lane.
 	for _, l := range tl.lanes {
-		if l.prio != nil {
+		switch {
+		case l.spacer:
+		case l.prio != nil:
 			rect(rgb(0xfa, 0xfa, 0xfa), x0, x1, trY(l.y-l.h*0.42), trY(l.y+l.h*0.42))
-			continue
+		default:
+			rect(rgb(0xf4, 0xf4, 0xf4), x0, x1, trY(l.y-l.barH()/2), trY(l.y+l.barH()/2))
 		}
-		rect(rgb(0xf4, 0xf4, 0xf4), x0, x1, trY(l.y-barFrac/2), trY(l.y+barFrac/2))
 	}
 	// Split brain: a magenta wash over every lane, edged top and bottom.
 	for _, sp := range tl.splits {
@@ -730,15 +789,25 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 			tl.plotPriority(c, trX, trY, l)
 			continue
 		}
-		y0, y1 := trY(l.y-barFrac/2), trY(l.y+barFrac/2)
+		y0, y1 := trY(l.y-l.barH()/2), trY(l.y+l.barH()/2)
 		for _, b := range l.bars {
 			bx0, bx1 := trX(b.from), trX(b.to)
-			if b.fill != nil {
+			switch {
+			case b.stack != nil:
+				y := y0
+				for _, part := range b.stack {
+					h := (y1 - y0) * vg.Length(part.frac)
+					rect(part.fill, bx0, bx1, y, y+h)
+					y += h
+				}
+			case b.fill != nil:
 				rect(b.fill, bx0, bx1, y0, y1)
-				// a thin white edge keeps adjacent bars apart
-				c.StrokeLine2(draw.LineStyle{Color: color.White, Width: 0.8}, bx0, y0, bx0, y1)
+				if !l.avail {
+					// a thin white edge keeps adjacent bars apart
+					c.StrokeLine2(draw.LineStyle{Color: color.White, Width: 0.8}, bx0, y0, bx0, y1)
+				}
 			}
-			if b.label == "" || bx1-bx0 < btext.Width(b.label)+6 {
+			if b.label == "" || bx1-bx0 < btext.Width(b.label)+6 || y1-y0 < btext.Height(b.label)*0.8 {
 				continue
 			}
 			sty := btext
@@ -866,10 +935,22 @@ func timelineFigure(r Report) (figure, bool) {
 	if !ok {
 		return figure{}, false
 	}
-	title := lbTitle(tl.l.s("timelineTitle"), r.Lab)
+	return tl.figure(timelineName, tl.title(r, tl.l.s("timelineTitle")), nil), true
+}
+
+// title returns a figure's title: what, the lab's name, and the seed of a
+// single run.
+func (tl *timeline) title(r Report, what string) string {
+	title := lbTitle(what, r.Lab)
 	if r.Results.Seeds == 0 && (r.Results.Seed != 0 || r.Results.Mode != "") {
 		title += tl.l.f("seedParen", r.Results.Seed)
 	}
+	return title
+}
+
+// figure draws the timeline as the figure name, under title, with a
+// legend of first and then of what the lanes show.
+func (tl *timeline) figure(name, title string, first []legendEntry) figure {
 	p := newPlot("")
 	tl.axes(p)
 
@@ -878,12 +959,16 @@ func timelineFigure(r Report) (figure, bool) {
 	units := tl.top + 0.5
 	h := max(plotHeight, 100+vg.Length(units)*40+legendStrip)
 
-	entries := []legendEntry{
-		{"MASTER", swatch(colMaster)},
-		{"BACKUP", swatch(colBackup)},
-		{"FAULT", swatch(colFault)},
-		{"INIT", swatch(colInit)},
-		{tl.l.s("stopClean"), swatch(colStop)},
+	entries := slices.Clone(first)
+	routers := slices.ContainsFunc(tl.lanes, func(l tlLane) bool { return !l.avail && !l.spacer })
+	if routers {
+		entries = append(entries, []legendEntry{
+			{"MASTER", swatch(colMaster)},
+			{"BACKUP", swatch(colBackup)},
+			{"FAULT", swatch(colFault)},
+			{"INIT", swatch(colInit)},
+			{tl.l.s("stopClean"), swatch(colStop)},
+		}...)
 	}
 	crashedSeen, prioSeen := false, false
 	for _, l := range tl.lanes {
@@ -906,9 +991,9 @@ func timelineFigure(r Report) (figure, bool) {
 		legendEntry{tl.l.s("faultInEffect"), swatch(colShade)},
 	)
 	// The legend may wrap over several rows: timeFigure lays them out.
-	tf := &timeFigure{name: timelineName, title: title, panels: []*plot.Plot{p}, entries: entries,
+	tf := &timeFigure{name: name, title: title, panels: []*plot.Plot{p}, entries: entries,
 		panelH: h - 24 - titleSpace - legendStrip}
-	return tf.figure(), true
+	return tf.figure()
 }
 
 // naturalCompare orders strings with embedded numbers by value: r2 < r10.

@@ -171,6 +171,9 @@ func lbRealRefusal(lab *labfile.Lab) error {
 	case !lab.HA() && (lab.VRRP != nil || len(lab.Topology.Hosts) > 0):
 		return refuse(i18n.T("a load balancer with a topology or VRRP does not run on real hosts yet"))
 	}
+	if why := nginxRefusal(lab); !why.IsZero() {
+		return refuse(why) // lb_nginx.go
+	}
 	for _, l := range lab.LB.Listeners {
 		if l.Protocol != "" && l.Protocol != "http" && l.Protocol != "tcp" {
 			return refuse(i18n.T("listener %s: only http and tcp listeners run on real hosts yet, not %s", l.Name, l.Protocol))
@@ -684,6 +687,9 @@ func (w *lbWorld) startBackend(ctx context.Context, b *lbBackend) error {
 
 // startProxy starts the proxy and waits until every listener listens.
 func (w *lbWorld) startProxy(ctx context.Context) error {
+	if w.lab.ProxyImpl() == labfile.ImplNginx {
+		return w.startNginx(ctx) // lb_nginx.go
+	}
 	w.admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort-1, nil)))
 	// The lab's time 0 is a moment ahead: the proxy's clock counts from
 	// it and its checks start then, each server's first probe at its
@@ -876,6 +882,8 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 	var err error
 	if w.lab.HA() {
 		proxy, err = w.nodeHistories() // lbworld_ha.go
+	} else if w.lab.ProxyImpl() == labfile.ImplNginx {
+		proxy, err = w.nginxHistory()
 	} else {
 		proxy, err = read(w.proxy.p, w.proxyHistory())
 	}
@@ -896,7 +904,7 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 			}
 		}
 		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat,
-			TCP: c.tcp, Src: c.spec.From, Events: evs})
+			TCP: c.tcp, Slack: w.mergeSlack(), Src: c.spec.From, Events: evs})
 	}
 	return mergeLBHistories(clients, proxy, w.faults.Events(), end), sent, nil
 }

@@ -11,7 +11,6 @@ import (
 	"path"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/lblab/lblab/history"
@@ -252,8 +251,9 @@ func (w *lbWorld) proxyStarted() bool {
 	return w.proxy != nil && w.proxy.p != nil
 }
 
-// stopProxies stops the running proxies (SIGTERM: each flushes its
-// history), waiting for each at most lbProxyStop.
+// stopProxies stops the running proxies with their clean signal
+// (proxyStopSignal: each flushes its history), killing one still running
+// after lbProxyStop.
 func (w *lbWorld) stopProxies() {
 	var ps []lbProc
 	if w.proxy != nil && w.proxy.p != nil {
@@ -265,10 +265,12 @@ func (w *lbWorld) stopProxies() {
 		}
 	}
 	for _, p := range ps {
-		_ = p.Signal(syscall.SIGTERM)
+		_ = p.Signal(w.proxyStopSignal())
 	}
 	for _, p := range ps {
-		_ = p.Wait(lbProxyStop)
+		if !p.Wait(lbProxyStop) {
+			_, _ = p.Kill()
+		}
 	}
 }
 

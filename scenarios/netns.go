@@ -41,12 +41,19 @@ func init() {
 			TCPListeners: true,
 			// HA: the load balancer's roles on the topology's hosts
 			// (netns_ha.go).
-			HA:    true,
+			HA: true,
+			// Impls: the system's keepalived as the VRRP routers
+			// (netns_keepalived.go), its nginx as the load balancer
+			// (lb_nginx.go).
+			Impls: map[Role][]string{RoleVRRP: {labfile.ImplKeepalived}, RoleProxy: {labfile.ImplNginx}},
 			Early: netnsEarly,
 			Late:  netnsLate,
 		},
 		Available: netns.Available,
 		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
+			if err := checkKeepalived(lab); err != nil {
+				return nil, err
+			}
 			if lab.LB != nil && !lab.HA() {
 				return newNetnsLBWorld(lab, seed, opt) // netns_lb.go
 			}
@@ -67,7 +74,8 @@ var _ World = (*netnsWorld)(nil)
 // RunNetns plays a lab on real hosts: a load-balancer lab as netns_lb.go
 // says; a VRRP lab with each host a network namespace, each segment a
 // bridge, each router an `lblab vrrp` process configured by a
-// keepalived.conf generated from the lab. The fault
+// keepalived.conf generated from the lab, or with impl: {vrrp:
+// keepalived} the system's keepalived (netns_keepalived.go). The fault
 // timeline is applied on the wall clock (crash: link down and every
 // process killed; restore: link up and a fresh agent; stop: SIGTERM;
 // start: a fresh agent; link_down/link_up; script_fail/script_ok switch
@@ -107,6 +115,9 @@ type netnsWorld struct {
 	// ha is a high-availability lab's load balancer and probes
 	// (netns_ha.go); nil for a VRRP lab.
 	ha *netnsHA
+	// kaProcs are the keepalived processes started, in order (impl:
+	// {vrrp: keepalived}; netns_keepalived.go).
+	kaProcs []*kaProc
 }
 
 // Build makes the testbed, the lab's segments and hosts, and writes the
@@ -146,7 +157,17 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 		}
 	}
 	for host := range w.routers() {
-		if err := os.WriteFile(w.confPath(host), []byte(keepalivedConf(w.lab, host, w.flagPath)), 0o644); err != nil {
+		text := []byte(keepalivedConf(w.lab, host, w.flagPath))
+		if w.usesKeepalived() {
+			// Exported now, so that a configuration keepalived cannot
+			// read is refused before anything runs; each process gets
+			// its own copy (startKeepalived).
+			var err error
+			if _, text, err = w.keepalivedText(host, 0); err != nil {
+				return err
+			}
+		}
+		if err := os.WriteFile(w.confPath(host), text, 0o644); err != nil {
 			return err
 		}
 	}
@@ -184,7 +205,9 @@ func (w *netnsWorld) Close() error {
 	}
 	w.closed = true
 	w.haClose()
-	return w.tb.Cleanup()
+	err := w.tb.Cleanup()
+	w.closeKeepalived()
+	return err
 }
 
 // routers returns the hosts that run VRRP instances.
@@ -233,8 +256,12 @@ func (w *netnsWorld) flagPath(host, script string) string {
 	return filepath.Join(w.opt.Work, host+"."+script+".fail")
 }
 
-// startAgent runs a fresh agent on host.
+// startAgent runs a fresh agent on host: lblab vrrp, or keepalived
+// (startKeepalived).
 func (w *netnsWorld) startAgent(host string) error {
+	if w.usesKeepalived() {
+		return w.startKeepalived(host)
+	}
 	if p := w.agents[host]; p != nil {
 		select {
 		case <-p.Done():
@@ -321,6 +348,9 @@ func (w *netnsWorld) silent(host, reason string) {
 // returns, interrupted (reached 0 before time 0); Finish then stops the
 // agents.
 func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
+	if w.usesKeepalived() {
+		return w.runKeepalived(ctx, end)
+	}
 	hosts := slices.Sorted(maps.Keys(w.routers()))
 	for _, host := range hosts {
 		if ctx.Err() != nil {
@@ -346,6 +376,12 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 	if err := w.release(); err != nil {
 		return 0, false, err
 	}
+	return w.runAgents(ctx, end)
+}
+
+// runAgents runs the clock to end (runClock) once the agents run; an
+// agent that ended on its own before then failed: it says why.
+func (w *netnsWorld) runAgents(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
 	reached, interrupted, err := w.runClock(ctx, end)
 	reached = max(reached, 0)
 	if w.ha != nil {
@@ -354,11 +390,14 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 	if err != nil || interrupted {
 		return reached, interrupted, err
 	}
-	// An agent that ended on its own before now failed: say why.
 	for _, r := range w.runs {
 		select {
 		case <-r.p.Done():
 			if !r.killed && r.p.ExitCode() != 0 {
+				if w.usesKeepalived() {
+					return reached, false, i18n.Errorf("keepalived on %s exited with status %d:\n%s",
+						r.host, r.p.ExitCode(), strings.TrimSpace(r.out.String()))
+				}
 				return reached, false, i18n.Errorf("the agent on %s (%s vrrp) exited with status %d:\n%s",
 					r.host, w.opt.Binary, r.p.ExitCode(), strings.TrimSpace(r.out.String()))
 			}
@@ -491,6 +530,13 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 		w.silent(hostName, "host crashed")
 		return effect, w.haHost(f.Kind, hostName)
 	case "restore":
+		// A node that died and boots again holds no virtual address:
+		// the killed agent (keepalived, lblab vrrp) left its addresses
+		// on the interfaces, which would answer ARP as soon as the link
+		// is up, before the fresh agent removes them.
+		if err := w.dropVIPs(hostName); err != nil {
+			return 0, err
+		}
 		if err := links((*netns.Link).Up); err != nil {
 			return 0, err
 		}
@@ -532,9 +578,39 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 	return 0, nil
 }
 
+// dropVIPs removes the virtual addresses of host's instances from its
+// interfaces, where they are.
+func (w *netnsWorld) dropVIPs(hostName string) error {
+	host := w.hosts[hostName]
+	for _, in := range w.lab.VRRP.Instances {
+		if in.Host != hostName {
+			continue
+		}
+		for _, v := range in.VirtualIPAddress {
+			if !strings.Contains(v, "/") {
+				v += "/32" // as the agents add it
+			}
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				continue // validated before: not an address an agent added
+			}
+			if held, err := host.HasAddr(in.Interface, p.Addr()); err != nil || !held {
+				continue
+			}
+			if _, err := host.Run("ip", "addr", "del", p.String(), "dev", in.Interface); err != nil {
+				return i18n.Errorf("host %s: removing the virtual address %s its agent left: %w", hostName, v, err)
+			}
+		}
+	}
+	return nil
+}
+
 // merge reads the agents' histories and merges them with the runner's
 // events (mergeAgents).
 func (w *netnsWorld) merge() ([]history.Event, error) {
+	if w.usesKeepalived() {
+		return mergeAgents(w.keepalivedHistories(), w.extra.Events()), nil
+	}
 	hosts := make([]string, 0, len(w.routers()))
 	for host := range w.routers() {
 		hosts = append(hosts, host)

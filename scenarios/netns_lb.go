@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -194,14 +195,20 @@ func (h *netnsBedHost) SetLink(up bool) error {
 
 // Start writes the files into the work folder and starts lblab args...
 // in the host's namespace.
-func (h *netnsBedHost) Start(_ context.Context, _ string, files []lbFile, args ...string) (lbProc, error) {
+func (h *netnsBedHost) Start(ctx context.Context, role string, files []lbFile, args ...string) (lbProc, error) {
+	return h.StartProgram(ctx, role, files, h.bed.opt.Binary, args...)
+}
+
+// StartProgram is Start of the program bin (a path on this machine), in
+// a process group of its own (netns.Host.Start).
+func (h *netnsBedHost) StartProgram(_ context.Context, _ string, files []lbFile, bin string, args ...string) (lbProc, error) {
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(h.bed.opt.Work, f.Name), f.Data, 0o644); err != nil {
 			return nil, err
 		}
 	}
 	out := &tailBuffer{}
-	p, err := h.h.Start(out, out, h.bed.opt.Binary, args...)
+	p, err := h.h.Start(out, out, bin, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +255,25 @@ func (p *netnsProc) Kill() (time.Time, error) {
 	case <-time.After(lbKillWait):
 		return time.Time{}, i18n.Errorf("pid %d does not die", p.p.Pid())
 	}
+	// Its children (nginx's workers) got the SIGKILL too: the group.
+	if err := groupGone(p.p.Pid(), lbKillWait); err != nil {
+		return time.Time{}, err
+	}
 	return time.Now(), nil
+}
+
+// groupGone waits up to wait for the process group pgid to have no
+// living process left: none, or zombies only (whose parent, init, may
+// not reap them at once).
+func groupGone(pgid int, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for groupAlive(pgid) {
+		if time.Now().After(deadline) {
+			return i18n.Errorf("process group %d still has processes %s after SIGKILL", pgid, wait)
+		}
+		time.Sleep(lbPoll)
+	}
+	return nil
 }
 
 // Freeze sends SIGSTOP and returns when every thread is stopped.
@@ -306,4 +331,34 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.b.String()
+}
+
+// groupAlive reports whether a process of group pgid runs (is not a
+// zombie), from /proc/PID/stat: "PID (COMM) STATE PPID PGRP ...".
+func groupAlive(pgid int) bool {
+	if syscall.Kill(-pgid, 0) != nil {
+		return false
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) >= 3 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }

@@ -93,6 +93,9 @@ type clientHistory struct {
 	// TCP says its listener is a tcp one: each request a tcp exchange
 	// (status 0), matched as such (see above).
 	TCP bool
+	// Slack is how far apart the two sides' stamps of one request may
+	// be. Default clockSlack; nginx's (nginxSlack) is wider.
+	Slack time.Duration
 	// Src is the topology host the clients send from (a high-availability
 	// lab's), written into each request's Src; "" otherwise.
 	Src    string
@@ -131,9 +134,12 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 	for _, s := range byKey {
 		slices.SortStableFunc(s, func(a, b *side) int { return cmp.Compare(a.ev.T, b.ev.T) })
 	}
-	slack := history.Stamp(clockSlack)
 	endT := history.Stamp(end)
 	for _, ch := range clients {
+		slack := history.Stamp(clockSlack)
+		if ch.Slack > 0 {
+			slack = history.Stamp(ch.Slack)
+		}
 		evs := slices.Clone(ch.Events)
 		slices.SortStableFunc(evs, func(a, b history.Event) int { return cmp.Compare(a.T, b.T) })
 		for _, c := range evs {

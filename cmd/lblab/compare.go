@@ -24,6 +24,8 @@ type compareFlags struct {
 	seed  uint64
 	seeds int
 	sets  []string
+	// impl is --impl: ROLE=NAME pairs setting the lab's impl.
+	impl  string
 	out   string
 	force bool
 }
@@ -77,6 +79,7 @@ shows the worlds that finished).`,
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of each world's run (first seed of a sweep)")
 	fl.IntVar(&f.seeds, "seeds", 0, fmt.Sprintf("run a sweep of N seeds in each world, at most %d", scenarios.MaxSeeds))
 	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE (repeatable)")
+	fl.StringVar(&f.impl, "impl", "", implFlagDoc)
 	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
 	fl.BoolVar(&f.force, "force", false, "compare two folders of different labs (with a warning)")
 	return c
@@ -109,14 +112,29 @@ func compareLab(c *cobra.Command, name string, f compareFlags) error {
 		modes = append(modes, m)
 	}
 	ctx := c.Context()
-	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) { return scenarios.Load(name, f.sets) })
+	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) { return loadWithImpl(name, f.sets, f.impl) })
 	if err != nil {
 		return err
 	}
 	lab = lab.Localized(language)
+	// --impl names the programs of the real worlds; the simulator plays
+	// lblab's model of the same lab beside them.
+	simLab := lab
+	if f.impl != "" {
+		if simLab, err = scenarios.Load(name, f.sets); err != nil {
+			return err
+		}
+		simLab = simLab.Localized(language)
+	}
+	labIn := func(mode string) *labfile.Lab {
+		if mode == "sim" {
+			return simLab
+		}
+		return lab
+	}
 	// Every world first: none starts when one cannot play the lab.
 	for _, m := range modes {
-		if err := scenarios.CheckWorld(m, lab); err != nil {
+		if err := scenarios.CheckWorld(m, labIn(m)); err != nil {
 			return err
 		}
 		if fac, _ := scenarios.LookupWorld(m); fac.Available != nil {
@@ -151,7 +169,7 @@ func compareLab(c *cobra.Command, name string, f compareFlags) error {
 		sub := filepath.Join(dir, m)
 		var res reports.Results
 		if f.seeds > 0 {
-			sw, err := sweepIn(ctx, m, lab, f.seed, f.seeds, false, progressBar(c.ErrOrStderr()))
+			sw, err := sweepIn(ctx, m, labIn(m), f.seed, f.seeds, false, progressBar(c.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
@@ -168,7 +186,7 @@ func compareLab(c *cobra.Command, name string, f compareFlags) error {
 			}
 			res = sw.Results
 		} else {
-			o, _, err := scenarios.RunWrite(ctx, m, lab, f.seed, sub, scenarios.Options{})
+			o, _, err := scenarios.RunWrite(ctx, m, labIn(m), f.seed, sub, scenarios.Options{})
 			if err != nil {
 				return err
 			}

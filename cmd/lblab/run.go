@@ -25,10 +25,12 @@ type runFlags struct {
 	// failing seeds'.
 	keepHistories bool
 	sets          []string
-	out           string
-	junit         string
-	mode          string
-	clean         bool
+	// impl is --impl: ROLE=NAME pairs setting the lab's impl.
+	impl  string
+	out   string
+	junit string
+	mode  string
+	clean bool
 }
 
 func newRun() *cobra.Command {
@@ -67,6 +69,7 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	fl.IntVar(&f.seeds, "seeds", 0, fmt.Sprintf("run a sweep of N seeds, at most %d; --seed+N−1 must not pass 2^64−1", scenarios.MaxSeeds))
 	fl.BoolVar(&f.keepHistories, "keep-histories", false, "with --seeds, write every seed's history under histories/ (by default only the failing seeds')")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a lab field: PATH=VALUE, e.g. faults[0].at=15s (repeatable)")
+	fl.StringVar(&f.impl, "impl", "", implFlagDoc)
 	fl.StringVar(&f.out, "out", "", "output folder, new or empty (default a new folder under ./lblab-out/)")
 	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
 	fl.StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
@@ -100,7 +103,7 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		return err
 	}
 	ctx := c.Context()
-	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) { return scenarios.Load(name, f.sets) })
+	lab, err := unlessInterrupted(ctx, func() (*labfile.Lab, error) { return loadWithImpl(name, f.sets, f.impl) })
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,24 @@ func NeedChromium(t testing.TB) string {
 	return ""
 }
 
+// ScreenshotsEnv names a folder where the browser tests keep their
+// screenshots (default: the test's temporary folder, removed after).
+const ScreenshotsEnv = "LBLAB_SCREENSHOTS"
+
+// Screenshots returns the folder for a test's screenshots: $LBLAB_SCREENSHOTS
+// (created if missing) when set, else a temporary folder of the test.
+func Screenshots(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv(ScreenshotsEnv)
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // Start starts headless Chromium, 1280×900, for at most a minute; stop
 // ends it.
 func Start(t testing.TB, chromium string) (browser context.Context, stop func()) {

@@ -320,7 +320,7 @@ func (s Spec) Event(r Result) history.Event {
 	ok := r.Answered
 	end := max(r.Ended, r.Sent)
 	ev := history.Event{T: history.Stamp(end), Kind: history.KindNet, Src: s.From, Dst: s.To,
-		Probe: string(s.Kind), OK: &ok}
+		Probe: string(s.Kind), OK: &ok, Start: history.Stamp(r.Sent)}
 	if ok {
 		ev.RTT = history.Stamp(end - r.Sent)
 		ev.Answer = r.Answer

@@ -139,17 +139,17 @@ func TestEvent(t *testing.T) {
 		want history.Event
 	}{
 		{"answered", icmp, Result{Sent: 100 * ms, Ended: 101 * ms, Answered: true, Answer: "lb1", Error: Timeout},
-			history.Event{T: history.Stamp(101 * ms), Kind: history.KindNet, Src: "c1", Dst: "10.0.0.9", Probe: "icmp", OK: &yes, Answer: "lb1", RTT: history.Stamp(ms)}},
+			history.Event{T: history.Stamp(101 * ms), Kind: history.KindNet, Src: "c1", Dst: "10.0.0.9", Probe: "icmp", OK: &yes, Answer: "lb1", RTT: history.Stamp(ms), Start: history.Stamp(100 * ms)}},
 		{"timeout", icmp, Result{Sent: 100 * ms, Ended: 1100 * ms, Answer: "lb1"},
-			history.Event{T: history.Stamp(1100 * ms), Kind: history.KindNet, Src: "c1", Dst: "10.0.0.9", Probe: "icmp", OK: &no, Error: "timeout"}},
+			history.Event{T: history.Stamp(1100 * ms), Kind: history.KindNet, Src: "c1", Dst: "10.0.0.9", Probe: "icmp", OK: &no, Error: "timeout", Start: history.Stamp(100 * ms)}},
 		{"refused", tcp, Result{Sent: 200 * ms, Ended: 201 * ms, Error: Refused},
-			history.Event{T: history.Stamp(201 * ms), Kind: history.KindNet, Src: "c2", Dst: "10.0.0.9:80", Probe: "tcp", OK: &no, Error: "refused"}},
+			history.Event{T: history.Stamp(201 * ms), Kind: history.KindNet, Src: "c2", Dst: "10.0.0.9:80", Probe: "tcp", OK: &no, Error: "refused", Start: history.Stamp(200 * ms)}},
 		{"reset", tcp, Result{Sent: 200 * ms, Ended: 250 * ms, Error: Reset},
-			history.Event{T: history.Stamp(250 * ms), Kind: history.KindNet, Src: "c2", Dst: "10.0.0.9:80", Probe: "tcp", OK: &no, Error: "reset"}},
+			history.Event{T: history.Stamp(250 * ms), Kind: history.KindNet, Src: "c2", Dst: "10.0.0.9:80", Probe: "tcp", OK: &no, Error: "reset", Start: history.Stamp(200 * ms)}},
 		{"unreachable", icmp, Result{Sent: 0, Ended: 3 * ms, Error: Unreachable},
 			history.Event{T: history.Stamp(3 * ms), Kind: history.KindNet, Src: "c1", Dst: "10.0.0.9", Probe: "icmp", OK: &no, Error: "unreachable"}},
 		{"end before send", icmp, Result{Sent: 5 * ms, Ended: 4 * ms, Answered: true},
-			history.Event{T: history.Stamp(5 * ms), Kind: history.KindNet, Src: "c1", Dst: "10.0.0.9", Probe: "icmp", OK: &yes}},
+			history.Event{T: history.Stamp(5 * ms), Kind: history.KindNet, Src: "c1", Dst: "10.0.0.9", Probe: "icmp", OK: &yes, Start: history.Stamp(5 * ms)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.s.Event(tc.r)

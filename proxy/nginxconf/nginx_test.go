@@ -52,20 +52,10 @@ func findNginx(t *testing.T) nginxTool {
 	out, _ := exec.Command(bin, "-V").CombinedOutput()
 	v := string(out)
 	tool := nginxTool{bin: bin}
-	switch {
-	case strings.Contains(v, "--with-stream=dynamic"):
-		dir := "modules"
-		if m := regexp.MustCompile(`--modules-path=(\S+)`).FindStringSubmatch(v); m != nil {
-			dir = m[1]
-		} else if m := regexp.MustCompile(`--prefix=(\S+)`).FindStringSubmatch(v); m != nil {
-			dir = filepath.Join(m[1], "modules")
-		}
-		so := filepath.Join(dir, "ngx_stream_module.so")
-		if _, err := os.Stat(so); err == nil {
-			tool.loadStream = "load_module " + so + ";\n"
-			tool.stream = true
-		}
-	case strings.Contains(v, "--with-stream"):
+	if so, ok := StreamModule(v); ok && so == "" {
+		tool.stream = true
+	} else if _, err := os.Stat(so); ok && err == nil {
+		tool.loadStream = "load_module " + so + ";\n"
 		tool.stream = true
 	}
 	return tool

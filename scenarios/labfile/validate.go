@@ -168,6 +168,8 @@ func validate(lab *Lab) []problem {
 			v.bad("impl.proxy", "want %s or %s, got %q", ImplLblab, ImplNginx, im.Proxy)
 		} else if im.Proxy != "" && im.Proxy != ImplLblab && lab.LB == nil {
 			v.bad("impl.proxy", "the lab has no load balancer (lb, nginx) for %s to play", im.Proxy)
+		} else if im.Proxy == ImplNginx {
+			validateNginxImpl(v, lab) // nginx_impl.go
 		}
 	}
 

@@ -30,6 +30,21 @@ type Config struct {
 	// instance with unicast_peer checks the source of adverts, as if it
 	// had check_unicast_src. Default false.
 	CheckUnicastSrc bool
+	// NotifyFIFO is global_defs vrrp_notify_fifo: the FIFO keepalived
+	// writes a line to on each state change of an instance (INSTANCE
+	// "NAME" STATE PRIORITY). Default none.
+	NotifyFIFO string
+	// NotifyPriorityChanges is global_defs vrrp_notify_priority_changes:
+	// a change of an instance's effective priority is written to the
+	// FIFO too (STATE_PRIORITY, e.g. BACKUP_PRIORITY 90). Default false.
+	NotifyPriorityChanges bool
+	// ScriptUser is global_defs script_user: the user (and group,
+	// after a space) keepalived runs scripts as. Default keepalived_script (root when that user does
+	// not exist).
+	ScriptUser string
+	// ScriptSecurity is global_defs enable_script_security: keepalived
+	// refuses scripts that a non-root user could change. Default false.
+	ScriptSecurity bool
 	// Scripts are the vrrp_script blocks by name.
 	Scripts map[string]*Script
 	// Instances are the vrrp_instance blocks in file order.
@@ -313,6 +328,21 @@ func (p *parser) global(n *node) {
 			}
 		case "vrrp_check_unicast_src":
 			p.c.CheckUnicastSrc = true
+		case "vrrp_notify_fifo":
+			if s, ok := p.arg(c); ok {
+				p.c.NotifyFIFO = s
+			}
+		case "vrrp_notify_priority_changes":
+			p.c.NotifyPriorityChanges = true
+		case "script_user":
+			// USER [GROUP]
+			if len(c.words) < 2 || len(c.words) > 3 || c.block {
+				p.bad(c.line, "script_user: want USER [GROUP]")
+				continue
+			}
+			p.c.ScriptUser = strings.Join(c.words[1:], " ")
+		case "enable_script_security":
+			p.c.ScriptSecurity = true
 		default:
 			p.warn(c, "ignored: global_defs %s", c.words[0])
 		}

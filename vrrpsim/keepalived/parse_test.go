@@ -165,6 +165,13 @@ func FuzzParse(f *testing.F) {
 			vc := c.VRRPConfig(in, netip.MustParseAddr("10.0.0.2"))
 			_, _ = vrrpsim.New(vc) // may refuse (e.g. v2 with 0.5 s), must not panic
 		}
+		// What Parse takes, Export writes back (or refuses, an empty
+		// word) as the same configuration.
+		if text, diff, err := RoundTrip(c); err == nil && diff != "" {
+			t.Fatalf("the export reads back differently:\n%s\n%s", diff, text)
+		} else if err != nil && !strings.Contains(err.Error(), "empty") {
+			t.Fatalf("export: %v\n%s", err, text)
+		}
 	})
 }
 
