@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -121,10 +123,7 @@ func itoa(n int) string {
 // probes' net events: its tcp probes when it has some, else its icmp
 // ones.
 func probeOutages(lab *labfile.Lab, events []history.Event, skip map[string]*hostOutage, end history.Stamp) map[string]time.Duration {
-	timeout := map[[3]string]time.Duration{}
-	for _, p := range lab.ClientProbes() {
-		timeout[[3]string{p.From, p.To, p.Kind}] = p.Timeout.D
-	}
+	timeout := probeTimeouts(lab)
 	byKind := map[string]map[string]*hostOutage{} // kind → host → tally
 	for i := range events {
 		e := &events[i]
@@ -168,7 +167,22 @@ func (v *verdict) haMetrics(lab *labfile.Lab, t *haTally, events []history.Event
 		m["outage_s_"+host] = secs(d)
 		worst = max(worst, d)
 	}
+	// A host's failed probes are failures of its outage too (a graceful
+	// takeover may fail no request: their SYNs are retransmitted onto the
+	// new master).
+	timeout := probeTimeouts(lab)
+	for i := range events {
+		e := &events[i]
+		if h := t.hosts[e.Src]; h != nil && e.Kind == history.KindNet && e.OK != nil && !*e.OK {
+			from := e.T
+			if e.Error == "timeout" {
+				from -= history.Stamp(timeout[[3]string{e.Src, e.Dst, e.Probe}])
+			}
+			h.fails = append(h.fails, span{from, e.T})
+		}
+	}
 	for host, h := range t.hosts {
+		slices.SortFunc(h.fails, func(a, b span) int { return cmp.Compare(a.a, b.a) })
 		set(host, h.outage(history.Stamp(end)))
 	}
 	for host, d := range probeOutages(lab, events, t.hosts, history.Stamp(end)) {
@@ -207,3 +221,14 @@ func (v *verdict) outageWithin(lab *labfile.Lab, c *labfile.OutageCheck) reports
 
 // secs returns d in seconds, to the nanosecond (no float residue).
 func secs(d time.Duration) float64 { return math.Round(d.Seconds()*1e9) / 1e9 }
+
+// probeTimeouts returns the timeout of each probe by host, address and
+// kind: a probe that timed out failed from its send, that long before
+// its event.
+func probeTimeouts(lab *labfile.Lab) map[[3]string]time.Duration {
+	timeout := map[[3]string]time.Duration{}
+	for _, p := range lab.ClientProbes() {
+		timeout[[3]string{p.From, p.To, p.Kind}] = p.Timeout.D
+	}
+	return timeout
+}

@@ -51,7 +51,7 @@ func (w *simWorld) startProbe(p labfile.Probe, st *simload.Stack) {
 		r.send()
 		w.k.At(now+p.Interval.D, next)
 	}
-	w.k.At(phase, next)
+	w.k.At(p.Start.D+phase, next)
 }
 
 // send sends the probe and arms its timeout.

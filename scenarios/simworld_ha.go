@@ -80,7 +80,7 @@ func (w *simWorld) buildHA() error {
 func (w *simWorld) stack(name string, cfg sim.NeighConfig) *simload.Stack {
 	st := w.ha.stacks[name]
 	if st == nil {
-		st = simload.NewStack(w.net.Host(name), w.ha.wire, cfg)
+		st = simload.NewStack(w.k, w.net.Host(name), w.ha.wire, cfg)
 		w.ha.stacks[name] = st
 	}
 	return st
@@ -108,6 +108,7 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 	switch f.Kind {
 	case labfile.FaultProxyCrash:
 		node.Crash()
+		w.proxyScripts(f.Target, false)
 	case labfile.FaultStop:
 		// The node is shut down cleanly: the router leaves (priority
 		// 0), the proxy stops (its connections are reset).
@@ -119,6 +120,7 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 		if err := node.Start(); err != nil && w.err == nil {
 			w.err = i18n.Errorf("lb on %s: %w", f.Target, err)
 		}
+		w.proxyScripts(f.Target, true)
 		if vh != nil {
 			vh.Start()
 		}
@@ -139,8 +141,21 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 		if err := node.Start(); err != nil && w.err == nil {
 			w.err = i18n.Errorf("lb on %s: %w", f.Target, err)
 		}
+		w.proxyScripts(f.Target, true)
 	default:
 		return false
 	}
 	return true
+}
+
+// proxyScripts sets the result of the host's scripts that check its
+// proxy (labfile.Lab.ProxyScripts): they pass while it runs.
+func (w *simWorld) proxyScripts(host string, running bool) {
+	vh := w.vrrp[host]
+	if vh == nil {
+		return
+	}
+	for _, name := range w.lab.ProxyScripts(host) {
+		_ = vh.SetScript(name, running) // the lab's scripts are on every router's host
+	}
 }

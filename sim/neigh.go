@@ -165,6 +165,35 @@ func (n *Neigh) changed(a netip.Addr, e *neighEntry) {
 	}
 }
 
+// Lookup returns the interface a packet to a goes to now when the entry
+// is usable without waiting (REACHABLE, DELAY, PROBE; a STALE one moves
+// to DELAY, as Resolve does), and false otherwise: then Resolve queues
+// the packet. It lets a sender skip building a callback on the common
+// path.
+func (n *Neigh) Lookup(a netip.Addr) (*Iface, bool) {
+	e := n.entries[a]
+	if e == nil {
+		return nil, false
+	}
+	n.age(e)
+	switch e.state {
+	case NeighReachable, NeighDelay, NeighProbe:
+		return e.to, true
+	case NeighStale:
+		n.delay(a, e)
+		return e.to, true
+	}
+	return nil, false
+}
+
+// delay moves a STALE entry to DELAY: a packet went out on it.
+func (n *Neigh) delay(a netip.Addr, e *neighEntry) {
+	e.state = NeighDelay
+	e.timer.Stop()
+	e.timer = n.in.host.After(n.cfg.DelayFirstProbe, func() { n.probe(a, e) })
+	n.changed(a, e)
+}
+
 // Resolve calls send with the interface a packet to a goes to: at once
 // for a usable entry (REACHABLE, STALE, DELAY, PROBE; a STALE one moves
 // to DELAY), when the resolution is answered for a new one; never when it
@@ -180,10 +209,7 @@ func (n *Neigh) Resolve(a netip.Addr, send func(to *Iface)) {
 	case NeighReachable, NeighDelay, NeighProbe:
 		send(e.to)
 	case NeighStale:
-		e.state = NeighDelay
-		e.timer.Stop()
-		e.timer = n.in.host.After(n.cfg.DelayFirstProbe, func() { n.probe(a, e) })
-		n.changed(a, e)
+		n.delay(a, e)
 		send(e.to)
 	case NeighIncomplete:
 		e.waiting = append(e.waiting, send)

@@ -18,6 +18,7 @@ import (
 // The stack answers nothing itself: a segment for a connection it does
 // not know is dropped.
 type Stack struct {
+	k     *sim.Kernel
 	host  *sim.Host
 	in    *sim.Iface
 	neigh *sim.Neigh
@@ -25,13 +26,14 @@ type Stack struct {
 	conns map[uint64]*Conn
 	pings map[uint64]func(ok bool)
 	next  uint64
+	buf   [17]byte // the payload of the segment being sent
 }
 
 // NewStack makes the stack of host, sending on its first interface,
 // with a neighbour cache of timers cfg; wire is the lab's.
-func NewStack(host *sim.Host, wire *simproxy.Wire, cfg sim.NeighConfig) *Stack {
+func NewStack(k *sim.Kernel, host *sim.Host, wire *simproxy.Wire, cfg sim.NeighConfig) *Stack {
 	in := host.Ifaces()[0]
-	s := &Stack{host: host, in: in, neigh: sim.NewNeigh(in, cfg), wire: wire,
+	s := &Stack{k: k, host: host, in: in, neigh: sim.NewNeigh(in, cfg), wire: wire,
 		conns: map[uint64]*Conn{}, pings: map[uint64]func(bool){}}
 	host.Listen(simproxy.ProtoTCP, s.receive)
 	host.Listen(simproxy.ProtoICMP, s.receiveICMP)
@@ -85,6 +87,8 @@ type Conn struct {
 	out  simproxy.Segment
 	rto  time.Duration
 	retx sim.Timer
+	// onRetx is retransmit, bound once.
+	onRetx func()
 }
 
 // Retransmission timeouts of the stack's TCP, Linux's: a SYN is sent
@@ -106,14 +110,21 @@ func (c *Conn) transmit(seg simproxy.Segment, rto time.Duration, sent func(*sim.
 }
 
 func (c *Conn) arm() {
-	c.retx = c.s.host.After(c.rto, func() {
-		if c.done || c.out.Kind == 0 {
-			return
-		}
-		c.rto *= 2
-		c.s.send(c.to, simproxy.ProtoTCP, c.out, nil)
-		c.arm()
-	})
+	if c.onRetx == nil {
+		c.onRetx = c.retransmit
+	}
+	c.retx = c.s.k.After(c.rto, c.onRetx)
+}
+
+// retransmit sends the unanswered segment again (the host's crash ends
+// every connection first: Stack's OnDown).
+func (c *Conn) retransmit() {
+	if c.done || c.out.Kind == 0 || !c.s.host.Up() {
+		return
+	}
+	c.rto *= 2
+	c.s.send(c.to, simproxy.ProtoTCP, c.out, nil)
+	c.arm()
 }
 
 // answered stops the retransmission of the segment out.
@@ -182,7 +193,15 @@ func (c *Conn) fail(class string) {
 // send sends a segment to addr through the neighbour cache; sent, when
 // not nil, is told the interface it went to.
 func (s *Stack) send(addr netip.Addr, proto uint8, seg simproxy.Segment, sent func(*sim.Iface)) {
-	payload := seg.Encode()
+	if to, ok := s.neigh.Lookup(addr); ok {
+		if sent != nil {
+			sent(to)
+		}
+		// The network copies the payload: one buffer serves every send.
+		s.in.SendTo(to, sim.Packet{Dst: addr, Proto: proto, Payload: seg.EncodeTo(s.buf[:])})
+		return
+	}
+	payload := seg.Encode() // it waits for the resolution
 	s.neigh.Resolve(addr, func(to *sim.Iface) {
 		if sent != nil {
 			sent(to)

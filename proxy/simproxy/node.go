@@ -54,8 +54,13 @@ type Segment struct {
 }
 
 // Encode returns the segment as a packet's payload.
-func (s Segment) Encode() []byte {
-	b := make([]byte, 17)
+func (s Segment) Encode() []byte { return s.EncodeTo(make([]byte, 17)) }
+
+// EncodeTo writes the segment into b (17 bytes at least) and returns
+// its payload: a sender whose network copies payloads on send (the
+// simulator's does) reuses one buffer.
+func (s Segment) EncodeTo(b []byte) []byte {
+	b = b[:17]
 	b[0] = s.Kind
 	binary.BigEndian.PutUint64(b[1:], s.Conn)
 	binary.BigEndian.PutUint64(b[9:], s.Req)
@@ -123,6 +128,7 @@ type Node struct {
 	paused bool
 	// Err is the first error of a restart of the proxy (nil when none).
 	Err error
+	buf [17]byte // the payload of the segment being sent
 }
 
 type connKey struct {
@@ -225,9 +231,7 @@ func (n *Node) receive(in *sim.Iface, p sim.Packet) {
 		return
 	}
 	k := connKey{p.Src, s.Conn}
-	reply := func(kind byte, req uint64) {
-		in.Send(sim.Packet{Src: p.Dst, Dst: p.Src, Proto: ProtoTCP, Payload: Segment{Kind: kind, Conn: s.Conn, Req: req}.Encode()})
-	}
+	reply := func(kind byte, req uint64) { n.reply(in, p.Dst, p.Src, Segment{Kind: kind, Conn: s.Conn, Req: req}) }
 	switch s.Kind {
 	case SegSYN:
 		if n.p == nil {
@@ -251,7 +255,7 @@ func (n *Node) receive(in *sim.Iface, p sim.Packet) {
 			return // frozen, given up, or a retransmission of one taken
 		}
 		n.conns[k] = s.Req
-		epoch, id, closing := n.epoch, s.Req, s.Kind == SegRequestClose
+		epoch, id, closing, vip, client, conn := n.epoch, s.Req, s.Kind == SegRequestClose, p.Dst, p.Src, s.Conn
 		n.p.Handle(*req, func(r Response) {
 			if n.epoch != epoch || !n.host.Up() {
 				return // the process that took it is gone
@@ -263,9 +267,14 @@ func (n *Node) receive(in *sim.Iface, p sim.Packet) {
 			if _, waiting := n.wire.reqs[id]; waiting {
 				n.wire.resps[id] = r
 			}
-			reply(SegResponse, id)
+			n.reply(in, vip, client, Segment{Kind: SegResponse, Conn: conn, Req: id})
 		})
 	}
+}
+
+// reply sends seg from the address src (a VIP) on in to the client.
+func (n *Node) reply(in *sim.Iface, src, to netip.Addr, seg Segment) {
+	in.Send(sim.Packet{Src: src, Dst: to, Proto: ProtoTCP, Payload: seg.EncodeTo(n.buf[:])})
 }
 
 // AnswerEcho answers an ICMP echo request that reached a host (its

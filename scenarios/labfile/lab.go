@@ -287,6 +287,9 @@ type Probe struct {
 	// Timeout is how long a probe waits for its answer before it ends as
 	// error timeout, more than 0. Default 1s (DefaultProbeTimeout).
 	Timeout units.Duration `yaml:"timeout"`
+	// Start is when the probes begin. Default 0 (a clients element's own
+	// probes: its start).
+	Start units.Duration `yaml:"start"`
 }
 
 // Defaults of a probe (Probe).

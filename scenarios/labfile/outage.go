@@ -41,7 +41,7 @@ type OutageCheck struct {
 // latest plus a slow reconnect):
 //
 //	law    = takeover + GARP + 4L + 2B + service median + 2/rate
-//	window = [takeover.Lo + GARP + 4L + 2B, takeover.Hi + GARP + 4L + 2B + service p99 + 6/rate]
+//	window = [takeover.Lo + GARP + 4L + 2B, takeover.Hi + GARP + 4L + 2B + service p99 + 10/rate]
 //
 // where L is the one-way latency between the client and the new master
 // (GARP is one such trip), 4L a new connection's handshake and its
@@ -81,8 +81,8 @@ func (lab *Lab) OutageTheory(c *OutageCheck) (law, window TheoryWindow, err erro
 	law = TheoryWindow{take.Lo + base + med + 2*gap, take.Hi + base + med + 2*gap,
 		i18n.T("%s; + GARP and a new connection's request (5 × %s + 2 × %s) + the service's median %s + 2 request gaps (%s)",
 			take.Why, l, b, med, gap)}
-	window = TheoryWindow{take.Lo + base, take.Hi + base + p99 + 6*gap,
-		i18n.T("takeover %s + GARP and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 6 request gaps (%s)",
+	window = TheoryWindow{take.Lo + base, take.Hi + base + p99 + 10*gap,
+		i18n.T("takeover %s + GARP and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 10 request gaps (%s)",
 			take.String(), l, b, p99, gap)}
 	return law, window, nil
 }
@@ -163,8 +163,8 @@ func validateOutage(v *validator, lab *Lab, p string, c *OutageCheck, faults map
 	}
 	v.duration(pp+".min", c.Min, false)
 	v.duration(pp+".max", c.Max, false)
-	if c.Min.IsSet() && c.Max.IsSet() {
-		if c.Min.D > c.Max.D {
+	if c.Min.IsSet() || c.Max.IsSet() {
+		if c.Min.IsSet() && c.Max.IsSet() && c.Min.D > c.Max.D {
 			v.bad(pp+".max", "max %v is below min %v", c.Max.D, c.Min.D)
 		}
 		return

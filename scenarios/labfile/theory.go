@@ -121,6 +121,14 @@ func (lab *Lab) TheoryFor(f Fault, by string) (TheoryWindow, error) {
 			i18n.T("priority 0 received: Skew_Time + latency, Skew_Time = %s", Secs(skew))}, nil
 	case FaultScriptFail, FaultScriptOK:
 		return lab.scriptTheory(f, by, c)
+	case FaultProxyCrash:
+		// The proxy's death moves the router only through a script that
+		// checks the proxy (ProxyScripts): it is that script failing.
+		if scripts := lab.ProxyScripts(f.Target); len(scripts) > 0 && f.Target != by {
+			sf := f
+			sf.Kind, sf.Script = FaultScriptFail, scripts[0]
+			return lab.scriptTheory(sf, by, c)
+		}
 	case FaultRestore, FaultStart:
 		if f.Target != by {
 			break

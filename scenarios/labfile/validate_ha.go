@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -44,8 +45,8 @@ func (lab *Lab) ClientProbes() []Probe {
 				l = x
 			}
 		}
-		out = append(out, Probe{From: c.From, To: c.To, Kind: "icmp"}.withDefaults(),
-			Probe{From: c.From, To: net.JoinHostPort(c.To, strconv.Itoa(l.Port)), Kind: "tcp"}.withDefaults())
+		out = append(out, Probe{From: c.From, To: c.To, Kind: "icmp", Start: c.Start}.withDefaults(),
+			Probe{From: c.From, To: net.JoinHostPort(c.To, strconv.Itoa(l.Port)), Kind: "tcp", Start: c.Start}.withDefaults())
 	}
 	return out
 }
@@ -189,10 +190,32 @@ func validateHA(v *validator, lab *Lab, hosts map[string]*Host, addrs map[netip.
 		case pr.Kind != "tcp" && port != "":
 			v.bad(p+".to", "an icmp probe has no port: write ADDR, got %q", pr.To)
 		}
+		v.duration(p+".start", pr.Start, false)
 		v.duration(p+".interval", pr.Interval, true)
 		v.duration(p+".timeout", pr.Timeout, true)
 	}
 	if nw := lab.Network; nw != nil {
 		v.duration("network.arp_timeout", nw.ARPTimeout, true)
 	}
+}
+
+// ProxyScripts returns the names of the vrrp_scripts tracked on host
+// that check the load balancer's process: their command names it
+// (nginx, haproxy, lblab proxy), as keepalived users write chk_nginx
+// ("killall -0 nginx", "pidof nginx"). In a high-availability lab such a
+// script's result follows the proxy on its host: it fails while the
+// proxy is not running (proxy_crash), and passes again when it runs.
+func (lab *Lab) ProxyScripts(host string) []string {
+	in, _ := lab.InstanceOn(host)
+	if in == nil {
+		return nil
+	}
+	var out []string
+	for _, name := range in.TrackScript {
+		cmd := lab.VRRP.Scripts[name].Script
+		if strings.Contains(cmd, "nginx") || strings.Contains(cmd, "haproxy") || strings.Contains(cmd, "lblab proxy") {
+			out = append(out, name)
+		}
+	}
+	return out
 }
