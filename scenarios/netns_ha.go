@@ -52,11 +52,15 @@ func (w *netnsWorld) buildHA(ctx context.Context) error {
 	}
 	w.ha = &netnsHA{lb: lw.(*lbWorld)}
 	var specs []probe.Spec
+	var phases []time.Duration
 	for _, p := range w.lab.ClientProbes() {
 		specs = append(specs, probe.Spec{Name: p.Name, From: p.From, To: p.To, Kind: probe.Kind(p.Kind),
 			Interval: p.Interval.D, Timeout: p.Timeout.D})
+		// The first probe at its start plus the phase the simulator draws
+		// for it from the seed (simprobe.go).
+		phases = append(phases, p.Start.D+probePhase(w.seed, p))
 	}
-	if w.ha.probes, err = newNetnsProbes(w.opt.Binary, w.opt.Work, w.startPath(), w.hosts, specs); err != nil {
+	if w.ha.probes, err = newNetnsProbesAt(w.opt.Binary, w.opt.Work, w.startPath(), w.hosts, specs, phases); err != nil {
 		return err
 	}
 	return w.ha.lb.Build(ctx)
