@@ -552,7 +552,10 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 				return 0, err
 			}
 		}
-		return 0, w.haHost(f.Kind, hostName)
+		// The stop takes effect when the agent is told to leave; the
+		// node's proxy goes after it.
+		effect := w.Since()
+		return effect, w.haHost(f.Kind, hostName)
 	case "start":
 		if err := w.startAgent(hostName); err != nil {
 			return 0, err

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"cmp"
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -125,6 +126,9 @@ func (w *netnsWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
 	switch {
 	case f.Kind == labfile.FaultProxyCrash:
 		at, err = lb.crashNode(f.Target)
+		if err == nil {
+			err = w.proxyScripts(f.Target, false)
+		}
 	case strings.Contains(f.Target, ":") && lb.backends[f.Target] != nil:
 		at, err = lb.do(f)
 	default:
@@ -158,6 +162,27 @@ func (w *netnsWorld) haHost(kind labfile.FaultKind, host string) error {
 		defer cancel()
 		if err := lb.nodeUp(ctx, host); err != nil {
 			return i18n.Errorf("host %s: %w", host, err)
+		}
+		return w.proxyScripts(host, true)
+	}
+	return nil
+}
+
+// proxyScripts makes the vrrp_scripts of host that check its proxy
+// (labfile.Lab.ProxyScripts: chk_nginx) pass (up) or fail, as their
+// commands would with the proxy running or gone: the generated
+// configuration checks a flag file instead of running them (flagPath).
+func (w *netnsWorld) proxyScripts(host string, up bool) error {
+	for _, name := range w.lab.ProxyScripts(host) {
+		flag := w.flagPath(host, name)
+		if !up {
+			if err := os.WriteFile(flag, nil, 0o644); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.Remove(flag); err != nil && !os.IsNotExist(err) {
+			return err
 		}
 	}
 	return nil
