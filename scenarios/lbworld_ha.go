@@ -144,11 +144,14 @@ func (w *lbWorld) nodeHistory(n *lbNode, run int) string {
 	return path.Join(w.bed.Dir(), fmt.Sprintf("proxy.%s.%d.history.jsonl", n.host.name, run))
 }
 
-// startNodes sets the lab's time 0 a Lead ahead and starts the proxy of
-// every node at once, each counting from it; it returns when they
-// listen.
-func (w *lbWorld) startNodes(ctx context.Context) error {
-	w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
+// startNodes sets the lab's time 0 to epoch (zero: a Lead ahead) and
+// starts the proxy of every node at once, each counting from it; it
+// returns when they listen.
+func (w *lbWorld) startNodes(ctx context.Context, epoch time.Time) error {
+	w.epoch = epoch
+	if epoch.IsZero() {
+		w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
+	}
 	errs := make([]error, len(w.nodes))
 	var wg sync.WaitGroup
 	for i, n := range w.nodes {
@@ -164,7 +167,13 @@ func (w *lbWorld) startNode(ctx context.Context, n *lbNode) error {
 		n.admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort-1, n.host)))
 	}
 	n.runs++
-	p, err := w.startProxyOn(ctx, n.host, w.nodeHistory(n, n.runs), n.admin)
+	var p lbProc
+	var err error
+	if w.lab.ProxyImpl() == labfile.ImplNginx {
+		p, err = w.startNginxIn(ctx, n.host, w.nodeNginxDir(n, n.runs), fmt.Sprintf("nginx-%s-%d.conf", n.host.name, n.runs))
+	} else {
+		p, err = w.startProxyOn(ctx, n.host, w.nodeHistory(n, n.runs), n.admin)
+	}
 	if p != nil {
 		n.p = p
 	}
@@ -281,6 +290,14 @@ func (w *lbWorld) nodeHistories() ([]history.Event, error) {
 	var out []history.Event
 	for _, n := range w.nodes {
 		for run := 1; run <= n.runs; run++ {
+			if w.lab.ProxyImpl() == labfile.ImplNginx {
+				evs, err := w.nginxHistoryIn(n.p, w.nodeNginxDir(n, run))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, servedBy(evs, n.host.name)...)
+				continue
+			}
 			file := w.nodeHistory(n, run)
 			b, err := n.p.ReadFile(file)
 			if errors.Is(err, os.ErrNotExist) {
@@ -293,13 +310,18 @@ func (w *lbWorld) nodeHistories() ([]history.Event, error) {
 			if err != nil {
 				return nil, err
 			}
-			for i := range evs {
-				if evs[i].Kind == history.KindRequest {
-					evs[i].Answer = n.host.name
-				}
-			}
-			out = append(out, evs...)
+			out = append(out, servedBy(evs, n.host.name)...)
 		}
 	}
 	return out, nil
+}
+
+// servedBy names node as the one that served each request of evs.
+func servedBy(evs []history.Event, node string) []history.Event {
+	for i := range evs {
+		if evs[i].Kind == history.KindRequest {
+			evs[i].Answer = node
+		}
+	}
+	return evs
 }

@@ -367,7 +367,7 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 		if interrupted, err := w.haReady(ctx); err != nil || interrupted {
 			return 0, interrupted, err
 		}
-		if err := w.haStart(ctx, end); err != nil {
+		if err := w.haStart(ctx, end, time.Time{}); err != nil {
 			return 0, false, err
 		}
 	} else {

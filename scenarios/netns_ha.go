@@ -78,11 +78,11 @@ func (w *netnsWorld) haReady(ctx context.Context) (bool, error) {
 }
 
 // haStart starts the proxies, which set the lab's time 0 (the clock's
-// epoch), and the clients, which wait for it, before the start file is
-// written.
-func (w *netnsWorld) haStart(ctx context.Context, end time.Duration) error {
+// epoch: epoch, or a Lead ahead when zero), and the clients, which wait
+// for it, before the start file is written.
+func (w *netnsWorld) haStart(ctx context.Context, end time.Duration, epoch time.Time) error {
 	lb := w.ha.lb
-	if err := lb.startNodes(ctx); err != nil {
+	if err := lb.startNodes(ctx, epoch); err != nil {
 		return err
 	}
 	w.epoch = lb.epoch
