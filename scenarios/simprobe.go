@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/loadgen/probe"
 	"github.com/lblab/lblab/loadgen/simload"
 	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/sim"
@@ -16,11 +16,8 @@ import (
 // interval from a phase drawn from the seed, each written as a net event
 // when it ends (answered, or its error class after its timeout). A probe
 // still waiting at the end of the run is not written (unknown).
-//
-// This is the simulator's probe driver written against a local
-// interface (probeRun); the probe core of loadgen/probe (its schedule
-// and its one Result → history.Event constructor) replaces it when it
-// lands.
+// Each probe's event comes from the probe core's constructor
+// (loadgen/probe), the one lblab probe uses on real hosts.
 
 // probeRun is one probe of a stream: what it sends and how its end
 // is recorded.
@@ -90,21 +87,20 @@ func (r *probeRun) Response(*simload.Conn, uint64) {}
 // Failed: the connect was refused or reset.
 func (r *probeRun) Failed(_ *simload.Conn, class string) { r.end(false, "", class) }
 
-// end writes the probe's net event, once.
+// end writes the probe's net event, once, through the probe core's one
+// constructor (probe.Spec.Event), as lblab probe does on real hosts.
 func (r *probeRun) end(ok bool, answer, class string) {
 	if r.ended {
 		return
 	}
 	r.ended = true
-	now := r.w.k.Now()
-	ev := history.Event{T: history.Stamp(now), Kind: history.KindNet, Src: r.p.From, Dst: r.p.To, Probe: r.p.Kind,
-		OK: &ok, Answer: answer}
-	if ok {
-		ev.RTT = history.Stamp(now - r.sent)
-	} else {
-		ev.Error = class
+	spec := probe.Spec{Name: r.p.Name, From: r.p.From, To: r.p.To, Kind: probe.Kind(r.p.Kind),
+		Interval: r.p.Interval.D, Timeout: r.p.Timeout.D}
+	res := probe.Result{Sent: r.sent, Ended: r.w.k.Now(), Answered: ok, Answer: answer}
+	if !ok {
+		res.Error = probe.Class(class)
 	}
-	r.w.sink.Add(ev)
+	r.w.sink.Add(spec.Event(res))
 }
 
 // probeStream is the random stream of probe p's phase.

@@ -279,17 +279,7 @@ func (w *simWorld) apply(f labfile.Fault) {
 // buildLB builds the load balancer, its backends and its clients.
 func (w *simWorld) buildLB() error {
 	lab := w.lab
-	w.backends = map[string]*simload.Backend{}
-	var bs []simproxy.Server
-	for _, spec := range lab.Backends {
-		b := simload.NewBackend(w.k, spec)
-		w.backends[spec.Address] = b
-		bs = append(bs, b)
-	}
-	var nw simproxy.Network
-	if lab.Network != nil {
-		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
-	}
+	bs, nw := w.buildBackends()
 	cfg := lab.LB
 	if len(lab.Services) > 0 {
 		cfg, bs = w.buildServices(bs)
@@ -305,6 +295,24 @@ func (w *simWorld) buildLB() error {
 		c.Start()
 	}
 	return nil
+}
+
+// buildBackends makes the lab's backends and returns them with the load
+// balancer's latencies.
+func (w *simWorld) buildBackends() ([]simproxy.Server, simproxy.Network) {
+	lab := w.lab
+	w.backends = map[string]*simload.Backend{}
+	var bs []simproxy.Server
+	for _, spec := range lab.Backends {
+		b := simload.NewBackend(w.k, spec)
+		w.backends[spec.Address] = b
+		bs = append(bs, b)
+	}
+	var nw simproxy.Network
+	if lab.Network != nil {
+		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
+	}
+	return bs, nw
 }
 
 // buildServices makes every container the lab's services ever run (the

@@ -32,17 +32,7 @@ type haWorld struct {
 func (w *simWorld) buildHA() error {
 	lab := w.lab
 	w.ha = &haWorld{wire: simproxy.NewWire(), nodes: map[string]*simproxy.Node{}, stacks: map[string]*simload.Stack{}}
-	w.backends = map[string]*simload.Backend{}
-	var bs []simproxy.Server
-	for _, spec := range lab.Backends {
-		b := simload.NewBackend(w.k, spec)
-		w.backends[spec.Address] = b
-		bs = append(bs, b)
-	}
-	var nw simproxy.Network
-	if lab.Network != nil {
-		nw = simproxy.Network{ClientLatency: lab.Network.ClientLatency.D, BackendLatency: lab.Network.BackendLatency.D}
-	}
+	bs, nw := w.buildBackends()
 	for _, name := range lab.ProxyHosts() {
 		name := name
 		node, err := simproxy.NewNode(w.net.Host(name), w.ha.wire, func() (*simproxy.Proxy, error) {

@@ -70,14 +70,19 @@ func (i *Iface) Send(p Packet) bool {
 		i.host.net.stats.Dropped.Down++
 		return false
 	}
+	i.seg.transmit(i, i.complete(p))
+	return true
+}
+
+// complete fills in a packet's zero source address and TTL.
+func (i *Iface) complete(p Packet) Packet {
 	if !p.Src.IsValid() {
 		p.Src = i.addr.Addr()
 	}
 	if p.TTL == 0 {
 		p.TTL = DefaultTTL
 	}
-	i.seg.transmit(i, p)
-	return true
+	return p
 }
 
 // SendTo transmits the unicast packet p to the interface to on the same
@@ -92,12 +97,7 @@ func (i *Iface) SendTo(to *Iface, p Packet) bool {
 		i.host.net.stats.Dropped.Down++
 		return false
 	}
-	if !p.Src.IsValid() {
-		p.Src = i.addr.Addr()
-	}
-	if p.TTL == 0 {
-		p.TTL = DefaultTTL
-	}
+	p = i.complete(p)
 	i.seg.net.stats.Sent++
 	if to == i {
 		i.seg.net.stats.Dropped.NoRoute++

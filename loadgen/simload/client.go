@@ -56,11 +56,9 @@ type Clients struct {
 	// it is made).
 	onArrive func()
 	// path carries the requests across the simulated network (Via); nil
-	// when they reach the proxy directly. src is its host's name, resets
-	// counts its connections reset.
-	path   *hostPath
-	src    string
-	resets int
+	// when they reach the proxy directly. src is its host's name.
+	path *hostPath
+	src  string
 }
 
 // NewClients prepares a client population; Start schedules its load. end

@@ -42,10 +42,6 @@ func (c *Clients) Via(s *Stack, to netip.Addr, keepalive bool) {
 	c.src = s.Host().Name()
 }
 
-// Resets returns how many of the clients' open connections were reset
-// (an RST on an established connection), 0 without Via.
-func (c *Clients) Resets() int { return c.resets }
-
 // latency is the one-way latency to the address's holder at the start.
 func (hp *hostPath) latency() time.Duration { return hp.s.Latency(hp.to) }
 
@@ -107,9 +103,6 @@ func (hp *hostPath) Response(conn *Conn, id uint64) {
 
 // Failed: the connection was refused or reset; its request fails so.
 func (hp *hostPath) Failed(conn *Conn, class string) {
-	if class == "reset" {
-		hp.c.resets++
-	}
 	pend := hp.busy[conn]
 	if pend == nil {
 		return // an idle one: it goes unused
