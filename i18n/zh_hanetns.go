@@ -9,4 +9,5 @@ var zhHanetns = map[string]string{
 	"clients[%d]: %w":                                      "clients[%d]：%w",
 	"no proxy on %s":                                       "%s 上没有代理",
 	"no topology host %q":                                  "topology 中没有主机 %q",
+	"no segment %s":                                        "没有网段 %s",
 }

@@ -34,9 +34,10 @@ const (
 func init() {
 	Register(Factory{Name: "netns", Doc: i18n.T("real agents, proxies, backends and load generators as processes in Linux network namespaces, one per host, bridges for segments"),
 		Caps: Capabilities{
-			Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
-			Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...), labfile.FaultProxyCrash),
-			Root:   true,
+			Roles: []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
+			Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...),
+				labfile.FaultProxyCrash, labfile.FaultFirewall, labfile.FaultFirewallClear),
+			Root: true,
 			// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 			TCPListeners: true,
 			// HA: the load balancer's roles on the topology's hosts
@@ -112,6 +113,8 @@ type netnsWorld struct {
 	wallClock
 	closed bool
 	extra  *history.Log // fault events and silent deaths, written by the runner
+	// segs are the lab's segments, by name.
+	segs map[string]*netns.Segment
 	// ha is a high-availability lab's load balancer and probes
 	// (netns_ha.go); nil for a VRRP lab.
 	ha *netnsHA
@@ -128,6 +131,7 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 		return err
 	}
 	segs := map[string]*netns.Segment{}
+	w.segs = segs
 	for _, s := range w.lab.Topology.Segments {
 		if err := ctx.Err(); err != nil {
 			return err

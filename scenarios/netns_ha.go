@@ -124,6 +124,8 @@ func (w *netnsWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
 	var at time.Time
 	var err error
 	switch {
+	case f.Kind == labfile.FaultFirewall || f.Kind == labfile.FaultFirewallClear:
+		return true, 0, w.firewall(f)
 	case f.Kind == labfile.FaultProxyCrash:
 		at, err = lb.crashNode(f.Target)
 		if err == nil {
@@ -206,4 +208,27 @@ func (w *netnsWorld) haClose() {
 		_ = w.ha.lb.Close()
 		w.ha.probes.stop(time.Second)
 	}
+}
+
+// firewall blocks (firewall) or unblocks (firewall_clear) IP protocol
+// f.Proto between the hosts f.Between on segment f.Target: the bridge
+// drops what it would forward from one of their ports to another
+// (netns.Segment.Block); the others pass.
+func (w *netnsWorld) firewall(f labfile.Fault) error {
+	seg := w.segs[f.Target]
+	if seg == nil {
+		return i18n.Errorf("no segment %s", f.Target)
+	}
+	var ports []string
+	for _, host := range f.Between {
+		for _, l := range w.links[host] {
+			if l.Segment == seg {
+				ports = append(ports, l.Port)
+			}
+		}
+	}
+	if f.Kind == labfile.FaultFirewallClear {
+		return seg.Unblock(ports)
+	}
+	return seg.Block(uint8(f.Proto), ports)
 }
