@@ -216,6 +216,15 @@ type Bed struct {
 	ctrs   []*Container
 	work   string // the work folder, "" until WorkDir makes it
 	closed bool
+	// busy counts the calls making a container or a network (open):
+	// Cleanup waits for them, so that a container whose creation was
+	// under way when the run was interrupted is not created after the
+	// run's things were listed and removed.
+	busy sync.WaitGroup
+	// aborted is set when a container's creation was given up by its
+	// context: the engine may still finish making it after the call
+	// returned, so Cleanup looks for the run's containers once more.
+	aborted bool
 
 	cleanup    sync.Once
 	cleanupErr error
@@ -284,14 +293,16 @@ func (b *Bed) Labels() map[string]string {
 }
 
 // open returns the labels of a new thing of the bed, or an error once
-// the bed is cleaned up.
-func (b *Bed) open() (map[string]string, error) {
+// the bed is cleaned up. The caller calls done when it has made the
+// thing or given up (Cleanup waits for it).
+func (b *Bed) open() (labels map[string]string, done func(), err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return nil, errors.New("docker: bed already cleaned up")
+		return nil, nil, errors.New("docker: bed already cleaned up")
 	}
-	return b.Labels(), nil
+	b.busy.Add(1)
+	return b.Labels(), b.busy.Done, nil
 }
 
 // Static reports whether the ELF file at path is statically linked (it
@@ -472,10 +483,11 @@ type Network struct {
 // gateway (the host's address on the bridge) at gateway: an address of
 // the subnet no lab host uses.
 func (b *Bed) AddNetwork(ctx context.Context, name string, subnet netip.Prefix, gateway netip.Addr) (*Network, error) {
-	labels, err := b.open()
+	labels, done, err := b.open()
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	labels["io.lblab.segment"] = name
 	var n *testcontainers.DockerNetwork
 	for try := 1; ; try++ {
@@ -630,10 +642,11 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 	} else if len(spec.Endpoints) == 0 {
 		return nil, fmt.Errorf("docker: container %s: no interface", spec.Name)
 	}
-	labels, err := b.open()
+	labels, done, err := b.open()
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	for k, v := range spec.Labels {
 		if _, ours := labels[k]; !ours {
 			labels[k] = v
@@ -678,6 +691,11 @@ func (b *Bed) Start(ctx context.Context, spec Spec) (*Container, error) {
 		}
 	}
 	tc, err := testcontainers.GenericContainer(ctx, req)
+	if err != nil && ctx.Err() != nil {
+		b.mu.Lock()
+		b.aborted = true
+		b.mu.Unlock()
+	}
 	c := &Container{bed: b, Name: name, Host: spec.Host, Endpoints: spec.Endpoints}
 	if spec.Join != nil {
 		c.Endpoints = spec.Join.Endpoints
@@ -1064,6 +1082,11 @@ func isNotFound(err error) bool {
 // cleanupWait bounds the cleanup's calls to the engine.
 const cleanupWait = time.Minute
 
+// abortedCreateWait is how long Cleanup gives the engine to finish a
+// container creation its caller gave up, before it looks for the run's
+// containers again.
+const abortedCreateWait = time.Second
+
 // Cleanup removes every container and network the bed made (the image
 // stays: it is the cache of the next run), and everything else labelled
 // with its run id. It runs once: a later or concurrent call waits for
@@ -1079,7 +1102,28 @@ func (b *Bed) clean() error {
 	b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupWait)
 	defer cancel()
+	// The things under way first (open): each ends made or given up,
+	// within cleanupWait (their callers' contexts are done on SIGINT).
+	idle := make(chan struct{})
+	go func() { b.busy.Wait(); close(idle) }()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
 	_, err := removeRun(ctx, b.cli, b.run)
+	b.mu.Lock()
+	again := b.aborted
+	b.mu.Unlock()
+	if again {
+		// A creation given up by its caller may still be finishing in
+		// the engine: look again once it has had the time.
+		select {
+		case <-time.After(abortedCreateWait):
+		case <-ctx.Done():
+		}
+		_, err2 := removeRun(ctx, b.cli, b.run)
+		err = errors.Join(err, err2)
+	}
 	b.prov.Close()
 	if b.work != "" {
 		err = errors.Join(err, os.RemoveAll(b.work))
