@@ -40,6 +40,9 @@ func applyStamped(since func() time.Duration, extra *history.Log, f labfile.Faul
 // silentDeaths records in extra, at now, that host's routers stopped
 // without a word (an agent killed outright cannot say it itself).
 func silentDeaths(lab *labfile.Lab, extra *history.Log, now time.Duration, host, reason string) {
+	if lab.VRRP == nil {
+		return
+	}
 	for _, in := range lab.VRRP.Instances {
 		if in.Host == host {
 			extra.Add(vrrpsim.Died(history.Stamp(now), host, in.Name, in.VirtualRouterID, reason))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -77,6 +78,12 @@ func (w *lbWorld) nginxDir() string { return path.Join(w.bed.Dir(), "nginx") }
 
 func (w *lbWorld) nginxFile(name string) string { return path.Join(w.nginxDir(), name) }
 
+// nodeNginxDir is the folder of node n's run-th nginx (a
+// high-availability lab's proxies: one each).
+func (w *lbWorld) nodeNginxDir(n *lbNode, run int) string {
+	return path.Join(w.bed.Dir(), fmt.Sprintf("nginx-%s-%d", n.host.name, run))
+}
+
 // nginxResolve maps the servers' host names to their hosts' addresses,
 // and back: IP:PORT to the lab's address.
 func (w *lbWorld) nginxResolve() (map[string]string, map[string]string) {
@@ -104,40 +111,50 @@ func (w *lbWorld) nginxResolve() (map[string]string, map[string]string) {
 // startNginx starts nginx in the proxy's host with the lab's load
 // balancer exported, and waits until it listens.
 func (w *lbWorld) startNginx(ctx context.Context) error {
-	host, ok := w.proxy.host.h.(lbProgramHost)
+	w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
+	p, err := w.startNginxIn(ctx, w.proxy.host, w.nginxDir(), "nginx.conf")
+	if p != nil {
+		w.proxy.p = p
+	}
+	return err
+}
+
+// startNginxIn starts nginx on host h with its configuration (the file
+// conf in the bed's folder), pid, logs and temporary files in dir, and
+// waits until it listens.
+func (w *lbWorld) startNginxIn(ctx context.Context, h *lbHost, dir, conf string) (lbProc, error) {
+	host, ok := h.h.(lbProgramHost)
 	if !ok {
-		return i18n.Errorf("proxy: this world cannot start nginx")
+		return nil, i18n.Errorf("proxy: this world cannot start nginx")
 	}
 	bin, err := nginxBinary()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	file := func(name string) string { return path.Join(dir, name) }
 	v, _ := exec.CommandContext(ctx, bin, "-V").CombinedOutput()
 	module, hasStream := nginxconf.StreamModule(string(v))
 	if len(labfile.TCPListeners(w.lab)) > 0 && !hasStream {
-		return i18n.Errorf("proxy: %s has no stream module for the tcp listeners (Debian: apt-get install libnginx-mod-stream)", bin)
+		return nil, i18n.Errorf("proxy: %s has no stream module for the tcp listeners (Debian: apt-get install libnginx-mod-stream)", bin)
 	}
-	if err := os.MkdirAll(w.nginxFile("temp"), 0o755); err != nil {
-		return err
+	if err := os.MkdirAll(file("temp"), 0o755); err != nil {
+		return nil, err
 	}
 	resolve, _ := w.nginxResolve()
-	conf, err := nginxconf.Export(w.lab.LB, nginxconf.ExportOptions{Resolve: resolve,
-		AccessLog: w.nginxFile("access.log"), StreamAccessLog: w.nginxFile("stream.log"),
-		ErrorLog: w.nginxFile("error.log"), PID: w.nginxFile("nginx.pid"), TempDir: w.nginxFile("temp"),
+	text, err := nginxconf.Export(w.lab.LB, nginxconf.ExportOptions{Resolve: resolve,
+		AccessLog: file("access.log"), StreamAccessLog: file("stream.log"),
+		ErrorLog: file("error.log"), PID: file("nginx.pid"), TempDir: file("temp"),
 		StreamModule: module, Keepalive: nginxKeepalive, KeepaliveTimeout: nginxKeepaliveTimeout})
 	if err != nil {
-		return &labfile.InputError{Err: i18n.Errorf("lab %s: impl.proxy nginx: %w", w.lab.Name, err)}
+		return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: impl.proxy nginx: %w", w.lab.Name, err)}
 	}
-	f := lbFile{Name: "nginx.conf", Data: conf}
-	w.files = []lbFile{f}
-	w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
-	p, err := host.StartProgram(ctx, "proxy", w.files, bin, "-g", "daemon off; master_process on;",
-		"-c", w.at(f), "-p", w.nginxDir()+"/", "-e", w.nginxFile("error.log"))
+	f := lbFile{Name: conf, Data: text}
+	p, err := host.StartProgram(ctx, "proxy", []lbFile{f}, bin, "-g", "daemon off; master_process on;",
+		"-c", w.at(f), "-p", dir+"/", "-e", file("error.log"))
 	if err != nil {
-		return i18n.Errorf("proxy: nginx: %w", err)
+		return nil, i18n.Errorf("proxy: nginx: %w", err)
 	}
-	w.proxy.p = p
-	return waitFile(p, w.nginxFile("error.log"), "start worker process")
+	return p, waitFile(p, file("error.log"), "start worker process")
 }
 
 // waitFile waits until the file p writes at name holds what, or p ends,
@@ -177,17 +194,13 @@ func (w *lbWorld) proxyStopSignal() syscall.Signal {
 	return syscall.SIGTERM
 }
 
-// stopProxy stops the proxy cleanly (proxyStopSignal) and kills it
-// when it has not ended after lbProxyStop.
-func (w *lbWorld) stopProxy() {
-	_ = w.proxy.p.Signal(w.proxyStopSignal())
-	if !w.proxy.p.Wait(lbProxyStop) {
-		_, _ = w.proxy.p.Kill()
-	}
-}
-
 // nginxHistory reads nginx's access logs as the proxy's request events.
 func (w *lbWorld) nginxHistory() ([]history.Event, error) {
+	return w.nginxHistoryIn(w.proxy.p, w.nginxDir())
+}
+
+// nginxHistoryIn reads the access logs in dir of nginx process p.
+func (w *lbWorld) nginxHistoryIn(p lbProc, dir string) ([]history.Event, error) {
 	_, back := w.nginxResolve()
 	portGroup := map[int]string{}
 	for _, l := range w.lab.LB.Listeners {
@@ -195,14 +208,14 @@ func (w *lbWorld) nginxHistory() ([]history.Event, error) {
 	}
 	var out []history.Event
 	for _, name := range []string{"access.log", "stream.log"} {
-		b, err := w.proxy.p.ReadFile(w.nginxFile(name))
+		b, err := p.ReadFile(path.Join(dir, name))
 		if os.IsNotExist(err) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		evs, err := nginxEvents(b, w.nginxFile(name), w.epoch, back, portGroup)
+		evs, err := nginxEvents(b, path.Join(dir, name), w.epoch, back, portGroup)
 		if err != nil {
 			return nil, err
 		}

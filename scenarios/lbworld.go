@@ -25,6 +25,7 @@ import (
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen"
 	"github.com/lblab/lblab/loadgen/workload"
+	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/scenarios/labfile"
 )
 
@@ -167,7 +168,7 @@ func lbRealRefusal(lab *labfile.Lab) error {
 	switch {
 	case lab.LB == nil:
 		return refuse(i18n.T("it has no load balancer"))
-	case lab.VRRP != nil || len(lab.Topology.Hosts) > 0:
+	case !lab.HA() && (lab.VRRP != nil || len(lab.Topology.Hosts) > 0):
 		return refuse(i18n.T("a load balancer with a topology or VRRP does not run on real hosts yet"))
 	}
 	if why := nginxRefusal(lab); !why.IsZero() {
@@ -179,7 +180,9 @@ func lbRealRefusal(lab *labfile.Lab) error {
 		}
 	}
 	for _, f := range lab.Faults {
-		if !slices.Contains(lbFaultKinds, f.Kind) {
+		// A high-availability lab's faults are its hosting world's to
+		// refuse (its capabilities): it hands the servers' to lbWorld.
+		if !lab.HA() && !slices.Contains(lbFaultKinds, f.Kind) {
 			return refuse(i18n.T("fault %s: %s is not available for a load balancer on real hosts", f.Name, string(f.Kind)))
 		}
 	}
@@ -244,6 +247,7 @@ type lbWorld struct {
 	bed  lbBed
 
 	proxy    *lbRole
+	nodes    []*lbNode             // a high-availability lab's proxies (lbworld_ha.go), else none
 	hosts    map[string]*lbHost    // servers' hosts, by the name in their addresses
 	backends map[string]*lbBackend // by address
 	services []*lbBackend          // the servers that are services' containers, in the lab's order
@@ -333,6 +337,9 @@ type lbClients struct {
 // Run); it gives up with ctx's error once ctx is done.
 func (w *lbWorld) Build(ctx context.Context) error {
 	lab := w.lab
+	if lab.HA() {
+		return w.buildHA(ctx) // lbworld_ha.go
+	}
 	if err := w.bed.Open(ctx); err != nil {
 		return err
 	}
@@ -368,11 +375,9 @@ func (w *lbWorld) Build(ctx context.Context) error {
 			w.hosts[hostPart] = h
 			hosts = append(hosts, h)
 		}
-		be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true, tcp: lbTCPServer(lab, b.Address)}
-		if be.spec0, err = specFile(fmt.Sprintf("backend%d.yaml", i), map[string]any{"backends": []workload.Backend{b}}); err != nil {
+		if err := w.addBackend(i, b, h, port); err != nil {
 			return err
 		}
-		w.backends[b.Address] = be
 	}
 	held := map[netip.Addr]*lbHost{} // the client hosts' source addresses
 	for i, c := range lab.Clients {
@@ -405,23 +410,9 @@ func (w *lbWorld) Build(ctx context.Context) error {
 				extra[h] = append(extra[h], netip.PrefixFrom(a, a.BitLen()))
 			}
 		}
-		l := lab.LB.Listeners[0]
-		for _, x := range lab.LB.Listeners {
-			if c.Listener != "" && x.Name == c.Listener {
-				l = x
-			}
-		}
-		cl := &lbClients{spec: c, index: i, host: h, listener: c.Listener, group: l.Group,
-			target: "http://" + net.JoinHostPort(lbProxyIP.String(), strconv.Itoa(l.Port)) + "/",
-			out:    path.Join(w.bed.Dir(), fmt.Sprintf("clients%d", i))}
-		if l.Protocol == "tcp" {
-			cl.tcp, cl.target = true, "tcp://"+net.JoinHostPort(lbProxyIP.String(), strconv.Itoa(l.Port))
-		}
-		var err error
-		if cl.spec0, err = specFile(fmt.Sprintf("clients%d.yaml", i), map[string]any{"clients": []workload.Clients{c}}); err != nil {
+		if err := w.addClients(i, c, h, lbProxyIP.String()); err != nil {
 			return err
 		}
-		w.clients = append(w.clients, cl)
 	}
 	lbf, err := specFile("lb.yaml", lab.LB)
 	if err != nil {
@@ -431,16 +422,10 @@ func (w *lbWorld) Build(ctx context.Context) error {
 	if err := w.planServices(&hosts); err != nil {
 		return err
 	}
-	specs := make([]lbHostSpec, len(hosts))
-	for i, h := range hosts {
-		specs[i] = lbHostSpec{Name: h.name, IP: h.ip}
-	}
-	made, err := w.bed.AddHosts(ctx, specs)
-	if err != nil {
+	if err := w.addHosts(ctx, hosts); err != nil {
 		return err
 	}
-	for i, h := range hosts {
-		h.h = made[i]
+	for _, h := range hosts {
 		if len(extra[h]) > 0 {
 			if err := h.h.AddAddrs(extra[h]...); err != nil {
 				return err
@@ -453,7 +438,73 @@ func (w *lbWorld) Build(ctx context.Context) error {
 	if err := w.startServices(ctx); err != nil {
 		return err
 	}
-	// The servers, at once, their control ports chosen first.
+	if err := w.startServers(ctx); err != nil {
+		return err
+	}
+	return w.startProxy(ctx)
+}
+
+// addBackend plans server b, the i-th of the lab, on host h at port.
+func (w *lbWorld) addBackend(i int, b workload.Backend, h *lbHost, port string) error {
+	be := &lbBackend{spec: b, index: i, host: h, port: port, healthy: true, tcp: lbTCPServer(w.lab, b.Address)}
+	var err error
+	if be.spec0, err = specFile(fmt.Sprintf("backend%d.yaml", i), map[string]any{"backends": []workload.Backend{b}}); err != nil {
+		return err
+	}
+	w.backends[b.Address] = be
+	return nil
+}
+
+// addClients plans clients c, the i-th element of the lab, on host h,
+// sending to the address to at their listener's port.
+func (w *lbWorld) addClients(i int, c workload.Clients, h *lbHost, to string) error {
+	l := clientListener(w.lab, c)
+	to = net.JoinHostPort(to, strconv.Itoa(l.Port))
+	cl := &lbClients{spec: c, index: i, host: h, listener: c.Listener, group: l.Group,
+		target: "http://" + to + "/", out: path.Join(w.bed.Dir(), fmt.Sprintf("clients%d", i))}
+	if l.Protocol == "tcp" {
+		cl.tcp, cl.target = true, "tcp://"+to
+	}
+	var err error
+	if cl.spec0, err = specFile(fmt.Sprintf("clients%d.yaml", i), map[string]any{"clients": []workload.Clients{c}}); err != nil {
+		return err
+	}
+	w.clients = append(w.clients, cl)
+	return nil
+}
+
+// addHosts makes the planned hosts on the bed (lbBed.AddHosts).
+func (w *lbWorld) addHosts(ctx context.Context, hosts []*lbHost) error {
+	specs := make([]lbHostSpec, len(hosts))
+	for i, h := range hosts {
+		specs[i] = lbHostSpec{Name: h.name, IP: h.ip}
+	}
+	made, err := w.bed.AddHosts(ctx, specs)
+	if err != nil {
+		return err
+	}
+	for i, h := range hosts {
+		h.h = made[i]
+	}
+	return nil
+}
+
+// clientListener is the listener of lab's load balancer that clients c
+// call: the one named, or the first.
+func clientListener(lab *labfile.Lab, c workload.Clients) proxy.Listener {
+	l := lab.LB.Listeners[0]
+	for _, x := range lab.LB.Listeners {
+		if c.Listener != "" && x.Name == c.Listener {
+			l = x
+		}
+	}
+	return l
+}
+
+// startServers starts the lab's servers at once, their control ports
+// chosen first, and waits until each listens.
+func (w *lbWorld) startServers(ctx context.Context) error {
+	lab := w.lab
 	for _, b := range lab.Backends {
 		w.controlAddr(w.backends[b.Address])
 	}
@@ -466,10 +517,7 @@ func (w *lbWorld) Build(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return w.startProxy(ctx)
+	return ctx.Err()
 }
 
 // backendSeed is the seed of the i-th server's draws.
@@ -643,8 +691,24 @@ func (w *lbWorld) startProxy(ctx context.Context) error {
 		return w.startNginx(ctx) // lb_nginx.go
 	}
 	w.admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(w.freePort(lbControlPort-1, nil)))
-	args := []string{"proxy", "--config", w.at(w.files[0]), "--history", w.proxyHistory(),
-		"--bind", "0.0.0.0", "--admin", w.admin, "--drain", "1s"}
+	// The lab's time 0 is a moment ahead: the proxy's clock counts from
+	// it and its checks start then, each server's first probe at its
+	// phase drawn from the seed, as in the simulator run of that seed.
+	w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
+	p, err := w.startProxyOn(ctx, w.proxy.host, w.proxyHistory(), w.admin)
+	if err != nil {
+		return err
+	}
+	w.proxy.p = p
+	return nil
+}
+
+// startProxyOn starts a proxy on host h writing its history to hist,
+// its admin API on admin, its clock counting from the epoch, and waits
+// until every listener listens.
+func (w *lbWorld) startProxyOn(ctx context.Context, h *lbHost, hist, admin string) (lbProc, error) {
+	args := []string{"proxy", "--config", w.at(w.files[0]), "--history", hist,
+		"--bind", "0.0.0.0", "--admin", admin, "--drain", "1s"}
 	names := make([]string, 0, len(w.hosts))
 	for name := range w.hosts {
 		names = append(names, name)
@@ -655,28 +719,23 @@ func (w *lbWorld) startProxy(ctx context.Context) error {
 			args = append(args, "--resolve", name+"="+w.hosts[name].ip.String())
 		}
 	}
-	// The lab's time 0 is a moment ahead: the proxy's clock counts from
-	// it and its checks start then, each server's first probe at its
-	// phase drawn from the seed, as in the simulator run of that seed.
-	w.epoch = time.Now().Add(w.bed.Lead(len(w.clients)))
 	args = append(args, "--epoch", strconv.FormatInt(w.epoch.UnixNano(), 10),
 		"--seed", strconv.FormatUint(w.seed, 10))
 	if len(w.lab.Services) > 0 {
 		more, err := w.bed.(lbServiceBed).Discovery()
 		if err != nil {
-			return i18n.Errorf("proxy: %w", err)
+			return nil, i18n.Errorf("proxy: %w", err)
 		}
 		args = append(args, more...)
 	}
-	p, err := w.proxy.host.h.Start(ctx, "proxy", w.files, args...)
+	p, err := h.h.Start(ctx, "proxy", w.files, args...)
 	if err != nil {
-		return i18n.Errorf("proxy: %w", err)
+		return nil, i18n.Errorf("proxy on %s: %w", h.name, err)
 	}
-	w.proxy.p = p
 	if err := waitOutput(p, "msg=listening ", len(w.lab.LB.Listeners)); err != nil {
-		return i18n.Errorf("proxy: %w", err)
+		return p, i18n.Errorf("proxy on %s: %w", h.name, err)
 	}
-	return nil
+	return p, nil
 }
 
 func (w *lbWorld) proxyHistory() string { return path.Join(w.bed.Dir(), "proxy.history.jsonl") }
@@ -739,6 +798,11 @@ func (w *lbWorld) startClients(ctx context.Context, dur time.Duration) error {
 		args := []string{"load", "--spec", w.at(c.spec0), "--seed", strconv.FormatUint(w.seed, 10),
 			"--start-at", strconv.FormatInt(w.epoch.UnixNano(), 10), "--out", c.out,
 			"-t", dur.String(), "-c", "1000", c.target}
+		if c.spec.KeepaliveOr() {
+			// Connections are reused, as browsers do (a new one after a
+			// reset or a timeout).
+			args = append(args[:len(args)-1], "-k", c.target)
+		}
 		wg.Go(func() {
 			p, err := c.host.h.Start(ctx, fmt.Sprintf("clients%d", c.index), []lbFile{c.spec0}, args...)
 			if err != nil {
@@ -783,7 +847,7 @@ const (
 // cancelled: unknown), then the proxy (it flushes its history); it
 // returns the merged history and the requests the clients sent.
 func (w *lbWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
-	if w.proxy == nil || w.proxy.p == nil {
+	if !w.proxyStarted() {
 		return nil, 0, nil // never built
 	}
 	for _, c := range w.clients {
@@ -798,7 +862,7 @@ func (w *lbWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 			return nil, 0, i18n.Errorf("clients %d: still running %s after SIGINT: %s", c.index, lbClientsStop, strings.TrimSpace(c.run.p.Output()))
 		}
 	}
-	w.stopProxy()
+	w.stopProxies()
 	if w.clients != nil && w.clients[0].run == nil {
 		return nil, 0, nil // stopped before the clients started
 	}
@@ -816,7 +880,9 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 	}
 	var proxy []history.Event
 	var err error
-	if w.lab.ProxyImpl() == labfile.ImplNginx {
+	if w.lab.HA() {
+		proxy, err = w.nodeHistories() // lbworld_ha.go
+	} else if w.lab.ProxyImpl() == labfile.ImplNginx {
 		proxy, err = w.nginxHistory()
 	} else {
 		proxy, err = read(w.proxy.p, w.proxyHistory())
@@ -838,7 +904,7 @@ func (w *lbWorld) merge(end time.Duration) ([]history.Event, int, error) {
 			}
 		}
 		clients = append(clients, clientHistory{Listener: c.listener, Group: c.group, Via: c.spec.Via, Latency: w.clientLat,
-			TCP: c.tcp, Slack: w.mergeSlack(), Events: evs})
+			TCP: c.tcp, Slack: w.mergeSlack(), Src: c.spec.From, Events: evs})
 	}
 	return mergeLBHistories(clients, proxy, w.faults.Events(), end), sent, nil
 }

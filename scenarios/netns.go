@@ -34,11 +34,15 @@ const (
 func init() {
 	Register(Factory{Name: "netns", Doc: i18n.T("real agents, proxies, backends and load generators as processes in Linux network namespaces, one per host, bridges for segments"),
 		Caps: Capabilities{
-			Roles:  []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
-			Faults: append(slices.Clone(agentFaults), lbFaultsOnly...),
-			Root:   true,
+			Roles: []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
+			Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...),
+				labfile.FaultProxyCrash, labfile.FaultFirewall, labfile.FaultFirewallClear),
+			Root: true,
 			// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 			TCPListeners: true,
+			// HA: the load balancer's roles on the topology's hosts
+			// (netns_ha.go).
+			HA: true,
 			// Impls: the system's keepalived as the VRRP routers
 			// (netns_keepalived.go), its nginx as the load balancer
 			// (lb_nginx.go).
@@ -51,7 +55,7 @@ func init() {
 			if err := checkKeepalived(lab); err != nil {
 				return nil, err
 			}
-			if lab.LB != nil {
+			if lab.LB != nil && !lab.HA() {
 				return newNetnsLBWorld(lab, seed, opt) // netns_lb.go
 			}
 			if opt.Binary == "" {
@@ -61,7 +65,7 @@ func init() {
 				}
 				opt.Binary = exe
 			}
-			return &netnsWorld{lab: lab, opt: opt, hosts: map[string]*netns.Host{}, links: map[string][]*netns.Link{},
+			return &netnsWorld{lab: lab, seed: seed, opt: opt, hosts: map[string]*netns.Host{}, links: map[string][]*netns.Link{},
 				agents: map[string]*netns.Process{}, extra: &history.Log{}}, nil
 		}})
 }
@@ -97,6 +101,7 @@ type agentRun struct {
 
 type netnsWorld struct {
 	lab    *labfile.Lab
+	seed   uint64
 	tb     *netns.Testbed
 	opt    NetnsOptions
 	hosts  map[string]*netns.Host
@@ -108,6 +113,11 @@ type netnsWorld struct {
 	wallClock
 	closed bool
 	extra  *history.Log // fault events and silent deaths, written by the runner
+	// segs are the lab's segments, by name.
+	segs map[string]*netns.Segment
+	// ha is a high-availability lab's load balancer and probes
+	// (netns_ha.go); nil for a VRRP lab.
+	ha *netnsHA
 	// kaProcs are the keepalived processes started, in order (impl:
 	// {vrrp: keepalived}; netns_keepalived.go).
 	kaProcs []*kaProc
@@ -121,6 +131,7 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 		return err
 	}
 	segs := map[string]*netns.Segment{}
+	w.segs = segs
 	for _, s := range w.lab.Topology.Segments {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -164,7 +175,13 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 			return err
 		}
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.lab.HA() {
+		return w.buildHA(ctx)
+	}
+	return nil
 }
 
 // newTestbed makes a run's testbed, after removing what dead runs left,
@@ -191,6 +208,7 @@ func (w *netnsWorld) Close() error {
 		return nil
 	}
 	w.closed = true
+	w.haClose()
 	err := w.tb.Cleanup()
 	w.closeKeepalived()
 	return err
@@ -199,6 +217,9 @@ func (w *netnsWorld) Close() error {
 // routers returns the hosts that run VRRP instances.
 func (w *netnsWorld) routers() map[string]bool {
 	rs := map[string]bool{}
+	if w.lab.VRRP == nil {
+		return rs // a high-availability lab of one proxy host
+	}
 	for _, in := range w.lab.VRRP.Instances {
 		rs[in.Host] = true
 	}
@@ -346,7 +367,16 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 	if interrupted, err := w.waitReady(ctx, hosts); err != nil || interrupted {
 		return 0, interrupted, err
 	}
-	w.epoch = time.Now().Add(agentStartLead)
+	if w.ha != nil {
+		if interrupted, err := w.haReady(ctx); err != nil || interrupted {
+			return 0, interrupted, err
+		}
+		if err := w.haStart(ctx, end, time.Time{}); err != nil {
+			return 0, false, err
+		}
+	} else {
+		w.epoch = time.Now().Add(agentStartLead)
+	}
 	if err := w.release(); err != nil {
 		return 0, false, err
 	}
@@ -358,6 +388,9 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 func (w *netnsWorld) runAgents(ctx context.Context, end time.Duration) (time.Duration, bool, error) {
 	reached, interrupted, err := w.runClock(ctx, end)
 	reached = max(reached, 0)
+	if w.ha != nil {
+		w.ha.lb.reached = reached // the requests' merge: unknown after it
+	}
 	if err != nil || interrupted {
 		return reached, interrupted, err
 	}
@@ -386,6 +419,10 @@ func (w *netnsWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 	if ctx.Err() != nil {
 		wait = time.Second
 	}
+	more, sent, err := w.haFinish(ctx, wait)
+	if err != nil {
+		return nil, 0, err
+	}
 	for _, p := range w.agents {
 		_ = p.Terminate()
 	}
@@ -393,7 +430,7 @@ func (w *netnsWorld) Finish(ctx context.Context) ([]history.Event, int, error) {
 		_ = p.Wait(wait)
 	}
 	events, err := w.merge()
-	return events, 0, err
+	return haMerge(events, more), sent, err
 }
 
 // Apply carries out one fault now. Its history event is stamped when the
@@ -459,6 +496,9 @@ func stopped(pid int) bool {
 // do carries out one fault. It returns when the fault took effect (time
 // since the epoch), or 0 for "when do returned".
 func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
+	if ok, at, err := w.haDo(f); ok {
+		return at, err
+	}
 	hostName, ifname, _ := strings.Cut(f.Target, ":")
 	host := w.hosts[hostName]
 	links := func(fn func(*netns.Link) error) error {
@@ -492,7 +532,7 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 		}
 		_ = host.Signal(syscall.SIGKILL)
 		w.silent(hostName, "host crashed")
-		return effect, nil
+		return effect, w.haHost(f.Kind, hostName)
 	case "restore":
 		// A node that died and boots again holds no virtual address:
 		// the killed agent (keepalived, lblab vrrp) left its addresses
@@ -505,14 +545,26 @@ func (w *netnsWorld) do(f labfile.Fault) (time.Duration, error) {
 			return 0, err
 		}
 		if w.routers()[hostName] {
-			return 0, w.startAgent(hostName)
+			if err := w.startAgent(hostName); err != nil {
+				return 0, err
+			}
 		}
+		return 0, w.haHost(f.Kind, hostName)
 	case "stop":
 		if p := w.agents[hostName]; p != nil {
-			return 0, p.Terminate()
+			if err := p.Terminate(); err != nil {
+				return 0, err
+			}
 		}
+		// The stop takes effect when the agent is told to leave; the
+		// node's proxy goes after it.
+		effect := w.Since()
+		return effect, w.haHost(f.Kind, hostName)
 	case "start":
-		return 0, w.startAgent(hostName)
+		if err := w.startAgent(hostName); err != nil {
+			return 0, err
+		}
+		return 0, w.haHost(f.Kind, hostName)
 	case "pause":
 		return 0, host.Signal(syscall.SIGSTOP)
 	case "resume":

@@ -83,7 +83,7 @@ func checkKeepalived(lab *labfile.Lab) error {
 	if lab.VRRPImpl() != labfile.ImplKeepalived {
 		return nil
 	}
-	if lab.LB != nil {
+	if lab.LB != nil && !lab.HA() {
 		return i18n.Errorf("impl.vrrp keepalived: the netns world runs keepalived for VRRP labs without a load balancer only")
 	}
 	if _, err := exec.LookPath(keepalivedBinary); err != nil {
@@ -443,6 +443,19 @@ func (w *netnsWorld) runKeepalived(ctx context.Context, end time.Duration) (time
 				return 0, false, i18n.Errorf("keepalived on %s said no state after %v:\n%s", kp.host, agentReadyWait,
 					strings.TrimSpace(kp.run.out.String()))
 			}
+		}
+	}
+	if w.ha != nil {
+		// The load balancer's roles and the probes count from the
+		// routers' time 0 (netns_ha.go).
+		if interrupted, err := w.haReady(ctx); err != nil || interrupted {
+			return w.Since(), interrupted, err
+		}
+		if err := w.haStart(ctx, end, w.epoch); err != nil {
+			return w.Since(), false, err
+		}
+		if err := w.release(); err != nil {
+			return w.Since(), false, err
 		}
 	}
 	return w.runAgents(ctx, end)

@@ -50,6 +50,11 @@ type netnsBed struct {
 	tb    *netns.Testbed
 	seg   *netns.Segment
 	names []string // namespace names made, in order
+	// topo, when set, is the world that built the lab's topology and
+	// hosts this bed (a high-availability lab, netns_ha.go): the testbed
+	// is its, AddHosts returns its hosts by their lab names, and Close
+	// leaves the testbed to it.
+	topo *netnsWorld
 
 	mu     sync.Mutex
 	procs  []*netnsProc
@@ -58,6 +63,10 @@ type netnsBed struct {
 
 // Open makes the testbed and its segment.
 func (b *netnsBed) Open(context.Context) error {
+	if b.topo != nil {
+		b.tb = b.topo.tb
+		return nil
+	}
 	var err error
 	if b.tb, err = newTestbed(&b.opt); err != nil {
 		return err
@@ -69,8 +78,15 @@ func (b *netnsBed) Open(context.Context) error {
 // Dir is the testbed's work folder.
 func (b *netnsBed) Dir() string { return b.opt.Work }
 
-// Lead is lbStartLead: a process starts in a few milliseconds.
-func (b *netnsBed) Lead(int) time.Duration { return lbStartLead }
+// Lead is lbStartLead: a process starts in a few milliseconds; on a
+// topology, agentStartLead more: the agents and probes are released
+// (their start file written) after the proxies and the clients started.
+func (b *netnsBed) Lead(int) time.Duration {
+	if b.topo != nil {
+		return lbStartLead + agentStartLead
+	}
+	return lbStartLead
+}
 
 // hostName makes a valid, unused namespace name from a lab's name.
 func (b *netnsBed) hostName(want string) string {
@@ -89,6 +105,14 @@ func (b *netnsBed) AddHosts(ctx context.Context, specs []lbHostSpec) ([]lbBedHos
 	for i, s := range specs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if b.topo != nil {
+			h, ls := b.topo.hosts[s.Name], b.topo.links[s.Name]
+			if h == nil || len(ls) == 0 {
+				return nil, i18n.Errorf("no topology host %q", s.Name)
+			}
+			out[i] = &netnsBedHost{bed: b, h: h, link: ls[0]}
+			continue
 		}
 		h, err := b.AddHost(s.Name, s.IP)
 		if err != nil {
@@ -128,6 +152,9 @@ func (b *netnsBed) Close() error {
 	b.mu.Unlock()
 	for _, p := range procs {
 		_ = p.p.Kill()
+	}
+	if b.topo != nil {
+		return nil // the topology's world removes the testbed
 	}
 	return b.tb.Cleanup()
 }

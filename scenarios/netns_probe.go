@@ -45,18 +45,21 @@ type netnsProbes struct {
 	groups               []*probeGroup
 }
 
-// probeGroup is the probes one process runs: one host, one interval and
-// timeout.
+// probeGroup is the probes one process runs: one host, one interval,
+// timeout and phase (the first probe's send time after the epoch).
 type probeGroup struct {
-	host              string
-	interval, timeout time.Duration
-	specs             []probe.Spec
-	p                 *netns.Process
-	out               *bytes.Buffer
+	host                     string
+	interval, timeout, phase time.Duration
+	specs                    []probe.Spec
+	p                        *netns.Process
+	out                      *bytes.Buffer
 }
 
 // name names the group's files: host, interval and timeout.
 func (g *probeGroup) name() string {
+	if g.phase > 0 {
+		return fmt.Sprintf("%s.probe-%s-%s-%s", g.host, g.interval, g.timeout, g.phase)
+	}
 	return fmt.Sprintf("%s.probe-%s-%s", g.host, g.interval, g.timeout)
 }
 
@@ -64,8 +67,18 @@ func (g *probeGroup) name() string {
 // of hosts) into the processes that run them; bin is lblab, work the run's
 // folder, startFile the file the world writes the epoch to at time 0.
 func newNetnsProbes(bin, work, startFile string, hosts map[string]*netns.Host, specs []probe.Spec) (*netnsProbes, error) {
+	return newNetnsProbesAt(bin, work, startFile, hosts, specs, nil)
+}
+
+// newNetnsProbesAt is newNetnsProbes with the phase of each spec (the
+// first probe's send time after the epoch; none: 0).
+func newNetnsProbesAt(bin, work, startFile string, hosts map[string]*netns.Host, specs []probe.Spec, phases []time.Duration) (*netnsProbes, error) {
 	ps := &netnsProbes{bin: bin, work: work, startFile: startFile, hosts: hosts}
-	for _, s := range specs {
+	for k, s := range specs {
+		var phase time.Duration
+		if k < len(phases) {
+			phase = phases[k]
+		}
 		s = s.Defaults()
 		if err := s.Validate(); err != nil {
 			return nil, i18n.Errorf("probe %s: %w", s.Name, err)
@@ -74,11 +87,11 @@ func newNetnsProbes(bin, work, startFile string, hosts map[string]*netns.Host, s
 			return nil, i18n.Errorf("probe %s: from %s: no such host", s.Name, s.From)
 		}
 		i := slices.IndexFunc(ps.groups, func(g *probeGroup) bool {
-			return g.host == s.From && g.interval == s.Interval && g.timeout == s.Timeout
+			return g.host == s.From && g.interval == s.Interval && g.timeout == s.Timeout && g.phase == phase
 		})
 		if i < 0 {
 			i = len(ps.groups)
-			ps.groups = append(ps.groups, &probeGroup{host: s.From, interval: s.Interval, timeout: s.Timeout})
+			ps.groups = append(ps.groups, &probeGroup{host: s.From, interval: s.Interval, timeout: s.Timeout, phase: phase})
 		}
 		ps.groups[i].specs = append(ps.groups[i].specs, s)
 	}
@@ -104,6 +117,9 @@ func (ps *netnsProbes) start() error {
 		args := []string{"probe", "--from", g.host, "--history", ps.historyPath(g),
 			"--interval", g.interval.String(), "--timeout", g.timeout.String(),
 			"--ready-file", ps.readyPath(g), "--start-file", ps.startFile}
+		if g.phase > 0 {
+			args = append(args, "--phase", g.phase.String())
+		}
 		for _, s := range g.specs {
 			args = append(args, "--probe", string(s.Kind)+":"+s.To)
 		}

@@ -95,7 +95,10 @@ type clientHistory struct {
 	TCP bool
 	// Slack is how far apart the two sides' stamps of one request may
 	// be. Default clockSlack; nginx's (nginxSlack) is wider.
-	Slack  time.Duration
+	Slack time.Duration
+	// Src is the topology host the clients send from (a high-availability
+	// lab's), written into each request's Src; "" otherwise.
+	Src    string
 	Events []history.Event
 }
 
@@ -199,10 +202,11 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 					}
 				}
 			}
-			m := history.Event{T: c.T, Kind: history.KindRequest, Client: ip, Listener: ch.Listener, Group: ch.Group,
+			m := history.Event{T: c.T, Kind: history.KindRequest, Src: ch.Src, Client: ip, Listener: ch.Listener, Group: ch.Group,
 				Backend: c.Backend, Status: c.Status, Error: c.Error, Start: c.Start, Latency: c.T - c.Start}
 			if lb != nil {
-				m.Group, m.Tries, m.Reason = lb.Group, lb.Tries, lb.Reason
+				// Answer: the node whose proxy served it, when several do.
+				m.Group, m.Tries, m.Reason, m.Answer = lb.Group, lb.Tries, lb.Reason, lb.Answer
 				if m.Backend == "" {
 					m.Backend = lb.Backend
 				}
@@ -214,7 +218,7 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 				m.T, m.Status, m.Error = max(c.Start, min(c.T, endT)), 0, inFlight
 				m.Latency = m.T - c.Start
 				if lb == nil {
-					m.Backend = ""
+					m.Backend, m.Answer = "", ""
 				}
 			}
 			out = append(out, m)

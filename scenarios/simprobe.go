@@ -8,6 +8,7 @@ import (
 	"github.com/lblab/lblab/loadgen/probe"
 	"github.com/lblab/lblab/loadgen/simload"
 	"github.com/lblab/lblab/scenarios/labfile"
+	"github.com/lblab/lblab/sim"
 )
 
 // The probes of a high-availability lab in the simulator: from a host's
@@ -36,7 +37,7 @@ func (w *simWorld) startProbe(p labfile.Probe, st *simload.Stack) {
 		host = p.To
 	}
 	addr, _ := netip.ParseAddr(host) // checked by validate
-	phase := time.Duration(w.k.Rand("probe/" + p.Name).Int64N(int64(p.Interval.D)))
+	phase := time.Duration(w.k.Rand(probeStream(p)).Int64N(int64(p.Interval.D)))
 	end := w.lab.RunDuration()
 	var next func()
 	next = func() {
@@ -100,4 +101,14 @@ func (r *probeRun) end(ok bool, answer, class string) {
 		res.Error = probe.Class(class)
 	}
 	r.w.sink.Add(spec.Event(res))
+}
+
+// probeStream is the random stream of probe p's phase.
+func probeStream(p labfile.Probe) string { return "probe/" + p.Name }
+
+// probePhase is the phase the simulator draws for probe p with seed (the
+// first probe's send time after its start), for the real worlds to send
+// theirs at the same moments.
+func probePhase(seed uint64, p labfile.Probe) time.Duration {
+	return time.Duration(sim.NewKernel(seed).Rand(probeStream(p)).Int64N(int64(p.Interval.D)))
 }

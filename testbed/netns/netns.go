@@ -103,6 +103,9 @@ type Segment struct {
 	tb *Testbed
 	// Name is the segment's name in the lab; NS its namespace.
 	Name, NS string
+	// fw holds the rules of its firewall (Block, firewall.go).
+	fwMu sync.Mutex
+	fw   map[fwRule]bool
 }
 
 // Host is a network namespace standing for one machine.
