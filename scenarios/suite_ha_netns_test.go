@@ -16,7 +16,7 @@ import (
 // The high-availability pair on real hosts: the VRRP routers, the
 // proxies on the same hosts, the servers and the clients each in their
 // own namespace of the lab's topology. One run of the lab (CI runs it).
-var _ = Describe("the high-availability pair on real hosts (network namespaces)", Label("netns"), Ordered, func() {
+var _ = Describe("the high-availability pair on real hosts (network namespaces)", Label("netns", "lb"), Ordered, func() {
 	binp := netnsBinary()
 
 	It("ha-pair-master-crash: the users' outage is the simulator's, within one advert interval plus 100 ms", func() {
