@@ -74,12 +74,15 @@ const dockerReadyPoll = 20 * time.Millisecond
 var dockerCaps = Capabilities{
 	Roles: []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
 	// scale: a lab's services, containers registered by their labels.
-	Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...), labfile.FaultScale),
+	Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...), labfile.FaultScale, labfile.FaultProxyCrash),
 	Root:   true,
 	// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 	TCPListeners: true,
-	Early:        dockerEarly,
-	Late:         dockerLate,
+	// HA: the load balancer's roles in containers joined to the
+	// topology's (docker_ha.go).
+	HA:    true,
+	Early: dockerEarly,
+	Late:  dockerLate,
 }
 
 func init() {
@@ -87,10 +90,14 @@ func init() {
 		Caps:      dockerCaps,
 		Available: dockerAvailable,
 		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
-			if lab.LB != nil {
+			if lab.LB != nil && !lab.HA() {
 				return newDockerLBWorld(lab, seed, opt) // docker_lb.go
 			}
-			return &dockerWorld{lab: lab, opt: opt, hosts: map[string]*dockerRun{}, nets: map[string]*dockerbed.Network{},
+			if lab.HA() && !dockerbed.Local() {
+				return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: the %s world cannot %s", lab.Name, "docker",
+					i18n.T("run a high-availability lab on a remote Docker engine (DOCKER_HOST): its roles need the engine on this machine"))}
+			}
+			return &dockerWorld{lab: lab, seed: seed, opt: opt, hosts: map[string]*dockerRun{}, nets: map[string]*dockerbed.Network{},
 				extra: &history.Log{}}, nil
 		}})
 }
@@ -112,6 +119,7 @@ type dockerRun struct {
 // network with the lab's subnet.
 type dockerWorld struct {
 	lab   *labfile.Lab
+	seed  uint64
 	opt   Options
 	bed   *dockerbed.Bed
 	image dockerbed.Image
@@ -121,7 +129,10 @@ type dockerWorld struct {
 	flags string                // the host's flag folder ("" on a remote engine)
 	gate  dockerGate            // holds the agents until time 0
 	wallClock
-	extra  *history.Log
+	extra *history.Log
+	// ha is a high-availability lab's load balancer (docker_ha.go); nil
+	// for a VRRP lab.
+	ha     *dockerHA
 	mu     sync.Mutex
 	closed bool
 }
@@ -178,7 +189,13 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 			return err
 		}
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.lab.HA() {
+		return w.buildHA(ctx)
+	}
+	return nil
 }
 
 // openDockerBed removes what killed runs left (their networks hold
@@ -464,7 +481,14 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 	if w.gate.dir != "" {
 		lead = agentStartLead // one file, read by every agent at once
 	}
-	w.epoch = time.Now().Add(lead)
+	if w.ha != nil {
+		if err := w.haStart(ctx, end); err != nil {
+			return 0, ctx.Err() != nil, err
+		}
+		lead = w.ha.lb.bed.Lead(len(w.ha.lb.clients))
+	} else {
+		w.epoch = time.Now().Add(lead)
+	}
 	err := w.release(ctx, hosts...)
 	if ctx.Err() != nil {
 		return max(w.Since(), 0), true, nil
@@ -479,6 +503,9 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 	}
 	reached, interrupted, err := w.runClock(ctx, end)
 	reached = max(reached, 0)
+	if w.ha != nil {
+		w.ha.lb.reached = reached // the requests' merge: unknown after it
+	}
 	if err != nil || interrupted {
 		return reached, interrupted, err
 	}
@@ -510,6 +537,9 @@ func (w *dockerWorld) Apply(f labfile.Fault) error {
 // do carries out one fault. It returns when the fault took effect (time
 // since the epoch), or 0 for "when do returned".
 func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
+	if ok, at, err := w.haDo(f); ok {
+		return at, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), dockerOpWait)
 	defer cancel()
 	hostName, ifname, _ := strings.Cut(f.Target, ":")
@@ -530,6 +560,20 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 	switch f.Kind {
 	case labfile.FaultCrash:
 		r.killed = true
+		if w.ha != nil {
+			// The node's proxy shares the agent's namespace and would
+			// keep it (and the VIP on it) alive: the links go down first,
+			// the host silent from then on, and every role dies after.
+			if err := links(false); err != nil {
+				return 0, err
+			}
+			effect := w.Since()
+			if err := r.c.Kill(ctx); err != nil {
+				return 0, err
+			}
+			silentDeaths(w.lab, w.extra, effect, hostName, "host crashed")
+			return effect, w.haCrash(hostName)
+		}
 		began := w.Since()
 		if err := r.c.Kill(ctx); err != nil {
 			return 0, err
@@ -555,7 +599,10 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 		if err := w.newContainer(ctx, hostName); err != nil {
 			return 0, err
 		}
-		return at, w.release(ctx, hostName)
+		if err := w.release(ctx, hostName); err != nil {
+			return at, err
+		}
+		return at, w.haHost(f.Kind, hostName)
 	case labfile.FaultStop:
 		// Stamped when the signal is sent on a remote engine (the
 		// engine's answer comes after the delivery), when kill(2)
@@ -565,9 +612,9 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 			return 0, err
 		}
 		if !w.bed.Local() {
-			return began, nil
+			return began, w.haHost(f.Kind, hostName)
 		}
-		return w.Since(), nil
+		return w.Since(), w.haHost(f.Kind, hostName)
 	case labfile.FaultPause:
 		return 0, r.c.Pause(ctx)
 	case labfile.FaultResume:
@@ -602,6 +649,10 @@ func (w *dockerWorld) Finish(ctx context.Context) ([]history.Event, int, error) 
 	wait := dockerStopWait
 	if ctx.Err() != nil {
 		wait = dockerStopWaitStopped
+	}
+	more, sent, err := w.haFinish(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
 	opctx, cancel := context.WithTimeout(context.Background(), dockerOpWait)
 	defer cancel()
@@ -641,7 +692,7 @@ func (w *dockerWorld) Finish(ctx context.Context) ([]history.Event, int, error) 
 	if err := errors.Join(errs...); err != nil {
 		return nil, 0, err
 	}
-	return mergeAgents(histories, w.extra.Events()), 0, nil
+	return haMerge(mergeAgents(histories, w.extra.Events()), more), sent, nil
 }
 
 // Close removes the containers and networks (by the run's label, also
@@ -655,6 +706,7 @@ func (w *dockerWorld) Close() error {
 	}
 	w.closed = true
 	w.mu.Unlock()
+	w.haClose()
 	if w.bed == nil {
 		return nil
 	}
