@@ -181,6 +181,14 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 		}
 		w.nets[s.Name] = n
 	}
+	if w.lab.HA() {
+		// The other hosts and the servers first: the agents, once
+		// ready, poll for the start file, spending their real-time
+		// share (dockerbed.RealtimeShare), until it comes.
+		if err := w.buildHA(ctx); err != nil {
+			return err
+		}
+	}
 	for _, h := range w.lab.Topology.Hosts {
 		if !w.routers()[h.Name] {
 			continue
@@ -189,13 +197,7 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if w.lab.HA() {
-		return w.buildHA(ctx)
-	}
-	return nil
+	return ctx.Err()
 }
 
 // openDockerBed removes what killed runs left (their networks hold
@@ -482,14 +484,17 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 		lead = agentStartLead // one file, read by every agent at once
 	}
 	if w.ha != nil {
-		if err := w.haStart(ctx, end); err != nil {
-			return 0, ctx.Err() != nil, err
-		}
 		lead = w.ha.lb.bed.Lead(len(w.ha.lb.clients))
-	} else {
-		w.epoch = time.Now().Add(lead)
 	}
+	w.epoch = time.Now().Add(lead)
+	// The start file first: the agents sleep until the epoch from then
+	// on. Polling for it while the proxies and clients start (seconds)
+	// spent their real-time share (dockerbed.RealtimeShare: a backup
+	// booted a second late, throttled until the next period).
 	err := w.release(ctx, hosts...)
+	if err == nil && w.ha != nil {
+		err = w.haStart(ctx, end, w.epoch)
+	}
 	if ctx.Err() != nil {
 		return max(w.Since(), 0), true, nil
 	}

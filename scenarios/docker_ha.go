@@ -46,7 +46,8 @@ type dockerHA struct {
 
 // buildHA makes a holder container for each topology host that runs no
 // router, then the load balancer's roles on the topology (its servers
-// start now, its proxies with the clock).
+// start now, its proxies with the clock, joined to the routers'
+// containers made after this).
 func (w *dockerWorld) buildHA(ctx context.Context) error {
 	w.ha = &dockerHA{holders: map[string]*dockerbed.Container{}}
 	for _, h := range w.lab.Topology.Hosts {
@@ -86,14 +87,14 @@ func (w *dockerWorld) hostContainer(host string) *dockerbed.Container {
 	return nil
 }
 
-// haStart starts the proxies, which set the lab's time 0 (a Lead ahead),
-// and the clients, which wait for it, before the start file is written.
-func (w *dockerWorld) haStart(ctx context.Context, end time.Duration) error {
+// haStart starts the proxies, counting from the lab's time 0 (epoch, a
+// Lead ahead), and the clients, which wait for it, after the start file
+// was written.
+func (w *dockerWorld) haStart(ctx context.Context, end time.Duration, epoch time.Time) error {
 	lb := w.ha.lb
-	if err := lb.startNodes(ctx, time.Time{}); err != nil {
+	if err := lb.startNodes(ctx, epoch); err != nil {
 		return err
 	}
-	w.epoch = lb.epoch
 	return lb.startClients(ctx, end)
 }
 

@@ -238,7 +238,7 @@ func (b *dockerBed) AddHosts(ctx context.Context, specs []lbHostSpec) ([]lbBedHo
 	out := make([]lbBedHost, len(specs))
 	if b.topo != nil {
 		for i, s := range specs {
-			if b.topo.hostContainer(s.Name) == nil {
+			if _, ok := topoAddr(b.topo.lab, s.Name); !ok {
 				return nil, i18n.Errorf("no topology host %q", s.Name)
 			}
 			out[i] = &dockerBedHost{bed: b, name: bedName(s.Name), topo: s.Name}
