@@ -479,6 +479,11 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 	if interrupted, err := w.waitReady(ctx, hosts); err != nil || interrupted {
 		return 0, interrupted, err
 	}
+	if w.ha != nil {
+		if interrupted, err := w.haReady(ctx); err != nil || interrupted {
+			return 0, interrupted, err
+		}
+	}
 	lead := dockerStartLead
 	if w.gate.dir != "" {
 		lead = agentStartLead // one file, read by every agent at once

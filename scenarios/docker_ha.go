@@ -2,8 +2,12 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lblab/lblab/history"
@@ -32,9 +36,11 @@ import (
 // proxy killed); a server's faults (target HOST:PORT) as the
 // load-balancer labs have them (lbWorld.do).
 //
-// Probes (lblab probe) do not run in the docker world yet: its history
-// has no net events, and the users' outage is measured on the requests
-// alone.
+// The probes: one `lblab probe` container per group (netnsProbes),
+// joined to its host's container, its files in the gate's folder (the
+// start file the agents read), started once the agents are ready; each
+// net event's Answer is mapped from the MAC of the prober's neighbour
+// entry to the host whose container's interface has it.
 
 // dockerHA is the high-availability part of a dockerWorld.
 type dockerHA struct {
@@ -42,6 +48,11 @@ type dockerHA struct {
 	// holders are the containers of the hosts that run no router (lblab
 	// hold), by the lab's name.
 	holders map[string]*dockerbed.Container
+	probes  *netnsProbes
+	probeCs []*dockerbed.Container // the probers' containers made
+	// macs are the hosts' interfaces' MAC addresses (lower case), read
+	// before the run (a crashed router's container is gone after it).
+	macs map[string]string
 }
 
 // buildHA makes a holder container for each topology host that runs no
@@ -70,7 +81,84 @@ func (w *dockerWorld) buildHA(ctx context.Context) error {
 		return err
 	}
 	w.ha.lb = lw.(*lbWorld)
-	return w.ha.lb.Build(ctx)
+	if err := w.ha.lb.Build(ctx); err != nil {
+		return err
+	}
+	specs, phases := labProbes(w.lab, w.seed)
+	_, _, start := w.gate.paths("")
+	ps := &netnsProbes{bin: "lblab", work: w.gate.dir, inside: dockerGateDir, startFile: start,
+		has: func(host string) bool { _, ok := topoAddr(w.lab, host); return ok }, launch: w.launchProbe}
+	if err := ps.group(specs, phases); err != nil {
+		return err
+	}
+	w.ha.probes = ps
+	// Started now, before the routers: they wait for the start file.
+	return ps.start()
+}
+
+// launchProbe starts a prober's container (lblab args...) joined to
+// host's container, with the gate's folder.
+func (w *dockerWorld) launchProbe(host string, out io.Writer, args []string) (probeProc, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerOpWait)
+	defer cancel()
+	c, err := w.bed.Start(ctx, dockerbed.Spec{Name: fmt.Sprintf("%s-probe-%d", host, len(w.ha.probeCs)), Host: host, Image: w.image.Ref,
+		Args: args, Join: w.hostContainer(host), Binds: w.gate.binds(), Caps: []string{"NET_RAW"}, Realtime: true})
+	if err != nil {
+		return nil, err
+	}
+	w.ha.probeCs = append(w.ha.probeCs, c)
+	p := newDockerProc(context.Background(), c, true)
+	go func() { <-p.done; _, _ = io.WriteString(out, p.Output()) }()
+	return dockerProbe{p}, nil
+}
+
+// dockerProbe is a prober's container as a probeProc.
+type dockerProbe struct{ p *dockerProc }
+
+func (d dockerProbe) Done() <-chan struct{} { return d.p.done }
+func (d dockerProbe) ExitCode() int         { _, code := d.p.Exited(); return code }
+func (d dockerProbe) Terminate() error      { return d.p.Signal(syscall.SIGTERM) }
+func (d dockerProbe) Wait(timeout time.Duration) error {
+	if !d.p.Wait(timeout) {
+		return i18n.Errorf("container %s does not end", d.p.c.Name)
+	}
+	return nil
+}
+
+// readMACs maps each MAC address of the topology's containers' interfaces
+// (lower case) to its host.
+func (w *dockerWorld) readMACs() (map[string]string, error) {
+	macs := map[string]string{}
+	for _, h := range w.lab.Topology.Hosts {
+		c := w.hostContainer(h.Name)
+		if c == nil {
+			continue
+		}
+		for _, ep := range c.Endpoints {
+			err := c.Do(func() error {
+				ifc, err := net.InterfaceByName(ep.Iface)
+				if err == nil {
+					macs[strings.ToLower(ifc.HardwareAddr.String())] = h.Name
+				}
+				return err
+			})
+			if err != nil {
+				return nil, i18n.Errorf("host %s: %w", h.Name, err)
+			}
+		}
+	}
+	return macs, nil
+}
+
+// haReady reads the hosts' MAC addresses and waits until the probes
+// (started by buildHA, waiting for the start file as the agents do) are
+// ready; it reports whether ctx ended the wait.
+func (w *dockerWorld) haReady(ctx context.Context) (bool, error) {
+	var err error
+	if w.ha.macs, err = w.readMACs(); err != nil {
+		return false, err
+	}
+	return w.ha.probes.waitReady(ctx, agentReadyWait)
 }
 
 // hostContainer is the container that is host's network namespace now:
@@ -104,7 +192,22 @@ func (w *dockerWorld) haFinish(ctx context.Context) ([]history.Event, int, error
 	if w.ha == nil || w.ha.lb == nil {
 		return nil, 0, nil
 	}
-	return w.ha.lb.Finish(ctx)
+	reqs, sent, err := w.ha.lb.Finish(ctx)
+	wait := dockerStopWait
+	if ctx.Err() != nil {
+		wait = dockerStopWaitStopped
+	}
+	if w.ha.probes != nil {
+		w.ha.probes.stop(wait)
+	}
+	if err != nil || w.ha.probes == nil {
+		return reqs, sent, err
+	}
+	nets, err := w.ha.probes.events(w.ha.macs)
+	if err != nil {
+		return nil, 0, err
+	}
+	return append(reqs, nets...), sent, nil
 }
 
 // haDo carries out the faults of a high-availability lab that are not

@@ -60,6 +60,14 @@ func expectMasterCrash(lab *labfile.Lab, o *scenarios.Outcome) {
 	GinkgoHelper()
 	Expect(o.Results.Mode).To(Equal("netns"))
 	expectServedAcrossCrash(o)
+	expectProbesAnswered(o)
+	expectSimOutage(lab, o)
+}
+
+// expectProbesAnswered checks that client1's icmp and tcp probes were
+// answered by lb1 and by lb2.
+func expectProbesAnswered(o *scenarios.Outcome) {
+	GinkgoHelper()
 	answered := map[string]map[string]int{"icmp": {}, "tcp": {}}
 	for _, e := range o.Events {
 		if e.Kind == history.KindNet && e.OK != nil && *e.OK {
@@ -71,7 +79,6 @@ func expectMasterCrash(lab *labfile.Lab, o *scenarios.Outcome) {
 		Expect(answered[kind]["lb1"]).To(BeNumerically(">", 0), "%s probes: %v", kind, answered[kind])
 		Expect(answered[kind]["lb2"]).To(BeNumerically(">", 0), "%s probes: %v", kind, answered[kind])
 	}
-	expectSimOutage(lab, o)
 }
 
 // expectServedAcrossCrash checks a real run of ha-pair-master-crash:
