@@ -572,12 +572,18 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 		r.killed = true
 		if w.ha != nil {
 			// The node's proxy shares the agent's namespace and would
-			// keep it (and the VIP on it) alive: the links go down first,
-			// the host silent from then on, and every role dies after.
+			// keep it (and the VIP on it) alive: the agent is frozen
+			// first (a dead host does not hear its link go down: its
+			// agent would leave master in its history), the links go
+			// down, the host silent from then on, and every role dies
+			// after.
+			effect, err := w.freezeAgent(ctx, r)
+			if err != nil {
+				return 0, err
+			}
 			if err := links(false); err != nil {
 				return 0, err
 			}
-			effect := w.Since()
 			if err := r.c.Kill(ctx); err != nil {
 				return 0, err
 			}

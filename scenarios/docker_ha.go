@@ -238,6 +238,24 @@ func (w *dockerWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
 	return true, max(at.Sub(w.epoch), 0), nil
 }
 
+// freezeAgent SIGSTOPs the agent of container r (from this machine: a
+// local engine) and returns when every thread of it is stopped; the
+// moment returned is when the signal was sent.
+func (w *dockerWorld) freezeAgent(ctx context.Context, r *dockerRun) (time.Duration, error) {
+	if err := r.c.Signal(ctx, syscall.SIGSTOP); err != nil {
+		return 0, i18n.Errorf("host %s: freeze: %w", r.host, err)
+	}
+	sent := w.Since()
+	deadline := time.Now().Add(freezeWait)
+	for pid := r.c.Pid(); pid > 0 && !stopped(pid); {
+		if time.Now().After(deadline) {
+			return 0, i18n.Errorf("host %s: agent %d not stopped %v after SIGSTOP", r.host, pid, freezeWait)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return sent, nil
+}
+
 // haCrash kills the load balancer's roles on a crashed host (after its
 // links went down and its agent died): the proxy, whose container keeps
 // the host's namespace otherwise, and the servers.
