@@ -74,12 +74,15 @@ const dockerReadyPoll = 20 * time.Millisecond
 var dockerCaps = Capabilities{
 	Roles: []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
 	// scale: a lab's services, containers registered by their labels.
-	Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...), labfile.FaultScale),
+	Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...), labfile.FaultScale, labfile.FaultProxyCrash),
 	Root:   true,
 	// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 	TCPListeners: true,
-	Early:        dockerEarly,
-	Late:         dockerLate,
+	// HA: the load balancer's roles in containers joined to the
+	// topology's (docker_ha.go).
+	HA:    true,
+	Early: dockerEarly,
+	Late:  dockerLate,
 }
 
 func init() {
@@ -87,10 +90,14 @@ func init() {
 		Caps:      dockerCaps,
 		Available: dockerAvailable,
 		New: func(lab *labfile.Lab, seed uint64, _ history.Sink, opt Options) (World, error) {
-			if lab.LB != nil {
+			if lab.LB != nil && !lab.HA() {
 				return newDockerLBWorld(lab, seed, opt) // docker_lb.go
 			}
-			return &dockerWorld{lab: lab, opt: opt, hosts: map[string]*dockerRun{}, nets: map[string]*dockerbed.Network{},
+			if lab.HA() && !dockerbed.Local() {
+				return nil, &labfile.InputError{Err: i18n.Errorf("lab %s: the %s world cannot %s", lab.Name, "docker",
+					i18n.T("run a high-availability lab on a remote Docker engine (DOCKER_HOST): its roles need the engine on this machine"))}
+			}
+			return &dockerWorld{lab: lab, seed: seed, opt: opt, hosts: map[string]*dockerRun{}, nets: map[string]*dockerbed.Network{},
 				extra: &history.Log{}}, nil
 		}})
 }
@@ -112,6 +119,7 @@ type dockerRun struct {
 // network with the lab's subnet.
 type dockerWorld struct {
 	lab   *labfile.Lab
+	seed  uint64
 	opt   Options
 	bed   *dockerbed.Bed
 	image dockerbed.Image
@@ -121,7 +129,10 @@ type dockerWorld struct {
 	flags string                // the host's flag folder ("" on a remote engine)
 	gate  dockerGate            // holds the agents until time 0
 	wallClock
-	extra  *history.Log
+	extra *history.Log
+	// ha is a high-availability lab's load balancer (docker_ha.go); nil
+	// for a VRRP lab.
+	ha     *dockerHA
 	mu     sync.Mutex
 	closed bool
 }
@@ -169,6 +180,14 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 			return err
 		}
 		w.nets[s.Name] = n
+	}
+	if w.lab.HA() {
+		// The other hosts and the servers first: the agents, once
+		// ready, poll for the start file, spending their real-time
+		// share (dockerbed.RealtimeShare), until it comes.
+		if err := w.buildHA(ctx); err != nil {
+			return err
+		}
 	}
 	for _, h := range w.lab.Topology.Hosts {
 		if !w.routers()[h.Name] {
@@ -460,12 +479,27 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 	if interrupted, err := w.waitReady(ctx, hosts); err != nil || interrupted {
 		return 0, interrupted, err
 	}
+	if w.ha != nil {
+		if interrupted, err := w.haReady(ctx); err != nil || interrupted {
+			return 0, interrupted, err
+		}
+	}
 	lead := dockerStartLead
 	if w.gate.dir != "" {
 		lead = agentStartLead // one file, read by every agent at once
 	}
+	if w.ha != nil {
+		lead = w.ha.lb.bed.Lead(len(w.ha.lb.clients))
+	}
 	w.epoch = time.Now().Add(lead)
+	// The start file first: the agents sleep until the epoch from then
+	// on. Polling for it while the proxies and clients start (seconds)
+	// spent their real-time share (dockerbed.RealtimeShare: a backup
+	// booted a second late, throttled until the next period).
 	err := w.release(ctx, hosts...)
+	if err == nil && w.ha != nil {
+		err = w.haStart(ctx, end, w.epoch)
+	}
 	if ctx.Err() != nil {
 		return max(w.Since(), 0), true, nil
 	}
@@ -479,6 +513,9 @@ func (w *dockerWorld) Run(ctx context.Context, end time.Duration) (time.Duration
 	}
 	reached, interrupted, err := w.runClock(ctx, end)
 	reached = max(reached, 0)
+	if w.ha != nil {
+		w.ha.lb.reached = reached // the requests' merge: unknown after it
+	}
 	if err != nil || interrupted {
 		return reached, interrupted, err
 	}
@@ -510,6 +547,9 @@ func (w *dockerWorld) Apply(f labfile.Fault) error {
 // do carries out one fault. It returns when the fault took effect (time
 // since the epoch), or 0 for "when do returned".
 func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
+	if ok, at, err := w.haDo(f); ok {
+		return at, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), dockerOpWait)
 	defer cancel()
 	hostName, ifname, _ := strings.Cut(f.Target, ":")
@@ -530,6 +570,26 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 	switch f.Kind {
 	case labfile.FaultCrash:
 		r.killed = true
+		if w.ha != nil {
+			// The node's proxy shares the agent's namespace and would
+			// keep it (and the VIP on it) alive: the agent is frozen
+			// first (a dead host does not hear its link go down: its
+			// agent would leave master in its history), the links go
+			// down, the host silent from then on, and every role dies
+			// after.
+			effect, err := w.freezeAgent(ctx, r)
+			if err != nil {
+				return 0, err
+			}
+			if err := links(false); err != nil {
+				return 0, err
+			}
+			if err := r.c.Kill(ctx); err != nil {
+				return 0, err
+			}
+			silentDeaths(w.lab, w.extra, effect, hostName, "host crashed")
+			return effect, w.haCrash(hostName)
+		}
 		began := w.Since()
 		if err := r.c.Kill(ctx); err != nil {
 			return 0, err
@@ -555,7 +615,10 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 		if err := w.newContainer(ctx, hostName); err != nil {
 			return 0, err
 		}
-		return at, w.release(ctx, hostName)
+		if err := w.release(ctx, hostName); err != nil {
+			return at, err
+		}
+		return at, w.haHost(f.Kind, hostName)
 	case labfile.FaultStop:
 		// Stamped when the signal is sent on a remote engine (the
 		// engine's answer comes after the delivery), when kill(2)
@@ -565,9 +628,9 @@ func (w *dockerWorld) do(f labfile.Fault) (time.Duration, error) {
 			return 0, err
 		}
 		if !w.bed.Local() {
-			return began, nil
+			return began, w.haHost(f.Kind, hostName)
 		}
-		return w.Since(), nil
+		return w.Since(), w.haHost(f.Kind, hostName)
 	case labfile.FaultPause:
 		return 0, r.c.Pause(ctx)
 	case labfile.FaultResume:
@@ -602,6 +665,10 @@ func (w *dockerWorld) Finish(ctx context.Context) ([]history.Event, int, error) 
 	wait := dockerStopWait
 	if ctx.Err() != nil {
 		wait = dockerStopWaitStopped
+	}
+	more, sent, err := w.haFinish(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
 	opctx, cancel := context.WithTimeout(context.Background(), dockerOpWait)
 	defer cancel()
@@ -641,7 +708,7 @@ func (w *dockerWorld) Finish(ctx context.Context) ([]history.Event, int, error) 
 	if err := errors.Join(errs...); err != nil {
 		return nil, 0, err
 	}
-	return mergeAgents(histories, w.extra.Events()), 0, nil
+	return haMerge(mergeAgents(histories, w.extra.Events()), more), sent, nil
 }
 
 // Close removes the containers and networks (by the run's label, also
@@ -655,6 +722,7 @@ func (w *dockerWorld) Close() error {
 	}
 	w.closed = true
 	w.mu.Unlock()
+	w.haClose()
 	if w.bed == nil {
 		return nil
 	}

@@ -130,6 +130,11 @@ type dockerBed struct {
 	// engine are the proxy's binds that let it reach the engine
 	// (Discovery): its socket.
 	engine []string
+	// topo, when set, is the world that built the lab's topology and
+	// hosts this bed (a high-availability lab, docker_ha.go): the bed
+	// and image are its, AddHosts returns its containers by their lab
+	// names, and Close leaves the containers and networks to it.
+	topo *dockerWorld
 }
 
 // dockerReadyWait bounds the proxy's wait for a started container's
@@ -178,6 +183,10 @@ func (b *dockerBed) Open(ctx context.Context) error {
 	b.mu.Lock()
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.mu.Unlock()
+	if b.topo != nil {
+		b.bed, b.image = b.topo.bed, b.topo.image
+		return nil
+	}
 	var err error
 	b.image, err = openDockerBed(ctx, b.opt.Binary, func(bed *dockerbed.Bed) error {
 		b.mu.Lock()
@@ -200,9 +209,15 @@ func (b *dockerBed) Open(ctx context.Context) error {
 // Dir is dockerDir.
 func (b *dockerBed) Dir() string { return dockerDir }
 
-// Lead is dockerLBLead and dockerLBStartEach for each load generator.
+// Lead is dockerLBLead and dockerLBStartEach for each load generator;
+// on a topology, agentStartLead more: the agents are released (the
+// start file written) after the proxies and the clients started.
 func (b *dockerBed) Lead(n int) time.Duration {
-	return dockerLBLead + time.Duration(n)*dockerLBStartEach
+	lead := dockerLBLead + time.Duration(n)*dockerLBStartEach
+	if b.topo != nil {
+		lead += agentStartLead
+	}
+	return lead
 }
 
 // name returns an unused container name for want.
@@ -221,6 +236,15 @@ func (b *dockerBed) name(want string) string {
 // AddHosts starts the hosts' holder containers at once (AddHost).
 func (b *dockerBed) AddHosts(ctx context.Context, specs []lbHostSpec) ([]lbBedHost, error) {
 	out := make([]lbBedHost, len(specs))
+	if b.topo != nil {
+		for i, s := range specs {
+			if _, ok := topoAddr(b.topo.lab, s.Name); !ok {
+				return nil, i18n.Errorf("no topology host %q", s.Name)
+			}
+			out[i] = &dockerBedHost{bed: b, name: bedName(s.Name), topo: s.Name}
+		}
+		return out, nil
+	}
 	errs := make([]error, len(specs))
 	var wg sync.WaitGroup
 	for i, s := range specs {
@@ -268,8 +292,8 @@ func (b *dockerBed) Close() error {
 	if b.cancel != nil {
 		b.cancel()
 	}
-	if b.bed == nil {
-		return nil
+	if b.bed == nil || b.topo != nil {
+		return nil // the topology's world removes its bed
 	}
 	return b.bed.Cleanup()
 }
@@ -279,11 +303,24 @@ type dockerBedHost struct {
 	bed    *dockerBed
 	name   string
 	holder *dockerbed.Container
+	// topo, when the bed's topo is set, is the host's lab name: its
+	// holder is the topology's container of it at the time (a router's
+	// current one: a restore makes a fresh one).
+	topo string
+}
+
+// container is the holder: the topology's container of the host, or
+// the bed's own.
+func (h *dockerBedHost) container() *dockerbed.Container {
+	if h.topo != "" {
+		return h.bed.topo.hostContainer(h.topo)
+	}
+	return h.holder
 }
 
 // AddAddrs adds the addresses to eth0 in the holder's namespace.
 func (h *dockerBedHost) AddAddrs(addrs ...netip.Prefix) error {
-	return h.holder.AddAddrs("eth0", addrs...)
+	return h.container().AddAddrs("eth0", addrs...)
 }
 
 // Shape does nothing: this machine's kernel has no netem, and the
@@ -291,7 +328,7 @@ func (h *dockerBedHost) AddAddrs(addrs ...netip.Prefix) error {
 func (h *dockerBedHost) Shape(time.Duration) error { return nil }
 
 // SetLink sets the bridge's end of the holder's eth0 down or up.
-func (h *dockerBedHost) SetLink(up bool) error { return h.holder.SetLink("eth0", up) }
+func (h *dockerBedHost) SetLink(up bool) error { return h.container().SetLink("eth0", up) }
 
 // Start starts a container running lblab args... in the holder's
 // namespace, with the files in dockerDir.
@@ -305,8 +342,9 @@ func (h *dockerBedHost) Start(ctx context.Context, role string, files []lbFile, 
 
 // start starts a role container carrying labels (Start, StartService).
 func (h *dockerBedHost) start(ctx context.Context, role string, labels map[string]string, files []lbFile, args ...string) (*dockerProc, error) {
-	spec := dockerbed.Spec{Name: h.bed.name(h.name + "-" + role), Host: h.holder.Host, Image: h.bed.image.Ref,
-		Args: args, Join: h.holder, Labels: labels}
+	holder := h.container()
+	spec := dockerbed.Spec{Name: h.bed.name(h.name + "-" + role), Host: holder.Host, Image: h.bed.image.Ref,
+		Args: args, Join: holder, Labels: labels}
 	if role == "proxy" {
 		spec.Binds = h.bed.engine
 	}
@@ -322,7 +360,7 @@ func (h *dockerBedHost) start(ctx context.Context, role string, labels map[strin
 
 // Dial connects from inside the holder's namespace.
 func (h *dockerBedHost) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	return dialInside(h.holder.Do, ctx, network, addr)
+	return dialInside(h.container().Do, ctx, network, addr)
 }
 
 // dockerProc is a role's container, its output followed and its end

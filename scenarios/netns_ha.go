@@ -52,19 +52,25 @@ func (w *netnsWorld) buildHA(ctx context.Context) error {
 		return err
 	}
 	w.ha = &netnsHA{lb: lw.(*lbWorld)}
-	var specs []probe.Spec
-	var phases []time.Duration
-	for _, p := range w.lab.ClientProbes() {
-		specs = append(specs, probe.Spec{Name: p.Name, From: p.From, To: p.To, Kind: probe.Kind(p.Kind),
-			Interval: p.Interval.D, Timeout: p.Timeout.D})
-		// The first probe at its start plus the phase the simulator draws
-		// for it from the seed (simprobe.go).
-		phases = append(phases, p.Start.D+probePhase(w.seed, p))
-	}
+	specs, phases := labProbes(w.lab, w.seed)
 	if w.ha.probes, err = newNetnsProbesAt(w.opt.Binary, w.opt.Work, w.startPath(), w.hosts, specs, phases); err != nil {
 		return err
 	}
 	return w.ha.lb.Build(ctx)
+}
+
+// labProbes returns the probes of lab's clients (labfile.Lab.ClientProbes)
+// and the first send time of each: its start plus the phase the
+// simulator draws for it from seed (simprobe.go).
+func labProbes(lab *labfile.Lab, seed uint64) ([]probe.Spec, []time.Duration) {
+	var specs []probe.Spec
+	var phases []time.Duration
+	for _, p := range lab.ClientProbes() {
+		specs = append(specs, probe.Spec{Name: p.Name, From: p.From, To: p.To, Kind: probe.Kind(p.Kind),
+			Interval: p.Interval.D, Timeout: p.Timeout.D})
+		phases = append(phases, p.Start.D+probePhase(seed, p))
+	}
+	return specs, phases
 }
 
 // haReady starts the probes (they wait for the start file, as the

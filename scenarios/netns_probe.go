@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,8 +42,22 @@ import (
 // netnsProbes runs the probes of one lab run on its hosts.
 type netnsProbes struct {
 	bin, work, startFile string
-	hosts                map[string]*netns.Host
-	groups               []*probeGroup
+	// inside is the work folder as the probers see it ("": work).
+	inside string
+	// has reports whether a probe may be sent from a host; launch starts
+	// a prober on a host with lblab's arguments, its output into out.
+	has    func(host string) bool
+	launch func(host string, out io.Writer, args []string) (probeProc, error)
+	groups []*probeGroup
+}
+
+// probeProc is a prober's process: a netns.Process, or a container's
+// (docker_ha.go).
+type probeProc interface {
+	Done() <-chan struct{}
+	ExitCode() int
+	Terminate() error
+	Wait(timeout time.Duration) error
 }
 
 // probeGroup is the probes one process runs: one host, one interval,
@@ -51,7 +66,7 @@ type probeGroup struct {
 	host                     string
 	interval, timeout, phase time.Duration
 	specs                    []probe.Spec
-	p                        *netns.Process
+	p                        probeProc
 	out                      *bytes.Buffer
 }
 
@@ -73,7 +88,20 @@ func newNetnsProbes(bin, work, startFile string, hosts map[string]*netns.Host, s
 // newNetnsProbesAt is newNetnsProbes with the phase of each spec (the
 // first probe's send time after the epoch; none: 0).
 func newNetnsProbesAt(bin, work, startFile string, hosts map[string]*netns.Host, specs []probe.Spec, phases []time.Duration) (*netnsProbes, error) {
-	ps := &netnsProbes{bin: bin, work: work, startFile: startFile, hosts: hosts}
+	ps := &netnsProbes{bin: bin, work: work, startFile: startFile,
+		has: func(host string) bool { return hosts[host] != nil },
+		launch: func(host string, out io.Writer, args []string) (probeProc, error) {
+			// Real-time, as the agents: the probes measure the network's
+			// timers, not the machine's other load.
+			name, args := netns.Realtime(bin, args...)
+			return hosts[host].Start(out, out, name, args...)
+		}}
+	return ps, ps.group(specs, phases)
+}
+
+// group groups specs, each with its phase, into the processes that run
+// them.
+func (ps *netnsProbes) group(specs []probe.Spec, phases []time.Duration) error {
 	for k, s := range specs {
 		var phase time.Duration
 		if k < len(phases) {
@@ -81,10 +109,10 @@ func newNetnsProbesAt(bin, work, startFile string, hosts map[string]*netns.Host,
 		}
 		s = s.Defaults()
 		if err := s.Validate(); err != nil {
-			return nil, i18n.Errorf("probe %s: %w", s.Name, err)
+			return i18n.Errorf("probe %s: %w", s.Name, err)
 		}
-		if hosts[s.From] == nil {
-			return nil, i18n.Errorf("probe %s: from %s: no such host", s.Name, s.From)
+		if !ps.has(s.From) {
+			return i18n.Errorf("probe %s: from %s: no such host", s.Name, s.From)
 		}
 		i := slices.IndexFunc(ps.groups, func(g *probeGroup) bool {
 			return g.host == s.From && g.interval == s.Interval && g.timeout == s.Timeout && g.phase == phase
@@ -96,7 +124,7 @@ func newNetnsProbesAt(bin, work, startFile string, hosts map[string]*netns.Host,
 		ps.groups[i].specs = append(ps.groups[i].specs, s)
 	}
 	slices.SortFunc(ps.groups, func(a, b *probeGroup) int { return strings.Compare(a.name(), b.name()) })
-	return ps, nil
+	return nil
 }
 
 func (ps *netnsProbes) historyPath(g *probeGroup) string {
@@ -107,6 +135,14 @@ func (ps *netnsProbes) readyPath(g *probeGroup) string {
 	return filepath.Join(ps.work, g.name()+".ready")
 }
 
+// seen is where the prober sees path, a file of the work folder.
+func (ps *netnsProbes) seen(path string) string {
+	if ps.inside == "" {
+		return path
+	}
+	return ps.inside + "/" + filepath.Base(path)
+}
+
 // start starts every group's prober: it opens its sockets, writes its
 // ready file and waits for the start file.
 func (ps *netnsProbes) start() error {
@@ -114,20 +150,17 @@ func (ps *netnsProbes) start() error {
 		if err := os.Remove(ps.readyPath(g)); err != nil && !os.IsNotExist(err) {
 			return err
 		}
-		args := []string{"probe", "--from", g.host, "--history", ps.historyPath(g),
+		args := []string{"probe", "--from", g.host, "--history", ps.seen(ps.historyPath(g)),
 			"--interval", g.interval.String(), "--timeout", g.timeout.String(),
-			"--ready-file", ps.readyPath(g), "--start-file", ps.startFile}
+			"--ready-file", ps.seen(ps.readyPath(g)), "--start-file", ps.startFile}
 		if g.phase > 0 {
 			args = append(args, "--phase", g.phase.String())
 		}
 		for _, s := range g.specs {
 			args = append(args, "--probe", string(s.Kind)+":"+s.To)
 		}
-		// Real-time, as the agents: the probes measure the network's
-		// timers, not the machine's other load.
-		name, args := netns.Realtime(ps.bin, args...)
 		g.out = &bytes.Buffer{}
-		p, err := ps.hosts[g.host].Start(g.out, g.out, name, args...)
+		p, err := ps.launch(g.host, g.out, args)
 		if err != nil {
 			return i18n.Errorf("host %s: starting its probes: %w", g.host, err)
 		}
