@@ -201,14 +201,15 @@ func sameBackendCrash(s, r map[string]any) {
 	// (active: a third of 100 requests a second until detection, which
 	// the real world may end a few ms apart). A count of 3 (passive: the
 	// requests in flight at the crash, then one per fail_timeout) cannot
-	// be held to ±0.45: one request more or less in flight during the
-	// kill's 10 ms is allowed.
+	// be held to ±0.45: two requests more or less in flight during the
+	// kill (10 ms, more on a loaded machine: 5 against 3 was seen) are
+	// allowed.
 	within := func(group string, floor float64) {
 		want, got := toFloat(s["errors_"+group]), toFloat(r["errors_"+group])
 		ExpectWithOffset(2, got).To(BeNumerically("~", want, max(0.15*want, floor)), "errors_%s: simulator %v, real %v", group, want, got)
 	}
 	within("active", 0)
-	within("passive", 1)
+	within("passive", 2)
 	ExpectWithOffset(1, r["errors_both"]).To(Equal(0))
 }
 
