@@ -1,0 +1,85 @@
+package scenarios_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lblab/lblab/history"
+	"github.com/lblab/lblab/scenarios"
+	"github.com/lblab/lblab/scenarios/labfile"
+)
+
+// runCatalogSource runs a variant of a catalog lab's text in the
+// simulator.
+func runCatalogSource(t *testing.T, name, src string, seed uint64) *scenarios.Outcome {
+	t.Helper()
+	lab, err := labfile.Parse(name+".yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := scenarios.RunSim(lab, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// ha-pair-stale-arp: with the gratuitous ARP dropped, client1 keeps
+// sending to the dead lb1 long after lb2 took the VIP, and its outage is
+// the ARP entry's life (arp_timeout + delay_first_probe_time + 3 × 1 s),
+// not MDI; the same lab without the garp_drop fault follows lb2 within
+// MDI.
+func TestHAStaleARP(t *testing.T) {
+	src := catalogSource(t, "ha-pair-stale-arp")
+	o := runCatalogSource(t, "ha-pair-stale-arp", src, 1)
+	var crash, takeover, firstLB2 history.Stamp
+	for _, e := range o.Events {
+		switch {
+		case e.Kind == history.KindFault && e.Fault == "crash":
+			crash = e.T
+		case e.Kind == history.KindVIP && e.Owner == "lb2" && takeover == 0:
+			takeover = e.T
+		case e.Kind == history.KindRequest && e.Error == "" && e.Answer == "lb2" && firstLB2 == 0:
+			firstLB2 = e.T
+		}
+	}
+	stale := 18 * time.Second // arp_timeout 10 s + 5 s + 3 × 1 s
+	if crash == 0 || takeover == 0 || firstLB2 == 0 || time.Duration(takeover-crash) > 4*time.Second {
+		t.Fatalf("crash %v, takeover %v, first answer by lb2 %v", crash, takeover, firstLB2)
+	}
+	if got := time.Duration(firstLB2 - crash); got < stale || got > stale+time.Second {
+		t.Fatalf("client1 reached lb2 %v after the crash, want the entry's life %v (+ < 1 s)", got, stale)
+	}
+	if out := o.Results.Metrics["outage_s"].(float64); out < stale.Seconds() || out > stale.Seconds()+0.1 {
+		t.Fatalf("outage %v s, want about %v", out, stale)
+	}
+	for _, c := range o.Results.Expectations {
+		if !c.Passed {
+			t.Fatalf("check failed: %+v", c)
+		}
+	}
+
+	// Without the switch's rule the same crash costs about MDI.
+	plain := variant(t, src, "kind: garp_drop", "kind: firewall_clear")
+	plain = plain[:strings.Index(plain, "expect:")] + plain[strings.Index(plain, "\n# In Chinese"):]
+	p := runCatalogSource(t, "ha-pair-stale-arp", plain, 1)
+	if out := p.Results.Metrics["outage_s"].(float64); out > 4 {
+		t.Fatalf("without garp_drop: outage %v s, want under MDI + a little", out)
+	}
+}
+
+// garp_drop faults are refused where they are malformed, at their field.
+func TestHAGARPDropRefusals(t *testing.T) {
+	src := catalogSource(t, "ha-pair-stale-arp")
+	for _, tc := range []struct{ name, old, new, at, field, msg string }{
+		{"no such segment", "target: lan\n    between", "target: wan\n    between", "wan", "faults[0].target", `no segment "wan"`},
+		{"one host", "between: [lb1, lb2, client1]", "between: [client1]", "[client1]", "faults[0].between", "at least two hosts"},
+		{"unknown host", "between: [lb1, lb2, client1]", "between: [lb1, lb2, client9]", "client9]", "faults[0].between[2]", `no host "client9"`},
+		{"a proto", "kind: garp_drop", "kind: garp_drop\n    proto: 112", "112", "faults[0].proto", "a garp_drop fault has no proto"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, variant(t, src, tc.old, tc.new), tc.at, tc.field, tc.msg)
+		})
+	}
+}
