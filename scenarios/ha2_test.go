@@ -83,3 +83,41 @@ func TestHAGARPDropRefusals(t *testing.T) {
 		})
 	}
 }
+
+// haHealthSource is ha-pair-master-crash with a health_check on its group,
+// web1's process crashing instead of lb1, and a health_delay check of
+// node's view.
+func haHealthSource(t *testing.T, node string) string {
+	t.Helper()
+	src := variant(t, catalogSource(t, "ha-pair-master-crash"), `        - {address: "web2:8080"}`,
+		`        - {address: "web2:8080"}
+      health_check: {path: /health, interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}`)
+	src = variant(t, src, "kind: crash\n    target: lb1", `kind: crash
+    target: "web1:8080"`)
+	return src[:strings.Index(src, "expect:")] + `expect:
+  - name: lb2 sees web1 down
+    health_delay: {fault: master dies, server: "web1:8080", to: down, node: ` + node + `}
+` + src[strings.Index(src, "sweep:"):]
+}
+
+// Both proxies of the pair check their servers: each health event says
+// which node saw it (src), and a health_delay check can name the node.
+func TestHAHealthEventsPerNode(t *testing.T) {
+	o := runCatalogSource(t, "ha-pair-master-crash", haHealthSource(t, "lb2"), 1)
+	seen := map[string]int{}
+	for _, e := range o.Events {
+		if e.Kind == history.KindHealth {
+			seen[e.Src]++
+			if e.Server == "web1:8080" && e.To == "down" && e.Src == "" {
+				t.Fatalf("a health event without its node: %+v", e)
+			}
+		}
+	}
+	if seen["lb1"] == 0 || seen["lb2"] == 0 || len(seen) != 2 {
+		t.Fatalf("health events by node: %v, want lb1's and lb2's", seen)
+	}
+	if len(o.Results.Expectations) == 0 || !o.Results.Expectations[0].Passed {
+		t.Fatalf("lb2's view: %+v", o.Results.Expectations)
+	}
+	wantError(t, haHealthSource(t, "web1"), "web1}", "expect[0].health_delay.node", `no host "web1" with the proxy role`)
+}

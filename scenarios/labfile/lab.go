@@ -628,6 +628,10 @@ type HealthDelayCheck struct {
 	Server string `yaml:"server"`
 	// To is down or up. Required.
 	To string `yaml:"to"`
+	// Node is the proxy host whose view counts: in an HA lab each proxy
+	// host checks its servers and writes its own health events (their
+	// src). Default: the first event of any node.
+	Node string `yaml:"node"`
 	// Window is theory (default): computed from the check's interval,
 	// timeout and thresholds; or set Min and Max (min ≤ max), which
 	// replace it.
