@@ -121,3 +121,28 @@ func TestHAHealthEventsPerNode(t *testing.T) {
 	}
 	wantError(t, haHealthSource(t, "web1"), "web1}", "expect[0].health_delay.node", `no host "web1" with the proxy role`)
 }
+
+// A lab's probes are checked by the probe core's rules, each problem at
+// its field (probes[N].FIELD) and line; a port makes a probe tcp, as in
+// the core.
+func TestHAProbesValidatedByCore(t *testing.T) {
+	src := catalogSource(t, "ha-pair-master-crash")
+	with := func(probes string) string { return variant(t, src, "faults:", "probes:\n"+probes+"faults:") }
+	lab, err := labfile.Parse("lab.yaml", []byte(with("  - {from: client1, to: \"10.80.0.100:80\"}\n")), nil)
+	if err != nil {
+		t.Fatalf("a probe with a port and no kind: %v", err)
+	}
+	if ps := lab.ClientProbes(); ps[0].Kind != "tcp" || ps[0].Name != "tcp client1 10.80.0.100:80" {
+		t.Fatalf("defaults: %+v", ps[0])
+	}
+	for _, tc := range []struct{ name, probe, at, field, msg string }{
+		{"interval above the core's bound", "  - {from: client1, to: 10.80.0.100, interval: 2h}\n", "2h}", "probes[0].interval", "want from"},
+		{"timeout below it", "  - {from: client1, to: 10.80.0.100, timeout: 10us}\n", "10us}", "probes[0].timeout", "want from"},
+		{"icmp with a port", "  - {from: client1, to: \"10.80.0.100:80\", kind: icmp}\n", `"10.80.0.100:80", kind`, "probes[0].to", "IPv4 address"},
+		{"bad kind", "  - {from: client1, to: 10.80.0.100, kind: udp}\n", "udp}", "probes[0].kind", "want icmp or tcp"},
+		{"a long name", "  - {name: " + strings.Repeat("a", 70) + ", from: client1, to: 10.80.0.100}\n", strings.Repeat("a", 70), "probes[0].name", "at most 64 bytes"},
+		{"nobody holds it", "  - {from: client1, to: 10.80.0.200}\n", "10.80.0.200}", "probes[0].to", "no host or VIP holds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantError(t, with(tc.probe), tc.at, tc.field, tc.msg) })
+	}
+}
