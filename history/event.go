@@ -90,7 +90,9 @@ type Event struct {
 	// answered, when the world can tell), and its round-trip time. A
 	// probe that was not answered has the class of its failure in Error
 	// (timeout, refused, reset, unreachable). Start is when the probe was
-	// sent (a failed one has no RTT: Start places it in time).
+	// sent (a failed one has no RTT: Start places it in time). Src is
+	// also the client host of a request event, and the proxy host of a
+	// health event in an HA lab (each node checks its servers).
 	Src    string `json:"src,omitempty"`
 	Dst    string `json:"dst,omitempty"`
 	Probe  string `json:"probe,omitempty"`

@@ -226,6 +226,7 @@ func (v *verdict) healthDelay(lab *labfile.Lab, c *labfile.HealthDelayCheck, eve
 	for i := range events {
 		e := &events[i]
 		if e.Kind == history.KindHealth && e.T >= fault.T && e.Group == c.Group && e.Server == c.Server && e.To == c.To &&
+			(c.Node == "" || e.Src == c.Node) &&
 			!strings.HasPrefix(e.Reason, health.PassivePrefix) {
 			d := (e.T - fault.T).Duration()
 			v.metrics[c.Metric] = d.Seconds()

@@ -75,15 +75,7 @@ func haRun(t *testing.T, seed uint64, kind string) *scenarios.Outcome {
 		src = strings.Replace(src, "kind: crash", "kind: "+kind, 1)
 		src = src[:strings.Index(src, "expect:")] + src[strings.Index(src, "\n# In Chinese"):]
 	}
-	lab, err := labfile.Parse("ha-pair-master-crash.yaml", []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := scenarios.RunSim(lab, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
+	return runCatalogSource(t, "ha-pair-master-crash", src, seed)
 }
 
 // The master's crash: client1's requests carry their host and who

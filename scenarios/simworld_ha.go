@@ -76,7 +76,8 @@ func (w *simWorld) stack(name string, cfg sim.NeighConfig) *simload.Stack {
 	return st
 }
 
-// applyHA carries out a fault on a proxy host, or a firewall fault; it
+// applyHA carries out a fault on a proxy host, or a firewall or garp_drop
+// fault; it
 // reports whether f was one (the rest is apply's).
 func (w *simWorld) applyHA(f labfile.Fault) bool {
 	if w.ha == nil {
@@ -85,6 +86,9 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 	switch f.Kind {
 	case labfile.FaultFirewall:
 		_ = w.net.Segment(f.Target).Block(uint8(f.Proto), f.Between) // checked by validate
+		return true
+	case labfile.FaultGARPDrop:
+		_ = w.net.Segment(f.Target).BlockGARP(f.Between) // checked by validate
 		return true
 	case labfile.FaultFirewallClear:
 		w.net.Segment(f.Target).Unblock(f.Between)

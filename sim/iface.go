@@ -147,7 +147,8 @@ func (i *Iface) HasAddr(a netip.Addr) bool {
 // GratuitousARP announces on the segment that a is at this interface: after
 // the segment's latency (only the segment's Link.Latency; no jitter, loss or
 // partition applies), the segment's neighbour table maps a to i. It does
-// nothing if the host or link is down. It is not counted in [Stats].
+// nothing if the host or link is down. It is not counted in [Stats]. The
+// hosts a rule of [Segment.BlockGARP] shields from i's host do not hear it.
 func (i *Iface) GratuitousARP(a netip.Addr) {
 	if !i.host.up || !i.up || !a.IsValid() {
 		return
@@ -156,7 +157,7 @@ func (i *Iface) GratuitousARP(a netip.Addr) {
 	s.net.k.After(s.link.Latency, func() {
 		s.neigh[a] = i
 		for _, to := range s.ifaces {
-			if to != i && to.host.up && to.up {
+			if to != i && to.host.up && to.up && !s.blocked(garpProto, i.host, to.host) {
 				for _, fn := range to.host.onGARP {
 					fn(to, a, i)
 				}

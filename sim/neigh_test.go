@@ -128,3 +128,39 @@ func TestSegmentBlock(t *testing.T) {
 		t.Fatalf("after Unblock: got %d", got)
 	}
 }
+
+// A gratuitous ARP that BlockGARP drops leaves the client's entry on the
+// dead holder: it goes stale, its probes fail, and only the broadcast
+// after FAILED finds the new holder; the same GARP without the rule moves
+// the entry at once; Unblock lets it through again.
+func TestSegmentBlockGARP(t *testing.T) {
+	l, n, log := neighLab(t, NeighConfig{ReachableTime: 10 * time.Second})
+	if err := l.lan.BlockGARP([]string{"b", "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if l.lan.BlockGARP([]string{"b", "zz"}) == nil {
+		t.Fatal("a rule naming an unknown host was taken")
+	}
+	var sent []string
+	resolveAt(l, n, 0, &sent)
+	l.k.At(time.Second, func() {
+		l.eth0["a"].Host().Crash()
+		l.eth0["b"].AddAddr(vip)
+		l.eth0["b"].GratuitousARP(vip) // dropped at c
+	})
+	resolveAt(l, n, 11*time.Second, &sent) // stale, to the dead a
+	resolveAt(l, n, 20*time.Second, &sent) // failed: broadcast, b answers
+	l.k.At(25*time.Second, func() {
+		l.lan.Unblock([]string{"b", "c"})
+		l.eth0["a"].Host().Restore()
+		l.eth0["b"].RemoveAddr(vip)
+		l.eth0["a"].GratuitousARP(vip) // not blocked: c follows at once
+	})
+	l.k.Run(time.Minute)
+	wantLog(t, sent, "200µs to a", "11s to a", "20.0002s to b")
+	wantLog(t, *log, "0s INCOMPLETE -", "200µs REACHABLE a", "11s DELAY a", "16s PROBE a", "19s FAILED -",
+		"20s INCOMPLETE -", "20.0002s REACHABLE b", "25.0001s STALE a")
+	if l.n.Stats().Dropped.Firewall != 0 {
+		t.Fatalf("a dropped GARP counted as a dropped packet: %+v", l.n.Stats().Dropped)
+	}
+}

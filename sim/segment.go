@@ -79,7 +79,8 @@ func (s *Segment) Partition(groups [][]string) error {
 // Heal removes the segment's partition.
 func (s *Segment) Heal() { s.part = nil }
 
-// blockRule drops IP protocol proto between any two of hosts.
+// blockRule drops IP protocol proto between any two of hosts; proto
+// garpProto drops gratuitous ARP instead (BlockGARP).
 type blockRule struct {
 	proto uint8
 	hosts []string
@@ -89,8 +90,8 @@ type blockRule struct {
 // the named hosts to another of them on this segment (counted
 // Dropped.Firewall), as a firewall rule on each of them would; packets
 // to and from other hosts, and of other protocols, pass. Gratuitous ARP
-// is not IP and passes. It fails, changing nothing, if a name is not a
-// host of the network.
+// is not IP and passes (proto 0 is BlockGARP's rule). It fails, changing
+// nothing, if a name is not a host of the network.
 func (s *Segment) Block(proto uint8, hosts []string) error {
 	for _, name := range hosts {
 		if s.net.hostByName[name] == nil {
@@ -100,6 +101,19 @@ func (s *Segment) Block(proto uint8, hosts []string) error {
 	s.rules = append(s.rules, blockRule{proto: proto, hosts: append([]string(nil), hosts...)})
 	return nil
 }
+
+// garpProto marks a rule of BlockGARP: ARP is not IP, and IP protocol 0
+// (IPv6 hop-by-hop options) is never Block's.
+const garpProto = 0
+
+// BlockGARP drops, from now on, the gratuitous ARP one of the named hosts
+// sends, at the others of them, as a switch with dynamic ARP inspection
+// or an arptables/nftables arp rule on the receivers would: their
+// neighbour caches ([Neigh]) do not hear it; the segment's shared table
+// still follows it. Other ARP (requests, their answers, the unicast probes
+// of a neighbour cache) passes. Unblock removes it. It fails, changing
+// nothing, if a name is not a host of the network.
+func (s *Segment) BlockGARP(hosts []string) error { return s.Block(garpProto, hosts) }
 
 // Unblock removes the rules of Block that drop a protocol between two or
 // more of the named hosts (every protocol's: firewall_clear flushes the
@@ -200,7 +214,7 @@ func (s *Segment) forward(from, to *Iface, p Packet, unicast bool) {
 		st.Dropped.Partition++
 		return
 	}
-	if len(s.rules) > 0 && s.blocked(p.Proto, from.host, to.host) {
+	if len(s.rules) > 0 && p.Proto != garpProto && s.blocked(p.Proto, from.host, to.host) {
 		st.Dropped.Firewall++
 		return
 	}

@@ -58,7 +58,8 @@ const (
 // Spec is one probe: from a host, to an address, of a kind, at an
 // interval, each waiting at most Timeout.
 type Spec struct {
-	// Name names the probe in messages; default "KIND TO" (Defaults).
+	// Name names the probe in messages; default "KIND FROM TO", or
+	// "KIND TO" without From (Defaults), as a lab's probes are named.
 	// At most MaxNameLen bytes, printable.
 	Name string
 	// From is the host that sends the probe (the history's Src). Required,
@@ -96,7 +97,9 @@ func (s Spec) Defaults() Spec {
 	if s.Timeout == 0 {
 		s.Timeout = DefaultTimeout
 	}
-	if s.Name == "" {
+	if s.Name == "" && s.From != "" {
+		s.Name = string(s.Kind) + " " + s.From + " " + s.To
+	} else if s.Name == "" {
 		s.Name = string(s.Kind) + " " + s.To
 	}
 	return s
@@ -125,14 +128,16 @@ var _ i18n.Localizer = (*FieldError)(nil)
 
 // Problems returns what is wrong with s (after Defaults), field by field
 // in the order name, from, to, kind, interval, timeout; none when s is
-// valid.
+// valid. A default name is not checked: it is made of From and To, whose
+// problems are said at their fields.
 func (s Spec) Problems() []*FieldError {
 	var out []*FieldError
 	bad := func(field, format string, args ...any) {
 		out = append(out, &FieldError{Field: field, Text: i18n.T(format, args...)})
 	}
+	named := s.Name != ""
 	s = s.Defaults()
-	if msg, ok := nameProblem(s.Name, true); !ok {
+	if msg, ok := nameProblem(s.Name, true); named && !ok {
 		bad("name", msg, units.Quote(s.Name))
 	}
 	if s.From == "" {

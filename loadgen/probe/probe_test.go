@@ -15,8 +15,8 @@ func TestDefaults(t *testing.T) {
 		in   Spec
 		want Spec
 	}{
-		{Spec{From: "c1", To: "10.0.0.1"}, Spec{Name: "icmp 10.0.0.1", From: "c1", To: "10.0.0.1", Kind: ICMP, Interval: 100 * time.Millisecond, Timeout: time.Second}},
-		{Spec{From: "c1", To: "10.0.0.1:80"}, Spec{Name: "tcp 10.0.0.1:80", From: "c1", To: "10.0.0.1:80", Kind: TCP, Interval: 100 * time.Millisecond, Timeout: time.Second}},
+		{Spec{From: "c1", To: "10.0.0.1"}, Spec{Name: "icmp c1 10.0.0.1", From: "c1", To: "10.0.0.1", Kind: ICMP, Interval: 100 * time.Millisecond, Timeout: time.Second}},
+		{Spec{From: "c1", To: "10.0.0.1:80"}, Spec{Name: "tcp c1 10.0.0.1:80", From: "c1", To: "10.0.0.1:80", Kind: TCP, Interval: 100 * time.Millisecond, Timeout: time.Second}},
 		{Spec{Name: "p", From: "c1", To: "10.0.0.1", Kind: ICMP, Interval: time.Second, Timeout: 50 * time.Millisecond},
 			Spec{Name: "p", From: "c1", To: "10.0.0.1", Kind: ICMP, Interval: time.Second, Timeout: 50 * time.Millisecond}},
 	} {

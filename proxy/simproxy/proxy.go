@@ -38,6 +38,7 @@ type Network struct {
 // Proxy is the load balancer in the simulator.
 type Proxy struct {
 	k      *sim.Kernel
+	host   string // the host it runs on (NewOn), its health events' Src
 	rnd    *rand.Rand
 	log    history.Sink
 	net    Network
@@ -140,7 +141,7 @@ func NewOn(k *sim.Kernel, cfg *proxy.Config, backends []Server, net Network, log
 	}
 	p := &Proxy{k: k, rnd: k.Rand(stream), log: log, net: net, cfg: cfg,
 		groups: map[string]*group{}, backends: map[string]Server{}, idle: map[string][]time.Duration{},
-		RecordRequests: true}
+		RecordRequests: true, host: host}
 	p.flights = freelist.New(func() *flight {
 		f := &flight{p: p}
 		f.onAbort, f.onBody = f.clientLeft, f.relayed
@@ -199,7 +200,7 @@ func (p *Proxy) newGroup(gc *proxy.Group) (*group, error) {
 		if up {
 			from, to = "down", "up"
 		}
-		p.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindHealth, Group: gc.Name,
+		p.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindHealth, Src: p.host, Group: gc.Name,
 			Server: server, From: from, To: to, Reason: reason})
 	}
 	if fg.Checker() != nil {

@@ -143,7 +143,7 @@ var faultKindFields = []struct {
 	{"groups", map[string]bool{"partition": true}, "partition"},
 	{"count", map[string]bool{"scale": true}, "scale"},
 	{"proto", map[string]bool{"firewall": true}, "firewall"},
-	{"between", map[string]bool{"firewall": true, "firewall_clear": true}, "firewall and firewall_clear"},
+	{"between", map[string]bool{"firewall": true, "firewall_clear": true, "garp_drop": true}, "firewall, firewall_clear and garp_drop"},
 }
 
 // faultFields refuses a fault field its kind does not read (a crash with

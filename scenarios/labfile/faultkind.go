@@ -60,8 +60,17 @@ const (
 	// FaultFirewall: a segment's hosts named in Between drop IP protocol
 	// Proto between each other (the others pass).
 	FaultFirewall FaultKind = "firewall"
-	// FaultFirewallClear: the firewall rule between those hosts goes.
+	// FaultFirewallClear: the firewall rules (firewall, garp_drop)
+	// between those hosts go.
 	FaultFirewallClear FaultKind = "firewall_clear"
+	// FaultGARPDrop: on a segment, the gratuitous ARP one of the hosts
+	// named in Between sends does not reach the others (a switch's
+	// dynamic ARP inspection, an arptables rule on the clients); other ARP
+	// passes, so their neighbour entries move only when they fail and
+	// resolve again. keepalived cannot stop sending it
+	// (garp_master_repeat 0 is read as 1): this is how its users meet the
+	// stale entry.
+	FaultGARPDrop FaultKind = "garp_drop"
 )
 
 // FaultKinds are the fault kinds a timeline may use, in the order the
@@ -69,7 +78,7 @@ const (
 var FaultKinds = []FaultKind{FaultCrash, FaultRestore, FaultStop, FaultStart, FaultPause, FaultResume,
 	FaultLinkDown, FaultLinkUp, FaultPartition, FaultHeal, FaultScriptFail, FaultScriptOK,
 	FaultPowerOff, FaultHang, FaultSlow, FaultHealthFail, FaultHealthOK, FaultHealthPath, FaultScale,
-	FaultProxyCrash, FaultFirewall, FaultFirewallClear}
+	FaultProxyCrash, FaultFirewall, FaultFirewallClear, FaultGARPDrop}
 
 // Silent reports whether the fault makes its target fall silent without a
 // word to its peers (crash, pause, link_down, power_off, hang): the others

@@ -491,7 +491,10 @@ type Fault struct {
 	// for backends also power_off (connections time out), hang (accepts,
 	// never answers), slow (service times × factor), health_fail,
 	// health_ok (its health endpoint answers 503 or 200); and health_path
-	// (target GROUP: its active checks probe path from now on).
+	// (target GROUP: its active checks probe path from now on); in an HA
+	// lab proxy_crash (target HOST), firewall, firewall_clear and
+	// garp_drop (target SEGMENT, with between; FaultKind's constants say
+	// what each does).
 	Kind FaultKind `yaml:"kind"`
 	// Target is a host, HOST:IFACE, a segment (partition, heal), a
 	// backend's address, or a group (health_path).
@@ -516,7 +519,8 @@ type Fault struct {
 	// Between names the hosts a firewall (firewall_clear) blocks
 	// (unblocks) Proto between, on the target segment: packets of that
 	// protocol from one of them to another are dropped; the others pass.
-	// At least two (firewall, firewall_clear only).
+	// For garp_drop, the hosts that do not hear each other's gratuitous
+	// ARP. At least two (firewall, firewall_clear, garp_drop only).
 	Between []string `yaml:"between"`
 }
 
@@ -624,6 +628,10 @@ type HealthDelayCheck struct {
 	Server string `yaml:"server"`
 	// To is down or up. Required.
 	To string `yaml:"to"`
+	// Node is the proxy host whose view counts: in an HA lab each proxy
+	// host checks its servers and writes its own health events (their
+	// src). Default: the first event of any node.
+	Node string `yaml:"node"`
 	// Window is theory (default): computed from the check's interval,
 	// timeout and thresholds; or set Min and Max (min ≤ max), which
 	// replace it.

@@ -78,6 +78,18 @@ func (lab *Lab) OutageTheory(c *OutageCheck) (law, window TheoryWindow, err erro
 		gap = time.Duration(float64(time.Second) / rate)
 	}
 	base := l + 4*l + 2*b
+	if stale, ok := lab.staleARP(c.Client, by, f); ok {
+		// The GARP never reaches the client: its entry follows the dead
+		// node until Linux gives up on it, unless the takeover is later.
+		lo, hi := max(take.Lo, stale), max(take.Hi, stale)
+		law = TheoryWindow{lo + base + med + 2*gap, hi + base + med + 2*gap,
+			i18n.T("the gratuitous ARP is dropped: the ARP entry's life %s (arp_timeout %s + delay_first_probe_time %s + %d unicast probes × %s), or the takeover %s if later; + a resolution and a new connection's request (5 × %s + 2 × %s) + the service's median %s + 2 request gaps (%s)",
+				stale, lab.ARPTimeoutOr(), neighDelayFirstProbe, neighUcastProbes, neighRetransTime, take.String(), l, b, med, gap)}
+		window = TheoryWindow{lo + base, hi + base + p99 + 10*gap,
+			i18n.T("the gratuitous ARP is dropped: the ARP entry's life %s (arp_timeout %s + delay_first_probe_time %s + %d unicast probes × %s), or the takeover %s if later; + a resolution and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 10 request gaps (%s)",
+				stale, lab.ARPTimeoutOr(), neighDelayFirstProbe, neighUcastProbes, neighRetransTime, take.String(), l, b, p99, gap)}
+		return law, window, nil
+	}
 	law = TheoryWindow{take.Lo + base + med + 2*gap, take.Hi + base + med + 2*gap,
 		i18n.T("%s; + GARP and a new connection's request (5 × %s + 2 × %s) + the service's median %s + 2 request gaps (%s)",
 			take.Why, l, b, med, gap)}
@@ -85,6 +97,41 @@ func (lab *Lab) OutageTheory(c *OutageCheck) (law, window TheoryWindow, err erro
 		i18n.T("takeover %s + GARP and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 10 request gaps (%s)",
 			take.String(), l, b, p99, gap)}
 	return law, window, nil
+}
+
+// Linux's neighbour timers the clients' caches use beside arp_timeout
+// (sim.NeighConfig's defaults): delay_first_probe_time, retrans_time,
+// ucast_solicit.
+const (
+	neighDelayFirstProbe = 5 * time.Second
+	neighRetransTime     = time.Second
+	neighUcastProbes     = 3
+)
+
+// staleARP reports whether a garp_drop fault keeps the new master by's
+// gratuitous ARP from client when fault f happens (set before f, not
+// cleared by a firewall_clear between them since), and then how long the
+// client's entry keeps pointing at the old node after its last
+// confirmation: arp_timeout + delay_first_probe_time + ucast_solicit ×
+// retrans_time, Linux's stale handling up to FAILED.
+func (lab *Lab) staleARP(client, by string, f Fault) (time.Duration, bool) {
+	both := func(x Fault) bool { return slices.Contains(x.Between, client) && slices.Contains(x.Between, by) }
+	dropped := false
+	for _, x := range lab.Faults {
+		if x.At.D > f.At.D {
+			continue
+		}
+		switch {
+		case x.Kind == FaultGARPDrop && both(x):
+			dropped = true
+		case x.Kind == FaultFirewallClear && both(x):
+			dropped = false
+		}
+	}
+	if !dropped {
+		return 0, false
+	}
+	return lab.ARPTimeoutOr() + neighDelayFirstProbe + neighUcastProbes*neighRetransTime, true
 }
 
 // lawQuantiles returns a service law's median and 99th percentile.

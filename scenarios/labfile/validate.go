@@ -230,7 +230,7 @@ func validate(lab *Lab) []problem {
 			if h := hosts[f.Target]; h == nil || !slices.Contains(h.Roles, RoleProxy) {
 				v.bad(p+".target", "no host %q with the proxy role", f.Target)
 			}
-		case FaultFirewall, FaultFirewallClear:
+		case FaultFirewall, FaultFirewallClear, FaultGARPDrop:
 			if !segments[f.Target] {
 				v.bad(p+".target", "no segment %q", f.Target)
 			}

@@ -2,6 +2,7 @@ package labfile
 
 import (
 	"fmt"
+	"github.com/lblab/lblab/loadgen/probe"
 	"net"
 	"net/netip"
 	"slices"
@@ -51,21 +52,27 @@ func (lab *Lab) ClientProbes() []Probe {
 	return out
 }
 
-// withDefaults fills in the probe's kind, name, interval and timeout.
+// withDefaults fills in the probe's kind (tcp when To has a port, else
+// icmp), name, interval and timeout: the probe core's defaults
+// (probe.Spec.Defaults).
 func (p Probe) withDefaults() Probe {
-	if p.Kind == "" {
-		p.Kind = "icmp"
-	}
-	if p.Name == "" {
-		p.Name = p.Kind + " " + p.From + " " + p.To
-	}
-	if !p.Interval.IsSet() {
-		p.Interval.D = DefaultProbeInterval
-	}
-	if !p.Timeout.IsSet() {
-		p.Timeout.D = DefaultProbeTimeout
-	}
+	d := p.spec().Defaults()
+	p.Kind, p.Name = string(d.Kind), d.Name
+	p.Interval.D, p.Timeout.D = d.Interval, d.Timeout
 	return p
+}
+
+// spec is the probe as the probe core takes it (defaults not filled in).
+func (p Probe) spec() probe.Spec {
+	return probe.Spec{Name: p.Name, From: p.From, To: p.To, Kind: probe.Kind(p.Kind), Interval: p.Interval.D, Timeout: p.Timeout.D}
+}
+
+// addrOf returns the address part of ADDR or ADDR:PORT.
+func addrOf(to string) string {
+	if h, _, err := net.SplitHostPort(to); err == nil {
+		return h
+	}
+	return to
 }
 
 // ARPTimeoutOr returns the lab's network.arp_timeout, or DefaultARPTimeout.
@@ -167,28 +174,18 @@ func validateHA(v *validator, lab *Lab, hosts map[string]*Host, addrs map[netip.
 		if hosts[pr.From] == nil {
 			v.bad(p+".from", "no host %q in topology.hosts", pr.From)
 		}
-		switch pr.Kind {
-		case "", "icmp", "tcp":
-		default:
-			v.bad(p+".kind", "want icmp or tcp, got %q", pr.Kind)
-		}
-		addr, port := pr.To, ""
-		if h, pt, err := net.SplitHostPort(pr.To); err == nil {
-			addr, port = h, pt
-			if n, err := strconv.Atoi(pt); err != nil || n < 1 || n > 65535 {
-				v.bad(p+".to", "want a port 1..65535, got %q", pt)
+		// The probe core's rules (kind, to's form, interval and timeout
+		// bounds, names), each at its field here.
+		for _, fe := range pr.spec().Problems() {
+			// A missing host, a zero or negative duration: said once, here.
+			skip := (fe.Field == "from" && hosts[pr.From] == nil) || (fe.Field == "interval" && pr.Interval.D <= 0) ||
+				(fe.Field == "timeout" && pr.Timeout.D <= 0)
+			if !skip {
+				v.problems = append(v.problems, problem{p + "." + fe.Field, fe.Text})
 			}
 		}
-		a, err := netip.ParseAddr(addr)
-		switch {
-		case err != nil || !a.Is4():
-			v.bad(p+".to", "want ADDR or ADDR:PORT with an IPv4 address, got %q", pr.To)
-		case !held(a):
+		if a, err := netip.ParseAddr(addrOf(pr.To)); err == nil && a.Is4() && !held(a) {
 			v.bad(p+".to", "no host or VIP holds %s: the probe would go to nobody", a)
-		case pr.Kind == "tcp" && port == "":
-			v.bad(p+".to", "a tcp probe connects to a port: write ADDR:PORT, got %q", pr.To)
-		case pr.Kind != "tcp" && port != "":
-			v.bad(p+".to", "an icmp probe has no port: write ADDR, got %q", pr.To)
 		}
 		v.duration(p+".start", pr.Start, false)
 		v.duration(p+".interval", pr.Interval, true)

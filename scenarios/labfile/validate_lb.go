@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -321,6 +322,9 @@ func validateLBExpectation(v *validator, lab *Lab, p string, e *Expectation, fau
 		}
 		if c.To != "up" && c.To != "down" {
 			v.bad(pp+".to", "want up or down, got %q", c.To)
+		}
+		if c.Node != "" && !slices.Contains(lab.ProxyHosts(), c.Node) {
+			v.bad(pp+".node", "no host %q with the proxy role", c.Node)
 		}
 		if !windows[c.Window] || c.Window == "none" {
 			v.bad(pp+".window", "want theory, or min and max")
