@@ -146,3 +146,25 @@ func TestHAProbesValidatedByCore(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { wantError(t, with(tc.probe), tc.at, tc.field, tc.msg) })
 	}
 }
+
+// ha-pair-unicast-peer: with unicast_peer the pair rides out a network
+// that drops multicast; the same pair with multicast adverts splits
+// (lb2 becomes master beside lb1); multicast on another kind is refused.
+func TestHAUnicastPeerVariant(t *testing.T) {
+	src := catalogSource(t, "ha-pair-unicast-peer")
+	o := runCatalogSource(t, "ha-pair-unicast-peer", src, 1)
+	for _, c := range o.Results.Expectations {
+		if !c.Passed {
+			t.Fatalf("unicast: check failed: %+v", c)
+		}
+	}
+	mc := strings.ReplaceAll(src, "      unicast_peer: [10.80.0.12]\n", "")
+	mc = strings.ReplaceAll(mc, "      unicast_peer: [10.80.0.11]\n", "")
+	mc = mc[:strings.Index(mc, "expect:")] + mc[strings.Index(mc, "\n# In Chinese"):]
+	m := runCatalogSource(t, "ha-pair-unicast-peer", mc, 1)
+	if m.Results.Metrics["max_masters"] != 2 && m.Results.Metrics["max_masters"] != 2.0 {
+		t.Fatalf("multicast adverts: max_masters %v, want 2", m.Results.Metrics["max_masters"])
+	}
+	wantError(t, variant(t, catalogSource(t, "ha-pair-split-brain"), "kind: firewall_clear", "kind: firewall_clear\n    multicast: true"),
+		"true\n    target: lan\n    between: [lb1, lb2]\nexpect", "faults[1].multicast", "a firewall_clear fault has no multicast")
+}

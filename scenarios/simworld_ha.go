@@ -85,7 +85,11 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 	}
 	switch f.Kind {
 	case labfile.FaultFirewall:
-		_ = w.net.Segment(f.Target).Block(uint8(f.Proto), f.Between) // checked by validate
+		if f.Multicast {
+			_ = w.net.Segment(f.Target).BlockMulticast(uint8(f.Proto), f.Between) // checked by validate
+		} else {
+			_ = w.net.Segment(f.Target).Block(uint8(f.Proto), f.Between)
+		}
 		return true
 	case labfile.FaultGARPDrop:
 		_ = w.net.Segment(f.Target).BlockGARP(f.Between) // checked by validate

@@ -164,3 +164,22 @@ func TestSegmentBlockGARP(t *testing.T) {
 		t.Fatalf("a dropped GARP counted as a dropped packet: %+v", l.n.Stats().Dropped)
 	}
 }
+
+// BlockMulticast drops a protocol's multicast copies between the hosts;
+// its unicast packets pass.
+func TestSegmentBlockMulticast(t *testing.T) {
+	l := newLab(t, 1, Link{}, "a", "b")
+	if err := l.lan.BlockMulticast(112, []string{"a", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	group := netip.MustParseAddr("224.0.0.18")
+	l.eth0["b"].JoinGroup(group)
+	got := 0
+	l.eth0["b"].Host().Listen(112, func(*Iface, Packet) { got++ })
+	l.eth0["a"].Send(Packet{Dst: group, Proto: 112})                     // dropped
+	l.eth0["a"].Send(Packet{Dst: l.eth0["b"].Addr().Addr(), Proto: 112}) // passes
+	l.k.Run(time.Second)
+	if got != 1 || l.n.Stats().Dropped.Firewall != 1 {
+		t.Fatalf("got %d, firewall drops %d", got, l.n.Stats().Dropped.Firewall)
+	}
+}

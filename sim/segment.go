@@ -83,6 +83,7 @@ func (s *Segment) Heal() { s.part = nil }
 // garpProto drops gratuitous ARP instead (BlockGARP).
 type blockRule struct {
 	proto uint8
+	mcast bool // only the copies of multicast packets (BlockMulticast)
 	hosts []string
 }
 
@@ -115,6 +116,18 @@ const garpProto = 0
 // nothing, if a name is not a host of the network.
 func (s *Segment) BlockGARP(hosts []string) error { return s.Block(garpProto, hosts) }
 
+// BlockMulticast is Block for the copies of multicast packets only (a
+// switch whose IGMP snooping has no querier, a cloud network without
+// multicast): unicast packets of proto between the hosts pass, as VRRP
+// with unicast_peer does.
+func (s *Segment) BlockMulticast(proto uint8, hosts []string) error {
+	if err := s.Block(proto, hosts); err != nil {
+		return err
+	}
+	s.rules[len(s.rules)-1].mcast = true
+	return nil
+}
+
 // Unblock removes the rules of Block that drop a protocol between two or
 // more of the named hosts (every protocol's: firewall_clear flushes the
 // rules between them).
@@ -134,6 +147,17 @@ func (s *Segment) Unblock(hosts []string) {
 func (s *Segment) blocked(proto uint8, a, b *Host) bool {
 	for _, r := range s.rules {
 		if r.proto == proto && slices.Contains(r.hosts, a.name) && slices.Contains(r.hosts, b.name) {
+			return true
+		}
+	}
+	return false
+}
+
+// blockedCopy reports whether a rule drops a copy of a packet of proto
+// from a to b (sent to a multicast group when mcast).
+func (s *Segment) blockedCopy(proto uint8, a, b *Host, mcast bool) bool {
+	for _, r := range s.rules {
+		if r.proto == proto && (!r.mcast || mcast) && slices.Contains(r.hosts, a.name) && slices.Contains(r.hosts, b.name) {
 			return true
 		}
 	}
@@ -214,7 +238,7 @@ func (s *Segment) forward(from, to *Iface, p Packet, unicast bool) {
 		st.Dropped.Partition++
 		return
 	}
-	if len(s.rules) > 0 && p.Proto != garpProto && s.blocked(p.Proto, from.host, to.host) {
+	if len(s.rules) > 0 && p.Proto != garpProto && s.blockedCopy(p.Proto, from.host, to.host, p.Dst.IsMulticast()) {
 		st.Dropped.Firewall++
 		return
 	}

@@ -143,6 +143,7 @@ var faultKindFields = []struct {
 	{"groups", map[string]bool{"partition": true}, "partition"},
 	{"count", map[string]bool{"scale": true}, "scale"},
 	{"proto", map[string]bool{"firewall": true}, "firewall"},
+	{"multicast", map[string]bool{"firewall": true}, "firewall"},
 	{"between", map[string]bool{"firewall": true, "firewall_clear": true, "garp_drop": true}, "firewall, firewall_clear and garp_drop"},
 }
 

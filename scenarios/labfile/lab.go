@@ -516,6 +516,12 @@ type Fault struct {
 	// Proto is the IP protocol number a firewall fault drops, 1..255
 	// (firewall only; 112 is VRRP). Required there.
 	Proto int `yaml:"proto"`
+	// Multicast makes a firewall fault drop only the packets sent to a
+	// multicast group (VRRP's 224.0.0.18): a switch whose IGMP snooping
+	// has no querier, a cloud network without multicast; unicast VRRP
+	// (unicast_peer) passes (firewall only). Default false: every packet
+	// of Proto.
+	Multicast bool `yaml:"multicast"`
 	// Between names the hosts a firewall (firewall_clear) blocks
 	// (unblocks) Proto between, on the target segment: packets of that
 	// protocol from one of them to another are dropped; the others pass.
