@@ -57,12 +57,13 @@ type simContainer struct {
 func init() {
 	Register(Factory{Name: "sim", Doc: i18n.T("the deterministic discrete-event simulator: virtual time, no privileges"),
 		Caps: Capabilities{
-			Roles:         []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
-			Faults:        labfile.FaultKinds,
-			LinkShaping:   true,
-			Deterministic: true,
-			TCPListeners:  true,
-			HA:            true,
+			Roles:             []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
+			Faults:            labfile.FaultKinds,
+			LinkShaping:       true,
+			MulticastFirewall: true,
+			Deterministic:     true,
+			TCPListeners:      true,
+			HA:                true,
 		},
 		New: func(lab *labfile.Lab, seed uint64, sink history.Sink, _ Options) (World, error) {
 			return newSimWorld(lab, seed, sink), nil

@@ -80,6 +80,9 @@ type Capabilities struct {
 	// clients' TCP exchanges, each recorded as lblab load tcp:// records
 	// it (status 0, an error class when it failed). Default false.
 	TCPListeners bool
+	// MulticastFirewall says it applies a firewall fault that drops only
+	// multicast (multicast: true). Default false.
+	MulticastFirewall bool
 	// Impls lists, per role, the implementations the world can run beside
 	// lblab's own (labfile.Impl), e.g. keepalived for RoleVRRP. Default:
 	// lblab's only.
@@ -170,6 +173,9 @@ func (c Capabilities) Refuse(world string, lab *labfile.Lab) error {
 	for _, f := range lab.Faults {
 		if !slices.Contains(c.Faults, f.Kind) {
 			return refuse(i18n.T("apply fault %s: faults of kind %s are not among its capabilities", f.Name, string(f.Kind)))
+		}
+		if f.Kind == labfile.FaultFirewall && f.Multicast && !c.MulticastFirewall {
+			return refuse(i18n.T("apply fault %s: it drops the whole protocol, not only its multicast (multicast: true)", f.Name))
 		}
 	}
 	if tcp := labfile.TCPListeners(lab); len(tcp) > 0 && !c.TCPListeners {
