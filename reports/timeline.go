@@ -205,6 +205,7 @@ var faultEnds = map[string]string{
 	"pause":       "resume",
 	"proxy_crash": "restore",
 	"firewall":    "firewall_clear",
+	"garp_drop":   "firewall_clear",
 }
 
 // laneKey identifies a router lane: a router, or a router's instance of
