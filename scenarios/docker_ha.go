@@ -286,23 +286,7 @@ func (w *dockerWorld) haHost(kind labfile.FaultKind, host string) error {
 	if w.ha == nil {
 		return nil
 	}
-	lb := w.ha.lb
-	switch kind {
-	case labfile.FaultStop:
-		if lb.node(host) != nil {
-			if _, err := lb.crashNode(host); err != nil {
-				return err
-			}
-		}
-	case labfile.FaultRestore, labfile.FaultStart:
-		ctx, cancel := context.WithTimeout(context.Background(), lbOpWait)
-		defer cancel()
-		if err := lb.nodeUp(ctx, host); err != nil {
-			return i18n.Errorf("host %s: %w", host, err)
-		}
-		return w.proxyScripts(host, true)
-	}
-	return nil
+	return w.ha.lb.hostFault(kind, host, w.proxyScripts)
 }
 
 // proxyScripts makes the vrrp_scripts of host that check its proxy

@@ -325,3 +325,27 @@ func servedBy(evs []history.Event, node string) []history.Event {
 	}
 	return evs
 }
+
+// hostFault follows a stop, restore or start of a whole host with the
+// load balancer's roles there, the same in every world: a stop kills
+// the node's proxy (the node shuts down); a restore or a start brings
+// its roles back and makes the host's scripts that check its proxy pass
+// (scripts, the world's way of setting them). Other kinds do nothing.
+func (w *lbWorld) hostFault(kind labfile.FaultKind, host string, scripts func(host string, up bool) error) error {
+	switch kind {
+	case labfile.FaultStop:
+		if w.node(host) != nil {
+			if _, err := w.crashNode(host); err != nil {
+				return err
+			}
+		}
+	case labfile.FaultRestore, labfile.FaultStart:
+		ctx, cancel := context.WithTimeout(context.Background(), lbOpWait)
+		defer cancel()
+		if err := w.nodeUp(ctx, host); err != nil {
+			return i18n.Errorf("host %s: %w", host, err)
+		}
+		return scripts(host, true)
+	}
+	return nil
+}
