@@ -23,6 +23,11 @@
 // kernel has it: NetemAvailable), also changed at run time; a client
 // population's source addresses = Link.AddAddrs with Link.RouteAll.
 //
+// Testbed.Cloud builds a cloud network on the same namespaces (vpc.go):
+// VPC routers, vSwitches (segments), instances (hosts), peering
+// connections, route tables, security groups and whitelists (nftables
+// tables inside the namespaces, so the same cleanup removes them).
+//
 // It needs root and iproute2 (Available says why not).
 package netns
 

@@ -392,6 +392,11 @@ func (c *Cloud) AddInstance(spec InstanceSpec) (*Instance, error) {
 			return nil, fmt.Errorf("netns: instance %s: address %v is instance %s's already", spec.Name, spec.Addr, o.Spec.Name)
 		}
 	}
+	for _, port := range spec.Listen {
+		if port == 0 {
+			return nil, fmt.Errorf("netns: instance %s: listen on port 0", spec.Name)
+		}
+	}
 	h, err := c.tb.AddHost(spec.Name)
 	if err != nil {
 		return nil, err

@@ -193,18 +193,6 @@ func failed(c probe.Class) OmegaMatcher {
 }
 
 var _ = Describe("the cloud network", Label("netns", "cloud"), func() {
-	It("puts the vSwitch gateway on the last address but two and peering links on 169.254.1.0 + 4n", func() {
-		Expect(netns.VSwitchGateway(netip.MustParsePrefix("192.168.5.0/24"))).To(Equal(netip.MustParseAddr("192.168.5.253")))
-		Expect(netns.VSwitchGateway(netip.MustParsePrefix("192.168.6.0/25"))).To(Equal(netip.MustParseAddr("192.168.6.125")))
-		a, b, err := netns.PeeringLinkAddrs(0)
-		Expect(err).NotTo(HaveOccurred())
-		Expect([]netip.Prefix{a, b}).To(Equal([]netip.Prefix{netip.MustParsePrefix("169.254.1.1/30"), netip.MustParsePrefix("169.254.1.2/30")}))
-		a, b, _ = netns.PeeringLinkAddrs(65)
-		Expect([]netip.Prefix{a, b}).To(Equal([]netip.Prefix{netip.MustParsePrefix("169.254.2.5/30"), netip.MustParsePrefix("169.254.2.6/30")}))
-		_, _, err = netns.PeeringLinkAddrs(netns.MaxPeerings)
-		Expect(err).To(HaveOccurred())
-	})
-
 	It("peers VPC A and B: nothing without the peering, nothing without routes, a lost reply with A's route only, everything with both", func() {
 		c := newCloud()
 		c.vpc("a", "192.168.6.0/25")
@@ -348,6 +336,22 @@ var _ = Describe("the cloud network", Label("netns", "cloud"), func() {
 		Expect(c.c.SetWhitelist("rds", []netns.WhitelistSpec{{Port: 3306, Sources: []netip.Prefix{
 			netip.MustParsePrefix("192.168.5.11/32"), netip.MustParsePrefix("192.168.5.12/32")}}})).To(Succeed())
 		Expect(connect(web02, "192.168.5.200:3306")).To(answered())
+	})
+
+	It("sends a route's destination to an instance as next hop", func() {
+		c := newCloud()
+		c.vpc("a", "192.168.6.0/25")
+		ecsA := c.ecs("ecs-a", "a-sw", "192.168.6.76")
+		appliance := c.ecs("fw", "a-sw", "192.168.6.10")
+		// 10.8.0.1 is the appliance's own (as a NAT or VPN instance holds
+		// the far side's addresses), on its loopback.
+		must(appliance.Run("ip", "addr", "add", "10.8.0.1/32", "dev", "lo"))
+		Expect(ping(ecsA, "10.8.0.1")).To(failed(probe.Timeout), "no route yet: the router drops it")
+		Expect(c.c.AddRoute(netns.RouteSpec{VPC: "a", Dest: netip.MustParsePrefix("10.8.0.0/24"),
+			NextHop: netns.NextHop{Kind: netns.NextHopInstance, Name: "fw"}})).To(Succeed())
+		echos := counter(appliance, "Icmp.InEchos")
+		Expect(ping(ecsA, "10.8.0.1")).To(answered())
+		Expect(counter(appliance, "Icmp.InEchos") - echos).To(BeEquivalentTo(1))
 	})
 
 	It("refuses what the cloud refuses", func() {
