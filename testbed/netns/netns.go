@@ -23,6 +23,11 @@
 // kernel has it: NetemAvailable), also changed at run time; a client
 // population's source addresses = Link.AddAddrs with Link.RouteAll.
 //
+// Testbed.Cloud builds a cloud network on the same namespaces (vpc.go):
+// VPC routers, vSwitches (segments), instances (hosts), peering
+// connections, route tables, security groups and whitelists (nftables
+// tables inside the namespaces, so the same cleanup removes them).
+//
 // It needs root and iproute2 (Available says why not).
 package netns
 
@@ -88,6 +93,11 @@ type Testbed struct {
 	procs  []*Process
 	work   string // the work folder, "" until WorkDir makes it
 	closed bool
+	// cloud is the testbed's cloud network (Cloud, vpc.go), nil until
+	// asked for; closers close what lives in its namespaces without a
+	// process (listening sockets), first thing in Cleanup.
+	cloud   *Cloud
+	closers []func() error
 
 	cleanup    sync.Once
 	cleanupErr error
@@ -555,11 +565,16 @@ func (tb *Testbed) Cleanup() error {
 func (tb *Testbed) clean() error {
 	tb.mu.Lock()
 	tb.closed = true
-	procs, nss, work := tb.procs, tb.nss, tb.work
-	tb.procs, tb.nss = nil, nil
+	procs, nss, work, closers := tb.procs, tb.nss, tb.work, tb.closers
+	tb.procs, tb.nss, tb.closers = nil, nil, nil
 	tb.mu.Unlock()
 
 	var errs []error
+	// A socket holds its namespace: one left open would keep a deleted
+	// namespace alive, invisible to ip netns list.
+	for _, c := range closers {
+		errs = append(errs, c())
+	}
 	for _, p := range procs {
 		if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, syscall.ESRCH) {
 			errs = append(errs, err)
