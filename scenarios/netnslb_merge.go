@@ -177,10 +177,15 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 			if ch.TCP {
 				last = c.T + history.Stamp(tcpCloseSlack+ch.Latency)
 			}
+			// A request whose answer the client never read (unknown at the
+			// end) ends when the run does, not when a proxy answered it:
+			// only a proxy that took it when it was sent is its side, not
+			// one that served another request near the end.
+			unknown := !ch.TCP && (c.T > endT || c.Error == classCancelled)
 			for j := i; j < len(cands) && cands[j].ev.T <= last; j++ {
 				s := cands[j]
 				if s.used || s.ev.Start < c.Start-slack || (c.Status != 0 && s.ev.Status != c.Status) ||
-					(c.Backend != "" && s.ev.Backend != c.Backend) {
+					(c.Backend != "" && s.ev.Backend != c.Backend) || (unknown && s.ev.Start > c.Start+slack) {
 					continue
 				}
 				var d history.Stamp

@@ -30,3 +30,17 @@ func TestMergeTakesClosestPairsFirst(t *testing.T) {
 		}
 	}
 }
+
+// A request lb2 took and could not answer (it gave the VIP up) is still
+// in flight when the run ends and the load generator cancels it: it is
+// not paired with lb1's event of another request ending then.
+func TestMergeUnknownNotPairedAtTheEnd(t *testing.T) {
+	lb1 := servedBy([]history.Event{{Kind: history.KindRequest, Start: stamp(15.995), T: stamp(16.001),
+		Client: "10.80.0.31", Status: 200, Backend: "web1:8080", Group: "web"}}, "lb1")
+	client := []history.Event{{Kind: history.KindRequest, Start: stamp(12.0189), T: stamp(16.002),
+		Client: "10.80.0.31", Error: classCancelled, Group: "web"}}
+	got := mergeLBHistories([]clientHistory{{Group: "web", Src: "client1", Events: client}}, lb1, nil, 16e9)
+	if len(got) != 1 || got[0].Error != inFlight || got[0].Answer != "" || got[0].Backend != "" {
+		t.Fatalf("got %+v, want one request in flight, no answer, no backend", got)
+	}
+}
