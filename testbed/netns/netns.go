@@ -191,7 +191,13 @@ func (tb *Testbed) AddSegment(name string) (*Segment, error) {
 	return s, nil
 }
 
-// AddHost makes a host: namespace <prefix>-<name> with its loopback up.
+// AddHost makes a host: namespace <prefix>-<name> with its loopback up
+// and IPv4 forwarding off (net.ipv4.ip_forward 0, as Linux boots): a lab
+// host is not a router, whatever the machine's own setting, which a new
+// namespace copies (a Docker host has it on). A host that forwarded
+// would pass a packet for an address it gave up (a VIP after its VRRP
+// router left MASTER) on to the address's new holder, where the
+// simulator and a plain host drop it.
 func (tb *Testbed) AddHost(name string) (*Host, error) {
 	ns, err := tb.addNamespace(name)
 	if err != nil {
@@ -200,8 +206,16 @@ func (tb *Testbed) AddHost(name string) (*Host, error) {
 	if err := ipCmd("-n", ns, "link", "set", "dev", "lo", "up"); err != nil {
 		return nil, err
 	}
-	return &Host{tb: tb, Name: name, NS: ns}, nil
+	h := &Host{tb: tb, Name: name, NS: ns}
+	if err := h.Do(func() error { return os.WriteFile(ipForward, []byte("0\n"), 0o644) }); err != nil {
+		return nil, fmt.Errorf("netns: host %s: forwarding off: %w", name, err)
+	}
+	return h, nil
 }
+
+// ipForward is the sysctl of IPv4 forwarding, for the namespace of the
+// thread that opens it (all of its interfaces, and those to come).
+const ipForward = "/proc/sys/net/ipv4/ip_forward"
 
 func (tb *Testbed) addNamespace(name string) (string, error) {
 	if !validName.MatchString(name) {
