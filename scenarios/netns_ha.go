@@ -3,6 +3,8 @@ package scenarios
 import (
 	"cmp"
 	"context"
+	"log/slog"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen/probe"
 	"github.com/lblab/lblab/scenarios/labfile"
+	"github.com/lblab/lblab/testbed/netns"
 )
 
 // A high-availability lab (labfile.Lab.HA) in network namespaces: the
@@ -52,6 +55,9 @@ func (w *netnsWorld) buildHA(ctx context.Context) error {
 		return err
 	}
 	w.ha = &netnsHA{lb: lw.(*lbWorld)}
+	if err := w.clientNeigh(); err != nil {
+		return err
+	}
 	specs, phases := labProbes(w.lab, w.seed)
 	if w.ha.probes, err = newNetnsProbesAt(w.opt.Binary, w.opt.Work, w.startPath(), w.hosts, specs, phases); err != nil {
 		return err
@@ -130,7 +136,7 @@ func (w *netnsWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
 	var at time.Time
 	var err error
 	switch {
-	case f.Kind == labfile.FaultFirewall || f.Kind == labfile.FaultFirewallClear:
+	case f.Kind == labfile.FaultFirewall || f.Kind == labfile.FaultFirewallClear || f.Kind == labfile.FaultGARPDrop:
 		return true, 0, w.firewall(f)
 	case f.Kind == labfile.FaultProxyCrash:
 		at, err = lb.crashNode(f.Target)
@@ -203,9 +209,11 @@ func (w *netnsWorld) haClose() {
 }
 
 // firewall blocks (firewall) or unblocks (firewall_clear) IP protocol
-// f.Proto between the hosts f.Between on segment f.Target: the bridge
-// drops what it would forward from one of their ports to another
-// (netns.Segment.Block); the others pass.
+// f.Proto between the hosts f.Between on segment f.Target, or only its
+// multicast (multicast: true), or their gratuitous ARP for the lab's
+// VIPs (garp_drop): the bridge drops what it would forward from one of
+// their ports to another (netns.Segment.Block, BlockMulticast,
+// BlockGARP); the others pass.
 func (w *netnsWorld) firewall(f labfile.Fault) error {
 	seg := w.segs[f.Target]
 	if seg == nil {
@@ -219,8 +227,54 @@ func (w *netnsWorld) firewall(f labfile.Fault) error {
 			}
 		}
 	}
-	if f.Kind == labfile.FaultFirewallClear {
+	switch {
+	case f.Kind == labfile.FaultFirewallClear:
 		return seg.Unblock(ports)
+	case f.Kind == labfile.FaultGARPDrop:
+		return seg.BlockGARP(labVIPs(w.lab), ports)
+	case f.Multicast:
+		return seg.BlockMulticast(uint8(f.Proto), ports)
 	}
 	return seg.Block(uint8(f.Proto), ports)
+}
+
+// labVIPs returns the addresses of the lab's VIPs, each once, in the
+// order of its instances.
+func labVIPs(lab *labfile.Lab) []netip.Addr {
+	var out []netip.Addr
+	for _, in := range lab.VRRP.Instances {
+		for _, s := range in.VirtualIPAddress {
+			if p, err := labfile.ParseVIP(s); err == nil && !slices.Contains(out, p.Addr()) {
+				out = append(out, p.Addr())
+			}
+		}
+	}
+	return out
+}
+
+// clientNeigh sets the neighbour caches of the hosts of the lab's
+// clients and probes to the lab's model (labfile.LBNetwork.ARPTimeout):
+// base_reachable_time arp_timeout, pinned without Linux's random factor,
+// and Linux's default delay_first_probe_time, retrans_time, ucast_solicit
+// and mcast_solicit written out (netns.Host.SetNeigh), as the simulator's
+// sim.NeighConfig has them.
+func (w *netnsWorld) clientNeigh() error {
+	var hosts []string
+	for _, c := range w.lab.Clients {
+		hosts = append(hosts, c.From)
+	}
+	for _, p := range w.lab.ClientProbes() {
+		hosts = append(hosts, p.From)
+	}
+	slices.Sort(hosts)
+	for _, name := range slices.Compact(hosts) {
+		for _, l := range w.links[name] {
+			got, err := l.Host.SetNeigh(l.Iface, netns.NeighTimers{Reachable: w.lab.ARPTimeoutOr()})
+			if err != nil {
+				return err
+			}
+			slog.Debug("neighbour cache pinned", "host", name, "iface", l.Iface, "reachable", got)
+		}
+	}
+	return nil
 }
