@@ -45,6 +45,9 @@ import (
 type netnsHA struct {
 	lb     *lbWorld
 	probes *netnsProbes
+	// pinned are the client hosts' interfaces whose reachable time
+	// clientNeigh pinned, and the time (haFinish checks it held).
+	pinned map[*netns.Link]time.Duration
 }
 
 // buildHA makes the load balancer's roles on the built topology (its
@@ -110,6 +113,7 @@ func (w *netnsWorld) haFinish(ctx context.Context, wait time.Duration) ([]histor
 	}
 	reqs, sent, err := w.ha.lb.Finish(ctx)
 	w.ha.probes.stop(wait)
+	w.checkPinned()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -122,6 +126,20 @@ func (w *netnsWorld) haFinish(ctx context.Context, wait time.Duration) ([]histor
 		return nil, 0, err
 	}
 	return append(reqs, nets...), sent, nil
+}
+
+// checkPinned warns when the kernel drew a client's reachable time again
+// during the run (Linux does every 300 s for every interface,
+// neigh_periodic_work): its neighbour cache may then have left the lab's
+// model.
+func (w *netnsWorld) checkPinned() {
+	for l, pinned := range w.ha.pinned {
+		got, err := l.Host.Reachable(l.Iface)
+		if err != nil || got != pinned {
+			slog.Warn("the kernel drew the reachable time again during the run: the neighbour cache left the lab's model",
+				"host", l.Host.Name, "iface", l.Iface, "pinned", pinned, "now", got, "err", err)
+		}
+	}
 }
 
 // haDo carries out the faults of a high-availability lab that are not
@@ -274,6 +292,10 @@ func (w *netnsWorld) clientNeigh() error {
 				return err
 			}
 			slog.Debug("neighbour cache pinned", "host", name, "iface", l.Iface, "reachable", got)
+			if w.ha.pinned == nil {
+				w.ha.pinned = map[*netns.Link]time.Duration{}
+			}
+			w.ha.pinned[l] = got
 		}
 	}
 	return nil

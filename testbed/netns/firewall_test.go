@@ -7,17 +7,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/lblab/lblab/testbed/netns"
 )
 
 var _ = Describe("a segment's firewall", Label("netns"), func() {
 	It("drops one IP protocol between the named hosts only, and lets it pass again when cleared", func() {
-		tb := newTestbed()
-		DeferCleanup(tb.Cleanup)
-		lan := must(tb.AddSegment("lan"))
-		a, b, c := must(tb.AddHost("a")), must(tb.AddHost("b")), must(tb.AddHost("c"))
-		la := must(tb.Connect(a, "eth0", lan, netip.MustParsePrefix("10.9.0.1/24")))
-		lb := must(tb.Connect(b, "eth0", lan, netip.MustParsePrefix("10.9.0.2/24")))
-		must(tb.Connect(c, "eth0", lan, netip.MustParsePrefix("10.9.0.3/24")))
+		lan, a, b, c, la, lb, _ := threeHosts()
 		ping := func(from interface {
 			Run(string, ...string) ([]byte, error)
 		}, to string) error {
@@ -44,13 +40,7 @@ var _ = Describe("a segment's firewall", Label("netns"), func() {
 	})
 
 	It("drops only the multicast of a protocol with BlockMulticast: its unicast passes", func() {
-		tb := newTestbed()
-		DeferCleanup(tb.Cleanup)
-		lan := must(tb.AddSegment("lan"))
-		a, b, c := must(tb.AddHost("a")), must(tb.AddHost("b")), must(tb.AddHost("c"))
-		la := must(tb.Connect(a, "eth0", lan, netip.MustParsePrefix("10.9.0.1/24")))
-		lb := must(tb.Connect(b, "eth0", lan, netip.MustParsePrefix("10.9.0.2/24")))
-		must(tb.Connect(c, "eth0", lan, netip.MustParsePrefix("10.9.0.3/24")))
+		lan, a, b, c, la, lb, _ := threeHosts()
 		for _, h := range []interface {
 			Run(string, ...string) ([]byte, error)
 		}{b, c} {
@@ -77,13 +67,7 @@ var _ = Describe("a segment's firewall", Label("netns"), func() {
 	})
 
 	It("drops the gratuitous ARP for an address with BlockGARP, not the ARP that resolves it", func() {
-		tb := newTestbed()
-		DeferCleanup(tb.Cleanup)
-		lan := must(tb.AddSegment("lan"))
-		a, b, c := must(tb.AddHost("a")), must(tb.AddHost("b")), must(tb.AddHost("c"))
-		la := must(tb.Connect(a, "eth0", lan, netip.MustParsePrefix("10.9.0.1/24")))
-		lb := must(tb.Connect(b, "eth0", lan, netip.MustParsePrefix("10.9.0.2/24")))
-		lc := must(tb.Connect(c, "eth0", lan, netip.MustParsePrefix("10.9.0.3/24")))
+		lan, a, b, c, la, lb, lc := threeHosts()
 		vip, bAddr := netip.MustParseAddr("10.9.0.100"), netip.MustParseAddr("10.9.0.2")
 		must(a.Run("ip", "addr", "add", "10.9.0.100/24", "dev", "eth0"))
 		must(c.Run("ping", "-c", "1", "-W", "1", vip.String()))
@@ -127,3 +111,17 @@ var _ = Describe("a segment's firewall", Label("netns"), func() {
 		Eventually(neighbor(vip)).WithTimeout(3 * time.Second).WithPolling(20 * time.Millisecond).Should(Equal(aMAC))
 	})
 })
+
+// threeHosts makes a testbed of hosts a, b and c (10.9.0.1, .2, .3/24)
+// on segment lan, and returns the segment, the hosts and their links.
+func threeHosts() (*netns.Segment, *netns.Host, *netns.Host, *netns.Host, *netns.Link, *netns.Link, *netns.Link) {
+	GinkgoHelper()
+	tb := newTestbed()
+	DeferCleanup(tb.Cleanup)
+	lan := must(tb.AddSegment("lan"))
+	a, b, c := must(tb.AddHost("a")), must(tb.AddHost("b")), must(tb.AddHost("c"))
+	la := must(tb.Connect(a, "eth0", lan, netip.MustParsePrefix("10.9.0.1/24")))
+	lb := must(tb.Connect(b, "eth0", lan, netip.MustParsePrefix("10.9.0.2/24")))
+	lc := must(tb.Connect(c, "eth0", lan, netip.MustParsePrefix("10.9.0.3/24")))
+	return lan, a, b, c, la, lb, lc
+}
