@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lblab/lblab/history"
@@ -46,8 +47,10 @@ type netnsHA struct {
 	lb     *lbWorld
 	probes *netnsProbes
 	// pinned are the client hosts' interfaces whose reachable time
-	// clientNeigh pinned, and the time (haFinish checks it held).
-	pinned map[*netns.Link]time.Duration
+	// clientNeigh pinned to the lab's arp_timeout; unpin stops keeping
+	// it there (keepPinned).
+	pinned []*netns.Link
+	unpin  func() int
 }
 
 // buildHA makes the load balancer's roles on the built topology (its
@@ -61,6 +64,7 @@ func (w *netnsWorld) buildHA(ctx context.Context) error {
 	if err := w.clientNeigh(); err != nil {
 		return err
 	}
+	w.ha.unpin = w.keepPinned()
 	specs, phases := labProbes(w.lab, w.seed)
 	if w.ha.probes, err = newNetnsProbesAt(w.opt.Binary, w.opt.Work, w.startPath(), w.hosts, specs, phases); err != nil {
 		return err
@@ -113,7 +117,9 @@ func (w *netnsWorld) haFinish(ctx context.Context, wait time.Duration) ([]histor
 	}
 	reqs, sent, err := w.ha.lb.Finish(ctx)
 	w.ha.probes.stop(wait)
-	w.checkPinned()
+	if w.ha.unpin != nil {
+		w.ha.unpin()
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -128,17 +134,52 @@ func (w *netnsWorld) haFinish(ctx context.Context, wait time.Duration) ([]histor
 	return append(reqs, nets...), sent, nil
 }
 
-// checkPinned warns when the kernel drew a client's reachable time again
-// during the run (Linux does every 300 s for every interface,
-// neigh_periodic_work): its neighbour cache may then have left the lab's
-// model.
-func (w *netnsWorld) checkPinned() {
-	for l, pinned := range w.ha.pinned {
-		got, err := l.Host.Reachable(l.Iface)
-		if err != nil || got != pinned {
-			slog.Warn("the kernel drew the reachable time again during the run: the neighbour cache left the lab's model",
-				"host", l.Host.Name, "iface", l.Iface, "pinned", pinned, "now", got, "err", err)
+// pinPoll is how often keepPinned looks at the clients' reachable time.
+const pinPoll = 50 * time.Millisecond
+
+// keepPinned pins the clients' reachable time to the lab's arp_timeout
+// again whenever the kernel draws it anew during the run (Linux does
+// every 300 s for every interface, neigh_periodic_work), looking every
+// pinPoll, until the function it returns is called; that returns how
+// many times it did.
+func (w *netnsWorld) keepPinned() func() int {
+	base := w.lab.ARPTimeoutOr()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		n := 0
+		t := time.NewTicker(pinPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- n
+				return
+			case <-t.C:
+			}
+			for _, l := range w.ha.pinned {
+				got, err := l.Host.Reachable(l.Iface)
+				if err != nil || (got-base).Abs() <= netns.ReachablePin {
+					continue
+				}
+				if _, err := l.Host.PinReachable(l.Iface, base); err != nil {
+					slog.Warn("the kernel drew the reachable time again, and it could not be pinned: the neighbour cache left the lab's model",
+						"host", l.Host.Name, "iface", l.Iface, "drawn", got, "err", err)
+					continue
+				}
+				n++
+				slog.Info("the kernel drew the reachable time again: pinned back", "host", l.Host.Name, "iface", l.Iface, "drawn", got, "pinned", base)
+			}
 		}
+	}()
+	var once sync.Once
+	var n int
+	return func() int {
+		once.Do(func() {
+			cancel()
+			n = <-done
+		})
+		return n
 	}
 }
 
@@ -221,6 +262,9 @@ func haMerge(agents, more []history.Event) []history.Event {
 // the testbed goes.
 func (w *netnsWorld) haClose() {
 	if w.ha != nil {
+		if w.ha.unpin != nil {
+			w.ha.unpin()
+		}
 		_ = w.ha.lb.Close()
 		w.ha.probes.stop(time.Second)
 	}
@@ -292,10 +336,7 @@ func (w *netnsWorld) clientNeigh() error {
 				return err
 			}
 			slog.Debug("neighbour cache pinned", "host", name, "iface", l.Iface, "reachable", got)
-			if w.ha.pinned == nil {
-				w.ha.pinned = map[*netns.Link]time.Duration{}
-			}
-			w.ha.pinned[l] = got
+			w.ha.pinned = append(w.ha.pinned, l)
 		}
 	}
 	return nil

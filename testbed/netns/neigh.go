@@ -50,7 +50,7 @@ const maxPinTries = 200000
 // sysctl, and SetNeigh writes it until the draw is the base, so that the
 // kernel follows a model without the random factor. It returns the time
 // pinned. (Linux draws it again every 300 s for every interface,
-// neigh_periodic_work: Reachable tells.)
+// neigh_periodic_work: Reachable tells, PinReachable pins it again.)
 func (h *Host) SetNeigh(iface string, t NeighTimers) (time.Duration, error) {
 	if t.Reachable <= 0 {
 		t.Reachable = 30 * time.Second
@@ -74,7 +74,6 @@ func (h *Host) SetNeigh(iface string, t NeighTimers) (time.Duration, error) {
 		}
 		return nil
 	}
-	var got time.Duration
 	err := h.Do(func() error {
 		for name, v := range map[string]int64{
 			"delay_first_probe_time": int64(t.DelayFirstProbe / time.Second),
@@ -91,22 +90,38 @@ func (h *Host) SetNeigh(iface string, t NeighTimers) (time.Duration, error) {
 		if err := set(filepath.Join("/proc/sys/net/ipv4/conf", iface, "arp_accept"), 0); err != nil {
 			return err
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return h.PinReachable(iface, t.Reachable)
+}
+
+// PinReachable writes base_reachable_time_ms of the host's interface
+// iface as base until the kernel's random draw of the reachable time is
+// base within ReachablePin (SetNeigh), and returns the time drawn.
+func (h *Host) PinReachable(iface string, base time.Duration) (time.Duration, error) {
+	path := filepath.Join("/proc/sys/net/ipv4/neigh", iface, "base_reachable_time_ms")
+	ms := []byte(strconv.FormatInt(base.Milliseconds(), 10))
+	var got time.Duration
+	err := h.Do(func() error {
 		index, err := ifindex(iface)
 		if err != nil {
 			return fmt.Errorf("netns: %s:%s: %w", h.Name, iface, err)
 		}
 		for range maxPinTries {
-			if err := set(filepath.Join(dir, "base_reachable_time_ms"), t.Reachable.Milliseconds()); err != nil {
-				return err
+			if err := os.WriteFile(path, ms, 0o644); err != nil {
+				return fmt.Errorf("netns: %s:%s: %w", h.Name, iface, err)
 			}
 			if got, err = reachableTime(index); err != nil {
 				return fmt.Errorf("netns: %s:%s: %w", h.Name, iface, err)
 			}
-			if (got - t.Reachable).Abs() <= ReachablePin {
+			if (got - base).Abs() <= ReachablePin {
 				return nil
 			}
 		}
-		return fmt.Errorf("netns: %s:%s: the kernel's reachable time stayed away from %s in %d draws (last %s)", h.Name, iface, t.Reachable, maxPinTries, got)
+		return fmt.Errorf("netns: %s:%s: the kernel's reachable time stayed away from %s in %d draws (last %s)", h.Name, iface, base, maxPinTries, got)
 	})
 	return got, err
 }

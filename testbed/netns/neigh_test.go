@@ -29,5 +29,16 @@ var _ = Describe("a host's neighbour cache", Label("netns"), func() {
 			Expect(out).To(ContainSubstring("delay_probe 5000 "))
 			Expect(out).To(ContainSubstring("ucast_probes 3 mcast_probes 3"))
 		}
+
+		By("drawn again (as Linux does every 300 s), PinReachable pins it back")
+		for range 20 {
+			must(a.Run("sysctl", "-q", "-w", "net.ipv4.neigh.eth0.base_reachable_time_ms=10000"))
+			if (must(a.Reachable("eth0")) - 10*time.Second).Abs() > netns.ReachablePin {
+				break
+			}
+		}
+		Expect(must(a.Reachable("eth0"))).NotTo(BeNumerically("~", 10*time.Second, netns.ReachablePin))
+		Expect(must(a.PinReachable("eth0", 10*time.Second))).To(BeNumerically("~", 10*time.Second, netns.ReachablePin))
+		Expect(must(a.Reachable("eth0"))).To(BeNumerically("~", 10*time.Second, netns.ReachablePin))
 	})
 })
