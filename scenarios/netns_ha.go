@@ -183,11 +183,15 @@ func (w *netnsWorld) keepPinned() func() int {
 	}
 }
 
-// haDo carries out the faults of a high-availability lab that are not
-// the VRRP world's alone: proxy_crash, and a server's faults (target
-// HOST:PORT). It reports whether f was one, and when it took effect
+// haDo carries out a segment's faults (firewall, firewall_clear,
+// garp_drop: any lab's), and the faults of a high-availability lab that
+// are not the VRRP world's alone: proxy_crash, and a server's faults
+// (target HOST:PORT). It reports whether f was one, and when it took effect
 // (time since the epoch; 0 for when haDo returned).
 func (w *netnsWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
+	if f.Kind == labfile.FaultFirewall || f.Kind == labfile.FaultFirewallClear || f.Kind == labfile.FaultGARPDrop {
+		return true, 0, w.firewall(f) // a segment's: VRRP labs have them too
+	}
 	if w.ha == nil {
 		return false, 0, nil
 	}
@@ -195,8 +199,6 @@ func (w *netnsWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
 	var at time.Time
 	var err error
 	switch {
-	case f.Kind == labfile.FaultFirewall || f.Kind == labfile.FaultFirewallClear || f.Kind == labfile.FaultGARPDrop:
-		return true, 0, w.firewall(f)
 	case f.Kind == labfile.FaultProxyCrash:
 		at, err = lb.crashNode(f.Target)
 		if err == nil {
