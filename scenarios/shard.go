@@ -204,8 +204,8 @@ func readSeedsFolder(dir string) (*seedsFolder, error) {
 	sc.Buffer(make([]byte, 64<<10), maxSeedsLine)
 	sf := &seedsFolder{dir: dir}
 	line := 0
-	bad := func(format string, args ...any) error {
-		return &labfile.InputError{Err: i18n.Errorf("%s:%d: %s", spath, line, i18n.T(format, args...))}
+	bad := func(t i18n.Text) error {
+		return &labfile.InputError{Err: i18n.Errorf("%s:%d: %s", spath, line, t)}
 	}
 	for sc.Scan() {
 		line++
@@ -214,33 +214,33 @@ func readSeedsFolder(dir string) (*seedsFolder, error) {
 		dec.DisallowUnknownFields()
 		if line == 1 {
 			if err := dec.Decode(&sf.header); err != nil {
-				return nil, bad("not a seeds header: %v", err)
+				return nil, bad(i18n.T("not a seeds header: %v", err))
 			}
 			h := sf.header
 			if h.Format != seedsFormat {
-				return nil, bad("format %q, want %q", h.Format, seedsFormat)
+				return nil, bad(i18n.T("format %q, want %q", h.Format, seedsFormat))
 			}
 			if err := CheckSeeds(h.First, h.Seeds); err != nil {
-				return nil, bad("%v", err)
+				return nil, bad(i18n.T("%v", err))
 			}
 			if h.Lab == "" || h.Mode == "" {
-				return nil, bad("the header names no lab or no mode")
+				return nil, bad(i18n.T("the header names no lab or no mode"))
 			}
 			continue
 		}
 		var r SeedRecord
 		if err := dec.Decode(&r); err != nil {
-			return nil, bad("not a seed's record: %v", err)
+			return nil, bad(i18n.T("not a seed's record: %v", err))
 		}
 		h := sf.header
 		if r.Seed < h.First || r.Seed-h.First >= uint64(h.Seeds) {
-			return nil, bad("seed %d is not in the header's range %d to %d", r.Seed, h.First, h.First+uint64(h.Seeds)-1)
+			return nil, bad(i18n.T("seed %d is not in the header's range %d to %d", r.Seed, h.First, h.First+uint64(h.Seeds)-1))
 		}
 		if r.History != "" && r.History != fmt.Sprintf("histories/seed-%d.jsonl", r.Seed) {
-			return nil, bad("seed %d: history %q, want histories/seed-%d.jsonl", r.Seed, r.History, r.Seed)
+			return nil, bad(i18n.T("seed %d: history %q, want histories/seed-%d.jsonl", r.Seed, r.History, r.Seed))
 		}
 		if len(sf.records) >= h.Seeds {
-			return nil, bad("more records than the header's %d seeds", h.Seeds)
+			return nil, bad(i18n.T("more records than the header's %d seeds", h.Seeds))
 		}
 		sf.records = append(sf.records, r)
 		sf.raw = append(sf.raw, append([]byte(nil), raw...))
