@@ -55,7 +55,16 @@ With --seeds N the lab runs once per seed (--seed, --seed+1, ...) on all
 cores, and the report shows the distribution of its failover delays (a
 load-balancer lab: of its failed requests, p99 and detection delays).
 Only the failing seeds' histories are written under histories/, every
-seed's with --keep-histories.
+seed's with --keep-histories. A sweep's folder also holds seeds.jsonl,
+each seed's results, for lblab merge.
+
+With --shard-size S and --shard-index I (or --shard-index-env VAR, the
+variable holding I), the run is shard I of the sweep of --seeds N from
+--seed cut into shards of S seeds: seeds --seed+I·S on, S of them (the
+last shard fewer); its folder is shard-IIIII under --out (default
+lblab-out), shard-IIIII-1, ... when that is taken. lblab merge makes one
+sweep of the shards' folders; lblab sweep --k8s runs them as a
+Kubernetes Indexed Job.
 
 --out must name a new or empty folder (--clean empties the folder of an
 earlier run first); by default each run gets a new folder of its own.
