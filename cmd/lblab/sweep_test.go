@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -191,6 +192,41 @@ func TestShardsMergeAsOneMachine(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(partial, "results.json"))
 	if err := json.Unmarshal(b, &r); err != nil || r.Seeds != 30 || len(r.Missing) != 10 || r.Missing[0] != 17 || r.Missing[9] != 26 {
 		t.Errorf("results.json: seeds %d missing %v (%v), want 30 and 17..26", r.Seeds, r.Missing, err)
+	}
+}
+
+// A seed two folders hold with different results (a retried shard on
+// real hosts) is said, and the same one is kept whatever the folders'
+// order: results.json is the same either way.
+func TestMergeConflictingSeedKeptWhateverTheOrder(t *testing.T) {
+	a := filepath.Join(t.TempDir(), "a")
+	code, out, errOut := lblab(t, "run", "vrrp-failover", "--seeds", "3", "--out", a)
+	wantExit(t, code, 0, out, errOut)
+	b := t.TempDir()
+	for _, f := range []string{"results.json", "seeds.jsonl"} {
+		x, _ := os.ReadFile(filepath.Join(a, f))
+		if f == "seeds.jsonl" {
+			lines := strings.SplitAfter(string(x), "\n")
+			// Seed 2 took over at another time (a real run's figures).
+			lines[2] = regexp.MustCompile(`"failover_s":[0-9.]+`).ReplaceAllString(lines[2], `"failover_s":3.5`)
+			x = []byte(strings.Join(lines, ""))
+		}
+		os.WriteFile(filepath.Join(b, f), x, 0o644)
+	}
+	var first []byte
+	for _, dirs := range [][]string{{a, b}, {b, a}} {
+		m := filepath.Join(t.TempDir(), "m")
+		code, out, errOut := lblab(t, append([]string{"merge", "-o", m}, dirs...)...)
+		wantExit(t, code, 0, out, errOut)
+		if !strings.Contains(out, "2 seeds came twice with the same results") || !strings.Contains(out, "seed 2 came with different results") {
+			t.Errorf("merge %v does not tell the duplicates from the conflict:\n%s", dirs, out)
+		}
+		got, _ := os.ReadFile(filepath.Join(m, "results.json"))
+		if first == nil {
+			first = got
+		} else if !bytes.Equal(got, first) {
+			t.Errorf("merge %v keeps another seed 2 than merge %v", dirs, [][]string{{a, b}}[0])
+		}
 	}
 }
 
