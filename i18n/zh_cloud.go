@@ -50,4 +50,9 @@ var zhCloud = map[string]string{
 	"want local, a peering or an instance, got %q":                                         "下一跳应为 local、对等连接或实例，实际为 %q",
 	"want tcp, udp, icmp or all, got %q":                                                   "应为 tcp、udp、icmp 或 all，实际为 %q",
 	"want icmp or tcp, got %q":                                                             "应为 icmp 或 tcp，实际为 %q",
+	"a host is in vswitches or on segments, not both":                                      "主机要么在交换机中，要么在网段上，不能两者兼有",
+	"an interface is in a segment or in a vswitch, not both":                               "网卡要么接在网段上，要么接在交换机中，不能两者兼有",
+	"only a host with an interface in a vswitch has security groups":                       "只有网卡位于交换机中的主机才有安全组",
+	"only a host with an interface in a vswitch takes forward":                             "只有网卡位于交换机中的主机才能设置 forward",
+	"only a host with an interface in a vswitch takes listen (the cloud network's ports)":  "只有网卡位于交换机中的主机才能设置 listen（云网络中的端口）",
 }
