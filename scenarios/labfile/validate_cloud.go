@@ -126,3 +126,32 @@ func validateCloud(v *validator, lab *Lab) {
 		v.problems = append(v.problems, problem{labPath(pr.Path, places), pr.Text})
 	}
 }
+
+// CloudField turns a field path of the lab's cloud model (Cloud; a Trace
+// hop's Field, security_groups[1].rules[0]) into the lab file's
+// (network.security_groups[1].rules[0]); "" stays "".
+func (lab *Lab) CloudField(path string) string {
+	if path == "" {
+		return ""
+	}
+	_, places := lab.cloudModel()
+	return labPath(path, places)
+}
+
+// CloudHost returns the first address of topology host name in the
+// cloud network (its first interface in a vswitch); ok is false when no
+// such host is in a vswitch.
+func (lab *Lab) CloudHost(name string) (addr string, ok bool) {
+	for _, h := range lab.Topology.Hosts {
+		if h.Name != name {
+			continue
+		}
+		for _, ifc := range h.Interfaces {
+			if ifc.VSwitch != "" {
+				a, good := cloud.ParseAddr(ifc.Address)
+				return a.String(), good
+			}
+		}
+	}
+	return "", false
+}

@@ -298,3 +298,20 @@ func TestValidate(t *testing.T) {
 		t.Errorf("the seed is refused: %v", ps)
 	}
 }
+
+// TestTraceSameVSwitch: on one vswitch the packet crosses no router.
+func TestTraceSameVSwitch(t *testing.T) {
+	r, err := Trace(seed(), Flow{Src: "ecs-b2", Dst: netip.MustParseAddr("192.168.5.130")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range append(r.Request, r.Reply...) {
+		got = append(got, h.Kind+" "+h.At+" "+h.Reason)
+	}
+	want := []string{"instance ecs-b2 sg_default_out", "vswitch vsw-b vswitch", "instance ecs-b sg_inner", "instance ecs-b echo",
+		"instance ecs-b sg_stateful", "vswitch vsw-b vswitch", "instance ecs-b2 sg_stateful"}
+	if !slices.Equal(got, want) || r.Outcome != Accepted {
+		t.Errorf("%s hops:\n%s\nwant:\n%s", r.Outcome, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

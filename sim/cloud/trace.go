@@ -389,6 +389,15 @@ func (t *tracer) forward(vswName string, addr netip.Addr) Outcome {
 		}
 		t.hop(HopVSwitch, s.Name, VerdictPass, "vswitch", s.Zone, "")
 		vpc := s.VPC
+		if p, ok := t.n.vswCIDR[s.Name]; ok && p.Contains(addr) {
+			// The vswitch's own block: delivered on it, no router.
+			next := t.n.onVSwitch(s.Name, addr)
+			if next == nil {
+				t.hop(HopVSwitch, s.Name, VerdictDrop, "no_instance", "", "")
+				return t.noRoute()
+			}
+			return t.arrive(next, addr)
+		}
 	router:
 		t.ttl--
 		if t.ttl <= 0 {
@@ -538,12 +547,17 @@ func (n *net) local(vpc string, addr netip.Addr) (vsw string, in *Instance) {
 	if vsw == "" {
 		return "", nil
 	}
+	return vsw, n.onVSwitch(vsw, addr)
+}
+
+// onVSwitch finds the instance holding addr on vswitch vsw.
+func (n *net) onVSwitch(vsw string, addr netip.Addr) *Instance {
 	for i := range n.m.Instances {
 		if nic, ok := holds(&n.m.Instances[i], addr); ok && nic.VSwitch == vsw {
-			return vsw, &n.m.Instances[i]
+			return &n.m.Instances[i]
 		}
 	}
-	return vsw, nil
+	return nil
 }
 
 // matched is a rule that matches a packet, with its place.
