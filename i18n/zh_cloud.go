@@ -107,4 +107,5 @@ var zhCloud = map[string]string{
 	"want ADDR or HOST (a host in a vswitch), with :PORT (1..65535) for a TCP connect, got %q":   "应为 地址 或 主机（位于交换机中的主机），TCP 连接加 :端口（1..65535），实际为 %q",
 	"want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay, outage_within, reach; got %d": "应恰好给出 failover、single_master、vip_owner_changes、state、status_count、share、latency、health_delay、outage_within、reach 之一；实际有 %d 个",
 	"want one of %s, got %q": "应为 %s 之一，实际为 %q",
+	"a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)": "位于交换机中的主机暂时不能承担角色：模拟器还没有三层转发（lblab trace 和 reach 检查读取的是网络配置）",
 }

@@ -146,3 +146,15 @@ func TestReachErrors(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestCloudHostRoles: a host in vswitches plays no role yet.
+func TestCloudHostRoles(t *testing.T) {
+	src := strings.Replace(cloudLab, "      listen: [3306]\n", "      listen: [3306]\n      roles: [proxy]\n", 1)
+	if _, err := Parse("c.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "topology.hosts[1].roles: a host in vswitches plays no role yet") {
+		t.Errorf("got %v", err)
+	}
+	src = cloudLab + "probes: [{from: ecs-a, to: 192.168.5.130}]\n"
+	if _, err := Parse("c.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "probes[0].from: a host in vswitches plays no role yet") {
+		t.Errorf("got %v", err)
+	}
+}

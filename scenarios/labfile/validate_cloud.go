@@ -104,6 +104,26 @@ func validateCloud(v *validator, lab *Lab) {
 	for hi, h := range lab.Topology.Hosts {
 		p := fmt.Sprintf("topology.hosts[%d]", hi)
 		if inCloud[hi] {
+			if len(h.Roles) > 0 {
+				v.bad(p+".roles", "a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)")
+			}
+			if lab.VRRP != nil {
+				for ii, in := range lab.VRRP.Instances {
+					if in.Host == h.Name {
+						v.bad(fmt.Sprintf("vrrp.vrrp_instance[%d].host", ii), "a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)")
+					}
+				}
+			}
+			for ci, cl := range lab.Clients {
+				if cl.From == h.Name {
+					v.bad(fmt.Sprintf("clients[%d].from", ci), "a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)")
+				}
+			}
+			for pi, pr := range lab.Probes {
+				if pr.From == h.Name {
+					v.bad(fmt.Sprintf("probes[%d].from", pi), "a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)")
+				}
+			}
 			if len(places) > 0 && len(h.Interfaces) > 0 {
 				for ii, ifc := range h.Interfaces {
 					if ifc.VSwitch == "" && ifc.Segment != "" {
