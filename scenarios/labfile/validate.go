@@ -92,7 +92,7 @@ func validate(lab *Lab) []problem {
 
 	segments := map[string]bool{}
 	needTopology := lab.VRRP != nil || lab.LB == nil
-	if needTopology && len(lab.Topology.Segments) == 0 {
+	if needTopology && len(lab.Topology.Segments) == 0 && !lab.InCloud() {
 		v.bad("topology.segments", "at least one segment is required")
 	}
 	for i, s := range lab.Topology.Segments {
@@ -131,6 +131,12 @@ func validate(lab *Lab) []problem {
 				v.bad(ip+".name", "interface %q is named twice", ifc.Name)
 			}
 			ifnames[ifc.Name] = true
+			if ifc.VSwitch != "" { // a cloud instance's NIC: validateCloud
+				if ifc.Segment != "" {
+					v.bad(ip+".segment", "an interface is in a segment or in a vswitch, not both")
+				}
+				continue
+			}
 			if !segments[ifc.Segment] {
 				v.bad(ip+".segment", "no segment %q in topology.segments", ifc.Segment)
 			}
@@ -149,6 +155,7 @@ func validate(lab *Lab) []problem {
 		}
 	}
 
+	validateCloud(v, lab)
 	routers := map[string]bool{}
 	vrids := map[int]bool{}
 	vips := map[string]bool{}
