@@ -82,40 +82,40 @@ func BuildCloud(tb *netns.Testbed, m *cloud.Model) (*CloudNet, error) {
 	for i, v := range m.VPCs {
 		p, err := netip.ParsePrefix(v.CIDR)
 		if err != nil {
-			return nil, fmt.Errorf("vpcs[%d].cidr: %w", i, err)
+			return nil, i18n.Errorf("vpcs[%d].cidr: %w", i, err)
 		}
 		if _, err := c.AddVPC(netns.VPCSpec{Name: v.Name, CIDR: p.Masked()}); err != nil {
-			return nil, fmt.Errorf("vpcs[%d]: %w", i, err)
+			return nil, i18n.Errorf("vpcs[%d]: %w", i, err)
 		}
 	}
 	for i, s := range m.VSwitches {
 		p, err := netip.ParsePrefix(s.CIDR)
 		if err != nil {
-			return nil, fmt.Errorf("vswitches[%d].cidr: %w", i, err)
+			return nil, i18n.Errorf("vswitches[%d].cidr: %w", i, err)
 		}
 		if _, err := c.AddVSwitch(netns.VSwitchSpec{Name: s.Name, VPC: s.VPC, CIDR: p.Masked(), Zone: s.Zone}); err != nil {
-			return nil, fmt.Errorf("vswitches[%d]: %w", i, err)
+			return nil, i18n.Errorf("vswitches[%d]: %w", i, err)
 		}
 	}
 	for i, in := range m.Instances {
 		if len(in.NICs) != 1 {
-			return nil, fmt.Errorf("instances[%d].nics: the real network builds instances with one NIC, %s has %d", i, in.Name, len(in.NICs))
+			return nil, i18n.Errorf("instances[%d].nics: the real network builds instances with one NIC, %s has %d", i, in.Name, len(in.NICs))
 		}
 		a, ok := cloud.ParseAddr(in.NICs[0].Address)
 		if !ok {
-			return nil, fmt.Errorf("instances[%d].nics[0].address: %q", i, in.NICs[0].Address)
+			return nil, i18n.Errorf("instances[%d].nics[0].address: %q", i, in.NICs[0].Address)
 		}
 		var listen []uint16
 		for _, p := range in.Listen {
 			listen = append(listen, uint16(p))
 		}
 		if _, err := c.AddInstance(netns.InstanceSpec{Name: in.Name, VSwitch: in.NICs[0].VSwitch, Addr: a, Listen: listen}); err != nil {
-			return nil, fmt.Errorf("instances[%d]: %w", i, err)
+			return nil, i18n.Errorf("instances[%d]: %w", i, err)
 		}
 	}
 	for i, p := range m.Peerings {
 		if _, err := c.AddPeering(netns.PeeringSpec{Name: p.Name, A: p.VPC, B: p.PeerVPC}); err != nil {
-			return nil, fmt.Errorf("peerings[%d]: %w", i, err)
+			return nil, i18n.Errorf("peerings[%d]: %w", i, err)
 		}
 	}
 	peerings := map[string]bool{}
@@ -129,14 +129,14 @@ func BuildCloud(tb *netns.Testbed, m *cloud.Model) (*CloudNet, error) {
 			}
 			d, err := netip.ParsePrefix(e.Destination)
 			if err != nil {
-				return nil, fmt.Errorf("route_tables[%d].entries[%d].destination: %w", i, j, err)
+				return nil, i18n.Errorf("route_tables[%d].entries[%d].destination: %w", i, j, err)
 			}
 			nh := netns.NextHop{Kind: netns.NextHopInstance, Name: e.NextHop}
 			if peerings[e.NextHop] {
 				nh.Kind = netns.NextHopPeering
 			}
 			if err := c.AddRoute(netns.RouteSpec{VPC: t.VPC, Dest: d.Masked(), NextHop: nh}); err != nil {
-				return nil, fmt.Errorf("route_tables[%d].entries[%d]: %w", i, j, err)
+				return nil, i18n.Errorf("route_tables[%d].entries[%d]: %w", i, j, err)
 			}
 		}
 	}
@@ -150,27 +150,27 @@ func BuildCloud(tb *netns.Testbed, m *cloud.Model) (*CloudNet, error) {
 		if err := c.Instance(in.Name).Host.Do(func() error {
 			return os.WriteFile("/proc/sys/net/ipv4/conf/all/forwarding", []byte(fwd), 0o644)
 		}); err != nil {
-			return nil, fmt.Errorf("instances[%d].forward: %w", i, err)
+			return nil, i18n.Errorf("instances[%d].forward: %w", i, err)
 		}
 		rules, err := SecurityGroupRules(m, in.Name)
 		if err != nil {
-			return nil, fmt.Errorf("instances[%d].security_groups: %w", i, err)
+			return nil, i18n.Errorf("instances[%d].security_groups: %w", i, err)
 		}
 		if err := c.SetSecurityGroup(in.Name, netns.SecurityGroupSpec{Name: strings.Join(in.SecurityGroups, ","), Rules: rules}); err != nil {
-			return nil, fmt.Errorf("instances[%d].security_groups: %w", i, err)
+			return nil, i18n.Errorf("instances[%d].security_groups: %w", i, err)
 		}
 	}
 	lists := map[string][]netns.WhitelistSpec{}
 	var hosts []string
 	for i, w := range m.Whitelists {
 		if w.Port == 0 {
-			return nil, fmt.Errorf("whitelists[%d].port: the real network guards one TCP port, not every packet (port 0)", i)
+			return nil, i18n.Errorf("whitelists[%d].port: the real network guards one TCP port, not every packet (port 0)", i)
 		}
 		e := netns.WhitelistSpec{Port: uint16(w.Port)}
 		for j, s := range w.SecurityIPs {
 			p, ok := cloud.ParseSource(s)
 			if !ok {
-				return nil, fmt.Errorf("whitelists[%d].security_ips[%d]: %q", i, j, s)
+				return nil, i18n.Errorf("whitelists[%d].security_ips[%d]: %q", i, j, s)
 			}
 			e.Sources = append(e.Sources, p)
 		}
@@ -181,7 +181,7 @@ func BuildCloud(tb *netns.Testbed, m *cloud.Model) (*CloudNet, error) {
 	}
 	for _, h := range hosts {
 		if err := c.SetWhitelist(h, lists[h]); err != nil {
-			return nil, fmt.Errorf("whitelists of %s: %w", h, err)
+			return nil, i18n.Errorf("whitelists of %s: %w", h, err)
 		}
 	}
 	return &CloudNet{Model: m, Net: c}, nil
@@ -206,7 +206,7 @@ func SecurityGroupRules(m *cloud.Model, name string) ([]netns.SGRule, error) {
 		}
 	}
 	if in == nil {
-		return nil, fmt.Errorf("no instance %q", name)
+		return nil, i18n.Errorf("no instance %q", name)
 	}
 	groups := map[string]*cloud.SecurityGroup{}
 	for i := range m.SecurityGroups {
@@ -221,7 +221,7 @@ func SecurityGroupRules(m *cloud.Model, name string) ([]netns.SGRule, error) {
 	for _, gn := range in.SecurityGroups {
 		g := groups[gn]
 		if g == nil {
-			return nil, fmt.Errorf("no security group %q", gn)
+			return nil, i18n.Errorf("no security group %q", gn)
 		}
 		for _, r := range g.Rules {
 			prio := r.Priority
@@ -282,13 +282,13 @@ func sgRule(r cloud.Rule) ([]netns.SGRule, error) {
 	if block != "" {
 		p, ok := cloud.ParseSource(block)
 		if !ok {
-			return nil, fmt.Errorf("rule block %q", block)
+			return nil, i18n.Errorf("rule block %q", block)
 		}
 		out.CIDR = p
 	}
 	lo, hi, ok := cloud.ParsePorts(r.PortRange)
 	if !ok {
-		return nil, fmt.Errorf("rule port range %q", r.PortRange)
+		return nil, i18n.Errorf("rule port range %q", r.PortRange)
 	}
 	every := lo == 1 && hi == 65535
 	ranged := func(p netns.Protocol) netns.SGRule {
@@ -459,11 +459,11 @@ func (n *CloudNet) counters() (snapshot, error) {
 func (n *CloudNet) Probe(ctx context.Context, res cloud.Result) (Real, error) {
 	src := n.Net.Instance(res.Src)
 	if src == nil {
-		return Real{}, fmt.Errorf("no instance %q in the real network", res.Src)
+		return Real{}, i18n.Errorf("no instance %q in the real network", res.Src)
 	}
 	dst, err := netip.ParseAddr(res.Dst)
 	if err != nil {
-		return Real{}, fmt.Errorf("destination %q: %w", res.Dst, err)
+		return Real{}, i18n.Errorf("destination %q: %w", res.Dst, err)
 	}
 	before, err := n.counters()
 	if err != nil {
@@ -592,7 +592,7 @@ func ping(ctx context.Context, h *netns.Host, dst netip.Addr) (Real, error) {
 		conn, err = icmp.ListenPacket("ip4:icmp", "0.0.0.0")
 		return err
 	}); err != nil {
-		return Real{}, fmt.Errorf("ping from %s: %w", h.Name, err)
+		return Real{}, i18n.Errorf("ping from %s: %w", h.Name, err)
 	}
 	defer conn.Close()
 	id := int(uint32(os.Getpid())+echoSeq.Add(1)) & 0xffff
@@ -613,7 +613,7 @@ func ping(ctx context.Context, h *netns.Host, dst netip.Addr) (Real, error) {
 		// it: in the cloud a timeout; the kernel tells the sender.
 		return Real{Outcome: RealTimeout, RTT: time.Since(start)}, nil
 	} else if err != nil {
-		return Real{}, fmt.Errorf("ping from %s to %s: %w", h.Name, dst, err)
+		return Real{}, i18n.Errorf("ping from %s to %s: %w", h.Name, dst, err)
 	}
 	buf := make([]byte, 1500)
 	for ctx.Err() == nil {
@@ -623,7 +623,7 @@ func ping(ctx context.Context, h *netns.Host, dst netip.Addr) (Real, error) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				break
 			}
-			return Real{}, fmt.Errorf("ping from %s to %s: %w", h.Name, dst, err)
+			return Real{}, i18n.Errorf("ping from %s to %s: %w", h.Name, dst, err)
 		}
 		m, err := icmp.ParseMessage(1, buf[:nb])
 		if err != nil {
