@@ -8,6 +8,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"maps"
 	"fmt"
 	"net"
 	"net/netip"
@@ -447,6 +448,40 @@ func (n *CloudNet) counters() (snapshot, error) {
 	return s, nil
 }
 
+// quietEvery is how often quiet reads the counters.
+const quietEvery = 20 * time.Millisecond
+
+// quiet waits until two reads of the counters quietEvery apart are the
+// same (the packets of the last probe, a TCP connection's teardown, are
+// through: on veths in microseconds), at most ProbeTimeout, and returns
+// the last read. Without it a packet still on its way would be counted
+// against the next probe.
+func (n *CloudNet) quiet(ctx context.Context) (snapshot, error) {
+	last, err := n.counters()
+	if err != nil {
+		return nil, err
+	}
+	tick := time.NewTicker(quietEvery)
+	defer tick.Stop()
+	deadline := time.Now().Add(ProbeTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		now, err := n.counters()
+		if err != nil {
+			return nil, err
+		}
+		if maps.Equal(now, last) {
+			return now, nil
+		}
+		last = now
+	}
+	return last, nil
+}
+
 // Probe sends the probe of res (ICMP echo, or TCP connect to res.Port)
 // from res.Src's namespace to res.Dst, waits at most ProbeTimeout, and
 // places a drop from the counters that moved: a security group's or a
@@ -465,7 +500,7 @@ func (n *CloudNet) Probe(ctx context.Context, res cloud.Result) (Real, error) {
 	if err != nil {
 		return Real{}, i18n.Errorf("destination %q: %w", res.Dst, err)
 	}
-	before, err := n.counters()
+	before, err := n.quiet(ctx)
 	if err != nil {
 		return Real{}, err
 	}
@@ -528,11 +563,15 @@ func (n *CloudNet) place(res cloud.Result, src *netns.Instance, dst netip.Addr, 
 		}
 		return Place{Reply: reply, Kind: cloud.HopInstance, At: in.Name, Why: why}, true
 	}
+	// A rule's counter says more than a difference of counters: every
+	// router's non-transitive rule first.
 	for _, v := range n.Model.VPCs {
-		p := "router/" + v.Name + "/"
-		if d[p+"transit"] > 0 {
+		if d["router/"+v.Name+"/transit"] > 0 {
 			return Place{Reply: reply, Kind: cloud.HopRouter, At: v.Name, Why: "not_transitive"}, true
 		}
+	}
+	for _, v := range n.Model.VPCs {
+		p := "router/" + v.Name + "/"
 		if d[p+"Ip.InReceives"]-d[p+"Ip.ForwDatagrams"]-d[p+"Ip.InDelivers"] > 0 {
 			return Place{Reply: reply, Kind: cloud.HopRouter, At: v.Name, Why: "no_route"}, true
 		}
@@ -676,6 +715,15 @@ func connect(ctx context.Context, h *netns.Host, to netip.AddrPort) (Real, error
 			return nil
 		}
 		r.Outcome = RealAnswered
+		// A reset, not a FIN: no teardown (and no delayed ACK, up to
+		// TCP_DELACK_MAX 200 ms later) to land in the next probe's
+		// counters.
+		if tc, ok := conn.(*net.TCPConn); ok {
+			if err := tc.SetLinger(0); err != nil {
+				conn.Close()
+				return err
+			}
+		}
 		return conn.Close()
 	})
 	if err == nil {

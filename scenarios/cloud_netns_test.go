@@ -146,7 +146,7 @@ func TestTraceVerify20Pairs(t *testing.T) {
 			if ok {
 				agree++
 			} else {
-				t.Errorf("%s %s → %s: DISAGREE: model %s %s, real %s %+v; counters %v", l.lab, p.src, p.dst, res.Outcome, got, real.Outcome, real.Drop, real.Evidence)
+				t.Errorf("%s %s → %s: DISAGREE: model %s %s, real %s %s (dropped %v); counters %v", l.lab, p.src, p.dst, res.Outcome, got, real.Outcome, real.Drop, real.Dropped, real.Evidence)
 			}
 			realPlace := ""
 			if real.Dropped {
