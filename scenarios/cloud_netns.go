@@ -8,8 +8,8 @@ package scenarios
 import (
 	"context"
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
