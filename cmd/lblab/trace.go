@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -98,21 +96,9 @@ func traceLab(lab *labfile.Lab, src, dst string) (cloud.Result, error) {
 	if m == nil {
 		return cloud.Result{}, usageError{i18n.Errorf("lab %s has no cloud network (network: vpcs, vswitches; hosts with an interface in a vswitch)", lab.Name)}
 	}
-	f := cloud.Flow{Src: src, Protocol: cloud.ICMP}
-	host := dst
-	if h, p, ok := strings.Cut(dst, ":"); ok {
-		port, err := strconv.Atoi(p)
-		if err != nil || port < 1 || port > 65535 {
-			return cloud.Result{}, usageError{i18n.Errorf("DST %q: want ADDR or HOST, with :PORT (1..65535) for a TCP connect", dst)}
-		}
-		host, f.Protocol, f.Port = h, cloud.TCP, port
-	}
-	if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
-		f.Dst = a
-	} else if addr, ok := lab.CloudHost(host); ok {
-		f.Dst = netip.MustParseAddr(addr)
-	} else {
-		return cloud.Result{}, usageError{i18n.Errorf("DST %q: not an IPv4 address, nor a host in a vswitch", dst)}
+	f, ok := lab.CloudFlow(src, dst)
+	if !ok {
+		return cloud.Result{}, usageError{i18n.Errorf("DST %q: want ADDR or HOST (a host in a vswitch), with :PORT (1..65535) for a TCP connect", dst)}
 	}
 	res, err := cloud.Trace(m, f)
 	if err != nil {

@@ -119,3 +119,42 @@ func TestCloudHostile(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// TestReachErrors: a reach check names a host in a vswitch, a place the
+// network holds and an outcome.
+func TestReachErrors(t *testing.T) {
+	for _, tc := range []struct{ check, want string }{
+		{"{from: ecs-a, to: 192.168.5.130, outcome: ACCEPTED}", ""},
+		{"{from: ecs-a, to: \"ecs-b:3306\", outcome: ACCEPTED}", ""},
+		{"{from: nobody, to: 192.168.5.130, outcome: ACCEPTED}", "c.yaml:35:19: expect[0].reach.from: no host \"nobody\" with an interface in a vswitch"},
+		{"{from: ecs-a, to: \"ecs-b:99999\", outcome: ACCEPTED}", "expect[0].reach.to: want ADDR or HOST"},
+		{"{from: ecs-a, to: ecs-q, outcome: ACCEPTED}", "expect[0].reach.to: want ADDR or HOST"},
+		{"{from: ecs-a, to: ecs-b, outcome: OK}", "expect[0].reach.outcome: want one of ACCEPTED, NO_ROUTE, DENIED_OUT, DENIED_IN, NO_REPLY_ROUTE, REFUSED, TTL_EXCEEDED, got \"OK\""},
+	} {
+		src := cloudLab + "expect:\n  - name: r\n    reach: " + tc.check + "\n"
+		_, err := Parse("c.yaml", []byte(src), nil)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.check, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want …%s…", tc.check, err, tc.want)
+		}
+	}
+	noCloud := "name: c\ntitle: c\ntopology:\n  segments: [{name: lan}]\n  hosts: [{name: h, interfaces: [{segment: lan, address: 10.0.0.1/24}]}]\n" +
+		"expect:\n  - name: r\n    reach: {from: h, to: 10.0.0.2, outcome: ACCEPTED}\n"
+	if _, err := Parse("c.yaml", []byte(noCloud), nil); err == nil || !strings.Contains(err.Error(), "expect[0].reach: a reach check needs the lab's cloud network") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestCloudHostRoles: a host in vswitches plays no role yet.
+func TestCloudHostRoles(t *testing.T) {
+	src := strings.Replace(cloudLab, "      listen: [3306]\n", "      listen: [3306]\n      roles: [proxy]\n", 1)
+	if _, err := Parse("c.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "topology.hosts[1].roles: a host in vswitches plays no role yet") {
+		t.Errorf("got %v", err)
+	}
+	src = cloudLab + "probes: [{from: ecs-a, to: 192.168.5.130}]\n"
+	if _, err := Parse("c.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "probes[0].from: a host in vswitches plays no role yet") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -601,6 +601,24 @@ type Expectation struct {
 	HealthDelay *HealthDelayCheck `yaml:"health_delay"`
 	// OutageWithin: the outage a client host sees, within a window.
 	OutageWithin *OutageCheck `yaml:"outage_within"`
+	// Reach: a probe's verdict in the lab's cloud network, as lblab
+	// trace gives it.
+	Reach *ReachCheck `yaml:"reach"`
+}
+
+// ReachCheck expects a probe across the lab's cloud network (network:
+// vpcs, vswitches, ...) to end with an outcome. The simulator evaluates
+// it with sim/cloud's Trace at t = 0 and records a net event with the
+// hop path and the rule that decided.
+type ReachCheck struct {
+	// From is the sending host, placed in a vswitch. Required.
+	From string `yaml:"from"`
+	// To is an address or a host in a vswitch; with :PORT a TCP connect,
+	// without an ICMP echo. Required.
+	To string `yaml:"to"`
+	// Outcome is the verdict expected: ACCEPTED, NO_ROUTE, DENIED_OUT,
+	// DENIED_IN, NO_REPLY_ROUTE, REFUSED or TTL_EXCEEDED. Required.
+	Outcome string `yaml:"outcome"`
 }
 
 // Window bounds a check in time: requests sent in [from, to). A window

@@ -464,13 +464,17 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 	}
 	n := 0
 	for _, set := range []bool{e.Failover != nil, e.SingleMaster != nil, e.VIPOwnerChanges != nil, e.State != nil,
-		e.StatusCount != nil, e.Share != nil, e.Latency != nil, e.HealthDelay != nil, e.OutageWithin != nil} {
+		e.StatusCount != nil, e.Share != nil, e.Latency != nil, e.HealthDelay != nil, e.OutageWithin != nil, e.Reach != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		v.bad(p, "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay, outage_within; got %d", n)
+		v.bad(p, "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay, outage_within, reach; got %d", n)
+		return
+	}
+	if e.Reach != nil {
+		validateReach(v, lab, p+".reach", e.Reach)
 		return
 	}
 	if e.OutageWithin != nil {

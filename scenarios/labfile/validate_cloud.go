@@ -2,8 +2,11 @@ package labfile
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/lblab/lblab/sim/cloud"
 )
@@ -101,6 +104,26 @@ func validateCloud(v *validator, lab *Lab) {
 	for hi, h := range lab.Topology.Hosts {
 		p := fmt.Sprintf("topology.hosts[%d]", hi)
 		if inCloud[hi] {
+			if len(h.Roles) > 0 {
+				v.bad(p+".roles", "a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)")
+			}
+			if lab.VRRP != nil {
+				for ii, in := range lab.VRRP.Instances {
+					if in.Host == h.Name {
+						v.bad(fmt.Sprintf("vrrp.vrrp_instance[%d].host", ii), "a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)")
+					}
+				}
+			}
+			for ci, cl := range lab.Clients {
+				if cl.From == h.Name {
+					v.bad(fmt.Sprintf("clients[%d].from", ci), "a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)")
+				}
+			}
+			for pi, pr := range lab.Probes {
+				if pr.From == h.Name {
+					v.bad(fmt.Sprintf("probes[%d].from", pi), "a host in vswitches plays no role yet: the simulator has no L3 forwarding (lblab trace and reach checks read the network)")
+				}
+			}
 			if len(places) > 0 && len(h.Interfaces) > 0 {
 				for ii, ifc := range h.Interfaces {
 					if ifc.VSwitch == "" && ifc.Segment != "" {
@@ -154,4 +177,70 @@ func (lab *Lab) CloudHost(name string) (addr string, ok bool) {
 		}
 	}
 	return "", false
+}
+
+// ReachFlow returns the flow of a reach check in lab's cloud network,
+// and the destination as a net event writes it (ADDR, or ADDR:PORT for a
+// TCP connect). ok is false when From or To name nothing the network
+// holds (validation refuses those).
+func (lab *Lab) ReachFlow(c *ReachCheck) (f cloud.Flow, dst string, ok bool) {
+	if _, in := lab.CloudHost(c.From); !in {
+		return cloud.Flow{}, "", false
+	}
+	f, ok = lab.CloudFlow(c.From, c.To)
+	if !ok {
+		return cloud.Flow{}, "", false
+	}
+	dst = f.Dst.String()
+	if f.Protocol == cloud.TCP {
+		dst = netip.AddrPortFrom(f.Dst, uint16(f.Port)).String()
+	}
+	return f, dst, true
+}
+
+// CloudFlow returns the flow from src to to in lab's cloud network: to
+// is ADDR or HOST (a host in a vswitch, its first address there), with
+// :PORT (1..65535) a TCP connect, without an ICMP echo. ok is false when
+// to is none of those. src is not looked at (Trace does).
+func (lab *Lab) CloudFlow(src, to string) (f cloud.Flow, ok bool) {
+	f = cloud.Flow{Src: src, Protocol: cloud.ICMP}
+	host := to
+	if h, p, cut := strings.Cut(to, ":"); cut {
+		port, err := strconv.Atoi(p)
+		if err != nil || port < 1 || port > 65535 {
+			return cloud.Flow{}, false
+		}
+		host, f.Protocol, f.Port = h, cloud.TCP, port
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
+		f.Dst = a
+	} else if addr, in := lab.CloudHost(host); in {
+		f.Dst = netip.MustParseAddr(addr)
+	} else {
+		return cloud.Flow{}, false
+	}
+	return f, true
+}
+
+func validateReach(v *validator, lab *Lab, p string, c *ReachCheck) {
+	if !lab.InCloud() {
+		v.bad(p, "a reach check needs the lab's cloud network (network: vpcs, vswitches; hosts in vswitches)")
+		return
+	}
+	if _, in := lab.CloudHost(c.From); !in {
+		v.bad(p+".from", "no host %q with an interface in a vswitch", c.From)
+	} else if _, _, ok := lab.ReachFlow(c); !ok {
+		v.bad(p+".to", "want ADDR or HOST (a host in a vswitch), with :PORT (1..65535) for a TCP connect, got %q", c.To)
+	}
+	if !slices.Contains(cloud.Outcomes, cloud.Outcome(c.Outcome)) {
+		v.bad(p+".outcome", "want one of %s, got %q", outcomeList(), c.Outcome)
+	}
+}
+
+func outcomeList() string {
+	s := make([]string, len(cloud.Outcomes))
+	for i, o := range cloud.Outcomes {
+		s[i] = string(o)
+	}
+	return strings.Join(s, ", ")
 }

@@ -282,6 +282,9 @@ func Trace(m *Model, f Flow) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if len(src.NICs) == 0 {
+		return Result{}, &FlowError{i18n.T("no instance holds %s", f.Src)}
+	}
 	nic := src.NICs[0]
 	for _, c := range src.NICs {
 		if p, ok := n.vswCIDR[c.VSwitch]; ok && p.Contains(f.Dst) {
