@@ -18,13 +18,13 @@ import (
 )
 
 // loadCloudLab loads a VPC lab from the catalog, or from the test data
-// (scenarios/testdata/cloud, testdata/cloudverify) while it is not there.
+// (scenarios/testdata/cloudverify: vpc-rules, a lab for the acceptance).
 func loadCloudLab(t *testing.T, name string) *labfile.Lab {
 	t.Helper()
 	if lab, err := Load(name, nil); err == nil {
 		return lab
 	}
-	for _, dir := range []string{"testdata/cloud", "testdata/cloudverify"} {
+	for _, dir := range []string{"testdata/cloudverify"} {
 		p := filepath.Join(dir, name+".yaml")
 		if _, err := os.Stat(p); err == nil {
 			lab, err := Load(p, nil)
