@@ -432,7 +432,7 @@ func (n *CloudNet) counters() (snapshot, error) {
 			read(p+"sg_in", h, netns.SecurityGroupTable, "input"),
 			read(p+"sg_out", h, netns.SecurityGroupTable, "output"),
 			read(p+"whitelist", h, netns.WhitelistTable, "input"),
-			snmp(p, h, "Ip.InReceives", "Ip.InAddrErrors", "Ip.ForwDatagrams", "Icmp.OutEchoReps", "Tcp.OutSegs", "Tcp.OutRsts", "Tcp.PassiveOpens")); err != nil {
+			snmp(p, h, "Ip.InReceives", "Ip.InAddrErrors", "Ip.ForwDatagrams", "Icmp.OutEchoReps", "Tcp.OutSegs", "Tcp.OutRsts")); err != nil {
 			return nil, err
 		}
 	}
@@ -540,7 +540,10 @@ func (n *CloudNet) place(res cloud.Result, src *netns.Instance, dst netip.Addr, 
 	reply := false
 	for _, in := range n.Model.Instances {
 		p := "instance/" + in.Name + "/"
-		if in.Name != res.Src && (d[p+"Icmp.OutEchoReps"] > 0 || d[p+"Tcp.OutSegs"] > 0 && d[p+"Tcp.PassiveOpens"]+d[p+"Tcp.OutRsts"] > 0) {
+		// An echo reply, or any TCP segment (a SYN-ACK, which counts no
+		// passive open until the handshake ends, or a RST) from an
+		// instance that did not send the probe.
+		if in.Name != res.Src && (d[p+"Icmp.OutEchoReps"] > 0 || d[p+"Tcp.OutSegs"] > 0) {
 			reply = true
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 // TestTraceVerify runs lblab trace --verify (root): a one-sided peering
 // route agrees (the reply dropped at vpc-b's router in both worlds, exit
-// 0), as JSON too; a probe of the vswitch's gateway disagrees (the model
+// 0), as JSON too, and for a TCP connect; a probe of the vswitch's gateway disagrees (the model
 // has no instance there, the real VPC router answers: exit 1). Nothing
 // of the runs' namespaces remains.
 func TestTraceVerify(t *testing.T) {
@@ -40,6 +40,13 @@ func TestTraceVerify(t *testing.T) {
 	}
 	if !v.Agree || v.ModelDrop == nil || *v.ModelDrop != v.Real.Drop || !v.Real.Drop.Reply {
 		t.Errorf("json: %+v", v)
+	}
+	// A TCP connect: the SYN-ACK is lost on its way back (the leg is read
+	// from the SYN-ACK sent, before any passive open is counted).
+	code, out, errOut = lblab(t, "trace", "vpc-peering", "ecs-a", "ecs-b:80", "--verify", "--set", "network.route_tables[1].entries=[]")
+	wantExit(t, code, 0, out, errOut)
+	if !strings.Contains(out, "real (netns): TIMEOUT, reply dropped at router of vpc-b (no_route)") {
+		t.Errorf("tcp, one-sided: want the reply dropped at vpc-b's router, got\n%s", out)
 	}
 	// 192.168.5.253 is vsw-b's gateway (netns.VSwitchGateway).
 	code, out, errOut = lblab(t, "trace", "vpc-peering", "ecs-b", "192.168.5.253", "--verify")
