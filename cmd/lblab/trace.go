@@ -19,7 +19,7 @@ func init() { commands = append(commands, newTrace) }
 // newTrace is lblab trace: reachability analysis of a lab's cloud network.
 func newTrace() *cobra.Command {
 	var sets []string
-	var asJSON bool
+	var asJSON, verify bool
 	c := &cobra.Command{
 		Use:   "trace LAB SRC DST[:PORT]",
 		Short: "Follow a probe through a lab's cloud network hop by hop, request and reply, and say which route, security-group rule or whitelist decided",
@@ -34,7 +34,13 @@ the route entry, security-group rule or whitelist entry that decided, with
 its field in the lab. The outcome is one of ACCEPTED, NO_ROUTE,
 DENIED_OUT, DENIED_IN, NO_REPLY_ROUTE, REFUSED, TTL_EXCEEDED.
 
-Exit status: 0 when ACCEPTED, 1 for any other outcome, 2 on bad input.`,
+Exit status: 0 when ACCEPTED, 1 for any other outcome, 2 on bad input.
+
+With --verify (root) lblab also builds the lab's network in namespaces,
+sends the same probe from SRC there, and prints the model's verdict
+beside the real one (for a drop, where: read from the nftables rule
+counters and the kernel's IP counters), then AGREE or DISAGREE; the exit
+status is then 0 on AGREE, 1 on DISAGREE.`,
 		Args: exactArgs(3),
 		RunE: func(c *cobra.Command, args []string) error {
 			language, err := langOf(c)
@@ -48,6 +54,19 @@ Exit status: 0 when ACCEPTED, 1 for any other outcome, 2 on bad input.`,
 			res, err := traceLab(lab, args[1], args[2])
 			if err != nil {
 				return err
+			}
+			if verify {
+				v, err := verifyTrace(c.Context(), lab.Cloud(), res)
+				if err != nil {
+					return err
+				}
+				if err := writeVerified(c.OutOrStdout(), v, language, asJSON); err != nil {
+					return err
+				}
+				if !v.Agree {
+					return &exitError{1}
+				}
+				return nil
 			}
 			if asJSON {
 				enc := json.NewEncoder(c.OutOrStdout())
@@ -65,6 +84,7 @@ Exit status: 0 when ACCEPTED, 1 for any other outcome, 2 on bad input.`,
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON (stable field names)")
+	c.Flags().BoolVar(&verify, "verify", false, "also send the probe in the lab's network built in namespaces (root) and say whether the real network agrees")
 	c.Flags().StringArrayVar(&sets, "set", nil, "override a field of the lab: PATH=VALUE (repeatable)")
 	return c
 }
