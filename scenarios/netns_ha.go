@@ -52,6 +52,13 @@ func (w *netnsWorld) buildHA(ctx context.Context) error {
 		return err
 	}
 	w.ha = &netnsHA{lb: lw.(*lbWorld)}
+	if err := restartRefusal(w.lab); err != nil {
+		return err
+	}
+	w.ha.lb.pidFile = w.proxyPidPath
+	if err := w.writeRestartScripts(); err != nil {
+		return err
+	}
 	specs, phases := labProbes(w.lab, w.seed)
 	if w.ha.probes, err = newNetnsProbesAt(w.opt.Binary, w.opt.Work, w.startPath(), w.hosts, specs, phases); err != nil {
 		return err
