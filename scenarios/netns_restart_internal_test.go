@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lblab/lblab/scenarios/labfile"
 )
 
 // TestRestartScriptOnRealHosts runs the check script the netns world
@@ -112,5 +115,20 @@ func TestRestartThatWorksIsRefusedOnRealHosts(t *testing.T) {
 	}
 	if err := restartRefusal(lab); err != nil {
 		t.Fatalf("the catalog's lab refused: %v", err)
+	}
+}
+
+// TestDockerRefusesARestartingScript: the docker world has no check
+// script to run, so it refuses the lab before it makes anything.
+func TestDockerRefusesARestartingScript(t *testing.T) {
+	lab, err := Load("ha-pair-nginx-dies", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &dockerWorld{lab: lab}
+	err = w.Build(context.Background())
+	var in *labfile.InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), "restarts the proxy") {
+		t.Fatalf("got %v, want an input error naming the restarting script", err)
 	}
 }
