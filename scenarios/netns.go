@@ -36,8 +36,11 @@ func init() {
 		Caps: Capabilities{
 			Roles: []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
 			Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...),
-				labfile.FaultProxyCrash, labfile.FaultFirewall, labfile.FaultFirewallClear),
+				labfile.FaultProxyCrash, labfile.FaultFirewall, labfile.FaultFirewallClear, labfile.FaultGARPDrop),
 			Root: true,
+			// MulticastFirewall: a firewall's rule matches only multicast
+			// destinations (netns.Segment.BlockMulticast).
+			MulticastFirewall: true,
 			// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 			TCPListeners: true,
 			// HA: the load balancer's roles on the topology's hosts

@@ -37,8 +37,10 @@ const classCancelled = "cancelled"
 // source address (the proxy's in front with via:), with the same status
 // and the same answering server (the X-Backend header the client read),
 // received no earlier than the request was meant to leave and finished
-// when the client got its answer, both within clockSlack. Among
-// candidates the one finished closest to the client's end is taken. Two requests from one
+// when the client got its answer, both within clockSlack. The pairs
+// are taken closest first (the proxy's end to the client's) over all of
+// a clients element's requests, so that a request does not take the
+// proxy event of a later one that fits that one better. Two requests from one
 // address in flight at once with the same status may swap their
 // load-balancer sides; they differ only in the server that failed them
 // and the error class of that failure (the answering server comes from
@@ -53,8 +55,8 @@ const classCancelled = "cancelled"
 // the client's end, and ended the session after the client's end less
 // the way back (the proxy records the session when both directions have
 // closed: the client's close reaches it one way later, and the server's
-// after that), within tcpCloseSlack. Among candidates the one
-// accepted closest to the exchange's start (and the way there) is taken.
+// after that), within tcpCloseSlack. The pairs are taken closest first
+// (the accept to the exchange's start and the way there).
 //
 // A request still under way at the end of the lab's duration, or
 // cancelled when the run was interrupted, is unknown (Jepsen's info):
@@ -142,7 +144,18 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 		}
 		evs := slices.Clone(ch.Events)
 		slices.SortStableFunc(evs, func(a, b history.Event) int { return cmp.Compare(a.T, b.T) })
-		for _, c := range evs {
+		// Every candidate pair of a client request and a proxy event,
+		// then the pairs taken closest first over all the requests: a
+		// request does not take the proxy event of a later one that fits
+		// it better (both end within clockSlack of each other at 200
+		// requests a second from one address).
+		type pair struct {
+			d  history.Stamp
+			ci int
+			s  *side
+		}
+		var pairs []pair
+		for ci, c := range evs {
 			if c.Kind != history.KindRequest {
 				continue
 			}
@@ -153,23 +166,26 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 			}
 			cands := byKey[key{ch.Group, src}]
 			// Of the proxy events finished within clockSlack of the
-			// client's end (less the way back), the one closest to it.
+			// client's end (less the way back).
 			i, _ := slices.BinarySearchFunc(cands, c.T-slack-history.Stamp(ch.Latency), func(s *side, t history.Stamp) int {
 				if s.ev.T < t {
 					return -1
 				}
 				return 1
 			})
-			var lb *history.Event
-			best := history.Stamp(-1)
 			last := c.T + slack
 			if ch.TCP {
 				last = c.T + history.Stamp(tcpCloseSlack+ch.Latency)
 			}
+			// A request whose answer the client never read (unknown at the
+			// end) ends when the run does, not when a proxy answered it:
+			// only a proxy that took it when it was sent is its side, not
+			// one that served another request near the end.
+			unknown := !ch.TCP && (c.T > endT || c.Error == classCancelled)
 			for j := i; j < len(cands) && cands[j].ev.T <= last; j++ {
 				s := cands[j]
 				if s.used || s.ev.Start < c.Start-slack || (c.Status != 0 && s.ev.Status != c.Status) ||
-					(c.Backend != "" && s.ev.Backend != c.Backend) {
+					(c.Backend != "" && s.ev.Backend != c.Backend) || (unknown && s.ev.Start > c.Start+slack) {
 					continue
 				}
 				var d history.Stamp
@@ -190,18 +206,24 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 					back := c.T - history.Stamp(ch.Latency)
 					d = max(back-s.ev.T, s.ev.T-back)
 				}
-				if best < 0 || d < best {
-					best, lb = d, s.ev
-				}
+				pairs = append(pairs, pair{d, ci, s})
 			}
-			if lb != nil {
-				for _, s := range cands[i:] {
-					if s.ev == lb {
-						s.used = true
-						break
-					}
-				}
+		}
+		slices.SortStableFunc(pairs, func(a, b pair) int {
+			return cmp.Or(cmp.Compare(a.d, b.d), cmp.Compare(a.ci, b.ci), cmp.Compare(a.s.ev.T, b.s.ev.T))
+		})
+		match := make([]*history.Event, len(evs))
+		for _, p := range pairs {
+			if match[p.ci] == nil && !p.s.used {
+				match[p.ci], p.s.used = p.s.ev, true
 			}
+		}
+		for ci, c := range evs {
+			if c.Kind != history.KindRequest {
+				continue
+			}
+			ip := clientIP(c.Client)
+			lb := match[ci]
 			m := history.Event{T: c.T, Kind: history.KindRequest, Src: ch.Src, Client: ip, Listener: ch.Listener, Group: ch.Group,
 				Backend: c.Backend, Status: c.Status, Error: c.Error, Start: c.Start, Latency: c.T - c.Start}
 			if lb != nil {

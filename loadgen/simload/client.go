@@ -269,6 +269,10 @@ type pending struct {
 	// keep: a proxy may still hold the request (its connection failed
 	// while the proxy worked on it), so the pending is never reused.
 	keep bool
+	// reused: the request went on a kept-alive connection that carried
+	// one before; retried: it was sent again after a reset there
+	// (hostPath.Failed).
+	reused, retried bool
 	// The request's callbacks, bound once per pooled pending.
 	onTimeout, onArrive, onDeliver func()
 	onAnswer                       func(simproxy.Response)

@@ -16,7 +16,10 @@ import (
 // reaches a host that does not know the connection (the VIP moved) is
 // reset; a SYN to a host without a listening proxy is refused; one to a
 // host that is down, unplugged or lost the address is not answered, and
-// the client's timeout ends the request.
+// the client's timeout ends the request. A request reset on a kept-alive
+// connection it was not the first on, before any of its response came,
+// is sent once more on a new connection, as lblab load does (and
+// browsers and net/http): the connection went stale, not the request.
 type hostPath struct {
 	c         *Clients
 	s         *Stack
@@ -52,6 +55,7 @@ func (hp *hostPath) send(pend *pending) {
 			conn := hp.idle[n-1]
 			hp.idle = hp.idle[:n-1]
 			if conn.Open() {
+				pend.reused = true
 				hp.request(conn, pend)
 				return
 			}
@@ -112,7 +116,15 @@ func (hp *hostPath) Failed(conn *Conn, class string) {
 		hp.s.wire.Drop(pend.wireID)
 	}
 	pend.conn = nil
-	pend.keep = pend.wireID != 0 // the proxy may have it still
+	pend.keep = pend.keep || pend.wireID != 0 // the proxy may have it still
+	if class == simproxy.ClassReset && pend.reused && !pend.retried && hp.s.host.Up() {
+		// A stale kept-alive connection: once more on a new one.
+		pend.reused, pend.retried, pend.wireID = false, true, 0
+		conn := hp.s.Dial(hp.to, hp)
+		pend.conn = conn
+		hp.busy[conn] = pend
+		return
+	}
 	pend.resp = simproxy.Response{Error: class}
 	pend.deliver()
 }

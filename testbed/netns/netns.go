@@ -23,6 +23,11 @@
 // kernel has it: NetemAvailable), also changed at run time; a client
 // population's source addresses = Link.AddAddrs with Link.RouteAll.
 //
+// Testbed.Cloud builds a cloud network on the same namespaces (vpc.go):
+// VPC routers, vSwitches (segments), instances (hosts), peering
+// connections, route tables, security groups and whitelists (nftables
+// tables inside the namespaces, so the same cleanup removes them).
+//
 // It needs root and iproute2 (Available says why not).
 package netns
 
@@ -88,6 +93,11 @@ type Testbed struct {
 	procs  []*Process
 	work   string // the work folder, "" until WorkDir makes it
 	closed bool
+	// cloud is the testbed's cloud network (Cloud, vpc.go), nil until
+	// asked for; closers close what lives in its namespaces without a
+	// process (listening sockets), first thing in Cleanup.
+	cloud   *Cloud
+	closers []func() error
 
 	cleanup    sync.Once
 	cleanupErr error
@@ -181,7 +191,13 @@ func (tb *Testbed) AddSegment(name string) (*Segment, error) {
 	return s, nil
 }
 
-// AddHost makes a host: namespace <prefix>-<name> with its loopback up.
+// AddHost makes a host: namespace <prefix>-<name> with its loopback up
+// and IPv4 forwarding off (net.ipv4.ip_forward 0, as Linux boots): a lab
+// host is not a router, whatever the machine's own setting, which a new
+// namespace copies (a Docker host has it on). A host that forwarded
+// would pass a packet for an address it gave up (a VIP after its VRRP
+// router left MASTER) on to the address's new holder, where the
+// simulator and a plain host drop it.
 func (tb *Testbed) AddHost(name string) (*Host, error) {
 	ns, err := tb.addNamespace(name)
 	if err != nil {
@@ -190,8 +206,16 @@ func (tb *Testbed) AddHost(name string) (*Host, error) {
 	if err := ipCmd("-n", ns, "link", "set", "dev", "lo", "up"); err != nil {
 		return nil, err
 	}
-	return &Host{tb: tb, Name: name, NS: ns}, nil
+	h := &Host{tb: tb, Name: name, NS: ns}
+	if err := h.Do(func() error { return os.WriteFile(ipForward, []byte("0\n"), 0o644) }); err != nil {
+		return nil, fmt.Errorf("netns: host %s: forwarding off: %w", name, err)
+	}
+	return h, nil
 }
+
+// ipForward is the sysctl of IPv4 forwarding, for the namespace of the
+// thread that opens it (all of its interfaces, and those to come).
+const ipForward = "/proc/sys/net/ipv4/ip_forward"
 
 func (tb *Testbed) addNamespace(name string) (string, error) {
 	if !validName.MatchString(name) {
@@ -555,11 +579,16 @@ func (tb *Testbed) Cleanup() error {
 func (tb *Testbed) clean() error {
 	tb.mu.Lock()
 	tb.closed = true
-	procs, nss, work := tb.procs, tb.nss, tb.work
-	tb.procs, tb.nss = nil, nil
+	procs, nss, work, closers := tb.procs, tb.nss, tb.work, tb.closers
+	tb.procs, tb.nss, tb.closers = nil, nil, nil
 	tb.mu.Unlock()
 
 	var errs []error
+	// A socket holds its namespace: one left open would keep a deleted
+	// namespace alive, invisible to ip netns list.
+	for _, c := range closers {
+		errs = append(errs, c())
+	}
 	for _, p := range procs {
 		if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, syscall.ESRCH) {
 			errs = append(errs, err)

@@ -20,11 +20,15 @@ import (
 
 // helperEnv makes the test binary a helper process: "signal" builds a
 // testbed, cleans it up on SIGINT and waits; "leak" builds one and exits
-// without cleaning up once its stdin closes. Both print the testbed's
+// without cleaning up once its stdin closes; "cloud" builds a cloud
+// network (vpc_test.go) and waits to be killed. Each prints the testbed's
 // prefix when ready.
 const helperEnv = "LBLAB_NETNS_HELPER"
 
 func runHelper(kind string) int {
+	if kind == "cloud" {
+		return runCloudHelper()
+	}
 	tb, err := netns.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
