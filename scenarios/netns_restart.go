@@ -25,7 +25,10 @@ import (
 // host's), or not started yet (no such file: at boot nginx comes
 // before keepalived); "start nginx" runs the proxy's program against a
 // configuration broken while it ran (a proxy_crash with start_fails:
-// the program really exits with an error); "stop keepalived" is SIGTERM
+// the program really exits with an error; started in the background,
+// as nginx returns at once when it daemonizes, so that the script's
+// wait is its sleep and not the start of a Go program on a loaded
+// machine); "stop keepalived" is SIGTERM
 // to the agent's process group, as the world's own stop fault sends
 // (its pid, agentPidPath). The simulator runs the model of the same
 // script (vrrpsim.RestartCheck). A restart that works is refused
@@ -97,7 +100,7 @@ func (w *netnsWorld) writeRestartScripts() error {
 # if no nginx runs, start nginx; sleep; if none runs still, stop keepalived.
 # nginx is %[2]s's proxy (its pid file), keepalived %[2]s's agent.
 if ! %[3]s; then
-	/bin/sh %[4]s >>%[4]s.log 2>&1
+	/bin/sh %[4]s >>%[4]s.log 2>&1 &
 	sleep %[5]s
 	if ! %[3]s; then
 		kill -TERM -"$(cat %[6]s)"
