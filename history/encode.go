@@ -28,6 +28,7 @@ func AppendJSON(b []byte, ev *Event) []byte {
 	}
 	b = appendStrs(b, "answer", ev.Answer)
 	b = appendStamp(b, "rtt", ev.RTT)
+	b = appendStrs(b, "path", ev.Path, "rule", ev.Rule)
 	b = appendStrs(b, "client", ev.Client, "listener", ev.Listener, "group", ev.Group, "backend", ev.Backend)
 	b = appendInt(b, "status", int64(ev.Status))
 	b = appendStrs(b, "error", ev.Error)

@@ -99,6 +99,17 @@ type Event struct {
 	OK     *bool  `json:"ok,omitempty"`
 	Answer string `json:"answer,omitempty"`
 	RTT    Stamp  `json:"rtt,omitempty"`
+	// Path is a net event's hop path through a cloud network, as lblab
+	// trace finds it: the request's places joined by " > ", then " | "
+	// and the reply's (a place that dropped it marked "✗"), e.g. "ecs-a >
+	// vsw-a > vpc-a > pcc-ab > vpc-b > vsw-b > ecs-b | ecs-b > vsw-b >
+	// vpc-b ✗". Rule is the entry that decided a dropped probe (a route
+	// entry, a security-group rule, a whitelist) with its lab field, or
+	// the destination's answer. Reason holds the outcome code (ACCEPTED,
+	// NO_ROUTE, DENIED_OUT, DENIED_IN, NO_REPLY_ROUTE, REFUSED,
+	// TTL_EXCEEDED).
+	Path string `json:"path,omitempty"`
+	Rule string `json:"rule,omitempty"`
 
 	// Request events (written when the request ends, so T is its end):
 	// the client address, the listener, the group, the server that gave

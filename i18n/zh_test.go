@@ -19,7 +19,7 @@ import (
 // builders below; in them every message is built with one (fmt.Errorf and
 // a Msg written out are refused), so that every message can be said in
 // Chinese.
-var checked = []string{"scenarios", "scenarios/labfile", "proxy", "proxy/nginxconf", "vrrpsim/keepalived", "units"}
+var checked = []string{"scenarios", "scenarios/labfile", "proxy", "proxy/nginxconf", "vrrpsim/keepalived", "units", "sim/cloud"}
 
 // builders are the message builders of the checked packages, by name, with
 // the index of their format argument.

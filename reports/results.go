@@ -50,6 +50,10 @@ type Results struct {
 	// those of the seeds that failed (of every seed with
 	// --keep-histories), in seed order. Omitted when none.
 	Histories []SeedHistory `json:"histories,omitempty"`
+	// MissingSeeds are the seeds of a merged sweep's range (lblab merge)
+	// that no shard's folder held, in order: the sweep does not pass.
+	// Omitted when none.
+	MissingSeeds []uint64 `json:"missing_seeds,omitempty"`
 }
 
 // SeedHistory is the history of one seed of a sweep.

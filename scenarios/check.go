@@ -61,6 +61,8 @@ func (c *checker) verdict(sent int, early, late time.Duration) verdict {
 			r = v.healthDelay(lab, e.HealthDelay, events)
 		case e.OutageWithin != nil:
 			r = v.outageWithin(lab, e.OutageWithin)
+		case e.Reach != nil:
+			r = reach(lab, e.Reach, events)
 		case e.State != nil:
 			at := e.State.At.Or(end)
 			got := stateAt(e.State.Router, at, events)

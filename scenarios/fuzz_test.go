@@ -60,7 +60,15 @@ func fuzzSeeds(tb testing.TB) (valid, broken [][]byte) {
 	}
 	n := 3 + nValid
 	broken = append(seeds[n:], []byte(""), []byte("name: x\n"), []byte("- a\n- b\n"), []byte("{"), []byte("a: *b\n"))
-	return seeds[:n:n], broken
+	valid = seeds[:n:n]
+	// The cloud network: the peering lab, and one whose peering overlaps.
+	peering, err := scenarios.CatalogSource("vpc-peering")
+	if err != nil {
+		tb.Fatalf("catalog lab vpc-peering: %v", err)
+	}
+	valid = append(valid, peering)
+	broken = append(broken, []byte(strings.Replace(string(peering), "cidr: 10.0.0.0/16}", "cidr: 192.168.0.0/16}", 1)))
+	return valid, broken
 }
 
 // TestFuzzSeeds checks that the valid seeds are valid labs that pass, so

@@ -37,20 +37,22 @@ func TestImplRefusals(t *testing.T) {
 	}
 }
 
-// TestMulticastFirewallRefusedOnRealHosts: netns drops all of IP
-// protocol 112 for a firewall fault; one asking to drop only multicast
-// (ha-pair-unicast-peer) is refused there, by its fault, and plays in
-// the simulator.
-func TestMulticastFirewallRefusedOnRealHosts(t *testing.T) {
+// TestMulticastFirewallOnRealHosts: netns drops only the multicast of
+// a protocol for a firewall fault with multicast: true
+// (netns.Segment.BlockMulticast), and plays ha-pair-unicast-peer as the
+// simulator does; docker has no firewall fault at all, and refuses it by
+// its kind.
+func TestMulticastFirewallOnRealHosts(t *testing.T) {
 	lab, err := scenarios.Load("ha-pair-unicast-peer", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := scenarios.CheckWorld("sim", lab); err != nil {
-		t.Errorf("sim: %v", err)
+	for _, world := range []string{"sim", "netns"} {
+		if err := scenarios.CheckWorld(world, lab); err != nil {
+			t.Errorf("%s: %v", world, err)
+		}
 	}
-	// (docker has no firewall fault at all yet: refused by its kind.)
-	if err := scenarios.CheckWorld("netns", lab); err == nil || !strings.Contains(err.Error(), "multicast: true") {
-		t.Errorf("netns: %v; want a refusal of the multicast-only firewall", err)
+	if err := scenarios.CheckWorld("docker", lab); err == nil || !strings.Contains(err.Error(), "faults of kind firewall") {
+		t.Errorf("docker: %v; want a refusal of the firewall fault's kind", err)
 	}
 }

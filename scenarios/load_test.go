@@ -169,7 +169,7 @@ func TestParseReportsPlaceOfError(t *testing.T) {
 		},
 		{
 			name: "expectation of no kind", old: "    failover: {fault: master dies, by: r2, window: theory}\n", new: "", at: "",
-			field: "expect[0]", msg: "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay, outage_within; got 0",
+			field: "expect[0]", msg: "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay, outage_within, reach; got 0",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,8 +36,11 @@ func init() {
 		Caps: Capabilities{
 			Roles: []Role{RoleVRRP, RoleProxy, RoleBackend, RoleClients},
 			Faults: append(append(slices.Clone(agentFaults), lbFaultsOnly...),
-				labfile.FaultProxyCrash, labfile.FaultFirewall, labfile.FaultFirewallClear),
+				labfile.FaultProxyCrash, labfile.FaultFirewall, labfile.FaultFirewallClear, labfile.FaultGARPDrop),
 			Root: true,
+			// MulticastFirewall: a firewall's rule matches only multicast
+			// destinations (netns.Segment.BlockMulticast).
+			MulticastFirewall: true,
 			// TCPListeners: lblab load tcp:// and lblab backend --mode tcp.
 			TCPListeners: true,
 			// HA: the load balancer's roles on the topology's hosts
@@ -256,7 +259,12 @@ const agentStartLead = time.Second
 const agentReadyWait = 30 * time.Second
 
 // flagPath is the file whose presence makes a host's script fail.
+// For a vrrp_script that restarts the proxy it is the script itself
+// (netns_restart.go).
 func (w *netnsWorld) flagPath(host, script string) string {
+	if p := w.restartFlag(host, script); p != "" {
+		return p
+	}
 	return filepath.Join(w.opt.Work, host+"."+script+".fail")
 }
 
@@ -289,7 +297,7 @@ func (w *netnsWorld) startAgent(host string) error {
 	}
 	w.agents[host] = p
 	w.runs = append(w.runs, &agentRun{host: host, p: p, out: out})
-	return nil
+	return w.agentStarted(host, p)
 }
 
 // waitReady waits until the agent of every host has written its ready
@@ -674,8 +682,8 @@ func keepalivedConf(lab *labfile.Lab, host string, flag func(host, script string
 	sort.Strings(names)
 	for _, name := range names {
 		s := lab.VRRP.Scripts[name]
-		fmt.Fprintf(&b, "vrrp_script %s {\n    script \"/bin/test ! -e %s\"\n    interval %g\n    weight %d\n    fall %d\n    rise %d\n",
-			name, flag(host, name), s.Interval.Or(time.Second).Seconds(), s.Weight, max(s.Fall, 1), max(s.Rise, 1))
+		fmt.Fprintf(&b, "vrrp_script %s {\n    script \"%s\"\n    interval %g\n    weight %d\n    fall %d\n    rise %d\n",
+			name, scriptCommand(lab, host, name, flag), s.Interval.Or(time.Second).Seconds(), s.Weight, max(s.Fall, 1), max(s.Rise, 1))
 		if s.Timeout.IsSet() {
 			fmt.Fprintf(&b, "    timeout %g\n", s.Timeout.D.Seconds())
 		}

@@ -3,15 +3,19 @@ package scenarios
 import (
 	"cmp"
 	"context"
+	"log/slog"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lblab/lblab/history"
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen/probe"
 	"github.com/lblab/lblab/scenarios/labfile"
+	"github.com/lblab/lblab/testbed/netns"
 )
 
 // A high-availability lab (labfile.Lab.HA) in network namespaces: the
@@ -42,6 +46,11 @@ import (
 type netnsHA struct {
 	lb     *lbWorld
 	probes *netnsProbes
+	// pinned are the client hosts' interfaces whose reachable time
+	// clientNeigh pinned to the lab's arp_timeout; unpin stops keeping
+	// it there (keepPinned).
+	pinned []*netns.Link
+	unpin  func() int
 }
 
 // buildHA makes the load balancer's roles on the built topology (its
@@ -52,6 +61,17 @@ func (w *netnsWorld) buildHA(ctx context.Context) error {
 		return err
 	}
 	w.ha = &netnsHA{lb: lw.(*lbWorld)}
+	if err := restartRefusal(w.lab); err != nil {
+		return err
+	}
+	w.ha.lb.pidFile = w.proxyPidPath
+	if err := w.writeRestartScripts(); err != nil {
+		return err
+	}
+	if err := w.clientNeigh(); err != nil {
+		return err
+	}
+	w.ha.unpin = w.keepPinned()
 	specs, phases := labProbes(w.lab, w.seed)
 	if w.ha.probes, err = newNetnsProbesAt(w.opt.Binary, w.opt.Work, w.startPath(), w.hosts, specs, phases); err != nil {
 		return err
@@ -104,6 +124,9 @@ func (w *netnsWorld) haFinish(ctx context.Context, wait time.Duration) ([]histor
 	}
 	reqs, sent, err := w.ha.lb.Finish(ctx)
 	w.ha.probes.stop(wait)
+	if w.ha.unpin != nil {
+		w.ha.unpin()
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -118,11 +141,64 @@ func (w *netnsWorld) haFinish(ctx context.Context, wait time.Duration) ([]histor
 	return append(reqs, nets...), sent, nil
 }
 
-// haDo carries out the faults of a high-availability lab that are not
-// the VRRP world's alone: proxy_crash, and a server's faults (target
-// HOST:PORT). It reports whether f was one, and when it took effect
+// pinPoll is how often keepPinned looks at the clients' reachable time.
+const pinPoll = 50 * time.Millisecond
+
+// keepPinned pins the clients' reachable time to the lab's arp_timeout
+// again whenever the kernel draws it anew during the run (Linux does
+// every 300 s for every interface, neigh_periodic_work), looking every
+// pinPoll, until the function it returns is called; that returns how
+// many times it did.
+func (w *netnsWorld) keepPinned() func() int {
+	base := w.lab.ARPTimeoutOr()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		n := 0
+		t := time.NewTicker(pinPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- n
+				return
+			case <-t.C:
+			}
+			for _, l := range w.ha.pinned {
+				got, err := l.Host.Reachable(l.Iface)
+				if err != nil || (got-base).Abs() <= netns.ReachablePin {
+					continue
+				}
+				if _, err := l.Host.PinReachable(l.Iface, base); err != nil {
+					slog.Warn("the kernel drew the reachable time again, and it could not be pinned: the neighbour cache left the lab's model",
+						"host", l.Host.Name, "iface", l.Iface, "drawn", got, "err", err)
+					continue
+				}
+				n++
+				slog.Info("the kernel drew the reachable time again: pinned back", "host", l.Host.Name, "iface", l.Iface, "drawn", got, "pinned", base)
+			}
+		}
+	}()
+	var once sync.Once
+	var n int
+	return func() int {
+		once.Do(func() {
+			cancel()
+			n = <-done
+		})
+		return n
+	}
+}
+
+// haDo carries out a segment's faults (firewall, firewall_clear,
+// garp_drop: any lab's), and the faults of a high-availability lab that
+// are not the VRRP world's alone: proxy_crash, and a server's faults
+// (target HOST:PORT). It reports whether f was one, and when it took effect
 // (time since the epoch; 0 for when haDo returned).
 func (w *netnsWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
+	if f.Kind == labfile.FaultFirewall || f.Kind == labfile.FaultFirewallClear || f.Kind == labfile.FaultGARPDrop {
+		return true, 0, w.firewall(f) // a segment's: VRRP labs have them too
+	}
 	if w.ha == nil {
 		return false, 0, nil
 	}
@@ -130,8 +206,6 @@ func (w *netnsWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
 	var at time.Time
 	var err error
 	switch {
-	case f.Kind == labfile.FaultFirewall || f.Kind == labfile.FaultFirewallClear:
-		return true, 0, w.firewall(f)
 	case f.Kind == labfile.FaultProxyCrash:
 		at, err = lb.crashNode(f.Target)
 		if err == nil {
@@ -197,15 +271,20 @@ func haMerge(agents, more []history.Event) []history.Event {
 // the testbed goes.
 func (w *netnsWorld) haClose() {
 	if w.ha != nil {
+		if w.ha.unpin != nil {
+			w.ha.unpin()
+		}
 		_ = w.ha.lb.Close()
 		w.ha.probes.stop(time.Second)
 	}
 }
 
 // firewall blocks (firewall) or unblocks (firewall_clear) IP protocol
-// f.Proto between the hosts f.Between on segment f.Target: the bridge
-// drops what it would forward from one of their ports to another
-// (netns.Segment.Block); the others pass.
+// f.Proto between the hosts f.Between on segment f.Target, or only its
+// multicast (multicast: true), or their gratuitous ARP for the lab's
+// VIPs (garp_drop): the bridge drops what it would forward from one of
+// their ports to another (netns.Segment.Block, BlockMulticast,
+// BlockGARP); the others pass.
 func (w *netnsWorld) firewall(f labfile.Fault) error {
 	seg := w.segs[f.Target]
 	if seg == nil {
@@ -219,8 +298,55 @@ func (w *netnsWorld) firewall(f labfile.Fault) error {
 			}
 		}
 	}
-	if f.Kind == labfile.FaultFirewallClear {
+	switch {
+	case f.Kind == labfile.FaultFirewallClear:
 		return seg.Unblock(ports)
+	case f.Kind == labfile.FaultGARPDrop:
+		return seg.BlockGARP(labVIPs(w.lab), ports)
+	case f.Multicast:
+		return seg.BlockMulticast(uint8(f.Proto), ports)
 	}
 	return seg.Block(uint8(f.Proto), ports)
+}
+
+// labVIPs returns the addresses of the lab's VIPs, each once, in the
+// order of its instances.
+func labVIPs(lab *labfile.Lab) []netip.Addr {
+	var out []netip.Addr
+	for _, in := range lab.VRRP.Instances {
+		for _, s := range in.VirtualIPAddress {
+			if p, err := labfile.ParseVIP(s); err == nil && !slices.Contains(out, p.Addr()) {
+				out = append(out, p.Addr())
+			}
+		}
+	}
+	return out
+}
+
+// clientNeigh sets the neighbour caches of the hosts of the lab's
+// clients and probes to the lab's model (labfile.LBNetwork.ARPTimeout):
+// base_reachable_time arp_timeout, pinned without Linux's random factor,
+// and Linux's default delay_first_probe_time, retrans_time, ucast_solicit
+// and mcast_solicit written out (netns.Host.SetNeigh), as the simulator's
+// sim.NeighConfig has them.
+func (w *netnsWorld) clientNeigh() error {
+	var hosts []string
+	for _, c := range w.lab.Clients {
+		hosts = append(hosts, c.From)
+	}
+	for _, p := range w.lab.ClientProbes() {
+		hosts = append(hosts, p.From)
+	}
+	slices.Sort(hosts)
+	for _, name := range slices.Compact(hosts) {
+		for _, l := range w.links[name] {
+			got, err := l.Host.SetNeigh(l.Iface, netns.NeighTimers{Reachable: w.lab.ARPTimeoutOr()})
+			if err != nil {
+				return err
+			}
+			slog.Debug("neighbour cache pinned", "host", name, "iface", l.Iface, "reachable", got)
+			w.ha.pinned = append(w.ha.pinned, l)
+		}
+	}
+	return nil
 }

@@ -64,6 +64,7 @@ func init() {
 			Deterministic:     true,
 			TCPListeners:      true,
 			HA:                true,
+			Cloud:             true,
 		},
 		New: func(lab *labfile.Lab, seed uint64, sink history.Sink, _ Options) (World, error) {
 			return newSimWorld(lab, seed, sink), nil
@@ -104,6 +105,9 @@ func (w *simWorld) Build(ctx context.Context) error {
 			return i18n.Errorf("host %s: %w", h.Name, err)
 		}
 		for _, ifc := range h.Interfaces {
+			if ifc.VSwitch != "" {
+				continue // the cloud network: traced (simcloud.go), no L3 forwarding yet
+			}
 			addr, _ := netip.ParsePrefix(ifc.Address)
 			link := sim.Link{Latency: ifc.Latency.D, Jitter: ifc.Jitter.D, Loss: ifc.Loss}
 			if _, err := host.Attach(ifc.Name, w.net.Segment(ifc.Segment), addr, link); err != nil {
@@ -123,7 +127,13 @@ func (w *simWorld) Build(ctx context.Context) error {
 				// order they run in when due together is part of the run.
 				for _, name := range slices.Sorted(maps.Keys(lab.VRRP.Scripts)) {
 					s := lab.VRRP.Scripts[name]
-					vh.AddScript(simdriver.Script{Name: name, Interval: s.Interval.D, OK: true})
+					sc := simdriver.Script{Name: name, Interval: s.Interval.D, OK: true}
+					// A restarting script acts only where it is tracked
+					// (elsewhere it would restart a proxy nothing watches).
+					if r, ok := lab.RestartScript(in.Host); ok && r == name {
+						sc.Run = w.restartRun(in.Host, s.RestartWait.D)
+					}
+					vh.AddScript(sc)
 				}
 			}
 			if err := vh.AddInstance(in.Interface, labfile.InstanceConfig(lab, in, w.hosts[in.Host])); err != nil {
@@ -136,6 +146,7 @@ func (w *simWorld) Build(ctx context.Context) error {
 			w.k.At(0, vh.Start)
 		}
 	}
+	w.buildCloud()
 	switch {
 	case lab.HA():
 		if err := w.buildHA(); err != nil {

@@ -68,6 +68,14 @@ type SweepOutcome struct {
 	// only the histories of the seeds that failed are written (and kept
 	// in memory: RunSweep drops the others as each seed ends).
 	KeepHistories bool
+	// Origin says how the sweep was asked for (the lab as given, its
+	// overrides, the whole sweep's seeds when this is a shard of it),
+	// written to seeds.jsonl for lblab merge; by default the lab's name
+	// and the sweep's own seeds.
+	Origin SweepOrigin
+	// historyFrom is, for a merged sweep (MergeSweeps), the file each
+	// seed's history is copied from: its shard's folder.
+	historyFrom map[uint64]string
 }
 
 // SweepOptions tunes a sweep.
@@ -233,17 +241,7 @@ func RunSweepOptions(ctx context.Context, lab *labfile.Lab, first uint64, n int,
 // but those named in keep.
 func (o *Outcome) compact(keep map[string]bool) {
 	o.Events, o.Marks = nil, nil
-	r := &o.Results
-	for i, x := range r.Expectations {
-		r.Expectations[i] = reports.Expectation{Name: x.Name, Passed: x.Passed}
-	}
-	m := map[string]any{}
-	for k, v := range r.Metrics {
-		if keep[k] {
-			m[k] = v
-		}
-	}
-	r.Metrics, r.Warnings, r.FaultNamesZh = m, nil, nil
+	o.Results = keptResults(o.Results, keep)
 }
 
 // sweepMetricNames are the metrics a sweep summarizes: its own metric
@@ -593,19 +591,29 @@ func sweepMetricWants(lab *labfile.Lab) []sweepMetric {
 // the report shows beside them, the distributions included), report.html
 // with the distribution plots drawn from those files as lblab report
 // draws them, and under histories/ the history of each seed that
-// failed (of every seed with KeepHistories).
+// failed (of every seed with KeepHistories), and seeds.jsonl, each
+// seed's results for lblab merge. A merged sweep's histories are copied
+// from its shards' folders.
 func (s *SweepOutcome) Write(dir string) (string, error) {
 	hdir := filepath.Join(dir, "histories")
 	s.Results.Histories = nil
 	for _, r := range s.Runs {
-		if r.Results.Passed && !s.KeepHistories {
+		src, merged := s.historyFrom[r.Seed]
+		if r.Results.Passed && !s.KeepHistories && !merged {
 			continue
+		}
+		if s.historyFrom != nil && !merged {
+			continue // a merged seed whose shard wrote no history
 		}
 		if err := os.MkdirAll(hdir, 0o755); err != nil {
 			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
 		file := fmt.Sprintf("seed-%d.jsonl", r.Seed)
-		if err := writeHistory(filepath.Join(hdir, file), r.Events); err != nil {
+		write := func() error { return writeHistory(filepath.Join(hdir, file), r.Events) }
+		if merged {
+			write = func() error { return copyHistory(src, filepath.Join(hdir, file)) }
+		}
+		if err := write(); err != nil {
 			return "", i18n.Errorf("lab %s: %w", s.Lab.Name, err)
 		}
 		s.Results.Histories = append(s.Results.Histories, reports.SeedHistory{Seed: r.Seed, Passed: r.Results.Passed, File: "histories/" + file})
@@ -626,6 +634,9 @@ func (s *SweepOutcome) Write(dir string) (string, error) {
 		if d, ok := s.Results.Metrics["ks_distance_to_sim"].(float64); ok {
 			rep.Sweep.KSReference = d
 		}
+	}
+	if err := s.writeSeeds(dir); err != nil {
+		return "", i18n.Errorf("lab %s: %s: %w", s.Lab.Name, SeedsFile, err)
 	}
 	path, err := reports.WriteRun(dir, s.Results, rep, nil)
 	if err != nil {

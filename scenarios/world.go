@@ -92,6 +92,10 @@ type Capabilities struct {
 	// hosts sending to a VIP across the lab's network, probes. Default
 	// false.
 	HA bool
+	// Cloud says it plays a lab's cloud network (network: vpcs,
+	// vswitches, route tables, peerings, security groups, whitelists; its
+	// reach checks). Default false.
+	Cloud bool
 	// Early and Late widen a check's theoretical window on this world's
 	// clock: a timer that fires a little early, a process or socket that
 	// adds latency. Zero in the simulator.
@@ -138,6 +142,9 @@ func (c Capabilities) Refuse(world string, lab *labfile.Lab) error {
 	if lab.HA() && !c.HA {
 		return refuse(i18n.T("play a high-availability lab (the load balancer on the hosts %s, clients sending across the lab's network): not yet",
 			strings.Join(lab.ProxyHosts(), ", ")))
+	}
+	if lab.InCloud() && !c.Cloud {
+		return refuse(i18n.T("build the lab's cloud network (VPCs, vswitches, peerings, security groups): not yet"))
 	}
 	if lab.VRRP != nil {
 		if err := need(RoleVRRP, i18n.T("the lab's vrrp section")); err != nil {

@@ -71,6 +71,16 @@ func exactArgs(n int) cobra.PositionalArgs {
 	}
 }
 
+// minArgs is cobra.MinimumNArgs with its message said in Chinese too.
+func minArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageError{i18n.Errorf("requires at least %d arg(s), only received %d", n, len(args))}
+		}
+		return nil
+	}
+}
+
 // argsLang returns the language a command line asks for with --lang
 // (--lang zh, --lang=zh), for the errors found before its flags are read
 // (an unknown command, a bad flag before --lang); else the locale's.

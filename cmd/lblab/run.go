@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lblab/lblab/i18n"
+	"github.com/lblab/lblab/proxy"
 	"github.com/lblab/lblab/reports"
 	"github.com/lblab/lblab/scenarios"
 	"github.com/lblab/lblab/scenarios/labfile"
@@ -31,6 +35,12 @@ type runFlags struct {
 	junit string
 	mode  string
 	clean bool
+	// shardSize, shardIndex and shardIndexEnv make the run one shard of
+	// a sweep (--shard-size, --shard-index, --shard-index-env): --seed
+	// and --seeds are then the whole sweep's.
+	shardSize     int
+	shardIndex    int
+	shardIndexEnv string
 }
 
 func newRun() *cobra.Command {
@@ -45,7 +55,16 @@ With --seeds N the lab runs once per seed (--seed, --seed+1, ...) on all
 cores, and the report shows the distribution of its failover delays (a
 load-balancer lab: of its failed requests, p99 and detection delays).
 Only the failing seeds' histories are written under histories/, every
-seed's with --keep-histories.
+seed's with --keep-histories. A sweep's folder also holds seeds.jsonl,
+each seed's results, for lblab merge.
+
+With --shard-size S and --shard-index I (or --shard-index-env VAR, the
+variable holding I), the run is shard I of the sweep of --seeds N from
+--seed cut into shards of S seeds: seeds --seed+I·S on, S of them (the
+last shard fewer); its folder is shard-IIIII under --out (default
+lblab-out), shard-IIIII-1, ... when that is taken. lblab merge makes one
+sweep of the shards' folders; lblab sweep --k8s runs them as a
+Kubernetes Indexed Job.
 
 --out must name a new or empty folder (--clean empties the folder of an
 earlier run first); by default each run gets a new folder of its own.
@@ -64,6 +83,12 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return runLab(c, args[0], f) },
 	}
+	addRunFlags(c, &f)
+	return c
+}
+
+// addRunFlags gives c (lblab run, lblab sweep) the flags of a run.
+func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl := c.Flags()
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the run (first seed of a sweep)")
 	fl.IntVar(&f.seeds, "seeds", 0, fmt.Sprintf("run a sweep of N seeds, at most %d; --seed+N−1 must not pass 2^64−1", scenarios.MaxSeeds))
@@ -74,7 +99,37 @@ input, 130 (SIGINT) or 143 (SIGTERM) when interrupted.`,
 	fl.BoolVar(&f.clean, "clean", false, "empty the --out folder first when it holds an earlier run's files (a results.json)")
 	fl.StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
 	fl.StringVar(&f.mode, "mode", "sim", "world to run in: sim (the simulator) or another world of 'lblab worlds' (netns: real agents in network namespaces, root)")
-	return c
+	fl.IntVar(&f.shardSize, "shard-size", 0, "with --seeds, run one shard of the sweep: the seeds --seed+I·SIZE on, SIZE of them (the last shard shorter), I from --shard-index or --shard-index-env; the shard's folder is shard-NNNNN under --out")
+	fl.IntVar(&f.shardIndex, "shard-index", -1, "with --shard-size, the shard to run, from 0")
+	fl.StringVar(&f.shardIndexEnv, "shard-index-env", "", "with --shard-size, the environment variable holding the shard to run (JOB_COMPLETION_INDEX in a Kubernetes Indexed Job)")
+}
+
+// shardOf returns the seeds the run plays (the whole sweep, or one shard
+// of it with --shard-size) and the sweep's origin for seeds.jsonl.
+func shardOf(c *cobra.Command, name string, f runFlags) (first uint64, n, index int, origin scenarios.SweepOrigin, err error) {
+	origin = scenarios.SweepOrigin{Lab: name, Sets: f.sets, Impl: f.impl, First: f.seed, Seeds: f.seeds}
+	sharded := f.shardSize != 0 || f.shardIndexEnv != "" || f.shardIndex >= 0
+	if !sharded {
+		return f.seed, f.seeds, -1, origin, nil
+	}
+	if !c.Flags().Changed("seeds") || f.shardSize == 0 || (f.shardIndexEnv == "") == (f.shardIndex < 0) {
+		return 0, 0, 0, origin, usageError{i18n.Errorf("a shard takes --seeds, --shard-size and one of --shard-index and --shard-index-env")}
+	}
+	index = f.shardIndex
+	if f.shardIndexEnv != "" {
+		v, ok := os.LookupEnv(f.shardIndexEnv)
+		if !ok {
+			return 0, 0, 0, origin, usageError{i18n.Errorf("--shard-index-env %s: the variable is not set", f.shardIndexEnv)}
+		}
+		if index, err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
+			return 0, 0, 0, origin, usageError{i18n.Errorf("--shard-index-env %s: %q is not a shard index", f.shardIndexEnv, proxy.Clip(v))}
+		}
+	}
+	first, n, err = scenarios.ShardRange(f.seed, f.seeds, f.shardSize, index)
+	if err != nil {
+		return 0, 0, 0, origin, usageError{err}
+	}
+	return first, n, index, origin, nil
 }
 
 // netnsReference is how many seeds the simulator runs for the reference
@@ -86,14 +141,18 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	if err != nil {
 		return usageError{i18n.Errorf("--mode %s: %w", f.mode, err)}
 	}
+	first, seeds, shard, origin, err := shardOf(c, name, f)
+	if err != nil {
+		return err
+	}
 	if c.Flags().Changed("seeds") {
-		if err := scenarios.CheckSeeds(f.seed, f.seeds); err != nil {
+		if err := scenarios.CheckSeeds(first, seeds); err != nil {
 			return usageError{err}
 		}
 		if f.mode != "sim" {
 			// The simulator's reference distribution runs netnsReference
 			// seeds from --seed too.
-			if err := scenarios.CheckSeeds(f.seed, max(f.seeds, netnsReference)); err != nil {
+			if err := scenarios.CheckSeeds(first, max(seeds, netnsReference)); err != nil {
 				return usageError{i18n.Errorf("--mode %s compares with %d simulator seeds from --seed: %w", f.mode, netnsReference, err)}
 			}
 		}
@@ -124,7 +183,12 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 			return i18n.Errorf("%s mode: %w", world.Name, err)
 		}
 	}
-	dir, err := outDir(lab.Name, f.out, f.clean)
+	var dir string
+	if shard >= 0 {
+		dir, err = shardTempDir(f.out, shard)
+	} else {
+		dir, err = outDir(lab.Name, f.out, f.clean)
+	}
 	if err != nil {
 		return err
 	}
@@ -134,13 +198,10 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 	start := time.Now()
 	if f.seeds > 0 {
 		progress := progressBar(c.ErrOrStderr())
-		sw, err := sweepIn(ctx, f.mode, lab, f.seed, f.seeds, f.keepHistories, progress)
-		if err == nil && f.mode != "sim" && !sw.Results.Interrupted {
-			// The simulator's distribution for the same lab, to overlay.
-			var ref *scenarios.SweepOutcome
-			if ref, err = scenarios.RunSweep(ctx, lab, f.seed, netnsReference, nil); err == nil && !ref.Results.Interrupted {
-				sw.CompareWith(ref)
-			}
+		sw, err := sweepIn(ctx, f.mode, lab, first, seeds, f.keepHistories, progress)
+		if err == nil {
+			sw.Origin = origin
+			err = compareWithSim(ctx, lab, sw, first)
 		}
 		if err != nil {
 			return err
@@ -150,6 +211,11 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		}
 		if report, err = sw.Write(dir); err != nil {
 			return err
+		}
+		if shard >= 0 {
+			if dir, report, err = shardDone(dir, report, shard); err != nil {
+				return err
+			}
 		}
 		res = sw.Results
 	} else {
@@ -177,6 +243,71 @@ func runLab(c *cobra.Command, name string, f runFlags) error {
 		return &exitError{1}
 	}
 	return nil
+}
+
+// compareWithSim overlays the simulator's distribution of lab, from
+// seed first, on a sweep sw of another world (not interrupted), with the
+// KS distances between the two (CompareWith); a simulator sweep is left
+// as it is.
+func compareWithSim(ctx context.Context, lab *labfile.Lab, sw *scenarios.SweepOutcome, first uint64) error {
+	if sw.Results.Mode == "sim" || sw.Results.Mode == "" || sw.Results.Interrupted {
+		return nil
+	}
+	ref, err := scenarios.RunSweep(ctx, lab, first, netnsReference, nil)
+	if err != nil {
+		return err
+	}
+	if !ref.Results.Interrupted {
+		sw.CompareWith(ref)
+	}
+	return nil
+}
+
+// shardTempDir makes the folder a shard writes into, under out (default
+// lblab-out): a hidden .shard-NNNNN-* folder, renamed to shard-NNNNN when
+// the shard is written (shardDone), so that a shard killed halfway
+// leaves no folder that looks like a shard's.
+func shardTempDir(out string, shard int) (string, error) {
+	if out == "" {
+		out = "lblab-out"
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", fmt.Errorf("--out: %w", err)
+	}
+	dir, err := os.MkdirTemp(out, fmt.Sprintf(".shard-%05d-", shard))
+	if err != nil {
+		return "", fmt.Errorf("--out: %w", err)
+	}
+	return dir, os.Chmod(dir, 0o755)
+}
+
+// shardDone renames a shard's written folder dir to shard-NNNNN beside
+// it, or shard-NNNNN-1, -2, ... when a run of the same shard (a retried
+// pod) took that name: lblab merge counts each seed once. It returns the
+// folder and the report's path in it.
+func shardDone(dir, report string, shard int) (string, string, error) {
+	rel, err := filepath.Rel(dir, report)
+	if err != nil {
+		return "", "", err
+	}
+	base := filepath.Join(filepath.Dir(dir), fmt.Sprintf("shard-%05d", shard))
+	for i := 0; i < 1000; i++ {
+		to := base
+		if i > 0 {
+			to = fmt.Sprintf("%s-%d", base, i)
+		}
+		if _, err := os.Lstat(to); err == nil {
+			continue
+		}
+		if err := os.Rename(dir, to); err != nil {
+			if os.IsExist(err) || errors.Is(err, syscall.ENOTEMPTY) {
+				continue // another run took it since
+			}
+			return "", "", fmt.Errorf("shard folder: %w", err)
+		}
+		return to, filepath.Join(to, rel), nil
+	}
+	return "", "", i18n.Errorf("shard folder: %s and 999 more like it are taken", base)
 }
 
 // sweepIn runs lab once per seed from first (n seeds) in the world mode:
@@ -306,7 +437,7 @@ func runFile(dir string, e os.DirEntry) bool {
 		case ".png", ".svg":
 			return true
 		}
-		return name == "history.jsonl" || name == "results.json" || name == reports.InputsFile || name == "report.html"
+		return name == "history.jsonl" || name == "results.json" || name == scenarios.SeedsFile || name == reports.InputsFile || name == "report.html"
 	}
 	if !e.IsDir() || name != "histories" {
 		return false

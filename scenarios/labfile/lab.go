@@ -12,6 +12,7 @@ import (
 
 	"github.com/lblab/lblab/loadgen/workload"
 	"github.com/lblab/lblab/proxy"
+	"github.com/lblab/lblab/sim/cloud"
 	"github.com/lblab/lblab/units"
 )
 
@@ -155,6 +156,34 @@ type LBNetwork struct {
 	// gratuitous ARP changes the host of an existing entry and makes it
 	// STALE; it creates none (arp_accept=0).
 	ARPTimeout units.Duration `yaml:"arp_timeout"`
+
+	// The cloud network (VPCs, vswitches, route tables, peerings,
+	// security groups, whitelists), in Alibaba Cloud's words; the
+	// sim/cloud package documents each type and its defaults. Hosts are
+	// placed in it by their interfaces: an interface writes vswitch:
+	// NAME (and no segment) with its address (with or without a prefix
+	// length), and the host lists its security_groups (and listen,
+	// forward). A lab with vswitches needs no topology.segments.
+	// Validation refuses what the cloud refuses (cloud.Validate). Default
+	// none.
+
+	// VPCs are the virtual private clouds: name, cidr.
+	VPCs []cloud.VPC `yaml:"vpcs"`
+	// VSwitches are the VPCs' subnets: name, vpc, zone, cidr.
+	VSwitches []cloud.VSwitch `yaml:"vswitches"`
+	// RouteTables are the VPCs' custom route entries, one table a VPC:
+	// name, vpc, entries (destination, next_hop: local, a peering or an
+	// instance).
+	RouteTables []cloud.RouteTable `yaml:"route_tables"`
+	// Peerings are the peering connections: name, vpc, peer_vpc.
+	Peerings []cloud.Peering `yaml:"peerings"`
+	// SecurityGroups are the stateful firewalls of hosts: name, vpc,
+	// inner_access, rules (direction, ip_protocol, port_range,
+	// source_cidr_ip or dest_cidr_ip, policy, priority).
+	SecurityGroups []cloud.SecurityGroup `yaml:"security_groups"`
+	// Whitelists are the services' IP whitelists: name, host, port,
+	// security_ips.
+	Whitelists []cloud.Whitelist `yaml:"whitelists"`
 }
 
 // DefaultARPTimeout is LBNetwork.ARPTimeout's default, Linux's
@@ -254,6 +283,17 @@ type Host struct {
 	// clients element's from). Listing a role that nothing fills is
 	// refused. Default: the implied roles only.
 	Roles []string `yaml:"roles"`
+	// SecurityGroups are the network's security groups the host belongs
+	// to, at least one when its interfaces are in vswitches (only then).
+	SecurityGroups []string `yaml:"security_groups"`
+	// Listen are the TCP ports the host accepts connections on in the
+	// cloud network (lblab trace, reach checks); another port refuses
+	// (RST). ICMP echo is always answered. Only for hosts in vswitches.
+	// Default none.
+	Listen []int `yaml:"listen"`
+	// Forward makes a host in vswitches route packets that are not for it
+	// (a NAT instance a route entry names). Default false.
+	Forward bool `yaml:"forward"`
 }
 
 // The roles a topology host may list (Host.Roles).
@@ -304,10 +344,16 @@ const (
 type Interface struct {
 	// Name is the interface name. Default eth0, eth1, ... in order.
 	Name string `yaml:"name"`
-	// Segment is the segment it is attached to. Required.
+	// Segment is the segment it is attached to. Required, unless VSwitch
+	// is set.
 	Segment string `yaml:"segment"`
+	// VSwitch places the interface in a vswitch of network.vswitches
+	// instead of a segment (the host is then a cloud instance). Default
+	// none.
+	VSwitch string `yaml:"vswitch"`
 	// Address is the primary IPv4 address with its prefix length, e.g.
-	// 10.77.0.11/24. Required.
+	// 10.77.0.11/24; in a vswitch the prefix length may be left out (the
+	// vswitch's). Required.
 	Address string `yaml:"address"`
 	// Latency is added to this host's packets on the segment, both ways.
 	// Default 0.
@@ -369,6 +415,16 @@ type Script struct {
 	Rise int `yaml:"rise"`
 	// InitFail starts the script in the failed state. Default false.
 	InitFail bool `yaml:"init_fail"`
+	// RestartWait makes the script the seed's restarting check_nginx.sh,
+	// tracked on a host with the proxy role: each run looks whether the
+	// host's proxy runs; if not, it starts it, waits RestartWait (its
+	// `sleep 2`), looks again, and if the proxy still does not run stops
+	// the host's VRRP agent cleanly (keepalived stop: priority 0). The
+	// script exits 0 either way, so its weight never applies (model:
+	// vrrpsim.RestartCheck). It must be less than the script's timeout,
+	// or the agent kills the script before it looks again. Default 0: the
+	// script only checks (Lab.ProxyScripts).
+	RestartWait units.Duration `yaml:"restart_wait"`
 }
 
 // Instance is a keepalived vrrp_instance running on one host.
@@ -528,6 +584,12 @@ type Fault struct {
 	// For garp_drop, the hosts that do not hear each other's gratuitous
 	// ARP. At least two (firewall, firewall_clear, garp_drop only).
 	Between []string `yaml:"between"`
+	// StartFails says the proxy cannot start again after a proxy_crash
+	// (its configuration was broken while it ran: nginx reads it only
+	// when it starts): a restart by a vrrp_script with restart_wait fails;
+	// a restore or a start of the host still starts it (proxy_crash
+	// only). Default false: the script's restart succeeds.
+	StartFails bool `yaml:"start_fails"`
 }
 
 // Expectation is one check of a run. Exactly one kind is set.
@@ -555,6 +617,24 @@ type Expectation struct {
 	HealthDelay *HealthDelayCheck `yaml:"health_delay"`
 	// OutageWithin: the outage a client host sees, within a window.
 	OutageWithin *OutageCheck `yaml:"outage_within"`
+	// Reach: a probe's verdict in the lab's cloud network, as lblab
+	// trace gives it.
+	Reach *ReachCheck `yaml:"reach"`
+}
+
+// ReachCheck expects a probe across the lab's cloud network (network:
+// vpcs, vswitches, ...) to end with an outcome. The simulator evaluates
+// it with sim/cloud's Trace at t = 0 and records a net event with the
+// hop path and the rule that decided.
+type ReachCheck struct {
+	// From is the sending host, placed in a vswitch. Required.
+	From string `yaml:"from"`
+	// To is an address or a host in a vswitch; with :PORT a TCP connect,
+	// without an ICMP echo. Required.
+	To string `yaml:"to"`
+	// Outcome is the verdict expected: ACCEPTED, NO_ROUTE, DENIED_OUT,
+	// DENIED_IN, NO_REPLY_ROUTE, REFUSED or TTL_EXCEEDED. Required.
+	Outcome string `yaml:"outcome"`
 }
 
 // Window bounds a check in time: requests sent in [from, to). A window

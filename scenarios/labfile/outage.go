@@ -67,10 +67,11 @@ func (lab *Lab) OutageTheory(c *OutageCheck) (law, window TheoryWindow, err erro
 		m, p := lawQuantiles(be.Service.Law, be.Service.Mean.Or(10*time.Millisecond), be.Service.Median.D, be.Service.P99.D)
 		med, p99 = max(med, m), max(p99, p)
 	}
-	rate := 0.0
+	rate, timeout := 0.0, time.Duration(0)
 	for _, cl := range lab.Clients {
 		if cl.From == c.Client {
 			rate += cl.WithDefaults().Rate
+			timeout = max(timeout, cl.WithDefaults().Timeout.D)
 		}
 	}
 	gap := time.Duration(0)
@@ -85,9 +86,17 @@ func (lab *Lab) OutageTheory(c *OutageCheck) (law, window TheoryWindow, err erro
 		law = TheoryWindow{lo + base + med + 2*gap, hi + base + med + 2*gap,
 			i18n.T("the gratuitous ARP is dropped: the ARP entry's life %s (arp_timeout %s + delay_first_probe_time %s + %d unicast probes × %s), or the takeover %s if later; + a resolution and a new connection's request (5 × %s + 2 × %s) + the service's median %s + 2 request gaps (%s)",
 				stale, lab.ARPTimeoutOr(), neighDelayFirstProbe, neighUcastProbes, neighRetransTime, take.String(), l, b, med, gap)}
-		window = TheoryWindow{lo + base, hi + base + p99 + 10*gap,
-			i18n.T("the gratuitous ARP is dropped: the ARP entry's life %s (arp_timeout %s + delay_first_probe_time %s + %d unicast probes × %s), or the takeover %s if later; + a resolution and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 10 request gaps (%s)",
-				stale, lab.ARPTimeoutOr(), neighDelayFirstProbe, neighUcastProbes, neighRetransTime, take.String(), l, b, p99, gap)}
+		// Linux confirms the entry with the next segment a connection
+		// sends after an acknowledgement (sk_dst_pending_confirm): a
+		// request the dead node acknowledged but never answered confirms
+		// it once more when the client gives it up (its close, after the
+		// client's timeout), and the entry's life starts again then.
+		// Linux's timer wheel fires a timer armed Δ ahead up to Δ/8
+		// late (its level's granularity): the entry's timers, stale/8.
+		late := max(hi, stale+timeout+stale/8)
+		window = TheoryWindow{lo + base, late + base + p99 + 10*gap,
+			i18n.T("the gratuitous ARP is dropped: the ARP entry's life %s (arp_timeout %s + delay_first_probe_time %s + %d unicast probes × %s), or the takeover %s if later; up to the client's timeout %s later (Linux confirms the entry with the next segment a connection sends after an acknowledgement: the close of a request the dead node acknowledged and never answered), and its timers up to 1/8 late (%s, Linux's timer wheel); + a resolution and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 10 request gaps (%s)",
+				stale, lab.ARPTimeoutOr(), neighDelayFirstProbe, neighUcastProbes, neighRetransTime, take.String(), timeout, stale/8, l, b, p99, gap)}
 		return law, window, nil
 	}
 	law = TheoryWindow{take.Lo + base + med + 2*gap, take.Hi + base + med + 2*gap,

@@ -92,7 +92,7 @@ func validate(lab *Lab) []problem {
 
 	segments := map[string]bool{}
 	needTopology := lab.VRRP != nil || lab.LB == nil
-	if needTopology && len(lab.Topology.Segments) == 0 {
+	if needTopology && len(lab.Topology.Segments) == 0 && !lab.InCloud() {
 		v.bad("topology.segments", "at least one segment is required")
 	}
 	for i, s := range lab.Topology.Segments {
@@ -131,6 +131,12 @@ func validate(lab *Lab) []problem {
 				v.bad(ip+".name", "interface %q is named twice", ifc.Name)
 			}
 			ifnames[ifc.Name] = true
+			if ifc.VSwitch != "" { // a cloud instance's NIC: validateCloud
+				if ifc.Segment != "" {
+					v.bad(ip+".segment", "an interface is in a segment or in a vswitch, not both")
+				}
+				continue
+			}
 			if !segments[ifc.Segment] {
 				v.bad(ip+".segment", "no segment %q in topology.segments", ifc.Segment)
 			}
@@ -149,6 +155,7 @@ func validate(lab *Lab) []problem {
 		}
 	}
 
+	validateCloud(v, lab)
 	routers := map[string]bool{}
 	vrids := map[int]bool{}
 	vips := map[string]bool{}
@@ -327,6 +334,10 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 		if s.Fall < 0 || s.Rise < 0 {
 			v.bad(p, "fall and rise must be at least 1")
 		}
+		v.duration(p+".restart_wait", s.RestartWait, false)
+		if to := s.Timeout.Or(s.Interval.Or(time.Second)); s.RestartWait.D > 0 && s.RestartWait.D >= to {
+			v.bad(p+".restart_wait", "%v is not less than the script's timeout %v (default its interval): the agent kills the script before it looks again; set timeout above it", s.RestartWait.D, to)
+		}
 	}
 	if len(g.Instances) == 0 {
 		v.bad("vrrp.vrrp_instance", "at least one vrrp_instance is required")
@@ -400,8 +411,10 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 			vips[pfx.Addr().String()] = true
 		}
 		for j, name := range in.TrackScript {
-			if _, ok := g.Scripts[name]; !ok {
+			if s, ok := g.Scripts[name]; !ok {
 				v.bad(fmt.Sprintf("%s.track_script[%d]", p, j), "no vrrp_script %q in vrrp.vrrp_script", name)
+			} else if s.RestartWait.D > 0 && !slices.Contains(h.Roles, RoleProxy) {
+				v.bad(fmt.Sprintf("%s.track_script[%d]", p, j), "vrrp_script %q restarts the proxy (restart_wait), but host %q has no proxy role", name, in.Host)
 			}
 		}
 		if s := in.UnicastSrcIP; s != "" {
@@ -457,13 +470,17 @@ func validateExpectation(v *validator, lab *Lab, i int, faults map[string]Fault,
 	}
 	n := 0
 	for _, set := range []bool{e.Failover != nil, e.SingleMaster != nil, e.VIPOwnerChanges != nil, e.State != nil,
-		e.StatusCount != nil, e.Share != nil, e.Latency != nil, e.HealthDelay != nil, e.OutageWithin != nil} {
+		e.StatusCount != nil, e.Share != nil, e.Latency != nil, e.HealthDelay != nil, e.OutageWithin != nil, e.Reach != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		v.bad(p, "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay, outage_within; got %d", n)
+		v.bad(p, "want exactly one of failover, single_master, vip_owner_changes, state, status_count, share, latency, health_delay, outage_within, reach; got %d", n)
+		return
+	}
+	if e.Reach != nil {
+		validateReach(v, lab, p+".reach", e.Reach)
 		return
 	}
 	if e.OutageWithin != nil {

@@ -1,0 +1,35 @@
+package i18n
+
+// zhCloudverify holds the Chinese of lblab trace --verify: the model's
+// verdict beside the real network's.
+var zhCloudverify = map[string]string{
+	"AGREE":                       "一致（AGREE）",
+	"DISAGREE":                    "不一致（DISAGREE）",
+	"model: %s":                   "模型：%s",
+	"real (netns): %s in %.1f ms": "真实网络（netns）：%s，用时 %.1f ms",
+	"no counter says where":       "没有计数器指明丢弃位置",
+	"reply dropped at %s (%s)":    "回包在%s被丢弃（%s）",
+	"request dropped at %s (%s)":  "请求在%s被丢弃（%s）",
+	"vpcs[%d].cidr: %w":           "vpcs[%d].cidr：%w",
+	"vpcs[%d]: %w":                "vpcs[%d]：%w",
+	"vswitches[%d].cidr: %w":      "vswitches[%d].cidr：%w",
+	"vswitches[%d]: %w":           "vswitches[%d]：%w",
+	"instances[%d].nics: the real network builds instances with one NIC, %s has %d": "instances[%d].nics：真实网络中的实例只能有一块网卡，%s 有 %d 块",
+	"instances[%d].nics[0].address: %q":                                             "instances[%d].nics[0].address：%q",
+	"instances[%d]: %w":                                                             "instances[%d]：%w",
+	"peerings[%d]: %w":                                                              "peerings[%d]：%w",
+	"route_tables[%d].entries[%d].destination: %w":                                  "route_tables[%d].entries[%d].destination：%w",
+	"route_tables[%d].entries[%d]: %w":                                              "route_tables[%d].entries[%d]：%w",
+	"instances[%d].forward: %w":                                                     "instances[%d].forward：%w",
+	"instances[%d].security_groups: %w":                                             "instances[%d].security_groups：%w",
+	"whitelists[%d].port: the real network guards one TCP port, not every packet (port 0)": "whitelists[%d].port：真实网络的白名单只保护一个 TCP 端口，不能保护所有报文（端口 0）",
+	"whitelists[%d].security_ips[%d]: %q":                                                  "whitelists[%d].security_ips[%d]：%q",
+	"whitelists of %s: %w":                                                                 "%s 的白名单：%w",
+	"no security group %q":                                                                 "没有安全组 %q",
+	"rule block %q":                                                                        "规则网段 %q",
+	"rule port range %q":                                                                   "规则端口范围 %q",
+	"no instance %q in the real network":                                                   "真实网络中没有实例 %q",
+	"destination %q: %w":                                                                   "目的地址 %q：%w",
+	"ping from %s: %w":                                                                     "从 %s ping：%w",
+	"ping from %s to %s: %w":                                                               "从 %s ping %s：%w",
+}
