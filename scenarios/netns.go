@@ -391,8 +391,10 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 		if err := w.haStart(ctx, end, time.Time{}); err != nil {
 			return 0, false, err
 		}
-	} else {
+	} else if len(hosts) > 0 {
 		w.epoch = time.Now().Add(agentStartLead)
+	} else {
+		w.start() // no agent to start together (a cloud lab): t = 0 now
 	}
 	if err := w.release(); err != nil {
 		return 0, false, err
