@@ -46,6 +46,10 @@ func init() {
 			// HA: the load balancer's roles on the topology's hosts
 			// (netns_ha.go).
 			HA: true,
+			// Cloud: the lab's VPCs, vswitches, peerings, routes,
+			// security groups and whitelists built by BuildCloud, each
+			// reach check a real probe at t = 0 (netns_cloud.go).
+			Cloud: true,
 			// Impls: the system's keepalived as the VRRP routers
 			// (netns_keepalived.go), its nginx as the load balancer
 			// (lb_nginx.go).
@@ -124,6 +128,10 @@ type netnsWorld struct {
 	// kaProcs are the keepalived processes started, in order (impl:
 	// {vrrp: keepalived}; netns_keepalived.go).
 	kaProcs []*kaProc
+	// cloud is a cloud lab's network (netns_cloud.go), nil without one;
+	// cloudCtx is Build's context, which its probes obey.
+	cloud    *CloudNet
+	cloudCtx context.Context
 }
 
 // Build makes the testbed, the lab's segments and hosts, and writes the
@@ -148,6 +156,9 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 	for _, h := range w.lab.Topology.Hosts {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if cloudHost(h) {
+			continue // an instance: buildCloud makes it
 		}
 		host, err := w.tb.AddHost(h.Name)
 		if err != nil {
@@ -179,6 +190,9 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 		}
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := w.buildCloud(ctx); err != nil {
 		return err
 	}
 	if w.lab.HA() {
@@ -382,8 +396,10 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 		if err := w.haStart(ctx, end, time.Time{}); err != nil {
 			return 0, false, err
 		}
-	} else {
+	} else if len(hosts) > 0 {
 		w.epoch = time.Now().Add(agentStartLead)
+	} else {
+		w.start() // no agent to start together (a cloud lab): t = 0 now
 	}
 	if err := w.release(); err != nil {
 		return 0, false, err
