@@ -238,6 +238,10 @@ func (v *verdict) outageWithin(lab *labfile.Lab, c *labfile.OutageCheck) reports
 		w = win
 	}
 	w = v.widen(w)
+	if slack := lab.OutageTimerSlack(c); slack > 0 && v.late > 0 {
+		w.Hi += slack
+		w.Why = i18n.T("%s, and up to %s later (Linux's timer wheel: a timer fires up to 1/8 of its delay late)", w.Why, slack.String())
+	}
 	d := time.Duration(math.Round(got * 1e9))
 	return expectation(d >= w.Lo && d <= w.Hi, i18n.T("%s's outage %s", c.Client, labfile.Secs(d)),
 		i18n.T("within %s (%s)", w.String(), w.Why))

@@ -90,8 +90,16 @@ func (c NeighConfig) withDefaults() NeighConfig {
 //     round trip later); the packets that waited go then. Unanswered, the
 //     entry is FAILED and the waiting packets are dropped.
 //   - REACHABLE lasts ReachableTime after the last confirmation
-//     ([Neigh.Confirm]: a reply on a connection through the entry, as
-//     TCP's progress confirms it in Linux), then the entry is STALE.
+//     ([Neigh.Confirm]), then the entry is STALE. Linux's TCP confirms
+//     an entry with the next segment a connection sends after an ACK
+//     that acknowledged new data (tcp_ack: FLAG_FORWARD_PROGRESS →
+//     sk_dst_confirm sets sk_dst_pending_confirm; sock_confirm_neigh →
+//     neigh_confirm as that segment goes out), not at the ACK itself;
+//     the caller confirms then (loadgen/simload's Stack: a SYN-ACK or a
+//     response at once, as the client's ACK follows within ms; a
+//     request's own ACK at the connection's next request or close).
+//     Linux only stamps the confirmation and lets the timers look at it;
+//     Confirm makes a usable entry REACHABLE at once.
 //   - a packet sent on a STALE entry goes to the entry's interface and
 //     moves it to DELAY; without a confirmation within DelayFirstProbe it
 //     is PROBE: a unicast request to the entry's interface every
@@ -283,8 +291,9 @@ func (n *Neigh) probe(a netip.Addr, e *neighEntry) {
 	})
 }
 
-// Confirm says a reply came through the entry for a (a connection made
-// progress): a usable entry is REACHABLE again from now.
+// Confirm says a connection through the entry for a made progress (the
+// segment it sends now follows an ACK of new data): a usable entry is
+// REACHABLE again from now.
 func (n *Neigh) Confirm(a netip.Addr) {
 	e := n.entries[a]
 	if e == nil || e.to == nil {

@@ -14,7 +14,21 @@ import (
 // neighbour (ARP) cache and its connections to proxies on other hosts
 // (proxy/simproxy's Node), one packet per segment across the simulated
 // network. A packet goes where the host's neighbour entry for its
-// destination points (sim.Neigh); a reply through the entry confirms it.
+// destination points (sim.Neigh). The entry is confirmed as Linux's TCP
+// confirms it: an ACK that acknowledges new data (tcp_ack: a
+// FLAG_FORWARD_PROGRESS ACK) only marks its connection
+// (sk_dst_confirm sets sk_dst_pending_confirm), and the connection's
+// next segment out confirms the entry it goes through
+// (sock_confirm_neigh → neigh_confirm). A SYN-ACK and a response (which
+// acknowledges the request when no ACK did before) confirm the entry at
+// their arrival: the client's own ACK, which carries the confirmation,
+// leaves at once (quick ACKs) or within the delayed ACK's 40 ms, nothing
+// next to the entry's life. A request's own ACK (simproxy.SegACK, sent as
+// the request arrives) only sets the connection's pending confirmation:
+// the next request on it, or its close (the FIN, when the client gives a
+// request up) confirms the entry then. So a request the server
+// acknowledged and never answered (it died meanwhile) confirms the entry
+// once more at its close, the client's timeout after its send.
 // The stack answers nothing itself: a segment for a connection it does
 // not know is dropped.
 type Stack struct {
@@ -89,6 +103,9 @@ type Conn struct {
 	retx sim.Timer
 	// onRetx is retransmit, bound once.
 	onRetx func()
+	// confirm is Linux's sk_dst_pending_confirm: an ACK of new data came
+	// and the next segment out confirms the neighbour entry.
+	confirm bool
 }
 
 // Retransmission timeouts of the stack's TCP, Linux's: a SYN is sent
@@ -105,8 +122,18 @@ const (
 func (c *Conn) transmit(seg simproxy.Segment, rto time.Duration, sent func(*sim.Iface)) {
 	c.out, c.rto = seg, rto
 	c.retx.Stop()
-	c.s.send(c.to, simproxy.ProtoTCP, seg, sent)
+	c.emit(seg, sent)
 	c.arm()
+}
+
+// emit sends one segment of the connection; a pending confirmation goes
+// with it: the neighbour entry it goes through is confirmed.
+func (c *Conn) emit(seg simproxy.Segment, sent func(*sim.Iface)) {
+	if c.confirm {
+		c.confirm = false
+		c.s.neigh.Confirm(c.to)
+	}
+	c.s.send(c.to, simproxy.ProtoTCP, seg, sent)
 }
 
 func (c *Conn) arm() {
@@ -123,7 +150,7 @@ func (c *Conn) retransmit() {
 		return
 	}
 	c.rto *= 2
-	c.s.send(c.to, simproxy.ProtoTCP, c.out, nil)
+	c.emit(c.out, nil)
 	c.arm()
 }
 
@@ -168,7 +195,7 @@ func (c *Conn) Close() {
 	c.answered()
 	delete(c.s.conns, c.id)
 	if c.open {
-		c.s.send(c.to, simproxy.ProtoTCP, simproxy.Segment{Kind: simproxy.SegFIN, Conn: c.id}, nil)
+		c.emit(simproxy.Segment{Kind: simproxy.SegFIN, Conn: c.id}, nil)
 	}
 }
 
@@ -237,8 +264,17 @@ func (s *Stack) receive(_ *sim.Iface, p sim.Packet) {
 			return // an answer to nothing this side waits for
 		}
 		c.answered()
+		c.confirm = false // the client's ACK of the response carries it
 		s.neigh.Confirm(c.to)
 		c.h.Response(c, seg.Req)
+	case simproxy.SegACK:
+		if c.out.Req != seg.Req || c.out.Kind == 0 {
+			return // an old one
+		}
+		// The request is acknowledged: no retransmission; the
+		// connection's next segment confirms the entry.
+		c.retx.Stop()
+		c.confirm = true
 	case simproxy.SegRST:
 		if c.open {
 			c.fail("reset")

@@ -43,6 +43,10 @@ const (
 	// SegEcho and SegEchoReply are an ICMP echo request and its reply.
 	SegEcho
 	SegEchoReply
+	// SegACK acknowledges a request (Req) on its own: the server's
+	// kernel sends it as the request arrives, before the proxy answers
+	// (and whether or not it does: a stopped or crashing process).
+	SegACK
 )
 
 // Segment is the content of a simulated TCP (or ICMP) packet.
@@ -250,6 +254,10 @@ func (n *Node) receive(in *sim.Iface, p sim.Packet) {
 			reply(SegRST, 0)
 			return
 		}
+		// The kernel acknowledges the data at once (TCP's quick ACKs of
+		// a young connection; a delayed ACK would ride on a response
+		// within 40 ms), whatever the process does with it.
+		reply(SegACK, s.Req)
 		req := n.wire.reqs[s.Req]
 		if n.paused || req == nil || last == s.Req {
 			return // frozen, given up, or a retransmission of one taken

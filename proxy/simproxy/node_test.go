@@ -57,8 +57,9 @@ func send(ci *sim.Iface, s simproxy.Segment) {
 	ci.Send(sim.Packet{Dst: netip.MustParseAddr("10.0.0.2"), Proto: simproxy.ProtoTCP, Payload: s.Encode()})
 }
 
-// A running proxy accepts a connection and answers its request; a
-// request on a connection the node does not know is reset; after the
+// A running proxy accepts a connection, acknowledges its request at once
+// and answers it; a request on a connection the node does not know is
+// reset (not acknowledged); after the
 // proxy's crash its open connection is reset and a SYN refused.
 func TestNodeConnections(t *testing.T) {
 	k, ci, node, wire, got := nodeLab(t)
@@ -73,7 +74,8 @@ func TestNodeConnections(t *testing.T) {
 	k.Run(20 * time.Millisecond)
 	send(ci, simproxy.Segment{Kind: simproxy.SegSYN, Conn: 3})
 	k.Run(30 * time.Millisecond)
-	want := []simproxy.Segment{{Kind: simproxy.SegSYNACK, Conn: 1}, {Kind: simproxy.SegRST, Conn: 2},
+	want := []simproxy.Segment{{Kind: simproxy.SegSYNACK, Conn: 1},
+		{Kind: simproxy.SegACK, Conn: 1, Req: id}, {Kind: simproxy.SegRST, Conn: 2},
 		{Kind: simproxy.SegResponse, Conn: 1, Req: id}, {Kind: simproxy.SegRST, Conn: 1}, {Kind: simproxy.SegRST, Conn: 3}}
 	if len(*got) != len(want) {
 		t.Fatalf("got %+v, want %+v", *got, want)

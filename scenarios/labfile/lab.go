@@ -143,9 +143,12 @@ type LBNetwork struct {
 	// reload. More than 0. Default 100ms.
 	DiscoveryDelay units.Duration `yaml:"discovery_delay"`
 	// ARPTimeout is how long a client host's neighbour (ARP) entry stays
-	// REACHABLE after it was last confirmed (a reply on a connection to
-	// the address, an answered ARP probe): Linux's base_reachable_time,
-	// without its random factor. More than 0. Default 30s
+	// REACHABLE after it was last confirmed: Linux's base_reachable_time,
+	// without its random factor. As in Linux, TCP confirms it with the
+	// next segment a connection sends after an ACK of new data (a
+	// SYN-ACK, a response, a request's own ACK: then the next request or
+	// the close, even of a request the server died before answering), and
+	// an answered ARP probe confirms it. More than 0. Default 30s
 	// (DefaultARPTimeout). The model follows Linux's stale handling:
 	// REACHABLE → STALE when it runs out; a packet sent on a STALE entry
 	// goes to the entry's host and moves it to DELAY; without a

@@ -87,16 +87,19 @@ func (lab *Lab) OutageTheory(c *OutageCheck) (law, window TheoryWindow, err erro
 			i18n.T("the gratuitous ARP is dropped: the ARP entry's life %s (arp_timeout %s + delay_first_probe_time %s + %d unicast probes × %s), or the takeover %s if later; + a resolution and a new connection's request (5 × %s + 2 × %s) + the service's median %s + 2 request gaps (%s)",
 				stale, lab.ARPTimeoutOr(), neighDelayFirstProbe, neighUcastProbes, neighRetransTime, take.String(), l, b, med, gap)}
 		// Linux confirms the entry with the next segment a connection
-		// sends after an acknowledgement (sk_dst_pending_confirm): a
-		// request the dead node acknowledged but never answered confirms
-		// it once more when the client gives it up (its close, after the
-		// client's timeout), and the entry's life starts again then.
-		// Linux's timer wheel fires a timer armed Δ ahead up to Δ/8
-		// late (its level's granularity): the entry's timers, stale/8.
-		late := max(hi, stale+timeout+stale/8)
+		// sends after an acknowledgement (sk_dst_pending_confirm), and
+		// so does the simulator: a request the dead node acknowledged
+		// but never answered (sent before the crash) confirms it once
+		// more when the client gives it up (its close, at its send + the
+		// client's timeout), and the entry's life starts again then. The
+		// last confirmation is the later of the crash's (the last
+		// replies) and that close, whichever the run had: up to the
+		// client's timeout after the crash. (Linux's timer wheel adds
+		// its slack on real hosts: OutageTimerSlack.)
+		late := max(hi, stale+timeout)
 		window = TheoryWindow{lo + base, late + base + p99 + 10*gap,
-			i18n.T("the gratuitous ARP is dropped: the ARP entry's life %s (arp_timeout %s + delay_first_probe_time %s + %d unicast probes × %s), or the takeover %s if later; up to the client's timeout %s later (Linux confirms the entry with the next segment a connection sends after an acknowledgement: the close of a request the dead node acknowledged and never answered), and its timers up to 1/8 late (%s, Linux's timer wheel); + a resolution and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 10 request gaps (%s)",
-				stale, lab.ARPTimeoutOr(), neighDelayFirstProbe, neighUcastProbes, neighRetransTime, take.String(), timeout, stale/8, l, b, p99, gap)}
+			i18n.T("the gratuitous ARP is dropped: the ARP entry's life %s (arp_timeout %s + delay_first_probe_time %s + %d unicast probes × %s) from its last confirmation, or the takeover %s if later; the last confirmation is the crash's, or up to the client's timeout %s later (Linux confirms the entry with the next segment a connection sends after an acknowledgement: the close of a request the dead node acknowledged and never answered); + a resolution and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 10 request gaps (%s)",
+				stale, lab.ARPTimeoutOr(), neighDelayFirstProbe, neighUcastProbes, neighRetransTime, take.String(), timeout, l, b, p99, gap)}
 		return law, window, nil
 	}
 	law = TheoryWindow{take.Lo + base + med + 2*gap, take.Hi + base + med + 2*gap,
@@ -106,6 +109,28 @@ func (lab *Lab) OutageTheory(c *OutageCheck) (law, window TheoryWindow, err erro
 		i18n.T("takeover %s + GARP and a new connection's request (5 × %s + 2 × %s), up to the service's p99 %s + 10 request gaps (%s)",
 			take.String(), l, b, p99, gap)}
 	return law, window, nil
+}
+
+// OutageTimerSlack returns how much later than its theoretical window an
+// outage_within check's outage may be on real hosts beyond the world's
+// timing tolerance: when the gratuitous ARP is dropped (the outage is the
+// client's ARP entry's life, OutageTheory), Linux's timer wheel fires a
+// timer armed Δ ahead up to Δ/8 late (its level's granularity, the
+// wheel's 12.5 % worst case), so the entry's timers (arp_timeout +
+// delay_first_probe_time + the probes) add up to 1/8 of its life; 0
+// otherwise (and for a check whose window the lab sets).
+func (lab *Lab) OutageTimerSlack(c *OutageCheck) time.Duration {
+	if c.Min.IsSet() || c.Max.IsSet() {
+		return 0
+	}
+	f, by, err := lab.outageFault(c)
+	if err != nil {
+		return 0
+	}
+	if stale, ok := lab.staleARP(c.Client, by, f); ok {
+		return stale / 8
+	}
+	return 0
 }
 
 // Linux's neighbour timers the clients' caches use beside arp_timeout
