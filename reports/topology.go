@@ -201,6 +201,9 @@ func topologyFigure(r Report) (figure, string, bool) {
 		rowH[i/cols] = max(rowH[i/cols], vpcH(v))
 	}
 	band := topoPeeringBand * vg.Length(len(t.Peerings)+1)
+	if len(t.Peerings) == 0 {
+		band = 6 // room for a cross over a router
+	}
 	const title, gapY, legendH = vg.Length(22), vg.Length(16), vg.Length(26)
 	height := title + band + legendH + 12
 	for _, h := range rowH {
