@@ -66,10 +66,11 @@ const maxTopoItems = 1000
 // hosts per vswitch or probes than these are left out of the drawing
 // (the caption says how many).
 const (
-	topoMaxVPCs     = 15
-	topoMaxVSwitch  = 6
+	topoMaxVPCs     = 10
+	topoMaxVSwitch  = 4
 	topoMaxHosts    = 8
 	topoMaxProbes   = 16
+	topoMaxPeerings = 16
 	topoColumns     = 5
 	topoName        = "topology"
 	topoLineH       = vg.Length(11)
@@ -167,6 +168,18 @@ func topologyFigure(r Report) (figure, string, bool) {
 		left += len(drawn) - topoMaxProbes
 		drawn = drawn[:topoMaxProbes]
 	}
+	shown := map[string]bool{}
+	for _, v := range vpcs {
+		shown[v.Name] = true
+	}
+	var peerings []TopoPeering
+	for _, p := range t.Peerings {
+		if shown[p.VPC] && shown[p.PeerVPC] && len(peerings) < topoMaxPeerings {
+			peerings = append(peerings, p)
+		} else {
+			left++
+		}
+	}
 	vsw := map[string][]TopoVSwitch{}
 	for _, s := range t.VSwitches {
 		if len(vsw[s.VPC]) < topoMaxVSwitch {
@@ -200,8 +213,8 @@ func topologyFigure(r Report) (figure, string, bool) {
 	for i, v := range vpcs {
 		rowH[i/cols] = max(rowH[i/cols], vpcH(v))
 	}
-	band := topoPeeringBand * vg.Length(len(t.Peerings)+1)
-	if len(t.Peerings) == 0 {
+	band := topoPeeringBand * vg.Length(len(peerings)+1)
+	if len(peerings) == 0 || rows > 1 {
 		band = 6 // room for a cross over a router
 	}
 	const title, gapY, legendH = vg.Length(22), vg.Length(16), vg.Length(26)
@@ -248,7 +261,7 @@ func topologyFigure(r Report) (figure, string, bool) {
 			return max(d, -d)
 		}
 		var labels []func() // drawn over the probes' paths
-		peerings := slices.Clone(t.Peerings)
+		peerings := slices.Clone(peerings)
 		slices.SortStableFunc(peerings, func(a, b TopoPeering) int { return span(a) - span(b) })
 		for k, p := range peerings {
 			a, okA := boxes[p.VPC]
@@ -260,23 +273,23 @@ func topologyFigure(r Report) (figure, string, bool) {
 			ls := draw.LineStyle{Color: colStop, Width: 1.4}
 			ps := textStyle(8, colStop)
 			ps.XAlign, ps.YAlign = draw.XCenter, draw.YBottom
+			var mid vg.Point
 			if rows == 1 {
 				yb := a.Max.Y + topoPeeringBand*vg.Length(k+1)
 				c.StrokeLines(ls, []vg.Point{pa, {X: pa.X, Y: yb}, {X: pb.X, Y: yb}, pb})
-				mid := vg.Point{X: (pa.X + pb.X) / 2, Y: yb}
-				lay.at[p.Name], lay.band[p.Name] = mid, true
-				label := i18n.T("peering %s", p.Name).In(lng)
-				lw := ps.Width(label)
-				labels = append(labels, func() {
-					c.FillPolygon(rgb(0xff, 0xff, 0xff), rect(vg.Rectangle{Min: vg.Point{X: mid.X - lw/2 - 1, Y: yb + 1.5}, Max: vg.Point{X: mid.X + lw/2 + 1, Y: yb + 10}}))
-					c.FillText(ps, vg.Point{X: mid.X, Y: yb + 1.5}, label)
-				})
+				mid = vg.Point{X: (pa.X + pb.X) / 2, Y: yb}
+				lay.band[p.Name] = true
 			} else {
 				c.StrokeLine2(ls, pa.X, pa.Y, pb.X, pb.Y)
-				mid := vg.Point{X: (pa.X + pb.X) / 2, Y: (pa.Y + pb.Y) / 2}
-				lay.at[p.Name] = mid
-				c.FillText(ps, vg.Point{X: mid.X, Y: mid.Y + 1.5}, i18n.T("peering %s", p.Name).In(lng))
+				mid = vg.Point{X: (pa.X + pb.X) / 2, Y: (pa.Y + pb.Y) / 2}
 			}
+			lay.at[p.Name] = mid
+			label := i18n.T("peering %s", p.Name).In(lng)
+			lw := ps.Width(label)
+			labels = append(labels, func() {
+				c.FillPolygon(rgb(0xff, 0xff, 0xff), rect(vg.Rectangle{Min: vg.Point{X: mid.X - lw/2 - 1, Y: mid.Y + 1.5}, Max: vg.Point{X: mid.X + lw/2 + 1, Y: mid.Y + 10}}))
+				c.FillText(ps, vg.Point{X: mid.X, Y: mid.Y + 1.5}, label)
+			})
 		}
 		// each probe's path: the request solid, the reply dashed; green
 		// when accepted, red when not, a cross where it was dropped
@@ -312,6 +325,11 @@ func topologyFigure(r Report) (figure, string, bool) {
 				if len(pts) > 1 {
 					c.StrokeLines(draw.LineStyle{Color: col, Width: 1.1, Dashes: leg.dashes}, pts)
 				}
+			}
+			if end, ok := lay.at[lastOf(p.request)]; ok && p.ok {
+				ns := textStyle(8, colMaster)
+				ns.XAlign, ns.YAlign = draw.XLeft, draw.YCenter
+				c.FillText(ns, vg.Point{X: end.X + d + 4, Y: end.Y - d}, fmt.Sprint(i+1))
 			}
 			if pt, ok := lay.at[p.dropAt]; ok {
 				shift := vg.Length(0)
@@ -446,6 +464,14 @@ func fitText(sty draw.TextStyle, s string, w vg.Length) string {
 		}
 	}
 	return ""
+}
+
+// lastOf returns the last of s, "" for none.
+func lastOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
 }
 
 // rect returns the corners of r.
