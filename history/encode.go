@@ -34,7 +34,7 @@ func AppendJSON(b []byte, ev *Event) []byte {
 	b = appendStrs(b, "error", ev.Error)
 	b = appendStamp(appendStamp(b, "start", ev.Start), "latency", ev.Latency)
 	b = appendInt(b, "tries", int64(ev.Tries))
-	b = appendStrs(b, "server", ev.Server, "counter", ev.Counter)
+	b = appendStrs(b, "resent", ev.Resent, "server", ev.Server, "counter", ev.Counter)
 	if ev.Count != 0 {
 		b = strconv.AppendUint(appendKey(b, "count"), ev.Count, 10)
 	}

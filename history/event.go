@@ -117,7 +117,13 @@ type Event struct {
 	// got no answer), the error class (refused, reset, timeout, no_server,
 	// "" for none), when the request was meant to be sent (latency is
 	// measured from there, not from when it was sent), its latency, and
-	// how many servers were tried.
+	// how many servers were tried. Resent is the error class ("reset") of
+	// a first try that the client sent once more on a new connection: a
+	// request on a reused kept-alive connection that failed before any
+	// byte of its answer came (the server had closed or forgotten the
+	// connection, as the new holder of a VIP does), which the client
+	// resends, as lblab load, browsers and net/http do; "" when the
+	// request was sent once. Status and Error are those of the last try.
 	Client   string `json:"client,omitempty"`
 	Listener string `json:"listener,omitempty"`
 	Group    string `json:"group,omitempty"`
@@ -127,6 +133,7 @@ type Event struct {
 	Start    Stamp  `json:"start,omitempty"`
 	Latency  Stamp  `json:"latency,omitempty"`
 	Tries    int    `json:"tries,omitempty"`
+	Resent   string `json:"resent,omitempty"`
 
 	// Health events: Group and Server name the server, From and To are
 	// "up" or "down", Reason says why (a check result, passive failures).

@@ -375,6 +375,11 @@ type Record struct {
 	Backend string
 	// Client is the local address of the connection ("" when none).
 	Client string
+	// Resent is the error class (ClassReset) of a first try on a reused
+	// kept-alive connection that failed before any byte of its answer
+	// came and was sent once more on a new connection; "" when the
+	// request was sent once (history.Event.Resent).
+	Resent string
 }
 
 // runner is one run under way.

@@ -222,7 +222,7 @@ func (r *Result) Metrics() map[string]any {
 func (r *Result) Event(rec *Record) history.Event {
 	return history.Event{T: history.Stamp(rec.End), Kind: history.KindRequest, Client: rec.Client,
 		Listener: r.Listener, Backend: rec.Backend, Status: rec.Status, Error: rec.Error,
-		Start: history.Stamp(rec.Start), Latency: history.Stamp(rec.End - rec.Start)}
+		Start: history.Stamp(rec.Start), Latency: history.Stamp(rec.End - rec.Start), Resent: rec.Resent}
 }
 
 // WriteHistory writes one request event per record, in end order, as

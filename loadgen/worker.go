@@ -35,6 +35,7 @@ type worker struct {
 	uses    int    // requests answered on conn
 	client  string // conn's local address, when recording
 	used    string // the local address the current request used
+	resent  string // the class of the current request's first try, when resent
 	greeted string // TCP: the greeting of conn
 
 	names map[string]string
@@ -108,7 +109,7 @@ func (w *worker) closedLoop() {
 // path number path of the spec, or a drawn one when path is -1) and
 // counts it in exactly one bucket.
 func (w *worker) one(intended time.Time, path int) {
-	w.used = ""
+	w.used, w.resent = "", ""
 	var status int
 	var backend, class string
 	if s := w.r.spec; s != nil {
@@ -166,7 +167,8 @@ func (w *worker) account(intended, end time.Time, status int, backend, class str
 		r.notOK.Add(1)
 	}
 	if r.cfg.Record {
-		rec := Record{Start: intended.Sub(r.start), End: end.Sub(r.start), Error: class, Backend: backend, Client: w.used}
+		rec := Record{Start: intended.Sub(r.start), End: end.Sub(r.start), Error: class, Backend: backend, Client: w.used,
+			Resent: w.resent}
 		if class == "" && !r.t.tcp {
 			rec.Status = status
 		}
@@ -264,6 +266,20 @@ func stale(err error) bool {
 		errors.Is(err, syscall.ECONNABORTED)
 }
 
+// resend reports whether a try that failed with err is sent once more on
+// a new connection: the first try of a request, on a reused kept-alive
+// connection, that failed as a stale one does (stale) before any byte of
+// the answer came (got), while the run goes on. It then records the try's
+// class as the request's Resent, so that the history says the request
+// met a reset.
+func (w *worker) resend(reused, got bool, attempt int, err error) bool {
+	if !reused || got || attempt > 0 || !stale(err) || w.r.ctx.Err() != nil {
+		return false
+	}
+	w.resent = w.classify(err)
+	return true
+}
+
 // prepare makes sure the worker has a connection with the request's
 // deadline set; it returns an error class or "".
 func (w *worker) prepare(deadline time.Time) string {
@@ -318,7 +334,7 @@ func (w *worker) doHTTP(intended time.Time, req []byte) (status int, backend, cl
 		}
 		if err != nil {
 			w.closeConn()
-			if reused && !got && attempt == 0 && stale(err) && r.ctx.Err() == nil {
+			if w.resend(reused, got, attempt, err) {
 				continue
 			}
 			return 0, backend, w.classify(err)
@@ -552,7 +568,7 @@ func (w *worker) doTCP(intended time.Time) (backend, class string) {
 		}
 		if err != nil {
 			w.closeConn()
-			if reused && !got && attempt == 0 && stale(err) && r.ctx.Err() == nil {
+			if w.resend(reused, got, attempt, err) {
 				continue
 			}
 			return backend, w.classify(err)

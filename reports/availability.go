@@ -389,8 +389,11 @@ func outageSection(l lang, r Report) *outageView {
 			"results.json has it as outage_s_HOST, the worst as outage_s; a run that ends in an outage gives its lower bound (≥).").In(lng),
 		Head: []string{i18n.T("client").In(lng), i18n.T("measured on").In(lng), i18n.T("outage (s)").In(lng),
 			i18n.T("from (s)").In(lng), i18n.T("to (s)").In(lng), i18n.T("failures in it").In(lng),
-			i18n.T("other channels").In(lng)},
+			i18n.T("connections reset").In(lng), i18n.T("other channels").In(lng)},
 	}
+	v.Intro += i18n.T(" Connections reset: the operations over the whole run that met a reset, failed with one or " +
+		"(a request) reset on a reused kept-alive connection and sent once more on a new one, as clients do; " +
+		"results.json sums the hosts' requests as connections_reset.").In(lng)
 	for i := 0; i < len(outs); {
 		o := outs[i]
 		j := i + 1
@@ -410,7 +413,7 @@ func outageSection(l lang, r Report) *outageView {
 		sep := l.s("listSep")
 		v.Rows = append(v.Rows, []cellView{{Text: o.Client}, {Text: channelText(lng, o.Channel)}, {Text: outageText(lng, o), Num: true},
 			{Text: from, Num: true}, {Text: to, Num: true}, {Text: orDash(strings.Join(byClass, sep))},
-			{Text: orDash(strings.Join(others, sep))}})
+			{Text: strconv.Itoa(o.Resets), Num: true}, {Text: orDash(strings.Join(others, sep))}})
 	}
 	return v
 }

@@ -32,6 +32,10 @@ const maxLatencyDots = 4000
 // "info" operation's.
 const inFlightError = "in_flight"
 
+// classReset is the error class of a connection reset or closed under a
+// request or probe (history.Event.Error, and a request's Resent).
+const classReset = "reset"
+
 // lbReq is one request event, reduced to what the plots need.
 type lbReq struct {
 	start    float64 // intended send time, s

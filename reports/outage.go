@@ -30,6 +30,10 @@ type clientOp struct {
 	// answer is the host that answered (the node whose proxy served a
 	// request, the node that answered a probe), when the world could tell.
 	answer string
+	// reset says that it met a reset: it failed with one, or (a request)
+	// it was reset on a reused kept-alive connection and resent on a new
+	// one (history.Event.Resent), whatever its outcome.
+	reset bool
 }
 
 // opOutcome is how an operation ended.
@@ -62,7 +66,8 @@ func clientOpOf(e *history.Event) (clientOp, bool) {
 	switch e.Kind {
 	case history.KindRequest:
 		q := reqOf(e)
-		op := clientOp{host: e.Src, channel: channelRequests, sent: history.Stamp(durationOf(q.start)), end: e.T, answer: e.Answer}
+		op := clientOp{host: e.Src, channel: channelRequests, sent: history.Stamp(durationOf(q.start)), end: e.T, answer: e.Answer,
+			reset: e.Error == classReset || e.Resent == classReset}
 		switch {
 		case q.unknown():
 			op.outcome = opUnknown
@@ -73,7 +78,7 @@ func clientOpOf(e *history.Event) (clientOp, bool) {
 		}
 		return op, true
 	case history.KindNet:
-		op := clientOp{host: e.Src, channel: e.Probe, sent: e.T, end: e.T, answer: e.Answer}
+		op := clientOp{host: e.Src, channel: e.Probe, sent: e.T, end: e.T, answer: e.Answer, reset: e.Error == classReset}
 		if op.channel == "" {
 			op.channel = "probe"
 		}
@@ -133,6 +138,11 @@ type Outage struct {
 	// ByClass counts the failed operations that overlap the outage, by
 	// class.
 	ByClass map[string]int
+	// Resets counts the channel's operations over the whole run that met
+	// a reset: failed with one, or (requests) reset on a reused kept-alive
+	// connection and resent on a new one. Summed over the client hosts'
+	// requests it is results.json's connections_reset.
+	Resets int
 }
 
 // Seconds returns the outage's length in seconds (0 when nothing
@@ -144,9 +154,10 @@ func (o Outage) Seconds() (s float64, decided bool) {
 
 // outageChannel holds one channel's finished operations.
 type outageChannel struct {
-	oks   []history.Stamp // successes' ends
-	fails []opFail
-	n     int
+	oks    []history.Stamp // successes' ends
+	fails  []opFail
+	n      int
+	resets int // operations that met a reset
 }
 
 // opFail is a failed operation: from its send to its end.
@@ -187,6 +198,9 @@ func (m *OutageMeter) add(op clientOp) {
 		m.chans[k] = c
 	}
 	c.n++
+	if op.reset {
+		c.resets++
+	}
 	switch op.outcome {
 	case opOK:
 		c.oks = append(c.oks, op.end)
@@ -234,7 +248,7 @@ func (m *OutageMeter) Outages(end time.Duration) []Outage {
 
 // outage finds the channel's longest outage in a run that ended at end.
 func (c *outageChannel) outage(end history.Stamp) Outage {
-	o := Outage{Sent: c.n, Failures: len(c.fails), Unknown: c.n - len(c.fails) - len(c.oks)}
+	o := Outage{Sent: c.n, Failures: len(c.fails), Unknown: c.n - len(c.fails) - len(c.oks), Resets: c.resets}
 	if len(c.fails) == 0 {
 		return o
 	}

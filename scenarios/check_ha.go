@@ -62,10 +62,12 @@ func (h *hostOutage) outage(end history.Stamp) time.Duration {
 }
 
 // haTally is what the metrics of a high-availability lab read of the
-// requests: their hosts' outages, and the failures by class.
+// requests: their hosts' outages, the failures by class, and how many
+// requests met a reset (failed with one, or were resent after one).
 type haTally struct {
 	hosts   map[string]*hostOutage
 	byClass map[string]int
+	resets  int
 }
 
 func newHATally() *haTally {
@@ -84,7 +86,13 @@ func (t *haTally) host(name string) *hostOutage {
 
 // add takes a request event of a client on a host.
 func (t *haTally) add(e *history.Event) {
-	if e.Src == "" || unknown(e) {
+	if e.Src == "" {
+		return
+	}
+	if metReset(e) {
+		t.resets++
+	}
+	if unknown(e) {
 		return
 	}
 	h := t.host(e.Src)
@@ -98,6 +106,18 @@ func (t *haTally) add(e *history.Event) {
 		class = "http_" + itoa(e.Status)
 	}
 	t.byClass[class]++
+}
+
+// classReset is the error class of a request whose connection was reset
+// or closed under it (loadgen.ClassReset, simproxy.ClassReset; the checks
+// read histories and link no driver).
+const classReset = "reset"
+
+// metReset reports whether a client's request met a reset: it failed
+// with one, or it was reset on a reused kept-alive connection and sent
+// once more on a new one (Resent), whatever became of it then.
+func metReset(e *history.Event) bool {
+	return e.Error == classReset || e.Resent == classReset
 }
 
 // okRequest reports whether a finished request succeeded: an HTTP answer
@@ -158,8 +178,12 @@ func probeOutages(lab *labfile.Lab, events []history.Event, skip map[string]*hos
 }
 
 // haMetrics adds the metrics of a high-availability lab: outage_s_<host>
-// per client host, outage_s (the worst), requests_failed_by_class and
-// connections_reset (requests that failed with a reset).
+// per client host, outage_s (the worst), requests_failed_by_class (the
+// requests that failed, by error class or http_STATUS; a request resent
+// after a reset and answered is not one) and connections_reset (the
+// requests that met a reset: those that failed with one, and those reset
+// on a reused kept-alive connection and resent on a new one, each
+// counted once).
 func (v *verdict) haMetrics(lab *labfile.Lab, t *haTally, events []history.Event, end time.Duration) {
 	m := v.metrics
 	worst := time.Duration(0)
@@ -194,7 +218,7 @@ func (v *verdict) haMetrics(lab *labfile.Lab, t *haTally, events []history.Event
 		byClass[c] = n
 	}
 	m["requests_failed_by_class"] = byClass
-	m["connections_reset"] = t.byClass["reset"]
+	m["connections_reset"] = t.resets
 }
 
 // outageWithin checks a client host's outage against its window.

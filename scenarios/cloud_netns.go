@@ -387,6 +387,10 @@ type Real struct {
 	Dropped bool  `json:"dropped"`
 	// Evidence is the counters that moved, as NAME +N (for the record).
 	Evidence []string `json:"evidence"`
+	// Answerer is the instance other than the sender whose counters say
+	// it answered (sent an echo reply or a TCP segment: a SYN-ACK, a
+	// RST), "" when none did.
+	Answerer string `json:"answerer,omitempty"`
 }
 
 // Verdict compares the model's result with the real one: the same
@@ -529,24 +533,30 @@ func (n *CloudNet) Probe(ctx context.Context, res cloud.Result) (Real, error) {
 	for _, k := range keys {
 		r.Evidence = append(r.Evidence, fmt.Sprintf("%s +%d", k, d[k]))
 	}
+	r.Answerer = n.answerer(res.Src, d)
 	if r.Outcome == RealTimeout {
-		r.Drop, r.Dropped = n.place(res, src, dst, d)
+		r.Drop, r.Dropped = n.place(res, src, dst, r.Answerer != "", d)
 	}
 	return r, nil
 }
 
-// place finds the drop in the counters' deltas d.
-func (n *CloudNet) place(res cloud.Result, src *netns.Instance, dst netip.Addr, d map[string]int64) (Place, bool) {
-	reply := false
+// answerer is the first instance, in the model's order, other than src
+// that sent an echo reply or any TCP segment (a SYN-ACK, which counts no
+// passive open until the handshake ends, or a RST) by the counters'
+// deltas d, or "".
+func (n *CloudNet) answerer(src string, d map[string]int64) string {
 	for _, in := range n.Model.Instances {
 		p := "instance/" + in.Name + "/"
-		// An echo reply, or any TCP segment (a SYN-ACK, which counts no
-		// passive open until the handshake ends, or a RST) from an
-		// instance that did not send the probe.
-		if in.Name != res.Src && (d[p+"Icmp.OutEchoReps"] > 0 || d[p+"Tcp.OutSegs"] > 0) {
-			reply = true
+		if in.Name != src && (d[p+"Icmp.OutEchoReps"] > 0 || d[p+"Tcp.OutSegs"] > 0) {
+			return in.Name
 		}
 	}
+	return ""
+}
+
+// place finds the drop in the counters' deltas d; reply says an instance
+// answered (the drop is the reply's).
+func (n *CloudNet) place(res cloud.Result, src *netns.Instance, dst netip.Addr, reply bool, d map[string]int64) (Place, bool) {
 	srcAddr := src.Spec.Addr
 	for _, in := range n.Model.Instances {
 		p := "instance/" + in.Name + "/"

@@ -143,6 +143,12 @@ func (w *dockerWorld) Build(ctx context.Context) error {
 	if err := w.refuseRemote(); err != nil {
 		return err
 	}
+	for _, h := range w.lab.Topology.Hosts {
+		if name, ok := w.lab.RestartScript(h.Name); ok {
+			return &labfile.InputError{Err: i18n.Errorf("lab %s: the %s world cannot %s", w.lab.Name, "docker",
+				i18n.T("run vrrp_script %s, which restarts the proxy (restart_wait), on %s: it runs in netns only", name, h.Name))}
+		}
+	}
 	var err error
 	w.image, err = openDockerBed(ctx, w.opt.Binary, func(b *dockerbed.Bed) error { w.bed = b; return nil })
 	if err != nil {

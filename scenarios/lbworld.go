@@ -268,6 +268,10 @@ type lbWorld struct {
 	standbyCtx   context.Context
 	stopStandbys context.CancelFunc
 	standbys     sync.WaitGroup
+	// pidFile, when set, is where each node's running proxy's process
+	// id is written at its start (a restarting vrrp_script looks at it:
+	// netns_restart.go). Default nil: nowhere.
+	pidFile func(host string) string
 }
 
 // lbHost is a host of the segment.

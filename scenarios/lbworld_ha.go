@@ -181,6 +181,11 @@ func (w *lbWorld) startNode(ctx context.Context, n *lbNode) error {
 		return err
 	}
 	n.dead = false
+	if pp, ok := p.(interface{ Pid() int }); ok && w.pidFile != nil {
+		if err := os.WriteFile(w.pidFile(n.host.name), []byte(strconv.Itoa(pp.Pid())+"\n"), 0o644); err != nil {
+			return i18n.Errorf("proxy on %s: %w", n.host.name, err)
+		}
+	}
 	return nil
 }
 

@@ -46,6 +46,10 @@ func init() {
 			// HA: the load balancer's roles on the topology's hosts
 			// (netns_ha.go).
 			HA: true,
+			// Cloud: the lab's VPCs, vswitches, peerings, routes,
+			// security groups and whitelists built by BuildCloud, each
+			// reach check a real probe at t = 0 (netns_cloud.go).
+			Cloud: true,
 			// Impls: the system's keepalived as the VRRP routers
 			// (netns_keepalived.go), its nginx as the load balancer
 			// (lb_nginx.go).
@@ -124,6 +128,10 @@ type netnsWorld struct {
 	// kaProcs are the keepalived processes started, in order (impl:
 	// {vrrp: keepalived}; netns_keepalived.go).
 	kaProcs []*kaProc
+	// cloud is a cloud lab's network (netns_cloud.go), nil without one;
+	// cloudCtx is Build's context, which its probes obey.
+	cloud    *CloudNet
+	cloudCtx context.Context
 }
 
 // Build makes the testbed, the lab's segments and hosts, and writes the
@@ -148,6 +156,9 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 	for _, h := range w.lab.Topology.Hosts {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if cloudHost(h) {
+			continue // an instance: buildCloud makes it
 		}
 		host, err := w.tb.AddHost(h.Name)
 		if err != nil {
@@ -179,6 +190,9 @@ func (w *netnsWorld) Build(ctx context.Context) error {
 		}
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := w.buildCloud(ctx); err != nil {
 		return err
 	}
 	if w.lab.HA() {
@@ -259,7 +273,12 @@ const agentStartLead = time.Second
 const agentReadyWait = 30 * time.Second
 
 // flagPath is the file whose presence makes a host's script fail.
+// For a vrrp_script that restarts the proxy it is the script itself
+// (netns_restart.go).
 func (w *netnsWorld) flagPath(host, script string) string {
+	if p := w.restartFlag(host, script); p != "" {
+		return p
+	}
 	return filepath.Join(w.opt.Work, host+"."+script+".fail")
 }
 
@@ -292,7 +311,7 @@ func (w *netnsWorld) startAgent(host string) error {
 	}
 	w.agents[host] = p
 	w.runs = append(w.runs, &agentRun{host: host, p: p, out: out})
-	return nil
+	return w.agentStarted(host, p)
 }
 
 // waitReady waits until the agent of every host has written its ready
@@ -377,8 +396,10 @@ func (w *netnsWorld) Run(ctx context.Context, end time.Duration) (time.Duration,
 		if err := w.haStart(ctx, end, time.Time{}); err != nil {
 			return 0, false, err
 		}
-	} else {
+	} else if len(hosts) > 0 {
 		w.epoch = time.Now().Add(agentStartLead)
+	} else {
+		w.start() // no agent to start together (a cloud lab): t = 0 now
 	}
 	if err := w.release(); err != nil {
 		return 0, false, err
@@ -677,8 +698,8 @@ func keepalivedConf(lab *labfile.Lab, host string, flag func(host, script string
 	sort.Strings(names)
 	for _, name := range names {
 		s := lab.VRRP.Scripts[name]
-		fmt.Fprintf(&b, "vrrp_script %s {\n    script \"/bin/test ! -e %s\"\n    interval %g\n    weight %d\n    fall %d\n    rise %d\n",
-			name, flag(host, name), s.Interval.Or(time.Second).Seconds(), s.Weight, max(s.Fall, 1), max(s.Rise, 1))
+		fmt.Fprintf(&b, "vrrp_script %s {\n    script \"%s\"\n    interval %g\n    weight %d\n    fall %d\n    rise %d\n",
+			name, scriptCommand(lab, host, name, flag), s.Interval.Or(time.Second).Seconds(), s.Weight, max(s.Fall, 1), max(s.Rise, 1))
 		if s.Timeout.IsSet() {
 			fmt.Fprintf(&b, "    timeout %g\n", s.Timeout.D.Seconds())
 		}

@@ -61,6 +61,13 @@ func (w *netnsWorld) buildHA(ctx context.Context) error {
 		return err
 	}
 	w.ha = &netnsHA{lb: lw.(*lbWorld)}
+	if err := restartRefusal(w.lab); err != nil {
+		return err
+	}
+	w.ha.lb.pidFile = w.proxyPidPath
+	if err := w.writeRestartScripts(); err != nil {
+		return err
+	}
 	if err := w.clientNeigh(); err != nil {
 		return err
 	}

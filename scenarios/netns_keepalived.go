@@ -152,7 +152,7 @@ func keepalivedConfig(lab *labfile.Lab, host string, flag func(host, script stri
 	c.NotifyFIFO, c.NotifyPriorityChanges = fifo, true
 	c.ScriptUser, c.ScriptSecurity = "root", true
 	for name, s := range c.Scripts {
-		s.Command = "/bin/test ! -e " + flag(host, name)
+		s.Command = scriptCommand(lab, host, name, flag)
 	}
 	for _, in := range c.Instances {
 		in.Interface = iface(in.Interface)
@@ -290,7 +290,7 @@ func (w *netnsWorld) startKeepalived(host string) error {
 	w.runs = append(w.runs, run)
 	w.kaProcs = append(w.kaProcs, kp)
 	go kp.read(w.Since)
-	return nil
+	return w.agentStarted(host, p)
 }
 
 // kaMaxLine bounds a FIFO line: keepalived's are under 300 bytes.

@@ -235,6 +235,9 @@ const lbKillWait = 5 * time.Second
 
 func (p *netnsProc) Output() string { return p.out.String() }
 
+// Pid is the process's id (its process group's too).
+func (p *netnsProc) Pid() int { return p.p.Pid() }
+
 func (p *netnsProc) Exited() (bool, int) {
 	select {
 	case <-p.p.Done():

@@ -225,7 +225,7 @@ func mergeLBHistories(clients []clientHistory, proxyEvents []history.Event,
 			ip := clientIP(c.Client)
 			lb := match[ci]
 			m := history.Event{T: c.T, Kind: history.KindRequest, Src: ch.Src, Client: ip, Listener: ch.Listener, Group: ch.Group,
-				Backend: c.Backend, Status: c.Status, Error: c.Error, Start: c.Start, Latency: c.T - c.Start}
+				Backend: c.Backend, Status: c.Status, Error: c.Error, Start: c.Start, Latency: c.T - c.Start, Resent: c.Resent}
 			if lb != nil {
 				// Answer: the node whose proxy served it, when several do.
 				m.Group, m.Tries, m.Reason, m.Answer = lb.Group, lb.Tries, lb.Reason, lb.Answer

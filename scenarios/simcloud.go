@@ -20,24 +20,40 @@ func (w *simWorld) buildCloud() {
 		return
 	}
 	w.k.At(0, func() {
-		for _, e := range w.lab.Expect {
-			if e.Reach == nil {
-				continue
-			}
-			f, dst, ok := w.lab.ReachFlow(e.Reach)
-			if !ok {
-				continue // refused by validation
-			}
-			r, err := cloud.Trace(m, f)
-			if err != nil {
-				if w.err == nil {
-					w.err = i18n.Errorf("reach %s → %s: %w", e.Reach.From, e.Reach.To, err)
-				}
-				continue
-			}
+		err := traceReaches(w.lab, m, func(r cloud.Result, dst string) error {
 			w.sink.Add(reachEvent(w.lab, r, dst, history.Stamp(w.k.Now())))
+			return nil
+		})
+		if err != nil && w.err == nil {
+			w.err = err
 		}
 	})
+}
+
+// traceReaches traces the flow of each reach expectation of lab through
+// m (cloud.Trace), in the lab's order, and calls fn with the result and
+// the destination as a net event writes it; a check validation refused
+// is skipped. Both worlds evaluate reach checks through it: the
+// simulator records the trace, netns sends its probe (netns_cloud.go).
+// It stops at fn's first error.
+func traceReaches(lab *labfile.Lab, m *cloud.Model, fn func(r cloud.Result, dst string) error) error {
+	for _, e := range lab.Expect {
+		if e.Reach == nil {
+			continue
+		}
+		f, dst, ok := lab.ReachFlow(e.Reach)
+		if !ok {
+			continue // refused by validation
+		}
+		r, err := cloud.Trace(m, f)
+		if err != nil {
+			return i18n.Errorf("reach %s → %s: %w", e.Reach.From, e.Reach.To, err)
+		}
+		if err := fn(r, dst); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reachEvent is the net event of a traced probe.
@@ -53,13 +69,22 @@ func reachEvent(lab *labfile.Lab, r cloud.Result, dst string, t history.Stamp) h
 	default:
 		ev.Error = "timeout"
 	}
-	if h, _, dropped := r.Drop(); dropped {
-		ev.Rule = strings.TrimSpace(h.Reason + " " + h.Rule)
-		if f := lab.CloudField(h.Field); f != "" {
-			ev.Rule += " [" + f + "]"
-		}
-	}
+	ev.Rule = modelRule(lab, r)
 	return ev
+}
+
+// modelRule is the rule that dropped r's probe in the model, with the
+// lab's field it came from in brackets, or "" when nothing dropped it.
+func modelRule(lab *labfile.Lab, r cloud.Result) string {
+	h, _, dropped := r.Drop()
+	if !dropped {
+		return ""
+	}
+	rule := strings.TrimSpace(h.Reason + " " + h.Rule)
+	if f := lab.CloudField(h.Field); f != "" {
+		rule += " [" + f + "]"
+	}
+	return rule
 }
 
 // hopPath is a result's places, the request's then the reply's, each

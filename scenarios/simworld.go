@@ -127,7 +127,13 @@ func (w *simWorld) Build(ctx context.Context) error {
 				// order they run in when due together is part of the run.
 				for _, name := range slices.Sorted(maps.Keys(lab.VRRP.Scripts)) {
 					s := lab.VRRP.Scripts[name]
-					vh.AddScript(simdriver.Script{Name: name, Interval: s.Interval.D, OK: true})
+					sc := simdriver.Script{Name: name, Interval: s.Interval.D, OK: true}
+					// A restarting script acts only where it is tracked
+					// (elsewhere it would restart a proxy nothing watches).
+					if r, ok := lab.RestartScript(in.Host); ok && r == name {
+						sc.Run = w.restartRun(in.Host, s.RestartWait.D)
+					}
+					vh.AddScript(sc)
 				}
 			}
 			if err := vh.AddInstance(in.Interface, labfile.InstanceConfig(lab, in, w.hosts[in.Host])); err != nil {

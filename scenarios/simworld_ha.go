@@ -2,12 +2,14 @@ package scenarios
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/lblab/lblab/i18n"
 	"github.com/lblab/lblab/loadgen/simload"
 	"github.com/lblab/lblab/proxy/simproxy"
 	"github.com/lblab/lblab/scenarios/labfile"
 	"github.com/lblab/lblab/sim"
+	"github.com/lblab/lblab/vrrpsim"
 )
 
 // A high-availability lab in the simulator (labfile.Lab.HA): the load
@@ -25,13 +27,16 @@ type haWorld struct {
 	nodes  map[string]*simproxy.Node
 	stacks map[string]*simload.Stack
 	order  []string // the proxy hosts, in the lab's order
+	// broken are the proxy hosts whose proxy cannot start again (a
+	// proxy_crash with start_fails), until a restore or a start.
+	broken map[string]bool
 }
 
 // buildHA builds the proxies on their hosts, the backends, the client
 // hosts' stacks, the clients and the probes.
 func (w *simWorld) buildHA() error {
 	lab := w.lab
-	w.ha = &haWorld{wire: simproxy.NewWire(), nodes: map[string]*simproxy.Node{}, stacks: map[string]*simload.Stack{}}
+	w.ha = &haWorld{wire: simproxy.NewWire(), nodes: map[string]*simproxy.Node{}, stacks: map[string]*simload.Stack{}, broken: map[string]bool{}}
 	bs, nw := w.buildBackends()
 	for _, name := range lab.ProxyHosts() {
 		name := name
@@ -106,6 +111,7 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 	switch f.Kind {
 	case labfile.FaultProxyCrash:
 		node.Crash()
+		w.ha.broken[f.Target] = f.StartFails
 		w.proxyScripts(f.Target, false)
 	case labfile.FaultStop:
 		// The node is shut down cleanly: the router leaves (priority
@@ -115,6 +121,7 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 		}
 		node.Crash()
 	case labfile.FaultStart:
+		w.ha.broken[f.Target] = false
 		if err := node.Start(); err != nil && w.err == nil {
 			w.err = i18n.Errorf("lb on %s: %w", f.Target, err)
 		}
@@ -136,6 +143,7 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 		// A restored host restarts its proxy (Node's OnUp); a crashed
 		// proxy on a running host starts again.
 		w.net.Host(f.Target).Restore()
+		w.ha.broken[f.Target] = false
 		if err := node.Start(); err != nil && w.err == nil {
 			w.err = i18n.Errorf("lb on %s: %w", f.Target, err)
 		}
@@ -155,5 +163,36 @@ func (w *simWorld) proxyScripts(host string, running bool) {
 	}
 	for _, name := range w.lab.ProxyScripts(host) {
 		_ = vh.SetScript(name, running) // the lab's scripts are on every router's host
+	}
+}
+
+// restartRun is the body of a vrrp_script on host that restarts its
+// proxy (labfile.Script.RestartWait): the seed's check_nginx.sh, whose
+// decisions are vrrpsim.RestartCheck's. The world carries them out: it
+// starts the proxy (which fails while the host's proxy is broken: a
+// proxy_crash with start_fails) and, when the look after the wait finds
+// it still down, stops the host's router cleanly. The script exits 0.
+func (w *simWorld) restartRun(host string, wait time.Duration) func() bool {
+	c := &vrrpsim.RestartCheck{Wait: wait}
+	return func() bool {
+		if w.ha == nil || w.ha.nodes[host] == nil {
+			return true
+		}
+		node := w.ha.nodes[host]
+		act, due := c.Run(w.k.Now(), node.Proxy() != nil)
+		if act != vrrpsim.RestartStartProxy {
+			return true
+		}
+		if !w.ha.broken[host] {
+			if err := node.Start(); err != nil && w.err == nil {
+				w.err = i18n.Errorf("lb on %s: %w", host, err)
+			}
+		}
+		w.k.At(due, func() {
+			if c.Look(w.k.Now(), node.Proxy() != nil) == vrrpsim.RestartStopAgent && w.vrrp[host] != nil {
+				w.vrrp[host].Stop()
+			}
+		})
+		return true
 	}
 }

@@ -192,8 +192,9 @@ func sleepUntilCtx(ctx context.Context, t time.Time) error {
 // startFileWait bounds the wait for --start-file.
 const startFileWait = 2 * time.Minute
 
-// startFilePoll is how often --start-file is looked at: the agents of a
-// lab start within this of each other.
+// startFilePoll is how often --start-file is looked at where its folder
+// cannot be watched (startwait.go): the agents of a lab start within
+// this of each other.
 const startFilePoll = time.Millisecond
 
 // waitStartFile waits until path holds a whole line (written by someone
@@ -202,6 +203,8 @@ const startFilePoll = time.Millisecond
 // number.
 func waitStartFile(ctx context.Context, flag, path string, wait time.Duration) (int64, error) {
 	deadline := time.Now().Add(wait)
+	watch := watchFileDir(path) // woken by the file's writing (startwait.go)
+	defer watch.close()
 	for {
 		b, err := os.ReadFile(path)
 		if err == nil {
@@ -218,10 +221,13 @@ func waitStartFile(ctx context.Context, flag, path string, wait time.Duration) (
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("%s %s: no line after %s", flag, path, wait)
 		}
-		select {
-		case <-ctx.Done():
+		if err := ctx.Err(); err != nil {
 			return 0, context.Cause(ctx)
-		case <-time.After(startFilePoll):
 		}
+		watch.wait(startFileCtxPoll)
 	}
 }
+
+// startFileCtxPoll is how often waitStartFile looks at its context and
+// the file while its folder is quiet.
+const startFileCtxPoll = 50 * time.Millisecond

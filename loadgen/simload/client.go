@@ -187,7 +187,7 @@ func (pend *pending) timedOut() {
 		now, intended := c.k.Now(), pend.intended
 		c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Src: c.src, Client: pend.u.name,
 			Listener: c.spec.Listener, Group: pend.progress.Group, Tries: pend.progress.Tries,
-			Error: ClassTimeout, Start: history.Stamp(intended), Latency: history.Stamp(now - intended)})
+			Error: ClassTimeout, Start: history.Stamp(intended), Latency: history.Stamp(now - intended), Resent: pend.resent})
 	}
 	if pend.then != nil {
 		pend.then()
@@ -218,7 +218,7 @@ func (pend *pending) deliver() {
 			u.cookies[r.SetCookie[0]] = r.SetCookie[1]
 		}
 		if c.record && c.p.RecordRequests {
-			c.log.Add(c.event(u, pend.intended, r))
+			c.log.Add(c.event(pend))
 		}
 		if pend.then != nil {
 			pend.then()
@@ -229,11 +229,14 @@ func (pend *pending) deliver() {
 	}
 }
 
-func (c *Clients) event(u *user, intended time.Duration, r *simproxy.Response) history.Event {
-	now := c.k.Now()
-	ev := history.Event{T: history.Stamp(now), Kind: history.KindRequest, Src: c.src, Client: u.name, Answer: r.Node,
+// event is the request event of pend, answered (its response reached
+// the client).
+func (c *Clients) event(pend *pending) history.Event {
+	now, r := c.k.Now(), &pend.resp
+	ev := history.Event{T: history.Stamp(now), Kind: history.KindRequest, Src: c.src, Client: pend.u.name, Answer: r.Node,
 		Listener: c.spec.Listener, Group: r.Group, Backend: r.Backend, Status: r.Status, Error: r.Error,
-		Start: history.Stamp(intended), Latency: history.Stamp(now - intended), Tries: r.Tries}
+		Start: history.Stamp(pend.intended), Latency: history.Stamp(now - pend.intended), Tries: r.Tries,
+		Resent: pend.resent}
 	if r.Moved != "" {
 		ev.Reason = "session moved from " + r.Moved
 	}
@@ -270,9 +273,12 @@ type pending struct {
 	// while the proxy worked on it), so the pending is never reused.
 	keep bool
 	// reused: the request went on a kept-alive connection that carried
-	// one before; retried: it was sent again after a reset there
-	// (hostPath.Failed).
-	reused, retried bool
+	// one before.
+	reused bool
+	// resent: the class (reset) of the failure on a reused connection
+	// after which it was sent again on a new one (hostPath.Failed); ""
+	// while it was sent once. Its events say so (history.Event.Resent).
+	resent string
 	// The request's callbacks, bound once per pooled pending.
 	onTimeout, onArrive, onDeliver func()
 	onAnswer                       func(simproxy.Response)
@@ -302,7 +308,7 @@ func (c *Clients) Finish() {
 			c.log.Add(history.Event{T: history.Stamp(now), Kind: history.KindRequest, Src: c.src, Client: pend.u.name,
 				Listener: c.spec.Listener, Group: pend.progress.Group, Backend: pend.progress.Backend,
 				Tries: pend.progress.Tries, Error: "in_flight", Start: history.Stamp(pend.intended),
-				Latency: history.Stamp(now - pend.intended)})
+				Latency: history.Stamp(now - pend.intended), Resent: pend.resent})
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 // connection it was not the first on, before any of its response came,
 // is sent once more on a new connection, as lblab load does (and
 // browsers and net/http): the connection went stale, not the request.
+// Its event says so (Resent "reset"), as lblab load's does.
 type hostPath struct {
 	c         *Clients
 	s         *Stack
@@ -117,9 +118,10 @@ func (hp *hostPath) Failed(conn *Conn, class string) {
 	}
 	pend.conn = nil
 	pend.keep = pend.keep || pend.wireID != 0 // the proxy may have it still
-	if class == simproxy.ClassReset && pend.reused && !pend.retried && hp.s.host.Up() {
-		// A stale kept-alive connection: once more on a new one.
-		pend.reused, pend.retried, pend.wireID = false, true, 0
+	if class == simproxy.ClassReset && pend.reused && pend.resent == "" && hp.s.host.Up() {
+		// A stale kept-alive connection: once more on a new one, and the
+		// request's event says that it met the reset.
+		pend.reused, pend.resent, pend.wireID = false, class, 0
 		conn := hp.s.Dial(hp.to, hp)
 		pend.conn = conn
 		hp.busy[conn] = pend

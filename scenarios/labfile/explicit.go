@@ -145,6 +145,7 @@ var faultKindFields = []struct {
 	{"proto", map[string]bool{"firewall": true}, "firewall"},
 	{"multicast", map[string]bool{"firewall": true}, "firewall"},
 	{"between", map[string]bool{"firewall": true, "firewall_clear": true, "garp_drop": true}, "firewall, firewall_clear and garp_drop"},
+	{"start_fails", map[string]bool{"proxy_crash": true}, "proxy_crash"},
 }
 
 // faultFields refuses a fault field its kind does not read (a crash with

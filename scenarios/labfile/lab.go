@@ -415,6 +415,16 @@ type Script struct {
 	Rise int `yaml:"rise"`
 	// InitFail starts the script in the failed state. Default false.
 	InitFail bool `yaml:"init_fail"`
+	// RestartWait makes the script the seed's restarting check_nginx.sh,
+	// tracked on a host with the proxy role: each run looks whether the
+	// host's proxy runs; if not, it starts it, waits RestartWait (its
+	// `sleep 2`), looks again, and if the proxy still does not run stops
+	// the host's VRRP agent cleanly (keepalived stop: priority 0). The
+	// script exits 0 either way, so its weight never applies (model:
+	// vrrpsim.RestartCheck). It must be less than the script's timeout,
+	// or the agent kills the script before it looks again. Default 0: the
+	// script only checks (Lab.ProxyScripts).
+	RestartWait units.Duration `yaml:"restart_wait"`
 }
 
 // Instance is a keepalived vrrp_instance running on one host.
@@ -574,6 +584,12 @@ type Fault struct {
 	// For garp_drop, the hosts that do not hear each other's gratuitous
 	// ARP. At least two (firewall, firewall_clear, garp_drop only).
 	Between []string `yaml:"between"`
+	// StartFails says the proxy cannot start again after a proxy_crash
+	// (its configuration was broken while it ran: nginx reads it only
+	// when it starts): a restart by a vrrp_script with restart_wait fails;
+	// a restore or a start of the host still starts it (proxy_crash
+	// only). Default false: the script's restart succeeds.
+	StartFails bool `yaml:"start_fails"`
 }
 
 // Expectation is one check of a run. Exactly one kind is set.

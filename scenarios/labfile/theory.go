@@ -122,6 +122,9 @@ func (lab *Lab) TheoryFor(f Fault, by string) (TheoryWindow, error) {
 	case FaultScriptFail, FaultScriptOK:
 		return lab.scriptTheory(f, by, c)
 	case FaultProxyCrash:
+		if name, ok := lab.RestartScript(f.Target); ok && f.Target != by {
+			return lab.restartTheory(f, name, skew, latLo, latHi)
+		}
 		// The proxy's death moves the router only through a script that
 		// checks the proxy (ProxyScripts): it is that script failing.
 		if scripts := lab.ProxyScripts(f.Target); len(scripts) > 0 && f.Target != by {
@@ -136,6 +139,25 @@ func (lab *Lab) TheoryFor(f Fault, by string) (TheoryWindow, error) {
 		return TheoryWindow{mdi, mdi, i18n.T("boots as backup and preempts when its down timer runs out: MDI = %s", Formula(c))}, nil
 	}
 	return TheoryWindow{}, i18n.Errorf("no theory for a %s fault of %s with %s taking over; give min and max", f.Kind, f.Target, by)
+}
+
+// restartTheory is the window of a proxy_crash on a host whose
+// vrrp_script name restarts the proxy (Script.RestartWait): the
+// script's first run after the fault comes within one interval (its
+// phase is not the fault's), finds no proxy, starts it and waits
+// restart_wait; the start fails (start_fails), so it stops the agent,
+// which sends priority 0, and the backup takes over after Skew_Time:
+// [restart_wait, interval + restart_wait] + Skew_Time + latency. A
+// restart that succeeds moves nothing.
+func (lab *Lab) restartTheory(f Fault, name string, skew, latLo, latHi time.Duration) (TheoryWindow, error) {
+	sc := lab.VRRP.Scripts[name]
+	if !f.StartFails {
+		return TheoryWindow{}, i18n.Errorf("%s restarts the proxy on %s and the restart succeeds (no start_fails): no takeover; write window: none", name, f.Target)
+	}
+	iv, wait := sc.Interval.Or(time.Second), sc.RestartWait.D
+	return TheoryWindow{wait + skew + latLo, iv + wait + skew + latHi,
+		i18n.T("%s's next run finds no proxy within one interval, starts it, waits %s, finds it still down and stops the agent: priority 0, [restart_wait, interval + restart_wait] + Skew_Time + latency = [%s, %s] + %s + latency",
+			name, Secs(wait), Secs(wait), Secs(iv+wait), Secs(skew))}, nil
 }
 
 // scriptModel is the priority and state a router's model has with the

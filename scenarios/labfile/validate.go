@@ -334,6 +334,10 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 		if s.Fall < 0 || s.Rise < 0 {
 			v.bad(p, "fall and rise must be at least 1")
 		}
+		v.duration(p+".restart_wait", s.RestartWait, false)
+		if to := s.Timeout.Or(s.Interval.Or(time.Second)); s.RestartWait.D > 0 && s.RestartWait.D >= to {
+			v.bad(p+".restart_wait", "%v is not less than the script's timeout %v (default its interval): the agent kills the script before it looks again; set timeout above it", s.RestartWait.D, to)
+		}
 	}
 	if len(g.Instances) == 0 {
 		v.bad("vrrp.vrrp_instance", "at least one vrrp_instance is required")
@@ -407,8 +411,10 @@ func validateVRRP(v *validator, lab *Lab, hosts map[string]*Host, routers map[st
 			vips[pfx.Addr().String()] = true
 		}
 		for j, name := range in.TrackScript {
-			if _, ok := g.Scripts[name]; !ok {
+			if s, ok := g.Scripts[name]; !ok {
 				v.bad(fmt.Sprintf("%s.track_script[%d]", p, j), "no vrrp_script %q in vrrp.vrrp_script", name)
+			} else if s.RestartWait.D > 0 && !slices.Contains(h.Roles, RoleProxy) {
+				v.bad(fmt.Sprintf("%s.track_script[%d]", p, j), "vrrp_script %q restarts the proxy (restart_wait), but host %q has no proxy role", name, in.Host)
 			}
 		}
 		if s := in.UnicastSrcIP; s != "" {

@@ -201,7 +201,8 @@ func validateHA(v *validator, lab *Lab, hosts map[string]*Host, addrs map[netip.
 // (nginx, haproxy, lblab proxy), as keepalived users write chk_nginx
 // ("killall -0 nginx", "pidof nginx"). In a high-availability lab such a
 // script's result follows the proxy on its host: it fails while the
-// proxy is not running (proxy_crash), and passes again when it runs.
+// proxy is not running (proxy_crash), and passes again when it runs. A
+// script that restarts the proxy (RestartScript) is not one of them.
 func (lab *Lab) ProxyScripts(host string) []string {
 	in, _ := lab.InstanceOn(host)
 	if in == nil {
@@ -210,9 +211,29 @@ func (lab *Lab) ProxyScripts(host string) []string {
 	var out []string
 	for _, name := range in.TrackScript {
 		cmd := lab.VRRP.Scripts[name].Script
+		if lab.VRRP.Scripts[name].RestartWait.D > 0 {
+			continue
+		}
 		if strings.Contains(cmd, "nginx") || strings.Contains(cmd, "haproxy") || strings.Contains(cmd, "lblab proxy") {
 			out = append(out, name)
 		}
 	}
 	return out
+}
+
+// RestartScript returns the name of the first vrrp_script tracked on
+// host that restarts its proxy (Script.RestartWait, the seed's
+// check_nginx.sh that starts nginx and stops keepalived when that
+// fails), and whether there is one.
+func (lab *Lab) RestartScript(host string) (string, bool) {
+	in, _ := lab.InstanceOn(host)
+	if in == nil {
+		return "", false
+	}
+	for _, name := range in.TrackScript {
+		if lab.VRRP.Scripts[name].RestartWait.D > 0 {
+			return name, true
+		}
+	}
+	return "", false
 }

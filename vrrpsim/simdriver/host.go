@@ -46,6 +46,11 @@ type Script struct {
 	// OK is its result until the timeline changes it. Default false, so
 	// set it true for a script that starts healthy.
 	OK bool
+	// Run, when set, is the script's body: called at each run, on the
+	// kernel's time, its result is the run's (OK is then unused). A
+	// script that acts on the host (vrrpsim.RestartCheck) does so here.
+	// Default nil.
+	Run func() bool
 }
 
 // Host runs the VRRP instances of one simulated host: it receives
@@ -212,8 +217,12 @@ func (h *Host) runScripts(now time.Duration, wait bool) {
 		var run func()
 		run = func() {
 			s.timer = h.k.After(s.Interval, run)
+			ok := s.OK
+			if s.Run != nil {
+				ok = s.Run()
+			}
 			for _, a := range h.agents {
-				a.x.TrackResult(h.k.Now(), s.Name, s.OK)
+				a.x.TrackResult(h.k.Now(), s.Name, ok)
 				a.rearm()
 			}
 		}
