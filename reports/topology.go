@@ -145,6 +145,18 @@ func topoProbes(events []history.Event) []topoProbe {
 type topoLayout struct {
 	at   map[string]vg.Point // place name → its point on the paths
 	band map[string]bool     // peerings drawn in the band over the boxes
+	// next holds the pairs of places a packet goes between directly
+	// (host–vswitch, vswitch–VPC, VPC–peering), both ways
+	next map[[2]string]bool
+	// sky is the height over the boxes where a path joins two places
+	// it names one after the other without the hops between them
+	sky vg.Length
+}
+
+// adjacent reports whether a packet goes from place a to place b
+// directly in the topology.
+func (l *topoLayout) adjacent(a, b string) bool {
+	return l.next[[2]string{a, b}] || l.next[[2]string{b, a}]
 }
 
 // topologyFigure draws a cloud lab's network and each probe's path over
@@ -232,11 +244,21 @@ func topologyFigure(r Report) (figure, string, bool) {
 		ts := textStyle(12, colText)
 		ts.XAlign, ts.YAlign = draw.XCenter, draw.YTop
 		c.FillText(ts, vg.Point{X: c.Min.X + W/2, Y: top}, fitText(ts, titleText, W))
-		lay := topoLayout{at: map[string]vg.Point{}, band: map[string]bool{}}
+		lay := topoLayout{at: map[string]vg.Point{}, band: map[string]bool{}, next: map[[2]string]bool{}}
+		for _, s := range t.VSwitches {
+			lay.next[[2]string{s.Name, s.VPC}] = true
+		}
+		for _, h := range t.Hosts {
+			lay.next[[2]string{h.Name, h.VSwitch}] = true
+		}
+		for _, p := range t.Peerings {
+			lay.next[[2]string{p.Name, p.VPC}], lay.next[[2]string{p.Name, p.PeerVPC}] = true, true
+		}
 		const gapX = vg.Length(14)
 		colW := (W - gapX*vg.Length(cols-1)) / vg.Length(cols)
 		boxes := map[string]vg.Rectangle{}
 		y := top - title - band
+		lay.sky = y + 5
 		for ri := 0; ri < rows; ri++ {
 			for ci := 0; ci < cols; ci++ {
 				i := ri*cols + ci
@@ -314,7 +336,14 @@ func topologyFigure(r Report) (figure, string, bool) {
 						continue
 					}
 					// along a band peering: up from the router, across
-					if lay.band[name] && prev != "" {
+					if prev != "" && !lay.adjacent(prev, name) {
+						// places the world saw without the hops between
+						// them (a real network's counters): joined over
+						// the boxes, not across them
+						from := lay.at[prev]
+						pts = append(pts, vg.Point{X: from.X + d + leg.shift, Y: lay.sky - d - leg.shift},
+							vg.Point{X: pt.X + d + leg.shift, Y: lay.sky - d - leg.shift})
+					} else if lay.band[name] && prev != "" {
 						pts = append(pts, vg.Point{X: lay.at[prev].X + d + leg.shift, Y: pt.Y - d - leg.shift})
 					} else if lay.band[prev] {
 						pts = append(pts, vg.Point{X: pt.X + d + leg.shift, Y: lay.at[prev].Y - d - leg.shift})
@@ -390,7 +419,8 @@ func topologyFigure(r Report) (figure, string, bool) {
 	caption := i18n.T("The lab's cloud network: each VPC a box with its CIDR, its vSwitches inside with their CIDR and zone, " +
 		"the hosts with their addresses, peering connections as links over the boxes. Each probe of the run is drawn along its " +
 		"hop path: the request solid, the reply dashed, green when ACCEPTED, red otherwise, with a cross at the place that " +
-		"dropped it (on the reply leg for NO_REPLY_ROUTE); the numbers match the list under the drawing.").In(lng)
+		"dropped it (on the reply leg for NO_REPLY_ROUTE); the numbers match the list under the drawing. Where the run saw " +
+		"fewer hops than the model has (a real network's counters), the path joins the places it saw over the boxes.").In(lng)
 	return f, caption, true
 }
 
