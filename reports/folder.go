@@ -44,7 +44,14 @@ import (
 //	  "shares": [{"group": "web", "server": "a:80", "expected": 0.5}],
 //	  "sweep": {"metric": "failover_s", "values": [...], "lo": 2.6,
 //	            "hi": 3.6, "ks": 0.02},
-//	  "sweep_metrics": [{"name": "p99_ms", "values": [...]}]
+//	  "sweep_metrics": [{"name": "p99_ms", "values": [...]}],
+//	  "topology": {"vpcs": [{"name": "vpc-a", "cidr": "192.168.6.0/25"}],
+//	               "vswitches": [{"name": "vsw-a", "vpc": "vpc-a",
+//	                              "zone": "cn-hangzhou-h", "cidr": "..."}],
+//	               "hosts": [{"name": "ecs-a", "vswitch": "vsw-a",
+//	                          "address": "192.168.6.76"}],
+//	               "peerings": [{"name": "pcc-ab", "vpc": "vpc-a",
+//	                             "peer_vpc": "vpc-b"}]}
 //	}
 //
 // Times named *_s are seconds with exact nanoseconds (as history.jsonl
@@ -102,6 +109,9 @@ type Inputs struct {
 	Sweep *Sweep
 	// SweepMetrics are a load-balancer sweep's distributions of metrics.
 	SweepMetrics []SweepMetric
+	// Topology is the lab's cloud network (VPCs, vswitches, hosts,
+	// peerings) for the topology figure; nil for a lab without one.
+	Topology *Topology
 }
 
 // inputsFile is report.json, format FormatVersion: Inputs with times as
@@ -127,6 +137,8 @@ type inputsFile struct {
 	Shares       []Share       `json:"shares,omitempty"`
 	Sweep        *Sweep        `json:"sweep,omitempty"`
 	SweepMetrics []SweepMetric `json:"sweep_metrics,omitempty"`
+	// Topology is the lab's cloud network, as Topology's JSON tags say.
+	Topology *Topology `json:"topology,omitempty"`
 }
 
 // seconds is a time in report.json: a JSON number of seconds, exact to
@@ -194,7 +206,7 @@ type markJSON struct {
 func (in Inputs) file() inputsFile {
 	f := inputsFile{Format: FormatVersion, Lab: in.Lab, Lang: in.Lang, Title: in.Title, TitleZh: in.TitleZh,
 		Teaching: in.Teaching, TeachingZh: in.TeachingZh, Duration: seconds(in.Duration),
-		Shares: in.Shares, Sweep: in.Sweep, SweepMetrics: in.SweepMetrics}
+		Shares: in.Shares, Sweep: in.Sweep, SweepMetrics: in.SweepMetrics, Topology: in.Topology}
 	for _, t := range in.Theory {
 		f.Theory = append(f.Theory, theoryJSON{t.VRID, t.Version, seconds(t.Interval), t.BackupPriority,
 			seconds(t.Skew), seconds(t.MDI), t.Formula, seconds(t.Lo), seconds(t.Hi)})
@@ -212,7 +224,8 @@ func (in Inputs) file() inputsFile {
 // inputs returns the Inputs f holds.
 func (f inputsFile) inputs() Inputs {
 	in := Inputs{Lab: f.Lab, Lang: f.Lang, Title: f.Title, TitleZh: f.TitleZh, Teaching: f.Teaching,
-		TeachingZh: f.TeachingZh, Duration: f.Duration.d(), Shares: f.Shares, Sweep: f.Sweep, SweepMetrics: f.SweepMetrics}
+		TeachingZh: f.TeachingZh, Duration: f.Duration.d(), Shares: f.Shares, Sweep: f.Sweep, SweepMetrics: f.SweepMetrics,
+		Topology: f.Topology}
 	for _, t := range f.Theory {
 		in.Theory = append(in.Theory, VRRPTheory{VRID: t.VRID, Version: t.Version, Interval: t.Interval.d(),
 			BackupPriority: t.BackupPriority, Skew: t.Skew.d(), MDI: t.MDI.d(), Formula: t.Formula,
@@ -267,6 +280,7 @@ func (f *Folder) Report(code string, events []history.Event) Report {
 	r.Duration = in.Duration
 	r.Theory, r.Marks, r.Shares = in.Theory, in.Marks, in.Shares
 	r.Sweep, r.SweepMetrics = in.Sweep, in.SweepMetrics
+	r.Topology = in.Topology
 	return r
 }
 
@@ -625,6 +639,11 @@ func (in *inputsFile) check() error {
 	for i, s := range in.Shares {
 		if !(s.Expected >= 0 && s.Expected <= 1) {
 			return bad(fmt.Sprintf("shares[%d].expected", i), s.Expected, i18n.T("0 to 1"))
+		}
+	}
+	if in.Topology != nil {
+		if err := in.Topology.check(); err != nil {
+			return err
 		}
 	}
 	if s := in.Sweep; s != nil {

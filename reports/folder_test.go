@@ -26,6 +26,9 @@ func TestFolderRoundTrip(t *testing.T) {
 		Shares:       []Share{{Group: "web", Server: "10.0.0.1:80", Expected: 1.0 / 3}},
 		Sweep:        &Sweep{Metric: "failover_s", Values: []float64{2.7, 3.1000000001}, Lo: 2.609475, Hi: 3.609475, KS: 0.25, Reference: []float64{3}, ReferenceLabel: "simulator, 1 seeds", KSReference: 0.5},
 		SweepMetrics: []SweepMetric{{Name: "p99_ms", Values: []float64{81.531}, Undecided: 2}},
+		Topology: &Topology{VPCs: []TopoVPC{{Name: "vpc-a", CIDR: "192.168.6.0/25"}},
+			VSwitches: []TopoVSwitch{{Name: "vsw-a", VPC: "vpc-a", Zone: "cn-hangzhou-h", CIDR: "192.168.6.0/25"}},
+			Hosts:     []TopoHost{{Name: "ecs-a", VSwitch: "vsw-a", Address: "192.168.6.76"}}},
 	}
 	dir := t.TempDir()
 	res := Results{Lab: "vrrp-failover", Mode: "sim", Seed: 1, Seeds: 2, Metrics: map[string]any{}}

@@ -48,6 +48,9 @@ type Report struct {
 	// (from the weights), for the share plot. Nil when not a load-balancer
 	// lab.
 	Shares []Share
+	// Topology is the lab's cloud network, drawn with each probe's path
+	// over it; nil for a lab without one.
+	Topology *Topology
 }
 
 // Share is the share of a group's answered requests that a server is
@@ -165,7 +168,8 @@ const (
 // Write renders the report into dir: report.html plus each plot as
 // NAME.png and NAME.svg (availability for a single run whose history has
 // client hosts' operations: requests that name their host, probes; else
-// timeline for a single run with VRRP or VIP events; latency, percentiles, shares, shares_over_time and statuses
+// timeline for a single run with VRRP or VIP events; topology for a lab
+// with a cloud network; latency, percentiles, shares, shares_over_time and statuses
 // for a run with request events, health for one with health events;
 // failover_hist for a sweep). It returns the path of report.html.
 func Write(dir string, r Report) (string, error) {
@@ -205,6 +209,13 @@ func Write(dir string, r Report) (string, error) {
 				"(keepalived's counter names), as the routers reported at the end of the run."
 		}
 		plots = append(plots, plotRef{Name: f.name, PNG: data, Caption: caption, Table: table})
+	}
+	if f, caption, ok := topologyFigure(r); ok {
+		data, err := writeFigure(dir, f)
+		if err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+		plots = append(plots, plotRef{Name: f.name, PNG: data, Caption: caption})
 	}
 	lb, err := writeLBFigures(dir, r)
 	if err != nil {

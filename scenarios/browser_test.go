@@ -13,8 +13,9 @@ import (
 // screenshots (default: the test's temporary folder, removed after).
 const screenshotsEnv = "LBLAB_SCREENSHOTS"
 
-// TestReportsInBrowser opens report.html of backend-crash, healthcheck-502
-// and vrrp-failover, in English and in Chinese, in headless Chromium, and
+// TestReportsInBrowser opens report.html of backend-crash, healthcheck-502,
+// vrrp-failover and vpc-peering (the cloud topology figure), in English and
+// in Chinese, in headless Chromium, and
 // checks the rendered pages: every image loaded, every inline SVG plot has
 // a size and keeps its texts inside it, no text overflows its box, and the
 // console has no error and the page requests nothing outside its folder
@@ -33,7 +34,7 @@ func TestReportsInBrowser(t *testing.T) {
 	browser, stop := browsertest.Start(t, chromium)
 	defer stop()
 
-	for _, name := range []string{"backend-crash", "healthcheck-502", "vrrp-failover"} {
+	for _, name := range []string{"backend-crash", "healthcheck-502", "vrrp-failover", "vpc-peering"} {
 		lab, err := Load(name, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -190,8 +190,8 @@ func (o *Outcome) Write(dir string) (string, error) {
 }
 
 // reportInputs returns what the lab's report needs beside its history and
-// results, in both languages: title, teaching text, duration and VRRP
-// theory (report.json).
+// results, in both languages: title, teaching text, duration, VRRP
+// theory and the cloud network's topology (report.json).
 func reportInputs(lab *labfile.Lab) reports.Inputs {
 	en := lab.English()
 	lang := reports.LangEnglish
@@ -199,7 +199,8 @@ func reportInputs(lab *labfile.Lab) reports.Inputs {
 		lang = reports.LangChinese
 	}
 	return reports.Inputs{Lab: lab.Name, Lang: lang, Title: en.Title, TitleZh: en.TitleZh,
-		Teaching: en.Teaching, TeachingZh: en.TeachingZh, Duration: lab.RunDuration(), Theory: vrrpTheory(lab)}
+		Teaching: en.Teaching, TeachingZh: en.TeachingZh, Duration: lab.RunDuration(), Theory: vrrpTheory(lab),
+		Topology: cloudTopology(lab)}
 }
 
 func writeHistory(path string, events []history.Event) error {
