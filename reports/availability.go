@@ -394,6 +394,9 @@ func outageSection(l lang, r Report) *outageView {
 	v.Intro += i18n.T(" Connections reset: the operations over the whole run that met a reset, failed with one or " +
 		"(a request) reset on a reused kept-alive connection and sent once more on a new one, as clients do; " +
 		"results.json sums the hosts' requests as connections_reset.").In(lng)
+	v.Intro += i18n.T(" A host's failed probes are failures of its requests' outage too (only a request's success ends it), " +
+		"listed as \"probe KIND CLASS\"; an answer with a 4xx or 5xx status is a failed request. " +
+		"The labs' outage checks read the same outages.").In(lng)
 	for i := 0; i < len(outs); {
 		o := outs[i]
 		j := i + 1
@@ -403,12 +406,15 @@ func outageSection(l lang, r Report) *outageView {
 		}
 		i = j
 		from, to := "—", "—"
-		if o.Failures > 0 {
+		if o.failed() {
 			from, to = fmtSeconds(o.From), fmtSeconds(o.To)
 		}
 		var byClass []string
 		for _, c := range classesOf(o.ByClass) {
 			byClass = append(byClass, c+" × "+strconv.Itoa(o.ByClass[c]))
+		}
+		for _, c := range classesOf(o.ProbesByClass) {
+			byClass = append(byClass, i18n.T("probe %s", c).In(lng)+" × "+strconv.Itoa(o.ProbesByClass[c]))
 		}
 		sep := l.s("listSep")
 		v.Rows = append(v.Rows, []cellView{{Text: o.Client}, {Text: channelText(lng, o.Channel)}, {Text: outageText(lng, o), Num: true},
@@ -430,7 +436,7 @@ func channelText(lng, channel string) string {
 // before the end)" when open, "0 (nothing failed)".
 func outageText(lng string, o Outage) string {
 	switch {
-	case o.Failures == 0:
+	case !o.failed():
 		return i18n.T("0 (nothing failed)").In(lng)
 	case o.Open:
 		return i18n.T("≥ %s (no success before the end)", fmtSeconds(o.To-o.From)).In(lng)

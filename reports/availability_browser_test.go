@@ -54,11 +54,11 @@ func TestAvailabilityInBrowser(t *testing.T) {
 		texts                   []string
 	}{
 		{LangEnglish, "en", "Availability as the clients saw it",
-			[]string{"c1 | requests | 3.5 | 9.955 | 13.455 | timeout × 66, reset × 3 | 3 | tcp probes: 3.4, icmp probes: 3.4",
+			[]string{"c1 | requests | 3.5 | 9.955 | 13.455 | timeout × 66, reset × 3, probe icmp timeout × 33, probe tcp timeout × 33 | 3 | tcp probes: 3.4, icmp probes: 3.4",
 				"c2 | tcp probes | 3.4 | 9.9074 | 13.3074 | timeout × 33 | 0 | icmp probes: 3.4"},
 			[]string{"c1 requests", "c2 tcp probes", "answered by lb2", "lb1", "MASTER"}},
 		{LangChinese, "zh-CN", "客户端看到的可用性",
-			[]string{"c1 | 请求 | 3.5 | 9.955 | 13.455 | timeout × 66、reset × 3 | 3 | tcp 探测：3.4、icmp 探测：3.4",
+			[]string{"c1 | 请求 | 3.5 | 9.955 | 13.455 | timeout × 66、reset × 3、探测 icmp timeout × 33、探测 tcp timeout × 33 | 3 | tcp 探测：3.4、icmp 探测：3.4",
 				"c2 | tcp 探测 | 3.4 | 9.9074 | 13.3074 | timeout × 33 | 0 | icmp 探测：3.4"},
 			[]string{"c1 的请求", "c2 的 tcp 探测", "由 lb2 应答", "lb1", "MASTER"}},
 	} {

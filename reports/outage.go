@@ -53,10 +53,12 @@ const channelRequests = "requests"
 // clientOpOf reads an event as a client operation; ok is false for an
 // event that is not one (a request without Src, another kind).
 //
-// A request is a success when it was answered with a status under 500
-// (the service answered) or echoed (a tcp exchange), a failure when it got
-// a 5xx or no answer (its error class), unknown when it was still in flight
-// at the end. A probe is a success when OK is true and it has no error, a
+// A request is a success when it was answered with a 2xx or 3xx status
+// or echoed (a tcp exchange without error), a failure when it got any
+// other status (a 4xx too: the users did not get what they asked for, as
+// the labs' checks count it) or no answer (its error class), unknown when
+// it was still in flight at the end. A request reset on a reused
+// connection and resent (history.Event.Resent) is what its resend became. A probe is a success when OK is true and it has no error, a
 // failure when it has an error or OK is false, unknown otherwise (OK not
 // said, or in flight at the end).
 func clientOpOf(e *history.Event) (clientOp, bool) {
@@ -73,7 +75,7 @@ func clientOpOf(e *history.Event) (clientOp, bool) {
 			op.outcome = opUnknown
 		case q.err != "":
 			op.outcome, op.class = opFailed, q.err
-		case q.status >= 500:
+		case q.status != 0 && (q.status < 200 || q.status >= 400):
 			op.outcome, op.class = opFailed, strconv.Itoa(q.status)
 		}
 		return op, true
@@ -107,6 +109,15 @@ func clientOpOf(e *history.Event) (clientOp, bool) {
 // or one kind of probe): the longest time between two of its successes
 // (each at its end, when the answer came; the run's start before the
 // first) that a failed operation overlaps (from its send to its end).
+// This is the one definition of the users' outage ("from the first
+// failed request to the first success after it, per client"): the
+// labs' outage_s metrics and outage_within checks and the report's
+// outage table all read it. On the requests channel the host's failed
+// probes (any kind) are failures too, though only requests' successes
+// end it: a graceful takeover may fail no request (their SYNs are
+// retransmitted onto the new master, or a request reset on a reused
+// connection is resent and answered), yet the host could not reach the
+// service meanwhile.
 // Measured between successes, it does not depend on when a failure is
 // recorded (a timeout ends long after the outage began), and a request
 // sent just before a crash that fails seconds later, while later ones
@@ -135,9 +146,15 @@ type Outage struct {
 	// last success): it may have lasted longer than the run shows, so
 	// the length is a lower bound.
 	Open bool
-	// ByClass counts the failed operations that overlap the outage, by
-	// class.
+	// ByClass counts the channel's failed operations that overlap the
+	// outage, by class.
 	ByClass map[string]int
+	// ProbeFailures counts, on the requests channel only, the host's
+	// failed probes over the whole run (failures of the outage too);
+	// ProbesByClass those that overlap the outage, by "KIND CLASS"
+	// (e.g. "tcp timeout").
+	ProbeFailures int
+	ProbesByClass map[string]int
 	// Resets counts the channel's operations over the whole run that met
 	// a reset: failed with one, or (requests) reset on a reused kept-alive
 	// connection and resent on a new one. Summed over the client hosts'
@@ -151,6 +168,10 @@ type Outage struct {
 func (o Outage) Seconds() (s float64, decided bool) {
 	return (o.To - o.From).Seconds(), !o.Open
 }
+
+// failed reports whether anything the outage reads failed: one of the
+// channel's operations, or (requests) one of the host's probes.
+func (o Outage) failed() bool { return o.Failures+o.ProbeFailures > 0 }
 
 // outageChannel holds one channel's finished operations.
 type outageChannel struct {
@@ -216,7 +237,18 @@ func (m *OutageMeter) add(op clientOp) {
 func (m *OutageMeter) Outages(end time.Duration) []Outage {
 	var out []Outage
 	for k, c := range m.chans {
-		o := c.outage(history.Stamp(end))
+		var probes []opFail
+		if k[1] == channelRequests {
+			for k2, c2 := range m.chans {
+				if k2[0] != k[0] || k2[1] == channelRequests {
+					continue
+				}
+				for _, f := range c2.fails {
+					probes = append(probes, opFail{f.sent, f.end, k2[1] + " " + f.class})
+				}
+			}
+		}
+		o := c.outage(history.Stamp(end), probes)
 		o.Client, o.Channel = k[0], k[1]
 		out = append(out, o)
 	}
@@ -246,10 +278,14 @@ func (m *OutageMeter) Outages(end time.Duration) []Outage {
 	return out
 }
 
-// outage finds the channel's longest outage in a run that ended at end.
-func (c *outageChannel) outage(end history.Stamp) Outage {
-	o := Outage{Sent: c.n, Failures: len(c.fails), Unknown: c.n - len(c.fails) - len(c.oks), Resets: c.resets}
-	if len(c.fails) == 0 {
+// outage finds the channel's longest outage in a run that ended at end;
+// probes are the host's failed probes that count as failures too (on the
+// requests channel), their class prefixed with their kind.
+func (c *outageChannel) outage(end history.Stamp, probes []opFail) Outage {
+	o := Outage{Sent: c.n, Failures: len(c.fails), Unknown: c.n - len(c.fails) - len(c.oks), Resets: c.resets,
+		ProbeFailures: len(probes)}
+	fails := append(slices.Clip(c.fails), probes...)
+	if len(fails) == 0 {
 		return o
 	}
 	oks := slices.Clone(c.oks)
@@ -275,7 +311,7 @@ func (c *outageChannel) outage(end history.Stamp) Outage {
 	// Mark the spans that a failure overlaps: from the first that ends
 	// after its send, while they begin before its end.
 	hit := make([]bool, len(gaps))
-	for _, f := range c.fails {
+	for _, f := range fails {
 		i, _ := slices.BinarySearchFunc(gaps, f.sent, func(g gap, t history.Stamp) int {
 			if g.b <= t {
 				return -1
@@ -307,6 +343,14 @@ func (c *outageChannel) outage(end history.Stamp) Outage {
 	for _, f := range c.fails {
 		if f.sent <= g.b && f.end >= g.a {
 			o.ByClass[f.class]++
+		}
+	}
+	if len(probes) > 0 {
+		o.ProbesByClass = map[string]int{}
+		for _, f := range probes {
+			if f.sent <= g.b && f.end >= g.a {
+				o.ProbesByClass[f.class]++
+			}
 		}
 	}
 	return o

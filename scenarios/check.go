@@ -40,7 +40,7 @@ func (c *checker) verdict(sent int, early, late time.Duration) verdict {
 	lab, events, end := c.lab, c.others, c.end
 	v := verdict{metrics: map[string]any{}, passed: true, early: early, late: late}
 	if c.ha != nil {
-		v.haMetrics(lab, c.ha, events, end)
+		v.haMetrics(c.ha, events, end)
 	}
 	for i, e := range lab.Expect {
 		var r reports.Expectation
