@@ -313,6 +313,9 @@ func (w *netnsWorld) firewall(f labfile.Fault) error {
 // order of its instances.
 func labVIPs(lab *labfile.Lab) []netip.Addr {
 	var out []netip.Addr
+	if lab.VRRP == nil {
+		return nil // refused by validation; no VIP to guard
+	}
 	for _, in := range lab.VRRP.Instances {
 		for _, s := range in.VirtualIPAddress {
 			if p, err := labfile.ParseVIP(s); err == nil && !slices.Contains(out, p.Addr()) {

@@ -47,9 +47,9 @@ func TestRestartScriptOnRealHosts(t *testing.T) {
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = agent.Process.Kill(); _ = agent.Wait() }()
-	done := make(chan error, 1)
-	go func() { done <- agent.Wait() }()
+	done := make(chan struct{}) // closed when the one Wait returns
+	go func() { _ = agent.Wait(); close(done) }()
+	defer func() { _ = agent.Process.Kill(); <-done }()
 	writePid := func(path string, pid int) {
 		t.Helper()
 		if err := os.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {

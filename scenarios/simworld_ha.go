@@ -81,13 +81,11 @@ func (w *simWorld) stack(name string, cfg sim.NeighConfig) *simload.Stack {
 	return st
 }
 
-// applyHA carries out a fault on a proxy host, or a firewall or garp_drop
-// fault; it
-// reports whether f was one (the rest is apply's).
+// applyHA carries out a segment's fault (firewall, firewall_clear,
+// garp_drop: any lab's, as the netns world does) or a fault on a proxy
+// host of a high-availability lab; it reports whether f was one (the
+// rest is apply's).
 func (w *simWorld) applyHA(f labfile.Fault) bool {
-	if w.ha == nil {
-		return false
-	}
 	switch f.Kind {
 	case labfile.FaultFirewall:
 		if f.Multicast {
@@ -102,6 +100,9 @@ func (w *simWorld) applyHA(f labfile.Fault) bool {
 	case labfile.FaultFirewallClear:
 		w.net.Segment(f.Target).Unblock(f.Between)
 		return true
+	}
+	if w.ha == nil {
+		return false
 	}
 	node := w.ha.nodes[f.Target]
 	if node == nil {

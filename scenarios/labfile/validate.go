@@ -241,6 +241,9 @@ func validate(lab *Lab) []problem {
 			if !segments[f.Target] {
 				v.bad(p+".target", "no segment %q", f.Target)
 			}
+			if f.Kind == FaultGARPDrop && (lab.VRRP == nil || len(lab.VRRP.Instances) == 0) {
+				v.bad(p+".kind", "garp_drop drops the gratuitous ARP of the lab's VIPs, and the lab has no vrrp instance")
+			}
 			if f.Kind == FaultFirewall && (f.Proto < 1 || f.Proto > 255) {
 				v.bad(p+".proto", "want an IP protocol number 1..255 (112 is VRRP), got %d", f.Proto)
 			}
