@@ -504,9 +504,33 @@ func (n *CloudNet) Probe(ctx context.Context, res cloud.Result) (Real, error) {
 	if err != nil {
 		return Real{}, i18n.Errorf("destination %q: %w", res.Dst, err)
 	}
+	var r Real
+	for attempt := 1; ; attempt++ {
+		var places int
+		r, places, err = n.probeOnce(ctx, res, src, dst)
+		if err != nil || places <= 1 || attempt == probeAttempts {
+			if places > 1 { // no one place: say none rather than guess
+				r.Evidence = append(r.Evidence, fmt.Sprintf("the counters placed the drop at %d places in each of %d probes", places, attempt))
+				r.Drop, r.Dropped = Place{}, false
+			}
+			return r, err
+		}
+	}
+}
+
+// probeAttempts is how many times Probe sends a probe whose counters
+// place its drop at more than one place (a packet of another probe, or
+// of the kernel's own, moved a counter in the same window): a drop is
+// placed only where one probe's counters agree on one place.
+const probeAttempts = 3
+
+// probeOnce sends the probe once and places its drop; places is how many
+// places the counters named (Real.Drop is the first, in the model's
+// order).
+func (n *CloudNet) probeOnce(ctx context.Context, res cloud.Result, src *netns.Instance, dst netip.Addr) (Real, int, error) {
 	before, err := n.quiet(ctx)
 	if err != nil {
-		return Real{}, err
+		return Real{}, 0, err
 	}
 	var r Real
 	if res.Protocol == cloud.TCP {
@@ -515,11 +539,11 @@ func (n *CloudNet) Probe(ctx context.Context, res cloud.Result) (Real, error) {
 		r, err = ping(ctx, src.Host, dst)
 	}
 	if err != nil {
-		return Real{}, err
+		return Real{}, 0, err
 	}
 	after, err := n.counters()
 	if err != nil {
-		return Real{}, err
+		return Real{}, 0, err
 	}
 	d := map[string]int64{}
 	var keys []string
@@ -534,10 +558,15 @@ func (n *CloudNet) Probe(ctx context.Context, res cloud.Result) (Real, error) {
 		r.Evidence = append(r.Evidence, fmt.Sprintf("%s +%d", k, d[k]))
 	}
 	r.Answerer = n.answerer(res.Src, d)
+	places := 0
 	if r.Outcome == RealTimeout {
-		r.Drop, r.Dropped = n.place(res, src, dst, r.Answerer != "", d)
+		var all []Place
+		all = n.places(res, src, dst, r.Answerer != "", d)
+		if places = len(all); places > 0 {
+			r.Drop, r.Dropped = all[0], true
+		}
 	}
-	return r, nil
+	return r, places, nil
 }
 
 // answerer is the first instance, in the model's order, other than src
@@ -554,10 +583,17 @@ func (n *CloudNet) answerer(src string, d map[string]int64) string {
 	return ""
 }
 
-// place finds the drop in the counters' deltas d; reply says an instance
-// answered (the drop is the reply's).
-func (n *CloudNet) place(res cloud.Result, src *netns.Instance, dst netip.Addr, reply bool, d map[string]int64) (Place, bool) {
+// places finds the drops in the counters' deltas d, in the model's
+// order: every instance whose security group, whitelist or
+// Ip.InAddrErrors moved, every router whose non-transitive rule dropped,
+// then (only when no rule's counter moved) every router that received
+// more than it forwarded and delivered (its blackhole: no route), then
+// the vswitch where a neighbour never answered; reply says an instance
+// answered (the drop is the reply's). More than one is an ambiguous
+// probe (Probe sends it again).
+func (n *CloudNet) places(res cloud.Result, src *netns.Instance, dst netip.Addr, reply bool, d map[string]int64) []Place {
 	srcAddr := src.Spec.Addr
+	var out []Place
 	for _, in := range n.Model.Instances {
 		p := "instance/" + in.Name + "/"
 		why := ""
@@ -574,20 +610,26 @@ func (n *CloudNet) place(res cloud.Result, src *netns.Instance, dst netip.Addr, 
 		if reply && in.Name != res.Src && n.Net.Instance(in.Name).Spec.Addr == srcAddr {
 			why = "other_host"
 		}
-		return Place{Reply: reply, Kind: cloud.HopInstance, At: in.Name, Why: why}, true
+		out = append(out, Place{Reply: reply, Kind: cloud.HopInstance, At: in.Name, Why: why})
 	}
 	// A rule's counter says more than a difference of counters: every
-	// router's non-transitive rule first.
+	// router's non-transitive rule.
 	for _, v := range n.Model.VPCs {
 		if d["router/"+v.Name+"/transit"] > 0 {
-			return Place{Reply: reply, Kind: cloud.HopRouter, At: v.Name, Why: "not_transitive"}, true
+			out = append(out, Place{Reply: reply, Kind: cloud.HopRouter, At: v.Name, Why: "not_transitive"})
 		}
+	}
+	if len(out) > 0 {
+		return out
 	}
 	for _, v := range n.Model.VPCs {
 		p := "router/" + v.Name + "/"
 		if d[p+"Ip.InReceives"]-d[p+"Ip.ForwDatagrams"]-d[p+"Ip.InDelivers"] > 0 {
-			return Place{Reply: reply, Kind: cloud.HopRouter, At: v.Name, Why: "no_route"}, true
+			out = append(out, Place{Reply: reply, Kind: cloud.HopRouter, At: v.Name, Why: "no_route"})
 		}
+	}
+	if len(out) > 0 {
+		return out
 	}
 	// A neighbour that never answered: the vswitch where nobody holds the
 	// address, seen in the sender's or a router's neighbour table.
@@ -596,9 +638,9 @@ func (n *CloudNet) place(res cloud.Result, src *netns.Instance, dst netip.Addr, 
 		target = srcAddr
 	}
 	if vsw := n.unresolved(target); vsw != "" {
-		return Place{Reply: reply, Kind: cloud.HopVSwitch, At: vsw, Why: "no_instance"}, true
+		return []Place{{Reply: reply, Kind: cloud.HopVSwitch, At: vsw, Why: "no_instance"}}
 	}
-	return Place{}, false
+	return nil
 }
 
 // unresolved returns the vswitch on which a neighbour entry for addr is
