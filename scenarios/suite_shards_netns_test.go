@@ -18,6 +18,9 @@ var measured = regexp.MustCompile(`-?\d+\.\d+(e-?\d+)?`)
 var _ = Describe("a sweep on real hosts in shards", Label("netns", "slow"), Ordered, func() {
 	binp := netnsBinary()
 	It("merges 4 shards of 2 seeds into one sweep of those 8 seeds, equal in all but the measured times", func() {
+		if os.Getenv(slowEnv) != "1" {
+			Skip("a slow real-host sweep (16 runs, about 6 minutes): " + slowEnv + "=1 runs it (go tool task test:slow)")
+		}
 		bin := *binp
 		lblab := func(args ...string) {
 			GinkgoHelper()
