@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -353,4 +354,30 @@ func (w *lbWorld) hostFault(kind labfile.FaultKind, host string, scripts func(ho
 		return scripts(host, true)
 	}
 	return nil
+}
+
+// haFault carries out, for the netns and docker worlds alike, the faults
+// of a high-availability lab that are not the VRRP world's alone:
+// proxy_crash (then the host's check scripts see the proxy down:
+// scripts), and a server's faults (target HOST:PORT). It reports whether
+// f was one, and when it took effect (time since epoch; 0 for when it
+// returned).
+func (lb *lbWorld) haFault(f labfile.Fault, scripts func(host string, up bool) error, epoch time.Time) (bool, time.Duration, error) {
+	var at time.Time
+	var err error
+	switch {
+	case f.Kind == labfile.FaultProxyCrash:
+		at, err = lb.crashNode(f.Target)
+		if err == nil {
+			err = scripts(f.Target, false)
+		}
+	case strings.Contains(f.Target, ":") && lb.backends[f.Target] != nil:
+		at, err = lb.do(f)
+	default:
+		return false, 0, nil
+	}
+	if err != nil {
+		return true, 0, err
+	}
+	return true, max(at.Sub(epoch), 0), nil
 }

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -202,24 +201,7 @@ func (w *netnsWorld) haDo(f labfile.Fault) (bool, time.Duration, error) {
 	if w.ha == nil {
 		return false, 0, nil
 	}
-	lb := w.ha.lb
-	var at time.Time
-	var err error
-	switch {
-	case f.Kind == labfile.FaultProxyCrash:
-		at, err = lb.crashNode(f.Target)
-		if err == nil {
-			err = w.proxyScripts(f.Target, false)
-		}
-	case strings.Contains(f.Target, ":") && lb.backends[f.Target] != nil:
-		at, err = lb.do(f)
-	default:
-		return false, 0, nil
-	}
-	if err != nil {
-		return true, 0, err
-	}
-	return true, max(at.Sub(w.epoch), 0), nil
+	return w.ha.lb.haFault(f, w.proxyScripts, w.epoch)
 }
 
 // haHost follows a fault on a whole host (kind) with the load
